@@ -1,0 +1,1 @@
+//! INI text -> validated, fixed-capacity configuration; keepalived.conf import.

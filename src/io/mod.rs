@@ -1,0 +1,2 @@
+//! Every syscall and every `unsafe`: the event loop, sockets, netlink, child
+//! processes, signals and the control socket. No policy lives here.

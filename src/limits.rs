@@ -1,0 +1,55 @@
+//! Every fixed capacity of lvsd, in one place.
+//!
+//! A configuration that exceeds one of these is rejected at load time with the
+//! constant's name; a table that fills at run time is a counted, logged event.
+
+/// VRRP instances per daemon.
+pub const MAX_VRRP_INSTANCES: usize = 256;
+/// Virtual IP addresses per VRRP instance (VRRPv2 carries at most 255).
+pub const MAX_VIPS_PER_INSTANCE: usize = 64;
+/// Unicast peers per VRRP instance.
+pub const MAX_UNICAST_PEERS: usize = 16;
+/// VRRP sync groups per daemon.
+pub const MAX_SYNC_GROUPS: usize = 64;
+/// Member instances per sync group.
+pub const MAX_SYNC_GROUP_MEMBERS: usize = 16;
+/// `vrrp_script` definitions per daemon.
+pub const MAX_VRRP_SCRIPTS: usize = 64;
+/// Tracked interfaces, scripts or files per VRRP instance (each kind).
+pub const MAX_TRACKS_PER_INSTANCE: usize = 16;
+
+/// Virtual servers per daemon.
+pub const MAX_VIRTUAL_SERVERS: usize = 1024;
+/// Real servers per virtual server.
+pub const MAX_REAL_SERVERS_PER_VS: usize = 64;
+/// Real servers in the whole configuration.
+pub const MAX_REAL_SERVERS: usize = 20_000;
+/// Health checkers per real server.
+pub const MAX_CHECKERS_PER_RS: usize = 4;
+/// URLs per HTTP_GET / SSL_GET checker.
+pub const MAX_URLS_PER_CHECK: usize = 8;
+/// Status-code ranges per URL.
+pub const MAX_STATUS_RANGES: usize = 8;
+
+/// Pending timers in the event loop (one per check plus VRRP and housekeeping).
+pub const MAX_TIMERS: usize = 24_576;
+/// Checks in flight at once (open sockets or running scripts).
+pub const MAX_INFLIGHT_CHECKS: usize = 4096;
+/// Child processes running at once (scripts, notifiers).
+pub const MAX_CHILDREN: usize = 256;
+
+/// Longest name (instance, virtual server, script, interface alias).
+pub const MAX_NAME_LEN: usize = 64;
+/// Longest path (scripts, files, URLs).
+pub const MAX_PATH_LEN: usize = 256;
+/// Longest configuration file accepted, in bytes.
+pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
+
+/// Receive buffer for one VRRP datagram.
+pub const VRRP_PACKET_BUF: usize = 1500;
+/// Netlink socket message buffer (one datagram; dumps arrive in several).
+pub const NETLINK_BUF: usize = 32 * 1024;
+/// Buffer for one HTTP response header block.
+pub const HTTP_HEADER_BUF: usize = 4096;
+/// Headers parsed per HTTP response.
+pub const HTTP_MAX_HEADERS: usize = 32;

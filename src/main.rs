@@ -1,0 +1,3 @@
+//! lvsd command line: subcommands and exit codes.
+
+fn main() {}

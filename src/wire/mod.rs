@@ -1,0 +1,4 @@
+//! Bytes <-> typed packets and messages: VRRP, ARP/NA, netlink, IPVS, HTTP/SMTP
+//! reply lines. No I/O and no allocation; nothing here panics on any input.
+
+pub mod netlink;

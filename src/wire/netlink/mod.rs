@@ -1,0 +1,1 @@
+//! Netlink: message and attribute codecs, generic netlink, IPVS and rtnetlink.
