@@ -19,6 +19,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod check;
+pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod io;

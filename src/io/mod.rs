@@ -1,2 +1,7 @@
 //! Every syscall and every `unsafe`: the event loop, sockets, netlink, child
 //! processes, signals and the control socket. No policy lives here.
+pub mod event_loop;
+pub mod log;
+pub mod signal;
+pub mod timerfd;
+pub mod timers;
