@@ -1,0 +1,264 @@
+//! Raw VRRP sockets (IP protocol 112) for one interface and address family.
+//!
+//! One receive socket per (interface, family) carries every instance there
+//! (the daemon demultiplexes by VRID); one send socket per source address.
+//! Multicast joins 224.0.0.18 / ff02::12 on the interface (RFC 5798 5.1.1.2,
+//! 5.1.2.2); TTL / hop limit is 255 on send (RFC 5798 5.1.1.3) and reported on
+//! receive so the pure side can drop anything else; IPv4 TOS is 0xc0
+//! (internetwork control), as keepalived sends.
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::os::fd::{AsRawFd, RawFd};
+
+use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
+
+/// VRRP's IP protocol number.
+pub const IPPROTO_VRRP: i32 = 112;
+/// The IPv4 VRRP multicast group.
+pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
+/// The IPv6 VRRP multicast group.
+pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+
+/// One received datagram's envelope; the VRRP packet is `buf[payload]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    /// The sender's address.
+    pub source: IpAddr,
+    /// The destination address (the group, or our unicast address).
+    pub destination: IpAddr,
+    /// TTL (IPv4) or hop limit (IPv6) as received.
+    pub ttl: u8,
+    /// Where the VRRP packet lies in the buffer.
+    pub payload: std::ops::Range<usize>,
+}
+
+/// The receive socket of one interface and family.
+pub struct VrrpReceiver {
+    socket: Socket,
+    ipv6: bool,
+}
+
+fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
+    // SAFETY: `value` is a live c_int and its size is passed with it.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+impl VrrpReceiver {
+    /// Opens the receive socket on `ifname` (index `ifindex`), joined to the
+    /// VRRP group unless the instances there are all unicast.
+    pub fn open(ifname: &str, ifindex: u32, ipv6: bool, join_group: bool) -> io::Result<Self> {
+        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        socket.set_nonblocking(true)?;
+        socket.set_cloexec(true)?;
+        socket.bind_device(Some(ifname.as_bytes()))?;
+        if ipv6 {
+            let fd = socket.as_raw_fd();
+            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            if join_group {
+                socket.join_multicast_v6(&GROUP_V6, ifindex)?;
+            }
+        } else if join_group {
+            socket.join_multicast_v4_n(&GROUP_V4, &InterfaceIndexOrAddress::Index(ifindex))?;
+        }
+        Ok(VrrpReceiver { socket, ipv6 })
+    }
+
+    /// Receives one datagram into `buf`; `Ok(None)` when nothing is pending.
+    /// Truncated datagrams are returned as they are: the parser rejects them.
+    pub fn recv(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        if self.ipv6 {
+            self.recv_v6(buf)
+        } else {
+            self.recv_v4(buf)
+        }
+    }
+
+    fn recv_v4(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        // SAFETY: u8 and MaybeUninit<u8> have the same layout; recv only writes.
+        let uninit = unsafe { &mut *(buf as *mut [u8] as *mut [MaybeUninit<u8>]) };
+        let n = match self.socket.recv(uninit) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        // A raw IPv4 socket hands us the IP header too.
+        let Some(header) = buf.get(..n.min(buf.len())) else {
+            return Ok(None);
+        };
+        if header.len() < 20 || header[0] >> 4 != 4 {
+            return Ok(Some(Received {
+                source: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                destination: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                ttl: 0,
+                payload: 0..0,
+            }));
+        }
+        let ihl = usize::from(header[0] & 0x0f) * 4;
+        let ttl = header[8];
+        let source = Ipv4Addr::new(header[12], header[13], header[14], header[15]);
+        let destination = Ipv4Addr::new(header[16], header[17], header[18], header[19]);
+        let start = ihl.min(header.len());
+        Ok(Some(Received {
+            source: IpAddr::V4(source),
+            destination: IpAddr::V4(destination),
+            ttl,
+            payload: start..header.len(),
+        }))
+    }
+
+    fn recv_v6(&self, buf: &mut [u8]) -> io::Result<Option<Received>> {
+        // u64 elements keep the control buffer aligned for cmsghdr.
+        let mut control = [0u64; 16];
+        // SAFETY: sockaddr_in6 is plain data; all-zero is valid.
+        let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        let mut iov = libc::iovec {
+            iov_base: buf.as_mut_ptr().cast(),
+            iov_len: buf.len(),
+        };
+        // SAFETY: msghdr is plain data; all-zero is valid and fields are set below.
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control) as _;
+        // SAFETY: every pointer in `msg` refers to live buffers of the stated sizes.
+        let n = unsafe { libc::recvmsg(self.socket.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() == io::ErrorKind::WouldBlock {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+        let n = n as usize;
+        let mut hop_limit = 0u8;
+        let mut destination = Ipv6Addr::UNSPECIFIED;
+        // SAFETY: the CMSG_* macros walk the control buffer the kernel filled,
+        // bounded by msg_controllen; each data read checks the cmsg type first.
+        unsafe {
+            let mut cmsg = libc::CMSG_FIRSTHDR(&msg);
+            while !cmsg.is_null() {
+                let c = &*cmsg;
+                if c.cmsg_level == libc::IPPROTO_IPV6 {
+                    if c.cmsg_type == libc::IPV6_HOPLIMIT {
+                        let v = std::ptr::read_unaligned(libc::CMSG_DATA(cmsg) as *const i32);
+                        hop_limit = u8::try_from(v).unwrap_or(0);
+                    } else if c.cmsg_type == libc::IPV6_PKTINFO {
+                        let info = std::ptr::read_unaligned(
+                            libc::CMSG_DATA(cmsg) as *const libc::in6_pktinfo
+                        );
+                        destination = Ipv6Addr::from(info.ipi6_addr.s6_addr);
+                    }
+                }
+                cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
+            }
+        }
+        Ok(Some(Received {
+            source: IpAddr::V6(Ipv6Addr::from(from.sin6_addr.s6_addr)),
+            destination: IpAddr::V6(destination),
+            ttl: hop_limit,
+            payload: 0..n.min(buf.len()),
+        }))
+    }
+}
+
+impl AsRawFd for VrrpReceiver {
+    fn as_raw_fd(&self) -> RawFd {
+        self.socket.as_raw_fd()
+    }
+}
+
+/// The send socket for one source address on one interface.
+pub struct VrrpSender {
+    socket: Socket,
+    ifindex: u32,
+    source: IpAddr,
+}
+
+impl VrrpSender {
+    /// Opens a send socket on `ifname` with source address `source`.
+    pub fn open(ifname: &str, ifindex: u32, source: IpAddr) -> io::Result<Self> {
+        let ipv6 = source.is_ipv6();
+        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        socket.set_nonblocking(true)?;
+        socket.set_cloexec(true)?;
+        socket.bind_device(Some(ifname.as_bytes()))?;
+        match source {
+            IpAddr::V4(a) => {
+                socket.set_ttl_v4(255)?;
+                socket.set_multicast_ttl_v4(255)?;
+                socket.set_tos_v4(0xc0)?;
+                socket.set_multicast_loop_v4(false)?;
+                socket.set_multicast_if_v4(&a)?;
+                socket.bind(&SockAddr::from(SocketAddrV4::new(a, 0)))?;
+            }
+            IpAddr::V6(a) => {
+                socket.set_unicast_hops_v6(255)?;
+                socket.set_multicast_hops_v6(255)?;
+                socket.set_multicast_loop_v6(false)?;
+                socket.set_multicast_if_v6(ifindex)?;
+                let scope = if (a.segments()[0] & 0xffc0) == 0xfe80 {
+                    ifindex
+                } else {
+                    0
+                };
+                socket.bind(&SockAddr::from(SocketAddrV6::new(a, 0, 0, scope)))?;
+            }
+        }
+        Ok(VrrpSender {
+            socket,
+            ifindex,
+            source,
+        })
+    }
+
+    /// The source address adverts leave with (needed for the v3 checksum).
+    pub fn source(&self) -> IpAddr {
+        self.source
+    }
+
+    /// Sends one VRRP packet to `destination` (the group or a unicast peer).
+    pub fn send(&self, destination: IpAddr, packet: &[u8]) -> io::Result<()> {
+        let addr = match destination {
+            IpAddr::V4(a) => SocketAddr::V4(SocketAddrV4::new(a, 0)),
+            IpAddr::V6(a) => {
+                let scope = if a.is_multicast() || (a.segments()[0] & 0xffc0) == 0xfe80 {
+                    self.ifindex
+                } else {
+                    0
+                };
+                SocketAddr::V6(SocketAddrV6::new(a, 0, 0, scope))
+            }
+        };
+        let n = self.socket.send_to(packet, &SockAddr::from(addr))?;
+        if n != packet.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!(
+                    "VRRP advert to {destination}: sent {n} of {} bytes",
+                    packet.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+}
