@@ -53,3 +53,5 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
+/// Pending actions per VRRP instance or sync group (a master change queues 4).
+pub const VRRP_ACTION_QUEUE: usize = 16;
