@@ -210,30 +210,50 @@ impl fmt::Display for ConfigWarning {
     }
 }
 
-/// Levenshtein distance, for "did you mean".
+/// Edit distance with adjacent transpositions (optimal string alignment), for "did you mean".
 pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    let mut current = vec![0; b.len() + 1];
-    for (i, ca) in a.chars().enumerate() {
-        current[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            current[j + 1] = (previous[j] + cost)
-                .min(previous[j + 1] + 1)
-                .min(current[j] + 1);
-        }
-        std::mem::swap(&mut previous, &mut current);
+    let width = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * width];
+    for i in 0..=a.len() {
+        d[i * width] = i;
     }
-    previous[b.len()]
+    for (j, cell) in d.iter_mut().enumerate().take(width) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut best = (d[(i - 1) * width + j] + 1)
+                .min(d[i * width + j - 1] + 1)
+                .min(d[(i - 1) * width + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                best = best.min(d[(i - 2) * width + j - 2] + 1);
+            }
+            d[i * width + j] = best;
+        }
+    }
+    d[a.len() * width + b.len()]
 }
 
-/// The closest candidate to `word`, if it is close enough to be a typo.
+/// The closest candidate to `word`, if it is close enough to be a typo; a word that
+/// starts a candidate (a truncated key) suggests the shortest such candidate.
 pub(crate) fn suggest<'c, I>(word: &str, candidates: I) -> Option<&'c str>
 where
     I: IntoIterator<Item = &'c str>,
 {
     let lower = word.to_ascii_lowercase();
+    let candidates: Vec<&'c str> = candidates.into_iter().collect();
+    if lower.len() >= 4 {
+        if let Some(prefixed) = candidates
+            .iter()
+            .filter(|c| c.to_ascii_lowercase().starts_with(&lower))
+            .min_by_key(|c| c.len())
+        {
+            return Some(prefixed);
+        }
+    }
     let limit = (word.chars().count() / 3).clamp(1, 3);
     candidates
         .into_iter()
@@ -255,5 +275,10 @@ mod tests {
             Some("virtual_router_id")
         );
         assert_eq!(suggest("zzz", ["priority"]), None);
+        assert_eq!(suggest("wbe", ["web"]), Some("web"));
+        assert_eq!(
+            suggest("connect_tim", ["connect_ip", "connect_timeout"]),
+            Some("connect_timeout")
+        );
     }
 }

@@ -437,8 +437,8 @@ pub(crate) fn read_instance(
             // RFC 3768 section 5.3.7: whole seconds in one byte.
             VrrpVersion::V2 => {
                 let d =
-                    reader.duration(entry, Duration::from_secs(1)..=Duration::from_secs(255))?;
-                if d.subsec_nanos() != 0 {
+                    reader.duration(entry, Duration::from_millis(1)..=Duration::from_secs(255))?;
+                if d.subsec_nanos() != 0 || d < Duration::from_secs(1) {
                     return Err(reader.bad(
                         entry,
                         "VRRPv2 needs whole seconds 1..=255 (fractions need version = 3)",
