@@ -1,1 +1,138 @@
-//! INI text -> validated, fixed-capacity configuration; keepalived.conf import.
+//! INI text -> validated, fixed-capacity configuration (see `docs/config.md`).
+//!
+//! Pipeline: [`ini`] splits text into sections with line numbers, `sections` reads
+//! each section's keys into typed values, `validate` resolves references, inherits
+//! defaults and runs the cross-checks. The loader only reads the file it is given:
+//! no sockets, no clocks, no look at the system (interfaces are recorded in
+//! [`Config::interfaces`] for the daemon to check at start).
+
+#![forbid(unsafe_code)]
+
+pub mod error;
+pub mod generate;
+pub mod ini;
+pub mod model;
+mod parse;
+mod sections;
+mod summary;
+mod validate;
+
+use std::path::Path;
+
+pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
+pub use model::*;
+
+use crate::limits::MAX_CONFIG_BYTES;
+use error::suggest;
+use validate::RawConfig;
+
+/// Section kinds, for "did you mean".
+const SECTION_KINDS: &[&str] = &[
+    "global",
+    "vrrp_instance",
+    "vrrp_sync_group",
+    "vrrp_script",
+    "virtual_server",
+    "real_server",
+    "tcp_check",
+    "http_get",
+    "ssl_get",
+    "smtp_check",
+    "misc_check",
+];
+
+/// Parse and validate configuration text; `origin` is the file name used in messages.
+pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
+    if text.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(
+            origin,
+            0,
+            ConfigErrorKind::TooLarge { size: text.len() },
+        ));
+    }
+    let sections = ini::tokenize(text, origin)?;
+    let mut raw = RawConfig {
+        global: None,
+        scripts: Vec::new(),
+        instances: Vec::new(),
+        groups: Vec::new(),
+        virtual_servers: Vec::new(),
+        real_servers: Vec::new(),
+        checkers: Vec::new(),
+        warnings: Vec::new(),
+    };
+    // Section titles seen, to reject the same header twice.
+    let mut seen: std::collections::HashMap<(String, String), usize> =
+        std::collections::HashMap::new();
+    for section in &sections {
+        let kind = section.kind.to_ascii_lowercase();
+        let key = (kind.clone(), section.name.unwrap_or("").to_string());
+        if let Some(first_line) = seen.get(&key) {
+            return Err(ConfigError::new(
+                origin,
+                section.line,
+                ConfigErrorKind::DuplicateSection {
+                    first_line: *first_line,
+                },
+            )
+            .in_section(section.title()));
+        }
+        seen.insert(key, section.line);
+        match kind.as_str() {
+            "global" => raw.global = Some(sections::read_global(origin, section)?),
+            "vrrp_script" => raw.scripts.push(sections::read_script(origin, section)?),
+            "vrrp_instance" => raw
+                .instances
+                .push(sections::read_instance(origin, section)?),
+            "vrrp_sync_group" => raw.groups.push(sections::read_sync_group(origin, section)?),
+            "virtual_server" => raw.virtual_servers.push(sections::read_virtual_server(
+                origin,
+                section,
+                &mut raw.warnings,
+            )?),
+            "real_server" => raw
+                .real_servers
+                .push(sections::read_real_server(origin, section)?),
+            "tcp_check" | "http_get" | "ssl_get" | "smtp_check" | "misc_check" => raw
+                .checkers
+                .push(sections::read_checker(origin, section, &kind)?),
+            _ => {
+                let suggestion = suggest(section.kind, SECTION_KINDS.iter().copied());
+                return Err(ConfigError::new(
+                    origin,
+                    section.line,
+                    ConfigErrorKind::UnknownSection { suggestion },
+                )
+                .in_section(section.title()));
+            }
+        }
+    }
+    validate::build(origin, raw)
+}
+
+/// Read `path` and [`load_str`] it; errors name the path as given.
+pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
+    let origin = path.display().to_string();
+    let bytes = std::fs::read(path)
+        .map_err(|e| ConfigError::new(&origin, 0, ConfigErrorKind::Io(e.to_string())))?;
+    load_bytes(&bytes, &origin)
+}
+
+/// Check size and UTF-8 of raw bytes, then [`load_str`].
+pub fn load_bytes(bytes: &[u8], origin: &str) -> Result<Config, ConfigError> {
+    if bytes.len() > MAX_CONFIG_BYTES {
+        return Err(ConfigError::new(
+            origin,
+            0,
+            ConfigErrorKind::TooLarge { size: bytes.len() },
+        ));
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => load_str(text, origin),
+        Err(e) => {
+            let valid = bytes.get(..e.valid_up_to()).unwrap_or(&[]);
+            let line = 1 + valid.iter().filter(|b| **b == b'\n').count();
+            Err(ConfigError::new(origin, line, ConfigErrorKind::NotUtf8))
+        }
+    }
+}

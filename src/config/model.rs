@@ -1,0 +1,589 @@
+//! The validated configuration: fixed-capacity types with every default resolved.
+//!
+//! Small per-object lists are `heapless`; the large tables (virtual servers, real
+//! servers, checkers, URLs) are `Vec`s built once at load, each checked against its
+//! `limits.rs` capacity, so nothing grows after start.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::time::Duration;
+
+use super::error::ConfigWarning;
+use crate::limits::{
+    MAX_NAME_LEN, MAX_PATH_LEN, MAX_STATUS_RANGES, MAX_SYNC_GROUP_MEMBERS, MAX_TRACKS_PER_INSTANCE,
+    MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE,
+};
+
+/// A name: instance, script, virtual server, interface, user.
+pub type Name = heapless::String<MAX_NAME_LEN>;
+/// A path or command line.
+pub type PathText = heapless::String<MAX_PATH_LEN>;
+
+/// The whole validated configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// File name the configuration came from.
+    pub origin: String,
+    /// `[global]`.
+    pub global: Global,
+    /// `[vrrp_script NAME]` sections, in file order.
+    pub vrrp_scripts: Vec<VrrpScript>,
+    /// `[vrrp_instance NAME]` sections, in file order.
+    pub vrrp_instances: Vec<VrrpInstance>,
+    /// `[vrrp_sync_group NAME]` sections, in file order.
+    pub sync_groups: Vec<SyncGroup>,
+    /// `[virtual_server NAME]` sections with their real servers and checkers.
+    pub virtual_servers: Vec<VirtualServer>,
+    /// Every interface the configuration names; the daemon checks they exist at start.
+    pub interfaces: Vec<Name>,
+    /// Legal but suspicious settings, each with file:line.
+    pub warnings: Vec<ConfigWarning>,
+}
+
+/// Where logs go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogTarget {
+    /// Standard error (foreground).
+    Stderr,
+    /// The local syslog socket.
+    Syslog,
+}
+
+/// The kernel's IPVS connection-sync daemon, tied to a VRRP instance's state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LvsSyncDaemon {
+    /// Multicast interface for the sync traffic.
+    pub interface: Name,
+    /// The VRRP instance whose state the daemon follows.
+    pub instance: Name,
+    /// Sync id (defaults to the instance's virtual_router_id).
+    pub sync_id: u8,
+}
+
+/// `[global]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Global {
+    /// Line of the section header (0 when the section is absent).
+    pub line: usize,
+    /// `router_id`: this director's name in notifications.
+    pub router_id: Option<Name>,
+    /// `script_user`: user scripts run as (default root).
+    pub script_user: Option<Name>,
+    /// `enable_script_security`: refuse scripts writable by non-root.
+    pub enable_script_security: bool,
+    /// `notify_fifo`: FIFO that receives every notify line.
+    pub notify_fifo: Option<PathText>,
+    /// `notify_timeout` (lvsd): how long one notify script may run.
+    pub notify_timeout: Duration,
+    /// `vrrp_garp_master_delay`: default second GARP burst delay.
+    pub vrrp_garp_master_delay: Duration,
+    /// `vrrp_garp_master_repeat`: default GARPs per burst.
+    pub vrrp_garp_master_repeat: u32,
+    /// `vrrp_garp_master_refresh`: default periodic GARP (None = off).
+    pub vrrp_garp_master_refresh: Option<Duration>,
+    /// `vrrp_garp_master_refresh_repeat`: GARPs per refresh.
+    pub vrrp_garp_master_refresh_repeat: u32,
+    /// `lvs_sync_daemon`, or the one instance with `lvs_sync_daemon_interface`.
+    pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `reconcile_interval` (lvsd): how often the IPVS table is compared with the kernel.
+    pub reconcile_interval: Duration,
+    /// `control_socket` (lvsd): unix socket path for `lvsd` operator commands.
+    pub control_socket: PathText,
+    /// `log_target` (lvsd): stderr or syslog.
+    pub log_target: LogTarget,
+}
+
+/// `[vrrp_script NAME]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpScript {
+    /// Section name.
+    pub name: Name,
+    /// Line of the section header.
+    pub line: usize,
+    /// `script`: command line to run.
+    pub script: PathText,
+    /// `interval` (default 1 s).
+    pub interval: Duration,
+    /// `timeout` (default = interval).
+    pub timeout: Duration,
+    /// `weight` (default 0: FAULT while failing), -254..=254.
+    pub weight: i32,
+    /// `rise`: successes before up (default 1).
+    pub rise: u32,
+    /// `fall`: failures before down (default 1).
+    pub fall: u32,
+    /// `user`: run as this user (default global script_user).
+    pub user: Option<Name>,
+}
+
+/// Initial VRRP state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpState {
+    /// Start as master (after 1 advert + skew, at once for the owner).
+    Master,
+    /// Start as backup.
+    Backup,
+}
+
+/// VRRP protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VrrpVersion {
+    /// RFC 3768.
+    V2,
+    /// RFC 5798 / RFC 9568.
+    V3,
+}
+
+/// VRRPv2 authentication (RFC 3768 section 5.3.6; removed in v3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Authentication {
+    /// Simple text password, at most 8 bytes, zero-padded on the wire.
+    Pass(heapless::String<8>),
+    /// IPsec AH with the given key.
+    Ah(heapless::String<8>),
+}
+
+/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IFACE]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VirtualIp {
+    /// The address.
+    pub address: IpAddr,
+    /// Prefix length (default 32 / 128).
+    pub prefix_len: u8,
+    /// Interface (default the instance's interface).
+    pub dev: Name,
+    /// Line it was given on.
+    pub line: usize,
+}
+
+/// One `track_interface` line: `IFACE [weight N]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackInterface {
+    /// Interface name.
+    pub interface: Name,
+    /// Weight: 0 = FAULT while down.
+    pub weight: i32,
+}
+
+/// One `track_script` line: `NAME [weight N]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackScript {
+    /// Index into `Config::vrrp_scripts`.
+    pub script: usize,
+    /// The script's name.
+    pub name: Name,
+    /// Weight (default: the script's own weight).
+    pub weight: i32,
+}
+
+/// One `track_file` line: `PATH [weight N]`; the file holds a number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackFile {
+    /// File path.
+    pub path: PathText,
+    /// Weight multiplied by the file's number (0 = FAULT when non-zero).
+    pub weight: i32,
+}
+
+/// Notify commands.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Notify {
+    /// `notify_master`.
+    pub master: Option<PathText>,
+    /// `notify_backup`.
+    pub backup: Option<PathText>,
+    /// `notify_fault`.
+    pub fault: Option<PathText>,
+    /// `notify_stop`.
+    pub stop: Option<PathText>,
+    /// `notify`: generic, gets `INSTANCE|GROUP name STATE priority` appended.
+    pub generic: Option<PathText>,
+}
+
+/// `[vrrp_instance NAME]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VrrpInstance {
+    /// Section name.
+    pub name: Name,
+    /// Line of the section header.
+    pub line: usize,
+    /// `state` (default BACKUP).
+    pub state: VrrpState,
+    /// `interface`: where adverts go and VIPs live.
+    pub interface: Name,
+    /// `lvs_sync_daemon_interface`: IPVS sync daemon interface following this instance.
+    pub lvs_sync_daemon_interface: Option<Name>,
+    /// `virtual_router_id`, 1..=255.
+    pub virtual_router_id: u8,
+    /// `priority`, 1..=255 (default 100; 255 = address owner).
+    pub priority: u8,
+    /// `advert_int` (default 1 s).
+    pub advert_int: Duration,
+    /// `version` / `vrrp_version` (default 2).
+    pub version: VrrpVersion,
+    /// `auth_type` + `auth_pass` (v2 only).
+    pub authentication: Option<Authentication>,
+    /// `virtual_ipaddress` lines.
+    pub virtual_ipaddresses: heapless::Vec<VirtualIp, MAX_VIPS_PER_INSTANCE>,
+    /// `nopreempt`.
+    pub nopreempt: bool,
+    /// `preempt_delay` (default 0).
+    pub preempt_delay: Duration,
+    /// `down_timer_adverts`, 1..=100 (default 3).
+    pub down_timer_adverts: u8,
+    /// `mcast_src_ip`.
+    pub mcast_src_ip: Option<IpAddr>,
+    /// `unicast_src_ip`.
+    pub unicast_src_ip: Option<IpAddr>,
+    /// `unicast_peer` lines.
+    pub unicast_peers: heapless::Vec<IpAddr, MAX_UNICAST_PEERS>,
+    /// `track_interface` lines.
+    pub track_interfaces: heapless::Vec<TrackInterface, MAX_TRACKS_PER_INSTANCE>,
+    /// `track_script` lines.
+    pub track_scripts: heapless::Vec<TrackScript, MAX_TRACKS_PER_INSTANCE>,
+    /// `track_file` lines.
+    pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
+    /// `garp_master_delay` (default global vrrp_garp_master_delay, 5 s).
+    pub garp_master_delay: Duration,
+    /// `garp_master_repeat` (default global, 5).
+    pub garp_master_repeat: u32,
+    /// `garp_master_refresh` (default global; None = off).
+    pub garp_master_refresh: Option<Duration>,
+    /// Notify commands.
+    pub notify: Notify,
+    /// `native_ipv6`: force IPv6 / VRRPv3 for this instance.
+    pub native_ipv6: bool,
+}
+
+impl VrrpInstance {
+    /// True when the instance's VIPs are IPv6.
+    pub fn is_ipv6(&self) -> bool {
+        self.native_ipv6
+            || self
+                .virtual_ipaddresses
+                .first()
+                .is_some_and(|vip| vip.address.is_ipv6())
+    }
+}
+
+/// `[vrrp_sync_group NAME]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SyncGroup {
+    /// Section name.
+    pub name: Name,
+    /// Line of the section header.
+    pub line: usize,
+    /// `group` lines: member instance names.
+    pub members: heapless::Vec<Name, MAX_SYNC_GROUP_MEMBERS>,
+    /// Indices into `Config::vrrp_instances`, same order as `members`.
+    pub member_indices: heapless::Vec<usize, MAX_SYNC_GROUP_MEMBERS>,
+    /// Notify commands.
+    pub notify: Notify,
+}
+
+/// Transport protocol of a virtual server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+    /// SCTP.
+    Sctp,
+}
+
+/// IPVS scheduler (`lb_algo`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scheduler {
+    /// Round robin.
+    Rr,
+    /// Weighted round robin.
+    Wrr,
+    /// Least connection.
+    Lc,
+    /// Weighted least connection.
+    Wlc,
+    /// Locality-based least connection.
+    Lblc,
+    /// Locality-based least connection with replication.
+    Lblcr,
+    /// Destination hashing.
+    Dh,
+    /// Source hashing.
+    Sh,
+    /// Maglev hashing.
+    Mh,
+    /// Shortest expected delay.
+    Sed,
+    /// Never queue.
+    Nq,
+    /// Weighted failover.
+    Fo,
+    /// Weighted overflow.
+    Ovf,
+}
+
+impl Scheduler {
+    /// Every scheduler with its kernel name.
+    pub const ALL: [(&'static str, Scheduler); 13] = [
+        ("rr", Scheduler::Rr),
+        ("wrr", Scheduler::Wrr),
+        ("lc", Scheduler::Lc),
+        ("wlc", Scheduler::Wlc),
+        ("lblc", Scheduler::Lblc),
+        ("lblcr", Scheduler::Lblcr),
+        ("dh", Scheduler::Dh),
+        ("sh", Scheduler::Sh),
+        ("mh", Scheduler::Mh),
+        ("sed", Scheduler::Sed),
+        ("nq", Scheduler::Nq),
+        ("fo", Scheduler::Fo),
+        ("ovf", Scheduler::Ovf),
+    ];
+
+    /// The kernel's scheduler name (IPVS_SVC_ATTR_SCHED_NAME).
+    pub fn kernel_name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, s)| *s == self)
+            .map_or("wlc", |(n, _)| n)
+    }
+}
+
+/// IPVS tunnel encapsulation for TUN.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TunnelType {
+    /// IP in IP (default).
+    Ipip,
+    /// Generic UDP encapsulation to the given port.
+    Gue {
+        /// Destination UDP port.
+        port: u16,
+    },
+    /// GRE.
+    Gre,
+}
+
+/// IPVS forwarding method (`lb_kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForwardMethod {
+    /// Masquerading.
+    Nat,
+    /// Direct routing.
+    Dr,
+    /// Tunnelling.
+    Tun(TunnelType),
+}
+
+/// What a virtual server listens on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// `address` + `port`.
+    Address(SocketAddr),
+    /// `fwmark` (with the family of `address` if given, else IPv4 unless `ipv6 = yes`).
+    Fwmark {
+        /// Firewall mark.
+        mark: u32,
+        /// True for an IPv6 fwmark service.
+        ipv6: bool,
+    },
+}
+
+/// Checker timing, resolved through virtual_server -> real_server -> checker.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckTiming {
+    /// `delay_loop` (default 60 s).
+    pub delay_loop: Duration,
+    /// `connect_timeout` (default 5 s).
+    pub connect_timeout: Duration,
+    /// `retry` (default 1, MISC_CHECK 0).
+    pub retry: u32,
+    /// `delay_before_retry` (default 1 s, HTTP_GET/SSL_GET 3 s).
+    pub delay_before_retry: Duration,
+    /// `warmup` (default = delay_loop).
+    pub warmup: Duration,
+}
+
+/// HTTP version for HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/1.0 (default, as keepalived).
+    Http10,
+    /// HTTP/1.1 (sends `Connection: close`).
+    Http11,
+}
+
+/// One `url` line of HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Url {
+    /// `path=`.
+    pub path: PathText,
+    /// `digest=`: MD5 of the body.
+    pub digest: Option<[u8; 16]>,
+    /// `status_code=`: accepted ranges (default 200-299).
+    pub status_codes: heapless::Vec<RangeInclusive<u16>, MAX_STATUS_RANGES>,
+    /// `virtualhost=`: Host header for this URL.
+    pub virtualhost: Option<Name>,
+}
+
+/// TLS options of SSL_GET (lvsd: verification and SNI are optional extras).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsOptions {
+    /// `verify`: check the certificate chain (default no, as keepalived).
+    pub verify: bool,
+    /// `ca_file`: PEM bundle for verification (default system roots).
+    pub ca_file: Option<PathText>,
+    /// `sni`: server name to send (default the virtualhost, if any).
+    pub sni: Option<Name>,
+}
+
+/// HTTP_GET / SSL_GET.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpCheck {
+    /// `url` lines.
+    pub urls: Vec<Url>,
+    /// `virtualhost`: Host header (default: inherited from the virtual server).
+    pub virtualhost: Option<Name>,
+    /// `http_protocol` (default 1.0).
+    pub http_protocol: HttpVersion,
+    /// TLS options; `Some` for SSL_GET.
+    pub tls: Option<TlsOptions>,
+}
+
+/// MISC_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MiscCheck {
+    /// `misc_path`: command line.
+    pub path: PathText,
+    /// `misc_timeout` (default delay_loop).
+    pub timeout: Duration,
+    /// `misc_dynamic`: exit 2..=255 sets weight = code - 2.
+    pub dynamic: bool,
+    /// `user` (default global script_user).
+    pub user: Option<Name>,
+}
+
+/// What a checker does.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CheckKind {
+    /// TCP_CHECK.
+    Tcp,
+    /// HTTP_GET (tls None) or SSL_GET (tls Some).
+    Http(HttpCheck),
+    /// SMTP_CHECK.
+    Smtp {
+        /// `helo_name` (default router_id or `lvsd`).
+        helo_name: Name,
+    },
+    /// MISC_CHECK.
+    Misc(MiscCheck),
+}
+
+impl CheckKind {
+    /// The keepalived block name.
+    pub fn keepalived_name(&self) -> &'static str {
+        match self {
+            CheckKind::Tcp => "TCP_CHECK",
+            CheckKind::Http(h) if h.tls.is_some() => "SSL_GET",
+            CheckKind::Http(_) => "HTTP_GET",
+            CheckKind::Smtp { .. } => "SMTP_CHECK",
+            CheckKind::Misc(_) => "MISC_CHECK",
+        }
+    }
+}
+
+/// One health checker of a real server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checker {
+    /// Line of the section header.
+    pub line: usize,
+    /// Kind and kind-specific settings.
+    pub kind: CheckKind,
+    /// Address probed (`connect_ip`, default the real server's).
+    pub connect_ip: IpAddr,
+    /// Port probed (`connect_port`, default the real server's).
+    pub connect_port: u16,
+    /// `bindto`: source address.
+    pub bindto: Option<IpAddr>,
+    /// Resolved timing.
+    pub timing: CheckTiming,
+}
+
+/// `[real_server VS/ADDR:PORT]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RealServer {
+    /// Line of the section header.
+    pub line: usize,
+    /// Address and port (port 0 for fwmark services without a port).
+    pub address: SocketAddr,
+    /// `weight`, 0..=65535 (default 1).
+    pub weight: u32,
+    /// `inhibit_on_failure` (default: the virtual server's).
+    pub inhibit_on_failure: bool,
+    /// `uthreshold`: upper connection threshold (0 = none).
+    pub uthreshold: u32,
+    /// `lthreshold`: lower connection threshold (0 = none).
+    pub lthreshold: u32,
+    /// `notify_up`.
+    pub notify_up: Option<PathText>,
+    /// `notify_down`.
+    pub notify_down: Option<PathText>,
+    /// Checkers; all must be up for the server to be alive.
+    pub checkers: Vec<Checker>,
+}
+
+/// `[virtual_server NAME]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VirtualServer {
+    /// Section name.
+    pub name: Name,
+    /// Line of the section header.
+    pub line: usize,
+    /// Address+port or fwmark.
+    pub service: Service,
+    /// `protocol` (required for address services; TCP for fwmark when absent).
+    pub protocol: Protocol,
+    /// `lb_algo`.
+    pub scheduler: Scheduler,
+    /// `lb_kind` (+ `tun_type`).
+    pub forward: ForwardMethod,
+    /// `persistence_timeout`.
+    pub persistence_timeout: Option<Duration>,
+    /// `persistence_granularity` as a prefix length.
+    pub persistence_granularity: Option<u8>,
+    /// Timing defaults for checkers (delay_loop etc., already resolved).
+    pub timing: CheckTiming,
+    /// `alpha`: servers start down and join after a first success.
+    pub alpha: bool,
+    /// `omega`: run notify_down of every server when the service is removed.
+    pub omega: bool,
+    /// `quorum`: minimum live weight (default 1).
+    pub quorum: u32,
+    /// `hysteresis` around the quorum (default 0).
+    pub hysteresis: u32,
+    /// `quorum_up` command.
+    pub quorum_up: Option<PathText>,
+    /// `quorum_down` command.
+    pub quorum_down: Option<PathText>,
+    /// `sorry_server`: replaces the pool when quorum is lost.
+    pub sorry_server: Option<SocketAddr>,
+    /// `inhibit_on_failure` default for the real servers.
+    pub inhibit_on_failure: bool,
+    /// `virtualhost` default for HTTP checkers.
+    pub virtualhost: Option<Name>,
+    /// `ha_suspend`: only install the service while a VRRP instance holds its VIP.
+    pub ha_suspend: bool,
+    /// Real servers, in file order.
+    pub real_servers: Vec<RealServer>,
+}
+
+/// Convenience for building fixed-capacity names in tests and tools.
+pub fn name(text: &str) -> Name {
+    let mut out = Name::new();
+    for c in text.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}

@@ -1,0 +1,626 @@
+//! Sections -> typed objects: one function per section kind, one arm per key.
+//!
+//! This stage checks each value on its own (syntax, range, capacity) and records the
+//! names that refer elsewhere; `validate.rs` resolves them and does the cross-checks.
+
+use std::net::{IpAddr, SocketAddr};
+use std::ops::RangeInclusive;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
+use super::ini::{Entry, Section};
+use super::model::*;
+
+/// A key a section accepts.
+#[derive(Clone, Copy)]
+pub(crate) struct KeySpec {
+    /// Key name.
+    pub name: &'static str,
+    /// True when the key may repeat (lists).
+    pub list: bool,
+}
+
+const fn one(name: &'static str) -> KeySpec {
+    KeySpec { name, list: false }
+}
+const fn list(name: &'static str) -> KeySpec {
+    KeySpec { name, list: true }
+}
+
+/// Keys of `[global]`.
+pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
+    one("router_id"),
+    one("lvs_sync_daemon"),
+    one("script_user"),
+    one("enable_script_security"),
+    one("notify_fifo"),
+    one("notify_timeout"),
+    one("vrrp_garp_master_delay"),
+    one("vrrp_garp_master_repeat"),
+    one("vrrp_garp_master_refresh"),
+    one("vrrp_garp_master_refresh_repeat"),
+    one("reconcile_interval"),
+    one("control_socket"),
+    one("log_target"),
+];
+
+/// Keys of `[vrrp_instance NAME]`.
+pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
+    one("state"),
+    one("interface"),
+    one("lvs_sync_daemon_interface"),
+    one("virtual_router_id"),
+    one("priority"),
+    one("advert_int"),
+    one("version"),
+    one("auth_type"),
+    one("auth_pass"),
+    list("virtual_ipaddress"),
+    one("nopreempt"),
+    one("preempt_delay"),
+    one("down_timer_adverts"),
+    one("mcast_src_ip"),
+    one("unicast_src_ip"),
+    list("unicast_peer"),
+    list("track_interface"),
+    list("track_script"),
+    list("track_file"),
+    one("garp_master_delay"),
+    one("garp_master_repeat"),
+    one("garp_master_refresh"),
+    one("notify_master"),
+    one("notify_backup"),
+    one("notify_fault"),
+    one("notify_stop"),
+    one("notify"),
+    one("native_ipv6"),
+];
+
+/// Keys of `[vrrp_sync_group NAME]`.
+pub(crate) const SYNC_GROUP_KEYS: &[KeySpec] = &[
+    list("group"),
+    one("notify_master"),
+    one("notify_backup"),
+    one("notify_fault"),
+    one("notify_stop"),
+    one("notify"),
+];
+
+/// Keys of `[vrrp_script NAME]`.
+pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
+    one("script"),
+    one("interval"),
+    one("timeout"),
+    one("weight"),
+    one("rise"),
+    one("fall"),
+    one("user"),
+];
+
+/// Keys of `[virtual_server NAME]`.
+pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
+    one("address"),
+    one("port"),
+    one("fwmark"),
+    one("ip_family"),
+    one("protocol"),
+    one("lb_algo"),
+    one("lb_kind"),
+    one("tun_type"),
+    one("persistence_timeout"),
+    one("persistence_granularity"),
+    one("delay_loop"),
+    one("connect_timeout"),
+    one("retry"),
+    one("delay_before_retry"),
+    one("warmup"),
+    one("alpha"),
+    one("omega"),
+    one("quorum"),
+    one("hysteresis"),
+    one("quorum_up"),
+    one("quorum_down"),
+    one("sorry_server"),
+    one("inhibit_on_failure"),
+    one("virtualhost"),
+    one("ha_suspend"),
+];
+
+/// Keys of `[real_server VS/ADDR:PORT]`.
+pub(crate) const REAL_SERVER_KEYS: &[KeySpec] = &[
+    one("weight"),
+    one("inhibit_on_failure"),
+    one("uthreshold"),
+    one("lthreshold"),
+    one("notify_up"),
+    one("notify_down"),
+    one("delay_loop"),
+    one("connect_timeout"),
+    one("retry"),
+    one("delay_before_retry"),
+    one("warmup"),
+];
+
+const TIMING: [KeySpec; 5] = [
+    one("delay_loop"),
+    one("connect_timeout"),
+    one("retry"),
+    one("delay_before_retry"),
+    one("warmup"),
+];
+const CONNECT: [KeySpec; 3] = [one("connect_ip"), one("connect_port"), one("bindto")];
+
+/// Keys of `[tcp_check VS/ADDR:PORT]`.
+pub(crate) const TCP_CHECK_KEYS: &[KeySpec] = &[
+    TIMING[0], TIMING[1], TIMING[2], TIMING[3], TIMING[4], CONNECT[0], CONNECT[1], CONNECT[2],
+];
+/// Keys of `[http_get VS/ADDR:PORT]`.
+pub(crate) const HTTP_GET_KEYS: &[KeySpec] = &[
+    TIMING[0],
+    TIMING[1],
+    TIMING[2],
+    TIMING[3],
+    TIMING[4],
+    CONNECT[0],
+    CONNECT[1],
+    CONNECT[2],
+    list("url"),
+    one("virtualhost"),
+    one("http_protocol"),
+];
+/// Keys of `[ssl_get VS/ADDR:PORT]`.
+pub(crate) const SSL_GET_KEYS: &[KeySpec] = &[
+    TIMING[0],
+    TIMING[1],
+    TIMING[2],
+    TIMING[3],
+    TIMING[4],
+    CONNECT[0],
+    CONNECT[1],
+    CONNECT[2],
+    list("url"),
+    one("virtualhost"),
+    one("http_protocol"),
+    one("verify"),
+    one("ca_file"),
+    one("sni"),
+];
+/// Keys of `[smtp_check VS/ADDR:PORT]`.
+pub(crate) const SMTP_CHECK_KEYS: &[KeySpec] = &[
+    TIMING[0],
+    TIMING[1],
+    TIMING[2],
+    TIMING[3],
+    TIMING[4],
+    CONNECT[0],
+    CONNECT[1],
+    CONNECT[2],
+    one("helo_name"),
+];
+/// Keys of `[misc_check VS/ADDR:PORT]`.
+pub(crate) const MISC_CHECK_KEYS: &[KeySpec] = &[
+    one("delay_loop"),
+    one("retry"),
+    one("delay_before_retry"),
+    one("warmup"),
+    one("misc_path"),
+    one("misc_timeout"),
+    one("misc_dynamic"),
+    one("user"),
+];
+
+/// keepalived spellings accepted as aliases: (alias, canonical).
+const ALIASES: &[(&str, &str)] = &[
+    ("vrrp_version", "version"),
+    ("nb_get_retry", "retry"),
+    ("lvs_sched", "lb_algo"),
+    ("lvs_method", "lb_kind"),
+];
+
+fn canonical(key: &str) -> &str {
+    ALIASES
+        .iter()
+        .find(|(alias, _)| *alias == key)
+        .map_or(key, |(_, canon)| canon)
+}
+
+/// One section being read: its location and helpers that turn values into types.
+pub(crate) struct Reader<'s, 'a> {
+    /// File name.
+    pub origin: &'s str,
+    /// The section.
+    pub section: &'s Section<'a>,
+    /// Its title for messages.
+    pub title: String,
+}
+
+impl<'s, 'a> Reader<'s, 'a> {
+    /// Start reading `section`, rejecting unknown and duplicate keys.
+    pub fn new(
+        origin: &'s str,
+        section: &'s Section<'a>,
+        keys: &[KeySpec],
+    ) -> Result<Self, ConfigError> {
+        let reader = Self {
+            origin,
+            section,
+            title: section.title(),
+        };
+        let mut seen: Vec<(&str, usize)> = Vec::new();
+        for entry in &section.entries {
+            let key = canonical(entry.key);
+            let Some(spec) = keys.iter().find(|k| k.name == key) else {
+                let suggestion = suggest(entry.key, keys.iter().map(|k| k.name));
+                return Err(reader.error(entry, ConfigErrorKind::UnknownKey { suggestion }));
+            };
+            if !spec.list {
+                if let Some((_, first_line)) = seen.iter().find(|(k, _)| *k == key) {
+                    return Err(reader.error(
+                        entry,
+                        ConfigErrorKind::DuplicateKey {
+                            first_line: *first_line,
+                        },
+                    ));
+                }
+                seen.push((key, entry.line));
+            }
+        }
+        Ok(reader)
+    }
+
+    /// Entries with their canonical key.
+    pub fn entries(&self) -> impl Iterator<Item = (&'s str, &'s Entry<'a>)> {
+        self.section.entries.iter().map(|e| (canonical(e.key), e))
+    }
+
+    /// The line of `key`, or of the header when absent.
+    pub fn line_of(&self, key: &str) -> usize {
+        self.section
+            .entries
+            .iter()
+            .find(|e| canonical(e.key) == key)
+            .map_or(self.section.line, |e| e.line)
+    }
+
+    /// An error at `entry`.
+    pub fn error(&self, entry: &Entry<'_>, kind: ConfigErrorKind) -> ConfigError {
+        ConfigError::new(self.origin, entry.line, kind)
+            .in_section(self.title.clone())
+            .at_key(entry.key)
+    }
+
+    /// An error about `key` at the section header (missing keys) or elsewhere.
+    pub fn error_at(&self, line: usize, key: Option<&str>, kind: ConfigErrorKind) -> ConfigError {
+        let error = ConfigError::new(self.origin, line, kind).in_section(self.title.clone());
+        match key {
+            Some(key) => error.at_key(key),
+            None => error,
+        }
+    }
+
+    /// A missing required key.
+    pub fn missing(&self, key: &str) -> ConfigError {
+        self.error_at(self.section.line, Some(key), ConfigErrorKind::MissingKey)
+    }
+
+    /// A bad value at `entry`.
+    pub fn bad(&self, entry: &Entry<'_>, allowed: impl Into<String>) -> ConfigError {
+        self.error(
+            entry,
+            ConfigErrorKind::BadValue {
+                value: entry.value.unwrap_or("").to_string(),
+                allowed: allowed.into(),
+            },
+        )
+    }
+
+    /// A warning at `line`.
+    pub fn warning(&self, line: usize, key: Option<&str>, message: String) -> ConfigWarning {
+        ConfigWarning {
+            origin: self.origin.to_string(),
+            line,
+            section: self.title.clone(),
+            key: key.map(str::to_string),
+            message,
+        }
+    }
+
+    /// The value, which must be present and non-empty.
+    pub fn text(&self, entry: &Entry<'a>) -> Result<&'a str, ConfigError> {
+        match entry.value {
+            Some(v) if !v.is_empty() => Ok(v),
+            _ => Err(self.bad(entry, "needs a value")),
+        }
+    }
+
+    /// A flag: `yes/no/true/false/on/off/1/0`, or a bare key for yes.
+    pub fn flag(&self, entry: &Entry<'a>) -> Result<bool, ConfigError> {
+        match entry.value.map(str::to_ascii_lowercase).as_deref() {
+            None | Some("yes" | "true" | "on" | "1") => Ok(true),
+            Some("no" | "false" | "off" | "0") => Ok(false),
+            _ => Err(self.bad(entry, "must be yes or no")),
+        }
+    }
+
+    /// An integer in `range`.
+    pub fn int<T>(&self, entry: &Entry<'a>, range: RangeInclusive<T>) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + std::fmt::Display + Copy,
+    {
+        let text = self.text(entry)?;
+        let allowed = || format!("must be {}..={}", range.start(), range.end());
+        let value: T = text.parse().map_err(|_| self.bad(entry, allowed()))?;
+        if !range.contains(&value) {
+            return Err(self.bad(entry, allowed()));
+        }
+        Ok(value)
+    }
+
+    /// A duration in seconds (decimals allowed, `ms` / `s` suffix optional) in `range`.
+    pub fn duration(
+        &self,
+        entry: &Entry<'a>,
+        range: RangeInclusive<Duration>,
+    ) -> Result<Duration, ConfigError> {
+        let text = self.text(entry)?;
+        let allowed = || {
+            format!(
+                "must be a duration in seconds, {}..={} (e.g. `3`, `0.5`, `500ms`)",
+                show_duration(*range.start()),
+                show_duration(*range.end())
+            )
+        };
+        let value = parse_duration(text).ok_or_else(|| self.bad(entry, allowed()))?;
+        if !range.contains(&value) {
+            return Err(self.bad(entry, allowed()));
+        }
+        Ok(value)
+    }
+
+    /// A name (no whitespace, at most `MAX_NAME_LEN` bytes).
+    pub fn name(&self, entry: &Entry<'a>) -> Result<Name, ConfigError> {
+        let text = self.text(entry)?;
+        to_name(text).ok_or_else(|| {
+            self.bad(
+                entry,
+                format!(
+                    "must be one word of at most {} bytes (limits::MAX_NAME_LEN)",
+                    crate::limits::MAX_NAME_LEN
+                ),
+            )
+        })
+    }
+
+    /// An interface name (1..=15 bytes, no `/` or whitespace).
+    pub fn interface(&self, entry: &Entry<'a>, text: &str) -> Result<Name, ConfigError> {
+        to_interface(text).ok_or_else(|| {
+            self.bad(
+                entry,
+                "interface name must be 1..=15 bytes without `/` or spaces",
+            )
+        })
+    }
+
+    /// A path or command line (surrounding double quotes removed), at most `MAX_PATH_LEN` bytes.
+    pub fn path(&self, entry: &Entry<'a>) -> Result<PathText, ConfigError> {
+        let text = unquote(self.text(entry)?);
+        let mut out = PathText::new();
+        if text.is_empty() || out.push_str(text).is_err() {
+            return Err(self.bad(
+                entry,
+                format!(
+                    "must be 1..={} bytes (limits::MAX_PATH_LEN)",
+                    crate::limits::MAX_PATH_LEN
+                ),
+            ));
+        }
+        Ok(out)
+    }
+
+    /// An IP address.
+    pub fn ip(&self, entry: &Entry<'a>) -> Result<IpAddr, ConfigError> {
+        let text = self.text(entry)?;
+        text.parse()
+            .map_err(|_| self.bad(entry, "must be an IPv4 or IPv6 address"))
+    }
+}
+
+/// Parse `3`, `0.5`, `1.25s`, `500ms` into a duration.
+pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
+    let (number, scale_ms) = if let Some(n) = text.strip_suffix("ms") {
+        (n, true)
+    } else if let Some(n) = text.strip_suffix('s') {
+        (n, false)
+    } else {
+        (text, false)
+    };
+    let (whole, fraction) = match number.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (number, ""),
+    };
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    if !whole.bytes().all(|b| b.is_ascii_digit())
+        || !fraction.bytes().all(|b| b.is_ascii_digit())
+        || fraction.len() > 6
+    {
+        return None;
+    }
+    let whole: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
+    let mut micros: u64 = 0;
+    for (i, digit) in fraction.bytes().enumerate() {
+        micros += u64::from(digit - b'0') * 10u64.pow(5 - i as u32);
+    }
+    let total = Duration::from_secs(whole.min(u64::from(u32::MAX)))
+        .checked_add(Duration::from_micros(micros))?;
+    if scale_ms {
+        Some(total / 1000)
+    } else {
+        Some(total)
+    }
+}
+
+fn show_duration(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{}", d.as_secs())
+    } else {
+        format!("{}", d.as_secs_f64())
+    }
+}
+
+/// Strip one pair of surrounding double quotes.
+pub(crate) fn unquote(text: &str) -> &str {
+    text.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text)
+}
+
+/// A name: one word of `[A-Za-z0-9_.:@-]`, at most `MAX_NAME_LEN` bytes.
+pub(crate) fn to_name(text: &str) -> Option<Name> {
+    if text.is_empty()
+        || !text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-:@".contains(&b))
+    {
+        return None;
+    }
+    let mut out = Name::new();
+    out.push_str(text).ok()?;
+    Some(out)
+}
+
+/// An interface name: 1..=15 bytes (IFNAMSIZ - 1), no `/` or whitespace.
+pub(crate) fn to_interface(text: &str) -> Option<Name> {
+    if text.is_empty()
+        || text.len() > 15
+        || text
+            .bytes()
+            .any(|b| b == b'/' || b.is_ascii_whitespace() || b.is_ascii_control())
+    {
+        return None;
+    }
+    let mut out = Name::new();
+    out.push_str(text).ok()?;
+    Some(out)
+}
+
+/// Optional check timing set at one level of the inheritance chain.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct TimingOptions {
+    pub delay_loop: Option<Duration>,
+    pub connect_timeout: Option<Duration>,
+    pub retry: Option<u32>,
+    pub delay_before_retry: Option<Duration>,
+    pub warmup: Option<Duration>,
+}
+
+impl TimingOptions {
+    /// Set a timing key; false if `key` is not one.
+    pub fn read(
+        &mut self,
+        reader: &Reader<'_, '_>,
+        key: &str,
+        entry: &Entry<'_>,
+    ) -> Result<bool, ConfigError> {
+        let hour = Duration::from_secs(3600);
+        let ms = Duration::from_millis(1);
+        match key {
+            "delay_loop" => self.delay_loop = Some(reader.duration(entry, ms..=hour)?),
+            "connect_timeout" => self.connect_timeout = Some(reader.duration(entry, ms..=hour)?),
+            "retry" => self.retry = Some(reader.int(entry, 0..=1000u32)?),
+            "delay_before_retry" => {
+                self.delay_before_retry = Some(reader.duration(entry, Duration::ZERO..=hour)?)
+            }
+            "warmup" => self.warmup = Some(reader.duration(entry, Duration::ZERO..=hour)?),
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// `self` overriding `parent`.
+    pub fn over(self, parent: TimingOptions) -> TimingOptions {
+        TimingOptions {
+            delay_loop: self.delay_loop.or(parent.delay_loop),
+            connect_timeout: self.connect_timeout.or(parent.connect_timeout),
+            retry: self.retry.or(parent.retry),
+            delay_before_retry: self.delay_before_retry.or(parent.delay_before_retry),
+            warmup: self.warmup.or(parent.warmup),
+        }
+    }
+
+    /// Fill the BEHAVIOUR.md defaults: delay_loop 60 s, connect_timeout 5 s,
+    /// retry `default_retry`, delay_before_retry `default_delay_before_retry`,
+    /// warmup = delay_loop.
+    pub fn resolve(self, default_retry: u32, default_delay_before_retry: Duration) -> CheckTiming {
+        let delay_loop = self.delay_loop.unwrap_or(Duration::from_secs(60));
+        CheckTiming {
+            delay_loop,
+            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(5)),
+            retry: self.retry.unwrap_or(default_retry),
+            delay_before_retry: self
+                .delay_before_retry
+                .unwrap_or(default_delay_before_retry),
+            warmup: self.warmup.unwrap_or(delay_loop),
+        }
+    }
+}
+
+/// Split `words` as `FIRST [weight N]`; returns (FIRST, weight) with weight -254..=254.
+pub(crate) fn with_weight<'a>(
+    reader: &Reader<'_, 'a>,
+    entry: &Entry<'a>,
+    form: &str,
+) -> Result<(&'a str, Option<i32>), ConfigError> {
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    let weight = match (words.next(), words.next(), words.next()) {
+        (None, _, _) => None,
+        (Some("weight"), Some(n), None) => match n.parse::<i32>() {
+            Ok(w) if (-254..=254).contains(&w) => Some(w),
+            _ => return Err(reader.bad(entry, format!("{form}: weight must be -254..=254"))),
+        },
+        _ => return Err(reader.bad(entry, format!("must be `{form}`"))),
+    };
+    Ok((first, weight))
+}
+
+/// Parse `ADDR`, `ADDR:PORT`, `[V6]:PORT` or `ADDR PORT`; port None when absent.
+pub(crate) fn parse_host_port(text: &str) -> Option<(IpAddr, Option<u16>)> {
+    let text = text.trim();
+    if let Ok(addr) = SocketAddr::from_str(text) {
+        return Some((addr.ip(), Some(addr.port())));
+    }
+    if let Ok(ip) = IpAddr::from_str(text) {
+        return Some((ip, None));
+    }
+    if let Some(inner) = text.strip_prefix('[').and_then(|t| t.strip_suffix(']')) {
+        if let Ok(ip) = IpAddr::from_str(inner) {
+            return Some((ip, None));
+        }
+    }
+    let mut words = text.split_whitespace();
+    let ip = IpAddr::from_str(words.next()?).ok()?;
+    let port = words.next()?.parse().ok()?;
+    if words.next().is_some() {
+        return None;
+    }
+    Some((ip, Some(port)))
+}
+
+/// Split a real-server or checker section name `VS/ADDR[:PORT]`.
+pub(crate) fn split_target(name: &str) -> Option<(&str, IpAddr, Option<u16>)> {
+    let (vs, host) = name.split_once('/')?;
+    let vs = vs.trim();
+    if vs.is_empty() {
+        return None;
+    }
+    let (ip, port) = parse_host_port(host)?;
+    Some((vs, ip, port))
+}

@@ -1,0 +1,1226 @@
+//! One reader per section kind: keys -> typed values, references kept by name.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
+use super::ini::{Entry, Section};
+use super::model::*;
+use super::parse::*;
+
+/// `[global]` before references are resolved.
+pub(crate) struct RawGlobal {
+    pub global: Global,
+    /// `lvs_sync_daemon = IFACE INSTANCE [id N]`, with its line.
+    pub sync_daemon: Option<(Name, Name, Option<u8>, usize)>,
+    pub title: String,
+}
+
+/// `[vrrp_instance]` before references are resolved.
+pub(crate) struct RawInstance {
+    pub instance: VrrpInstance,
+    pub title: String,
+    /// `track_script` names, weights and lines.
+    pub track_scripts: Vec<(Name, Option<i32>, usize)>,
+    pub garp_master_delay: Option<Duration>,
+    pub garp_master_repeat: Option<u32>,
+    pub garp_master_refresh: Option<Option<Duration>>,
+    pub vrid_line: usize,
+    pub sync_daemon_line: usize,
+}
+
+/// `[vrrp_sync_group]` before references are resolved.
+pub(crate) struct RawSyncGroup {
+    pub group: SyncGroup,
+    pub title: String,
+    pub member_lines: Vec<usize>,
+}
+
+/// `[virtual_server]` before its real servers are attached.
+pub(crate) struct RawVirtualServer {
+    pub server: VirtualServer,
+    pub title: String,
+    pub timing: TimingOptions,
+}
+
+/// `[real_server]` before it is attached to its virtual server.
+pub(crate) struct RawRealServer {
+    pub virtual_server: String,
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+    pub title: String,
+    pub line: usize,
+    pub weight: u32,
+    pub inhibit_on_failure: Option<bool>,
+    pub uthreshold: u32,
+    pub lthreshold: u32,
+    pub notify_up: Option<PathText>,
+    pub notify_down: Option<PathText>,
+    pub timing: TimingOptions,
+}
+
+/// A checker section before it is attached to its real server.
+pub(crate) struct RawChecker {
+    pub virtual_server: String,
+    pub ip: IpAddr,
+    pub port: Option<u16>,
+    pub title: String,
+    pub line: usize,
+    pub kind: CheckKind,
+    pub timing: TimingOptions,
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub misc_timeout: Option<Duration>,
+    pub helo_name: Option<Name>,
+}
+
+fn notify_key(
+    reader: &Reader<'_, '_>,
+    notify: &mut Notify,
+    key: &str,
+    entry: &Entry<'_>,
+) -> Result<bool, ConfigError> {
+    let slot = match key {
+        "notify_master" => &mut notify.master,
+        "notify_backup" => &mut notify.backup,
+        "notify_fault" => &mut notify.fault,
+        "notify_stop" => &mut notify.stop,
+        "notify" => &mut notify.generic,
+        _ => return Ok(false),
+    };
+    *slot = Some(reader.path(entry)?);
+    Ok(true)
+}
+
+/// Reject a name on `[global]`, require one elsewhere.
+pub(crate) fn section_name<'a>(
+    origin: &str,
+    section: &Section<'a>,
+) -> Result<&'a str, ConfigError> {
+    section.name.filter(|n| !n.is_empty()).ok_or_else(|| {
+        ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::BadSectionName("this section needs a name: [kind NAME]"),
+        )
+        .in_section(section.kind)
+    })
+}
+
+fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError> {
+    let text = section_name(origin, section)?;
+    to_name(text).ok_or_else(|| {
+        ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::BadSectionName(
+                "name must be one word of letters, digits, `_.-:@`, at most MAX_NAME_LEN bytes",
+            ),
+        )
+        .in_section(section.title())
+    })
+}
+
+/// `[global]`.
+pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlobal, ConfigError> {
+    if section.name.is_some() {
+        return Err(ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::BadSectionName("[global] takes no name"),
+        )
+        .in_section(section.title()));
+    }
+    let reader = Reader::new(origin, section, GLOBAL_KEYS)?;
+    let mut global = default_global();
+    global.line = section.line;
+    let mut sync_daemon = None;
+    let hour = Duration::from_secs(3600);
+    for (key, entry) in reader.entries() {
+        match key {
+            "router_id" => global.router_id = Some(reader.name(entry)?),
+            "script_user" => global.script_user = Some(reader.name(entry)?),
+            "enable_script_security" => global.enable_script_security = reader.flag(entry)?,
+            "notify_fifo" => global.notify_fifo = Some(reader.path(entry)?),
+            "notify_timeout" => {
+                global.notify_timeout = reader.duration(entry, Duration::from_secs(1)..=hour)?
+            }
+            "vrrp_garp_master_delay" => {
+                global.vrrp_garp_master_delay = reader.duration(entry, Duration::ZERO..=hour)?
+            }
+            "vrrp_garp_master_repeat" => {
+                global.vrrp_garp_master_repeat = reader.int(entry, 1..=100u32)?
+            }
+            "vrrp_garp_master_refresh" => {
+                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                global.vrrp_garp_master_refresh = (!d.is_zero()).then_some(d);
+            }
+            "vrrp_garp_master_refresh_repeat" => {
+                global.vrrp_garp_master_refresh_repeat = reader.int(entry, 1..=100u32)?
+            }
+            "reconcile_interval" => {
+                global.reconcile_interval =
+                    reader.duration(entry, Duration::from_millis(100)..=hour)?
+            }
+            "control_socket" => global.control_socket = reader.path(entry)?,
+            "log_target" => {
+                global.log_target = match reader.text(entry)? {
+                    "stderr" => LogTarget::Stderr,
+                    "syslog" => LogTarget::Syslog,
+                    _ => return Err(reader.bad(entry, "must be stderr or syslog")),
+                }
+            }
+            "lvs_sync_daemon" => {
+                let text = reader.text(entry)?;
+                let words: Vec<&str> = text.split_whitespace().collect();
+                let form = "must be `INTERFACE VRRP_INSTANCE [id 0..=255]`";
+                let (iface, instance, id) = match words.as_slice() {
+                    [iface, instance] => (*iface, *instance, None),
+                    [iface, instance, "id", id] => (
+                        *iface,
+                        *instance,
+                        Some(id.parse::<u8>().map_err(|_| reader.bad(entry, form))?),
+                    ),
+                    _ => return Err(reader.bad(entry, form)),
+                };
+                let iface = reader.interface(entry, iface)?;
+                let instance = to_name(instance).ok_or_else(|| reader.bad(entry, form))?;
+                sync_daemon = Some((iface, instance, id, entry.line));
+            }
+            _ => {}
+        }
+    }
+    Ok(RawGlobal {
+        global,
+        sync_daemon,
+        title: reader.title.clone(),
+    })
+}
+
+/// The `[global]` values when the section is absent.
+pub(crate) fn default_global() -> Global {
+    let mut control_socket = PathText::new();
+    let _ = control_socket.push_str("/run/lvsd.sock");
+    Global {
+        line: 0,
+        router_id: None,
+        script_user: None,
+        enable_script_security: false,
+        notify_fifo: None,
+        notify_timeout: Duration::from_secs(30),
+        vrrp_garp_master_delay: Duration::from_secs(5),
+        vrrp_garp_master_repeat: 5,
+        vrrp_garp_master_refresh: Some(Duration::from_secs(60)),
+        vrrp_garp_master_refresh_repeat: 1,
+        lvs_sync_daemon: None,
+        reconcile_interval: Duration::from_secs(5),
+        control_socket,
+        log_target: LogTarget::Stderr,
+    }
+}
+
+/// `[vrrp_script NAME]`.
+pub(crate) fn read_script(origin: &str, section: &Section<'_>) -> Result<VrrpScript, ConfigError> {
+    let name = simple_name(origin, section)?;
+    let reader = Reader::new(origin, section, SCRIPT_KEYS)?;
+    let mut script = None;
+    let mut interval = Duration::from_secs(1);
+    let mut timeout = None;
+    let mut weight = 0;
+    let mut rise = 1;
+    let mut fall = 1;
+    let mut user = None;
+    let hour = Duration::from_secs(3600);
+    for (key, entry) in reader.entries() {
+        match key {
+            "script" => script = Some(reader.path(entry)?),
+            "interval" => interval = reader.duration(entry, Duration::from_millis(10)..=hour)?,
+            "timeout" => timeout = Some(reader.duration(entry, Duration::from_millis(10)..=hour)?),
+            "weight" => weight = reader.int(entry, -254..=254i32)?,
+            "rise" => rise = reader.int(entry, 1..=1000u32)?,
+            "fall" => fall = reader.int(entry, 1..=1000u32)?,
+            "user" => user = Some(reader.name(entry)?),
+            _ => {}
+        }
+    }
+    let script = script.ok_or_else(|| reader.missing("script"))?;
+    Ok(VrrpScript {
+        name,
+        line: section.line,
+        script,
+        interval,
+        timeout: timeout.unwrap_or(interval),
+        weight,
+        rise,
+        fall,
+        user,
+    })
+}
+
+fn push_capped<T, const N: usize>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    list: &mut heapless::Vec<T, N>,
+    item: T,
+    limit: &'static str,
+) -> Result<(), ConfigError> {
+    list.push(item)
+        .map_err(|_| reader.error(entry, ConfigErrorKind::OverCapacity { limit, max: N }))
+}
+
+/// `[vrrp_instance NAME]`.
+pub(crate) fn read_instance(
+    origin: &str,
+    section: &Section<'_>,
+) -> Result<RawInstance, ConfigError> {
+    let name = simple_name(origin, section)?;
+    let reader = Reader::new(origin, section, INSTANCE_KEYS)?;
+    let hour = Duration::from_secs(3600);
+    let mut state = VrrpState::Backup;
+    let mut interface = None;
+    let mut sync_iface = None;
+    let mut vrid = None;
+    let mut priority = None;
+    let mut advert_int = None;
+    let mut version = VrrpVersion::V2;
+    let mut auth_type: Option<(&str, &Entry<'_>)> = None;
+    let mut auth_pass: Option<(&str, &Entry<'_>)> = None;
+    let mut vips: Vec<(&str, &Entry<'_>)> = Vec::new();
+    let mut nopreempt = None;
+    let mut preempt_delay = Duration::ZERO;
+    let mut down_timer_adverts = 3;
+    let mut mcast_src_ip = None;
+    let mut unicast_src_ip = None;
+    let mut unicast_peers = heapless::Vec::new();
+    let mut track_interfaces = heapless::Vec::new();
+    let mut track_scripts = Vec::new();
+    let mut track_files = heapless::Vec::new();
+    let mut garp_master_delay = None;
+    let mut garp_master_repeat = None;
+    let mut garp_master_refresh = None;
+    let mut notify = Notify::default();
+    let mut native_ipv6 = false;
+    for (key, entry) in reader.entries() {
+        if notify_key(&reader, &mut notify, key, entry)? {
+            continue;
+        }
+        match key {
+            "state" => {
+                state = match reader.text(entry)?.to_ascii_uppercase().as_str() {
+                    "MASTER" => VrrpState::Master,
+                    "BACKUP" => VrrpState::Backup,
+                    _ => return Err(reader.bad(entry, "must be MASTER or BACKUP")),
+                }
+            }
+            "interface" => interface = Some(reader.interface(entry, reader.text(entry)?)?),
+            "lvs_sync_daemon_interface" => {
+                sync_iface = Some(reader.interface(entry, reader.text(entry)?)?)
+            }
+            "virtual_router_id" => vrid = Some((reader.int(entry, 1..=255u8)?, entry.line)),
+            "priority" => priority = Some(reader.int(entry, 1..=255u8)?),
+            "advert_int" => advert_int = Some(entry),
+            "version" => {
+                version = match reader.text(entry)? {
+                    "2" => VrrpVersion::V2,
+                    "3" => VrrpVersion::V3,
+                    _ => return Err(reader.bad(entry, "must be 2 or 3")),
+                }
+            }
+            "auth_type" => auth_type = Some((reader.text(entry)?, entry)),
+            "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
+            "virtual_ipaddress" => vips.push((reader.text(entry)?, entry)),
+            "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
+            "preempt_delay" => {
+                preempt_delay =
+                    reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
+            }
+            "down_timer_adverts" => down_timer_adverts = reader.int(entry, 1..=100u8)?,
+            "mcast_src_ip" => mcast_src_ip = Some(reader.ip(entry)?),
+            "unicast_src_ip" => unicast_src_ip = Some(reader.ip(entry)?),
+            "unicast_peer" => {
+                let ip = reader.ip(entry)?;
+                if unicast_peers.contains(&ip) {
+                    return Err(reader.bad(entry, "peer listed twice"));
+                }
+                push_capped(&reader, entry, &mut unicast_peers, ip, "MAX_UNICAST_PEERS")?;
+            }
+            "track_interface" => {
+                let (iface, weight) = with_weight(&reader, entry, "IFACE [weight N]")?;
+                let interface = reader.interface(entry, iface)?;
+                let item = TrackInterface {
+                    interface,
+                    weight: weight.unwrap_or(0),
+                };
+                push_capped(
+                    &reader,
+                    entry,
+                    &mut track_interfaces,
+                    item,
+                    "MAX_TRACKS_PER_INSTANCE",
+                )?;
+            }
+            "track_script" => {
+                let (script, weight) = with_weight(&reader, entry, "SCRIPT [weight N]")?;
+                let script = to_name(script)
+                    .ok_or_else(|| reader.bad(entry, "must be `SCRIPT [weight N]`"))?;
+                if track_scripts.len() >= crate::limits::MAX_TRACKS_PER_INSTANCE {
+                    return Err(reader.error(
+                        entry,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_TRACKS_PER_INSTANCE",
+                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                        },
+                    ));
+                }
+                track_scripts.push((script, weight, entry.line));
+            }
+            "track_file" => {
+                let (path, weight) = with_weight(&reader, entry, "PATH [weight N]")?;
+                let mut text = PathText::new();
+                text.push_str(path)
+                    .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
+                let item = TrackFile {
+                    path: text,
+                    weight: weight.unwrap_or(1),
+                };
+                push_capped(
+                    &reader,
+                    entry,
+                    &mut track_files,
+                    item,
+                    "MAX_TRACKS_PER_INSTANCE",
+                )?;
+            }
+            "garp_master_delay" => {
+                garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
+            }
+            "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_refresh" => {
+                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                garp_master_refresh = Some((!d.is_zero()).then_some(d));
+            }
+            "native_ipv6" => native_ipv6 = reader.flag(entry)?,
+            _ => {}
+        }
+    }
+    let interface = interface.ok_or_else(|| reader.missing("interface"))?;
+    let (virtual_router_id, vrid_line) = vrid.ok_or_else(|| reader.missing("virtual_router_id"))?;
+    // keepalived silently uses 255 here; an operator should say it (BEHAVIOUR.md).
+    if state == VrrpState::Master && priority.is_none() {
+        return Err(reader.error_at(
+            section.line,
+            Some("priority"),
+            ConfigErrorKind::Conflict(
+                "state MASTER needs an explicit priority (keepalived would silently use 255): \
+                 write `priority = 255` to own the addresses, or 1..=254"
+                    .into(),
+            ),
+        ));
+    }
+    if let Some((true, entry)) = nopreempt {
+        if state == VrrpState::Master {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::Conflict(
+                    "nopreempt needs state BACKUP (with state MASTER the instance would preempt at start)".into(),
+                ),
+            ));
+        }
+    }
+    if native_ipv6 {
+        version = VrrpVersion::V3;
+    }
+    let advert_int = match advert_int {
+        None => Duration::from_secs(1),
+        Some(entry) => match version {
+            // RFC 3768 section 5.3.7: whole seconds in one byte.
+            VrrpVersion::V2 => {
+                let d =
+                    reader.duration(entry, Duration::from_millis(1)..=Duration::from_secs(255))?;
+                if d.subsec_nanos() != 0 || d < Duration::from_secs(1) {
+                    return Err(reader.bad(
+                        entry,
+                        "VRRPv2 needs whole seconds 1..=255 (fractions need version = 3)",
+                    ));
+                }
+                d
+            }
+            // RFC 5798 section 5.2.7: centiseconds in 12 bits.
+            VrrpVersion::V3 => {
+                let d = reader.duration(
+                    entry,
+                    Duration::from_millis(10)..=Duration::from_millis(40950),
+                )?;
+                if d.subsec_nanos() % 10_000_000 != 0 {
+                    return Err(
+                        reader.bad(entry, "VRRPv3 advert_int is in centiseconds, 0.01..=40.95")
+                    );
+                }
+                d
+            }
+        },
+    };
+    let authentication = match (auth_type, auth_pass) {
+        (None, None) => None,
+        (None, Some((_, entry))) => {
+            return Err(reader.error_at(
+                entry.line,
+                Some("auth_type"),
+                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS or AH".into()),
+            ))
+        }
+        (Some(_), None) => return Err(reader.missing("auth_pass")),
+        (Some((kind, type_entry)), Some((pass, pass_entry))) => {
+            if version == VrrpVersion::V3 {
+                return Err(reader.error(
+                    type_entry,
+                    ConfigErrorKind::Conflict("VRRPv3 has no authentication (RFC 5798 section 9); remove auth_type/auth_pass".into()),
+                ));
+            }
+            let mut secret = heapless::String::<8>::new();
+            if pass.is_empty() || secret.push_str(pass).is_err() {
+                // keepalived truncates silently; we refuse.
+                return Err(reader.bad(pass_entry, "must be 1..=8 bytes (RFC 3768 section 5.3.10)"));
+            }
+            match kind.to_ascii_uppercase().as_str() {
+                "PASS" => Some(Authentication::Pass(secret)),
+                "AH" => Some(Authentication::Ah(secret)),
+                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
+            }
+        }
+    };
+    let mut virtual_ipaddresses = heapless::Vec::new();
+    for (text, entry) in vips {
+        let vip = read_vip(&reader, entry, text, &interface)?;
+        if let Some(first) = virtual_ipaddresses.first() {
+            let first: &VirtualIp = first;
+            if first.address.is_ipv6() != vip.address.is_ipv6() {
+                return Err(reader.bad(
+                    entry,
+                    format!(
+                        "all addresses of one instance must be one family (line {} is {})",
+                        first.line,
+                        if first.address.is_ipv6() {
+                            "IPv6"
+                        } else {
+                            "IPv4"
+                        }
+                    ),
+                ));
+            }
+        }
+        if virtual_ipaddresses
+            .iter()
+            .any(|v: &VirtualIp| v.address == vip.address)
+        {
+            return Err(reader.bad(entry, "address listed twice"));
+        }
+        push_capped(
+            &reader,
+            entry,
+            &mut virtual_ipaddresses,
+            vip,
+            "MAX_VIPS_PER_INSTANCE",
+        )?;
+    }
+    if virtual_ipaddresses.is_empty() {
+        return Err(reader.missing("virtual_ipaddress"));
+    }
+    let ipv6 = virtual_ipaddresses
+        .first()
+        .is_some_and(|v: &VirtualIp| v.address.is_ipv6());
+    for key in ["mcast_src_ip", "unicast_src_ip"] {
+        let value = if key == "mcast_src_ip" {
+            mcast_src_ip
+        } else {
+            unicast_src_ip
+        };
+        if value.is_some_and(|ip| ip.is_ipv6() != ipv6) {
+            let line = reader.line_of(key);
+            return Err(reader.error_at(
+                line,
+                Some(key),
+                ConfigErrorKind::Conflict(
+                    "must be the same address family as virtual_ipaddress".into(),
+                ),
+            ));
+        }
+    }
+    for entry in section.entries.iter().filter(|e| e.key == "unicast_peer") {
+        if entry
+            .value
+            .and_then(|v| v.parse::<IpAddr>().ok())
+            .is_some_and(|ip| ip.is_ipv6() != ipv6)
+        {
+            return Err(reader.bad(
+                entry,
+                "must be the same address family as virtual_ipaddress",
+            ));
+        }
+    }
+    Ok(RawInstance {
+        instance: VrrpInstance {
+            name,
+            line: section.line,
+            state,
+            interface,
+            lvs_sync_daemon_interface: sync_iface,
+            virtual_router_id,
+            priority: priority.unwrap_or(100),
+            advert_int,
+            version,
+            authentication,
+            virtual_ipaddresses,
+            nopreempt: nopreempt.is_some_and(|(n, _)| n),
+            preempt_delay,
+            down_timer_adverts,
+            mcast_src_ip,
+            unicast_src_ip,
+            unicast_peers,
+            track_interfaces,
+            track_scripts: heapless::Vec::new(),
+            track_files,
+            garp_master_delay: Duration::from_secs(5),
+            garp_master_repeat: 5,
+            garp_master_refresh: None,
+            notify,
+            native_ipv6,
+        },
+        title: reader.title.clone(),
+        track_scripts,
+        garp_master_delay,
+        garp_master_repeat,
+        garp_master_refresh,
+        vrid_line,
+        sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
+    })
+}
+
+fn read_vip(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    text: &str,
+    interface: &Name,
+) -> Result<VirtualIp, ConfigError> {
+    let form = "must be `ADDRESS[/PREFIX] [dev IFACE]`";
+    let mut words = text.split_whitespace();
+    let address = words.next().unwrap_or("");
+    let dev = match (words.next(), words.next(), words.next()) {
+        (None, _, _) => interface.clone(),
+        (Some("dev"), Some(dev), None) => reader.interface(entry, dev)?,
+        _ => return Err(reader.bad(entry, form)),
+    };
+    let (ip_text, prefix) = match address.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (address, None),
+    };
+    let ip: IpAddr = ip_text.parse().map_err(|_| reader.bad(entry, form))?;
+    let max = if ip.is_ipv6() { 128 } else { 32 };
+    let prefix_len = match prefix {
+        None => max,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            _ => return Err(reader.bad(entry, format!("prefix must be 0..={max}"))),
+        },
+    };
+    if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
+        return Err(reader.bad(
+            entry,
+            "must be a unicast address (not unspecified, multicast or loopback)",
+        ));
+    }
+    Ok(VirtualIp {
+        address: ip,
+        prefix_len,
+        dev,
+        line: entry.line,
+    })
+}
+
+/// `[vrrp_sync_group NAME]`.
+pub(crate) fn read_sync_group(
+    origin: &str,
+    section: &Section<'_>,
+) -> Result<RawSyncGroup, ConfigError> {
+    let name = simple_name(origin, section)?;
+    let reader = Reader::new(origin, section, SYNC_GROUP_KEYS)?;
+    let mut members = heapless::Vec::new();
+    let mut member_lines = Vec::new();
+    let mut notify = Notify::default();
+    for (key, entry) in reader.entries() {
+        if notify_key(&reader, &mut notify, key, entry)? {
+            continue;
+        }
+        if key == "group" {
+            for word in reader.text(entry)?.split_whitespace() {
+                let member = to_name(word).ok_or_else(|| {
+                    reader.bad(entry, "must be instance names separated by spaces")
+                })?;
+                if members.contains(&member) {
+                    return Err(reader.bad(entry, format!("{word} listed twice")));
+                }
+                push_capped(
+                    &reader,
+                    entry,
+                    &mut members,
+                    member,
+                    "MAX_SYNC_GROUP_MEMBERS",
+                )?;
+                member_lines.push(entry.line);
+            }
+        }
+    }
+    if members.is_empty() {
+        return Err(reader.missing("group"));
+    }
+    Ok(RawSyncGroup {
+        group: SyncGroup {
+            name,
+            line: section.line,
+            members,
+            member_indices: heapless::Vec::new(),
+            notify,
+        },
+        title: reader.title.clone(),
+        member_lines,
+    })
+}
+
+/// `[virtual_server NAME]`.
+pub(crate) fn read_virtual_server(
+    origin: &str,
+    section: &Section<'_>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<RawVirtualServer, ConfigError> {
+    let name = simple_name(origin, section)?;
+    if name.contains(':') {
+        return Err(ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::BadSectionName("virtual server names may not contain `:`"),
+        )
+        .in_section(section.title()));
+    }
+    let reader = Reader::new(origin, section, VIRTUAL_SERVER_KEYS)?;
+    let mut timing = TimingOptions::default();
+    let mut address = None;
+    let mut port = None;
+    let mut fwmark = None;
+    let mut family_v6 = None;
+    let mut protocol = None;
+    let mut scheduler = None;
+    let mut kind = None;
+    let mut tunnel = None;
+    let mut persistence_timeout = None;
+    let mut persistence_granularity = None;
+    let mut alpha = false;
+    let mut omega = false;
+    let mut quorum = 1;
+    let mut hysteresis = 0;
+    let mut quorum_up = None;
+    let mut quorum_down = None;
+    let mut sorry_server = None;
+    let mut inhibit_on_failure = false;
+    let mut virtualhost = None;
+    let mut ha_suspend = false;
+    for (key, entry) in reader.entries() {
+        if timing.read(&reader, key, entry)? {
+            continue;
+        }
+        match key {
+            "address" => address = Some((reader.ip(entry)?, entry)),
+            "port" => port = Some((reader.int(entry, 0..=65535u16)?, entry)),
+            "fwmark" => fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
+            "ip_family" => {
+                family_v6 = Some(match reader.text(entry)? {
+                    "inet" => false,
+                    "inet6" => true,
+                    _ => return Err(reader.bad(entry, "must be inet or inet6")),
+                })
+            }
+            "protocol" => {
+                protocol = Some(match reader.text(entry)?.to_ascii_uppercase().as_str() {
+                    "TCP" => Protocol::Tcp,
+                    "UDP" => Protocol::Udp,
+                    "SCTP" => Protocol::Sctp,
+                    _ => return Err(reader.bad(entry, "must be TCP, UDP or SCTP")),
+                })
+            }
+            "lb_algo" => {
+                let text = reader.text(entry)?.to_ascii_lowercase();
+                scheduler = Some(
+                    Scheduler::ALL
+                        .iter()
+                        .find(|(n, _)| *n == text)
+                        .map(|(_, s)| *s)
+                        .ok_or_else(|| {
+                            reader.bad(
+                                entry,
+                                "must be one of rr wrr lc wlc lblc lblcr dh sh mh sed nq fo ovf",
+                            )
+                        })?,
+                )
+            }
+            "lb_kind" => {
+                kind = Some((
+                    match reader.text(entry)?.to_ascii_uppercase().as_str() {
+                        "NAT" => 0,
+                        "DR" => 1,
+                        "TUN" => 2,
+                        _ => return Err(reader.bad(entry, "must be NAT, DR or TUN")),
+                    },
+                    entry,
+                ))
+            }
+            "tun_type" => {
+                let text = reader.text(entry)?;
+                let words: Vec<&str> = text.split_whitespace().collect();
+                tunnel =
+                    Some((
+                        match words.as_slice() {
+                            ["ipip"] => TunnelType::Ipip,
+                            ["gre"] => TunnelType::Gre,
+                            ["gue", "port", p] => TunnelType::Gue {
+                                port: p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(
+                                    || reader.bad(entry, "gue port must be 1..=65535"),
+                                )?,
+                            },
+                            _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
+                        },
+                        entry,
+                    ))
+            }
+            "persistence_timeout" => {
+                persistence_timeout = Some(reader.duration(
+                    entry,
+                    Duration::from_secs(1)..=Duration::from_secs(2_678_400),
+                )?)
+            }
+            "persistence_granularity" => persistence_granularity = Some(entry),
+            "alpha" => alpha = reader.flag(entry)?,
+            "omega" => omega = reader.flag(entry)?,
+            "quorum" => quorum = reader.int(entry, 1..=u32::MAX)?,
+            "hysteresis" => hysteresis = reader.int(entry, 0..=u32::MAX)?,
+            "quorum_up" => quorum_up = Some(reader.path(entry)?),
+            "quorum_down" => quorum_down = Some(reader.path(entry)?),
+            "sorry_server" => {
+                let text = reader.text(entry)?;
+                let (ip, port) = parse_host_port(text)
+                    .ok_or_else(|| reader.bad(entry, "must be `ADDRESS PORT` or `ADDRESS:PORT`"))?;
+                let port = port.ok_or_else(|| reader.bad(entry, "needs a port: `ADDRESS PORT`"))?;
+                sorry_server = Some(SocketAddr::new(ip, port));
+            }
+            "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
+            "virtualhost" => virtualhost = Some(reader.name(entry)?),
+            "ha_suspend" => ha_suspend = reader.flag(entry)?,
+            _ => {}
+        }
+    }
+    let service = match (fwmark, address, port) {
+        (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::Conflict("a fwmark service takes no address or port".into()),
+            ))
+        }
+        (Some(mark), None, None) => Service::Fwmark {
+            mark,
+            ipv6: family_v6.unwrap_or(false),
+        },
+        (None, None, _) => return Err(reader.missing("address")),
+        (None, Some(_), None) => return Err(reader.missing("port")),
+        (None, Some((ip, _)), Some((port, port_entry))) => {
+            if port == 0 && persistence_timeout.is_none() {
+                return Err(reader.bad(
+                    port_entry,
+                    "must be 1..=65535 (0 = all ports, only with persistence_timeout)",
+                ));
+            }
+            if family_v6.is_some() {
+                let line = reader.line_of("ip_family");
+                return Err(reader.error_at(
+                    line,
+                    Some("ip_family"),
+                    ConfigErrorKind::Conflict(
+                        "ip_family is only for fwmark services; the address gives the family"
+                            .into(),
+                    ),
+                ));
+            }
+            Service::Address(SocketAddr::new(ip, port))
+        }
+    };
+    // keepalived silently falls back to UDP; we refuse (issue 2).
+    let protocol = match (protocol, service) {
+        (Some(p), _) => p,
+        (None, Service::Fwmark { .. }) => Protocol::Tcp,
+        (None, Service::Address(_)) => return Err(reader.missing("protocol")),
+    };
+    let scheduler = scheduler.unwrap_or_else(|| {
+        warnings.push(reader.warning(section.line, Some("lb_algo"), "not set: using wlc".into()));
+        Scheduler::Wlc
+    });
+    let forward = match (kind, tunnel) {
+        (None, None) => {
+            warnings.push(reader.warning(
+                section.line,
+                Some("lb_kind"),
+                "not set: using NAT".into(),
+            ));
+            ForwardMethod::Nat
+        }
+        (Some((2, _)), tunnel) => ForwardMethod::Tun(tunnel.map_or(TunnelType::Ipip, |(t, _)| t)),
+        (_, Some((_, entry))) => {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
+            ))
+        }
+        (Some((0, _)), None) => ForwardMethod::Nat,
+        (Some(_), None) => ForwardMethod::Dr,
+    };
+    let ipv6 = match service {
+        Service::Address(a) => a.is_ipv6(),
+        Service::Fwmark { ipv6, .. } => ipv6,
+    };
+    let persistence_granularity = match persistence_granularity {
+        None => None,
+        Some(entry) => {
+            let text = reader.text(entry)?;
+            let max = if ipv6 { 128 } else { 32 };
+            let prefix = if let Ok(n) = text.parse::<u8>() {
+                Some(n).filter(|n| (1..=max).contains(n))
+            } else if let Ok(mask) = text.parse::<std::net::Ipv4Addr>() {
+                let bits = u32::from(mask);
+                (!ipv6 && bits.leading_ones() + bits.trailing_zeros() == 32 && bits != 0)
+                    .then(|| bits.leading_ones() as u8)
+            } else {
+                None
+            };
+            if persistence_timeout.is_none() {
+                return Err(reader.error(
+                    entry,
+                    ConfigErrorKind::Conflict(
+                        "persistence_granularity needs persistence_timeout".into(),
+                    ),
+                ));
+            }
+            Some(prefix.ok_or_else(|| {
+                reader.bad(
+                    entry,
+                    format!("must be a netmask like 255.255.255.0 or a prefix length 1..={max}"),
+                )
+            })?)
+        }
+    };
+    if hysteresis >= quorum && hysteresis > 0 {
+        let line = reader.line_of("hysteresis");
+        return Err(reader.error_at(
+            line,
+            Some("hysteresis"),
+            ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+        ));
+    }
+    if let Some(sorry) = sorry_server {
+        if sorry.is_ipv6() != ipv6 {
+            let line = reader.line_of("sorry_server");
+            return Err(reader.error_at(
+                line,
+                Some("sorry_server"),
+                ConfigErrorKind::Conflict("must be the same address family as the service".into()),
+            ));
+        }
+    }
+    Ok(RawVirtualServer {
+        server: VirtualServer {
+            name,
+            line: section.line,
+            service,
+            protocol,
+            scheduler,
+            forward,
+            persistence_timeout,
+            persistence_granularity,
+            timing: timing.resolve(1, Duration::from_secs(1)),
+            alpha,
+            omega,
+            quorum,
+            hysteresis,
+            quorum_up,
+            quorum_down,
+            sorry_server,
+            inhibit_on_failure,
+            virtualhost,
+            ha_suspend,
+            real_servers: Vec::new(),
+        },
+        title: reader.title.clone(),
+        timing,
+    })
+}
+
+fn target<'a>(
+    origin: &str,
+    section: &Section<'a>,
+) -> Result<(&'a str, IpAddr, Option<u16>), ConfigError> {
+    let name = section_name(origin, section)?;
+    split_target(name).ok_or_else(|| {
+        ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::BadSectionName(
+                "name must be VIRTUAL_SERVER/ADDRESS:PORT (e.g. web/10.0.0.2:80, web/[2001:db8::2]:80)",
+            ),
+        )
+        .in_section(section.title())
+    })
+}
+
+/// `[real_server VS/ADDR:PORT]`.
+pub(crate) fn read_real_server(
+    origin: &str,
+    section: &Section<'_>,
+) -> Result<RawRealServer, ConfigError> {
+    let (vs, ip, port) = target(origin, section)?;
+    let reader = Reader::new(origin, section, REAL_SERVER_KEYS)?;
+    let mut raw = RawRealServer {
+        virtual_server: vs.to_string(),
+        ip,
+        port,
+        title: reader.title.clone(),
+        line: section.line,
+        weight: 1,
+        inhibit_on_failure: None,
+        uthreshold: 0,
+        lthreshold: 0,
+        notify_up: None,
+        notify_down: None,
+        timing: TimingOptions::default(),
+    };
+    for (key, entry) in reader.entries() {
+        if raw.timing.read(&reader, key, entry)? {
+            continue;
+        }
+        match key {
+            "weight" => raw.weight = reader.int(entry, 0..=65535u32)?,
+            "inhibit_on_failure" => raw.inhibit_on_failure = Some(reader.flag(entry)?),
+            "uthreshold" => raw.uthreshold = reader.int(entry, 0..=u32::MAX)?,
+            "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
+            "notify_up" => raw.notify_up = Some(reader.path(entry)?),
+            "notify_down" => raw.notify_down = Some(reader.path(entry)?),
+            _ => {}
+        }
+    }
+    if raw.uthreshold > 0 && raw.lthreshold > raw.uthreshold {
+        let line = reader.line_of("lthreshold");
+        return Err(reader.error_at(
+            line,
+            Some("lthreshold"),
+            ConfigErrorKind::Conflict(format!("must not exceed uthreshold ({})", raw.uthreshold)),
+        ));
+    }
+    Ok(raw)
+}
+
+/// Parse one `url` line: `path=/ [digest=HEX] [status_code=200-299,301] [virtualhost=NAME]`
+/// (keepalived's `path / digest HEX` word pairs are accepted too).
+fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigError> {
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let mut path = None;
+    let mut digest = None;
+    let mut status_codes = heapless::Vec::new();
+    let mut virtualhost = None;
+    let form = "must be `path=/PATH [digest=MD5HEX] [status_code=200-299,301] [virtualhost=NAME]`";
+    while let Some(word) = words.next() {
+        let (key, value) = match word.split_once('=') {
+            Some((k, v)) => (k, v),
+            None => (word, words.next().ok_or_else(|| reader.bad(entry, form))?),
+        };
+        match key {
+            "path" => {
+                let mut p = PathText::new();
+                if !value.starts_with('/') || p.push_str(value).is_err() {
+                    return Err(reader.bad(
+                        entry,
+                        "path must start with `/` and fit limits::MAX_PATH_LEN",
+                    ));
+                }
+                path = Some(p);
+            }
+            "digest" => {
+                if value.len() != 32 {
+                    return Err(reader.bad(
+                        entry,
+                        "digest must be 32 hex digits (MD5, as genhash prints)",
+                    ));
+                }
+                let mut bytes = [0u8; 16];
+                for (i, byte) in bytes.iter_mut().enumerate() {
+                    let pair = value
+                        .get(i * 2..i * 2 + 2)
+                        .ok_or_else(|| reader.bad(entry, "digest must be 32 hex digits"))?;
+                    *byte = u8::from_str_radix(pair, 16)
+                        .map_err(|_| reader.bad(entry, "digest must be 32 hex digits"))?;
+                }
+                digest = Some(bytes);
+            }
+            "status_code" => {
+                for part in value.split(',') {
+                    let (low, high) = part.split_once('-').unwrap_or((part, part));
+                    let range = match (low.parse::<u16>(), high.parse::<u16>()) {
+                        (Ok(l), Ok(h)) if (100..=599).contains(&l) && (l..=599).contains(&h) => l..=h,
+                        _ => return Err(reader.bad(entry, "status_code must be codes or ranges in 100..=599, comma separated (200-299,301)")),
+                    };
+                    push_capped(reader, entry, &mut status_codes, range, "MAX_STATUS_RANGES")?;
+                }
+            }
+            "virtualhost" => {
+                virtualhost = Some(
+                    to_name(value)
+                        .ok_or_else(|| reader.bad(entry, "virtualhost must be a host name"))?,
+                )
+            }
+            _ => return Err(reader.bad(entry, form)),
+        }
+    }
+    let path = path.ok_or_else(|| reader.bad(entry, form))?;
+    if status_codes.is_empty() {
+        let _ = status_codes.push(200..=299);
+    }
+    Ok(Url {
+        path,
+        digest,
+        status_codes,
+        virtualhost,
+    })
+}
+
+/// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
+pub(crate) fn read_checker(
+    origin: &str,
+    section: &Section<'_>,
+    kind: &str,
+) -> Result<RawChecker, ConfigError> {
+    let (vs, ip, port) = target(origin, section)?;
+    let keys = match kind {
+        "tcp_check" => TCP_CHECK_KEYS,
+        "http_get" => HTTP_GET_KEYS,
+        "ssl_get" => SSL_GET_KEYS,
+        "smtp_check" => SMTP_CHECK_KEYS,
+        _ => MISC_CHECK_KEYS,
+    };
+    let reader = Reader::new(origin, section, keys)?;
+    let mut raw = RawChecker {
+        virtual_server: vs.to_string(),
+        ip,
+        port,
+        title: reader.title.clone(),
+        line: section.line,
+        kind: CheckKind::Tcp,
+        timing: TimingOptions::default(),
+        connect_ip: None,
+        connect_port: None,
+        bindto: None,
+        misc_timeout: None,
+        helo_name: None,
+    };
+    let mut urls = Vec::new();
+    let mut virtualhost = None;
+    let mut http_protocol = HttpVersion::Http10;
+    let mut tls = TlsOptions {
+        verify: false,
+        ca_file: None,
+        sni: None,
+    };
+    let mut misc_path = None;
+    let mut misc_dynamic = false;
+    let mut user = None;
+    for (key, entry) in reader.entries() {
+        if raw.timing.read(&reader, key, entry)? {
+            continue;
+        }
+        match key {
+            "connect_ip" => raw.connect_ip = Some(reader.ip(entry)?),
+            "connect_port" => raw.connect_port = Some(reader.int(entry, 1..=65535u16)?),
+            "bindto" => raw.bindto = Some(reader.ip(entry)?),
+            "url" => {
+                if urls.len() >= crate::limits::MAX_URLS_PER_CHECK {
+                    return Err(reader.error(
+                        entry,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_URLS_PER_CHECK",
+                            max: crate::limits::MAX_URLS_PER_CHECK,
+                        },
+                    ));
+                }
+                urls.push(read_url(&reader, entry)?);
+            }
+            "virtualhost" => virtualhost = Some(reader.name(entry)?),
+            "http_protocol" => {
+                http_protocol = match reader.text(entry)? {
+                    "1.0" => HttpVersion::Http10,
+                    "1.1" => HttpVersion::Http11,
+                    _ => return Err(reader.bad(entry, "must be 1.0 or 1.1")),
+                }
+            }
+            "verify" => tls.verify = reader.flag(entry)?,
+            "ca_file" => tls.ca_file = Some(reader.path(entry)?),
+            "sni" => tls.sni = Some(reader.name(entry)?),
+            "helo_name" => raw.helo_name = Some(reader.name(entry)?),
+            "misc_path" => misc_path = Some(reader.path(entry)?),
+            "misc_timeout" => {
+                raw.misc_timeout = Some(
+                    reader
+                        .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
+                )
+            }
+            "misc_dynamic" => misc_dynamic = reader.flag(entry)?,
+            "user" => user = Some(reader.name(entry)?),
+            _ => {}
+        }
+    }
+    if let (Some(ip), Some(bind)) = (raw.connect_ip, raw.bindto) {
+        if ip.is_ipv6() != bind.is_ipv6() {
+            let line = reader.line_of("bindto");
+            return Err(reader.error_at(
+                line,
+                Some("bindto"),
+                ConfigErrorKind::Conflict("must be the same address family as connect_ip".into()),
+            ));
+        }
+    }
+    raw.kind = match kind {
+        "tcp_check" => CheckKind::Tcp,
+        "http_get" | "ssl_get" => {
+            if urls.is_empty() {
+                return Err(reader.missing("url"));
+            }
+            if tls.ca_file.is_some() && !tls.verify {
+                let line = reader.line_of("ca_file");
+                return Err(reader.error_at(
+                    line,
+                    Some("ca_file"),
+                    ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
+                ));
+            }
+            CheckKind::Http(HttpCheck {
+                urls,
+                virtualhost,
+                http_protocol,
+                tls: (kind == "ssl_get").then_some(tls),
+            })
+        }
+        "smtp_check" => CheckKind::Smtp {
+            helo_name: Name::new(),
+        },
+        _ => CheckKind::Misc(MiscCheck {
+            path: misc_path.ok_or_else(|| reader.missing("misc_path"))?,
+            timeout: Duration::ZERO,
+            dynamic: misc_dynamic,
+            user,
+        }),
+    };
+    Ok(raw)
+}

@@ -1,0 +1,520 @@
+//! Cross-checks and reference resolution: raw sections -> one consistent [`Config`].
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
+use super::model::*;
+use super::parse::TimingOptions;
+use super::sections::*;
+use crate::limits;
+
+/// Everything read from the file, before cross-checks.
+pub(crate) struct RawConfig {
+    pub global: Option<RawGlobal>,
+    pub scripts: Vec<VrrpScript>,
+    pub instances: Vec<RawInstance>,
+    pub groups: Vec<RawSyncGroup>,
+    pub virtual_servers: Vec<RawVirtualServer>,
+    pub real_servers: Vec<RawRealServer>,
+    pub checkers: Vec<RawChecker>,
+    pub warnings: Vec<ConfigWarning>,
+}
+
+fn capacity(
+    origin: &str,
+    line: usize,
+    section: &str,
+    limit: &'static str,
+    max: usize,
+) -> ConfigError {
+    ConfigError::new(origin, line, ConfigErrorKind::OverCapacity { limit, max }).in_section(section)
+}
+
+fn reference(
+    origin: &str,
+    line: usize,
+    section: &str,
+    key: Option<&str>,
+    what: &'static str,
+    wanted: &str,
+    known: &[&str],
+) -> ConfigError {
+    let suggestion = suggest(wanted, known.iter().copied()).map(str::to_string);
+    let error = ConfigError::new(
+        origin,
+        line,
+        ConfigErrorKind::UnknownReference { what, suggestion },
+    )
+    .in_section(section);
+    match key {
+        Some(key) => error.at_key(key),
+        None => error,
+    }
+}
+
+fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
+    if !interfaces.contains(name) {
+        interfaces.push(name.clone());
+    }
+}
+
+/// Resolve references, inherit defaults and run every cross-check.
+pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+    let RawConfig {
+        global,
+        scripts,
+        instances,
+        groups,
+        virtual_servers,
+        real_servers,
+        checkers,
+        mut warnings,
+    } = raw;
+    let (mut global, sync_daemon, global_title) = match global {
+        Some(g) => (g.global, g.sync_daemon, g.title),
+        None => (default_global(), None, "global".to_string()),
+    };
+
+    // Capacities of the top-level tables, reported at the first section too many.
+    if let Some(s) = scripts.get(limits::MAX_VRRP_SCRIPTS) {
+        return Err(capacity(
+            origin,
+            s.line,
+            &format!("vrrp_script {}", s.name),
+            "MAX_VRRP_SCRIPTS",
+            limits::MAX_VRRP_SCRIPTS,
+        ));
+    }
+    if let Some(i) = instances.get(limits::MAX_VRRP_INSTANCES) {
+        return Err(capacity(
+            origin,
+            i.instance.line,
+            &i.title,
+            "MAX_VRRP_INSTANCES",
+            limits::MAX_VRRP_INSTANCES,
+        ));
+    }
+    if let Some(g) = groups.get(limits::MAX_SYNC_GROUPS) {
+        return Err(capacity(
+            origin,
+            g.group.line,
+            &g.title,
+            "MAX_SYNC_GROUPS",
+            limits::MAX_SYNC_GROUPS,
+        ));
+    }
+    if let Some(v) = virtual_servers.get(limits::MAX_VIRTUAL_SERVERS) {
+        return Err(capacity(
+            origin,
+            v.server.line,
+            &v.title,
+            "MAX_VIRTUAL_SERVERS",
+            limits::MAX_VIRTUAL_SERVERS,
+        ));
+    }
+    if let Some(r) = real_servers.get(limits::MAX_REAL_SERVERS) {
+        return Err(capacity(
+            origin,
+            r.line,
+            &r.title,
+            "MAX_REAL_SERVERS",
+            limits::MAX_REAL_SERVERS,
+        ));
+    }
+
+    let mut interfaces: Vec<Name> = Vec::new();
+    let script_names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+    let instance_names: Vec<&str> = instances.iter().map(|i| i.instance.name.as_str()).collect();
+
+    // VRRP instances: inherit global GARP defaults, resolve track_script.
+    let mut vrrp_instances = Vec::with_capacity(instances.len());
+    for raw in &instances {
+        let mut instance = raw.instance.clone();
+        instance.garp_master_delay = raw
+            .garp_master_delay
+            .unwrap_or(global.vrrp_garp_master_delay);
+        instance.garp_master_repeat = raw
+            .garp_master_repeat
+            .unwrap_or(global.vrrp_garp_master_repeat);
+        instance.garp_master_refresh = raw
+            .garp_master_refresh
+            .unwrap_or(global.vrrp_garp_master_refresh);
+        for (name, weight, line) in &raw.track_scripts {
+            let Some(index) = scripts.iter().position(|s| s.name == *name) else {
+                return Err(reference(
+                    origin,
+                    *line,
+                    &raw.title,
+                    Some("track_script"),
+                    "vrrp_script",
+                    name,
+                    &script_names,
+                ));
+            };
+            let item = TrackScript {
+                script: index,
+                name: name.clone(),
+                weight: weight.unwrap_or(scripts[index].weight),
+            };
+            // Capacity was checked while reading.
+            let _ = instance.track_scripts.push(item);
+        }
+        push_interface(&mut interfaces, &instance.interface);
+        if let Some(iface) = &instance.lvs_sync_daemon_interface {
+            push_interface(&mut interfaces, iface);
+        }
+        for vip in &instance.virtual_ipaddresses {
+            push_interface(&mut interfaces, &vip.dev);
+        }
+        for track in &instance.track_interfaces {
+            push_interface(&mut interfaces, &track.interface);
+        }
+        vrrp_instances.push(instance);
+    }
+
+    // A VRID is unique per interface and address family (RFC 5798 section 7.3: the
+    // virtual MAC 00-00-5E-00-01-{VRID} / 00-00-5E-00-02-{VRID} is per link and family).
+    for (i, raw) in instances.iter().enumerate() {
+        let a = &vrrp_instances[i];
+        if let Some(b) = vrrp_instances[..i].iter().find(|b| {
+            b.virtual_router_id == a.virtual_router_id
+                && b.interface == a.interface
+                && b.is_ipv6() == a.is_ipv6()
+        }) {
+            return Err(ConfigError::new(
+                origin,
+                raw.vrid_line,
+                ConfigErrorKind::Conflict(format!(
+                    "virtual_router_id {} is already used on {} by [vrrp_instance {}] (line {})",
+                    a.virtual_router_id, a.interface, b.name, b.line
+                )),
+            )
+            .in_section(raw.title.clone())
+            .at_key("virtual_router_id"));
+        }
+    }
+
+    // Sync groups: members resolve, and an instance is in at most one group.
+    let mut sync_groups = Vec::with_capacity(groups.len());
+    for (g, raw) in groups.iter().enumerate() {
+        let mut group = raw.group.clone();
+        for (member, line) in raw.group.members.iter().zip(&raw.member_lines) {
+            let Some(index) = vrrp_instances.iter().position(|i| i.name == *member) else {
+                return Err(reference(
+                    origin,
+                    *line,
+                    &raw.title,
+                    Some("group"),
+                    "vrrp_instance",
+                    member,
+                    &instance_names,
+                ));
+            };
+            if let Some(other) = groups[..g]
+                .iter()
+                .find(|o| o.group.members.contains(member))
+            {
+                return Err(ConfigError::new(
+                    origin,
+                    *line,
+                    ConfigErrorKind::Conflict(format!(
+                        "{member} is already in [vrrp_sync_group {}]",
+                        other.group.name
+                    )),
+                )
+                .in_section(raw.title.clone())
+                .at_key("group"));
+            }
+            let _ = group.member_indices.push(index);
+        }
+        sync_groups.push(group);
+    }
+
+    // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
+    // lvs_sync_daemon_interface, not both, and not two instances.
+    let mut daemon: Option<LvsSyncDaemon> = None;
+    if let Some((iface, instance, id, line)) = sync_daemon {
+        let Some(target) = vrrp_instances.iter().find(|i| i.name == instance) else {
+            return Err(reference(
+                origin,
+                line,
+                &global_title,
+                Some("lvs_sync_daemon"),
+                "vrrp_instance",
+                &instance,
+                &instance_names,
+            ));
+        };
+        push_interface(&mut interfaces, &iface);
+        daemon = Some(LvsSyncDaemon {
+            interface: iface,
+            sync_id: id.unwrap_or(target.virtual_router_id),
+            instance,
+        });
+    }
+    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
+        if let Some(iface) = &instance.lvs_sync_daemon_interface {
+            if let Some(existing) = &daemon {
+                return Err(ConfigError::new(
+                    origin,
+                    raw.sync_daemon_line,
+                    ConfigErrorKind::Conflict(format!(
+                        "the IPVS sync daemon already follows [vrrp_instance {}]; only one is allowed",
+                        existing.instance
+                    )),
+                )
+                .in_section(raw.title.clone())
+                .at_key("lvs_sync_daemon_interface"));
+            }
+            daemon = Some(LvsSyncDaemon {
+                interface: iface.clone(),
+                instance: instance.name.clone(),
+                sync_id: instance.virtual_router_id,
+            });
+        }
+    }
+    global.lvs_sync_daemon = daemon;
+
+    // Virtual servers, then their real servers, then the checkers.
+    let mut servers: Vec<VirtualServer> = Vec::with_capacity(virtual_servers.len());
+    for raw in &virtual_servers {
+        if let Some(other) = servers
+            .iter()
+            .find(|o| o.service == raw.server.service && o.protocol == raw.server.protocol)
+        {
+            return Err(ConfigError::new(
+                origin,
+                raw.server.line,
+                ConfigErrorKind::Conflict(format!(
+                    "same service as [virtual_server {}] (line {})",
+                    other.name, other.line
+                )),
+            )
+            .in_section(raw.title.clone()));
+        }
+        servers.push(raw.server.clone());
+    }
+    let vs_names: Vec<&str> = virtual_servers
+        .iter()
+        .map(|v| v.server.name.as_str())
+        .collect();
+    let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
+    for raw in &real_servers {
+        let Some(v) = servers
+            .iter()
+            .position(|s| s.name.as_str() == raw.virtual_server)
+        else {
+            return Err(reference(
+                origin,
+                raw.line,
+                &raw.title,
+                None,
+                "virtual_server",
+                &raw.virtual_server,
+                &vs_names,
+            ));
+        };
+        let vs = &servers[v];
+        let (vs_ipv6, vs_port) = match vs.service {
+            Service::Address(a) => (a.is_ipv6(), a.port()),
+            Service::Fwmark { ipv6, .. } => (ipv6, 0),
+        };
+        let port = raw.port.unwrap_or(vs_port);
+        let address = SocketAddr::new(raw.ip, port);
+        let tunnel = matches!(vs.forward, ForwardMethod::Tun(_));
+        if raw.ip.is_ipv6() != vs_ipv6 && !tunnel {
+            return Err(ConfigError::new(
+                origin,
+                raw.line,
+                ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
+            )
+            .in_section(raw.title.clone()));
+        }
+        if vs.real_servers.iter().any(|r| r.address == address) {
+            return Err(ConfigError::new(
+                origin,
+                raw.line,
+                ConfigErrorKind::Conflict(format!(
+                    "{address} is already a real server of [virtual_server {}]",
+                    vs.name
+                )),
+            )
+            .in_section(raw.title.clone()));
+        }
+        if vs.real_servers.len() >= limits::MAX_REAL_SERVERS_PER_VS {
+            return Err(capacity(
+                origin,
+                raw.line,
+                &raw.title,
+                "MAX_REAL_SERVERS_PER_VS",
+                limits::MAX_REAL_SERVERS_PER_VS,
+            ));
+        }
+        if matches!(vs.forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
+            && vs_port != 0
+            && port != vs_port
+        {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: raw.line,
+                section: raw.title.clone(),
+                key: None,
+                message: format!(
+                    "DR/TUN cannot map ports: traffic arrives on port {vs_port}, not {port}"
+                ),
+            });
+        }
+        let real = RealServer {
+            line: raw.line,
+            address,
+            weight: raw.weight,
+            inhibit_on_failure: raw.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
+            uthreshold: raw.uthreshold,
+            lthreshold: raw.lthreshold,
+            notify_up: raw.notify_up.clone(),
+            notify_down: raw.notify_down.clone(),
+            checkers: Vec::new(),
+        };
+        servers[v].real_servers.push(real);
+        rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
+    }
+    for raw in &checkers {
+        let Some(v) = servers
+            .iter()
+            .position(|s| s.name.as_str() == raw.virtual_server)
+        else {
+            return Err(reference(
+                origin,
+                raw.line,
+                &raw.title,
+                None,
+                "virtual_server",
+                &raw.virtual_server,
+                &vs_names,
+            ));
+        };
+        let vs_port = match servers[v].service {
+            Service::Address(a) => a.port(),
+            Service::Fwmark { .. } => 0,
+        };
+        let address = SocketAddr::new(raw.ip, raw.port.unwrap_or(vs_port));
+        let Some(r) = servers[v]
+            .real_servers
+            .iter()
+            .position(|rs| rs.address == address)
+        else {
+            let known: Vec<String> = servers[v]
+                .real_servers
+                .iter()
+                .map(|rs| format!("{}/{}", servers[v].name, rs.address))
+                .collect();
+            let known: Vec<&str> = known.iter().map(String::as_str).collect();
+            let wanted = format!("{}/{}", servers[v].name, address);
+            return Err(reference(
+                origin,
+                raw.line,
+                &raw.title,
+                None,
+                "real_server",
+                &wanted,
+                &known,
+            ));
+        };
+        let vs_virtualhost = servers[v].virtualhost.clone();
+        let real = &mut servers[v].real_servers[r];
+        if real.checkers.len() >= limits::MAX_CHECKERS_PER_RS {
+            return Err(capacity(
+                origin,
+                raw.line,
+                &raw.title,
+                "MAX_CHECKERS_PER_RS",
+                limits::MAX_CHECKERS_PER_RS,
+            ));
+        }
+        let inherited = raw.timing.over(rs_timing[v][r]);
+        let (default_retry, default_delay) = match raw.kind {
+            CheckKind::Misc(_) => (0, Duration::from_secs(1)),
+            CheckKind::Http(_) => (1, Duration::from_secs(3)),
+            _ => (1, Duration::from_secs(1)),
+        };
+        let timing = inherited.resolve(default_retry, default_delay);
+        let connect_port = raw.connect_port.unwrap_or(real.address.port());
+        let mut kind = raw.kind.clone();
+        match &mut kind {
+            CheckKind::Misc(misc) => misc.timeout = raw.misc_timeout.unwrap_or(timing.delay_loop),
+            CheckKind::Smtp { helo_name } => {
+                *helo_name = raw
+                    .helo_name
+                    .clone()
+                    .or_else(|| global.router_id.clone())
+                    .unwrap_or_else(|| name("lvsd"));
+            }
+            CheckKind::Http(http) => {
+                if http.virtualhost.is_none() {
+                    http.virtualhost = vs_virtualhost;
+                }
+            }
+            CheckKind::Tcp => {}
+        }
+        if connect_port == 0 && !matches!(kind, CheckKind::Misc(_)) {
+            return Err(
+                ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
+                    .in_section(raw.title.clone())
+                    .at_key("connect_port"),
+            );
+        }
+        real.checkers.push(Checker {
+            line: raw.line,
+            kind,
+            connect_ip: raw.connect_ip.unwrap_or(real.address.ip()),
+            connect_port,
+            bindto: raw.bindto,
+            timing,
+        });
+    }
+    for vs in &servers {
+        for real in &vs.real_servers {
+            if real.checkers.is_empty() {
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: real.line,
+                    section: format!("real_server {}/{}", vs.name, real.address),
+                    key: None,
+                    message: "no checker: the server is always considered alive".into(),
+                });
+            }
+        }
+        if vs.ha_suspend {
+            if let Service::Address(a) = vs.service {
+                let held = vrrp_instances
+                    .iter()
+                    .any(|i| i.virtual_ipaddresses.iter().any(|v| v.address == a.ip()));
+                if !held {
+                    warnings.push(ConfigWarning {
+                        origin: origin.to_string(),
+                        line: vs.line,
+                        section: format!("virtual_server {}", vs.name),
+                        key: Some("ha_suspend".into()),
+                        message: format!(
+                            "{} is no instance's virtual_ipaddress: the service is never installed",
+                            a.ip()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+    warnings.sort_by_key(|w| w.line);
+
+    Ok(Config {
+        origin: origin.to_string(),
+        global,
+        vrrp_scripts: scripts,
+        vrrp_instances,
+        sync_groups,
+        virtual_servers: servers,
+        interfaces,
+        warnings,
+    })
+}
