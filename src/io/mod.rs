@@ -1,9 +1,11 @@
 //! Every syscall and every `unsafe`: the event loop, sockets, netlink, child
 //! processes, signals and the control socket. No policy lives here.
+
 pub mod control;
 pub mod event_loop;
 pub mod iface;
 pub mod log;
+pub mod netlink;
 pub mod netns;
 pub mod packet;
 pub mod signal;

@@ -1,2 +1,5 @@
 //! The desired IPVS table from config and health, and the diff against the
 //! kernel's table as a list of operations. Pure.
+
+pub mod reconcile;
+pub mod table;

@@ -1,1 +1,7 @@
 //! Netlink: message and attribute codecs, generic netlink, IPVS and rtnetlink.
+
+pub mod attr;
+pub mod genl;
+pub mod ipvs;
+pub mod msg;
+pub mod rtnl;
