@@ -13,9 +13,7 @@ use lvsd::vrrp::instance::{
 };
 use lvsd::vrrp::sync_group::SyncGroup;
 use lvsd::vrrp::track::TrackStatus;
-use lvsd::wire::vrrp::{
-    receive_check, AddressList, Auth, Expectation, ReceiveMeta, Repr, Version, MULTICAST_V4, TTL,
-};
+use lvsd::wire::vrrp::{receive_check, Auth, ReceiveMeta, Version, MULTICAST_V4, TTL};
 
 /// xorshift64*: tiny, seeded, good enough for loss and chaos decisions.
 struct Rng(u64);
@@ -216,16 +214,7 @@ impl Net {
                 advert_interval_cs,
             } => {
                 self.nodes[n].adverts[k].push((now, priority));
-                let p = &self.nodes[n].params[k];
-                let vips: Vec<IpAddr> = p.vips.iter().copied().collect();
-                let repr = Repr {
-                    version: p.version,
-                    vrid: p.vrid,
-                    priority,
-                    advert_interval_cs,
-                    auth: p.auth,
-                    addresses: AddressList::Slice(&vips),
-                };
+                let repr = self.nodes[n].instances[k].advert_repr(priority, advert_interval_cs);
                 let src = self.nodes[n].address;
                 let mut buf = [0u8; 64];
                 let len = repr.emit(&mut buf, src, IpAddr::V4(MULTICAST_V4)).unwrap();
@@ -295,19 +284,10 @@ impl Net {
                 .params
                 .iter()
                 .position(|p| packet.bytes.get(1) == Some(&p.vrid));
-            let expect = found.map(|k| {
-                let p = &node.params[k];
-                (p.version, p.auth, p.advert_interval_cs(), p.vips.clone())
-            });
             let checked = receive_check(&packet.bytes, &meta, |_| {
-                expect
-                    .as_ref()
-                    .map(|(version, auth, cs, vips)| Expectation {
-                        version: *version,
-                        auth: *auth,
-                        advert_interval_cs: *cs,
-                        vips,
-                    })
+                found
+                    .and_then(|k| node.instances.get(k))
+                    .map(|i| i.expectation())
             });
             if let (Ok((repr, _)), Some(k)) = (checked, found) {
                 let advert = Advert::from_repr(&repr, packet.src);

@@ -35,6 +35,7 @@ fuzz_target!(|data: &[u8]| {
         },
         advert_interval_cs: 100,
         vips: &vips,
+        peers: &[],
     };
     let _ = receive_check(payload, &meta, |vrid| (vrid & 1 == 0).then_some(expect));
 

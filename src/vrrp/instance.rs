@@ -14,7 +14,7 @@ use crate::limits::{MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE, VRRP_ACTION_QUEUE}
 use crate::vrrp::track::{
     effective_priority, TrackId, TrackKind, TrackSet, TrackSetFull, TrackSpec, TrackStatus,
 };
-use crate::wire::vrrp::{Auth, Family, Repr, Version};
+use crate::wire::vrrp::{AddressList, Auth, Expectation, Family, Repr, Version};
 
 /// Priority of the address owner (RFC 5798 section 5.2.4).
 pub const OWNER_PRIORITY: u8 = 255;
@@ -467,6 +467,29 @@ impl Instance {
     /// Actions lost because the queue was full (should stay 0).
     pub fn dropped_actions(&self) -> u64 {
         self.dropped_actions
+    }
+
+    /// The advert to send for an [`Action::SendAdvert`]: our VRID, version, auth and VIPs.
+    pub fn advert_repr(&self, priority: u8, advert_interval_cs: u16) -> Repr<'_> {
+        Repr {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            advert_interval_cs,
+            auth: self.params.auth,
+            addresses: AddressList::Slice(&self.params.vips),
+        }
+    }
+
+    /// What `wire::vrrp::receive_check` must verify for this instance.
+    pub fn expectation(&self) -> Expectation<'_> {
+        Expectation {
+            version: self.params.version,
+            auth: self.params.auth,
+            advert_interval_cs: self.params.advert_interval_cs(),
+            vips: &self.params.vips,
+            peers: &self.params.unicast_peers,
+        }
     }
 
     /// Next action for the daemon.
