@@ -660,3 +660,41 @@ fn sync_group_moves_as_one() {
         assert!(net.delivered > 0);
     }
 }
+
+#[test]
+fn v3_backup_takes_over_at_the_masters_interval() {
+    // The backup is configured for 1 s but adopts the master's 50 ms
+    // (RFC 5798 section 6.4.2), so it takes over at 3 x 50 ms + skew.
+    let mut net = Net::new(7);
+    net.add_node(
+        vec![params(5, Version::V3, 0, 200, Duration::from_millis(50))],
+        false,
+    );
+    net.add_node(
+        vec![params(5, Version::V3, 1, 100, Duration::from_secs(1))],
+        false,
+    );
+    net.start(0);
+    net.start(1);
+    net.run_until(net.at(10.0));
+    assert_eq!(net.masters(0), vec![0]);
+    net.kill(0);
+    let last = net.nodes[0].adverts[0].last().unwrap().0;
+    net.run_until(net.at(13.0));
+    let took_over = net.became_master(1, 0).unwrap();
+    // 150 ms + 156 x 50 ms / 256 = 150 ms + 30.468 ms
+    assert_eq!(took_over - (last + LATENCY), Duration::from_micros(180_468));
+    // As master it advertises at its own 1 s again.
+    let own: Vec<_> = net.nodes[1].adverts[0]
+        .iter()
+        .map(|a| a.0 - took_over)
+        .collect();
+    assert_eq!(
+        own[..3],
+        [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(2)
+        ]
+    );
+}
