@@ -13,9 +13,7 @@ use lvsd::vrrp::instance::{
 };
 use lvsd::vrrp::sync_group::SyncGroup;
 use lvsd::vrrp::track::TrackStatus;
-use lvsd::wire::vrrp::{
-    receive_check, AddressList, Auth, Expectation, ReceiveMeta, Repr, Version, MULTICAST_V4, TTL,
-};
+use lvsd::wire::vrrp::{receive_check, Auth, ReceiveMeta, Version, MULTICAST_V4, TTL};
 
 /// xorshift64*: tiny, seeded, good enough for loss and chaos decisions.
 struct Rng(u64);
@@ -216,16 +214,7 @@ impl Net {
                 advert_interval_cs,
             } => {
                 self.nodes[n].adverts[k].push((now, priority));
-                let p = &self.nodes[n].params[k];
-                let vips: Vec<IpAddr> = p.vips.iter().copied().collect();
-                let repr = Repr {
-                    version: p.version,
-                    vrid: p.vrid,
-                    priority,
-                    advert_interval_cs,
-                    auth: p.auth,
-                    addresses: AddressList::Slice(&vips),
-                };
+                let repr = self.nodes[n].instances[k].advert_repr(priority, advert_interval_cs);
                 let src = self.nodes[n].address;
                 let mut buf = [0u8; 64];
                 let len = repr.emit(&mut buf, src, IpAddr::V4(MULTICAST_V4)).unwrap();
@@ -295,19 +284,10 @@ impl Net {
                 .params
                 .iter()
                 .position(|p| packet.bytes.get(1) == Some(&p.vrid));
-            let expect = found.map(|k| {
-                let p = &node.params[k];
-                (p.version, p.auth, p.advert_interval_cs(), p.vips.clone())
-            });
             let checked = receive_check(&packet.bytes, &meta, |_| {
-                expect
-                    .as_ref()
-                    .map(|(version, auth, cs, vips)| Expectation {
-                        version: *version,
-                        auth: *auth,
-                        advert_interval_cs: *cs,
-                        vips,
-                    })
+                found
+                    .and_then(|k| node.instances.get(k))
+                    .map(|i| i.expectation())
             });
             if let (Ok((repr, _)), Some(k)) = (checked, found) {
                 let advert = Advert::from_repr(&repr, packet.src);
@@ -679,4 +659,42 @@ fn sync_group_moves_as_one() {
         }
         assert!(net.delivered > 0);
     }
+}
+
+#[test]
+fn v3_backup_takes_over_at_the_masters_interval() {
+    // The backup is configured for 1 s but adopts the master's 50 ms
+    // (RFC 5798 section 6.4.2), so it takes over at 3 x 50 ms + skew.
+    let mut net = Net::new(7);
+    net.add_node(
+        vec![params(5, Version::V3, 0, 200, Duration::from_millis(50))],
+        false,
+    );
+    net.add_node(
+        vec![params(5, Version::V3, 1, 100, Duration::from_secs(1))],
+        false,
+    );
+    net.start(0);
+    net.start(1);
+    net.run_until(net.at(10.0));
+    assert_eq!(net.masters(0), vec![0]);
+    net.kill(0);
+    let last = net.nodes[0].adverts[0].last().unwrap().0;
+    net.run_until(net.at(13.0));
+    let took_over = net.became_master(1, 0).unwrap();
+    // 150 ms + 156 x 50 ms / 256 = 150 ms + 30.468 ms
+    assert_eq!(took_over - (last + LATENCY), Duration::from_micros(180_468));
+    // As master it advertises at its own 1 s again.
+    let own: Vec<_> = net.nodes[1].adverts[0]
+        .iter()
+        .map(|a| a.0 - took_over)
+        .collect();
+    assert_eq!(
+        own[..3],
+        [
+            Duration::ZERO,
+            Duration::from_secs(1),
+            Duration::from_secs(2)
+        ]
+    );
 }

@@ -14,7 +14,7 @@ use crate::limits::{MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE, VRRP_ACTION_QUEUE}
 use crate::vrrp::track::{
     effective_priority, TrackId, TrackKind, TrackSet, TrackSetFull, TrackSpec, TrackStatus,
 };
-use crate::wire::vrrp::{Auth, Family, Repr, Version};
+use crate::wire::vrrp::{AddressList, Auth, Expectation, Family, Repr, Version};
 
 /// Priority of the address owner (RFC 5798 section 5.2.4).
 pub const OWNER_PRIORITY: u8 = 255;
@@ -469,6 +469,29 @@ impl Instance {
         self.dropped_actions
     }
 
+    /// The advert to send for an [`Action::SendAdvert`]: our VRID, version, auth and VIPs.
+    pub fn advert_repr(&self, priority: u8, advert_interval_cs: u16) -> Repr<'_> {
+        Repr {
+            version: self.params.version,
+            vrid: self.params.vrid,
+            priority,
+            advert_interval_cs,
+            auth: self.params.auth,
+            addresses: AddressList::Slice(&self.params.vips),
+        }
+    }
+
+    /// What `wire::vrrp::receive_check` must verify for this instance.
+    pub fn expectation(&self) -> Expectation<'_> {
+        Expectation {
+            version: self.params.version,
+            auth: self.params.auth,
+            advert_interval_cs: self.params.advert_interval_cs(),
+            vips: &self.params.vips,
+            peers: &self.params.unicast_peers,
+        }
+    }
+
     /// Next action for the daemon.
     pub fn poll_action(&mut self) -> Option<Action> {
         self.actions.pop_front()
@@ -524,7 +547,7 @@ impl Instance {
         let owner = self.params.priority == OWNER_PRIORITY;
         if owner && self.params.initial_state == InitialState::Master && !self.params.in_sync_group
         {
-            self.become_master(now);
+            self.enter_master(now);
             return;
         }
         // VIPs left behind by a crashed earlier run.
@@ -561,9 +584,12 @@ impl Instance {
     /// Move to MASTER now: advert first, then the VIPs, then the GARP burst (RFC 5798 section 6.4.1).
     /// Sync groups call this when every member wants master.
     pub fn become_master(&mut self, now: Instant) {
-        if self.state == State::Master || self.state == State::Fault {
-            return;
+        if self.state == State::Backup {
+            self.enter_master(now);
         }
+    }
+
+    fn enter_master(&mut self, now: Instant) {
         self.state = State::Master;
         self.wants_master = false;
         self.preempt_deadline = None;
@@ -745,7 +771,7 @@ impl Instance {
                         if self.params.in_sync_group {
                             self.wants_master = true;
                         } else {
-                            self.become_master(now);
+                            self.enter_master(now);
                         }
                     }
                 }
@@ -1040,25 +1066,18 @@ mod tests {
         );
     }
 
+    /// An instance that reached MASTER through its startup timer, actions drained.
     fn master(priority: u8) -> (Instance, Instant) {
         let t0 = Instant::now();
         let mut p = params(priority, Version::V2);
         p.initial_state = InitialState::Master;
-        p.priority = 255;
         let mut i = Instance::new(p).unwrap();
         i.handle_start(t0);
+        let at = i.poll_at().unwrap();
+        i.handle_timeout(at);
+        assert_eq!(i.state(), State::Master);
         drain(&mut i);
-        // Same thing with the wanted priority: reach master through the timer.
-        let mut p = params(priority, Version::V2);
-        p.initial_state = InitialState::Master;
-        let mut i2 = Instance::new(p).unwrap();
-        i2.handle_start(t0);
-        let at = i2.poll_at().unwrap();
-        i2.handle_timeout(at);
-        assert_eq!(i2.state(), State::Master);
-        drain(&mut i2);
-        let _ = i;
-        (i2, at)
+        (i, at)
     }
 
     #[test]

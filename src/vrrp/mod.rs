@@ -1,5 +1,22 @@
 //! VRRP (RFC 3768 v2, RFC 5798/9568 v3): pure per-instance state machines,
 //! sync groups and trackers. Time is passed in; actions are returned.
+//!
+//! How the daemon drives an instance (nothing here reads a clock or a socket):
+//!
+//! 1. `Instance::new(params)?`, then `handle_start(now)` (and `SyncGroup::new`
+//!    over member indices for `vrrp_sync_group`).
+//! 2. Advert received: `wire::vrrp::split_ipv4` (IPv4 raw socket), then
+//!    `wire::vrrp::receive_check(payload, &meta, |vrid| lookup(vrid).map(Instance::expectation))`;
+//!    count `Err(DropReason)` per reason; on `Ok((repr, notes))` call
+//!    `handle_advert(now, &Advert::from_repr(&repr, src))`.
+//! 3. Link, script and track-file results: `handle_track(now, id, status)`
+//!    (`OWN_INTERFACE` for the instance's interface, `Instance::track_id(n)` for
+//!    `params.tracks[n]`; `track::ScriptFilter` applies rise/fall).
+//! 4. At `poll_at()`: `handle_timeout(now)`. Stop: `handle_stop(now)`.
+//! 5. After each of these, `SyncGroup::reconcile(now, &mut instances)` for the
+//!    instance's group, then drain `poll_action()` in order: `SendAdvert` (bytes
+//!    from `advert_repr(..).emit`), `AddVips`, `RemoveVips`, `SendGarp`
+//!    (`wire::arp` / `wire::ndisc` per VIP, `count` times), `Notify`.
 
 pub mod instance;
 pub mod sync_group;

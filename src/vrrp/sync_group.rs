@@ -149,3 +149,118 @@ impl SyncGroup {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vrrp::instance::{InstanceParams, OWN_INTERFACE};
+    use crate::vrrp::track::TrackStatus;
+    use crate::wire::vrrp::Version;
+    use std::net::{IpAddr, Ipv4Addr};
+    use std::time::Duration;
+
+    fn member(vrid: u8) -> Instance {
+        let mut p = InstanceParams::new(vrid, Version::V2, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        p.in_sync_group = true;
+        p.priority = 100 + vrid;
+        Instance::new(p).unwrap()
+    }
+
+    fn started() -> (Vec<Instance>, SyncGroup, Instant) {
+        let t0 = Instant::now();
+        let mut members = vec![member(1), member(2)];
+        for m in members.iter_mut() {
+            m.handle_start(t0);
+        }
+        let mut group = SyncGroup::new(&[0, 1]).unwrap();
+        group.reconcile(t0, &mut members);
+        assert_eq!(group.state(), State::Backup);
+        (members, group, t0)
+    }
+
+    fn states(members: &[Instance]) -> Vec<State> {
+        members.iter().map(|m| m.state()).collect()
+    }
+
+    #[test]
+    fn master_only_when_all_want_it() {
+        let (mut members, mut group, _) = started();
+        // Member 2 (priority 102) has the shorter down timer and wants master first.
+        let first = members[1].poll_at().unwrap();
+        members[1].handle_timeout(first);
+        group.reconcile(first, &mut members);
+        assert!(members[1].wants_master());
+        assert_eq!(states(&members), [State::Backup, State::Backup]);
+        let second = members[0].poll_at().unwrap();
+        assert!(second > first);
+        members[0].handle_timeout(second);
+        group.reconcile(second, &mut members);
+        assert_eq!(states(&members), [State::Master, State::Master]);
+        assert_eq!(group.state(), State::Master);
+    }
+
+    #[test]
+    fn one_backup_takes_all_back() {
+        let (mut members, mut group, t0) = started();
+        let t = t0 + Duration::from_secs(5);
+        for m in members.iter_mut() {
+            m.handle_timeout(t);
+        }
+        group.reconcile(t, &mut members);
+        assert_eq!(states(&members), [State::Master, State::Master]);
+        let better = crate::vrrp::instance::Advert {
+            src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
+            priority: 200,
+            advert_interval: Duration::from_secs(1),
+        };
+        members[0].handle_advert(t, &better);
+        group.reconcile(t, &mut members);
+        assert_eq!(states(&members), [State::Backup, State::Backup]);
+        assert!(!members[1].wants_master());
+    }
+
+    #[test]
+    fn one_fault_faults_all_and_recovery_returns_to_backup() {
+        let (mut members, mut group, t0) = started();
+        let t = t0 + Duration::from_secs(5);
+        for m in members.iter_mut() {
+            m.handle_timeout(t);
+        }
+        group.reconcile(t, &mut members);
+        members[1].handle_track(t, OWN_INTERFACE, TrackStatus::Down);
+        // The member leaves the FAULT decision to the group.
+        assert_eq!(members[1].state(), State::Master);
+        group.reconcile(t, &mut members);
+        assert_eq!(states(&members), [State::Fault, State::Fault]);
+        assert_eq!(group.state(), State::Fault);
+        members[1].handle_track(t, OWN_INTERFACE, TrackStatus::Up);
+        group.reconcile(t, &mut members);
+        assert_eq!(states(&members), [State::Backup, State::Backup]);
+        let notes: Vec<_> = core::iter::from_fn(|| group.poll_action()).collect();
+        assert_eq!(
+            notes,
+            [
+                GroupAction::Notify {
+                    state: NotifyState::Backup
+                },
+                GroupAction::Notify {
+                    state: NotifyState::Master
+                },
+                GroupAction::Notify {
+                    state: NotifyState::Fault
+                },
+                GroupAction::Notify {
+                    state: NotifyState::Backup
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn bad_indices_are_ignored() {
+        let (mut members, _, t0) = started();
+        let mut group = SyncGroup::new(&[0, 7]).unwrap();
+        group.reconcile(t0, &mut members);
+        assert!(SyncGroup::new(&[0; MAX_SYNC_GROUP_MEMBERS + 1]).is_err());
+    }
+}

@@ -692,6 +692,8 @@ pub struct Expectation<'a> {
     pub advert_interval_cs: u16,
     /// Own VIPs (a mismatch is reported, not dropped).
     pub vips: &'a [IpAddr],
+    /// Unicast peers; when not empty the source must be one of them.
+    pub peers: &'a [IpAddr],
 }
 
 /// Things a valid advert may still be noted for (logged and counted, not dropped).
@@ -706,6 +708,7 @@ pub struct ReceiveNotes {
 /// The receive checks of BEHAVIOUR.md, in order: length; AH presence; TTL
 /// (unless unicast); version; v2 auth type and PASS (constant time); v2
 /// interval; type; v3 interval (noted); checksum; VRID known; VIP list (noted).
+/// In unicast mode the source must also be a configured peer (after TTL).
 ///
 /// `lookup` maps the advert's VRID to the instance's expectations; `None` means
 /// no instance has it, which ends in [`DropReason::UnknownVrid`] after the
@@ -730,6 +733,12 @@ pub fn receive_check<'a, 'e>(
     // RFC 5798 section 7.1: TTL / hop limit must be 255.
     if !meta.unicast && meta.ttl != TTL {
         return Err(DropReason::BadTtl);
+    }
+    // Unicast mode: only configured peers may speak (lvsd is stricter than keepalived).
+    if let Some(e) = &expect {
+        if !e.peers.is_empty() && !e.peers.contains(&meta.src) {
+            return Err(DropReason::NotFromPeer);
+        }
     }
     let version = match (packet.version(), family) {
         (2, Family::Ipv4) => Version::V2,
@@ -771,6 +780,45 @@ pub fn receive_check<'a, 'e>(
     let expect = expect.ok_or(DropReason::UnknownVrid)?;
     notes.vip_mismatch = !repr.addresses.same_set(expect.vips);
     Ok((repr, notes))
+}
+
+/// What the IPv4 header of a datagram from a raw socket says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ipv4Header {
+    /// Source address.
+    pub src: Ipv4Addr,
+    /// Destination address.
+    pub dst: Ipv4Addr,
+    /// Time to live.
+    pub ttl: u8,
+    /// Protocol (112 VRRP, 51 AH).
+    pub protocol: u8,
+}
+
+/// Split a datagram read from an IPv4 raw socket (which includes the IP header)
+/// into its header fields and payload. Fails with [`DropReason::Truncated`] on a
+/// short or inconsistent header.
+pub fn split_ipv4(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), DropReason> {
+    let first = *datagram.first().ok_or(DropReason::Truncated)?;
+    if first >> 4 != 4 {
+        return Err(DropReason::Truncated);
+    }
+    let header_len = usize::from(first & 0x0f) * 4;
+    let fixed = datagram.get(..20).ok_or(DropReason::Truncated)?;
+    let total = usize::from(u16::from_be_bytes([fixed[2], fixed[3]]));
+    if header_len < 20 || total < header_len {
+        return Err(DropReason::Truncated);
+    }
+    let payload = datagram
+        .get(header_len..total)
+        .ok_or(DropReason::Truncated)?;
+    let header = Ipv4Header {
+        src: Ipv4Addr::new(fixed[12], fixed[13], fixed[14], fixed[15]),
+        dst: Ipv4Addr::new(fixed[16], fixed[17], fixed[18], fixed[19]),
+        ttl: fixed[8],
+        protocol: fixed[9],
+    };
+    Ok((header, payload))
 }
 
 /// Frames of a classic little-endian pcap file (fixtures only; panics on a bad fixture).
@@ -835,6 +883,7 @@ mod tests {
             auth: Auth::pass(b"1111"),
             advert_interval_cs: 100,
             vips,
+            peers: &[],
         }
     }
 
@@ -904,6 +953,7 @@ mod tests {
                 auth: Auth::None,
                 advert_interval_cs: 100,
                 vips: &vips,
+                peers: &[],
             };
             assert!(receive_check(payload, &meta(src, dst, ttl), |_| Some(expect)).is_ok());
         }
@@ -921,6 +971,7 @@ mod tests {
                 auth: Auth::None,
                 advert_interval_cs: 50,
                 vips: &[vip],
+                peers: &[],
             };
             let (repr, notes) =
                 receive_check(payload, &meta(src, dst, ttl), |_| Some(expect)).unwrap();
@@ -1021,6 +1072,45 @@ mod tests {
     }
 
     #[test]
+    fn unicast_source_must_be_a_peer() {
+        let (src, dst, good) = golden_v2();
+        let vips = [v4(10, 200, 0, 110)];
+        let unicast = ReceiveMeta {
+            unicast: true,
+            ..meta(src, v4(10, 200, 0, 2), 64)
+        };
+        let _ = dst;
+        let peers = [v4(10, 200, 0, 9)];
+        let expect = Expectation {
+            peers: &peers,
+            ..expect_v2(&vips)
+        };
+        assert_eq!(
+            receive_check(&good, &unicast, |_| Some(expect)).unwrap_err(),
+            DropReason::NotFromPeer
+        );
+        let peers = [src];
+        let expect = Expectation {
+            peers: &peers,
+            ..expect_v2(&vips)
+        };
+        assert!(receive_check(&good, &unicast, |_| Some(expect)).is_ok());
+    }
+
+    #[test]
+    fn split_ipv4_of_keepalived_frame() {
+        let frame = pcap_frames(V2_PASS)[0];
+        let (header, payload) = split_ipv4(&frame[14..]).unwrap();
+        assert_eq!(header.src, Ipv4Addr::new(10, 200, 0, 1));
+        assert_eq!(header.dst, MULTICAST_V4);
+        assert_eq!((header.ttl, header.protocol), (255, PROTOCOL));
+        assert_eq!(payload.len(), 20);
+        for cut in 0..34 {
+            assert!(split_ipv4(&frame[14..14 + cut]).is_err(), "cut {cut}");
+        }
+    }
+
+    #[test]
     fn vip_mismatch_is_noted_not_dropped() {
         let (src, dst, good) = golden_v2();
         let other = [v4(10, 200, 0, 111)];
@@ -1038,6 +1128,7 @@ mod tests {
             auth: Auth::None,
             advert_interval_cs: 200,
             vips: &vips,
+            peers: &[],
         };
         let (repr, notes) = receive_check(payload, &meta(src, dst, 255), |_| Some(expect)).unwrap();
         assert!(notes.interval_mismatch);
