@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use lvsd::cli::{self, Command, Exit};
+use lvsd::cli::{self, Command, Exit, LogTarget};
+use lvsd::{config, daemon, io};
 
 fn main() -> ExitCode {
     let command = match cli::parse(std::env::args_os().skip(1)) {
@@ -22,10 +23,56 @@ fn main() -> ExitCode {
             println!("lvsd {}", env!("CARGO_PKG_VERSION"));
             Exit::Ok
         }
+        Command::Check { config } => check(&config),
+        Command::Run {
+            config,
+            log,
+            verbose,
+        } => {
+            io::log::init(log == LogTarget::Syslog, verbose);
+            match daemon::run(&daemon::Options {
+                config_path: config,
+            }) {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    log::error!("{e}");
+                    e.exit_code()
+                }
+            }
+        }
+        Command::Status { socket } => {
+            match io::control::request(&socket, "status", std::time::Duration::from_secs(5)) {
+                Ok(answer) => {
+                    print!("{answer}");
+                    Exit::Ok
+                }
+                Err(e) => {
+                    eprintln!("lvsd: status: {e}");
+                    Exit::Runtime
+                }
+            }
+        }
         other => {
             eprintln!("lvsd: {other:?} is not built yet");
             Exit::Runtime
         }
     };
     ExitCode::from(code as u8)
+}
+
+/// `lvsd check`: validate, print warnings and the summary.
+fn check(path: &std::path::Path) -> Exit {
+    match config::load_file(path) {
+        Ok(cfg) => {
+            for w in &cfg.warnings {
+                eprintln!("lvsd: warning: {w}");
+            }
+            print!("{}", cfg.summary());
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("lvsd: {e}");
+            Exit::Config
+        }
+    }
 }

@@ -7,14 +7,32 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
 use lvsd::io::{iface, netns, vrrp_socket};
+use lvsd::wire::vrrp::{split_ipv4, MULTICAST_V4, MULTICAST_V6};
 
-fn receive_one(rx: &vrrp_socket::VrrpReceiver) -> (vrrp_socket::Received, Vec<u8>) {
+/// (source, destination, ttl, payload) of the next VRRP datagram.
+fn receive_one(rx: &vrrp_socket::VrrpReceiver) -> (IpAddr, IpAddr, u8, Vec<u8>) {
     let deadline = Instant::now() + Duration::from_secs(5);
     let mut buf = [0u8; 1500];
     loop {
-        if let Some(r) = rx.recv(&mut buf).expect("recv") {
-            let data = buf[r.payload.clone()].to_vec();
-            return (r, data);
+        match rx.recv(&mut buf).expect("recv") {
+            Some(vrrp_socket::Received::Ipv4 { datagram }) => {
+                let (h, payload) = split_ipv4(&buf[datagram]).expect("IPv4 header");
+                return (h.src.into(), h.dst.into(), h.ttl, payload.to_vec());
+            }
+            Some(vrrp_socket::Received::Ipv6 {
+                source,
+                destination,
+                hop_limit,
+                payload,
+            }) => {
+                return (
+                    source.into(),
+                    destination.into(),
+                    hop_limit,
+                    buf[payload].to_vec(),
+                )
+            }
+            None => {}
         }
         assert!(Instant::now() < deadline, "no VRRP packet arrived");
         std::thread::sleep(Duration::from_millis(5));
@@ -66,15 +84,15 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
             let tx = vrrp_socket::VrrpSender::open("vb", info.index, info.primary(false).unwrap())
                 .unwrap();
             for _ in 0..3 {
-                tx.send(IpAddr::V4(vrrp_socket::GROUP_V4), payload).unwrap();
+                tx.send(IpAddr::V4(MULTICAST_V4), payload).unwrap();
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
         .unwrap();
-        let (r, data) = rx.join().unwrap();
-        assert_eq!(r.source, IpAddr::V4(Ipv4Addr::new(10, 255, 0, 2)));
-        assert_eq!(r.destination, IpAddr::V4(vrrp_socket::GROUP_V4));
-        assert_eq!(r.ttl, 255);
+        let (source, destination, ttl, data) = rx.join().unwrap();
+        assert_eq!(source, IpAddr::V4(Ipv4Addr::new(10, 255, 0, 2)));
+        assert_eq!(destination, IpAddr::V4(MULTICAST_V4));
+        assert_eq!(ttl, 255);
         assert_eq!(data, payload);
     });
 
@@ -98,15 +116,15 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
             assert!(info.ipv6.iter().any(|a| IpAddr::V6(*a) == src));
             let tx = vrrp_socket::VrrpSender::open("vb", info.index, src).unwrap();
             for _ in 0..3 {
-                tx.send(IpAddr::V6(vrrp_socket::GROUP_V6), payload).unwrap();
+                tx.send(IpAddr::V6(MULTICAST_V6), payload).unwrap();
                 std::thread::sleep(Duration::from_millis(100));
             }
         })
         .unwrap();
-        let (r, data) = rx.join().unwrap();
-        assert_eq!(r.source, IpAddr::V6("fe80::b".parse().unwrap()));
-        assert_eq!(r.destination, IpAddr::V6(vrrp_socket::GROUP_V6));
-        assert_eq!(r.ttl, 255);
+        let (source, destination, ttl, data) = rx.join().unwrap();
+        assert_eq!(source, IpAddr::V6("fe80::b".parse().unwrap()));
+        assert_eq!(destination, IpAddr::V6(MULTICAST_V6));
+        assert_eq!(ttl, 255);
         assert_eq!(data, payload);
     });
 }

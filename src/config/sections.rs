@@ -201,7 +201,7 @@ pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlob
 /// The `[global]` values when the section is absent.
 pub(crate) fn default_global() -> Global {
     let mut control_socket = PathText::new();
-    let _ = control_socket.push_str("/run/lvsd.sock");
+    let _ = control_socket.push_str(crate::cli::DEFAULT_CONTROL_SOCKET);
     Global {
         line: 0,
         router_id: None,

@@ -9,29 +9,37 @@
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
-/// VRRP's IP protocol number.
-pub const IPPROTO_VRRP: i32 = 112;
-/// The IPv4 VRRP multicast group.
-pub const GROUP_V4: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 18);
-/// The IPv6 VRRP multicast group.
-pub const GROUP_V6: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12);
+use crate::wire::vrrp::{MULTICAST_V4 as GROUP_V4, MULTICAST_V6 as GROUP_V6, PROTOCOL};
 
-/// One received datagram's envelope; the VRRP packet is `buf[payload]`.
+/// VRRP's IP protocol number as the socket API wants it.
+const IPPROTO_VRRP: i32 = PROTOCOL as i32;
+
+/// One received datagram. IPv4 raw sockets deliver the IP header too, which
+/// `wire::vrrp::split_ipv4` parses; IPv6 delivers the header fields as
+/// control messages, reported here.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Received {
-    /// The sender's address.
-    pub source: IpAddr,
-    /// The destination address (the group, or our unicast address).
-    pub destination: IpAddr,
-    /// TTL (IPv4) or hop limit (IPv6) as received.
-    pub ttl: u8,
-    /// Where the VRRP packet lies in the buffer.
-    pub payload: std::ops::Range<usize>,
+pub enum Received {
+    /// A whole IPv4 datagram (header included) in `buf[datagram]`.
+    Ipv4 {
+        /// Where the datagram lies in the buffer.
+        datagram: std::ops::Range<usize>,
+    },
+    /// An IPv6 payload and what the control messages said.
+    Ipv6 {
+        /// The sender's address.
+        source: Ipv6Addr,
+        /// The destination (the group, or our unicast address).
+        destination: Ipv6Addr,
+        /// Hop limit as received (0 when the kernel did not report it).
+        hop_limit: u8,
+        /// Where the VRRP packet lies in the buffer.
+        payload: std::ops::Range<usize>,
+    },
 }
 
 /// The receive socket of one interface and family.
@@ -97,28 +105,8 @@ impl VrrpReceiver {
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
             Err(e) => return Err(e),
         };
-        // A raw IPv4 socket hands us the IP header too.
-        let Some(header) = buf.get(..n.min(buf.len())) else {
-            return Ok(None);
-        };
-        if header.len() < 20 || header[0] >> 4 != 4 {
-            return Ok(Some(Received {
-                source: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                destination: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-                ttl: 0,
-                payload: 0..0,
-            }));
-        }
-        let ihl = usize::from(header[0] & 0x0f) * 4;
-        let ttl = header[8];
-        let source = Ipv4Addr::new(header[12], header[13], header[14], header[15]);
-        let destination = Ipv4Addr::new(header[16], header[17], header[18], header[19]);
-        let start = ihl.min(header.len());
-        Ok(Some(Received {
-            source: IpAddr::V4(source),
-            destination: IpAddr::V4(destination),
-            ttl,
-            payload: start..header.len(),
+        Ok(Some(Received::Ipv4 {
+            datagram: 0..n.min(buf.len()),
         }))
     }
 
@@ -171,10 +159,10 @@ impl VrrpReceiver {
                 cmsg = libc::CMSG_NXTHDR(&msg, cmsg);
             }
         }
-        Ok(Some(Received {
-            source: IpAddr::V6(Ipv6Addr::from(from.sin6_addr.s6_addr)),
-            destination: IpAddr::V6(destination),
-            ttl: hop_limit,
+        Ok(Some(Received::Ipv6 {
+            source: Ipv6Addr::from(from.sin6_addr.s6_addr),
+            destination,
+            hop_limit,
             payload: 0..n.min(buf.len()),
         }))
     }

@@ -1,2 +1,0 @@
-//! The running daemon: owns the event loop and routes events between `io` and
-//! the pure state machines.

@@ -1,0 +1,370 @@
+//! The running daemon: owns the event loop, routes events between `io` and the
+//! pure state machines, and carries out the actions they return. No protocol
+//! logic lives here.
+
+pub mod vrrp;
+
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use log::{error, info, warn};
+use mio::unix::SourceFd;
+use mio::Interest;
+
+use crate::cli::Exit;
+use crate::config::{self, Config, ConfigError};
+use crate::io::control::{ConnState, ControlConn, ControlListener};
+use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
+use crate::io::netlink::{Rtnl, RtnlEvents};
+use crate::io::signal::{SignalEvent, Signals};
+use crate::io::timers::TimerId;
+use crate::limits::MAX_TIMERS;
+use crate::wire::netlink::rtnl::RtEvent;
+
+/// What a timer is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    /// VRRP instance `n` asked to run (`poll_at`).
+    Vrrp(usize),
+}
+
+/// Why the daemon could not run.
+#[derive(Debug)]
+pub enum DaemonError {
+    /// The configuration is invalid.
+    Config(ConfigError),
+    /// Setting something up failed.
+    Setup(String),
+    /// A kernel feature is missing.
+    Kernel(String),
+    /// The event loop failed.
+    Loop(io::Error),
+}
+
+impl DaemonError {
+    /// The process exit code for this error.
+    pub fn exit_code(&self) -> Exit {
+        match self {
+            DaemonError::Config(_) => Exit::Config,
+            DaemonError::Kernel(_) => Exit::Kernel,
+            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
+        }
+    }
+}
+
+impl std::fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DaemonError::Config(e) => write!(f, "{e}"),
+            DaemonError::Setup(s) | DaemonError::Kernel(s) => write!(f, "{s}"),
+            DaemonError::Loop(e) => write!(f, "event loop: {e}"),
+        }
+    }
+}
+
+/// Options of `lvsd run`.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The configuration file.
+    pub config_path: PathBuf,
+}
+
+struct Daemon {
+    config_path: PathBuf,
+    config: Config,
+    signals: Signals,
+    control: ControlListener,
+    conns: Vec<Option<ControlConn>>,
+    rtnl: Rtnl,
+    rtnl_events: RtnlEvents,
+    vrrp: vrrp::Vrrp,
+    notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
+    stopping: bool,
+    started: Instant,
+    reloads: u64,
+    failed_reloads: u64,
+}
+
+fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
+    move |e| DaemonError::Setup(format!("{what}: {e}"))
+}
+
+/// Loads the configuration and runs until SIGTERM/SIGINT.
+pub fn run(opts: &Options) -> Result<(), DaemonError> {
+    let config = load(&opts.config_path)?;
+    let mut ev: EventLoop<MonotonicClock, TimerKind> =
+        EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
+    let signals = Signals::new().map_err(setup_err("signalfd"))?;
+    ev.registry()
+        .register(
+            &mut SourceFd(&signals.as_raw_fd()),
+            Source::Signal.token(),
+            Interest::READABLE,
+        )
+        .map_err(setup_err("registering signalfd"))?;
+    let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
+    let mut control = ControlListener::bind(&control_path).map_err(setup_err(&format!(
+        "control socket {}",
+        control_path.display()
+    )))?;
+    ev.registry()
+        .register(
+            control.source(),
+            Source::ControlListener.token(),
+            Interest::READABLE,
+        )
+        .map_err(setup_err("registering control socket"))?;
+    let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+    let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
+    ev.registry()
+        .register(
+            &mut SourceFd(&rtnl_events.as_raw_fd()),
+            Source::Rtnetlink.token(),
+            Interest::READABLE,
+        )
+        .map_err(setup_err("registering rtnetlink"))?;
+    let vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    for (n, r) in vrrp.receivers.iter().enumerate() {
+        ev.registry()
+            .register(
+                &mut SourceFd(&r.socket.as_raw_fd()),
+                Source::Vrrp(n).token(),
+                Interest::READABLE,
+            )
+            .map_err(setup_err("registering a VRRP socket"))?;
+    }
+    let now = ev.now();
+    let mut daemon = Daemon {
+        config_path: opts.config_path.clone(),
+        config,
+        signals,
+        control,
+        conns: Vec::new(),
+        rtnl,
+        rtnl_events,
+        vrrp,
+        notes: Vec::with_capacity(64),
+        stopping: false,
+        started: now,
+        reloads: 0,
+        failed_reloads: 0,
+    };
+    info!(
+        "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
+        env!("CARGO_PKG_VERSION"),
+        daemon.vrrp.instances.len(),
+        daemon.config.virtual_servers.len(),
+        control_path.display()
+    );
+    daemon.vrrp.start(now, &mut daemon.rtnl);
+    daemon.after_events(ev.now(), ev.timers());
+    while !daemon.stopping {
+        ev.turn(&mut daemon).map_err(DaemonError::Loop)?;
+        let now = ev.now();
+        daemon.after_events(now, ev.timers());
+    }
+    info!("stopping: sending priority 0 and removing VIPs");
+    let now = ev.now();
+    daemon.vrrp.stop(now);
+    daemon.after_events(now, ev.timers());
+    info!("lvsd stopped");
+    Ok(())
+}
+
+fn load(path: &Path) -> Result<Config, DaemonError> {
+    let config = config::load_file(path).map_err(DaemonError::Config)?;
+    for w in &config.warnings {
+        warn!("{w}");
+    }
+    Ok(config)
+}
+
+impl Daemon {
+    /// Carries out queued actions and re-arms each instance's timer.
+    fn after_events(&mut self, _now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
+        self.notes.clear();
+        self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        for (i, inst) in self.vrrp.instances.iter().enumerate() {
+            let io = &mut self.vrrp.io[i];
+            sync_timer(timers, &mut io.timer, inst.poll_at(), TimerKind::Vrrp(i));
+        }
+    }
+
+    fn reload(&mut self) {
+        match load(&self.config_path) {
+            Ok(new) => {
+                self.reloads += 1;
+                if new == self.config {
+                    info!("reload: {} unchanged", self.config_path.display());
+                } else {
+                    info!(
+                        "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
+                        self.config_path.display()
+                    );
+                    self.config = new;
+                }
+            }
+            Err(e) => {
+                self.failed_reloads += 1;
+                error!("reload rejected, the running configuration stays: {e}");
+            }
+        }
+    }
+
+    fn status(&self, now: Instant) -> String {
+        let mut out = String::new();
+        use std::fmt::Write;
+        let _ = writeln!(
+            out,
+            "lvsd {} up {}s, config {} (reloads {}, rejected {})",
+            env!("CARGO_PKG_VERSION"),
+            now.duration_since(self.started).as_secs(),
+            self.config_path.display(),
+            self.reloads,
+            self.failed_reloads
+        );
+        self.vrrp.status(&mut out);
+        out
+    }
+
+    fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
+        match source {
+            Source::ControlListener => loop {
+                match self.control.accept() {
+                    Ok(Some(stream)) => {
+                        let slot = match self.conns.iter().position(Option::is_none) {
+                            Some(s) => s,
+                            None => {
+                                if self.conns.len() >= 16 {
+                                    warn!("control: too many connections; refusing one");
+                                    continue;
+                                }
+                                self.conns.push(None);
+                                self.conns.len() - 1
+                            }
+                        };
+                        let mut conn = ControlConn::new(stream);
+                        if cx
+                            .registry
+                            .register(
+                                conn.source(),
+                                Source::ControlConn(slot).token(),
+                                Interest::READABLE | Interest::WRITABLE,
+                            )
+                            .is_ok()
+                        {
+                            self.conns[slot] = Some(conn);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!("control: accept: {e}");
+                        break;
+                    }
+                }
+            },
+            Source::ControlConn(slot) => {
+                let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                    return;
+                };
+                let mut state = conn.on_readable();
+                if let ConnState::Request(req) = state {
+                    let answer = match req.as_str() {
+                        "status" => self.status(cx.now),
+                        other => format!("error: unknown request {other:?}; try 'status'\n"),
+                    };
+                    let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                        return;
+                    };
+                    state = conn.answer(answer.into_bytes());
+                }
+                if state == ConnState::Closed {
+                    if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
+                        let _ = cx.registry.deregister(conn.source());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Keeps one timer per state machine in step with its `poll_at()`.
+fn sync_timer(
+    timers: &mut crate::io::timers::Timers<TimerKind>,
+    slot: &mut Option<TimerId>,
+    want: Option<Instant>,
+    kind: TimerKind,
+) {
+    match (want, *slot) {
+        (None, Some(id)) => {
+            timers.cancel(id);
+            *slot = None;
+        }
+        (None, None) => {}
+        (Some(at), Some(id)) if timers.reschedule(id, at) => {}
+        (Some(at), _) => match timers.insert(at, kind) {
+            Ok(id) => *slot = Some(id),
+            Err(e) => {
+                error!("{e}: {kind:?} cannot be scheduled");
+                *slot = None;
+            }
+        },
+    }
+}
+
+impl Handler<TimerKind> for Daemon {
+    fn on_ready(&mut self, cx: &mut Context<'_, TimerKind>, source: Source, _r: Readiness) {
+        match source {
+            Source::Signal => loop {
+                match self.signals.read() {
+                    Ok(Some(SignalEvent::Stop)) => self.stopping = true,
+                    Ok(Some(SignalEvent::Reload)) => self.reload(),
+                    Ok(Some(SignalEvent::Child)) => {}
+                    Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!("signalfd: {e}");
+                        break;
+                    }
+                }
+            },
+            Source::Vrrp(r) => self.vrrp.on_readable(cx.now, r),
+            Source::Rtnetlink => {
+                let now = cx.now;
+                let mut events: Vec<RtEvent> = Vec::new();
+                if let Err(e) = self.rtnl_events.drain(|ev| events.push(ev)) {
+                    warn!("rtnetlink events: {e}");
+                }
+                for ev in events {
+                    match ev {
+                        RtEvent::NewLink(link) => {
+                            self.vrrp.on_link(now, link.ifindex, link.is_up())
+                        }
+                        RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                        RtEvent::DelAddr(addr) => {
+                            self.vrrp
+                                .on_addr_removed(&mut self.rtnl, addr.ifindex, addr.addr)
+                        }
+                        RtEvent::NewAddr(_) => {}
+                    }
+                }
+            }
+            Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
+            _ => {}
+        }
+    }
+
+    fn on_timer(&mut self, cx: &mut Context<'_, TimerKind>, _id: TimerId, payload: TimerKind) {
+        match payload {
+            TimerKind::Vrrp(i) => {
+                if let Some(io) = self.vrrp.io.get_mut(i) {
+                    io.timer = None;
+                }
+                self.vrrp.on_timer(cx.now, i);
+            }
+        }
+    }
+}

@@ -1,0 +1,662 @@
+//! VRRP wiring: builds instances from the configuration, routes received
+//! adverts and link events into them, and carries out their actions
+//! (adverts, VIPs, gratuitous ARP / NA, notifications).
+
+use std::net::IpAddr;
+use std::time::Instant;
+
+use log::{debug, info, warn};
+
+use crate::config::{
+    Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
+};
+use crate::io::iface::{self, InterfaceInfo};
+use crate::io::netlink::Rtnl;
+use crate::io::packet::PacketSender;
+use crate::io::timers::TimerId;
+use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
+use crate::limits::VRRP_PACKET_BUF;
+use crate::vrrp::instance::{
+    Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
+    OWN_INTERFACE,
+};
+use crate::vrrp::sync_group::{GroupAction, SyncGroup};
+use crate::vrrp::track::TrackStatus;
+use crate::wire::netlink::rtnl::IfAddr;
+use crate::wire::vrrp::{self as wire, Auth, DropReason, Family, ReceiveMeta, Version};
+use crate::wire::{arp, ndisc};
+
+/// Why VRRP could not be set up.
+#[derive(Debug)]
+pub enum SetupError {
+    /// The instance's interface does not exist.
+    NoInterface {
+        /// Instance name.
+        instance: String,
+        /// Interface name.
+        interface: String,
+    },
+    /// No usable source address on the interface.
+    NoSource {
+        /// Instance name.
+        instance: String,
+        /// Interface name.
+        interface: String,
+    },
+    /// The parameters are not valid VRRP.
+    Params {
+        /// Instance name.
+        instance: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A socket could not be opened.
+    Socket {
+        /// What was opened.
+        what: String,
+        /// The error.
+        err: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::NoInterface { instance, interface } => write!(
+                f,
+                "vrrp_instance {instance}: interface {interface} does not exist"
+            ),
+            SetupError::NoSource { instance, interface } => write!(
+                f,
+                "vrrp_instance {instance}: interface {interface} has no address to send adverts from"
+            ),
+            SetupError::Params { instance, reason } => {
+                write!(f, "vrrp_instance {instance}: {reason}")
+            }
+            SetupError::Socket { what, err } => write!(f, "{what}: {err}"),
+        }
+    }
+}
+
+/// The I/O side of one instance.
+pub struct InstanceIo {
+    /// Instance name.
+    pub name: String,
+    /// Interface name.
+    pub interface: String,
+    ifindex: u32,
+    mac: [u8; 6],
+    sender: VrrpSender,
+    packet: Option<PacketSender>,
+    /// Index of the receiver this instance listens on.
+    pub receiver: usize,
+    /// The VIPs with their prefix lengths and interface indices.
+    vips: Vec<(IpAddr, u8, u32)>,
+    /// The timer carrying `poll_at()`.
+    pub timer: Option<TimerId>,
+    /// Adverts dropped, per reason.
+    pub drops: [u64; DropReason::COUNT],
+    /// Adverts accepted.
+    pub received: u64,
+    /// Adverts sent.
+    pub sent: u64,
+    /// Adverts whose VIP list differs from ours.
+    pub vip_mismatches: u64,
+    /// Send errors.
+    pub send_errors: u64,
+    /// Whether the VIPs are on the interface now (as far as lvsd did it).
+    pub vips_held: bool,
+    /// Notify commands.
+    pub notify: crate::config::Notify,
+}
+
+/// One receive socket and the instances behind it.
+pub struct Receiver {
+    /// The socket.
+    pub socket: VrrpReceiver,
+    /// Interface name.
+    pub interface: String,
+    /// IPv6 or IPv4.
+    pub ipv6: bool,
+    /// Indices of the instances on it.
+    pub instances: Vec<usize>,
+    /// Adverts for VRIDs nobody here has, and other instance-less drops.
+    pub drops: [u64; DropReason::COUNT],
+}
+
+/// All VRRP state of the daemon.
+pub struct Vrrp {
+    /// The pure state machines, indexed like `io`.
+    pub instances: Vec<Instance>,
+    /// Their I/O sides.
+    pub io: Vec<InstanceIo>,
+    /// Receive sockets.
+    pub receivers: Vec<Receiver>,
+    /// Sync groups with their names.
+    pub groups: Vec<(String, SyncGroup)>,
+    buf: Box<[u8; VRRP_PACKET_BUF]>,
+    frame: [u8; 128],
+}
+
+fn params_for(
+    cfg: &Config,
+    inst: &InstanceConfig,
+    primary: IpAddr,
+    in_group: bool,
+) -> InstanceParams {
+    let version = match inst.version {
+        VrrpVersion::V2 => Version::V2,
+        VrrpVersion::V3 => Version::V3,
+    };
+    let mut p = InstanceParams::new(inst.virtual_router_id, version, primary);
+    p.priority = inst.priority;
+    p.advert_interval = inst.advert_int;
+    p.initial_state = match inst.state {
+        VrrpState::Master => InitialState::Master,
+        VrrpState::Backup => InitialState::Backup,
+    };
+    p.preempt = !inst.nopreempt;
+    p.preempt_delay = inst.preempt_delay;
+    p.down_timer_adverts = inst.down_timer_adverts;
+    p.garp = GarpParams {
+        master_delay: Some(inst.garp_master_delay).filter(|d| !d.is_zero()),
+        master_repeat: inst.garp_master_repeat.min(255) as u8,
+        master_refresh: inst.garp_master_refresh,
+        master_refresh_repeat: cfg.global.vrrp_garp_master_refresh_repeat.min(255) as u8,
+    };
+    p.auth = match &inst.authentication {
+        Some(Authentication::Pass(pw)) => Auth::pass(pw.as_bytes()),
+        Some(Authentication::Ah(_)) => Auth::Ah,
+        None => Auth::None,
+    };
+    for vip in &inst.virtual_ipaddresses {
+        let _ = p.vips.push(vip.address);
+    }
+    for peer in &inst.unicast_peers {
+        let _ = p.unicast_peers.push(*peer);
+    }
+    p.in_sync_group = in_group;
+    p
+}
+
+/// The rtnetlink form of a VIP: /32 or /128 unless configured otherwise.
+fn vip_addr(ifindex: u32, addr: IpAddr, prefix_len: u8) -> IfAddr {
+    let mut a = IfAddr::host(ifindex, addr);
+    a.prefix_len = prefix_len;
+    a
+}
+
+impl Vrrp {
+    /// Builds every instance, its sockets and the sync groups.
+    pub fn setup(cfg: &Config) -> Result<Vrrp, SetupError> {
+        let mut vrrp = Vrrp {
+            instances: Vec::with_capacity(cfg.vrrp_instances.len()),
+            io: Vec::with_capacity(cfg.vrrp_instances.len()),
+            receivers: Vec::new(),
+            groups: Vec::new(),
+            buf: Box::new([0u8; VRRP_PACKET_BUF]),
+            frame: [0u8; 128],
+        };
+        let interfaces = iface::all().map_err(|err| SetupError::Socket {
+            what: "listing interfaces".into(),
+            err,
+        })?;
+        for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
+            let name = inst.name.as_str().to_owned();
+            let ifname = inst.interface.as_str();
+            let info: &InterfaceInfo =
+                interfaces
+                    .iter()
+                    .find(|i| i.name == ifname)
+                    .ok_or_else(|| SetupError::NoInterface {
+                        instance: name.clone(),
+                        interface: ifname.to_owned(),
+                    })?;
+            let ipv6 = inst.is_ipv6();
+            let source = inst
+                .unicast_src_ip
+                .or(inst.mcast_src_ip)
+                .or_else(|| info.primary(ipv6))
+                .ok_or_else(|| SetupError::NoSource {
+                    instance: name.clone(),
+                    interface: ifname.to_owned(),
+                })?;
+            let in_group = cfg
+                .sync_groups
+                .iter()
+                .any(|g| g.member_indices.contains(&index));
+            let params = params_for(cfg, inst, source, in_group);
+            let instance = Instance::new(params).map_err(|e| SetupError::Params {
+                instance: name.clone(),
+                reason: e.to_string(),
+            })?;
+            let receiver = match vrrp
+                .receivers
+                .iter()
+                .position(|r| r.interface == ifname && r.ipv6 == ipv6)
+            {
+                Some(r) => r,
+                None => {
+                    let socket =
+                        VrrpReceiver::open(ifname, info.index, ipv6, true).map_err(|err| {
+                            SetupError::Socket {
+                                what: format!("VRRP receive socket on {ifname}"),
+                                err,
+                            }
+                        })?;
+                    vrrp.receivers.push(Receiver {
+                        socket,
+                        interface: ifname.to_owned(),
+                        ipv6,
+                        instances: Vec::new(),
+                        drops: [0; DropReason::COUNT],
+                    });
+                    vrrp.receivers.len() - 1
+                }
+            };
+            vrrp.receivers[receiver].instances.push(index);
+            let sender =
+                VrrpSender::open(ifname, info.index, source).map_err(|err| SetupError::Socket {
+                    what: format!("vrrp_instance {name}: send socket from {source} on {ifname}"),
+                    err,
+                })?;
+            let packet = match PacketSender::open(info.index) {
+                Ok(p) => Some(p),
+                Err(e) => {
+                    warn!("vrrp_instance {name}: no packet socket on {ifname} ({e}); gratuitous ARP disabled");
+                    None
+                }
+            };
+            let mut vips = Vec::new();
+            for vip in &inst.virtual_ipaddresses {
+                let dev = if vip.dev.is_empty() {
+                    info.index
+                } else {
+                    interfaces
+                        .iter()
+                        .find(|i| i.name == vip.dev.as_str())
+                        .map(|i| i.index)
+                        .ok_or_else(|| SetupError::NoInterface {
+                            instance: name.clone(),
+                            interface: vip.dev.as_str().to_owned(),
+                        })?
+                };
+                vips.push((vip.address, vip.prefix_len, dev));
+            }
+            vrrp.io.push(InstanceIo {
+                name,
+                interface: ifname.to_owned(),
+                ifindex: info.index,
+                mac: info.mac,
+                sender,
+                packet,
+                receiver,
+                vips,
+                timer: None,
+                drops: [0; DropReason::COUNT],
+                received: 0,
+                sent: 0,
+                vip_mismatches: 0,
+                send_errors: 0,
+                vips_held: false,
+                notify: inst.notify.clone(),
+            });
+            vrrp.instances.push(instance);
+        }
+        for g in &cfg.sync_groups {
+            let group = SyncGroup::new(&g.member_indices).map_err(|_| SetupError::Params {
+                instance: g.name.as_str().to_owned(),
+                reason: "sync group has too many members".into(),
+            })?;
+            vrrp.groups.push((g.name.as_str().to_owned(), group));
+        }
+        Ok(vrrp)
+    }
+
+    /// Removes VIPs a crashed earlier run left behind, then starts every instance.
+    pub fn start(&mut self, now: Instant, rtnl: &mut Rtnl) {
+        for io in &self.io {
+            for (addr, prefix, ifindex) in &io.vips {
+                match rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                    Ok(true) => info!(
+                        "vrrp_instance {}: removed stale VIP {addr} left by an earlier run",
+                        io.name
+                    ),
+                    Ok(false) => {}
+                    Err(e) => warn!("vrrp_instance {}: checking stale VIP {addr}: {e}", io.name),
+                }
+            }
+        }
+        for i in 0..self.instances.len() {
+            self.instances[i].handle_start(now);
+        }
+        self.reconcile_groups(now);
+    }
+
+    /// Starts the orderly stop: each instance sends priority 0 and drops its VIPs.
+    pub fn stop(&mut self, now: Instant) {
+        for inst in &mut self.instances {
+            inst.handle_stop(now);
+        }
+    }
+
+    /// Applies the sync-group rules after any event.
+    pub fn reconcile_groups(&mut self, now: Instant) {
+        for (name, group) in &mut self.groups {
+            group.reconcile(now, &mut self.instances);
+            while let Some(GroupAction::Notify { state }) = group.poll_action() {
+                info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
+            }
+        }
+    }
+
+    /// Reads every pending advert on receiver `r` and feeds the instances.
+    pub fn on_readable(&mut self, now: Instant, r: usize) {
+        if r >= self.receivers.len() {
+            return;
+        }
+        loop {
+            let got = match self.receivers[r].socket.recv(&mut self.buf[..]) {
+                Ok(Some(got)) => got,
+                Ok(None) => break,
+                Err(e) => {
+                    warn!("VRRP receive on {}: {e}", self.receivers[r].interface);
+                    break;
+                }
+            };
+            self.handle_packet(now, r, &got);
+        }
+        self.reconcile_groups(now);
+    }
+
+    fn handle_packet(&mut self, now: Instant, r: usize, got: &Received) {
+        let receiver = &self.receivers[r];
+        let (meta, payload) = match got {
+            Received::Ipv4 { datagram } => {
+                let bytes = self.buf.get(datagram.clone()).unwrap_or(&[]);
+                match wire::split_ipv4(bytes) {
+                    Ok((header, payload)) => (
+                        ReceiveMeta {
+                            src: IpAddr::V4(header.src),
+                            dst: IpAddr::V4(header.dst),
+                            ttl: header.ttl,
+                            unicast: !header.dst.is_multicast(),
+                            ah: header.protocol == wire::PROTOCOL_AH,
+                        },
+                        payload,
+                    ),
+                    Err(reason) => {
+                        self.receivers[r].drops[reason.index()] += 1;
+                        return;
+                    }
+                }
+            }
+            Received::Ipv6 {
+                source,
+                destination,
+                hop_limit,
+                payload,
+            } => (
+                ReceiveMeta {
+                    src: IpAddr::V6(*source),
+                    dst: IpAddr::V6(*destination),
+                    ttl: *hop_limit,
+                    unicast: !destination.is_multicast(),
+                    ah: false,
+                },
+                self.buf.get(payload.clone()).unwrap_or(&[]),
+            ),
+        };
+        let instances = &self.instances;
+        let mut target = None;
+        let checked = wire::receive_check(payload, &meta, |vrid| {
+            let idx = receiver
+                .instances
+                .iter()
+                .copied()
+                .find(|&i| instances[i].params().vrid == vrid)?;
+            target = Some(idx);
+            Some(instances[idx].expectation())
+        });
+        match checked {
+            Err(reason) => {
+                match target {
+                    Some(i) => self.io[i].drops[reason.index()] += 1,
+                    None => self.receivers[r].drops[reason.index()] += 1,
+                }
+                debug!(
+                    "VRRP advert from {} on {} dropped: {}",
+                    meta.src,
+                    self.receivers[r].interface,
+                    reason.as_str()
+                );
+            }
+            Ok((repr, notes)) => {
+                let Some(i) = target else { return };
+                let io = &mut self.io[i];
+                if notes.vip_mismatch {
+                    io.vip_mismatches += 1;
+                    if io.vip_mismatches == 1 {
+                        warn!(
+                            "vrrp_instance {}: advert from {} lists other VIPs than ours",
+                            io.name, meta.src
+                        );
+                    }
+                }
+                io.received += 1;
+                let advert = Advert::from_repr(&repr, meta.src);
+                let outcome = self.instances[i].handle_advert(now, &advert);
+                debug!(
+                    "vrrp_instance {}: advert from {}: {outcome:?}",
+                    self.io[i].name, meta.src
+                );
+            }
+        }
+    }
+
+    /// Runs expired timers of instance `i`.
+    pub fn on_timer(&mut self, now: Instant, i: usize) {
+        if let Some(inst) = self.instances.get_mut(i) {
+            inst.handle_timeout(now);
+        }
+        self.reconcile_groups(now);
+    }
+
+    /// A link changed: feeds the implicit own-interface track of the instances there.
+    pub fn on_link(&mut self, now: Instant, ifindex: u32, up: bool) {
+        for i in 0..self.instances.len() {
+            if self.io[i].ifindex == ifindex {
+                let status = if up {
+                    TrackStatus::Up
+                } else {
+                    TrackStatus::Down
+                };
+                self.instances[i].handle_track(now, OWN_INTERFACE, status);
+            }
+        }
+        self.reconcile_groups(now);
+    }
+
+    /// An address disappeared: a VIP deleted by hand while master comes back.
+    pub fn on_addr_removed(&mut self, rtnl: &mut Rtnl, ifindex: u32, addr: IpAddr) {
+        for i in 0..self.instances.len() {
+            let io = &self.io[i];
+            if self.instances[i].state() != State::Master || !io.vips_held {
+                continue;
+            }
+            if let Some((a, p, idx)) = io.vips.iter().find(|v| v.0 == addr && v.2 == ifindex) {
+                warn!(
+                    "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
+                    io.name
+                );
+                if let Err(e) = rtnl.add_addr(&vip_addr(*idx, *a, *p)) {
+                    warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
+                }
+            }
+        }
+    }
+
+    /// Carries out every queued action of every instance. Returns the notify
+    /// lines produced (instance, state, priority) for the notifier.
+    pub fn run_actions(&mut self, rtnl: &mut Rtnl, notes: &mut Vec<(usize, NotifyState, u8)>) {
+        for i in 0..self.instances.len() {
+            while let Some(action) = self.instances[i].poll_action() {
+                self.run_action(i, action, rtnl, notes);
+            }
+        }
+    }
+
+    fn run_action(
+        &mut self,
+        i: usize,
+        action: Action,
+        rtnl: &mut Rtnl,
+        notes: &mut Vec<(usize, NotifyState, u8)>,
+    ) {
+        let io = &mut self.io[i];
+        match action {
+            Action::SendAdvert {
+                priority,
+                advert_interval_cs,
+            } => {
+                let inst = &self.instances[i];
+                let repr = inst.advert_repr(priority, advert_interval_cs);
+                let src = io.sender.source();
+                let group = match Family::of(src) {
+                    Family::Ipv4 => IpAddr::V4(wire::MULTICAST_V4),
+                    Family::Ipv6 => IpAddr::V6(wire::MULTICAST_V6),
+                };
+                let peers = &inst.params().unicast_peers;
+                let targets: &[IpAddr] = if peers.is_empty() {
+                    std::slice::from_ref(&group)
+                } else {
+                    peers
+                };
+                for &dst in targets {
+                    let sent = match repr.emit(&mut self.buf[..], src, dst) {
+                        Ok(len) => io.sender.send(dst, &self.buf[..len]),
+                        Err(e) => Err(std::io::Error::other(format!("{e:?}"))),
+                    };
+                    match sent {
+                        Ok(()) => io.sent += 1,
+                        Err(e) => {
+                            io.send_errors += 1;
+                            if io.send_errors.is_power_of_two() {
+                                warn!(
+                                    "vrrp_instance {}: advert to {dst}: {e} ({} errors so far)",
+                                    io.name, io.send_errors
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Action::AddVips => {
+                for (addr, prefix, ifindex) in &io.vips {
+                    if let Err(e) = rtnl.add_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                        warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
+                    }
+                }
+                io.vips_held = true;
+                info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
+            }
+            Action::RemoveVips => {
+                for (addr, prefix, ifindex) in &io.vips {
+                    if let Err(e) = rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                        warn!(
+                            "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",
+                            io.name
+                        );
+                    }
+                }
+                if io.vips_held {
+                    info!(
+                        "vrrp_instance {}: VIPs removed from {}",
+                        io.name, io.interface
+                    );
+                }
+                io.vips_held = false;
+            }
+            Action::SendGarp { count } => {
+                let Some(packet) = &io.packet else { return };
+                for _ in 0..count {
+                    for (addr, _, _) in &io.vips {
+                        let len = match addr {
+                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
+                            IpAddr::V6(a) => {
+                                ndisc::emit_unsolicited_na_frame(&mut self.frame, io.mac, *a, false)
+                                    .ok()
+                            }
+                        };
+                        if let Some(len) = len {
+                            if let Err(e) = packet.send(&self.frame[..len]) {
+                                debug!(
+                                    "vrrp_instance {}: gratuitous ARP/NA for {addr}: {e}",
+                                    io.name
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Action::Notify { state, priority } => {
+                info!(
+                    "VRRP_Instance({}) Entering {} STATE (priority {priority})",
+                    io.name,
+                    state.as_str()
+                );
+                notes.push((i, state, priority));
+            }
+        }
+    }
+
+    /// A status block: one paragraph per instance.
+    pub fn status(&self, out: &mut String) {
+        use std::fmt::Write;
+        for (inst, io) in self.instances.iter().zip(&self.io) {
+            let p = inst.params();
+            let _ = writeln!(
+                out,
+                "vrrp_instance {} vrid {} on {}: {} priority {} (configured {}) adverts sent {} received {}",
+                io.name,
+                p.vrid,
+                io.interface,
+                inst.state().as_str(),
+                inst.effective_priority(),
+                p.priority,
+                io.sent,
+                io.received
+            );
+            let drops: Vec<String> = DropReason::ALL
+                .iter()
+                .filter(|r| io.drops[r.index()] > 0)
+                .map(|r| format!("{}={}", r.as_str(), io.drops[r.index()]))
+                .collect();
+            if !drops.is_empty() || io.vip_mismatches > 0 {
+                let _ = writeln!(
+                    out,
+                    "  dropped: {} vip_mismatch={}",
+                    drops.join(" "),
+                    io.vip_mismatches
+                );
+            }
+        }
+        for r in &self.receivers {
+            let unknown = r.drops.iter().sum::<u64>();
+            if unknown > 0 {
+                let drops: Vec<String> = DropReason::ALL
+                    .iter()
+                    .filter(|d| r.drops[d.index()] > 0)
+                    .map(|d| format!("{}={}", d.as_str(), r.drops[d.index()]))
+                    .collect();
+                let _ = writeln!(
+                    out,
+                    "vrrp receiver {} ({}): dropped {}",
+                    r.interface,
+                    if r.ipv6 { "IPv6" } else { "IPv4" },
+                    drops.join(" ")
+                );
+            }
+        }
+    }
+}
