@@ -11,6 +11,7 @@
 pub mod error;
 pub mod generate;
 pub mod ini;
+pub mod keepalived;
 pub mod model;
 mod parse;
 mod sections;
