@@ -370,3 +370,16 @@ fn dr_port_mismatch_and_no_checker_warn() {
     assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     assert!(c.warnings.iter().all(|w| w.line == 7));
 }
+
+#[test]
+fn unused_script_and_backup_owner_warn() {
+    let text = "[vrrp_script chk]\nscript = /bin/true\n\n[vrrp_instance A]\ninterface = eth0\n\
+                virtual_router_id = 1\npriority = 255\nvirtual_ipaddress = 10.0.0.1\n";
+    let c = config::load_str(text, "u.ini").unwrap();
+    let lines: Vec<(usize, Option<&str>)> = c
+        .warnings
+        .iter()
+        .map(|w| (w.line, w.key.as_deref()))
+        .collect();
+    assert_eq!(lines, [(1, None), (4, Some("priority"))]);
+}

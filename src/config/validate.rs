@@ -502,6 +502,31 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             }
         }
     }
+    for (index, script) in scripts.iter().enumerate() {
+        let used = vrrp_instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.script == index));
+        if !used {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: script.line,
+                section: format!("vrrp_script {}", script.name),
+                key: None,
+                message: "no instance tracks this script: it never runs".into(),
+            });
+        }
+    }
+    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
+        if instance.priority == 255 && instance.state == VrrpState::Backup {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: instance.line,
+                section: raw.title.clone(),
+                key: Some("priority".into()),
+                message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
+            });
+        }
+    }
     warnings.sort_by_key(|w| w.line);
 
     Ok(Config {
