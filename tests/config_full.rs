@@ -35,7 +35,7 @@ advert_int = 1
 auth_type = PASS
 auth_pass = 1111
 virtual_ipaddress = 192.168.118.110
-virtual_ipaddress = 192.168.119.110/24 dev ens192
+virtual_ipaddress = 192.168.119.110/24 dev ens192 label ens192:1
 nopreempt
 preempt_delay = 30
 down_timer_adverts = 5
@@ -171,6 +171,7 @@ fn instance_values_and_defaults() {
     assert_eq!(i.virtual_ipaddresses[1].prefix_len, 24);
     assert_eq!(i.virtual_ipaddresses[1].dev.as_str(), "ens192");
     assert_eq!(i.virtual_ipaddresses[0].dev.as_str(), "ens160");
+    assert_eq!(i.virtual_ipaddresses[1].label.as_deref(), Some("ens192:1"));
     assert_eq!(i.unicast_src_ip, Some(ip("192.168.40.128")));
     assert_eq!(i.unicast_peers.as_slice(), [ip("192.168.40.130")]);
     assert_eq!(i.track_interfaces[0].weight, -30);
@@ -368,4 +369,17 @@ fn dr_port_mismatch_and_no_checker_warn() {
     let c = config::load_str(text, "w.ini").unwrap();
     assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     assert!(c.warnings.iter().all(|w| w.line == 7));
+}
+
+#[test]
+fn unused_script_and_backup_owner_warn() {
+    let text = "[vrrp_script chk]\nscript = /bin/true\n\n[vrrp_instance A]\ninterface = eth0\n\
+                virtual_router_id = 1\npriority = 255\nvirtual_ipaddress = 10.0.0.1\n";
+    let c = config::load_str(text, "u.ini").unwrap();
+    let lines: Vec<(usize, Option<&str>)> = c
+        .warnings
+        .iter()
+        .map(|w| (w.line, w.key.as_deref()))
+        .collect();
+    assert_eq!(lines, [(1, None), (4, Some("priority"))]);
 }

@@ -17,5 +17,6 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(text) = std::str::from_utf8(data) {
         let _ = lvsd::config::ini::tokenize(text, "fuzz.ini");
+        let _ = lvsd::config::keepalived::import(text, "fuzz.conf");
     }
 });

@@ -55,11 +55,10 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
         let syntax = |message: &'static str| {
             ConfigError::new(origin, line, ConfigErrorKind::Syntax(message))
         };
-        if let Some(bad) = raw
-            .chars()
-            .find(|c| c.is_control() && *c != '\t' && *c != '\r')
+        if raw
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f)
         {
-            let _ = bad;
             return Err(syntax(
                 "control character in line (binary or corrupted file?)",
             ));

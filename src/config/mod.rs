@@ -8,9 +8,15 @@
 
 #![forbid(unsafe_code)]
 
+/// Errors and warnings with file:line.
 pub mod error;
+/// Generated configurations for benchmarks and tests.
 pub mod generate;
+/// The INI tokenizer.
 pub mod ini;
+/// keepalived.conf -> INI import.
+pub mod keepalived;
+/// The validated configuration types.
 pub mod model;
 mod parse;
 mod sections;

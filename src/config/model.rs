@@ -143,7 +143,7 @@ pub enum Authentication {
     Ah(heapless::String<8>),
 }
 
-/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IFACE]`.
+/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IFACE] [label NAME]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualIp {
     /// The address.
@@ -152,6 +152,8 @@ pub struct VirtualIp {
     pub prefix_len: u8,
     /// Interface (default the instance's interface).
     pub dev: Name,
+    /// Address label (`eth0:1`), as `ip addr add ... label`.
+    pub label: Option<Name>,
     /// Line it was given on.
     pub line: usize,
 }

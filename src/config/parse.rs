@@ -380,7 +380,7 @@ impl<'s, 'a> Reader<'s, 'a> {
 
     /// A name (no whitespace, at most `MAX_NAME_LEN` bytes).
     pub fn name(&self, entry: &Entry<'a>) -> Result<Name, ConfigError> {
-        let text = self.text(entry)?;
+        let text = unquote(self.text(entry)?);
         to_name(text).ok_or_else(|| {
             self.bad(
                 entry,

@@ -603,14 +603,21 @@ fn read_vip(
     text: &str,
     interface: &Name,
 ) -> Result<VirtualIp, ConfigError> {
-    let form = "must be `ADDRESS[/PREFIX] [dev IFACE]`";
+    let form = "must be `ADDRESS[/PREFIX] [dev IFACE] [label NAME]`";
     let mut words = text.split_whitespace();
     let address = words.next().unwrap_or("");
-    let dev = match (words.next(), words.next(), words.next()) {
-        (None, _, _) => interface.clone(),
-        (Some("dev"), Some(dev), None) => reader.interface(entry, dev)?,
-        _ => return Err(reader.bad(entry, form)),
-    };
+    let mut dev = None;
+    let mut label = None;
+    while let Some(word) = words.next() {
+        match (word, words.next()) {
+            ("dev", Some(d)) if dev.is_none() => dev = Some(reader.interface(entry, d)?),
+            ("label", Some(l)) if label.is_none() => {
+                label = Some(to_name(l).ok_or_else(|| reader.bad(entry, form))?)
+            }
+            _ => return Err(reader.bad(entry, form)),
+        }
+    }
+    let dev = dev.unwrap_or_else(|| interface.clone());
     let (ip_text, prefix) = match address.split_once('/') {
         Some((ip, prefix)) => (ip, Some(prefix)),
         None => (address, None),
@@ -634,6 +641,7 @@ fn read_vip(
         address: ip,
         prefix_len,
         dev,
+        label,
         line: entry.line,
     })
 }

@@ -299,12 +299,12 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         .iter()
         .map(|v| v.server.name.as_str())
         .collect();
+    // Name -> index, so 20,000 real servers do not each scan every virtual server.
+    let vs_index: std::collections::HashMap<&str, usize> =
+        vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
     for raw in &real_servers {
-        let Some(v) = servers
-            .iter()
-            .position(|s| s.name.as_str() == raw.virtual_server)
-        else {
+        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
             return Err(reference(
                 origin,
                 raw.line,
@@ -380,10 +380,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
     }
     for raw in &checkers {
-        let Some(v) = servers
-            .iter()
-            .position(|s| s.name.as_str() == raw.virtual_server)
-        else {
+        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
             return Err(reference(
                 origin,
                 raw.line,
@@ -503,6 +500,31 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     });
                 }
             }
+        }
+    }
+    for (index, script) in scripts.iter().enumerate() {
+        let used = vrrp_instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.script == index));
+        if !used {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: script.line,
+                section: format!("vrrp_script {}", script.name),
+                key: None,
+                message: "no instance tracks this script: it never runs".into(),
+            });
+        }
+    }
+    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
+        if instance.priority == 255 && instance.state == VrrpState::Backup {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: instance.line,
+                section: raw.title.clone(),
+                key: Some("priority".into()),
+                message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
+            });
         }
     }
     warnings.sort_by_key(|w| w.line);
