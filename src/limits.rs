@@ -53,3 +53,5 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
+/// IPVS writes sent in one netlink datagram before their acks are collected.
+pub const IPVS_BATCH_OPS: usize = 64;
