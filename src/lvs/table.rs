@@ -310,7 +310,9 @@ impl Table {
         });
         self.sorted_services = self.services.len();
         self.sorted_dests = self.dests.len();
-        let deadline = now + drain_timeout;
+        // A silly timeout from the config must not overflow Instant: cap it at a year.
+        let year = Duration::from_secs(365 * 24 * 3600);
+        let deadline = now.checked_add(drain_timeout.min(year)).unwrap_or(now);
         for i in 0..self.dests.len() {
             let svc_configured = self
                 .find_service(&self.dests[i].service)
