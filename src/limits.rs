@@ -55,3 +55,5 @@ pub const HTTP_HEADER_BUF: usize = 4096;
 pub const HTTP_MAX_HEADERS: usize = 32;
 /// Pending actions per VRRP instance or sync group (a master change queues 4).
 pub const VRRP_ACTION_QUEUE: usize = 16;
+/// IPVS writes sent in one netlink datagram before their acks are collected.
+pub const IPVS_BATCH_OPS: usize = 64;

@@ -151,3 +151,50 @@ fn rtnetlink_addresses_links_and_events_in_a_netns() {
         }
     });
 }
+
+#[test]
+fn batched_writes_map_every_refusal_to_its_op() {
+    use lvsd::wire::netlink::ipvs::{
+        Dest, ForwardMethod, IpvsOp, Protocol, Scheduler, Service, ServiceKey,
+    };
+    // nlctrl has no handler for IPVS's NEW/SET commands (1, 2, 5, 6): each write is
+    // refused with EOPNOTSUPP, which exercises batching and the seq -> op mapping.
+    let mut ipvs = Ipvs::open_family("nlctrl").unwrap();
+    let key = ServiceKey::Addr {
+        protocol: Protocol::Tcp,
+        addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 100)),
+        port: 80,
+    };
+    let mut ops = vec![IpvsOp::NewService(Service::new(key, Scheduler::Rr))];
+    for i in 0..150u32 {
+        let d = Dest::new(
+            IpAddr::V4(Ipv4Addr::from(0x0a00_0100 + i)),
+            80,
+            ForwardMethod::Masq,
+            1,
+        );
+        ops.push(if i % 2 == 0 {
+            IpvsOp::NewDest(key, d)
+        } else {
+            IpvsOp::SetDest(key, d)
+        });
+    }
+    let mut failures = Vec::new();
+    let report = ipvs
+        .apply(&ops, |f| {
+            failures.push((f.op.clone(), f.errno, f.to_string()))
+        })
+        .unwrap();
+    assert_eq!(report.sent, ops.len(), "three batches of up to 64");
+    assert_eq!(report.failed, ops.len());
+    let refused: Vec<IpvsOp> = failures.iter().map(|f| f.0.clone()).collect();
+    assert_eq!(
+        refused, ops,
+        "every refusal is mapped back to its own op, in order"
+    );
+    assert!(failures.iter().all(|f| f.1 == libc::EOPNOTSUPP));
+    assert_eq!(
+        failures[1].2,
+        "NewDest 10.0.1.0:80 in TCP 10.0.0.100:80: Operation not supported (EOPNOTSUPP)"
+    );
+}

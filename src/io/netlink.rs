@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::NETLINK_BUF;
+use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF};
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
@@ -28,8 +28,6 @@ use crate::wire::netlink::rtnl::{self, IfAddr, Link, RtEvent};
 
 /// How long a request waits for its reply before failing with `Timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
-/// IPVS writes sent per datagram before their acks are collected.
-pub const IPVS_BATCH_OPS: usize = 64;
 /// Bytes of one encoded request buffer (a batch of IPVS writes fits in it).
 const TX_BUF: usize = NETLINK_BUF;
 
@@ -432,9 +430,15 @@ impl AsRawFd for Ipvs {
 impl Ipvs {
     /// Opens a socket and resolves the "IPVS" family; `Unavailable` when the module is missing.
     pub fn open() -> Result<Ipvs, IpvsError> {
+        Ipvs::open_family(ipvs::IPVS_GENL_NAME)
+    }
+
+    /// Like [`Ipvs::open`] with another family name: tests drive the batching and error
+    /// mapping against "nlctrl", which refuses IPVS commands, on kernels without IPVS.
+    pub fn open_family(name: &str) -> Result<Ipvs, IpvsError> {
         let mut socket =
             NetlinkSocket::open(NetlinkProtocol::Generic, 0).map_err(IpvsError::Socket)?;
-        let family = match socket.resolve_family(ipvs::IPVS_GENL_NAME) {
+        let family = match socket.resolve_family(name) {
             Ok(f) => f.id,
             Err(NetlinkError::Kernel { errno, .. }) if errno == libc::ENOENT => {
                 return Err(IpvsError::Unavailable)

@@ -218,6 +218,9 @@ impl Table {
     ) -> Result<(), TableError> {
         if let Some(i) = self.find_dest(&service, &spec.dest.key) {
             let e = &mut self.dests[i];
+            if e.configured && e.role != role {
+                return Err(TableError::SorryIsPoolMember(service, spec.dest.key));
+            }
             e.spec = spec;
             e.role = role;
             e.configured = true;
@@ -307,7 +310,9 @@ impl Table {
         });
         self.sorted_services = self.services.len();
         self.sorted_dests = self.dests.len();
-        let deadline = now + drain_timeout;
+        // A silly timeout from the config must not overflow Instant: cap it at a year.
+        let year = Duration::from_secs(365 * 24 * 3600);
+        let deadline = now.checked_add(drain_timeout.min(year)).unwrap_or(now);
         for i in 0..self.dests.len() {
             let svc_configured = self
                 .find_service(&self.dests[i].service)
@@ -657,6 +662,22 @@ mod tests {
         t.end_load(now, Duration::from_secs(30));
         assert_eq!(want(&t, 2), Want::Present(rs(2, 1).dest));
         assert_eq!(t.poll_at(), None);
+    }
+
+    #[test]
+    fn sorry_server_may_not_be_a_pool_member() {
+        let (mut t, now) = table_with(1, 0, false);
+        t.begin_load();
+        t.put_service(ServiceSpec::new(Service::new(svc(100), Scheduler::Rr)))
+            .unwrap();
+        t.put_dest(&svc(100), rs(1, 1), true).unwrap();
+        let mut spec = ServiceSpec::new(Service::new(svc(100), Scheduler::Rr));
+        spec.sorry_server = Some(rs(1, 1).dest);
+        assert_eq!(
+            t.put_service(spec),
+            Err(TableError::SorryIsPoolMember(svc(100), rs(1, 1).dest.key))
+        );
+        t.end_load(now, Duration::from_secs(1));
     }
 
     #[test]
