@@ -53,3 +53,7 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
+/// Longest HTTP response body a check reads (it is digested, never stored).
+pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest SMTP reply line (RFC 5321 §4.5.3.1.5: 512 octets with CRLF).
+pub const SMTP_MAX_LINE: usize = 512;

@@ -1,4 +1,5 @@
 //! Bytes <-> typed packets and messages: VRRP, ARP/NA, netlink, IPVS, HTTP/SMTP
 //! reply lines. No I/O and no allocation; nothing here panics on any input.
 
+pub mod http;
 pub mod netlink;
