@@ -57,3 +57,7 @@ pub const HTTP_MAX_HEADERS: usize = 32;
 pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest SMTP reply line (RFC 5321 §4.5.3.1.5: 512 octets with CRLF).
 pub const SMTP_MAX_LINE: usize = 512;
+/// Buffer for one HTTP GET request (request line, Host, User-Agent).
+pub const HTTP_REQUEST_BUF: usize = 1024;
+/// Longest HTTP virtualhost (a DNS name is at most 253 bytes).
+pub const HTTP_VHOST_LEN: usize = 256;
