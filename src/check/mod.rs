@@ -7,3 +7,4 @@ pub mod probe;
 pub mod schedule;
 pub mod smtp;
 pub mod tcp;
+pub mod tls;
