@@ -61,3 +61,7 @@ pub const SMTP_MAX_LINE: usize = 512;
 pub const HTTP_REQUEST_BUF: usize = 1024;
 /// Longest HTTP virtualhost (a DNS name is at most 253 bytes).
 pub const HTTP_VHOST_LEN: usize = 256;
+/// Stack buffer for TLS plaintext while a probe drains its socket.
+pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
+/// Read/write rounds one probe may run per readiness event before yielding.
+pub const PROBE_READY_BUDGET: usize = 64;

@@ -188,21 +188,17 @@ impl TlsSession {
         self.conn.wants_read()
     }
 
-    /// Takes ciphertext read from the socket and processes it.
-    pub fn read_ciphertext(&mut self, mut data: &[u8]) -> Result<(), TlsError> {
-        while !data.is_empty() {
-            match self.conn.read_tls(&mut data) {
-                Ok(0) => break,
-                Ok(_) => {}
-                Err(_) => {
-                    return Err(TlsError::Rustls(rustls::Error::General(
-                        "TLS receive buffer full".into(),
-                    )))
-                }
-            }
-            self.conn.process_new_packets()?;
+    /// Takes ciphertext read from the socket and processes it; returns how much was taken.
+    ///
+    /// Call again with the rest after draining plaintext: rustls takes at most one
+    /// buffer's worth at a time.
+    pub fn read_ciphertext(&mut self, mut data: &[u8]) -> Result<usize, TlsError> {
+        let before = data.len();
+        if let Err(e) = self.conn.read_tls(&mut data) {
+            return Err(TlsError::Rustls(rustls::Error::General(e.to_string())));
         }
-        Ok(())
+        self.conn.process_new_packets()?;
+        Ok(before - data.len())
     }
 
     /// Ciphertext to send: writes pending TLS records into `out` (e.g. a socket).
