@@ -21,6 +21,7 @@
 pub mod check;
 pub mod config;
 pub mod daemon;
+pub mod genhash;
 pub mod io;
 pub mod limits;
 pub mod lvs;
