@@ -99,6 +99,33 @@ fn tcp_connect_and_refused() {
 }
 
 #[test]
+fn tcp_silent_server_times_out() {
+    // A listener whose accept queue is full drops further SYNs: the connect hangs.
+    use socket2::{Domain, Socket, Type};
+    let l = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    l.bind(&"127.0.0.1:0".parse::<SocketAddr>().unwrap().into())
+        .unwrap();
+    l.listen(0).unwrap();
+    let addr = l.local_addr().unwrap().as_socket().unwrap();
+    let mut fillers = Vec::new();
+    let mut hung = false;
+    for _ in 0..4 {
+        let start = Instant::now();
+        let p = TcpProbe::new(start, Duration::from_millis(400));
+        let outcome = run_blocking(p, target(addr)).unwrap().0;
+        if outcome == Outcome::Down(FailReason::Timeout) {
+            assert!(start.elapsed() >= Duration::from_millis(400));
+            assert!(start.elapsed() < Duration::from_secs(2));
+            hung = true;
+            break;
+        }
+        assert_eq!(outcome, UP);
+        fillers.push(TcpStream::connect_timeout(&addr, Duration::from_millis(200)));
+    }
+    assert!(hung, "accept queue never filled");
+}
+
+#[test]
 fn tcp_bindto_source_address() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();
