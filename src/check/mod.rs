@@ -3,6 +3,7 @@
 
 pub mod http;
 pub mod misc;
+pub mod pool;
 pub mod probe;
 pub mod schedule;
 pub mod smtp;
