@@ -120,7 +120,10 @@ fn tcp_silent_server_times_out() {
             break;
         }
         assert_eq!(outcome, UP);
-        fillers.push(TcpStream::connect_timeout(&addr, Duration::from_millis(200)));
+        fillers.push(TcpStream::connect_timeout(
+            &addr,
+            Duration::from_millis(200),
+        ));
     }
     assert!(hung, "accept queue never filled");
 }
@@ -504,6 +507,34 @@ fn nginx_http_and_https() {
         ssl(verifying, Some("other.test"), &[("/index.html", None)]),
         Outcome::Down(FailReason::Tls)
     );
+    // genhash -S, and keepalived's genhash -S, give the digest of the served file.
+    let mut args = lvsd::genhash::GenhashArgs::new(
+        "127.0.0.1".into(),
+        https_addr.port(),
+        "/index.html".into(),
+    );
+    args.ssl = true;
+    let mut out = Vec::new();
+    lvsd::genhash::run(args, &mut out).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        format!("MD5SUM = {good}\n")
+    );
+    if let Ok(o) = Command::new("genhash")
+        .args([
+            "-S",
+            "-s",
+            "127.0.0.1",
+            "-p",
+            &https_addr.port().to_string(),
+        ])
+        .args(["-u", "/index.html"])
+        .output()
+    {
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert!(text.contains(&good), "keepalived genhash -S: {text}");
+    }
+
     // TLS against a plain HTTP port: handshake failure.
     let probe = HttpProbe::new(http_check(&[("/", None)], 2000), http_addr, Instant::now());
     let t = ProbeTarget {
