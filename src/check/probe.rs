@@ -105,3 +105,56 @@ pub trait StreamProbe {
     /// The probe's next deadline, while it runs.
     fn poll_at(&self) -> Option<Instant>;
 }
+
+/// Any stream probe, so the daemon can keep all of them in one table.
+// Slots of a fixed-size table: boxing the HTTP variant would allocate per check.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum AnyProbe {
+    /// TCP_CHECK.
+    Tcp(super::tcp::TcpProbe),
+    /// HTTP_GET or SSL_GET (TLS is the driver's part).
+    Http(super::http::HttpProbe),
+    /// SMTP_CHECK.
+    Smtp(super::smtp::SmtpProbe),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            AnyProbe::Tcp($p) => $e,
+            AnyProbe::Http($p) => $e,
+            AnyProbe::Smtp($p) => $e,
+        }
+    };
+}
+
+impl StreamProbe for AnyProbe {
+    fn step(&self) -> Step {
+        each!(self, p => p.step())
+    }
+    fn on_connected(&mut self, now: Instant) {
+        each!(self, p => p.on_connected(now))
+    }
+    fn pending_write(&self) -> &[u8] {
+        each!(self, p => p.pending_write())
+    }
+    fn on_written(&mut self, now: Instant, n: usize) {
+        each!(self, p => p.on_written(now, n))
+    }
+    fn on_read(&mut self, now: Instant, data: &[u8]) {
+        each!(self, p => p.on_read(now, data))
+    }
+    fn on_eof(&mut self, now: Instant) {
+        each!(self, p => p.on_eof(now))
+    }
+    fn on_error(&mut self, now: Instant, reason: FailReason) {
+        each!(self, p => p.on_error(now, reason))
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        each!(self, p => p.handle_timeout(now))
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        each!(self, p => p.poll_at())
+    }
+}
