@@ -22,6 +22,7 @@ pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod genhash;
 pub mod io;
 pub mod limits;
 pub mod lvs;

@@ -57,3 +57,15 @@ pub const HTTP_MAX_HEADERS: usize = 32;
 pub const VRRP_ACTION_QUEUE: usize = 16;
 /// IPVS writes sent in one netlink datagram before their acks are collected.
 pub const IPVS_BATCH_OPS: usize = 64;
+/// Longest HTTP response body a check reads (it is digested, never stored).
+pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// Longest SMTP reply line (RFC 5321 §4.5.3.1.5: 512 octets with CRLF).
+pub const SMTP_MAX_LINE: usize = 512;
+/// Buffer for one HTTP GET request (request line, Host, User-Agent).
+pub const HTTP_REQUEST_BUF: usize = 1024;
+/// Longest HTTP virtualhost (a DNS name is at most 253 bytes).
+pub const HTTP_VHOST_LEN: usize = 256;
+/// Stack buffer for TLS plaintext while a probe drains its socket.
+pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
+/// Read/write rounds one probe may run per readiness event before yielding.
+pub const PROBE_READY_BUDGET: usize = 64;

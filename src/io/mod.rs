@@ -1,6 +1,7 @@
 //! Every syscall and every `unsafe`: the event loop, sockets, netlink, child
 //! processes, signals and the control socket. No policy lives here.
 
+pub mod child;
 pub mod control;
 pub mod event_loop;
 pub mod iface;
@@ -8,6 +9,7 @@ pub mod log;
 pub mod netlink;
 pub mod netns;
 pub mod packet;
+pub mod probe;
 pub mod signal;
 pub mod timerfd;
 pub mod timers;

@@ -2,6 +2,8 @@
 //! reply lines. No I/O and no allocation; nothing here panics on any input.
 
 pub mod arp;
+pub mod http;
 pub mod ndisc;
 pub mod netlink;
+pub mod smtp;
 pub mod vrrp;

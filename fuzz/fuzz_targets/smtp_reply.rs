@@ -1,0 +1,31 @@
+//! Fuzz target: the SMTP reply parser and the SMTP_CHECK dialogue on arbitrary server bytes.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use libfuzzer_sys::fuzz_target;
+use lvsd::check::probe::StreamProbe;
+use lvsd::check::smtp::SmtpProbe;
+use lvsd::wire::smtp::ReplyParser;
+
+fuzz_target!(|data: &[u8]| {
+    let mut parser = ReplyParser::new();
+    let mut rest = data;
+    while !rest.is_empty() {
+        match parser.feed(rest) {
+            Ok((used, _)) if used > 0 && used <= rest.len() => rest = &rest[used..],
+            Ok((used, _)) => panic!("feed consumed {used} of {}", rest.len()),
+            Err(_) => break,
+        }
+    }
+
+    let now = Instant::now();
+    let mut probe = SmtpProbe::new(now, Duration::from_secs(1), "lvsd.fuzz");
+    probe.on_connected(now);
+    for piece in data.chunks(7) {
+        probe.on_read(now, piece);
+        let n = probe.pending_write().len();
+        probe.on_written(now, n);
+    }
+    probe.on_eof(now);
+});

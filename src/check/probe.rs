@@ -1,0 +1,160 @@
+//! What every sans-IO stream probe shares: its outcome, failure reasons, and the `StreamProbe` driver interface.
+
+use core::fmt;
+use std::time::Instant;
+
+use crate::wire::http::HttpError;
+use crate::wire::smtp::SmtpError;
+
+/// Why a probe failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FailReason {
+    /// The connection could not be made (refused, unreachable, bind failed).
+    Connect,
+    /// The probe's deadline passed (connect, or no progress within connect_timeout).
+    Timeout,
+    /// A read or write on the connection failed.
+    Io,
+    /// The peer closed before the dialogue ended.
+    Closed,
+    /// The TLS handshake or record layer failed.
+    Tls,
+    /// The HTTP response could not be read.
+    Http(HttpError),
+    /// The HTTP status is not in the accepted list (url index, status).
+    Status(u8, u16),
+    /// The body's MD5 differs from the configured digest (url index).
+    Digest(u8),
+    /// The SMTP reply could not be read.
+    Smtp(SmtpError),
+    /// The SMTP server answered with an unexpected code.
+    SmtpCode(u16),
+    /// The script exited with this code (1, or >= 2 without misc_dynamic).
+    ExitCode(u8),
+    /// The script was killed by this signal (not by our timeout).
+    Signal(i32),
+}
+
+impl fmt::Display for FailReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FailReason::Connect => f.write_str("connection failed"),
+            FailReason::Timeout => f.write_str("timed out"),
+            FailReason::Io => f.write_str("read or write failed"),
+            FailReason::Closed => f.write_str("connection closed early"),
+            FailReason::Tls => f.write_str("TLS failed"),
+            FailReason::Http(e) => write!(f, "{e}"),
+            FailReason::Status(u, s) => write!(f, "url {u}: status {s} not accepted"),
+            FailReason::Digest(u) => write!(f, "url {u}: digest mismatch"),
+            FailReason::Smtp(e) => write!(f, "{e}"),
+            FailReason::SmtpCode(c) => write!(f, "unexpected SMTP reply {c}"),
+            FailReason::ExitCode(c) => write!(f, "script exited with {c}"),
+            FailReason::Signal(s) => write!(f, "script killed by signal {s}"),
+        }
+    }
+}
+
+/// The end of one probe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The server passed; `weight` is a MISC_CHECK dynamic weight.
+    Up {
+        /// misc_dynamic weight (exit code - 2), when one was reported.
+        weight: Option<u32>,
+    },
+    /// The server failed.
+    Down(FailReason),
+}
+
+impl Outcome {
+    /// Whether the probe passed.
+    pub fn is_up(&self) -> bool {
+        matches!(self, Outcome::Up { .. })
+    }
+}
+
+/// What a stream probe needs from its driver next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Step {
+    /// Open a new connection (and call `on_connected` when it completes).
+    Connect,
+    /// Send `pending_write()`, and read.
+    Exchange,
+    /// Close the connection; the probe is over.
+    Finished(Outcome),
+}
+
+/// A probe that talks over one byte stream at a time (plain TCP or TLS plaintext).
+pub trait StreamProbe {
+    /// What the driver should do next.
+    fn step(&self) -> Step;
+    /// The connection asked for by `Step::Connect` is established.
+    fn on_connected(&mut self, now: Instant);
+    /// Bytes to send now (may be empty).
+    fn pending_write(&self) -> &[u8];
+    /// `n` bytes of `pending_write()` were sent.
+    fn on_written(&mut self, now: Instant, n: usize);
+    /// Bytes arrived.
+    fn on_read(&mut self, now: Instant, data: &[u8]);
+    /// The peer closed its side.
+    fn on_eof(&mut self, now: Instant);
+    /// The connection failed (`Connect` while connecting, `Io` or `Tls` later).
+    fn on_error(&mut self, now: Instant, reason: FailReason);
+    /// Fails the probe if its deadline has passed. Extra calls are harmless.
+    fn handle_timeout(&mut self, now: Instant);
+    /// The probe's next deadline, while it runs.
+    fn poll_at(&self) -> Option<Instant>;
+}
+
+/// Any stream probe, so the daemon can keep all of them in one table.
+// Slots of a fixed-size table: boxing the HTTP variant would allocate per check.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug)]
+pub enum AnyProbe {
+    /// TCP_CHECK.
+    Tcp(super::tcp::TcpProbe),
+    /// HTTP_GET or SSL_GET (TLS is the driver's part).
+    Http(super::http::HttpProbe),
+    /// SMTP_CHECK.
+    Smtp(super::smtp::SmtpProbe),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $e:expr) => {
+        match $self {
+            AnyProbe::Tcp($p) => $e,
+            AnyProbe::Http($p) => $e,
+            AnyProbe::Smtp($p) => $e,
+        }
+    };
+}
+
+impl StreamProbe for AnyProbe {
+    fn step(&self) -> Step {
+        each!(self, p => p.step())
+    }
+    fn on_connected(&mut self, now: Instant) {
+        each!(self, p => p.on_connected(now))
+    }
+    fn pending_write(&self) -> &[u8] {
+        each!(self, p => p.pending_write())
+    }
+    fn on_written(&mut self, now: Instant, n: usize) {
+        each!(self, p => p.on_written(now, n))
+    }
+    fn on_read(&mut self, now: Instant, data: &[u8]) {
+        each!(self, p => p.on_read(now, data))
+    }
+    fn on_eof(&mut self, now: Instant) {
+        each!(self, p => p.on_eof(now))
+    }
+    fn on_error(&mut self, now: Instant, reason: FailReason) {
+        each!(self, p => p.on_error(now, reason))
+    }
+    fn handle_timeout(&mut self, now: Instant) {
+        each!(self, p => p.handle_timeout(now))
+    }
+    fn poll_at(&self) -> Option<Instant> {
+        each!(self, p => p.poll_at())
+    }
+}
