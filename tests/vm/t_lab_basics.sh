@@ -52,10 +52,12 @@ for i in 1 2 3 4 5 6; do
 done
 seq=${seq# }
 expect_match "answers" "$seq" '^(rs1 rs2 rs1 rs2 rs1 rs2|rs2 rs1 rs2 rs1 rs2 rs1)$'
-stats=$(in_ns dir1 ipvsadm -Ln --stats)
-echo "$stats" | sed 's/^/    /'
-conns=$(echo "$stats" | awk -v r="$LAB_RS1:80" '$2 == r { print $3 }')
-expect_eq "dir1 counted 3 connections to rs1" "$conns" "3"
+# The connection table (not --stats: its counters are summed lazily).
+conns=$(in_ns dir1 ipvsadm -Lnc)
+echo "$conns" | sed 's/^/    /'
+expect_eq "dir1 has 3 connection entries to rs1" "$(echo "$conns" | grep -c " $LAB_RS1:80")" "3"
+expect_eq "dir1 has 3 connection entries to rs2" "$(echo "$conns" | grep -c " $LAB_RS2:80")" "3"
+expect_eq "dir2 saw no connection" "$(in_ns dir2 ipvsadm -Lnc | grep -c "$LAB_VIP")" "0"
 
 step "cleanup: dir1 table emptied"
 in_ns dir1 ipvsadm -D -t "$LAB_VIP:80"
