@@ -80,10 +80,11 @@ if [ "$SHELL_MODE" = 1 ]; then
     exit "${rc:-0}"
 fi
 printf '%s @@HOST QEMU-START timeout=%ss\n' "$EPOCHREALTIME" "$TIMEOUT"
-rc=0
+set +e
 timeout -k 5 "$TIMEOUT" "${QEMU[@]}" -append "$CMDLINE" </dev/null 2>&1 |
-    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done || rc=$?
-rc=${PIPESTATUS[0]:-$rc}
+    while IFS= read -r line; do printf '%s %s\n' "$EPOCHREALTIME" "${line%$'\r'}"; done
+rc=${PIPESTATUS[0]}
+set -e
 [ "$rc" = 124 ] && printf '%s @@HOST HARD-TIMEOUT qemu killed after %ss\n' "$EPOCHREALTIME" "$TIMEOUT"
 printf '%s @@HOST QEMU-EXIT rc=%s\n' "$EPOCHREALTIME" "$rc"
 exit "$rc"
