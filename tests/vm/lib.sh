@@ -108,3 +108,62 @@ lab_dump() {
     echo "== dmesg (tail)"; dmesg | tail -n 15
     echo "---- end of lab state ----"
 }
+
+# ---- helpers for lvsd in the lab (directors dir1/dir2) ----------------------
+say() { echo "@@SAY $*"; }            # a plain-words line for the demo
+notyet() { echo "@@NOTYET $*"; }      # something that is not built yet
+
+# lab_conf NS STATE PRIORITY: write /run/lab/NS.ini, SEED.md's director config
+# with the lab's addresses (schema after docs/examples/seed-master.ini).
+lab_conf() {
+    _f=$LAB_RUN/$1.ini
+    {
+        echo "[global]"; echo "router_id = LVS_$1"; echo
+        echo "[vrrp_instance VI_1]"
+        echo "state = $2"; echo "interface = eth0"; echo "lvs_sync_daemon_interface = eth1"
+        echo "virtual_router_id = 51"; echo "priority = $3"; echo "advert_int = 1"
+        echo "auth_type = PASS"; echo "auth_pass = 1111"; echo "virtual_ipaddress = $LAB_VIP"; echo
+        echo "[virtual_server web]"
+        echo "address = $LAB_VIP"; echo "port = 80"; echo "protocol = TCP"
+        echo "delay_loop = 6"; echo "lb_algo = rr"; echo "lb_kind = DR"
+        for _rs in $LAB_RS1 $LAB_RS2; do
+            echo; echo "[real_server web/$_rs:80]"; echo "weight = 1"
+            echo; echo "[tcp_check web/$_rs:80]"
+            echo "connect_timeout = 3"; echo "retry = 3"; echo "delay_before_retry = 3"; echo "connect_port = 80"
+        done
+    } > "$_f"
+    echo "$_f"
+}
+# lvsd_start NS CONF: run lvsd in the director's netns; log in /run/lab/NS.lvsd.log
+lvsd_start() {
+    in_ns "$1" lvsd run -c "$2" >>"$LAB_RUN/$1.lvsd.log" 2>&1 &
+    echo $! > "$LAB_RUN/$1.lvsd.pid"
+}
+# lvsd_stop NS [SIGNAL]: stop (default TERM) the director's lvsd
+lvsd_stop() {
+    [ -f "$LAB_RUN/$1.lvsd.pid" ] || return 0
+    kill "-${2:-TERM}" "$(cat "$LAB_RUN/$1.lvsd.pid")" 2>/dev/null
+    rm -f "$LAB_RUN/$1.lvsd.pid"
+}
+lvsd_running() { [ -f "$LAB_RUN/$1.lvsd.pid" ] && kill -0 "$(cat "$LAB_RUN/$1.lvsd.pid")" 2>/dev/null; }
+# has_vip NS: the director holds the VIP on its service interface
+has_vip() { in_ns "$1" busybox ip -4 addr show dev eth0 | grep -q " $LAB_VIP/32"; }
+vip_holder() { for _d in dir1 dir2; do has_vip $_d && echo $_d; done; }
+
+# rs_dr_by_hand RS: make a real server DR-ready without lvsd (VIP on lo,
+# arp_ignore=1, arp_announce=2), as SEED.md's init script does.
+rs_dr_by_hand() {
+    in_ns "$1" busybox ip addr add "$LAB_VIP/32" dev lo 2>/dev/null
+    for _c in all lo eth0; do
+        in_ns "$1" sysctl -q -w net.ipv4.conf.$_c.arp_ignore=1 net.ipv4.conf.$_c.arp_announce=2
+    done
+}
+# client_requests N: N requests from the client to the VIP; prints one
+# server name per line ("-" for a failed request).
+client_requests() {
+    _i=0
+    while [ $_i -lt "$1" ]; do
+        _i=$((_i + 1))
+        _p=$(http_get client "http://$LAB_VIP/") && echo "${_p%% *}" || echo "-"
+    done
+}
