@@ -171,6 +171,12 @@ chmod 0644 "$RFS/etc/passwd" "$RFS/etc/group"
 } > "$RFS/etc/lvsd-release"
 
 # ---- pack reproducibly ------------------------------------------------------
+# Modes must not depend on the builder's umask: dirs and executables 0755,
+# other files 0644 (symlinks have no mode of their own).
+find "$RFS" -type d -exec chmod 0755 {} +
+find "$RFS" -type f -perm -u+x -exec chmod 0755 {} +
+find "$RFS" -type f ! -perm -u+x -exec chmod 0644 {} +
+chmod 1777 "$RFS/tmp"
 find "$RFS" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 mkdir -p "$OUT_DIR"
 (cd "$RFS" && find . -mindepth 1 | sed 's|^\./||' | sort |
