@@ -11,6 +11,7 @@
 #   SOURCE_DATE_EPOCH  mtime for every file (default: the last git commit time)
 #   OUT_DIR            output directory (default image/out/<BOARD>)
 #   KERNEL_DEB         use this kernel .deb instead of the cache / apt
+#   APT_DOWNLOAD_OPTS  extra options for apt-get download (e.g. -o Acquire::...)
 set -eu
 
 die() { echo "image/build.sh: error: $*" >&2; exit 1; }
@@ -71,11 +72,11 @@ if [ ! -s "$DEB" ]; then
     mkdir -p "$CACHE_DIR"
     note "downloading $PKG=$KERNEL_PKG_VERSION into image/cache/"
     tmpd=$(mktemp -d "$CACHE_DIR/dl.XXXXXX")
-    if ! (cd "$tmpd" && apt-get download "$PKG=$KERNEL_PKG_VERSION") >"$tmpd/log" 2>&1; then
+    if ! (cd "$tmpd" && apt-get ${APT_DOWNLOAD_OPTS:-} download "$PKG=$KERNEL_PKG_VERSION") >"$tmpd/log" 2>&1; then
         if grep -qiE 'Unable to locate|Can.t find a source|Version .* was not found' "$tmpd/log"; then
             hint="apt does not know $PKG=$KERNEL_PKG_VERSION: run 'apt-get update'; if it is still missing the pin is outdated - see image/kernel.version for how to update it"
         else
-            hint="no apt access? ($(grep -E '^(E|W|Err):' "$tmpd/log" | head -2 | tr '\n' ' '))"
+            hint="no apt access? (apt says: $(grep -E '^(E|Err):' "$tmpd/log" | head -2 | tr '\n' ' '))"
         fi
         rm -rf "$tmpd"
         die "could not download kernel package $PKG=$KERNEL_PKG_VERSION: $hint"
