@@ -2,6 +2,7 @@
 //! pure state machines, and carries out the actions they return. No protocol
 //! logic lives here.
 
+pub mod lvs;
 pub mod vrrp;
 
 use std::io;
@@ -21,6 +22,7 @@ use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
 use crate::limits::MAX_TIMERS;
+use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -28,6 +30,8 @@ use crate::wire::netlink::rtnl::RtEvent;
 pub enum TimerKind {
     /// VRRP instance `n` asked to run (`poll_at`).
     Vrrp(usize),
+    /// The IPVS reconcile is due.
+    Lvs,
 }
 
 /// Why the daemon could not run.
@@ -80,6 +84,8 @@ struct Daemon {
     rtnl: Rtnl,
     rtnl_events: RtnlEvents,
     vrrp: vrrp::Vrrp,
+    lvs: Option<lvs::Lvs>,
+    lvs_timer: Option<TimerId>,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
     started: Instant,
@@ -136,6 +142,10 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             .map_err(setup_err("registering a VRRP socket"))?;
     }
     let now = ev.now();
+    let lvs = lvs::Lvs::setup(&config, now).map_err(|e| match e {
+        lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
+        lvs::LvsError::Other(s) => DaemonError::Setup(s),
+    })?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -145,6 +155,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         rtnl,
         rtnl_events,
         vrrp,
+        lvs,
+        lvs_timer: None,
         notes: Vec::with_capacity(64),
         stopping: false,
         started: now,
@@ -169,6 +181,10 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    if let Some(lvs) = &mut daemon.lvs {
+        lvs.stop();
+        lvs.remove_owned(now);
+    }
     info!("lvsd stopped");
     Ok(())
 }
@@ -183,22 +199,46 @@ fn load(path: &Path) -> Result<Config, DaemonError> {
 
 impl Daemon {
     /// Carries out queued actions and re-arms each instance's timer.
-    fn after_events(&mut self, _now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
+    fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
         self.notes.clear();
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
         for (i, inst) in self.vrrp.instances.iter().enumerate() {
             let io = &mut self.vrrp.io[i];
             sync_timer(timers, &mut io.timer, inst.poll_at(), TimerKind::Vrrp(i));
         }
+        if let Some(lvs) = &mut self.lvs {
+            for &(i, state, _) in &self.notes {
+                lvs.on_vrrp_state(i, state == NotifyState::Master);
+            }
+            sync_timer(
+                timers,
+                &mut self.lvs_timer,
+                lvs.poll_at(now),
+                TimerKind::Lvs,
+            );
+        }
     }
 
-    fn reload(&mut self) {
+    fn reload(&mut self, now: Instant) {
         match load(&self.config_path) {
             Ok(new) => {
                 self.reloads += 1;
                 if new == self.config {
                     info!("reload: {} unchanged", self.config_path.display());
-                } else {
+                    return;
+                }
+                if let Some(lvs) = &mut self.lvs {
+                    if let Err(e) = lvs.load(&new, now) {
+                        self.failed_reloads += 1;
+                        error!("reload rejected, the running configuration stays: {e}");
+                        // Put the running table back exactly as it was.
+                        if let Err(e) = lvs.load(&self.config, now) {
+                            error!("restoring the running IPVS table: {e}");
+                        }
+                        return;
+                    }
+                }
+                {
                     info!(
                         "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
                         self.config_path.display()
@@ -213,9 +253,14 @@ impl Daemon {
         }
     }
 
-    fn status(&self, now: Instant) -> String {
+    /// `lvsd status`: first the kernel table exactly in `ipvsadm -Ln`'s
+    /// layout (so eyes and scripts carry over), then lvsd's own lines.
+    fn status(&mut self, now: Instant) -> String {
         let mut out = String::new();
         use std::fmt::Write;
+        if let Some(lvs) = &mut self.lvs {
+            lvs.status(&mut out);
+        }
         let _ = writeln!(
             out,
             "lvsd {} up {}s, config {} (reloads {}, rejected {})",
@@ -321,7 +366,7 @@ impl Handler<TimerKind> for Daemon {
             Source::Signal => loop {
                 match self.signals.read() {
                     Ok(Some(SignalEvent::Stop)) => self.stopping = true,
-                    Ok(Some(SignalEvent::Reload)) => self.reload(),
+                    Ok(Some(SignalEvent::Reload)) => self.reload(cx.now),
                     Ok(Some(SignalEvent::Child)) => {}
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,
@@ -364,6 +409,12 @@ impl Handler<TimerKind> for Daemon {
                     io.timer = None;
                 }
                 self.vrrp.on_timer(cx.now, i);
+            }
+            TimerKind::Lvs => {
+                self.lvs_timer = None;
+                if let Some(lvs) = &mut self.lvs {
+                    lvs.on_timer(cx.now);
+                }
             }
         }
     }

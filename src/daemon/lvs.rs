@@ -1,0 +1,572 @@
+//! IPVS wiring: the desired table from the configuration and health, the
+//! reconcile against the kernel (at start, every `reconcile_interval`, and
+//! after every health change), the connection-sync daemon that follows its
+//! VRRP instance, and the `ipvsadm -Ln` view for `lvsd status`.
+
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use log::{error, info, warn};
+
+use crate::config::{self, Config};
+use crate::io::netlink::{Ipvs, IpvsError};
+use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
+use crate::lvs::table::{DestSpec, ServiceSpec, Table, Want};
+use crate::wire::netlink::ipvs::{
+    AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Scheduler, Service,
+    ServiceKey, ShortName, SyncDaemon, SyncState, TunnelType,
+};
+
+/// How long a real server removed by reload keeps draining at most.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Why the IPVS side could not start.
+#[derive(Debug)]
+pub enum LvsError {
+    /// The kernel has no IPVS.
+    Unavailable(String),
+    /// Something else failed.
+    Other(String),
+}
+
+impl std::fmt::Display for LvsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LvsError::Unavailable(s) | LvsError::Other(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The kernel key of a configured virtual server.
+pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
+    let protocol = match vs.protocol {
+        config::Protocol::Tcp => Protocol::Tcp,
+        config::Protocol::Udp => Protocol::Udp,
+        config::Protocol::Sctp => Protocol::Sctp,
+    };
+    match vs.service {
+        config::Service::Address(sa) => ServiceKey::Addr {
+            protocol,
+            addr: sa.ip(),
+            port: sa.port(),
+        },
+        config::Service::Fwmark { mark, ipv6 } => ServiceKey::Fwmark {
+            af: if ipv6 { AddrFamily::V6 } else { AddrFamily::V4 },
+            mark,
+        },
+    }
+}
+
+fn scheduler(s: config::Scheduler) -> Scheduler {
+    Scheduler::from_name(s.kernel_name()).unwrap_or(Scheduler::Wlc)
+}
+
+fn dest(vs: &config::VirtualServer, addr: IpAddr, port: u16, weight: u32) -> Dest {
+    let forward = match vs.forward {
+        config::ForwardMethod::Nat => ForwardMethod::Masq,
+        config::ForwardMethod::Dr => ForwardMethod::Route,
+        config::ForwardMethod::Tun(_) => ForwardMethod::Tunnel,
+    };
+    let mut d = Dest::new(addr, port, forward, weight);
+    if let config::ForwardMethod::Tun(t) = vs.forward {
+        match t {
+            config::TunnelType::Ipip => d.tunnel_type = TunnelType::Ipip,
+            config::TunnelType::Gue { port } => {
+                d.tunnel_type = TunnelType::Gue;
+                d.tunnel_port = port;
+            }
+            config::TunnelType::Gre => d.tunnel_type = TunnelType::Gre,
+        }
+    }
+    d
+}
+
+/// The kernel key of real server `rs` of `vs`.
+pub fn dest_key(rs: &config::RealServer) -> DestKey {
+    DestKey {
+        addr: rs.address.ip(),
+        port: rs.address.port(),
+    }
+}
+
+/// The IPVS side of the daemon.
+pub struct Lvs {
+    ipvs: Ipvs,
+    table: Table,
+    kernel: KernelTable,
+    plan: Plan,
+    foreign: Vec<Foreign>,
+    /// Dump the kernel and converge at the latest then.
+    next_reconcile: Instant,
+    interval: Duration,
+    /// A health change or reload wants a reconcile as soon as possible.
+    dirty: bool,
+    /// Writes sent, and refused, since start.
+    pub writes: u64,
+    /// Writes the kernel refused since start.
+    pub failures: u64,
+    /// Reconciles run.
+    pub reconciles: u64,
+    /// The sync daemon's interface, sync id and instance index.
+    sync: Option<(ShortName, u8, usize)>,
+    sync_state: Option<SyncState>,
+    /// The reason of the latest change per real server: (service, dest) -> text.
+    reasons: Vec<(ServiceKey, DestKey, String)>,
+    /// IPVS version and connection-table size, for the status header.
+    info: (u32, u32),
+}
+
+impl Lvs {
+    /// Opens IPVS when the configuration needs it (virtual servers or a sync
+    /// daemon); `Ok(None)` for a VRRP-only configuration.
+    pub fn setup(cfg: &Config, now: Instant) -> Result<Option<Lvs>, LvsError> {
+        if cfg.virtual_servers.is_empty() && cfg.global.lvs_sync_daemon.is_none() {
+            return Ok(None);
+        }
+        let mut ipvs = Ipvs::open().map_err(|e| match e {
+            IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
+            other => LvsError::Other(other.to_string()),
+        })?;
+        let info = match ipvs.info() {
+            Ok(i) => (i.version, i.conn_tab_size),
+            Err(e) => {
+                warn!("IPVS GET_INFO: {e}");
+                (0, 0)
+            }
+        };
+        let mut lvs = Lvs {
+            ipvs,
+            table: Table::new(),
+            kernel: KernelTable::with_capacity(64, 256),
+            plan: Plan::with_capacity(256),
+            foreign: Vec::new(),
+            next_reconcile: now,
+            interval: cfg.global.reconcile_interval,
+            dirty: true,
+            writes: 0,
+            failures: 0,
+            reconciles: 0,
+            sync: None,
+            sync_state: None,
+            reasons: Vec::new(),
+            info,
+        };
+        lvs.load(cfg, now)?;
+        Ok(Some(lvs))
+    }
+
+    /// Loads (or reloads) the desired table from `cfg`. Health of real
+    /// servers that stay is kept by the table.
+    pub fn load(&mut self, cfg: &Config, now: Instant) -> Result<(), LvsError> {
+        self.table.begin_load();
+        for vs in &cfg.virtual_servers {
+            let key = service_key(vs);
+            let mut service = Service::new(key, scheduler(vs.scheduler));
+            if let Some(t) = vs.persistence_timeout {
+                let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
+                    AddrFamily::V4 => 32,
+                    AddrFamily::V6 => 128,
+                });
+                service = service.persistent(t.as_secs().min(u64::from(u32::MAX)) as u32, prefix);
+            }
+            let mut spec = ServiceSpec::new(service);
+            spec.quorum = vs.quorum;
+            spec.hysteresis = vs.hysteresis;
+            spec.sorry_server = vs.sorry_server.map(|sa| dest(vs, sa.ip(), sa.port(), 1));
+            self.table
+                .put_service(spec)
+                .map_err(|e| LvsError::Other(format!("virtual_server {}: {e}", vs.name)))?;
+            for rs in &vs.real_servers {
+                let mut d = dest(vs, rs.address.ip(), rs.address.port(), rs.weight);
+                d.upper_threshold = rs.uthreshold;
+                d.lower_threshold = rs.lthreshold;
+                // Without alpha a server is in the table from the start and
+                // its first failure removes it (BEHAVIOUR.md, health checks).
+                let alive = !vs.alpha;
+                self.table
+                    .put_dest(
+                        &key,
+                        DestSpec {
+                            dest: d,
+                            inhibit_on_failure: rs.inhibit_on_failure,
+                        },
+                        alive,
+                    )
+                    .map_err(|e| {
+                        LvsError::Other(format!(
+                            "virtual_server {} real server {}: {e}",
+                            vs.name, rs.address
+                        ))
+                    })?;
+            }
+        }
+        self.table.end_load(now, DRAIN_TIMEOUT);
+        self.interval = cfg.global.reconcile_interval;
+        self.sync = cfg.global.lvs_sync_daemon.as_ref().and_then(|s| {
+            let idx = cfg
+                .vrrp_instances
+                .iter()
+                .position(|i| i.name == s.instance)?;
+            let mut name = ShortName::new();
+            for c in s.interface.chars() {
+                let _ = name.push(c);
+            }
+            Some((name, s.sync_id, idx))
+        });
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// When the daemon must call [`Lvs::on_timer`] next.
+    pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        let mut at = self.next_reconcile;
+        if self.dirty {
+            at = at.min(now);
+        }
+        if let Some(d) = self.table.poll_at() {
+            at = at.min(d);
+        }
+        Some(at)
+    }
+
+    /// Runs a reconcile when one is due.
+    pub fn on_timer(&mut self, now: Instant) {
+        if self.dirty
+            || now >= self.next_reconcile
+            || self.table.poll_at().is_some_and(|d| d <= now)
+        {
+            self.reconcile(now);
+        }
+    }
+
+    /// Dumps the kernel table, computes the minimal writes, applies them.
+    pub fn reconcile(&mut self, now: Instant) {
+        self.dirty = false;
+        self.next_reconcile = now + self.interval;
+        self.reconciles += 1;
+        let KernelTable { services, dests } = &mut self.kernel;
+        if let Err(e) = self.ipvs.dump(services, dests) {
+            error!("IPVS dump failed, reconcile skipped: {e}");
+            return;
+        }
+        reconcile(&mut self.table, &mut self.kernel, now, &mut self.plan);
+        if self.plan.foreign != self.foreign {
+            for f in &self.plan.foreign {
+                if !self.foreign.contains(f) {
+                    info!(
+                        "IPVS entry not owned by lvsd, left alone: {}",
+                        foreign_text(f)
+                    );
+                }
+            }
+            self.foreign = self.plan.foreign.clone();
+        }
+        if self.plan.ops.is_empty() {
+            return;
+        }
+        let first = self.reconciles == 1;
+        let mut failures = 0u64;
+        let report = self.ipvs.apply(&self.plan.ops, |f| {
+            failures += 1;
+            error!("IPVS {f}");
+        });
+        match report {
+            Ok(r) => {
+                self.writes += r.sent as u64;
+                self.failures += failures;
+                if first {
+                    info!(
+                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were",
+                        r.sent, r.failed, self.plan.adopted
+                    );
+                } else {
+                    for op in &self.plan.ops {
+                        info!("IPVS {op}");
+                    }
+                }
+            }
+            Err(e) => error!("IPVS apply: {e}"),
+        }
+    }
+
+    /// A real server's health changed (all checkers up = alive) or its
+    /// dynamic weight did. `reason` is what `lvsd status` shows.
+    pub fn set_health(
+        &mut self,
+        service: &ServiceKey,
+        dest: &DestKey,
+        alive: bool,
+        weight: Option<u32>,
+        reason: &str,
+    ) {
+        let mut changed = false;
+        match self.table.set_alive(service, dest, alive) {
+            Ok(c) => changed |= c.table_changed,
+            Err(e) => warn!("{e}"),
+        }
+        match self.table.set_weight(service, dest, weight) {
+            Ok(c) => changed |= c.table_changed,
+            Err(e) => warn!("{e}"),
+        }
+        match self
+            .reasons
+            .iter_mut()
+            .find(|(s, d, _)| s == service && d == dest)
+        {
+            Some(r) => reason.clone_into(&mut r.2),
+            None => self.reasons.push((*service, *dest, reason.to_owned())),
+        }
+        if changed {
+            self.dirty = true;
+        }
+    }
+
+    /// The VRRP instance the sync daemon follows changed state.
+    pub fn on_vrrp_state(&mut self, instance: usize, master: bool) {
+        let Some((iface, sync_id, idx)) = &self.sync else {
+            return;
+        };
+        if *idx != instance {
+            return;
+        }
+        let want = if master {
+            SyncState::Master
+        } else {
+            SyncState::Backup
+        };
+        if self.sync_state == Some(want) {
+            return;
+        }
+        if let Some(old) = self.sync_state.take() {
+            if let Err(e) = self.ipvs.stop_daemon(old) {
+                warn!("IPVS sync daemon: stopping {old:?}: {e}");
+            }
+        }
+        let daemon = SyncDaemon {
+            state: want,
+            interface: iface.clone(),
+            sync_id: u32::from(*sync_id),
+            max_len: None,
+            group: None,
+            port: None,
+            ttl: None,
+        };
+        match self.ipvs.start_daemon(&daemon) {
+            Ok(()) => {
+                info!("IPVS sync daemon: {want:?} on {iface} syncid {sync_id}");
+                self.sync_state = Some(want);
+            }
+            Err(e) => error!("IPVS sync daemon: starting {want:?} on {iface}: {e}"),
+        }
+    }
+
+    /// Stops the sync daemon (clean shutdown). The table stays: lvsd never flushes.
+    pub fn stop(&mut self) {
+        if let Some(old) = self.sync_state.take() {
+            if let Err(e) = self.ipvs.stop_daemon(old) {
+                warn!("IPVS sync daemon: stopping {old:?}: {e}");
+            }
+        }
+    }
+
+    /// Removes every entry lvsd owns (clean shutdown leaves nothing behind).
+    pub fn remove_owned(&mut self, now: Instant) {
+        let mut empty = Table::new();
+        empty.begin_load();
+        empty.end_load(now, Duration::ZERO);
+        let KernelTable { services, dests } = &mut self.kernel;
+        if let Err(e) = self.ipvs.dump(services, dests) {
+            error!("IPVS dump at stop: {e}");
+            return;
+        }
+        // Delete exactly what lvsd owns: the services of its own table and
+        // their destinations, in the reconcile's order (dests first).
+        let mut ops = Vec::new();
+        let owned: Vec<ServiceKey> = self.table.services().map(|(s, _)| s.service.key).collect();
+        for (svc, d, _) in &self.kernel.dests {
+            if owned.contains(svc) {
+                ops.push(IpvsOp::DelDest(*svc, d.key));
+            }
+        }
+        for s in &self.kernel.services {
+            if owned.contains(&s.key) {
+                ops.push(IpvsOp::DelService(s.key));
+            }
+        }
+        if ops.is_empty() {
+            return;
+        }
+        match self.ipvs.apply(&ops, |f| error!("IPVS {f}")) {
+            Ok(r) => info!("IPVS: removed {} entr(ies) lvsd owned", r.sent - r.failed),
+            Err(e) => error!("IPVS removal at stop: {e}"),
+        }
+    }
+
+    /// The `ipvsadm -Ln` view of the kernel table, then lvsd's own lines.
+    pub fn status(&mut self, out: &mut String) {
+        let mut kernel = KernelTable::default();
+        if let Err(e) = self.ipvs.dump(&mut kernel.services, &mut kernel.dests) {
+            let _ = writeln!(out, "IPVS dump failed: {e}");
+            return;
+        }
+        let (version, size) = self.info;
+        let _ = writeln!(
+            out,
+            "IP Virtual Server version {}.{}.{} (size={size})",
+            (version >> 16) & 0xff,
+            (version >> 8) & 0xff,
+            version & 0xff
+        );
+        out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+        out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+        let mut services = kernel.services.clone();
+        services.sort_by_key(|s| s.key);
+        for s in &services {
+            let _ = writeln!(out, "{}", service_line(s));
+            let mut dests: Vec<&(ServiceKey, Dest, DestStats)> = kernel
+                .dests
+                .iter()
+                .filter(|(k, _, _)| *k == s.key)
+                .collect();
+            dests.sort_by_key(|(_, d, _)| d.key);
+            for (_, d, st) in dests {
+                let _ = writeln!(
+                    out,
+                    "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
+                    addr_port(d.key.addr, d.key.port),
+                    d.forward.name(),
+                    d.weight,
+                    st.active_conns,
+                    st.inactive_conns
+                );
+            }
+        }
+        out.push_str("\nlvsd health:\n");
+        let services: Vec<(ServiceSpec, bool)> =
+            self.table.services().map(|(s, q)| (s.clone(), q)).collect();
+        for (spec, quorum_up) in &services {
+            let _ = writeln!(
+                out,
+                "virtual server {} quorum {}",
+                key_text(&spec.service.key),
+                if *quorum_up { "up" } else { "LOST" }
+            );
+            for d in self.table.dests(&spec.service.key) {
+                let state = if d.sorry {
+                    "sorry-server"
+                } else if d.draining_until.is_some() {
+                    "draining"
+                } else if d.alive {
+                    "alive"
+                } else {
+                    "DEAD"
+                };
+                let weight = match d.want {
+                    Want::Present(x) => x.weight.to_string(),
+                    Want::Draining(x, _) => x.weight.to_string(),
+                    Want::Absent => "-".into(),
+                };
+                let reason = self
+                    .reasons
+                    .iter()
+                    .find(|(s, k, _)| *s == spec.service.key && *k == d.dest.key)
+                    .map_or("configured", |r| r.2.as_str());
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {:<12} weight {:<5} last change: {reason}",
+                    addr_port(d.dest.key.addr, d.dest.key.port),
+                    state,
+                    weight
+                );
+            }
+        }
+        for f in &self.foreign {
+            let _ = writeln!(out, "not owned by lvsd (left alone): {}", foreign_text(f));
+        }
+        let _ = writeln!(
+            out,
+            "reconciles {} writes {} refused {} sync daemon {}",
+            self.reconciles,
+            self.writes,
+            self.failures,
+            match self.sync_state {
+                Some(SyncState::Master) => "master",
+                Some(SyncState::Backup) => "backup",
+                None => "off",
+            }
+        );
+    }
+}
+
+fn addr_port(addr: IpAddr, port: u16) -> String {
+    match addr {
+        IpAddr::V4(a) => format!("{a}:{port}"),
+        IpAddr::V6(a) => format!("[{a}]:{port}"),
+    }
+}
+
+fn key_text(key: &ServiceKey) -> String {
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => format!("{} {}", protocol.name(), addr_port(*addr, *port)),
+        ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
+    }
+}
+
+fn foreign_text(f: &Foreign) -> String {
+    match f {
+        Foreign::Service(k) => format!("service {}", key_text(k)),
+        Foreign::Dest(k, d) => format!(
+            "real server {} in {}",
+            addr_port(d.addr, d.port),
+            key_text(k)
+        ),
+    }
+}
+
+/// One service line as `ipvsadm -Ln` prints it.
+fn service_line(s: &Service) -> String {
+    let mut line = match s.key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => format!(
+            "{}  {} {}",
+            protocol.name(),
+            addr_port(addr, port),
+            s.scheduler.name()
+        ),
+        ServiceKey::Fwmark { mark, af } => {
+            let fam = if af == AddrFamily::V6 { " IPv6" } else { "" };
+            format!("FWM  {mark}{fam} {}", s.scheduler.name())
+        }
+    };
+    if s.flags & crate::wire::netlink::ipvs::flags::PERSISTENT != 0 {
+        let _ = write!(line, " persistent {}", s.timeout);
+        let full = match s.key.af() {
+            AddrFamily::V4 => 32,
+            AddrFamily::V6 => 128,
+        };
+        if s.prefix_len != full {
+            match s.key.af() {
+                AddrFamily::V4 => {
+                    let mask = if s.prefix_len == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
+                    };
+                    let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
+                }
+                AddrFamily::V6 => {
+                    let _ = write!(line, " mask {}", s.prefix_len);
+                }
+            }
+        }
+    }
+    line
+}
