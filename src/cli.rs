@@ -6,6 +6,8 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::genhash::GenhashArgs;
+
 /// The default configuration file.
 pub const DEFAULT_CONFIG: &str = "/etc/lvsd/lvsd.ini";
 /// The default control socket of a running daemon.
@@ -43,25 +45,6 @@ pub enum LogTarget {
     Stderr,
     /// The local syslog socket, /dev/log.
     Syslog,
-}
-
-/// `lvsd genhash` arguments, keepalived's genhash flags.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GenhashArgs {
-    /// `-s`: server address.
-    pub server: IpAddr,
-    /// `-p`: port.
-    pub port: u16,
-    /// `-u`: URL path.
-    pub path: String,
-    /// `-S`: use TLS.
-    pub tls: bool,
-    /// `-V`: virtual host for the Host header (and SNI with TLS).
-    pub virtualhost: Option<String>,
-    /// `-t`: timeout.
-    pub timeout: Duration,
-    /// `-v`: show headers and timing.
-    pub verbose: bool,
 }
 
 /// What `lvsd realserver` does.
@@ -245,7 +228,7 @@ fn no_more(mut parser: lexopt::Parser, cmd: Command) -> Result<Command, UsageErr
 
 fn parse_genhash(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
     use lexopt::prelude::*;
-    let mut server = None;
+    let mut server: Option<String> = None;
     let mut port = None;
     let mut path = None;
     let mut tls = false;
@@ -256,11 +239,12 @@ fn parse_genhash(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
         match arg {
             Short('s') | Long("server") => {
                 let v = value_string(&mut parser, "-s")?;
-                server = Some(parse_num::<IpAddr>(
-                    &v,
-                    "-s",
-                    "must be an IPv4 or IPv6 address",
-                )?);
+                if v.is_empty() || v.len() > 253 || v.contains(char::is_whitespace) {
+                    return Err(UsageError(format!(
+                        "-s {v:?}: must be an address or a host name"
+                    )));
+                }
+                server = Some(v);
             }
             Short('p') | Long("port") => {
                 let v = value_string(&mut parser, "-p")?;
@@ -303,9 +287,9 @@ fn parse_genhash(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
     Ok(Command::Genhash(GenhashArgs {
         server,
         port,
-        path,
-        tls,
-        virtualhost,
+        url: path,
+        ssl: tls,
+        virtual_host: virtualhost,
         timeout,
         verbose,
     }))
@@ -413,12 +397,12 @@ mod tests {
         .unwrap() else {
             panic!("not genhash")
         };
-        assert_eq!(g.server, "10.0.0.2".parse::<IpAddr>().unwrap());
+        assert_eq!(g.server, "10.0.0.2");
         assert_eq!(
-            (g.port, g.path.as_str(), g.tls, g.verbose),
+            (g.port, g.url.as_str(), g.ssl, g.verbose),
             (80, "/", true, true)
         );
-        assert_eq!(g.virtualhost.as_deref(), Some("www"));
+        assert_eq!(g.virtual_host.as_deref(), Some("www"));
         assert_eq!(g.timeout, Duration::from_secs(3));
     }
 
@@ -446,8 +430,8 @@ mod tests {
             (&["frobnicate"][..], "unknown command \"frobnicate\""),
             (&[][..], "no command given"),
             (
-                &["genhash", "-s", "nohost", "-p", "80", "-u", "/"][..],
-                "-s \"nohost\"",
+                &["genhash", "-s", "no host", "-p", "80", "-u", "/"][..],
+                "-s \"no host\"",
             ),
             (
                 &["genhash", "-s", "1.2.3.4", "-p", "0", "-u", "/"][..],

@@ -52,10 +52,26 @@ fn main() -> ExitCode {
                 }
             }
         }
-        other => {
-            eprintln!("lvsd: {other:?} is not built yet");
-            Exit::Runtime
+        Command::Genhash(args) => {
+            let mut out = std::io::stdout().lock();
+            match lvsd::genhash::run(args, &mut out) {
+                Ok(()) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("lvsd: genhash: {e}");
+                    Exit::Runtime
+                }
+            }
         }
+        Command::Realserver(args) => match lvsd::realserver::run(&args) {
+            Ok(report) => {
+                print!("{report}");
+                Exit::Ok
+            }
+            Err(e) => {
+                eprintln!("lvsd: realserver: {e}");
+                Exit::Runtime
+            }
+        },
     };
     ExitCode::from(code as u8)
 }

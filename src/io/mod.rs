@@ -11,6 +11,7 @@ pub mod netns;
 pub mod packet;
 pub mod probe;
 pub mod signal;
+pub mod sysctl;
 pub mod timerfd;
 pub mod timers;
 pub mod vrrp_socket;
