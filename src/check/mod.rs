@@ -13,6 +13,7 @@ pub mod misc;
 pub mod pool;
 pub mod probe;
 pub mod schedule;
+pub mod share;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;
