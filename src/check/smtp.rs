@@ -1,4 +1,4 @@
-//! SMTP_CHECK: expect 220, send `HELO <helo_name>`, expect 250, send QUIT (RFC 5321 §3.1, §4.1.1.1).
+//! SMTP_CHECK: expect 220, send `HELO <helo_name>`, expect 250, send QUIT, read its reply (RFC 5321 §3.1, §4.1.1.1).
 
 use core::time::Duration;
 use std::time::Instant;
@@ -97,10 +97,6 @@ impl StreamProbe for SmtpProbe {
     fn on_written(&mut self, now: Instant, n: usize) {
         self.sent = (self.sent + n).min(self.out_len);
         self.deadline = now + self.timeout;
-        if self.phase == Phase::Quit && self.sent == self.out_len {
-            // keepalived does not wait for 221: QUIT sent ends a passing probe.
-            self.finish(Outcome::Up { weight: None });
-        }
     }
 
     fn on_read(&mut self, now: Instant, mut data: &[u8]) {
@@ -118,7 +114,10 @@ impl StreamProbe for SmtpProbe {
                     self.queue(&[b"QUIT\r\n"]);
                     self.phase = Phase::Quit;
                 }
-                (Phase::Quit, _) => {}
+                // keepalived waits for the QUIT reply line, whatever its code.
+                (Phase::Quit, _) if self.sent == self.out_len => {
+                    return self.finish(Outcome::Up { weight: None })
+                }
                 (_, c) => return self.finish(Outcome::Down(FailReason::SmtpCode(c))),
             }
         }
@@ -161,6 +160,8 @@ mod tests {
         p.on_read(t, b"250 mx.example\r\n");
         assert_eq!(p.pending_write(), b"QUIT\r\n");
         p.on_written(t, 6);
+        assert_eq!(p.step(), Step::Exchange);
+        p.on_read(t, b"221 bye\r\n");
         assert_eq!(p.step(), Step::Finished(Outcome::Up { weight: None }));
     }
 
