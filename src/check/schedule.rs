@@ -79,6 +79,22 @@ impl CheckTiming {
         }
     }
 
+    /// keepalived's defaults for HTTP_GET / SSL_GET: as TCP, but delay_before_retry 3 s.
+    pub const fn keepalived_default_http() -> Self {
+        CheckTiming {
+            delay_before_retry: Duration::from_secs(3),
+            ..Self::keepalived_default()
+        }
+    }
+
+    /// keepalived's defaults for MISC_CHECK: as TCP, but retry 0.
+    pub const fn keepalived_default_misc() -> Self {
+        CheckTiming {
+            retry: 0,
+            ..Self::keepalived_default()
+        }
+    }
+
     /// The first probe's offset from start for a random value `random` (uniform over u32).
     pub fn first_probe_offset(&self, random: u32) -> Duration {
         let nanos = self.warmup.as_nanos() * u128::from(random) / u128::from(u32::MAX);
@@ -497,6 +513,26 @@ mod tests {
         };
         let ch = simulate(t, 0, Down::Refused, |_| false, secs(60.0));
         assert!(ch.is_empty(), "already DOWN: no change to report");
+    }
+
+    #[test]
+    fn keepalived_defaults_per_kind() {
+        let tcp = CheckTiming::keepalived_default();
+        assert_eq!(
+            (
+                tcp.delay_loop,
+                tcp.connect_timeout,
+                tcp.retry,
+                tcp.delay_before_retry
+            ),
+            (secs(60.0), secs(5.0), 1, secs(1.0))
+        );
+        assert_eq!(tcp.warmup, tcp.delay_loop);
+        assert_eq!(
+            CheckTiming::keepalived_default_http().delay_before_retry,
+            secs(3.0)
+        );
+        assert_eq!(CheckTiming::keepalived_default_misc().retry, 0);
     }
 
     #[test]
