@@ -80,6 +80,8 @@ pub enum Command {
         log: LogTarget,
         /// Log debug lines too.
         verbose: bool,
+        /// Simulate the IPVS table in memory.
+        dry_run: bool,
     },
     /// Validate a configuration and print a summary.
     Check {
@@ -123,7 +125,9 @@ pub fn help_text() -> String {
         "lvsd {version}: a highly available LVS director (VRRP + IPVS + health checks)
 
 usage:
-  lvsd run [-c FILE] [--syslog] [-v]      run the daemon in the foreground
+  lvsd run [-c FILE] [--syslog] [-v] [--dry-run]
+                                          run the daemon in the foreground; --dry-run keeps
+                                          the IPVS table in memory and leaves the kernel alone
   lvsd check [-c FILE]                    validate a config and summarise it
   lvsd status [--socket PATH]             show the IPVS table and health of a running daemon
   lvsd genhash -s HOST -p PORT -u PATH [-S] [-V VHOST] [-t SECS] [-v]
@@ -177,11 +181,13 @@ where
             let mut config = PathBuf::from(DEFAULT_CONFIG);
             let mut log = LogTarget::Stderr;
             let mut verbose = false;
+            let mut dry_run = false;
             while let Some(arg) = parser.next()? {
                 match arg {
                     Short('c') | Long("config") => config = parser.value()?.into(),
                     Long("syslog") => log = LogTarget::Syslog,
                     Short('v') | Long("verbose") => verbose = true,
+                    Long("dry-run") => dry_run = true,
                     other => return Err(other.unexpected().into()),
                 }
             }
@@ -189,6 +195,7 @@ where
                 config,
                 log,
                 verbose,
+                dry_run,
             })
         }
         "check" => {
@@ -368,15 +375,17 @@ mod tests {
             Command::Run {
                 config: DEFAULT_CONFIG.into(),
                 log: LogTarget::Stderr,
-                verbose: false
+                verbose: false,
+                dry_run: false
             }
         );
         assert_eq!(
-            p(&["run", "-c", "/tmp/x.ini", "--syslog", "-v"]).unwrap(),
+            p(&["run", "-c", "/tmp/x.ini", "--syslog", "-v", "--dry-run"]).unwrap(),
             Command::Run {
                 config: "/tmp/x.ini".into(),
                 log: LogTarget::Syslog,
-                verbose: true
+                verbose: true,
+                dry_run: true
             }
         );
         assert_eq!(

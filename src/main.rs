@@ -28,10 +28,12 @@ fn main() -> ExitCode {
             config,
             log,
             verbose,
+            dry_run,
         } => {
             io::log::init(log == LogTarget::Syslog, verbose);
             match daemon::run(&daemon::Options {
                 config_path: config,
+                dry_run,
             }) {
                 Ok(()) => Exit::Ok,
                 Err(e) => {

@@ -90,9 +90,63 @@ pub fn dest_key(rs: &config::RealServer) -> DestKey {
     }
 }
 
+/// Where the table lives: the kernel, or memory for `lvsd run --dry-run`.
+enum Backend {
+    Kernel(Ipvs),
+    Simulated(KernelTable),
+}
+
+impl Backend {
+    fn dump(
+        &mut self,
+        services: &mut Vec<Service>,
+        dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
+    ) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.dump(services, dests),
+            Backend::Simulated(k) => {
+                services.clone_from(&k.services);
+                dests.clone_from(&k.dests);
+                Ok(())
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        ops: &[IpvsOp],
+        on_failure: impl FnMut(crate::io::netlink::OpFailure<'_>),
+    ) -> Result<crate::io::netlink::ApplyReport, IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.apply(ops, on_failure),
+            Backend::Simulated(k) => {
+                let failed = crate::lvs::reconcile::apply_to(k, ops);
+                Ok(crate::io::netlink::ApplyReport {
+                    sent: ops.len(),
+                    failed,
+                })
+            }
+        }
+    }
+
+    fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.start_daemon(d),
+            Backend::Simulated(_) => Ok(()),
+        }
+    }
+
+    fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.stop_daemon(state),
+            Backend::Simulated(_) => Ok(()),
+        }
+    }
+}
+
 /// The IPVS side of the daemon.
 pub struct Lvs {
-    ipvs: Ipvs,
+    ipvs: Backend,
     table: Table,
     kernel: KernelTable,
     plan: Plan,
@@ -120,20 +174,30 @@ pub struct Lvs {
 impl Lvs {
     /// Opens IPVS when the configuration needs it (virtual servers or a sync
     /// daemon); `Ok(None)` for a VRRP-only configuration.
-    pub fn setup(cfg: &Config, now: Instant) -> Result<Option<Lvs>, LvsError> {
+    /// With `dry_run` the table is kept in memory and nothing touches the kernel.
+    pub fn setup(cfg: &Config, now: Instant, dry_run: bool) -> Result<Option<Lvs>, LvsError> {
         if cfg.virtual_servers.is_empty() && cfg.global.lvs_sync_daemon.is_none() {
             return Ok(None);
         }
-        let mut ipvs = Ipvs::open().map_err(|e| match e {
-            IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
-            other => LvsError::Other(other.to_string()),
-        })?;
-        let info = match ipvs.info() {
-            Ok(i) => (i.version, i.conn_tab_size),
-            Err(e) => {
-                warn!("IPVS GET_INFO: {e}");
-                (0, 0)
-            }
+        let (ipvs, info) = if dry_run {
+            info!("dry run: the IPVS table is simulated in memory; the kernel is not touched");
+            (
+                Backend::Simulated(KernelTable::default()),
+                (0x01_02_01, 4096),
+            )
+        } else {
+            let mut ipvs = Ipvs::open().map_err(|e| match e {
+                IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
+                other => LvsError::Other(other.to_string()),
+            })?;
+            let info = match ipvs.info() {
+                Ok(i) => (i.version, i.conn_tab_size),
+                Err(e) => {
+                    warn!("IPVS GET_INFO: {e}");
+                    (0, 0)
+                }
+            };
+            (Backend::Kernel(ipvs), info)
         };
         let mut lvs = Lvs {
             ipvs,

@@ -2,6 +2,7 @@
 //! pure state machines, and carries out the actions they return. No protocol
 //! logic lives here.
 
+pub mod checks;
 pub mod lvs;
 pub mod vrrp;
 
@@ -32,6 +33,8 @@ pub enum TimerKind {
     Vrrp(usize),
     /// The IPVS reconcile is due.
     Lvs,
+    /// Health-check probe `n` needs attention.
+    Check(usize),
 }
 
 /// Why the daemon could not run.
@@ -73,6 +76,8 @@ impl std::fmt::Display for DaemonError {
 pub struct Options {
     /// The configuration file.
     pub config_path: PathBuf,
+    /// Keep the IPVS table in memory instead of the kernel (testing, rehearsal).
+    pub dry_run: bool,
 }
 
 struct Daemon {
@@ -86,6 +91,7 @@ struct Daemon {
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
+    checks: checks::Checks,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
     started: Instant,
@@ -142,10 +148,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             .map_err(setup_err("registering a VRRP socket"))?;
     }
     let now = ev.now();
-    let lvs = lvs::Lvs::setup(&config, now).map_err(|e| match e {
+    let lvs = lvs::Lvs::setup(&config, now, opts.dry_run).map_err(|e| match e {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
+    let checks = checks::Checks::setup(&config, now).map_err(DaemonError::Setup)?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -157,6 +164,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         vrrp,
         lvs,
         lvs_timer: None,
+        checks,
         notes: Vec::with_capacity(64),
         stopping: false,
         started: now,
@@ -171,6 +179,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         control_path.display()
     );
     daemon.vrrp.start(now, &mut daemon.rtnl);
+    daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
     while !daemon.stopping {
         ev.turn(&mut daemon).map_err(DaemonError::Loop)?;
@@ -181,6 +190,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    daemon.checks.stop();
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
         lvs.remove_owned(now);
@@ -206,7 +216,16 @@ impl Daemon {
             let io = &mut self.vrrp.io[i];
             sync_timer(timers, &mut io.timer, inst.poll_at(), TimerKind::Vrrp(i));
         }
+        while let Some(i) = self.checks.touched.pop() {
+            let want = self.checks.poll_at(i, now);
+            if let Some(slot) = self.checks.timer_slot(i) {
+                sync_timer(timers, slot, want, TimerKind::Check(i));
+            }
+        }
         if let Some(lvs) = &mut self.lvs {
+            for u in self.checks.updates.drain(..) {
+                lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);
+            }
             for &(i, state, _) in &self.notes {
                 lvs.on_vrrp_state(i, state == NotifyState::Master);
             }
@@ -398,6 +417,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             }
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
+            Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
             _ => {}
         }
     }
@@ -409,6 +429,12 @@ impl Handler<TimerKind> for Daemon {
                     io.timer = None;
                 }
                 self.vrrp.on_timer(cx.now, i);
+            }
+            TimerKind::Check(i) => {
+                if let Some(slot) = self.checks.timer_slot(i) {
+                    *slot = None;
+                }
+                self.checks.on_timer(cx.now, i, cx.registry);
             }
             TimerKind::Lvs => {
                 self.lvs_timer = None;

@@ -14,4 +14,5 @@ pub mod signal;
 pub mod sysctl;
 pub mod timerfd;
 pub mod timers;
+pub mod user;
 pub mod vrrp_socket;

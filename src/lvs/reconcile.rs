@@ -88,6 +88,65 @@ impl Plan {
     }
 }
 
+/// Applies writes to a table in memory, as the kernel would: the simulated
+/// kernel of `lvsd run --dry-run`. A write the kernel would refuse (a service
+/// that exists, a destination of a missing service) is skipped and counted.
+pub fn apply_to(kernel: &mut KernelTable, ops: &[IpvsOp]) -> usize {
+    let mut refused = 0;
+    for op in ops {
+        match op {
+            IpvsOp::NewService(s) => {
+                if kernel.services.iter().any(|k| k.key == s.key) {
+                    refused += 1;
+                } else {
+                    kernel.services.push(s.clone());
+                }
+            }
+            IpvsOp::SetService(s) => match kernel.services.iter_mut().find(|k| k.key == s.key) {
+                Some(k) => *k = s.clone(),
+                None => refused += 1,
+            },
+            IpvsOp::DelService(key) => {
+                let before = kernel.services.len();
+                kernel.services.retain(|k| k.key != *key);
+                kernel.dests.retain(|(s, _, _)| s != key);
+                if kernel.services.len() == before {
+                    refused += 1;
+                }
+            }
+            IpvsOp::NewDest(key, d) => {
+                let exists = kernel
+                    .dests
+                    .iter()
+                    .any(|(s, k, _)| s == key && k.key == d.key);
+                if exists || !kernel.services.iter().any(|k| k.key == *key) {
+                    refused += 1;
+                } else {
+                    kernel.dests.push((*key, *d, DestStats::default()));
+                }
+            }
+            IpvsOp::SetDest(key, d) => {
+                match kernel
+                    .dests
+                    .iter_mut()
+                    .find(|(s, k, _)| s == key && k.key == d.key)
+                {
+                    Some(entry) => entry.1 = *d,
+                    None => refused += 1,
+                }
+            }
+            IpvsOp::DelDest(key, dk) => {
+                let before = kernel.dests.len();
+                kernel.dests.retain(|(s, k, _)| !(s == key && k.key == *dk));
+                if kernel.dests.len() == before {
+                    refused += 1;
+                }
+            }
+        }
+    }
+    refused
+}
+
 fn drained(stats: &DestStats, deadline: Instant, now: Instant) -> bool {
     stats.active_conns == 0 && stats.inactive_conns == 0 || now >= deadline
 }

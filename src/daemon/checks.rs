@@ -1,0 +1,689 @@
+//! Health-check wiring: one probe per distinct (address, port, check
+//! definition) shared by every real server that uses it, a bounded pool of
+//! probes in flight, stream probes (TCP, HTTP, TLS, SMTP) on nonblocking
+//! sockets and MISC_CHECK scripts as child processes. Verdicts become
+//! per-real-server health updates for the IPVS side.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use log::{info, warn};
+use mio::unix::SourceFd;
+use mio::{Interest, Registry};
+
+use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
+use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::pool::{Admission, InflightPool};
+use crate::check::probe::{AnyProbe, FailReason, Outcome};
+use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
+use crate::check::share::ProbeSharing;
+use crate::check::smtp::SmtpProbe;
+use crate::check::tcp::TcpProbe;
+use crate::check::tls;
+use crate::config::{self, CheckKind, Config};
+use crate::io::child::{ChildProcess, ScriptSpec};
+use crate::io::event_loop::Source;
+use crate::io::probe::{ProbeDriver, ProbeTarget};
+use crate::io::timers::TimerId;
+use crate::limits::MAX_INFLIGHT_CHECKS;
+use crate::wire::http::{HttpVersion, StatusCodes};
+use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
+
+use super::lvs::{dest_key, service_key};
+
+/// How a probe is made.
+enum ProbeDef {
+    Tcp {
+        target: ProbeTarget,
+        timeout: Duration,
+    },
+    Http {
+        target: ProbeTarget,
+        check: Arc<HttpCheck>,
+    },
+    Smtp {
+        target: ProbeTarget,
+        timeout: Duration,
+        helo: String,
+    },
+    Misc {
+        argv: Vec<OsString>,
+        timeout: Duration,
+        dynamic: bool,
+        user: Option<(u32, u32)>,
+    },
+}
+
+enum Running {
+    Idle,
+    /// A stream probe; its driver lives in `Checks::drivers[slot]`.
+    Stream {
+        slot: usize,
+        registered: Option<(RawFd, u64)>,
+    },
+    Child(ChildProcess),
+}
+
+/// Running stream drivers. The capacity is reserved once for the pool's
+/// limit, so starting a probe never allocates, and slots never used cost no
+/// resident memory.
+struct DriverSlab {
+    slots: Vec<Option<ProbeDriver<AnyProbe>>>,
+    free: Vec<usize>,
+}
+
+impl DriverSlab {
+    fn with_capacity(n: usize) -> Self {
+        DriverSlab {
+            slots: Vec::with_capacity(n),
+            free: Vec::with_capacity(n),
+        }
+    }
+
+    fn insert(&mut self, d: ProbeDriver<AnyProbe>) -> usize {
+        match self.free.pop() {
+            Some(i) => {
+                self.slots[i] = Some(d);
+                i
+            }
+            None => {
+                self.slots.push(Some(d));
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn get(&mut self, i: usize) -> Option<&mut ProbeDriver<AnyProbe>> {
+        self.slots.get_mut(i).and_then(Option::as_mut)
+    }
+
+    fn peek(&self, i: usize) -> Option<&ProbeDriver<AnyProbe>> {
+        self.slots.get(i).and_then(Option::as_ref)
+    }
+
+    fn remove(&mut self, i: usize) {
+        if let Some(slot) = self.slots.get_mut(i) {
+            if slot.take().is_some() {
+                self.free.push(i);
+            }
+        }
+    }
+}
+
+/// One distinct probe and its schedule.
+struct Probe {
+    label: String,
+    def: ProbeDef,
+    schedule: CheckerSchedule,
+    running: Running,
+    /// The timer carrying this probe's next deadline.
+    timer: Option<TimerId>,
+    /// (server index, checker index inside the server) fed by this probe.
+    subscribers: Vec<(usize, usize)>,
+    last: Option<Outcome>,
+}
+
+/// One real server's health, as the IPVS side needs it.
+struct Server {
+    service: ServiceKey,
+    dest: DestKey,
+    label: String,
+    configured_weight: u32,
+    health: ServerHealth,
+}
+
+/// A real server whose aliveness or weight changed.
+#[derive(Debug, Clone)]
+pub struct HealthUpdate {
+    /// The virtual service.
+    pub service: ServiceKey,
+    /// The real server.
+    pub dest: DestKey,
+    /// All checkers up.
+    pub alive: bool,
+    /// A MISC_CHECK dynamic weight, when one was reported.
+    pub weight: Option<u32>,
+    /// Why (for logs and `lvsd status`).
+    pub reason: String,
+}
+
+/// All health checks of the daemon.
+pub struct Checks {
+    probes: Vec<Probe>,
+    drivers: DriverSlab,
+    servers: Vec<Server>,
+    pool: InflightPool<{ MAX_INFLIGHT_CHECKS }>,
+    scratch: Box<[u8]>,
+    /// Health updates for the IPVS side, drained by the daemon.
+    pub updates: Vec<HealthUpdate>,
+    /// Probes whose pool slot came free, to start (a queue, not recursion).
+    start_queue: Vec<usize>,
+    /// Probes touched since the daemon last re-armed their timers.
+    pub touched: Vec<usize>,
+    /// Probes run since start.
+    pub probes_run: u64,
+    rng: u64,
+}
+
+fn timing(t: &config::CheckTiming, alpha: bool) -> CheckTiming {
+    CheckTiming {
+        delay_loop: t.delay_loop,
+        connect_timeout: t.connect_timeout,
+        retry: t.retry,
+        delay_before_retry: t.delay_before_retry,
+        warmup: t.warmup,
+        alpha,
+    }
+}
+
+fn short<const N: usize>(text: &str) -> heapless::String<N> {
+    let mut out = heapless::String::new();
+    for c in text.chars() {
+        if out.push(c).is_err() {
+            break;
+        }
+    }
+    out
+}
+
+fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&str>) -> HttpCheck {
+    let mut check = HttpCheck {
+        virtual_host: h.virtualhost.as_deref().or(vs_host).map(short),
+        version: match h.http_protocol {
+            config::HttpVersion::Http10 => HttpVersion::Http10,
+            config::HttpVersion::Http11 => HttpVersion::Http11,
+        },
+        connect_timeout: t.connect_timeout,
+        max_duration: t.connect_timeout * (h.urls.len().max(1) as u32) * 2,
+        ..Default::default()
+    };
+    for u in &h.urls {
+        let mut status = if u.status_codes.is_empty() {
+            StatusCodes::default()
+        } else {
+            StatusCodes::empty()
+        };
+        for r in &u.status_codes {
+            let _ = status.add(*r.start(), *r.end());
+        }
+        let _ = check.urls.push(UrlCheck {
+            path: short(&u.path),
+            digest: u.digest,
+            status,
+            virtual_host: u.virtualhost.as_deref().map(short),
+        });
+    }
+    check
+}
+
+impl Checks {
+    /// Builds every probe from the configuration (allocation happens here only).
+    pub fn setup(cfg: &Config, now: Instant) -> Result<Checks, String> {
+        let mut sharing: ProbeSharing<String> = ProbeSharing::new();
+        let mut checks = Checks {
+            probes: Vec::new(),
+            drivers: DriverSlab::with_capacity(MAX_INFLIGHT_CHECKS),
+            servers: Vec::new(),
+            pool: InflightPool::new(MAX_INFLIGHT_CHECKS),
+            scratch: vec![0u8; 16 * 1024].into_boxed_slice(),
+            updates: Vec::with_capacity(64),
+            start_queue: Vec::with_capacity(64),
+            touched: Vec::with_capacity(256),
+            probes_run: 0,
+            rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
+        };
+        let insecure = std::cell::OnceCell::new();
+        let script_user = match &cfg.global.script_user {
+            Some(u) => Some(lookup_user(u)?),
+            None => None,
+        };
+        for vs in &cfg.virtual_servers {
+            let service = service_key(vs);
+            for rs in &vs.real_servers {
+                let server = checks.servers.len();
+                let mut health = ServerHealth::new();
+                for (ci, ch) in rs.checkers.iter().enumerate() {
+                    let idx = health.add_checker(!vs.alpha).map_err(|e| {
+                        format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
+                    })?;
+                    let key = format!(
+                        "{:?}|{}|{}|{:?}|{:?}|{}",
+                        ch.kind, ch.connect_ip, ch.connect_port, ch.bindto, ch.timing, vs.alpha
+                    );
+                    let slot = checks.probes.len() as u32;
+                    let probe = sharing.subscribe(key, slot) as usize;
+                    if probe < checks.probes.len() {
+                        checks.probes[probe].subscribers.push((server, idx));
+                        continue;
+                    }
+                    let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
+                    let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
+                    let label = format!(
+                        "{} {} of {} ({}#{ci})",
+                        ch.kind.keepalived_name(),
+                        address,
+                        rs.address,
+                        vs.name
+                    );
+                    let def = match &ch.kind {
+                        CheckKind::Tcp => ProbeDef::Tcp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            helo: helo_name.as_str().to_owned(),
+                        },
+                        CheckKind::Http(h) => {
+                            let tls = match &h.tls {
+                                None => None,
+                                Some(opts) => {
+                                    let config = if opts.verify {
+                                        let ca = opts
+                                            .ca_file
+                                            .as_deref()
+                                            .unwrap_or("/etc/ssl/certs/ca-certificates.crt");
+                                        let pem = std::fs::read(ca)
+                                            .map_err(|e| format!("{label}: ca_file {ca}: {e}"))?;
+                                        tls::verifying_client_config(&pem)
+                                            .map_err(|e| format!("{label}: {e}"))?
+                                    } else {
+                                        match insecure.get() {
+                                            Some(c) => Arc::clone(c),
+                                            None => {
+                                                let c = tls::insecure_client_config()
+                                                    .map_err(|e| format!("{label}: {e}"))?;
+                                                let _ = insecure.set(Arc::clone(&c));
+                                                c
+                                            }
+                                        }
+                                    };
+                                    let name = tls::server_name(opts.sni.as_deref(), ch.connect_ip)
+                                        .map_err(|e| format!("{label}: {e}"))?;
+                                    Some((config, name))
+                                }
+                            };
+                            ProbeDef::Http {
+                                target: ProbeTarget { address, bind, tls },
+                                check: Arc::new(http_check(
+                                    h,
+                                    &ch.timing,
+                                    vs.virtualhost.as_deref(),
+                                )),
+                            }
+                        }
+                        CheckKind::Misc(m) => {
+                            let argv = split_command_line(&m.path)
+                                .map_err(|e| {
+                                    format!("{label}: misc_path {:?}: {e}", m.path.as_str())
+                                })?
+                                .into_iter()
+                                .map(OsString::from)
+                                .collect();
+                            let user = match &m.user {
+                                Some(u) => Some(lookup_user(u)?),
+                                None => script_user,
+                            };
+                            ProbeDef::Misc {
+                                argv,
+                                timeout: m.timeout,
+                                dynamic: m.dynamic,
+                                user,
+                            }
+                        }
+                    };
+                    let random = checks.next_random();
+                    checks.probes.push(Probe {
+                        label,
+                        def,
+                        schedule: CheckerSchedule::new(timing(&ch.timing, vs.alpha), now, random),
+                        running: Running::Idle,
+                        timer: None,
+                        subscribers: vec![(server, idx)],
+                        last: None,
+                    });
+                }
+                checks.servers.push(Server {
+                    service,
+                    dest: dest_key(rs),
+                    label: format!("{} in {}", rs.address, vs.name),
+                    configured_weight: rs.weight,
+                    health,
+                });
+            }
+        }
+        info!(
+            "health checks: {} checker(s) on {} real server(s) share {} distinct probe(s)",
+            checks
+                .probes
+                .iter()
+                .map(|p| p.subscribers.len())
+                .sum::<usize>(),
+            checks.servers.len(),
+            checks.probes.len()
+        );
+        Ok(checks)
+    }
+
+    fn next_random(&mut self) -> u32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng >> 32) as u32
+    }
+
+    /// How many probes there are (each has one timer).
+    pub fn len(&self) -> usize {
+        self.probes.len()
+    }
+
+    /// True when there is no check at all.
+    pub fn is_empty(&self) -> bool {
+        self.probes.is_empty()
+    }
+
+    /// The timer slot of probe `i`.
+    pub fn timer_slot(&mut self, i: usize) -> Option<&mut Option<TimerId>> {
+        self.probes.get_mut(i).map(|p| &mut p.timer)
+    }
+
+    /// The next deadline of probe `i`: its schedule or its running probe.
+    pub fn poll_at(&self, i: usize, now: Instant) -> Option<Instant> {
+        let p = self.probes.get(i)?;
+        let running = match &p.running {
+            Running::Idle => None,
+            Running::Stream { slot, .. } => self.drivers.peek(*slot).and_then(|d| d.poll_at()),
+            Running::Child(child) => child.poll_at(now),
+        };
+        match (p.schedule.poll_at(), running) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+}
+
+fn lookup_user(name: &str) -> Result<(u32, u32), String> {
+    match crate::io::user::lookup(name) {
+        Ok(Some(ids)) => Ok(ids),
+        Ok(None) => Err(format!("script user {name:?}: no such user in /etc/passwd")),
+        Err(e) => Err(format!("script user {name:?}: {e}")),
+    }
+}
+
+impl Checks {
+    /// Probe `i`'s timer fired (or it must be looked at again).
+    pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+        let Some(p) = self.probes.get_mut(i) else {
+            return;
+        };
+        p.schedule.handle_timeout(now);
+        match &mut p.running {
+            Running::Idle => {}
+            Running::Stream { slot, .. } => {
+                if let Some(driver) = self.drivers.get(*slot) {
+                    driver.handle_timeout(now);
+                }
+            }
+            Running::Child(child) => {
+                let _ = child.handle_timeout(now);
+                let _ = child.try_reap();
+            }
+        }
+        self.progress(now, i, registry);
+        self.run_start_queue(now, registry);
+    }
+
+    fn run_start_queue(&mut self, now: Instant, registry: &Registry) {
+        while let Some(next) = self.start_queue.pop() {
+            self.start(now, next, registry);
+        }
+    }
+
+    /// Probe `i`'s socket or pidfd is ready.
+    pub fn on_ready(&mut self, now: Instant, i: usize, registry: &Registry) {
+        let Some(p) = self.probes.get_mut(i) else {
+            return;
+        };
+        match &mut p.running {
+            Running::Idle => {}
+            Running::Stream { slot, .. } => {
+                if let Some(driver) = self.drivers.get(*slot) {
+                    // A true return means the budget ran out: go again at once
+                    // (edge-triggered readiness will not repeat).
+                    let mut rounds = 0;
+                    while driver.on_ready(now, &mut self.scratch) && rounds < 16 {
+                        rounds += 1;
+                    }
+                }
+            }
+            Running::Child(child) => {
+                let _ = child.try_reap();
+            }
+        }
+        self.progress(now, i, registry);
+        self.run_start_queue(now, registry);
+    }
+
+    /// Carries probe `i` forward: collects an ended probe, starts due ones,
+    /// turns verdicts into health updates.
+    fn progress(&mut self, now: Instant, i: usize, registry: &Registry) {
+        self.touched.push(i);
+        let mut finished: Option<Outcome> = None;
+        {
+            let p = &mut self.probes[i];
+            match &mut p.running {
+                Running::Idle => {}
+                Running::Stream { slot, registered } => {
+                    let Some(driver) = self.drivers.get(*slot) else {
+                        return;
+                    };
+                    if let Some(o) = driver.outcome() {
+                        if let Some((fd, _)) = registered.take() {
+                            let _ = registry.deregister(&mut SourceFd(&fd));
+                        }
+                        self.drivers.remove(*slot);
+                        finished = Some(o);
+                    } else {
+                        // HTTP opens a connection per url: register a new fd.
+                        let current = driver.raw_fd().map(|fd| (fd, driver.connection_id()));
+                        if current != *registered {
+                            if let Some((fd, _)) = registered.take() {
+                                let _ = registry.deregister(&mut SourceFd(&fd));
+                            }
+                            if let Some((fd, id)) = current {
+                                match registry.register(
+                                    &mut SourceFd(&fd),
+                                    Source::Probe(i).token(),
+                                    Interest::READABLE | Interest::WRITABLE,
+                                ) {
+                                    Ok(()) => *registered = Some((fd, id)),
+                                    Err(e) => warn!("{}: registering its socket: {e}", p.label),
+                                }
+                            }
+                        }
+                    }
+                }
+                Running::Child(child) => {
+                    if let Some(end) = child.ended() {
+                        if let Some(fd) = child.raw_fd() {
+                            let _ = registry.deregister(&mut SourceFd(&fd));
+                        }
+                        let dynamic = matches!(p.def, ProbeDef::Misc { dynamic: true, .. });
+                        finished = Some(misc_outcome(end, dynamic));
+                    }
+                }
+            }
+            if let Some(outcome) = finished {
+                p.running = Running::Idle;
+                p.last = Some(outcome);
+                p.schedule.handle_probe_result(now, outcome.is_up());
+                self.probes_run += 1;
+            }
+        }
+        if let Some(Outcome::Up { weight: Some(_) }) = finished {
+            // misc_dynamic: every run may change the weight, not only a
+            // verdict change; `verdict` reports only real changes.
+            let up = self.probes[i].schedule.is_up();
+            self.verdict(i, up);
+        }
+        if finished.is_some() {
+            // A pool slot freed: the next waiting probe starts.
+            if let Some(next) = self.pool.finish() {
+                self.start_queue.push(next as usize);
+            }
+        }
+        self.drain_actions(now, i, registry);
+    }
+
+    fn drain_actions(&mut self, now: Instant, i: usize, registry: &Registry) {
+        while let Some(action) = self.probes[i].schedule.poll_action() {
+            match action {
+                ScheduleAction::StartProbe => match self.pool.admit(i as u32) {
+                    Admission::Start => self.start(now, i, registry),
+                    Admission::Queued => {}
+                    Admission::Rejected => {
+                        warn!(
+                            "{}: probe pool and its queue are full; probe skipped",
+                            self.probes[i].label
+                        );
+                        self.probes[i].schedule.handle_probe_result(now, false);
+                    }
+                },
+                ScheduleAction::Verdict(up) => self.verdict(i, up),
+            }
+        }
+    }
+
+    fn start(&mut self, now: Instant, i: usize, registry: &Registry) {
+        let Some(p) = self.probes.get_mut(i) else {
+            return;
+        };
+        let running = match &p.def {
+            ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
+                AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Smtp {
+                target,
+                timeout,
+                helo,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Smtp(SmtpProbe::new(now, *timeout, helo)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Http { target, check } => Some(ProbeDriver::start(
+                AnyProbe::Http(HttpProbe::new(Arc::clone(check), target.address, now)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Misc {
+                argv,
+                timeout,
+                user,
+                ..
+            } => {
+                let args: Vec<&std::ffi::OsStr> = argv.iter().map(OsString::as_os_str).collect();
+                let spec = ScriptSpec {
+                    argv: &args,
+                    user: *user,
+                    timeout: *timeout,
+                };
+                match ChildProcess::spawn(&spec, now) {
+                    Ok(child) => {
+                        if let Some(fd) = child.raw_fd() {
+                            if let Err(e) = registry.register(
+                                &mut SourceFd(&fd),
+                                Source::Probe(i).token(),
+                                Interest::READABLE,
+                            ) {
+                                warn!("{}: registering the script's pidfd: {e}", p.label);
+                            }
+                        }
+                        p.running = Running::Child(child);
+                    }
+                    Err(e) => {
+                        warn!("{}: cannot run the script: {e}", p.label);
+                        let outcome = Outcome::Down(FailReason::Io);
+                        p.last = Some(outcome);
+                        p.schedule.handle_probe_result(now, false);
+                        if let Some(next) = self.pool.finish() {
+                            self.start_queue.push(next as usize);
+                        }
+                    }
+                }
+                None
+            }
+        };
+        if let Some(driver) = running {
+            let slot = self.drivers.insert(driver);
+            p.running = Running::Stream {
+                slot,
+                registered: None,
+            };
+        }
+        self.progress(now, i, registry);
+    }
+
+    fn verdict(&mut self, i: usize, up: bool) {
+        let p = &self.probes[i];
+        let reason = match (up, p.last) {
+            (true, _) => format!("{} succeeded", p.label),
+            (false, Some(Outcome::Down(r))) => format!("{} failed: {r}", p.label),
+            (false, _) => format!("{} failed", p.label),
+        };
+        let weight = match p.last {
+            Some(Outcome::Up { weight }) => weight,
+            _ => None,
+        };
+        let subscribers = p.subscribers.clone();
+        for (s, idx) in subscribers {
+            let server = &mut self.servers[s];
+            let before_alive = server.health.alive();
+            let before_weight = server.health.weight(server.configured_weight);
+            server.health.set_checker(idx, up);
+            if matches!(p.def, ProbeDef::Misc { dynamic: true, .. }) {
+                server.health.set_dynamic_weight(idx, weight);
+            }
+            let alive = server.health.alive();
+            let new_weight = server.health.weight(server.configured_weight);
+            if alive != before_alive || new_weight != before_weight {
+                info!(
+                    "real server {} is {} (weight {new_weight}): {reason}",
+                    server.label,
+                    if alive { "UP" } else { "DOWN" }
+                );
+                self.updates.push(HealthUpdate {
+                    service: server.service,
+                    dest: server.dest,
+                    alive,
+                    weight: (new_weight != server.configured_weight).then_some(new_weight),
+                    reason: reason.clone(),
+                });
+            }
+        }
+    }
+
+    /// Kills running scripts (clean stop).
+    pub fn stop(&mut self) {
+        for p in &mut self.probes {
+            if let Running::Stream { slot, .. } = p.running {
+                self.drivers.remove(slot);
+            }
+            p.running = Running::Idle;
+        }
+    }
+}

@@ -1,0 +1,193 @@
+//! The daemon's health checks drive its IPVS table (simulated in memory with
+//! `--dry-run`, since this host's kernel has no IPVS): a TCP_CHECK removes a
+//! stopped real server after the retries and re-adds it when it returns; a
+//! MISC_CHECK with misc_dynamic sets the weight from its exit code.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port(ip: &str) -> u16 {
+    TcpListener::bind((ip, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn httpd(ip: &str, port: u16, dir: &Path) -> Proc {
+    Proc(
+        Command::new("busybox")
+            .args(["httpd", "-f", "-p", &format!("{ip}:{port}"), "-h"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("busybox httpd (package busybox-static)"),
+    )
+}
+
+fn status(sock: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))
+        .args(["status", "--socket"])
+        .arg(sock)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn wait_for(what: &str, limit: Duration, log: &Path, mut cond: impl FnMut() -> bool) -> Duration {
+    let start = Instant::now();
+    while !cond() {
+        assert!(
+            start.elapsed() < limit,
+            "timed out after {limit:?} waiting for: {what}\n--- lvsd log ---\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    start.elapsed()
+}
+
+#[test]
+fn checks_drive_the_table() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dc-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::write(dir.join("www/index.html"), "rs\n").unwrap();
+    let script = dir.join("weight.sh");
+    std::fs::write(&script, "#!/bin/sh\nexit 200\n").unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+
+    let p1 = free_port("127.0.0.21");
+    let p2 = free_port("127.0.0.22");
+    let rs1 = httpd("127.0.0.21", p1, &dir.join("www"));
+    let _rs2 = httpd("127.0.0.22", p2, &dir.join("www"));
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server web]
+address = 127.0.0.100
+port = 80
+protocol = TCP
+lb_algo = rr
+lb_kind = DR
+delay_loop = 2
+
+[real_server web/127.0.0.21:{p1}]
+weight = 1
+
+[tcp_check web/127.0.0.21:{p1}]
+connect_timeout = 1
+retry = 2
+delay_before_retry = 1
+warmup = 0
+
+[real_server web/127.0.0.22:{p2}]
+weight = 1
+
+[misc_check web/127.0.0.22:{p2}]
+misc_path = \"{script} --port {p2}\"
+misc_timeout = 2
+misc_dynamic = yes
+warmup = 0
+",
+            sock = sock.display(),
+            script = script.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let mut lvsd = Some(Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    ));
+
+    let rs1_line = format!("  -> 127.0.0.21:{p1}");
+    let rs2_weighted = format!("  -> {:<28} Route   198", format!("127.0.0.22:{p2}"));
+    // Both servers are in the table from the start (no alpha); the script's
+    // exit code 200 sets rs2's weight to 198 after its first run.
+    wait_for(
+        "rs2 weight 198 from misc_dynamic",
+        Duration::from_secs(10),
+        &log,
+        || status(&sock).contains(&rs2_weighted),
+    );
+    let st = status(&sock);
+    assert!(
+        st.starts_with("IP Virtual Server version 1.2.1 (size=4096)\n"),
+        "{st}"
+    );
+    assert!(st.contains("TCP  127.0.0.100:80 rr\n"), "{st}");
+    assert!(st.contains(&rs1_line), "{st}");
+
+    // Stop rs1: the first failed probe comes within delay_loop (2 s), then
+    // 2 retries 1 s apart, so rs1 leaves after 2..=4 s (refused at once).
+    drop(rs1);
+    let stopped = Instant::now();
+    wait_for("rs1 removed", Duration::from_secs(10), &log, || {
+        !status(&sock).contains(&rs1_line)
+    });
+    let removal = stopped.elapsed();
+    assert!(
+        removal >= Duration::from_millis(1500),
+        "removed too early: {removal:?}"
+    );
+    assert!(
+        removal <= Duration::from_millis(5500),
+        "removed too late: {removal:?}"
+    );
+    let st = status(&sock);
+    assert!(st.contains("DEAD"), "{st}");
+    assert!(
+        st.contains("TCP_CHECK 127.0.0.21"),
+        "the reason names the checker: {st}"
+    );
+
+    // Restart rs1: a DOWN checker keeps probing every 1-2 s, so it is back
+    // within one delay_loop plus a probe.
+    let _rs1 = httpd("127.0.0.21", p1, &dir.join("www"));
+    let back = wait_for("rs1 re-added", Duration::from_secs(10), &log, || {
+        status(&sock).contains(&rs1_line)
+    });
+    assert!(
+        back <= Duration::from_millis(3500),
+        "re-added too late: {back:?}"
+    );
+
+    // Clean stop exits 0.
+    if let Some(mut p) = lvsd.take() {
+        let _ = Command::new("kill")
+            .args(["-TERM", &p.0.id().to_string()])
+            .status();
+        let code = p.0.wait().unwrap();
+        assert!(
+            code.success(),
+            "lvsd exit {code:?}\n{}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
