@@ -57,19 +57,25 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         ));
     }
     let sections = ini::tokenize(text, origin)?;
+    let count = |kinds: &[&str]| {
+        sections
+            .iter()
+            .filter(|s| kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)))
+            .count()
+    };
     let mut raw = RawConfig {
         global: None,
         scripts: Vec::new(),
         instances: Vec::new(),
         groups: Vec::new(),
-        virtual_servers: Vec::new(),
-        real_servers: Vec::new(),
-        checkers: Vec::new(),
+        virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
+        real_servers: Vec::with_capacity(count(&["real_server"])),
+        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..])),
         warnings: Vec::new(),
     };
     // Section titles seen, to reject the same header twice.
     let mut seen: std::collections::HashMap<(String, String), usize> =
-        std::collections::HashMap::new();
+        std::collections::HashMap::with_capacity(sections.len());
     for section in &sections {
         let kind = section.kind.to_ascii_lowercase();
         let key = (kind.clone(), section.name.unwrap_or("").to_string());

@@ -470,15 +470,15 @@ pub struct MiscCheck {
 pub enum CheckKind {
     /// TCP_CHECK.
     Tcp,
-    /// HTTP_GET (tls None) or SSL_GET (tls Some).
-    Http(HttpCheck),
+    /// HTTP_GET (tls None) or SSL_GET (tls Some); boxed to keep `Checker` small.
+    Http(Box<HttpCheck>),
     /// SMTP_CHECK.
     Smtp {
         /// `helo_name` (default router_id or `lvsd`).
         helo_name: Name,
     },
-    /// MISC_CHECK.
-    Misc(MiscCheck),
+    /// MISC_CHECK; boxed to keep `Checker` small.
+    Misc(Box<MiscCheck>),
 }
 
 impl CheckKind {
@@ -527,9 +527,9 @@ pub struct RealServer {
     /// `lthreshold`: lower connection threshold (0 = none).
     pub lthreshold: u32,
     /// `notify_up`.
-    pub notify_up: Option<PathText>,
+    pub notify_up: Option<Box<PathText>>,
     /// `notify_down`.
-    pub notify_down: Option<PathText>,
+    pub notify_down: Option<Box<PathText>>,
     /// Checkers; all must be up for the server to be alive.
     pub checkers: Vec<Checker>,
 }

@@ -54,8 +54,8 @@ pub(crate) struct RawRealServer {
     pub inhibit_on_failure: Option<bool>,
     pub uthreshold: u32,
     pub lthreshold: u32,
-    pub notify_up: Option<PathText>,
-    pub notify_down: Option<PathText>,
+    pub notify_up: Option<Box<PathText>>,
+    pub notify_down: Option<Box<PathText>>,
     pub timing: TimingOptions,
 }
 
@@ -1015,8 +1015,8 @@ pub(crate) fn read_real_server(
             "inhibit_on_failure" => raw.inhibit_on_failure = Some(reader.flag(entry)?),
             "uthreshold" => raw.uthreshold = reader.int(entry, 0..=u32::MAX)?,
             "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
-            "notify_up" => raw.notify_up = Some(reader.path(entry)?),
-            "notify_down" => raw.notify_down = Some(reader.path(entry)?),
+            "notify_up" => raw.notify_up = Some(Box::new(reader.path(entry)?)),
+            "notify_down" => raw.notify_down = Some(Box::new(reader.path(entry)?)),
             _ => {}
         }
     }
@@ -1213,22 +1213,22 @@ pub(crate) fn read_checker(
                     ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
                 ));
             }
-            CheckKind::Http(HttpCheck {
+            CheckKind::Http(Box::new(HttpCheck {
                 urls,
                 virtualhost,
                 http_protocol,
                 tls: (kind == "ssl_get").then_some(tls),
-            })
+            }))
         }
         "smtp_check" => CheckKind::Smtp {
             helo_name: Name::new(),
         },
-        _ => CheckKind::Misc(MiscCheck {
+        _ => CheckKind::Misc(Box::new(MiscCheck {
             path: misc_path.ok_or_else(|| reader.missing("misc_path"))?,
             timeout: Duration::ZERO,
             dynamic: misc_dynamic,
             user,
-        }),
+        })),
     };
     Ok(raw)
 }

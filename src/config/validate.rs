@@ -303,7 +303,19 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
     let vs_index: std::collections::HashMap<&str, usize> =
         vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
+    // Size each table once: regrowing vectors of large structs dominated load time.
+    let mut per_vs = vec![0usize; servers.len()];
     for raw in &real_servers {
+        if let Some(&v) = vs_index.get(raw.virtual_server.as_str()) {
+            per_vs[v] += 1;
+        }
+    }
+    for ((server, timing), count) in servers.iter_mut().zip(&mut rs_timing).zip(&per_vs) {
+        let count = (*count).min(limits::MAX_REAL_SERVERS_PER_VS);
+        server.real_servers.reserve_exact(count);
+        timing.reserve_exact(count);
+    }
+    for raw in real_servers {
         let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
             return Err(reference(
                 origin,
@@ -372,14 +384,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             inhibit_on_failure: raw.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
             uthreshold: raw.uthreshold,
             lthreshold: raw.lthreshold,
-            notify_up: raw.notify_up.clone(),
-            notify_down: raw.notify_down.clone(),
+            notify_up: raw.notify_up,
+            notify_down: raw.notify_down,
             checkers: Vec::new(),
         };
         servers[v].real_servers.push(real);
         rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
     }
-    for raw in &checkers {
+    for raw in checkers {
         let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
             return Err(reference(
                 origin,
@@ -437,13 +449,12 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         };
         let timing = inherited.resolve(default_retry, default_delay);
         let connect_port = raw.connect_port.unwrap_or(real.address.port());
-        let mut kind = raw.kind.clone();
+        let mut kind = raw.kind;
         match &mut kind {
             CheckKind::Misc(misc) => misc.timeout = raw.misc_timeout.unwrap_or(timing.delay_loop),
             CheckKind::Smtp { helo_name } => {
                 *helo_name = raw
                     .helo_name
-                    .clone()
                     .or_else(|| global.router_id.clone())
                     .unwrap_or_else(|| name("lvsd"));
             }
