@@ -97,6 +97,11 @@ pub enum Command {
     Genhash(GenhashArgs),
     /// The real-server helper.
     Realserver(RealserverArgs),
+    /// Convert a keepalived.conf to lvsd INI.
+    Import {
+        /// The keepalived.conf to read.
+        keepalived_conf: PathBuf,
+    },
     /// Print help.
     Help,
     /// Print the version.
@@ -134,6 +139,7 @@ usage:
                                           print MD5SUM of a page (keepalived's genhash)
   lvsd realserver up|down|status --vip ADDR[,ADDR...] [--dev IFACE]
                                           real-server side of LVS-DR: VIPs on lo, ARP sysctls
+  lvsd import-keepalived FILE             print a keepalived.conf as lvsd INI (notes on stderr)
   lvsd help | --help | -h                 this text
   lvsd --version | -V                     the version
 
@@ -219,9 +225,26 @@ where
             Ok(Command::Status { socket })
         }
         "genhash" => parse_genhash(parser),
+        "import-keepalived" => {
+            let file = match parser.next()? {
+                Some(Value(v)) => PathBuf::from(v),
+                Some(other) => return Err(other.unexpected().into()),
+                None => {
+                    return Err(UsageError(
+                        "import-keepalived: say which keepalived.conf to read".into(),
+                    ))
+                }
+            };
+            no_more(
+                parser,
+                Command::Import {
+                    keepalived_conf: file,
+                },
+            )
+        }
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(
-            "unknown command {other:?}; commands: run, check, status, genhash, realserver, help"
+            "unknown command {other:?}; commands: run, check, status, genhash, realserver, import-keepalived, help"
         ))),
     }
 }

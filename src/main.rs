@@ -64,6 +64,7 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Import { keepalived_conf } => import(&keepalived_conf),
         Command::Realserver(args) => match lvsd::realserver::run(&args) {
             Ok(report) => {
                 print!("{report}");
@@ -87,6 +88,38 @@ fn check(path: &std::path::Path) -> Exit {
             }
             print!("{}", cfg.summary());
             Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("lvsd: {e}");
+            Exit::Config
+        }
+    }
+}
+
+/// `lvsd import-keepalived`: keepalived.conf in, lvsd INI out, notes on stderr.
+/// The result is loaded once more so a conversion that lvsd would reject says so.
+fn import(path: &std::path::Path) -> Exit {
+    let origin = path.display().to_string();
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("lvsd: {origin}: {e}");
+            return Exit::Config;
+        }
+    };
+    match config::keepalived::import(&text, &origin) {
+        Ok(imported) => {
+            for note in &imported.notes {
+                eprintln!("lvsd: {origin}:{}: note: {}", note.line, note.message);
+            }
+            print!("{}", imported.ini);
+            match config::load_str(&imported.ini, "converted.ini") {
+                Ok(_) => Exit::Ok,
+                Err(e) => {
+                    eprintln!("lvsd: the converted INI does not load: {e}");
+                    Exit::Config
+                }
+            }
         }
         Err(e) => {
             eprintln!("lvsd: {e}");

@@ -6,6 +6,7 @@ pub mod control;
 pub mod event_loop;
 pub mod iface;
 pub mod log;
+pub mod measure;
 pub mod netlink;
 pub mod netns;
 pub mod packet;
