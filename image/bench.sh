@@ -10,6 +10,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 BOARD=${1:-qemu-x86_64}
 RUNS=${BENCH_RUNS:-3}
+echo "host load: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (TCG boot times scale with it)"
 OUT=$HERE/out/$BOARD
 [ -f "$OUT/initramfs" ] || "$HERE/build.sh" "$BOARD" >&2 || exit 1
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/lvsd-bench.XXXXXX")
@@ -33,11 +34,11 @@ boot_once() {
     local t0 line t init=- sup=- lv=- deadline
     rm -f "$TMP/qemu.pid"
     t0=$EPOCHREALTIME
-    deadline=$(awk -v a="$t0" 'BEGIN{print a + 60}')
+    deadline=$(awk -v a="$t0" 'BEGIN{printf "%.6f", a + 60}')
     while IFS= read -r line; do
-        t=$EPOCHREALTIME
+        t=$EPOCHREALTIME; line=${line%$'\r'}
         case $line in
-            init:*) [ "$init" = - ] && init=$(awk -v a="$t0" -v b="$t" 'BEGIN{printf "%.2f", b-a}') ;;
+            *init:\ *) [ "$init" = - ] && init=$(awk -v a="$t0" -v b="$t" 'BEGIN{printf "%.2f", b-a}') ;;
             "supervise: starting lvsd"*) [ "$sup" = - ] && sup=$(awk -v a="$t0" -v b="$t" 'BEGIN{printf "%.2f", b-a}') ;;
             "lvsd| "*) lv=$(awk -v a="$t0" -v b="$t" 'BEGIN{printf "%.2f", b-a}'); break ;;
         esac
@@ -46,7 +47,7 @@ boot_once() {
         awk -v d="$deadline" -v b="$t" 'BEGIN{exit !(b > d)}' && break
     done < <(timeout -k 2 70 qemu-system-x86_64 -accel tcg -m 512 -smp 1 -nographic -no-reboot -nic none \
         -kernel "$OUT/vmlinuz" -initrd "$OUT/initramfs" -pidfile "$TMP/qemu.pid" \
-        -append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1 | tr -d '\r')
+        -append "console=ttyS0 panic=-1 quiet" </dev/null 2>&1)
     [ -s "$TMP/qemu.pid" ] && kill -KILL "$(cat "$TMP/qemu.pid")" 2>/dev/null
     echo "$init $sup $lv"
 }

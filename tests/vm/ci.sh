@@ -1,0 +1,21 @@
+#!/bin/bash
+# tests/vm/ci.sh: the VM part of CI (what `make test-vm` runs). Needs root-free
+# qemu-system-x86_64 (TCG), apt access or a cached kernel .deb, busybox-static,
+# ipvsadm and iproute2 on the host, and the static lvsd already built (`make`).
+#   1. build both boards' images;  2. check they are reproducible;
+#   3. boot-smoke both boards (appliance mode);  4. all VM lab tests, one boot.
+# Takes about 2-4 minutes on 2 busy cores. Exits non-zero on any failure.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
+T0=$EPOCHREALTIME
+el() { awk -v a="$T0" -v b="$EPOCHREALTIME" 'BEGIN{printf "%.0fs", b-a}'; }
+fail=0
+run() { echo "== [$(el)] $*"; "$@" || { echo "== FAILED: $*"; fail=1; }; }
+run "$ROOT/image/build.sh" qemu-x86_64
+run "$ROOT/image/build.sh" generic-x86_64
+run "$ROOT/image/check-reproducible.sh" qemu-x86_64 generic-x86_64
+run "$HERE/boot-smoke.sh" --no-build generic-x86_64
+run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
+run "$HERE/run.sh" --no-build "$HERE"/t_*.sh
+echo "== [$(el)] VM CI $([ $fail = 0 ] && echo PASS || echo FAIL)"
+exit $fail
