@@ -26,7 +26,7 @@ unit-test:
 
 ## vm-test: tests that need a real IPVS kernel, in the qemu appliance image
 vm-test: build
-	./tests/vm/run.sh tests/vm/t_*.sh
+	./tests/vm/ci.sh
 
 ## lint: rustfmt check and clippy with warnings as errors
 lint: fmt-check clippy
