@@ -29,7 +29,8 @@ fi
 lvsd_start dir1 "$c1"; lvsd_start dir2 "$c2"
 say "Started lvsd on dir1 (MASTER, priority 100) and dir2 (BACKUP, priority 90); waiting up to 6 s for the VIP."
 t0=$(now_ms)
-if wait_until 6 has_vip dir1 && in_ns dir1 ipvsadm -Ln | grep -q "$LAB_VIP:80"; then
+vip_or_dead() { has_vip dir1 || ! lvsd_running dir1; }
+if wait_until 6 vip_or_dead && has_vip dir1 && wait_until 2 eval 'in_ns dir1 ipvsadm -Ln | grep -q "$LAB_VIP:80"'; then
     LVSD_WORKS=1
     say "dir1 holds the VIP after $(elapsed_ms "$t0") ms and its IPVS table has $LAB_VIP:80 (checked with the witness ipvsadm)."
 else
