@@ -118,7 +118,9 @@ notyet() { echo "@@NOTYET $*"; }      # something that is not built yet
 lab_conf() {
     _f=$LAB_RUN/$1.ini
     {
-        echo "[global]"; echo "router_id = LVS_$1"; echo
+        echo "[global]"; echo "router_id = LVS_$1"
+        # All lab namespaces share the VM's /run: one control socket each.
+        echo "control_socket = $LAB_RUN/$1.sock"; echo
         echo "[vrrp_instance VI_1]"
         echo "state = $2"; echo "interface = eth0"; echo "lvs_sync_daemon_interface = eth1"
         echo "virtual_router_id = 51"; echo "priority = $3"; echo "advert_int = 1"
@@ -135,8 +137,10 @@ lab_conf() {
     echo "$_f"
 }
 # lvsd_start NS CONF: run lvsd in the director's netns; log in /run/lab/NS.lvsd.log
+# nsenter execs lvsd (no wrapper shell), so the pid file names lvsd itself
+# and a signal sent to it reaches the daemon.
 lvsd_start() {
-    in_ns "$1" lvsd run -c "$2" >>"$LAB_RUN/$1.lvsd.log" 2>&1 &
+    nsenter --net="/run/netns/$1" -- lvsd run -c "$2" >>"$LAB_RUN/$1.lvsd.log" 2>&1 &
     echo $! > "$LAB_RUN/$1.lvsd.pid"
 }
 # lvsd_stop NS [SIGNAL]: stop (default TERM) the director's lvsd
@@ -146,6 +150,13 @@ lvsd_stop() {
     rm -f "$LAB_RUN/$1.lvsd.pid"
 }
 lvsd_running() { [ -f "$LAB_RUN/$1.lvsd.pid" ] && kill -0 "$(cat "$LAB_RUN/$1.lvsd.pid")" 2>/dev/null; }
+# lvsd_status NS: `lvsd status` of the director's daemon
+lvsd_status() { lvsd status --socket "$LAB_RUN/$1.sock"; }
+# rs_lvsd RS ACTION: `lvsd realserver ACTION` in a real server, with its own state dir
+rs_lvsd() {
+    _rs=$1; shift
+    in_ns "$_rs" env LVSD_RUN_DIR="$LAB_RUN/$_rs" lvsd realserver "$@" --vip "$LAB_VIP" --dev eth0
+}
 # has_vip NS: the director holds the VIP on its service interface
 has_vip() { in_ns "$1" busybox ip -4 addr show dev eth0 | grep -q " $LAB_VIP/32"; }
 vip_holder() { for _d in dir1 dir2; do has_vip $_d && echo $_d; done; }

@@ -10,7 +10,7 @@ say "Real server pages: rs1 says '$(http_get client "http://$LAB_RS1/")', rs2 sa
 
 # ---- real servers ---------------------------------------------------------
 for rs in rs1 rs2; do
-    if in_ns $rs lvsd realserver up --vip "$LAB_VIP" --dev eth0 >/dev/null 2>&1 &&
+    if rs_lvsd $rs up >/dev/null 2>&1 &&
        in_ns $rs busybox ip addr show lo | grep -q "$LAB_VIP/32"; then
         say "$rs: 'lvsd realserver up --vip $LAB_VIP' put the VIP on lo and set arp_ignore/arp_announce."
     else
