@@ -221,7 +221,14 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
 
 impl Checks {
     /// Builds every probe from the configuration (allocation happens here only).
-    pub fn setup(cfg: &Config, now: Instant) -> Result<Checks, String> {
+    /// `known_dead` says which real servers the running table holds as dead
+    /// (on reload): their checkers start DOWN, so a success brings them back
+    /// and nothing flaps.
+    pub fn setup(
+        cfg: &Config,
+        now: Instant,
+        known_dead: &dyn Fn(&ServiceKey, &DestKey) -> bool,
+    ) -> Result<Checks, String> {
         let mut sharing: ProbeSharing<String> = ProbeSharing::new();
         let mut checks = Checks {
             probes: Vec::new(),
@@ -245,13 +252,14 @@ impl Checks {
             for rs in &vs.real_servers {
                 let server = checks.servers.len();
                 let mut health = ServerHealth::new();
+                let starts_down = vs.alpha || known_dead(&service, &dest_key(rs));
                 for (ci, ch) in rs.checkers.iter().enumerate() {
-                    let idx = health.add_checker(!vs.alpha).map_err(|e| {
+                    let idx = health.add_checker(!starts_down).map_err(|e| {
                         format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
                     })?;
                     let key = format!(
                         "{:?}|{}|{}|{:?}|{:?}|{}",
-                        ch.kind, ch.connect_ip, ch.connect_port, ch.bindto, ch.timing, vs.alpha
+                        ch.kind, ch.connect_ip, ch.connect_port, ch.bindto, ch.timing, starts_down
                     );
                     let slot = checks.probes.len() as u32;
                     let probe = sharing.subscribe(key, slot) as usize;
@@ -348,7 +356,11 @@ impl Checks {
                     checks.probes.push(Probe {
                         label,
                         def,
-                        schedule: CheckerSchedule::new(timing(&ch.timing, vs.alpha), now, random),
+                        schedule: CheckerSchedule::new(
+                            timing(&ch.timing, starts_down),
+                            now,
+                            random,
+                        ),
                         running: Running::Idle,
                         timer: None,
                         subscribers: vec![(server, idx)],
@@ -675,6 +687,11 @@ impl Checks {
                 });
             }
         }
+    }
+
+    /// Every probe's timer, for cancelling them all when the checks are replaced.
+    pub fn timers(&self) -> impl Iterator<Item = TimerId> + '_ {
+        self.probes.iter().filter_map(|p| p.timer)
     }
 
     /// Kills running scripts (clean stop).

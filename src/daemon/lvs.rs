@@ -13,6 +13,7 @@ use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
 use crate::lvs::table::{DestSpec, ServiceSpec, Table, Want};
+use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Scheduler, Service,
     ServiceKey, ShortName, SyncDaemon, SyncState, TunnelType,
@@ -216,6 +217,7 @@ impl Lvs {
             reasons: Vec::new(),
             info,
         };
+        lvs.stop_stale_daemons();
         lvs.load(cfg, now)?;
         Ok(Some(lvs))
     }
@@ -386,18 +388,46 @@ impl Lvs {
         }
     }
 
-    /// The VRRP instance the sync daemon follows changed state.
-    pub fn on_vrrp_state(&mut self, instance: usize, master: bool) {
+    /// Forgets every misc_dynamic weight: the checks were rebuilt (reload)
+    /// and report weights afresh; a server whose MISC_CHECK is gone returns
+    /// to its configured weight.
+    pub fn clear_dynamic_weights(&mut self) {
+        let keys: Vec<(ServiceKey, DestKey)> = self
+            .table
+            .services()
+            .flat_map(|(s, _)| {
+                let key = s.service.key;
+                self.table.dests(&key).map(move |d| (key, d.dest.key))
+            })
+            .collect();
+        for (s, d) in keys {
+            if let Ok(c) = self.table.set_weight(&s, &d, None) {
+                self.dirty |= c.table_changed;
+            }
+        }
+    }
+
+    /// True when the table holds this real server as dead.
+    pub fn is_dead(&self, service: &ServiceKey, dest: &DestKey) -> bool {
+        self.table
+            .dests(service)
+            .any(|d| d.dest.key == *dest && !d.alive && !d.sorry)
+    }
+
+    /// The VRRP instance the sync daemon follows changed state: MASTER runs
+    /// the master sync daemon, BACKUP and FAULT the backup one. STOP changes
+    /// nothing here; [`Lvs::stop`] ends the daemon.
+    pub fn on_vrrp_state(&mut self, instance: usize, state: NotifyState) {
         let Some((iface, sync_id, idx)) = &self.sync else {
             return;
         };
         if *idx != instance {
             return;
         }
-        let want = if master {
-            SyncState::Master
-        } else {
-            SyncState::Backup
+        let want = match state {
+            NotifyState::Master => SyncState::Master,
+            NotifyState::Backup | NotifyState::Fault => SyncState::Backup,
+            NotifyState::Stop => return,
         };
         if self.sync_state == Some(want) {
             return;
@@ -422,6 +452,29 @@ impl Lvs {
                 self.sync_state = Some(want);
             }
             Err(e) => error!("IPVS sync daemon: starting {want:?} on {iface}: {e}"),
+        }
+    }
+
+    /// Sync daemons running before lvsd started were left by an earlier run
+    /// that died (a killed lvsd cannot stop them): stop them so the tied
+    /// instance's state decides afresh.
+    fn stop_stale_daemons(&mut self) {
+        let Backend::Kernel(ipvs) = &mut self.ipvs else {
+            return;
+        };
+        let mut stale = Vec::new();
+        if let Err(e) = ipvs.daemons(|d| stale.push(d)) {
+            warn!("IPVS GET_DAEMON: {e}");
+            return;
+        }
+        for d in stale {
+            match ipvs.stop_daemon(d.state) {
+                Ok(()) => info!(
+                    "IPVS sync daemon {:?} on {} left by an earlier run: stopped",
+                    d.state, d.interface
+                ),
+                Err(e) => warn!("IPVS sync daemon {:?} left by an earlier run: {e}", d.state),
+            }
         }
     }
 

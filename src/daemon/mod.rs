@@ -23,7 +23,6 @@ use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
 use crate::limits::MAX_TIMERS;
-use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -152,7 +151,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
-    let checks = checks::Checks::setup(&config, now).map_err(DaemonError::Setup)?;
+    let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -227,7 +226,7 @@ impl Daemon {
                 lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);
             }
             for &(i, state, _) in &self.notes {
-                lvs.on_vrrp_state(i, state == NotifyState::Master);
+                lvs.on_vrrp_state(i, state);
             }
             sync_timer(
                 timers,
@@ -238,7 +237,8 @@ impl Daemon {
         }
     }
 
-    fn reload(&mut self, now: Instant) {
+    fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
+        let now = cx.now;
         match load(&self.config_path) {
             Ok(new) => {
                 self.reloads += 1;
@@ -246,6 +246,26 @@ impl Daemon {
                     info!("reload: {} unchanged", self.config_path.display());
                     return;
                 }
+                // New checks first: a checker that cannot be built rejects
+                // the reload before anything running is touched.
+                let new_checks = if new.virtual_servers != self.config.virtual_servers {
+                    let lvs = &self.lvs;
+                    let dead =
+                        |s: &crate::wire::netlink::ipvs::ServiceKey,
+                         d: &crate::wire::netlink::ipvs::DestKey| {
+                            lvs.as_ref().is_some_and(|l| l.is_dead(s, d))
+                        };
+                    match checks::Checks::setup(&new, now, &dead) {
+                        Ok(c) => Some(c),
+                        Err(e) => {
+                            self.failed_reloads += 1;
+                            error!("reload rejected, the running configuration stays: {e}");
+                            return;
+                        }
+                    }
+                } else {
+                    None
+                };
                 if let Some(lvs) = &mut self.lvs {
                     if let Err(e) = lvs.load(&new, now) {
                         self.failed_reloads += 1;
@@ -257,13 +277,22 @@ impl Daemon {
                         return;
                     }
                 }
-                {
-                    info!(
-                        "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
-                        self.config_path.display()
-                    );
-                    self.config = new;
+                if let Some(mut fresh) = new_checks {
+                    for id in self.checks.timers() {
+                        cx.timers.cancel(id);
+                    }
+                    self.checks.stop();
+                    fresh.touched.extend(0..fresh.len());
+                    self.checks = fresh;
+                    if let Some(lvs) = &mut self.lvs {
+                        lvs.clear_dynamic_weights();
+                    }
                 }
+                info!(
+                    "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
+                    self.config_path.display()
+                );
+                self.config = new;
             }
             Err(e) => {
                 self.failed_reloads += 1;
@@ -385,7 +414,7 @@ impl Handler<TimerKind> for Daemon {
             Source::Signal => loop {
                 match self.signals.read() {
                     Ok(Some(SignalEvent::Stop)) => self.stopping = true,
-                    Ok(Some(SignalEvent::Reload)) => self.reload(cx.now),
+                    Ok(Some(SignalEvent::Reload)) => self.reload(cx),
                     Ok(Some(SignalEvent::Child)) => {}
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,

@@ -85,7 +85,8 @@ http_get() {
 rs_addr() { case $1 in rs1) echo "$LAB_RS1";; rs2) echo "$LAB_RS2";; esac; }
 rs_start() {
     # All addresses: in DR mode requests arrive for the VIP (held on lo).
-    in_ns "$1" httpd -f -v -p 80 -h "$LAB_RUN/$1/www" >>"$LAB_RUN/$1/httpd.log" 2>&1 &
+    # nsenter execs httpd, so the pid file names httpd itself (rs_stop kills it).
+    nsenter --net="/run/netns/$1" -- httpd -f -v -p 80 -h "$LAB_RUN/$1/www" >>"$LAB_RUN/$1/httpd.log" 2>&1 &
     echo $! > "$LAB_RUN/$1/httpd.pid"
     wait_until 5 http_get "$1" "http://$(rs_addr "$1")/"
 }
@@ -104,7 +105,7 @@ lab_dump() {
         case $ns in dir*) in_ns "$ns" ipvsadm -Ln 2>&1;; esac
     done
     for rs in rs1 rs2; do echo "== $rs httpd log (tail)"; tail -n 5 "$LAB_RUN/$rs/httpd.log" 2>/dev/null; done
-    for f in /run/lvsd/*.log "$LAB_RUN"/*.log; do [ -f "$f" ] && { echo "== $f (tail)"; tail -n 30 "$f"; }; done
+    for f in /run/lvsd/*.log "$LAB_RUN"/*.log; do [ -f "$f" ] && { echo "== $f (tail)"; tail -n 80 "$f"; }; done
     echo "== dmesg (tail)"; dmesg | tail -n 15
     echo "---- end of lab state ----"
 }
@@ -146,8 +147,12 @@ lvsd_start() {
 # lvsd_stop NS [SIGNAL]: stop (default TERM) the director's lvsd
 lvsd_stop() {
     [ -f "$LAB_RUN/$1.lvsd.pid" ] || return 0
-    kill "-${2:-TERM}" "$(cat "$LAB_RUN/$1.lvsd.pid")" 2>/dev/null
+    _pid=$(cat "$LAB_RUN/$1.lvsd.pid")
+    kill "-${2:-TERM}" "$_pid" 2>/dev/null
     rm -f "$LAB_RUN/$1.lvsd.pid"
+    # Wait (up to 10 s) until it is gone, so a restart never meets the old one.
+    _i=0
+    while kill -0 "$_pid" 2>/dev/null && [ $_i -lt 100 ]; do sleep 0.1; _i=$((_i + 1)); done
 }
 lvsd_running() { [ -f "$LAB_RUN/$1.lvsd.pid" ] && kill -0 "$(cat "$LAB_RUN/$1.lvsd.pid")" 2>/dev/null; }
 # lvsd_status NS: `lvsd status` of the director's daemon
