@@ -57,6 +57,7 @@ while IFS= read -r stamped; do
             if [ "$2" = rc=0 ]; then printf '  => %s PASS (%.1f s)\n' "$1" "$secs"; else
                 fails=$((fails + 1)); printf '  => %s FAIL (%s, %.1f s)\n' "$1" "$2" "$secs"
                 echo "  -- lab logs:"; printf '%s' "$logs_buf" | sed 's/^/  | /'; fi ;;
+        "figure: "*) echo "        $line"; step_buf+="$line"$'\n' ;;
         "@@HOST HARD-TIMEOUT"*) echo "vm: FAIL ${line#@@HOST }" ;;
         "@@HOST QEMU-EXIT "*) qemu_rc=${line#@@HOST QEMU-EXIT rc=} ;;
         *) if [ $in_logs = 1 ]; then logs_buf+="$line"$'\n'; else step_buf+="$line"$'\n'; fi
