@@ -473,3 +473,98 @@ fn nopreempt_keeps_the_current_master() {
     );
     assert!(d1.status().contains("BACKUP priority 100"), "{}", ctx());
 }
+
+#[test]
+fn script_user_notify_timeout_track_interface_and_track_file_weights() {
+    if skip() {
+        return;
+    }
+    let lan = Lan::new("lvtr", 16, 1);
+    let dir = &lan.dir;
+    // The script user must be able to write here.
+    common::sh(&format!("chmod 1777 {}", dir.display()));
+    let out = dir.join("out");
+    let value = dir.join("value");
+    std::fs::write(&value, "0\n").unwrap();
+    common::sh(&format!(
+        "ip -n {d} link add trk0 type veth peer name trk1
+         ip -n {d} link set trk1 up
+         ip -n {d} link set trk0 up",
+        d = lan.d(1)
+    ));
+    let extra = format!(
+        "track_interface = trk0 weight -30
+track_file = {} weight -5
+notify_backup = /bin/sleep 30
+notify = /bin/sh -c 'echo \"$(id -u) $*\" >> {}' sh",
+        value.display(),
+        out.display()
+    );
+    let mut d1 = lan.lvsd(
+        1,
+        &ini(
+            "script_user = nobody\nnotify_timeout = 1",
+            &instance("VI_1", 51, 100, "10.254.16.100", &extra),
+        ),
+    );
+    let ctx = logs(&[&d1]);
+    d1.start();
+    // notify_backup hangs: it is killed after notify_timeout (1 s) and the
+    // generic notify runs after it, as the script user.
+    wait_for(
+        "the generic notify runs once the hung notify_backup is killed",
+        8 * S,
+        || std::fs::read_to_string(&out).is_ok_and(|t| !t.is_empty()),
+        &ctx,
+    );
+    let nobody = String::from_utf8(
+        std::process::Command::new("id")
+            .args(["-u", "nobody"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let first = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        first.lines().next().unwrap(),
+        format!("{} INSTANCE VI_1 BACKUP 100", nobody.trim()),
+        "{}",
+        ctx()
+    );
+    wait_for(
+        "the notifier reports the timed-out command",
+        5 * S,
+        || d1.status().contains("notify: ran 2 failed 1"),
+        &ctx,
+    );
+    wait_for(
+        "master",
+        10 * S,
+        || d1.has_addr("eth0", "10.254.16.100/32"),
+        &ctx,
+    );
+    // Carrier loss (the veth peer goes down): trk0 is up but not running.
+    common::sh(&format!("ip -n {} link set trk1 down", lan.d(1)));
+    wait_for(
+        "track_interface down subtracts 30",
+        5 * S,
+        || d1.status().contains("MASTER priority 70 (configured 100)"),
+        &ctx,
+    );
+    std::fs::write(&value, "4\n").unwrap();
+    wait_for(
+        "track_file 4 x -5 subtracts 20 more",
+        5 * S,
+        || d1.status().contains("MASTER priority 50 (configured 100)"),
+        &ctx,
+    );
+    common::sh(&format!("ip -n {} link set trk1 up", lan.d(1)));
+    std::fs::write(&value, "0\n").unwrap();
+    wait_for(
+        "all clear: back to 100",
+        5 * S,
+        || d1.status().contains("MASTER priority 100 (configured 100)"),
+        &ctx,
+    );
+}
