@@ -455,21 +455,43 @@ impl TrackedScript {
     }
 }
 
-/// Reads a track file's number: the first word as an integer; a missing file or
-/// a word that is not a number reads as 0 (keepalived does the same).
-pub fn read_track_file(path: &str) -> (i32, Option<String>) {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            let word = text.split_whitespace().next().unwrap_or("0");
-            match word.parse::<i64>() {
-                Ok(v) => (
-                    v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
-                    None,
-                ),
-                Err(_) => (0, Some(format!("{word:?} is not a number"))),
-            }
+/// Why a track file read as 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileProblem {
+    /// It could not be opened or read.
+    Unreadable(io::ErrorKind),
+    /// Its first word is not an integer.
+    NotANumber,
+}
+
+impl std::fmt::Display for FileProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FileProblem::Unreadable(kind) => write!(f, "cannot be read ({kind})"),
+            FileProblem::NotANumber => f.write_str("does not start with an integer"),
         }
-        Err(e) => (0, Some(e.to_string())),
+    }
+}
+
+/// Reads a track file's number: the first word as an integer; a missing file or
+/// a word that is not a number reads as 0 (keepalived does the same). Reads at
+/// most 64 bytes into a stack buffer: no allocation on the once-a-second path.
+pub fn read_track_file(path: &str) -> (i32, Option<FileProblem>) {
+    use std::io::Read;
+    let mut buf = [0u8; 64];
+    let read = File::open(path).and_then(|mut f| f.read(&mut buf));
+    let len = match read {
+        Ok(n) => n,
+        Err(e) => return (0, Some(FileProblem::Unreadable(e.kind()))),
+    };
+    let text = std::str::from_utf8(buf.get(..len).unwrap_or(&[])).unwrap_or("");
+    let word = text.split_whitespace().next().unwrap_or("0");
+    match word.parse::<i64>() {
+        Ok(v) => (
+            v.clamp(i64::from(i32::MIN), i64::from(i32::MAX)) as i32,
+            None,
+        ),
+        Err(_) => (0, Some(FileProblem::NotANumber)),
     }
 }
 
@@ -481,7 +503,7 @@ pub struct TrackedFile {
     pub subscribers: Vec<(usize, usize)>,
     /// The value last read.
     pub value: i32,
-    problem: Option<String>,
+    problem: Option<FileProblem>,
 }
 
 impl TrackedFile {
