@@ -573,6 +573,42 @@ mod tests {
     }
 
     #[test]
+    fn notifier_runs_one_at_a_time_in_order_and_bounds_its_queue() {
+        let dir = std::env::temp_dir().join(format!("lvsd-nq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let out = dir.join("out");
+        let line = format!(
+            "/bin/sh -c 'sleep 0.05; echo \"$*\" >> {}' sh",
+            out.display()
+        );
+        let notify = Notify {
+            generic: Some(line.as_str().try_into().unwrap()),
+            ..Default::default()
+        };
+        let mut n = Notifier::new("t".into(), NotifyCommands::new(&notify, "t").unwrap());
+        n.transition("INSTANCE", "A", NotifyState::Backup, 100);
+        n.transition("INSTANCE", "A", NotifyState::Master, 100);
+        n.transition("INSTANCE", "A", NotifyState::Stop, 90);
+        let limit = Instant::now() + Duration::from_secs(10);
+        while n.busy() && Instant::now() < limit {
+            let now = Instant::now();
+            n.on_event(now, None);
+            n.pump(now, None, 0, None, Duration::from_secs(5));
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        assert_eq!((n.runs, n.failures, n.dropped), (3, 0, 0));
+        assert_eq!(
+            std::fs::read_to_string(&out).unwrap(),
+            "INSTANCE A BACKUP 100\nINSTANCE A MASTER 100\nINSTANCE A STOP 90\n"
+        );
+        for _ in 0..MAX_NOTIFY_QUEUE + 5 {
+            n.transition("INSTANCE", "A", NotifyState::Fault, 1);
+        }
+        assert_eq!(n.dropped, 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
     fn fifo_lines_match_keepalived() {
         assert_eq!(
             fifo_line("INSTANCE", "VI_1", NotifyState::Master, 100),
