@@ -141,7 +141,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering rtnetlink"))?;
-    let vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         ev.registry()
             .register(
@@ -151,7 +151,6 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             )
             .map_err(setup_err("registering a VRRP socket"))?;
     }
-    let mut vrrp = vrrp;
     vrrp.attach_registry(
         ev.registry()
             .try_clone()
