@@ -568,3 +568,45 @@ notify = /bin/sh -c 'echo \"$(id -u) $*\" >> {}' sh",
         &ctx,
     );
 }
+
+#[test]
+fn script_security_refuses_a_world_writable_notify_script() {
+    if skip() {
+        return;
+    }
+    let lan = Lan::new("lvss", 17, 1);
+    let script = lan.dir.join("notify.sh");
+    std::fs::write(&script, "#!/bin/sh\n").unwrap();
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let mut d1 = lan.lvsd(
+        1,
+        &ini(
+            "enable_script_security = yes",
+            &instance(
+                "VI_1",
+                51,
+                100,
+                "10.254.17.100",
+                &format!("notify_master = {}", script.display()),
+            ),
+        ),
+    );
+    d1.start();
+    let ctx = logs(&[&d1]);
+    wait_for(
+        "lvsd refuses to start",
+        5 * S,
+        || d1.logs().contains("enable_script_security"),
+        &ctx,
+    );
+    let log = d1.logs();
+    assert!(
+        log.contains(&format!(
+            "vrrp_instance VI_1: enable_script_security: notify_master: {} is writable by group or others",
+            script.display()
+        )),
+        "{log}"
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(!d1.has_addr("eth0", "10.254.17.100/32"));
+}

@@ -56,6 +56,8 @@ pub enum SetupError {
         /// What is wrong.
         reason: String,
     },
+    /// A script or notify command cannot be used (the text names it).
+    Script(String),
     /// A socket could not be opened.
     Socket {
         /// What was opened.
@@ -79,6 +81,7 @@ impl std::fmt::Display for SetupError {
             SetupError::Params { instance, reason } => {
                 write!(f, "vrrp_instance {instance}: {reason}")
             }
+            SetupError::Script(s) => write!(f, "{s}"),
             SetupError::Socket { what, err } => write!(f, "{what}: {err}"),
         }
     }
@@ -162,10 +165,9 @@ pub struct Vrrp {
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
     match crate::io::user::lookup(name) {
         Ok(Some(ids)) => Ok(ids),
-        Ok(None) => Err(SetupError::Params {
-            instance: "global".into(),
-            reason: format!("script user {name:?}: no such user in /etc/passwd"),
-        }),
+        Ok(None) => Err(SetupError::Script(format!(
+            "script user {name:?}: no such user in /etc/passwd"
+        ))),
         Err(err) => Err(SetupError::Socket {
             what: format!("looking up script user {name:?}"),
             err,
@@ -255,16 +257,19 @@ impl Vrrp {
         }
         for s in &cfg.vrrp_scripts {
             let what = format!("vrrp_script {}", s.name);
-            let argv = scripts::split(s.script.as_str(), &format!("{what}: script")).map_err(
-                |reason| SetupError::Params {
-                    instance: what.clone(),
-                    reason,
-                },
-            )?;
+            let argv = scripts::split(s.script.as_str(), &format!("{what}: script"))
+                .map_err(SetupError::Script)?;
             let user = match &s.user {
                 Some(u) => Some(lookup_user(u)?),
                 None => vrrp.script_user,
             };
+            if cfg.global.enable_script_security {
+                if let Some(why) = scripts::insecure_reason(&argv, user.map_or(0, |u| u.0)) {
+                    return Err(SetupError::Script(format!(
+                        "{what}: enable_script_security: {why}"
+                    )));
+                }
+            }
             vrrp.scripts.push(TrackedScript::new(
                 s.name.as_str().to_owned(),
                 argv,
@@ -301,13 +306,10 @@ impl Vrrp {
                 .any(|g| g.member_indices.contains(&index));
             let mut params = params_for(cfg, inst, source, in_group);
             vrrp.add_tracks(index, inst, &interfaces, &mut params)?;
-            let commands = NotifyCommands::new(&inst.notify, &format!("vrrp_instance {name}"))
-                .map_err(|reason| SetupError::Params {
-                    instance: name.clone(),
-                    reason,
-                })?;
-            vrrp.notifiers
-                .push(Notifier::new(format!("vrrp_instance {name}"), commands));
+            let label = format!("vrrp_instance {name}");
+            let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;
+            vrrp.check_security(cfg, &commands, &label)?;
+            vrrp.notifiers.push(Notifier::new(label, commands));
             let instance = Instance::new(params).map_err(|e| SetupError::Params {
                 instance: name.clone(),
                 reason: e.to_string(),
@@ -392,11 +394,8 @@ impl Vrrp {
             })?;
             vrrp.groups.push((g.name.as_str().to_owned(), group));
             let label = format!("vrrp_sync_group {}", g.name);
-            let commands =
-                NotifyCommands::new(&g.notify, &label).map_err(|reason| SetupError::Params {
-                    instance: g.name.as_str().to_owned(),
-                    reason,
-                })?;
+            let commands = NotifyCommands::new(&g.notify, &label).map_err(SetupError::Script)?;
+            vrrp.check_security(cfg, &commands, &label)?;
             vrrp.notifiers.push(Notifier::new(label, commands));
         }
         Ok(vrrp)
@@ -477,6 +476,24 @@ impl Vrrp {
             self.files[f].subscribers.push((index, n));
         }
         Ok(())
+    }
+
+    /// `enable_script_security` for notify commands (they run as `script_user`).
+    fn check_security(
+        &self,
+        cfg: &Config,
+        commands: &NotifyCommands,
+        owner: &str,
+    ) -> Result<(), SetupError> {
+        if !cfg.global.enable_script_security {
+            return Ok(());
+        }
+        match commands.insecure(self.script_user.map_or(0, |u| u.0)) {
+            Some(why) => Err(SetupError::Script(format!(
+                "{owner}: enable_script_security: {why}"
+            ))),
+            None => Ok(()),
+        }
     }
 
     /// Gives VRRP its own handle on the poll registry, to register script pidfds.

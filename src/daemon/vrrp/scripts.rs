@@ -35,6 +35,63 @@ pub fn split(line: &str, what: &str) -> Result<Argv, String> {
         .map_err(|e| format!("{what}: {e}"))
 }
 
+/// Finds the program of a command line: as given when it has a `/`, else in `PATH`.
+fn resolve_program(program: &OsStr) -> Option<PathBuf> {
+    let p = std::path::Path::new(program);
+    if program.as_encoded_bytes().contains(&b'/') {
+        return Some(p.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")
+        .unwrap_or_else(|| "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into());
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(p))
+        .find(|c| c.is_file())
+}
+
+/// `enable_script_security`: why running `argv[0]` as uid `runs_as` is unsafe,
+/// or `None` when it is safe. The program and every directory above it must
+/// belong to root (or to the script user) and must not be writable by group or
+/// others; a sticky directory (like /tmp) is allowed when what is in it
+/// belongs to root or the script user, since nobody else can replace it.
+pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let program = argv.first()?;
+    let Some(found) = resolve_program(program) else {
+        return Some(format!("{} not found", program.to_string_lossy()));
+    };
+    let path = match std::fs::canonicalize(&found) {
+        Ok(p) => p,
+        Err(e) => return Some(format!("{}: {e}", found.display())),
+    };
+    let trusted = |uid: u32| uid == 0 || uid == runs_as;
+    let mut child_uid: Option<u32> = None;
+    for part in path.ancestors() {
+        let meta = match std::fs::metadata(part) {
+            Ok(m) => m,
+            Err(e) => return Some(format!("{}: {e}", part.display())),
+        };
+        if !trusted(meta.uid()) {
+            return Some(format!(
+                "{} belongs to uid {}, not root",
+                part.display(),
+                meta.uid()
+            ));
+        }
+        let writable = meta.mode() & 0o022 != 0;
+        let sticky_ok =
+            meta.is_dir() && meta.mode() & 0o1000 != 0 && child_uid.is_some_and(trusted);
+        if writable && !sticky_ok {
+            return Some(format!(
+                "{} is writable by group or others (mode {:o})",
+                part.display(),
+                meta.mode() & 0o7777
+            ));
+        }
+        child_uid = Some(meta.uid());
+    }
+    None
+}
+
 /// The notify commands of one instance or group, split at setup.
 #[derive(Debug, Clone, Default)]
 pub struct NotifyCommands {
@@ -59,6 +116,23 @@ impl NotifyCommands {
             fault: one(&notify.fault, "notify_fault")?,
             stop: one(&notify.stop, "notify_stop")?,
             generic: one(&notify.generic, "notify")?,
+        })
+    }
+
+    /// `enable_script_security`: the first unsafe command, with the reason.
+    pub fn insecure(&self, runs_as: u32) -> Option<String> {
+        [
+            (&self.master, "notify_master"),
+            (&self.backup, "notify_backup"),
+            (&self.fault, "notify_fault"),
+            (&self.stop, "notify_stop"),
+            (&self.generic, "notify"),
+        ]
+        .into_iter()
+        .find_map(|(argv, key)| {
+            argv.as_ref()
+                .and_then(|a| insecure_reason(a, runs_as))
+                .map(|why| format!("{key}: {why}"))
         })
     }
 
@@ -605,6 +679,41 @@ mod tests {
             n.transition("INSTANCE", "A", NotifyState::Fault, 1);
         }
         assert_eq!(n.dropped, 5);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn script_security_refuses_writable_programs() {
+        let dir = std::env::temp_dir().join(format!("lvsd-sec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let prog = dir.join("p.sh");
+        std::fs::write(&prog, "#!/bin/sh\n").unwrap();
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let argv = vec![OsString::from(&prog)];
+        // Root-owned, 0755, under /tmp (sticky): fine when we are root.
+        let me = std::fs::metadata(&prog).map(|m| {
+            use std::os::unix::fs::MetadataExt;
+            m.uid()
+        });
+        if me.ok() == Some(0) {
+            assert_eq!(insecure_reason(&argv, 0), None);
+            assert_eq!(insecure_reason(&[OsString::from("sh")], 0), None);
+        }
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap();
+        assert!(why.contains("writable by group or others"), "{why}");
+        std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap();
+        assert!(
+            why.contains(&format!("{} is writable", dir.display())),
+            "{why}"
+        );
+        assert!(insecure_reason(&[OsString::from("no-such-program-x")], 0)
+            .unwrap()
+            .contains("not found"));
         let _ = std::fs::remove_dir_all(&dir);
     }
 
