@@ -6,7 +6,8 @@
 # (3 x advert_int + skew), after SIGTERM (priority 0) the skew time, where skew
 # is v2 (256-p)/256 s and v3 (256-p) x advert_int / 256 of the backup's priority.
 # Prints figures; asserts nothing. $1 = the lvsd binary. REPS (default 3);
-# CASES ("VER ADVERT SIGNAL,...") and IMPLS narrow the run.
+# CASES ("VER ADVERT SIGNAL,...") and IMPLS narrow the run; KEEP_CAPTURES=DIR
+# keeps each tcpdump text capture there.
 set -uo pipefail
 LVSD=${1:?usage: vrrp_takeover.bench.sh LVSD_BINARY}
 LVSD=$(readlink -f "$LVSD")
@@ -134,6 +135,10 @@ one() { # impl version advert signal
     sleep 0.5
     kill $tpid 2>/dev/null; wait $tpid 2>/dev/null
     stop_all
+    if [ -n "${KEEP_CAPTURES:-}" ]; then
+        mkdir -p "$KEEP_CAPTURES"
+        cp "$WORK/cap.txt" "$KEEP_CAPTURES/$impl-v$ver-$adv-$sig-$(date +%s%N).txt"
+    fi
     awk -v old="$NET.1" -v new="$NET.2" -v vip="$VIP" -v ver="$ver" -v adv="$adv" \
         -v p="$P_BACKUP" -v sig="$sig" '
         /VRRP/ && $3 == old && !seen_new { last_old = $1 }
