@@ -37,6 +37,8 @@ pub const MAX_TIMERS: usize = 24_576;
 pub const MAX_INFLIGHT_CHECKS: usize = 4096;
 /// Child processes running at once (scripts, notifiers).
 pub const MAX_CHILDREN: usize = 256;
+/// Notify commands waiting per VRRP instance or sync group (a transition queues 2).
+pub const MAX_NOTIFY_QUEUE: usize = 32;
 
 /// Longest name (instance, virtual server, script, interface alias).
 pub const MAX_NAME_LEN: usize = 64;

@@ -34,6 +34,10 @@ pub enum TimerKind {
     Lvs,
     /// Health-check probe `n` needs attention.
     Check(usize),
+    /// VRRP child slot `n` (a `vrrp_script` or a notifier) needs attention.
+    VrrpChild(usize),
+    /// The VRRP track files are due to be read.
+    VrrpFiles,
 }
 
 /// Why the daemon could not run.
@@ -136,7 +140,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering rtnetlink"))?;
-    let vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         ev.registry()
             .register(
@@ -146,6 +150,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             )
             .map_err(setup_err("registering a VRRP socket"))?;
     }
+    vrrp.attach_registry(
+        ev.registry()
+            .try_clone()
+            .map_err(setup_err("cloning the poll registry"))?,
+    );
     let now = ev.now();
     let lvs = lvs::Lvs::setup(&config, now, opts.dry_run).map_err(|e| match e {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
@@ -189,6 +198,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    daemon
+        .vrrp
+        .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
     daemon.checks.stop();
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
@@ -197,6 +209,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     info!("lvsd stopped");
     Ok(())
 }
+
+/// Longest wait for notify_stop commands at shutdown.
+const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 fn load(path: &Path) -> Result<Config, DaemonError> {
     let config = config::load_file(path).map_err(DaemonError::Config)?;
@@ -211,10 +226,7 @@ impl Daemon {
     fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
         self.notes.clear();
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
-        for (i, inst) in self.vrrp.instances.iter().enumerate() {
-            let io = &mut self.vrrp.io[i];
-            sync_timer(timers, &mut io.timer, inst.poll_at(), TimerKind::Vrrp(i));
-        }
+        self.vrrp.sync_timers(now, timers);
         while let Some(i) = self.checks.touched.pop() {
             let want = self.checks.poll_at(i, now);
             if let Some(slot) = self.checks.timer_slot(i) {
@@ -447,6 +459,7 @@ impl Handler<TimerKind> for Daemon {
             }
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
+            Source::Child(k) => self.vrrp.on_child(cx.now, k),
             _ => {}
         }
     }
@@ -465,6 +478,8 @@ impl Handler<TimerKind> for Daemon {
                 }
                 self.checks.on_timer(cx.now, i, cx.registry);
             }
+            TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
+            TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),
             TimerKind::Lvs => {
                 self.lvs_timer = None;
                 if let Some(lvs) = &mut self.lvs {

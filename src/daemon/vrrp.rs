@@ -1,9 +1,14 @@
 //! VRRP wiring: builds instances from the configuration, routes received
 //! adverts and link events into them, and carries out their actions
-//! (adverts, VIPs, gratuitous ARP / NA, notifications).
+//! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
+//! commands and `vrrp_script`s, and polls track files.
+
+mod scripts;
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+use mio::Registry;
 
 use log::{debug, info, warn};
 
@@ -21,10 +26,11 @@ use crate::vrrp::instance::{
     OWN_INTERFACE,
 };
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
-use crate::vrrp::track::TrackStatus;
+use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::rtnl::IfAddr;
 use crate::wire::vrrp::{self as wire, Auth, DropReason, Family, ReceiveMeta, Version};
 use crate::wire::{arp, ndisc};
+use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
 /// Why VRRP could not be set up.
 #[derive(Debug)]
@@ -50,6 +56,8 @@ pub enum SetupError {
         /// What is wrong.
         reason: String,
     },
+    /// A script or notify command cannot be used (the text names it).
+    Script(String),
     /// A socket could not be opened.
     Socket {
         /// What was opened.
@@ -73,6 +81,7 @@ impl std::fmt::Display for SetupError {
             SetupError::Params { instance, reason } => {
                 write!(f, "vrrp_instance {instance}: {reason}")
             }
+            SetupError::Script(s) => write!(f, "{s}"),
             SetupError::Socket { what, err } => write!(f, "{what}: {err}"),
         }
     }
@@ -106,8 +115,8 @@ pub struct InstanceIo {
     pub send_errors: u64,
     /// Whether the VIPs are on the interface now (as far as lvsd did it).
     pub vips_held: bool,
-    /// Notify commands.
-    pub notify: crate::config::Notify,
+    /// Whether the interface was up and running at start.
+    link_up: bool,
 }
 
 /// One receive socket and the instances behind it.
@@ -136,6 +145,34 @@ pub struct Vrrp {
     pub groups: Vec<(String, SyncGroup)>,
     buf: Box<[u8; VRRP_PACKET_BUF]>,
     frame: [u8; 128],
+    /// `[vrrp_script]`s; child slot `k < scripts.len()` is script `k`.
+    scripts: Vec<TrackedScript>,
+    /// Notifiers: one per instance (same index), then one per sync group;
+    /// child slot `scripts.len() + k` is notifier `k`.
+    notifiers: Vec<Notifier>,
+    /// `track_file`s, polled together.
+    files: Vec<TrackedFile>,
+    files_next: Option<Instant>,
+    files_timer: Option<TimerId>,
+    /// `track_interface`s: (ifindex, instance, n of `Instance::track_id(n)`).
+    iface_tracks: Vec<(u32, usize, usize)>,
+    fifo: Option<NotifyFifo>,
+    registry: Option<Registry>,
+    script_user: Option<(u32, u32)>,
+    notify_timeout: Duration,
+}
+
+fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
+    match crate::io::user::lookup(name) {
+        Ok(Some(ids)) => Ok(ids),
+        Ok(None) => Err(SetupError::Script(format!(
+            "script user {name:?}: no such user in /etc/passwd"
+        ))),
+        Err(err) => Err(SetupError::Socket {
+            what: format!("looking up script user {name:?}"),
+            err,
+        }),
+    }
 }
 
 fn params_for(
@@ -196,11 +233,53 @@ impl Vrrp {
             groups: Vec::new(),
             buf: Box::new([0u8; VRRP_PACKET_BUF]),
             frame: [0u8; 128],
+            scripts: Vec::with_capacity(cfg.vrrp_scripts.len()),
+            notifiers: Vec::with_capacity(cfg.vrrp_instances.len() + cfg.sync_groups.len()),
+            files: Vec::new(),
+            files_next: None,
+            files_timer: None,
+            iface_tracks: Vec::new(),
+            fifo: cfg
+                .global
+                .notify_fifo
+                .as_ref()
+                .map(|p| NotifyFifo::new(p.as_str().into())),
+            registry: None,
+            script_user: None,
+            notify_timeout: cfg.global.notify_timeout,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
             err,
         })?;
+        if let Some(u) = &cfg.global.script_user {
+            vrrp.script_user = Some(lookup_user(u)?);
+        }
+        for s in &cfg.vrrp_scripts {
+            let what = format!("vrrp_script {}", s.name);
+            let argv = scripts::split(s.script.as_str(), &format!("{what}: script"))
+                .map_err(SetupError::Script)?;
+            let user = match &s.user {
+                Some(u) => Some(lookup_user(u)?),
+                None => vrrp.script_user,
+            };
+            if cfg.global.enable_script_security {
+                if let Some(why) = scripts::insecure_reason(&argv, user.map_or(0, |u| u.0)) {
+                    return Err(SetupError::Script(format!(
+                        "{what}: enable_script_security: {why}"
+                    )));
+                }
+            }
+            vrrp.scripts.push(TrackedScript::new(
+                s.name.as_str().to_owned(),
+                argv,
+                user,
+                s.interval,
+                s.timeout,
+                s.rise,
+                s.fall,
+            ));
+        }
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
             let name = inst.name.as_str().to_owned();
             let ifname = inst.interface.as_str();
@@ -225,7 +304,12 @@ impl Vrrp {
                 .sync_groups
                 .iter()
                 .any(|g| g.member_indices.contains(&index));
-            let params = params_for(cfg, inst, source, in_group);
+            let mut params = params_for(cfg, inst, source, in_group);
+            vrrp.add_tracks(index, inst, &interfaces, &mut params)?;
+            let label = format!("vrrp_instance {name}");
+            let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;
+            vrrp.check_security(cfg, &commands, &label)?;
+            vrrp.notifiers.push(Notifier::new(label, commands));
             let instance = Instance::new(params).map_err(|e| SetupError::Params {
                 instance: name.clone(),
                 reason: e.to_string(),
@@ -299,7 +383,7 @@ impl Vrrp {
                 vip_mismatches: 0,
                 send_errors: 0,
                 vips_held: false,
-                notify: inst.notify.clone(),
+                link_up: info.up && info.running,
             });
             vrrp.instances.push(instance);
         }
@@ -309,8 +393,112 @@ impl Vrrp {
                 reason: "sync group has too many members".into(),
             })?;
             vrrp.groups.push((g.name.as_str().to_owned(), group));
+            let label = format!("vrrp_sync_group {}", g.name);
+            let commands = NotifyCommands::new(&g.notify, &label).map_err(SetupError::Script)?;
+            vrrp.check_security(cfg, &commands, &label)?;
+            vrrp.notifiers.push(Notifier::new(label, commands));
         }
         Ok(vrrp)
+    }
+
+    /// Fills `params.tracks` in the order interfaces, scripts, files, and
+    /// records who feeds `Instance::track_id(n)` for each.
+    fn add_tracks(
+        &mut self,
+        index: usize,
+        inst: &InstanceConfig,
+        interfaces: &[InterfaceInfo],
+        params: &mut InstanceParams,
+    ) -> Result<(), SetupError> {
+        let full = || SetupError::Params {
+            instance: inst.name.as_str().to_owned(),
+            reason: "too many tracked objects".into(),
+        };
+        for t in &inst.track_interfaces {
+            let (ifindex, up) = match interfaces.iter().find(|i| i.name == t.interface.as_str()) {
+                Some(i) => (i.index, i.up && i.running),
+                None => {
+                    warn!(
+                        "vrrp_instance {}: track_interface {} does not exist; tracked as down",
+                        inst.name, t.interface
+                    );
+                    (0, false)
+                }
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Interface,
+                    weight: t.weight,
+                    initial: if up {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                })
+                .map_err(|_| full())?;
+            self.iface_tracks.push((ifindex, index, n));
+        }
+        for t in &inst.track_scripts {
+            let Some(script) = self.scripts.get_mut(t.script) else {
+                continue;
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Script,
+                    weight: t.weight,
+                    initial: script.status(),
+                })
+                .map_err(|_| full())?;
+            script.subscribers.push((index, n));
+        }
+        for t in &inst.track_files {
+            let f = match self.files.iter().position(|f| f.path == t.path.as_str()) {
+                Some(f) => f,
+                None => {
+                    self.files
+                        .push(TrackedFile::new(t.path.as_str().to_owned()));
+                    self.files.len() - 1
+                }
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::File,
+                    weight: t.weight,
+                    initial: TrackStatus::Value(self.files[f].value),
+                })
+                .map_err(|_| full())?;
+            self.files[f].subscribers.push((index, n));
+        }
+        Ok(())
+    }
+
+    /// `enable_script_security` for notify commands (they run as `script_user`).
+    fn check_security(
+        &self,
+        cfg: &Config,
+        commands: &NotifyCommands,
+        owner: &str,
+    ) -> Result<(), SetupError> {
+        if !cfg.global.enable_script_security {
+            return Ok(());
+        }
+        match commands.insecure(self.script_user.map_or(0, |u| u.0)) {
+            Some(why) => Err(SetupError::Script(format!(
+                "{owner}: enable_script_security: {why}"
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Gives VRRP its own handle on the poll registry, to register script pidfds.
+    pub fn attach_registry(&mut self, registry: Registry) {
+        self.registry = Some(registry);
     }
 
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
@@ -328,25 +516,172 @@ impl Vrrp {
             }
         }
         for i in 0..self.instances.len() {
+            if !self.io[i].link_up {
+                warn!(
+                    "vrrp_instance {}: {} is down at start",
+                    self.io[i].name, self.io[i].interface
+                );
+                self.instances[i].handle_track(now, OWN_INTERFACE, TrackStatus::Down);
+            }
             self.instances[i].handle_start(now);
+        }
+        for s in &mut self.scripts {
+            s.start(now);
+        }
+        if !self.files.is_empty() {
+            self.files_next = Some(now + TRACK_FILE_POLL);
         }
         self.reconcile_groups(now);
     }
 
-    /// Starts the orderly stop: each instance sends priority 0 and drops its VIPs.
+    /// Starts the orderly stop: each instance sends priority 0 and drops its
+    /// VIPs; scripts stop; groups report STOP (as keepalived does at shutdown).
     pub fn stop(&mut self, now: Instant) {
         for inst in &mut self.instances {
             inst.handle_stop(now);
+        }
+        for s in &mut self.scripts {
+            s.stop();
+        }
+        self.files_next = None;
+        let base = self.instances.len();
+        for (g, (name, _)) in self.groups.iter().enumerate() {
+            if let Some(fifo) = &mut self.fifo {
+                fifo.write_line(&scripts::fifo_line("GROUP", name, NotifyState::Stop, 0));
+            }
+            if let Some(n) = self.notifiers.get_mut(base + g) {
+                n.transition("GROUP", name, NotifyState::Stop, 0);
+            }
         }
     }
 
     /// Applies the sync-group rules after any event.
     pub fn reconcile_groups(&mut self, now: Instant) {
-        for (name, group) in &mut self.groups {
+        let base = self.instances.len();
+        for (g, (name, group)) in self.groups.iter_mut().enumerate() {
             group.reconcile(now, &mut self.instances);
             while let Some(GroupAction::Notify { state }) = group.poll_action() {
                 info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
+                if let Some(fifo) = &mut self.fifo {
+                    fifo.write_line(&scripts::fifo_line("GROUP", name, state, 0));
+                }
+                if let Some(n) = self.notifiers.get_mut(base + g) {
+                    n.transition("GROUP", name, state, 0);
+                }
             }
+        }
+    }
+
+    /// Child slot `k` (a `vrrp_script` or a notifier) is ready or due.
+    pub fn on_child(&mut self, now: Instant, k: usize) {
+        if k < self.scripts.len() {
+            let status = self.scripts[k].on_event(now, self.registry.as_ref(), k);
+            if let Some(status) = status {
+                for idx in 0..self.scripts[k].subscribers.len() {
+                    let (i, n) = self.scripts[k].subscribers[idx];
+                    if let Some(inst) = self.instances.get_mut(i) {
+                        inst.handle_track(now, Instance::track_id(n), status);
+                    }
+                }
+                self.reconcile_groups(now);
+            }
+        } else if let Some(n) = self.notifiers.get_mut(k - self.scripts.len()) {
+            n.on_event(now, self.registry.as_ref());
+        }
+    }
+
+    /// Child slot `k`'s timer fired.
+    pub fn on_child_timer(&mut self, now: Instant, k: usize) {
+        let base = self.scripts.len();
+        if let Some(s) = self.scripts.get_mut(k) {
+            s.timer = None;
+        } else if let Some(n) = self.notifiers.get_mut(k - base) {
+            n.timer = None;
+        }
+        self.on_child(now, k);
+    }
+
+    /// The track-file poll is due: read every file, feed changed values.
+    pub fn on_files(&mut self, now: Instant) {
+        self.files_timer = None;
+        if self.files_next.is_none() {
+            return;
+        }
+        self.files_next = Some(now + TRACK_FILE_POLL);
+        let mut changed = false;
+        for f in &mut self.files {
+            if let Some(v) = f.poll() {
+                changed = true;
+                for &(i, n) in &f.subscribers {
+                    if let Some(inst) = self.instances.get_mut(i) {
+                        inst.handle_track(now, Instance::track_id(n), TrackStatus::Value(v));
+                    }
+                }
+            }
+        }
+        if changed {
+            self.reconcile_groups(now);
+        }
+    }
+
+    /// Starts queued notify commands, then keeps every VRRP timer (instances,
+    /// scripts, notifiers, track files) in step with its deadline.
+    pub fn sync_timers(
+        &mut self,
+        now: Instant,
+        timers: &mut crate::io::timers::Timers<super::TimerKind>,
+    ) {
+        use super::{sync_timer, TimerKind};
+        let base = self.scripts.len();
+        for (k, n) in self.notifiers.iter_mut().enumerate() {
+            n.pump(
+                now,
+                self.registry.as_ref(),
+                base + k,
+                self.script_user,
+                self.notify_timeout,
+            );
+            let want = n.poll_at(now);
+            sync_timer(timers, &mut n.timer, want, TimerKind::VrrpChild(base + k));
+        }
+        for (k, s) in self.scripts.iter_mut().enumerate() {
+            let want = s.poll_at(now);
+            sync_timer(timers, &mut s.timer, want, TimerKind::VrrpChild(k));
+        }
+        for (i, inst) in self.instances.iter().enumerate() {
+            let io = &mut self.io[i];
+            sync_timer(timers, &mut io.timer, inst.poll_at(), TimerKind::Vrrp(i));
+        }
+        sync_timer(
+            timers,
+            &mut self.files_timer,
+            self.files_next,
+            TimerKind::VrrpFiles,
+        );
+    }
+
+    /// At shutdown: runs what is left of the notify queues (notify_stop and the
+    /// STOP lines) to the end, for at most `limit`.
+    pub fn finish_notifies(&mut self, limit: Duration) {
+        let end = Instant::now() + limit;
+        let base = self.scripts.len();
+        loop {
+            let now = Instant::now();
+            let mut busy = false;
+            for (k, n) in self.notifiers.iter_mut().enumerate() {
+                n.on_event(now, None);
+                n.pump(now, None, base + k, self.script_user, self.notify_timeout);
+                busy |= n.busy();
+            }
+            if !busy {
+                return;
+            }
+            if now >= end {
+                warn!("stopping: notify commands still running after {limit:?}; killing them");
+                self.notifiers.clear();
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(5));
         }
     }
 
@@ -464,14 +799,21 @@ impl Vrrp {
 
     /// A link changed: feeds the implicit own-interface track of the instances there.
     pub fn on_link(&mut self, now: Instant, ifindex: u32, up: bool) {
+        let status = if up {
+            TrackStatus::Up
+        } else {
+            TrackStatus::Down
+        };
         for i in 0..self.instances.len() {
             if self.io[i].ifindex == ifindex {
-                let status = if up {
-                    TrackStatus::Up
-                } else {
-                    TrackStatus::Down
-                };
                 self.instances[i].handle_track(now, OWN_INTERFACE, status);
+            }
+        }
+        for &(idx, i, n) in &self.iface_tracks {
+            if idx == ifindex && idx != 0 {
+                if let Some(inst) = self.instances.get_mut(i) {
+                    inst.handle_track(now, Instance::track_id(n), status);
+                }
             }
         }
         self.reconcile_groups(now);
@@ -605,6 +947,12 @@ impl Vrrp {
                     io.name,
                     state.as_str()
                 );
+                if let Some(fifo) = &mut self.fifo {
+                    fifo.write_line(&scripts::fifo_line("INSTANCE", &io.name, state, priority));
+                }
+                if let Some(n) = self.notifiers.get_mut(i) {
+                    n.transition("INSTANCE", &io.name, state, priority);
+                }
                 notes.push((i, state, priority));
             }
         }
@@ -640,6 +988,43 @@ impl Vrrp {
                     io.vip_mismatches
                 );
             }
+        }
+        for n in &self.notifiers {
+            if n.runs + n.dropped > 0 || n.busy() {
+                let _ = writeln!(
+                    out,
+                    "{} notify: ran {} failed {} dropped {}{}",
+                    n.label,
+                    n.runs,
+                    n.failures,
+                    n.dropped,
+                    if n.busy() { " (running)" } else { "" }
+                );
+            }
+        }
+        for s in &self.scripts {
+            let _ = writeln!(
+                out,
+                "vrrp_script {}: {} runs {} last {:?}",
+                s.name,
+                if s.status() == TrackStatus::Up {
+                    "up"
+                } else {
+                    "down"
+                },
+                s.runs,
+                s.last
+            );
+        }
+        for f in &self.files {
+            let _ = writeln!(out, "track_file {}: {}", f.path, f.value);
+        }
+        if let Some(fifo) = &self.fifo {
+            let _ = writeln!(
+                out,
+                "notify_fifo: written {} dropped {}",
+                fifo.written, fifo.dropped
+            );
         }
         for r in &self.receivers {
             let unknown = r.drops.iter().sum::<u64>();
