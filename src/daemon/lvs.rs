@@ -444,17 +444,24 @@ impl Lvs {
             error!("IPVS dump at stop: {e}");
             return;
         }
-        // Delete exactly what lvsd owns: the services of its own table and
-        // their destinations, in the reconcile's order (dests first).
+        // Delete exactly what lvsd owns, dests first. A service that still
+        // holds destinations added by hand stays (as in the reconcile), so
+        // nothing foreign is removed with it.
         let mut ops = Vec::new();
         let owned: Vec<ServiceKey> = self.table.services().map(|(s, _)| s.service.key).collect();
+        let mut keep: Vec<ServiceKey> = Vec::new();
         for (svc, d, _) in &self.kernel.dests {
-            if owned.contains(svc) {
+            if !owned.contains(svc) {
+                continue;
+            }
+            if self.table.dests(svc).any(|x| x.dest.key == d.key) {
                 ops.push(IpvsOp::DelDest(*svc, d.key));
+            } else if !keep.contains(svc) {
+                keep.push(*svc);
             }
         }
         for s in &self.kernel.services {
-            if owned.contains(&s.key) {
+            if owned.contains(&s.key) && !keep.contains(&s.key) {
                 ops.push(IpvsOp::DelService(s.key));
             }
         }
@@ -485,7 +492,7 @@ impl Lvs {
         out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
         out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
         let mut services = kernel.services.clone();
-        services.sort_by_key(|s| s.key);
+        services.sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
         for s in &services {
             let _ = writeln!(out, "{}", service_line(s));
             let mut dests: Vec<&(ServiceKey, Dest, DestStats)> = kernel
@@ -493,7 +500,7 @@ impl Lvs {
                 .iter()
                 .filter(|(k, _, _)| *k == s.key)
                 .collect();
-            dests.sort_by_key(|(_, d, _)| d.key);
+            dests.sort_by(|(_, a, _), (_, b, _)| ipvsadm_dest_cmp(&a.key, &b.key));
             for (_, d, st) in dests {
                 let _ = writeln!(
                     out,
@@ -563,6 +570,67 @@ impl Lvs {
     }
 }
 
+/// C's `int r = a - b` on two 32-bit values, as ipvsadm's comparators compute it.
+fn c_diff(a: u32, b: u32) -> std::cmp::Ordering {
+    (a.wrapping_sub(b) as i32).cmp(&0)
+}
+
+/// ipvsadm's address comparison: 32-bit words in host order, C subtraction.
+fn c_addr_cmp(a: &IpAddr, b: &IpAddr) -> std::cmp::Ordering {
+    let words = |x: &IpAddr| -> [u32; 4] {
+        match x {
+            IpAddr::V4(v) => [u32::from(*v), 0, 0, 0],
+            IpAddr::V6(v) => {
+                let s = v.segments();
+                [
+                    u32::from(s[0]) << 16 | u32::from(s[1]),
+                    u32::from(s[2]) << 16 | u32::from(s[3]),
+                    u32::from(s[4]) << 16 | u32::from(s[5]),
+                    u32::from(s[6]) << 16 | u32::from(s[7]),
+                ]
+            }
+        }
+    };
+    let (wa, wb) = (words(a), words(b));
+    wa.iter()
+        .zip(wb.iter())
+        .map(|(x, y)| c_diff(*x, *y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// The order `ipvsadm -L` lists services in (libipvs `ipvs_cmp_services`):
+/// fwmark, family, protocol, address, port.
+fn ipvsadm_service_cmp(a: &ServiceKey, b: &ServiceKey) -> std::cmp::Ordering {
+    let parts = |k: &ServiceKey| match *k {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (0u32, protocol.raw(), Some(addr), port),
+        ServiceKey::Fwmark { mark, .. } => (mark, 0, None, 0),
+    };
+    let (ma, pa, aa, porta) = parts(a);
+    let (mb, pb, ab, portb) = parts(b);
+    c_diff(ma, mb)
+        .then(a.af().raw().cmp(&b.af().raw()))
+        .then(pa.cmp(&pb))
+        .then(match (aa, ab) {
+            (Some(x), Some(y)) => c_addr_cmp(&x, &y),
+            _ => std::cmp::Ordering::Equal,
+        })
+        .then(porta.cmp(&portb))
+}
+
+/// The order `ipvsadm -L` lists a service's destinations in (`ipvs_cmp_dests`).
+fn ipvsadm_dest_cmp(a: &DestKey, b: &DestKey) -> std::cmp::Ordering {
+    AddrFamily::of(&a.addr)
+        .raw()
+        .cmp(&AddrFamily::of(&b.addr).raw())
+        .then(c_addr_cmp(&a.addr, &b.addr))
+        .then(a.port.cmp(&b.port))
+}
+
 fn addr_port(addr: IpAddr, port: u16) -> String {
     match addr {
         IpAddr::V4(a) => format!("{a}:{port}"),
@@ -610,7 +678,22 @@ fn service_line(s: &Service) -> String {
             format!("FWM  {mark}{fam} {}", s.scheduler.name())
         }
     };
-    if s.flags & crate::wire::netlink::ipvs::flags::PERSISTENT != 0 {
+    use crate::wire::netlink::ipvs::flags as f;
+    if s.flags & (f::SCHED1 | f::SCHED2 | f::SCHED3) != 0 {
+        let names: [&str; 3] = match s.scheduler {
+            Scheduler::Sh => ["sh-fallback", "sh-port", "flag-3"],
+            Scheduler::Mh => ["mh-fallback", "mh-port", "flag-3"],
+            _ => ["flag-1", "flag-2", "flag-3"],
+        };
+        let set: Vec<&str> = [f::SCHED1, f::SCHED2, f::SCHED3]
+            .iter()
+            .zip(names)
+            .filter(|(bit, _)| s.flags & **bit != 0)
+            .map(|(_, n)| n)
+            .collect();
+        let _ = write!(line, " ({})", set.join(","));
+    }
+    if s.flags & f::PERSISTENT != 0 {
         let _ = write!(line, " persistent {}", s.timeout);
         let full = match s.key.af() {
             AddrFamily::V4 => 32,
@@ -631,6 +714,12 @@ fn service_line(s: &Service) -> String {
                 }
             }
         }
+        if let Some(pe) = &s.pe_name {
+            let _ = write!(line, " pe {pe}");
+        }
+    }
+    if s.flags & f::ONEPACKET != 0 {
+        line.push_str(" ops");
     }
     line
 }

@@ -227,7 +227,11 @@ impl Daemon {
                 lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);
             }
             for &(i, state, _) in &self.notes {
-                lvs.on_vrrp_state(i, state == NotifyState::Master);
+                // STOP (shutdown) does not start a backup sync daemon that
+                // `Lvs::stop` would tear down a moment later.
+                if state != NotifyState::Stop {
+                    lvs.on_vrrp_state(i, state == NotifyState::Master);
+                }
             }
             sync_timer(
                 timers,
