@@ -169,6 +169,8 @@ pub struct Lvs {
     reasons: Vec<(ServiceKey, DestKey, String)>,
     /// IPVS version and connection-table size, for the status header.
     info: (u32, u32),
+    /// Wall time of the latest reconcile (dump, plan and writes).
+    last_took: Duration,
 }
 
 impl Lvs {
@@ -215,6 +217,7 @@ impl Lvs {
             sync_state: None,
             reasons: Vec::new(),
             info,
+            last_took: Duration::ZERO,
         };
         lvs.load(cfg, now)?;
         Ok(Some(lvs))
@@ -306,6 +309,12 @@ impl Lvs {
 
     /// Dumps the kernel table, computes the minimal writes, applies them.
     pub fn reconcile(&mut self, now: Instant) {
+        let started = Instant::now();
+        self.reconcile_inner(now, started);
+        self.last_took = started.elapsed();
+    }
+
+    fn reconcile_inner(&mut self, now: Instant, started: Instant) {
         self.dirty = false;
         self.next_reconcile = now + self.interval;
         self.reconciles += 1;
@@ -341,8 +350,11 @@ impl Lvs {
                 self.failures += failures;
                 if first {
                     info!(
-                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were",
-                        r.sent, r.failed, self.plan.adopted
+                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
+                        r.sent,
+                        r.failed,
+                        self.plan.adopted,
+                        started.elapsed().as_millis()
                     );
                 } else {
                     for op in &self.plan.ops {
@@ -557,7 +569,7 @@ impl Lvs {
         }
         let _ = writeln!(
             out,
-            "reconciles {} writes {} refused {} sync daemon {}",
+            "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
             self.reconciles,
             self.writes,
             self.failures,
@@ -565,7 +577,8 @@ impl Lvs {
                 Some(SyncState::Master) => "master",
                 Some(SyncState::Backup) => "backup",
                 None => "off",
-            }
+            },
+            self.last_took.as_millis()
         );
     }
 }

@@ -243,11 +243,16 @@ impl Daemon {
     }
 
     fn reload(&mut self, now: Instant) {
+        let started = Instant::now();
         match load(&self.config_path) {
             Ok(new) => {
                 self.reloads += 1;
                 if new == self.config {
-                    info!("reload: {} unchanged", self.config_path.display());
+                    info!(
+                        "reload: {} unchanged ({} ms)",
+                        self.config_path.display(),
+                        started.elapsed().as_millis()
+                    );
                     return;
                 }
                 if let Some(lvs) = &mut self.lvs {
