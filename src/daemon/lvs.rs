@@ -736,3 +736,86 @@ fn service_line(s: &Service) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::netlink::ipvs::flags;
+
+    fn tcp(addr: &str, port: u16) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: addr.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn services_sort_as_ipvsadm_lists_them() {
+        let udp = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 53,
+        };
+        let fwm = ServiceKey::Fwmark {
+            af: AddrFamily::V4,
+            mark: 1,
+        };
+        let mut keys = vec![
+            fwm,
+            tcp("fd00::1", 80),
+            udp,
+            tcp("10.0.0.100", 443),
+            tcp("10.0.0.100", 80),
+        ];
+        keys.sort_by(ipvsadm_service_cmp);
+        // fwmark 0 first; then family, protocol, address, port.
+        assert_eq!(
+            keys,
+            [
+                tcp("10.0.0.100", 80),
+                tcp("10.0.0.100", 443),
+                udp,
+                tcp("fd00::1", 80),
+                fwm
+            ]
+        );
+        let a = DestKey {
+            addr: "fd00::9".parse().unwrap(),
+            port: 80,
+        };
+        let b = DestKey {
+            addr: "fd00::11".parse().unwrap(),
+            port: 80,
+        };
+        assert_eq!(ipvsadm_dest_cmp(&a, &b), std::cmp::Ordering::Less);
+    }
+
+    #[test]
+    fn service_lines_match_ipvsadm() {
+        let mut sh = Service::new(tcp("10.0.0.100", 8080), Scheduler::Sh);
+        sh.flags = flags::SH_FALLBACK | flags::SH_PORT;
+        assert_eq!(
+            service_line(&sh),
+            "TCP  10.0.0.100:8080 sh (sh-fallback,sh-port)"
+        );
+        let p = Service::new(tcp("10.0.0.100", 443), Scheduler::Lc).persistent(120, 16);
+        assert_eq!(
+            service_line(&p),
+            "TCP  10.0.0.100:443 lc persistent 120 mask 255.255.0.0"
+        );
+        let mut ops = Service::new(
+            ServiceKey::Fwmark {
+                af: AddrFamily::V6,
+                mark: 9,
+            },
+            Scheduler::Wrr,
+        )
+        .persistent(30, 64);
+        ops.flags |= flags::ONEPACKET;
+        assert_eq!(
+            service_line(&ops),
+            "FWM  9 IPv6 wrr persistent 30 mask 64 ops"
+        );
+    }
+}
