@@ -21,6 +21,9 @@ awk -v nvs=$NVS -v nrs=$NRS -v sock=$W/lvsd.sock -v rules=$W/rules 'BEGIN {
 }' > $W/big.ini
 entries=$((NVS * NRS + NVS))
 echo "BENCH config_bytes $(wc -c < $W/big.ini)"
+# What a reload costs before IPVS is involved: load + validate the file.
+t0=$(now_ms); lvsd check -c $W/big.ini > /dev/null 2>&1
+echo "BENCH config_check_ms $(elapsed_ms $t0)"
 
 step "lvsd applies the table to an empty kernel table"
 nsenter --net=/run/netns/dir1 -- /usr/sbin/lvsd run -c $W/big.ini > $W/lvsd.log 2>&1 &
