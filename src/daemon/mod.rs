@@ -199,10 +199,21 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     Ok(())
 }
 
+/// Warnings logged per load; the rest are counted (`lvsd check` prints them all).
+/// A generated 1000 x 10 table would otherwise log 10,000 lines on every reload.
+const LOGGED_WARNINGS: usize = 20;
+
 fn load(path: &Path) -> Result<Config, DaemonError> {
     let config = config::load_file(path).map_err(DaemonError::Config)?;
-    for w in &config.warnings {
+    for w in config.warnings.iter().take(LOGGED_WARNINGS) {
         warn!("{w}");
+    }
+    if config.warnings.len() > LOGGED_WARNINGS {
+        warn!(
+            "... and {} more warning(s); `lvsd check -c {}` lists them all",
+            config.warnings.len() - LOGGED_WARNINGS,
+            path.display()
+        );
     }
     Ok(config)
 }

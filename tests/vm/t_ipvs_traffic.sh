@@ -147,6 +147,18 @@ seq=$(requests 4 "http://$V2/")
 echo "    answers: $seq"
 alternates "$seq" && echo "  ok: alternating through ipip" || fail "TUN answers do not alternate: $seq"
 
+step "keepalived's global form: lvs_sync_daemon = eth1 VI_1 id 7 (dir2 restarted as BACKUP)"
+kill -TERM "$(cat $W/dir2.pid)"
+wait_until 5 sh -c "! kill -0 $(cat $W/dir2.pid) 2>/dev/null" || fail "dir2 lvsd did not stop"
+expect_eq "dir2 sync daemon stopped with lvsd" "$(in_ns dir2 ipvsadm -Ln --daemon)" ""
+sed -i -e '/^lvs_sync_daemon_interface/d' -e "s|^\[global\]\$|[global]\nlvs_sync_daemon = eth1 VI_1 id 7|" "$c2"
+expect_ok "config with the global form valid" lvsd check -c "$c2"
+start dir2 "$c2"
+gd() { in_ns dir2 ipvsadm -Ln --daemon | grep -q 'backup sync daemon (mcast=eth1, syncid=7'; }
+wait_until 8 gd && echo "  ok: dir2 runs a backup sync daemon with syncid 7" || fail "no backup daemon with syncid 7 on dir2"
+in_ns dir2 ipvsadm -Ln --daemon | sed 's/^/    dir2: /'
+expect_eq "dir1 still holds the VIP" "$(vip_holder)" dir1
+
 step "cleanup: lvsd stops and removes its table, realserver down undoes up"
 for d in dir1 dir2; do kill -TERM "$(cat $W/$d.pid)"; done
 for d in dir1 dir2; do
