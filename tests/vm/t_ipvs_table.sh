@@ -88,6 +88,8 @@ start
 expect_table "table A" "$want_a"
 echo "    converged within $(elapsed_ms $t0) ms of start"
 expect_ok "lvsd is running" kill -0 "$LVSD_PID"
+wait_until 3 grep -q 'IPVS table verified by a second dump' "$LOG" && echo "  ok: start verified by a second dump" ||
+    fail "no verification after the start's writes"
 
 step "read: lvsd status begins with ipvsadm -Ln, byte for byte"
 wait_until 5 test -S "$SOCK" || fail "no control socket $SOCK"
