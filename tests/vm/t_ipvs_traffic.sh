@@ -17,6 +17,9 @@ start() { # NS CONF: lvsd under nsenter (which execs), so $! is lvsd
 conf() { # NS STATE PRIO: the seed config (lib.sh's lab_conf) + own socket + NAT/TUN services
     f=$(lab_conf "$1" "$2" "$3")
     sed -i "s|^\[global\]\$|[global]\ncontrol_socket = $W/$1.sock\nreconcile_interval = 1|" "$f"
+    # Quicker checks than the seed's (6 s loop, 3 retries) so a test waits seconds.
+    sed -i -e 's/^delay_loop = 6$/delay_loop = 1/' -e 's/^retry = 3$/retry = 0/' \
+        -e 's/^connect_timeout = 3$/connect_timeout = 1/' -e 's/^delay_before_retry = 3$/delay_before_retry = 1/' "$f"
     cat >> "$f" <<EOF
 
 [virtual_server nat]
@@ -119,6 +122,31 @@ if wait_until 8 synced; then echo "  ok: dir2 has the entries after $(elapsed_ms
 in_ns dir2 ipvsadm -Lnc | sed 's/^/    dir2: /'
 expect_match "status says sync daemon master" "$(status dir1)" "sync daemon master"
 expect_match "status says sync daemon backup" "$(status dir2)" "sync daemon backup"
+
+step "health: rs1's httpd stops -> lvsd removes rs1 from VIP:80; it starts -> rs1 is back"
+inweb() { in_ns dir1 ipvsadm -Ln -t "$V:80" | grep -q " $1:80 "; }
+# The httpd processes living in netns $1 (lib.sh's rs_stop kills the pid of
+# the backgrounded in_ns subshell, which leaves httpd running).
+httpd_pids() {
+    _ino=$(stat -L -c %i /run/netns/$1)
+    for _p in /proc/[0-9]*; do
+        [ "$(cat $_p/comm 2>/dev/null)" = httpd ] || continue
+        [ "$(stat -L -c %i $_p/ns/net 2>/dev/null)" = "$_ino" ] && echo "${_p#/proc/}"
+    done
+}
+rs_stop rs1
+for p in $(httpd_pids rs1); do kill "$p"; done
+wait_until 3 sh -c "! nsenter --net=/run/netns/client -- nc -z -w 1 $R1 80" || fail "rs1 httpd still answers"
+t0=$(now_ms)
+if wait_until 10 sh -c "! nsenter --net=/run/netns/dir1 -- /opt/lab/bin/ipvsadm -Ln -t $V:80 | grep -q ' $R1:80 '"; then
+    echo "  ok: rs1 removed after $(elapsed_ms $t0) ms"; else fail "rs1 still in the table"; fi
+expect_match "status says rs1 is dead" "$(status dir1)" "$R1:80 +DEAD"
+seq=$(requests 3 "http://$V/")
+expect_eq "all requests to rs2" "$seq" "rs2 rs2 rs2"
+rs_start rs1
+t0=$(now_ms)
+if wait_until 10 inweb "$R1"; then echo "  ok: rs1 back after $(elapsed_ms $t0) ms"; else fail "rs1 not back"; fi
+expect_match "status says rs1 is alive" "$(status dir1)" "$R1:80 +alive"
 
 step "NAT: requests to VIP:8080 reach rs1/rs2:80 through dir1 and alternate"
 in_ns dir1 sysctl -q -w net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
