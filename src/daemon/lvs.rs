@@ -167,6 +167,10 @@ pub struct Lvs {
     sync_state: Option<SyncState>,
     /// The reason of the latest change per real server: (service, dest) -> text.
     reasons: Vec<(ServiceKey, DestKey, String)>,
+    /// The configured name of each virtual server, for error lines.
+    names: Vec<(ServiceKey, String)>,
+    /// Refused writes of the previous reconcile: repeats are counted, not logged again.
+    refused: Vec<String>,
     /// IPVS version and connection-table size, for the status header.
     info: (u32, u32),
     /// Wall time of the latest reconcile (dump, plan and writes).
@@ -216,6 +220,8 @@ impl Lvs {
             sync: None,
             sync_state: None,
             reasons: Vec::new(),
+            names: Vec::new(),
+            refused: Vec::new(),
             info,
             last_took: Duration::ZERO,
         };
@@ -227,6 +233,11 @@ impl Lvs {
     /// servers that stay is kept by the table.
     pub fn load(&mut self, cfg: &Config, now: Instant) -> Result<(), LvsError> {
         self.table.begin_load();
+        self.names = cfg
+            .virtual_servers
+            .iter()
+            .map(|vs| (service_key(vs), vs.name.to_string()))
+            .collect();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
             let mut service = Service::new(key, scheduler(vs.scheduler));
@@ -336,14 +347,34 @@ impl Lvs {
             self.foreign = self.plan.foreign.clone();
         }
         if self.plan.ops.is_empty() {
+            self.refused.clear();
             return;
         }
         let first = self.reconciles == 1;
         let mut failures = 0u64;
+        let (names, last) = (&self.names, &self.refused);
+        let mut refused = Vec::new();
+        let mut refused_ops = Vec::new();
         let report = self.ipvs.apply(&self.plan.ops, |f| {
             failures += 1;
-            error!("IPVS {f}");
+            refused_ops.push(f.op.clone());
+            let key = match f.op {
+                IpvsOp::NewService(s) | IpvsOp::SetService(s) => s.key,
+                IpvsOp::DelService(k)
+                | IpvsOp::NewDest(k, _)
+                | IpvsOp::SetDest(k, _)
+                | IpvsOp::DelDest(k, _) => *k,
+            };
+            let line = match names.iter().find(|(k, _)| *k == key) {
+                Some((_, name)) => format!("virtual_server {name}: IPVS {f}"),
+                None => format!("IPVS {f}"),
+            };
+            if !last.contains(&line) {
+                error!("{line}");
+            }
+            refused.push(line);
         });
+        self.refused = refused;
         match report {
             Ok(r) => {
                 self.writes += r.sent as u64;
@@ -360,7 +391,7 @@ impl Lvs {
                         self.verify(now);
                     }
                 } else {
-                    for op in &self.plan.ops {
+                    for op in self.plan.ops.iter().filter(|o| !refused_ops.contains(o)) {
                         info!("IPVS {op}");
                     }
                 }

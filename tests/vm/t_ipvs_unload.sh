@@ -61,7 +61,10 @@ wait_until 5 has81 ||
 wait_until 5 grep -q 'ovf' $W/ovf.log || fail "no error about ovf"
 sed 's/^/    /' $W/ovf.log
 expect_match "error names service and scheduler" "$(cat $W/ovf.log)" \
-    "NewService TCP $V:80 ovf: .*scheduler \"ovf\" is not available in the kernel \(module ip_vs_ovf\)"
+    "virtual_server web: IPVS NewService TCP $V:80 ovf: .*scheduler \"ovf\" is not available in the kernel \(module ip_vs_ovf\)"
+sleep 2.2
+expect_eq "logged once, not at every reconcile" "$(grep -c 'error: .*NewService TCP' $W/ovf.log)" 1
+expect_eq "a refused write is not logged as done" "$(grep -c 'info: IPVS NewService' $W/ovf.log)" 0
 expect_ok "lvsd keeps running" kill -0 $pid
 expect_match "refused writes are counted" "$(lvsd status --socket $W/lvsd.sock)" "refused [1-9]"
 kill -TERM $pid; wait_until 5 sh -c "! kill -0 $pid 2>/dev/null" || fail "lvsd did not stop"
