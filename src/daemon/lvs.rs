@@ -168,8 +168,14 @@ pub struct Lvs {
     sync_state: Option<SyncState>,
     /// The reason of the latest change per real server: (service, dest) -> text.
     reasons: Vec<(ServiceKey, DestKey, String)>,
+    /// The configured name of each virtual server, for error lines.
+    names: Vec<(ServiceKey, String)>,
+    /// Refused writes of the previous reconcile: repeats are counted, not logged again.
+    refused: Vec<String>,
     /// IPVS version and connection-table size, for the status header.
     info: (u32, u32),
+    /// Wall time of the latest reconcile (dump, plan and writes).
+    last_took: Duration,
 }
 
 impl Lvs {
@@ -215,7 +221,10 @@ impl Lvs {
             sync: None,
             sync_state: None,
             reasons: Vec::new(),
+            names: Vec::new(),
+            refused: Vec::new(),
             info,
+            last_took: Duration::ZERO,
         };
         lvs.stop_stale_daemons();
         lvs.load(cfg, now)?;
@@ -226,6 +235,11 @@ impl Lvs {
     /// servers that stay is kept by the table.
     pub fn load(&mut self, cfg: &Config, now: Instant) -> Result<(), LvsError> {
         self.table.begin_load();
+        self.names = cfg
+            .virtual_servers
+            .iter()
+            .map(|vs| (service_key(vs), vs.name.to_string()))
+            .collect();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
             let mut service = Service::new(key, scheduler(vs.scheduler));
@@ -308,6 +322,12 @@ impl Lvs {
 
     /// Dumps the kernel table, computes the minimal writes, applies them.
     pub fn reconcile(&mut self, now: Instant) {
+        let started = Instant::now();
+        self.reconcile_inner(now, started);
+        self.last_took = started.elapsed();
+    }
+
+    fn reconcile_inner(&mut self, now: Instant, started: Instant) {
         self.dirty = false;
         self.next_reconcile = now + self.interval;
         self.reconciles += 1;
@@ -329,30 +349,77 @@ impl Lvs {
             self.foreign = self.plan.foreign.clone();
         }
         if self.plan.ops.is_empty() {
+            self.refused.clear();
             return;
         }
         let first = self.reconciles == 1;
         let mut failures = 0u64;
+        let (names, last) = (&self.names, &self.refused);
+        let mut refused = Vec::new();
+        let mut refused_ops = Vec::new();
         let report = self.ipvs.apply(&self.plan.ops, |f| {
             failures += 1;
-            error!("IPVS {f}");
+            refused_ops.push(f.op.clone());
+            let key = match f.op {
+                IpvsOp::NewService(s) | IpvsOp::SetService(s) => s.key,
+                IpvsOp::DelService(k)
+                | IpvsOp::NewDest(k, _)
+                | IpvsOp::SetDest(k, _)
+                | IpvsOp::DelDest(k, _) => *k,
+            };
+            let line = match names.iter().find(|(k, _)| *k == key) {
+                Some((_, name)) => format!("virtual_server {name}: IPVS {f}"),
+                None => format!("IPVS {f}"),
+            };
+            if !last.contains(&line) {
+                error!("{line}");
+            }
+            refused.push(line);
         });
+        self.refused = refused;
         match report {
             Ok(r) => {
                 self.writes += r.sent as u64;
                 self.failures += failures;
                 if first {
                     info!(
-                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were",
-                        r.sent, r.failed, self.plan.adopted
+                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
+                        r.sent,
+                        r.failed,
+                        self.plan.adopted,
+                        started.elapsed().as_millis()
                     );
+                    if r.failed == 0 {
+                        self.verify(now);
+                    }
                 } else {
-                    for op in &self.plan.ops {
+                    for op in self.plan.ops.iter().filter(|o| !refused_ops.contains(o)) {
                         info!("IPVS {op}");
                     }
                 }
             }
             Err(e) => error!("IPVS apply: {e}"),
+        }
+    }
+
+    /// After the start's writes: dumps the kernel a second time and says
+    /// whether it now equals the desired table. Nothing is written here; a
+    /// difference is left to the next reconcile.
+    fn verify(&mut self, now: Instant) {
+        let started = Instant::now();
+        let KernelTable { services, dests } = &mut self.kernel;
+        if let Err(e) = self.ipvs.dump(services, dests) {
+            warn!("IPVS verify: second dump failed: {e}");
+            return;
+        }
+        reconcile(&mut self.table, &mut self.kernel, now, &mut self.plan);
+        let ms = started.elapsed().as_millis();
+        match self.plan.ops.first() {
+            None => info!("IPVS table verified by a second dump ({ms} ms)"),
+            Some(op) => warn!(
+                "IPVS verify: {} difference(s) remain after the writes, first: {op}; the next reconcile retries",
+                self.plan.ops.len()
+            ),
         }
     }
 
@@ -497,17 +564,24 @@ impl Lvs {
             error!("IPVS dump at stop: {e}");
             return;
         }
-        // Delete exactly what lvsd owns: the services of its own table and
-        // their destinations, in the reconcile's order (dests first).
+        // Delete exactly what lvsd owns, dests first. A service that still
+        // holds destinations added by hand stays (as in the reconcile), so
+        // nothing foreign is removed with it.
         let mut ops = Vec::new();
         let owned: Vec<ServiceKey> = self.table.services().map(|(s, _)| s.service.key).collect();
+        let mut keep: Vec<ServiceKey> = Vec::new();
         for (svc, d, _) in &self.kernel.dests {
-            if owned.contains(svc) {
+            if !owned.contains(svc) {
+                continue;
+            }
+            if self.table.dests(svc).any(|x| x.dest.key == d.key) {
                 ops.push(IpvsOp::DelDest(*svc, d.key));
+            } else if !keep.contains(svc) {
+                keep.push(*svc);
             }
         }
         for s in &self.kernel.services {
-            if owned.contains(&s.key) {
+            if owned.contains(&s.key) && !keep.contains(&s.key) {
                 ops.push(IpvsOp::DelService(s.key));
             }
         }
@@ -538,7 +612,7 @@ impl Lvs {
         out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
         out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
         let mut services = kernel.services.clone();
-        services.sort_by_key(|s| s.key);
+        services.sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
         for s in &services {
             let _ = writeln!(out, "{}", service_line(s));
             let mut dests: Vec<&(ServiceKey, Dest, DestStats)> = kernel
@@ -546,7 +620,7 @@ impl Lvs {
                 .iter()
                 .filter(|(k, _, _)| *k == s.key)
                 .collect();
-            dests.sort_by_key(|(_, d, _)| d.key);
+            dests.sort_by(|(_, a, _), (_, b, _)| ipvsadm_dest_cmp(&a.key, &b.key));
             for (_, d, st) in dests {
                 let _ = writeln!(
                     out,
@@ -603,7 +677,7 @@ impl Lvs {
         }
         let _ = writeln!(
             out,
-            "reconciles {} writes {} refused {} sync daemon {}",
+            "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
             self.reconciles,
             self.writes,
             self.failures,
@@ -611,9 +685,71 @@ impl Lvs {
                 Some(SyncState::Master) => "master",
                 Some(SyncState::Backup) => "backup",
                 None => "off",
-            }
+            },
+            self.last_took.as_millis()
         );
     }
+}
+
+/// C's `int r = a - b` on two 32-bit values, as ipvsadm's comparators compute it.
+fn c_diff(a: u32, b: u32) -> std::cmp::Ordering {
+    (a.wrapping_sub(b) as i32).cmp(&0)
+}
+
+/// ipvsadm's address comparison: 32-bit words in host order, C subtraction.
+fn c_addr_cmp(a: &IpAddr, b: &IpAddr) -> std::cmp::Ordering {
+    let words = |x: &IpAddr| -> [u32; 4] {
+        match x {
+            IpAddr::V4(v) => [u32::from(*v), 0, 0, 0],
+            IpAddr::V6(v) => {
+                let s = v.segments();
+                [
+                    u32::from(s[0]) << 16 | u32::from(s[1]),
+                    u32::from(s[2]) << 16 | u32::from(s[3]),
+                    u32::from(s[4]) << 16 | u32::from(s[5]),
+                    u32::from(s[6]) << 16 | u32::from(s[7]),
+                ]
+            }
+        }
+    };
+    let (wa, wb) = (words(a), words(b));
+    wa.iter()
+        .zip(wb.iter())
+        .map(|(x, y)| c_diff(*x, *y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+/// The order `ipvsadm -L` lists services in (libipvs `ipvs_cmp_services`):
+/// fwmark, family, protocol, address, port.
+fn ipvsadm_service_cmp(a: &ServiceKey, b: &ServiceKey) -> std::cmp::Ordering {
+    let parts = |k: &ServiceKey| match *k {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (0u32, protocol.raw(), Some(addr), port),
+        ServiceKey::Fwmark { mark, .. } => (mark, 0, None, 0),
+    };
+    let (ma, pa, aa, porta) = parts(a);
+    let (mb, pb, ab, portb) = parts(b);
+    c_diff(ma, mb)
+        .then(a.af().raw().cmp(&b.af().raw()))
+        .then(pa.cmp(&pb))
+        .then(match (aa, ab) {
+            (Some(x), Some(y)) => c_addr_cmp(&x, &y),
+            _ => std::cmp::Ordering::Equal,
+        })
+        .then(porta.cmp(&portb))
+}
+
+/// The order `ipvsadm -L` lists a service's destinations in (`ipvs_cmp_dests`).
+fn ipvsadm_dest_cmp(a: &DestKey, b: &DestKey) -> std::cmp::Ordering {
+    AddrFamily::of(&a.addr)
+        .raw()
+        .cmp(&AddrFamily::of(&b.addr).raw())
+        .then(c_addr_cmp(&a.addr, &b.addr))
+        .then(a.port.cmp(&b.port))
 }
 
 fn addr_port(addr: IpAddr, port: u16) -> String {
@@ -663,7 +799,22 @@ fn service_line(s: &Service) -> String {
             format!("FWM  {mark}{fam} {}", s.scheduler.name())
         }
     };
-    if s.flags & crate::wire::netlink::ipvs::flags::PERSISTENT != 0 {
+    use crate::wire::netlink::ipvs::flags as f;
+    if s.flags & (f::SCHED1 | f::SCHED2 | f::SCHED3) != 0 {
+        let names: [&str; 3] = match s.scheduler {
+            Scheduler::Sh => ["sh-fallback", "sh-port", "flag-3"],
+            Scheduler::Mh => ["mh-fallback", "mh-port", "flag-3"],
+            _ => ["flag-1", "flag-2", "flag-3"],
+        };
+        let set: Vec<&str> = [f::SCHED1, f::SCHED2, f::SCHED3]
+            .iter()
+            .zip(names)
+            .filter(|(bit, _)| s.flags & **bit != 0)
+            .map(|(_, n)| n)
+            .collect();
+        let _ = write!(line, " ({})", set.join(","));
+    }
+    if s.flags & f::PERSISTENT != 0 {
         let _ = write!(line, " persistent {}", s.timeout);
         let full = match s.key.af() {
             AddrFamily::V4 => 32,
@@ -684,6 +835,95 @@ fn service_line(s: &Service) -> String {
                 }
             }
         }
+        if let Some(pe) = &s.pe_name {
+            let _ = write!(line, " pe {pe}");
+        }
+    }
+    if s.flags & f::ONEPACKET != 0 {
+        line.push_str(" ops");
     }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::netlink::ipvs::flags;
+
+    fn tcp(addr: &str, port: u16) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: addr.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn services_sort_as_ipvsadm_lists_them() {
+        let udp = ServiceKey::Addr {
+            protocol: Protocol::Udp,
+            addr: "10.0.0.1".parse().unwrap(),
+            port: 53,
+        };
+        let fwm = ServiceKey::Fwmark {
+            af: AddrFamily::V4,
+            mark: 1,
+        };
+        let mut keys = vec![
+            fwm,
+            tcp("fd00::1", 80),
+            udp,
+            tcp("10.0.0.100", 443),
+            tcp("10.0.0.100", 80),
+        ];
+        keys.sort_by(ipvsadm_service_cmp);
+        // fwmark 0 first; then family, protocol, address, port.
+        assert_eq!(
+            keys,
+            [
+                tcp("10.0.0.100", 80),
+                tcp("10.0.0.100", 443),
+                udp,
+                tcp("fd00::1", 80),
+                fwm
+            ]
+        );
+        let a = DestKey {
+            addr: "fd00::9".parse().unwrap(),
+            port: 80,
+        };
+        let b = DestKey {
+            addr: "fd00::11".parse().unwrap(),
+            port: 80,
+        };
+        assert_eq!(ipvsadm_dest_cmp(&a, &b), std::cmp::Ordering::Less);
+    }
+
+    #[test]
+    fn service_lines_match_ipvsadm() {
+        let mut sh = Service::new(tcp("10.0.0.100", 8080), Scheduler::Sh);
+        sh.flags = flags::SH_FALLBACK | flags::SH_PORT;
+        assert_eq!(
+            service_line(&sh),
+            "TCP  10.0.0.100:8080 sh (sh-fallback,sh-port)"
+        );
+        let p = Service::new(tcp("10.0.0.100", 443), Scheduler::Lc).persistent(120, 16);
+        assert_eq!(
+            service_line(&p),
+            "TCP  10.0.0.100:443 lc persistent 120 mask 255.255.0.0"
+        );
+        let mut ops = Service::new(
+            ServiceKey::Fwmark {
+                af: AddrFamily::V6,
+                mark: 9,
+            },
+            Scheduler::Wrr,
+        )
+        .persistent(30, 64);
+        ops.flags |= flags::ONEPACKET;
+        assert_eq!(
+            service_line(&ops),
+            "FWM  9 IPv6 wrr persistent 30 mask 64 ops"
+        );
+    }
 }

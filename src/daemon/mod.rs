@@ -213,10 +213,21 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
 /// Longest wait for notify_stop commands at shutdown.
 const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// Warnings logged per load; the rest are counted (`lvsd check` prints them all).
+/// A generated 1000 x 10 table would otherwise log 10,000 lines on every reload.
+const LOGGED_WARNINGS: usize = 20;
+
 fn load(path: &Path) -> Result<Config, DaemonError> {
     let config = config::load_file(path).map_err(DaemonError::Config)?;
-    for w in &config.warnings {
+    for w in config.warnings.iter().take(LOGGED_WARNINGS) {
         warn!("{w}");
+    }
+    if config.warnings.len() > LOGGED_WARNINGS {
+        warn!(
+            "... and {} more warning(s); `lvsd check -c {}` lists them all",
+            config.warnings.len() - LOGGED_WARNINGS,
+            path.display()
+        );
     }
     Ok(config)
 }
@@ -238,6 +249,8 @@ impl Daemon {
                 lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);
             }
             for &(i, state, _) in &self.notes {
+                // STOP (shutdown) changes nothing there: `Lvs::stop` ends
+                // the sync daemon.
                 lvs.on_vrrp_state(i, state);
             }
             sync_timer(
@@ -251,11 +264,17 @@ impl Daemon {
 
     fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
         let now = cx.now;
+        // Only for the log line's duration; `now` stays the wake-up's time.
+        let started = Instant::now();
         match load(&self.config_path) {
             Ok(new) => {
                 self.reloads += 1;
                 if new == self.config {
-                    info!("reload: {} unchanged", self.config_path.display());
+                    info!(
+                        "reload: {} unchanged ({} ms)",
+                        self.config_path.display(),
+                        started.elapsed().as_millis()
+                    );
                     return;
                 }
                 // New checks first: a checker that cannot be built rejects

@@ -28,6 +28,8 @@ use crate::wire::netlink::rtnl::{self, IfAddr, Link, RtEvent};
 
 /// How long a request waits for its reply before failing with `Timeout`.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long DEL_DAEMON waits for its ack before checking with a GET_DAEMON dump.
+pub const DAEMON_STOP_TIMEOUT: Duration = Duration::from_secs(1);
 /// Bytes of one encoded request buffer (a batch of IPVS writes fits in it).
 const TX_BUF: usize = NETLINK_BUF;
 
@@ -169,6 +171,8 @@ pub struct NetlinkSocket {
     port_id: u32,
     seq: u32,
     rx: Box<[u8]>,
+    /// How long `request` waits for a reply (REQUEST_TIMEOUT unless changed).
+    timeout: Duration,
 }
 
 impl AsRawFd for NetlinkSocket {
@@ -222,6 +226,7 @@ impl NetlinkSocket {
             port_id: addr.nl_pid,
             seq: 0,
             rx: vec![0u8; NETLINK_BUF].into_boxed_slice(),
+            timeout: REQUEST_TIMEOUT,
         })
     }
 
@@ -274,14 +279,14 @@ impl NetlinkSocket {
         }
     }
 
-    /// Receives one datagram, waiting up to REQUEST_TIMEOUT.
+    /// Receives one datagram, waiting up to the socket's timeout (REQUEST_TIMEOUT).
     fn recv_wait(&mut self) -> Result<usize, NetlinkError> {
         loop {
             match (&self.socket).read(&mut self.rx) {
                 Ok(n) => return Ok(n),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    if !wait_readable(self.as_raw_fd(), REQUEST_TIMEOUT)
+                    if !wait_readable(self.as_raw_fd(), self.timeout)
                         .map_err(|e| NetlinkError::Io("poll", e))?
                     {
                         return Err(NetlinkError::Timeout);
@@ -535,13 +540,32 @@ impl Ipvs {
     }
 
     /// DEL_DAEMON: stops the sync daemon in `state`.
+    ///
+    /// Stopping a sync thread that has not run yet makes `kthread_stop` return
+    /// -EINTR, and `netlink_rcv_skb` sends no ack at all for -EINTR (seen under
+    /// TCG when a backup daemon is stopped right after it was started). So the
+    /// ack is awaited only DAEMON_STOP_TIMEOUT, then a GET_DAEMON dump decides.
     pub fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
-        self.simple(
+        self.socket.timeout = DAEMON_STOP_TIMEOUT;
+        let result = self.simple(
             "DEL_DAEMON",
             |b, f, s| ipvs::encode_del_daemon(b, f, s, state),
             AddrFamily::V4,
             |_| {},
-        )
+        );
+        self.socket.timeout = REQUEST_TIMEOUT;
+        match result {
+            Err(IpvsError::Request(what, NetlinkError::Timeout)) => {
+                let mut running = false;
+                self.daemons(|d| running |= d.state == state)?;
+                if running {
+                    Err(IpvsError::Request(what, NetlinkError::Timeout))
+                } else {
+                    Ok(())
+                }
+            }
+            other => other,
+        }
     }
 
     /// Dumps the kernel table: every service into `services`, then every destination
