@@ -34,24 +34,65 @@ pub struct Section<'a> {
     pub entries: Vec<Entry<'a>>,
 }
 
-impl Section<'_> {
-    /// The header as written between the brackets, for messages.
-    pub fn title(&self) -> String {
-        match self.name {
-            Some(name) => format!("{} {}", self.kind, name),
-            None => self.kind.to_string(),
+impl<'a> Section<'a> {
+    /// The header as written between the brackets, for messages (formatted only when shown).
+    pub fn title(&self) -> Title<'a> {
+        Title {
+            kind: self.kind,
+            name: self.name,
         }
+    }
+}
+
+/// A section header (`vrrp_instance VI_1`) kept as borrowed parts: messages format it,
+/// loading a config that has no error never does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Title<'a> {
+    /// The kind as written.
+    pub kind: &'a str,
+    /// The name, if any.
+    pub name: Option<&'a str>,
+}
+
+impl std::fmt::Display for Title<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.name {
+            Some(name) => write!(f, "{} {}", self.kind, name),
+            None => f.write_str(self.kind),
+        }
+    }
+}
+
+impl From<Title<'_>> for String {
+    fn from(title: Title<'_>) -> String {
+        title.to_string()
+    }
+}
+
+/// `str::trim`, with a fast path for the usual ASCII line: identical results, since
+/// Unicode whitespace beyond ASCII only matters when an end byte is non-ASCII.
+fn trim(text: &str) -> &str {
+    let ascii = text.trim_ascii();
+    match (ascii.as_bytes().first(), ascii.as_bytes().last()) {
+        (Some(first), Some(last)) if first.is_ascii() && last.is_ascii() => ascii,
+        (None, None) => ascii,
+        _ => text.trim(),
     }
 }
 
 /// Split `text` into sections. `origin` is the file name used in errors.
 pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, ConfigError> {
-    let mut sections: Vec<Section<'a>> = Vec::new();
-    let ends_with_newline = text.is_empty() || text.ends_with('\n');
-    let line_count = text.lines().count();
-    for (index, raw) in text.lines().enumerate() {
+    // Every header has a `[`: size the table once (names with `[` only overcount).
+    let brackets = text.bytes().filter(|b| *b == b'[').count();
+    let mut sections: Vec<Section<'a>> = Vec::with_capacity(brackets);
+    // One pass, splitting exactly as `str::lines` does, but knowing whether the
+    // last line had its newline (a missing one hints at truncation).
+    for (index, piece) in text.split_inclusive('\n').enumerate() {
         let line = index + 1;
-        let is_last_unterminated = !ends_with_newline && line == line_count;
+        let (raw, is_last_unterminated) = match piece.strip_suffix('\n') {
+            Some(l) => (l.strip_suffix('\r').unwrap_or(l), false),
+            None => (piece, true),
+        };
         let syntax = |message: &'static str| {
             ConfigError::new(origin, line, ConfigErrorKind::Syntax(message))
         };
@@ -63,7 +104,7 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
                 "control character in line (binary or corrupted file?)",
             ));
         }
-        let trimmed = raw.trim();
+        let trimmed = trim(raw);
         if trimmed.is_empty() || trimmed.starts_with('#') || trimmed.starts_with(';') {
             continue;
         }
@@ -75,9 +116,9 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
                     "section header must end with `]`"
                 }));
             };
-            let inner = inner.trim();
+            let inner = trim(inner);
             let (kind, name) = match inner.split_once(char::is_whitespace) {
-                Some((kind, name)) => (kind, Some(name.trim())),
+                Some((kind, name)) => (kind, Some(trim(name))),
                 None => (inner, None),
             };
             if kind.is_empty() {
@@ -92,7 +133,7 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
             continue;
         }
         let (key, value) = match trimmed.split_once('=') {
-            Some((key, value)) => (key.trim(), Some(value.trim())),
+            Some((key, value)) => (trim(key), Some(trim(value))),
             None => (trimmed, None),
         };
         if key.is_empty() {

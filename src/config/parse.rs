@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
-use super::ini::{Entry, Section};
+use super::ini::{Entry, Section, Title};
 use super::model::*;
 
 /// A key a section accepts.
@@ -232,7 +232,7 @@ pub(crate) struct Reader<'s, 'a> {
     /// The section.
     pub section: &'s Section<'a>,
     /// Its title for messages.
-    pub title: String,
+    pub title: Title<'a>,
 }
 
 impl<'s, 'a> Reader<'s, 'a> {
@@ -247,24 +247,29 @@ impl<'s, 'a> Reader<'s, 'a> {
             section,
             title: section.title(),
         };
-        let mut seen: Vec<(&str, usize)> = Vec::new();
-        for entry in &section.entries {
+        // One bit per key of `keys` seen so far (no table is near 128 keys; a test says so).
+        let mut seen: u128 = 0;
+        for (index, entry) in section.entries.iter().enumerate() {
             let key = canonical(entry.key);
-            let Some(spec) = keys.iter().find(|k| k.name == key) else {
+            let Some((position, spec)) = keys.iter().enumerate().find(|(_, k)| k.name == key)
+            else {
                 let suggestion = suggest(entry.key, keys.iter().map(|k| k.name));
                 return Err(reader.error(entry, ConfigErrorKind::UnknownKey { suggestion }));
             };
-            if !spec.list {
-                if let Some((_, first_line)) = seen.iter().find(|(k, _)| *k == key) {
-                    return Err(reader.error(
-                        entry,
-                        ConfigErrorKind::DuplicateKey {
-                            first_line: *first_line,
-                        },
-                    ));
-                }
-                seen.push((key, entry.line));
+            if spec.list {
+                continue;
             }
+            let bit = 1u128.checked_shl(position as u32).unwrap_or(0);
+            if seen & bit != 0 {
+                let first_line = section
+                    .entries
+                    .iter()
+                    .take(index)
+                    .find(|e| canonical(e.key) == key)
+                    .map_or(entry.line, |e| e.line);
+                return Err(reader.error(entry, ConfigErrorKind::DuplicateKey { first_line }));
+            }
+            seen |= bit;
         }
         Ok(reader)
     }
@@ -286,13 +291,13 @@ impl<'s, 'a> Reader<'s, 'a> {
     /// An error at `entry`.
     pub fn error(&self, entry: &Entry<'_>, kind: ConfigErrorKind) -> ConfigError {
         ConfigError::new(self.origin, entry.line, kind)
-            .in_section(self.title.clone())
+            .in_section(self.title)
             .at_key(entry.key)
     }
 
     /// An error about `key` at the section header (missing keys) or elsewhere.
     pub fn error_at(&self, line: usize, key: Option<&str>, kind: ConfigErrorKind) -> ConfigError {
-        let error = ConfigError::new(self.origin, line, kind).in_section(self.title.clone());
+        let error = ConfigError::new(self.origin, line, kind).in_section(self.title);
         match key {
             Some(key) => error.at_key(key),
             None => error,
@@ -320,7 +325,7 @@ impl<'s, 'a> Reader<'s, 'a> {
         ConfigWarning {
             origin: self.origin.to_string(),
             line,
-            section: self.title.clone(),
+            section: self.title.to_string(),
             key: key.map(str::to_string),
             message,
         }

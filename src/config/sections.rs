@@ -4,22 +4,22 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
-use super::ini::{Entry, Section};
+use super::ini::{Entry, Section, Title};
 use super::model::*;
 use super::parse::*;
 
 /// `[global]` before references are resolved.
-pub(crate) struct RawGlobal {
+pub(crate) struct RawGlobal<'a> {
     pub global: Global,
     /// `lvs_sync_daemon = IFACE INSTANCE [id N]`, with its line.
     pub sync_daemon: Option<(Name, Name, Option<u8>, usize)>,
-    pub title: String,
+    pub title: Title<'a>,
 }
 
 /// `[vrrp_instance]` before references are resolved.
-pub(crate) struct RawInstance {
+pub(crate) struct RawInstance<'a> {
     pub instance: VrrpInstance,
-    pub title: String,
+    pub title: Title<'a>,
     /// `track_script` names, weights and lines.
     pub track_scripts: Vec<(Name, Option<i32>, usize)>,
     pub garp_master_delay: Option<Duration>,
@@ -30,25 +30,25 @@ pub(crate) struct RawInstance {
 }
 
 /// `[vrrp_sync_group]` before references are resolved.
-pub(crate) struct RawSyncGroup {
+pub(crate) struct RawSyncGroup<'a> {
     pub group: SyncGroup,
-    pub title: String,
+    pub title: Title<'a>,
     pub member_lines: Vec<usize>,
 }
 
 /// `[virtual_server]` before its real servers are attached.
-pub(crate) struct RawVirtualServer {
+pub(crate) struct RawVirtualServer<'a> {
     pub server: VirtualServer,
-    pub title: String,
+    pub title: Title<'a>,
     pub timing: TimingOptions,
 }
 
 /// `[real_server]` before it is attached to its virtual server.
-pub(crate) struct RawRealServer {
-    pub virtual_server: String,
+pub(crate) struct RawRealServer<'a> {
+    pub virtual_server: &'a str,
     pub ip: IpAddr,
     pub port: Option<u16>,
-    pub title: String,
+    pub title: Title<'a>,
     pub line: usize,
     pub weight: u32,
     pub inhibit_on_failure: Option<bool>,
@@ -60,11 +60,11 @@ pub(crate) struct RawRealServer {
 }
 
 /// A checker section before it is attached to its real server.
-pub(crate) struct RawChecker {
-    pub virtual_server: String,
+pub(crate) struct RawChecker<'a> {
+    pub virtual_server: &'a str,
     pub ip: IpAddr,
     pub port: Option<u16>,
-    pub title: String,
+    pub title: Title<'a>,
     pub line: usize,
     pub kind: CheckKind,
     pub timing: TimingOptions,
@@ -123,7 +123,10 @@ fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError>
 }
 
 /// `[global]`.
-pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlobal, ConfigError> {
+pub(crate) fn read_global<'a>(
+    origin: &str,
+    section: &Section<'a>,
+) -> Result<RawGlobal<'a>, ConfigError> {
     if section.name.is_some() {
         return Err(ConfigError::new(
             origin,
@@ -194,7 +197,7 @@ pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlob
     Ok(RawGlobal {
         global,
         sync_daemon,
-        title: reader.title.clone(),
+        title: reader.title,
     })
 }
 
@@ -270,10 +273,10 @@ fn push_capped<T, const N: usize>(
 }
 
 /// `[vrrp_instance NAME]`.
-pub(crate) fn read_instance(
+pub(crate) fn read_instance<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawInstance, ConfigError> {
+    section: &Section<'a>,
+) -> Result<RawInstance<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, INSTANCE_KEYS)?;
     let hour = Duration::from_secs(3600);
@@ -587,7 +590,7 @@ pub(crate) fn read_instance(
             notify,
             native_ipv6,
         },
-        title: reader.title.clone(),
+        title: reader.title,
         track_scripts,
         garp_master_delay,
         garp_master_repeat,
@@ -647,10 +650,10 @@ fn read_vip(
 }
 
 /// `[vrrp_sync_group NAME]`.
-pub(crate) fn read_sync_group(
+pub(crate) fn read_sync_group<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawSyncGroup, ConfigError> {
+    section: &Section<'a>,
+) -> Result<RawSyncGroup<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, SYNC_GROUP_KEYS)?;
     let mut members = heapless::Vec::new();
@@ -690,17 +693,17 @@ pub(crate) fn read_sync_group(
             member_indices: heapless::Vec::new(),
             notify,
         },
-        title: reader.title.clone(),
+        title: reader.title,
         member_lines,
     })
 }
 
 /// `[virtual_server NAME]`.
-pub(crate) fn read_virtual_server(
+pub(crate) fn read_virtual_server<'a>(
     origin: &str,
-    section: &Section<'_>,
+    section: &Section<'a>,
     warnings: &mut Vec<ConfigWarning>,
-) -> Result<RawVirtualServer, ConfigError> {
+) -> Result<RawVirtualServer<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     if name.contains(':') {
         return Err(ConfigError::new(
@@ -963,7 +966,7 @@ pub(crate) fn read_virtual_server(
             ha_suspend,
             real_servers: Vec::new(),
         },
-        title: reader.title.clone(),
+        title: reader.title,
         timing,
     })
 }
@@ -986,17 +989,17 @@ fn target<'a>(
 }
 
 /// `[real_server VS/ADDR:PORT]`.
-pub(crate) fn read_real_server(
+pub(crate) fn read_real_server<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawRealServer, ConfigError> {
+    section: &Section<'a>,
+) -> Result<RawRealServer<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
     let reader = Reader::new(origin, section, REAL_SERVER_KEYS)?;
     let mut raw = RawRealServer {
-        virtual_server: vs.to_string(),
+        virtual_server: vs,
         ip,
         port,
-        title: reader.title.clone(),
+        title: reader.title,
         line: section.line,
         weight: 1,
         inhibit_on_failure: None,
@@ -1106,11 +1109,11 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
 }
 
 /// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
-pub(crate) fn read_checker(
+pub(crate) fn read_checker<'a>(
     origin: &str,
-    section: &Section<'_>,
+    section: &Section<'a>,
     kind: &str,
-) -> Result<RawChecker, ConfigError> {
+) -> Result<RawChecker<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
     let keys = match kind {
         "tcp_check" => TCP_CHECK_KEYS,
@@ -1121,10 +1124,10 @@ pub(crate) fn read_checker(
     };
     let reader = Reader::new(origin, section, keys)?;
     let mut raw = RawChecker {
-        virtual_server: vs.to_string(),
+        virtual_server: vs,
         ip,
         port,
-        title: reader.title.clone(),
+        title: reader.title,
         line: section.line,
         kind: CheckKind::Tcp,
         timing: TimingOptions::default(),

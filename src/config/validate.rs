@@ -4,27 +4,28 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
+use super::ini::Title;
 use super::model::*;
 use super::parse::TimingOptions;
 use super::sections::*;
 use crate::limits;
 
 /// Everything read from the file, before cross-checks.
-pub(crate) struct RawConfig {
-    pub global: Option<RawGlobal>,
+pub(crate) struct RawConfig<'a> {
+    pub global: Option<RawGlobal<'a>>,
     pub scripts: Vec<VrrpScript>,
-    pub instances: Vec<RawInstance>,
-    pub groups: Vec<RawSyncGroup>,
-    pub virtual_servers: Vec<RawVirtualServer>,
-    pub real_servers: Vec<RawRealServer>,
-    pub checkers: Vec<RawChecker>,
+    pub instances: Vec<RawInstance<'a>>,
+    pub groups: Vec<RawSyncGroup<'a>>,
+    pub virtual_servers: Vec<RawVirtualServer<'a>>,
+    pub real_servers: Vec<RawRealServer<'a>>,
+    pub checkers: Vec<RawChecker<'a>>,
     pub warnings: Vec<ConfigWarning>,
 }
 
 fn capacity(
     origin: &str,
     line: usize,
-    section: &str,
+    section: impl Into<String>,
     limit: &'static str,
     max: usize,
 ) -> ConfigError {
@@ -34,7 +35,7 @@ fn capacity(
 fn reference(
     origin: &str,
     line: usize,
-    section: &str,
+    section: impl Into<String>,
     key: Option<&str>,
     what: &'static str,
     wanted: &str,
@@ -60,7 +61,7 @@ fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
 }
 
 /// Resolve references, inherit defaults and run every cross-check.
-pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     let RawConfig {
         global,
         scripts,
@@ -73,7 +74,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
     } = raw;
     let (mut global, sync_daemon, global_title) = match global {
         Some(g) => (g.global, g.sync_daemon, g.title),
-        None => (default_global(), None, "global".to_string()),
+        None => (
+            default_global(),
+            None,
+            Title {
+                kind: "global",
+                name: None,
+            },
+        ),
     };
 
     // Capacities of the top-level tables, reported at the first section too many.
@@ -81,7 +89,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             s.line,
-            &format!("vrrp_script {}", s.name),
+            format!("vrrp_script {}", s.name),
             "MAX_VRRP_SCRIPTS",
             limits::MAX_VRRP_SCRIPTS,
         ));
@@ -90,7 +98,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             i.instance.line,
-            &i.title,
+            i.title,
             "MAX_VRRP_INSTANCES",
             limits::MAX_VRRP_INSTANCES,
         ));
@@ -99,7 +107,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             g.group.line,
-            &g.title,
+            g.title,
             "MAX_SYNC_GROUPS",
             limits::MAX_SYNC_GROUPS,
         ));
@@ -108,7 +116,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             v.server.line,
-            &v.title,
+            v.title,
             "MAX_VIRTUAL_SERVERS",
             limits::MAX_VIRTUAL_SERVERS,
         ));
@@ -117,7 +125,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             r.line,
-            &r.title,
+            r.title,
             "MAX_REAL_SERVERS",
             limits::MAX_REAL_SERVERS,
         ));
@@ -145,7 +153,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 return Err(reference(
                     origin,
                     *line,
-                    &raw.title,
+                    raw.title,
                     Some("track_script"),
                     "vrrp_script",
                     name,
@@ -190,7 +198,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     a.virtual_router_id, a.interface, b.name, b.line
                 )),
             )
-            .in_section(raw.title.clone())
+            .in_section(raw.title)
             .at_key("virtual_router_id"));
         }
     }
@@ -204,7 +212,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 return Err(reference(
                     origin,
                     *line,
-                    &raw.title,
+                    raw.title,
                     Some("group"),
                     "vrrp_instance",
                     member,
@@ -223,7 +231,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                         other.group.name
                     )),
                 )
-                .in_section(raw.title.clone())
+                .in_section(raw.title)
                 .at_key("group"));
             }
             let _ = group.member_indices.push(index);
@@ -239,7 +247,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(reference(
                 origin,
                 line,
-                &global_title,
+                global_title,
                 Some("lvs_sync_daemon"),
                 "vrrp_instance",
                 &instance,
@@ -264,7 +272,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                         existing.instance
                     )),
                 )
-                .in_section(raw.title.clone())
+                .in_section(raw.title)
                 .at_key("lvs_sync_daemon_interface"));
             }
             daemon = Some(LvsSyncDaemon {
@@ -291,7 +299,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     other.name, other.line
                 )),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         servers.push(raw.server.clone());
     }
@@ -300,13 +308,13 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         .map(|v| v.server.name.as_str())
         .collect();
     // Name -> index, so 20,000 real servers do not each scan every virtual server.
-    let vs_index: std::collections::HashMap<&str, usize> =
+    let vs_index: super::NameMap<&str, usize> =
         vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
     let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
     // Size each table once: regrowing vectors of large structs dominated load time.
     let mut per_vs = vec![0usize; servers.len()];
     for raw in &real_servers {
-        if let Some(&v) = vs_index.get(raw.virtual_server.as_str()) {
+        if let Some(&v) = vs_index.get(raw.virtual_server) {
             per_vs[v] += 1;
         }
     }
@@ -316,14 +324,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         timing.reserve_exact(count);
     }
     for raw in real_servers {
-        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
+        let Some(&v) = vs_index.get(raw.virtual_server) else {
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "virtual_server",
-                &raw.virtual_server,
+                raw.virtual_server,
                 &vs_names,
             ));
         };
@@ -341,7 +349,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 raw.line,
                 ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         if vs.real_servers.iter().any(|r| r.address == address) {
             return Err(ConfigError::new(
@@ -352,13 +360,13 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     vs.name
                 )),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         if vs.real_servers.len() >= limits::MAX_REAL_SERVERS_PER_VS {
             return Err(capacity(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 "MAX_REAL_SERVERS_PER_VS",
                 limits::MAX_REAL_SERVERS_PER_VS,
             ));
@@ -370,7 +378,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             warnings.push(ConfigWarning {
                 origin: origin.to_string(),
                 line: raw.line,
-                section: raw.title.clone(),
+                section: raw.title.to_string(),
                 key: None,
                 message: format!(
                     "DR/TUN cannot map ports: traffic arrives on port {vs_port}, not {port}"
@@ -392,14 +400,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
     }
     for raw in checkers {
-        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
+        let Some(&v) = vs_index.get(raw.virtual_server) else {
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "virtual_server",
-                &raw.virtual_server,
+                raw.virtual_server,
                 &vs_names,
             ));
         };
@@ -423,7 +431,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "real_server",
                 &wanted,
@@ -436,7 +444,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(capacity(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 "MAX_CHECKERS_PER_RS",
                 limits::MAX_CHECKERS_PER_RS,
             ));
@@ -468,7 +476,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         if connect_port == 0 && !matches!(kind, CheckKind::Misc(_)) {
             return Err(
                 ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
-                    .in_section(raw.title.clone())
+                    .in_section(raw.title)
                     .at_key("connect_port"),
             );
         }
@@ -532,7 +540,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             warnings.push(ConfigWarning {
                 origin: origin.to_string(),
                 line: instance.line,
-                section: raw.title.clone(),
+                section: raw.title.to_string(),
                 key: Some("priority".into()),
                 message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
             });
