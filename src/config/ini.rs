@@ -21,8 +21,8 @@ pub struct Entry<'a> {
     pub line: usize,
 }
 
-/// One `[kind NAME]` section and its entries.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One `[kind NAME]` section and its entries: a view into a [`Document`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Section<'a> {
     /// The first word of the header (`vrrp_instance`).
     pub kind: &'a str,
@@ -31,7 +31,56 @@ pub struct Section<'a> {
     /// 1-based line number of the header.
     pub line: usize,
     /// Entries in file order.
-    pub entries: Vec<Entry<'a>>,
+    pub entries: &'a [Entry<'a>],
+}
+
+/// A section header and where its entries sit in [`Document`]'s one entry table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Header<'a> {
+    kind: &'a str,
+    name: Option<&'a str>,
+    line: usize,
+    start: usize,
+    end: usize,
+}
+
+/// A tokenized file: every section, with the entries of all sections kept in one
+/// table (one allocation for the whole file, not one per section).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Document<'a> {
+    headers: Vec<Header<'a>>,
+    entries: Vec<Entry<'a>>,
+}
+
+impl<'a> Document<'a> {
+    /// Number of sections.
+    pub fn len(&self) -> usize {
+        self.headers.len()
+    }
+
+    /// True when the file has no section.
+    pub fn is_empty(&self) -> bool {
+        self.headers.is_empty()
+    }
+
+    /// Section `index` (file order).
+    pub fn get(&self, index: usize) -> Option<Section<'_>> {
+        self.headers.get(index).map(|h| self.view(h))
+    }
+
+    /// The sections in file order.
+    pub fn sections(&self) -> impl ExactSizeIterator<Item = Section<'_>> + '_ {
+        self.headers.iter().map(|h| self.view(h))
+    }
+
+    fn view<'d>(&'d self, h: &Header<'a>) -> Section<'d> {
+        Section {
+            kind: h.kind,
+            name: h.name,
+            line: h.line,
+            entries: self.entries.get(h.start..h.end).unwrap_or(&[]),
+        }
+    }
 }
 
 impl<'a> Section<'a> {
@@ -81,10 +130,8 @@ fn trim(text: &str) -> &str {
 }
 
 /// Split `text` into sections. `origin` is the file name used in errors.
-pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, ConfigError> {
-    // Every header has a `[`: size the table once (names with `[` only overcount).
-    let brackets = text.bytes().filter(|b| *b == b'[').count();
-    let mut sections: Vec<Section<'a>> = Vec::with_capacity(brackets);
+pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Document<'a>, ConfigError> {
+    let mut document = Document::default();
     // One pass, splitting exactly as `str::lines` does, but knowing whether the
     // last line had its newline (a missing one hints at truncation).
     for (index, piece) in text.split_inclusive('\n').enumerate() {
@@ -124,11 +171,13 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
             if kind.is_empty() {
                 return Err(syntax("empty section header"));
             }
-            sections.push(Section {
+            let start = document.entries.len();
+            document.headers.push(Header {
                 kind,
                 name,
                 line,
-                entries: Vec::new(),
+                start,
+                end: start,
             });
             continue;
         }
@@ -149,12 +198,13 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Vec<Section<'a>>, Con
                 "expected `key = value`; keys are letters, digits and `_`"
             }));
         }
-        let Some(section) = sections.last_mut() else {
+        let Some(header) = document.headers.last_mut() else {
             return Err(syntax("key before the first [section]"));
         };
-        section.entries.push(Entry { key, value, line });
+        document.entries.push(Entry { key, value, line });
+        header.end = document.entries.len();
     }
-    Ok(sections)
+    Ok(document)
 }
 
 #[cfg(test)]
@@ -164,15 +214,20 @@ mod tests {
     #[test]
     fn sections_and_entries_carry_lines() {
         let text = "# c\n[global]\nrouter_id = LVS_1\n\n[vrrp_instance VI_1]\nnopreempt\nauth_pass = a=b#c\n";
-        let sections = tokenize(text, "t.ini").unwrap();
-        assert_eq!(sections.len(), 2);
+        let document = tokenize(text, "t.ini").unwrap();
+        assert_eq!(document.len(), 2);
+        let sections: Vec<Section<'_>> = document.sections().collect();
         assert_eq!(sections[0].kind, "global");
         assert_eq!(sections[0].name, None);
+        assert_eq!(sections[0].entries.len(), 1);
         assert_eq!(sections[0].entries[0].line, 3);
         assert_eq!(sections[1].name, Some("VI_1"));
         assert_eq!(sections[1].line, 5);
+        assert_eq!(sections[1].entries.len(), 2);
         assert_eq!(sections[1].entries[0].value, None);
         assert_eq!(sections[1].entries[1].value, Some("a=b#c"));
+        assert_eq!(document.get(1), Some(sections[1]));
+        assert_eq!(document.get(2), None);
     }
 
     #[test]

@@ -81,10 +81,10 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             ConfigErrorKind::TooLarge { size: text.len() },
         ));
     }
-    let sections = ini::tokenize(text, origin)?;
+    let document = ini::tokenize(text, origin)?;
     let count = |kinds: &[&str]| {
-        sections
-            .iter()
+        document
+            .sections()
             .filter(|s| kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)))
             .count()
     };
@@ -100,8 +100,9 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     };
     // Section titles seen, to reject the same header twice: borrowed keys, no copies.
     let mut seen: NameMap<(&'static str, &str), usize> =
-        NameMap::with_capacity_and_hasher(sections.len(), Default::default());
-    for section in &sections {
+        NameMap::with_capacity_and_hasher(document.len(), Default::default());
+    for section in document.sections() {
+        let section = &section;
         let kind = SECTION_KINDS
             .iter()
             .copied()
