@@ -480,6 +480,9 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                     .at_key("connect_port"),
             );
         }
+        // Grow one at a time: a first push would reserve room for four 200-byte
+        // checkers, and nearly every real server has exactly one.
+        real.checkers.reserve_exact(1);
         real.checkers.push(Checker {
             line: raw.line,
             kind,
