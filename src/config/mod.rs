@@ -149,6 +149,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 .push(sections::read_checker(origin, section, kind)?),
         }
     }
+    drop(seen);
     validate::build(origin, raw)
 }
 

@@ -71,8 +71,6 @@ pub(crate) struct RawChecker<'a> {
     pub connect_ip: Option<IpAddr>,
     pub connect_port: Option<u16>,
     pub bindto: Option<IpAddr>,
-    pub misc_timeout: Option<Duration>,
-    pub helo_name: Option<Name>,
 }
 
 fn notify_key(
@@ -1134,8 +1132,6 @@ pub(crate) fn read_checker<'a>(
         connect_ip: None,
         connect_port: None,
         bindto: None,
-        misc_timeout: None,
-        helo_name: None,
     };
     let mut urls = Vec::new();
     let mut virtualhost = None;
@@ -1148,6 +1144,8 @@ pub(crate) fn read_checker<'a>(
     let mut misc_path = None;
     let mut misc_dynamic = false;
     let mut user = None;
+    let mut helo_name = None;
+    let mut misc_timeout = None;
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -1179,10 +1177,10 @@ pub(crate) fn read_checker<'a>(
             "verify" => tls.verify = reader.flag(entry)?,
             "ca_file" => tls.ca_file = Some(reader.path(entry)?),
             "sni" => tls.sni = Some(reader.name(entry)?),
-            "helo_name" => raw.helo_name = Some(reader.name(entry)?),
+            "helo_name" => helo_name = Some(reader.name(entry)?),
             "misc_path" => misc_path = Some(reader.path(entry)?),
             "misc_timeout" => {
-                raw.misc_timeout = Some(
+                misc_timeout = Some(
                     reader
                         .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
                 )
@@ -1224,11 +1222,13 @@ pub(crate) fn read_checker<'a>(
             }))
         }
         "smtp_check" => CheckKind::Smtp {
-            helo_name: Name::new(),
+            // Empty = not set (a name is never empty): validate fills in router_id.
+            helo_name: helo_name.unwrap_or_default(),
         },
         _ => CheckKind::Misc(Box::new(MiscCheck {
             path: misc_path.ok_or_else(|| reader.missing("misc_path"))?,
-            timeout: Duration::ZERO,
+            // Zero = not set (the key's range starts at 10 ms): validate uses delay_loop.
+            timeout: misc_timeout.unwrap_or(Duration::ZERO),
             dynamic: misc_dynamic,
             user,
         })),

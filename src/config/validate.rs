@@ -459,12 +459,15 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         let connect_port = raw.connect_port.unwrap_or(real.address.port());
         let mut kind = raw.kind;
         match &mut kind {
-            CheckKind::Misc(misc) => misc.timeout = raw.misc_timeout.unwrap_or(timing.delay_loop),
+            CheckKind::Misc(misc) => {
+                if misc.timeout.is_zero() {
+                    misc.timeout = timing.delay_loop;
+                }
+            }
             CheckKind::Smtp { helo_name } => {
-                *helo_name = raw
-                    .helo_name
-                    .or_else(|| global.router_id.clone())
-                    .unwrap_or_else(|| name("lvsd"));
+                if helo_name.is_empty() {
+                    *helo_name = global.router_id.clone().unwrap_or_else(|| name("lvsd"));
+                }
             }
             CheckKind::Http(http) => {
                 if http.virtualhost.is_none() {
@@ -561,4 +564,42 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         interfaces,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, CheckKind};
+    use std::time::Duration;
+
+    const BASE: &str = "[global]\nrouter_id = R1\n[virtual_server v]\naddress = 10.0.0.1\nport = 25\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n[real_server v/10.0.1.1]\n[real_server v/10.0.1.2]\n";
+
+    fn kinds(extra: &str) -> Vec<CheckKind> {
+        let c = load_str(&format!("{BASE}{extra}"), "t.ini").unwrap();
+        let rs = &c.virtual_servers[0].real_servers;
+        rs.iter()
+            .flat_map(|r| r.checkers.iter().map(|c| c.kind.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn helo_name_and_misc_timeout_given_or_inherited() {
+        let k = kinds("[smtp_check v/10.0.1.1]\nhelo_name = mx.example\n[smtp_check v/10.0.1.2]\n");
+        let helo: Vec<String> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::Smtp { helo_name } => helo_name.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(helo, ["mx.example", "R1"]);
+        let k = kinds("[misc_check v/10.0.1.1]\nmisc_path = /bin/true\nmisc_timeout = 2\ndelay_loop = 9\n[misc_check v/10.0.1.2]\nmisc_path = /bin/true\ndelay_loop = 7\n");
+        let timeouts: Vec<Duration> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::Misc(m) => m.timeout,
+                _ => Duration::ZERO,
+            })
+            .collect();
+        assert_eq!(timeouts, [Duration::from_secs(2), Duration::from_secs(7)]);
+    }
 }
