@@ -21,9 +21,10 @@ pub struct Entry<'a> {
     pub line: usize,
 }
 
-/// One `[kind NAME]` section and its entries: a view into a [`Document`].
+/// One `[kind NAME]` section and its entries: a view into a [`Document`] (`'d`)
+/// whose text (`'a`) outlives it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Section<'a> {
+pub struct Section<'d, 'a> {
     /// The first word of the header (`vrrp_instance`).
     pub kind: &'a str,
     /// The rest of the header, trimmed (`VI_1`); `None` for `[global]`.
@@ -31,7 +32,7 @@ pub struct Section<'a> {
     /// 1-based line number of the header.
     pub line: usize,
     /// Entries in file order.
-    pub entries: &'a [Entry<'a>],
+    pub entries: &'d [Entry<'a>],
 }
 
 /// A section header and where its entries sit in [`Document`]'s one entry table.
@@ -64,16 +65,16 @@ impl<'a> Document<'a> {
     }
 
     /// Section `index` (file order).
-    pub fn get(&self, index: usize) -> Option<Section<'_>> {
+    pub fn get(&self, index: usize) -> Option<Section<'_, 'a>> {
         self.headers.get(index).map(|h| self.view(h))
     }
 
     /// The sections in file order.
-    pub fn sections(&self) -> impl ExactSizeIterator<Item = Section<'_>> + '_ {
+    pub fn sections(&self) -> impl ExactSizeIterator<Item = Section<'_, 'a>> + '_ {
         self.headers.iter().map(|h| self.view(h))
     }
 
-    fn view<'d>(&'d self, h: &Header<'a>) -> Section<'d> {
+    fn view<'d>(&'d self, h: &Header<'a>) -> Section<'d, 'a> {
         Section {
             kind: h.kind,
             name: h.name,
@@ -83,7 +84,7 @@ impl<'a> Document<'a> {
     }
 }
 
-impl<'a> Section<'a> {
+impl<'a> Section<'_, 'a> {
     /// The header as written between the brackets, for messages (formatted only when shown).
     pub fn title(&self) -> Title<'a> {
         Title {
@@ -129,6 +130,32 @@ fn trim(text: &str) -> &str {
     }
 }
 
+/// A control character other than tab and CR, or DEL (bytes >= 0x80 are UTF-8).
+fn is_control(b: u8) -> bool {
+    (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f
+}
+
+/// True when `line` holds an [`is_control`] byte. Eight bytes at a time: a word
+/// with no byte below 0x20 and no DEL needs no closer look (each test is exact
+/// per byte, since the high bit is masked off before adding).
+fn has_control(line: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut chunks = line.chunks_exact(8);
+    for chunk in &mut chunks {
+        let mut bytes = [0u8; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        let below_space = !((word & !HIGH) + ONES * 0x60) & !word & HIGH;
+        let del = word ^ (ONES * 0x7f);
+        let is_del = !(((del & !HIGH) + !HIGH) | del) & HIGH;
+        if below_space | is_del != 0 && chunk.iter().any(|b| is_control(*b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|b| is_control(*b))
+}
+
 /// Split `text` into sections. `origin` is the file name used in errors.
 pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Document<'a>, ConfigError> {
     let mut document = Document::default();
@@ -143,10 +170,7 @@ pub fn tokenize<'a>(text: &'a str, origin: &str) -> Result<Document<'a>, ConfigE
         let syntax = |message: &'static str| {
             ConfigError::new(origin, line, ConfigErrorKind::Syntax(message))
         };
-        if raw
-            .bytes()
-            .any(|b| (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f)
-        {
+        if has_control(raw.as_bytes()) {
             return Err(syntax(
                 "control character in line (binary or corrupted file?)",
             ));
@@ -216,7 +240,7 @@ mod tests {
         let text = "# c\n[global]\nrouter_id = LVS_1\n\n[vrrp_instance VI_1]\nnopreempt\nauth_pass = a=b#c\n";
         let document = tokenize(text, "t.ini").unwrap();
         assert_eq!(document.len(), 2);
-        let sections: Vec<Section<'_>> = document.sections().collect();
+        let sections: Vec<Section<'_, '_>> = document.sections().collect();
         assert_eq!(sections[0].kind, "global");
         assert_eq!(sections[0].name, None);
         assert_eq!(sections[0].entries.len(), 1);
@@ -235,6 +259,20 @@ mod tests {
         let err = tokenize("[global]\nrouter_id = x\n[vrrp_inst", "t.ini").unwrap_err();
         assert_eq!(err.line, 3);
         assert!(err.to_string().contains("truncated"));
+    }
+
+    #[test]
+    fn control_bytes_found_anywhere_in_a_line() {
+        for len in 1..20 {
+            for at in 0..len {
+                for byte in 0..=255u8 {
+                    let mut line = vec![b'a'; len];
+                    line[at] = byte;
+                    let expect = (byte < 0x20 && byte != b'\t' && byte != b'\r') || byte == 0x7f;
+                    assert_eq!(has_control(&line), expect, "len {len} at {at} byte {byte}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -230,7 +230,7 @@ pub(crate) struct Reader<'s, 'a> {
     /// File name.
     pub origin: &'s str,
     /// The section.
-    pub section: &'s Section<'a>,
+    pub section: &'s Section<'s, 'a>,
     /// Its title for messages.
     pub title: Title<'a>,
 }
@@ -239,7 +239,7 @@ impl<'s, 'a> Reader<'s, 'a> {
     /// Start reading `section`, rejecting unknown and duplicate keys.
     pub fn new(
         origin: &'s str,
-        section: &'s Section<'a>,
+        section: &'s Section<'s, 'a>,
         keys: &[KeySpec],
     ) -> Result<Self, ConfigError> {
         let reader = Self {

@@ -94,7 +94,7 @@ fn notify_key(
 /// Reject a name on `[global]`, require one elsewhere.
 pub(crate) fn section_name<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<&'a str, ConfigError> {
     section.name.filter(|n| !n.is_empty()).ok_or_else(|| {
         ConfigError::new(
@@ -106,7 +106,7 @@ pub(crate) fn section_name<'a>(
     })
 }
 
-fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError> {
+fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Name, ConfigError> {
     let text = section_name(origin, section)?;
     to_name(text).ok_or_else(|| {
         ConfigError::new(
@@ -123,7 +123,7 @@ fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError>
 /// `[global]`.
 pub(crate) fn read_global<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<RawGlobal<'a>, ConfigError> {
     if section.name.is_some() {
         return Err(ConfigError::new(
@@ -222,7 +222,10 @@ pub(crate) fn default_global() -> Global {
 }
 
 /// `[vrrp_script NAME]`.
-pub(crate) fn read_script(origin: &str, section: &Section<'_>) -> Result<VrrpScript, ConfigError> {
+pub(crate) fn read_script(
+    origin: &str,
+    section: &Section<'_, '_>,
+) -> Result<VrrpScript, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, SCRIPT_KEYS)?;
     let mut script = None;
@@ -273,7 +276,7 @@ fn push_capped<T, const N: usize>(
 /// `[vrrp_instance NAME]`.
 pub(crate) fn read_instance<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<RawInstance<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, INSTANCE_KEYS)?;
@@ -650,7 +653,7 @@ fn read_vip(
 /// `[vrrp_sync_group NAME]`.
 pub(crate) fn read_sync_group<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<RawSyncGroup<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, SYNC_GROUP_KEYS)?;
@@ -699,7 +702,7 @@ pub(crate) fn read_sync_group<'a>(
 /// `[virtual_server NAME]`.
 pub(crate) fn read_virtual_server<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<RawVirtualServer<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
@@ -971,7 +974,7 @@ pub(crate) fn read_virtual_server<'a>(
 
 fn target<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<(&'a str, IpAddr, Option<u16>), ConfigError> {
     let name = section_name(origin, section)?;
     split_target(name).ok_or_else(|| {
@@ -989,7 +992,7 @@ fn target<'a>(
 /// `[real_server VS/ADDR:PORT]`.
 pub(crate) fn read_real_server<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<RawRealServer<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
     let reader = Reader::new(origin, section, REAL_SERVER_KEYS)?;
@@ -1109,7 +1112,7 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
 /// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
 pub(crate) fn read_checker<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
     kind: &str,
 ) -> Result<RawChecker<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
