@@ -310,7 +310,6 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     // Name -> index, so 20,000 real servers do not each scan every virtual server.
     let vs_index: super::NameMap<&str, usize> =
         vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
     // Size each table once: regrowing vectors of large structs dominated load time.
     let mut per_vs = vec![0usize; servers.len()];
     for raw in &real_servers {
@@ -318,11 +317,18 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             per_vs[v] += 1;
         }
     }
-    for ((server, timing), count) in servers.iter_mut().zip(&mut rs_timing).zip(&per_vs) {
+    // Inherited timing of every real server in one table (not one per virtual
+    // server): virtual server v's real servers start at rs_offset[v].
+    let mut rs_offset = Vec::with_capacity(servers.len());
+    let mut total = 0;
+    for (server, count) in servers.iter_mut().zip(&per_vs) {
         let count = (*count).min(limits::MAX_REAL_SERVERS_PER_VS);
         server.real_servers.reserve_exact(count);
-        timing.reserve_exact(count);
+        rs_offset.push(total);
+        total += count;
     }
+    let mut rs_timing = vec![TimingOptions::default(); total];
+    let timing_slot = |v: usize, r: usize| rs_offset.get(v).map_or(usize::MAX, |o| o + r);
     for raw in real_servers {
         let Some(&v) = vs_index.get(raw.virtual_server) else {
             return Err(reference(
@@ -396,8 +402,10 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             notify_down: raw.notify_down,
             checkers: Vec::new(),
         };
+        if let Some(slot) = rs_timing.get_mut(timing_slot(v, servers[v].real_servers.len())) {
+            *slot = raw.timing.over(virtual_servers[v].timing);
+        }
         servers[v].real_servers.push(real);
-        rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
     }
     for raw in checkers {
         let Some(&v) = vs_index.get(raw.virtual_server) else {
@@ -449,7 +457,12 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 limits::MAX_CHECKERS_PER_RS,
             ));
         }
-        let inherited = raw.timing.over(rs_timing[v][r]);
+        let inherited = raw.timing.over(
+            rs_timing
+                .get(timing_slot(v, r))
+                .copied()
+                .unwrap_or_default(),
+        );
         let (default_retry, default_delay) = match raw.kind {
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
             CheckKind::Http(_) => (1, Duration::from_secs(3)),
@@ -601,5 +614,21 @@ mod tests {
             })
             .collect();
         assert_eq!(timeouts, [Duration::from_secs(2), Duration::from_secs(7)]);
+    }
+
+    #[test]
+    fn real_server_timing_reaches_its_checkers_in_every_virtual_server() {
+        let text = "[virtual_server a]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\ndelay_loop = 4\n\
+            [virtual_server b]\naddress = 10.0.0.1\nport = 81\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n\
+            [real_server b/10.0.1.1]\ndelay_loop = 2\n[real_server a/10.0.1.1]\n[real_server b/10.0.1.2]\nretry = 7\n\
+            [tcp_check b/10.0.1.2]\n[tcp_check a/10.0.1.1]\n[tcp_check b/10.0.1.1]\nconnect_timeout = 1\n";
+        let c = load_str(text, "t.ini").unwrap();
+        let timing = |v: usize, r: usize| c.virtual_servers[v].real_servers[r].checkers[0].timing;
+        assert_eq!(timing(0, 0).delay_loop, Duration::from_secs(4));
+        assert_eq!(timing(1, 0).delay_loop, Duration::from_secs(2));
+        assert_eq!(timing(1, 0).connect_timeout, Duration::from_secs(1));
+        assert_eq!(timing(1, 1).delay_loop, Duration::from_secs(60));
+        assert_eq!(timing(1, 1).retry, 7);
+        assert_eq!(timing(0, 0).retry, 1);
     }
 }
