@@ -9,7 +9,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
-use super::ini::{Entry, Section};
+use super::ini::{Entry, Section, Title};
 use super::model::*;
 
 /// A key a section accepts.
@@ -230,16 +230,16 @@ pub(crate) struct Reader<'s, 'a> {
     /// File name.
     pub origin: &'s str,
     /// The section.
-    pub section: &'s Section<'a>,
+    pub section: &'s Section<'s, 'a>,
     /// Its title for messages.
-    pub title: String,
+    pub title: Title<'a>,
 }
 
 impl<'s, 'a> Reader<'s, 'a> {
     /// Start reading `section`, rejecting unknown and duplicate keys.
     pub fn new(
         origin: &'s str,
-        section: &'s Section<'a>,
+        section: &'s Section<'s, 'a>,
         keys: &[KeySpec],
     ) -> Result<Self, ConfigError> {
         let reader = Self {
@@ -247,24 +247,29 @@ impl<'s, 'a> Reader<'s, 'a> {
             section,
             title: section.title(),
         };
-        let mut seen: Vec<(&str, usize)> = Vec::new();
-        for entry in &section.entries {
+        // One bit per key of `keys` seen so far (no table is near 128 keys; a test says so).
+        let mut seen: u128 = 0;
+        for (index, entry) in section.entries.iter().enumerate() {
             let key = canonical(entry.key);
-            let Some(spec) = keys.iter().find(|k| k.name == key) else {
+            let Some((position, spec)) = keys.iter().enumerate().find(|(_, k)| k.name == key)
+            else {
                 let suggestion = suggest(entry.key, keys.iter().map(|k| k.name));
                 return Err(reader.error(entry, ConfigErrorKind::UnknownKey { suggestion }));
             };
-            if !spec.list {
-                if let Some((_, first_line)) = seen.iter().find(|(k, _)| *k == key) {
-                    return Err(reader.error(
-                        entry,
-                        ConfigErrorKind::DuplicateKey {
-                            first_line: *first_line,
-                        },
-                    ));
-                }
-                seen.push((key, entry.line));
+            if spec.list {
+                continue;
             }
+            let bit = 1u128.checked_shl(position as u32).unwrap_or(0);
+            if seen & bit != 0 {
+                let first_line = section
+                    .entries
+                    .iter()
+                    .take(index)
+                    .find(|e| canonical(e.key) == key)
+                    .map_or(entry.line, |e| e.line);
+                return Err(reader.error(entry, ConfigErrorKind::DuplicateKey { first_line }));
+            }
+            seen |= bit;
         }
         Ok(reader)
     }
@@ -286,13 +291,13 @@ impl<'s, 'a> Reader<'s, 'a> {
     /// An error at `entry`.
     pub fn error(&self, entry: &Entry<'_>, kind: ConfigErrorKind) -> ConfigError {
         ConfigError::new(self.origin, entry.line, kind)
-            .in_section(self.title.clone())
+            .in_section(self.title)
             .at_key(entry.key)
     }
 
     /// An error about `key` at the section header (missing keys) or elsewhere.
     pub fn error_at(&self, line: usize, key: Option<&str>, kind: ConfigErrorKind) -> ConfigError {
-        let error = ConfigError::new(self.origin, line, kind).in_section(self.title.clone());
+        let error = ConfigError::new(self.origin, line, kind).in_section(self.title);
         match key {
             Some(key) => error.at_key(key),
             None => error,
@@ -320,7 +325,7 @@ impl<'s, 'a> Reader<'s, 'a> {
         ConfigWarning {
             origin: self.origin.to_string(),
             line,
-            section: self.title.clone(),
+            section: self.title.to_string(),
             key: key.map(str::to_string),
             message,
         }
@@ -510,14 +515,45 @@ pub(crate) fn to_interface(text: &str) -> Option<Name> {
     Some(out)
 }
 
+/// An optional duration, in nanoseconds, `u64::MAX` when unset: 8 bytes where
+/// `Option<Duration>` takes 16, and every real server and checker carries four.
+/// Timing keys are at most an hour, far below the 584 years a u64 holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct MaybeDuration(u64);
+
+impl Default for MaybeDuration {
+    fn default() -> Self {
+        MaybeDuration(u64::MAX)
+    }
+}
+
+impl MaybeDuration {
+    fn set(d: Duration) -> Self {
+        MaybeDuration(u64::try_from(d.as_nanos()).map_or(u64::MAX - 1, |n| n.min(u64::MAX - 1)))
+    }
+
+    /// The duration, if set.
+    pub fn get(self) -> Option<Duration> {
+        (self.0 != u64::MAX).then(|| Duration::from_nanos(self.0))
+    }
+
+    fn or(self, parent: MaybeDuration) -> MaybeDuration {
+        if self.0 == u64::MAX {
+            parent
+        } else {
+            self
+        }
+    }
+}
+
 /// Optional check timing set at one level of the inheritance chain.
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct TimingOptions {
-    pub delay_loop: Option<Duration>,
-    pub connect_timeout: Option<Duration>,
+    pub delay_loop: MaybeDuration,
+    pub connect_timeout: MaybeDuration,
     pub retry: Option<u32>,
-    pub delay_before_retry: Option<Duration>,
-    pub warmup: Option<Duration>,
+    pub delay_before_retry: MaybeDuration,
+    pub warmup: MaybeDuration,
 }
 
 impl TimingOptions {
@@ -530,14 +566,15 @@ impl TimingOptions {
     ) -> Result<bool, ConfigError> {
         let hour = Duration::from_secs(3600);
         let ms = Duration::from_millis(1);
+        let set = MaybeDuration::set;
         match key {
-            "delay_loop" => self.delay_loop = Some(reader.duration(entry, ms..=hour)?),
-            "connect_timeout" => self.connect_timeout = Some(reader.duration(entry, ms..=hour)?),
+            "delay_loop" => self.delay_loop = set(reader.duration(entry, ms..=hour)?),
+            "connect_timeout" => self.connect_timeout = set(reader.duration(entry, ms..=hour)?),
             "retry" => self.retry = Some(reader.int(entry, 0..=1000u32)?),
             "delay_before_retry" => {
-                self.delay_before_retry = Some(reader.duration(entry, Duration::ZERO..=hour)?)
+                self.delay_before_retry = set(reader.duration(entry, Duration::ZERO..=hour)?)
             }
-            "warmup" => self.warmup = Some(reader.duration(entry, Duration::ZERO..=hour)?),
+            "warmup" => self.warmup = set(reader.duration(entry, Duration::ZERO..=hour)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -558,15 +595,16 @@ impl TimingOptions {
     /// retry `default_retry`, delay_before_retry `default_delay_before_retry`,
     /// warmup = delay_loop.
     pub fn resolve(self, default_retry: u32, default_delay_before_retry: Duration) -> CheckTiming {
-        let delay_loop = self.delay_loop.unwrap_or(Duration::from_secs(60));
+        let delay_loop = self.delay_loop.get().unwrap_or(Duration::from_secs(60));
         CheckTiming {
             delay_loop,
-            connect_timeout: self.connect_timeout.unwrap_or(Duration::from_secs(5)),
+            connect_timeout: self.connect_timeout.get().unwrap_or(Duration::from_secs(5)),
             retry: self.retry.unwrap_or(default_retry),
             delay_before_retry: self
                 .delay_before_retry
+                .get()
                 .unwrap_or(default_delay_before_retry),
-            warmup: self.warmup.unwrap_or(delay_loop),
+            warmup: self.warmup.get().unwrap_or(delay_loop),
         }
     }
 }
@@ -623,4 +661,31 @@ pub(crate) fn split_target(name: &str) -> Option<(&str, IpAddr, Option<u16>)> {
     }
     let (ip, port) = parse_host_port(host)?;
     Some((vs, ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maybe_duration_keeps_every_timing_value() {
+        assert_eq!(MaybeDuration::default().get(), None);
+        for d in [
+            Duration::ZERO,
+            Duration::from_micros(1),
+            Duration::from_millis(1500),
+            Duration::from_secs(3600),
+        ] {
+            assert_eq!(MaybeDuration::set(d).get(), Some(d));
+            assert_eq!(
+                MaybeDuration::default().or(MaybeDuration::set(d)).get(),
+                Some(d)
+            );
+            assert_eq!(
+                MaybeDuration::set(d).or(MaybeDuration::default()).get(),
+                Some(d)
+            );
+        }
+        assert_eq!(std::mem::size_of::<TimingOptions>(), 40);
+    }
 }

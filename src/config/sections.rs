@@ -4,22 +4,22 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
-use super::ini::{Entry, Section};
+use super::ini::{Entry, Section, Title};
 use super::model::*;
 use super::parse::*;
 
 /// `[global]` before references are resolved.
-pub(crate) struct RawGlobal {
+pub(crate) struct RawGlobal<'a> {
     pub global: Global,
     /// `lvs_sync_daemon = IFACE INSTANCE [id N]`, with its line.
     pub sync_daemon: Option<(Name, Name, Option<u8>, usize)>,
-    pub title: String,
+    pub title: Title<'a>,
 }
 
 /// `[vrrp_instance]` before references are resolved.
-pub(crate) struct RawInstance {
+pub(crate) struct RawInstance<'a> {
     pub instance: VrrpInstance,
-    pub title: String,
+    pub title: Title<'a>,
     /// `track_script` names, weights and lines.
     pub track_scripts: Vec<(Name, Option<i32>, usize)>,
     pub garp_master_delay: Option<Duration>,
@@ -30,25 +30,25 @@ pub(crate) struct RawInstance {
 }
 
 /// `[vrrp_sync_group]` before references are resolved.
-pub(crate) struct RawSyncGroup {
+pub(crate) struct RawSyncGroup<'a> {
     pub group: SyncGroup,
-    pub title: String,
+    pub title: Title<'a>,
     pub member_lines: Vec<usize>,
 }
 
 /// `[virtual_server]` before its real servers are attached.
-pub(crate) struct RawVirtualServer {
+pub(crate) struct RawVirtualServer<'a> {
     pub server: VirtualServer,
-    pub title: String,
+    pub title: Title<'a>,
     pub timing: TimingOptions,
 }
 
 /// `[real_server]` before it is attached to its virtual server.
-pub(crate) struct RawRealServer {
-    pub virtual_server: String,
+pub(crate) struct RawRealServer<'a> {
+    pub virtual_server: &'a str,
     pub ip: IpAddr,
     pub port: Option<u16>,
-    pub title: String,
+    pub title: Title<'a>,
     pub line: usize,
     pub weight: u32,
     pub inhibit_on_failure: Option<bool>,
@@ -60,19 +60,17 @@ pub(crate) struct RawRealServer {
 }
 
 /// A checker section before it is attached to its real server.
-pub(crate) struct RawChecker {
-    pub virtual_server: String,
+pub(crate) struct RawChecker<'a> {
+    pub virtual_server: &'a str,
     pub ip: IpAddr,
     pub port: Option<u16>,
-    pub title: String,
+    pub title: Title<'a>,
     pub line: usize,
     pub kind: CheckKind,
     pub timing: TimingOptions,
     pub connect_ip: Option<IpAddr>,
     pub connect_port: Option<u16>,
     pub bindto: Option<IpAddr>,
-    pub misc_timeout: Option<Duration>,
-    pub helo_name: Option<Name>,
 }
 
 fn notify_key(
@@ -96,7 +94,7 @@ fn notify_key(
 /// Reject a name on `[global]`, require one elsewhere.
 pub(crate) fn section_name<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<&'a str, ConfigError> {
     section.name.filter(|n| !n.is_empty()).ok_or_else(|| {
         ConfigError::new(
@@ -108,7 +106,7 @@ pub(crate) fn section_name<'a>(
     })
 }
 
-fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError> {
+fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Name, ConfigError> {
     let text = section_name(origin, section)?;
     to_name(text).ok_or_else(|| {
         ConfigError::new(
@@ -123,7 +121,10 @@ fn simple_name(origin: &str, section: &Section<'_>) -> Result<Name, ConfigError>
 }
 
 /// `[global]`.
-pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlobal, ConfigError> {
+pub(crate) fn read_global<'a>(
+    origin: &str,
+    section: &Section<'_, 'a>,
+) -> Result<RawGlobal<'a>, ConfigError> {
     if section.name.is_some() {
         return Err(ConfigError::new(
             origin,
@@ -194,7 +195,7 @@ pub(crate) fn read_global(origin: &str, section: &Section<'_>) -> Result<RawGlob
     Ok(RawGlobal {
         global,
         sync_daemon,
-        title: reader.title.clone(),
+        title: reader.title,
     })
 }
 
@@ -221,7 +222,10 @@ pub(crate) fn default_global() -> Global {
 }
 
 /// `[vrrp_script NAME]`.
-pub(crate) fn read_script(origin: &str, section: &Section<'_>) -> Result<VrrpScript, ConfigError> {
+pub(crate) fn read_script(
+    origin: &str,
+    section: &Section<'_, '_>,
+) -> Result<VrrpScript, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, SCRIPT_KEYS)?;
     let mut script = None;
@@ -270,10 +274,10 @@ fn push_capped<T, const N: usize>(
 }
 
 /// `[vrrp_instance NAME]`.
-pub(crate) fn read_instance(
+pub(crate) fn read_instance<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawInstance, ConfigError> {
+    section: &Section<'_, 'a>,
+) -> Result<RawInstance<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, INSTANCE_KEYS)?;
     let hour = Duration::from_secs(3600);
@@ -587,7 +591,7 @@ pub(crate) fn read_instance(
             notify,
             native_ipv6,
         },
-        title: reader.title.clone(),
+        title: reader.title,
         track_scripts,
         garp_master_delay,
         garp_master_repeat,
@@ -647,10 +651,10 @@ fn read_vip(
 }
 
 /// `[vrrp_sync_group NAME]`.
-pub(crate) fn read_sync_group(
+pub(crate) fn read_sync_group<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawSyncGroup, ConfigError> {
+    section: &Section<'_, 'a>,
+) -> Result<RawSyncGroup<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, SYNC_GROUP_KEYS)?;
     let mut members = heapless::Vec::new();
@@ -690,17 +694,17 @@ pub(crate) fn read_sync_group(
             member_indices: heapless::Vec::new(),
             notify,
         },
-        title: reader.title.clone(),
+        title: reader.title,
         member_lines,
     })
 }
 
 /// `[virtual_server NAME]`.
-pub(crate) fn read_virtual_server(
+pub(crate) fn read_virtual_server<'a>(
     origin: &str,
-    section: &Section<'_>,
+    section: &Section<'_, 'a>,
     warnings: &mut Vec<ConfigWarning>,
-) -> Result<RawVirtualServer, ConfigError> {
+) -> Result<RawVirtualServer<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     if name.contains(':') {
         return Err(ConfigError::new(
@@ -963,14 +967,14 @@ pub(crate) fn read_virtual_server(
             ha_suspend,
             real_servers: Vec::new(),
         },
-        title: reader.title.clone(),
+        title: reader.title,
         timing,
     })
 }
 
 fn target<'a>(
     origin: &str,
-    section: &Section<'a>,
+    section: &Section<'_, 'a>,
 ) -> Result<(&'a str, IpAddr, Option<u16>), ConfigError> {
     let name = section_name(origin, section)?;
     split_target(name).ok_or_else(|| {
@@ -986,17 +990,17 @@ fn target<'a>(
 }
 
 /// `[real_server VS/ADDR:PORT]`.
-pub(crate) fn read_real_server(
+pub(crate) fn read_real_server<'a>(
     origin: &str,
-    section: &Section<'_>,
-) -> Result<RawRealServer, ConfigError> {
+    section: &Section<'_, 'a>,
+) -> Result<RawRealServer<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
     let reader = Reader::new(origin, section, REAL_SERVER_KEYS)?;
     let mut raw = RawRealServer {
-        virtual_server: vs.to_string(),
+        virtual_server: vs,
         ip,
         port,
-        title: reader.title.clone(),
+        title: reader.title,
         line: section.line,
         weight: 1,
         inhibit_on_failure: None,
@@ -1106,11 +1110,11 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
 }
 
 /// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
-pub(crate) fn read_checker(
+pub(crate) fn read_checker<'a>(
     origin: &str,
-    section: &Section<'_>,
+    section: &Section<'_, 'a>,
     kind: &str,
-) -> Result<RawChecker, ConfigError> {
+) -> Result<RawChecker<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
     let keys = match kind {
         "tcp_check" => TCP_CHECK_KEYS,
@@ -1121,18 +1125,16 @@ pub(crate) fn read_checker(
     };
     let reader = Reader::new(origin, section, keys)?;
     let mut raw = RawChecker {
-        virtual_server: vs.to_string(),
+        virtual_server: vs,
         ip,
         port,
-        title: reader.title.clone(),
+        title: reader.title,
         line: section.line,
         kind: CheckKind::Tcp,
         timing: TimingOptions::default(),
         connect_ip: None,
         connect_port: None,
         bindto: None,
-        misc_timeout: None,
-        helo_name: None,
     };
     let mut urls = Vec::new();
     let mut virtualhost = None;
@@ -1145,6 +1147,8 @@ pub(crate) fn read_checker(
     let mut misc_path = None;
     let mut misc_dynamic = false;
     let mut user = None;
+    let mut helo_name = None;
+    let mut misc_timeout = None;
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -1176,10 +1180,10 @@ pub(crate) fn read_checker(
             "verify" => tls.verify = reader.flag(entry)?,
             "ca_file" => tls.ca_file = Some(reader.path(entry)?),
             "sni" => tls.sni = Some(reader.name(entry)?),
-            "helo_name" => raw.helo_name = Some(reader.name(entry)?),
+            "helo_name" => helo_name = Some(reader.name(entry)?),
             "misc_path" => misc_path = Some(reader.path(entry)?),
             "misc_timeout" => {
-                raw.misc_timeout = Some(
+                misc_timeout = Some(
                     reader
                         .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
                 )
@@ -1221,11 +1225,13 @@ pub(crate) fn read_checker(
             }))
         }
         "smtp_check" => CheckKind::Smtp {
-            helo_name: Name::new(),
+            // Empty = not set (a name is never empty): validate fills in router_id.
+            helo_name: helo_name.unwrap_or_default(),
         },
         _ => CheckKind::Misc(Box::new(MiscCheck {
             path: misc_path.ok_or_else(|| reader.missing("misc_path"))?,
-            timeout: Duration::ZERO,
+            // Zero = not set (the key's range starts at 10 ms): validate uses delay_loop.
+            timeout: misc_timeout.unwrap_or(Duration::ZERO),
             dynamic: misc_dynamic,
             user,
         })),

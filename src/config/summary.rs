@@ -4,6 +4,19 @@ use std::fmt::Write;
 
 use super::model::*;
 
+/// Beyond this many real servers in all, `lvsd check` lists counts per virtual
+/// server instead of one line per real server (8,192 lines help nobody).
+pub const SUMMARY_LIST_REAL_SERVERS: usize = 256;
+
+/// Checker kinds in summary order.
+const CHECK_NAMES: [&str; 5] = [
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "SMTP_CHECK",
+    "MISC_CHECK",
+];
+
 impl Config {
     /// A few lines naming the instances, virtual servers and real servers that would run.
     pub fn summary(&self) -> String {
@@ -24,6 +37,12 @@ impl Config {
             real_servers,
             self.warnings.len()
         );
+        if real_servers > SUMMARY_LIST_REAL_SERVERS {
+            let _ = writeln!(
+                out,
+                "(over {SUMMARY_LIST_REAL_SERVERS} real servers: counted per virtual server, not listed)"
+            );
+        }
         for i in &self.vrrp_instances {
             let state = match i.state {
                 VrrpState::Master => "MASTER",
@@ -74,6 +93,10 @@ impl Config {
                 v.scheduler.kernel_name(),
                 forward
             );
+            if real_servers > SUMMARY_LIST_REAL_SERVERS {
+                counts(&mut out, v);
+                continue;
+            }
             for r in &v.real_servers {
                 let _ = write!(out, "  -> {} weight {}", r.address, r.weight);
                 for c in &r.checkers {
@@ -86,5 +109,68 @@ impl Config {
             let _ = writeln!(out, "{w}");
         }
         out
+    }
+}
+
+/// One line for `v`'s real servers: how many, their weights, their checkers.
+fn counts(out: &mut String, v: &VirtualServer) {
+    let weights = v.real_servers.iter().map(|r| r.weight);
+    let (low, high) = weights.fold((u32::MAX, 0), |(l, h), w| (l.min(w), h.max(w)));
+    let _ = write!(out, "  -> {} real server(s)", v.real_servers.len());
+    if low == high {
+        let _ = write!(out, ", weight {low}");
+    } else if low <= high {
+        let _ = write!(out, ", weights {low}..={high}");
+    }
+    let mut per_kind = [0usize; CHECK_NAMES.len()];
+    let mut unchecked = 0;
+    for r in &v.real_servers {
+        unchecked += usize::from(r.checkers.is_empty());
+        for c in &r.checkers {
+            let name = c.kind.keepalived_name();
+            if let Some(i) = CHECK_NAMES.iter().position(|n| *n == name) {
+                per_kind[i] += 1;
+            }
+        }
+    }
+    for (name, n) in CHECK_NAMES.iter().zip(per_kind) {
+        if n > 0 {
+            let _ = write!(out, ", {n} {name}");
+        }
+    }
+    if unchecked > 0 {
+        let _ = write!(out, ", {unchecked} without checker");
+    }
+    let _ = writeln!(out);
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{generate::generate, load_str};
+
+    #[test]
+    fn small_configs_list_every_real_server() {
+        let c = load_str(&generate(2, 3), "small.ini").unwrap();
+        let s = c.summary();
+        assert!(
+            s.contains("  -> 172.16.1.4:10001 weight 1 TCP_CHECK\n"),
+            "{s}"
+        );
+        assert_eq!(s.matches("  -> ").count(), 6, "{s}");
+        assert!(!s.contains("counted per virtual server"), "{s}");
+    }
+
+    #[test]
+    fn big_configs_count_per_virtual_server() {
+        let c = load_str(&generate(10, 30), "big.ini").unwrap();
+        let s = c.summary();
+        assert!(s.contains("300 real server(s)"), "{s}");
+        assert!(s.contains("counted per virtual server"), "{s}");
+        assert!(
+            s.contains("virtual_server vs9: TCP 10.100.0.1:10009 wrr DR\n  -> 30 real server(s), weight 1, 30 TCP_CHECK\n"),
+            "{s}"
+        );
+        assert_eq!(s.matches("  -> ").count(), 10, "{s}");
+        assert_eq!(s.lines().count(), 3 + 2 * 10, "{s}");
     }
 }

@@ -4,27 +4,28 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
+use super::ini::Title;
 use super::model::*;
 use super::parse::TimingOptions;
 use super::sections::*;
 use crate::limits;
 
 /// Everything read from the file, before cross-checks.
-pub(crate) struct RawConfig {
-    pub global: Option<RawGlobal>,
+pub(crate) struct RawConfig<'a> {
+    pub global: Option<RawGlobal<'a>>,
     pub scripts: Vec<VrrpScript>,
-    pub instances: Vec<RawInstance>,
-    pub groups: Vec<RawSyncGroup>,
-    pub virtual_servers: Vec<RawVirtualServer>,
-    pub real_servers: Vec<RawRealServer>,
-    pub checkers: Vec<RawChecker>,
+    pub instances: Vec<RawInstance<'a>>,
+    pub groups: Vec<RawSyncGroup<'a>>,
+    pub virtual_servers: Vec<RawVirtualServer<'a>>,
+    pub real_servers: Vec<RawRealServer<'a>>,
+    pub checkers: Vec<RawChecker<'a>>,
     pub warnings: Vec<ConfigWarning>,
 }
 
 fn capacity(
     origin: &str,
     line: usize,
-    section: &str,
+    section: impl Into<String>,
     limit: &'static str,
     max: usize,
 ) -> ConfigError {
@@ -34,7 +35,7 @@ fn capacity(
 fn reference(
     origin: &str,
     line: usize,
-    section: &str,
+    section: impl Into<String>,
     key: Option<&str>,
     what: &'static str,
     wanted: &str,
@@ -60,7 +61,7 @@ fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
 }
 
 /// Resolve references, inherit defaults and run every cross-check.
-pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError> {
+pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     let RawConfig {
         global,
         scripts,
@@ -73,7 +74,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
     } = raw;
     let (mut global, sync_daemon, global_title) = match global {
         Some(g) => (g.global, g.sync_daemon, g.title),
-        None => (default_global(), None, "global".to_string()),
+        None => (
+            default_global(),
+            None,
+            Title {
+                kind: "global",
+                name: None,
+            },
+        ),
     };
 
     // Capacities of the top-level tables, reported at the first section too many.
@@ -81,7 +89,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             s.line,
-            &format!("vrrp_script {}", s.name),
+            format!("vrrp_script {}", s.name),
             "MAX_VRRP_SCRIPTS",
             limits::MAX_VRRP_SCRIPTS,
         ));
@@ -90,7 +98,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             i.instance.line,
-            &i.title,
+            i.title,
             "MAX_VRRP_INSTANCES",
             limits::MAX_VRRP_INSTANCES,
         ));
@@ -99,7 +107,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             g.group.line,
-            &g.title,
+            g.title,
             "MAX_SYNC_GROUPS",
             limits::MAX_SYNC_GROUPS,
         ));
@@ -108,7 +116,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             v.server.line,
-            &v.title,
+            v.title,
             "MAX_VIRTUAL_SERVERS",
             limits::MAX_VIRTUAL_SERVERS,
         ));
@@ -117,7 +125,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         return Err(capacity(
             origin,
             r.line,
-            &r.title,
+            r.title,
             "MAX_REAL_SERVERS",
             limits::MAX_REAL_SERVERS,
         ));
@@ -145,7 +153,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 return Err(reference(
                     origin,
                     *line,
-                    &raw.title,
+                    raw.title,
                     Some("track_script"),
                     "vrrp_script",
                     name,
@@ -190,7 +198,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     a.virtual_router_id, a.interface, b.name, b.line
                 )),
             )
-            .in_section(raw.title.clone())
+            .in_section(raw.title)
             .at_key("virtual_router_id"));
         }
     }
@@ -204,7 +212,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 return Err(reference(
                     origin,
                     *line,
-                    &raw.title,
+                    raw.title,
                     Some("group"),
                     "vrrp_instance",
                     member,
@@ -223,7 +231,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                         other.group.name
                     )),
                 )
-                .in_section(raw.title.clone())
+                .in_section(raw.title)
                 .at_key("group"));
             }
             let _ = group.member_indices.push(index);
@@ -239,7 +247,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(reference(
                 origin,
                 line,
-                &global_title,
+                global_title,
                 Some("lvs_sync_daemon"),
                 "vrrp_instance",
                 &instance,
@@ -264,7 +272,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                         existing.instance
                     )),
                 )
-                .in_section(raw.title.clone())
+                .in_section(raw.title)
                 .at_key("lvs_sync_daemon_interface"));
             }
             daemon = Some(LvsSyncDaemon {
@@ -291,7 +299,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     other.name, other.line
                 )),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         servers.push(raw.server.clone());
     }
@@ -300,30 +308,36 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         .map(|v| v.server.name.as_str())
         .collect();
     // Name -> index, so 20,000 real servers do not each scan every virtual server.
-    let vs_index: std::collections::HashMap<&str, usize> =
+    let vs_index: super::NameMap<&str, usize> =
         vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    let mut rs_timing: Vec<Vec<TimingOptions>> = vec![Vec::new(); servers.len()];
     // Size each table once: regrowing vectors of large structs dominated load time.
     let mut per_vs = vec![0usize; servers.len()];
     for raw in &real_servers {
-        if let Some(&v) = vs_index.get(raw.virtual_server.as_str()) {
+        if let Some(&v) = vs_index.get(raw.virtual_server) {
             per_vs[v] += 1;
         }
     }
-    for ((server, timing), count) in servers.iter_mut().zip(&mut rs_timing).zip(&per_vs) {
+    // Inherited timing of every real server in one table (not one per virtual
+    // server): virtual server v's real servers start at rs_offset[v].
+    let mut rs_offset = Vec::with_capacity(servers.len());
+    let mut total = 0;
+    for (server, count) in servers.iter_mut().zip(&per_vs) {
         let count = (*count).min(limits::MAX_REAL_SERVERS_PER_VS);
         server.real_servers.reserve_exact(count);
-        timing.reserve_exact(count);
+        rs_offset.push(total);
+        total += count;
     }
+    let mut rs_timing = vec![TimingOptions::default(); total];
+    let timing_slot = |v: usize, r: usize| rs_offset.get(v).map_or(usize::MAX, |o| o + r);
     for raw in real_servers {
-        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
+        let Some(&v) = vs_index.get(raw.virtual_server) else {
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "virtual_server",
-                &raw.virtual_server,
+                raw.virtual_server,
                 &vs_names,
             ));
         };
@@ -341,7 +355,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                 raw.line,
                 ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         if vs.real_servers.iter().any(|r| r.address == address) {
             return Err(ConfigError::new(
@@ -352,13 +366,13 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
                     vs.name
                 )),
             )
-            .in_section(raw.title.clone()));
+            .in_section(raw.title));
         }
         if vs.real_servers.len() >= limits::MAX_REAL_SERVERS_PER_VS {
             return Err(capacity(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 "MAX_REAL_SERVERS_PER_VS",
                 limits::MAX_REAL_SERVERS_PER_VS,
             ));
@@ -370,7 +384,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             warnings.push(ConfigWarning {
                 origin: origin.to_string(),
                 line: raw.line,
-                section: raw.title.clone(),
+                section: raw.title.to_string(),
                 key: None,
                 message: format!(
                     "DR/TUN cannot map ports: traffic arrives on port {vs_port}, not {port}"
@@ -388,18 +402,20 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             notify_down: raw.notify_down,
             checkers: Vec::new(),
         };
+        if let Some(slot) = rs_timing.get_mut(timing_slot(v, servers[v].real_servers.len())) {
+            *slot = raw.timing.over(virtual_servers[v].timing);
+        }
         servers[v].real_servers.push(real);
-        rs_timing[v].push(raw.timing.over(virtual_servers[v].timing));
     }
     for raw in checkers {
-        let Some(&v) = vs_index.get(raw.virtual_server.as_str()) else {
+        let Some(&v) = vs_index.get(raw.virtual_server) else {
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "virtual_server",
-                &raw.virtual_server,
+                raw.virtual_server,
                 &vs_names,
             ));
         };
@@ -423,7 +439,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(reference(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 None,
                 "real_server",
                 &wanted,
@@ -436,12 +452,17 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             return Err(capacity(
                 origin,
                 raw.line,
-                &raw.title,
+                raw.title,
                 "MAX_CHECKERS_PER_RS",
                 limits::MAX_CHECKERS_PER_RS,
             ));
         }
-        let inherited = raw.timing.over(rs_timing[v][r]);
+        let inherited = raw.timing.over(
+            rs_timing
+                .get(timing_slot(v, r))
+                .copied()
+                .unwrap_or_default(),
+        );
         let (default_retry, default_delay) = match raw.kind {
             CheckKind::Misc(_) => (0, Duration::from_secs(1)),
             CheckKind::Http(_) => (1, Duration::from_secs(3)),
@@ -451,12 +472,15 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         let connect_port = raw.connect_port.unwrap_or(real.address.port());
         let mut kind = raw.kind;
         match &mut kind {
-            CheckKind::Misc(misc) => misc.timeout = raw.misc_timeout.unwrap_or(timing.delay_loop),
+            CheckKind::Misc(misc) => {
+                if misc.timeout.is_zero() {
+                    misc.timeout = timing.delay_loop;
+                }
+            }
             CheckKind::Smtp { helo_name } => {
-                *helo_name = raw
-                    .helo_name
-                    .or_else(|| global.router_id.clone())
-                    .unwrap_or_else(|| name("lvsd"));
+                if helo_name.is_empty() {
+                    *helo_name = global.router_id.clone().unwrap_or_else(|| name("lvsd"));
+                }
             }
             CheckKind::Http(http) => {
                 if http.virtualhost.is_none() {
@@ -468,10 +492,13 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         if connect_port == 0 && !matches!(kind, CheckKind::Misc(_)) {
             return Err(
                 ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
-                    .in_section(raw.title.clone())
+                    .in_section(raw.title)
                     .at_key("connect_port"),
             );
         }
+        // Grow one at a time: a first push would reserve room for four 200-byte
+        // checkers, and nearly every real server has exactly one.
+        real.checkers.reserve_exact(1);
         real.checkers.push(Checker {
             line: raw.line,
             kind,
@@ -532,7 +559,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
             warnings.push(ConfigWarning {
                 origin: origin.to_string(),
                 line: instance.line,
-                section: raw.title.clone(),
+                section: raw.title.to_string(),
                 key: Some("priority".into()),
                 message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
             });
@@ -550,4 +577,58 @@ pub(crate) fn build(origin: &str, raw: RawConfig) -> Result<Config, ConfigError>
         interfaces,
         warnings,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::{load_str, CheckKind};
+    use std::time::Duration;
+
+    const BASE: &str = "[global]\nrouter_id = R1\n[virtual_server v]\naddress = 10.0.0.1\nport = 25\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n[real_server v/10.0.1.1]\n[real_server v/10.0.1.2]\n";
+
+    fn kinds(extra: &str) -> Vec<CheckKind> {
+        let c = load_str(&format!("{BASE}{extra}"), "t.ini").unwrap();
+        let rs = &c.virtual_servers[0].real_servers;
+        rs.iter()
+            .flat_map(|r| r.checkers.iter().map(|c| c.kind.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn helo_name_and_misc_timeout_given_or_inherited() {
+        let k = kinds("[smtp_check v/10.0.1.1]\nhelo_name = mx.example\n[smtp_check v/10.0.1.2]\n");
+        let helo: Vec<String> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::Smtp { helo_name } => helo_name.to_string(),
+                _ => String::new(),
+            })
+            .collect();
+        assert_eq!(helo, ["mx.example", "R1"]);
+        let k = kinds("[misc_check v/10.0.1.1]\nmisc_path = /bin/true\nmisc_timeout = 2\ndelay_loop = 9\n[misc_check v/10.0.1.2]\nmisc_path = /bin/true\ndelay_loop = 7\n");
+        let timeouts: Vec<Duration> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::Misc(m) => m.timeout,
+                _ => Duration::ZERO,
+            })
+            .collect();
+        assert_eq!(timeouts, [Duration::from_secs(2), Duration::from_secs(7)]);
+    }
+
+    #[test]
+    fn real_server_timing_reaches_its_checkers_in_every_virtual_server() {
+        let text = "[virtual_server a]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\ndelay_loop = 4\n\
+            [virtual_server b]\naddress = 10.0.0.1\nport = 81\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n\
+            [real_server b/10.0.1.1]\ndelay_loop = 2\n[real_server a/10.0.1.1]\n[real_server b/10.0.1.2]\nretry = 7\n\
+            [tcp_check b/10.0.1.2]\n[tcp_check a/10.0.1.1]\n[tcp_check b/10.0.1.1]\nconnect_timeout = 1\n";
+        let c = load_str(text, "t.ini").unwrap();
+        let timing = |v: usize, r: usize| c.virtual_servers[v].real_servers[r].checkers[0].timing;
+        assert_eq!(timing(0, 0).delay_loop, Duration::from_secs(4));
+        assert_eq!(timing(1, 0).delay_loop, Duration::from_secs(2));
+        assert_eq!(timing(1, 0).connect_timeout, Duration::from_secs(1));
+        assert_eq!(timing(1, 1).delay_loop, Duration::from_secs(60));
+        assert_eq!(timing(1, 1).retry, 7);
+        assert_eq!(timing(0, 0).retry, 1);
+    }
 }
