@@ -16,7 +16,9 @@ start() { # NS CONF: lvsd under nsenter (which execs), so $! is lvsd
 }
 conf() { # NS STATE PRIO: the seed config (lib.sh's lab_conf) + own socket + NAT/TUN services
     f=$(lab_conf "$1" "$2" "$3")
-    sed -i "s|^\[global\]\$|[global]\ncontrol_socket = $W/$1.sock\nreconcile_interval = 1|" "$f"
+    # lab_conf already gives each director its own control socket; point it at $W.
+    sed -i -e "s|^control_socket = .*|control_socket = $W/$1.sock|" \
+        -e "s|^\[global\]\$|[global]\nreconcile_interval = 1|" "$f"
     # Quicker checks than the seed's (6 s loop, 3 retries) so a test waits seconds.
     sed -i -e 's/^delay_loop = 6$/delay_loop = 1/' -e 's/^retry = 3$/retry = 0/' \
         -e 's/^connect_timeout = 3$/connect_timeout = 1/' -e 's/^delay_before_retry = 3$/delay_before_retry = 1/' "$f"
