@@ -352,13 +352,13 @@ fn defaults_when_keys_are_absent() {
 
 #[test]
 fn every_scheduler_name_is_accepted() {
-    for (name, scheduler) in Scheduler::ALL {
+    for scheduler in Scheduler::KNOWN {
+        let name = scheduler.name();
         let text = format!(
             "[virtual_server v]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = {name}\nlb_kind = DR\n"
         );
         let c = config::load_str(&text, "s.ini").unwrap();
         assert_eq!(c.virtual_servers[0].scheduler, scheduler);
-        assert_eq!(scheduler.kernel_name(), name);
     }
 }
 

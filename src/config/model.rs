@@ -294,63 +294,8 @@ pub enum Protocol {
     Sctp,
 }
 
-/// IPVS scheduler (`lb_algo`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Scheduler {
-    /// Round robin.
-    Rr,
-    /// Weighted round robin.
-    Wrr,
-    /// Least connection.
-    Lc,
-    /// Weighted least connection.
-    Wlc,
-    /// Locality-based least connection.
-    Lblc,
-    /// Locality-based least connection with replication.
-    Lblcr,
-    /// Destination hashing.
-    Dh,
-    /// Source hashing.
-    Sh,
-    /// Maglev hashing.
-    Mh,
-    /// Shortest expected delay.
-    Sed,
-    /// Never queue.
-    Nq,
-    /// Weighted failover.
-    Fo,
-    /// Weighted overflow.
-    Ovf,
-}
-
-impl Scheduler {
-    /// Every scheduler with its kernel name.
-    pub const ALL: [(&'static str, Scheduler); 13] = [
-        ("rr", Scheduler::Rr),
-        ("wrr", Scheduler::Wrr),
-        ("lc", Scheduler::Lc),
-        ("wlc", Scheduler::Wlc),
-        ("lblc", Scheduler::Lblc),
-        ("lblcr", Scheduler::Lblcr),
-        ("dh", Scheduler::Dh),
-        ("sh", Scheduler::Sh),
-        ("mh", Scheduler::Mh),
-        ("sed", Scheduler::Sed),
-        ("nq", Scheduler::Nq),
-        ("fo", Scheduler::Fo),
-        ("ovf", Scheduler::Ovf),
-    ];
-
-    /// The kernel's scheduler name (IPVS_SVC_ATTR_SCHED_NAME).
-    pub fn kernel_name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, s)| *s == self)
-            .map_or("wlc", |(n, _)| n)
-    }
-}
+/// IPVS scheduler (`lb_algo`): the kernel's own list, shared with the IPVS codec.
+pub use crate::wire::netlink::ipvs::Scheduler;
 
 /// IPVS tunnel encapsulation for TUN.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

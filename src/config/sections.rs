@@ -762,10 +762,10 @@ pub(crate) fn read_virtual_server<'a>(
             "lb_algo" => {
                 let text = reader.text(entry)?.to_ascii_lowercase();
                 scheduler = Some(
-                    Scheduler::ALL
+                    Scheduler::KNOWN
                         .iter()
-                        .find(|(n, _)| *n == text)
-                        .map(|(_, s)| *s)
+                        .find(|s| s.name() == text)
+                        .cloned()
                         .ok_or_else(|| {
                             reader.bad(
                                 entry,

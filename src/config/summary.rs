@@ -90,7 +90,7 @@ impl Config {
                 v.name,
                 protocol,
                 service,
-                v.scheduler.kernel_name(),
+                v.scheduler.name(),
                 forward
             );
             if real_servers > SUMMARY_LIST_REAL_SERVERS {

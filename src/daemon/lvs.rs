@@ -59,10 +59,6 @@ pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
     }
 }
 
-fn scheduler(s: config::Scheduler) -> Scheduler {
-    Scheduler::from_name(s.kernel_name()).unwrap_or(Scheduler::Wlc)
-}
-
 fn dest(vs: &config::VirtualServer, addr: IpAddr, port: u16, weight: u32) -> Dest {
     let forward = match vs.forward {
         config::ForwardMethod::Nat => ForwardMethod::Masq,
@@ -242,7 +238,7 @@ impl Lvs {
             .collect();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
-            let mut service = Service::new(key, scheduler(vs.scheduler));
+            let mut service = Service::new(key, vs.scheduler.clone());
             if let Some(t) = vs.persistence_timeout {
                 let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
                     AddrFamily::V4 => 32,
