@@ -19,7 +19,6 @@ pkg_for nginx nginx
 pkg_for keepalived keepalived
 pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
-[ -x /bin/busybox ] || [ -x /usr/bin/busybox ] || need_apt+=(busybox-static)
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
