@@ -177,6 +177,24 @@ warmup = 0
         "re-added too late: {back:?}"
     );
 
+    // The checker's own line: probes run, and how late they started
+    // against their schedule (the lateness histogram the benches read).
+    let st = status(&sock);
+    let line = st
+        .lines()
+        .find(|l| l.starts_with("  start lateness: n="))
+        .unwrap_or_else(|| panic!("no start lateness line: {st}"));
+    let n: u64 = line["  start lateness: n=".len()..]
+        .split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("unreadable: {line}"));
+    assert!(n >= 4, "at least the probes seen above are counted: {line}");
+    assert!(
+        st.contains("health checks: 2 probe(s), run "),
+        "checker summary: {st}"
+    );
+
     // Clean stop exits 0.
     if let Some(mut p) = lvsd.take() {
         let _ = Command::new("kill")

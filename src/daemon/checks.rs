@@ -32,6 +32,7 @@ use crate::limits::MAX_INFLIGHT_CHECKS;
 use crate::wire::http::{HttpVersion, StatusCodes};
 use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
 
+use super::lateness::Lateness;
 use super::lvs::{dest_key, service_key};
 
 /// How a probe is made.
@@ -165,6 +166,9 @@ pub struct Checks {
     pub touched: Vec<usize>,
     /// Probes run since start.
     pub probes_run: u64,
+    /// How late probes started against their schedule (since start or the
+    /// last reload).
+    pub start_lateness: Lateness,
     rng: u64,
 }
 
@@ -240,6 +244,7 @@ impl Checks {
             start_queue: Vec::with_capacity(64),
             touched: Vec::with_capacity(256),
             probes_run: 0,
+            start_lateness: Lateness::new(),
             rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
         };
         let insecure = std::cell::OnceCell::new();
@@ -396,6 +401,24 @@ impl Checks {
         (self.rng >> 32) as u32
     }
 
+    /// `lvsd status`'s line on the checker: its size, work and timeliness.
+    pub fn status(&self, out: &mut String) {
+        use std::fmt::Write;
+        if self.probes.is_empty() {
+            return;
+        }
+        let _ = writeln!(
+            out,
+            "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
+            self.probes.len(),
+            self.probes_run,
+            self.pool.running(),
+            self.pool.waits(),
+            self.pool.rejections()
+        );
+        let _ = writeln!(out, "  start lateness: {}", self.start_lateness);
+    }
+
     /// How many probes there are (each has one timer).
     pub fn len(&self) -> usize {
         self.probes.len()
@@ -435,8 +458,28 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 }
 
 impl Checks {
-    /// Probe `i`'s timer fired (or it must be looked at again).
-    pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+    /// Probe `i`'s timer, armed for `deadline`, fired.
+    pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize, registry: &Registry) {
+        let Some(p) = self.probes.get_mut(i) else {
+            return;
+        };
+        let was_idle = matches!(p.running, Running::Idle);
+        self.advance(now, i, registry);
+        let started = self
+            .probes
+            .get(i)
+            .is_some_and(|p| was_idle && !matches!(p.running, Running::Idle));
+        if started {
+            // Measurement only (the logic runs on `now`): how long after its
+            // schedule the probe really went out, the wait behind other work
+            // of this wake-up included.
+            self.start_lateness
+                .record(Instant::now().saturating_duration_since(deadline));
+        }
+    }
+
+    /// Probe `i` must be looked at again.
+    fn advance(&mut self, now: Instant, i: usize, registry: &Registry) {
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };

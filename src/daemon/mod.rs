@@ -3,6 +3,7 @@
 //! logic lives here.
 
 pub mod checks;
+pub mod lateness;
 pub mod lvs;
 pub mod vrrp;
 
@@ -350,6 +351,7 @@ impl Daemon {
             self.failed_reloads
         );
         self.vrrp.status(&mut out);
+        self.checks.status(&mut out);
         out
     }
 
@@ -483,19 +485,25 @@ impl Handler<TimerKind> for Daemon {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Context<'_, TimerKind>, _id: TimerId, payload: TimerKind) {
+    fn on_timer(
+        &mut self,
+        cx: &mut Context<'_, TimerKind>,
+        _id: TimerId,
+        deadline: Instant,
+        payload: TimerKind,
+    ) {
         match payload {
             TimerKind::Vrrp(i) => {
                 if let Some(io) = self.vrrp.io.get_mut(i) {
                     io.timer = None;
                 }
-                self.vrrp.on_timer(cx.now, i);
+                self.vrrp.on_timer(cx.now, deadline, i);
             }
             TimerKind::Check(i) => {
                 if let Some(slot) = self.checks.timer_slot(i) {
                     *slot = None;
                 }
-                self.checks.on_timer(cx.now, i, cx.registry);
+                self.checks.on_timer(cx.now, deadline, i, cx.registry);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),

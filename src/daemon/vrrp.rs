@@ -12,6 +12,7 @@ use mio::Registry;
 
 use log::{debug, info, warn};
 
+use super::lateness::Lateness;
 use crate::config::{
     Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
@@ -117,6 +118,10 @@ pub struct InstanceIo {
     pub vips_held: bool,
     /// Whether the interface was up and running at start.
     link_up: bool,
+    /// The deadline of the timer that fired in this wake-up, if any.
+    fired: Option<Instant>,
+    /// How late timer-driven adverts left, measured after the send.
+    pub send_lateness: Lateness,
 }
 
 /// One receive socket and the instances behind it.
@@ -384,6 +389,8 @@ impl Vrrp {
                 send_errors: 0,
                 vips_held: false,
                 link_up: info.up && info.running,
+                fired: None,
+                send_lateness: Lateness::new(),
             });
             vrrp.instances.push(instance);
         }
@@ -789,10 +796,11 @@ impl Vrrp {
         }
     }
 
-    /// Runs expired timers of instance `i`.
-    pub fn on_timer(&mut self, now: Instant, i: usize) {
+    /// Runs expired timers of instance `i`; the timer was armed for `deadline`.
+    pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize) {
         if let Some(inst) = self.instances.get_mut(i) {
             inst.handle_timeout(now);
+            self.io[i].fired = Some(deadline);
         }
         self.reconcile_groups(now);
     }
@@ -843,8 +851,21 @@ impl Vrrp {
     pub fn run_actions(&mut self, rtnl: &mut Rtnl, notes: &mut Vec<(usize, NotifyState, u8)>) {
         for i in 0..self.instances.len() {
             while let Some(action) = self.instances[i].poll_action() {
+                let advert = matches!(action, Action::SendAdvert { .. });
                 self.run_action(i, action, rtnl, notes);
+                if advert {
+                    if let Some(deadline) = self.io[i].fired.take() {
+                        // Measurement only (the state machine runs on the
+                        // wake-up's `now`): when the advert really left,
+                        // against the timer that asked for it, so waiting
+                        // behind check work in the same wake-up shows.
+                        self.io[i]
+                            .send_lateness
+                            .record(Instant::now().saturating_duration_since(deadline));
+                    }
+                }
             }
+            self.io[i].fired = None;
         }
     }
 
@@ -980,6 +1001,9 @@ impl Vrrp {
                 .filter(|r| io.drops[r.index()] > 0)
                 .map(|r| format!("{}={}", r.as_str(), io.drops[r.index()]))
                 .collect();
+            if io.send_lateness.count() > 0 {
+                let _ = writeln!(out, "  advert lateness: {}", io.send_lateness);
+            }
             if !drops.is_empty() || io.vip_mismatches > 0 {
                 let _ = writeln!(
                     out,
