@@ -166,6 +166,9 @@ pub struct Table {
     pub(crate) dests: Vec<DestEntry>,
     sorted_services: usize,
     sorted_dests: usize,
+    /// The earliest `drain_deadline` of any entry, kept up to date where
+    /// those change, so `poll_at` (every wake-up) does not scan the table.
+    next_drain: Option<Instant>,
 }
 
 impl Default for Table {
@@ -182,6 +185,7 @@ impl Table {
             dests: Vec::with_capacity(MAX_REAL_SERVERS + MAX_VIRTUAL_SERVERS),
             sorted_services: 0,
             sorted_dests: 0,
+            next_drain: None,
         }
     }
 
@@ -224,10 +228,13 @@ impl Table {
             e.spec = spec;
             e.role = role;
             e.configured = true;
-            e.drain_deadline = None;
+            let was_draining = e.drain_deadline.take().is_some();
             e.gone = false;
             if role == Role::Sorry {
                 e.alive = true;
+            }
+            if was_draining {
+                self.update_next_drain();
             }
             return Ok(());
         }
@@ -322,6 +329,7 @@ impl Table {
                 d.drain_deadline = Some(deadline);
             }
         }
+        self.update_next_drain();
         for i in 0..self.services.len() {
             let key = self.services[i].spec.service.key;
             if self.services[i].fresh {
@@ -480,13 +488,18 @@ impl Table {
 
     /// Earliest drain deadline: the reconcile should run then to delete the entry.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.dests.iter().filter_map(|d| d.drain_deadline).min()
+        self.next_drain
+    }
+
+    fn update_next_drain(&mut self) {
+        self.next_drain = self.dests.iter().filter_map(|d| d.drain_deadline).min();
     }
 
     /// Drops entries the reconcile marked gone (retired and no longer in the kernel).
     pub(crate) fn sweep(&mut self) {
         self.dests.retain(|d| !d.gone);
         self.services.retain(|s| !s.gone);
+        self.update_next_drain();
         self.sorted_dests = self.dests.len();
         self.sorted_services = self.services.len();
     }
