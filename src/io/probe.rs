@@ -225,26 +225,21 @@ impl<P: StreamProbe> ProbeDriver<P> {
         if !self.connecting {
             return true;
         }
-        match socket.take_error() {
-            Ok(None) => {}
-            _ => {
-                self.probe.on_error(now, FailReason::Connect);
-                self.close();
-                return false;
-            }
-        }
-        match socket.peer_addr() {
+        // A peer address means connected (one syscall on the common path);
+        // without one, SO_ERROR tells a failed connect from a pending one.
+        let pending = match socket.peer_addr() {
             Ok(_) => {
                 self.connected(now);
-                true
+                return true;
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOTCONN) => false,
-            Err(_) => {
-                self.probe.on_error(now, FailReason::Connect);
-                self.close();
-                false
-            }
+            Err(e) => e.raw_os_error() == Some(libc::ENOTCONN),
+        };
+        if pending && matches!(socket.take_error(), Ok(None)) {
+            return false;
         }
+        self.probe.on_error(now, FailReason::Connect);
+        self.close();
+        false
     }
 
     /// Sends what the probe and TLS have; returns whether anything moved.
