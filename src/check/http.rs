@@ -18,7 +18,7 @@ use crate::wire::http::{
 };
 
 /// One `url` block of an HTTP_GET / SSL_GET.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct UrlCheck {
     /// Request path.
     pub path: heapless::String<MAX_PATH_LEN>,
@@ -31,7 +31,7 @@ pub struct UrlCheck {
 }
 
 /// An HTTP_GET / SSL_GET definition after inheritance.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HttpCheck {
     /// The urls, all of which must pass.
     pub urls: heapless::Vec<UrlCheck, MAX_URLS_PER_CHECK>,

@@ -1217,6 +1217,9 @@ pub(crate) fn read_checker<'a>(
                     ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
                 ));
             }
+            // Exactly as many as there are: 10,000 checkers keep their urls
+            // for the daemon's lifetime.
+            urls.shrink_to_fit();
             CheckKind::Http(Box::new(HttpCheck {
                 urls,
                 virtualhost,

@@ -169,6 +169,8 @@ pub struct Checks {
     /// How late probes started against their schedule (since start or the
     /// last reload).
     pub start_lateness: Lateness,
+    /// The probe whose timer is being handled, and whether it started.
+    timer_probe: Option<(usize, bool)>,
     rng: u64,
 }
 
@@ -191,6 +193,19 @@ fn short<const N: usize>(text: &str) -> heapless::String<N> {
         }
     }
     out
+}
+
+/// One definition (urls, digests, timing: some KiB each) for every checker
+/// that has the same, as the real servers of a farm usually do. The recent
+/// distinct ones are searched, so setup stays linear.
+fn share_http(defs: &mut Vec<Arc<HttpCheck>>, def: HttpCheck) -> Arc<HttpCheck> {
+    const RECENT: usize = 32;
+    if let Some(same) = defs.iter().rev().take(RECENT).find(|d| ***d == def) {
+        return Arc::clone(same);
+    }
+    let shared = Arc::new(def);
+    defs.push(Arc::clone(&shared));
+    shared
 }
 
 fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&str>) -> HttpCheck {
@@ -245,9 +260,11 @@ impl Checks {
             touched: Vec::with_capacity(256),
             probes_run: 0,
             start_lateness: Lateness::new(),
+            timer_probe: None,
             rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
         };
         let insecure = std::cell::OnceCell::new();
+        let mut http_defs: Vec<Arc<HttpCheck>> = Vec::new();
         let script_user = match &cfg.global.script_user {
             Some(u) => Some(lookup_user(u)?),
             None => None,
@@ -328,13 +345,10 @@ impl Checks {
                                     Some((config, name))
                                 }
                             };
+                            let def = http_check(h, &ch.timing, vs.virtualhost.as_deref());
                             ProbeDef::Http {
                                 target: ProbeTarget { address, bind, tls },
-                                check: Arc::new(http_check(
-                                    h,
-                                    &ch.timing,
-                                    vs.virtualhost.as_deref(),
-                                )),
+                                check: share_http(&mut http_defs, def),
                             }
                         }
                         CheckKind::Misc(m) => {
@@ -460,15 +474,12 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 impl Checks {
     /// Probe `i`'s timer, armed for `deadline`, fired.
     pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize, registry: &Registry) {
-        let Some(p) = self.probes.get_mut(i) else {
+        if i >= self.probes.len() {
             return;
-        };
-        let was_idle = matches!(p.running, Running::Idle);
+        }
+        self.timer_probe = Some((i, false));
         self.advance(now, i, registry);
-        let started = self
-            .probes
-            .get(i)
-            .is_some_and(|p| was_idle && !matches!(p.running, Running::Idle));
+        let started = matches!(self.timer_probe.take(), Some((_, true)));
         if started {
             // Measurement only (the logic runs on `now`): how long after its
             // schedule the probe really went out, the wait behind other work
@@ -622,6 +633,9 @@ impl Checks {
     }
 
     fn start(&mut self, now: Instant, i: usize, registry: &Registry) {
+        if let Some((t, started)) = &mut self.timer_probe {
+            *started |= *t == i;
+        }
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };

@@ -57,33 +57,26 @@ struct Slot<T: Copy> {
 /// A fixed-capacity table of deadlines, each carrying a small `Copy` payload
 /// that says what to do when it fires.
 pub struct Timers<T: Copy> {
-    slots: Box<[Slot<T>]>,
+    /// Reserved to the capacity at start and filled as timers are first
+    /// needed (so untouched capacity costs no resident memory); never grown
+    /// past the reservation, so it never reallocates.
+    slots: Vec<Slot<T>>,
     /// Heap of (deadline, slot) ordered by deadline, then slot. Reserved to
     /// the capacity at start and never grown past it, so it never reallocates.
     heap: Vec<(Instant, u32)>,
     free_head: u32,
+    capacity: usize,
 }
 
 impl<T: Copy> Timers<T> {
     /// A table for at most `capacity` pending timers; the only allocation it makes.
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = capacity.min(NOT_QUEUED as usize - 1);
-        let slots: Vec<Slot<T>> = (0..capacity)
-            .map(|i| Slot {
-                generation: 0,
-                heap_pos: NOT_QUEUED,
-                next_free: if i + 1 < capacity {
-                    (i + 1) as u32
-                } else {
-                    NOT_QUEUED
-                },
-                payload: None,
-            })
-            .collect();
         Timers {
-            slots: slots.into_boxed_slice(),
+            slots: Vec::with_capacity(capacity),
             heap: Vec::with_capacity(capacity),
-            free_head: if capacity > 0 { 0 } else { NOT_QUEUED },
+            free_head: NOT_QUEUED,
+            capacity,
         }
     }
 
@@ -99,11 +92,21 @@ impl<T: Copy> Timers<T> {
 
     /// The table's fixed capacity.
     pub fn capacity(&self) -> usize {
-        self.slots.len()
+        self.capacity
     }
 
     /// Arms a new timer at `deadline` carrying `payload`.
     pub fn insert(&mut self, deadline: Instant, payload: T) -> Result<TimerId, TimerError> {
+        if self.free_head == NOT_QUEUED && self.slots.len() < self.capacity {
+            // First use of this slot: within the reservation, no reallocation.
+            self.free_head = self.slots.len() as u32;
+            self.slots.push(Slot {
+                generation: 0,
+                heap_pos: NOT_QUEUED,
+                next_free: NOT_QUEUED,
+                payload: None,
+            });
+        }
         let slot = self.free_head;
         if slot == NOT_QUEUED {
             return Err(TimerError::Full {
