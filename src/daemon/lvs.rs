@@ -172,6 +172,8 @@ pub struct Lvs {
     info: (u32, u32),
     /// Wall time of the latest reconcile (dump, plan and writes).
     last_took: Duration,
+    /// A due reconcile put off behind a VRRP timer, until then.
+    deferred: Option<Instant>,
 }
 
 impl Lvs {
@@ -221,6 +223,7 @@ impl Lvs {
             refused: Vec::new(),
             info,
             last_took: Duration::ZERO,
+            deferred: None,
         };
         lvs.stop_stale_daemons();
         lvs.load(cfg, now)?;
@@ -296,6 +299,9 @@ impl Lvs {
 
     /// When the daemon must call [`Lvs::on_timer`] next.
     pub fn poll_at(&self, now: Instant) -> Option<Instant> {
+        if let Some(at) = self.deferred {
+            return Some(at);
+        }
         let mut at = self.next_reconcile;
         if self.dirty {
             at = at.min(now);
@@ -306,20 +312,39 @@ impl Lvs {
         Some(at)
     }
 
+    /// Whether a reconcile is due at `now`.
+    pub fn is_due(&self, now: Instant) -> bool {
+        self.dirty || now >= self.next_reconcile || self.table.poll_at().is_some_and(|d| d <= now)
+    }
+
+    /// Puts the due reconcile off until `at` (the daemon lets a VRRP timer go first).
+    pub fn defer(&mut self, at: Instant) {
+        self.deferred = Some(at);
+    }
+
+    /// Whether the due reconcile was put off already (it is, at most once).
+    pub fn is_deferred(&self) -> bool {
+        self.deferred.is_some()
+    }
+
+    /// What the last reconcile took.
+    pub fn last_took(&self) -> Duration {
+        self.last_took
+    }
+
     /// Runs a reconcile when one is due.
     pub fn on_timer(&mut self, now: Instant) {
-        if self.dirty
-            || now >= self.next_reconcile
-            || self.table.poll_at().is_some_and(|d| d <= now)
-        {
+        if self.is_due(now) {
             self.reconcile(now);
         }
     }
 
     /// Dumps the kernel table, computes the minimal writes, applies them.
     pub fn reconcile(&mut self, now: Instant) {
+        self.deferred = None;
         let started = Instant::now();
         self.reconcile_inner(now, started);
+        self.plan.shrink(256);
         self.last_took = started.elapsed();
     }
 

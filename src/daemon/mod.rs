@@ -10,7 +10,7 @@ pub mod vrrp;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
@@ -39,6 +39,27 @@ pub enum TimerKind {
     VrrpChild(usize),
     /// The VRRP track files are due to be read.
     VrrpFiles,
+    /// Work put off until after a VRRP timer (status answers, a reload).
+    Deferred,
+}
+
+/// Slack kept before a VRRP deadline, on top of twice the expected cost.
+const YIELD_MARGIN: Duration = Duration::from_millis(2);
+/// How long after the VRRP deadline put-off work runs.
+const YIELD_AFTER: Duration = Duration::from_micros(300);
+
+/// Heavy work (an IPVS reconcile, a status answer for a big table, a reload)
+/// that might not end before the next VRRP timer waits until just after it,
+/// so adverts and the master-down timer never queue behind it. `cost` is what
+/// the same work took last time. Put off at most once by the callers: when
+/// the advert interval is shorter than the work, it runs right after an
+/// advert, where the window is widest.
+fn yield_to_vrrp(now: Instant, next_vrrp: Option<Instant>, cost: Duration) -> Option<Instant> {
+    let next = next_vrrp?;
+    if next >= now + cost.saturating_mul(2) + YIELD_MARGIN {
+        return None;
+    }
+    Some(next.max(now) + YIELD_AFTER)
 }
 
 /// Why the daemon could not run.
@@ -101,6 +122,18 @@ struct Daemon {
     started: Instant,
     reloads: u64,
     failed_reloads: u64,
+    /// Control connections whose status answer waits for a VRRP timer.
+    pending_status: Vec<usize>,
+    /// A SIGHUP whose reload waits for a VRRP timer.
+    pending_reload: bool,
+    /// When the put-off work runs, and its timer.
+    deferred_at: Option<Instant>,
+    deferred_timer: Option<TimerId>,
+    /// What the last status answer and the last load took.
+    status_cost: Duration,
+    load_cost: Duration,
+    /// Times work was put off behind a VRRP timer.
+    yields: u64,
 }
 
 fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
@@ -109,7 +142,9 @@ fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
 
 /// Loads the configuration and runs until SIGTERM/SIGINT.
 pub fn run(opts: &Options) -> Result<(), DaemonError> {
+    let load_started = Instant::now();
     let config = load(&opts.config_path)?;
+    let load_cost = load_started.elapsed();
     let mut ev: EventLoop<MonotonicClock, TimerKind> =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
     let signals = Signals::new().map_err(setup_err("signalfd"))?;
@@ -179,6 +214,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         started: now,
         reloads: 0,
         failed_reloads: 0,
+        pending_status: Vec::with_capacity(16),
+        pending_reload: false,
+        deferred_at: None,
+        deferred_timer: None,
+        status_cost: Duration::ZERO,
+        load_cost,
+        yields: 0,
     };
     info!(
         "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
@@ -219,7 +261,7 @@ const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10
 const LOGGED_WARNINGS: usize = 20;
 
 fn load(path: &Path) -> Result<Config, DaemonError> {
-    let config = config::load_file(path).map_err(DaemonError::Config)?;
+    let mut config = config::load_file(path).map_err(DaemonError::Config)?;
     for w in config.warnings.iter().take(LOGGED_WARNINGS) {
         warn!("{w}");
     }
@@ -230,6 +272,9 @@ fn load(path: &Path) -> Result<Config, DaemonError> {
             path.display()
         );
     }
+    // Logged: the running daemon does not keep them (10,000 real servers
+    // with one warning each would hold megabytes for nothing).
+    config.warnings = Vec::new();
     Ok(config)
 }
 
@@ -261,13 +306,55 @@ impl Daemon {
                 TimerKind::Lvs,
             );
         }
+        sync_timer(
+            timers,
+            &mut self.deferred_timer,
+            self.deferred_at,
+            TimerKind::Deferred,
+        );
+    }
+
+    /// Puts work off until `at` (the earliest of what is already waiting).
+    fn defer(&mut self, at: Instant) {
+        self.yields += 1;
+        self.deferred_at = Some(self.deferred_at.map_or(at, |d| d.min(at)));
+    }
+
+    /// The put-off work: status answers, then a reload.
+    fn run_deferred(&mut self, cx: &mut Context<'_, TimerKind>) {
+        self.deferred_at = None;
+        let pending = std::mem::take(&mut self.pending_status);
+        for &slot in &pending {
+            self.answer_status(cx, slot);
+        }
+        self.pending_status = pending;
+        self.pending_status.clear();
+        if std::mem::take(&mut self.pending_reload) {
+            self.reload(cx);
+        }
+    }
+
+    fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
+        let started = Instant::now();
+        let answer = self.status(cx.now);
+        self.status_cost = started.elapsed();
+        let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            return;
+        };
+        if conn.answer(answer.into_bytes()) == ConnState::Closed {
+            if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
+                let _ = cx.registry.deregister(conn.source());
+            }
+        }
     }
 
     fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
         let now = cx.now;
         // Only for the log line's duration; `now` stays the wake-up's time.
         let started = Instant::now();
-        match load(&self.config_path) {
+        let loaded = load(&self.config_path);
+        self.load_cost = started.elapsed();
+        match loaded {
             Ok(new) => {
                 self.reloads += 1;
                 if new == self.config {
@@ -343,12 +430,13 @@ impl Daemon {
         }
         let _ = writeln!(
             out,
-            "lvsd {} up {}s, config {} (reloads {}, rejected {})",
+            "lvsd {} up {}s, config {} (reloads {}, rejected {}), work put off behind VRRP timers {}",
             env!("CARGO_PKG_VERSION"),
             now.duration_since(self.started).as_secs(),
             self.config_path.display(),
             self.reloads,
-            self.failed_reloads
+            self.failed_reloads,
+            self.yields
         );
         self.vrrp.status(&mut out);
         self.checks.status(&mut out);
@@ -392,15 +480,27 @@ impl Daemon {
                 }
             },
             Source::ControlConn(slot) => {
+                if self.pending_status.contains(&slot) {
+                    return; // its answer comes after the next VRRP timer
+                }
                 let Some(Some(conn)) = self.conns.get_mut(slot) else {
                     return;
                 };
                 let mut state = conn.on_readable();
                 if let ConnState::Request(req) = state {
-                    let answer = match req.as_str() {
-                        "status" => self.status(cx.now),
-                        other => format!("error: unknown request {other:?}; try 'status'\n"),
-                    };
+                    if req.as_str() == "status" {
+                        let next = self.vrrp.next_deadline();
+                        match yield_to_vrrp(cx.now, next, self.status_cost) {
+                            Some(at) => {
+                                self.pending_status.push(slot);
+                                self.defer(at);
+                            }
+                            None => self.answer_status(cx, slot),
+                        }
+                        return;
+                    }
+                    let answer =
+                        format!("error: unknown request {:?}; try 'status'\n", req.as_str());
                     let Some(Some(conn)) = self.conns.get_mut(slot) else {
                         return;
                     };
@@ -447,7 +547,16 @@ impl Handler<TimerKind> for Daemon {
             Source::Signal => loop {
                 match self.signals.read() {
                     Ok(Some(SignalEvent::Stop)) => self.stopping = true,
-                    Ok(Some(SignalEvent::Reload)) => self.reload(cx),
+                    Ok(Some(SignalEvent::Reload)) => {
+                        let next = self.vrrp.next_deadline();
+                        match yield_to_vrrp(cx.now, next, self.load_cost) {
+                            Some(at) => {
+                                self.pending_reload = true;
+                                self.defer(at);
+                            }
+                            None => self.reload(cx),
+                        }
+                    }
                     Ok(Some(SignalEvent::Child)) => {}
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,
@@ -509,10 +618,52 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),
             TimerKind::Lvs => {
                 self.lvs_timer = None;
+                let next = self.vrrp.next_deadline();
                 if let Some(lvs) = &mut self.lvs {
+                    if lvs.is_due(cx.now) && !lvs.is_deferred() {
+                        if let Some(at) = yield_to_vrrp(cx.now, next, lvs.last_took()) {
+                            lvs.defer(at);
+                            self.yields += 1;
+                            return;
+                        }
+                    }
                     lvs.on_timer(cx.now);
                 }
             }
+            TimerKind::Deferred => {
+                self.deferred_timer = None;
+                self.run_deferred(cx);
+            }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heavy_work_waits_for_a_close_vrrp_timer_only() {
+        let now = Instant::now();
+        let ms = Duration::from_millis;
+        // No VRRP at all: never put off.
+        assert_eq!(yield_to_vrrp(now, None, ms(500)), None);
+        // Work of 10 ms, advert in 100 ms: room enough (2 x 10 + 2 ms).
+        assert_eq!(yield_to_vrrp(now, Some(now + ms(100)), ms(10)), None);
+        // Advert in 15 ms: the work goes just after it.
+        assert_eq!(
+            yield_to_vrrp(now, Some(now + ms(15)), ms(10)),
+            Some(now + ms(15) + YIELD_AFTER)
+        );
+        // Cheap work still keeps the margin clear.
+        assert_eq!(
+            yield_to_vrrp(now, Some(now + ms(1)), Duration::ZERO),
+            Some(now + ms(1) + YIELD_AFTER)
+        );
+        // A VRRP timer already due (not yet dispatched): after it, not before now.
+        assert_eq!(
+            yield_to_vrrp(now + ms(5), Some(now), ms(1)),
+            Some(now + ms(5) + YIELD_AFTER)
+        );
     }
 }

@@ -796,6 +796,11 @@ impl Vrrp {
         }
     }
 
+    /// The earliest deadline of any instance (adverts, master-down, preempt delay).
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.instances.iter().filter_map(Instance::poll_at).min()
+    }
+
     /// Runs expired timers of instance `i`; the timer was armed for `deadline`.
     pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize) {
         if let Some(inst) = self.instances.get_mut(i) {

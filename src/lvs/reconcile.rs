@@ -66,6 +66,15 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Gives back what a big plan (a first reconcile of thousands of
+    /// entries) grew beyond `keep` writes; the steady state needs few.
+    pub fn shrink(&mut self, keep: usize) {
+        for v in [&mut self.ops, &mut self.del_dests, &mut self.del_services] {
+            v.clear();
+            v.shrink_to(keep);
+        }
+    }
+
     /// An empty plan with room for `ops` writes.
     pub fn with_capacity(ops: usize) -> Plan {
         Plan {
