@@ -11,12 +11,19 @@
 //! - `stop N`: close listener N (0-based); new connections are refused.
 //! - `start N`: listen on N again.
 //! - `stats`: `accepted A served S errors E`.
+//! - `gaps PERIOD_MS`: the lateness of the connections against a checker's
+//!   schedule, seen from the server side: for every connection accepted on a
+//!   listener that had one before, `gap - PERIOD` (gap = time between the two
+//!   accepts). Answers `gaps n=N min=..us p50=..us p99=..us p999=..us max=..us`
+//!   (signed microseconds) over the gaps since the previous `gaps`, then
+//!   starts a new window (the last accept of each listener is kept).
 //!
 //! It prints `ready` once every listener is up.
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::os::fd::AsRawFd;
+use std::time::Instant;
 
 use mio::net::{TcpListener, TcpStream};
 use mio::unix::SourceFd;
@@ -38,6 +45,28 @@ fn listen(addr: SocketAddr) -> std::io::Result<TcpListener> {
     s.bind(&addr.into())?;
     s.listen(1024)?;
     Ok(TcpListener::from_std(s.into()))
+}
+
+/// `gaps PERIOD_MS`'s answer: percentiles of `gap - period` in microseconds.
+fn gap_report(gaps: &mut [i64], period_ms: i64) -> String {
+    if gaps.is_empty() {
+        return "gaps n=0".to_string();
+    }
+    let period_us = period_ms * 1000;
+    gaps.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((gaps.len() as f64 * p).ceil() as usize).clamp(1, gaps.len()) - 1;
+        gaps[i] - period_us
+    };
+    format!(
+        "gaps n={} min={}us p50={}us p99={}us p999={}us max={}us",
+        gaps.len(),
+        gaps[0] - period_us,
+        pct(0.50),
+        pct(0.99),
+        pct(0.999),
+        gaps[gaps.len() - 1] - period_us
+    )
 }
 
 fn usage() -> ! {
@@ -99,6 +128,8 @@ fn main() {
     let mut conns: Vec<Option<Conn>> = (0..MAX_CONNS).map(|_| None).collect();
     let mut free: Vec<usize> = (0..MAX_CONNS).rev().collect();
     let (mut accepted, mut served, mut errors) = (0u64, 0u64, 0u64);
+    let mut last_accept: Vec<Option<Instant>> = vec![None; count];
+    let mut gaps: Vec<i64> = Vec::new();
     let mut stdin_buf = Vec::new();
     let mut events = Events::with_capacity(1024);
     println!("ready");
@@ -148,6 +179,11 @@ fn main() {
                             }
                             format!("started {i}")
                         }
+                        (Some("gaps"), Some(period_ms)) => {
+                            let r = gap_report(&mut gaps, period_ms as i64);
+                            gaps.clear();
+                            r
+                        }
                         (Some("stats"), _) => {
                             format!("accepted {accepted} served {served} errors {errors}")
                         }
@@ -164,6 +200,12 @@ fn main() {
                     match l.accept() {
                         Ok((mut stream, _)) => {
                             accepted += 1;
+                            let now = Instant::now();
+                            if let Some(prev) = last_accept[t].replace(now) {
+                                if gaps.len() < 1 << 20 {
+                                    gaps.push((now - prev).as_micros() as i64);
+                                }
+                            }
                             if response.is_none() {
                                 continue; // dropped: closed at once
                             }

@@ -10,6 +10,8 @@
 #                   (no time stamps; exit the shell to power off)
 #     --no-build    use image/out/qemu-x86_64 as it is (also LAB_NO_BUILD=1)
 #     --append ARGS extra kernel command line
+#     --tool PATH   also copy the program PATH (and its shared libraries) to
+#                   /opt/lab/bin in the test overlay (benches: keepalived, farm)
 # Exit: qemu's status; 124 when the hard timeout hit. Always removes its temp
 # files and kills its qemu, also on Ctrl-C or when the caller goes away.
 set -euo pipefail
@@ -17,14 +19,16 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BOARD=qemu-x86_64
 TIMEOUT=300 SHELL_MODE=0 NO_BUILD=${LAB_NO_BUILD:-0} APPEND=
-SCRIPTS=()
+SCRIPTS=() TOOLS=()
 while [ $# -gt 0 ]; do
     case $1 in
         --timeout) TIMEOUT=$2; shift 2 ;;
         --shell) SHELL_MODE=1; shift ;;
         --no-build) NO_BUILD=1; shift ;;
         --append) APPEND="$APPEND $2"; shift 2 ;;
-        -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+        --tool) [ -x "$2" ] || { echo "lab.sh: --tool $2: not an executable" >&2; exit 2; }
+                TOOLS+=("$2"); shift 2 ;;
+        -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
         -*) echo "lab.sh: unknown option $1" >&2; exit 2 ;;
         *) [ -f "$1" ] || { echo "lab.sh: no such guest script: $1" >&2; exit 2; }
            SCRIPTS+=("$1"); shift ;;
@@ -60,11 +64,13 @@ for s in "${SCRIPTS[@]}"; do
 done
 # ipvsadm is only a witness in tests (never in the product image); iproute2's
 # ip is needed for netns names and veth peers in other namespaces.
-for tool in /usr/sbin/ipvsadm /usr/bin/ip /usr/bin/nsenter; do
+# --tool programs (keepalived as a witness in benches) come the same way;
+# ldd prints nothing usable for a static program, which then goes alone.
+for tool in /usr/sbin/ipvsadm /usr/bin/ip /usr/bin/nsenter ${TOOLS[@]+"${TOOLS[@]}"}; do
     [ -x "$tool" ] || { echo "lab.sh: $tool not found (apt-get install ipvsadm iproute2)" >&2; exit 2; }
     [ "$tool" = /usr/bin/nsenter ] && continue
     cp "$tool" "$OV/opt/lab/bin/"
-    for lib in $(ldd "$tool" | grep -o '/[^ ]*'); do
+    for lib in $(ldd "$tool" 2>/dev/null | grep -o '/[^ ]*'); do
         mkdir -p "$OV$(dirname "$lib")"; cp -L "$lib" "$OV$lib"
     done
 done
