@@ -129,6 +129,24 @@ fn tcp_silent_server_times_out() {
 }
 
 #[test]
+fn tcp_check_ends_with_a_reset_not_time_wait() {
+    // A connect check has nothing to say: lvsd closes it with RST so that
+    // thousands of checks a second leave no TIME_WAIT sockets behind. The
+    // server sees the reset.
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    let p = TcpProbe::new(Instant::now(), Duration::from_secs(2));
+    assert_eq!(run_blocking(p, target(addr)).unwrap().0, UP);
+    let (mut conn, _) = l.accept().unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let mut buf = [0u8; 16];
+    match conn.read(&mut buf) {
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::ConnectionReset, "{e}"),
+        Ok(n) => panic!("expected a reset, got a clean close ({n} bytes)"),
+    }
+}
+
+#[test]
 fn tcp_bindto_source_address() {
     let l = TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = l.local_addr().unwrap();

@@ -104,6 +104,12 @@ pub trait StreamProbe {
     fn handle_timeout(&mut self, now: Instant);
     /// The probe's next deadline, while it runs.
     fn poll_at(&self) -> Option<Instant>;
+    /// Whether the driver ends a connection it opened with a reset instead
+    /// of FIN (no TIME_WAIT left on the director). Plain connect checks say
+    /// yes: nothing was exchanged that a reset could cut short.
+    fn reset_on_close(&self) -> bool {
+        false
+    }
 }
 
 /// Any stream probe, so the daemon can keep all of them in one table.
@@ -156,5 +162,8 @@ impl StreamProbe for AnyProbe {
     }
     fn poll_at(&self) -> Option<Instant> {
         each!(self, p => p.poll_at())
+    }
+    fn reset_on_close(&self) -> bool {
+        each!(self, p => p.reset_on_close())
     }
 }

@@ -54,6 +54,10 @@ impl StreamProbe for TcpProbe {
         self.finish(Outcome::Down(reason));
     }
 
+    fn reset_on_close(&self) -> bool {
+        true
+    }
+
     fn handle_timeout(&mut self, now: Instant) {
         if now >= self.deadline {
             self.finish(Outcome::Down(FailReason::Timeout));

@@ -127,6 +127,13 @@ impl<P: StreamProbe> ProbeDriver<P> {
     }
 
     fn close(&mut self) {
+        if let Some(socket) = &self.socket {
+            if !self.connecting && self.probe.reset_on_close() {
+                // SO_LINGER 0: close sends RST, so 10,000 connect checks a
+                // second do not leave 600,000 TIME_WAIT sockets behind.
+                let _ = socket.set_linger(Some(std::time::Duration::ZERO));
+            }
+        }
         self.socket = None;
         self.tls = None;
         self.connecting = false;
