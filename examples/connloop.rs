@@ -17,6 +17,27 @@ fn cpu_seconds() -> (f64, f64) {
     (tick(11), tick(12))
 }
 
+fn lvsd_like_check(to: SocketAddrV4) -> bool {
+    use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+    let Ok(s) = Socket::new(
+        Domain::IPV4,
+        Type::STREAM.nonblocking(),
+        Some(Protocol::TCP),
+    ) else {
+        return false;
+    };
+    match s.connect(&SockAddr::from(to)) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(_) => return false,
+    }
+    let ok = s.peer_addr().is_ok();
+    if ok {
+        let _ = s.set_linger(Some(Duration::ZERO));
+    }
+    ok
+}
+
 fn main() {
     let a: Vec<String> = std::env::args().skip(1).collect();
     if a.len() != 5 {
@@ -28,6 +49,9 @@ fn main() {
     let port: u16 = a[2].parse().expect("PORT");
     let rate: f64 = a[3].parse().expect("RATE");
     let secs: f64 = a[4].parse().expect("SECONDS");
+    // `CONNLOOP_LVSD_LIKE=1`: lvsd's own syscalls for a TCP_CHECK instead of a
+    // blocking connect: non-blocking socket, connect, getpeername, SO_LINGER 0, close.
+    let lvsd_like = std::env::var_os("CONNLOOP_LVSD_LIKE").is_some();
     let (u0, s0) = cpu_seconds();
     let start = Instant::now();
     let mut done = 0u64;
@@ -40,9 +64,14 @@ fn main() {
         }
         while done < due {
             let ip = Ipv4Addr::from(u32::from(first) + (done % u64::from(count)) as u32);
-            match TcpStream::connect(SocketAddrV4::new(ip, port)) {
-                Ok(s) => drop(s),
-                Err(_) => failed += 1,
+            let to = SocketAddrV4::new(ip, port);
+            let ok = if lvsd_like {
+                lvsd_like_check(to)
+            } else {
+                TcpStream::connect(to).is_ok()
+            };
+            if !ok {
+                failed += 1;
             }
             done += 1;
         }

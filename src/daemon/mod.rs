@@ -43,6 +43,25 @@ pub enum TimerKind {
     Deferred,
 }
 
+/// Check timers are rounded up to this grain so that the checks due within
+/// it share one wake-up (VRRP timers are exact). At 10,000 checks a second
+/// each wake-up (epoll, timerfd) costs more than the checks it serves.
+const CHECK_TIMER_GRAIN: Duration = Duration::from_millis(2);
+
+/// `t` rounded up to the next multiple of `grain` counted from `epoch`.
+fn coalesce(t: Instant, epoch: Instant, grain: Duration) -> Instant {
+    let Some(since) = t.checked_duration_since(epoch) else {
+        return t;
+    };
+    let g = grain.as_nanos().max(1);
+    let rest = since.as_nanos() % g;
+    if rest == 0 {
+        return t;
+    }
+    let add = u64::try_from(g - rest).unwrap_or(0);
+    t + Duration::from_nanos(add)
+}
+
 /// Slack kept before a VRRP deadline, on top of twice the expected cost.
 const YIELD_MARGIN: Duration = Duration::from_millis(2);
 /// How long after the VRRP deadline put-off work runs.
@@ -281,11 +300,15 @@ fn load(path: &Path) -> Result<Config, DaemonError> {
 impl Daemon {
     /// Carries out queued actions and re-arms each instance's timer.
     fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
-        self.notes.clear();
+        // `notes` also holds what VRRP timers of this wake-up did (run at once
+        // in on_timer); it is consumed below and cleared at the end.
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
         self.vrrp.sync_timers(now, timers);
         while let Some(i) = self.checks.touched.pop() {
-            let want = self.checks.poll_at(i, now);
+            let want = self
+                .checks
+                .poll_at(i, now)
+                .map(|t| coalesce(t, self.started, CHECK_TIMER_GRAIN));
             if let Some(slot) = self.checks.timer_slot(i) {
                 sync_timer(timers, slot, want, TimerKind::Check(i));
             }
@@ -306,6 +329,7 @@ impl Daemon {
                 TimerKind::Lvs,
             );
         }
+        self.notes.clear();
         sync_timer(
             timers,
             &mut self.deferred_timer,
@@ -607,6 +631,9 @@ impl Handler<TimerKind> for Daemon {
                     io.timer = None;
                 }
                 self.vrrp.on_timer(cx.now, deadline, i);
+                // Adverts leave now, not after the check timers that expired
+                // in the same wake-up.
+                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
             }
             TimerKind::Check(i) => {
                 if let Some(slot) = self.checks.timer_slot(i) {
@@ -641,6 +668,21 @@ impl Handler<TimerKind> for Daemon {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_timers_round_up_to_the_grain() {
+        let epoch = Instant::now();
+        let g = Duration::from_millis(2);
+        let us = Duration::from_micros;
+        assert_eq!(coalesce(epoch, epoch, g), epoch);
+        assert_eq!(coalesce(epoch + us(1), epoch, g), epoch + g);
+        assert_eq!(coalesce(epoch + us(1999), epoch, g), epoch + g);
+        assert_eq!(coalesce(epoch + g, epoch, g), epoch + g);
+        assert_eq!(coalesce(epoch + us(2001), epoch, g), epoch + g * 2);
+        // Before the epoch (cannot happen in the daemon): left as it is.
+        let early = epoch.checked_sub(us(5)).unwrap_or(epoch);
+        assert_eq!(coalesce(early, epoch, g), early);
+    }
 
     #[test]
     fn heavy_work_waits_for_a_close_vrrp_timer_only() {
