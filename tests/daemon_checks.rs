@@ -195,6 +195,34 @@ warmup = 0
         "checker summary: {st}"
     );
 
+    // Reloads: the same bytes are recognised without parsing; a broken file
+    // is refused, and refused again when the same broken bytes come back
+    // (only an accepted file counts as the running one).
+    let pid = lvsd.as_ref().map(|p| p.0.id().to_string()).unwrap();
+    let hup = || {
+        Command::new("kill").args(["-HUP", &pid]).status().unwrap();
+    };
+    hup();
+    wait_for("unchanged reload", Duration::from_secs(5), &log, || {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("unchanged (same bytes")
+    });
+    let good = std::fs::read_to_string(&cfg).unwrap();
+    std::fs::write(&cfg, format!("{good}\n[bogus_section]\n")).unwrap();
+    hup();
+    wait_for("first rejection", Duration::from_secs(5), &log, || {
+        status(&sock).contains("rejected 1)")
+    });
+    hup();
+    wait_for(
+        "second rejection of the same bytes",
+        Duration::from_secs(5),
+        &log,
+        || status(&sock).contains("rejected 2)"),
+    );
+    assert!(status(&sock).contains(&rs1_line), "still serving");
+
     // Clean stop exits 0.
     if let Some(mut p) = lvsd.take() {
         let _ = Command::new("kill")

@@ -127,6 +127,8 @@ pub struct Options {
 struct Daemon {
     config_path: PathBuf,
     config: Config,
+    /// MD5 of the running configuration file's bytes.
+    config_md5: [u8; 16],
     signals: Signals,
     control: ControlListener,
     conns: Vec<Option<ControlConn>>,
@@ -162,7 +164,7 @@ fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
 /// Loads the configuration and runs until SIGTERM/SIGINT.
 pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let load_started = Instant::now();
-    let config = load(&opts.config_path)?;
+    let (config, config_md5) = load(&opts.config_path)?;
     let load_cost = load_started.elapsed();
     let mut ev: EventLoop<MonotonicClock, TimerKind> =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
@@ -219,6 +221,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
+        config_md5,
         signals,
         control,
         conns: Vec::new(),
@@ -279,8 +282,25 @@ const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10
 /// A generated 1000 x 10 table would otherwise log 10,000 lines on every reload.
 const LOGGED_WARNINGS: usize = 20;
 
-fn load(path: &Path) -> Result<Config, DaemonError> {
-    let mut config = config::load_file(path).map_err(DaemonError::Config)?;
+/// The configuration file's bytes and their MD5 (a reload of the same bytes
+/// is recognised without parsing them again).
+fn read_config(path: &Path) -> Result<(Vec<u8>, [u8; 16]), DaemonError> {
+    use md5::{Digest, Md5};
+    let bytes = std::fs::read(path).map_err(|e| {
+        DaemonError::Config(ConfigError::new(
+            &path.display().to_string(),
+            0,
+            config::ConfigErrorKind::Io(e.to_string()),
+        ))
+    })?;
+    let digest: [u8; 16] = Md5::digest(&bytes).into();
+    Ok((bytes, digest))
+}
+
+fn load(path: &Path) -> Result<(Config, [u8; 16]), DaemonError> {
+    let (bytes, digest) = read_config(path)?;
+    let mut config =
+        config::load_bytes(&bytes, &path.display().to_string()).map_err(DaemonError::Config)?;
     for w in config.warnings.iter().take(LOGGED_WARNINGS) {
         warn!("{w}");
     }
@@ -294,7 +314,7 @@ fn load(path: &Path) -> Result<Config, DaemonError> {
     // Logged: the running daemon does not keep them (10,000 real servers
     // with one warning each would hold megabytes for nothing).
     config.warnings = Vec::new();
-    Ok(config)
+    Ok((config, digest))
 }
 
 impl Daemon {
@@ -376,12 +396,25 @@ impl Daemon {
         let now = cx.now;
         // Only for the log line's duration; `now` stays the wake-up's time.
         let started = Instant::now();
+        // The same bytes as the running configuration: nothing to parse.
+        if let Ok((_, digest)) = read_config(&self.config_path) {
+            if digest == self.config_md5 {
+                self.reloads += 1;
+                info!(
+                    "reload: {} unchanged (same bytes, {} ms)",
+                    self.config_path.display(),
+                    started.elapsed().as_millis()
+                );
+                return;
+            }
+        }
         let loaded = load(&self.config_path);
         self.load_cost = started.elapsed();
         match loaded {
-            Ok(new) => {
+            Ok((new, digest)) => {
                 self.reloads += 1;
                 if new == self.config {
+                    self.config_md5 = digest;
                     info!(
                         "reload: {} unchanged ({} ms)",
                         self.config_path.display(),
@@ -436,6 +469,9 @@ impl Daemon {
                     self.config_path.display()
                 );
                 self.config = new;
+                // Only an accepted file counts as the running one: after a
+                // rejection the same bytes must be parsed (and refused) again.
+                self.config_md5 = digest;
             }
             Err(e) => {
                 self.failed_reloads += 1;
