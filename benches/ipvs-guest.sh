@@ -49,7 +49,7 @@ w0=$(lvsd status --socket $W/lvsd.sock | sed -n 's/.* writes \([0-9]*\) .*/\1/p'
 kill -HUP $pid
 wait_until 20 grep -q 'reload: .* unchanged' $W/lvsd.log || fail "no reload line"
 echo "    $(grep 'reload: .* unchanged' $W/lvsd.log)"
-echo "BENCH reload_unchanged_ms $(grep 'reload: .* unchanged' $W/lvsd.log | sed -n 's/.*(\([0-9]*\) ms).*/\1/p')"
+echo "BENCH reload_unchanged_ms $(grep 'reload: .* unchanged' $W/lvsd.log | sed -n 's/.*[( ]\([0-9]*\) ms).*/\1/p')"
 w1=$(lvsd status --socket $W/lvsd.sock | sed -n 's/.* writes \([0-9]*\) .*/\1/p')
 echo "BENCH reload_unchanged_writes $((w1 - w0))"
 
