@@ -76,5 +76,5 @@ if [ "$LVSD_WORKS" = 1 ]; then
 else
     notyet "Failover (kill the master, the backup takes the VIP, the client is still served) needs lvsd's VRRP, which is not built yet: skipped."
 fi
-say "End of the demo."
+say "End of the short story."
 [ -z "${DEMO_FAIL:-}" ]
