@@ -617,11 +617,16 @@ impl Lvs {
 
     /// The `ipvsadm -Ln` view of the kernel table, then lvsd's own lines.
     pub fn status(&mut self, out: &mut String) {
-        let mut kernel = KernelTable::default();
-        if let Err(e) = self.ipvs.dump(&mut kernel.services, &mut kernel.dests) {
+        // The reconcile's dump buffers (every reconcile dumps afresh): no
+        // second copy of a big table just for a status answer.
+        let KernelTable { services, dests } = &mut self.kernel;
+        if let Err(e) = self.ipvs.dump(services, dests) {
             let _ = writeln!(out, "IPVS dump failed: {e}");
             return;
         }
+        let kernel = &mut self.kernel;
+        // About 64 bytes a kernel line and 80 a health line: one allocation.
+        out.reserve(160 * (kernel.dests.len() + kernel.services.len()) + 512);
         let (version, size) = self.info;
         let _ = writeln!(
             out,
@@ -632,17 +637,28 @@ impl Lvs {
         );
         out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
         out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
-        let mut services = kernel.services.clone();
-        services.sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
-        for s in &services {
+        kernel
+            .services
+            .sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
+        // Destinations in the same service order, then ipvsadm's: each
+        // service's run is found by walking once (not a filter per service).
+        kernel.dests.sort_by(|(ka, a, _), (kb, b, _)| {
+            ipvsadm_service_cmp(ka, kb).then_with(|| ipvsadm_dest_cmp(&a.key, &b.key))
+        });
+        let mut next = 0;
+        for s in &kernel.services {
             let _ = writeln!(out, "{}", service_line(s));
-            let mut dests: Vec<&(ServiceKey, Dest, DestStats)> = kernel
-                .dests
+            let rest = &kernel.dests[next.min(kernel.dests.len())..];
+            let skip = rest
                 .iter()
-                .filter(|(k, _, _)| *k == s.key)
-                .collect();
-            dests.sort_by(|(_, a, _), (_, b, _)| ipvsadm_dest_cmp(&a.key, &b.key));
-            for (_, d, st) in dests {
+                .take_while(|(k, _, _)| ipvsadm_service_cmp(k, &s.key).is_lt())
+                .count();
+            let run = rest[skip..]
+                .iter()
+                .take_while(|(k, _, _)| *k == s.key)
+                .count();
+            next += skip + run;
+            for (_, d, st) in &rest[skip..skip + run] {
                 let _ = writeln!(
                     out,
                     "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
