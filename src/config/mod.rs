@@ -203,10 +203,18 @@ fn first_duplicate(document: &ini::Document<'_>) -> Option<(usize, usize)> {
 
 /// Read `path` and [`load_str`] it; errors name the path as given.
 pub fn load_file(path: &Path) -> Result<Config, ConfigError> {
-    let origin = path.display().to_string();
-    let bytes = std::fs::read(path)
-        .map_err(|e| ConfigError::new(&origin, 0, ConfigErrorKind::Io(e.to_string())))?;
-    load_bytes(&bytes, &origin)
+    load_bytes(&read_file(path)?, &path.display().to_string())
+}
+
+/// The file's bytes; an unreadable file is an error naming it.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
+    std::fs::read(path).map_err(|e| {
+        ConfigError::new(
+            &path.display().to_string(),
+            0,
+            ConfigErrorKind::Io(e.to_string()),
+        )
+    })
 }
 
 /// Check size and UTF-8 of raw bytes, then [`load_str`].

@@ -113,11 +113,6 @@ impl Lateness {
         }
         self.max_us
     }
-
-    /// Forgets every observation.
-    pub fn clear(&mut self) {
-        *self = Self::new();
-    }
 }
 
 /// `n=… p50=…us p99=…us p999=…us max=…us`, the form `lvsd status` prints
@@ -177,8 +172,6 @@ mod tests {
             h.to_string(),
             format!("n=1000 p50={p50}us p99={p99}us p999=30000us max=30000us")
         );
-        h.clear();
-        assert_eq!(h.count(), 0);
     }
 
     #[test]
