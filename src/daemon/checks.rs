@@ -472,20 +472,22 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 }
 
 impl Checks {
-    /// Probe `i`'s timer, armed for `deadline`, fired.
-    pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize, registry: &Registry) {
-        if i >= self.probes.len() {
+    /// Probe `i`'s timer fired.
+    pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+        // When the schedule wanted the next probe (not the timer, which is
+        // rounded up to the daemon's grain): lateness counts against it.
+        let Some(due) = self.probes.get(i).map(|p| p.schedule.poll_at()) else {
             return;
-        }
+        };
         self.timer_probe = Some((i, false));
         self.advance(now, i, registry);
         let started = matches!(self.timer_probe.take(), Some((_, true)));
-        if started {
+        if let (true, Some(due)) = (started, due) {
             // Measurement only (the logic runs on `now`): how long after its
-            // schedule the probe really went out, the wait behind other work
-            // of this wake-up included.
+            // schedule the probe really went out, the timer grain and the
+            // wait behind other work of this wake-up included.
             self.start_lateness
-                .record(Instant::now().saturating_duration_since(deadline));
+                .record(Instant::now().saturating_duration_since(due));
         }
     }
 

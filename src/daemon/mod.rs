@@ -658,19 +658,13 @@ impl Handler<TimerKind> for Daemon {
         }
     }
 
-    fn on_timer(
-        &mut self,
-        cx: &mut Context<'_, TimerKind>,
-        _id: TimerId,
-        deadline: Instant,
-        payload: TimerKind,
-    ) {
+    fn on_timer(&mut self, cx: &mut Context<'_, TimerKind>, _id: TimerId, payload: TimerKind) {
         match payload {
             TimerKind::Vrrp(i) => {
                 if let Some(io) = self.vrrp.io.get_mut(i) {
                     io.timer = None;
                 }
-                self.vrrp.on_timer(cx.now, deadline, i);
+                self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.
                 self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
@@ -679,7 +673,7 @@ impl Handler<TimerKind> for Daemon {
                 if let Some(slot) = self.checks.timer_slot(i) {
                     *slot = None;
                 }
-                self.checks.on_timer(cx.now, deadline, i, cx.registry);
+                self.checks.on_timer(cx.now, i, cx.registry);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),

@@ -801,11 +801,12 @@ impl Vrrp {
         self.instances.iter().filter_map(Instance::poll_at).min()
     }
 
-    /// Runs expired timers of instance `i`; the timer was armed for `deadline`.
-    pub fn on_timer(&mut self, now: Instant, deadline: Instant, i: usize) {
+    /// Runs expired timers of instance `i`.
+    pub fn on_timer(&mut self, now: Instant, i: usize) {
         if let Some(inst) = self.instances.get_mut(i) {
+            // The instance's earliest deadline is the one its timer carried.
+            self.io[i].fired = inst.poll_at();
             inst.handle_timeout(now);
-            self.io[i].fired = Some(deadline);
         }
         self.reconcile_groups(now);
     }

@@ -147,10 +147,8 @@ impl<P: Copy> Context<'_, P> {
 pub trait Handler<P: Copy> {
     /// A registered source is ready.
     fn on_ready(&mut self, cx: &mut Context<'_, P>, source: Source, readiness: Readiness);
-    /// A timer expired; its payload says what it was for. `deadline` is the
-    /// time it was armed for (`cx.now` is at or after it); the daemon
-    /// measures its lateness against it.
-    fn on_timer(&mut self, cx: &mut Context<'_, P>, id: TimerId, deadline: Instant, payload: P);
+    /// A timer expired; its payload says what it was for.
+    fn on_timer(&mut self, cx: &mut Context<'_, P>, id: TimerId, payload: P);
 }
 
 /// The event loop: poll, timers, timerfd and the clock.
@@ -262,11 +260,11 @@ impl<C: Clock, P: Copy> EventLoop<C, P> {
         // once and run next turn without sleeping.
         let mut budget = cx.timers.len();
         while budget > 0 {
-            let Some((id, deadline, payload)) = cx.timers.pop_expired_with_deadline(now) else {
+            let Some((id, payload)) = cx.timers.pop_expired(now) else {
                 break;
             };
             budget -= 1;
-            handler.on_timer(&mut cx, id, deadline, payload);
+            handler.on_timer(&mut cx, id, payload);
         }
         Ok(())
     }
@@ -306,13 +304,7 @@ mod tests {
             self.log.push(format!("ready {source:?} r={}", r.readable));
             self.nows.push(cx.now);
         }
-        fn on_timer(
-            &mut self,
-            cx: &mut Context<'_, u32>,
-            _id: TimerId,
-            _deadline: Instant,
-            payload: u32,
-        ) {
+        fn on_timer(&mut self, cx: &mut Context<'_, u32>, _id: TimerId, payload: u32) {
             self.log.push(format!("timer {payload}"));
             self.nows.push(cx.now);
             if self.rearm_forever && payload == 1 {

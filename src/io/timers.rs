@@ -158,13 +158,6 @@ impl<T: Copy> Timers<T> {
 
     /// Removes and returns the earliest timer if its deadline is at or before `now`.
     pub fn pop_expired(&mut self, now: Instant) -> Option<(TimerId, T)> {
-        self.pop_expired_with_deadline(now)
-            .map(|(id, _, payload)| (id, payload))
-    }
-
-    /// [`Timers::pop_expired`], also giving the deadline the timer was armed
-    /// for (the loop measures lateness against it).
-    pub fn pop_expired_with_deadline(&mut self, now: Instant) -> Option<(TimerId, Instant, T)> {
         let first = self.next_deadline()?;
         if first > now {
             return None;
@@ -174,7 +167,7 @@ impl<T: Copy> Timers<T> {
             slot,
             generation: self.slots[slot as usize].generation,
         };
-        self.remove_at(0).map(|payload| (id, first, payload))
+        self.remove_at(0).map(|payload| (id, payload))
     }
 
     fn live_pos(&self, id: TimerId) -> Option<usize> {
