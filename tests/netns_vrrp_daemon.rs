@@ -224,6 +224,17 @@ fn election_failover_and_preemption() {
         status.contains("vrrp_instance VI_1 vrid 51 on eth0: MASTER priority 90"),
         "{status}"
     );
+    // As master it sent timer-driven adverts, and their lateness is shown.
+    let late = status
+        .lines()
+        .find_map(|l| l.strip_prefix("  advert lateness: n="))
+        .unwrap_or_else(|| panic!("no advert lateness line: {status}"));
+    let n: u64 = late
+        .split(' ')
+        .next()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("unreadable: {late}"));
+    assert!(n >= 1, "{status}");
     drop(d2);
     let _ = std::fs::remove_dir_all(&dir);
 }

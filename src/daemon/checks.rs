@@ -763,3 +763,24 @@ impl Checks {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identical_http_definitions_are_stored_once() {
+        let mut defs = Vec::new();
+        let a = HttpCheck::default();
+        let b = HttpCheck {
+            connect_timeout: Duration::from_secs(7),
+            ..Default::default()
+        };
+        let first = share_http(&mut defs, a.clone());
+        let again = share_http(&mut defs, a);
+        let other = share_http(&mut defs, b);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert!(!Arc::ptr_eq(&first, &other));
+        assert_eq!(defs.len(), 2);
+    }
+}
