@@ -267,6 +267,10 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
     daemon.checks.stop();
+    let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
+    if left > 0 {
+        warn!("stopping: {left} child process(es) not reaped after {CHILD_REAP_LIMIT:?}");
+    }
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
         lvs.remove_owned(now);
@@ -274,6 +278,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     info!("lvsd stopped");
     Ok(())
 }
+
+/// Longest wait at shutdown for the killed scripts to be reaped.
+const CHILD_REAP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Longest wait for notify_stop commands at shutdown.
 const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -621,7 +628,11 @@ impl Handler<TimerKind> for Daemon {
                             None => self.reload(cx),
                         }
                     }
-                    Ok(Some(SignalEvent::Child)) => {}
+                    Ok(Some(SignalEvent::Child)) => {
+                        // Every ended child, also those killed on reload.
+                        crate::io::child::reap();
+                        self.checks.on_children_reaped(cx.now, cx.registry);
+                    }
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,
                     Err(e) => {

@@ -3,7 +3,7 @@
 //! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
 //! commands and `vrrp_script`s, and polls track files.
 
-mod scripts;
+pub(super) mod scripts;
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
