@@ -37,6 +37,8 @@ pub const MAX_TIMERS: usize = 24_576;
 pub const MAX_INFLIGHT_CHECKS: usize = 4096;
 /// Child processes running at once (scripts, notifiers).
 pub const MAX_CHILDREN: usize = 256;
+/// Control-socket clients at once (the oldest idle one makes room for a new one).
+pub const MAX_CONTROL_CLIENTS: usize = 16;
 /// Notify commands waiting per VRRP instance or sync group (a transition queues 2).
 pub const MAX_NOTIFY_QUEUE: usize = 32;
 

@@ -49,6 +49,15 @@ pub enum LogTarget {
     Syslog,
 }
 
+/// How a log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `lvsd info: text` (stderr) or `<pri>lvsd[pid]: text` (syslog).
+    Text,
+    /// logfmt: `level=info msg="text"` plus `key=value` fields.
+    Logfmt,
+}
+
 /// The kernel's IPVS connection-sync daemon, tied to a VRRP instance's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LvsSyncDaemon {
@@ -91,6 +100,14 @@ pub struct Global {
     pub control_socket: PathText,
     /// `log_target` (lvsd): stderr or syslog.
     pub log_target: LogTarget,
+    /// `log_facility` (lvsd): the syslog facility code (daemon = 3, local0..7 = 16..23).
+    pub log_facility: u8,
+    /// `log_format` (lvsd): text or logfmt.
+    pub log_format: LogFormat,
+    /// `control_socket_mode` (lvsd): permission bits of the control socket.
+    pub control_socket_mode: u32,
+    /// `control_socket_group` (lvsd): group that owns the control socket.
+    pub control_socket_group: Option<Name>,
 }
 
 /// `[vrrp_script NAME]`.

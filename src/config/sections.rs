@@ -172,6 +172,27 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be stderr or syslog")),
                 }
             }
+            "log_facility" => {
+                global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(entry, "must be daemon, user, syslog or local0..local7")
+                })?
+            }
+            "log_format" => {
+                global.log_format = match reader.text(entry)? {
+                    "text" => LogFormat::Text,
+                    "logfmt" => LogFormat::Logfmt,
+                    _ => return Err(reader.bad(entry, "must be text or logfmt")),
+                }
+            }
+            "control_socket_mode" => {
+                global.control_socket_mode = socket_mode(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(
+                        entry,
+                        "must be an octal mode with read/write bits only and 0600 set: 0600, 0660 or 0666",
+                    )
+                })?
+            }
+            "control_socket_group" => global.control_socket_group = Some(reader.name(entry)?),
             "lvs_sync_daemon" => {
                 let text = reader.text(entry)?;
                 let words: Vec<&str> = text.split_whitespace().collect();
@@ -199,6 +220,30 @@ pub(crate) fn read_global<'a>(
     })
 }
 
+/// A syslog facility name to its code (RFC 5424 section 6.2.1).
+fn syslog_facility(text: &str) -> Option<u8> {
+    match text {
+        "user" => Some(1),
+        "daemon" => Some(3),
+        "syslog" => Some(5),
+        _ => {
+            let n: u8 = text.strip_prefix("local")?.parse().ok()?;
+            (n <= 7 && text.len() == 6).then_some(16 + n)
+        }
+    }
+}
+
+/// An octal socket mode: only read/write bits (execute means nothing on a
+/// socket), and the owner's read/write always there.
+fn socket_mode(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('0').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 3 {
+        return None;
+    }
+    let mode = u32::from_str_radix(digits, 8).ok()?;
+    (mode & !0o666 == 0 && mode & 0o600 == 0o600).then_some(mode)
+}
+
 /// The `[global]` values when the section is absent.
 pub(crate) fn default_global() -> Global {
     let mut control_socket = PathText::new();
@@ -218,6 +263,10 @@ pub(crate) fn default_global() -> Global {
         reconcile_interval: Duration::from_secs(5),
         control_socket,
         log_target: LogTarget::Stderr,
+        log_facility: 3,
+        log_format: LogFormat::Text,
+        control_socket_mode: 0o600,
+        control_socket_group: None,
     }
 }
 
@@ -1240,4 +1289,27 @@ pub(crate) fn read_checker<'a>(
         })),
     };
     Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_modes_and_facilities() {
+        assert_eq!(socket_mode("0600"), Some(0o600));
+        assert_eq!(socket_mode("660"), Some(0o660));
+        assert_eq!(socket_mode("0666"), Some(0o666));
+        assert_eq!(socket_mode("0700"), None, "execute bits");
+        assert_eq!(socket_mode("0460"), None, "owner without write");
+        assert_eq!(socket_mode("0680"), None);
+        assert_eq!(socket_mode("04600"), None);
+        assert_eq!(socket_mode(""), None);
+        assert_eq!(syslog_facility("daemon"), Some(3));
+        assert_eq!(syslog_facility("local0"), Some(16));
+        assert_eq!(syslog_facility("local7"), Some(23));
+        assert_eq!(syslog_facility("local8"), None);
+        assert_eq!(syslog_facility("local07"), None);
+        assert_eq!(syslog_facility("kern"), None);
+    }
 }

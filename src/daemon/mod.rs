@@ -18,7 +18,7 @@ use mio::Interest;
 
 use crate::cli::Exit;
 use crate::config::{self, Config, ConfigError};
-use crate::io::control::{ConnState, ControlConn, ControlListener};
+use crate::io::control::{Access, ControlListener, ControlServer, Request};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
 use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
@@ -41,6 +41,8 @@ pub enum TimerKind {
     VrrpFiles,
     /// Work put off until after a VRRP timer (status answers, a reload).
     Deferred,
+    /// A control client may have idled too long.
+    Control,
 }
 
 /// Check timers are rounded up to this grain so that the checks due within
@@ -130,8 +132,8 @@ struct Daemon {
     /// MD5 of the running configuration file's bytes.
     config_md5: [u8; 16],
     signals: Signals,
-    control: ControlListener,
-    conns: Vec<Option<ControlConn>>,
+    control: ControlServer,
+    control_timer: Option<TimerId>,
     rtnl: Rtnl,
     rtnl_events: RtnlEvents,
     vrrp: vrrp::Vrrp,
@@ -177,16 +179,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         )
         .map_err(setup_err("registering signalfd"))?;
     let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
-    let mut control = ControlListener::bind(&control_path).map_err(setup_err(&format!(
-        "control socket {}",
-        control_path.display()
-    )))?;
-    ev.registry()
-        .register(
-            control.source(),
-            Source::ControlListener.token(),
-            Interest::READABLE,
-        )
+    let mut control = control_server(&config, &control_path)?;
+    control
+        .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
     let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
     let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
@@ -224,7 +219,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         config_md5,
         signals,
         control,
-        conns: Vec::new(),
+        control_timer: None,
         rtnl,
         rtnl_events,
         vrrp,
@@ -277,6 +272,33 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     }
     info!("lvsd stopped");
     Ok(())
+}
+
+/// The control socket with the mode, group and access rules of `[global]`.
+fn control_server(config: &Config, path: &Path) -> Result<ControlServer, DaemonError> {
+    let g = &config.global;
+    let what = format!("control socket {}", path.display());
+    let mut access = Access::owner_only();
+    access.mode = g.control_socket_mode;
+    let gid = match &g.control_socket_group {
+        None => None,
+        Some(name) => {
+            let group = crate::io::user::lookup_group(name)
+                .map_err(setup_err(&what))?
+                .ok_or_else(|| {
+                    DaemonError::Setup(format!(
+                        "{what}: control_socket_group {name:?}: no such group in /etc/group"
+                    ))
+                })?;
+            access.gid = group.gid;
+            access.group_uids =
+                crate::io::user::uids_of(&group.members).map_err(setup_err(&what))?;
+            Some(group.gid)
+        }
+    };
+    let listener =
+        ControlListener::bind(path, g.control_socket_mode, gid).map_err(setup_err(&what))?;
+    Ok(ControlServer::new(listener, access))
 }
 
 /// Longest wait at shutdown for the killed scripts to be reaped.
@@ -362,6 +384,12 @@ impl Daemon {
             self.deferred_at,
             TimerKind::Deferred,
         );
+        sync_timer(
+            timers,
+            &mut self.control_timer,
+            self.control.poll_at(),
+            TimerKind::Control,
+        );
     }
 
     /// Puts work off until `at` (the earliest of what is already waiting).
@@ -388,14 +416,8 @@ impl Daemon {
         let started = Instant::now();
         let answer = self.status(cx.now);
         self.status_cost = started.elapsed();
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
-            return;
-        };
-        if conn.answer(answer.into_bytes()) == ConnState::Closed {
-            if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                let _ = cx.registry.deregister(conn.source());
-            }
-        }
+        self.control
+            .answer(slot, answer.into_bytes(), cx.now, cx.registry);
     }
 
     fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
@@ -509,6 +531,17 @@ impl Daemon {
             self.failed_reloads,
             self.yields
         );
+        let c = self.control.counters;
+        let _ = writeln!(
+            out,
+            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}",
+            self.control.clients(),
+            c.accepted,
+            c.refused,
+            c.evicted,
+            c.timed_out,
+            c.full
+        );
         self.vrrp.status(&mut out);
         self.checks.status(&mut out);
         out
@@ -516,75 +549,38 @@ impl Daemon {
 
     fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
         match source {
-            Source::ControlListener => loop {
-                match self.control.accept() {
-                    Ok(Some(stream)) => {
-                        let slot = match self.conns.iter().position(Option::is_none) {
-                            Some(s) => s,
-                            None => {
-                                if self.conns.len() >= 16 {
-                                    warn!("control: too many connections; refusing one");
-                                    continue;
-                                }
-                                self.conns.push(None);
-                                self.conns.len() - 1
-                            }
-                        };
-                        let mut conn = ControlConn::new(stream);
-                        if cx
-                            .registry
-                            .register(
-                                conn.source(),
-                                Source::ControlConn(slot).token(),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )
-                            .is_ok()
-                        {
-                            self.conns[slot] = Some(conn);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        warn!("control: accept: {e}");
-                        break;
-                    }
-                }
-            },
+            Source::ControlListener => self.control.on_listener(cx.now, cx.registry),
             Source::ControlConn(slot) => {
                 if self.pending_status.contains(&slot) {
                     return; // its answer comes after the next VRRP timer
                 }
-                let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                    return;
-                };
-                let mut state = conn.on_readable();
-                if let ConnState::Request(req) = state {
-                    if req.as_str() == "status" {
-                        let next = self.vrrp.next_deadline();
-                        match yield_to_vrrp(cx.now, next, self.status_cost) {
-                            Some(at) => {
-                                self.pending_status.push(slot);
-                                self.defer(at);
-                            }
-                            None => self.answer_status(cx, slot),
-                        }
-                        return;
-                    }
-                    let answer =
-                        format!("error: unknown request {:?}; try 'status'\n", req.as_str());
-                    let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                        return;
-                    };
-                    state = conn.answer(answer.into_bytes());
-                }
-                if state == ConnState::Closed {
-                    if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                        let _ = cx.registry.deregister(conn.source());
-                    }
+                if let Some(request) = self.control.on_conn(slot, cx.registry) {
+                    self.dispatch(cx, request);
                 }
             }
             _ => {}
         }
+    }
+
+    /// Carries out one control request (the access layer checked its peer).
+    fn dispatch(&mut self, cx: &mut Context<'_, TimerKind>, request: Request) {
+        let Request { slot, line, peer } = request;
+        if line.as_str() == "status" {
+            let next = self.vrrp.next_deadline();
+            match yield_to_vrrp(cx.now, next, self.status_cost) {
+                Some(at) => {
+                    self.control.hold(slot);
+                    self.pending_status.push(slot);
+                    self.defer(at);
+                }
+                None => self.answer_status(cx, slot),
+            }
+            return;
+        }
+        info!("control: unknown request {line:?} from uid {}", peer.uid);
+        let answer = format!("error: unknown request {:?}; try 'status'\n", line.as_str());
+        self.control
+            .answer(slot, answer.into_bytes(), cx.now, cx.registry);
     }
 }
 
@@ -705,6 +701,10 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::Deferred => {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
+            }
+            TimerKind::Control => {
+                self.control_timer = None;
+                self.control.on_timer(cx.now, cx.registry);
             }
         }
     }
