@@ -212,6 +212,14 @@ fn election_failover_and_preemption() {
     );
     assert!(d1.logs().contains("Entering MASTER STATE"), "{}", d1.logs());
     assert!(d2.logs().contains("Entering MASTER STATE"), "{}", d2.logs());
+    // One line per change: instance, old and new state, and the reason.
+    assert!(
+        d2.logs().contains(
+            "Entering MASTER STATE (priority 90) from BACKUP: no advert from a master within the master down interval"
+        ),
+        "{}",
+        d2.logs()
+    );
 
     // `lvsd status` over the control socket shows d2 as master.
     let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))

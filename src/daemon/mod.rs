@@ -168,6 +168,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let load_started = Instant::now();
     let (config, config_md5) = load(&opts.config_path)?;
     let load_cost = load_started.elapsed();
+    crate::io::log::configure(log_settings(&config));
     let mut ev: EventLoop<MonotonicClock, TimerKind> =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
     let signals = Signals::new().map_err(setup_err("signalfd"))?;
@@ -271,7 +272,25 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs.remove_owned(now);
     }
     info!("lvsd stopped");
+    crate::io::log::flush_for(Duration::from_secs(1));
     Ok(())
+}
+
+/// `log_target`, `log_facility` and `log_format` of `[global]`.
+fn log_settings(config: &Config) -> crate::io::log::Settings {
+    use crate::io::log::{Format, Settings, Target};
+    let g = &config.global;
+    Settings {
+        target: match g.log_target {
+            config::LogTarget::Stderr => Target::Stderr,
+            config::LogTarget::Syslog => Target::Syslog,
+        },
+        facility: g.log_facility,
+        format: match g.log_format {
+            config::LogFormat::Text => Format::Text,
+            config::LogFormat::Logfmt => Format::Logfmt,
+        },
+    }
 }
 
 /// The control socket with the mode, group and access rules of `[global]`.
@@ -378,6 +397,7 @@ impl Daemon {
             );
         }
         self.notes.clear();
+        crate::io::log::flush();
         sync_timer(
             timers,
             &mut self.deferred_timer,
@@ -501,6 +521,7 @@ impl Daemon {
                     "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
                     self.config_path.display()
                 );
+                crate::io::log::configure(log_settings(&new));
                 self.config = new;
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
@@ -534,13 +555,14 @@ impl Daemon {
         let c = self.control.counters;
         let _ = writeln!(
             out,
-            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}",
+            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines dropped {}",
             self.control.clients(),
             c.accepted,
             c.refused,
             c.evicted,
             c.timed_out,
-            c.full
+            c.full,
+            crate::io::log::dropped()
         );
         self.vrrp.status(&mut out);
         self.checks.status(&mut out);
