@@ -101,11 +101,11 @@ fn a_stderr_nobody_reads_never_stops_the_loop() {
         String::from_utf8_lossy(&out.stderr)
     );
     let dropped: u64 = text
-        .split("log lines dropped ")
+        .split("log lines lost ")
         .nth(1)
         .and_then(|r| r.split_whitespace().next())
         .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no dropped-lines counter in status:\n{text}"));
+        .unwrap_or_else(|| panic!("no lost-lines counter in status:\n{text}"));
     assert!(dropped > 0, "{text}");
     // The reader comes back: what was kept arrives, in order, whole lines.
     let mut pipe = lvsd.0.stderr.take().unwrap();

@@ -47,6 +47,7 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("log_format"),
     one("control_socket_mode"),
     one("control_socket_group"),
+    one("script_capabilities"),
 ];
 
 /// Keys of `[vrrp_instance NAME]`.

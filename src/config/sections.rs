@@ -193,6 +193,27 @@ pub(crate) fn read_global<'a>(
                 })?
             }
             "control_socket_group" => global.control_socket_group = Some(reader.name(entry)?),
+            "script_capabilities" => {
+                let text = reader.text(entry)?;
+                let mut set = 0u64;
+                for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
+                    if word.is_empty() || word == "none" {
+                        continue;
+                    }
+                    if word == "all" {
+                        set = u64::MAX;
+                        continue;
+                    }
+                    let n = capability_number(word).ok_or_else(|| {
+                        reader.bad(
+                            entry,
+                            format!("{word:?} is not a capability name (capabilities(7), e.g. sys_admin or cap_dac_override), all or none"),
+                        )
+                    })?;
+                    set |= 1 << n;
+                }
+                global.script_capabilities = set;
+            }
             "lvs_sync_daemon" => {
                 let text = reader.text(entry)?;
                 let words: Vec<&str> = text.split_whitespace().collect();
@@ -267,6 +288,7 @@ pub(crate) fn default_global() -> Global {
         log_format: LogFormat::Text,
         control_socket_mode: 0o600,
         control_socket_group: None,
+        script_capabilities: 0,
     }
 }
 

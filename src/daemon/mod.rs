@@ -12,12 +12,13 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
 use crate::cli::Exit;
 use crate::config::{self, Config, ConfigError};
+use crate::io::caps;
 use crate::io::control::{Access, ControlListener, ControlServer, Request};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
 use crate::io::netlink::{Rtnl, RtnlEvents};
@@ -179,8 +180,21 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering signalfd"))?;
+    // Least privilege, before anything reads outside input: the bounding set
+    // and the permitted set shrink now; what only the control socket's
+    // group needs (setfsgid, chown) goes right after it is bound.
+    let keep = needed_caps(&config, opts.dry_run);
+    let setup_only = if config.global.control_socket_group.is_some() {
+        caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
+    } else {
+        0
+    };
+    drop_caps(keep | config.global.script_capabilities, keep | setup_only)?;
     let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
     let mut control = control_server(&config, &control_path)?;
+    if setup_only != 0 {
+        drop_caps(keep | config.global.script_capabilities, keep)?;
+    }
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
@@ -247,6 +261,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         daemon.config.virtual_servers.len(),
         control_path.display()
     );
+    info!(
+        "capabilities kept: {} (bounding set {})",
+        caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
+        caps::names(caps::bounding())
+    );
     daemon.vrrp.start(now, &mut daemon.rtnl);
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
@@ -273,6 +292,60 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     }
     info!("lvsd stopped");
     crate::io::log::flush_for(Duration::from_secs(1));
+    Ok(())
+}
+
+/// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
+/// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon;
+/// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA;
+/// - CAP_KILL, CAP_SETUID, CAP_SETGID: scripts that run as another user
+///   (started as that user, and their process group signalled on timeout).
+fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
+    let vrrp = !config.vrrp_instances.is_empty();
+    let mut keep = 0;
+    if !dry_run || vrrp {
+        keep |= caps::bit(caps::NET_ADMIN);
+    }
+    if vrrp {
+        keep |= caps::bit(caps::NET_RAW);
+    }
+    let script_users = config.global.script_user.is_some()
+        || config.vrrp_scripts.iter().any(|s| s.user.is_some())
+        || config.virtual_servers.iter().any(|vs| {
+            vs.real_servers.iter().any(|rs| {
+                rs.checkers
+                    .iter()
+                    .any(|c| matches!(&c.kind, config::CheckKind::Misc(m) if m.user.is_some()))
+            })
+        });
+    if script_users {
+        keep |= caps::bit(caps::KILL) | caps::bit(caps::SETUID) | caps::bit(caps::SETGID);
+    }
+    keep
+}
+
+/// Shrinks the bounding set to `bounding` and the permitted and effective
+/// sets to `keep`. Without CAP_SETPCAP (lvsd not run as root) the bounding
+/// set stays; it is refused only when lvsd would keep more than it needs.
+fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<(), DaemonError> {
+    let before = caps::current().map_err(setup_err("reading capabilities"))?;
+    let had = caps::bounding();
+    if had & !bounding != 0 {
+        if let Err(e) = caps::limit_bounding(bounding) {
+            if before.permitted & !keep != 0 {
+                return Err(DaemonError::Setup(format!(
+                    "dropping capabilities from the bounding set: {e}"
+                )));
+            }
+            debug!("bounding set left as it is ({e}): lvsd holds no capability it does not need");
+        }
+    }
+    let after = caps::keep_only(keep).map_err(setup_err("dropping capabilities"))?;
+    debug!(
+        "capabilities: effective {}, bounding {}",
+        caps::names(after.effective),
+        caps::names(caps::bounding())
+    );
     Ok(())
 }
 
@@ -555,7 +628,7 @@ impl Daemon {
         let c = self.control.counters;
         let _ = writeln!(
             out,
-            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines dropped {}",
+            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
             self.control.clients(),
             c.accepted,
             c.refused,
