@@ -1076,11 +1076,16 @@ impl Vrrp {
             if n.runs + n.dropped > 0 || n.busy() {
                 let _ = writeln!(
                     out,
-                    "{} notify: ran {} failed {} dropped {}{}",
+                    "{} notify: ran {} failed {} dropped {}{}{}",
                     n.label,
                     n.runs,
                     n.failures,
                     n.dropped,
+                    if n.waits > 0 {
+                        format!(" waited for a child slot {}", n.waits)
+                    } else {
+                        String::new()
+                    },
                     if n.busy() { " (running)" } else { "" }
                 );
             }
@@ -1088,7 +1093,7 @@ impl Vrrp {
         for s in &self.scripts {
             let _ = writeln!(
                 out,
-                "vrrp_script {}: {} runs {} last {:?}",
+                "vrrp_script {}: {} runs {} last {:?}{}",
                 s.name,
                 if s.status() == TrackStatus::Up {
                     "up"
@@ -1096,7 +1101,12 @@ impl Vrrp {
                     "down"
                 },
                 s.runs,
-                s.last
+                s.last,
+                if s.waits > 0 {
+                    format!(" waited for a child slot {}", s.waits)
+                } else {
+                    String::new()
+                }
             );
         }
         for f in &self.files {
