@@ -661,6 +661,7 @@ impl Daemon {
     fn dispatch(&mut self, cx: &mut Context<'_, TimerKind>, request: Request) {
         let Request { slot, line, peer } = request;
         if line.as_str() == "status" {
+            debug!("control: status from uid {}", peer.uid);
             let next = self.vrrp.next_deadline();
             match yield_to_vrrp(cx.now, next, self.status_cost) {
                 Some(at) => {

@@ -9,8 +9,9 @@
 //! - At most `limits::MAX_CONTROL_CLIENTS` clients at once. A client that has
 //!   not sent its request line within [`IDLE_TIMEOUT`], or does not read its
 //!   answer within [`ANSWER_TIMEOUT`], is dropped; when every slot is taken,
-//!   the oldest client still waiting for its request line makes room for the
-//!   new one. Idle clients can never lock an operator out.
+//!   the oldest idle client (first those that sent nothing, then those not
+//!   reading their answer) makes room for the new one. Idle clients can
+//!   never lock an operator out.
 //!
 //! Operator requests are rare and not part of the steady-state loop, so the
 //! answers are built in ordinary `Vec`s.
@@ -392,7 +393,7 @@ pub struct ControlCounters {
     pub evicted: u64,
     /// Clients dropped after IDLE_TIMEOUT / ANSWER_TIMEOUT.
     pub timed_out: u64,
-    /// New clients turned away because every slot was busy with a request.
+    /// New clients turned away because every slot held a request being answered.
     pub full: u64,
 }
 
@@ -443,8 +444,10 @@ impl ControlServer {
         }
     }
 
-    /// A free slot, or the one of the oldest client still waiting for its
-    /// request line (it is dropped), or None when all are busy.
+    /// A free slot, or the slot of the oldest idle client, which is dropped:
+    /// first those still waiting for their request line, then those not
+    /// reading their answer. None only when every client's answer is being
+    /// prepared (held), which lasts at most until the next VRRP timer.
     fn make_room(&mut self, registry: &Registry) -> Option<usize> {
         if let Some(free) = self.conns.iter().position(Option::is_none) {
             return Some(free);
@@ -454,8 +457,8 @@ impl ControlServer {
             .iter()
             .enumerate()
             .filter_map(|(i, c)| c.as_ref().map(|c| (i, c)))
-            .filter(|(_, c)| !c.answered && !c.held)
-            .min_by_key(|(_, c)| c.since)
+            .filter(|(_, c)| !c.held)
+            .min_by_key(|(_, c)| (c.answered, c.since))
             .map(|(i, _)| i)?;
         self.counters.evicted += 1;
         if self.counters.evicted.is_power_of_two() {
