@@ -72,6 +72,7 @@ struct Node {
 
 /// Blocks whose lines are list items rather than keywords.
 const LIST_BLOCKS: &[&str] = &[
+    "virtual_server_group",
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "unicast_peer",
@@ -858,6 +859,14 @@ pub fn import_with(
                 w.simple(&node, SCRIPT, &[]);
             }
             "virtual_server" => virtual_server(&mut w, node)?,
+            "virtual_server_group" => {
+                let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
+                for member in node.block.iter().flatten() {
+                    let mut words = vec![member.keyword.clone()];
+                    words.extend(member.args.iter().cloned());
+                    let _ = writeln!(w.ini, "member = {}", words.join(" "));
+                }
+            }
             _ => w.drop_node(node, "is not supported by lvsd"),
         }
     }
@@ -937,6 +946,9 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         [mark_kw, mark] if mark_kw == "fwmark" => {
             let _ = writeln!(w.ini, "fwmark = {mark}");
         }
+        [group_kw, group] if group_kw == "group" => {
+            let _ = writeln!(w.ini, "group = {group}");
+        }
         [ip, port] => {
             let _ = writeln!(w.ini, "address = {ip}\nport = {port}");
         }
@@ -944,7 +956,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
             return Err(ImportError {
                 origin: w.origins.get(node.at.0).cloned().unwrap_or_default(),
                 line: node.at.1,
-                message: "virtual_server needs `IP PORT` or `fwmark N` (virtual_server_group is not supported)".into(),
+                message: "virtual_server needs `IP PORT`, `fwmark N` or `group NAME`".into(),
             })
         }
     }
