@@ -153,3 +153,69 @@ fn logfmt_lines() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn syslog_target_with_facility() {
+    let root =
+        std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0);
+    if !root {
+        assert!(
+            std::env::var("CI").is_err(),
+            "CI: the syslog test needs root (a mount namespace with its own /dev/log)"
+        );
+        eprintln!("SKIP: needs root (a mount namespace with its own /dev/log)");
+        return;
+    }
+    let dir = tmpdir("syslog");
+    let listen = dir.join("log.sock");
+    let syslogd = std::os::unix::net::UnixDatagram::bind(&listen).unwrap();
+    syslogd
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let (cfg, sock) = config(&dir, "log_target = syslog\nlog_facility = local0");
+    // lvsd's own /dev (a tmpfs in a private mount namespace) whose /dev/log
+    // is our socket; nothing on the host changes.
+    let script = format!(
+        "mount --make-rprivate / && mount -t tmpfs tmpfs /dev && touch /dev/log && mount --bind {} /dev/log && exec {} run --dry-run -c {}",
+        listen.display(),
+        env!("CARGO_BIN_EXE_lvsd"),
+        cfg.display()
+    );
+    let log = dir.join("stderr.log");
+    let lvsd = Proc(
+        Command::new("unshare")
+            .args(["-m", "sh", "-c", &script])
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let pid = lvsd.0.id();
+    let mut lines = Vec::new();
+    let mut buf = [0u8; 2048];
+    while let Ok(n) = syslogd.recv(&mut buf) {
+        let line = String::from_utf8_lossy(&buf[..n]).into_owned();
+        let started = line.contains(" started: ");
+        lines.push(line);
+        if started {
+            break;
+        }
+    }
+    wait_answering(&sock);
+    // local0 (16) * 8 + info (6) = 134; warning = 132.
+    let prefix = format!("<134>lvsd[{pid}]: lvsd ");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with(&prefix) && l.contains(" started: ")),
+        "{lines:#?}\n--- stderr ---\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.starts_with("<13") && !l.ends_with('\n')),
+        "{lines:#?}"
+    );
+    drop(lvsd);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -315,6 +315,20 @@ impl State {
     }
 }
 
+/// Tells stderr (once, without waiting) what cannot go to the configured sink.
+fn stderr_now(text: &str) {
+    let line = format!("lvsd warning: {text}\n");
+    let sink = open_stderr();
+    let fd = match &sink {
+        Sink::Stderr { fd: Some(fd), .. } => fd.as_raw_fd(),
+        _ => 2,
+    };
+    // SAFETY: one write of a local buffer; a short or failed write is accepted.
+    unsafe {
+        libc::write(fd, line.as_ptr().cast(), line.len());
+    }
+}
+
 /// Installs the logger; `settings` until [`configure`] changes them (a
 /// syslog target given here, `lvsd run --syslog`, stays).
 pub fn init(settings: Settings, verbose: bool) {
@@ -331,7 +345,7 @@ pub fn init(settings: Settings, verbose: bool) {
         log::set_max_level(logger.level);
     }
     if let Some(e) = err {
-        log::warn!("{e}");
+        stderr_now(&e);
     }
 }
 
@@ -349,7 +363,7 @@ pub fn configure(mut settings: Settings) {
         s.open(settings).err()
     };
     if let Some(e) = err {
-        log::warn!("{e}");
+        stderr_now(&e);
     }
 }
 
