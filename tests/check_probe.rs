@@ -253,7 +253,7 @@ fn http_silent_slow_and_endless() {
     let t = Instant::now();
     assert_eq!(
         http(slow, &[("/", None)], 300),
-        Outcome::Down(FailReason::Timeout)
+        Outcome::Down(FailReason::Deadline)
     );
     assert!(t.elapsed() < Duration::from_secs(2));
 
@@ -267,7 +267,11 @@ fn http_silent_slow_and_endless() {
     assert!(
         matches!(
             o,
-            Outcome::Down(FailReason::Timeout | FailReason::Http(HttpError::BodyTooLarge))
+            Outcome::Down(
+                FailReason::Timeout
+                    | FailReason::Deadline
+                    | FailReason::Http(HttpError::BodyTooLarge)
+            )
         ),
         "{o:?}"
     );
