@@ -626,7 +626,7 @@ fn check_timer_capacity(origin: &str, servers: &[VirtualServer]) -> Result<(), C
                             limits::RESERVED_TIMERS
                         )),
                     )
-                    .in_section(format!("{} {}/{}", ch.kind.keepalived_name(), vs.name, rs.address)));
+                    .in_section(format!("{} {}/{}", ch.kind.keepalived_name().to_ascii_lowercase(), vs.name, rs.address)));
                 }
             }
         }
