@@ -739,3 +739,38 @@ fn tls_reads_are_budgeted_and_a_big_page_still_passes() {
     assert!(most <= budget, "one call read {most} bytes");
     assert!(stopped > 0, "a 4 MiB page must hit the budget");
 }
+
+/// A server that accepts and never answers costs one socket until
+/// connect_timeout, over plain TCP (the TLS handshake never starts) as well
+/// as for HTTP: the probe fails with a timeout, nothing waits longer.
+#[test]
+fn silent_servers_fail_at_connect_timeout_plain_and_tls() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().take(2) {
+            held.push(s);
+        }
+        thread::sleep(Duration::from_secs(5));
+    });
+    let started = Instant::now();
+    assert_eq!(
+        http(addr, &[("/", None)], 300),
+        Outcome::Down(FailReason::Timeout)
+    );
+    let probe = HttpProbe::new(http_check(&[("/", None)], 300), addr, Instant::now());
+    let t = ProbeTarget {
+        address: addr,
+        bind: None,
+        tls: Some((
+            tls::insecure_client_config().unwrap(),
+            tls::server_name(None, addr.ip()).unwrap(),
+        )),
+    };
+    assert_eq!(
+        run_blocking(probe, t).unwrap().0,
+        Outcome::Down(FailReason::Timeout)
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
+}
