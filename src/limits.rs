@@ -88,8 +88,9 @@ pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
 /// Read/write rounds one probe may run per readiness event before yielding.
 pub const PROBE_READY_BUDGET: usize = 64;
 /// Bytes one probe may read per readiness event; the rest waits for the next
-/// loop turn (about 70 us of MD5 or TLS on a small box).
-pub const PROBE_READ_BUDGET: usize = 32 * 1024;
-/// Bytes all probes together may read per loop wake-up, so that many fast
-/// servers at once still leave the loop to its timers.
-pub const CHECKS_READ_BUDGET: usize = 256 * 1024;
+/// loop turn (about 40 us of MD5 or TLS on a small box).
+pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// Bytes all probes together may read per loop wake-up (about 150 us of
+/// work), so that many fast servers at once still leave the loop to its
+/// timers: VRRP timers run between turns.
+pub const CHECKS_READ_BUDGET: usize = 64 * 1024;
