@@ -471,7 +471,8 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             let mut words = vec![item.keyword.clone()];
             words.extend(item.args.iter().cloned());
-            if key == "virtual_ipaddress" {
+            if key == "virtual_ipaddress" || key == "virtual_ipaddress_excluded" {
+                words = self.vip_words(item, words);
                 let address = words[0].split('/').next().unwrap_or_default().to_string();
                 if seen.contains(&address) {
                     self.note(
@@ -488,6 +489,38 @@ impl Writer<'_> {
         if node.block.is_none() && !node.args.is_empty() {
             self.key(key, node);
         }
+    }
+
+    /// keepalived's VIP options lvsd does not have (`brd`, `scope`, ...) are
+    /// dropped with a note; `dev` and `label` stay.
+    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Vec<String> {
+        let mut kept = vec![words[0].clone()];
+        let mut rest = words[1..].iter();
+        while let Some(option) = rest.next() {
+            match option.as_str() {
+                "dev" | "label" => {
+                    kept.push(option.clone());
+                    kept.extend(rest.next().cloned());
+                }
+                "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => {
+                    let value = rest.next().cloned().unwrap_or_default();
+                    self.note(
+                        item.at,
+                        NoteKind::Dropped,
+                        format!("virtual_ipaddress {}: option `{option} {value}` is not supported by lvsd", words[0]),
+                    );
+                }
+                other => self.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!(
+                        "virtual_ipaddress {}: option `{other}` is not supported by lvsd",
+                        words[0]
+                    ),
+                ),
+            }
+        }
+        kept
     }
 
     fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
@@ -1181,5 +1214,23 @@ vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_rout
     fn keepalived_keyword_table_is_sorted() {
         assert!(KEEPALIVED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
         assert!(KEEPALIVED_KEYWORDS.binary_search(&"vrrp_instance").is_ok());
+    }
+
+    #[test]
+    fn vip_options_lvsd_lacks_are_dropped_with_a_note() {
+        let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
+ virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 label eth0:1\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("virtual_ipaddress = 10.0.0.1/24 dev eth0 label eth0:1\n"),
+            "{}",
+            imported.ini
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("brd 10.0.0.255"));
+        assert!(crate::config::load_str(&imported.ini, "i.ini").is_ok());
     }
 }
