@@ -287,6 +287,41 @@ fn unicast_instance_hears_only_its_peers() {
         &ctx,
     );
     assert_eq!(state_of(&lvsd.status()).as_deref(), Some("BACKUP"));
+
+    // keepalived 2.2.7 beside it, as the unicast director at .3 with peer .1:
+    // it checks the source only with `check_unicast_src`; without it the
+    // stranger's advert takes its VIP away (the difference docs/operations.md
+    // names), with it the stranger is ignored as lvsd always does.
+    if !have_keepalived() {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "keepalived is missing (scripts/deps.sh installs it)"
+        );
+        eprintln!("SKIP keepalived half: keepalived not installed");
+        return;
+    }
+    drop(lvsd);
+    let target = v4(net, 3);
+    for (check_src, steps_down) in [(true, false), (false, true)] {
+        let extra = format!(
+            "    unicast_src_ip 10.254.{net}.3\n    unicast_peer {{\n        10.254.{net}.1\n    }}\n{}",
+            if check_src { "    check_unicast_src\n" } else { "" }
+        );
+        let mut ka = lan.keepalived(3, &keepalived_conf(net, 100, &extra));
+        let kctx = logs(&[&ka]);
+        start_master(&mut ka, &vip32, &kctx);
+        for _ in 0..10 {
+            stranger.send(target, &[stranger.v3(51, 200, vip, target)]);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(
+            !ka.has_addr("eth0", &vip32),
+            steps_down,
+            "keepalived check_unicast_src={check_src}\n{}",
+            kctx()
+        );
+        ka.signal("-TERM");
+    }
 }
 
 /// Samples (status, then `ip addr`) of the director for `span`; panics when a

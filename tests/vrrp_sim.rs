@@ -863,3 +863,43 @@ fn a_flood_of_lower_adverts_is_answered_once_per_interval() {
     assert!(garps <= intervals + 2, "{garps} GARP bursts in {span:?}");
     assert_eq!(net.masters(0), vec![0]);
 }
+
+#[test]
+fn bursts_against_sync_groups_keep_members_and_vips_in_step() {
+    // after_event asserts MASTER <=> VIPs for every member and that no group
+    // is half master, after each read of up to 1,000 forged adverts.
+    for seed in 0..SEEDS / 5 {
+        let mut net = Net::new(seed);
+        let interval = Duration::from_secs(1);
+        for (n, priority) in [(0, 100u8), (1, 90u8)] {
+            let group = vec![
+                params(1, Version::V2, n, priority, interval),
+                params(2, Version::V2, n, priority, interval),
+            ];
+            net.add_node(group, true);
+        }
+        net.start(0);
+        net.start(1);
+        let mut t = 5.0;
+        while t < 40.0 {
+            t += 0.01 + net.rng.below(2000) as f64 / 1000.0;
+            let end = net.at(t);
+            net.run_until(end);
+            let n = net.rng.below(2) as usize;
+            let k = net.rng.below(2) as usize;
+            let len = 1 + net.rng.below(1000) as usize;
+            let priorities: Vec<u8> = (0..len)
+                .map(|_| match net.rng.below(8) {
+                    0 => 0,
+                    1 => 200,
+                    _ => 1 + net.rng.below(120) as u8,
+                })
+                .collect();
+            net.burst(n, k, forger(), &priorities);
+        }
+        net.run_until(net.at(t + 15.0));
+        for k in 0..2 {
+            assert_eq!(net.masters(k), vec![0], "seed {seed}: instance {k}");
+        }
+    }
+}
