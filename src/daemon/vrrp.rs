@@ -26,11 +26,11 @@ use crate::vrrp::instance::{
     Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
     OWN_INTERFACE,
 };
-use crate::vrrp::receive::{receive_check, ReceiveMeta};
+use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::rtnl::IfAddr;
-use crate::wire::vrrp::{self as wire, Auth, DropReason, Family, Version};
+use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
@@ -770,8 +770,8 @@ impl Vrrp {
                         },
                         payload,
                     ),
-                    Err(reason) => {
-                        self.receivers[r].drops[reason.index()] += 1;
+                    Err(malformed) => {
+                        self.receivers[r].drops[DropReason::from(malformed).index()] += 1;
                         return;
                     }
                 }

@@ -12,9 +12,111 @@
 use std::net::IpAddr;
 
 use crate::wire::vrrp::{
-    constant_time_eq, Auth, DropReason, Family, Packet, Repr, Version, MULTICAST_V4, MULTICAST_V6,
+    constant_time_eq, Auth, Family, Malformed, Packet, Repr, Version, MULTICAST_V4, MULTICAST_V6,
     TTL, TYPE_ADVERTISEMENT,
 };
+
+/// Why a received advert was dropped (or ignored): malformed bytes, or this
+/// module's rules. The daemon keeps one counter per reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DropReason {
+    /// Shorter than the header, the address list or the v2 auth data.
+    Truncated,
+    /// AH present without AH configured, or AH configured but absent (v2).
+    AhMismatch,
+    /// TTL / hop limit not 255 on a multicast advert.
+    BadTtl,
+    /// Version field is neither the expected 2 nor 3.
+    BadVersion,
+    /// v2 authentication type differs from the configured one.
+    BadAuthType,
+    /// v2 PASS data differs from the configured password.
+    BadAuth,
+    /// v2 advert interval differs from ours (RFC 3768 section 7.1).
+    IntervalMismatch,
+    /// Type field is not ADVERTISEMENT.
+    BadType,
+    /// Checksum does not verify.
+    BadChecksum,
+    /// No instance has this VRID on this interface and family (silently ignored).
+    UnknownVrid,
+    /// Unicast mode: the source is not a configured peer.
+    NotFromPeer,
+    /// Multicast mode: the destination is not the VRRP group (a unicast forgery).
+    NotToGroup,
+    /// Unicast mode: the destination is a multicast group, not our address.
+    NotUnicast,
+    /// Address family of the IP header differs from the instance's.
+    BadFamily,
+    /// The instance is in INIT or FAULT and ignores adverts.
+    NotListening,
+}
+
+impl DropReason {
+    /// Number of reasons, for a counter array.
+    pub const COUNT: usize = 15;
+    /// Every reason, in counter order.
+    pub const ALL: [DropReason; DropReason::COUNT] = [
+        DropReason::Truncated,
+        DropReason::AhMismatch,
+        DropReason::BadTtl,
+        DropReason::BadVersion,
+        DropReason::BadAuthType,
+        DropReason::BadAuth,
+        DropReason::IntervalMismatch,
+        DropReason::BadType,
+        DropReason::BadChecksum,
+        DropReason::UnknownVrid,
+        DropReason::NotFromPeer,
+        DropReason::NotToGroup,
+        DropReason::NotUnicast,
+        DropReason::BadFamily,
+        DropReason::NotListening,
+    ];
+
+    /// Index into a counter array of length [`DropReason::COUNT`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Short stable name for status output and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReason::Truncated => "truncated",
+            DropReason::AhMismatch => "ah_mismatch",
+            DropReason::BadTtl => "bad_ttl",
+            DropReason::BadVersion => "bad_version",
+            DropReason::BadAuthType => "bad_auth_type",
+            DropReason::BadAuth => "bad_auth",
+            DropReason::IntervalMismatch => "interval_mismatch",
+            DropReason::BadType => "bad_type",
+            DropReason::BadChecksum => "bad_checksum",
+            DropReason::UnknownVrid => "unknown_vrid",
+            DropReason::NotFromPeer => "not_from_peer",
+            DropReason::NotToGroup => "not_to_group",
+            DropReason::NotUnicast => "not_unicast",
+            DropReason::BadFamily => "bad_family",
+            DropReason::NotListening => "not_listening",
+        }
+    }
+}
+
+impl core::fmt::Display for DropReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "VRRP advert dropped: {}", self.as_str())
+    }
+}
+
+impl From<Malformed> for DropReason {
+    fn from(m: Malformed) -> DropReason {
+        match m {
+            Malformed::Truncated => DropReason::Truncated,
+            Malformed::BadVersion => DropReason::BadVersion,
+            Malformed::BadType => DropReason::BadType,
+            Malformed::BadChecksum => DropReason::BadChecksum,
+        }
+    }
+}
 
 /// What the IP layer told us about a received advert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -395,6 +497,22 @@ mod tests {
     fn check(src: IpAddr, dst: IpAddr, ttl: u8, e: Expectation<'_>) -> Result<(), DropReason> {
         let bytes = v3_to(src, dst, e.vips[0]);
         receive_check(&bytes, &meta(src, dst, ttl), |_| Some(e)).map(|_| ())
+    }
+
+    #[test]
+    fn drop_reasons_have_distinct_names_and_counters() {
+        let mut names: Vec<_> = DropReason::ALL.iter().map(|r| r.as_str()).collect();
+        for (i, r) in DropReason::ALL.iter().enumerate() {
+            assert_eq!(r.index(), i);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), DropReason::COUNT);
+        assert!(names.contains(&"not_to_group") && names.contains(&"not_unicast"));
+        assert_eq!(
+            DropReason::from(Malformed::Truncated).as_str(),
+            Malformed::Truncated.as_str()
+        );
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //!
 //! Nothing in this file panics on any input: every accessor of [`Packet`] is
 //! only reachable after [`Packet::new_checked`] has proven the length, and
-//! [`Repr::parse`] returns a [`DropReason`] instead. Which adverts an instance
+//! [`Repr::parse`] returns a [`Malformed`] instead. Which adverts an instance
 //! accepts (TTL, destination, peers, auth, interval) is decided in
 //! `vrrp::receive`: this file decodes, it does not apply policy.
 
@@ -134,93 +134,37 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     core::hint::black_box(diff) == 0
 }
 
-/// Why a received advert was dropped (or ignored). The daemon keeps one counter per reason.
+/// Why received bytes are not a well-formed VRRP advert. What an instance
+/// then accepts is decided in `vrrp::receive`, which counts these among its
+/// drop reasons.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum DropReason {
-    /// Shorter than the header, the address list or the v2 auth data.
+pub enum Malformed {
+    /// Shorter than the header, the address list or the v2 auth data (or a
+    /// short or inconsistent IPv4 header).
     Truncated,
-    /// AH present without AH configured, or AH configured but absent (v2).
-    AhMismatch,
-    /// TTL / hop limit not 255 on a multicast advert.
-    BadTtl,
-    /// Version field is neither the expected 2 nor 3.
+    /// Version field is neither 2 (IPv4 only) nor 3.
     BadVersion,
-    /// v2 authentication type differs from the configured one.
-    BadAuthType,
-    /// v2 PASS data differs from the configured password.
-    BadAuth,
-    /// v2 advert interval differs from ours (RFC 3768 section 7.1).
-    IntervalMismatch,
     /// Type field is not ADVERTISEMENT.
     BadType,
     /// Checksum does not verify.
     BadChecksum,
-    /// No instance has this VRID on this interface and family (silently ignored).
-    UnknownVrid,
-    /// Unicast mode: the source is not a configured peer.
-    NotFromPeer,
-    /// Multicast mode: the destination is not the VRRP group (a unicast forgery).
-    NotToGroup,
-    /// Unicast mode: the destination is a multicast group, not our address.
-    NotUnicast,
-    /// Address family of the IP header differs from the instance's.
-    BadFamily,
-    /// The instance is in INIT or FAULT and ignores adverts.
-    NotListening,
 }
 
-impl DropReason {
-    /// Number of reasons, for a counter array.
-    pub const COUNT: usize = 15;
-    /// Every reason, in counter order.
-    pub const ALL: [DropReason; DropReason::COUNT] = [
-        DropReason::Truncated,
-        DropReason::AhMismatch,
-        DropReason::BadTtl,
-        DropReason::BadVersion,
-        DropReason::BadAuthType,
-        DropReason::BadAuth,
-        DropReason::IntervalMismatch,
-        DropReason::BadType,
-        DropReason::BadChecksum,
-        DropReason::UnknownVrid,
-        DropReason::NotFromPeer,
-        DropReason::NotToGroup,
-        DropReason::NotUnicast,
-        DropReason::BadFamily,
-        DropReason::NotListening,
-    ];
-
-    /// Index into a counter array of length [`DropReason::COUNT`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Short stable name for status output and metrics.
+impl Malformed {
+    /// Short stable name (the same words as the drop reasons in status).
     pub fn as_str(self) -> &'static str {
         match self {
-            DropReason::Truncated => "truncated",
-            DropReason::AhMismatch => "ah_mismatch",
-            DropReason::BadTtl => "bad_ttl",
-            DropReason::BadVersion => "bad_version",
-            DropReason::BadAuthType => "bad_auth_type",
-            DropReason::BadAuth => "bad_auth",
-            DropReason::IntervalMismatch => "interval_mismatch",
-            DropReason::BadType => "bad_type",
-            DropReason::BadChecksum => "bad_checksum",
-            DropReason::UnknownVrid => "unknown_vrid",
-            DropReason::NotFromPeer => "not_from_peer",
-            DropReason::NotToGroup => "not_to_group",
-            DropReason::NotUnicast => "not_unicast",
-            DropReason::BadFamily => "bad_family",
-            DropReason::NotListening => "not_listening",
+            Malformed::Truncated => "truncated",
+            Malformed::BadVersion => "bad_version",
+            Malformed::BadType => "bad_type",
+            Malformed::BadChecksum => "bad_checksum",
         }
     }
 }
 
-impl fmt::Display for DropReason {
+impl fmt::Display for Malformed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "VRRP advert dropped: {}", self.as_str())
+        write!(f, "malformed VRRP advert: {}", self.as_str())
     }
 }
 
@@ -269,20 +213,20 @@ impl<T: AsRef<[u8]>> Packet<T> {
 
     /// Wrap bytes, proving the header, address list and (v2) auth data are present.
     /// After this returns `Ok`, no accessor panics.
-    pub fn new_checked(buffer: T, family: Family) -> Result<Packet<T>, DropReason> {
+    pub fn new_checked(buffer: T, family: Family) -> Result<Packet<T>, Malformed> {
         let packet = Packet { buffer };
         packet.check_len(family)?;
         Ok(packet)
     }
 
     /// Check that the buffer holds everything the header announces.
-    pub fn check_len(&self, family: Family) -> Result<(), DropReason> {
+    pub fn check_len(&self, family: Family) -> Result<(), Malformed> {
         let data = self.buffer.as_ref();
         if data.len() < HEADER_LEN {
-            return Err(DropReason::Truncated);
+            return Err(Malformed::Truncated);
         }
         if data.len() < self.needed_len(family) {
-            return Err(DropReason::Truncated);
+            return Err(Malformed::Truncated);
         }
         Ok(())
     }
@@ -557,7 +501,7 @@ impl<'a> Repr<'a> {
         packet: &Packet<&'a T>,
         src: IpAddr,
         dst: IpAddr,
-    ) -> Result<Repr<'a>, DropReason> {
+    ) -> Result<Repr<'a>, Malformed> {
         let buffer: &'a T = packet.buffer;
         let data: &'a [u8] = buffer.as_ref();
         let family = Family::of(src);
@@ -565,13 +509,13 @@ impl<'a> Repr<'a> {
         let version = match packet.version() {
             2 if family == Family::Ipv4 => Version::V2,
             3 => Version::V3,
-            _ => return Err(DropReason::BadVersion),
+            _ => return Err(Malformed::BadVersion),
         };
         if packet.kind() != TYPE_ADVERTISEMENT {
-            return Err(DropReason::BadType);
+            return Err(Malformed::BadType);
         }
         if !packet.verify_checksum(src, dst) {
-            return Err(DropReason::BadChecksum);
+            return Err(Malformed::BadChecksum);
         }
         Ok(Repr::parse_fields(data, version, family))
     }
@@ -692,22 +636,22 @@ pub struct Ipv4Header {
 }
 
 /// Split a datagram read from an IPv4 raw socket (which includes the IP header)
-/// into its header fields and payload. Fails with [`DropReason::Truncated`] on a
+/// into its header fields and payload. Fails with [`Malformed::Truncated`] on a
 /// short or inconsistent header.
-pub fn split_ipv4(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), DropReason> {
-    let first = *datagram.first().ok_or(DropReason::Truncated)?;
+pub fn split_ipv4(datagram: &[u8]) -> Result<(Ipv4Header, &[u8]), Malformed> {
+    let first = *datagram.first().ok_or(Malformed::Truncated)?;
     if first >> 4 != 4 {
-        return Err(DropReason::Truncated);
+        return Err(Malformed::Truncated);
     }
     let header_len = usize::from(first & 0x0f) * 4;
-    let fixed = datagram.get(..20).ok_or(DropReason::Truncated)?;
+    let fixed = datagram.get(..20).ok_or(Malformed::Truncated)?;
     let total = usize::from(u16::from_be_bytes([fixed[2], fixed[3]]));
     if header_len < 20 || total < header_len {
-        return Err(DropReason::Truncated);
+        return Err(Malformed::Truncated);
     }
     let payload = datagram
         .get(header_len..total)
-        .ok_or(DropReason::Truncated)?;
+        .ok_or(Malformed::Truncated)?;
     let header = Ipv4Header {
         src: Ipv4Addr::new(fixed[12], fixed[13], fixed[14], fixed[15]),
         dst: Ipv4Addr::new(fixed[16], fixed[17], fixed[18], fixed[19]),
