@@ -193,9 +193,11 @@ fn finding_1_unicast_forgery_does_not_move_a_multicast_master() {
     let vip = v4(net, 100);
     // Priority 200 to the director's own address, TTL 64 and TTL 255, for 3 s.
     let end = Instant::now() + 3 * S;
+    let mut sent = 0;
     while Instant::now() < end {
         forger.send(target, &[forger.v3(51, 200, vip, target)]);
         forger255.send(target, &[forger255.v3(51, 200, vip, target)]);
+        sent += 2;
         assert!(
             lvsd.has_addr("eth0", &vip32),
             "the forged unicast advert moved the VIP\n{}",
@@ -206,8 +208,8 @@ fn finding_1_unicast_forgery_does_not_move_a_multicast_master() {
     let status = lvsd.status();
     assert_eq!(state_of(&status).as_deref(), Some("MASTER"), "{}", ctx());
     assert!(
-        dropped(&status, "not_to_group") >= 50,
-        "the forgeries must be counted as not_to_group:\n{status}"
+        dropped(&status, "not_to_group") >= sent - 2,
+        "the {sent} forgeries must be counted as not_to_group:\n{status}"
     );
     // The same forgery to the group with TTL 64 is a bad_ttl.
     let group = MULTICAST_V4;
@@ -275,8 +277,9 @@ fn unicast_instance_hears_only_its_peers() {
     let status = lvsd.status();
     assert_eq!(state_of(&status).as_deref(), Some("MASTER"), "{}", ctx());
     assert!(lvsd.has_addr("eth0", &vip32), "{}", ctx());
-    assert!(dropped(&status, "not_from_peer") >= 20, "{status}");
-    assert!(dropped(&status, "not_unicast") >= 20, "{status}");
+    // All 20 of each, but the last may still be in flight.
+    assert!(dropped(&status, "not_from_peer") >= 19, "{status}");
+    assert!(dropped(&status, "not_unicast") >= 19, "{status}");
     // The peer, with TTL 64 (one router hop): heard, and it wins.
     let peer = Forger::new(&lan.d(3), v4(net, 3), 64);
     peer.send(target, &[peer.v3(51, 200, vip, target)]);
