@@ -461,3 +461,94 @@ fn bursts_of_1000_adverts_keep_state_and_vips_together() {
     // Bursts larger than the read budget were read over several turns.
     assert!(status.contains("read budget of 64 reached"), "{status}");
 }
+
+/// The link-local address of eth0 in namespace `ns`.
+fn link_local(ns: &str) -> std::net::Ipv6Addr {
+    let out = Command::new("ip")
+        .args([
+            "-n", ns, "-6", "-o", "addr", "show", "dev", "eth0", "scope", "link",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let word = text
+        .split_whitespace()
+        .skip_while(|w| *w != "inet6")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no link-local address in {ns}: {text}"));
+    word.split('/').next().unwrap().parse().unwrap()
+}
+
+/// Finding 1 over IPv6: an advert to the director's own link-local address
+/// with hop limit 255 is not to ff02::12, so a multicast instance drops it.
+#[test]
+fn finding_1_ipv6_unicast_forgery_is_not_to_group() {
+    use std::net::{Ipv6Addr, SocketAddrV6};
+    if !can_run("finding_1_ipv6") {
+        return;
+    }
+    let net = 34;
+    let lan = Lan::new("lvh5", net, 2);
+    let vip = "fd00:254:34::100/128";
+    let ini = format!(
+        "[global]
+control_socket = @SOCK@
+
+[vrrp_instance VI_1]
+state = MASTER
+interface = eth0
+virtual_router_id = 61
+priority = 100
+version = 3
+advert_int = 1
+virtual_ipaddress = {vip}
+"
+    );
+    let mut lvsd = lan.lvsd(1, &ini);
+    let ctx = logs(&[&lvsd]);
+    start_master(&mut lvsd, vip, &ctx);
+    let (src, target) = (link_local(&lan.d(2)), link_local(&lan.d(1)));
+    let d2 = lan.d(2);
+    let (socket, ifindex) = lvsd::io::netns::run_in(&d2, || {
+        let ifindex = lvsd::io::iface::all()?
+            .iter()
+            .find(|i| i.name == "eth0")
+            .map(|i| i.index)
+            .unwrap_or(0);
+        let s = Socket::new(Domain::IPV6, Type::RAW, Some(Protocol::from(112)))?;
+        s.bind_device(Some(b"eth0"))?;
+        s.set_unicast_hops_v6(255)?;
+        s.bind(&SockAddr::from(SocketAddrV6::new(src, 0, 0, ifindex)))?;
+        Ok::<_, std::io::Error>((s, ifindex))
+    })
+    .expect("enter the namespace")
+    .expect("raw IPv6 VRRP socket");
+    let vips = [IpAddr::V6("fd00:254:34::100".parse::<Ipv6Addr>().unwrap())];
+    let repr = Repr {
+        version: Version::V3,
+        vrid: 61,
+        priority: 200,
+        advert_interval_cs: 100,
+        auth: Auth::None,
+        addresses: AddressList::Slice(&vips),
+    };
+    let mut buf = [0u8; 64];
+    let len = repr
+        .emit(&mut buf, IpAddr::V6(src), IpAddr::V6(target))
+        .unwrap();
+    let to = SockAddr::from(SocketAddrV6::new(target, 0, 0, ifindex));
+    for _ in 0..20 {
+        socket
+            .send_to(&buf[..len], &to)
+            .expect("send forged advert");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    wait_for(
+        "the forgeries are counted as not_to_group",
+        5 * S,
+        || dropped(&lvsd.status(), "not_to_group") >= 19,
+        &ctx,
+    );
+    assert_eq!(state_of(&lvsd.status()).as_deref(), Some("MASTER"));
+    assert!(lvsd.has_addr("eth0", vip), "{}", ctx());
+}
