@@ -552,3 +552,53 @@ virtual_ipaddress = {vip}
     assert_eq!(state_of(&lvsd.status()).as_deref(), Some("MASTER"));
     assert!(lvsd.has_addr("eth0", vip), "{}", ctx());
 }
+
+/// The "adverts ... received N" figure of VI_1.
+fn received(status: &str) -> u64 {
+    status
+        .lines()
+        .find(|l| l.starts_with("vrrp_instance VI_1 "))
+        .and_then(|l| l.rsplit("received ").next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// The read budget per wake-up leaves datagrams queued; edge-triggered
+/// readiness does not report them again, so lvsd must come back for them by
+/// itself. lvsd is stopped (SIGSTOP) while 150 adverts queue up, then
+/// continued: one readiness event, and all 150 must still be read.
+#[test]
+fn budget_leftovers_are_read_without_new_readiness() {
+    if !can_run("budget_leftovers") {
+        return;
+    }
+    let net = 35;
+    let lan = Lan::new("lvh6", net, 2);
+    let vip32 = format!("10.254.{net}.100/32");
+    let mut lvsd = lan.lvsd(1, &lvsd_ini(net, 100, ""));
+    let ctx = logs(&[&lvsd]);
+    start_master(&mut lvsd, &vip32, &ctx);
+    let forger = Forger::new(&lan.d(2), v4(net, 2), 255);
+    let group = MULTICAST_V4;
+    let vip = v4(net, 100);
+    let before = lvsd.status();
+    let pid = lvsd.pid().expect("lvsd runs").to_string();
+    common::sh(&format!("kill -STOP {pid}"));
+    // Lower priority: accepted (counted as received), never a state change.
+    let burst: Vec<Vec<u8>> = (0..150).map(|_| forger.v3(51, 50, vip, group)).collect();
+    forger.send(group, &burst);
+    std::thread::sleep(Duration::from_millis(200));
+    common::sh(&format!("kill -CONT {pid}"));
+    wait_for(
+        "all 150 adverts are read",
+        5 * S,
+        || received(&lvsd.status()) >= received(&before) + 150,
+        &ctx,
+    );
+    let status = lvsd.status();
+    assert!(
+        status.contains("read budget of 64 reached"),
+        "150 queued adverts take three reads of 64:\n{status}"
+    );
+    assert_eq!(state_of(&status).as_deref(), Some("MASTER"), "{status}");
+}
