@@ -24,8 +24,8 @@ use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
 use crate::limits::{VRRP_PACKETS_PER_WAKEUP, VRRP_PACKET_BUF};
 use crate::vrrp::instance::{
-    Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
-    OWN_INTERFACE,
+    Action, Advert, AdvertOutcome, GarpParams, InitialState, Instance, InstanceParams, NotifyState,
+    State, OWN_INTERFACE,
 };
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
@@ -128,6 +128,9 @@ pub struct InstanceIo {
     /// The last state notified (None: INIT), and why the state changed since.
     notified: Option<NotifyState>,
     cause: Option<transition::Cause>,
+    /// What the last advert said about the master, for the reason of a
+    /// takeover by the down timer (it left, or we preempt it).
+    heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
 }
@@ -414,6 +417,7 @@ impl Vrrp {
                 fired: None,
                 notified: None,
                 cause: None,
+                heard: None,
                 send_lateness: Lateness::new(),
             });
             vrrp.instances.push(instance);
@@ -869,6 +873,17 @@ impl Vrrp {
                 let advert = Advert::from_repr(&repr, meta.src);
                 let before = self.instances[i].state();
                 let outcome = self.instances[i].handle_advert(now, &advert);
+                self.io[i].heard = match outcome {
+                    AdvertOutcome::MasterStopped => {
+                        Some(transition::Cause::MasterLeft { from: advert.src })
+                    }
+                    AdvertOutcome::Preempting => Some(transition::Cause::Preempt {
+                        from: advert.src,
+                        priority: advert.priority,
+                    }),
+                    AdvertOutcome::Accepted => None,
+                    _ => self.io[i].heard,
+                };
                 if self.instances[i].state() != before {
                     self.io[i].cause = Some(transition::Cause::Advert {
                         from: advert.src,
@@ -896,7 +911,8 @@ impl Vrrp {
             let before = inst.state();
             inst.handle_timeout(now);
             if inst.state() != before {
-                self.io[i].cause = Some(transition::Cause::Timer);
+                let heard = self.io[i].heard.take();
+                self.io[i].cause = Some(heard.unwrap_or(transition::Cause::Timer));
             }
         }
         self.reconcile_groups(now);

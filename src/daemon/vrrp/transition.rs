@@ -18,6 +18,20 @@ pub enum Cause {
     Stop,
     /// The instance's own timer (master down, preempt delay) ran out.
     Timer,
+    /// The master down timer ran out after the master sent priority 0
+    /// (it is leaving): the takeover waits only the skew time.
+    MasterLeft {
+        /// The master that left.
+        from: IpAddr,
+    },
+    /// The master down timer ran out while a lower-priority master kept
+    /// advertising: this instance preempts it.
+    Preempt {
+        /// The lower-priority master.
+        from: IpAddr,
+        /// Its priority.
+        priority: u8,
+    },
     /// An advert from a peer.
     Advert {
         /// Its source.
@@ -57,6 +71,12 @@ impl fmt::Display for Reason {
             (Some(Cause::Start), _) => f.write_str("start: waiting for a master"),
             (Some(Cause::Timer), Master) => {
                 f.write_str("no advert from a master within the master down interval")
+            }
+            (Some(Cause::MasterLeft { from }), _) => {
+                write!(f, "master {from} is leaving (priority 0 advert)")
+            }
+            (Some(Cause::Preempt { from, priority }), _) => {
+                write!(f, "preempts master {from} with lower priority {priority}")
             }
             (Some(Cause::Advert { from, priority }), Backup) => {
                 write!(f, "advert from {from} with priority {priority} wins")
@@ -138,6 +158,17 @@ mod tests {
         assert_eq!(
             r(Cause::Start, None, NotifyState::Backup),
             "start: waiting for a master"
+        );
+        assert_eq!(
+            r(
+                Cause::Preempt {
+                    from: "10.0.0.3".parse().unwrap(),
+                    priority: 90
+                },
+                Some(NotifyState::Backup),
+                NotifyState::Master
+            ),
+            "preempts master 10.0.0.3 with lower priority 90"
         );
     }
 }
