@@ -58,7 +58,7 @@ fn scripts_beyond_max_children_wait_and_all_run() {
     let mut most = 0;
     while checks.probes_run < total as u64 {
         assert!(
-            started.elapsed() < Duration::from_secs(8),
+            started.elapsed() < Duration::from_secs(30),
             "only {} of {total} probes ran; waits {}",
             checks.probes_run,
             checks.child_waits
