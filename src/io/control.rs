@@ -34,6 +34,9 @@ pub const REQUEST_MAX: usize = 256;
 pub const IDLE_TIMEOUT: Duration = Duration::from_secs(2);
 /// A client must read its answer within this time (counted from the answer).
 pub const ANSWER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections accepted per wake-up; the rest wait for the next turn (a
+/// timer due at once), so a connection flood cannot hold the loop.
+pub const ACCEPT_BUDGET: usize = 32;
 
 /// Who is at the other end of a connection (SO_PEERCRED at accept).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -402,6 +405,8 @@ pub struct ControlServer {
     listener: ControlListener,
     access: Access,
     conns: Vec<Option<ControlConn>>,
+    /// The accept budget ran out at this time: accept again in the next turn.
+    accept_again: Option<Instant>,
     /// What happened so far.
     pub counters: ControlCounters,
 }
@@ -415,6 +420,7 @@ impl ControlServer {
             listener,
             access,
             conns,
+            accept_again: None,
             counters: ControlCounters::default(),
         }
     }
@@ -471,10 +477,11 @@ impl ControlServer {
         Some(oldest)
     }
 
-    /// The listener is readable: accepts every pending connection (at most
-    /// the listen backlog), checks its peer and gives it a slot.
+    /// The listener is readable: accepts pending connections (at most
+    /// [`ACCEPT_BUDGET`] this turn), checks each peer and gives it a slot.
     pub fn on_listener(&mut self, now: Instant, registry: &Registry) {
-        loop {
+        self.accept_again = None;
+        for _ in 0..ACCEPT_BUDGET {
             let stream = match self.listener.accept() {
                 Ok(Some(s)) => s,
                 Ok(None) => return,
@@ -523,6 +530,9 @@ impl ControlServer {
                 Err(e) => warn!("control: registering a client: {e}"),
             }
         }
+        // Budget spent: more may wait, and edge-triggered readiness will not
+        // say so again.
+        self.accept_again = Some(now);
     }
 
     /// Connection `slot` is ready: returns its request once complete.
@@ -561,17 +571,26 @@ impl ControlServer {
         }
     }
 
-    /// When the next client may have to be dropped for idling.
+    /// When to call `on_timer`: accepting again after a spent budget, or
+    /// the next client that may have to be dropped for idling.
     pub fn poll_at(&self) -> Option<Instant> {
-        self.conns
+        let idle = self
+            .conns
             .iter()
             .flatten()
             .filter_map(ControlConn::deadline)
-            .min()
+            .min();
+        match (self.accept_again, idle) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// Drops every client past its deadline.
+    /// Accepts what the last budget left, and drops every client past its deadline.
     pub fn on_timer(&mut self, now: Instant, registry: &Registry) {
+        if self.accept_again.is_some() {
+            self.on_listener(now, registry);
+        }
         for slot in 0..self.conns.len() {
             let due = self.conns[slot]
                 .as_ref()
