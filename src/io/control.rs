@@ -677,4 +677,55 @@ mod tests {
         assert_eq!((meta.mode() & 0o777, meta.gid()), (0o660, gid));
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    #[test]
+    fn a_new_client_evicts_the_oldest_idle_one_never_a_held_one() {
+        use std::io::Write as _;
+        let dir = std::env::temp_dir().join(format!("lvsd-ctlsrv-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let path = dir.join("s.sock");
+        let listener = ControlListener::bind(&path, 0o600, None).unwrap();
+        let poll = mio::Poll::new().unwrap();
+        let registry = poll.registry();
+        let mut server = ControlServer::new(listener, Access::owner_only());
+        server.register(registry).unwrap();
+        let t0 = Instant::now();
+        let ms = Duration::from_millis;
+        // Slot 0 asks for status and is held (its answer is put off).
+        let mut first = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        server.on_listener(t0, registry);
+        first.write_all(b"status\n").unwrap();
+        let req = server.on_conn(0, registry).expect("a request");
+        assert_eq!((req.slot, req.line.as_str()), (0, "status"));
+        server.hold(0);
+        // 15 silent clients fill the other slots, one millisecond apart.
+        let mut silent = Vec::new();
+        for n in 1..MAX_CONTROL_CLIENTS {
+            silent.push(std::os::unix::net::UnixStream::connect(&path).unwrap());
+            server.on_listener(t0 + ms(n as u64), registry);
+        }
+        assert_eq!(server.clients(), MAX_CONTROL_CLIENTS);
+        // A new one: the oldest silent client (slot 1) goes, not the held one.
+        let _late = std::os::unix::net::UnixStream::connect(&path).unwrap();
+        server.on_listener(t0 + ms(100), registry);
+        assert_eq!(server.counters.evicted, 1);
+        assert_eq!(server.clients(), MAX_CONTROL_CLIENTS);
+        assert!(server.peer(0).is_some(), "the held client stays");
+        let mut buf = [0u8; 8];
+        silent[0]
+            .set_read_timeout(Some(Duration::from_secs(1)))
+            .unwrap();
+        assert_eq!(silent[0].read(&mut buf).unwrap(), 0, "slot 1 was closed");
+        // Idle deadlines: the held one has none; the others 2 s after arrival.
+        assert_eq!(server.poll_at(), Some(t0 + ms(2) + IDLE_TIMEOUT));
+        server.on_timer(t0 + ms(50) + IDLE_TIMEOUT, registry);
+        assert_eq!(server.counters.timed_out, 14, "slots 2..=15 idled out");
+        assert_eq!(server.clients(), 2, "the held client and the late one");
+        // The held client gets its answer, then has ANSWER_TIMEOUT to read it.
+        server.answer(0, b"ok\n".to_vec(), t0 + ms(60) + IDLE_TIMEOUT, registry);
+        let mut answer = String::new();
+        first.read_to_string(&mut answer).unwrap();
+        assert_eq!(answer, "ok\n");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
