@@ -285,6 +285,9 @@ impl State {
                     };
                     if n < 0 {
                         Err(io::Error::last_os_error())
+                    } else if n == 0 && !rest.is_empty() {
+                        // Nothing taken: try again next turn, never spin.
+                        Err(io::ErrorKind::WouldBlock.into())
                     } else if (n as usize) < rest.len() {
                         queue.partial += n as usize;
                         continue;
