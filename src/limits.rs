@@ -96,6 +96,9 @@ pub const PROBE_READY_BUDGET: usize = 64;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// Bytes of budget each datagram costs at least (UDP_CHECK, PING_CHECK), so a
+/// flood of empty datagrams still ends a probe's turn (64 per turn at most).
+pub const PROBE_DATAGRAM_COST: usize = PROBE_READ_BUDGET / 64;
 /// Bytes all probes together may read per loop wake-up (about 150 us of
 /// work), so that many fast servers at once still leave the loop to its
 /// timers: VRRP timers run between turns.

@@ -10,6 +10,7 @@
 
 pub mod http;
 pub mod misc;
+pub mod ping;
 pub mod pool;
 pub mod probe;
 pub mod schedule;
@@ -17,3 +18,4 @@ pub mod share;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;
+pub mod udp;

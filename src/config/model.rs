@@ -427,6 +427,10 @@ pub enum CheckKind {
     },
     /// MISC_CHECK; boxed to keep `Checker` small.
     Misc(Box<MiscCheck>),
+    /// UDP_CHECK: what to send and expect, shared by its probes.
+    Udp(std::sync::Arc<crate::check::udp::UdpSpec>),
+    /// PING_CHECK (ICMP or ICMPv6 echo, by the address family).
+    Ping,
 }
 
 impl CheckKind {
@@ -438,6 +442,8 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Smtp { .. } => "SMTP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Udp(_) => "UDP_CHECK",
+            CheckKind::Ping => "PING_CHECK",
         }
     }
 }

@@ -1147,6 +1147,8 @@ pub(crate) fn read_checker<'a>(
         "http_get" => HTTP_GET_KEYS,
         "ssl_get" => SSL_GET_KEYS,
         "smtp_check" => SMTP_CHECK_KEYS,
+        "udp_check" => UDP_CHECK_KEYS,
+        "ping_check" => PING_CHECK_KEYS,
         _ => MISC_CHECK_KEYS,
     };
     let reader = Reader::new(origin, section, keys)?;
@@ -1175,6 +1177,7 @@ pub(crate) fn read_checker<'a>(
     let mut user = None;
     let mut helo_name = None;
     let mut misc_timeout = None;
+    let mut udp = crate::check::udp::UdpSpec::default();
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -1216,6 +1219,29 @@ pub(crate) fn read_checker<'a>(
             }
             "misc_dynamic" => misc_dynamic = reader.flag(entry)?,
             "user" => user = Some(reader.name(entry)?),
+            "payload" => {
+                let text = reader.text(entry)?;
+                udp.payload = crate::check::udp::parse_hex(text, false)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?
+                    .0;
+            }
+            "require_reply" => {
+                // Bare or `yes`: any reply; `no`: none needed; else the reply's
+                // bytes in hex (`0` and `1` are hex here, as in keepalived).
+                match entry.value.map(unquote) {
+                    None | Some("" | "yes") => udp.require_reply = true,
+                    Some("no") => udp.require_reply = false,
+                    Some(text) => {
+                        let (data, mask) = crate::check::udp::parse_hex(text, true)
+                            .map_err(|e| reader.bad(entry, e.to_string()))?;
+                        udp.require_reply = true;
+                        udp.reply = data;
+                        udp.mask = mask;
+                    }
+                }
+            }
+            "min_reply_length" => udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
+            "max_reply_length" => udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
             _ => {}
         }
     }
@@ -1253,6 +1279,21 @@ pub(crate) fn read_checker<'a>(
                 tls: (kind == "ssl_get").then_some(tls),
             }))
         }
+        "udp_check" => {
+            if udp.min_reply_len > udp.max_reply_len {
+                let line = reader.line_of("min_reply_length");
+                return Err(reader.error_at(
+                    line,
+                    Some("min_reply_length"),
+                    ConfigErrorKind::Conflict(
+                        "min_reply_length is above max_reply_length: the check could never pass"
+                            .into(),
+                    ),
+                ));
+            }
+            CheckKind::Udp(std::sync::Arc::new(udp))
+        }
+        "ping_check" => CheckKind::Ping,
         "smtp_check" => CheckKind::Smtp {
             // Empty = not set (a name is never empty): validate fills in router_id.
             helo_name: helo_name.unwrap_or_default(),

@@ -471,7 +471,11 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             _ => (1, Duration::from_secs(1)),
         };
         let timing = inherited.resolve(default_retry, default_delay);
-        let connect_port = raw.connect_port.unwrap_or(real.address.port());
+        // ICMP has no port: a PING_CHECK probes the address only.
+        let connect_port = match raw.kind {
+            CheckKind::Ping => 0,
+            _ => raw.connect_port.unwrap_or(real.address.port()),
+        };
         let mut kind = raw.kind;
         match &mut kind {
             CheckKind::Misc(misc) => {
@@ -489,9 +493,9 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                     http.virtualhost = vs_virtualhost;
                 }
             }
-            CheckKind::Tcp => {}
+            CheckKind::Tcp | CheckKind::Udp(_) | CheckKind::Ping => {}
         }
-        if connect_port == 0 && !matches!(kind, CheckKind::Misc(_)) {
+        if connect_port == 0 && !matches!(kind, CheckKind::Misc(_) | CheckKind::Ping) {
             return Err(
                 ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
                     .in_section(raw.title)
@@ -736,6 +740,63 @@ mod tests {
             })
             .collect();
         assert_eq!(timeouts, [Duration::from_secs(2), Duration::from_secs(7)]);
+    }
+
+    #[test]
+    fn udp_and_ping_check_keys() {
+        use crate::check::udp::UdpSpec;
+        let k = kinds("[udp_check v/10.0.1.1]\npayload = de ad 0\nrequire_reply = 6X 0a\nmin_reply_length = 2\nmax_reply_length = 512\n[ping_check v/10.0.1.2]\nconnect_ip = 10.0.9.9\n");
+        let CheckKind::Udp(spec) = &k[0] else {
+            panic!("{k:?}")
+        };
+        assert_eq!(
+            **spec,
+            UdpSpec {
+                payload: vec![0xde, 0xad, 0],
+                require_reply: true,
+                reply: vec![0x60, 0x0a],
+                mask: vec![0x0f, 0],
+                min_reply_len: 2,
+                max_reply_len: 512,
+            }
+        );
+        assert_eq!(k[1], CheckKind::Ping);
+        for (bare, want) in [("require_reply", true), ("require_reply = no", false)] {
+            let k = kinds(&format!("[udp_check v/10.0.1.1]\n{bare}\n"));
+            let CheckKind::Udp(spec) = &k[0] else {
+                panic!("{k:?}")
+            };
+            assert_eq!(spec.require_reply, want);
+            assert!(spec.reply.is_empty());
+            assert_eq!(spec.payload, UdpSpec::default().payload);
+        }
+        let c = load_str(&format!("{BASE}[ping_check v/10.0.1.1]\n"), "t.ini").unwrap();
+        assert_eq!(
+            c.virtual_servers[0].real_servers[0].checkers[0].connect_port,
+            0
+        );
+        for (bad, says) in [
+            ("[udp_check v/10.0.1.1]\npayload = 0g\n", "hex octets"),
+            ("[udp_check v/10.0.1.1]\npayload = 1X\n", "hex octets"),
+            (
+                "[udp_check v/10.0.1.1]\nmin_reply_length = 9\nmax_reply_length = 8\n",
+                "could never pass",
+            ),
+            (
+                "[udp_check v/10.0.1.1]\nmax_reply_length = 70000\n",
+                "max_reply_length",
+            ),
+            (
+                "[ping_check v/10.0.1.1]\nconnect_port = 80\n",
+                "connect_port",
+            ),
+            ("[tcp_check v/10.0.1.1]\npayload = 00\n", "payload"),
+        ] {
+            let err = load_str(&format!("{BASE}{bad}"), "t.ini")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use mio::{Interest, Registry};
 
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
 use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
@@ -23,6 +24,7 @@ use crate::check::share::ProbeSharing;
 use crate::check::smtp::SmtpProbe;
 use crate::check::tcp::TcpProbe;
 use crate::check::tls;
+use crate::check::udp::{UdpProbe, UdpSpec};
 use crate::config::{self, CheckKind, Config};
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
@@ -54,6 +56,15 @@ enum ProbeDef {
         target: ProbeTarget,
         timeout: Duration,
         helo: String,
+    },
+    Udp {
+        target: ProbeTarget,
+        timeout: Duration,
+        spec: Arc<UdpSpec>,
+    },
+    Ping {
+        target: ProbeTarget,
+        timeout: Duration,
     },
     Misc {
         argv: Vec<OsString>,
@@ -329,6 +340,23 @@ impl Checks {
                     );
                     let def = match &ch.kind {
                         CheckKind::Tcp => ProbeDef::Tcp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Udp(spec) => ProbeDef::Udp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            spec: Arc::clone(spec),
+                        },
+                        CheckKind::Ping => ProbeDef::Ping {
                             target: ProbeTarget {
                                 address,
                                 bind,
@@ -774,10 +802,33 @@ impl Checks {
         if let Some((t, started)) = &mut self.timer_probe {
             *started |= *t == i;
         }
+        // Echo id and sequence of a PING_CHECK: a raw ICMP socket sees every
+        // reply, so each probe's pair is its own.
+        let random = self.next_random();
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };
         let running = match &p.def {
+            ProbeDef::Udp {
+                target,
+                timeout,
+                spec,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Udp(UdpProbe::new(Arc::clone(spec), now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Ping { target, timeout } => Some(ProbeDriver::start(
+                AnyProbe::Ping(PingProbe::new(
+                    now,
+                    *timeout,
+                    target.address.is_ipv6(),
+                    (random >> 16) as u16,
+                    random as u16,
+                )),
+                target.clone(),
+                now,
+            )),
             ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
                 AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
                 target.clone(),

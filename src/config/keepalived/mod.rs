@@ -163,6 +163,12 @@ const KEYWORDS: &[&str] = &[
     "SSL_GET",
     "SMTP_CHECK",
     "MISC_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "payload",
+    "require_reply",
+    "min_reply_length",
+    "max_reply_length",
     "connect_ip",
     "connect_port",
     "bindto",
@@ -745,6 +751,14 @@ const CHECKER: &[&str] = &[
     "user",
 ];
 
+/// UDP_CHECK's own keywords (keepalived 2.2.7 check_udp.c).
+const UDP_CHECK: &[&str] = &[
+    "payload",
+    "require_reply",
+    "min_reply_length",
+    "max_reply_length",
+];
+
 /// How to read a keepalived.conf.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions<'a> {
@@ -1011,9 +1025,8 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         let mut checkers = Vec::new();
         for item in rs.block.iter().flatten() {
             match item.keyword.as_str() {
-                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" => {
-                    checkers.push(item)
-                }
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK"
+                | "UDP_CHECK" | "PING_CHECK" => checkers.push(item),
                 k if REAL_SERVER.contains(&k) => w.key(k, item),
                 _ => w.drop_node(item, "is not supported by lvsd"),
             }
@@ -1029,6 +1042,13 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
                         }
                         let _ = writeln!(w.ini, "url = {}", parts.join(" "));
                     }
+                    "connect_port" if check.keyword == "PING_CHECK" => w.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        "`connect_port` in PING_CHECK: ICMP has no port; keepalived ignores it too"
+                            .into(),
+                    ),
+                    k if UDP_CHECK.contains(&k) && check.keyword == "UDP_CHECK" => w.key(k, item),
                     k if CHECKER.contains(&k) => w.key(k, item),
                     _ => w.drop_node(item, "is not supported by lvsd"),
                 }
@@ -1068,6 +1088,52 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             assert_eq!(timing.connect_timeout, std::time::Duration::from_secs(3));
             assert_eq!(rs.checkers[0].connect_port, 80);
         }
+    }
+
+    #[test]
+    fn udp_and_ping_checks_convert() {
+        let text = "virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind DR\n protocol UDP\n\
+ real_server 10.0.1.1 53 {\n  UDP_CHECK {\n   connect_timeout 2\n   payload 00 01 02\n\
+   require_reply 6X 0a\n   min_reply_length 2\n   max_reply_length 512\n  }\n\
+  PING_CHECK {\n   retry 2\n   connect_port 53\n  }\n }\n\
+ real_server 10.0.1.2 53 {\n  UDP_CHECK { require_reply }\n  TCP_CHECK { payload 00 }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(
+            imported.ini.contains("[udp_check vs1/10.0.1.1:53]\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(
+            imported.ini.contains("payload = 00 01 02\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(
+            imported.ini.contains("[ping_check vs1/10.0.1.1:53]\n"),
+            "{}",
+            imported.ini
+        );
+        assert_eq!(
+            notes_of(&imported, NoteKind::Ignored),
+            ["`connect_port` in PING_CHECK: ICMP has no port; keepalived ignores it too"]
+        );
+        // UDP_CHECK's keywords mean nothing in a TCP_CHECK, to keepalived either.
+        assert_eq!(notes_of(&imported, NoteKind::Dropped).len(), 1);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let rs = &config.virtual_servers[0].real_servers;
+        let crate::config::CheckKind::Udp(spec) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!(spec.payload, [0, 1, 2]);
+        assert_eq!(spec.reply, [0x60, 0x0a]);
+        assert_eq!(spec.max_reply_len, 512);
+        assert_eq!(rs[0].checkers[1].kind, crate::config::CheckKind::Ping);
+        assert_eq!(rs[0].checkers[1].timing.retry, 2);
+        let crate::config::CheckKind::Udp(spec) = &rs[1].checkers[0].kind else {
+            panic!("{:?}", rs[1].checkers)
+        };
+        assert!(spec.require_reply && spec.reply.is_empty());
     }
 
     #[test]
