@@ -96,6 +96,9 @@ pub const PROBE_READY_BUDGET: usize = 64;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// How often a FILE_CHECK reads its file (keepalived reacts through inotify).
+/// Each read is one open and at most 64 bytes, on the stack.
+pub const FILE_CHECK_POLL: core::time::Duration = core::time::Duration::from_secs(1);
 /// Bytes of budget each datagram costs at least (UDP_CHECK, PING_CHECK), so a
 /// flood of empty datagrams still ends a probe's turn (64 per turn at most).
 pub const PROBE_DATAGRAM_COST: usize = PROBE_READ_BUDGET / 64;

@@ -542,3 +542,87 @@ warmup = 0
     assert!(status(&sock).contains("  -> 127.0.0.42:53"));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn file_check_weight_follows_the_file_without_a_reload() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dcf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let drain = dir.join("drain");
+    let gate = dir.join("gate");
+    std::fs::write(&drain, "0\n").unwrap();
+    std::fs::write(&gate, "0\n").unwrap();
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server web]
+address = 127.0.0.100
+port = 80
+protocol = TCP
+lb_algo = wrr
+lb_kind = DR
+
+[real_server web/127.0.0.51:80]
+weight = 10
+[file_check web/127.0.0.51:80]
+file = {drain}
+weight = -1
+
+[real_server web/127.0.0.52:80]
+weight = 3
+[file_check web/127.0.0.52:80]
+file = {gate}
+weight = 0
+",
+            sock = sock.display(),
+            drain = drain.display(),
+            gate = gate.display(),
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let _lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let line = |ip: &str, w: u32| format!("  -> {:<28} Route   {w} ", format!("{ip}:80"));
+    wait_for("both servers in", Duration::from_secs(10), &log, || {
+        let st = status(&sock);
+        st.contains(&line("127.0.0.51", 10)) && st.contains(&line("127.0.0.52", 3))
+    });
+    // The file's number times weight -1 is added to the configured 10.
+    std::fs::write(&drain, "4\n").unwrap();
+    wait_for("weight 6", Duration::from_secs(5), &log, || {
+        status(&sock).contains(&line("127.0.0.51", 6))
+    });
+    // Drained: weight 0, still in the table.
+    std::fs::write(&drain, "25\n").unwrap();
+    wait_for("weight 0", Duration::from_secs(5), &log, || {
+        status(&sock).contains(&line("127.0.0.51", 0))
+    });
+    // weight 0 in the check: any non-zero number takes the server out.
+    std::fs::write(&gate, "1\n").unwrap();
+    wait_for("gate closed", Duration::from_secs(5), &log, || {
+        !status(&sock).contains("  -> 127.0.0.52:80")
+    });
+    std::fs::write(&gate, "0\n").unwrap();
+    std::fs::write(&drain, "0\n").unwrap();
+    wait_for("both back", Duration::from_secs(5), &log, || {
+        let st = status(&sock);
+        st.contains(&line("127.0.0.51", 10)) && st.contains(&line("127.0.0.52", 3))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("file value 1 takes the server down"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -37,6 +37,8 @@ pub enum FailReason {
     ExitCode(u8),
     /// The script was killed by this signal (not by our timeout).
     Signal(i32),
+    /// FILE_CHECK: the file's value takes the server down.
+    FileValue(i32),
     /// An ICMP destination unreachable came back (UDP_CHECK, PING_CHECK).
     Unreachable,
     /// The UDP reply's length or bytes differ from `require_reply`.
@@ -59,6 +61,7 @@ impl fmt::Display for FailReason {
             FailReason::SmtpCode(c) => write!(f, "unexpected SMTP reply {c}"),
             FailReason::ExitCode(c) => write!(f, "script exited with {c}"),
             FailReason::Signal(s) => write!(f, "script killed by signal {s}"),
+            FailReason::FileValue(v) => write!(f, "file value {v} takes the server down"),
             FailReason::Unreachable => f.write_str("destination unreachable"),
             FailReason::Reply => f.write_str("reply does not match require_reply"),
         }

@@ -49,6 +49,7 @@ const SECTION_KINDS: &[&str] = &[
     "misc_check",
     "udp_check",
     "ping_check",
+    "file_check",
     "virtual_server_group",
 ];
 
@@ -162,7 +163,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 .real_servers
                 .push(sections::read_real_server(origin, section)?),
             // The rest of SECTION_KINDS: tcp_check, http_get, ssl_get, smtp_check, misc_check,
-            // udp_check, ping_check.
+            // udp_check, ping_check, file_check.
             _ => raw
                 .checkers
                 .push(sections::read_checker(origin, section, kind)?),

@@ -413,6 +413,17 @@ pub struct MiscCheck {
     pub user: Option<Name>,
 }
 
+/// FILE_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// `file`: holds the number.
+    pub path: PathText,
+    /// `weight` (default 1): the number's multiplier.
+    pub weight: i32,
+    /// `weight W reverse`: the multiplier is negated.
+    pub reverse: bool,
+}
+
 /// What a checker does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -431,6 +442,8 @@ pub enum CheckKind {
     Udp(std::sync::Arc<crate::check::udp::UdpSpec>),
     /// PING_CHECK (ICMP or ICMPv6 echo, by the address family).
     Ping,
+    /// FILE_CHECK; boxed to keep `Checker` small.
+    File(Box<FileCheck>),
 }
 
 impl CheckKind {
@@ -444,6 +457,7 @@ impl CheckKind {
             CheckKind::Misc(_) => "MISC_CHECK",
             CheckKind::Udp(_) => "UDP_CHECK",
             CheckKind::Ping => "PING_CHECK",
+            CheckKind::File(_) => "FILE_CHECK",
         }
     }
 }

@@ -1149,6 +1149,7 @@ pub(crate) fn read_checker<'a>(
         "smtp_check" => SMTP_CHECK_KEYS,
         "udp_check" => UDP_CHECK_KEYS,
         "ping_check" => PING_CHECK_KEYS,
+        "file_check" => FILE_CHECK_KEYS,
         _ => MISC_CHECK_KEYS,
     };
     let reader = Reader::new(origin, section, keys)?;
@@ -1178,6 +1179,8 @@ pub(crate) fn read_checker<'a>(
     let mut helo_name = None;
     let mut misc_timeout = None;
     let mut udp = crate::check::udp::UdpSpec::default();
+    let mut file = None;
+    let mut file_weight = (1, false);
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -1240,6 +1243,23 @@ pub(crate) fn read_checker<'a>(
                     }
                 }
             }
+            "file" => file = Some(reader.path(entry)?),
+            "weight" if kind == "file_check" => {
+                let form = "weight = N [reverse], N in -2147483647..=2147483647";
+                let text = reader.text(entry)?;
+                let mut words = text.split_whitespace();
+                let n = words
+                    .next()
+                    .and_then(|w| w.parse::<i32>().ok())
+                    .filter(|&w| w != i32::MIN)
+                    .ok_or_else(|| reader.bad(entry, form))?;
+                let reverse = match (words.next(), words.next()) {
+                    (None, _) | (Some("noreverse"), None) => false,
+                    (Some("reverse"), None) => true,
+                    _ => return Err(reader.bad(entry, form)),
+                };
+                file_weight = (n, reverse);
+            }
             "min_reply_length" => udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
             "max_reply_length" => udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
             _ => {}
@@ -1294,6 +1314,11 @@ pub(crate) fn read_checker<'a>(
             CheckKind::Udp(std::sync::Arc::new(udp))
         }
         "ping_check" => CheckKind::Ping,
+        "file_check" => CheckKind::File(Box::new(FileCheck {
+            path: file.ok_or_else(|| reader.missing("file"))?,
+            weight: file_weight.0,
+            reverse: file_weight.1,
+        })),
         "smtp_check" => CheckKind::Smtp {
             // Empty = not set (a name is never empty): validate fills in router_id.
             helo_name: helo_name.unwrap_or_default(),

@@ -470,10 +470,20 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             CheckKind::Http(_) => (1, Duration::from_secs(3)),
             _ => (1, Duration::from_secs(1)),
         };
-        let timing = inherited.resolve(default_retry, default_delay);
+        let mut timing = inherited.resolve(default_retry, default_delay);
+        if matches!(raw.kind, CheckKind::File(_)) {
+            // keepalived reacts to the file at once (inotify) and never
+            // retries: lvsd reads it every TRACK_FILE_POLL.
+            let poll = limits::FILE_CHECK_POLL;
+            timing.delay_loop = poll;
+            timing.connect_timeout = poll;
+            timing.retry = 0;
+            timing.delay_before_retry = poll;
+            timing.warmup = Duration::ZERO;
+        }
         // ICMP has no port: a PING_CHECK probes the address only.
         let connect_port = match raw.kind {
-            CheckKind::Ping => 0,
+            CheckKind::Ping | CheckKind::File(_) => 0,
             _ => raw.connect_port.unwrap_or(real.address.port()),
         };
         let mut kind = raw.kind;
@@ -493,9 +503,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                     http.virtualhost = vs_virtualhost;
                 }
             }
-            CheckKind::Tcp | CheckKind::Udp(_) | CheckKind::Ping => {}
+            CheckKind::Tcp | CheckKind::Udp(_) | CheckKind::Ping | CheckKind::File(_) => {}
         }
-        if connect_port == 0 && !matches!(kind, CheckKind::Misc(_) | CheckKind::Ping) {
+        if connect_port == 0
+            && !matches!(
+                kind,
+                CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
+            )
+        {
             return Err(
                 ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
                     .in_section(raw.title)
@@ -770,6 +785,15 @@ mod tests {
             assert!(spec.reply.is_empty());
             assert_eq!(spec.payload, UdpSpec::default().payload);
         }
+        let k = kinds("[file_check v/10.0.1.1]\nfile = /run/w\nweight = -3 reverse\n[file_check v/10.0.1.2]\nfile = /run/w\n");
+        let files: Vec<(i32, bool)> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::File(f) => (f.weight, f.reverse),
+                _ => (99, false),
+            })
+            .collect();
+        assert_eq!(files, [(-3, true), (1, false)]);
         let c = load_str(&format!("{BASE}[ping_check v/10.0.1.1]\n"), "t.ini").unwrap();
         assert_eq!(
             c.virtual_servers[0].real_servers[0].checkers[0].connect_port,
@@ -791,6 +815,16 @@ mod tests {
                 "connect_port",
             ),
             ("[tcp_check v/10.0.1.1]\npayload = 00\n", "payload"),
+            ("[file_check v/10.0.1.1]\nweight = 2\n", "file"),
+            (
+                "[file_check v/10.0.1.1]\nfile = /x\nweight = 2 sideways\n",
+                "reverse",
+            ),
+            (
+                "[file_check v/10.0.1.1]\nfile = /x\nweight = -2147483648\n",
+                "reverse",
+            ),
+            ("[file_check v/10.0.1.1]\nfile = /x\nretry = 2\n", "retry"),
         ] {
             let err = load_str(&format!("{BASE}{bad}"), "t.ini")
                 .unwrap_err()

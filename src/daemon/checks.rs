@@ -14,6 +14,7 @@ use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
+use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
 use crate::check::ping::PingProbe;
@@ -66,6 +67,11 @@ enum ProbeDef {
         target: ProbeTarget,
         timeout: Duration,
     },
+    File {
+        path: String,
+        weight: i32,
+        reverse: bool,
+    },
     Misc {
         argv: Vec<OsString>,
         timeout: Duration,
@@ -85,6 +91,8 @@ enum Running {
         more: bool,
     },
     Child(ChildProcess),
+    /// A FILE_CHECK read its file: collected by the next `progress`.
+    Done(Outcome),
 }
 
 /// Running stream drivers. The capacity is reserved once for the pool's
@@ -144,6 +152,8 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// FILE_CHECK: the weight change its file's value asks for, while up.
+    file_delta: i32,
 }
 
 /// One real server's health, as the IPVS side needs it.
@@ -331,10 +341,14 @@ impl Checks {
                     }
                     let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
                     let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
+                    let probed = match &ch.kind {
+                        CheckKind::File(f) => f.path.as_str().to_owned(),
+                        CheckKind::Ping => ch.connect_ip.to_string(),
+                        _ => address.to_string(),
+                    };
                     let label = format!(
-                        "{} {} of {} ({}#{ci})",
+                        "{} {probed} of {} ({}#{ci})",
                         ch.kind.keepalived_name(),
-                        address,
                         rs.address,
                         vs.name
                     );
@@ -363,6 +377,11 @@ impl Checks {
                                 tls: None,
                             },
                             timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::File(f) => ProbeDef::File {
+                            path: f.path.as_str().to_owned(),
+                            weight: f.weight,
+                            reverse: f.reverse,
                         },
                         CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
                             target: ProbeTarget {
@@ -438,6 +457,7 @@ impl Checks {
                             random,
                         ),
                         running: Running::Idle,
+                        file_delta: 0,
                         timer: None,
                         subscribers: vec![(server, idx)],
                         last: None,
@@ -584,6 +604,7 @@ impl Checks {
                 self.drivers.peek(*slot).and_then(|d| d.poll_at())
             }
             Running::Child(child) => child.poll_at(now),
+            Running::Done(_) => Some(now),
         };
         match (p.schedule.poll_at(), running) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -627,7 +648,7 @@ impl Checks {
         };
         p.schedule.handle_timeout(now);
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, more, .. } => {
                 let slot = *slot;
                 if std::mem::take(more) {
@@ -659,7 +680,7 @@ impl Checks {
             return;
         };
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, .. } => {
                 let slot = *slot;
                 self.drive(now, i, slot);
@@ -739,6 +760,7 @@ impl Checks {
                         }
                     }
                 }
+                Running::Done(outcome) => finished = Some(*outcome),
                 Running::Child(child) => {
                     if let Some(end) = child.ended() {
                         if let Some(fd) = child.raw_fd() {
@@ -756,7 +778,10 @@ impl Checks {
                 self.probes_run += 1;
             }
         }
-        if let Some(Outcome::Up { weight: Some(_) }) = finished {
+        let file_check = matches!(self.probes[i].def, ProbeDef::File { .. });
+        if matches!(finished, Some(Outcome::Up { weight: Some(_) }))
+            || (file_check && finished.is_some())
+        {
             // misc_dynamic: every run may change the weight, not only a
             // verdict change; `verdict` reports only real changes.
             let up = self.probes[i].schedule.is_up();
@@ -809,6 +834,25 @@ impl Checks {
             return;
         };
         let running = match &p.def {
+            ProbeDef::File {
+                path,
+                weight,
+                reverse,
+            } => {
+                let (value, _) = crate::daemon::vrrp::read_track_file(path);
+                let outcome = match file_verdict(value, *weight, *reverse) {
+                    Some(delta) => {
+                        p.file_delta = delta;
+                        Outcome::Up { weight: None }
+                    }
+                    None => {
+                        p.file_delta = 0;
+                        Outcome::Down(FailReason::FileValue(value))
+                    }
+                };
+                p.running = Running::Done(outcome);
+                None
+            }
             ProbeDef::Udp {
                 target,
                 timeout,
@@ -916,6 +960,11 @@ impl Checks {
             server.health.set_checker(idx, up);
             if matches!(p.def, ProbeDef::Misc { dynamic: true, .. }) {
                 server.health.set_dynamic_weight(idx, weight);
+            }
+            if matches!(p.def, ProbeDef::File { .. }) {
+                server
+                    .health
+                    .set_weight_delta(idx, if up { p.file_delta } else { 0 });
             }
             let alive = server.health.alive();
             let new_weight = server.health.weight(server.configured_weight);

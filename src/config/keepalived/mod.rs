@@ -165,6 +165,7 @@ const KEYWORDS: &[&str] = &[
     "MISC_CHECK",
     "UDP_CHECK",
     "PING_CHECK",
+    "FILE_CHECK",
     "payload",
     "require_reply",
     "min_reply_length",
@@ -417,6 +418,8 @@ struct Writer<'o> {
     ini: String,
     notes: Vec<ImportNote>,
     virtual_servers: usize,
+    /// Top-level `track_file NAME { ... }` blocks, for FILE_CHECK.
+    track_files: Vec<Node>,
     origins: &'o [String],
 }
 
@@ -791,6 +794,11 @@ pub fn import_with(
         ini: format!("# Imported from {origin} by lvsd; check it with `lvsd check`.\n"),
         notes: Vec::new(),
         virtual_servers: 0,
+        track_files: nodes
+            .iter()
+            .filter(|n| n.keyword == "track_file" || n.keyword == "vrrp_track_file")
+            .cloned()
+            .collect(),
         origins: &read.origins,
     };
     for note in &read.notes {
@@ -860,6 +868,18 @@ pub fn import_with(
             n
         })
         .collect();
+    // track_file blocks some FILE_CHECK uses.
+    let file_checked: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.keyword == "virtual_server")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "real_server")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "FILE_CHECK")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "track_file")
+        .map(|n| n.args.join(" "))
+        .collect();
     for node in &nodes {
         let name = node.args.join(" ");
         match node.keyword.as_str() {
@@ -906,6 +926,18 @@ pub fn import_with(
                 w.simple(&node, SCRIPT, &[]);
             }
             "virtual_server" => virtual_server(&mut w, node)?,
+            "track_file" | "vrrp_track_file" if file_checked.contains(&name) => {
+                w.note(
+                    node.at,
+                    NoteKind::Ignored,
+                    format!("track_file {name}: converted into the FILE_CHECKs that use it"),
+                );
+                for item in node.block.iter().flatten() {
+                    if item.keyword == "init_file" {
+                        w.drop_node(item, "(create the file at start) is not supported by lvsd");
+                    }
+                }
+            }
             "virtual_server_group" => {
                 let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
                 for member in node.block.iter().flatten() {
@@ -979,6 +1011,60 @@ fn host_port(args: &[String]) -> String {
     }
 }
 
+/// `FILE_CHECK { track_file NAME [weight W [reverse]] }`: the named
+/// top-level `track_file` gives the path and the default weight.
+fn file_check(w: &mut Writer<'_>, check: &Node, target: &str) {
+    let mut track = None;
+    let mut weight: Option<Vec<String>> = None;
+    for item in check.block.iter().flatten() {
+        match item.keyword.as_str() {
+            "track_file" => track = Some(item),
+            "weight" => weight = Some(item.args.clone()),
+            _ => w.drop_node(item, "is not supported by lvsd"),
+        }
+    }
+    let Some(track) = track else {
+        return w.note(
+            check.at,
+            NoteKind::Ignored,
+            "FILE_CHECK without `track_file`: keepalived ignores it".into(),
+        );
+    };
+    let name = track.args.join(" ");
+    let def = w
+        .track_files
+        .iter()
+        .rev()
+        .find(|n| n.args.join(" ") == name)
+        .cloned();
+    let Some(def) = def else {
+        return w.note(
+            track.at,
+            NoteKind::Ignored,
+            format!("FILE_CHECK: track_file {name} is not defined; keepalived ignores the check"),
+        );
+    };
+    let items: Vec<&Node> = def.block.iter().flatten().collect();
+    let Some(file) = items.iter().find(|n| n.keyword == "file") else {
+        return w.note(
+            def.at,
+            NoteKind::Ignored,
+            format!("track_file {name} has no `file`: keepalived ignores it and the FILE_CHECK"),
+        );
+    };
+    let weight = weight.or_else(|| {
+        items
+            .iter()
+            .find(|n| n.keyword == "weight")
+            .map(|n| n.args.clone())
+    });
+    let _ = writeln!(w.ini, "\n[file_check {target}]");
+    let _ = writeln!(w.ini, "file = {}", file.args.join(" "));
+    if let Some(weight) = weight {
+        let _ = writeln!(w.ini, "weight = {}", weight.join(" "));
+    }
+}
+
 fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
     w.virtual_servers += 1;
     let name = format!("vs{}", w.virtual_servers);
@@ -1026,12 +1112,16 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         for item in rs.block.iter().flatten() {
             match item.keyword.as_str() {
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK"
-                | "UDP_CHECK" | "PING_CHECK" => checkers.push(item),
+                | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => checkers.push(item),
                 k if REAL_SERVER.contains(&k) => w.key(k, item),
                 _ => w.drop_node(item, "is not supported by lvsd"),
             }
         }
         for check in checkers {
+            if check.keyword == "FILE_CHECK" {
+                file_check(w, check, &target);
+                continue;
+            }
             let _ = writeln!(w.ini, "\n[{} {target}]", check.keyword.to_ascii_lowercase());
             for item in check.block.iter().flatten() {
                 match item.keyword.as_str() {
@@ -1134,6 +1224,50 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             panic!("{:?}", rs[1].checkers)
         };
         assert!(spec.require_reply && spec.reply.is_empty());
+    }
+
+    #[test]
+    fn file_check_takes_its_track_file_s_path_and_weight() {
+        let text = "track_file drain {\n file /run/drain.w\n weight -2 reverse\n init_file 0 overwrite\n}\n\
+track_file other {\n file /run/other\n}\n\
+virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
+ real_server 10.0.1.1 80 {\n  weight 10\n  FILE_CHECK {\n   track_file drain\n  }\n }\n\
+ real_server 10.0.1.2 80 {\n  FILE_CHECK {\n   track_file other\n   weight 0\n  }\n  FILE_CHECK { track_file nowhere }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        let ini = &imported.ini;
+        assert!(
+            ini.contains(
+                "[file_check vs1/10.0.1.1:80]\nfile = /run/drain.w\nweight = -2 reverse\n"
+            ),
+            "{ini}"
+        );
+        assert!(
+            ini.contains("[file_check vs1/10.0.1.2:80]\nfile = /run/other\nweight = 0\n"),
+            "{ini}"
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("init_file"), "{dropped:?}");
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored.iter().any(|n| n.contains("nowhere is not defined")),
+            "{ignored:?}"
+        );
+        let config =
+            crate::config::load_str(ini, "imported.ini").unwrap_or_else(|e| panic!("{e}\n{ini}"));
+        let rs = &config.virtual_servers[0].real_servers;
+        let crate::config::CheckKind::File(f) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!(
+            (f.path.as_str(), f.weight, f.reverse),
+            ("/run/drain.w", -2, true)
+        );
+        assert_eq!(rs[0].checkers[0].timing.retry, 0);
+        assert_eq!(
+            rs[0].checkers[0].timing.delay_loop,
+            crate::limits::FILE_CHECK_POLL
+        );
     }
 
     #[test]
