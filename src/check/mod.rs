@@ -8,6 +8,7 @@
 //! `handle_probe_result`, and `Verdict`s feed `schedule::ServerHealth`, whose
 //! `alive()`/`weight()` the lvs layer consumes.
 
+pub mod dns;
 pub mod file;
 pub mod http;
 pub mod misc;

@@ -37,6 +37,8 @@ pub enum FailReason {
     ExitCode(u8),
     /// The script was killed by this signal (not by our timeout).
     Signal(i32),
+    /// DNS_CHECK: the answer's RCODE is not NOERROR.
+    DnsRcode(u8),
     /// FILE_CHECK: the file's value takes the server down.
     FileValue(i32),
     /// An ICMP destination unreachable came back (UDP_CHECK, PING_CHECK).
@@ -61,6 +63,7 @@ impl fmt::Display for FailReason {
             FailReason::SmtpCode(c) => write!(f, "unexpected SMTP reply {c}"),
             FailReason::ExitCode(c) => write!(f, "script exited with {c}"),
             FailReason::Signal(s) => write!(f, "script killed by signal {s}"),
+            FailReason::DnsRcode(r) => write!(f, "DNS answer with RCODE {r}"),
             FailReason::FileValue(v) => write!(f, "file value {v} takes the server down"),
             FailReason::Unreachable => f.write_str("destination unreachable"),
             FailReason::Reply => f.write_str("reply does not match require_reply"),
@@ -165,6 +168,8 @@ pub enum AnyProbe {
     Udp(super::udp::UdpProbe),
     /// PING_CHECK.
     Ping(super::ping::PingProbe),
+    /// DNS_CHECK.
+    Dns(super::dns::DnsProbe),
 }
 
 macro_rules! each {
@@ -175,6 +180,7 @@ macro_rules! each {
             AnyProbe::Smtp($p) => $e,
             AnyProbe::Udp($p) => $e,
             AnyProbe::Ping($p) => $e,
+            AnyProbe::Dns($p) => $e,
         }
     };
 }

@@ -424,6 +424,15 @@ pub struct FileCheck {
     pub reverse: bool,
 }
 
+/// DNS_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// `name` (default the root).
+    pub name: String,
+    /// `type` (default SOA).
+    pub qtype: u16,
+}
+
 /// What a checker does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -444,6 +453,8 @@ pub enum CheckKind {
     Ping,
     /// FILE_CHECK; boxed to keep `Checker` small.
     File(Box<FileCheck>),
+    /// DNS_CHECK; boxed to keep `Checker` small.
+    Dns(Box<DnsCheck>),
 }
 
 impl CheckKind {
@@ -458,6 +469,7 @@ impl CheckKind {
             CheckKind::Udp(_) => "UDP_CHECK",
             CheckKind::Ping => "PING_CHECK",
             CheckKind::File(_) => "FILE_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
         }
     }
 }

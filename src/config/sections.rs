@@ -1150,6 +1150,7 @@ pub(crate) fn read_checker<'a>(
         "udp_check" => UDP_CHECK_KEYS,
         "ping_check" => PING_CHECK_KEYS,
         "file_check" => FILE_CHECK_KEYS,
+        "dns_check" => DNS_CHECK_KEYS,
         _ => MISC_CHECK_KEYS,
     };
     let reader = Reader::new(origin, section, keys)?;
@@ -1180,6 +1181,10 @@ pub(crate) fn read_checker<'a>(
     let mut misc_timeout = None;
     let mut udp = crate::check::udp::UdpSpec::default();
     let mut file = None;
+    let mut dns = DnsCheck {
+        name: String::new(),
+        qtype: 6,
+    };
     let mut file_weight = (1, false);
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
@@ -1244,6 +1249,18 @@ pub(crate) fn read_checker<'a>(
                 }
             }
             "file" => file = Some(reader.path(entry)?),
+            "type" => {
+                let names: Vec<&str> = crate::check::dns::DNS_TYPES.iter().map(|t| t.0).collect();
+                dns.qtype = crate::check::dns::dns_type(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(entry, format!("must be one of {}", names.join(", ")))
+                })?;
+            }
+            "name" => {
+                let text = unquote(reader.text(entry)?);
+                crate::check::dns::DnsQuery::new(text, 1)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?;
+                dns.name = text.to_owned();
+            }
             "weight" if kind == "file_check" => {
                 let form = "weight = N [reverse], N in -2147483647..=2147483647";
                 let text = reader.text(entry)?;
@@ -1314,6 +1331,7 @@ pub(crate) fn read_checker<'a>(
             CheckKind::Udp(std::sync::Arc::new(udp))
         }
         "ping_check" => CheckKind::Ping,
+        "dns_check" => CheckKind::Dns(Box::new(dns)),
         "file_check" => CheckKind::File(Box::new(FileCheck {
             path: file.ok_or_else(|| reader.missing("file"))?,
             weight: file_weight.0,

@@ -470,6 +470,11 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             CheckKind::Http(_) => (1, Duration::from_secs(3)),
             _ => (1, Duration::from_secs(1)),
         };
+        let (default_retry, default_delay) = match raw.kind {
+            // keepalived: DNS_CHECK retries 3 times, delay_before_retry = delay_loop.
+            CheckKind::Dns(_) => (3, inherited.resolve(0, default_delay).delay_loop),
+            _ => (default_retry, default_delay),
+        };
         let mut timing = inherited.resolve(default_retry, default_delay);
         if matches!(raw.kind, CheckKind::File(_)) {
             // keepalived reacts to the file at once (inotify) and never
@@ -503,7 +508,11 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                     http.virtualhost = vs_virtualhost;
                 }
             }
-            CheckKind::Tcp | CheckKind::Udp(_) | CheckKind::Ping | CheckKind::File(_) => {}
+            CheckKind::Tcp
+            | CheckKind::Udp(_)
+            | CheckKind::Ping
+            | CheckKind::File(_)
+            | CheckKind::Dns(_) => {}
         }
         if connect_port == 0
             && !matches!(
@@ -794,6 +803,31 @@ mod tests {
             })
             .collect();
         assert_eq!(files, [(-3, true), (1, false)]);
+        let c = load_str(
+            &format!("{BASE}[dns_check v/10.0.1.1]\ntype = mx\nname = example.org\ndelay_loop = 7\n[dns_check v/10.0.1.2]\nretry = 1\ndelay_before_retry = 2\n"),
+            "t.ini",
+        )
+        .unwrap();
+        let rs = &c.virtual_servers[0].real_servers;
+        let CheckKind::Dns(d) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!((d.name.as_str(), d.qtype), ("example.org", 15));
+        // keepalived's DNS_CHECK defaults: retry 3, delay_before_retry = delay_loop.
+        assert_eq!(rs[0].checkers[0].timing.retry, 3);
+        assert_eq!(
+            rs[0].checkers[0].timing.delay_before_retry,
+            Duration::from_secs(7)
+        );
+        let CheckKind::Dns(d) = &rs[1].checkers[0].kind else {
+            panic!("{:?}", rs[1].checkers)
+        };
+        assert_eq!((d.name.as_str(), d.qtype), ("", 6));
+        assert_eq!(rs[1].checkers[0].timing.retry, 1);
+        assert_eq!(
+            rs[1].checkers[0].timing.delay_before_retry,
+            Duration::from_secs(2)
+        );
         let c = load_str(&format!("{BASE}[ping_check v/10.0.1.1]\n"), "t.ini").unwrap();
         assert_eq!(
             c.virtual_servers[0].real_servers[0].checkers[0].connect_port,
@@ -816,6 +850,8 @@ mod tests {
             ),
             ("[tcp_check v/10.0.1.1]\npayload = 00\n", "payload"),
             ("[file_check v/10.0.1.1]\nweight = 2\n", "file"),
+            ("[dns_check v/10.0.1.1]\ntype = PTR\n", "SOA"),
+            ("[dns_check v/10.0.1.1]\nname = a..b\n", "empty labels"),
             (
                 "[file_check v/10.0.1.1]\nfile = /x\nweight = 2 sideways\n",
                 "reverse",

@@ -14,6 +14,7 @@ use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
+use crate::check::dns::{DnsProbe, DnsQuery};
 use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
@@ -66,6 +67,11 @@ enum ProbeDef {
     Ping {
         target: ProbeTarget,
         timeout: Duration,
+    },
+    Dns {
+        target: ProbeTarget,
+        timeout: Duration,
+        query: Box<DnsQuery>,
     },
     File {
         path: String,
@@ -377,6 +383,18 @@ impl Checks {
                                 tls: None,
                             },
                             timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Dns(d) => ProbeDef::Dns {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            query: Box::new(
+                                DnsQuery::new(&d.name, d.qtype)
+                                    .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
+                            ),
                         },
                         CheckKind::File(f) => ProbeDef::File {
                             path: f.path.as_str().to_owned(),
@@ -853,6 +871,15 @@ impl Checks {
                 p.running = Running::Done(outcome);
                 None
             }
+            ProbeDef::Dns {
+                target,
+                timeout,
+                query,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Dns(DnsProbe::new(query, random as u16, now, *timeout)),
+                target.clone(),
+                now,
+            )),
             ProbeDef::Udp {
                 target,
                 timeout,

@@ -166,6 +166,7 @@ const KEYWORDS: &[&str] = &[
     "UDP_CHECK",
     "PING_CHECK",
     "FILE_CHECK",
+    "DNS_CHECK",
     "payload",
     "require_reply",
     "min_reply_length",
@@ -1112,7 +1113,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         for item in rs.block.iter().flatten() {
             match item.keyword.as_str() {
                 "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK"
-                | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" => checkers.push(item),
+                | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "DNS_CHECK" => checkers.push(item),
                 k if REAL_SERVER.contains(&k) => w.key(k, item),
                 _ => w.drop_node(item, "is not supported by lvsd"),
             }
@@ -1139,6 +1140,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
                             .into(),
                     ),
                     k if UDP_CHECK.contains(&k) && check.keyword == "UDP_CHECK" => w.key(k, item),
+                    "type" | "name" if check.keyword == "DNS_CHECK" => w.key(&item.keyword, item),
                     k if CHECKER.contains(&k) => w.key(k, item),
                     _ => w.drop_node(item, "is not supported by lvsd"),
                 }
@@ -1224,6 +1226,24 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             panic!("{:?}", rs[1].checkers)
         };
         assert!(spec.require_reply && spec.reply.is_empty());
+    }
+
+    #[test]
+    fn dns_check_converts() {
+        let text = "virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind DR\n protocol UDP\n\
+ real_server 10.0.1.1 53 {\n  DNS_CHECK {\n   type A\n   name www.example.org\n   retry 2\n  }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let ch = &config.virtual_servers[0].real_servers[0].checkers[0];
+        let crate::config::CheckKind::Dns(d) = &ch.kind else {
+            panic!("{ch:?}")
+        };
+        assert_eq!(
+            (d.name.as_str(), d.qtype, ch.timing.retry),
+            ("www.example.org", 1, 2)
+        );
     }
 
     #[test]
