@@ -61,6 +61,9 @@ pub const VRRP_PACKET_BUF: usize = 1500;
 pub const NETLINK_BUF: usize = 32 * 1024;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
+/// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is
+/// scanned for it as it arrives, one step per byte, nothing buffered.
+pub const HTTP_REGEX_MAX: usize = 64;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
 /// State changes of one VRRP instance or sync group waiting to be notified

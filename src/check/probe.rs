@@ -29,6 +29,8 @@ pub enum FailReason {
     Status(u8, u16),
     /// The body's MD5 differs from the configured digest (url index).
     Digest(u8),
+    /// The body did (regex_no_match) or did not contain the url's regex (url index).
+    Regex(u8),
     /// The SMTP reply could not be read.
     Smtp(SmtpError),
     /// The SMTP server answered with an unexpected code.
@@ -59,6 +61,7 @@ impl fmt::Display for FailReason {
             FailReason::Http(e) => write!(f, "{e}"),
             FailReason::Status(u, s) => write!(f, "url {u}: status {s} not accepted"),
             FailReason::Digest(u) => write!(f, "url {u}: digest mismatch"),
+            FailReason::Regex(u) => write!(f, "url {u}: body regex verdict is a failure"),
             FailReason::Smtp(e) => write!(f, "{e}"),
             FailReason::SmtpCode(c) => write!(f, "unexpected SMTP reply {c}"),
             FailReason::ExitCode(c) => write!(f, "script exited with {c}"),

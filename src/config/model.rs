@@ -374,6 +374,10 @@ pub struct Url {
     pub status_codes: heapless::Vec<RangeInclusive<u16>, MAX_STATUS_RANGES>,
     /// `virtualhost=`: Host header for this URL.
     pub virtualhost: Option<Name>,
+    /// `regex=`: literal text the body must contain (empty: none).
+    pub regex: heapless::Vec<u8, { crate::limits::HTTP_REGEX_MAX }>,
+    /// `regex_no_match`: the body must not contain `regex`.
+    pub regex_no_match: bool,
 }
 
 /// TLS options of SSL_GET (lvsd: verification and SNI are optional extras).

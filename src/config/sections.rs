@@ -1070,8 +1070,14 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
     let mut digest = None;
     let mut status_codes = heapless::Vec::new();
     let mut virtualhost = None;
-    let form = "must be `path=/PATH [digest=MD5HEX] [status_code=200-299,301] [virtualhost=NAME]`";
+    let mut regex = heapless::Vec::new();
+    let mut regex_no_match = false;
+    let form = "must be `path=/PATH [digest=MD5HEX] [status_code=200-299,301] [virtualhost=NAME] [regex=TEXT] [regex_no_match]`";
     while let Some(word) = words.next() {
+        if word == "regex_no_match" {
+            regex_no_match = true;
+            continue;
+        }
         let (key, value) = match word.split_once('=') {
             Some((k, v)) => (k, v),
             None => (word, words.next().ok_or_else(|| reader.bad(entry, form))?),
@@ -1114,6 +1120,17 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
                     push_capped(reader, entry, &mut status_codes, range, "MAX_STATUS_RANGES")?;
                 }
             }
+            "regex" => {
+                regex = crate::check::http::regex_literal(value)
+                    .map_err(|e| reader.bad(entry, format!("regex: {e}")))?;
+            }
+            "regex_no_match" => {
+                regex_no_match = match value {
+                    "yes" | "true" | "on" | "1" => true,
+                    "no" | "false" | "off" | "0" => false,
+                    _ => return Err(reader.bad(entry, "regex_no_match must be yes or no")),
+                }
+            }
             "virtualhost" => {
                 virtualhost = Some(
                     to_name(value)
@@ -1127,11 +1144,16 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
     if status_codes.is_empty() {
         let _ = status_codes.push(200..=299);
     }
+    if regex_no_match && regex.is_empty() {
+        return Err(reader.bad(entry, "regex_no_match needs regex=TEXT"));
+    }
     Ok(Url {
         path,
         digest,
         status_codes,
         virtualhost,
+        regex,
+        regex_no_match,
     })
 }
 

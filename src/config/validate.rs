@@ -851,6 +851,14 @@ mod tests {
             ("[tcp_check v/10.0.1.1]\npayload = 00\n", "payload"),
             ("[file_check v/10.0.1.1]\nweight = 2\n", "file"),
             ("[dns_check v/10.0.1.1]\ntype = PTR\n", "SOA"),
+            (
+                "[http_get v/10.0.1.1]\nurl = path=/ regex=a.b\n",
+                "literal text",
+            ),
+            (
+                "[http_get v/10.0.1.1]\nurl = path=/ regex_no_match\n",
+                "needs regex",
+            ),
             ("[dns_check v/10.0.1.1]\nname = a..b\n", "empty labels"),
             (
                 "[file_check v/10.0.1.1]\nfile = /x\nweight = 2 sideways\n",

@@ -284,6 +284,8 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
             digest: u.digest,
             status,
             virtual_host: u.virtualhost.as_deref().map(short),
+            regex: u.regex.clone(),
+            regex_no_match: u.regex_no_match,
         });
     }
     check

@@ -1012,6 +1012,62 @@ fn host_port(args: &[String]) -> String {
     }
 }
 
+/// The fields of an HTTP_GET `url { }` block as lvsd's `url =` words. A
+/// `regex` lvsd can match (literal text) is kept; any other is dropped with
+/// a note, and its `regex_no_match` and offsets with it.
+fn url_fields(w: &mut Writer<'_>, url: &Node) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut regex_kept = false;
+    let mut no_match = None;
+    for field in url.block.iter().flatten() {
+        match field.keyword.as_str() {
+            "regex" => {
+                let raw = field.args.join(" ");
+                let text = raw
+                    .strip_prefix('"')
+                    .and_then(|r| r.strip_suffix('"'))
+                    .or_else(|| raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+                    .unwrap_or(&raw);
+                match crate::check::http::regex_literal(text) {
+                    Ok(_) => {
+                        parts.push(format!("regex={text}"));
+                        regex_kept = true;
+                    }
+                    Err(e) => w.note(
+                        field.at,
+                        NoteKind::Dropped,
+                        format!("url regex {raw}: {e}; the body is not checked"),
+                    ),
+                }
+            }
+            "regex_no_match" => no_match = Some(field),
+            "regex_stack" => w.note(
+                field.at,
+                NoteKind::Ignored,
+                "`regex_stack`: PCRE2 JIT stack size; lvsd's literal matcher needs none".into(),
+            ),
+            "regex_options" | "regex_min_offset" | "regex_max_offset" => w.note(
+                field.at,
+                NoteKind::Dropped,
+                format!("url `{}` is not supported by lvsd", field.keyword),
+            ),
+            _ => parts.push(format!("{}={}", field.keyword, field.args.join(","))),
+        }
+    }
+    if let Some(field) = no_match {
+        if regex_kept {
+            parts.push("regex_no_match".into());
+        } else {
+            w.note(
+                field.at,
+                NoteKind::Dropped,
+                "url `regex_no_match` without a regex lvsd keeps".into(),
+            );
+        }
+    }
+    parts
+}
+
 /// `FILE_CHECK { track_file NAME [weight W [reverse]] }`: the named
 /// top-level `track_file` gives the path and the default weight.
 fn file_check(w: &mut Writer<'_>, check: &Node, target: &str) {
@@ -1127,10 +1183,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
             for item in check.block.iter().flatten() {
                 match item.keyword.as_str() {
                     "url" => {
-                        let mut parts = Vec::new();
-                        for field in item.block.iter().flatten() {
-                            parts.push(format!("{}={}", field.keyword, field.args.join(",")));
-                        }
+                        let parts = url_fields(w, item);
                         let _ = writeln!(w.ini, "url = {}", parts.join(" "));
                     }
                     "connect_port" if check.keyword == "PING_CHECK" => w.note(
@@ -1226,6 +1279,39 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             panic!("{:?}", rs[1].checkers)
         };
         assert!(spec.require_reply && spec.reply.is_empty());
+    }
+
+    #[test]
+    fn url_regex_kept_when_literal_dropped_otherwise() {
+        let text = "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
+ real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /a\n    regex \"OK\\.\"\n    regex_no_match\n    regex_stack 1 2\n   }\n\
+   url {\n    path /b\n    regex \"^up [0-9]+\"\n    regex_no_match\n    regex_min_offset 4\n   }\n  }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("url = path=/a regex=OK\\. regex_no_match\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(imported.ini.contains("url = path=/b\n"), "{}", imported.ini);
+        assert_eq!(
+            notes_of(&imported, NoteKind::Dropped).len(),
+            3,
+            "{:?}",
+            imported.notes
+        );
+        assert_eq!(notes_of(&imported, NoteKind::Ignored).len(), 1);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let crate::config::CheckKind::Http(h) =
+            &config.virtual_servers[0].real_servers[0].checkers[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(h.urls[0].regex.as_slice(), b"OK.");
+        assert!(h.urls[0].regex_no_match);
+        assert!(h.urls[1].regex.is_empty());
     }
 
     #[test]
