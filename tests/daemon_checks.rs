@@ -551,6 +551,14 @@ fn file_check_weight_follows_the_file_without_a_reload() {
     let gate = dir.join("gate");
     std::fs::write(&drain, "0\n").unwrap();
     std::fs::write(&gate, "0\n").unwrap();
+    // A FIFO with no writer: opening it must not stall the daemon.
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
     let sock = dir.join("lvsd.sock");
     let cfg = dir.join("lvsd.ini");
     std::fs::write(
@@ -577,10 +585,16 @@ weight = 3
 [file_check web/127.0.0.52:80]
 file = {gate}
 weight = 0
+
+[real_server web/127.0.0.53:80]
+weight = 2
+[file_check web/127.0.0.53:80]
+file = {fifo}
 ",
             sock = sock.display(),
             drain = drain.display(),
             gate = gate.display(),
+            fifo = fifo.display(),
         ),
     )
     .unwrap();
@@ -596,7 +610,9 @@ weight = 0
     let line = |ip: &str, w: u32| format!("  -> {:<28} Route   {w} ", format!("{ip}:80"));
     wait_for("both servers in", Duration::from_secs(10), &log, || {
         let st = status(&sock);
-        st.contains(&line("127.0.0.51", 10)) && st.contains(&line("127.0.0.52", 3))
+        st.contains(&line("127.0.0.51", 10))
+            && st.contains(&line("127.0.0.52", 3))
+            && st.contains(&line("127.0.0.53", 2))
     });
     // The file's number times weight -1 is added to the configured 10.
     std::fs::write(&drain, "4\n").unwrap();
