@@ -928,11 +928,7 @@ pub fn import_with(
             }
             "virtual_server" => virtual_server(&mut w, node)?,
             "track_file" | "vrrp_track_file" if file_checked.contains(&name) => {
-                w.note(
-                    node.at,
-                    NoteKind::Ignored,
-                    format!("track_file {name}: converted into the FILE_CHECKs that use it"),
-                );
+                // Converted into the FILE_CHECKs that use it: nothing lost.
                 for item in node.block.iter().flatten() {
                     if item.keyword == "init_file" {
                         w.drop_node(item, "(create the file at start) is not supported by lvsd");
