@@ -19,6 +19,7 @@ pkg_for nginx nginx
 pkg_for keepalived keepalived
 pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
+pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -71,3 +71,7 @@ pub const HTTP_VHOST_LEN: usize = 256;
 pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
 /// Read/write rounds one probe may run per readiness event before yielding.
 pub const PROBE_READY_BUDGET: usize = 64;
+/// Control socket connections open at once.
+pub const MAX_CONTROL_CONNS: usize = 16;
+/// Metrics (`GET /metrics`) connections open at once; more are refused.
+pub const MAX_METRICS_CONNS: usize = 8;

@@ -3,27 +3,31 @@
 //! logic lives here.
 
 pub mod checks;
+mod commands;
 pub mod lateness;
 pub mod lvs;
+pub mod observe;
 pub mod vrrp;
 
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
 use crate::cli::Exit;
+use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
 use crate::io::control::{ConnState, ControlConn, ControlListener};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
+use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState};
 use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::MAX_TIMERS;
+use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS};
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -41,6 +45,21 @@ pub enum TimerKind {
     VrrpFiles,
     /// Work put off until after a VRRP timer (status answers, a reload).
     Deferred,
+    /// The earliest idle deadline of the metrics connections.
+    MetricsIdle,
+}
+
+/// Work a control or metrics connection waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// `status` on control connection n.
+    Text(usize),
+    /// `status json` on control connection n.
+    Json(usize),
+    /// `reload` on control connection n (answered with the result).
+    Reload(usize),
+    /// `GET /metrics` on metrics connection n.
+    Metrics(usize, bool),
 }
 
 /// Check timers are rounded up to this grain so that the checks due within
@@ -143,10 +162,21 @@ struct Daemon {
     started: Instant,
     reloads: u64,
     failed_reloads: u64,
-    /// Control connections whose status answer waits for a VRRP timer.
-    pending_status: Vec<usize>,
+    /// Answers that wait for a VRRP timer.
+    pending: Vec<Pending>,
     /// A SIGHUP whose reload waits for a VRRP timer.
     pending_reload: bool,
+    /// The metrics listener and its connections.
+    metrics: Option<MetricsListener>,
+    metrics_conns: Vec<Option<MetricsConn>>,
+    metrics_timer: Option<TimerId>,
+    /// What the last scrape took to build.
+    metrics_cost: Duration,
+    /// Wall-clock start, and the wall-clock time of the last accepted load.
+    started_wall: SystemTime,
+    last_load_wall: SystemTime,
+    /// Become/release-master counts per VRRP instance.
+    transitions: Vec<observe::Transitions>,
     /// When the put-off work runs, and its timer.
     deferred_at: Option<Instant>,
     deferred_timer: Option<TimerId>,
@@ -218,6 +248,23 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
     let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
+    let metrics = match config.global.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let mut l = MetricsListener::bind(addr)
+                .map_err(setup_err(&format!("metrics_listen {addr}")))?;
+            ev.registry()
+                .register(
+                    l.source(),
+                    Source::MetricsListener.token(),
+                    Interest::READABLE,
+                )
+                .map_err(setup_err("registering the metrics listener"))?;
+            info!("metrics: serving GET /metrics on {addr}");
+            Some(l)
+        }
+    };
+    let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -236,8 +283,15 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         started: now,
         reloads: 0,
         failed_reloads: 0,
-        pending_status: Vec::with_capacity(16),
+        pending: Vec::with_capacity(MAX_CONTROL_CONNS + MAX_METRICS_CONNS),
         pending_reload: false,
+        metrics,
+        metrics_conns: Vec::new(),
+        metrics_timer: None,
+        metrics_cost: Duration::ZERO,
+        started_wall: SystemTime::now(),
+        last_load_wall: SystemTime::now(),
+        transitions,
         deferred_at: None,
         deferred_timer: None,
         status_cost: Duration::ZERO,
@@ -322,6 +376,11 @@ impl Daemon {
         // `notes` also holds what VRRP timers of this wake-up did (run at once
         // in on_timer); it is consumed below and cleared at the end.
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        for &(i, state, _) in &self.notes {
+            if let Some(t) = self.transitions.get_mut(i) {
+                t.note(state);
+            }
+        }
         self.vrrp.sync_timers(now, timers);
         while let Some(i) = self.checks.touched.pop() {
             let want = self
@@ -355,6 +414,18 @@ impl Daemon {
             self.deferred_at,
             TimerKind::Deferred,
         );
+        let idle = self
+            .metrics_conns
+            .iter()
+            .flatten()
+            .map(|c| c.deadline)
+            .min();
+        sync_timer(
+            timers,
+            &mut self.metrics_timer,
+            idle,
+            TimerKind::MetricsIdle,
+        );
     }
 
     /// Puts work off until `at` (the earliest of what is already waiting).
@@ -363,35 +434,121 @@ impl Daemon {
         self.deferred_at = Some(self.deferred_at.map_or(at, |d| d.min(at)));
     }
 
-    /// The put-off work: status answers, then a reload.
+    /// The put-off work: status answers and scrapes, then a reload.
     fn run_deferred(&mut self, cx: &mut Context<'_, TimerKind>) {
         self.deferred_at = None;
-        let pending = std::mem::take(&mut self.pending_status);
-        for &slot in &pending {
-            self.answer_status(cx, slot);
+        let pending = std::mem::take(&mut self.pending);
+        let mut reload_answers = Vec::new();
+        for &p in &pending {
+            match p {
+                Pending::Text(slot) => self.answer_status(cx, slot, false),
+                Pending::Json(slot) => self.answer_status(cx, slot, true),
+                Pending::Metrics(slot, head) => self.answer_metrics(cx, slot, head),
+                Pending::Reload(slot) => reload_answers.push(slot),
+            }
         }
-        self.pending_status = pending;
-        self.pending_status.clear();
-        if std::mem::take(&mut self.pending_reload) {
-            self.reload(cx);
+        self.pending = pending;
+        self.pending.clear();
+        if std::mem::take(&mut self.pending_reload) || !reload_answers.is_empty() {
+            let answer = match self.reload(cx) {
+                Ok(text) => command::ok(text),
+                Err(text) => command::error(text),
+            };
+            for slot in reload_answers {
+                self.answer_control(cx, slot, answer.clone().into_bytes());
+            }
         }
     }
 
-    fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
-        let started = Instant::now();
-        let answer = self.status(cx.now);
-        self.status_cost = started.elapsed();
+    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
         };
-        if conn.answer(answer.into_bytes()) == ConnState::Closed {
+        if conn.answer(answer) == ConnState::Closed {
             if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
                 let _ = cx.registry.deregister(conn.source());
             }
         }
     }
 
-    fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
+    fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, json: bool) {
+        let started = Instant::now();
+        let model = self.model(cx.now);
+        let answer = if json {
+            crate::status::json::render(&model)
+        } else {
+            crate::status::text::render(&model)
+        };
+        self.status_cost = started.elapsed();
+        self.answer_control(cx, slot, answer.into_bytes());
+    }
+
+    fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
+        let started = Instant::now();
+        let model = self.model(cx.now);
+        let body = crate::status::prom::render(&model);
+        let bytes = crate::io::metrics::response(
+            200,
+            "OK",
+            crate::status::prom::CONTENT_TYPE,
+            body.as_bytes(),
+            head_only,
+        );
+        self.metrics_cost = started.elapsed();
+        self.metrics_reply(cx, slot, bytes);
+    }
+
+    fn metrics_reply(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, bytes: Vec<u8>) {
+        let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+            return;
+        };
+        if conn.answer(bytes, cx.now) == MetricsState::Closed {
+            self.close_metrics(cx, slot);
+        }
+    }
+
+    fn close_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
+        if let Some(Some(mut conn)) = self.metrics_conns.get_mut(slot).map(Option::take) {
+            let _ = cx.registry.deregister(conn.source());
+        }
+        self.pending
+            .retain(|p| *p != Pending::Metrics(slot, true) && *p != Pending::Metrics(slot, false));
+    }
+
+    /// Runs `p` now, or after the next VRRP timer when it might delay it.
+    fn now_or_later(&mut self, cx: &mut Context<'_, TimerKind>, p: Pending) {
+        let cost = match p {
+            Pending::Text(_) | Pending::Json(_) => self.status_cost,
+            Pending::Metrics(..) => self.metrics_cost,
+            Pending::Reload(_) => self.load_cost,
+        };
+        let next = self.vrrp.next_deadline();
+        match yield_to_vrrp(cx.now, next, cost) {
+            Some(at) => {
+                self.pending.push(p);
+                self.defer(at);
+            }
+            None => self.run_one(cx, p),
+        }
+    }
+
+    fn run_one(&mut self, cx: &mut Context<'_, TimerKind>, p: Pending) {
+        match p {
+            Pending::Text(slot) => self.answer_status(cx, slot, false),
+            Pending::Json(slot) => self.answer_status(cx, slot, true),
+            Pending::Metrics(slot, head) => self.answer_metrics(cx, slot, head),
+            Pending::Reload(slot) => {
+                let answer = match self.reload(cx) {
+                    Ok(text) => command::ok(text),
+                    Err(text) => command::error(text),
+                };
+                self.answer_control(cx, slot, answer.into_bytes());
+            }
+        }
+    }
+
+    /// Reloads the configuration file; the answer of `lvsd reload`.
+    fn reload(&mut self, cx: &mut Context<'_, TimerKind>) -> Result<String, String> {
         let now = cx.now;
         // Only for the log line's duration; `now` stays the wake-up's time.
         let started = Instant::now();
@@ -409,22 +566,27 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
-                info!(
+                self.last_load_wall = SystemTime::now();
+                let text = format!(
                     "reload: {} unchanged (same bytes, {} ms)",
                     self.config_path.display(),
                     started.elapsed().as_millis()
                 );
+                info!("{text}");
+                Ok(text)
             }
             Ok(Some((new, digest))) => {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
-                    info!(
+                    self.last_load_wall = SystemTime::now();
+                    let text = format!(
                         "reload: {} unchanged ({} ms)",
                         self.config_path.display(),
                         started.elapsed().as_millis()
                     );
-                    return;
+                    info!("{text}");
+                    return Ok(text);
                 }
                 // New checks first: a checker that cannot be built rejects
                 // the reload before anything running is touched.
@@ -439,8 +601,10 @@ impl Daemon {
                         Ok(c) => Some(c),
                         Err(e) => {
                             self.failed_reloads += 1;
-                            error!("reload rejected, the running configuration stays: {e}");
-                            return;
+                            let text =
+                                format!("reload rejected, the running configuration stays: {e}");
+                            error!("{text}");
+                            return Err(text);
                         }
                     }
                 } else {
@@ -449,12 +613,13 @@ impl Daemon {
                 if let Some(lvs) = &mut self.lvs {
                     if let Err(e) = lvs.load(&new, now) {
                         self.failed_reloads += 1;
-                        error!("reload rejected, the running configuration stays: {e}");
+                        let text = format!("reload rejected, the running configuration stays: {e}");
+                        error!("{text}");
                         // Put the running table back exactly as it was.
                         if let Err(e) = lvs.load(&self.config, now) {
                             error!("restoring the running IPVS table: {e}");
                         }
-                        return;
+                        return Err(text);
                     }
                 }
                 if let Some(mut fresh) = new_checks {
@@ -468,43 +633,26 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
-                info!(
-                    "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
-                    self.config_path.display()
+                let text = format!(
+                    "reload: {} accepted and applied in {} ms; VRRP instances keep running (instance changes need a restart in this version)",
+                    self.config_path.display(),
+                    started.elapsed().as_millis()
                 );
+                info!("{text}");
                 self.config = new;
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
+                self.last_load_wall = SystemTime::now();
+                Ok(text)
             }
             Err(e) => {
                 self.failed_reloads += 1;
-                error!("reload rejected, the running configuration stays: {e}");
+                let text = format!("reload rejected, the running configuration stays: {e}");
+                error!("{text}");
+                Err(text)
             }
         }
-    }
-
-    /// `lvsd status`: first the kernel table exactly in `ipvsadm -Ln`'s
-    /// layout (so eyes and scripts carry over), then lvsd's own lines.
-    fn status(&mut self, now: Instant) -> String {
-        let mut out = String::new();
-        use std::fmt::Write;
-        if let Some(lvs) = &mut self.lvs {
-            lvs.status(&mut out);
-        }
-        let _ = writeln!(
-            out,
-            "lvsd {} up {}s, config {} (reloads {}, rejected {}), work put off behind VRRP timers {}",
-            env!("CARGO_PKG_VERSION"),
-            now.duration_since(self.started).as_secs(),
-            self.config_path.display(),
-            self.reloads,
-            self.failed_reloads,
-            self.yields
-        );
-        self.vrrp.status(&mut out);
-        self.checks.status(&mut out);
-        out
     }
 
     fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
@@ -515,7 +663,7 @@ impl Daemon {
                         let slot = match self.conns.iter().position(Option::is_none) {
                             Some(s) => s,
                             None => {
-                                if self.conns.len() >= 16 {
+                                if self.conns.len() >= MAX_CONTROL_CONNS {
                                     warn!("control: too many connections; refusing one");
                                     continue;
                                 }
@@ -544,39 +692,134 @@ impl Daemon {
                 }
             },
             Source::ControlConn(slot) => {
-                if self.pending_status.contains(&slot) {
+                let waiting = self.pending.iter().any(|p| {
+                    matches!(p, Pending::Text(s) | Pending::Json(s) | Pending::Reload(s) if *s == slot)
+                });
+                if waiting {
                     return; // its answer comes after the next VRRP timer
                 }
                 let Some(Some(conn)) = self.conns.get_mut(slot) else {
                     return;
                 };
-                let mut state = conn.on_readable();
-                if let ConnState::Request(req) = state {
-                    if req.as_str() == "status" {
-                        let next = self.vrrp.next_deadline();
-                        match yield_to_vrrp(cx.now, next, self.status_cost) {
-                            Some(at) => {
-                                self.pending_status.push(slot);
-                                self.defer(at);
-                            }
-                            None => self.answer_status(cx, slot),
+                let state = conn.on_readable();
+                match state {
+                    ConnState::Request(line) => self.on_request(cx, slot, &line),
+                    ConnState::Closed => {
+                        if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
+                            let _ = cx.registry.deregister(conn.source());
                         }
-                        return;
                     }
-                    let answer =
-                        format!("error: unknown request {:?}; try 'status'\n", req.as_str());
-                    let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                        return;
-                    };
-                    state = conn.answer(answer.into_bytes());
-                }
-                if state == ConnState::Closed {
-                    if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                        let _ = cx.registry.deregister(conn.source());
-                    }
+                    ConnState::Reading | ConnState::Writing => {}
                 }
             }
             _ => {}
+        }
+    }
+
+    /// One request line from control connection `slot`.
+    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str) {
+        let req = match Request::parse(line) {
+            Ok(r) => r,
+            Err(e) => {
+                self.answer_control(cx, slot, command::error(e).into_bytes());
+                return;
+            }
+        };
+        if req.changes_state() {
+            // The peer's uid is logged once the control socket's access
+            // layer exposes it.
+            info!("control: request {:?}", req.line());
+        }
+        match req {
+            Request::Status => self.now_or_later(cx, Pending::Text(slot)),
+            Request::StatusJson => self.now_or_later(cx, Pending::Json(slot)),
+            Request::Reload => self.now_or_later(cx, Pending::Reload(slot)),
+            other => {
+                let answer = self.run_command(cx.now, &other);
+                self.answer_control(cx, slot, answer.into_bytes());
+            }
+        }
+    }
+
+    fn on_metrics(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
+        match source {
+            Source::MetricsListener => loop {
+                let Some(listener) = &self.metrics else {
+                    return;
+                };
+                match listener.accept() {
+                    Ok(Some(stream)) => {
+                        let slot = match self.metrics_conns.iter().position(Option::is_none) {
+                            Some(s) => s,
+                            None if self.metrics_conns.len() < MAX_METRICS_CONNS => {
+                                self.metrics_conns.push(None);
+                                self.metrics_conns.len() - 1
+                            }
+                            None => {
+                                // Dropping the stream closes it: a scraper
+                                // retries; the loop is not held.
+                                warn!(
+                                    "metrics: {MAX_METRICS_CONNS} connections open; refusing one"
+                                );
+                                continue;
+                            }
+                        };
+                        let mut conn = MetricsConn::new(stream, cx.now);
+                        if cx
+                            .registry
+                            .register(
+                                conn.source(),
+                                Source::MetricsConn(slot).token(),
+                                Interest::READABLE | Interest::WRITABLE,
+                            )
+                            .is_ok()
+                        {
+                            self.metrics_conns[slot] = Some(conn);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!("metrics: accept: {e}");
+                        break;
+                    }
+                }
+            },
+            Source::MetricsConn(slot) => {
+                let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+                    return;
+                };
+                match conn.on_readable() {
+                    MetricsState::Request(HttpRequest::Metrics { head_only }) => {
+                        self.now_or_later(cx, Pending::Metrics(slot, head_only))
+                    }
+                    MetricsState::Request(HttpRequest::Refused(code, reason)) => {
+                        let body = format!("{code} {reason}: lvsd serves GET /metrics only\n");
+                        let bytes = crate::io::metrics::response(
+                            code,
+                            reason,
+                            "text/plain; charset=utf-8",
+                            body.as_bytes(),
+                            false,
+                        );
+                        self.metrics_reply(cx, slot, bytes);
+                    }
+                    MetricsState::Closed => self.close_metrics(cx, slot),
+                    MetricsState::Reading | MetricsState::Writing => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Closes metrics connections past their idle deadline.
+    fn metrics_idle(&mut self, cx: &mut Context<'_, TimerKind>) {
+        for slot in 0..self.metrics_conns.len() {
+            let expired = self.metrics_conns[slot]
+                .as_ref()
+                .is_some_and(|c| c.deadline <= cx.now);
+            if expired {
+                self.close_metrics(cx, slot);
+            }
         }
     }
 }
@@ -618,7 +861,9 @@ impl Handler<TimerKind> for Daemon {
                                 self.pending_reload = true;
                                 self.defer(at);
                             }
-                            None => self.reload(cx),
+                            None => {
+                                let _ = self.reload(cx);
+                            }
                         }
                     }
                     Ok(Some(SignalEvent::Child)) => {}
@@ -652,6 +897,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             }
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
+            Source::MetricsListener | Source::MetricsConn(_) => self.on_metrics(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
             Source::Child(k) => self.vrrp.on_child(cx.now, k),
             _ => {}
@@ -694,6 +940,10 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::Deferred => {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
+            }
+            TimerKind::MetricsIdle => {
+                self.metrics_timer = None;
+                self.metrics_idle(cx);
             }
         }
     }
