@@ -170,6 +170,8 @@ struct Daemon {
     metrics: Option<MetricsListener>,
     metrics_conns: Vec<Option<MetricsConn>>,
     metrics_timer: Option<TimerId>,
+    /// Metrics connections that used their write budget and write on in the next turn.
+    metrics_more: Vec<usize>,
     /// What the last scrape took to build.
     metrics_cost: Duration,
     /// Wall-clock start, and the wall-clock time of the last accepted load.
@@ -288,6 +290,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         metrics,
         metrics_conns: Vec::new(),
         metrics_timer: None,
+        metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
         metrics_cost: Duration::ZERO,
         started_wall: SystemTime::now(),
         last_load_wall: SystemTime::now(),
@@ -420,10 +423,16 @@ impl Daemon {
             .flatten()
             .map(|c| c.deadline)
             .min();
+        // A connection with more to write goes on in the next turn, after I/O.
+        let want = if self.metrics_more.is_empty() {
+            idle
+        } else {
+            Some(now)
+        };
         sync_timer(
             timers,
             &mut self.metrics_timer,
-            idle,
+            want,
             TimerKind::MetricsIdle,
         );
     }
@@ -502,8 +511,10 @@ impl Daemon {
         let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
             return;
         };
-        if conn.answer(bytes, cx.now) == MetricsState::Closed {
-            self.close_metrics(cx, slot);
+        match conn.answer(bytes, cx.now) {
+            MetricsState::Closed => self.close_metrics(cx, slot),
+            MetricsState::MoreToWrite => self.metrics_more.push(slot),
+            _ => {}
         }
     }
 
@@ -788,7 +799,7 @@ impl Daemon {
                 let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
                     return;
                 };
-                match conn.on_readable() {
+                match conn.on_readable(cx.now) {
                     MetricsState::Request(HttpRequest::Metrics { head_only }) => {
                         self.now_or_later(cx, Pending::Metrics(slot, head_only))
                     }
@@ -804,6 +815,11 @@ impl Daemon {
                         self.metrics_reply(cx, slot, bytes);
                     }
                     MetricsState::Closed => self.close_metrics(cx, slot),
+                    MetricsState::MoreToWrite => {
+                        if !self.metrics_more.contains(&slot) {
+                            self.metrics_more.push(slot);
+                        }
+                    }
                     MetricsState::Reading | MetricsState::Writing => {}
                 }
             }
@@ -811,8 +827,19 @@ impl Daemon {
         }
     }
 
-    /// Closes metrics connections past their idle deadline.
+    /// Writes on where the budget stopped, and closes metrics connections
+    /// past their idle deadline.
     fn metrics_idle(&mut self, cx: &mut Context<'_, TimerKind>) {
+        for slot in std::mem::take(&mut self.metrics_more) {
+            let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+                continue;
+            };
+            match conn.flush_at(Some(cx.now)) {
+                MetricsState::Closed => self.close_metrics(cx, slot),
+                MetricsState::MoreToWrite => self.metrics_more.push(slot),
+                _ => {}
+            }
+        }
         for slot in 0..self.metrics_conns.len() {
             let expired = self.metrics_conns[slot]
                 .as_ref()

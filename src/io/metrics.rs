@@ -130,8 +130,11 @@ pub enum MetricsState {
     Reading,
     /// A request arrived.
     Request(HttpRequest),
-    /// Writing the answer.
+    /// Writing the answer; wait for writability.
     Writing,
+    /// This wake-up's write budget is used up and the socket takes more:
+    /// call [`MetricsConn::flush`] again in a later turn (no event will come).
+    MoreToWrite,
     /// Done or broken: deregister and drop.
     Closed,
 }
@@ -155,10 +158,10 @@ impl MetricsConn {
     }
 
     /// Reads what is there (bounded); returns the request once complete.
-    pub fn on_readable(&mut self) -> MetricsState {
+    pub fn on_readable(&mut self, now: Instant) -> MetricsState {
         if self.requested {
             // Ignore anything after the request; keep writing.
-            return self.flush();
+            return self.flush_at(Some(now));
         }
         let mut buf = [0u8; 512];
         loop {
@@ -196,6 +199,22 @@ impl MetricsConn {
 
     /// Writes up to [`METRICS_WRITE_BUDGET`] bytes.
     pub fn flush(&mut self) -> MetricsState {
+        self.flush_at(None)
+    }
+
+    /// As [`MetricsConn::flush`]; progress moves the idle deadline to
+    /// `now + METRICS_IDLE_TIMEOUT` (a slow reader of a big answer is not
+    /// idle while it reads).
+    pub fn flush_at(&mut self, now: Option<Instant>) -> MetricsState {
+        let before = self.written;
+        let state = self.write_some();
+        if let (Some(now), true) = (now, self.written > before) {
+            self.deadline = now + METRICS_IDLE_TIMEOUT;
+        }
+        state
+    }
+
+    fn write_some(&mut self) -> MetricsState {
         if self.answer.is_empty() {
             return MetricsState::Reading;
         }
@@ -210,7 +229,7 @@ impl MetricsConn {
             }
         }
         if self.written < self.answer.len() {
-            return MetricsState::Writing;
+            return MetricsState::MoreToWrite;
         }
         let _ = self.stream.shutdown(std::net::Shutdown::Write);
         MetricsState::Closed
