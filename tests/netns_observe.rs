@@ -506,6 +506,22 @@ fn metrics_endpoint_bounds() {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let c1 = config(&dir, "d1", 100, "MASTER", "metrics_listen = 127.0.0.1:9181");
+    // 400 more real servers: an answer of about 700 KB, more than one
+    // wake-up's write budget (256 KiB), so it must go on over several turns.
+    let mut big = std::fs::read_to_string(&c1).unwrap();
+    for v in 0..8 {
+        big.push_str(&format!(
+            "\n[virtual_server big{v}]\naddress = 10.253.0.{}\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n",
+            v + 1
+        ));
+        for r in 0..50 {
+            big.push_str(&format!(
+                "\n[real_server big{v}/10.252.{v}.{}:80]\nweight = 1\n",
+                r + 1
+            ));
+        }
+    }
+    std::fs::write(&c1, big).unwrap();
     let d1 = Proc::spawn(
         &n1,
         &[LVSD, "run", "--dry-run", "-c", c1.to_str().unwrap()],
@@ -548,7 +564,17 @@ for c in idle:
     c.settimeout(15)
     c.recv(10)
 print("idle_closed_after", round(time.time() - t))
-print("200", ask(b"GET /metrics HTTP/1.0\r\n\r\n"))
+s = socket.create_connection(("127.0.0.1", 9181), timeout=5)
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+body = b""
+while True:
+    b = s.recv(1 << 16)
+    if not b: break
+    body += b
+head, _, rest = body.partition(b"\r\n\r\n")
+length = int([l for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0].split(b":")[1])
+print("200", head.split(b"\r\n")[0].decode())
+print("big", length, len(rest), length == len(rest) and length > 300000)
 "#;
     let out = Command::new("ip")
         .args(["netns", "exec", &n1, "python3", "-c", script])
@@ -567,6 +593,7 @@ print("200", ask(b"GET /metrics HTTP/1.0\r\n\r\n"))
         "431 HTTP/1.1 431 Request Header Fields Too Large",
         "surplus b''",
         "200 HTTP/1.1 200 OK",
+        " True",
     ] {
         assert!(text.contains(want), "{want:?} missing:\n{text}\n{}", logs());
     }
