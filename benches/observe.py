@@ -135,7 +135,7 @@ class Lvsd:
         cfg, self.sock = config(n_rs, metrics)
         self.log = open(os.path.join(workdir, "lvsd.log"), "w")
         self.p = subprocess.Popen(
-            ["ip", "netns", "exec", NS, binary, "run", "--dry-run", "-c", cfg],
+            ["ip", "netns", "exec", NS, binary, "run", "-v", "--dry-run", "-c", cfg],
             stdout=subprocess.DEVNULL, stderr=self.log,
         )
         procs.append(self.p)

@@ -27,7 +27,7 @@ use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState
 use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS};
+use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE};
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -47,6 +47,14 @@ pub enum TimerKind {
     Deferred,
     /// The earliest idle deadline of the metrics connections.
     MetricsIdle,
+}
+
+/// A scrape being rendered in slices.
+struct MetricsRender {
+    slot: usize,
+    head_only: bool,
+    renderer: crate::status::prom::Renderer,
+    body: String,
 }
 
 /// Work a control or metrics connection waits for.
@@ -172,6 +180,12 @@ struct Daemon {
     metrics_timer: Option<TimerId>,
     /// Metrics connections that used their write budget and write on in the next turn.
     metrics_more: Vec<usize>,
+    /// Scrapes being rendered in slices, and when the next slice runs.
+    metrics_renders: Vec<MetricsRender>,
+    metrics_next_slice: Option<Instant>,
+    /// What the last slice took, and whether the next one waited already.
+    slice_cost: Duration,
+    slice_put_off: bool,
     /// What the last scrape took to build.
     metrics_cost: Duration,
     /// Wall-clock start, and the wall-clock time of the last accepted load.
@@ -291,6 +305,10 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         metrics_conns: Vec::new(),
         metrics_timer: None,
         metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
+        metrics_renders: Vec::with_capacity(MAX_METRICS_CONNS),
+        metrics_next_slice: None,
+        slice_cost: Duration::ZERO,
+        slice_put_off: false,
         metrics_cost: Duration::ZERO,
         started_wall: SystemTime::now(),
         last_load_wall: SystemTime::now(),
@@ -424,11 +442,11 @@ impl Daemon {
             .map(|c| c.deadline)
             .min();
         // A connection with more to write goes on in the next turn, after I/O.
-        let want = if self.metrics_more.is_empty() {
-            idle
-        } else {
-            Some(now)
-        };
+        let more = (!self.metrics_more.is_empty()).then_some(now);
+        let want = [idle, more, self.metrics_next_slice]
+            .into_iter()
+            .flatten()
+            .min();
         sync_timer(
             timers,
             &mut self.metrics_timer,
@@ -492,19 +510,59 @@ impl Daemon {
         self.answer_control(cx, slot, answer.into_bytes());
     }
 
+    /// Builds the model now (one piece: a kernel dump), then renders it in
+    /// slices over the next turns (`metrics_slices`).
     fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
         let started = Instant::now();
         let model = self.model(cx.now);
-        let body = crate::status::prom::render(&model);
-        let bytes = crate::io::metrics::response(
-            200,
-            "OK",
-            crate::status::prom::CONTENT_TYPE,
-            body.as_bytes(),
-            head_only,
-        );
         self.metrics_cost = started.elapsed();
-        self.metrics_reply(cx, slot, bytes);
+        self.metrics_renders.push(MetricsRender {
+            slot,
+            head_only,
+            renderer: crate::status::prom::Renderer::new(model),
+            body: String::new(),
+        });
+        self.metrics_next_slice = Some(cx.now);
+    }
+
+    /// One slice of every scrape being rendered, unless a VRRP timer is
+    /// so close that the slice could delay it: then right after that timer.
+    fn metrics_slices(&mut self, cx: &mut Context<'_, TimerKind>) {
+        if self.metrics_renders.is_empty() {
+            self.metrics_next_slice = None;
+            return;
+        }
+        // Put off at most once per slice (as all heavy work): a slice that
+        // once took long must not wait behind every advert after it.
+        let next = self.vrrp.next_deadline();
+        if !std::mem::take(&mut self.slice_put_off) {
+            if let Some(at) = yield_to_vrrp(cx.now, next, self.slice_cost) {
+                self.yields += 1;
+                self.slice_put_off = true;
+                self.metrics_next_slice = Some(at);
+                return;
+            }
+        }
+        let started = Instant::now();
+        let mut done = Vec::new();
+        for (k, r) in self.metrics_renders.iter_mut().enumerate() {
+            if r.renderer.render_some(&mut r.body, METRICS_ROWS_PER_SLICE) {
+                done.push(k);
+            }
+        }
+        self.slice_cost = started.elapsed();
+        for k in done.into_iter().rev() {
+            let r = self.metrics_renders.swap_remove(k);
+            let bytes = crate::io::metrics::response(
+                200,
+                "OK",
+                crate::status::prom::CONTENT_TYPE,
+                r.body.as_bytes(),
+                r.head_only,
+            );
+            self.metrics_reply(cx, r.slot, bytes);
+        }
+        self.metrics_next_slice = (!self.metrics_renders.is_empty()).then_some(cx.now);
     }
 
     fn metrics_reply(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, bytes: Vec<u8>) {
@@ -827,9 +885,12 @@ impl Daemon {
         }
     }
 
-    /// Writes on where the budget stopped, and closes metrics connections
-    /// past their idle deadline.
+    /// Renders the next slices, writes on where the budget stopped, and
+    /// closes metrics connections past their idle deadline.
     fn metrics_idle(&mut self, cx: &mut Context<'_, TimerKind>) {
+        if self.metrics_next_slice.is_some_and(|at| at <= cx.now) {
+            self.metrics_slices(cx);
+        }
         for slot in std::mem::take(&mut self.metrics_more) {
             let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
                 continue;

@@ -98,26 +98,289 @@ fn backend_labels(key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> String
     )
 }
 
-/// Renders the whole status.
+/// Renders the whole status at once (tests, small tables).
 pub fn render(s: &Status) -> String {
+    let mut r = Renderer::new(s.clone());
     let mut out = String::new();
-    let rs: usize = s.ipvs.as_ref().map_or(0, |i| {
-        i.kernel.iter().map(|k| k.dests.len()).sum::<usize>()
-            + i.services
-                .iter()
-                .map(|h| h.real_servers.len())
-                .sum::<usize>()
-    });
-    out.reserve(1200 * rs + 16 * 1024);
-    process(&mut out, s);
-    vrrp(&mut out, s);
-    if let Some(ipvs) = &s.ipvs {
-        ipvs_part(&mut out, ipvs);
-    }
-    if let Some(c) = &s.checks {
-        checks(&mut out, c);
-    }
+    while !r.render_some(&mut out, usize::MAX) {}
     out
+}
+
+type DestGet = fn(&crate::wire::netlink::ipvs::Dest, &DestStats) -> u64;
+
+/// Kernel destination families: name, type, help, value.
+const DEST_FAMILIES: [(&str, &str, &str, DestGet); 8] = [
+    (
+        "node_ipvs_backend_connections_active",
+        "gauge",
+        "The current active connections by local and remote address.",
+        |_, s| u64::from(s.active_conns),
+    ),
+    (
+        "node_ipvs_backend_connections_inactive",
+        "gauge",
+        "The current inactive connections by local and remote address.",
+        |_, s| u64::from(s.inactive_conns),
+    ),
+    (
+        "node_ipvs_backend_weight",
+        "gauge",
+        "The current backend weight by local and remote address.",
+        |d, _| u64::from(d.weight),
+    ),
+    (
+        "lvsd_ipvs_backend_connections_total",
+        "counter",
+        "Connections scheduled to this destination (kernel STATS64).",
+        |_, s| s.totals.connections,
+    ),
+    (
+        "lvsd_ipvs_backend_incoming_packets_total",
+        "counter",
+        "Packets from clients to this destination.",
+        |_, s| s.totals.packets_in,
+    ),
+    (
+        "lvsd_ipvs_backend_outgoing_packets_total",
+        "counter",
+        "Packets from this destination to clients (NAT only).",
+        |_, s| s.totals.packets_out,
+    ),
+    (
+        "lvsd_ipvs_backend_incoming_bytes_total",
+        "counter",
+        "Bytes from clients to this destination.",
+        |_, s| s.totals.bytes_in,
+    ),
+    (
+        "lvsd_ipvs_backend_outgoing_bytes_total",
+        "counter",
+        "Bytes from this destination to clients (NAT only).",
+        |_, s| s.totals.bytes_out,
+    ),
+];
+
+/// Real-server families of lvsd's own view.
+const RS_FAMILIES: [(&str, &str); 4] = [
+    (
+        "lvsd_real_server_up",
+        "1 while every checker of the real server passes.",
+    ),
+    (
+        "lvsd_real_server_weight",
+        "The weight lvsd wants in the kernel (absent: not in the table).",
+    ),
+    (
+        "lvsd_real_server_configured_weight",
+        "The weight in the configuration.",
+    ),
+    (
+        "lvsd_real_server_operator_override",
+        "1 for a real server under an operator's override (lvsd rs drain|disable|weight), by mode.",
+    ),
+];
+
+/// Renders a status in slices, so that a table of 10,000 real servers
+/// (about 17 MB of text) never holds the loop for more than one slice: the
+/// daemon calls [`Renderer::render_some`] once per turn until it says done.
+/// The order of the output is the same as one [`render`] call.
+pub struct Renderer {
+    s: Status,
+    /// Section: 0 scalars and VRRP, 1..=8 kernel destination families,
+    /// 9 quorum, 10..=13 real-server families, 14 checks, 15 done.
+    section: usize,
+    row: usize,
+    /// (service index, destination index) of every kernel destination.
+    dests: Vec<(usize, usize)>,
+    dest_labels: Vec<String>,
+    /// (service index, real server index) of every configured real server.
+    servers: Vec<(usize, usize)>,
+    server_labels: Vec<String>,
+}
+
+impl Renderer {
+    /// Takes the model to render.
+    pub fn new(s: Status) -> Renderer {
+        let mut r = Renderer {
+            s,
+            section: 0,
+            row: 0,
+            dests: Vec::new(),
+            dest_labels: Vec::new(),
+            servers: Vec::new(),
+            server_labels: Vec::new(),
+        };
+        if let Some(ipvs) = &r.s.ipvs {
+            for (i, k) in ipvs.kernel.iter().enumerate() {
+                for j in 0..k.dests.len() {
+                    r.dests.push((i, j));
+                }
+            }
+            for (i, svc) in ipvs.services.iter().enumerate() {
+                for j in 0..svc.real_servers.len() {
+                    r.servers.push((i, j));
+                }
+            }
+        }
+        r
+    }
+
+    /// Appends up to about `rows` more lines to `out`; true when the whole
+    /// exposition is written.
+    pub fn render_some(&mut self, out: &mut String, rows: usize) -> bool {
+        let mut left = rows;
+        while self.section < 15 && left > 0 {
+            let n = self.rows_of(self.section);
+            if self.row == 0 {
+                self.header(out);
+            }
+            let end = n.min(self.row.saturating_add(left));
+            for row in self.row..end {
+                self.line(out, row);
+            }
+            left -= end - self.row;
+            // A section without rows still costs its header.
+            left = left.saturating_sub(usize::from(n == 0));
+            self.row = end;
+            if self.row >= n {
+                self.section += 1;
+                self.row = 0;
+            }
+        }
+        self.section >= 15
+    }
+
+    fn rows_of(&self, section: usize) -> usize {
+        let Some(ipvs) = &self.s.ipvs else {
+            return 0;
+        };
+        match section {
+            1..=8 => self.dests.len(),
+            9 => ipvs.services.len(),
+            10..=13 => self.servers.len(),
+            _ => 0,
+        }
+    }
+
+    fn header(&mut self, out: &mut String) {
+        let Some(ipvs) = &self.s.ipvs else {
+            match self.section {
+                0 => {
+                    process(out, &self.s);
+                    vrrp(out, &self.s);
+                }
+                14 => {
+                    if let Some(c) = &self.s.checks {
+                        checks(out, c);
+                    }
+                }
+                _ => {}
+            }
+            return;
+        };
+        match self.section {
+            0 => {
+                process(out, &self.s);
+                vrrp(out, &self.s);
+                ipvs_scalars(out, ipvs);
+            }
+            1..=8 => {
+                let (name, kind, help, _) = DEST_FAMILIES[self.section - 1];
+                family(out, name, kind, help);
+            }
+            9 => family(
+                out,
+                "lvsd_virtual_server_quorum_up",
+                "gauge",
+                "1 while the virtual server holds its quorum.",
+            ),
+            10..=13 => {
+                let (name, help) = RS_FAMILIES[self.section - 10];
+                family(out, name, "gauge", help);
+            }
+            14 => {
+                if let Some(c) = &self.s.checks {
+                    checks(out, c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn line(&mut self, out: &mut String, row: usize) {
+        let Some(ipvs) = &self.s.ipvs else {
+            return;
+        };
+        // Labels are built once, row by row in the first family that needs
+        // them (rows come in order), so no slice pays for the whole table.
+        if (1..=8).contains(&self.section) && self.dest_labels.len() == row {
+            let (i, j) = self.dests[row];
+            let k = &ipvs.kernel[i];
+            let d = &k.dests[j].0;
+            self.dest_labels
+                .push(backend_labels(&k.service.key, d.key.addr, d.key.port));
+        }
+        if (10..=13).contains(&self.section) && self.server_labels.len() == row {
+            let (i, j) = self.servers[row];
+            let svc = &ipvs.services[i];
+            let rs = &svc.real_servers[j];
+            self.server_labels
+                .push(backend_labels(&svc.key, rs.key.addr, rs.key.port));
+        }
+        let Some(ipvs) = &self.s.ipvs else {
+            return;
+        };
+        match self.section {
+            1..=8 => {
+                let (name, _, _, get) = DEST_FAMILIES[self.section - 1];
+                let (i, j) = self.dests[row];
+                let (d, st) = &ipvs.kernel[i].dests[j];
+                let _ = writeln!(out, "{name}{{{}}} {}", self.dest_labels[row], get(d, st));
+            }
+            9 => {
+                let svc = &ipvs.services[row];
+                let _ = writeln!(
+                    out,
+                    "lvsd_virtual_server_quorum_up{{virtual_server=\"{}\",name=\"{}\"}} {}",
+                    super::key_text(&svc.key),
+                    esc(&svc.name),
+                    u8::from(svc.quorum_up)
+                );
+            }
+            10..=13 => {
+                let (i, j) = self.servers[row];
+                let rs = &ipvs.services[i].real_servers[j];
+                let l = &self.server_labels[row];
+                match self.section {
+                    10 => {
+                        let _ = writeln!(out, "lvsd_real_server_up{{{l}}} {}", u8::from(rs.alive));
+                    }
+                    11 => {
+                        if let Some(w) = rs.weight {
+                            let _ = writeln!(out, "lvsd_real_server_weight{{{l}}} {w}");
+                        }
+                    }
+                    12 => {
+                        let _ = writeln!(
+                            out,
+                            "lvsd_real_server_configured_weight{{{l}}} {}",
+                            rs.configured_weight
+                        );
+                    }
+                    _ => {
+                        if rs.admin != Admin::None {
+                            let _ = writeln!(
+                                out,
+                                "lvsd_real_server_operator_override{{{l},mode=\"{}\"}} 1",
+                                rs.admin.as_str()
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 fn process(out: &mut String, s: &Status) {
@@ -348,7 +611,7 @@ fn vrrp(out: &mut String, s: &Status) {
     }
 }
 
-fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
+fn ipvs_scalars(out: &mut String, ipvs: &super::Ipvs) {
     family(
         out,
         "lvsd_ipvs_reconciles_total",
@@ -393,152 +656,6 @@ fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
         "lvsd_ipvs_dump_ok {}",
         u8::from(ipvs.dump_error.is_none())
     );
-    // Kernel destinations: one pass per family (a family's samples must be
-    // contiguous), labels built once.
-    let labels: Vec<String> = ipvs
-        .kernel
-        .iter()
-        .flat_map(|k| {
-            k.dests
-                .iter()
-                .map(move |(d, _)| backend_labels(&k.service.key, d.key.addr, d.key.port))
-        })
-        .collect();
-    let dests: Vec<(&crate::wire::netlink::ipvs::Dest, &DestStats)> = ipvs
-        .kernel
-        .iter()
-        .flat_map(|k| k.dests.iter().map(|(d, s)| (d, s)))
-        .collect();
-    type Get = fn(&crate::wire::netlink::ipvs::Dest, &DestStats) -> u64;
-    let families: [(&str, &str, &str, Get); 8] = [
-        (
-            "node_ipvs_backend_connections_active",
-            "gauge",
-            "The current active connections by local and remote address.",
-            |_, s| u64::from(s.active_conns),
-        ),
-        (
-            "node_ipvs_backend_connections_inactive",
-            "gauge",
-            "The current inactive connections by local and remote address.",
-            |_, s| u64::from(s.inactive_conns),
-        ),
-        (
-            "node_ipvs_backend_weight",
-            "gauge",
-            "The current backend weight by local and remote address.",
-            |d, _| u64::from(d.weight),
-        ),
-        (
-            "lvsd_ipvs_backend_connections_total",
-            "counter",
-            "Connections scheduled to this destination (kernel STATS64).",
-            |_, s| s.totals.connections,
-        ),
-        (
-            "lvsd_ipvs_backend_incoming_packets_total",
-            "counter",
-            "Packets from clients to this destination.",
-            |_, s| s.totals.packets_in,
-        ),
-        (
-            "lvsd_ipvs_backend_outgoing_packets_total",
-            "counter",
-            "Packets from this destination to clients (NAT only).",
-            |_, s| s.totals.packets_out,
-        ),
-        (
-            "lvsd_ipvs_backend_incoming_bytes_total",
-            "counter",
-            "Bytes from clients to this destination.",
-            |_, s| s.totals.bytes_in,
-        ),
-        (
-            "lvsd_ipvs_backend_outgoing_bytes_total",
-            "counter",
-            "Bytes from this destination to clients (NAT only).",
-            |_, s| s.totals.bytes_out,
-        ),
-    ];
-    for (name, kind, help, get) in families {
-        family(out, name, kind, help);
-        for ((d, st), l) in dests.iter().zip(&labels) {
-            let _ = writeln!(out, "{name}{{{l}}} {}", get(d, st));
-        }
-    }
-    // lvsd's own view: health and operator overrides.
-    family(
-        out,
-        "lvsd_virtual_server_quorum_up",
-        "gauge",
-        "1 while the virtual server holds its quorum.",
-    );
-    for svc in &ipvs.services {
-        let _ = writeln!(
-            out,
-            "lvsd_virtual_server_quorum_up{{virtual_server=\"{}\",name=\"{}\"}} {}",
-            super::key_text(&svc.key),
-            esc(&svc.name),
-            u8::from(svc.quorum_up)
-        );
-    }
-    let rs_labels: Vec<(String, &super::RealServer)> = ipvs
-        .services
-        .iter()
-        .flat_map(|svc| {
-            svc.real_servers
-                .iter()
-                .map(move |rs| (backend_labels(&svc.key, rs.key.addr, rs.key.port), rs))
-        })
-        .collect();
-    family(
-        out,
-        "lvsd_real_server_up",
-        "gauge",
-        "1 while every checker of the real server passes.",
-    );
-    for (l, rs) in &rs_labels {
-        let _ = writeln!(out, "lvsd_real_server_up{{{l}}} {}", u8::from(rs.alive));
-    }
-    family(
-        out,
-        "lvsd_real_server_weight",
-        "gauge",
-        "The weight lvsd wants in the kernel (absent: not in the table).",
-    );
-    for (l, rs) in &rs_labels {
-        if let Some(w) = rs.weight {
-            let _ = writeln!(out, "lvsd_real_server_weight{{{l}}} {w}");
-        }
-    }
-    family(
-        out,
-        "lvsd_real_server_configured_weight",
-        "gauge",
-        "The weight in the configuration.",
-    );
-    for (l, rs) in &rs_labels {
-        let _ = writeln!(
-            out,
-            "lvsd_real_server_configured_weight{{{l}}} {}",
-            rs.configured_weight
-        );
-    }
-    family(
-        out,
-        "lvsd_real_server_operator_override",
-        "gauge",
-        "1 for a real server under an operator's override (lvsd rs drain|disable|weight), by mode.",
-    );
-    for (l, rs) in &rs_labels {
-        if rs.admin != Admin::None {
-            let _ = writeln!(
-                out,
-                "lvsd_real_server_operator_override{{{l},mode=\"{}\"}} 1",
-                rs.admin.as_str()
-            );
-        }
-    }
 }
 
 fn checks(out: &mut String, c: &super::Checks) {
@@ -618,6 +735,25 @@ mod tests {
         let got = render(&crate::status::sample::status());
         let want = include_str!("golden/metrics.txt");
         assert_eq!(got, want, "---- got ----\n{got}");
+    }
+
+    /// Rendering in slices of any size gives the same bytes as at once.
+    #[test]
+    fn slices_render_the_same_text() {
+        let whole = render(&crate::status::sample::status());
+        for rows in [1, 2, 3, 7, 1000] {
+            let mut r = Renderer::new(crate::status::sample::status());
+            let mut out = String::new();
+            let mut turns = 0;
+            while !r.render_some(&mut out, rows) {
+                turns += 1;
+                assert!(turns < 10_000, "no progress at {rows} rows per slice");
+            }
+            assert_eq!(out, whole, "slices of {rows}");
+            if rows == 1 {
+                assert!(turns > 10, "one row per slice must take many turns");
+            }
+        }
     }
 
     #[test]
