@@ -54,7 +54,8 @@ struct MetricsRender {
     slot: usize,
     head_only: bool,
     renderer: crate::status::prom::Renderer,
-    body: String,
+    /// The answer: head, then the body as it is rendered.
+    body: Vec<u8>,
 }
 
 /// Work a control or metrics connection waits for.
@@ -516,11 +517,15 @@ impl Daemon {
         let started = Instant::now();
         let model = self.model(cx.now);
         self.metrics_cost = started.elapsed();
+        let renderer = crate::status::prom::Renderer::new(model);
+        // One allocation, faulted in page by page as the slices fill it.
+        let body =
+            crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, renderer.size_hint());
         self.metrics_renders.push(MetricsRender {
             slot,
             head_only,
-            renderer: crate::status::prom::Renderer::new(model),
-            body: String::new(),
+            renderer,
+            body,
         });
         self.metrics_next_slice = Some(cx.now);
     }
@@ -546,21 +551,17 @@ impl Daemon {
         let started = Instant::now();
         let mut done = Vec::new();
         for (k, r) in self.metrics_renders.iter_mut().enumerate() {
-            if r.renderer.render_some(&mut r.body, METRICS_ROWS_PER_SLICE) {
+            if r.renderer
+                .render_some_bytes(&mut r.body, METRICS_ROWS_PER_SLICE)
+            {
                 done.push(k);
             }
         }
         self.slice_cost = started.elapsed();
         for k in done.into_iter().rev() {
-            let r = self.metrics_renders.swap_remove(k);
-            let bytes = crate::io::metrics::response(
-                200,
-                "OK",
-                crate::status::prom::CONTENT_TYPE,
-                r.body.as_bytes(),
-                r.head_only,
-            );
-            self.metrics_reply(cx, r.slot, bytes);
+            let mut r = self.metrics_renders.swap_remove(k);
+            crate::io::metrics::finish_ok(&mut r.body, r.head_only);
+            self.metrics_reply(cx, r.slot, r.body);
         }
         self.metrics_next_slice = (!self.metrics_renders.is_empty()).then_some(cx.now);
     }

@@ -225,6 +225,21 @@ impl Renderer {
         r
     }
 
+    /// About how many bytes the whole exposition takes (to reserve once).
+    pub fn size_hint(&self) -> usize {
+        16 * 1024 + 8 * 190 * self.dests.len() + 4 * 180 * self.servers.len()
+    }
+
+    /// As [`Renderer::render_some`], into bytes.
+    pub fn render_some_bytes(&mut self, out: &mut Vec<u8>, rows: usize) -> bool {
+        // The rendering writes UTF-8 text only; a String view of the tail
+        // would need unsafe, so render into a scratch String and append.
+        let mut text = String::with_capacity(rows.min(4096) * 200);
+        let done = self.render_some(&mut text, rows);
+        out.extend_from_slice(text.as_bytes());
+        done
+    }
+
     /// Appends up to about `rows` more lines to `out`; true when the whole
     /// exposition is written.
     pub fn render_some(&mut self, out: &mut String, rows: usize) -> bool {

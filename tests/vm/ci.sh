@@ -17,7 +17,8 @@ run "$ROOT/image/check-reproducible.sh" qemu-x86_64 generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
 run "$HERE/run.sh" --no-build --timeout 900 "$HERE"/t_*.sh
-# Issue 13: metrics on real IPVS, drain with ipvsadm as witness (own boot).
-run "$HERE/run.sh" --no-build --timeout 600 "$HERE/t_observe.sh"
+# Issue 13: metrics on real IPVS scraped by a real Prometheus, drain with
+# ipvsadm as witness (own boot, the prometheus binary added to the lab).
+run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus "$HERE/t_observe.sh"
 echo "== [$(el)] VM CI $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail

@@ -2,6 +2,8 @@
 # t_observe: the views and the runtime control of issue 13 on the real
 # kernel IPVS, with ipvsadm as the independent witness:
 # - GET /metrics reports a real active connection (node_ipvs_backend_connections_active);
+# - with --tool /usr/bin/prometheus (tests/vm/ci.sh), a real Prometheus scrapes
+#   lvsd and PromQL returns the master's state and that active connection;
 # - `lvsd rs drain` sets weight 0 at once, keeps the server while its
 #   connection lives, and removes it within about a second of the connection's end;
 # - the drain survives a reload (SIGHUP); `lvsd rs enable` brings the server back;
@@ -55,12 +57,40 @@ expect_match "metrics: dir1 is master" "$M" \
     "keepalived_vrrp_state\{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"$V\"\} 2"
 echo "$M" | grep -E '^(node_ipvs_backend_connections_active|lvsd_ipvs_backend_connections_total|keepalived_vrrp_state)' | sed 's/^/    /'
 
+step "a real Prometheus scrapes dir1: PromQL returns the master state and the active connection"
+PROM=/opt/lab/bin/prometheus
+promql() { # QUERY (URL-encoded) -> the JSON answer
+    printf 'GET /api/v1/query?query=%s HTTP/1.0\r\n\r\n' "$1" | in_ns client timeout 5 nc -w 3 127.0.0.1 9090 | tr -d '\r' | sed '1,/^$/d'
+}
+prom_has() { promql "$1" | grep -q "$2"; }
+if [ -x "$PROM" ]; then
+    printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: lvsd\n    static_configs:\n      - targets: ["%s:9180"]\n' "$LAB_DIR1_SVC" > $W/prom.yml
+    mkdir -p $W/tsdb
+    nsenter --net=/run/netns/client -- "$PROM" --config.file=$W/prom.yml --storage.tsdb.path=$W/tsdb \
+        --web.listen-address=127.0.0.1:9090 > $W/prometheus.log 2>&1 &
+    PROM_PID=$!
+    T0=$(now_ms)
+    Q_STATE='keepalived_vrrp_state%7Biname%3D%22VI_1%22%7D'
+    Q_ACTIVE="node_ipvs_backend_connections_active%7Bremote_address%3D%22$HELD%22%7D"
+    if wait_until 120 prom_has "$Q_STATE" ',"2"\]'; then
+        echo "figure: prometheus: keepalived_vrrp_state{iname=\"VI_1\"} = 2 after $(elapsed_ms $T0) ms"
+        promql "$Q_STATE" | sed 's/^/    /'
+    else fail "PromQL never saw the master state"; tail -20 $W/prometheus.log; fi
+    if wait_until 30 prom_has "$Q_ACTIVE" ',"1"\]'; then
+        echo "  ok: PromQL node_ipvs_backend_connections_active for $HELD is 1"
+        promql "$Q_ACTIVE" | sed 's/^/    /'
+    else fail "PromQL never saw the active connection"; promql "$Q_ACTIVE"; fi
+    kill $PROM_PID; wait $PROM_PID 2>/dev/null
+else
+    echo "figure: prometheus not in the lab (tests/vm/run.sh --tool /usr/bin/prometheus); step skipped"
+fi
+
 step "drain: weight 0 at once, the server stays while its connection lives"
 T0=$(now_ms)
 OUT=$(rsctl drain web "$HELD:80" 60); echo "  $OUT"
 expect_match "drain answer" "$OUT" "^ok: TCP $V:80 $HELD:80 draining"
 wait_until 3 weight_is "$HELD" 0 || fail "weight did not drop to 0"
-echo "  weight 0 in the kernel $(elapsed_ms $T0) ms after the command"
+echo "figure: drain: weight 0 in the kernel $(elapsed_ms $T0) ms after 'lvsd rs drain'"
 sleep 3
 expect_ok "still listed with its connection" listed "$HELD"
 expect_eq "still active" "$(active_of "$HELD")" 1
@@ -73,7 +103,7 @@ kill $NC; exec 3>&-
 T1=$(now_ms)
 wait_until 10 not_listed "$HELD" || fail "the drained server stayed in the table"
 DRAIN_MS=$(elapsed_ms $T1)
-echo "  removed $DRAIN_MS ms after the connection closed (poll every 1 s)"
+echo "figure: drain: $HELD:80 removed from the kernel table $DRAIN_MS ms after its last connection closed (poll every 1 s)"
 [ "$DRAIN_MS" -le 3000 ] || fail "removal took $DRAIN_MS ms"
 expect_match "status: drained" "$(lvsd status --socket "$SOCK")" "$HELD:80 .*\[operator: drained\]"
 expect_match "metrics: drained" "$(metrics)" "lvsd_real_server_operator_override\{.*remote_address=\"$HELD\".*mode=\"drained\"\} 1"
