@@ -188,7 +188,9 @@ pub fn render(s: &Status) -> String {
             .num("adverts_received", v.adverts_received)
             .num("became_master", v.became_master)
             .num("released_master", v.released_master)
-            .num("vip_mismatches", v.vip_mismatches);
+            .num("vip_mismatches", v.vip_mismatches)
+            .num("answers_limited", v.answers_limited)
+            .num("notify_coalesced", v.notify_coalesced);
         counts(vo.key("drops"), &v.drops);
         histogram(vo.key("advert_lateness"), &v.advert_lateness);
         vo.end();
@@ -210,7 +212,10 @@ pub fn render(s: &Status) -> String {
                 .num("in_flight", c.in_flight)
                 .num("pool_capacity", c.pool_capacity)
                 .num("pool_waits", c.pool_waits)
-                .num("pool_rejected", c.pool_rejected);
+                .num("pool_rejected", c.pool_rejected)
+                .num("pool_full_skips", c.pool_full_skips)
+                .num("read_budget_yields", c.read_budget_yields)
+                .num("timer_failures", c.timer_failures);
             counts(co.key("failures"), &c.failures);
             histogram(co.key("start_lateness"), &c.start_lateness);
             histogram(co.key("duration"), &c.duration);
@@ -256,7 +261,9 @@ pub fn render(s: &Status) -> String {
     array(o.key("receivers"), &s.receivers, |out, r| {
         let mut ro = Obj::new(out);
         ro.str("interface", &r.interface)
-            .str("family", if r.ipv6 { "inet6" } else { "inet" });
+            .str("family", if r.ipv6 { "inet6" } else { "inet" })
+            .num("read_budget", r.read_budget)
+            .num("budget_reached", r.budget_reached);
         counts(ro.key("drops"), &r.drops);
         ro.end();
     });

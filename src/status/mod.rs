@@ -191,6 +191,10 @@ pub struct VrrpInstance {
     pub drops: Vec<(&'static str, u64)>,
     /// Adverts with a VIP list unlike ours.
     pub vip_mismatches: u64,
+    /// Answers to lower or priority-0 adverts left out by the rate limit.
+    pub answers_limited: u64,
+    /// Notifications merged away in a burst of state changes.
+    pub notify_coalesced: u64,
     /// How late timer-driven adverts left.
     pub advert_lateness: Histogram,
 }
@@ -232,6 +236,10 @@ pub struct Receiver {
     pub ipv6: bool,
     /// Drops per reason.
     pub drops: Vec<(&'static str, u64)>,
+    /// Packets read per wake-up at most.
+    pub read_budget: u64,
+    /// Wake-ups that stopped at that budget.
+    pub budget_reached: u64,
 }
 
 /// Health checks.
@@ -249,6 +257,12 @@ pub struct Checks {
     pub pool_waits: u64,
     /// Probes refused by a full pool.
     pub pool_rejected: u64,
+    /// Probes skipped because the pool was full (the verdict stays).
+    pub pool_full_skips: u64,
+    /// Times the checks' read budget ended a wake-up's reading.
+    pub read_budget_yields: u64,
+    /// Probe timers that could not be scheduled.
+    pub timer_failures: u64,
     /// Failures per reason (every reason, in a fixed order).
     pub failures: Vec<(&'static str, u64)>,
     /// How late probes started.

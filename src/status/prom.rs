@@ -578,6 +578,20 @@ fn vrrp(out: &mut String, s: &Status) {
             }
         }
     }
+    per_instance(
+        out,
+        "lvsd_vrrp_answers_rate_limited_total",
+        "counter",
+        "Answers to lower or priority-0 adverts left out by the rate limit.",
+        &|v| v.answers_limited,
+    );
+    per_instance(
+        out,
+        "lvsd_vrrp_notifications_coalesced_total",
+        "counter",
+        "Notifications merged away in a burst of state changes.",
+        &|v| v.notify_coalesced,
+    );
     family(
         out,
         "lvsd_vrrp_adverts_dropped_total",
@@ -593,6 +607,21 @@ fn vrrp(out: &mut String, s: &Status) {
         }
     }
     if !s.receivers.is_empty() {
+        family(
+            out,
+            "lvsd_vrrp_receiver_budget_reached_total",
+            "counter",
+            "Wake-ups whose advert reading stopped at the per-wake-up packet budget.",
+        );
+        for r in &s.receivers {
+            let _ = writeln!(
+                out,
+                "lvsd_vrrp_receiver_budget_reached_total{{intf=\"{}\",family=\"{}\"}} {}",
+                esc(&r.interface),
+                if r.ipv6 { "inet6" } else { "inet" },
+                r.budget_reached
+            );
+        }
         family(
             out,
             "lvsd_vrrp_receiver_dropped_total",
@@ -720,6 +749,35 @@ fn checks(out: &mut String, c: &super::Checks) {
         "Probes skipped because the pool and its queue were full.",
     );
     let _ = writeln!(out, "lvsd_check_pool_rejected_total {}", c.pool_rejected);
+    family(
+        out,
+        "lvsd_check_pool_full_skips_total",
+        "counter",
+        "Probes skipped because the pool was full; the verdict stayed.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_check_pool_full_skips_total {}",
+        c.pool_full_skips
+    );
+    family(
+        out,
+        "lvsd_check_read_budget_yields_total",
+        "counter",
+        "Wake-ups whose check reading stopped at the read budget.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_check_read_budget_yields_total {}",
+        c.read_budget_yields
+    );
+    family(
+        out,
+        "lvsd_check_timer_failures_total",
+        "counter",
+        "Probe timers that could not be scheduled.",
+    );
+    let _ = writeln!(out, "lvsd_check_timer_failures_total {}", c.timer_failures);
     family(
         out,
         "lvsd_check_duration_seconds",

@@ -27,7 +27,7 @@ fn ip(s: &str) -> IpAddr {
 }
 
 fn drops(pairs: &[(&'static str, u64)]) -> Vec<(&'static str, u64)> {
-    crate::wire::vrrp::DropReason::ALL
+    crate::vrrp::receive::DropReason::ALL
         .iter()
         .map(|r| {
             let n = pairs
@@ -175,6 +175,8 @@ pub fn status() -> Status {
                 released_master: 0,
                 drops: drops(&[("bad_auth", 3), ("bad_ttl", 1)]),
                 vip_mismatches: 1,
+                answers_limited: 2,
+                notify_coalesced: 0,
                 advert_lateness: hist(&[10, 30, 35, 60, 300, 1_500]),
             },
             VrrpInstance {
@@ -192,6 +194,8 @@ pub fn status() -> Status {
                 released_master: 1,
                 drops: drops(&[]),
                 vip_mismatches: 0,
+                answers_limited: 0,
+                notify_coalesced: 0,
                 advert_lateness: Histogram::default(),
             },
         ],
@@ -215,11 +219,15 @@ pub fn status() -> Status {
                 interface: "eth0".into(),
                 ipv6: false,
                 drops: drops(&[("unknown_vrid", 8)]),
+                read_budget: 64,
+                budget_reached: 3,
             },
             Receiver {
                 interface: "eth0".into(),
                 ipv6: true,
                 drops: drops(&[]),
+                read_budget: 64,
+                budget_reached: 0,
             },
         ],
         checks: Some(Checks {
@@ -229,6 +237,9 @@ pub fn status() -> Status {
             pool_capacity: 4096,
             pool_waits: 2,
             pool_rejected: 0,
+            pool_full_skips: 1,
+            read_budget_yields: 6,
+            timer_failures: 0,
             failures: vec![("connect", 5), ("timeout", 2), ("status", 0)],
             start_lateness: hist(&[900, 1_100, 2_000]),
             duration: hist(&[300, 450, 3_000_000]),

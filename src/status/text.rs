@@ -54,6 +54,13 @@ pub fn render(s: &Status) -> String {
         if v.advert_lateness.count > 0 {
             let _ = writeln!(out, "  advert lateness: {}", histogram(&v.advert_lateness));
         }
+        if v.answers_limited > 0 || v.notify_coalesced > 0 {
+            let _ = writeln!(
+                out,
+                "  answers rate-limited {} notifications coalesced {}",
+                v.answers_limited, v.notify_coalesced
+            );
+        }
         if v.drops.iter().any(|(_, n)| *n > 0) || v.vip_mismatches > 0 {
             let drops: Vec<String> = v
                 .drops
@@ -96,11 +103,20 @@ pub fn render(s: &Status) -> String {
     if let Some((written, dropped)) = s.notify_fifo {
         let _ = writeln!(out, "notify_fifo: written {written} dropped {dropped}");
     }
-    for r in s
-        .receivers
-        .iter()
-        .filter(|r| r.drops.iter().any(|(_, n)| *n > 0))
-    {
+    for r in &s.receivers {
+        if r.budget_reached > 0 {
+            let _ = writeln!(
+                out,
+                "vrrp receiver {} ({}): read budget of {} reached {} times",
+                r.interface,
+                if r.ipv6 { "IPv6" } else { "IPv4" },
+                r.read_budget,
+                r.budget_reached
+            );
+        }
+        if !r.drops.iter().any(|(_, n)| *n > 0) {
+            continue;
+        }
         let drops: Vec<String> = r
             .drops
             .iter()
@@ -120,6 +136,11 @@ pub fn render(s: &Status) -> String {
             out,
             "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
             c.probes, c.run, c.in_flight, c.pool_waits, c.pool_rejected
+        );
+        let _ = writeln!(
+            out,
+            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
+            c.pool_full_skips, c.read_budget_yields, c.timer_failures
         );
         let _ = writeln!(out, "  start lateness: {}", histogram(&c.start_lateness));
     }
