@@ -63,6 +63,9 @@ promql() { # QUERY (URL-encoded) -> the JSON answer
     printf 'GET /api/v1/query?query=%s HTTP/1.0\r\n\r\n' "$1" | in_ns client timeout 5 nc -w 3 127.0.0.1 9090 | tr -d '\r' | sed '1,/^$/d'
 }
 prom_has() { promql "$1" | grep -q "$2"; }
+# Prometheus' JSON has no final newline (busybox sed keeps it that way):
+# add one, or the next marker line would be glued to it.
+show_promql() { promql "$1" | sed 's/^/    /'; echo; }
 if [ -x "$PROM" ]; then
     printf 'global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: lvsd\n    static_configs:\n      - targets: ["%s:9180"]\n' "$LAB_DIR1_SVC" > $W/prom.yml
     mkdir -p $W/tsdb
@@ -74,12 +77,12 @@ if [ -x "$PROM" ]; then
     Q_ACTIVE="node_ipvs_backend_connections_active%7Bremote_address%3D%22$HELD%22%7D"
     if wait_until 120 prom_has "$Q_STATE" ',"2"\]'; then
         echo "figure: prometheus: keepalived_vrrp_state{iname=\"VI_1\"} = 2 after $(elapsed_ms $T0) ms"
-        promql "$Q_STATE" | sed 's/^/    /'
+        show_promql "$Q_STATE"
     else fail "PromQL never saw the master state"; tail -20 $W/prometheus.log; fi
     if wait_until 30 prom_has "$Q_ACTIVE" ',"1"\]'; then
-        echo "  ok: PromQL node_ipvs_backend_connections_active for $HELD is 1"
-        promql "$Q_ACTIVE" | sed 's/^/    /'
-    else fail "PromQL never saw the active connection"; promql "$Q_ACTIVE"; fi
+        echo "figure: prometheus: node_ipvs_backend_connections_active{remote_address=\"$HELD\"} = 1"
+        show_promql "$Q_ACTIVE"
+    else fail "PromQL never saw the active connection"; show_promql "$Q_ACTIVE"; fi
     kill $PROM_PID; wait $PROM_PID 2>/dev/null
 else
     echo "figure: prometheus not in the lab (tests/vm/run.sh --tool /usr/bin/prometheus); step skipped"
