@@ -88,7 +88,7 @@ if [ -x "$PROM" ]; then
     else fail "PromQL never saw the active connection"; show_promql "$Q_ACTIVE"; fi
     kill $PROM_PID; wait $PROM_PID 2>/dev/null
 else
-    echo "figure: prometheus not in the lab (tests/vm/run.sh --tool /usr/bin/prometheus); step skipped"
+    fail "prometheus is not in the lab: run with tests/vm/run.sh --tool /usr/bin/prometheus"
 fi
 
 step "drain: weight 0 at once, the server stays while its connection lives"
