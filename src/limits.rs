@@ -45,8 +45,6 @@ const _: () = assert!(RESERVED_TIMERS < MAX_TIMERS / 8);
 pub const MAX_INFLIGHT_CHECKS: usize = 4096;
 /// Child processes running at once (scripts, notifiers).
 pub const MAX_CHILDREN: usize = 256;
-/// Control-socket clients at once (the oldest idle one makes room for a new one).
-pub const MAX_CONTROL_CLIENTS: usize = 16;
 /// Notify commands waiting per VRRP instance or sync group (a transition queues 2).
 pub const MAX_NOTIFY_QUEUE: usize = 32;
 
@@ -63,6 +61,9 @@ pub const VRRP_PACKET_BUF: usize = 1500;
 pub const NETLINK_BUF: usize = 32 * 1024;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
+/// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is
+/// scanned for it as it arrives, one step per byte, nothing buffered.
+pub const HTTP_REGEX_MAX: usize = 64;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
 /// State changes of one VRRP instance or sync group waiting to be notified
@@ -95,9 +96,23 @@ pub const HTTP_VHOST_LEN: usize = 256;
 pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
 /// Read/write rounds one probe may run per readiness event before yielding.
 pub const PROBE_READY_BUDGET: usize = 64;
+/// Control socket connections open at once.
+pub const MAX_CONTROL_CONNS: usize = 16;
+/// Metrics (`GET /metrics`) connections open at once; more are refused.
+pub const MAX_METRICS_CONNS: usize = 8;
+/// Lines of Prometheus text rendered per wake-up (about 1 ms here): a
+/// scrape of 10,000 real servers (about 100,000 lines) goes out over about
+/// 100 wake-ups, and VRRP timers run between them.
+pub const METRICS_ROWS_PER_SLICE: usize = 1000;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// How often a FILE_CHECK reads its file (keepalived reacts through inotify).
+/// Each read is one open and at most 64 bytes, on the stack.
+pub const FILE_CHECK_POLL: core::time::Duration = core::time::Duration::from_secs(1);
+/// Bytes of budget each datagram costs at least (UDP_CHECK, PING_CHECK), so a
+/// flood of empty datagrams still ends a probe's turn (64 per turn at most).
+pub const PROBE_DATAGRAM_COST: usize = PROBE_READ_BUDGET / 64;
 /// Bytes all probes together may read per loop wake-up (about 150 us of
 /// work), so that many fast servers at once still leave the loop to its
 /// timers: VRRP timers run between turns.

@@ -88,12 +88,6 @@ fn scripts_beyond_max_children_wait_and_all_run() {
         "waits counted: {}",
         checks.child_waits
     );
-    let mut status = String::new();
-    checks.status(&mut status);
-    assert!(
-        status.contains("scripts waiting for a child slot (limits::MAX_CHILDREN): 0 now"),
-        "{status}"
-    );
     checks.stop();
     assert_eq!(child::kill_all_and_reap(Duration::from_secs(2)), 0);
 }

@@ -14,8 +14,11 @@ use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
+use crate::check::dns::{DnsProbe, DnsQuery};
+use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
 use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
@@ -23,6 +26,7 @@ use crate::check::share::ProbeSharing;
 use crate::check::smtp::SmtpProbe;
 use crate::check::tcp::TcpProbe;
 use crate::check::tls;
+use crate::check::udp::{UdpProbe, UdpSpec};
 use crate::config::{self, CheckKind, Config};
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
@@ -55,6 +59,25 @@ enum ProbeDef {
         timeout: Duration,
         helo: String,
     },
+    Udp {
+        target: ProbeTarget,
+        timeout: Duration,
+        spec: Arc<UdpSpec>,
+    },
+    Ping {
+        target: ProbeTarget,
+        timeout: Duration,
+    },
+    Dns {
+        target: ProbeTarget,
+        timeout: Duration,
+        query: Box<DnsQuery>,
+    },
+    File {
+        path: String,
+        weight: i32,
+        reverse: bool,
+    },
     Misc {
         argv: Vec<OsString>,
         timeout: Duration,
@@ -74,6 +97,8 @@ enum Running {
         more: bool,
     },
     Child(ChildProcess),
+    /// A FILE_CHECK read its file: collected by the next `progress`.
+    Done(Outcome),
 }
 
 /// Running stream drivers. The capacity is reserved once for the pool's
@@ -133,6 +158,10 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// FILE_CHECK: the weight change its file's value asks for, while up.
+    file_delta: i32,
+    /// When the running probe started (for the duration histogram).
+    started: Option<Instant>,
 }
 
 /// One real server's health, as the IPVS side needs it.
@@ -182,6 +211,10 @@ pub struct Checks {
     /// How late probes started against their schedule (since start or the
     /// last reload).
     pub start_lateness: Lateness,
+    /// How long probes took, start to outcome (on the loop's clock).
+    pub duration: Lateness,
+    /// Failed probes per [`FAILURE_KINDS`] entry.
+    pub failures: [u64; FAILURE_KINDS.len()],
     /// The probe whose timer is being handled, and whether it started.
     timer_probe: Option<(usize, bool)>,
     rng: u64,
@@ -262,6 +295,8 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
             digest: u.digest,
             status,
             virtual_host: u.virtualhost.as_deref().map(short),
+            regex: u.regex.clone(),
+            regex_no_match: u.regex_no_match,
         });
     }
     check
@@ -291,6 +326,8 @@ impl Checks {
             child_waits: 0,
             probes_run: 0,
             start_lateness: Lateness::new(),
+            duration: Lateness::new(),
+            failures: [0; FAILURE_KINDS.len()],
             timer_probe: None,
             rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
             read_wake: None,
@@ -327,10 +364,14 @@ impl Checks {
                     }
                     let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
                     let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
+                    let probed = match &ch.kind {
+                        CheckKind::File(f) => f.path.as_str().to_owned(),
+                        CheckKind::Ping => ch.connect_ip.to_string(),
+                        _ => address.to_string(),
+                    };
                     let label = format!(
-                        "{} {} of {} ({}#{ci})",
+                        "{} {probed} of {} ({}#{ci})",
                         ch.kind.keepalived_name(),
-                        address,
                         rs.address,
                         vs.name
                     );
@@ -342,6 +383,40 @@ impl Checks {
                                 tls: None,
                             },
                             timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Udp(spec) => ProbeDef::Udp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            spec: Arc::clone(spec),
+                        },
+                        CheckKind::Ping => ProbeDef::Ping {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Dns(d) => ProbeDef::Dns {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            query: Box::new(
+                                DnsQuery::new(&d.name, d.qtype)
+                                    .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
+                            ),
+                        },
+                        CheckKind::File(f) => ProbeDef::File {
+                            path: f.path.as_str().to_owned(),
+                            weight: f.weight,
+                            reverse: f.reverse,
                         },
                         CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
                             target: ProbeTarget {
@@ -427,9 +502,11 @@ impl Checks {
                             random,
                         ),
                         running: Running::Idle,
+                        file_delta: 0,
                         timer: None,
                         subscribers: vec![(server, idx)],
                         last: None,
+                        started: None,
                     });
                 }
                 checks.servers.push(Server {
@@ -469,35 +546,30 @@ impl Checks {
         (self.rng >> 32) as u32
     }
 
-    /// `lvsd status`'s line on the checker: its size, work and timeliness.
-    pub fn status(&self, out: &mut String) {
-        use std::fmt::Write;
+    /// The checker's part of the status model: size, work, timeliness,
+    /// failures (`None` without any check).
+    pub fn model(&self) -> Option<crate::status::Checks> {
         if self.probes.is_empty() {
-            return;
+            return None;
         }
-        let _ = writeln!(
-            out,
-            "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
-            self.probes.len(),
-            self.probes_run,
-            self.pool.running(),
-            self.pool.waits(),
-            self.pool.rejections()
-        );
-        let _ = writeln!(
-            out,
-            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
-            self.pool_full_skips, self.budget_yields, self.timer_failures
-        );
-        if self.child_waits > 0 || !self.child_queue.is_empty() {
-            let _ = writeln!(
-                out,
-                "  scripts waiting for a child slot (limits::MAX_CHILDREN): {} now, {} since start",
-                self.child_queue.len(),
-                self.child_waits
-            );
-        }
-        let _ = writeln!(out, "  start lateness: {}", self.start_lateness);
+        Some(crate::status::Checks {
+            probes: self.probes.len(),
+            run: self.probes_run,
+            in_flight: self.pool.running() as u64,
+            pool_capacity: MAX_INFLIGHT_CHECKS as u64,
+            pool_waits: self.pool.waits(),
+            pool_rejected: self.pool.rejections(),
+            pool_full_skips: self.pool_full_skips,
+            read_budget_yields: self.budget_yields,
+            timer_failures: self.timer_failures,
+            failures: FAILURE_KINDS
+                .iter()
+                .zip(self.failures.iter())
+                .map(|(k, n)| (*k, *n))
+                .collect(),
+            start_lateness: self.start_lateness.to_histogram(),
+            duration: self.duration.to_histogram(),
+        })
     }
 
     /// How many probes there are (each has one timer).
@@ -581,11 +653,58 @@ impl Checks {
                 self.drivers.peek(*slot).and_then(|d| d.poll_at())
             }
             Running::Child(child) => child.poll_at(now),
+            Running::Done(_) => Some(now),
         };
         match (p.schedule.poll_at(), running) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// Names of the failure kinds counted in [`Checks::failures`] (metrics labels).
+pub const FAILURE_KINDS: [&str; 18] = [
+    "connect",
+    "timeout",
+    "io",
+    "closed",
+    "tls",
+    "http",
+    "status",
+    "digest",
+    "smtp",
+    "smtp_code",
+    "exit_code",
+    "signal",
+    "deadline",
+    "unreachable",
+    "reply",
+    "dns_rcode",
+    "file_value",
+    "regex",
+];
+
+/// The index in [`FAILURE_KINDS`] of a probe failure.
+fn failure_kind(r: &FailReason) -> usize {
+    match r {
+        FailReason::Connect => 0,
+        FailReason::Timeout => 1,
+        FailReason::Io => 2,
+        FailReason::Closed => 3,
+        FailReason::Tls => 4,
+        FailReason::Http(_) => 5,
+        FailReason::Status(..) => 6,
+        FailReason::Digest(_) => 7,
+        FailReason::Smtp(_) => 8,
+        FailReason::SmtpCode(_) => 9,
+        FailReason::ExitCode(_) => 10,
+        FailReason::Signal(_) => 11,
+        FailReason::Deadline => 12,
+        FailReason::Unreachable => 13,
+        FailReason::Reply => 14,
+        FailReason::DnsRcode(_) => 15,
+        FailReason::FileValue(_) => 16,
+        FailReason::Regex(_) => 17,
     }
 }
 
@@ -624,7 +743,7 @@ impl Checks {
         };
         p.schedule.handle_timeout(now);
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, more, .. } => {
                 let slot = *slot;
                 if std::mem::take(more) {
@@ -656,7 +775,7 @@ impl Checks {
             return;
         };
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, .. } => {
                 let slot = *slot;
                 self.drive(now, i, slot);
@@ -736,6 +855,7 @@ impl Checks {
                         }
                     }
                 }
+                Running::Done(outcome) => finished = Some(*outcome),
                 Running::Child(child) => {
                     if let Some(end) = child.ended() {
                         if let Some(fd) = child.raw_fd() {
@@ -749,11 +869,20 @@ impl Checks {
             if let Some(outcome) = finished {
                 p.running = Running::Idle;
                 p.last = Some(outcome);
+                if let Some(started) = p.started.take() {
+                    self.duration.record(now.saturating_duration_since(started));
+                }
+                if let Outcome::Down(reason) = outcome {
+                    self.failures[failure_kind(&reason)] += 1;
+                }
                 p.schedule.handle_probe_result(now, outcome.is_up());
                 self.probes_run += 1;
             }
         }
-        if let Some(Outcome::Up { weight: Some(_) }) = finished {
+        let file_check = matches!(self.probes[i].def, ProbeDef::File { .. });
+        if matches!(finished, Some(Outcome::Up { weight: Some(_) }))
+            || (file_check && finished.is_some())
+        {
             // misc_dynamic: every run may change the weight, not only a
             // verdict change; `verdict` reports only real changes.
             let up = self.probes[i].schedule.is_up();
@@ -799,10 +928,62 @@ impl Checks {
         if let Some((t, started)) = &mut self.timer_probe {
             *started |= *t == i;
         }
+        // Echo id and sequence of a PING_CHECK: a raw ICMP socket sees every
+        // reply, so each probe's pair is its own.
+        let random = self.next_random();
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };
+        p.started = Some(now);
         let running = match &p.def {
+            ProbeDef::File {
+                path,
+                weight,
+                reverse,
+            } => {
+                let (value, _) = crate::daemon::vrrp::read_track_file(path);
+                let outcome = match file_verdict(value, *weight, *reverse) {
+                    Some(delta) => {
+                        p.file_delta = delta;
+                        Outcome::Up { weight: None }
+                    }
+                    None => {
+                        p.file_delta = 0;
+                        Outcome::Down(FailReason::FileValue(value))
+                    }
+                };
+                p.running = Running::Done(outcome);
+                None
+            }
+            ProbeDef::Dns {
+                target,
+                timeout,
+                query,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Dns(DnsProbe::new(query, random as u16, now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Udp {
+                target,
+                timeout,
+                spec,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Udp(UdpProbe::new(Arc::clone(spec), now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Ping { target, timeout } => Some(ProbeDriver::start(
+                AnyProbe::Ping(PingProbe::new(
+                    now,
+                    *timeout,
+                    target.address.is_ipv6(),
+                    (random >> 16) as u16,
+                    random as u16,
+                )),
+                target.clone(),
+                now,
+            )),
             ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
                 AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
                 target.clone(),
@@ -862,6 +1043,8 @@ impl Checks {
                         warn!("{}: cannot run the script: {e}", p.label);
                         let outcome = Outcome::Down(FailReason::Io);
                         p.last = Some(outcome);
+                        p.started = None;
+                        self.failures[failure_kind(&FailReason::Io)] += 1;
                         p.schedule.handle_probe_result(now, false);
                         if let Some(next) = self.pool.finish() {
                             self.start_queue.push(next as usize);
@@ -901,6 +1084,11 @@ impl Checks {
             server.health.set_checker(idx, up);
             if matches!(p.def, ProbeDef::Misc { dynamic: true, .. }) {
                 server.health.set_dynamic_weight(idx, weight);
+            }
+            if matches!(p.def, ProbeDef::File { .. }) {
+                server
+                    .health
+                    .set_weight_delta(idx, if up { p.file_delta } else { 0 });
             }
             let alive = server.health.alive();
             let new_weight = server.health.weight(server.configured_weight);
@@ -1039,8 +1227,13 @@ mod tests {
         assert!(c.updates.is_empty());
         assert!(matches!(p.running, Running::Idle));
         assert_eq!(c.poll_at(0, due), Some(due + Duration::from_secs(2)));
-        let mut out = String::new();
-        c.status(&mut out);
+        let model = c.model().unwrap();
+        assert_eq!(model.pool_full_skips, 1);
+        let status = crate::status::Status {
+            checks: Some(model),
+            ..Default::default()
+        };
+        let out = crate::status::text::render(&status);
         assert!(out.contains("pool full (verdict kept) 1,"), "{out}");
         // Many in a row: each counted, none changes the verdict.
         for k in 1..=5u32 {

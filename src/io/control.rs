@@ -6,7 +6,7 @@
 //!   set around `bind`), so there is never a moment with wider permissions;
 //!   a parent directory that lvsd creates gets 0700 (0750 with a group).
 //! - Every peer is checked with SO_PEERCRED; its uid goes with its request.
-//! - At most `limits::MAX_CONTROL_CLIENTS` clients at once. A client that has
+//! - At most `limits::MAX_CONTROL_CONNS` clients at once. A client that has
 //!   not sent its request line within [`IDLE_TIMEOUT`], or does not read its
 //!   answer within [`ANSWER_TIMEOUT`], is dropped; when every slot is taken,
 //!   the oldest idle client (first those that sent nothing, then those not
@@ -26,7 +26,7 @@ use mio::net::{UnixListener, UnixStream};
 use mio::{Interest, Registry};
 
 use crate::io::event_loop::Source;
-use crate::limits::MAX_CONTROL_CLIENTS;
+use crate::limits::MAX_CONTROL_CONNS;
 
 /// Longest request line accepted.
 pub const REQUEST_MAX: usize = 256;
@@ -414,8 +414,8 @@ pub struct ControlServer {
 impl ControlServer {
     /// Serves `listener` with the `access` rules.
     pub fn new(listener: ControlListener, access: Access) -> ControlServer {
-        let mut conns = Vec::with_capacity(MAX_CONTROL_CLIENTS);
-        conns.resize_with(MAX_CONTROL_CLIENTS, || None);
+        let mut conns = Vec::with_capacity(MAX_CONTROL_CONNS);
+        conns.resize_with(MAX_CONTROL_CONNS, || None);
         ControlServer {
             listener,
             access,
@@ -511,7 +511,7 @@ impl ControlServer {
                 self.counters.full += 1;
                 if self.counters.full.is_power_of_two() {
                     warn!(
-                        "control: all {MAX_CONTROL_CLIENTS} clients are being answered; refused one ({} so far)",
+                        "control: all {MAX_CONTROL_CONNS} clients are being answered; refused one ({} so far)",
                         self.counters.full
                     );
                 }
@@ -700,16 +700,16 @@ mod tests {
         server.hold(0);
         // 15 silent clients fill the other slots, one millisecond apart.
         let mut silent = Vec::new();
-        for n in 1..MAX_CONTROL_CLIENTS {
+        for n in 1..MAX_CONTROL_CONNS {
             silent.push(std::os::unix::net::UnixStream::connect(&path).unwrap());
             server.on_listener(t0 + ms(n as u64), registry);
         }
-        assert_eq!(server.clients(), MAX_CONTROL_CLIENTS);
+        assert_eq!(server.clients(), MAX_CONTROL_CONNS);
         // A new one: the oldest silent client (slot 1) goes, not the held one.
         let _late = std::os::unix::net::UnixStream::connect(&path).unwrap();
         server.on_listener(t0 + ms(100), registry);
         assert_eq!(server.counters.evicted, 1);
-        assert_eq!(server.clients(), MAX_CONTROL_CLIENTS);
+        assert_eq!(server.clients(), MAX_CONTROL_CONNS);
         assert!(server.peer(0).is_some(), "the held client stays");
         let mut buf = [0u8; 8];
         silent[0]
