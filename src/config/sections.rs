@@ -471,7 +471,7 @@ pub(crate) fn read_instance<'a>(
             return Err(reader.error_at(
                 entry.line,
                 Some("auth_type"),
-                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS or AH".into()),
+                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
             ))
         }
         (Some(_), None) => return Err(reader.missing("auth_pass")),
@@ -489,8 +489,21 @@ pub(crate) fn read_instance<'a>(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                "AH" => Some(Authentication::Ah(secret)),
-                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
+                // Refused until AH is implemented with keepalived interop: an
+                // instance whose every advert fails to be built would still become
+                // MASTER and split the pair.
+                "AH" => {
+                    return Err(reader.error(
+                        type_entry,
+                        ConfigErrorKind::Conflict(
+                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
+                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
+                             removed it from VRRPv3)"
+                                .into(),
+                        ),
+                    ))
+                }
+                _ => return Err(reader.bad(type_entry, "must be PASS")),
             }
         }
     };

@@ -159,8 +159,9 @@ pub struct Lvs {
     pub failures: u64,
     /// Reconciles run.
     pub reconciles: u64,
-    /// The sync daemon's interface, sync id and instance index.
-    sync: Option<(ShortName, u8, usize)>,
+    /// The sync daemon's interface, sync id and the name of the VRRP
+    /// instance it follows (by name: a reload may reorder the file).
+    sync: Option<(ShortName, u8, String)>,
     sync_state: Option<SyncState>,
     /// The reason of the latest change per real server: (service, dest) -> text.
     reasons: Vec<(ServiceKey, DestKey, String)>,
@@ -282,17 +283,23 @@ impl Lvs {
         }
         self.table.end_load(now, DRAIN_TIMEOUT);
         self.interval = cfg.global.reconcile_interval;
-        self.sync = cfg.global.lvs_sync_daemon.as_ref().and_then(|s| {
-            let idx = cfg
-                .vrrp_instances
-                .iter()
-                .position(|i| i.name == s.instance)?;
+        let sync = cfg.global.lvs_sync_daemon.as_ref().map(|s| {
             let mut name = ShortName::new();
             for c in s.interface.chars() {
                 let _ = name.push(c);
             }
-            Some((name, s.sync_id, idx))
+            (name, s.sync_id, s.instance.as_str().to_owned())
         });
+        if sync != self.sync {
+            // Another interface, sync id or instance: the running daemon
+            // stops; the daemon's next state report starts the new one.
+            if let Some(old) = self.sync_state.take() {
+                if let Err(e) = self.ipvs.stop_daemon(old) {
+                    warn!("IPVS sync daemon: stopping {old:?}: {e}");
+                }
+            }
+            self.sync = sync;
+        }
         self.dirty = true;
         Ok(())
     }
@@ -505,11 +512,11 @@ impl Lvs {
     /// The VRRP instance the sync daemon follows changed state: MASTER runs
     /// the master sync daemon, BACKUP and FAULT the backup one. STOP changes
     /// nothing here; [`Lvs::stop`] ends the daemon.
-    pub fn on_vrrp_state(&mut self, instance: usize, state: NotifyState) {
-        let Some((iface, sync_id, idx)) = &self.sync else {
+    pub fn on_vrrp_state(&mut self, instance: &str, state: NotifyState) {
+        let Some((iface, sync_id, name)) = &self.sync else {
             return;
         };
-        if *idx != instance {
+        if name != instance {
             return;
         }
         let want = match state {

@@ -24,6 +24,7 @@ use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
 use crate::limits::MAX_TIMERS;
+use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -155,6 +156,8 @@ struct Daemon {
     load_cost: Duration,
     /// Times work was put off behind a VRRP timer.
     yields: u64,
+    /// What the latest reload did (the status line).
+    last_reload: String,
 }
 
 fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
@@ -243,6 +246,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         status_cost: Duration::ZERO,
         load_cost,
         yields: 0,
+        last_reload: "none".to_owned(),
     };
     info!(
         "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
@@ -254,8 +258,15 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     daemon.vrrp.start(now, &mut daemon.rtnl);
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
+    let mut failure = None;
     while !daemon.stopping {
-        ev.turn(&mut daemon).map_err(DaemonError::Loop)?;
+        if let Err(e) = ev.turn(&mut daemon) {
+            // A fatal loop error still leaves the way a stop does: priority 0
+            // so the backup takes over at once, VIPs removed, nothing held.
+            error!("event loop failed: {e}; stopping");
+            failure = Some(DaemonError::Loop(e));
+            break;
+        }
         let now = ev.now();
         daemon.after_events(now, ev.timers());
     }
@@ -271,8 +282,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs.stop();
         lvs.remove_owned(now);
     }
-    info!("lvsd stopped");
-    Ok(())
+    match failure {
+        Some(e) => Err(e),
+        None => {
+            info!("lvsd stopped");
+            Ok(())
+        }
+    }
 }
 
 /// Longest wait for notify_stop commands at shutdown.
@@ -338,8 +354,11 @@ impl Daemon {
             }
             for &(i, state, _) in &self.notes {
                 // STOP (shutdown) changes nothing there: `Lvs::stop` ends
-                // the sync daemon.
-                lvs.on_vrrp_state(i, state);
+                // the sync daemon. By name: the file's order may change on
+                // reload, the running instances' does not.
+                if let Some(io) = self.vrrp.io.get(i) {
+                    lvs.on_vrrp_state(&io.name, state);
+                }
             }
             sync_timer(
                 timers,
@@ -409,6 +428,7 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
+                self.last_reload = "unchanged (same bytes)".to_owned();
                 info!(
                     "reload: {} unchanged (same bytes, {} ms)",
                     self.config_path.display(),
@@ -419,11 +439,25 @@ impl Daemon {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
+                    self.last_reload = "unchanged".to_owned();
                     info!(
                         "reload: {} unchanged ({} ms)",
                         self.config_path.display(),
                         started.elapsed().as_millis()
                     );
+                    return;
+                }
+                // VRRP and most global keys are built once at start: a file
+                // that changes them is refused whole, naming each key, rather
+                // than half applied and reported as accepted.
+                let restart = config::diff::restart_keys(&self.config, &new);
+                if !restart.is_empty() {
+                    self.failed_reloads += 1;
+                    let keys = restart.join(", ");
+                    error!(
+                        "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
+                    );
+                    self.last_reload = format!("refused, needs a restart: {keys}");
                     return;
                 }
                 // New checks first: a checker that cannot be built rejects
@@ -440,6 +474,7 @@ impl Daemon {
                         Err(e) => {
                             self.failed_reloads += 1;
                             error!("reload rejected, the running configuration stays: {e}");
+                            self.last_reload = format!("rejected: {e}");
                             return;
                         }
                     }
@@ -450,6 +485,7 @@ impl Daemon {
                     if let Err(e) = lvs.load(&new, now) {
                         self.failed_reloads += 1;
                         error!("reload rejected, the running configuration stays: {e}");
+                        self.last_reload = format!("rejected: {e}");
                         // Put the running table back exactly as it was.
                         if let Err(e) = lvs.load(&self.config, now) {
                             error!("restoring the running IPVS table: {e}");
@@ -457,6 +493,7 @@ impl Daemon {
                         return;
                     }
                 }
+                let new_checks_built = new_checks.is_some();
                 if let Some(mut fresh) = new_checks {
                     for id in self.checks.timers() {
                         cx.timers.cancel(id);
@@ -468,11 +505,15 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
-                info!(
-                    "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
-                    self.config_path.display()
-                );
+                let applied = if new_checks_built {
+                    "applied: virtual servers, real servers and checks rebuilt; VRRP unchanged"
+                } else {
+                    "applied: VRRP and virtual servers unchanged"
+                };
+                info!("reload: {} {applied}", self.config_path.display());
+                self.last_reload = applied.to_owned();
                 self.config = new;
+                self.follow_sync_instance();
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
@@ -480,7 +521,23 @@ impl Daemon {
             Err(e) => {
                 self.failed_reloads += 1;
                 error!("reload rejected, the running configuration stays: {e}");
+                self.last_reload = format!("rejected: {e}");
             }
+        }
+    }
+
+    /// After a reload: the sync daemon follows the instance it now names
+    /// (by name), in that instance's present state.
+    fn follow_sync_instance(&mut self) {
+        let Some(lvs) = &mut self.lvs else { return };
+        for (inst, io) in self.vrrp.instances.iter().zip(&self.vrrp.io) {
+            let state = match inst.state() {
+                crate::vrrp::instance::State::Master => NotifyState::Master,
+                crate::vrrp::instance::State::Backup => NotifyState::Backup,
+                crate::vrrp::instance::State::Fault => NotifyState::Fault,
+                _ => continue,
+            };
+            lvs.on_vrrp_state(&io.name, state);
         }
     }
 
@@ -502,6 +559,7 @@ impl Daemon {
             self.failed_reloads,
             self.yields
         );
+        let _ = writeln!(out, "last reload: {}", self.last_reload);
         self.vrrp.status(&mut out);
         self.checks.status(&mut out);
         out
