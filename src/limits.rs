@@ -51,6 +51,11 @@ pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 pub const VRRP_PACKET_BUF: usize = 1500;
 /// Netlink socket message buffer (one datagram; dumps arrive in several).
 pub const NETLINK_BUF: usize = 32 * 1024;
+/// rtnetlink requests (VIP changes, dumps) awaiting their ack at once; more are
+/// still sent, untracked and counted.
+pub const RTNL_PENDING: usize = 256;
+/// rtnetlink messages (events, acks, dump entries) handled per wake-up.
+pub const RTNL_BUDGET: usize = 256;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.

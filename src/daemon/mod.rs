@@ -20,10 +20,10 @@ use crate::cli::Exit;
 use crate::config::{self, Config, ConfigError};
 use crate::io::control::{ConnState, ControlConn, ControlListener};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
-use crate::io::netlink::{Rtnl, RtnlEvents};
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlInput, RtnlRequest};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::MAX_TIMERS;
+use crate::limits::{MAX_TIMERS, RTNL_BUDGET};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
@@ -42,6 +42,19 @@ pub enum TimerKind {
     VrrpFiles,
     /// Work put off until after a VRRP timer (status answers, a reload).
     Deferred,
+    /// rtnetlink: more messages wait beyond the budget, or a request's ack is due.
+    Netlink,
+}
+
+/// Where the rtnetlink re-dump that follows a lost message (ENOBUFS) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resync {
+    /// Nothing to do.
+    Idle,
+    /// The link dump runs; the address dump follows.
+    Links,
+    /// The address dump runs; the VIPs are re-applied at its end.
+    Addrs,
 }
 
 /// Check timers are rounded up to this grain so that the checks due within
@@ -133,8 +146,20 @@ struct Daemon {
     signals: Signals,
     control: ControlListener,
     conns: Vec<Option<ControlConn>>,
-    rtnl: Rtnl,
-    rtnl_events: RtnlEvents,
+    /// The rtnetlink socket: events in, VIP requests out, acks and dumps in.
+    rtnl: RtnlEvents,
+    /// What the last drain handed over (reused: no allocation per wake-up).
+    rtnl_inputs: Vec<RtnlInput>,
+    /// The budget ran out with messages left: come back in the next turn.
+    rtnl_more: bool,
+    rtnl_timer: Option<TimerId>,
+    resync: Resync,
+    /// Another loss happened while a re-dump ran: run one more after it.
+    resync_again: bool,
+    /// ENOBUFS seen, re-dumps completed, undecodable messages.
+    rtnl_overflows: u64,
+    rtnl_resyncs: u64,
+    rtnl_bad: u64,
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
@@ -191,11 +216,15 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering control socket"))?;
-    let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
-    let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
+    let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
+    if let Some(bytes) = test_hook("rtnl_rcvbuf") {
+        // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
+        rtnl.set_receive_buffer(bytes as usize)
+            .map_err(setup_err("rtnetlink receive buffer"))?;
+    }
     ev.registry()
         .register(
-            &mut SourceFd(&rtnl_events.as_raw_fd()),
+            &mut SourceFd(&rtnl.as_raw_fd()),
             Source::Rtnetlink.token(),
             Interest::READABLE,
         )
@@ -229,7 +258,14 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         control,
         conns: Vec::new(),
         rtnl,
-        rtnl_events,
+        rtnl_inputs: Vec::with_capacity(RTNL_BUDGET * 2),
+        rtnl_more: false,
+        rtnl_timer: None,
+        resync: Resync::Idle,
+        resync_again: false,
+        rtnl_overflows: 0,
+        rtnl_resyncs: 0,
+        rtnl_bad: 0,
         vrrp,
         lvs,
         lvs_timer: None,
@@ -255,12 +291,24 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         daemon.config.virtual_servers.len(),
         control_path.display()
     );
-    daemon.vrrp.start(now, &mut daemon.rtnl);
+    // Before the loop runs, so a blocking request socket is fine here.
+    let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+    daemon.vrrp.start(now, &mut setup_rtnl);
+    drop(setup_rtnl);
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
     let mut failure = None;
+    // Test hook: the loop fails this long after start, as a failing
+    // epoll_wait or timerfd would, to prove the way out still cleans up.
+    let fail_at = test_hook("loop_error_after_ms").map(|ms| now + Duration::from_millis(ms));
     while !daemon.stopping {
-        if let Err(e) = ev.turn(&mut daemon) {
+        let turned = match ev.turn(&mut daemon) {
+            Ok(()) if fail_at.is_some_and(|t| ev.now() >= t) => Err(io::Error::other(
+                "test hook loop_error_after_ms: simulated event loop failure",
+            )),
+            other => other,
+        };
+        if let Err(e) = turned {
             // A fatal loop error still leaves the way a stop does: priority 0
             // so the backup takes over at once, VIPs removed, nothing held.
             error!("event loop failed: {e}; stopping");
@@ -274,6 +322,19 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    // The VIP removals were applied inside their sends; wait briefly for
+    // their acks so a refusal is logged.
+    let Daemon { rtnl, vrrp, .. } = &mut daemon;
+    rtnl.settle(STOP_ACK_LIMIT, |input| {
+        if let RtnlInput::Done {
+            request,
+            tag,
+            result,
+        } = input
+        {
+            vrrp.vip_request_done(tag, &request, &result);
+        }
+    });
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
@@ -289,6 +350,20 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Ok(())
         }
     }
+}
+
+/// Longest wait for the acks of the last VIP removals at shutdown.
+const STOP_ACK_LIMIT: Duration = Duration::from_secs(1);
+
+/// A numeric test hook from `LVSD_TEST_HOOKS` (`name=value,name=value`), read
+/// at start only. Tests use it to provoke conditions (a tiny rtnetlink
+/// buffer, a loop failure) that are otherwise hard to reach on purpose.
+fn test_hook(name: &str) -> Option<u64> {
+    let hooks = std::env::var("LVSD_TEST_HOOKS").ok()?;
+    hooks.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().parse().ok())?
+    })
 }
 
 /// Longest wait for notify_stop commands at shutdown.
@@ -337,8 +412,14 @@ impl Daemon {
     fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
         // `notes` also holds what VRRP timers of this wake-up did (run at once
         // in on_timer); it is consumed below and cleared at the end.
-        self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        self.vrrp.run_actions(&mut self.rtnl, now, &mut self.notes);
         self.vrrp.sync_timers(now, timers);
+        let rtnl_at = if self.rtnl_more {
+            Some(now)
+        } else {
+            self.rtnl.next_timeout()
+        };
+        sync_timer(timers, &mut self.rtnl_timer, rtnl_at, TimerKind::Netlink);
         while let Some(i) = self.checks.touched.pop() {
             let want = self
                 .checks
@@ -541,6 +622,121 @@ impl Daemon {
         }
     }
 
+    /// Reads at most RTNL_BUDGET rtnetlink messages and acts on them; what is
+    /// left waits for the next turn (the Netlink timer), so a flood of address
+    /// changes never keeps the loop from a VRRP timer.
+    fn pump_rtnl(&mut self, now: Instant) {
+        let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+        match self.rtnl.drain(RTNL_BUDGET, |i| inputs.push(i)) {
+            Ok(more) => self.rtnl_more = more,
+            Err(e) => {
+                warn!("rtnetlink receive: {e}");
+                self.rtnl_more = false;
+            }
+        }
+        self.handle_rtnl(now, &mut inputs);
+        self.rtnl_inputs = inputs;
+    }
+
+    fn handle_rtnl(&mut self, now: Instant, inputs: &mut Vec<RtnlInput>) {
+        for input in inputs.drain(..) {
+            match input {
+                RtnlInput::Event { event, dump } => match event {
+                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
+                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::DelAddr(addr) if !dump => {
+                        self.vrrp
+                            .on_addr_removed(&mut self.rtnl, now, addr.ifindex, addr.addr)
+                    }
+                    RtEvent::NewAddr(addr) if dump && self.resync == Resync::Addrs => {
+                        self.vrrp.vip_seen(addr.ifindex, addr.addr)
+                    }
+                    _ => {}
+                },
+                RtnlInput::Overflow => {
+                    self.rtnl_overflows += 1;
+                    if self.rtnl_overflows.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: events lost (ENOBUFS, {} time(s) so far); re-reading links and addresses",
+                            self.rtnl_overflows
+                        );
+                    }
+                    self.start_resync(now);
+                }
+                RtnlInput::Done {
+                    request,
+                    tag,
+                    result,
+                } => match request {
+                    RtnlRequest::DumpLinks | RtnlRequest::DumpAddrs => {
+                        self.dump_done(now, &request, result)
+                    }
+                    _ => {
+                        if matches!(result, Err(NetlinkError::Timeout)) {
+                            // Its ack was probably lost with other messages:
+                            // the re-dump finds out what the kernel holds.
+                            self.start_resync(now);
+                        }
+                        self.vrrp.vip_request_done(tag, &request, &result);
+                    }
+                },
+                RtnlInput::Bad(e) => {
+                    self.rtnl_bad += 1;
+                    if self.rtnl_bad.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: undecodable message skipped ({} so far): {e}",
+                            self.rtnl_bad
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Re-dumps links, then addresses, and re-applies link states and VIPs.
+    fn start_resync(&mut self, now: Instant) {
+        if self.resync != Resync::Idle || self.rtnl.dumping() {
+            self.resync_again = true;
+            return;
+        }
+        self.resync_again = false;
+        match self.rtnl.send(RtnlRequest::DumpLinks, 0, now) {
+            Ok(()) => self.resync = Resync::Links,
+            Err(e) => warn!("rtnetlink: link re-dump: {e}"),
+        }
+    }
+
+    fn dump_done(&mut self, now: Instant, request: &RtnlRequest, result: Result<(), NetlinkError>) {
+        if let Err(e) = result {
+            warn!("rtnetlink: {request:?} failed ({e}); starting over");
+            self.resync = Resync::Idle;
+            self.start_resync(now);
+            return;
+        }
+        match (self.resync, request) {
+            (Resync::Links, RtnlRequest::DumpLinks) => {
+                self.vrrp.begin_vip_survey();
+                match self.rtnl.send(RtnlRequest::DumpAddrs, 0, now) {
+                    Ok(()) => self.resync = Resync::Addrs,
+                    Err(e) => {
+                        warn!("rtnetlink: address re-dump: {e}");
+                        self.resync = Resync::Idle;
+                    }
+                }
+            }
+            (Resync::Addrs, RtnlRequest::DumpAddrs) => {
+                self.resync = Resync::Idle;
+                self.rtnl_resyncs += 1;
+                let fixed = self.vrrp.finish_vip_survey(&mut self.rtnl, now);
+                info!("rtnetlink: links and addresses re-read; {fixed} VIP change(s) re-applied");
+                if self.resync_again {
+                    self.start_resync(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// `lvsd status`: first the kernel table exactly in `ipvsadm -Ln`'s
     /// layout (so eyes and scripts carry over), then lvsd's own lines.
     fn status(&mut self, now: Instant) -> String {
@@ -560,6 +756,15 @@ impl Daemon {
             self.yields
         );
         let _ = writeln!(out, "last reload: {}", self.last_reload);
+        let _ = writeln!(
+            out,
+            "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
+            self.rtnl_overflows,
+            self.rtnl_resyncs,
+            self.rtnl.pending(),
+            self.rtnl.untracked,
+            self.rtnl_bad
+        );
         self.vrrp.status(&mut out);
         self.checks.status(&mut out);
         out
@@ -689,26 +894,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             },
             Source::Vrrp(r) => self.vrrp.on_readable(cx.now, r),
-            Source::Rtnetlink => {
-                let now = cx.now;
-                let mut events: Vec<RtEvent> = Vec::new();
-                if let Err(e) = self.rtnl_events.drain(|ev| events.push(ev)) {
-                    warn!("rtnetlink events: {e}");
-                }
-                for ev in events {
-                    match ev {
-                        RtEvent::NewLink(link) => {
-                            self.vrrp.on_link(now, link.ifindex, link.is_up())
-                        }
-                        RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
-                        RtEvent::DelAddr(addr) => {
-                            self.vrrp
-                                .on_addr_removed(&mut self.rtnl, addr.ifindex, addr.addr)
-                        }
-                        RtEvent::NewAddr(_) => {}
-                    }
-                }
-            }
+            Source::Rtnetlink => self.pump_rtnl(cx.now),
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
             Source::Child(k) => self.vrrp.on_child(cx.now, k),
@@ -725,7 +911,8 @@ impl Handler<TimerKind> for Daemon {
                 self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.
-                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+                self.vrrp
+                    .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
             }
             TimerKind::Check(i) => {
                 if let Some(slot) = self.checks.timer_slot(i) {
@@ -752,6 +939,16 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::Deferred => {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
+            }
+            TimerKind::Netlink => {
+                self.rtnl_timer = None;
+                let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+                self.rtnl.expire(cx.now, |i| inputs.push(i));
+                self.handle_rtnl(cx.now, &mut inputs);
+                self.rtnl_inputs = inputs;
+                if self.rtnl_more {
+                    self.pump_rtnl(cx.now);
+                }
             }
         }
     }
