@@ -240,13 +240,14 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
 
 impl Checks {
     /// Builds every probe from the configuration (allocation happens here only).
-    /// `known_dead` says which real servers the running table holds as dead
-    /// (on reload): their checkers start DOWN, so a success brings them back
-    /// and nothing flaps.
+    /// `known` gives the health the IPVS table already holds for a real
+    /// server (on reload, and for servers adopted at restart): its checkers
+    /// start from it, so nothing flaps and an adopted server keeps serving
+    /// until its first verdict. `None`: a new server, alpha decides.
     pub fn setup(
         cfg: &Config,
         now: Instant,
-        known_dead: &dyn Fn(&ServiceKey, &DestKey) -> bool,
+        known: &dyn Fn(&ServiceKey, &DestKey) -> Option<bool>,
     ) -> Result<Checks, String> {
         let mut sharing: ProbeSharing<String> = ProbeSharing::new();
         let mut checks = Checks {
@@ -274,7 +275,10 @@ impl Checks {
             for rs in &vs.real_servers {
                 let server = checks.servers.len();
                 let mut health = ServerHealth::new();
-                let starts_down = vs.alpha || known_dead(&service, &dest_key(rs));
+                let starts_down = match known(&service, &dest_key(rs)) {
+                    Some(alive) => !alive,
+                    None => vs.alpha,
+                };
                 for (ci, ch) in rs.checkers.iter().enumerate() {
                     let idx = health.add_checker(!starts_down).map_err(|e| {
                         format!("virtual_server {} real server {}: {e}", vs.name, rs.address)

@@ -187,10 +187,13 @@ impl Lvs {
         }
         let (ipvs, info) = if dry_run {
             info!("dry run: the IPVS table is simulated in memory; the kernel is not touched");
-            (
+            return Lvs::start(
                 Backend::Simulated(KernelTable::default()),
                 (0x01_02_01, 4096),
+                cfg,
+                now,
             )
+            .map(Some);
         } else {
             let mut ipvs = Ipvs::open().map_err(|e| match e {
                 IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
@@ -205,6 +208,10 @@ impl Lvs {
             };
             (Backend::Kernel(ipvs), info)
         };
+        Lvs::start(ipvs, info, cfg, now).map(Some)
+    }
+
+    fn start(ipvs: Backend, info: (u32, u32), cfg: &Config, now: Instant) -> Result<Lvs, LvsError> {
         let mut lvs = Lvs {
             ipvs,
             table: Table::new(),
@@ -227,8 +234,23 @@ impl Lvs {
             deferred: None,
         };
         lvs.stop_stale_daemons();
+        // What the kernel holds before the first load: an earlier run's
+        // working real servers are adopted as alive (see `load`).
+        let KernelTable { services, dests } = &mut lvs.kernel;
+        if let Err(e) = lvs.ipvs.dump(services, dests) {
+            warn!("IPVS dump at start: {e}; nothing adopted");
+        }
         lvs.load(cfg, now)?;
-        Ok(Some(lvs))
+        Ok(lvs)
+    }
+
+    /// Whether the last kernel dump holds `dest` in `service` with a weight,
+    /// that is, serving (a weight-0 entry is an inhibited, dead server).
+    fn serving_in_kernel(&self, service: &ServiceKey, dest: &DestKey) -> bool {
+        self.kernel
+            .dests
+            .iter()
+            .any(|(s, d, _)| s == service && d.key == *dest && d.weight > 0)
     }
 
     /// Loads (or reloads) the desired table from `cfg`. Health of real
@@ -263,7 +285,10 @@ impl Lvs {
                 d.lower_threshold = rs.lthreshold;
                 // Without alpha a server is in the table from the start and
                 // its first failure removes it (BEHAVIOUR.md, health checks).
-                let alive = !vs.alpha;
+                // With alpha it joins on its first success, except one the
+                // kernel already serves (lvsd restarted): it keeps serving
+                // until its first verdict, so a restart is no outage.
+                let alive = !vs.alpha || self.serving_in_kernel(&key, &dest_key(rs));
                 self.table
                     .put_dest(
                         &key,
@@ -502,11 +527,14 @@ impl Lvs {
         }
     }
 
-    /// True when the table holds this real server as dead.
-    pub fn is_dead(&self, service: &ServiceKey, dest: &DestKey) -> bool {
+    /// The health the table holds for this real server (`None` when it has
+    /// none: a new server). Checks start from it, so a reload does not flap
+    /// and a server adopted at restart keeps serving until its first verdict.
+    pub fn known_health(&self, service: &ServiceKey, dest: &DestKey) -> Option<bool> {
         self.table
             .dests(service)
-            .any(|d| d.dest.key == *dest && !d.alive && !d.sorry)
+            .find(|d| d.dest.key == *dest && !d.sorry)
+            .map(|d| d.alive)
     }
 
     /// The VRRP instance the sync daemon follows changed state: MASTER runs
@@ -900,6 +928,87 @@ mod tests {
             addr: addr.parse().unwrap(),
             port,
         }
+    }
+
+    #[test]
+    fn a_restart_with_alpha_keeps_adopted_working_servers_until_their_first_verdict() {
+        let cfg = crate::config::load_str(
+            "[virtual_server web]\naddress = 10.0.0.100\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\nalpha\n\
+             [real_server web/10.0.1.1:80]\n[real_server web/10.0.1.2:80]\n[real_server web/10.0.1.3:80]\n",
+            "t.ini",
+        )
+        .unwrap();
+        let key = tcp("10.0.0.100", 80);
+        let dest_at = |last: u8, weight: u32| {
+            let addr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last));
+            (
+                key,
+                Dest::new(addr, 80, ForwardMethod::Route, weight),
+                DestStats::default(),
+            )
+        };
+        // What the previous run left: .1 serving, .2 inhibited (weight 0), .3 absent.
+        let mut kernel = KernelTable::default();
+        kernel.services.push(Service::new(key, Scheduler::Rr));
+        kernel.dests.push(dest_at(1, 1));
+        kernel.dests.push(dest_at(2, 0));
+        let now = Instant::now();
+        let mut lvs = Lvs::start(Backend::Simulated(kernel), (0, 0), &cfg, now).unwrap();
+        let d = |last: u8| DestKey {
+            addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last)),
+            port: 80,
+        };
+        assert_eq!(
+            lvs.known_health(&key, &d(1)),
+            Some(true),
+            "adopted, serving"
+        );
+        assert_eq!(
+            lvs.known_health(&key, &d(2)),
+            Some(false),
+            "alpha: joins on success"
+        );
+        assert_eq!(lvs.known_health(&key, &d(3)), Some(false));
+        lvs.reconcile(now);
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        let serving: Vec<(IpAddr, u32)> = k
+            .dests
+            .iter()
+            .map(|(_, d, _)| (d.key.addr, d.weight))
+            .collect();
+        assert_eq!(serving, [(d(1).addr, 1)], "only the adopted server serves");
+        // Its first verdict decides.
+        lvs.set_health(&key, &d(1), false, None, "TCP_CHECK failed");
+        lvs.reconcile(now);
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        assert!(k.dests.is_empty(), "{:?}", k.dests);
+    }
+
+    #[test]
+    fn the_sync_daemon_follows_its_instance_by_name_across_a_reorder() {
+        let inst = |n: &str, id: u8| {
+            format!("[vrrp_instance {n}]\ninterface = eth0\nvirtual_router_id = {id}\nvirtual_ipaddress = 10.0.0.{id}\n")
+        };
+        let a = inst("VI_A", 1);
+        let b = format!("{}lvs_sync_daemon_interface = eth1\n", inst("VI_B", 2));
+        let cfg = crate::config::load_str(&format!("{a}{b}"), "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        lvs.on_vrrp_state("VI_A", NotifyState::Master);
+        assert_eq!(lvs.sync_state, None, "VI_A is not the sync instance");
+        lvs.on_vrrp_state("VI_B", NotifyState::Backup);
+        assert_eq!(lvs.sync_state, Some(SyncState::Backup));
+        // The file now lists VI_B first: the daemon still follows VI_B.
+        let swapped = crate::config::load_str(&format!("{b}{a}"), "t.ini").unwrap();
+        lvs.load(&swapped, now).unwrap();
+        lvs.on_vrrp_state("VI_A", NotifyState::Master);
+        assert_eq!(lvs.sync_state, Some(SyncState::Backup));
+        lvs.on_vrrp_state("VI_B", NotifyState::Master);
+        assert_eq!(lvs.sync_state, Some(SyncState::Master));
     }
 
     #[test]

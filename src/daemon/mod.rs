@@ -249,7 +249,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
-    let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
+    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                 d: &crate::wire::netlink::ipvs::DestKey| {
+        lvs.as_ref().and_then(|l| l.known_health(s, d))
+    };
+    let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -545,12 +549,12 @@ impl Daemon {
                 // the reload before anything running is touched.
                 let new_checks = if new.virtual_servers != self.config.virtual_servers {
                     let lvs = &self.lvs;
-                    let dead =
+                    let known =
                         |s: &crate::wire::netlink::ipvs::ServiceKey,
                          d: &crate::wire::netlink::ipvs::DestKey| {
-                            lvs.as_ref().is_some_and(|l| l.is_dead(s, d))
+                            lvs.as_ref().and_then(|l| l.known_health(s, d))
                         };
-                    match checks::Checks::setup(&new, now, &dead) {
+                    match checks::Checks::setup(&new, now, &known) {
                         Ok(c) => Some(c),
                         Err(e) => {
                             self.failed_reloads += 1;
