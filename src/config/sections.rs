@@ -838,7 +838,20 @@ pub(crate) fn read_virtual_server<'a>(
             }
             "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
             "virtualhost" => virtualhost = Some(reader.name(entry)?),
-            "ha_suspend" => ha_suspend = reader.flag(entry)?,
+            "ha_suspend" => {
+                ha_suspend = reader.flag(entry)?;
+                if ha_suspend {
+                    // Accepted and ignored would be worse than refused.
+                    return Err(reader.error(
+                        entry,
+                        ConfigErrorKind::Conflict(
+                            "ha_suspend is not supported by lvsd (checks cannot yet be suspended while the \
+                             virtual server's address is absent); remove it: the checks then always run"
+                                .into(),
+                        ),
+                    ));
+                }
+            }
             _ => {}
         }
     }

@@ -12,7 +12,7 @@ use log::{error, info, warn};
 use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
-use crate::lvs::table::{DestSpec, ServiceSpec, Table, Want};
+use crate::lvs::table::{DestSpec, QuorumEvent, ServiceSpec, Table, Want};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Scheduler, Service,
@@ -84,6 +84,120 @@ pub fn dest_key(rs: &config::RealServer) -> DestKey {
     DestKey {
         addr: rs.address.ip(),
         port: rs.address.port(),
+    }
+}
+
+/// A health event that may run a configured command (keepalived's
+/// `quorum_up`/`quorum_down` of a virtual server, `notify_up`/`notify_down`
+/// of a real server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// The live weight reached quorum + hysteresis.
+    QuorumUp(ServiceKey),
+    /// The live weight fell below quorum - hysteresis.
+    QuorumDown(ServiceKey),
+    /// A real server became alive (all its checkers up).
+    ServerUp(ServiceKey, DestKey),
+    /// A real server stopped being alive.
+    ServerDown(ServiceKey, DestKey),
+}
+
+/// The log line of a hook: `virtual server TCP 10.0.0.1:80: quorum lost`.
+pub fn hook_text(h: &Hook) -> String {
+    match h {
+        Hook::QuorumUp(k) => format!("virtual server {}: quorum gained", key_text(k)),
+        Hook::QuorumDown(k) => format!("virtual server {}: quorum lost", key_text(k)),
+        Hook::ServerUp(k, d) => format!(
+            "virtual server {}: real server {} up",
+            key_text(k),
+            addr_port(d.addr, d.port)
+        ),
+        Hook::ServerDown(k, d) => format!(
+            "virtual server {}: real server {} down",
+            key_text(k),
+            addr_port(d.addr, d.port)
+        ),
+    }
+}
+
+/// A command line split and vetted at load.
+pub type Command = Vec<std::ffi::OsString>;
+
+/// The commands of the virtual and real servers, split at load (start and
+/// reload) so a bad one refuses the file, and looked up per [`Hook`].
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// (service, quorum_up, quorum_down, omega).
+    services: Vec<(ServiceKey, Option<Command>, Option<Command>, bool)>,
+    /// (service, real server, notify_up, notify_down).
+    servers: Vec<(ServiceKey, DestKey, Option<Command>, Option<Command>)>,
+}
+
+impl Hooks {
+    /// Splits every command of `cfg` with `split(line, "what")`.
+    pub fn build(
+        cfg: &Config,
+        split: &dyn Fn(&str, &str) -> Result<Command, String>,
+    ) -> Result<Hooks, String> {
+        let mut hooks = Hooks::default();
+        for vs in &cfg.virtual_servers {
+            let key = service_key(vs);
+            let one = |line: Option<&str>, what: &str| {
+                line.map(|l| split(l, &format!("virtual_server {}: {what}", vs.name)))
+                    .transpose()
+            };
+            let up = one(vs.quorum_up.as_deref(), "quorum_up")?;
+            let down = one(vs.quorum_down.as_deref(), "quorum_down")?;
+            if up.is_some() || down.is_some() || vs.omega {
+                hooks.services.push((key, up, down, vs.omega));
+            }
+            for rs in &vs.real_servers {
+                let what = |k: &str| format!("real_server {}/{}: {k}", vs.name, rs.address);
+                let up = rs
+                    .notify_up
+                    .as_deref()
+                    .map(|l| split(l, &what("notify_up")))
+                    .transpose()?;
+                let down = rs
+                    .notify_down
+                    .as_deref()
+                    .map(|l| split(l, &what("notify_down")))
+                    .transpose()?;
+                if up.is_some() || down.is_some() {
+                    hooks.servers.push((key, dest_key(rs), up, down));
+                }
+            }
+        }
+        Ok(hooks)
+    }
+
+    /// The command `hook` runs, if one is configured.
+    pub fn command(&self, hook: &Hook) -> Option<&Command> {
+        match hook {
+            Hook::QuorumUp(k) | Hook::QuorumDown(k) => {
+                let (_, up, down, _) = self.services.iter().find(|s| s.0 == *k)?;
+                if matches!(hook, Hook::QuorumUp(_)) {
+                    up
+                } else {
+                    down
+                }
+                .as_ref()
+            }
+            Hook::ServerUp(k, d) | Hook::ServerDown(k, d) => {
+                let (_, _, up, down) = self.servers.iter().find(|s| s.0 == *k && s.1 == *d)?;
+                if matches!(hook, Hook::ServerUp(..)) {
+                    up
+                } else {
+                    down
+                }
+                .as_ref()
+            }
+        }
+    }
+
+    /// Whether `service` has `omega`: its down commands also run at shutdown.
+    pub fn omega(&self, service: &ServiceKey) -> bool {
+        self.services.iter().any(|s| s.0 == *service && s.3)
     }
 }
 
@@ -175,6 +289,8 @@ pub struct Lvs {
     last_took: Duration,
     /// A due reconcile put off behind a VRRP timer, until then.
     deferred: Option<Instant>,
+    /// Health events since the daemon last took them (for the commands).
+    pub hooks: Vec<Hook>,
 }
 
 impl Lvs {
@@ -232,6 +348,7 @@ impl Lvs {
             info,
             last_took: Duration::ZERO,
             deferred: None,
+            hooks: Vec::with_capacity(64),
         };
         lvs.stop_stale_daemons();
         // What the kernel holds before the first load: an earlier run's
@@ -487,13 +604,34 @@ impl Lvs {
         reason: &str,
     ) {
         let mut changed = false;
+        let was = self.known_health(service, dest);
+        let mut quorum = None;
         match self.table.set_alive(service, dest, alive) {
-            Ok(c) => changed |= c.table_changed,
+            Ok(c) => {
+                changed |= c.table_changed;
+                quorum = quorum.or(c.quorum);
+            }
             Err(e) => warn!("{e}"),
         }
         match self.table.set_weight(service, dest, weight) {
-            Ok(c) => changed |= c.table_changed,
+            Ok(c) => {
+                changed |= c.table_changed;
+                quorum = c.quorum.or(quorum);
+            }
             Err(e) => warn!("{e}"),
+        }
+        // keepalived's order: the server's own notify, then the quorum's.
+        if was.is_some_and(|w| w != alive) {
+            self.hooks.push(if alive {
+                Hook::ServerUp(*service, *dest)
+            } else {
+                Hook::ServerDown(*service, *dest)
+            });
+        }
+        match quorum {
+            Some(QuorumEvent::Gained(k)) => self.hooks.push(Hook::QuorumUp(k)),
+            Some(QuorumEvent::Lost(k)) => self.hooks.push(Hook::QuorumDown(k)),
+            None => {}
         }
         match self
             .reasons
@@ -525,6 +663,27 @@ impl Lvs {
                 self.dirty |= c.table_changed;
             }
         }
+    }
+
+    /// keepalived's `omega` at shutdown: for each service `omega` selects, a
+    /// down event for every alive real server, then quorum down if it was up.
+    pub fn shutdown_hooks(&self, omega: impl Fn(&ServiceKey) -> bool) -> Vec<Hook> {
+        let mut out = Vec::new();
+        for (spec, quorum_up) in self.table.services() {
+            let key = spec.service.key;
+            if !omega(&key) {
+                continue;
+            }
+            for d in self.table.dests(&key) {
+                if d.alive && !d.sorry {
+                    out.push(Hook::ServerDown(key, d.dest.key));
+                }
+            }
+            if quorum_up {
+                out.push(Hook::QuorumDown(key));
+            }
+        }
+        out
     }
 
     /// The health the table holds for this real server (`None` when it has

@@ -164,6 +164,8 @@ struct Daemon {
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
     checks: checks::Checks,
+    /// quorum_up/down and notify_up/down commands, split at load.
+    hooks: lvs::Hooks,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
     started: Instant,
@@ -254,6 +256,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs.as_ref().and_then(|l| l.known_health(s, d))
     };
     let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
+    let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
+        .map_err(DaemonError::Setup)?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -274,6 +278,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs,
         lvs_timer: None,
         checks,
+        hooks,
         notes: Vec::with_capacity(64),
         stopping: false,
         started: now,
@@ -339,6 +344,17 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             vrrp.vip_request_done(tag, &request, &result);
         }
     });
+    // keepalived's omega: the down commands of every alive real server and
+    // of the quorum also run at shutdown, before the notifies are finished.
+    if let Some(lvs) = &daemon.lvs {
+        let hooks = lvs.shutdown_hooks(|k| daemon.hooks.omega(k));
+        for h in &hooks {
+            if let Some(cmd) = daemon.hooks.command(h) {
+                info!("stopping (omega): {}", lvs::hook_text(h));
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
@@ -451,6 +467,16 @@ impl Daemon {
                 lvs.poll_at(now),
                 TimerKind::Lvs,
             );
+            if !lvs.hooks.is_empty() {
+                for h in lvs.hooks.drain(..) {
+                    info!("{}", lvs::hook_text(&h));
+                    if let Some(cmd) = self.hooks.command(&h) {
+                        self.vrrp.queue_lvs_command(cmd.clone());
+                    }
+                }
+                // Start the commands now, not at the next wake-up.
+                self.vrrp.sync_timers(now, timers);
+            }
         }
         self.notes.clear();
         sync_timer(
@@ -545,6 +571,19 @@ impl Daemon {
                     self.last_reload = format!("refused, needs a restart: {keys}");
                     return;
                 }
+                // Commands next: a bad one rejects the file before anything
+                // running is touched.
+                let new_hooks = match lvs::Hooks::build(&new, &|line, what| {
+                    self.vrrp.lvs_command(line, what)
+                }) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.failed_reloads += 1;
+                        error!("reload rejected, the running configuration stays: {e}");
+                        self.last_reload = format!("rejected: {e}");
+                        return;
+                    }
+                };
                 // New checks first: a checker that cannot be built rejects
                 // the reload before anything running is touched.
                 let new_checks = if new.virtual_servers != self.config.virtual_servers {
@@ -590,6 +629,7 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
+                self.hooks = new_hooks;
                 let applied = if new_checks_built {
                     "applied: virtual servers, real servers and checks rebuilt; VRRP unchanged"
                 } else {

@@ -168,6 +168,8 @@ pub struct Vrrp {
     registry: Option<Registry>,
     script_user: Option<(u32, u32)>,
     notify_timeout: Duration,
+    /// `enable_script_security`, for the virtual servers' commands too.
+    script_security: bool,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -255,6 +257,7 @@ impl Vrrp {
             registry: None,
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
+            script_security: cfg.global.enable_script_security,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -410,7 +413,34 @@ impl Vrrp {
             vrrp.check_security(cfg, &commands, &label)?;
             vrrp.notifiers.push(Notifier::new(label, commands));
         }
+        // Last: the virtual servers' quorum_up/down and notify_up/down, run
+        // one at a time in order, as script_user, like the VRRP notifies.
+        vrrp.notifiers.push(Notifier::new(
+            "virtual_server notify".into(),
+            NotifyCommands::default(),
+        ));
         Ok(vrrp)
+    }
+
+    /// Splits and vets a virtual server's or real server's command
+    /// (`quorum_up`, `notify_down`, ...): same user and
+    /// `enable_script_security` rules as the VRRP notify commands.
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, String> {
+        let argv = scripts::split(line, what)?;
+        if self.script_security {
+            if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
+            {
+                return Err(format!("{what}: enable_script_security: {why}"));
+            }
+        }
+        Ok(argv)
+    }
+
+    /// Queues a virtual server's or real server's command.
+    pub fn queue_lvs_command(&mut self, argv: scripts::Argv) {
+        if let Some(n) = self.notifiers.last_mut() {
+            n.command(argv);
+        }
     }
 
     /// Fills `params.tracks` in the order interfaces, scripts, files, and
