@@ -275,6 +275,40 @@ fn rtnetlink_requests_never_wait_and_report_acks_budget_overflow_and_timeouts() 
 }
 
 #[test]
+fn with_no_reply_wait_a_request_without_an_answer_returns_at_once() {
+    in_netns(|| {
+        let mut s = NetlinkSocket::open(NetlinkProtocol::Route, 0).unwrap();
+        let mut rt = Rtnl::open().unwrap();
+        let lo = rt.ifindex("lo").unwrap().unwrap();
+        // An address add without NLM_F_ACK: the kernel applies it and answers nothing.
+        let mut buf = [0u8; 128];
+        let seq = s.next_seq();
+        let a = IfAddr::host(lo, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 77)));
+        let n = lvsd::wire::netlink::rtnl::encode_new_addr(&mut buf, seq, &a).unwrap();
+        let flags = u16::from_ne_bytes([buf[6], buf[7]]) & !lvsd::wire::netlink::msg::NLM_F_ACK;
+        buf[6..8].copy_from_slice(&flags.to_ne_bytes());
+        s.set_reply_wait(Duration::ZERO);
+        let started = Instant::now();
+        match s.request(&buf[..n], seq, |_| Ok(())) {
+            Err(NetlinkError::Timeout) => {}
+            other => panic!("expected Timeout, got {other:?}"),
+        }
+        // REQUEST_TIMEOUT (5 s) would be the wait with the default.
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut addrs = Vec::new();
+        rt.addrs(Some(false), |x| addrs.push(x.addr)).unwrap();
+        assert!(
+            addrs.contains(&a.addr),
+            "applied inside the send: {addrs:?}"
+        );
+    });
+}
+
+#[test]
 fn batched_writes_map_every_refusal_to_its_op() {
     use lvsd::wire::netlink::ipvs::{
         Dest, ForwardMethod, IpvsOp, Protocol, Scheduler, Service, ServiceKey,
@@ -318,5 +352,14 @@ fn batched_writes_map_every_refusal_to_its_op() {
     assert_eq!(
         failures[1].2,
         "NewDest 10.0.1.0:80 in TCP 10.0.0.100:80: Operation not supported (EOPNOTSUPP)"
+    );
+    // The daemon's mode: no wait at all. The kernel answers inside the send,
+    // so every ack is still there and nothing is left unanswered.
+    ipvs.set_reply_wait(Duration::ZERO);
+    let mut again = 0;
+    let report = ipvs.apply(&ops, |_| again += 1).unwrap();
+    assert_eq!(
+        (report.failed, report.unanswered, again),
+        (ops.len(), 0, ops.len())
     );
 }

@@ -19,6 +19,9 @@ use crate::wire::netlink::ipvs::{
     ServiceKey, ShortName, SyncDaemon, SyncState, TunnelType,
 };
 
+/// How soon a reconcile checks writes whose ack was not there.
+const UNANSWERED_RECHECK: Duration = Duration::from_secs(1);
+
 /// How long a real server removed by reload keeps draining at most.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -235,6 +238,7 @@ impl Backend {
                 Ok(crate::io::netlink::ApplyReport {
                     sent: ops.len(),
                     failed,
+                    unanswered: 0,
                 })
             }
         }
@@ -273,6 +277,8 @@ pub struct Lvs {
     pub failures: u64,
     /// Reconciles run.
     pub reconciles: u64,
+    /// Writes whose ack was not there when read.
+    pub unanswered: u64,
     /// The sync daemon's interface, sync id and the name of the VRRP
     /// instance it follows (by name: a reload may reorder the file).
     sync: Option<(ShortName, u8, String)>,
@@ -324,7 +330,14 @@ impl Lvs {
             };
             (Backend::Kernel(ipvs), info)
         };
-        Lvs::start(ipvs, info, cfg, now).map(Some)
+        let mut lvs = Lvs::start(ipvs, info, cfg, now)?;
+        // From here on the loop runs: never wait for a reply (see
+        // `NetlinkSocket::set_reply_wait`); a missing ack is settled by the
+        // next dump.
+        if let Backend::Kernel(ipvs) = &mut lvs.ipvs {
+            ipvs.set_reply_wait(Duration::ZERO);
+        }
+        Ok(Some(lvs))
     }
 
     fn start(ipvs: Backend, info: (u32, u32), cfg: &Config, now: Instant) -> Result<Lvs, LvsError> {
@@ -340,6 +353,7 @@ impl Lvs {
             writes: 0,
             failures: 0,
             reconciles: 0,
+            unanswered: 0,
             sync: None,
             sync_state: None,
             reasons: Vec::new(),
@@ -551,6 +565,14 @@ impl Lvs {
             Ok(r) => {
                 self.writes += r.sent as u64;
                 self.failures += failures;
+                if r.unanswered > 0 {
+                    self.unanswered += r.unanswered as u64;
+                    warn!(
+                        "IPVS: {} write(s) not acknowledged yet (not waited for); the next dump, in {UNANSWERED_RECHECK:?}, checks them",
+                        r.unanswered
+                    );
+                    self.next_reconcile = self.next_reconcile.min(now + UNANSWERED_RECHECK);
+                }
                 if first {
                     info!(
                         "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
@@ -762,6 +784,10 @@ impl Lvs {
 
     /// Stops the sync daemon (clean shutdown). The table stays: lvsd never flushes.
     pub fn stop(&mut self) {
+        // The loop has ended: waiting for replies is allowed again.
+        if let Backend::Kernel(ipvs) = &mut self.ipvs {
+            ipvs.set_reply_wait(crate::io::netlink::REQUEST_TIMEOUT);
+        }
         if let Some(old) = self.sync_state.take() {
             if let Err(e) = self.ipvs.stop_daemon(old) {
                 warn!("IPVS sync daemon: stopping {old:?}: {e}");
@@ -908,10 +934,11 @@ impl Lvs {
         }
         let _ = writeln!(
             out,
-            "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
+            "reconciles {} writes {} refused {} unacknowledged {} sync daemon {} last reconcile {} ms",
             self.reconciles,
             self.writes,
             self.failures,
+            self.unanswered,
             match self.sync_state {
                 Some(SyncState::Master) => "master",
                 Some(SyncState::Backup) => "backup",

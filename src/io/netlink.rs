@@ -3,9 +3,11 @@
 //! writes, dumps, sync daemons) and rtnetlink address/link requests and events.
 //!
 //! Kernel requests are handled synchronously inside `send`, so acks are normally queued
-//! before `send` returns; the request helpers still wait with `poll(2)` (bounded by
-//! [`REQUEST_TIMEOUT`]) because dumps are produced as they are read. For the event loop,
-//! every socket exposes its fd through `AsRawFd` (register it with mio's `SourceFd`).
+//! before `send` returns, and each further part of a dump is produced inside the read
+//! that makes room for it. The blocking helpers wait with `poll(2)` up to the socket's
+//! reply wait ([`REQUEST_TIMEOUT`] for setup and tools); the daemon's IPVS socket uses
+//! no wait at all, and its rtnetlink socket ([`RtnlEvents`]) sends requests and reads
+//! their acks as events. Every socket exposes its fd through `AsRawFd`.
 
 use core::fmt;
 use std::io::{self, Read};
@@ -66,6 +68,8 @@ pub enum NetlinkError {
     /// No reply within REQUEST_TIMEOUT.
     Timeout,
     /// A dump changed while it was read (NLM_F_DUMP_INTR); retry.
+    ///
+    /// (`Timeout` above: no reply within the socket's reply wait.)
     DumpInterrupted,
 }
 
@@ -82,7 +86,7 @@ impl fmt::Display for NetlinkError {
             }
             NetlinkError::Decode(e) => e.fmt(f),
             NetlinkError::Encode(e) => e.fmt(f),
-            NetlinkError::Timeout => write!(f, "netlink: no reply within {REQUEST_TIMEOUT:?}"),
+            NetlinkError::Timeout => write!(f, "netlink: no reply in time"),
             NetlinkError::DumpInterrupted => {
                 write!(f, "netlink: dump interrupted by a concurrent change")
             }
@@ -238,6 +242,15 @@ impl NetlinkSocket {
             NETLINK_ADD_MEMBERSHIP,
             group as libc::c_int,
         )
+    }
+
+    /// How long `request` waits for a reply that is not queued yet. The
+    /// kernel answers inside the send (and produces each further dump part
+    /// inside the read), so a reply that is not queued when it is read is one
+    /// that will not come soon: the event loop uses `Duration::ZERO` and never
+    /// waits; setup, shutdown and tools keep [`REQUEST_TIMEOUT`].
+    pub fn set_reply_wait(&mut self, wait: Duration) {
+        self.timeout = wait;
     }
 
     /// The kernel-assigned port id.
@@ -416,6 +429,9 @@ pub struct ApplyReport {
     pub sent: usize,
     /// Writes the kernel refused (each reported through the callback).
     pub failed: usize,
+    /// Writes whose ack was not there when read (never waited for): their
+    /// outcome is unknown until the next dump.
+    pub unanswered: usize,
 }
 
 /// The IPVS client: a generic netlink socket and the resolved family id.
@@ -424,6 +440,8 @@ pub struct Ipvs {
     socket: NetlinkSocket,
     family: u16,
     tx: Box<[u8]>,
+    /// The socket's reply wait outside `stop_daemon`.
+    reply_wait: Duration,
 }
 
 impl AsRawFd for Ipvs {
@@ -454,7 +472,14 @@ impl Ipvs {
             socket,
             family,
             tx: vec![0u8; TX_BUF].into_boxed_slice(),
+            reply_wait: REQUEST_TIMEOUT,
         })
+    }
+
+    /// See [`NetlinkSocket::set_reply_wait`]: `Duration::ZERO` in the event loop.
+    pub fn set_reply_wait(&mut self, wait: Duration) {
+        self.reply_wait = wait;
+        self.socket.set_reply_wait(wait);
     }
 
     /// The resolved generic netlink family id.
@@ -546,14 +571,14 @@ impl Ipvs {
     /// TCG when a backup daemon is stopped right after it was started). So the
     /// ack is awaited only DAEMON_STOP_TIMEOUT, then a GET_DAEMON dump decides.
     pub fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
-        self.socket.timeout = DAEMON_STOP_TIMEOUT;
+        self.socket.timeout = DAEMON_STOP_TIMEOUT.min(self.reply_wait);
         let result = self.simple(
             "DEL_DAEMON",
             |b, f, s| ipvs::encode_del_daemon(b, f, s, state),
             AddrFamily::V4,
             |_| {},
         );
-        self.socket.timeout = REQUEST_TIMEOUT;
+        self.socket.timeout = self.reply_wait;
         match result {
             Err(IpvsError::Request(what, NetlinkError::Timeout)) => {
                 let mut running = false;
@@ -638,10 +663,15 @@ impl Ipvs {
             // Collect one ack or error per op.
             let mut pending = count;
             while pending > 0 {
-                let n = self
-                    .socket
-                    .recv_wait()
-                    .map_err(|e| IpvsError::Request("ack", e))?;
+                let n = match self.socket.recv_wait() {
+                    Ok(n) => n,
+                    Err(NetlinkError::Timeout) => {
+                        // Not waited for: the next dump shows what happened.
+                        report.unanswered += pending;
+                        break;
+                    }
+                    Err(e) => return Err(IpvsError::Request("ack", e)),
+                };
                 for m in Messages::new(self.socket.rx.get(..n).unwrap_or(&[])) {
                     let m = m.map_err(|e| IpvsError::Request("ack", e.into()))?;
                     let index = m.header.seq.wrapping_sub(first_seq) as usize;
