@@ -256,7 +256,18 @@ fn a_fatal_loop_error_still_sends_priority_0_and_removes_the_vips() {
         &|| logs(&d1, &d2),
     );
     // The loop fails; lvsd leaves with an error but as a stop does.
-    let status = d1.child.as_mut().unwrap().wait().unwrap();
+    let child = d1.child.as_mut().unwrap();
+    let mut exited = None;
+    wait_for(
+        "d1 leaves after its loop failed",
+        Duration::from_secs(15),
+        || {
+            exited = child.try_wait().unwrap();
+            exited.is_some()
+        },
+        &|| String::new(),
+    );
+    let status = exited.unwrap();
     let failed = Instant::now();
     assert!(!status.success(), "a fatal loop error exits non-zero");
     d1.child = None;
