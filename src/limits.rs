@@ -64,6 +64,8 @@ pub const HTTP_MAX_HEADERS: usize = 32;
 pub const VRRP_ACTION_QUEUE: usize = 16;
 /// IPVS writes sent in one netlink datagram before their acks are collected.
 pub const IPVS_BATCH_OPS: usize = 64;
+/// IPVS writes per wake-up; a bigger reconcile plan goes on in the next turns.
+pub const IPVS_OPS_PER_TURN: usize = 16 * IPVS_BATCH_OPS;
 /// Longest HTTP response body a check reads (it is digested, never stored).
 pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Longest SMTP reply line (RFC 5321 §4.5.3.1.5: 512 octets with CRLF).

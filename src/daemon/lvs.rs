@@ -11,6 +11,7 @@ use log::{error, info, warn};
 
 use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
+use crate::limits::IPVS_OPS_PER_TURN;
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
 use crate::lvs::table::{DestSpec, QuorumEvent, ServiceSpec, Table, Want};
 use crate::vrrp::instance::NotifyState;
@@ -297,6 +298,20 @@ pub struct Lvs {
     deferred: Option<Instant>,
     /// Health events since the daemon last took them (for the commands).
     pub hooks: Vec<Hook>,
+    /// A plan being applied over several turns.
+    progress: Option<Progress>,
+}
+
+/// Where the application of a plan stands (see `Lvs::apply_turn`).
+struct Progress {
+    /// The next op of `plan.ops` to send.
+    next: usize,
+    /// The start's reconcile (logged as one line, then verified).
+    first: bool,
+    started: Instant,
+    sent: usize,
+    failed: usize,
+    refused: Vec<String>,
 }
 
 impl Lvs {
@@ -363,6 +378,7 @@ impl Lvs {
             last_took: Duration::ZERO,
             deferred: None,
             hooks: Vec::with_capacity(64),
+            progress: None,
         };
         lvs.stop_stale_daemons();
         // What the kernel holds before the first load: an earlier run's
@@ -438,6 +454,9 @@ impl Lvs {
             }
         }
         self.table.end_load(now, DRAIN_TIMEOUT);
+        // A plan still being applied was made for the old table: the next
+        // reconcile dumps afresh.
+        self.progress = None;
         self.interval = cfg.global.reconcile_interval;
         let sync = cfg.global.lvs_sync_daemon.as_ref().map(|s| {
             let mut name = ShortName::new();
@@ -465,6 +484,9 @@ impl Lvs {
         if let Some(at) = self.deferred {
             return Some(at);
         }
+        if self.progress.is_some() {
+            return Some(now);
+        }
         let mut at = self.next_reconcile;
         if self.dirty {
             at = at.min(now);
@@ -477,7 +499,10 @@ impl Lvs {
 
     /// Whether a reconcile is due at `now`.
     pub fn is_due(&self, now: Instant) -> bool {
-        self.dirty || now >= self.next_reconcile || self.table.poll_at().is_some_and(|d| d <= now)
+        self.progress.is_some()
+            || self.dirty
+            || now >= self.next_reconcile
+            || self.table.poll_at().is_some_and(|d| d <= now)
     }
 
     /// Puts the due reconcile off until `at` (the daemon lets a VRRP timer go first).
@@ -502,12 +527,20 @@ impl Lvs {
         }
     }
 
-    /// Dumps the kernel table, computes the minimal writes, applies them.
+    /// Dumps the kernel table, computes the minimal writes, applies them
+    /// (IPVS_OPS_PER_TURN per call: a bigger plan goes on at the next call,
+    /// without a new dump).
     pub fn reconcile(&mut self, now: Instant) {
         self.deferred = None;
         let started = Instant::now();
-        self.reconcile_inner(now, started);
-        self.plan.shrink(256);
+        if self.progress.is_some() {
+            self.apply_turn(now);
+        } else {
+            self.reconcile_inner(now, started);
+        }
+        if self.progress.is_none() {
+            self.plan.shrink(256);
+        }
         self.last_took = started.elapsed();
     }
 
@@ -536,12 +569,30 @@ impl Lvs {
             self.refused.clear();
             return;
         }
-        let first = self.reconciles == 1;
+        self.progress = Some(Progress {
+            next: 0,
+            first: self.reconciles == 1,
+            started,
+            sent: 0,
+            failed: 0,
+            refused: Vec::new(),
+        });
+        self.apply_turn(now);
+    }
+
+    /// Applies the next IPVS_OPS_PER_TURN writes of the plan; the rest waits
+    /// for the next turn (`poll_at` asks for it at once), so a big plan never
+    /// keeps the loop from a VRRP timer for long.
+    fn apply_turn(&mut self, now: Instant) {
+        let Some(mut p) = self.progress.take() else {
+            return;
+        };
+        let end = (p.next + IPVS_OPS_PER_TURN).min(self.plan.ops.len());
+        let chunk = self.plan.ops.get(p.next..end).unwrap_or(&[]);
         let mut failures = 0u64;
         let (names, last) = (&self.names, &self.refused);
-        let mut refused = Vec::new();
         let mut refused_ops = Vec::new();
-        let report = self.ipvs.apply(&self.plan.ops, |f| {
+        let report = self.ipvs.apply(chunk, |f| {
             failures += 1;
             refused_ops.push(f.op.clone());
             let key = match f.op {
@@ -558,13 +609,15 @@ impl Lvs {
             if !last.contains(&line) {
                 error!("{line}");
             }
-            refused.push(line);
+            p.refused.push(line);
         });
-        self.refused = refused;
+        p.next = end;
         match report {
             Ok(r) => {
                 self.writes += r.sent as u64;
                 self.failures += failures;
+                p.sent += r.sent;
+                p.failed += r.failed;
                 if r.unanswered > 0 {
                     self.unanswered += r.unanswered as u64;
                     warn!(
@@ -573,24 +626,34 @@ impl Lvs {
                     );
                     self.next_reconcile = self.next_reconcile.min(now + UNANSWERED_RECHECK);
                 }
-                if first {
-                    info!(
-                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
-                        r.sent,
-                        r.failed,
-                        self.plan.adopted,
-                        started.elapsed().as_millis()
-                    );
-                    if r.failed == 0 {
-                        self.verify(now);
-                    }
-                } else {
-                    for op in self.plan.ops.iter().filter(|o| !refused_ops.contains(o)) {
+                if !p.first {
+                    for op in chunk.iter().filter(|o| !refused_ops.contains(o)) {
                         info!("IPVS {op}");
                     }
                 }
             }
-            Err(e) => error!("IPVS apply: {e}"),
+            Err(e) => {
+                error!("IPVS apply: {e}");
+                self.refused = p.refused;
+                return;
+            }
+        }
+        if p.next < self.plan.ops.len() {
+            self.progress = Some(p);
+            return;
+        }
+        self.refused = p.refused;
+        if p.first {
+            info!(
+                "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
+                p.sent,
+                p.failed,
+                self.plan.adopted,
+                p.started.elapsed().as_millis()
+            );
+            if p.failed == 0 {
+                self.verify(now);
+            }
         }
     }
 
@@ -1172,6 +1235,35 @@ mod tests {
             unreachable!()
         };
         assert!(k.dests.is_empty(), "{:?}", k.dests);
+    }
+
+    #[test]
+    fn a_big_plan_is_applied_over_several_turns_without_a_new_dump() {
+        // 30 services of 50 real servers: 1530 writes.
+        let mut text = String::new();
+        for v in 1..=30u32 {
+            text.push_str(&format!(
+                "[virtual_server w{v}]\naddress = 10.0.0.100\nport = {v}\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n"
+            ));
+            for n in 1..=50u32 {
+                text.push_str(&format!("[real_server w{v}/10.1.{v}.{n}:80]\n"));
+            }
+        }
+        let cfg = crate::config::load_str(&text, "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        lvs.reconcile(now);
+        assert_eq!(lvs.writes, IPVS_OPS_PER_TURN as u64, "one turn's worth");
+        assert_eq!(lvs.poll_at(now), Some(now), "the rest is due at once");
+        assert!(lvs.is_due(now));
+        lvs.on_timer(now);
+        assert_eq!(lvs.writes, 1530, "30 services and their 1500 servers");
+        assert_eq!(lvs.reconciles, 1, "continued, not dumped again");
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        assert_eq!(k.dests.len(), 1500);
+        assert!(lvs.poll_at(now) > Some(now), "nothing more due");
     }
 
     #[test]
