@@ -80,7 +80,7 @@ hysteresis = 1
 sorry_server = 192.168.118.200 8080
 inhibit_on_failure = yes
 virtualhost = www.example.com
-ha_suspend = no
+ha_suspend
 
 [real_server web/192.168.118.131:8443]
 weight = 3
@@ -218,7 +218,7 @@ fn virtual_server_and_inheritance() {
         vs.sorry_server,
         Some(SocketAddr::new(ip("192.168.118.200"), 8080))
     );
-    assert!(vs.alpha && !vs.ha_suspend && vs.inhibit_on_failure);
+    assert!(vs.alpha && vs.ha_suspend && vs.inhibit_on_failure);
     assert_eq!((vs.quorum, vs.hysteresis), (2, 1));
     let rs1 = &vs.real_servers[0];
     assert_eq!(rs1.address, SocketAddr::new(ip("192.168.118.131"), 8443));

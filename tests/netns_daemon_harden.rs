@@ -378,3 +378,71 @@ fn a_reload_that_changes_vrrp_is_refused_naming_each_key() {
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Probes run so far, from `health checks: N probe(s), run M, ...`.
+fn probes_run(status: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("health checks: "))
+        .and_then(|l| l.split(", run ").nth(1))
+        .and_then(|l| l.split(',').next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no probe count in: {status}"))
+}
+
+#[test]
+fn ha_suspend_pauses_the_checks_while_the_address_is_absent() {
+    if !netns_or_skip() {
+        return;
+    }
+    let ns = common::Namespaces::new("lvsdhs", &["1"]);
+    let n1 = ns.get("1").to_owned();
+    let dir = temp_dir("hasuspend");
+    let mut d = Director::new(&dir, &n1, "d1");
+    write(
+        &d.config,
+        &d.socket,
+        "[virtual_server web]
+address = 10.253.0.105
+port = 80
+protocol = TCP
+lb_algo = rr
+lb_kind = DR
+delay_loop = 0.2
+ha_suspend
+
+[real_server web/127.0.0.1:80]
+
+[tcp_check web/127.0.0.1:80]
+connect_timeout = 1
+warmup = 0
+",
+    );
+    d.start("", &["--dry-run"]);
+    wait_for(
+        "the control socket answers",
+        Duration::from_secs(10),
+        || d.status().contains("health checks: "),
+        &|| d.logs(),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(probes_run(&d.status()), 0, "suspended: {}", d.logs());
+    common::sh(&format!("ip -n {n1} addr add 10.253.0.105/32 dev lo"));
+    wait_for(
+        "the checks run once the address is here",
+        Duration::from_secs(5),
+        || probes_run(&d.status()) >= 3,
+        &|| d.logs(),
+    );
+    common::sh(&format!("ip -n {n1} addr del 10.253.0.105/32 dev lo"));
+    std::thread::sleep(Duration::from_millis(500));
+    let paused = probes_run(&d.status());
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(probes_run(&d.status()), paused, "suspended again");
+    let logs = d.logs();
+    assert!(logs.contains("ha_suspend: 1 check(s) resumed"), "{logs}");
+    assert!(logs.contains("ha_suspend: 1 check(s) suspended"), "{logs}");
+    d.kill("-TERM");
+    drop(ns);
+    let _ = std::fs::remove_dir_all(&dir);
+}

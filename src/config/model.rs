@@ -521,7 +521,7 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     /// `virtualhost` default for HTTP checkers.
     pub virtualhost: Option<Name>,
-    /// `ha_suspend`: refused by the loader (not supported yet); always false.
+    /// `ha_suspend`: checks pause while the service address is on no local interface.
     pub ha_suspend: bool,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,

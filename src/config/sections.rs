@@ -844,20 +844,7 @@ pub(crate) fn read_virtual_server<'a>(
             }
             "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
             "virtualhost" => virtualhost = Some(reader.name(entry)?),
-            "ha_suspend" => {
-                ha_suspend = reader.flag(entry)?;
-                if ha_suspend {
-                    // Accepted and ignored would be worse than refused.
-                    return Err(reader.error(
-                        entry,
-                        ConfigErrorKind::Conflict(
-                            "ha_suspend is not supported by lvsd (checks cannot yet be suspended while the \
-                             virtual server's address is absent); remove it: the checks then always run"
-                                .into(),
-                        ),
-                    ));
-                }
-            }
+            "ha_suspend" => ha_suspend = reader.flag(entry)?,
             _ => {}
         }
     }
@@ -964,6 +951,19 @@ pub(crate) fn read_virtual_server<'a>(
             line,
             Some("hysteresis"),
             ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+        ));
+    }
+    if ha_suspend && matches!(service, Service::Fwmark { .. }) {
+        // keepalived would suspend such checks for good: a fwmark service
+        // has no address that could appear on an interface.
+        let line = reader.line_of("ha_suspend");
+        return Err(reader.error_at(
+            line,
+            Some("ha_suspend"),
+            ConfigErrorKind::Conflict(
+                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
+                    .into(),
+            ),
         ));
     }
     if let Some(sorry) = sorry_server {

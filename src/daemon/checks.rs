@@ -125,6 +125,9 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// `ha_suspend`: every service it serves lacks its address here; its
+    /// turns pass without a probe and its verdict stays.
+    suspended: bool,
 }
 
 /// One real server's health, as the IPVS side needs it.
@@ -134,6 +137,8 @@ struct Server {
     label: String,
     configured_weight: u32,
     health: ServerHealth,
+    /// Its virtual server has `ha_suspend`.
+    ha_suspend: bool,
 }
 
 /// A real server whose aliveness or weight changed.
@@ -386,6 +391,7 @@ impl Checks {
                         ),
                         running: Running::Idle,
                         timer: None,
+                        suspended: false,
                         subscribers: vec![(server, idx)],
                         last: None,
                     });
@@ -396,6 +402,7 @@ impl Checks {
                     label: format!("{} in {}", rs.address, vs.name),
                     configured_weight: rs.weight,
                     health,
+                    ha_suspend: vs.ha_suspend,
                 });
             }
         }
@@ -478,6 +485,18 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 impl Checks {
     /// Probe `i`'s timer fired.
     pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+        if let Some(p) = self.probes.get_mut(i) {
+            if p.suspended && !p.schedule.probe_running() {
+                // keepalived's disabled checker: this turn passes without a
+                // probe, the next comes a delay_loop later.
+                if p.schedule.poll_at().is_some_and(|t| t <= now) {
+                    let next = now + p.schedule.timing().delay_loop;
+                    p.schedule.defer_probe(next);
+                }
+                self.touched.push(i);
+                return;
+            }
+        }
         // When the schedule wanted the next probe (not the timer, which is
         // rounded up to the daemon's grain): lateness counts against it.
         let Some(due) = self.probes.get(i).map(|p| p.schedule.poll_at()) else {
@@ -493,6 +512,31 @@ impl Checks {
             self.start_lateness
                 .record(Instant::now().saturating_duration_since(due));
         }
+    }
+
+    /// `ha_suspend`: suspends the probes whose every real server belongs
+    /// to an `ha_suspend` service that `absent` says has no address here,
+    /// and resumes the others. Returns (suspended, resumed) counts.
+    pub fn suspend_where(&mut self, absent: &dyn Fn(&ServiceKey) -> bool) -> (usize, usize) {
+        let (mut suspended, mut resumed) = (0, 0);
+        for (i, p) in self.probes.iter_mut().enumerate() {
+            let want = !p.subscribers.is_empty()
+                && p.subscribers.iter().all(|&(s, _)| {
+                    self.servers
+                        .get(s)
+                        .is_some_and(|srv| srv.ha_suspend && absent(&srv.service))
+                });
+            if want != p.suspended {
+                p.suspended = want;
+                if want {
+                    suspended += 1;
+                } else {
+                    resumed += 1;
+                }
+                self.touched.push(i);
+            }
+        }
+        (suspended, resumed)
     }
 
     /// Probe `i` must be looked at again.

@@ -160,6 +160,9 @@ struct Daemon {
     rtnl_overflows: u64,
     rtnl_resyncs: u64,
     rtnl_bad: u64,
+    /// Every address on this host's interfaces, (address, ifindex), kept from
+    /// the start's dump, the events and the re-dumps: `ha_suspend` needs it.
+    local_addrs: Vec<(std::net::IpAddr, u32)>,
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
@@ -274,6 +277,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         rtnl_overflows: 0,
         rtnl_resyncs: 0,
         rtnl_bad: 0,
+        local_addrs: Vec::with_capacity(64),
         vrrp,
         lvs,
         lvs_timer: None,
@@ -302,8 +306,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     );
     // Before the loop runs, so a blocking request socket is fine here.
     let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+    let local = &mut daemon.local_addrs;
+    setup_rtnl
+        .addrs(None, |a| local.push((a.addr, a.ifindex)))
+        .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
     daemon.vrrp.start(now, &mut setup_rtnl);
     drop(setup_rtnl);
+    daemon.apply_ha_suspend();
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
     let mut failure = None;
@@ -639,6 +648,7 @@ impl Daemon {
                 self.last_reload = applied.to_owned();
                 self.config = new;
                 self.follow_sync_instance();
+                self.apply_ha_suspend();
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
@@ -683,17 +693,28 @@ impl Daemon {
     }
 
     fn handle_rtnl(&mut self, now: Instant, inputs: &mut Vec<RtnlInput>) {
+        let mut addrs_changed = false;
         for input in inputs.drain(..) {
             match input {
                 RtnlInput::Event { event, dump } => match event {
                     RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
                     RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
                     RtEvent::DelAddr(addr) if !dump => {
+                        let key = (addr.addr, addr.ifindex);
+                        self.local_addrs.retain(|a| *a != key);
+                        addrs_changed = true;
                         self.vrrp
                             .on_addr_removed(&mut self.rtnl, now, addr.ifindex, addr.addr)
                     }
-                    RtEvent::NewAddr(addr) if dump && self.resync == Resync::Addrs => {
-                        self.vrrp.vip_seen(addr.ifindex, addr.addr)
+                    RtEvent::NewAddr(addr) => {
+                        let key = (addr.addr, addr.ifindex);
+                        if !self.local_addrs.contains(&key) {
+                            self.local_addrs.push(key);
+                            addrs_changed = true;
+                        }
+                        if dump && self.resync == Resync::Addrs {
+                            self.vrrp.vip_seen(addr.ifindex, addr.addr)
+                        }
                     }
                     _ => {}
                 },
@@ -735,6 +756,34 @@ impl Daemon {
                 }
             }
         }
+        if addrs_changed {
+            self.apply_ha_suspend();
+        }
+    }
+
+    /// keepalived's `ha_suspend`: the checks of a virtual server whose
+    /// address is on no interface here pause (verdicts stay) and resume when
+    /// it appears (the VRRP master adding its VIP).
+    fn apply_ha_suspend(&mut self) {
+        // Mid re-dump the list is partial: decide at its end.
+        if self.resync == Resync::Addrs || !self.config.virtual_servers.iter().any(|v| v.ha_suspend)
+        {
+            return;
+        }
+        let local = &self.local_addrs;
+        let absent = |k: &crate::wire::netlink::ipvs::ServiceKey| match k {
+            crate::wire::netlink::ipvs::ServiceKey::Addr { addr, .. } => {
+                !local.iter().any(|(a, _)| a == addr)
+            }
+            crate::wire::netlink::ipvs::ServiceKey::Fwmark { .. } => false,
+        };
+        let (suspended, resumed) = self.checks.suspend_where(&absent);
+        if suspended > 0 {
+            info!("ha_suspend: {suspended} check(s) suspended: their virtual server's address is not on this host");
+        }
+        if resumed > 0 {
+            info!("ha_suspend: {resumed} check(s) resumed: their virtual server's address is on this host");
+        }
     }
 
     /// Re-dumps links, then addresses, and re-applies link states and VIPs.
@@ -760,6 +809,8 @@ impl Daemon {
         match (self.resync, request) {
             (Resync::Links, RtnlRequest::DumpLinks) => {
                 self.vrrp.begin_vip_survey();
+                // The dump lists every address afresh (events were lost).
+                self.local_addrs.clear();
                 match self.rtnl.send(RtnlRequest::DumpAddrs, 0, now) {
                     Ok(()) => self.resync = Resync::Addrs,
                     Err(e) => {
@@ -772,6 +823,7 @@ impl Daemon {
                 self.resync = Resync::Idle;
                 self.rtnl_resyncs += 1;
                 let fixed = self.vrrp.finish_vip_survey(&mut self.rtnl, now);
+                self.apply_ha_suspend();
                 info!("rtnetlink: links and addresses re-read; {fixed} VIP change(s) re-applied");
                 if self.resync_again {
                     self.start_resync(now);
