@@ -642,7 +642,7 @@ impl Daemon {
                 let applied = if new_checks_built {
                     "applied: virtual servers, real servers and checks rebuilt; VRRP unchanged"
                 } else {
-                    "applied: VRRP and virtual servers unchanged"
+                    "applied: global keys only (virtual servers and VRRP unchanged)"
                 };
                 info!("reload: {} {applied}", self.config_path.display());
                 self.last_reload = applied.to_owned();
