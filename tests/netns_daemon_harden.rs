@@ -374,6 +374,21 @@ fn a_reload_that_changes_vrrp_is_refused_naming_each_key() {
         d.status()
     );
     assert!(d.has_vip("10.253.0.102") && d.has_vip("10.253.0.103"));
+    // A FIFO at the path: refused at once, never waited on (the loop and
+    // `lvsd status` go on).
+    std::fs::remove_file(&d.config).unwrap();
+    common::sh(&format!("mkfifo {}", d.config.display()));
+    common::sh(&format!("kill -HUP {}", d.pid()));
+    wait_for(
+        "the FIFO is refused",
+        Duration::from_secs(5),
+        || {
+            let s = d.status();
+            s.contains("last reload: rejected: ") && s.contains("not a regular file (a FIFO)")
+        },
+        &|| format!("{}\n{}", d.status(), d.logs()),
+    );
+    assert!(d.has_vip("10.253.0.102"));
     d.kill("-TERM");
     drop(ns);
     let _ = std::fs::remove_dir_all(&dir);
