@@ -7,7 +7,8 @@
 # `lvsd status` names each key.
 . /lab/lib.sh
 W=/run/t_restart_reload; mkdir -p $W
-CONF=$W/dir1.ini SOCK=$W/dir1.sock LOG=$LAB_RUN/dir1.lvsd.log
+# Its own log: earlier tests append IPVS lines to /run/lab/dir1.lvsd.log.
+CONF=$W/dir1.ini SOCK=$W/dir1.sock LOG=$W/lvsd.log
 V=$LAB_VIP R1=$LAB_RS1 R2=$LAB_RS2
 TRACK=$W/vi2.track
 
@@ -52,7 +53,7 @@ wait_until 10 eval 'daemons | grep -q "master sync daemon (mcast=eth1, syncid=51
 
 step "restart (SIGKILL, start again) with alpha: the adopted servers keep serving until their first verdict"
 kill -KILL "$LVSD_PID"; wait "$LVSD_PID" 2>/dev/null
-: > $W/samples
+: > $W/samples; : > "$LOG"
 start
 # The first probe is at least 1 s after start (up to 1 + warmup 8 s): sample
 # the table through the first 4 s; every sample must hold both servers.
