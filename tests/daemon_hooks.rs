@@ -154,3 +154,78 @@ warmup = 0
     drop(l1);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_service_starting_below_its_quorum_runs_quorum_down_at_start() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-hooks2-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = dir.join("record");
+    let script = dir.join("hook.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\necho \"$*\" >> {}\n", record.display()),
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("755")
+        .arg(&script)
+        .status()
+        .unwrap();
+    let l1 = TcpListener::bind("127.0.0.33:0").unwrap();
+    let p1 = l1.local_addr().unwrap().port();
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    let hook = script.display();
+    // alpha: the server starts dead, so the quorum (1) is not met at start.
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server web]
+address = 127.0.0.100
+port = 80
+protocol = TCP
+lb_algo = rr
+lb_kind = DR
+delay_loop = 1
+alpha
+quorum_up = \"{hook} quorum_up\"
+quorum_down = \"{hook} quorum_down\"
+
+[real_server web/127.0.0.33:{p1}]
+notify_up = \"{hook} up rs1\"
+
+[tcp_check web/127.0.0.33:{p1}]
+connect_timeout = 1
+warmup = 0
+",
+            sock = sock.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let mut lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-v", "-c"])
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    wait_for(
+        "quorum_down at start, then the server joins",
+        Duration::from_secs(10),
+        &log,
+        || lines(&record).len() >= 3,
+    );
+    assert_eq!(lines(&record), ["quorum_down", "up rs1", "quorum_up"]);
+    let pid = lvsd.0.id().to_string();
+    Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+    let _ = lvsd.0.wait();
+    drop(l1);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -750,6 +750,16 @@ impl Lvs {
         }
     }
 
+    /// keepalived's "Starting with quorum down": a service whose quorum is
+    /// not met at start (alpha servers start dead) runs its quorum_down.
+    pub fn start_hooks(&self) -> Vec<Hook> {
+        self.table
+            .services()
+            .filter(|(_, up)| !up)
+            .map(|(spec, _)| Hook::QuorumDown(spec.service.key))
+            .collect()
+    }
+
     /// keepalived's `omega` at shutdown: for each service `omega` selects, a
     /// down event for every alive real server, then quorum down if it was up.
     pub fn shutdown_hooks(&self, omega: impl Fn(&ServiceKey) -> bool) -> Vec<Hook> {

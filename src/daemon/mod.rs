@@ -315,6 +315,14 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     daemon.vrrp.start(now, &mut setup_rtnl);
     drop(setup_rtnl);
     daemon.apply_ha_suspend();
+    if let Some(lvs) = &daemon.lvs {
+        for h in lvs.start_hooks() {
+            info!("{} at start", lvs::hook_text(&h));
+            if let Some(cmd) = daemon.hooks.command(&h) {
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
     let mut failure = None;
