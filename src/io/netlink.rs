@@ -65,11 +65,11 @@ pub enum NetlinkError {
     Decode(DecodeError),
     /// A request did not fit the buffer.
     Encode(EncodeError),
-    /// No reply within REQUEST_TIMEOUT.
+    /// No reply within the socket's reply wait (REQUEST_TIMEOUT unless set;
+    /// none at all in the daemon's loop), or, for [`RtnlEvents`], within
+    /// REQUEST_TIMEOUT of the send.
     Timeout,
     /// A dump changed while it was read (NLM_F_DUMP_INTR); retry.
-    ///
-    /// (`Timeout` above: no reply within the socket's reply wait.)
     DumpInterrupted,
 }
 
