@@ -57,6 +57,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("auth_type"),
     one("auth_pass"),
     list("virtual_ipaddress"),
+    list("virtual_ipaddress_excluded"),
     one("nopreempt"),
     one("dont_track_primary"),
     one("preempt_delay"),

@@ -174,7 +174,11 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         if let Some(iface) = &instance.lvs_sync_daemon_interface {
             push_interface(&mut interfaces, iface);
         }
-        for vip in &instance.virtual_ipaddresses {
+        for vip in instance
+            .virtual_ipaddresses
+            .iter()
+            .chain(&instance.virtual_ipaddresses_excluded)
+        {
             push_interface(&mut interfaces, &vip.dev);
         }
         for track in &instance.track_interfaces {
@@ -524,9 +528,12 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         }
         if vs.ha_suspend {
             if let Service::Address(a) = vs.service {
-                let held = vrrp_instances
-                    .iter()
-                    .any(|i| i.virtual_ipaddresses.iter().any(|v| v.address == a.ip()));
+                let held = vrrp_instances.iter().any(|i| {
+                    i.virtual_ipaddresses
+                        .iter()
+                        .chain(&i.virtual_ipaddresses_excluded)
+                        .any(|v| v.address == a.ip())
+                });
                 if !held {
                     warnings.push(ConfigWarning {
                         origin: origin.to_string(),

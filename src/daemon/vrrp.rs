@@ -14,7 +14,7 @@ use log::{debug, info, warn};
 
 use super::lateness::Lateness;
 use crate::config::{
-    Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
+    Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::netlink::Rtnl;
@@ -29,7 +29,7 @@ use crate::vrrp::instance::{
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
-use crate::wire::netlink::rtnl::IfAddr;
+use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
@@ -101,8 +101,8 @@ pub struct InstanceIo {
     packet: Option<PacketSender>,
     /// Index of the receiver this instance listens on.
     pub receiver: usize,
-    /// The VIPs with their prefix lengths and interface indices.
-    vips: Vec<(IpAddr, u8, u32)>,
+    /// The VIPs, then the excluded addresses, in their rtnetlink form.
+    vips: Vec<HeldAddress>,
     /// The timer carrying `poll_at()`.
     pub timer: Option<TimerId>,
     /// Adverts dropped, per reason.
@@ -234,10 +234,25 @@ fn params_for(
     p
 }
 
-/// The rtnetlink form of a VIP: /32 or /128 unless configured otherwise.
-fn vip_addr(ifindex: u32, addr: IpAddr, prefix_len: u8) -> IfAddr {
-    let mut a = IfAddr::host(ifindex, addr);
-    a.prefix_len = prefix_len;
+/// An address an instance holds while master: a VIP or an excluded one.
+struct HeldAddress {
+    /// What is sent to the kernel (prefix, label, broadcast, scope, lifetime).
+    form: IfAddr,
+    /// `no_track`: left alone when deleted by hand.
+    no_track: bool,
+}
+
+/// The rtnetlink form of a configured VIP on interface `ifindex`.
+fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
+    let mut a = IfAddr::host(ifindex, vip.address);
+    a.prefix_len = vip.prefix_len;
+    a.scope = vip.scope;
+    a.broadcast = vip.broadcast;
+    a.preferred_lft = vip.preferred_lft;
+    a.label = vip
+        .label
+        .as_ref()
+        .and_then(|l| IfName::try_from(l.as_str()).ok());
     a
 }
 
@@ -374,7 +389,11 @@ impl Vrrp {
                 }
             };
             let mut vips = Vec::new();
-            for vip in &inst.virtual_ipaddresses {
+            for vip in inst
+                .virtual_ipaddresses
+                .iter()
+                .chain(&inst.virtual_ipaddresses_excluded)
+            {
                 let dev = if vip.dev.is_empty() {
                     info.index
                 } else {
@@ -387,7 +406,10 @@ impl Vrrp {
                             interface: vip.dev.as_str().to_owned(),
                         })?
                 };
-                vips.push((vip.address, vip.prefix_len, dev));
+                vips.push(HeldAddress {
+                    form: vip_addr(dev, vip),
+                    no_track: vip.no_track,
+                });
             }
             vrrp.io.push(InstanceIo {
                 name,
@@ -465,6 +487,42 @@ impl Vrrp {
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
         }
+        // keepalived tracks the interface of every VIP or excluded address
+        // on another interface than the instance's (weight 0: FAULT while it
+        // is down), unless the address says `no_track` (vrrp.c,
+        // vrrp_complete_instance).
+        let mut vip_devs: Vec<&str> = Vec::new();
+        for vip in inst
+            .virtual_ipaddresses
+            .iter()
+            .chain(&inst.virtual_ipaddresses_excluded)
+        {
+            let dev = vip.dev.as_str();
+            if vip.no_track || dev.is_empty() || dev == inst.interface.as_str() {
+                continue;
+            }
+            if vip_devs.contains(&dev) {
+                continue;
+            }
+            vip_devs.push(dev);
+            let Some(i) = interfaces.iter().find(|i| i.name == dev) else {
+                continue; // refused below, where the VIPs are resolved
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Interface,
+                    weight: 0,
+                    initial: if i.up && i.running {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                })
+                .map_err(|_| full())?;
+            self.iface_tracks.push((i.index, index, n));
+        }
         for t in &inst.track_scripts {
             let Some(script) = self.scripts.get_mut(t.script) else {
                 continue;
@@ -529,8 +587,9 @@ impl Vrrp {
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
     pub fn start(&mut self, now: Instant, rtnl: &mut Rtnl) {
         for io in &self.io {
-            for (addr, prefix, ifindex) in &io.vips {
-                match rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+            for vip in &io.vips {
+                let addr = vip.form.addr;
+                match rtnl.del_addr(&vip.form) {
                     Ok(true) => info!(
                         "vrrp_instance {}: removed stale VIP {addr} left by an earlier run",
                         io.name
@@ -887,12 +946,26 @@ impl Vrrp {
             if self.instances[i].state() != State::Master || !io.vips_held {
                 continue;
             }
-            if let Some((a, p, idx)) = io.vips.iter().find(|v| v.0 == addr && v.2 == ifindex) {
+            if let Some(vip) = io
+                .vips
+                .iter()
+                .find(|v| v.form.addr == addr && v.form.ifindex == ifindex)
+            {
+                let a = addr;
+                if vip.no_track {
+                    // keepalived's `no_track`: a deleted address is not
+                    // watched (it neither leaves MASTER nor comes back).
+                    info!(
+                        "vrrp_instance {}: VIP {a} (no_track) was removed by hand; left as it is",
+                        io.name
+                    );
+                    continue;
+                }
                 warn!(
                     "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
                     io.name
                 );
-                if let Err(e) = rtnl.add_addr(&vip_addr(*idx, *a, *p)) {
+                if let Err(e) = rtnl.add_addr(&vip.form) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
                 }
             }
@@ -968,8 +1041,9 @@ impl Vrrp {
                 }
             }
             Action::AddVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.add_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                for vip in &io.vips {
+                    if let Err(e) = rtnl.add_addr(&vip.form) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
                     }
                 }
@@ -977,8 +1051,9 @@ impl Vrrp {
                 info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
             }
             Action::RemoveVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                for vip in &io.vips {
+                    if let Err(e) = rtnl.del_addr(&vip.form) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!(
                             "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",
                             io.name
@@ -996,7 +1071,8 @@ impl Vrrp {
             Action::SendGarp { count } => {
                 let Some(packet) = &io.packet else { return };
                 for _ in 0..count {
-                    for (addr, _, _) in &io.vips {
+                    for vip in &io.vips {
+                        let addr = &vip.form.addr;
                         let len = match addr {
                             IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
                             IpAddr::V6(a) => {

@@ -472,7 +472,10 @@ impl Writer<'_> {
             let mut words = vec![item.keyword.clone()];
             words.extend(item.args.iter().cloned());
             if key == "virtual_ipaddress" || key == "virtual_ipaddress_excluded" {
-                words = self.vip_words(item, words);
+                let Some(vip) = self.vip_words(item, words) else {
+                    continue;
+                };
+                words = vip;
                 let address = words[0].split('/').next().unwrap_or_default().to_string();
                 if seen.contains(&address) {
                     self.note(
@@ -491,18 +494,61 @@ impl Writer<'_> {
         }
     }
 
-    /// keepalived's VIP options lvsd does not have (`brd`, `scope`, ...) are
-    /// dropped with a note; `dev` and `label` stay.
-    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Vec<String> {
+    /// A VIP's options as keepalived's `alloc_ipaddress()` reads them:
+    /// `dev`, `label`, `brd`/`broadcast`, `scope`, `no_track` and
+    /// `preferred_lft` carry over; options keepalived ignores for the
+    /// address family are left out with its warning; options lvsd lacks
+    /// (`peer`, `home`, `-nodad`, ...) are dropped with a note. `None` when
+    /// keepalived skips the whole address (`brd` on IPv6).
+    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Option<Vec<String>> {
+        let ipv6 = words[0].contains(':');
+        let prefix: Option<u8> = words[0].split_once('/').and_then(|(_, p)| p.parse().ok());
         let mut kept = vec![words[0].clone()];
         let mut rest = words[1..].iter();
         while let Some(option) = rest.next() {
+            let ignored = |w: &mut Self, why: &str, value: &str| {
+                w.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!(
+                        "virtual_ipaddress {}: `{option} {value}` {why}, as keepalived does",
+                        words[0]
+                    ),
+                )
+            };
             match option.as_str() {
-                "dev" | "label" => {
+                "no_track" => kept.push(option.clone()),
+                "dev" | "label" | "brd" | "broadcast" | "scope" | "preferred_lft" => {
+                    let value = rest.next().cloned().unwrap_or_default();
+                    match option.as_str() {
+                        "brd" | "broadcast" if ipv6 => {
+                            ignored(self, "is invalid on IPv6: the address is skipped", &value);
+                            return None;
+                        }
+                        "label" | "scope" if ipv6 => {
+                            ignored(self, "is ignored on IPv6", &value);
+                            continue;
+                        }
+                        "preferred_lft" if !ipv6 => {
+                            ignored(self, "is ignored on IPv4", &value);
+                            continue;
+                        }
+                        "brd" | "broadcast"
+                            if (value == "+" || value == "-") && prefix.unwrap_or(32) > 30 =>
+                        {
+                            ignored(
+                                self,
+                                "needs a prefix of at most /30: no broadcast is set",
+                                &value,
+                            );
+                            continue;
+                        }
+                        _ => {}
+                    }
                     kept.push(option.clone());
-                    kept.extend(rest.next().cloned());
+                    kept.push(value);
                 }
-                "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => {
+                "peer" | "track_group" => {
                     let value = rest.next().cloned().unwrap_or_default();
                     self.note(
                         item.at,
@@ -520,7 +566,7 @@ impl Writer<'_> {
                 ),
             }
         }
-        kept
+        Some(kept)
     }
 
     fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
@@ -605,6 +651,7 @@ impl Writer<'_> {
             INSTANCE,
             &[
                 "virtual_ipaddress",
+                "virtual_ipaddress_excluded",
                 "unicast_peer",
                 "track_interface",
                 "track_script",
@@ -866,6 +913,7 @@ pub fn import_with(
                         b,
                         &[
                             "virtual_ipaddress",
+                            "virtual_ipaddress_excluded",
                             "unicast_peer",
                             "track_interface",
                             "track_script",
@@ -1217,20 +1265,39 @@ vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_rout
     }
 
     #[test]
-    fn vip_options_lvsd_lacks_are_dropped_with_a_note() {
+    fn vip_options_carry_over() {
         let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
- virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 label eth0:1\n }\n}\n";
+ virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 scope link label eth0:1 no_track\n\
+  10.0.0.3 peer 10.0.0.4\n  10.0.0.5 preferred_lft 0\n }\n virtual_ipaddress_excluded {\n  10.0.0.9/24 broadcast -\n\
+  2001:db8::1 preferred_lft forever label x\n  2001:db8::2 brd +\n }\n}\n";
         let imported = import(text, "k.conf").unwrap();
-        assert!(
-            imported
-                .ini
-                .contains("virtual_ipaddress = 10.0.0.1/24 dev eth0 label eth0:1\n"),
-            "{}",
-            imported.ini
-        );
+        for line in [
+            "virtual_ipaddress = 10.0.0.1/24 brd 10.0.0.255 dev eth0 scope link label eth0:1 no_track\n",
+            "virtual_ipaddress_excluded = 2001:db8::1 preferred_lft forever\n",
+            "virtual_ipaddress = 10.0.0.3\n",
+            "virtual_ipaddress = 10.0.0.5\n",
+            "virtual_ipaddress_excluded = 10.0.0.9/24 broadcast -\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}{}", imported.ini);
+        }
+        assert!(!imported.ini.contains("= 2001:db8::2"), "{}", imported.ini);
         let dropped = notes_of(&imported, NoteKind::Dropped);
         assert_eq!(dropped.len(), 1, "{dropped:?}");
-        assert!(dropped[0].contains("brd 10.0.0.255"));
-        assert!(crate::config::load_str(&imported.ini, "i.ini").is_ok());
+        assert!(dropped[0].contains("peer 10.0.0.4"));
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored
+                .iter()
+                .any(|n| n.contains("label x` is ignored on IPv6")),
+            "{ignored:?}"
+        );
+        assert!(
+            ignored.iter().any(|n| n.contains("address is skipped")),
+            "{ignored:?}"
+        );
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        let i = &config.vrrp_instances[0];
+        assert_eq!(i.virtual_ipaddresses_excluded.len(), 2);
+        assert_eq!(i.virtual_ipaddresses[0].scope, 253);
     }
 }
