@@ -132,6 +132,17 @@ fn vip_options_match_keepalived() {
     let mut lvsd = lan.lvsd(1, &lvsd_ini(net, 61));
     let mut ka = lan.keepalived(2, &keepalived_conf(net, 62));
     let ctx = logs(&[&lvsd, &ka]);
+    // The GARP for an address on eth1 leaves on eth1, as keepalived's does.
+    let capture = lan.dir.join("eth1.arp");
+    let mut tcpdump = Command::new("ip")
+        .args([
+            "netns", "exec", &lvsd.ns, "tcpdump", "-i", "eth1p", "-n", "-l", "arp",
+        ])
+        .stdout(std::fs::File::create(&capture).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("tcpdump");
+    std::thread::sleep(Duration::from_millis(500));
     lvsd.start();
     ka.start();
     let vip = format!("10.254.{net}.100/32");
@@ -161,6 +172,15 @@ fn vip_options_match_keepalived() {
             "missing `{want}` in {ours:#?}"
         );
     }
+
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let arp = std::fs::read_to_string(&capture).unwrap_or_default();
+    assert!(
+        arp.contains("192.0.2.1") && !arp.contains(&format!("10.254.{net}.")),
+        "gratuitous ARP on eth1:\n{arp}\n{}",
+        ctx()
+    );
 
     // Deleted by hand: a tracked VIP comes back at once, a no_track one does not.
     common::sh(&format!(

@@ -99,6 +99,9 @@ pub struct InstanceIo {
     mac: [u8; 6],
     sender: VrrpSender,
     packet: Option<PacketSender>,
+    /// Packet sockets and MACs of the other interfaces that hold addresses
+    /// of this instance (`dev`): their GARPs leave there, as keepalived's.
+    other_links: Vec<(u32, [u8; 6], PacketSender)>,
     /// Index of the receiver this instance listens on.
     pub receiver: usize,
     /// The VIPs, then the excluded addresses, in their rtnetlink form.
@@ -389,6 +392,7 @@ impl Vrrp {
                 }
             };
             let mut vips = Vec::new();
+            let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
             for vip in inst
                 .virtual_ipaddresses
                 .iter()
@@ -410,6 +414,19 @@ impl Vrrp {
                     form: vip_addr(dev, vip),
                     no_track: vip.no_track,
                 });
+                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                    let mac = interfaces
+                        .iter()
+                        .find(|i| i.index == dev)
+                        .map_or([0; 6], |i| i.mac);
+                    match PacketSender::open(dev) {
+                        Ok(p) => other_links.push((dev, mac, p)),
+                        Err(e) => warn!(
+                            "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
+                            vip.dev
+                        ),
+                    }
+                }
             }
             vrrp.io.push(InstanceIo {
                 name,
@@ -418,6 +435,7 @@ impl Vrrp {
                 mac: info.mac,
                 sender,
                 packet,
+                other_links,
                 receiver,
                 vips,
                 timer: None,
@@ -1069,14 +1087,22 @@ impl Vrrp {
                 io.vips_held = false;
             }
             Action::SendGarp { count } => {
-                let Some(packet) = &io.packet else { return };
                 for _ in 0..count {
                     for vip in &io.vips {
                         let addr = &vip.form.addr;
+                        let (mac, packet) = if vip.form.ifindex == io.ifindex {
+                            (io.mac, io.packet.as_ref())
+                        } else {
+                            match io.other_links.iter().find(|l| l.0 == vip.form.ifindex) {
+                                Some((_, mac, p)) => (*mac, Some(p)),
+                                None => continue,
+                            }
+                        };
+                        let Some(packet) = packet else { continue };
                         let len = match addr {
-                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
+                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, mac, *a).ok(),
                             IpAddr::V6(a) => {
-                                ndisc::emit_unsolicited_na_frame(&mut self.frame, io.mac, *a, false)
+                                ndisc::emit_unsolicited_na_frame(&mut self.frame, mac, *a, false)
                                     .ok()
                             }
                         };
