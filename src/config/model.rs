@@ -114,6 +114,9 @@ pub struct VrrpScript {
     pub fall: u32,
     /// `user`: run as this user (default global script_user).
     pub user: Option<Name>,
+    /// `init_fail`: the script starts as failing (keepalived's
+    /// SCRIPT_INIT_STATE_FAILED): `rise` successes are needed before it counts as up.
+    pub init_fail: bool,
 }
 
 /// Initial VRRP state.

@@ -98,6 +98,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
     one("rise"),
     one("fall"),
     one("user"),
+    one("init_fail"),
 ];
 
 /// Keys of `[virtual_server NAME]`.

@@ -242,10 +242,12 @@ pub(crate) fn read_script(
     let mut rise = 1;
     let mut fall = 1;
     let mut user = None;
+    let mut init_fail = false;
     let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         match key {
             "script" => script = Some(reader.path(entry)?),
+            "init_fail" => init_fail = reader.flag(entry)?,
             "interval" => interval = reader.duration(entry, Duration::from_millis(10)..=hour)?,
             "timeout" => timeout = Some(reader.duration(entry, Duration::from_millis(10)..=hour)?),
             "weight" => weight = reader.int(entry, -254..=254i32)?,
@@ -266,6 +268,7 @@ pub(crate) fn read_script(
         rise,
         fall,
         user,
+        init_fail,
     })
 }
 

@@ -314,6 +314,7 @@ impl Vrrp {
                 s.timeout,
                 s.rise,
                 s.fall,
+                s.init_fail,
             ));
         }
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {

@@ -730,7 +730,14 @@ const SYNC_GROUP: &[&str] = &[
     "notify",
 ];
 const SCRIPT: &[&str] = &[
-    "script", "interval", "timeout", "weight", "rise", "fall", "user",
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "init_fail",
 ];
 const VIRTUAL_SERVER: &[&str] = &[
     "delay_loop",
