@@ -306,6 +306,10 @@ pub struct SyncGroup {
     pub members: heapless::Vec<Name, MAX_SYNC_GROUP_MEMBERS>,
     /// Indices into `Config::vrrp_instances`, same order as `members`.
     pub member_indices: heapless::Vec<usize, MAX_SYNC_GROUP_MEMBERS>,
+    /// `track_file` lines: every member tracks each file with this weight,
+    /// as keepalived adds a sync group's tracked files to each member
+    /// (already copied into the members' `track_files` at load).
+    pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
     /// Notify commands.
     pub notify: Notify,
 }

@@ -82,6 +82,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
 /// Keys of `[vrrp_sync_group NAME]`.
 pub(crate) const SYNC_GROUP_KEYS: &[KeySpec] = &[
     list("group"),
+    list("track_file"),
     one("notify_master"),
     one("notify_backup"),
     one("notify_fault"),

@@ -38,6 +38,8 @@ pub(crate) struct RawSyncGroup<'a> {
     pub group: SyncGroup,
     pub title: Title<'a>,
     pub member_lines: Vec<usize>,
+    /// Line of each `track_file`.
+    pub track_file_lines: Vec<usize>,
 }
 
 /// `[virtual_server]` before its real servers are attached.
@@ -395,14 +397,7 @@ pub(crate) fn read_instance<'a>(
                 track_scripts.push((script, weight, entry.line));
             }
             "track_file" => {
-                let (path, weight) = with_weight(&reader, entry, "PATH [weight N]")?;
-                let mut text = PathText::new();
-                text.push_str(path)
-                    .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
-                let item = TrackFile {
-                    path: text,
-                    weight: weight.unwrap_or(1),
-                };
+                let item = read_track_file(&reader, entry)?;
                 push_capped(
                     &reader,
                     entry,
@@ -812,6 +807,18 @@ fn read_vip(
     })
 }
 
+/// One `track_file = PATH [weight N]` line (weight 1 by default, keepalived's).
+fn read_track_file(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<TrackFile, ConfigError> {
+    let (path, weight) = with_weight(reader, entry, "PATH [weight N]")?;
+    let mut text = PathText::new();
+    text.push_str(path)
+        .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
+    Ok(TrackFile {
+        path: text,
+        weight: weight.unwrap_or(1),
+    })
+}
+
 /// `[vrrp_sync_group NAME]`.
 pub(crate) fn read_sync_group<'a>(
     origin: &str,
@@ -822,8 +829,22 @@ pub(crate) fn read_sync_group<'a>(
     let mut members = heapless::Vec::new();
     let mut member_lines = Vec::new();
     let mut notify = Notify::default();
+    let mut track_files = heapless::Vec::new();
+    let mut track_file_lines = Vec::new();
     for (key, entry) in reader.entries() {
         if notify_key(&reader, &mut notify, key, entry)? {
+            continue;
+        }
+        if key == "track_file" {
+            let item = read_track_file(&reader, entry)?;
+            push_capped(
+                &reader,
+                entry,
+                &mut track_files,
+                item,
+                "MAX_TRACKS_PER_INSTANCE",
+            )?;
+            track_file_lines.push(entry.line);
             continue;
         }
         if key == "group" {
@@ -854,10 +875,12 @@ pub(crate) fn read_sync_group<'a>(
             line: section.line,
             members,
             member_indices: heapless::Vec::new(),
+            track_files,
             notify,
         },
         title: reader.title,
         member_lines,
+        track_file_lines,
     })
 }
 

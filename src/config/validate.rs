@@ -241,6 +241,25 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 .at_key("group"));
             }
             let _ = group.member_indices.push(index);
+            // keepalived adds the group's tracked files to every member.
+            for (track, line) in raw.group.track_files.iter().zip(&raw.track_file_lines) {
+                if vrrp_instances[index]
+                    .track_files
+                    .push(track.clone())
+                    .is_err()
+                {
+                    return Err(ConfigError::new(
+                        origin,
+                        *line,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_TRACKS_PER_INSTANCE",
+                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                        },
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_file"));
+                }
+            }
         }
         sync_groups.push(group);
     }
