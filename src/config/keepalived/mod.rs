@@ -412,6 +412,8 @@ struct Writer<'o> {
     notes: Vec<ImportNote>,
     virtual_servers: usize,
     origins: &'o [String],
+    /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse.
+    track_files: Vec<(String, String, i32, bool)>,
 }
 
 impl Writer<'_> {
@@ -570,8 +572,11 @@ impl Writer<'_> {
     }
 
     fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
+        let tracks_files = node.keyword == "vrrp_instance" || node.keyword == "vrrp_sync_group";
         for item in node.block.iter().flatten() {
-            if lists.contains(&item.keyword.as_str()) {
+            if tracks_files && item.keyword == "track_file" {
+                self.track_file(item);
+            } else if lists.contains(&item.keyword.as_str()) {
                 self.list(&item.keyword, item);
             } else if item.keyword == "authentication" {
                 for auth in item.block.iter().flatten() {
@@ -582,6 +587,74 @@ impl Writer<'_> {
             } else {
                 self.drop_node(item, "is not supported by lvsd");
             }
+        }
+    }
+
+    /// `track_file { NAME [weight N [reverse|noreverse]] }` of an instance or
+    /// sync group, resolved through the `track_file` / `vrrp_track_file`
+    /// blocks to lvsd's `track_file = PATH weight N`, as keepalived's
+    /// `vrrp_alloc_track_file()` reads it (the line's weight, else the block's).
+    fn track_file(&mut self, node: &Node) {
+        for item in node.block.iter().flatten() {
+            let name = &item.keyword;
+            let Some((_, path, block_weight, block_reverse)) =
+                self.track_files.iter().find(|t| &t.0 == name).cloned()
+            else {
+                self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!(
+                        "track_file {name}: no such track_file block; keepalived ignores the track"
+                    ),
+                );
+                continue;
+            };
+            let (weight, reverse) = match item.args.as_slice() {
+                [] => (block_weight, block_reverse),
+                [w, n, rest @ ..] if w == "weight" && rest.len() <= 1 => {
+                    let Ok(weight) = n.parse::<i32>().map(|n| n.clamp(-254, 254)) else {
+                        self.note(
+                            item.at,
+                            NoteKind::Ignored,
+                            format!("track_file {name}: weight `{n}` is not a number; keepalived ignores the track"),
+                        );
+                        continue;
+                    };
+                    match rest.first().map(String::as_str) {
+                        None => (weight, block_reverse),
+                        Some("reverse") => (weight, true),
+                        Some("noreverse") => (weight, false),
+                        Some(_) => {
+                            self.note(
+                                item.at,
+                                NoteKind::Ignored,
+                                format!("track_file {name}: unknown option `{}`; keepalived ignores the track", item.args.join(" ")),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    self.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        format!(
+                            "track_file {name}: unknown option `{}`; keepalived ignores the track",
+                            item.args.join(" ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if reverse && weight != 0 {
+                self.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!("track_file {name}: `reverse` weights are not supported by lvsd"),
+                );
+                continue;
+            }
+            let _ = writeln!(self.ini, "track_file = {path} weight {weight}");
         }
     }
 
@@ -832,6 +905,7 @@ pub fn import_with(
         notes: Vec::new(),
         virtual_servers: 0,
         origins: &read.origins,
+        track_files: Vec::new(),
     };
     for note in &read.notes {
         w.note(
@@ -900,10 +974,43 @@ pub fn import_with(
             n
         })
         .collect();
+    // `track_file NAME { file PATH  weight N [reverse]  init_file ... }`
+    // (`vrrp_track_file` is keepalived's older name), referenced by name.
+    for node in nodes
+        .iter()
+        .filter(|n| n.keyword == "track_file" || n.keyword == "vrrp_track_file")
+    {
+        let name = node.args.join(" ");
+        let mut path = None;
+        let (mut weight, mut reverse) = (1, false);
+        for item in node.block.iter().flatten() {
+            match (item.keyword.as_str(), item.args.as_slice()) {
+                ("file", [p, ..]) => path = Some(p.clone()),
+                ("weight", [n, rest @ ..]) => {
+                    weight = n.parse::<i32>().map_or(1, |n| n.clamp(-254, 254));
+                    reverse = rest.first().is_some_and(|r| r == "reverse");
+                }
+                ("init_file", _) => w.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!("track_file {name}: `init_file` (create the file at start) is not supported by lvsd"),
+                ),
+                _ => w.drop_node(item, "is not supported by lvsd"),
+            }
+        }
+        match path {
+            Some(path) => w.track_files.push((name, path, weight, reverse)),
+            None => w.note(
+                node.at,
+                NoteKind::Ignored,
+                format!("track_file {name} has no `file`: keepalived ignores it"),
+            ),
+        }
+    }
     for node in &nodes {
         let name = node.args.join(" ");
         match node.keyword.as_str() {
-            "global_defs" => {}
+            "global_defs" | "track_file" | "vrrp_track_file" => {}
             "vrrp_script" if scriptless.contains(&name) => {
                 w.note(
                     node.at,
@@ -1269,6 +1376,30 @@ vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_rout
     fn keepalived_keyword_table_is_sorted() {
         assert!(KEEPALIVED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
         assert!(KEEPALIVED_KEYWORDS.binary_search(&"vrrp_instance").is_ok());
+    }
+
+    #[test]
+    fn track_files_resolve_to_paths() {
+        let text = "vrrp_track_file tf {\n file /run/tf\n weight -5\n}\ntrack_file other {\n file /run/o\n init_file 0\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1\n }\n\
+ track_file {\n  tf\n  other weight 0\n  missing\n  tf weight 3 reverse\n }\n}\n\
+vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        for line in [
+            "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\nvirtual_ipaddress = 10.0.0.1\ntrack_file = /run/tf weight -5\ntrack_file = /run/o weight 0\n",
+            "[vrrp_sync_group G]\ngroup = VI_1\ntrack_file = /run/o weight 0\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        assert!(dropped.iter().any(|n| n.contains("init_file")));
+        assert!(dropped.iter().any(|n| n.contains("reverse")));
+        assert!(notes_of(&imported, NoteKind::Ignored)
+            .iter()
+            .any(|n| n.contains("track_file missing")));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert_eq!(config.vrrp_instances[0].track_files.len(), 3);
     }
 
     #[test]
