@@ -72,6 +72,11 @@ pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 pub const VRRP_PACKET_BUF: usize = 1500;
 /// Netlink socket message buffer (one datagram; dumps arrive in several).
 pub const NETLINK_BUF: usize = 32 * 1024;
+/// rtnetlink requests (VIP changes, dumps) awaiting their ack at once; more are
+/// still sent, untracked and counted.
+pub const RTNL_PENDING: usize = 256;
+/// rtnetlink messages (events, acks, dump entries) handled per wake-up.
+pub const RTNL_BUDGET: usize = 256;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.
@@ -86,6 +91,8 @@ pub const VRRP_NOTIFY_BACKLOG: usize = 8;
 pub const VRRP_PACKETS_PER_WAKEUP: usize = 64;
 /// IPVS writes sent in one netlink datagram before their acks are collected.
 pub const IPVS_BATCH_OPS: usize = 64;
+/// IPVS writes per wake-up; a bigger reconcile plan goes on in the next turns.
+pub const IPVS_OPS_PER_TURN: usize = 16 * IPVS_BATCH_OPS;
 /// Longest HTTP response body a check reads (it is digested, never stored).
 pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Chunk-extension bytes accepted in one HTTP response (RFC 9112 §7.1.1; they

@@ -11,7 +11,10 @@ use std::path::Path;
 use lvsd::config::keepalived::{import_with, ImportOptions, NoteKind};
 
 /// Faithful conversions reached so far; raise it when the importer improves.
-const FLOOR: usize = 66;
+/// (One less than the importer reached: `auth_type AH` is refused since it
+/// left a master that sends no adverts; acassen's keepalived.conf.SSL_GET uses
+/// it. That conversion was never faithful.)
+const FLOOR: usize = 65;
 
 #[test]
 fn corpus_converts_faithfully() {

@@ -142,7 +142,7 @@ pub enum VrrpVersion {
 pub enum Authentication {
     /// Simple text password, at most 8 bytes, zero-padded on the wire.
     Pass(heapless::String<8>),
-    /// IPsec AH with the given key.
+    /// IPsec AH with the given key (refused by the loader: lvsd cannot build AH adverts).
     Ah(heapless::String<8>),
 }
 
@@ -533,7 +533,7 @@ pub struct VirtualServer {
     pub timing: CheckTiming,
     /// `alpha`: servers start down and join after a first success.
     pub alpha: bool,
-    /// `omega`: run notify_down of every server when the service is removed.
+    /// `omega`: at shutdown, also run notify_down of every alive real server and quorum_down.
     pub omega: bool,
     /// `quorum`: minimum live weight (default 1).
     pub quorum: u32,
@@ -549,7 +549,7 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     /// `virtualhost` default for HTTP checkers.
     pub virtualhost: Option<Name>,
-    /// `ha_suspend`: only install the service while a VRRP instance holds its VIP.
+    /// `ha_suspend`: checks pause while the service address is on no local interface.
     pub ha_suspend: bool,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,

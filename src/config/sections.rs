@@ -481,7 +481,7 @@ pub(crate) fn read_instance<'a>(
             return Err(reader.error_at(
                 entry.line,
                 Some("auth_type"),
-                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS or AH".into()),
+                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
             ))
         }
         (Some(_), None) => return Err(reader.missing("auth_pass")),
@@ -499,8 +499,21 @@ pub(crate) fn read_instance<'a>(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                "AH" => Some(Authentication::Ah(secret)),
-                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
+                // Refused until AH is implemented with keepalived interop: an
+                // instance whose every advert fails to be built would still become
+                // MASTER and split the pair.
+                "AH" => {
+                    return Err(reader.error(
+                        type_entry,
+                        ConfigErrorKind::Conflict(
+                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
+                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
+                             removed it from VRRPv3)"
+                                .into(),
+                        ),
+                    ))
+                }
+                _ => return Err(reader.bad(type_entry, "must be PASS")),
             }
         }
     };
@@ -1136,6 +1149,19 @@ pub(crate) fn read_virtual_server<'a>(
             line,
             Some("hysteresis"),
             ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+        ));
+    }
+    if ha_suspend && matches!(service, Service::Fwmark { .. }) {
+        // keepalived would suspend such checks for good: a fwmark service
+        // has no address that could appear on an interface.
+        let line = reader.line_of("ha_suspend");
+        return Err(reader.error_at(
+            line,
+            Some("ha_suspend"),
+            ConfigErrorKind::Conflict(
+                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
+                    .into(),
+            ),
         ));
     }
     if let Some(sorry) = sorry_server {

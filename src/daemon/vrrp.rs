@@ -17,7 +17,7 @@ use crate::config::{
     Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
 use crate::io::iface::{self, InterfaceInfo};
-use crate::io::netlink::Rtnl;
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
 use crate::io::packet::PacketSender;
 use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
@@ -120,6 +120,9 @@ pub struct InstanceIo {
     pub send_errors: u64,
     /// Whether the VIPs are on the interface now (as far as lvsd did it).
     pub vips_held: bool,
+    /// During an address re-dump: which VIPs (same index as `vips`) the
+    /// kernel listed.
+    vips_seen: Vec<bool>,
     /// Whether the interface was up and running at start.
     link_up: bool,
     /// Whether the own interface's link state feeds the instance (not with
@@ -181,6 +184,8 @@ pub struct Vrrp {
     registry: Option<Registry>,
     script_user: Option<(u32, u32)>,
     notify_timeout: Duration,
+    /// `enable_script_security`, for the virtual servers' commands too.
+    script_security: bool,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -283,6 +288,7 @@ impl Vrrp {
             registry: None,
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
+            script_security: cfg.global.enable_script_security,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -429,6 +435,7 @@ impl Vrrp {
                     }
                 }
             }
+            let vips_seen = vec![false; vips.len()];
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
@@ -446,6 +453,7 @@ impl Vrrp {
                 vip_mismatches: 0,
                 send_errors: 0,
                 vips_held: false,
+                vips_seen,
                 link_up: info.up && info.running,
                 track_primary: !inst.dont_track_primary,
                 fired: None,
@@ -464,7 +472,34 @@ impl Vrrp {
             vrrp.check_security(cfg, &commands, &label)?;
             vrrp.notifiers.push(Notifier::new(label, commands));
         }
+        // Last: the virtual servers' quorum_up/down and notify_up/down, run
+        // one at a time in order, as script_user, like the VRRP notifies.
+        vrrp.notifiers.push(Notifier::new(
+            "virtual_server notify".into(),
+            NotifyCommands::default(),
+        ));
         Ok(vrrp)
+    }
+
+    /// Splits and vets a virtual server's or real server's command
+    /// (`quorum_up`, `notify_down`, ...): same user and
+    /// `enable_script_security` rules as the VRRP notify commands.
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, String> {
+        let argv = scripts::split(line, what)?;
+        if self.script_security {
+            if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
+            {
+                return Err(format!("{what}: enable_script_security: {why}"));
+            }
+        }
+        Ok(argv)
+    }
+
+    /// Queues a virtual server's or real server's command.
+    pub fn queue_lvs_command(&mut self, argv: scripts::Argv) {
+        if let Some(n) = self.notifiers.last_mut() {
+            n.command(argv);
+        }
     }
 
     /// Fills `params.tracks` in the order interfaces, scripts, files, and
@@ -958,8 +993,98 @@ impl Vrrp {
         self.reconcile_groups(now);
     }
 
+    /// An address re-dump begins: no VIP seen yet.
+    pub fn begin_vip_survey(&mut self) {
+        for io in &mut self.io {
+            io.vips_seen.fill(false);
+        }
+    }
+
+    /// The re-dump listed `addr` on `ifindex`.
+    pub fn vip_seen(&mut self, ifindex: u32, addr: IpAddr) {
+        for io in &mut self.io {
+            for (k, v) in io.vips.iter().enumerate() {
+                if v.form.addr == addr && v.form.ifindex == ifindex {
+                    if let Some(seen) = io.vips_seen.get_mut(k) {
+                        *seen = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The re-dump ended: every instance's VIPs are made to agree with its
+    /// state again (missing ones added while it holds them, left-over ones
+    /// removed while it does not). Returns how many changes were sent.
+    pub fn finish_vip_survey(&mut self, rtnl: &mut RtnlEvents, now: Instant) -> usize {
+        let mut sent = 0;
+        for (i, io) in self.io.iter().enumerate() {
+            let hold = io.vips_held && self.instances[i].state() == State::Master;
+            for (k, vip) in io.vips.iter().enumerate() {
+                let a = vip.form.addr;
+                let seen = io.vips_seen.get(k).copied().unwrap_or(false);
+                let request = match (hold, seen) {
+                    // `no_track`: a missing address is not watched.
+                    (true, false) if vip.no_track => continue,
+                    (true, false) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is missing after an rtnetlink re-dump; adding it back",
+                            io.name
+                        );
+                        RtnlRequest::AddAddr(vip.form.clone())
+                    }
+                    (false, true) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is present while not master (rtnetlink re-dump); removing it",
+                            io.name
+                        );
+                        RtnlRequest::DelAddr(vip.form.clone())
+                    }
+                    _ => continue,
+                };
+                sent += 1;
+                if let Err(e) = rtnl.send(request, i as u32, now) {
+                    warn!("vrrp_instance {}: VIP {a}: {e}", io.name);
+                }
+            }
+        }
+        sent
+    }
+
+    /// A VIP request of instance `tag` ended. Adding a VIP that is there, or
+    /// removing one that is gone, is success.
+    pub fn vip_request_done(
+        &mut self,
+        tag: u32,
+        request: &RtnlRequest,
+        result: &Result<(), NetlinkError>,
+    ) {
+        let (verb, a) = match request {
+            RtnlRequest::AddAddr(a) => ("adding", a),
+            RtnlRequest::DelAddr(a) => ("removing", a),
+            _ => return,
+        };
+        let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
+        match result {
+            Ok(()) => {}
+            Err(NetlinkError::Kernel { errno, .. })
+                if (*errno == libc::EEXIST && verb == "adding")
+                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+            Err(e) => warn!(
+                "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
+                a.addr, a.prefix_len
+            ),
+        }
+    }
+
     /// An address disappeared: a VIP deleted by hand while master comes back.
-    pub fn on_addr_removed(&mut self, rtnl: &mut Rtnl, ifindex: u32, addr: IpAddr) {
+    pub fn on_addr_removed(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        ifindex: u32,
+        addr: IpAddr,
+    ) {
         for i in 0..self.instances.len() {
             let io = &self.io[i];
             if self.instances[i].state() != State::Master || !io.vips_held {
@@ -984,7 +1109,7 @@ impl Vrrp {
                     "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
                     io.name
                 );
-                if let Err(e) = rtnl.add_addr(&vip.form) {
+                if let Err(e) = rtnl.send(RtnlRequest::AddAddr(vip.form.clone()), i as u32, now) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
                 }
             }
@@ -993,11 +1118,16 @@ impl Vrrp {
 
     /// Carries out every queued action of every instance. Returns the notify
     /// lines produced (instance, state, priority) for the notifier.
-    pub fn run_actions(&mut self, rtnl: &mut Rtnl, notes: &mut Vec<(usize, NotifyState, u8)>) {
+    pub fn run_actions(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        notes: &mut Vec<(usize, NotifyState, u8)>,
+    ) {
         for i in 0..self.instances.len() {
             while let Some(action) = self.instances[i].poll_action() {
                 let advert = matches!(action, Action::SendAdvert { .. });
-                self.run_action(i, action, rtnl, notes);
+                self.run_action(i, action, rtnl, now, notes);
                 if advert {
                     if let Some(deadline) = self.io[i].fired.take() {
                         // Measurement only (the state machine runs on the
@@ -1018,7 +1148,8 @@ impl Vrrp {
         &mut self,
         i: usize,
         action: Action,
-        rtnl: &mut Rtnl,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
         notes: &mut Vec<(usize, NotifyState, u8)>,
     ) {
         let io = &mut self.io[i];
@@ -1060,8 +1191,12 @@ impl Vrrp {
                 }
             }
             Action::AddVips => {
+                // Sent without waiting: the kernel applies an rtnetlink
+                // request inside the send, so the GARPs that follow find the
+                // address in place; the ack is read with the events.
                 for vip in &io.vips {
-                    if let Err(e) = rtnl.add_addr(&vip.form) {
+                    let request = RtnlRequest::AddAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
                         let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
                     }
@@ -1071,7 +1206,8 @@ impl Vrrp {
             }
             Action::RemoveVips => {
                 for vip in &io.vips {
-                    if let Err(e) = rtnl.del_addr(&vip.form) {
+                    let request = RtnlRequest::DelAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
                         let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!(
                             "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",

@@ -274,6 +274,21 @@ impl Notifier {
         }
     }
 
+    /// Queues one plain command (a virtual server's quorum_up/quorum_down or a
+    /// real server's notify_up/notify_down: keepalived passes no arguments).
+    pub fn command(&mut self, argv: Argv) {
+        if self.queue.len() >= MAX_NOTIFY_QUEUE {
+            self.dropped += 1;
+            warn!(
+                "{}: notify queue full (limits::MAX_NOTIFY_QUEUE); dropped {}",
+                self.label,
+                describe(&argv)
+            );
+            return;
+        }
+        self.queue.push_back(argv);
+    }
+
     /// True while a command runs or waits.
     pub fn busy(&self) -> bool {
         self.running.is_some() || !self.queue.is_empty()
