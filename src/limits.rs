@@ -5,8 +5,21 @@
 
 /// VRRP instances per daemon.
 pub const MAX_VRRP_INSTANCES: usize = 256;
-/// Virtual IP addresses per VRRP instance (VRRPv2 carries at most 255).
-pub const MAX_VIPS_PER_INSTANCE: usize = 64;
+/// Addresses per VRRP instance, `virtual_ipaddress` and
+/// `virtual_ipaddress_excluded` together (keepalived sets no limit; real
+/// configurations list up to a few hundred). The lists are `Vec`s sized at
+/// load, so only configured addresses cost memory: 200 bytes each in the
+/// configuration (`VirtualIp`) and 80 in the daemon (its rtnetlink form), so
+/// a full instance costs about 280 KiB while loaded; unused capacity costs
+/// nothing. Printed by `benches/vip_memory.rs` (`make bench`), with the peak
+/// RSS of `lvsd check` at 1, 256 and 1024 addresses.
+pub const MAX_VIPS_PER_INSTANCE: usize = 1024;
+/// Addresses one advert lists: the count field is 8 bits (RFC 3768 section
+/// 5.3.5, RFC 5798 section 5.2.5), and fewer fit at MTU 1500 over IPv6 (89).
+/// Every instance keeps this many `IpAddr` inline (255 x 17 bytes, 4.3 KiB;
+/// `vrrp::Instance` is 6.7 KiB, 3.2 KiB more than with 64) so that the state
+/// machine never allocates.
+pub const MAX_ADVERT_VIPS: usize = 255;
 /// Unicast peers per VRRP instance.
 pub const MAX_UNICAST_PEERS: usize = 16;
 /// VRRP sync groups per daemon.

@@ -150,9 +150,11 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         match kind {
             "global" => raw.global = Some(sections::read_global(origin, section)?),
             "vrrp_script" => raw.scripts.push(sections::read_script(origin, section)?),
-            "vrrp_instance" => raw
-                .instances
-                .push(sections::read_instance(origin, section)?),
+            "vrrp_instance" => {
+                let mut instance = sections::read_instance(origin, section)?;
+                raw.warnings.append(&mut instance.warnings);
+                raw.instances.push(instance)
+            }
             "vrrp_sync_group" => raw.groups.push(sections::read_sync_group(origin, section)?),
             "virtual_server" => raw.virtual_servers.push(sections::read_virtual_server(
                 origin,

@@ -18,7 +18,7 @@ use log::{debug, info, warn};
 
 use super::lateness::Lateness;
 use crate::config::{
-    Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
+    Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
@@ -33,7 +33,7 @@ use crate::vrrp::instance::{
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
-use crate::wire::netlink::rtnl::IfAddr;
+use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
@@ -103,10 +103,13 @@ pub struct InstanceIo {
     mac: [u8; 6],
     sender: VrrpSender,
     packet: Option<PacketSender>,
+    /// Packet sockets and MACs of the other interfaces that hold addresses
+    /// of this instance (`dev`): their GARPs leave there, as keepalived's.
+    other_links: Vec<(u32, [u8; 6], PacketSender)>,
     /// Index of the receiver this instance listens on.
     pub receiver: usize,
-    /// The VIPs with their prefix lengths and interface indices.
-    vips: Vec<(IpAddr, u8, u32)>,
+    /// The VIPs, then the excluded addresses, in their rtnetlink form.
+    vips: Vec<HeldAddress>,
     /// The timer carrying `poll_at()`.
     pub timer: Option<TimerId>,
     /// Adverts dropped, per reason.
@@ -249,10 +252,25 @@ fn params_for(
     p
 }
 
-/// The rtnetlink form of a VIP: /32 or /128 unless configured otherwise.
-fn vip_addr(ifindex: u32, addr: IpAddr, prefix_len: u8) -> IfAddr {
-    let mut a = IfAddr::host(ifindex, addr);
-    a.prefix_len = prefix_len;
+/// An address an instance holds while master: a VIP or an excluded one.
+struct HeldAddress {
+    /// What is sent to the kernel (prefix, label, broadcast, scope, lifetime).
+    form: IfAddr,
+    /// `no_track`: left alone when deleted by hand.
+    no_track: bool,
+}
+
+/// The rtnetlink form of a configured VIP on interface `ifindex`.
+fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
+    let mut a = IfAddr::host(ifindex, vip.address);
+    a.prefix_len = vip.prefix_len;
+    a.scope = vip.scope;
+    a.broadcast = vip.broadcast;
+    a.preferred_lft = vip.preferred_lft;
+    a.label = vip
+        .label
+        .as_ref()
+        .and_then(|l| IfName::try_from(l.as_str()).ok());
     a
 }
 
@@ -312,6 +330,7 @@ impl Vrrp {
                 s.timeout,
                 s.rise,
                 s.fall,
+                s.init_fail,
             ));
         }
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
@@ -390,7 +409,12 @@ impl Vrrp {
                 }
             };
             let mut vips = Vec::new();
-            for vip in &inst.virtual_ipaddresses {
+            let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
+            for vip in inst
+                .virtual_ipaddresses
+                .iter()
+                .chain(&inst.virtual_ipaddresses_excluded)
+            {
                 let dev = if vip.dev.is_empty() {
                     info.index
                 } else {
@@ -403,7 +427,23 @@ impl Vrrp {
                             interface: vip.dev.as_str().to_owned(),
                         })?
                 };
-                vips.push((vip.address, vip.prefix_len, dev));
+                vips.push(HeldAddress {
+                    form: vip_addr(dev, vip),
+                    no_track: vip.no_track,
+                });
+                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                    let mac = interfaces
+                        .iter()
+                        .find(|i| i.index == dev)
+                        .map_or([0; 6], |i| i.mac);
+                    match PacketSender::open(dev) {
+                        Ok(p) => other_links.push((dev, mac, p)),
+                        Err(e) => warn!(
+                            "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
+                            vip.dev
+                        ),
+                    }
+                }
             }
             let vips_seen = vec![false; vips.len()];
             vrrp.io.push(InstanceIo {
@@ -413,6 +453,7 @@ impl Vrrp {
                 mac: info.mac,
                 sender,
                 packet,
+                other_links,
                 receiver,
                 vips,
                 timer: None,
@@ -513,6 +554,42 @@ impl Vrrp {
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
         }
+        // keepalived tracks the interface of every VIP or excluded address
+        // on another interface than the instance's (weight 0: FAULT while it
+        // is down), unless the address says `no_track` (vrrp.c,
+        // vrrp_complete_instance).
+        let mut vip_devs: Vec<&str> = Vec::new();
+        for vip in inst
+            .virtual_ipaddresses
+            .iter()
+            .chain(&inst.virtual_ipaddresses_excluded)
+        {
+            let dev = vip.dev.as_str();
+            if vip.no_track || dev.is_empty() || dev == inst.interface.as_str() {
+                continue;
+            }
+            if vip_devs.contains(&dev) {
+                continue;
+            }
+            vip_devs.push(dev);
+            let Some(i) = interfaces.iter().find(|i| i.name == dev) else {
+                continue; // refused below, where the VIPs are resolved
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Interface,
+                    weight: 0,
+                    initial: if i.up && i.running {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                })
+                .map_err(|_| full())?;
+            self.iface_tracks.push((i.index, index, n));
+        }
         for t in &inst.track_scripts {
             let Some(script) = self.scripts.get_mut(t.script) else {
                 continue;
@@ -590,8 +667,9 @@ impl Vrrp {
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
     pub fn start(&mut self, now: Instant, rtnl: &mut Rtnl) {
         for io in &self.io {
-            for (addr, prefix, ifindex) in &io.vips {
-                match rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+            for vip in &io.vips {
+                let addr = vip.form.addr;
+                match rtnl.del_addr(&vip.form) {
                     Ok(true) => info!(
                         "vrrp_instance {}: removed stale VIP {addr} left by an earlier run",
                         io.name
@@ -993,7 +1071,7 @@ impl Vrrp {
     pub fn vip_seen(&mut self, ifindex: u32, addr: IpAddr) {
         for io in &mut self.io {
             for (k, v) in io.vips.iter().enumerate() {
-                if v.0 == addr && v.2 == ifindex {
+                if v.form.addr == addr && v.form.ifindex == ifindex {
                     if let Some(seen) = io.vips_seen.get_mut(k) {
                         *seen = true;
                     }
@@ -1009,22 +1087,25 @@ impl Vrrp {
         let mut sent = 0;
         for (i, io) in self.io.iter().enumerate() {
             let hold = io.vips_held && self.instances[i].state() == State::Master;
-            for (k, (a, p, idx)) in io.vips.iter().enumerate() {
+            for (k, vip) in io.vips.iter().enumerate() {
+                let a = vip.form.addr;
                 let seen = io.vips_seen.get(k).copied().unwrap_or(false);
                 let request = match (hold, seen) {
+                    // `no_track`: a missing address is not watched.
+                    (true, false) if vip.no_track => continue,
                     (true, false) => {
                         warn!(
                             "vrrp_instance {}: VIP {a} is missing after an rtnetlink re-dump; adding it back",
                             io.name
                         );
-                        RtnlRequest::AddAddr(vip_addr(*idx, *a, *p))
+                        RtnlRequest::AddAddr(vip.form.clone())
                     }
                     (false, true) => {
                         warn!(
                             "vrrp_instance {}: VIP {a} is present while not master (rtnetlink re-dump); removing it",
                             io.name
                         );
-                        RtnlRequest::DelAddr(vip_addr(*idx, *a, *p))
+                        RtnlRequest::DelAddr(vip.form.clone())
                     }
                     _ => continue,
                 };
@@ -1076,14 +1157,26 @@ impl Vrrp {
             if self.instances[i].state() != State::Master || !io.vips_held {
                 continue;
             }
-            if let Some((a, p, idx)) = io.vips.iter().find(|v| v.0 == addr && v.2 == ifindex) {
+            if let Some(vip) = io
+                .vips
+                .iter()
+                .find(|v| v.form.addr == addr && v.form.ifindex == ifindex)
+            {
+                let a = addr;
+                if vip.no_track {
+                    // keepalived's `no_track`: a deleted address is not
+                    // watched (it neither leaves MASTER nor comes back).
+                    info!(
+                        "vrrp_instance {}: VIP {a} (no_track) was removed by hand; left as it is",
+                        io.name
+                    );
+                    continue;
+                }
                 warn!(
                     "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
                     io.name
                 );
-                if let Err(e) =
-                    rtnl.send(RtnlRequest::AddAddr(vip_addr(*idx, *a, *p)), i as u32, now)
-                {
+                if let Err(e) = rtnl.send(RtnlRequest::AddAddr(vip.form.clone()), i as u32, now) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
                 }
             }
@@ -1168,9 +1261,10 @@ impl Vrrp {
                 // Sent without waiting: the kernel applies an rtnetlink
                 // request inside the send, so the GARPs that follow find the
                 // address in place; the ack is read with the events.
-                for (addr, prefix, ifindex) in &io.vips {
-                    let request = RtnlRequest::AddAddr(vip_addr(*ifindex, *addr, *prefix));
+                for vip in &io.vips {
+                    let request = RtnlRequest::AddAddr(vip.form.clone());
                     if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
                     }
                 }
@@ -1178,9 +1272,10 @@ impl Vrrp {
                 info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
             }
             Action::RemoveVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    let request = RtnlRequest::DelAddr(vip_addr(*ifindex, *addr, *prefix));
+                for vip in &io.vips {
+                    let request = RtnlRequest::DelAddr(vip.form.clone());
                     if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!(
                             "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",
                             io.name
@@ -1196,13 +1291,22 @@ impl Vrrp {
                 io.vips_held = false;
             }
             Action::SendGarp { count } => {
-                let Some(packet) = &io.packet else { return };
                 for _ in 0..count {
-                    for (addr, _, _) in &io.vips {
+                    for vip in &io.vips {
+                        let addr = &vip.form.addr;
+                        let (mac, packet) = if vip.form.ifindex == io.ifindex {
+                            (io.mac, io.packet.as_ref())
+                        } else {
+                            match io.other_links.iter().find(|l| l.0 == vip.form.ifindex) {
+                                Some((_, mac, p)) => (*mac, Some(p)),
+                                None => continue,
+                            }
+                        };
+                        let Some(packet) = packet else { continue };
                         let len = match addr {
-                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
+                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, mac, *a).ok(),
                             IpAddr::V6(a) => {
-                                ndisc::emit_unsolicited_na_frame(&mut self.frame, io.mac, *a, false)
+                                ndisc::emit_unsolicited_na_frame(&mut self.frame, mac, *a, false)
                                     .ok()
                             }
                         };
@@ -1253,7 +1357,7 @@ impl Vrrp {
                 priority: inst.effective_priority(),
                 configured_priority: p.priority,
                 held: inst.is_held(),
-                vips: io.vips.iter().map(|(a, _, _)| a.to_string()).collect(),
+                vips: io.vips.iter().map(|h| h.form.addr.to_string()).collect(),
                 adverts_sent: io.sent,
                 adverts_received: io.received,
                 became_master: 0,
