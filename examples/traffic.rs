@@ -17,7 +17,9 @@
 //! long-lived connection is open (or failed).
 //!
 //! `traffic report FILE [--fault LABEL] [--stall-ms MS]` reads the file and
-//! prints the outage window around the mark, the failed requests, the
+//! prints the outage window around the mark (the longest run of consecutive
+//! failed requests beginning at or after the mark, from the last success
+//! before it to the first success after it), the failed requests, the
 //! long-lived connections that survived, broke or stalled, and latency
 //! percentiles before, during and after the fault; the last line is
 //! `RESULT key=value ...` for scripts. `--soak PREFIX --excuse-ms MS` instead
@@ -177,9 +179,9 @@ struct FaultReport {
     requests: usize,
     failed: usize,
     reasons: BTreeMap<String, usize>,
-    /// From the last success before the first failure to the first success
-    /// after the last failure (µs); 0 when nothing failed; None when no
-    /// success came after the last failure.
+    /// The longest run of consecutive failed requests that began in the
+    /// window, from the success before it to the success after it (µs); 0
+    /// when nothing failed; None when that run never ended.
     outage_us: Option<u64>,
     before: Phase,
     during: Phase,
@@ -209,26 +211,41 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
     for f in &fails {
         *reasons.entry(f.what.clone()).or_insert(0) += 1;
     }
-    let (outage_us, recovered) = match (fails.first(), fails.last()) {
-        (Some(first), Some(last)) => {
-            let before = ev
-                .reqs
-                .iter()
-                .filter(|r| r.ok && r.start < first.start)
-                .map(|r| r.start)
-                .max()
-                .unwrap_or(0);
-            match ev
-                .reqs
-                .iter()
-                .find(|r| r.ok && r.start > last.start)
-                .map(|r| r.start)
-            {
-                Some(after) => (Some(after - before), after),
-                None => (None, horizon),
-            }
+    // Runs of consecutive failed requests (in start order) that begin in the
+    // window; the outage is the longest: from the success before it to the
+    // success after it. A stray failure later does not stretch it.
+    let mut longest: Option<(u64, Option<u64>)> = None; // (window, first ok after)
+    let mut prev_ok = 0u64;
+    let mut run_start: Option<u64> = None;
+    // A run that never ends counts from the success before it to the end.
+    let last_t = ev.end.unwrap_or(horizon);
+    let consider = |from_ok: u64, to_ok: Option<u64>, longest: &mut Option<(u64, Option<u64>)>| {
+        let w = to_ok.unwrap_or(last_t).saturating_sub(from_ok);
+        if longest.map_or(true, |(lw, _)| w > lw) {
+            *longest = Some((w, to_ok));
         }
-        _ => (Some(0), (at + 1_000_000).min(horizon)),
+    };
+    for r in &ev.reqs {
+        if r.ok {
+            if let Some(first_fail) = run_start.take() {
+                if first_fail >= from && first_fail < horizon {
+                    consider(prev_ok, Some(r.start), &mut longest);
+                }
+            }
+            prev_ok = r.start;
+        } else if run_start.is_none() {
+            run_start = Some(r.start);
+        }
+    }
+    if let Some(first_fail) = run_start {
+        if first_fail >= from && first_fail < horizon {
+            consider(prev_ok, None, &mut longest);
+        }
+    }
+    let (outage_us, recovered) = match longest {
+        Some((_, Some(after))) => (longest.map(|l| l.0), after),
+        Some((_, None)) => (None, horizon),
+        None => (Some(0), (at + 1_000_000).min(horizon)),
     };
     let end = ev.end.unwrap_or(horizon);
     let mut r = FaultReport {
@@ -997,6 +1014,24 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("survived=1 broke=1 stalled=1"), "{text}");
+    }
+
+    #[test]
+    fn a_stray_failure_does_not_stretch_the_outage() {
+        let mut s = String::from("# traffic rate=100 timeout_ms=200\n");
+        for i in 0..500u64 {
+            let t = i * 10_000;
+            let ok = !(1_000_000..1_500_000).contains(&t) && t != 3_000_000 && t != 4_990_000;
+            s += &format!(
+                "R {t} 1000 {}\n",
+                if ok { "ok rs1" } else { "fail timeout" }
+            );
+        }
+        s += "M 1000000 kill\nE 5000000\n";
+        let ev = parse_events(&s).unwrap();
+        let r = fault_report(&ev, "kill", 1_000_000, 5_000_001, 1_000_000);
+        assert_eq!(r.failed, 52);
+        assert_eq!(r.outage_us, Some(1_500_000 - 990_000));
     }
 
     #[test]
