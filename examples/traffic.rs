@@ -36,6 +36,7 @@
 //! L T_US ID broken REASON           it failed (reset, eof, refused, timeout, ...)
 //! L T_US ID final LAST_ECHO_US      at the end: still open, its last echo
 //! M T_US LABEL                      a mark from stdin
+//! S T_US COUNT                      the probe ran late: COUNT request slots skipped
 //! E T_US                            the end of the run
 //! ```
 
@@ -79,6 +80,8 @@ struct Events_ {
     longs: BTreeMap<u32, Long>,
     marks: Vec<(u64, String)>,
     end: Option<u64>,
+    /// (time, slots) the probe skipped because it ran late.
+    skipped: Vec<(u64, u64)>,
 }
 
 fn parse_events(text: &str) -> Result<Events_, String> {
@@ -133,6 +136,7 @@ fn parse_events(text: &str) -> Result<Events_, String> {
                 .marks
                 .push((num(1)?, w.get(2).unwrap_or(&"").to_string())),
             Some("E") => ev.end = Some(num(1)?),
+            Some("S") => ev.skipped.push((num(1)?, num(2)?)),
             Some(_) => return Err(bad()),
         }
     }
@@ -403,12 +407,18 @@ fn report_main(args: &[String]) -> Result<(), String> {
         .or_else(|| ev.reqs.last().map(|r| r.start))
         .unwrap_or(0);
     let total_fail = ev.reqs.iter().filter(|r| !r.ok).count();
+    let skipped: u64 = ev.skipped.iter().map(|s| s.1).sum();
     println!(
-        "traffic: {} requests, {} failed, {} long-lived connections, {:.1} s recorded",
+        "traffic: {} requests, {} failed, {} long-lived connections, {:.1} s recorded; {} request slots skipped because the probe ran late{}",
         ev.reqs.len(),
         total_fail,
         ev.longs.len(),
-        end as f64 / 1e6
+        end as f64 / 1e6,
+        skipped,
+        match ev.skipped.iter().max_by_key(|s| s.1) {
+            Some((t, n)) => format!(" (at most {} at {:.3} s)", n, *t as f64 / 1e6),
+            None => String::new(),
+        }
     );
     if let Some(prefix) = soak {
         let mut worst = 0u64;
@@ -835,13 +845,17 @@ fn run_main(args: &[String]) -> Result<(), String> {
                 free.push(i);
             }
         }
-        // New requests on the fixed schedule (a late probe catches up, at
-        // most one second's worth).
-        if now.duration_since(next_req) > Duration::from_secs(1) {
-            next_req = now;
+        // New requests on the fixed schedule. A request starts (and its
+        // deadline runs) when it is really sent: a probe that fell behind
+        // (a starved VM) does not send a burst of already-late requests, it
+        // skips the missed slots and says how many ("S" lines).
+        if now >= next_req + period {
+            let missed = (now.duration_since(next_req).as_nanos() / period.as_nanos()) as u64;
+            let _ = writeln!(out, "S {} {}", us(now), missed);
+            next_req += period * missed as u32;
         }
         while next_req <= now {
-            let start = next_req;
+            let start = Instant::now();
             next_req += period;
             let Some(i) = free.pop() else {
                 let _ = writeln!(out, "R {} 0 fail local-full", us(start));
@@ -985,7 +999,7 @@ mod tests {
             }
         }
         s += "L 1000 0 open 300\nL 1000 1 open 300\nL 1000 2 open 300\n";
-        s += "M 4100000 kill\n";
+        s += "M 4100000 kill\nS 5000000 3\n";
         s += "L 8000000 0 gap 3900000\n";
         s += "L 4300000 1 broken reset\n";
         s += "L 10000000 0 final 9950000\nL 10000000 2 final 4050000\nE 10000000\n";
