@@ -187,6 +187,9 @@ struct FaultReport {
     /// window, from the success before it to the success after it (µs); 0
     /// when nothing failed; None when that run never ended.
     outage_us: Option<u64>,
+    /// From the success before the first failure in the window to the
+    /// success after the last one (µs); None when no success came after.
+    span_us: Option<u64>,
     before: Phase,
     during: Phase,
     after: Phase,
@@ -246,6 +249,24 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
             consider(prev_ok, None, &mut longest);
         }
     }
+    // The span of all failures in the window, success to success: equal to
+    // the outage when the failures are one run, longer when they are spread.
+    let span_us = match (fails.first(), fails.last()) {
+        (Some(first), Some(last)) => {
+            let before = ev
+                .reqs
+                .iter()
+                .filter(|r| r.ok && r.start < first.start)
+                .map(|r| r.start)
+                .max()
+                .unwrap_or(0);
+            ev.reqs
+                .iter()
+                .find(|r| r.ok && r.start > last.start)
+                .map(|r| r.start - before)
+        }
+        _ => Some(0),
+    };
     let (outage_us, recovered) = match longest {
         Some((_, Some(after))) => (longest.map(|l| l.0), after),
         Some((_, None)) => (None, horizon),
@@ -259,6 +280,7 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
         failed: fails.len(),
         reasons,
         outage_us,
+        span_us,
         before: phase(&ev.reqs, 0, at),
         during: phase(&ev.reqs, at, recovered.max(at)),
         after: phase(&ev.reqs, recovered.max(at), horizon),
@@ -306,13 +328,17 @@ fn print_fault(r: &FaultReport) -> String {
         None => "not recovered".to_string(),
     };
     format!(
-        "fault '{}' at {:.3} s: outage window {}; requests {} failed {}{}\n\
+        "fault '{}' at {:.3} s: outage window {}; failures span {}; requests {} failed {}{}\n\
          long-lived {}: survived {} broke {} stalled {} (broken before {}, never opened {}); max echo gap of survivors {} ms\n\
          latency ms p50/p99: before {} during {} after {}\n\
-         RESULT label={} outage_ms={} failed={} requests={} survived={} broke={} stalled={} long={} max_gap_ms={} p50_before={} p99_before={} p50_during={} p99_during={} p50_after={} p99_after={}",
+         RESULT label={} outage_ms={} span_ms={} failed={} requests={} survived={} broke={} stalled={} long={} max_gap_ms={} p50_before={} p99_before={} p50_during={} p99_during={} p50_after={} p99_after={}",
         r.label,
         r.at as f64 / 1e6,
         outage,
+        match r.span_us {
+            Some(v) => format!("{} ms", v / 1000),
+            None => "not recovered".to_string(),
+        },
         r.requests,
         r.failed,
         if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
@@ -328,6 +354,7 @@ fn print_fault(r: &FaultReport) -> String {
         phase_text(&r.after),
         r.label,
         r.outage_us.map(|v| (v / 1000).to_string()).unwrap_or_else(|| "inf".into()),
+        r.span_us.map(|v| (v / 1000).to_string()).unwrap_or_else(|| "inf".into()),
         r.failed,
         r.requests,
         r.survived,
@@ -1024,7 +1051,7 @@ mod tests {
         assert_eq!(r.after.n, 250);
         let text = print_fault(&r);
         assert!(
-            text.contains("RESULT label=kill outage_ms=3510 failed=350"),
+            text.contains("RESULT label=kill outage_ms=3510 span_ms=3510 failed=350"),
             "{text}"
         );
         assert!(text.contains("survived=1 broke=1 stalled=1"), "{text}");
@@ -1046,6 +1073,7 @@ mod tests {
         let r = fault_report(&ev, "kill", 1_000_000, 5_000_001, 1_000_000);
         assert_eq!(r.failed, 52);
         assert_eq!(r.outage_us, Some(1_500_000 - 990_000));
+        assert_eq!(r.span_us, None, "the last request failed: never recovered");
     }
 
     #[test]

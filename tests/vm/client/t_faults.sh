@@ -76,16 +76,20 @@ row_linkdown() {
 row_partition() {
     ip link set v-dir1 type bridge_slave isolated on; ip link set v-dir2 type bridge_slave isolated on
     probe_mark fault; T0=$(now_ms)
-    two=0 prev=$T0
+    two=0 prev=$T0 first2= tl=
     while [ "$(elapsed_ms "$T0")" -lt 8000 ]; do
         _n=$(vip_count); _t=$(now_ms)
-        [ "$_n" = 2 ] && two=$((two + _t - prev))
+        # Two masters from the first sample that saw them: each such sample
+        # adds the time since the previous sample.
+        [ "$_n" = 2 ] && { [ -n "$first2" ] && two=$((two + _t - prev)); first2=${first2:-$((_t - T0))}; }
+        tl="$tl $((_t - T0)):$_n"
         prev=$_t; sleep 0.25
     done
+    echo "  VIP holders over the partition (ms:count):$tl"
     ip link set v-dir1 type bridge_slave isolated off; ip link set v-dir2 type bridge_slave isolated off
     T1=$(now_ms)
     if wait_poll 10 0.1 eval '[ "$(vip_count)" = 1 ]'; then HEAL=$(elapsed_ms "$T1"); else HEAL=never; fi
-    EXTRA="two masters for $two ms of an 8 s partition; one master $HEAL ms after the heal ($(vip_holder | tr '\n' ' '))"
+    EXTRA="second master ${first2:-never} ms into the partition, two masters for $two ms until the heal at 8 s; one master $HEAL ms after the heal ($(vip_holder | tr '\n' ' '))"
     BOUND=
     if [ "$HEAL" = never ] || [ "$HEAL" -gt $((1000 + TOL)) ]; then CHECKS="heal-within-1-advert bad"; else CHECKS="heal-within-1-advert ok"; fi
     [ "$two" -gt 0 ] || CHECKS="$CHECKS partition-made-two-masters bad"
@@ -179,10 +183,10 @@ for row in $ROWS; do
         probe_stop
         rep=$(probe_report "$IMPL-$row" --fault fault 2>&1)
         printf '%s\n' "$rep" | sed 's/^/  /'
-        out=$(result outage_ms "$rep") failed=$(result failed "$rep") reqs=$(result requests "$rep")
+        out=$(result outage_ms "$rep") span=$(result span_ms "$rep") failed=$(result failed "$rep") reqs=$(result requests "$rep")
         surv=$(result survived "$rep") broke=$(result broke "$rep") stall=$(result stalled "$rep")
         p99=$(result p99_before "$rep")/$(result p99_during "$rep")/$(result p99_after "$rep")
-        line="$IMPL: outage ${out:-?} ms${BOUND:+ (bound $BOUND)}, failed ${failed:-?}/${reqs:-?}, long-lived survived/broke/stalled ${surv:-?}/${broke:-?}/${stall:-?}, p99 ms before/during/after $p99; $EXTRA"
+        line="$IMPL: outage ${out:-?} ms${BOUND:+ (bound $BOUND)} (failures span ${span:-?} ms), failed ${failed:-?}/${reqs:-?}, long-lived survived/broke/stalled ${surv:-?}/${broke:-?}/${stall:-?}, p99 ms before/during/after $p99; $EXTRA"
         echo "figure: matrix $row $line"
         echo "$row $line" >> $MATRIX
         if [ "$IMPL" = lvsd ]; then
