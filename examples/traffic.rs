@@ -182,6 +182,8 @@ struct FaultReport {
     /// Requests started in [at - timeout, horizon).
     requests: usize,
     failed: usize,
+    /// Failed by timeout while the probe was starved (skipped slots nearby).
+    starved: usize,
     reasons: BTreeMap<String, usize>,
     /// The longest run of consecutive failed requests that began in the
     /// window, from the success before it to the success after it (µs); 0
@@ -202,6 +204,9 @@ struct FaultReport {
     max_gap_us: u64,
 }
 
+/// How near a skipped slot must be for a timeout to count as starved.
+const STARVED_MARGIN_US: u64 = 500_000;
+
 /// Report the fault marked at `at` (label `label`); failures are looked for
 /// in [at - timeout, horizon). A long-lived connection survived when it was
 /// not broken and echoed within `stall_us` of the end; stalled when open but
@@ -218,6 +223,18 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
     for f in &fails {
         *reasons.entry(f.what.clone()).or_insert(0) += 1;
     }
+    // A timeout while the probe itself could not keep its schedule (it
+    // skipped slots within half a second of the request) says more about a
+    // starved machine than about the directors.
+    let starved = fails
+        .iter()
+        .filter(|f| f.what == "timeout")
+        .filter(|f| {
+            ev.skipped.iter().any(|&(t, _)| {
+                t + STARVED_MARGIN_US >= f.start && t <= f.start + ev.timeout_us + STARVED_MARGIN_US
+            })
+        })
+        .count();
     // Runs of consecutive failed requests (in start order) that begin in the
     // window; the outage is the longest: from the success before it to the
     // success after it. A stray failure later does not stretch it.
@@ -278,6 +295,7 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
         at,
         requests: in_win.len(),
         failed: fails.len(),
+        starved,
         reasons,
         outage_us,
         span_us,
@@ -328,10 +346,10 @@ fn print_fault(r: &FaultReport) -> String {
         None => "not recovered".to_string(),
     };
     format!(
-        "fault '{}' at {:.3} s: outage window {}; failures span {}; requests {} failed {}{}\n\
+        "fault '{}' at {:.3} s: outage window {}; failures span {}; requests {} failed {}{}, {} of them timeouts while the probe itself was starved\n\
          long-lived {}: survived {} broke {} stalled {} (broken before {}, never opened {}); max echo gap of survivors {} ms\n\
          latency ms p50/p99: before {} during {} after {}\n\
-         RESULT label={} outage_ms={} span_ms={} failed={} requests={} survived={} broke={} stalled={} long={} max_gap_ms={} p50_before={} p99_before={} p50_during={} p99_during={} p50_after={} p99_after={}",
+         RESULT label={} outage_ms={} span_ms={} failed={} unexcused={} requests={} survived={} broke={} stalled={} long={} max_gap_ms={} p50_before={} p99_before={} p50_during={} p99_during={} p50_after={} p99_after={}",
         r.label,
         r.at as f64 / 1e6,
         outage,
@@ -342,6 +360,7 @@ fn print_fault(r: &FaultReport) -> String {
         r.requests,
         r.failed,
         if reasons.is_empty() { String::new() } else { format!(" ({})", reasons.join(", ")) },
+        r.starved,
         r.long_total,
         r.survived,
         r.broke,
@@ -356,6 +375,7 @@ fn print_fault(r: &FaultReport) -> String {
         r.outage_us.map(|v| (v / 1000).to_string()).unwrap_or_else(|| "inf".into()),
         r.span_us.map(|v| (v / 1000).to_string()).unwrap_or_else(|| "inf".into()),
         r.failed,
+        r.failed - r.starved,
         r.requests,
         r.survived,
         r.broke,
@@ -1041,6 +1061,8 @@ mod tests {
         assert_eq!(r.outage_us, Some(7_500_000 - 3_990_000));
         assert_eq!(r.failed, 350);
         assert_eq!(r.reasons.get("timeout"), Some(&350));
+        // The probe skipped slots at 5.0 s: timeouts from 4.3 to 5.5 s are starved.
+        assert_eq!(r.starved, 121);
         assert_eq!((r.survived, r.broke, r.stalled), (1, 1, 1));
         assert_eq!(r.max_gap_us, 3_900_000);
         assert_eq!(r.before.n, 400);
@@ -1051,7 +1073,7 @@ mod tests {
         assert_eq!(r.after.n, 250);
         let text = print_fault(&r);
         assert!(
-            text.contains("RESULT label=kill outage_ms=3510 span_ms=3510 failed=350"),
+            text.contains("RESULT label=kill outage_ms=3510 span_ms=3510 failed=350 unexcused=229"),
             "{text}"
         );
         assert!(text.contains("survived=1 broke=1 stalled=1"), "{text}");
