@@ -223,18 +223,7 @@ fn fault_report(ev: &Events_, label: &str, at: u64, horizon: u64, stall_us: u64)
     for f in &fails {
         *reasons.entry(f.what.clone()).or_insert(0) += 1;
     }
-    // A timeout while the probe itself could not keep its schedule (it
-    // skipped slots within half a second of the request) says more about a
-    // starved machine than about the directors.
-    let starved = fails
-        .iter()
-        .filter(|f| f.what == "timeout")
-        .filter(|f| {
-            ev.skipped.iter().any(|&(t, _)| {
-                t + STARVED_MARGIN_US >= f.start && t <= f.start + ev.timeout_us + STARVED_MARGIN_US
-            })
-        })
-        .count();
+    let starved = fails.iter().filter(|f| is_starved(ev, f)).count();
     // Runs of consecutive failed requests (in start order) that begin in the
     // window; the outage is the longest: from the success before it to the
     // success after it. A stray failure later does not stretch it.
@@ -393,7 +382,9 @@ fn print_fault(r: &FaultReport) -> String {
 
 /// The soak's figure: failures outside every [mark - timeout, mark + excuse)
 /// of the marks starting with `prefix`.
-fn failures_outside(ev: &Events_, prefix: &str, excuse_us: u64) -> (usize, usize, Vec<u64>) {
+/// (outside, starved outside, inside, first outside start times)
+fn failures_outside(ev: &Events_, prefix: &str, excuse_us: u64) -> (usize, usize, usize, Vec<u64>) {
+    let mut starved = 0;
     let wins: Vec<(u64, u64)> = ev
         .marks
         .iter()
@@ -406,6 +397,8 @@ fn failures_outside(ev: &Events_, prefix: &str, excuse_us: u64) -> (usize, usize
     for r in ev.reqs.iter().filter(|r| !r.ok) {
         if wins.iter().any(|&(a, b)| r.start >= a && r.start < b) {
             inside += 1;
+        } else if is_starved(ev, r) {
+            starved += 1;
         } else {
             outside += 1;
             if first.len() < 5 {
@@ -413,7 +406,17 @@ fn failures_outside(ev: &Events_, prefix: &str, excuse_us: u64) -> (usize, usize
             }
         }
     }
-    (outside, inside, first)
+    (outside, starved, inside, first)
+}
+
+/// A timeout while the probe itself could not keep its schedule (it skipped
+/// slots within half a second of the request) says more about a starved
+/// machine than about the directors.
+fn is_starved(ev: &Events_, f: &Req) -> bool {
+    f.what == "timeout"
+        && ev.skipped.iter().any(|&(t, _)| {
+            t + STARVED_MARGIN_US >= f.start && t <= f.start + ev.timeout_us + STARVED_MARGIN_US
+        })
 }
 
 fn report_main(args: &[String]) -> Result<(), String> {
@@ -483,16 +486,17 @@ fn report_main(args: &[String]) -> Result<(), String> {
             worst = worst.max(r.outage_us.unwrap_or(u64::MAX));
             println!("{}", print_fault(&r).lines().next().unwrap_or(""));
         }
-        let (outside, inside, first) = failures_outside(&ev, &prefix, excuse_ms * 1000);
+        let (outside, starved, inside, first) = failures_outside(&ev, &prefix, excuse_ms * 1000);
         let first: Vec<String> = first
             .iter()
             .map(|t| format!("{:.3}", *t as f64 / 1e6))
             .collect();
         let all = fault_report(&ev, "all", 0, end + 1, stall_ms * 1000);
         println!(
-            "failed requests outside the {} windows: {} (inside: {}){}",
+            "failed requests outside the {} windows: {} (and {} timeouts while the probe itself was starved; inside: {}){}",
             prefix,
             outside,
+            starved,
             inside,
             if first.is_empty() {
                 String::new()
@@ -501,8 +505,9 @@ fn report_main(args: &[String]) -> Result<(), String> {
             }
         );
         println!(
-            "RESULT outside={} inside={} requests={} worst_outage_ms={} survived={} broke={} stalled={} long={}",
+            "RESULT outside={} starved={} inside={} requests={} worst_outage_ms={} survived={} broke={} stalled={} long={}",
             outside,
+            starved,
             inside,
             ev.reqs.len(),
             if worst == u64::MAX { "inf".to_string() } else { (worst / 1000).to_string() },
@@ -1131,9 +1136,13 @@ mod tests {
         s += "M 1000000 kill-1\nR 900000 200000 fail timeout\nR 5000000 200000 fail refused\n";
         s += "R 20000000 200000 fail timeout\nR 21000000 1000 ok rs1\nE 30000000\n";
         let ev = parse_events(&s).unwrap();
-        let (outside, inside, first) = failures_outside(&ev, "kill", 10_000_000);
-        assert_eq!((outside, inside), (1, 2));
+        let (outside, starved, inside, first) = failures_outside(&ev, "kill", 10_000_000);
+        assert_eq!((outside, starved, inside), (1, 0, 2));
         assert_eq!(first, vec![20_000_000]);
+        // The same timeout while the probe skipped slots is excused.
+        let ev = parse_events(&format!("{s}S 20300000 40\n")).unwrap();
+        let (outside, starved, inside, _) = failures_outside(&ev, "kill", 10_000_000);
+        assert_eq!((outside, starved, inside), (0, 1, 2));
     }
 
     #[test]

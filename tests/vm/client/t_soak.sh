@@ -25,7 +25,8 @@
 #   - 0 drift: every second, each director's kernel table = its config and
 #     health view (lvsd_drift), and exactly one VIP holder outside the
 #     failover windows; at the end both tables = the config;
-#   - 0 failed requests outside the failover windows (10 s after each mark).
+#   - 0 failed requests outside the failover windows (10 s after each mark),
+#     not counting timeouts while the probe itself was starved (printed).
 SOAK_MIN=${SOAK_MIN:-30}
 KILL_S=${SOAK_KILL_S:-300}
 RELOAD_S=30
@@ -146,7 +147,7 @@ rep=$(probe_report soak --soak fo- --excuse-ms $((EXCUSE_S * 1000)))
 printf '%s\n' "$rep" | sed 's/^/  /'
 outside=$(result outside "$rep")
 figure_line() { echo "figure: soak $*"; }
-figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside, inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
+figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside (and $(result starved "$rep") timeouts while the probe was starved), inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
 figure_line "drift samples $drift, samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: ${METRICS:+$metrics_fail failed}${METRICS:-not in this lvsd}, zombies max $zmax"
 for d in dir1 dir2; do
     eval "_f=\${F_$d:-} _l=\${L_$d:-}"
