@@ -150,6 +150,8 @@ row_reload_broken() {
     _tab=intact; [ "$(table_of dir1)" = "$(want_table)" ] || _tab="CHANGED: $(table_of dir1 | tr '\n' ';')"
     _vip=kept; has_vip dir1 || _vip=LOST
     EXTRA="daemon alive: $_alive; table $_tab; VIP $_vip"
+    if [ "$IMPL" = keepalived ]; then echo "  keepalived's log after the reload:"; tail -n 6 $W/dir1.ka.log | sed 's/^/    /'
+    else echo "  lvsd's log after the reload: $(tail -n 2 $W/dir1.lvsd.log | tr '\n' ' ')"; fi
     BOUND=
     CHECKS="alive $([ $_alive = yes ] && echo ok || echo bad) table $([ "$_tab" = intact ] && echo ok || echo bad) vip $([ $_vip = kept ] && echo ok || echo bad)"
     d_conf dir1 MASTER 100
