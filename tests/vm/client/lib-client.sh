@@ -231,7 +231,7 @@ cl_up() {
     d_start dir1; d_start dir2
     wait_until 15 has_vip dir1 || { fail "$IMPL: dir1 did not take the VIP"; return 1; }
     wait_until 15 tables_full "${1:-}" || { fail "$IMPL: tables not full: dir1 '$(table_of dir1 | tr '\n' ';')' dir2 '$(table_of dir2 | tr '\n' ';')'"; return 1; }
-    wait_until 5 eval '[ "$(vip_holder)" = dir1 ]' || { fail "$IMPL: VIP holders '$(vip_holder | tr '\n' ' ')'"; return 1; }
+    wait_until 10 eval '[ "$(vip_holder)" = dir1 ]' || { fail "$IMPL: VIP holders '$(vip_holder | tr '\n' ' ')'"; return 1; }
     wait_until 10 http_get client "http://$LAB_VIP/" || { fail "$IMPL: the VIP does not serve"; return 1; }
 }
 
