@@ -150,7 +150,7 @@ printf '%s\n' "$rep" | sed 's/^/  /'
 outside=$(result outside "$rep")
 figure_line() { echo "figure: soak $*"; }
 figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside (and $(result starved "$rep") timeouts while the probe was starved), inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
-figure_line "drift samples $drift, samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: ${METRICS:+$metrics_fail failed}${METRICS:-not in this lvsd}, zombies max $zmax"
+figure_line "drift samples $drift, samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: $([ -n "$METRICS" ] && echo "$metrics_fail of $((samples * 2)) reads failed" || echo "not in this lvsd"), zombies max $zmax"
 for d in dir1 dir2; do
     eval "_f=\${F_$d:-} _l=\${L_$d:-}"
     set -- $_f; fp=${1:-} frss=${2:-0} ffd=${3:-0}
