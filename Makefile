@@ -4,7 +4,7 @@ BIN     := target/$(TARGET)/release/lvsd
 BOARD   ?= qemu-x86_64
 CARGO   ?= cargo
 
-.PHONY: all build deps test unit-test vm-test lint fmt-check clippy bench image demo lab fuzz clean help
+.PHONY: all build deps test unit-test vm-test lint fmt-check clippy bench soak image demo lab fuzz clean help
 
 all: build
 
@@ -38,6 +38,13 @@ clippy:
 ## bench: print the benchmark figures (binary size, config load, ...)
 bench: build
 	./benches/run.sh
+
+## soak: lvsd for SOAK_MIN minutes (default 30) under traffic, flaps, reloads and master kills, in the VM lab
+SOAK_MIN ?= 30
+soak: build
+	./image/build.sh $(BOARD)
+	./tests/vm/run-traffic.sh --no-build --timeout $$(( $(SOAK_MIN) * 60 + 240 )) \
+		--append "LAB_TEST_TIMEOUT=$$(( $(SOAK_MIN) * 60 + 180 )) SOAK_MIN=$(SOAK_MIN)" tests/vm/client/t_soak.sh
 
 ## image: build image/out/$(BOARD)/{vmlinuz,initramfs}; BOARD=qemu-x86_64|generic-x86_64
 image: build

@@ -63,26 +63,62 @@ is_static "$LVSD_BIN" || die "lvsd binary $LVSD_BIN is not a static ELF executab
 is_static "$BUSYBOX" || die "$BUSYBOX is not a static busybox; install busybox-static (not busybox) or set BUSYBOX"
 
 # ---- inputs: kernel package ---------------------------------------------
+# The pin first (image/kernel.version). When Debian has removed that version
+# from its archive, the build falls back to the kernel the metapackage
+# linux-image-$KERNEL_FLAVOUR points at today, with a loud warning, so that a
+# fresh machine still builds and tests; the image's /etc/lvsd-release and
+# release.txt name the kernel actually used, and two builds on the same apt
+# state pick the same fallback (check-reproducible.sh compares those).
 PKG=linux-image-$KERNEL_ABI-$KERNEL_FLAVOUR
 KVER=$KERNEL_ABI-$KERNEL_FLAVOUR
+PIN_NOTE=
+# apt_fetch PKG VERSION DEST: download PKG=VERSION to DEST; on failure print why.
+apt_fetch() {
+    command -v apt-get >/dev/null 2>&1 || { echo "apt-get is not available"; return 1; }
+    mkdir -p "$CACHE_DIR"
+    _tmpd=$(mktemp -d "$CACHE_DIR/dl.XXXXXX")
+    if ! (cd "$_tmpd" && apt-get ${APT_DOWNLOAD_OPTS:-} download "$1=$2") >"$_tmpd/log" 2>&1; then
+        if grep -qiE 'Unable to locate|Can.t find a source|Version .* was not found' "$_tmpd/log"; then
+            echo "apt does not know $1=$2 (run 'apt-get update'; if it is still missing, Debian removed it)"
+        else
+            echo "no apt access? (apt says: $(grep -E '^(E|Err):' "$_tmpd/log" | head -2 | tr '\n' ' '))"
+        fi
+        rm -rf "$_tmpd"; return 1
+    fi
+    mv "$_tmpd"/*.deb "$3" 2>/dev/null || { rm -rf "$_tmpd"; echo "apt-get download produced no .deb for $1"; return 1; }
+    rm -rf "$_tmpd"
+}
 DEB=${KERNEL_DEB:-$CACHE_DIR/${PKG}_${KERNEL_PKG_VERSION}_amd64.deb}
 if [ ! -s "$DEB" ]; then
     [ -z "${KERNEL_DEB:-}" ] || die "KERNEL_DEB=$KERNEL_DEB does not exist"
-    command -v apt-get >/dev/null 2>&1 || die "kernel package $PKG=$KERNEL_PKG_VERSION is not cached in image/cache/ and apt-get is not available to download it"
-    mkdir -p "$CACHE_DIR"
     note "downloading $PKG=$KERNEL_PKG_VERSION into image/cache/"
-    tmpd=$(mktemp -d "$CACHE_DIR/dl.XXXXXX")
-    if ! (cd "$tmpd" && apt-get ${APT_DOWNLOAD_OPTS:-} download "$PKG=$KERNEL_PKG_VERSION") >"$tmpd/log" 2>&1; then
-        if grep -qiE 'Unable to locate|Can.t find a source|Version .* was not found' "$tmpd/log"; then
-            hint="apt does not know $PKG=$KERNEL_PKG_VERSION: run 'apt-get update'; if it is still missing the pin is outdated - see image/kernel.version for how to update it"
-        else
-            hint="no apt access? (apt says: $(grep -E '^(E|Err):' "$tmpd/log" | head -2 | tr '\n' ' '))"
+    if ! why=$(apt_fetch "$PKG" "$KERNEL_PKG_VERSION" "$DEB"); then
+        META=linux-image-$KERNEL_FLAVOUR
+        FB_PKG=$(apt-cache depends "$META" 2>/dev/null | sed -n "s/^ *Depends: \(linux-image-[0-9][^ ]*-$KERNEL_FLAVOUR\)\$/\1/p" | head -n 1)
+        FB_VER=
+        [ -n "$FB_PKG" ] && FB_VER=$(apt-cache show --no-all-versions "$FB_PKG" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)
+        [ -n "$FB_PKG" ] && [ -n "$FB_VER" ] ||
+            die "could not download the pinned kernel $PKG=$KERNEL_PKG_VERSION ($why), and apt names no current $META to fall back to"
+        FB_ABI=${FB_PKG#linux-image-}; FB_ABI=${FB_ABI%-$KERNEL_FLAVOUR}
+        {
+            echo "image/build.sh: ######################################################################"
+            echo "image/build.sh: WARNING: the pinned kernel $PKG=$KERNEL_PKG_VERSION cannot be fetched:"
+            echo "image/build.sh: WARNING:   $why"
+            echo "image/build.sh: WARNING: FALLING BACK to the current $META: $FB_PKG=$FB_VER."
+            echo "image/build.sh: WARNING: This image is NOT the pinned one. Update image/kernel.version to"
+            echo "image/build.sh: WARNING:   KERNEL_ABI=$FB_ABI"
+            echo "image/build.sh: WARNING:   KERNEL_PKG_VERSION=$FB_VER"
+            echo "image/build.sh: ######################################################################"
+        } >&2
+        PIN_NOTE=" (FALLBACK: pinned $PKG $KERNEL_PKG_VERSION could not be fetched)"
+        KERNEL_ABI=$FB_ABI KERNEL_PKG_VERSION=$FB_VER PKG=$FB_PKG KVER=$FB_ABI-$KERNEL_FLAVOUR
+        DEB=$CACHE_DIR/${PKG}_${KERNEL_PKG_VERSION}_amd64.deb
+        if [ ! -s "$DEB" ]; then
+            note "downloading the fallback $PKG=$KERNEL_PKG_VERSION into image/cache/"
+            why=$(apt_fetch "$PKG" "$KERNEL_PKG_VERSION" "$DEB") ||
+                die "could not download the fallback kernel $PKG=$KERNEL_PKG_VERSION either: $why"
         fi
-        rm -rf "$tmpd"
-        die "could not download kernel package $PKG=$KERNEL_PKG_VERSION: $hint"
     fi
-    mv "$tmpd"/*.deb "$DEB" 2>/dev/null || { rm -rf "$tmpd"; die "apt-get download produced no .deb for $PKG"; }
-    rm -rf "$tmpd"
 fi
 command -v dpkg-deb >/dev/null 2>&1 || die "dpkg-deb is needed to unpack $DEB"
 command -v depmod >/dev/null 2>&1 || die "depmod (kmod) is needed"
@@ -165,7 +201,7 @@ printf 'root:x:0:\nnogroup:x:65534:\n' > "$RFS/etc/group"
 chmod 0644 "$RFS/etc/passwd" "$RFS/etc/group"
 {
     echo "BOARD=$BOARD"
-    echo "KERNEL=$KVER ($PKG $KERNEL_PKG_VERSION)"
+    echo "KERNEL=$KVER ($PKG $KERNEL_PKG_VERSION)$PIN_NOTE"
     echo "LVSD_SHA256=$(sha256sum < "$LVSD_BIN" | cut -d' ' -f1)"
     echo "BUSYBOX=$("$BUSYBOX" 2>&1 | head -1 | sed 's/ multi-call.*//')"
     echo "SOURCE_DATE_EPOCH=$SOURCE_DATE_EPOCH"

@@ -4,7 +4,8 @@
 # ipvsadm and iproute2 on the host, and the static lvsd already built (`make`).
 #   1. build both boards' images;  2. check they are reproducible;
 #   3. boot-smoke both boards (appliance mode);  4. all VM lab tests, one boot.
-# Takes about 2-4 minutes on 2 busy cores. Exits non-zero on any failure.
+# Takes about 2-4 minutes on 2 busy cores, plus about 15 for the client-side
+# suites (fault matrix, 3-minute soak). Exits non-zero on any failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
 T0=$EPOCHREALTIME
@@ -33,5 +34,9 @@ run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_restart_reload.sh"
 run "$HERE/run.sh" --no-build --timeout 300 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "$HERE/t_checks_keepalived.sh"
 # Least privilege on the appliance: its own boot.
 run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_caps.sh"
+# What the client sees (issue 14): the fault matrix beside keepalived, then a
+# 3-minute soak; each its own boot with the traffic probe and keepalived.
+run "$HERE/run-traffic.sh" --no-build --timeout 1080 --append "LAB_TEST_TIMEOUT=1020 FAULT_FLAPS=10" "$HERE/client/t_faults.sh"
+run "$HERE/run-traffic.sh" --no-build --timeout 420 --append "LAB_TEST_TIMEOUT=360 SOAK_MIN=3 SOAK_KILL_S=80" "$HERE/client/t_soak.sh"
 echo "== [$(el)] VM CI $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail
