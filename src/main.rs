@@ -54,6 +54,22 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Announce { request, socket } => {
+            match io::control::request(&socket, &request, std::time::Duration::from_secs(5)) {
+                Ok(answer) => {
+                    print!("{answer}");
+                    if answer.starts_with("error:") {
+                        Exit::Runtime
+                    } else {
+                        Exit::Ok
+                    }
+                }
+                Err(e) => {
+                    eprintln!("lvsd: announce: {e}");
+                    Exit::Runtime
+                }
+            }
+        }
         Command::Genhash(args) => {
             let mut out = std::io::stdout().lock();
             match lvsd::genhash::run(args, &mut out) {

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+/// Announce mode cross-checks (docs/scale-out.md).
+pub mod announce;
 /// Errors and warnings with file:line.
 pub mod error;
 /// Generated configurations for benchmarks and tests.

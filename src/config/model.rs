@@ -91,6 +91,10 @@ pub struct Global {
     pub control_socket: PathText,
     /// `log_target` (lvsd): stderr or syslog.
     pub log_target: LogTarget,
+    /// `announce_device` (lvsd): the TUN device announced VIPs sit on (docs/scale-out.md).
+    pub announce_device: Name,
+    /// `announce_maintenance` (lvsd): withdraw every announced VIP.
+    pub announce_maintenance: bool,
 }
 
 /// `[vrrp_script NAME]`.
@@ -520,6 +524,9 @@ pub struct VirtualServer {
     pub virtualhost: Option<Name>,
     /// `ha_suspend`: only install the service while a VRRP instance holds its VIP.
     pub ha_suspend: bool,
+    /// `announce` (lvsd): the announce group; the address is announced by route
+    /// (docs/scale-out.md) instead of held by VRRP.
+    pub announce: Option<Name>,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,
 }

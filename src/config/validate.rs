@@ -565,6 +565,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             });
         }
     }
+    super::announce::check(origin, &servers, &vrrp_instances, &mut warnings)?;
     warnings.sort_by_key(|w| w.line);
 
     Ok(Config {

@@ -2,6 +2,7 @@
 //! pure state machines, and carries out the actions they return. No protocol
 //! logic lives here.
 
+pub mod announce;
 pub mod checks;
 pub mod lateness;
 pub mod lvs;
@@ -137,6 +138,8 @@ struct Daemon {
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
+    /// Announce mode (docs/scale-out.md); `None` when nothing is announced.
+    announce: Option<announce::Announce>,
     checks: checks::Checks,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
@@ -218,6 +221,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
     let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
+    let mut rtnl = rtnl;
+    let announce =
+        announce::Announce::setup(&config, &mut rtnl, opts.dry_run).map_err(DaemonError::Setup)?;
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -230,6 +236,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         vrrp,
         lvs,
         lvs_timer: None,
+        announce,
         checks,
         notes: Vec::with_capacity(64),
         stopping: false,
@@ -266,6 +273,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
+    if let Some(announce) = &mut daemon.announce {
+        announce.stop(&mut daemon.rtnl);
+    }
     daemon.checks.stop();
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
@@ -349,6 +359,9 @@ impl Daemon {
             );
         }
         self.notes.clear();
+        if let Some(announce) = &mut self.announce {
+            announce.sync(self.lvs.as_ref(), &mut self.rtnl);
+        }
         sync_timer(
             timers,
             &mut self.deferred_timer,
@@ -472,6 +485,13 @@ impl Daemon {
                     "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
                     self.config_path.display()
                 );
+                match &mut self.announce {
+                    Some(announce) => announce.load(&new, &mut self.rtnl),
+                    None if new.virtual_servers.iter().any(|v| v.announce.is_some()) => warn!(
+                        "reload: announce mode needs a restart to create its device; nothing is announced yet"
+                    ),
+                    None => {}
+                }
                 self.config = new;
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
@@ -503,6 +523,9 @@ impl Daemon {
             self.yields
         );
         self.vrrp.status(&mut out);
+        if let Some(announce) = &self.announce {
+            announce.status(&mut out);
+        }
         self.checks.status(&mut out);
         out
     }
@@ -563,8 +586,16 @@ impl Daemon {
                         }
                         return;
                     }
-                    let answer =
-                        format!("error: unknown request {:?}; try 'status'\n", req.as_str());
+                    let words: Vec<&str> = req.as_str().split_whitespace().collect();
+                    let answer = match (words.first(), &mut self.announce) {
+                        (Some(&"announce"), Some(announce)) => {
+                            announce.request(words.get(1..).unwrap_or(&[]), &mut self.rtnl)
+                        }
+                        (Some(&"announce"), None) => {
+                            "error: no virtual server is announced (announce = GROUP)\n".into()
+                        }
+                        _ => format!("error: unknown request {:?}; try 'status'\n", req.as_str()),
+                    };
                     let Some(Some(conn)) = self.conns.get_mut(slot) else {
                         return;
                     };
