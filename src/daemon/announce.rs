@@ -133,24 +133,25 @@ impl Announce {
     /// A control request `announce ...`; the answer text.
     pub fn request(&mut self, words: &[&str], rtnl: &mut Rtnl) -> String {
         let group = words.get(1).copied();
-        let answer =
-            match words.first().copied() {
-                Some(verb @ ("withdraw" | "restore")) => {
-                    let n = self.announcer.set_operator(group, verb == "withdraw");
-                    if n == 0 {
-                        return format!(
-                            "error: no announced address in group {}\n",
-                            group.unwrap_or("(any)")
-                        );
-                    }
-                    self.apply(rtnl);
-                    format!("ok: {verb} {n} address(es)\n")
+        let answer = match words.first().copied() {
+            Some(verb @ ("withdraw" | "restore")) => {
+                let n = self.announcer.set_operator(group, verb == "withdraw");
+                if n == 0 {
+                    return format!(
+                        "error: no announced address in group {}\n",
+                        group.unwrap_or("(any)")
+                    );
                 }
-                Some("status") | None => String::new(),
-                Some(other) => return format!(
+                self.apply(rtnl);
+                format!("ok: {verb} {n} address(es)\n")
+            }
+            Some("status") | None => String::new(),
+            Some(other) => {
+                return format!(
                     "error: unknown announce request {other:?}; try withdraw, restore or status\n"
-                ),
-            };
+                )
+            }
+        };
         let mut out = answer;
         self.announcer.status(&mut out);
         out

@@ -5,6 +5,7 @@
 # and exits non-zero when any step, test or the boot itself failed.
 #   --timeout S   hard limit for the qemu run (default 300)
 #   --no-build    do not rebuild image/out/qemu-x86_64
+#   --tool PATH   one more program in the VM's /opt/lab/bin (lab.sh --tool)
 # The full serial log of a failed run is kept in $VM_LOG (default
 # /tmp/lvsd-vm-last.log); temp files and qemu are always cleaned up.
 set -uo pipefail
@@ -15,6 +16,7 @@ while [ $# -gt 0 ]; do
         --timeout) LAB_ARGS+=(--timeout "$2"); shift 2 ;;
         --no-build) LAB_ARGS+=(--no-build); shift ;;
         --append) LAB_ARGS+=(--append "$2"); shift 2 ;;
+        --tool) LAB_ARGS+=(--tool "$2"); shift 2 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) TESTS+=("$1"); shift ;;
     esac
