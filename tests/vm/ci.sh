@@ -3,8 +3,9 @@
 # qemu-system-x86_64 (TCG), apt access or a cached kernel .deb, busybox-static,
 # ipvsadm and iproute2 on the host, and the static lvsd already built (`make`).
 #   1. build both boards' images;  2. check they are reproducible;
-#   3. boot-smoke both boards (appliance mode);  4. all VM lab tests, one boot.
-# Takes about 2-4 minutes on 2 busy cores. Exits non-zero on any failure.
+#   3. boot-smoke both boards (appliance mode);  4. all VM lab tests, one boot;
+#   5. the scale-out lab (t_scale_out.sh), its own boot (needs bird2 on the host).
+# Takes about 12-15 minutes on 2 busy cores (the scale-out lab is ~10 of them). Exits non-zero on any failure.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd); ROOT=$(cd "$HERE/../.." && pwd)
 T0=$EPOCHREALTIME
@@ -16,6 +17,12 @@ run "$ROOT/image/build.sh" generic-x86_64
 run "$ROOT/image/check-reproducible.sh" qemu-x86_64 generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
-run "$HERE/run.sh" --no-build --timeout 900 "$HERE"/t_*.sh
+# t_scale_out.sh has its own boot below (its own topology, BIRD, ~10 min).
+run "$HERE/run.sh" --no-build --timeout 900 $(ls "$HERE"/t_*.sh | grep -v '/t_scale_out\.sh$')
+# Scale-out: N active directors behind ECMP, BIRD from the host in the overlay.
+run cargo build -q --release --target x86_64-unknown-linux-musl --example scaleflow --manifest-path "$ROOT/Cargo.toml"
+run "$HERE/run.sh" --no-build --timeout 1500 --append LAB_TEST_TIMEOUT=1400 \
+    --tool /usr/sbin/bird --tool /usr/sbin/birdc \
+    --tool "$ROOT/target/x86_64-unknown-linux-musl/release/examples/scaleflow" "$HERE/t_scale_out.sh"
 echo "== [$(el)] VM CI $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail

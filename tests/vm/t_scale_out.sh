@@ -13,6 +13,9 @@
 # Needs in /opt/lab/bin (tests/vm/run.sh --tool): bird, birdc, scaleflow
 # (cargo build --release --target x86_64-unknown-linux-musl --example scaleflow).
 # Prints `figure:` lines; times are CLOCK_BOOTTIME ms inside the VM (qemu TCG).
+# A scenario in which a director it did not touch leaves the route (every BFD
+# session timing out at once when the host does not schedule qemu for 300 ms)
+# is reported and run again, at most SO_TRIES (3) times.
 # The traffic tools run at nice 10 and BIRD at nice -5: the emulated CPU is
 # shared, and a starved BIRD misses BFD's 300 ms and drops every session.
 # Hard assertions: spread within 1/3 +-10 points, route withdrawn <= 1000 ms
@@ -109,6 +112,8 @@ template bgp director {
     local 10.0.10.1 as 65000;
     bfd on;
     hold time 9;
+    # Quick to come back after a BFD timeout (a host stall, see below).
+    connect delay time 1; connect retry time 2; error wait time 1, 4;
     ipv4 { import where net ~ [ 10.0.100.0/24{32,32} ]; export none; };
 }
 EOF
@@ -132,6 +137,7 @@ protocol bgp uplink {
     neighbor 10.0.10.1 as 65000;
     bfd on;
     hold time 9;
+    connect delay time 1; connect retry time 2; error wait time 1, 4;
     ipv4 { import none; export where proto = "anycast"; };
 }
 EOF
@@ -246,6 +252,12 @@ probe_wait() { # NAME
     grep '^probe ' "$RUN/$1.probe"
 }
 kv() { printf '%s\n' "$1" | tr ' ' '\n' | sed -n "s/^$2=//p"; }
+# New-connection outage: from the fault (T0) to the start of the last new
+# connection that failed (its SYN was lost); 0 when none failed. An attempt
+# gives up after 300 ms, so failures can only be seen every 300 ms or so.
+outage_ms() { # PROBE_NAME T0
+    awk -v t0="$2" '$1 == "fail" && $2 >= t0 { last = $2 - t0 } END { print last + 0 }' "$RUN/$1.probe"
+}
 # ms from T0 until the router's route for the VIP no longer goes via DIRECTOR.
 withdraw_ms() { # T0 DIRECTOR
     awk -v t0="$1" -v vip="$VIP " -v dead="via $(d_ip "$2") " '$1 >= t0 && index($0, vip) && $2 != "Deleted" && !index($0, dead) { print $1 - t0; exit }' "$RUN/mon.log"
@@ -255,124 +267,193 @@ kept_through() { # HOLD DIRECTOR ROUTES_FILE
     awk -v d="$2" 'FNR==NR { if ($2 == d) via[$1] = 1; next } /^result / && ($2 in via) { n++; if ($3 == "ok") k++ } END { printf "%d %d\n", k, n }' "$3" "$RUN/$1.hold"
 }
 
+# ---- scenarios, each retried when a host stall flaps BFD -------------------
+# qemu TCG shares the host's CPUs with everything else on it; when qemu is
+# not scheduled for more than 300 ms, every BFD session in the VM times out at
+# once and the router drops all routes for a few seconds. Such an attempt is
+# recognised on the router's route events (a director the scenario did not
+# touch left the route), reported, and run again (at most SO_TRIES times).
+TRIES=${SO_TRIES:-3}
+ERRS= FIGS=
+err() { ERRS="$ERRS$*
+"; }
+fig() { FIGS="${FIGS}figure: $*
+"; }
+# Prints the first director of KEEP missing from a route event in [T0, T1].
+flapped() { # T0 T1 "d1 d2"
+    for _d in $3; do
+        awk -v t0="$1" -v t1="$2" -v vip="$VIP " -v via="via $(d_ip $_d) " \
+            '$1 >= t0 && $1 <= t1 && index($0, vip) && ($2 == "Deleted" || !index($0, via)) { f = 1 } END { exit !f }' \
+            "$RUN/mon.log" && { echo "$_d"; return 0; }
+    done
+    return 1
+}
+scenario() { # NAME "directors that must stay"
+    _try=0
+    while [ $_try -lt "$TRIES" ]; do
+        _try=$((_try + 1))
+        wait_nexthops 90 "d1 d2 d3" || { fail "no ECMP route with 3 directors before $1: $(nexthops)"; return; }
+        ERRS= FIGS=
+        _t0=$(scaleflow now)
+        "attempt_$1"
+        _t1=$(scaleflow now)
+        if _who=$(flapped "$_t0" "$_t1" "$2"); then
+            echo "  attempt $_try discarded: $_who left the route though untouched (BFD timed out: host stall); its figures:"
+            printf '%s' "$FIGS" | sed 's/^figure: /    /'
+            "restore_$1"
+            continue
+        fi
+        printf '%s' "$FIGS"
+        [ "$_try" -gt 1 ] && echo "  (attempt $_try; earlier ones disturbed by host stalls)"
+        printf '%s' "$ERRS" | while IFS= read -r _e; do [ -n "$_e" ] && echo "@@FAIL $_e"; done
+        [ -z "$ERRS" ] || _STEP_FAILED=1
+        "restore_$1"
+        return
+    done
+    fail "$TRIES attempts of $1, each disturbed by a BFD timeout of an untouched director (host stall)"
+}
+
 # ---- spread --------------------------------------------------------------
 step "spread: each director carries 1/3 of new flows (+-10 points)"
 conns() { in_ns so-$1 ipvsadm -Ln --stats -t $VIP:$PORT | awk -v v="$VIP:$PORT" '$2 == v { print $3 }'; }
-for d in $DIRS; do eval "before_$d=$(conns $d)"; done
-probe_start spread "${SO_SPREAD_MS:-20000}" 10 2000
-out=$(probe_wait spread)
-total=0
-for d in $DIRS; do eval "n_$d=\$(( \$(conns $d) - before_$d ))"; eval "total=\$((total + n_$d))"; done
-echo "  $out"
-[ "$(kv "$out" failed)" = 0 ] || fail "new connections failed in steady state: $out"
-[ "$total" -ge 300 ] || fail "only $total new flows seen by the directors"
-spread=
-for d in $DIRS; do
-    eval "n=\$n_$d"
-    pm=$(( n * 1000 / (total > 0 ? total : 1) ))
-    spread="$spread $d=$((pm / 10)).$((pm % 10))%"
-    [ $pm -ge 233 ] && [ $pm -le 433 ] || fail "$d carried $n of $total new flows ($((pm / 10)).$((pm % 10))%)"
-done
-echo "figure: spread of $total new flows:$spread"
+attempt_spread() {
+    for d in $DIRS; do eval "before_$d=$(conns $d)"; done
+    probe_start spread "${SO_SPREAD_MS:-20000}" 10 2000
+    out=$(probe_wait spread)
+    total=0
+    for d in $DIRS; do eval "n_$d=\$(( \$(conns $d) - before_$d ))"; eval "total=\$((total + n_$d))"; done
+    echo "  $out"
+    [ "$(kv "$out" failed)" = 0 ] || err "new connections failed in steady state: $out"
+    [ "$total" -ge 300 ] || err "only $total new flows seen by the directors"
+    spread=
+    for d in $DIRS; do
+        eval "n=\$n_$d"
+        pm=$(( n * 1000 / (total > 0 ? total : 1) ))
+        spread="$spread $d=$((pm / 10)).$((pm % 10))%"
+        [ $pm -ge 233 ] && [ $pm -le 433 ] || err "$d carried $n of $total new flows ($((pm / 10)).$((pm % 10))%)"
+    done
+    fig "spread of $total new flows:$spread"
+}
+restore_spread() { :; }
+scenario spread "d1 d2 d3"
 
-# ---- director SIGKILL -----------------------------------------------------
-step "director SIGKILL: route withdrawn, long-lived connections kept"
-expect_ok "hold $N_HOLD long-lived connections" hold_start kill
-route_dirs "$RUN/kill.hold" > "$RUN/kill.routes"
-echo "  through d1 before: $(grep -c ' d1$' "$RUN/kill.routes") of $(wc -l < "$RUN/kill.routes")"
-probe_start kill 6000
-sleep 1
-t0=$(scaleflow now)
-so_lvsd_kill d1 KILL
-wait_nexthops 10 "d2 d3" || fail "route via d1 still there: $(nexthops)"
-sleep 4
-w=$(withdraw_ms "$t0" d1)
-p=$(probe_wait kill)
-h=$(hold_stop kill)
-set -- $(kept_through kill d1 "$RUN/kill.routes")
-echo "figure: SIGKILL route withdrawal ${w:-?} ms; new-connection outage $(kv "$p" outage_ms) ms ($(kv "$p" failed) of $(kv "$p" attempts) failed); long-lived kept $(kv "$h" ok)/$(kv "$h" n), through the lost director $1/$2"
-[ -n "$w" ] && [ "$w" -le 1000 ] || fail "route withdrawal after SIGKILL took ${w:-forever} ms (> 1000)"
-[ "$(kv "$h" broken)" = 0 ] || fail "long-lived connections broken: $h; $(grep broken "$RUN/kill.hold" | head -5 | tr '\n' ';')"
-[ "$2" -gt 0 ] || fail "no held connection went through d1: nothing was tested"
-[ "$(kv "$p" outage_ms)" -le "$CUT_BOUND" ] || fail "new-connection outage $(kv "$p" outage_ms) ms > $CUT_BOUND"
-
-# ---- the director returns ------------------------------------------------
-step "director returns: 0 established connections broken"
-expect_ok "hold $N_HOLD long-lived connections" hold_start back
-route_dirs "$RUN/back.hold" > "$RUN/back.before"
-so_lvsd_start d1
-expect_ok "route via d1 again" wait_nexthops 30 "d1 d2 d3"
-sleep 3
-route_dirs "$RUN/back.hold" > "$RUN/back.after"
-moved=$(awk 'FNR==NR { b[$1] = $2; next } ($1 in b) { n++; if (b[$1] != $2) m++ } END { printf "%d %d\n", m, n }' "$RUN/back.before" "$RUN/back.after")
-h=$(hold_stop back)
-set -- $moved
-echo "figure: director return: flows moved $1/$2 ($(( $1 * 100 / ($2 > 0 ? $2 : 1) ))%), broken $(kv "$h" broken)/$(kv "$h" n)"
-[ "$(kv "$h" broken)" = 0 ] || fail "established connections broken on return: $h"
-[ "$1" -gt 0 ] || fail "no flow moved to the returning director: nothing was tested"
+# ---- director SIGKILL, then the director returns ------------------------------
+step "director SIGKILL: route withdrawn, long-lived connections kept; the director returns"
+attempt_kill() {
+    hold_start kill || err "hold did not start"
+    route_dirs "$RUN/kill.hold" > "$RUN/kill.routes"
+    probe_start kill 6000
+    sleep 1
+    t0=$(scaleflow now)
+    so_lvsd_kill d1 KILL
+    wait_nexthops 10 "d2 d3" || err "route via d1 still there: $(nexthops)"
+    sleep 4
+    w=$(withdraw_ms "$t0" d1)
+    p=$(probe_wait kill)
+    h=$(hold_stop kill)
+    set -- $(kept_through kill d1 "$RUN/kill.routes")
+    o=$(outage_ms kill "$t0")
+    fig "SIGKILL route withdrawal ${w:-?} ms; new-connection outage $o ms ($(kv "$p" failed) of $(kv "$p" attempts) failed); long-lived kept $(kv "$h" ok)/$(kv "$h" n), through the lost director $1/$2"
+    [ -n "$w" ] && [ "$w" -le 1000 ] || err "route withdrawal after SIGKILL took ${w:-forever} ms (> 1000)"
+    [ "$(kv "$h" broken)" = 0 ] || err "long-lived connections broken: $h; $(grep broken "$RUN/kill.hold" | head -5 | tr '\n' ';')"
+    [ "$2" -gt 0 ] || err "no held connection went through d1: nothing was tested"
+    [ "$o" -le "$CUT_BOUND" ] || err "new-connection outage $o ms > $CUT_BOUND"
+    # The director returns.
+    hold_start back || err "hold did not start"
+    route_dirs "$RUN/back.hold" > "$RUN/back.before"
+    so_lvsd_start d1
+    wait_nexthops 30 "d1 d2 d3" || err "no route via d1 again: $(nexthops)"
+    sleep 3
+    route_dirs "$RUN/back.hold" > "$RUN/back.after"
+    moved=$(awk 'FNR==NR { b[$1] = $2; next } ($1 in b) { n++; if (b[$1] != $2) m++ } END { printf "%d %d\n", m, n }' "$RUN/back.before" "$RUN/back.after")
+    h=$(hold_stop back)
+    set -- $moved
+    fig "director return: flows moved $1/$2 ($(( $1 * 100 / ($2 > 0 ? $2 : 1) ))%), broken $(kv "$h" broken)/$(kv "$h" n)"
+    [ "$(kv "$h" broken)" = 0 ] || err "established connections broken on return: $h"
+    [ "$1" -gt 0 ] || err "no flow moved to the returning director: nothing was tested"
+}
+restore_kill() { lvsd_up d1; }
+lvsd_up() { [ -f "$RUN/$1.lvsd.pid" ] && kill -0 "$(cat "$RUN/$1.lvsd.pid")" 2>/dev/null || so_lvsd_start "$1"; }
+scenario kill "d2 d3"
 
 # ---- director power cut -----------------------------------------------------
 step "director power cut: BFD withdraws, long-lived connections kept"
-expect_ok "hold $N_HOLD long-lived connections" hold_start cut
-route_dirs "$RUN/cut.hold" > "$RUN/cut.routes"
-probe_start cut 6000
-sleep 1
-t0=$(scaleflow now)
-ip link set vso-d3 down
-# The box is gone: nothing of it runs any more.
-so_lvsd_kill d3 KILL
-kill -KILL "$(cat "$RUN/bird-d3.pid")" 2>/dev/null
-wait_nexthops 10 "d1 d2" || fail "route via d3 still there: $(nexthops)"
-sleep 4
-w=$(withdraw_ms "$t0" d3)
-p=$(probe_wait cut)
-h=$(hold_stop cut)
-set -- $(kept_through cut d3 "$RUN/cut.routes")
-echo "figure: power cut route withdrawal ${w:-?} ms; new-connection outage $(kv "$p" outage_ms) ms ($(kv "$p" failed) of $(kv "$p" attempts) failed); long-lived kept $(kv "$h" ok)/$(kv "$h" n), through the lost director $1/$2"
-[ -n "$w" ] && [ "$w" -le "$CUT_BOUND" ] || fail "route withdrawal after the power cut took ${w:-forever} ms (> $CUT_BOUND)"
-[ "$(kv "$p" outage_ms)" -le "$CUT_BOUND" ] || fail "new-connection outage $(kv "$p" outage_ms) ms > $CUT_BOUND"
-[ "$(kv "$h" broken)" = 0 ] || fail "long-lived connections broken: $h; $(grep broken "$RUN/cut.hold" | head -5 | tr '\n' ';')"
-[ "$2" -gt 0 ] || fail "no held connection went through d3: nothing was tested"
-# Power back: the director boots, BIRD and lvsd start.
-ip link set vso-d3 up
-rm -f "$RUN/bird-d3.ctl"
-bird_start d3
-so_lvsd_start d3
-expect_ok "route via d3 again" wait_nexthops 60 "d1 d2 d3"
+attempt_cut() {
+    hold_start cut || err "hold did not start"
+    route_dirs "$RUN/cut.hold" > "$RUN/cut.routes"
+    probe_start cut 6000
+    sleep 1
+    t0=$(scaleflow now)
+    ip link set vso-d3 down
+    # The box is gone: nothing of it runs any more.
+    so_lvsd_kill d3 KILL
+    kill -KILL "$(cat "$RUN/bird-d3.pid")" 2>/dev/null
+    wait_nexthops 10 "d1 d2" || err "route via d3 still there: $(nexthops)"
+    sleep 4
+    w=$(withdraw_ms "$t0" d3)
+    p=$(probe_wait cut)
+    h=$(hold_stop cut)
+    set -- $(kept_through cut d3 "$RUN/cut.routes")
+    o=$(outage_ms cut "$t0")
+    fig "power cut route withdrawal ${w:-?} ms; new-connection outage $o ms ($(kv "$p" failed) of $(kv "$p" attempts) failed); long-lived kept $(kv "$h" ok)/$(kv "$h" n), through the lost director $1/$2"
+    [ -n "$w" ] && [ "$w" -le "$CUT_BOUND" ] || err "route withdrawal after the power cut took ${w:-forever} ms (> $CUT_BOUND)"
+    [ "$o" -le "$CUT_BOUND" ] || err "new-connection outage $o ms > $CUT_BOUND"
+    [ "$(kv "$h" broken)" = 0 ] || err "long-lived connections broken: $h; $(grep broken "$RUN/cut.hold" | head -5 | tr '\n' ';')"
+    [ "$2" -gt 0 ] || err "no held connection went through d3: nothing was tested"
+}
+restore_cut() {
+    # Power back: the director boots, BIRD and lvsd start.
+    ip link set vso-d3 up
+    if ! { [ -f "$RUN/bird-d3.pid" ] && kill -0 "$(cat "$RUN/bird-d3.pid")" 2>/dev/null; }; then
+        rm -f "$RUN/bird-d3.ctl"; bird_start d3
+    fi
+    lvsd_up d3
+}
+scenario cut "d1 d2"
 
 # ---- a real server dies ------------------------------------------------------
 step "a real server dies: only its own flows break"
-expect_ok "hold $N_HOLD long-lived connections" hold_start rs
-kill "$(cat "$RUN/s2.serve.pid")"
-sleep 4
-h=$(hold_stop rs)
-on_s2=$(grep -c '^conn [0-9]* s2$' "$RUN/rs.hold")
-broken_s2=$(awk 'FNR==NR { if ($1 == "conn") s[$2] = $3; next } /^result / && $3 == "broken" { if (s[$2] == "s2") a++; else b++ } END { printf "%d %d\n", a, b }' "$RUN/rs.hold" "$RUN/rs.hold")
-set -- $broken_s2
-echo "figure: real server death: broken $1 of $on_s2 flows on s2, $2 of $(( $(kv "$h" n) - on_s2 )) others"
-[ "$1" = "$on_s2" ] || fail "$1 of $on_s2 flows on s2 broke (all should)"
-[ "$2" = 0 ] || fail "$2 flows on other servers broke: $(grep broken "$RUN/rs.hold" | head -5 | tr '\n' ';')"
-nsenter --net=/run/netns/so-s2 -- scaleflow serve $PORT s2 >> "$RUN/s2.serve.log" 2>&1 &
-echo $! > "$RUN/s2.serve.pid"
 three_dests() { for _d in $DIRS; do [ "$(in_ns so-$_d ipvsadm -Ln | grep -c -- '->.*:9000')" = 3 ] || return 1; done; }
-expect_ok "s2 back on every director" wait_until 30 three_dests
+attempt_rs() {
+    hold_start rs || err "hold did not start"
+    kill "$(cat "$RUN/s2.serve.pid")"
+    sleep 4
+    h=$(hold_stop rs)
+    on_s2=$(grep -c '^conn [0-9]* s2$' "$RUN/rs.hold")
+    set -- $(awk '$1 == "conn" { s[$2] = $3 } /^result / && $3 == "broken" { if (s[$2] == "s2") a++; else b++ } END { printf "%d %d\n", a, b }' "$RUN/rs.hold")
+    fig "real server death: broken $1 of $on_s2 flows on s2, $2 of $(( $(kv "$h" n) - on_s2 )) others"
+    [ "$1" = "$on_s2" ] || err "$1 of $on_s2 flows on s2 broke (all should)"
+    [ "$2" = 0 ] || err "$2 flows on other servers broke: $(grep broken "$RUN/rs.hold" | head -5 | tr '\n' ';')"
+}
+restore_rs() {
+    nsenter --net=/run/netns/so-s2 -- scaleflow serve $PORT s2 >> "$RUN/s2.serve.log" 2>&1 &
+    echo $! > "$RUN/s2.serve.pid"
+    wait_until 30 three_dests || fail "s2 not back on every director"
+}
+scenario rs "d1 d2 d3"
 
 # ---- quorum lost on one director ----------------------------------------------
 step "quorum lost on one director: it withdraws, the others carry on"
-expect_ok "hold $N_HOLD long-lived connections" hold_start quorum
-touch "$RUN/d2.down"
-t0=$(scaleflow now)
-expect_ok "d2 withdrawn on quorum loss" wait_nexthops 20 "d1 d3"
-echo "  d2 status: $(lvsd status --socket "$RUN/d2.sock" | grep '^announce')"
-expect_match "d2 says why" "$(lvsd status --socket "$RUN/d2.sock")" "withdrawn \\(quorum lost"
-probe_start quorum 3000 20 1000
-p=$(probe_wait quorum)
-h=$(hold_stop quorum)
-echo "figure: quorum loss on d2: withdrawn after $(( $(scaleflow now) - t0 )) ms or less (check period 1 s); after it new connections $(kv "$p" failed)/$(kv "$p" attempts) failed; long-lived kept $(kv "$h" ok)/$(kv "$h" n)"
-[ "$(kv "$p" failed)" = 0 ] || fail "new connections failed after d2 withdrew: $p"
-[ "$(kv "$h" broken)" = 0 ] || fail "long-lived connections broken: $h"
-rm -f "$RUN/d2.down"
-expect_ok "d2 announces again with quorum back" wait_nexthops 30 "d1 d2 d3"
+attempt_quorum() {
+    hold_start quorum || err "hold did not start"
+    touch "$RUN/d2.down"
+    t0=$(scaleflow now)
+    wait_nexthops 20 "d1 d3" || err "d2 not withdrawn on quorum loss: $(nexthops)"
+    w=$(withdraw_ms "$t0" d2)
+    st=$(lvsd status --socket "$RUN/d2.sock" | grep '^announce')
+    echo "  d2 status: $st"
+    case $st in *"withdrawn (quorum lost"*) ;; *) err "d2 does not say why: $st";; esac
+    probe_start quorum 3000 20 1000
+    p=$(probe_wait quorum)
+    h=$(hold_stop quorum)
+    fig "quorum loss on d2: route withdrawn ${w:-?} ms after the checks started failing (MISC_CHECK every 2 s); after it new connections failed $(kv "$p" failed)/$(kv "$p" attempts); long-lived kept $(kv "$h" ok)/$(kv "$h" n)"
+    [ "$(kv "$p" failed)" = 0 ] || err "new connections failed after d2 withdrew: $p"
+    [ "$(kv "$h" broken)" = 0 ] || err "long-lived connections broken: $h"
+    rm -f "$RUN/d2.down"
+    wait_nexthops 30 "d1 d2 d3" || err "d2 does not announce again with quorum back"
+}
+restore_quorum() { rm -f "$RUN/d2.down"; }
+scenario quorum "d1 d3"
 
 # ---- maintenance ----------------------------------------------------------------
 step "maintenance: lvsd announce withdraw / restore"
