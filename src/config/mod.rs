@@ -24,11 +24,13 @@ mod parse;
 mod sections;
 mod summary;
 mod validate;
+pub mod vs_group;
 
 use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
 pub use model::*;
+pub use validate::probe_key;
 
 use crate::limits::MAX_CONFIG_BYTES;
 use error::suggest;
@@ -47,6 +49,7 @@ const SECTION_KINDS: &[&str] = &[
     "ssl_get",
     "smtp_check",
     "misc_check",
+    "virtual_server_group",
 ];
 
 /// A word-at-a-time multiplicative hash (FxHash-like, with a final mix so the low
@@ -115,9 +118,11 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         groups: Vec::new(),
         virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
         real_servers: Vec::with_capacity(count(&["real_server"])),
-        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..])),
+        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..11])),
+        vs_groups: Vec::new(),
         warnings: Vec::new(),
     };
+    import_notes(text, origin, &mut raw.warnings);
     let duplicate = first_duplicate(&document);
     for (index, section) in document.sections().enumerate() {
         let section = &section;
@@ -150,6 +155,9 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 section,
                 &mut raw.warnings,
             )?),
+            "virtual_server_group" => raw
+                .vs_groups
+                .push(vs_group::read_vs_group(origin, section)?),
             "real_server" => raw
                 .real_servers
                 .push(sections::read_real_server(origin, section)?),
@@ -162,6 +170,22 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     // The raw sections borrow only the text: free the tables before building.
     drop(document);
     validate::build(origin, raw)
+}
+
+/// `lvsd import-keepalived` writes what it dropped or changed as `#! import ...`
+/// comment lines; each becomes a warning, so a lossy import never checks clean.
+fn import_notes(text: &str, origin: &str, warnings: &mut Vec<ConfigWarning>) {
+    for (index, line) in text.lines().enumerate() {
+        if let Some(note) = line.trim_start().strip_prefix(keepalived::NOTE_MARK) {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: index + 1,
+                section: "import-keepalived".into(),
+                key: None,
+                message: note.trim().to_string(),
+            });
+        }
+    }
 }
 
 /// The known section kind `kind` names, case-insensitively.

@@ -60,6 +60,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("auth_pass"),
     list("virtual_ipaddress"),
     one("nopreempt"),
+    one("dont_track_primary"),
     one("preempt_delay"),
     one("down_timer_adverts"),
     one("mcast_src_ip"),
@@ -102,6 +103,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
 
 /// Keys of `[virtual_server NAME]`.
 pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
+    one("group"),
     one("address"),
     one("port"),
     one("fwmark"),

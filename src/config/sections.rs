@@ -121,6 +121,9 @@ fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Name, ConfigEr
 }
 
 /// `[global]`.
+/// keepalived takes any 32-bit number of seconds for the GARP refresh interval.
+const GARP_REFRESH_MAX: Duration = Duration::from_secs(u32::MAX as u64);
+
 pub(crate) fn read_global<'a>(
     origin: &str,
     section: &Section<'_, 'a>,
@@ -154,7 +157,7 @@ pub(crate) fn read_global<'a>(
                 global.vrrp_garp_master_repeat = reader.int(entry, 1..=100u32)?
             }
             "vrrp_garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 global.vrrp_garp_master_refresh = (!d.is_zero()).then_some(d);
             }
             "vrrp_garp_master_refresh_repeat" => {
@@ -299,6 +302,7 @@ pub(crate) fn read_instance<'a>(
     let mut auth_pass: Option<(&str, &Entry<'_>)> = None;
     let mut vips: Vec<(&str, &Entry<'_>)> = Vec::new();
     let mut nopreempt = None;
+    let mut dont_track_primary = false;
     let mut preempt_delay = Duration::ZERO;
     let mut down_timer_adverts = 3;
     let mut mcast_src_ip = None;
@@ -342,6 +346,7 @@ pub(crate) fn read_instance<'a>(
             "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
             "virtual_ipaddress" => vips.push((reader.text(entry)?, entry)),
             "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
+            "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
             "preempt_delay" => {
                 preempt_delay =
                     reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
@@ -408,7 +413,7 @@ pub(crate) fn read_instance<'a>(
             }
             "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
             "garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
@@ -584,6 +589,7 @@ pub(crate) fn read_instance<'a>(
             authentication,
             virtual_ipaddresses,
             nopreempt: nopreempt.is_some_and(|(n, _)| n),
+            dont_track_primary,
             preempt_delay,
             down_timer_adverts,
             mcast_src_ip,
@@ -726,6 +732,7 @@ pub(crate) fn read_virtual_server<'a>(
     let mut address = None;
     let mut port = None;
     let mut fwmark = None;
+    let mut group: Option<(Name, &Entry<'_>)> = None;
     let mut family_v6 = None;
     let mut protocol = None;
     let mut scheduler = None;
@@ -752,6 +759,7 @@ pub(crate) fn read_virtual_server<'a>(
             "address" => address = Some((reader.ip(entry)?, entry)),
             "port" => port = Some((reader.int(entry, 0..=65535u16)?, entry)),
             "fwmark" => fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
+            "group" => group = Some((reader.name(entry)?, entry)),
             "ip_family" => {
                 family_v6 = Some(match reader.text(entry)? {
                     "inet" => false,
@@ -838,7 +846,23 @@ pub(crate) fn read_virtual_server<'a>(
             _ => {}
         }
     }
+    if let Some((_, entry)) = group
+        .as_ref()
+        .filter(|_| fwmark.is_some() || address.is_some() || port.is_some())
+    {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict(
+                "a group service takes its addresses and fwmarks from the group: no address, port or fwmark".into(),
+            ),
+        ));
+    }
     let service = match (fwmark, address, port) {
+        // Replaced by each member of the group when the config is built.
+        _ if group.is_some() => Service::Fwmark {
+            mark: 0,
+            ipv6: family_v6.unwrap_or(false),
+        },
         (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
             return Err(reader.error(
                 entry,
@@ -875,6 +899,7 @@ pub(crate) fn read_virtual_server<'a>(
     // keepalived silently falls back to UDP; we refuse (issue 2).
     let protocol = match (protocol, service) {
         (Some(p), _) => p,
+        (None, _) if group.is_some() => return Err(reader.missing("protocol")),
         (None, Service::Fwmark { .. }) => Protocol::Tcp,
         (None, Service::Address(_)) => return Err(reader.missing("protocol")),
     };
@@ -976,6 +1001,7 @@ pub(crate) fn read_virtual_server<'a>(
             ha_suspend,
             announce,
             real_servers: Vec::new(),
+            group: group.map(|(g, _)| g),
         },
         title: reader.title,
         timing,

@@ -32,6 +32,8 @@ use crate::wire::netlink::rtnl::RtEvent;
 pub enum TimerKind {
     /// VRRP instance `n` asked to run (`poll_at`).
     Vrrp(usize),
+    /// VRRP receive socket `n` has datagrams its last read budget left.
+    VrrpReceive(usize),
     /// The IPVS reconcile is due.
     Lvs,
     /// Health-check probe `n` needs attention.
@@ -333,15 +335,10 @@ impl Daemon {
         // in on_timer); it is consumed below and cleared at the end.
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
         self.vrrp.sync_timers(now, timers);
-        while let Some(i) = self.checks.touched.pop() {
-            let want = self
-                .checks
-                .poll_at(i, now)
-                .map(|t| coalesce(t, self.started, CHECK_TIMER_GRAIN));
-            if let Some(slot) = self.checks.timer_slot(i) {
-                sync_timer(timers, slot, want, TimerKind::Check(i));
-            }
-        }
+        let epoch = self.started;
+        self.checks.sync_timers(now, timers, TimerKind::Check, |t| {
+            coalesce(t, epoch, CHECK_TIMER_GRAIN)
+        });
         if let Some(lvs) = &mut self.lvs {
             for u in self.checks.updates.drain(..) {
                 lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);
@@ -705,6 +702,10 @@ impl Handler<TimerKind> for Daemon {
                     *slot = None;
                 }
                 self.checks.on_timer(cx.now, i, cx.registry);
+            }
+            TimerKind::VrrpReceive(r) => {
+                self.vrrp.on_backlog(cx.now, r);
+                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),

@@ -17,8 +17,10 @@ run "$ROOT/image/build.sh" generic-x86_64
 run "$ROOT/image/check-reproducible.sh" qemu-x86_64 generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build generic-x86_64
 run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
+# keepalived comes in as a witness for the tests that compare tables with it.
 # t_scale_out.sh has its own boot below (its own topology, BIRD, ~10 min).
-run "$HERE/run.sh" --no-build --timeout 900 $(ls "$HERE"/t_*.sh | grep -v '/t_scale_out\.sh$')
+run "$HERE/run.sh" --no-build --timeout 900 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" \
+    $(ls "$HERE"/t_*.sh | grep -v '/t_scale_out\.sh$')
 # Scale-out: N active directors behind ECMP, BIRD from the host in the overlay.
 run cargo build -q --release --target x86_64-unknown-linux-musl --example scaleflow --manifest-path "$ROOT/Cargo.toml"
 run "$HERE/run.sh" --no-build --timeout 1500 --append LAB_TEST_TIMEOUT=1400 \
