@@ -81,12 +81,7 @@ impl Announce {
             if lvs.reconciled() {
                 self.announcer.set_table_ready();
             }
-            let keys: heapless::Vec<_, 64> = self.announcer.services().take(64).collect();
-            for key in &keys {
-                if let Some(up) = lvs.quorum_up(key) {
-                    self.announcer.set_quorum(key, up);
-                }
-            }
+            self.announcer.sync_quorum(|key| lvs.quorum_up(key));
         }
         self.apply(rtnl);
     }

@@ -25,6 +25,8 @@ pub enum Withdrawn {
     Operator,
     /// lvsd is stopping.
     Stopping,
+    /// The address left the configuration (reload).
+    Removed,
 }
 
 impl std::fmt::Display for Withdrawn {
@@ -35,6 +37,7 @@ impl std::fmt::Display for Withdrawn {
             Withdrawn::Configured => write!(f, "announce_maintenance = yes"),
             Withdrawn::Operator => write!(f, "withdrawn by the operator"),
             Withdrawn::Stopping => write!(f, "lvsd stopping"),
+            Withdrawn::Removed => write!(f, "no longer in the configuration"),
         }
     }
 }
@@ -131,11 +134,15 @@ impl Announcer {
             .map(|v| v.address)
     }
 
-    /// The services whose quorum the daemon must report.
-    pub fn services(&self) -> impl Iterator<Item = ServiceKey> + '_ {
-        self.vips
-            .iter()
-            .flat_map(|v| v.services.iter().map(|(k, _)| *k))
+    /// Asks `quorum` for every announced service (`None`: unknown, unchanged).
+    pub fn sync_quorum(&mut self, quorum: impl Fn(&ServiceKey) -> Option<bool>) {
+        for vip in &mut self.vips {
+            for (k, q) in &mut vip.services {
+                if let Some(up) = quorum(k) {
+                    *q = up;
+                }
+            }
+        }
     }
 
     /// The IPVS table was written (the first reconcile ran).
@@ -173,7 +180,10 @@ impl Announcer {
 
     /// Why `address` is not announced, or `None` when it should be.
     fn why_not(&self, vip: &Vip) -> Option<Withdrawn> {
-        if self.stopping || vip.services.is_empty() {
+        if vip.services.is_empty() {
+            return Some(Withdrawn::Removed);
+        }
+        if self.stopping {
             return Some(Withdrawn::Stopping);
         }
         if self.maintenance {
@@ -300,7 +310,7 @@ mod tests {
         assert_eq!(drain(&mut a), []);
         a.set_quorum(&web, true);
         assert_eq!(drain(&mut a), []);
-        a.set_quorum(&tls, true);
+        a.sync_quorum(|k| (*k == tls).then_some(true));
         assert_eq!(drain(&mut a), [AnnounceAction::Announce(ip("10.9.0.1"))]);
     }
 
@@ -358,10 +368,7 @@ mod tests {
         a.load([("edge", a1)], false);
         assert_eq!(
             drain(&mut a),
-            [AnnounceAction::Withdraw(
-                ip("10.9.0.2"),
-                Withdrawn::Stopping
-            )]
+            [AnnounceAction::Withdraw(ip("10.9.0.2"), Withdrawn::Removed)]
         );
         assert_eq!(a.addresses().count(), 1);
         assert!(!a.is_empty());

@@ -13,9 +13,9 @@
 # Needs in /opt/lab/bin (tests/vm/run.sh --tool): bird, birdc, scaleflow
 # (cargo build --release --target x86_64-unknown-linux-musl --example scaleflow).
 # Prints `figure:` lines; times are CLOCK_BOOTTIME ms inside the VM (qemu TCG).
-# A scenario in which a director it did not touch leaves the route (every BFD
-# session timing out at once when the host does not schedule qemu for 300 ms)
-# is reported and run again, at most SO_TRIES (3) times.
+# A scenario that fails while a director it did not touch leaves the route
+# (every BFD session timing out at once when the host does not schedule qemu
+# for 300 ms) is reported and run again, at most SO_TRIES (4) times.
 # The traffic tools run at nice 10 and BIRD at nice -5: the emulated CPU is
 # shared, and a starved BIRD misses BFD's 300 ms and drops every session.
 # Hard assertions: spread within 1/3 +-10 points, route withdrawn <= 1000 ms
@@ -217,7 +217,8 @@ for d in $DIRS; do
     expect_match "$d service is mh with mh-port" "$(in_ns so-$d ipvsadm -Ln)" "TCP  $VIP:$PORT mh \\(mh-port\\)"
     expect_eq "$d sloppy_tcp" "$(in_ns so-$d sysctl -n net.ipv4.vs.sloppy_tcp)" 1
 done
-expect_eq "a request through the VIP" "$(in_ns so-c scaleflow probe $VIP:$PORT 1 0 2000 | grep -c '^served')" 1
+served_once() { in_ns so-c scaleflow probe $VIP:$PORT 1 0 2000 | grep -q '^served'; }
+expect_ok "a request through the VIP" wait_until 20 served_once
 
 # ---- helpers for the fault steps ------------------------------------------
 # Director each of the hold's connections goes through now (the router's own
@@ -272,8 +273,9 @@ kept_through() { # HOLD DIRECTOR ROUTES_FILE
 # not scheduled for more than 300 ms, every BFD session in the VM times out at
 # once and the router drops all routes for a few seconds. Such an attempt is
 # recognised on the router's route events (a director the scenario did not
-# touch left the route), reported, and run again (at most SO_TRIES times).
-TRIES=${SO_TRIES:-3}
+# touch left the route); when the attempt failed it is reported and run
+# again (at most SO_TRIES times).
+TRIES=${SO_TRIES:-4}
 ERRS= FIGS=
 err() { ERRS="$ERRS$*
 "; }
@@ -288,7 +290,8 @@ flapped() { # T0 T1 "d1 d2"
     done
     return 1
 }
-scenario() { # NAME "directors that must stay"
+scenario() { # NAME "directors that must stay" [timed]
+    # timed: the attempt measures a withdrawal, which a flap can fake: any flap voids it.
     _try=0
     while [ $_try -lt "$TRIES" ]; do
         _try=$((_try + 1))
@@ -297,8 +300,12 @@ scenario() { # NAME "directors that must stay"
         _t0=$(scaleflow now)
         "attempt_$1"
         _t1=$(scaleflow now)
-        if _who=$(flapped "$_t0" "$_t1" "$2"); then
-            echo "  attempt $_try discarded: $_who left the route though untouched (BFD timed out: host stall); its figures:"
+        _who=$(flapped "$_t0" "$_t1" "$2")
+        if [ -n "$_who" ] && [ -z "$ERRS" ] && [ "${3:-}" != timed ]; then
+            echo "  ($_who left the route during this attempt though untouched: a BFD timeout from a host stall; every check passed anyway)"
+        elif [ -n "$_who" ]; then
+            echo "  attempt $_try discarded: $_who left the route though untouched (BFD timed out: host stall); its figures and errors:"
+            printf '%s' "$ERRS" | sed 's/^/    error: /' 
             printf '%s' "$FIGS" | sed 's/^figure: /    /'
             "restore_$1"
             continue
@@ -374,7 +381,7 @@ attempt_kill() {
 }
 restore_kill() { lvsd_up d1; }
 lvsd_up() { [ -f "$RUN/$1.lvsd.pid" ] && kill -0 "$(cat "$RUN/$1.lvsd.pid")" 2>/dev/null || so_lvsd_start "$1"; }
-scenario kill "d2 d3"
+scenario kill "d2 d3" timed
 
 # ---- director power cut -----------------------------------------------------
 step "director power cut: BFD withdraws, long-lived connections kept"
@@ -409,7 +416,7 @@ restore_cut() {
     fi
     lvsd_up d3
 }
-scenario cut "d1 d2"
+scenario cut "d1 d2" timed
 
 # ---- a real server dies ------------------------------------------------------
 step "a real server dies: only its own flows break"
