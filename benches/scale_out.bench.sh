@@ -24,8 +24,8 @@ BIRDC=$(command -v birdc || echo /usr/sbin/birdc)
 cargo build -q --release --target x86_64-unknown-linux-musl --example scaleflow ||
     { echo "skipped: examples/scaleflow.rs does not build"; exit 0; }
 SF=target/x86_64-unknown-linux-musl/release/examples/scaleflow
-out=$(tests/vm/lab.sh --timeout 900 --tool "$BIRD" --tool "$BIRDC" --tool "$SF" \
-    --append "LAB_TEST_TIMEOUT=840" tests/vm/t_scale_out.sh 2>&1)
+out=$(tests/vm/lab.sh --timeout 1500 --tool "$BIRD" --tool "$BIRDC" --tool "$SF" \
+    --append "LAB_TEST_TIMEOUT=1400" tests/vm/t_scale_out.sh 2>&1)
 log=${SCALE_OUT_LOG:-${TMPDIR:-/tmp}/lvsd-scale-out.log}
 printf '%s\n' "$out" > "$log" 2>/dev/null && echo "  (serial log: $log)"
 figs=$(printf '%s\n' "$out" | sed -n 's/^[0-9.]* figure: //p')

@@ -121,6 +121,19 @@ mod tests {
     }
 
     #[test]
+    fn vrrp_and_announce_coexist_for_different_addresses() {
+        let text = format!(
+            "[vrrp_instance V]\ninterface = eth0\nvirtual_router_id = 1\npriority = 100\nvirtual_ipaddress = 10.9.0.2\n{}{}",
+            vs("edge", "10.9.0.1", "lb_algo = mh\nannounce = edge"),
+            vs("pair", "10.9.0.2", "lb_algo = rr")
+        );
+        let c = load_str(&text, "t.ini").unwrap();
+        assert_eq!(c.vrrp_instances.len(), 1);
+        assert_eq!(c.virtual_servers[0].announce.as_deref(), Some("edge"));
+        assert_eq!(c.virtual_servers[1].announce, None);
+    }
+
+    #[test]
     fn announce_without_mh_warns() {
         let c = load_str(
             &vs("web", "10.9.0.1", "lb_algo = rr\nannounce = edge"),
