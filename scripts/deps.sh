@@ -21,7 +21,10 @@ pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
 # BIRD 2: the routing daemon of announce mode (tests/vm/t_scale_out.sh, docs/scale-out.md).
 pkg_for bird bird2
+pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The JSON schema test of `lvsd status --json` (tests/netns_observe.rs).
+python3 -c 'import jsonschema' >/dev/null 2>&1 || need_apt+=(python3-jsonschema)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then

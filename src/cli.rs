@@ -92,6 +92,15 @@ pub enum Command {
     Status {
         /// The daemon's control socket.
         socket: PathBuf,
+        /// The JSON view instead of the text.
+        json: bool,
+    },
+    /// An operator command for a running daemon (`rs`, `vrrp`, `reload`).
+    Control {
+        /// The daemon's control socket.
+        socket: PathBuf,
+        /// The request.
+        request: crate::command::Request,
     },
     /// Announce mode control: `withdraw`, `restore` or `status` [GROUP].
     Announce {
@@ -145,7 +154,17 @@ usage:
                                           run the daemon in the foreground; --dry-run keeps
                                           the IPVS table in memory and leaves the kernel alone
   lvsd check [-c FILE]                    validate a config and summarise it
-  lvsd status [--socket PATH]             show the IPVS table and health of a running daemon
+  lvsd status [--json] [--socket PATH]    show the IPVS table and health of a running daemon
+                                          (--json: the versioned document of docs/status.schema.json)
+  lvsd rs drain VS RS [SECONDS]           weight 0, then out when its active connections end
+                                          (or after SECONDS, default 300)
+  lvsd rs enable|disable VS RS            clear the override / take the server out at once
+  lvsd rs weight VS RS N                  run the server with weight N
+                                          (VS: section name, ADDR:PORT or fwmark:N; RS: ADDR:PORT;
+                                          overrides survive a reload, not a restart)
+  lvsd vrrp stepdown|resume INSTANCE      hand over for maintenance (priority 0) and stay BACKUP
+                                          until resume
+  lvsd reload                             reload the config and say whether it was applied
   lvsd announce withdraw|restore|status [GROUP] [--socket PATH]
                                           announce mode: withdraw or restore the routes of
                                           every announced address (or one group's)
@@ -232,13 +251,32 @@ where
         }
         "status" => {
             let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+            let mut json = false;
             while let Some(arg) = parser.next()? {
                 match arg {
                     Short('s') | Long("socket") => socket = parser.value()?.into(),
+                    Long("json") => json = true,
                     other => return Err(other.unexpected().into()),
                 }
             }
-            Ok(Command::Status { socket })
+            Ok(Command::Status { socket, json })
+        }
+        "rs" | "vrrp" | "reload" => {
+            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+            let mut words = vec![sub.clone()];
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Short('s') | Long("socket") => socket = parser.value()?.into(),
+                    Value(v) => words.push(
+                        v.into_string()
+                            .map_err(|_| UsageError(format!("{sub}: argument is not valid UTF-8")))?,
+                    ),
+                    other => return Err(other.unexpected().into()),
+                }
+            }
+            let request = crate::command::Request::parse(&words.join(" "))
+                .map_err(|e| UsageError(e.to_string()))?;
+            Ok(Command::Control { socket, request })
         }
         "genhash" => parse_genhash(parser),
         "announce" => {
@@ -292,7 +330,7 @@ where
         }
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(
-            "unknown command {other:?}; commands: run, check, status, announce, genhash, realserver, import-keepalived, help"
+            "unknown command {other:?}; commands: run, check, status, rs, vrrp, reload, announce, genhash, realserver, import-keepalived, help"
         ))),
     }
 }
@@ -470,6 +508,45 @@ mod tests {
     }
 
     #[test]
+    fn operator_commands_become_requests() {
+        use crate::command::{Request, RsAction};
+        assert_eq!(
+            p(&["status", "--json", "-s", "/tmp/s.sock"]).unwrap(),
+            Command::Status {
+                socket: "/tmp/s.sock".into(),
+                json: true
+            }
+        );
+        let Command::Control { socket, request } =
+            p(&["rs", "weight", "web", "10.0.0.11:80", "5", "--socket", "/x"]).unwrap()
+        else {
+            panic!("not a control command")
+        };
+        assert_eq!(socket, PathBuf::from("/x"));
+        assert!(matches!(
+            request,
+            Request::Rs {
+                action: RsAction::Weight(5),
+                ..
+            }
+        ));
+        assert_eq!(
+            p(&["vrrp", "stepdown", "VI_1"]).unwrap(),
+            Command::Control {
+                socket: DEFAULT_CONTROL_SOCKET.into(),
+                request: Request::StepDown("VI_1".into())
+            }
+        );
+        assert_eq!(
+            p(&["reload"]).unwrap(),
+            Command::Control {
+                socket: DEFAULT_CONTROL_SOCKET.into(),
+                request: Request::Reload
+            }
+        );
+    }
+
+    #[test]
     fn genhash_flags_like_keepalived() {
         let Command::Genhash(g) = p(&[
             "genhash", "-s", "10.0.0.2", "-p", "80", "-u", "/", "-S", "-V", "www", "-t", "3", "-v",
@@ -573,6 +650,10 @@ mod tests {
             (&["run", "--bogus"][..], "--bogus"),
             (&["check", "-c"][..], "-c"),
             (&["help", "extra"][..], "extra"),
+            (&["rs", "drain", "web"][..], "expected VS RS"),
+            (&["vrrp", "nap", "VI_1"][..], "must be stepdown or resume"),
+            (&["reload", "now"][..], "unknown request"),
+            (&["status", "--yaml"][..], "--yaml"),
         ] {
             let err = p(args).expect_err(&format!("{args:?} should fail"));
             assert!(err.0.contains(needle), "{args:?}: {err} lacks {needle:?}");

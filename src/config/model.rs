@@ -95,6 +95,8 @@ pub struct Global {
     pub announce_device: Name,
     /// `announce_maintenance` (lvsd): withdraw every announced VIP.
     pub announce_maintenance: bool,
+    /// `metrics_listen` (lvsd): where `GET /metrics` is served (off when absent).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `[vrrp_script NAME]`.

@@ -45,6 +45,7 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("log_target"),
     one("announce_device"),
     one("announce_maintenance"),
+    one("metrics_listen"),
 ];
 
 /// Keys of `[vrrp_instance NAME]`.

@@ -173,6 +173,17 @@ pub(crate) fn read_global<'a>(
                 global.announce_device = reader.interface(entry, text)?;
             }
             "announce_maintenance" => global.announce_maintenance = reader.flag(entry)?,
+            "metrics_listen" => {
+                let text = reader.text(entry)?;
+                let addr: SocketAddr = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| reader.bad(entry, "must be ADDR:PORT (IPv6 as [ADDR]:PORT)"))?;
+                if addr.port() == 0 {
+                    return Err(reader.bad(entry, "port 0 is not a port to scrape"));
+                }
+                global.metrics_listen = Some(addr);
+            }
             "log_target" => {
                 global.log_target = match reader.text(entry)? {
                     "stderr" => LogTarget::Stderr,
@@ -228,6 +239,7 @@ pub(crate) fn default_global() -> Global {
         log_target: LogTarget::Stderr,
         announce_device: name(super::announce::DEFAULT_DEVICE),
         announce_maintenance: false,
+        metrics_listen: None,
     }
 }
 
