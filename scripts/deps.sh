@@ -21,6 +21,7 @@ pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
 # BIRD 2: the routing daemon of announce mode (tests/vm/t_scale_out.sh, docs/scale-out.md).
 pkg_for bird bird2
+pkg_for dnsmasq dnsmasq-base   # the DNS server of the DNS_CHECK test
 pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 # The JSON schema test of `lvsd status --json` (tests/netns_observe.rs).
