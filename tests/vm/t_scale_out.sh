@@ -299,11 +299,15 @@ flapped() { # T0 T1 "d1 d2"
     done
     return 1
 }
+three_dests() { for _d in $DIRS; do [ "$(in_ns so-$_d ipvsadm -Ln | grep -c -- '->.*:9000')" = 3 ] || return 1; done; }
 scenario() { # NAME "directors that must stay"
     _try=0
     while [ $_try -lt "$TRIES" ]; do
         _try=$((_try + 1))
         wait_nexthops 90 "d1 d2 d3" || { fail "no ECMP route with 3 directors before $1: $(nexthops)"; return; }
+        # The same real servers on every director (a director back from a
+        # quorum loss announces at quorum, before all its servers are up).
+        wait_until 30 three_dests || { fail "the directors' tables differ before $1"; return; }
         ERRS= FIGS=
         _t0=$(scaleflow now)
         "attempt_$1"
@@ -430,7 +434,6 @@ scenario cut "d1 d2"
 
 # ---- a real server dies ------------------------------------------------------
 step "a real server dies: only its own flows break"
-three_dests() { for _d in $DIRS; do [ "$(in_ns so-$_d ipvsadm -Ln | grep -c -- '->.*:9000')" = 3 ] || return 1; done; }
 attempt_rs() {
     hold_start rs || err "hold did not start"
     kill "$(cat "$RUN/s2.serve.pid")"
