@@ -4,14 +4,14 @@
 //! servers, checkers, URLs) are `Vec`s built once at load, each checked against its
 //! `limits.rs` capacity, so nothing grows after start.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::error::ConfigWarning;
 use crate::limits::{
     MAX_NAME_LEN, MAX_PATH_LEN, MAX_STATUS_RANGES, MAX_SYNC_GROUP_MEMBERS, MAX_TRACKS_PER_INSTANCE,
-    MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE,
+    MAX_UNICAST_PEERS,
 };
 
 /// A name: instance, script, virtual server, interface, user.
@@ -47,6 +47,75 @@ pub enum LogTarget {
     Stderr,
     /// The local syslog socket.
     Syslog,
+}
+
+/// Linux capability names, indexed by number (capabilities(7)).
+const CAPABILITY_NAMES: [&str; 41] = [
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
+
+/// The name of capability `n` without `cap_` (`net_admin`).
+pub fn capability_name(n: u32) -> Option<&'static str> {
+    CAPABILITY_NAMES.get(n as usize).copied()
+}
+
+/// The number of a capability name, with or without `cap_`, any case.
+pub fn capability_number(name: &str) -> Option<u32> {
+    let lower = name.to_ascii_lowercase();
+    let bare = lower.strip_prefix("cap_").unwrap_or(&lower);
+    CAPABILITY_NAMES
+        .iter()
+        .position(|n| *n == bare)
+        .map(|i| i as u32)
+}
+
+/// How a log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `lvsd info: text` (stderr) or `<pri>lvsd[pid]: text` (syslog).
+    Text,
+    /// logfmt: `level=info msg="text"` plus `key=value` fields.
+    Logfmt,
 }
 
 /// The kernel's IPVS connection-sync daemon, tied to a VRRP instance's state.
@@ -95,6 +164,17 @@ pub struct Global {
     pub announce_device: Name,
     /// `announce_maintenance` (lvsd): withdraw every announced VIP.
     pub announce_maintenance: bool,
+    /// `log_facility` (lvsd): the syslog facility code (daemon = 3, local0..7 = 16..23).
+    pub log_facility: u8,
+    /// `log_format` (lvsd): text or logfmt.
+    pub log_format: LogFormat,
+    /// `control_socket_mode` (lvsd): permission bits of the control socket.
+    pub control_socket_mode: u32,
+    /// `control_socket_group` (lvsd): group that owns the control socket.
+    pub control_socket_group: Option<Name>,
+    /// `script_capabilities` (lvsd): capabilities kept in the bounding set for
+    /// scripts that run as root, beyond the daemon's own (bit n = capability n).
+    pub script_capabilities: u64,
     /// `metrics_listen` (lvsd): where `GET /metrics` is served (off when absent).
     pub metrics_listen: Option<SocketAddr>,
 }
@@ -120,6 +200,9 @@ pub struct VrrpScript {
     pub fall: u32,
     /// `user`: run as this user (default global script_user).
     pub user: Option<Name>,
+    /// `init_fail`: the script starts as failing (keepalived's
+    /// SCRIPT_INIT_STATE_FAILED): `rise` successes are needed before it counts as up.
+    pub init_fail: bool,
 }
 
 /// Initial VRRP state.
@@ -145,11 +228,14 @@ pub enum VrrpVersion {
 pub enum Authentication {
     /// Simple text password, at most 8 bytes, zero-padded on the wire.
     Pass(heapless::String<8>),
-    /// IPsec AH with the given key.
+    /// IPsec AH with the given key (refused by the loader: lvsd cannot build AH adverts).
     Ah(heapless::String<8>),
 }
 
-/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IFACE] [label NAME]`.
+/// One `virtual_ipaddress` (or `virtual_ipaddress_excluded`) line:
+/// `ADDR[/PREFIX] [dev IFACE] [brd ADDR|+|-] [scope SCOPE] [label NAME]
+/// [no_track] [preferred_lft SECONDS|forever]`, keepalived's syntax
+/// (`alloc_ipaddress()` in vrrp_ipaddress.c).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualIp {
     /// The address.
@@ -158,8 +244,20 @@ pub struct VirtualIp {
     pub prefix_len: u8,
     /// Interface (default the instance's interface).
     pub dev: Name,
-    /// Address label (`eth0:1`), as `ip addr add ... label`.
+    /// Address label (`eth0:1`), as `ip addr add ... label`; IPv4 only, at
+    /// most 15 bytes (IFNAMSIZ - 1).
     pub label: Option<Name>,
+    /// `brd`: IPv4 broadcast address (`+` / `-` resolved at load).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `scope`: RT_SCOPE_* (0 global, 200 site, 253 link, 254 host); IPv4 only.
+    pub scope: u8,
+    /// `no_track`: deleting the address by hand while master is left alone,
+    /// and a VIP on another interface does not make that interface tracked.
+    pub no_track: bool,
+    /// `preferred_lft` in seconds, `None` = forever (IPv6 only). keepalived's
+    /// default: 0 (deprecated, never chosen as a source) for a /128, forever
+    /// for a shorter prefix.
+    pub preferred_lft: Option<u32>,
     /// Line it was given on.
     pub line: usize,
 }
@@ -231,8 +329,14 @@ pub struct VrrpInstance {
     pub version: VrrpVersion,
     /// `auth_type` + `auth_pass` (v2 only).
     pub authentication: Option<Authentication>,
-    /// `virtual_ipaddress` lines.
-    pub virtual_ipaddresses: heapless::Vec<VirtualIp, MAX_VIPS_PER_INSTANCE>,
+    /// `virtual_ipaddress` lines: held while master and listed in adverts.
+    /// Built once at load; with the excluded ones at most
+    /// `MAX_VIPS_PER_INSTANCE`, and at most `max_advert_vips()` of them.
+    pub virtual_ipaddresses: Vec<VirtualIp>,
+    /// `virtual_ipaddress_excluded` lines, plus the `virtual_ipaddress` lines
+    /// that do not fit in an advert: held while master like the VIPs, never
+    /// listed in adverts (keepalived's eVIPs). Any family.
+    pub virtual_ipaddresses_excluded: Vec<VirtualIp>,
     /// `nopreempt`.
     pub nopreempt: bool,
     /// `dont_track_primary`: the instance's own interface going down does not
@@ -288,6 +392,10 @@ pub struct SyncGroup {
     pub members: heapless::Vec<Name, MAX_SYNC_GROUP_MEMBERS>,
     /// Indices into `Config::vrrp_instances`, same order as `members`.
     pub member_indices: heapless::Vec<usize, MAX_SYNC_GROUP_MEMBERS>,
+    /// `track_file` lines: every member tracks each file with this weight,
+    /// as keepalived adds a sync group's tracked files to each member
+    /// (already copied into the members' `track_files` at load).
+    pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
     /// Notify commands.
     pub notify: Notify,
 }
@@ -547,7 +655,7 @@ pub struct VirtualServer {
     pub timing: CheckTiming,
     /// `alpha`: servers start down and join after a first success.
     pub alpha: bool,
-    /// `omega`: run notify_down of every server when the service is removed.
+    /// `omega`: at shutdown, also run notify_down of every alive real server and quorum_down.
     pub omega: bool,
     /// `quorum`: minimum live weight (default 1).
     pub quorum: u32,
@@ -563,7 +671,7 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     /// `virtualhost` default for HTTP checkers.
     pub virtualhost: Option<Name>,
-    /// `ha_suspend`: only install the service while a VRRP instance holds its VIP.
+    /// `ha_suspend`: checks pause while the service address is on no local interface.
     pub ha_suspend: bool,
     /// `announce` (lvsd): the announce group; the address is announced by route
     /// (docs/scale-out.md) instead of held by VRRP.

@@ -45,6 +45,11 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("log_target"),
     one("announce_device"),
     one("announce_maintenance"),
+    one("log_facility"),
+    one("log_format"),
+    one("control_socket_mode"),
+    one("control_socket_group"),
+    one("script_capabilities"),
     one("metrics_listen"),
 ];
 
@@ -60,6 +65,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("auth_type"),
     one("auth_pass"),
     list("virtual_ipaddress"),
+    list("virtual_ipaddress_excluded"),
     one("nopreempt"),
     one("dont_track_primary"),
     one("preempt_delay"),
@@ -84,6 +90,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
 /// Keys of `[vrrp_sync_group NAME]`.
 pub(crate) const SYNC_GROUP_KEYS: &[KeySpec] = &[
     list("group"),
+    list("track_file"),
     one("notify_master"),
     one("notify_backup"),
     one("notify_fault"),
@@ -100,6 +107,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
     one("rise"),
     one("fall"),
     one("user"),
+    one("init_fail"),
 ];
 
 /// Keys of `[virtual_server NAME]`.

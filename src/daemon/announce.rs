@@ -17,6 +17,8 @@ const SLOPPY_TCP: &str = "net.ipv4.vs.sloppy_tcp";
 pub struct Announce {
     announcer: Announcer,
     device: Option<AnycastDevice>,
+    /// Its own blocking rtnetlink request socket (a few requests per change).
+    rtnl: Option<Rtnl>,
 }
 
 fn services(cfg: &Config) -> impl Iterator<Item = (&str, crate::wire::netlink::ipvs::ServiceKey)> {
@@ -28,7 +30,7 @@ fn services(cfg: &Config) -> impl Iterator<Item = (&str, crate::wire::netlink::i
 impl Announce {
     /// Creates the device when any virtual server is announced (`None` otherwise).
     /// With `dry_run` nothing touches the system and nothing is announced.
-    pub fn setup(cfg: &Config, rtnl: &mut Rtnl, dry_run: bool) -> Result<Option<Announce>, String> {
+    pub fn setup(cfg: &Config, dry_run: bool) -> Result<Option<Announce>, String> {
         let mut announcer = Announcer::new();
         announcer.load(services(cfg), cfg.global.announce_maintenance);
         if announcer.is_empty() {
@@ -39,12 +41,14 @@ impl Announce {
             return Ok(Some(Announce {
                 announcer,
                 device: None,
+                rtnl: None,
             }));
         }
-        let mut device =
-            AnycastDevice::create(&cfg.global.announce_device, rtnl).map_err(|e| e.to_string())?;
+        let mut rtnl = Rtnl::open().map_err(|e| format!("announce: rtnetlink socket: {e}"))?;
+        let mut device = AnycastDevice::create(&cfg.global.announce_device, &mut rtnl)
+            .map_err(|e| e.to_string())?;
         for vip in announcer.addresses() {
-            device.hold(rtnl, vip).map_err(|e| e.to_string())?;
+            device.hold(&mut rtnl, vip).map_err(|e| e.to_string())?;
         }
         match crate::io::sysctl::write(SLOPPY_TCP, "1") {
             Ok(()) => info!("announce: {SLOPPY_TCP} = 1 (flows that change director keep going)"),
@@ -59,14 +63,15 @@ impl Announce {
         Ok(Some(Announce {
             announcer,
             device: Some(device),
+            rtnl: Some(rtnl),
         }))
     }
 
     /// Reload: new groups, maintenance state; new addresses go on lo.
-    pub fn load(&mut self, cfg: &Config, rtnl: &mut Rtnl) {
+    pub fn load(&mut self, cfg: &Config) {
         self.announcer
             .load(services(cfg), cfg.global.announce_maintenance);
-        if let Some(device) = &mut self.device {
+        if let (Some(device), Some(rtnl)) = (&mut self.device, &mut self.rtnl) {
             for vip in self.announcer.addresses() {
                 if let Err(e) = device.hold(rtnl, vip) {
                     error!("announce: {e}");
@@ -76,19 +81,19 @@ impl Announce {
     }
 
     /// Brings quorum and table state in and applies what changed.
-    pub fn sync(&mut self, lvs: Option<&Lvs>, rtnl: &mut Rtnl) {
+    pub fn sync(&mut self, lvs: Option<&Lvs>) {
         if let Some(lvs) = lvs {
             if lvs.reconciled() {
                 self.announcer.set_table_ready();
             }
             self.announcer.sync_quorum(|key| lvs.quorum_up(key));
         }
-        self.apply(rtnl);
+        self.apply();
     }
 
-    fn apply(&mut self, rtnl: &mut Rtnl) {
+    fn apply(&mut self) {
         while let Some(action) = self.announcer.poll_action() {
-            let Some(device) = &mut self.device else {
+            let (Some(device), Some(rtnl)) = (&mut self.device, &mut self.rtnl) else {
                 continue;
             };
             let result = match action {
@@ -110,10 +115,10 @@ impl Announce {
     }
 
     /// Clean stop: withdraw every address, then take the VIPs off lo.
-    pub fn stop(&mut self, rtnl: &mut Rtnl) {
+    pub fn stop(&mut self) {
         self.announcer.stop();
-        self.apply(rtnl);
-        if let Some(device) = &mut self.device {
+        self.apply();
+        if let (Some(device), Some(rtnl)) = (&mut self.device, &mut self.rtnl) {
             let vips: Vec<_> = self.announcer.addresses().collect();
             for vip in vips {
                 if let Err(e) = device.release(rtnl, vip) {
@@ -126,7 +131,7 @@ impl Announce {
     }
 
     /// A control request `announce ...`; the answer text.
-    pub fn request(&mut self, words: &[&str], rtnl: &mut Rtnl) -> String {
+    pub fn request(&mut self, words: &[&str]) -> String {
         let group = words.get(1).copied();
         let answer = match words.first().copied() {
             Some(verb @ ("withdraw" | "restore")) => {
@@ -137,7 +142,7 @@ impl Announce {
                         group.unwrap_or("(any)")
                     );
                 }
-                self.apply(rtnl);
+                self.apply();
                 format!("ok: {verb} {n} address(es)\n")
             }
             Some("status") | None => String::new(),

@@ -158,6 +158,9 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// `ha_suspend`: every service it serves lacks its address here; its
+    /// turns pass without a probe and its verdict stays.
+    suspended: bool,
     /// FILE_CHECK: the weight change its file's value asks for, while up.
     file_delta: i32,
     /// When the running probe started (for the duration histogram).
@@ -171,6 +174,8 @@ struct Server {
     label: String,
     configured_weight: u32,
     health: ServerHealth,
+    /// Its virtual server has `ha_suspend`.
+    ha_suspend: bool,
 }
 
 /// A real server whose aliveness or weight changed.
@@ -201,6 +206,11 @@ pub struct Checks {
     start_queue: Vec<usize>,
     /// Probes touched since the daemon last re-armed their timers.
     pub touched: Vec<usize>,
+    /// MISC_CHECK probes waiting for a child slot (`limits::MAX_CHILDREN`),
+    /// oldest first; started again after children are reaped.
+    child_queue: std::collections::VecDeque<usize>,
+    /// Script starts that had to wait for a child slot.
+    pub child_waits: u64,
     /// Probes run since start.
     pub probes_run: u64,
     /// How late probes started against their schedule (since start or the
@@ -299,13 +309,14 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
 
 impl Checks {
     /// Builds every probe from the configuration (allocation happens here only).
-    /// `known_dead` says which real servers the running table holds as dead
-    /// (on reload): their checkers start DOWN, so a success brings them back
-    /// and nothing flaps.
+    /// `known` gives the health the IPVS table already holds for a real
+    /// server (on reload, and for servers adopted at restart): its checkers
+    /// start from it, so nothing flaps and an adopted server keeps serving
+    /// until its first verdict. `None`: a new server, alpha decides.
     pub fn setup(
         cfg: &Config,
         now: Instant,
-        known_dead: &dyn Fn(&ServiceKey, &DestKey) -> bool,
+        known: &dyn Fn(&ServiceKey, &DestKey) -> Option<bool>,
     ) -> Result<Checks, String> {
         let mut sharing: ProbeSharing<String> = ProbeSharing::new();
         let mut checks = Checks {
@@ -317,6 +328,8 @@ impl Checks {
             updates: Vec::with_capacity(64),
             start_queue: Vec::with_capacity(64),
             touched: Vec::with_capacity(256),
+            child_queue: std::collections::VecDeque::new(),
+            child_waits: 0,
             probes_run: 0,
             start_lateness: Lateness::new(),
             duration: Lateness::new(),
@@ -343,7 +356,10 @@ impl Checks {
             for rs in &vs.real_servers {
                 let server = checks.servers.len();
                 let mut health = ServerHealth::new();
-                let starts_down = vs.alpha || known_dead(&service, &dest_key(rs));
+                let starts_down = match known(&service, &dest_key(rs)) {
+                    Some(alive) => !alive,
+                    None => vs.alpha,
+                };
                 for (ci, ch) in rs.checkers.iter().enumerate() {
                     let idx = health.add_checker(!starts_down).map_err(|e| {
                         format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
@@ -456,7 +472,7 @@ impl Checks {
                             }
                         }
                         CheckKind::Misc(m) => {
-                            let argv = split_command_line(&m.path)
+                            let argv: Vec<OsString> = split_command_line(&m.path)
                                 .map_err(|e| {
                                     format!("{label}: misc_path {:?}: {e}", m.path.as_str())
                                 })?
@@ -467,6 +483,16 @@ impl Checks {
                                 Some(u) => Some(lookup_user(u)?),
                                 None => script_user,
                             };
+                            if cfg.global.enable_script_security {
+                                if let Some(why) = super::vrrp::scripts::insecure_reason(
+                                    &argv,
+                                    user.map_or(0, |u| u.0),
+                                ) {
+                                    return Err(format!(
+                                        "{label}: misc_path: enable_script_security: {why}"
+                                    ));
+                                }
+                            }
                             ProbeDef::Misc {
                                 argv,
                                 timeout: m.timeout,
@@ -487,6 +513,7 @@ impl Checks {
                         running: Running::Idle,
                         file_delta: 0,
                         timer: None,
+                        suspended: false,
                         subscribers: vec![(server, idx)],
                         last: None,
                         started: None,
@@ -498,6 +525,7 @@ impl Checks {
                     label: format!("{} in {}", rs.address, vs.name),
                     configured_weight: rs.weight,
                     health,
+                    ha_suspend: vs.ha_suspend,
                 });
             }
         }
@@ -702,6 +730,18 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 impl Checks {
     /// Probe `i`'s timer fired.
     pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+        if let Some(p) = self.probes.get_mut(i) {
+            if p.suspended && !p.schedule.probe_running() {
+                // keepalived's disabled checker: this turn passes without a
+                // probe, the next comes a delay_loop later.
+                if p.schedule.poll_at().is_some_and(|t| t <= now) {
+                    let next = now + p.schedule.timing().delay_loop;
+                    p.schedule.defer_probe(next);
+                }
+                self.touched.push(i);
+                return;
+            }
+        }
         // When the schedule wanted the next probe (not the timer, which is
         // rounded up to the daemon's grain): lateness counts against it.
         let Some(due) = self.probes.get(i).map(|p| p.schedule.poll_at()) else {
@@ -717,6 +757,31 @@ impl Checks {
             self.start_lateness
                 .record(Instant::now().saturating_duration_since(due));
         }
+    }
+
+    /// `ha_suspend`: suspends the probes whose every real server belongs
+    /// to an `ha_suspend` service that `absent` says has no address here,
+    /// and resumes the others. Returns (suspended, resumed) counts.
+    pub fn suspend_where(&mut self, absent: &dyn Fn(&ServiceKey) -> bool) -> (usize, usize) {
+        let (mut suspended, mut resumed) = (0, 0);
+        for (i, p) in self.probes.iter_mut().enumerate() {
+            let want = !p.subscribers.is_empty()
+                && p.subscribers.iter().all(|&(s, _)| {
+                    self.servers
+                        .get(s)
+                        .is_some_and(|srv| srv.ha_suspend && absent(&srv.service))
+                });
+            if want != p.suspended {
+                p.suspended = want;
+                if want {
+                    suspended += 1;
+                } else {
+                    resumed += 1;
+                }
+                self.touched.push(i);
+            }
+        }
+        (suspended, resumed)
     }
 
     /// Probe `i` must be looked at again.
@@ -999,6 +1064,17 @@ impl Checks {
                     timeout: *timeout,
                 };
                 match ChildProcess::spawn(&spec, now) {
+                    Err(e) if crate::io::child::is_full(&e) => {
+                        // It keeps its pool slot and starts after a reap.
+                        self.child_waits += 1;
+                        if self.child_waits.is_power_of_two() {
+                            warn!(
+                                "{}: {e}; the script waits ({} waits so far)",
+                                p.label, self.child_waits
+                            );
+                        }
+                        self.child_queue.push_back(i);
+                    }
                     Ok(child) => {
                         if let Some(fd) = child.raw_fd() {
                             if let Err(e) = registry.register(
@@ -1086,8 +1162,25 @@ impl Checks {
         self.probes.iter().filter_map(|p| p.timer)
     }
 
-    /// Kills running scripts (clean stop).
+    /// Children were reaped: starts the scripts waiting for a child slot,
+    /// oldest first, while there is room.
+    pub fn on_children_reaped(&mut self, now: Instant, registry: &Registry) {
+        while crate::io::child::live_children() < crate::limits::MAX_CHILDREN {
+            let Some(i) = self.child_queue.pop_front() else {
+                return;
+            };
+            let before = self.child_queue.len();
+            self.start(now, i, registry);
+            if self.child_queue.len() > before {
+                return; // full again: it went back to the queue
+            }
+        }
+    }
+
+    /// Kills running scripts (clean stop, or the checks are replaced); the
+    /// SIGCHLD reaper collects them.
     pub fn stop(&mut self) {
+        self.child_queue.clear();
         for p in &mut self.probes {
             if let Running::Stream { slot, .. } = p.running {
                 self.drivers.remove(slot);
@@ -1117,6 +1210,37 @@ mod tests {
         assert_eq!(defs.len(), 2);
     }
 
+    #[test]
+    fn script_security_covers_misc_check() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lvsd-miscsec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let text = |security: bool| {
+            format!(
+                "[global]\nenable_script_security = {}\n\n[virtual_server w]\naddress = 127.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n\n[real_server w/127.0.0.2:80]\n\n[misc_check w/127.0.0.2:80]\nmisc_path = {}\n",
+                if security { "yes" } else { "no" },
+                script.display()
+            )
+        };
+        let now = Instant::now();
+        let cfg = config::load_bytes(text(false).as_bytes(), "t.ini").unwrap();
+        assert!(Checks::setup(&cfg, now, &|_, _| None).is_ok());
+        let cfg = config::load_bytes(text(true).as_bytes(), "t.ini").unwrap();
+        let err = match Checks::setup(&cfg, now, &|_, _| None) {
+            Ok(_) => panic!("a world-writable MISC_CHECK script was accepted"),
+            Err(e) => e,
+        };
+        assert!(
+            err.contains("misc_path: enable_script_security:") && err.contains("writable"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// One TCP_CHECK on a port nothing listens on (the probe is never run
     /// in these tests: they stop before a socket would open).
     fn one_check(now: Instant) -> Checks {
@@ -1125,7 +1249,7 @@ mod tests {
             "t.ini",
         )
         .unwrap();
-        Checks::setup(&cfg, now, &|_, _| false).unwrap()
+        Checks::setup(&cfg, now, &|_, _| None).unwrap()
     }
 
     #[test]

@@ -15,20 +15,24 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
 use crate::cli::Exit;
 use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
-use crate::io::control::{ConnState, ControlConn, ControlListener};
+use crate::io::caps;
+use crate::io::control::{Access, ControlListener, ControlServer};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
 use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState};
-use crate::io::netlink::{Rtnl, RtnlEvents};
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlInput, RtnlRequest};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE};
+use crate::limits::{
+    MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
+};
+use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -50,6 +54,21 @@ pub enum TimerKind {
     Deferred,
     /// The earliest idle deadline of the metrics connections.
     MetricsIdle,
+    /// A control client may have idled too long (or accepting goes on).
+    Control,
+    /// rtnetlink: more messages wait beyond the budget, or a request's ack is due.
+    Netlink,
+}
+
+/// Where the rtnetlink re-dump that follows a lost message (ENOBUFS) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resync {
+    /// Nothing to do.
+    Idle,
+    /// The link dump runs; the address dump follows.
+    Links,
+    /// The address dump runs; the VIPs are re-applied at its end.
+    Addrs,
 }
 
 /// A scrape being rendered in slices.
@@ -161,16 +180,33 @@ struct Daemon {
     /// MD5 of the running configuration file's bytes.
     config_md5: [u8; 16],
     signals: Signals,
-    control: ControlListener,
-    conns: Vec<Option<ControlConn>>,
-    rtnl: Rtnl,
-    rtnl_events: RtnlEvents,
+    control: ControlServer,
+    control_timer: Option<TimerId>,
+    /// The rtnetlink socket: events in, VIP requests out, acks and dumps in.
+    rtnl: RtnlEvents,
+    /// What the last drain handed over (reused: no allocation per wake-up).
+    rtnl_inputs: Vec<RtnlInput>,
+    /// The budget ran out with messages left: come back in the next turn.
+    rtnl_more: bool,
+    rtnl_timer: Option<TimerId>,
+    resync: Resync,
+    /// Another loss happened while a re-dump ran: run one more after it.
+    resync_again: bool,
+    /// ENOBUFS seen, re-dumps completed, undecodable messages.
+    rtnl_overflows: u64,
+    rtnl_resyncs: u64,
+    rtnl_bad: u64,
+    /// Every address on this host's interfaces, (address, ifindex), kept from
+    /// the start's dump, the events and the re-dumps: `ha_suspend` needs it.
+    local_addrs: Vec<(std::net::IpAddr, u32)>,
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
     /// Announce mode (docs/scale-out.md); `None` when nothing is announced.
     announce: Option<announce::Announce>,
     checks: checks::Checks,
+    /// quorum_up/down and notify_up/down commands, split at load.
+    hooks: lvs::Hooks,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
     started: Instant,
@@ -207,6 +243,8 @@ struct Daemon {
     load_cost: Duration,
     /// Times work was put off behind a VRRP timer.
     yields: u64,
+    /// What the latest reload did (the status line).
+    last_reload: String,
 }
 
 fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
@@ -218,6 +256,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let load_started = Instant::now();
     let (config, config_md5) = load(&opts.config_path)?;
     let load_cost = load_started.elapsed();
+    crate::io::log::configure(log_settings(&config));
     let mut ev: EventLoop<MonotonicClock, TimerKind> =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
     let signals = Signals::new().map_err(setup_err("signalfd"))?;
@@ -228,23 +267,33 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering signalfd"))?;
+    // Least privilege, before anything reads outside input: the bounding set
+    // and the permitted set shrink now; what only the control socket's
+    // group needs (setfsgid, chown) goes right after it is bound.
+    let keep = needed_caps(&config, opts.dry_run);
+    let setup_only = if config.global.control_socket_group.is_some() {
+        caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
+    } else {
+        0
+    };
+    drop_caps(keep | config.global.script_capabilities, keep | setup_only)?;
     let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
-    let mut control = ControlListener::bind(&control_path).map_err(setup_err(&format!(
-        "control socket {}",
-        control_path.display()
-    )))?;
-    ev.registry()
-        .register(
-            control.source(),
-            Source::ControlListener.token(),
-            Interest::READABLE,
-        )
+    let mut control = control_server(&config, &control_path)?;
+    if setup_only != 0 {
+        drop_caps(keep | config.global.script_capabilities, keep)?;
+    }
+    control
+        .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
-    let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
-    let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
+    let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
+    if let Some(bytes) = test_hook("rtnl_rcvbuf") {
+        // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
+        rtnl.set_receive_buffer(bytes as usize)
+            .map_err(setup_err("rtnetlink receive buffer"))?;
+    }
     ev.registry()
         .register(
-            &mut SourceFd(&rtnl_events.as_raw_fd()),
+            &mut SourceFd(&rtnl.as_raw_fd()),
             Source::Rtnetlink.token(),
             Interest::READABLE,
         )
@@ -269,10 +318,14 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
-    let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
-    let mut rtnl = rtnl;
-    let announce =
-        announce::Announce::setup(&config, &mut rtnl, opts.dry_run).map_err(DaemonError::Setup)?;
+    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                 d: &crate::wire::netlink::ipvs::DestKey| {
+        lvs.as_ref().and_then(|l| l.known_health(s, d))
+    };
+    let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
+    let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
+        .map_err(DaemonError::Setup)?;
+    let announce = announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
     let metrics = match config.global.metrics_listen {
         None => None,
         Some(addr) => {
@@ -296,14 +349,23 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         config_md5,
         signals,
         control,
-        conns: Vec::new(),
+        control_timer: None,
         rtnl,
-        rtnl_events,
+        rtnl_inputs: Vec::with_capacity(RTNL_BUDGET * 2),
+        rtnl_more: false,
+        rtnl_timer: None,
+        resync: Resync::Idle,
+        resync_again: false,
+        rtnl_overflows: 0,
+        rtnl_resyncs: 0,
+        rtnl_bad: 0,
+        local_addrs: Vec::with_capacity(64),
         vrrp,
         lvs,
         lvs_timer: None,
         announce,
         checks,
+        hooks,
         notes: Vec::with_capacity(64),
         stopping: false,
         started: now,
@@ -328,6 +390,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         status_cost: Duration::ZERO,
         load_cost,
         yields: 0,
+        last_reload: "none".to_owned(),
     };
     info!(
         "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
@@ -336,11 +399,48 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         daemon.config.virtual_servers.len(),
         control_path.display()
     );
-    daemon.vrrp.start(now, &mut daemon.rtnl);
+    info!(
+        "capabilities kept: {} (bounding set {})",
+        caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
+        caps::names(caps::bounding())
+    );
+    // Before the loop runs, so a blocking request socket is fine here.
+    let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+    let local = &mut daemon.local_addrs;
+    setup_rtnl
+        .addrs(None, |a| local.push((a.addr, a.ifindex)))
+        .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
+    daemon.vrrp.start(now, &mut setup_rtnl);
+    drop(setup_rtnl);
+    daemon.apply_ha_suspend();
+    if let Some(lvs) = &daemon.lvs {
+        for h in lvs.start_hooks() {
+            info!("{} at start", lvs::hook_text(&h));
+            if let Some(cmd) = daemon.hooks.command(&h) {
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
+    let mut failure = None;
+    // Test hook: the loop fails this long after start, as a failing
+    // epoll_wait or timerfd would, to prove the way out still cleans up.
+    let fail_at = test_hook("loop_error_after_ms").map(|ms| now + Duration::from_millis(ms));
     while !daemon.stopping {
-        ev.turn(&mut daemon).map_err(DaemonError::Loop)?;
+        let turned = match ev.turn(&mut daemon) {
+            Ok(()) if fail_at.is_some_and(|t| ev.now() >= t) => Err(io::Error::other(
+                "test hook loop_error_after_ms: simulated event loop failure",
+            )),
+            other => other,
+        };
+        if let Err(e) = turned {
+            // A fatal loop error still leaves the way a stop does: priority 0
+            // so the backup takes over at once, VIPs removed, nothing held.
+            error!("event loop failed: {e}; stopping");
+            failure = Some(DaemonError::Loop(e));
+            break;
+        }
         let now = ev.now();
         daemon.after_events(now, ev.timers());
     }
@@ -348,20 +448,170 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    // The VIP removals were applied inside their sends; wait briefly for
+    // their acks so a refusal is logged.
+    let Daemon { rtnl, vrrp, .. } = &mut daemon;
+    rtnl.settle(STOP_ACK_LIMIT, |input| {
+        if let RtnlInput::Done {
+            request,
+            tag,
+            result,
+        } = input
+        {
+            vrrp.vip_request_done(tag, &request, &result);
+        }
+    });
+    // keepalived's omega: the down commands of every alive real server and
+    // of the quorum also run at shutdown, before the notifies are finished.
+    if let Some(lvs) = &daemon.lvs {
+        let hooks = lvs.shutdown_hooks(|k| daemon.hooks.omega(k));
+        for h in &hooks {
+            if let Some(cmd) = daemon.hooks.command(h) {
+                info!("stopping (omega): {}", lvs::hook_text(h));
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
     if let Some(announce) = &mut daemon.announce {
-        announce.stop(&mut daemon.rtnl);
+        announce.stop();
     }
     daemon.checks.stop();
+    let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
+    if left > 0 {
+        warn!("stopping: {left} child process(es) not reaped after {CHILD_REAP_LIMIT:?}");
+    }
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
         lvs.remove_owned(now);
     }
-    info!("lvsd stopped");
+    let result = match failure {
+        Some(e) => Err(e),
+        None => {
+            info!("lvsd stopped");
+            Ok(())
+        }
+    };
+    crate::io::log::flush_for(Duration::from_secs(1));
+    result
+}
+
+/// Longest wait for the acks of the last VIP removals at shutdown.
+const STOP_ACK_LIMIT: Duration = Duration::from_secs(1);
+
+/// A numeric test hook from `LVSD_TEST_HOOKS` (`name=value,name=value`), read
+/// at start only. Tests use it to provoke conditions (a tiny rtnetlink
+/// buffer, a loop failure) that are otherwise hard to reach on purpose.
+fn test_hook(name: &str) -> Option<u64> {
+    let hooks = std::env::var("LVSD_TEST_HOOKS").ok()?;
+    hooks.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().parse().ok())?
+    })
+}
+
+/// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
+/// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon;
+/// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA;
+/// - CAP_KILL, CAP_SETUID, CAP_SETGID: scripts that run as another user
+///   (started as that user, and their process group signalled on timeout).
+fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
+    let vrrp = !config.vrrp_instances.is_empty();
+    let mut keep = 0;
+    if !dry_run || vrrp {
+        keep |= caps::bit(caps::NET_ADMIN);
+    }
+    if vrrp {
+        keep |= caps::bit(caps::NET_RAW);
+    }
+    let script_users = config.global.script_user.is_some()
+        || config.vrrp_scripts.iter().any(|s| s.user.is_some())
+        || config.virtual_servers.iter().any(|vs| {
+            vs.real_servers.iter().any(|rs| {
+                rs.checkers
+                    .iter()
+                    .any(|c| matches!(&c.kind, config::CheckKind::Misc(m) if m.user.is_some()))
+            })
+        });
+    if script_users {
+        keep |= caps::bit(caps::KILL) | caps::bit(caps::SETUID) | caps::bit(caps::SETGID);
+    }
+    keep
+}
+
+/// Shrinks the bounding set to `bounding` and the permitted and effective
+/// sets to `keep`. Without CAP_SETPCAP (lvsd not run as root) the bounding
+/// set stays; it is refused only when lvsd would keep more than it needs.
+fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<(), DaemonError> {
+    let before = caps::current().map_err(setup_err("reading capabilities"))?;
+    let had = caps::bounding();
+    if had & !bounding != 0 {
+        if let Err(e) = caps::limit_bounding(bounding) {
+            if before.permitted & !keep != 0 {
+                return Err(DaemonError::Setup(format!(
+                    "dropping capabilities from the bounding set: {e}"
+                )));
+            }
+            debug!("bounding set left as it is ({e}): lvsd holds no capability it does not need");
+        }
+    }
+    let after = caps::keep_only(keep).map_err(setup_err("dropping capabilities"))?;
+    debug!(
+        "capabilities: effective {}, bounding {}",
+        caps::names(after.effective),
+        caps::names(caps::bounding())
+    );
     Ok(())
 }
+
+/// `log_target`, `log_facility` and `log_format` of `[global]`.
+fn log_settings(config: &Config) -> crate::io::log::Settings {
+    use crate::io::log::{Format, Settings, Target};
+    let g = &config.global;
+    Settings {
+        target: match g.log_target {
+            config::LogTarget::Stderr => Target::Stderr,
+            config::LogTarget::Syslog => Target::Syslog,
+        },
+        facility: g.log_facility,
+        format: match g.log_format {
+            config::LogFormat::Text => Format::Text,
+            config::LogFormat::Logfmt => Format::Logfmt,
+        },
+    }
+}
+
+/// The control socket with the mode, group and access rules of `[global]`.
+fn control_server(config: &Config, path: &Path) -> Result<ControlServer, DaemonError> {
+    let g = &config.global;
+    let what = format!("control socket {}", path.display());
+    let mut access = Access::owner_only();
+    access.mode = g.control_socket_mode;
+    let gid = match &g.control_socket_group {
+        None => None,
+        Some(name) => {
+            let group = crate::io::user::lookup_group(name)
+                .map_err(setup_err(&what))?
+                .ok_or_else(|| {
+                    DaemonError::Setup(format!(
+                        "{what}: control_socket_group {name:?}: no such group in /etc/group"
+                    ))
+                })?;
+            access.gid = group.gid;
+            access.group_uids =
+                crate::io::user::uids_of(&group.members).map_err(setup_err(&what))?;
+            Some(group.gid)
+        }
+    };
+    let listener =
+        ControlListener::bind(path, g.control_socket_mode, gid).map_err(setup_err(&what))?;
+    Ok(ControlServer::new(listener, access))
+}
+
+/// Longest wait at shutdown for the killed scripts to be reaped.
+const CHILD_REAP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Longest wait for notify_stop commands at shutdown.
 const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -409,13 +659,19 @@ impl Daemon {
     fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
         // `notes` also holds what VRRP timers of this wake-up did (run at once
         // in on_timer); it is consumed below and cleared at the end.
-        self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        self.vrrp.run_actions(&mut self.rtnl, now, &mut self.notes);
         for &(i, state, _) in &self.notes {
             if let Some(t) = self.transitions.get_mut(i) {
                 t.note(state);
             }
         }
         self.vrrp.sync_timers(now, timers);
+        let rtnl_at = if self.rtnl_more {
+            Some(now)
+        } else {
+            self.rtnl.next_timeout()
+        };
+        sync_timer(timers, &mut self.rtnl_timer, rtnl_at, TimerKind::Netlink);
         let epoch = self.started;
         self.checks.sync_timers(now, timers, TimerKind::Check, |t| {
             coalesce(t, epoch, CHECK_TIMER_GRAIN)
@@ -426,8 +682,11 @@ impl Daemon {
             }
             for &(i, state, _) in &self.notes {
                 // STOP (shutdown) changes nothing there: `Lvs::stop` ends
-                // the sync daemon.
-                lvs.on_vrrp_state(i, state);
+                // the sync daemon. By name: the file's order may change on
+                // reload, the running instances' does not.
+                if let Some(io) = self.vrrp.io.get(i) {
+                    lvs.on_vrrp_state(&io.name, state);
+                }
             }
             sync_timer(
                 timers,
@@ -435,11 +694,28 @@ impl Daemon {
                 lvs.poll_at(now),
                 TimerKind::Lvs,
             );
+            if !lvs.hooks.is_empty() {
+                for h in lvs.hooks.drain(..) {
+                    info!("{}", lvs::hook_text(&h));
+                    if let Some(cmd) = self.hooks.command(&h) {
+                        self.vrrp.queue_lvs_command(cmd.clone());
+                    }
+                }
+                // Start the commands now, not at the next wake-up.
+                self.vrrp.sync_timers(now, timers);
+            }
         }
         self.notes.clear();
         if let Some(announce) = &mut self.announce {
-            announce.sync(self.lvs.as_ref(), &mut self.rtnl);
+            announce.sync(self.lvs.as_ref());
         }
+        crate::io::log::flush();
+        sync_timer(
+            timers,
+            &mut self.control_timer,
+            self.control.poll_at(),
+            TimerKind::Control,
+        );
         sync_timer(
             timers,
             &mut self.deferred_timer,
@@ -498,15 +774,32 @@ impl Daemon {
         }
     }
 
-    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
-            return;
-        };
-        if conn.answer(answer) == ConnState::Closed {
-            if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                let _ = cx.registry.deregister(conn.source());
-            }
+    /// The text status's line on the control socket and the logger.
+    fn control_status(&self, out: &mut String) {
+        use std::fmt::Write;
+        let c = self.control.counters;
+        let _ = writeln!(
+            out,
+            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
+            self.control.clients(),
+            c.accepted,
+            c.refused,
+            c.evicted,
+            c.timed_out,
+            c.full,
+            crate::io::log::dropped()
+        );
+        if self.checks.child_waits > 0 {
+            let _ = writeln!(
+                out,
+                "health checks: scripts that waited for a child slot (limits::MAX_CHILDREN) {}",
+                self.checks.child_waits
+            );
         }
+    }
+
+    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
+        self.control.answer(slot, answer, cx.now, cx.registry);
     }
 
     fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, json: bool) {
@@ -519,6 +812,8 @@ impl Daemon {
             if let Some(announce) = &self.announce {
                 announce.status(&mut text);
             }
+            self.control_status(&mut text);
+            self.hardening_lines(&mut text);
             text
         };
         self.status_cost = started.elapsed();
@@ -609,6 +904,10 @@ impl Daemon {
         let next = self.vrrp.next_deadline();
         match yield_to_vrrp(cx.now, next, cost) {
             Some(at) => {
+                if let Pending::Text(slot) | Pending::Json(slot) | Pending::Reload(slot) = p {
+                    // Its answer is put off: never idle, never evicted.
+                    self.control.hold(slot);
+                }
                 self.pending.push(p);
                 self.defer(at);
             }
@@ -650,6 +949,7 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
+                self.last_reload = "unchanged (same bytes)".to_owned();
                 self.last_load_wall = SystemTime::now();
                 let text = format!(
                     "reload: {} unchanged (same bytes, {} ms)",
@@ -663,6 +963,7 @@ impl Daemon {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
+                    self.last_reload = "unchanged".to_owned();
                     self.last_load_wall = SystemTime::now();
                     let text = format!(
                         "reload: {} unchanged ({} ms)",
@@ -672,22 +973,51 @@ impl Daemon {
                     info!("{text}");
                     return Ok(text);
                 }
+                // VRRP and most global keys are built once at start: a file
+                // that changes them is refused whole, naming each key, rather
+                // than half applied and reported as accepted.
+                let restart = config::diff::restart_keys(&self.config, &new);
+                if !restart.is_empty() {
+                    self.failed_reloads += 1;
+                    let keys = restart.join(", ");
+                    let text = format!(
+                        "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
+                    );
+                    error!("{text}");
+                    self.last_reload = format!("refused, needs a restart: {keys}");
+                    return Err(text);
+                }
+                // Commands next: a bad one rejects the file before anything
+                // running is touched.
+                let new_hooks = match lvs::Hooks::build(&new, &|line, what| {
+                    self.vrrp.lvs_command(line, what)
+                }) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.failed_reloads += 1;
+                        let text = format!("reload rejected, the running configuration stays: {e}");
+                        error!("{text}");
+                        self.last_reload = format!("rejected: {e}");
+                        return Err(text);
+                    }
+                };
                 // New checks first: a checker that cannot be built rejects
                 // the reload before anything running is touched.
                 let new_checks = if new.virtual_servers != self.config.virtual_servers {
                     let lvs = &self.lvs;
-                    let dead =
+                    let known =
                         |s: &crate::wire::netlink::ipvs::ServiceKey,
                          d: &crate::wire::netlink::ipvs::DestKey| {
-                            lvs.as_ref().is_some_and(|l| l.is_dead(s, d))
+                            lvs.as_ref().and_then(|l| l.known_health(s, d))
                         };
-                    match checks::Checks::setup(&new, now, &dead) {
+                    match checks::Checks::setup(&new, now, &known) {
                         Ok(c) => Some(c),
                         Err(e) => {
                             self.failed_reloads += 1;
                             let text =
                                 format!("reload rejected, the running configuration stays: {e}");
                             error!("{text}");
+                            self.last_reload = format!("rejected: {e}");
                             return Err(text);
                         }
                     }
@@ -699,6 +1029,7 @@ impl Daemon {
                         self.failed_reloads += 1;
                         let text = format!("reload rejected, the running configuration stays: {e}");
                         error!("{text}");
+                        self.last_reload = format!("rejected: {e}");
                         // Put the running table back exactly as it was.
                         if let Err(e) = lvs.load(&self.config, now) {
                             error!("restoring the running IPVS table: {e}");
@@ -706,6 +1037,7 @@ impl Daemon {
                         return Err(text);
                     }
                 }
+                let new_checks_built = new_checks.is_some();
                 if let Some(mut fresh) = new_checks {
                     for id in self.checks.timers() {
                         cx.timers.cancel(id);
@@ -717,20 +1049,30 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
+                self.hooks = new_hooks;
+                let applied = if new_checks_built {
+                    "virtual servers, real servers and checks rebuilt; VRRP unchanged"
+                } else {
+                    "global keys only (virtual servers and VRRP unchanged)"
+                };
                 let text = format!(
-                    "reload: {} accepted and applied in {} ms; VRRP instances keep running (instance changes need a restart in this version)",
+                    "reload: {} accepted and applied in {} ms: {applied}",
                     self.config_path.display(),
                     started.elapsed().as_millis()
                 );
                 match &mut self.announce {
-                    Some(announce) => announce.load(&new, &mut self.rtnl),
+                    Some(announce) => announce.load(&new),
                     None if new.virtual_servers.iter().any(|v| v.announce.is_some()) => warn!(
                         "reload: announce mode needs a restart to create its device; nothing is announced yet"
                     ),
                     None => {}
                 }
                 info!("{text}");
+                crate::io::log::configure(log_settings(&new));
+                self.last_reload = format!("applied: {applied}");
                 self.config = new;
+                self.follow_sync_instance();
+                self.apply_ha_suspend();
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
@@ -741,47 +1083,206 @@ impl Daemon {
                 self.failed_reloads += 1;
                 let text = format!("reload rejected, the running configuration stays: {e}");
                 error!("{text}");
+                self.last_reload = format!("rejected: {e}");
                 Err(text)
             }
         }
     }
 
-    fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
-        match source {
-            Source::ControlListener => loop {
-                match self.control.accept() {
-                    Ok(Some(stream)) => {
-                        let slot = match self.conns.iter().position(Option::is_none) {
-                            Some(s) => s,
-                            None => {
-                                if self.conns.len() >= MAX_CONTROL_CONNS {
-                                    warn!("control: too many connections; refusing one");
-                                    continue;
-                                }
-                                self.conns.push(None);
-                                self.conns.len() - 1
-                            }
-                        };
-                        let mut conn = ControlConn::new(stream);
-                        if cx
-                            .registry
-                            .register(
-                                conn.source(),
-                                Source::ControlConn(slot).token(),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )
-                            .is_ok()
-                        {
-                            self.conns[slot] = Some(conn);
+    /// The text status's lines on reloads and netlink (not yet in the
+    /// status model, so not in `status json` or the metrics).
+    fn hardening_lines(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "last reload: {}", self.last_reload);
+        let _ = writeln!(
+            out,
+            "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
+            self.rtnl_overflows,
+            self.rtnl_resyncs,
+            self.rtnl.pending(),
+            self.rtnl.untracked,
+            self.rtnl_bad
+        );
+        if let Some(lvs) = &self.lvs {
+            let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
+        }
+    }
+
+    /// After a reload: the sync daemon follows the instance it now names
+    /// (by name), in that instance's present state.
+    fn follow_sync_instance(&mut self) {
+        let Some(lvs) = &mut self.lvs else { return };
+        for (inst, io) in self.vrrp.instances.iter().zip(&self.vrrp.io) {
+            let state = match inst.state() {
+                crate::vrrp::instance::State::Master => NotifyState::Master,
+                crate::vrrp::instance::State::Backup => NotifyState::Backup,
+                crate::vrrp::instance::State::Fault => NotifyState::Fault,
+                _ => continue,
+            };
+            lvs.on_vrrp_state(&io.name, state);
+        }
+    }
+
+    /// Reads at most RTNL_BUDGET rtnetlink messages and acts on them; what is
+    /// left waits for the next turn (the Netlink timer), so a flood of address
+    /// changes never keeps the loop from a VRRP timer.
+    fn pump_rtnl(&mut self, now: Instant) {
+        let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+        match self.rtnl.drain(RTNL_BUDGET, |i| inputs.push(i)) {
+            Ok(more) => self.rtnl_more = more,
+            Err(e) => {
+                warn!("rtnetlink receive: {e}");
+                self.rtnl_more = false;
+            }
+        }
+        self.handle_rtnl(now, &mut inputs);
+        self.rtnl_inputs = inputs;
+    }
+
+    fn handle_rtnl(&mut self, now: Instant, inputs: &mut Vec<RtnlInput>) {
+        let mut addrs_changed = false;
+        for input in inputs.drain(..) {
+            match input {
+                RtnlInput::Event { event, dump } => match event {
+                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
+                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::DelAddr(addr) if !dump => {
+                        let key = (addr.addr, addr.ifindex);
+                        self.local_addrs.retain(|a| *a != key);
+                        addrs_changed = true;
+                        self.vrrp
+                            .on_addr_removed(&mut self.rtnl, now, addr.ifindex, addr.addr)
+                    }
+                    RtEvent::NewAddr(addr) => {
+                        let key = (addr.addr, addr.ifindex);
+                        if !self.local_addrs.contains(&key) {
+                            self.local_addrs.push(key);
+                            addrs_changed = true;
+                        }
+                        if dump && self.resync == Resync::Addrs {
+                            self.vrrp.vip_seen(addr.ifindex, addr.addr)
                         }
                     }
-                    Ok(None) => break,
-                    Err(e) => {
-                        warn!("control: accept: {e}");
-                        break;
+                    _ => {}
+                },
+                RtnlInput::Overflow => {
+                    self.rtnl_overflows += 1;
+                    if self.rtnl_overflows.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: events lost (ENOBUFS, {} time(s) so far); re-reading links and addresses",
+                            self.rtnl_overflows
+                        );
+                    }
+                    self.start_resync(now);
+                }
+                RtnlInput::Done {
+                    request,
+                    tag,
+                    result,
+                } => match request {
+                    RtnlRequest::DumpLinks | RtnlRequest::DumpAddrs => {
+                        self.dump_done(now, &request, result)
+                    }
+                    _ => {
+                        if matches!(result, Err(NetlinkError::Timeout)) {
+                            // Its ack was probably lost with other messages:
+                            // the re-dump finds out what the kernel holds.
+                            self.start_resync(now);
+                        }
+                        self.vrrp.vip_request_done(tag, &request, &result);
+                    }
+                },
+                RtnlInput::Bad(e) => {
+                    self.rtnl_bad += 1;
+                    if self.rtnl_bad.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: undecodable message skipped ({} so far): {e}",
+                            self.rtnl_bad
+                        );
                     }
                 }
-            },
+            }
+        }
+        if addrs_changed {
+            self.apply_ha_suspend();
+        }
+    }
+
+    /// keepalived's `ha_suspend`: the checks of a virtual server whose
+    /// address is on no interface here pause (verdicts stay) and resume when
+    /// it appears (the VRRP master adding its VIP).
+    fn apply_ha_suspend(&mut self) {
+        // Mid re-dump the list is partial: decide at its end.
+        if self.resync == Resync::Addrs || !self.config.virtual_servers.iter().any(|v| v.ha_suspend)
+        {
+            return;
+        }
+        let local = &self.local_addrs;
+        let absent = |k: &crate::wire::netlink::ipvs::ServiceKey| match k {
+            crate::wire::netlink::ipvs::ServiceKey::Addr { addr, .. } => {
+                !local.iter().any(|(a, _)| a == addr)
+            }
+            crate::wire::netlink::ipvs::ServiceKey::Fwmark { .. } => false,
+        };
+        let (suspended, resumed) = self.checks.suspend_where(&absent);
+        if suspended > 0 {
+            info!("ha_suspend: {suspended} check(s) suspended: their virtual server's address is not on this host");
+        }
+        if resumed > 0 {
+            info!("ha_suspend: {resumed} check(s) resumed: their virtual server's address is on this host");
+        }
+    }
+
+    /// Re-dumps links, then addresses, and re-applies link states and VIPs.
+    fn start_resync(&mut self, now: Instant) {
+        if self.resync != Resync::Idle || self.rtnl.dumping() {
+            self.resync_again = true;
+            return;
+        }
+        self.resync_again = false;
+        match self.rtnl.send(RtnlRequest::DumpLinks, 0, now) {
+            Ok(()) => self.resync = Resync::Links,
+            Err(e) => warn!("rtnetlink: link re-dump: {e}"),
+        }
+    }
+
+    fn dump_done(&mut self, now: Instant, request: &RtnlRequest, result: Result<(), NetlinkError>) {
+        if let Err(e) = result {
+            warn!("rtnetlink: {request:?} failed ({e}); starting over");
+            self.resync = Resync::Idle;
+            self.start_resync(now);
+            return;
+        }
+        match (self.resync, request) {
+            (Resync::Links, RtnlRequest::DumpLinks) => {
+                self.vrrp.begin_vip_survey();
+                // The dump lists every address afresh (events were lost).
+                self.local_addrs.clear();
+                match self.rtnl.send(RtnlRequest::DumpAddrs, 0, now) {
+                    Ok(()) => self.resync = Resync::Addrs,
+                    Err(e) => {
+                        warn!("rtnetlink: address re-dump: {e}");
+                        self.resync = Resync::Idle;
+                    }
+                }
+            }
+            (Resync::Addrs, RtnlRequest::DumpAddrs) => {
+                self.resync = Resync::Idle;
+                self.rtnl_resyncs += 1;
+                let fixed = self.vrrp.finish_vip_survey(&mut self.rtnl, now);
+                self.apply_ha_suspend();
+                info!("rtnetlink: links and addresses re-read; {fixed} VIP change(s) re-applied");
+                if self.resync_again {
+                    self.start_resync(now);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
+        match source {
+            Source::ControlListener => self.control.on_listener(cx.now, cx.registry),
             Source::ControlConn(slot) => {
                 let waiting = self.pending.iter().any(|p| {
                     matches!(p, Pending::Text(s) | Pending::Json(s) | Pending::Reload(s) if *s == slot)
@@ -789,18 +1290,9 @@ impl Daemon {
                 if waiting {
                     return; // its answer comes after the next VRRP timer
                 }
-                let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                    return;
-                };
-                let state = conn.on_readable();
-                match state {
-                    ConnState::Request(line) => self.on_request(cx, slot, &line),
-                    ConnState::Closed => {
-                        if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                            let _ = cx.registry.deregister(conn.source());
-                        }
-                    }
-                    ConnState::Reading | ConnState::Writing => {}
+                // The access layer checked the peer; its uid goes with the line.
+                if let Some(request) = self.control.on_conn(slot, cx.registry) {
+                    self.on_request(cx, slot, &request.line, request.peer.uid);
                 }
             }
             _ => {}
@@ -808,12 +1300,12 @@ impl Daemon {
     }
 
     /// One request line from control connection `slot`.
-    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str) {
+    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str, uid: u32) {
         // Announce mode's own requests (docs/scale-out.md).
         if line.split_whitespace().next() == Some("announce") {
             let words: Vec<&str> = line.split_whitespace().skip(1).collect();
             let answer = match &mut self.announce {
-                Some(announce) => announce.request(&words, &mut self.rtnl),
+                Some(announce) => announce.request(&words),
                 None => "error: no virtual server is announced (announce = GROUP)\n".into(),
             };
             self.answer_control(cx, slot, answer.into_bytes());
@@ -822,14 +1314,15 @@ impl Daemon {
         let req = match Request::parse(line) {
             Ok(r) => r,
             Err(e) => {
+                info!("control: unknown request {line:?} from uid {uid}");
                 self.answer_control(cx, slot, command::error(e).into_bytes());
                 return;
             }
         };
         if req.changes_state() {
-            // The peer's uid is logged once the control socket's access
-            // layer exposes it.
-            info!("control: request {:?}", req.line());
+            info!("control: request {:?} from uid {uid}", req.line());
+        } else {
+            debug!("control: request {:?} from uid {uid}", req.line());
         }
         match req {
             Request::Status => self.now_or_later(cx, Pending::Text(slot)),
@@ -986,7 +1479,11 @@ impl Handler<TimerKind> for Daemon {
                             }
                         }
                     }
-                    Ok(Some(SignalEvent::Child)) => {}
+                    Ok(Some(SignalEvent::Child)) => {
+                        // Every ended child, also those killed on reload.
+                        crate::io::child::reap();
+                        self.checks.on_children_reaped(cx.now, cx.registry);
+                    }
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,
                     Err(e) => {
@@ -996,26 +1493,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             },
             Source::Vrrp(r) => self.vrrp.on_readable(cx.now, r),
-            Source::Rtnetlink => {
-                let now = cx.now;
-                let mut events: Vec<RtEvent> = Vec::new();
-                if let Err(e) = self.rtnl_events.drain(|ev| events.push(ev)) {
-                    warn!("rtnetlink events: {e}");
-                }
-                for ev in events {
-                    match ev {
-                        RtEvent::NewLink(link) => {
-                            self.vrrp.on_link(now, link.ifindex, link.is_up())
-                        }
-                        RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
-                        RtEvent::DelAddr(addr) => {
-                            self.vrrp
-                                .on_addr_removed(&mut self.rtnl, addr.ifindex, addr.addr)
-                        }
-                        RtEvent::NewAddr(_) => {}
-                    }
-                }
-            }
+            Source::Rtnetlink => self.pump_rtnl(cx.now),
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
             Source::MetricsListener | Source::MetricsConn(_) => self.on_metrics(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
@@ -1033,7 +1511,8 @@ impl Handler<TimerKind> for Daemon {
                 self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.
-                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+                self.vrrp
+                    .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
             }
             TimerKind::Check(i) => {
                 if let Some(slot) = self.checks.timer_slot(i) {
@@ -1043,7 +1522,8 @@ impl Handler<TimerKind> for Daemon {
             }
             TimerKind::VrrpReceive(r) => {
                 self.vrrp.on_backlog(cx.now, r);
-                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+                self.vrrp
+                    .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),
@@ -1065,9 +1545,23 @@ impl Handler<TimerKind> for Daemon {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
             }
+            TimerKind::Netlink => {
+                self.rtnl_timer = None;
+                let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+                self.rtnl.expire(cx.now, |i| inputs.push(i));
+                self.handle_rtnl(cx.now, &mut inputs);
+                self.rtnl_inputs = inputs;
+                if self.rtnl_more {
+                    self.pump_rtnl(cx.now);
+                }
+            }
             TimerKind::MetricsIdle => {
                 self.metrics_timer = None;
                 self.metrics_idle(cx);
+            }
+            TimerKind::Control => {
+                self.control_timer = None;
+                self.control.on_timer(cx.now, cx.registry);
             }
         }
     }

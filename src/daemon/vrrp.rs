@@ -3,7 +3,8 @@
 //! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
 //! commands and `vrrp_script`s, and polls track files.
 
-mod scripts;
+pub(super) mod scripts;
+mod transition;
 
 /// FILE_CHECK reads its file as `track_file` does.
 pub(crate) use scripts::read_track_file;
@@ -17,22 +18,22 @@ use log::{debug, info, warn};
 
 use super::lateness::Lateness;
 use crate::config::{
-    Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
+    Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
 use crate::io::iface::{self, InterfaceInfo};
-use crate::io::netlink::Rtnl;
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
 use crate::io::packet::PacketSender;
 use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
 use crate::limits::{VRRP_PACKETS_PER_WAKEUP, VRRP_PACKET_BUF};
 use crate::vrrp::instance::{
-    Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
-    OWN_INTERFACE,
+    Action, Advert, AdvertOutcome, GarpParams, InitialState, Instance, InstanceParams, NotifyState,
+    State, OWN_INTERFACE,
 };
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
-use crate::wire::netlink::rtnl::IfAddr;
+use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
@@ -102,10 +103,13 @@ pub struct InstanceIo {
     mac: [u8; 6],
     sender: VrrpSender,
     packet: Option<PacketSender>,
+    /// Packet sockets and MACs of the other interfaces that hold addresses
+    /// of this instance (`dev`): their GARPs leave there, as keepalived's.
+    other_links: Vec<(u32, [u8; 6], PacketSender)>,
     /// Index of the receiver this instance listens on.
     pub receiver: usize,
-    /// The VIPs with their prefix lengths and interface indices.
-    vips: Vec<(IpAddr, u8, u32)>,
+    /// The VIPs, then the excluded addresses, in their rtnetlink form.
+    vips: Vec<HeldAddress>,
     /// The timer carrying `poll_at()`.
     pub timer: Option<TimerId>,
     /// Adverts dropped, per reason.
@@ -120,6 +124,9 @@ pub struct InstanceIo {
     pub send_errors: u64,
     /// Whether the VIPs are on the interface now (as far as lvsd did it).
     pub vips_held: bool,
+    /// During an address re-dump: which VIPs (same index as `vips`) the
+    /// kernel listed.
+    vips_seen: Vec<bool>,
     /// Whether the interface was up and running at start.
     link_up: bool,
     /// Whether the own interface's link state feeds the instance (not with
@@ -127,6 +134,12 @@ pub struct InstanceIo {
     track_primary: bool,
     /// The deadline of the timer that fired in this wake-up, if any.
     fired: Option<Instant>,
+    /// The last state notified (None: INIT), and why the state changed since.
+    notified: Option<NotifyState>,
+    cause: Option<transition::Cause>,
+    /// What the last advert said about the master, for the reason of a
+    /// takeover by the down timer (it left, or we preempt it).
+    heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
 }
@@ -181,6 +194,8 @@ pub struct Vrrp {
     registry: Option<Registry>,
     script_user: Option<(u32, u32)>,
     notify_timeout: Duration,
+    /// `enable_script_security`, for the virtual servers' commands too.
+    script_security: bool,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -237,10 +252,25 @@ fn params_for(
     p
 }
 
-/// The rtnetlink form of a VIP: /32 or /128 unless configured otherwise.
-fn vip_addr(ifindex: u32, addr: IpAddr, prefix_len: u8) -> IfAddr {
-    let mut a = IfAddr::host(ifindex, addr);
-    a.prefix_len = prefix_len;
+/// An address an instance holds while master: a VIP or an excluded one.
+struct HeldAddress {
+    /// What is sent to the kernel (prefix, label, broadcast, scope, lifetime).
+    form: IfAddr,
+    /// `no_track`: left alone when deleted by hand.
+    no_track: bool,
+}
+
+/// The rtnetlink form of a configured VIP on interface `ifindex`.
+fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
+    let mut a = IfAddr::host(ifindex, vip.address);
+    a.prefix_len = vip.prefix_len;
+    a.scope = vip.scope;
+    a.broadcast = vip.broadcast;
+    a.preferred_lft = vip.preferred_lft;
+    a.label = vip
+        .label
+        .as_ref()
+        .and_then(|l| IfName::try_from(l.as_str()).ok());
     a
 }
 
@@ -268,6 +298,7 @@ impl Vrrp {
             registry: None,
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
+            script_security: cfg.global.enable_script_security,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -299,6 +330,7 @@ impl Vrrp {
                 s.timeout,
                 s.rise,
                 s.fall,
+                s.init_fail,
             ));
         }
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
@@ -377,7 +409,12 @@ impl Vrrp {
                 }
             };
             let mut vips = Vec::new();
-            for vip in &inst.virtual_ipaddresses {
+            let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
+            for vip in inst
+                .virtual_ipaddresses
+                .iter()
+                .chain(&inst.virtual_ipaddresses_excluded)
+            {
                 let dev = if vip.dev.is_empty() {
                     info.index
                 } else {
@@ -390,8 +427,25 @@ impl Vrrp {
                             interface: vip.dev.as_str().to_owned(),
                         })?
                 };
-                vips.push((vip.address, vip.prefix_len, dev));
+                vips.push(HeldAddress {
+                    form: vip_addr(dev, vip),
+                    no_track: vip.no_track,
+                });
+                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                    let mac = interfaces
+                        .iter()
+                        .find(|i| i.index == dev)
+                        .map_or([0; 6], |i| i.mac);
+                    match PacketSender::open(dev) {
+                        Ok(p) => other_links.push((dev, mac, p)),
+                        Err(e) => warn!(
+                            "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
+                            vip.dev
+                        ),
+                    }
+                }
             }
+            let vips_seen = vec![false; vips.len()];
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
@@ -399,6 +453,7 @@ impl Vrrp {
                 mac: info.mac,
                 sender,
                 packet,
+                other_links,
                 receiver,
                 vips,
                 timer: None,
@@ -408,9 +463,13 @@ impl Vrrp {
                 vip_mismatches: 0,
                 send_errors: 0,
                 vips_held: false,
+                vips_seen,
                 link_up: info.up && info.running,
                 track_primary: !inst.dont_track_primary,
                 fired: None,
+                notified: None,
+                cause: None,
+                heard: None,
                 send_lateness: Lateness::new(),
             });
             vrrp.instances.push(instance);
@@ -426,7 +485,34 @@ impl Vrrp {
             vrrp.check_security(cfg, &commands, &label)?;
             vrrp.notifiers.push(Notifier::new(label, commands));
         }
+        // Last: the virtual servers' quorum_up/down and notify_up/down, run
+        // one at a time in order, as script_user, like the VRRP notifies.
+        vrrp.notifiers.push(Notifier::new(
+            "virtual_server notify".into(),
+            NotifyCommands::default(),
+        ));
         Ok(vrrp)
+    }
+
+    /// Splits and vets a virtual server's or real server's command
+    /// (`quorum_up`, `notify_down`, ...): same user and
+    /// `enable_script_security` rules as the VRRP notify commands.
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, String> {
+        let argv = scripts::split(line, what)?;
+        if self.script_security {
+            if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
+            {
+                return Err(format!("{what}: enable_script_security: {why}"));
+            }
+        }
+        Ok(argv)
+    }
+
+    /// Queues a virtual server's or real server's command.
+    pub fn queue_lvs_command(&mut self, argv: scripts::Argv) {
+        if let Some(n) = self.notifiers.last_mut() {
+            n.command(argv);
+        }
     }
 
     /// Fills `params.tracks` in the order interfaces, scripts, files, and
@@ -467,6 +553,42 @@ impl Vrrp {
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
+        }
+        // keepalived tracks the interface of every VIP or excluded address
+        // on another interface than the instance's (weight 0: FAULT while it
+        // is down), unless the address says `no_track` (vrrp.c,
+        // vrrp_complete_instance).
+        let mut vip_devs: Vec<&str> = Vec::new();
+        for vip in inst
+            .virtual_ipaddresses
+            .iter()
+            .chain(&inst.virtual_ipaddresses_excluded)
+        {
+            let dev = vip.dev.as_str();
+            if vip.no_track || dev.is_empty() || dev == inst.interface.as_str() {
+                continue;
+            }
+            if vip_devs.contains(&dev) {
+                continue;
+            }
+            vip_devs.push(dev);
+            let Some(i) = interfaces.iter().find(|i| i.name == dev) else {
+                continue; // refused below, where the VIPs are resolved
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Interface,
+                    weight: 0,
+                    initial: if i.up && i.running {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                })
+                .map_err(|_| full())?;
+            self.iface_tracks.push((i.index, index, n));
         }
         for t in &inst.track_scripts {
             let Some(script) = self.scripts.get_mut(t.script) else {
@@ -524,6 +646,19 @@ impl Vrrp {
         }
     }
 
+    /// Runs `f` on instance `i` and, when its state changed, remembers
+    /// `cause` for the state-change log line.
+    fn with_cause(&mut self, i: usize, cause: transition::Cause, f: impl FnOnce(&mut Instance)) {
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        let before = inst.state();
+        f(inst);
+        if inst.state() != before {
+            self.io[i].cause = Some(cause);
+        }
+    }
+
     /// Gives VRRP its own handle on the poll registry, to register script pidfds.
     pub fn attach_registry(&mut self, registry: Registry) {
         self.registry = Some(registry);
@@ -532,8 +667,9 @@ impl Vrrp {
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
     pub fn start(&mut self, now: Instant, rtnl: &mut Rtnl) {
         for io in &self.io {
-            for (addr, prefix, ifindex) in &io.vips {
-                match rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+            for vip in &io.vips {
+                let addr = vip.form.addr;
+                match rtnl.del_addr(&vip.form) {
                     Ok(true) => info!(
                         "vrrp_instance {}: removed stale VIP {addr} left by an earlier run",
                         io.name
@@ -551,7 +687,7 @@ impl Vrrp {
                 );
                 self.instances[i].handle_track(now, OWN_INTERFACE, TrackStatus::Down);
             }
-            self.instances[i].handle_start(now);
+            self.with_cause(i, transition::Cause::Start, |inst| inst.handle_start(now));
         }
         for s in &mut self.scripts {
             s.start(now);
@@ -565,8 +701,8 @@ impl Vrrp {
     /// Starts the orderly stop: each instance sends priority 0 and drops its
     /// VIPs; scripts stop; groups report STOP (as keepalived does at shutdown).
     pub fn stop(&mut self, now: Instant) {
-        for inst in &mut self.instances {
-            inst.handle_stop(now);
+        for i in 0..self.instances.len() {
+            self.with_cause(i, transition::Cause::Stop, |inst| inst.handle_stop(now));
         }
         for s in &mut self.scripts {
             s.stop();
@@ -587,7 +723,17 @@ impl Vrrp {
     pub fn reconcile_groups(&mut self, now: Instant) {
         let base = self.instances.len();
         for (g, (name, group)) in self.groups.iter_mut().enumerate() {
+            // On the stack: this runs after every event.
+            let mut before = [State::Init; crate::limits::MAX_VRRP_INSTANCES];
+            for (b, inst) in before.iter_mut().zip(&self.instances) {
+                *b = inst.state();
+            }
             group.reconcile(now, &mut self.instances);
+            for (i, was) in before.iter().enumerate().take(self.instances.len()) {
+                if self.instances[i].state() != *was {
+                    self.io[i].cause = Some(transition::Cause::Group);
+                }
+            }
             while let Some(GroupAction::Notify { state }) = group.poll_action() {
                 info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
                 if let Some(fifo) = &mut self.fifo {
@@ -607,9 +753,9 @@ impl Vrrp {
             if let Some(status) = status {
                 for idx in 0..self.scripts[k].subscribers.len() {
                     let (i, n) = self.scripts[k].subscribers[idx];
-                    if let Some(inst) = self.instances.get_mut(i) {
-                        inst.handle_track(now, Instance::track_id(n), status);
-                    }
+                    self.with_cause(i, transition::Cause::Track, |inst| {
+                        inst.handle_track(now, Instance::track_id(n), status)
+                    });
                 }
                 self.reconcile_groups(now);
             }
@@ -642,7 +788,11 @@ impl Vrrp {
                 changed = true;
                 for &(i, n) in &f.subscribers {
                     if let Some(inst) = self.instances.get_mut(i) {
+                        let before = inst.state();
                         inst.handle_track(now, Instance::track_id(n), TrackStatus::Value(v));
+                        if inst.state() != before {
+                            self.io[i].cause = Some(transition::Cause::Track);
+                        }
                     }
                 }
             }
@@ -837,7 +987,25 @@ impl Vrrp {
                 }
                 io.received += 1;
                 let advert = Advert::from_repr(&repr, meta.src);
+                let before = self.instances[i].state();
                 let outcome = self.instances[i].handle_advert(now, &advert);
+                self.io[i].heard = match outcome {
+                    AdvertOutcome::MasterStopped => {
+                        Some(transition::Cause::MasterLeft { from: advert.src })
+                    }
+                    AdvertOutcome::Preempting => Some(transition::Cause::Preempt {
+                        from: advert.src,
+                        priority: advert.priority,
+                    }),
+                    AdvertOutcome::Accepted => None,
+                    _ => self.io[i].heard,
+                };
+                if self.instances[i].state() != before {
+                    self.io[i].cause = Some(transition::Cause::Advert {
+                        from: advert.src,
+                        priority: advert.priority,
+                    });
+                }
                 debug!(
                     "vrrp_instance {}: advert from {}: {outcome:?}",
                     self.io[i].name, meta.src
@@ -856,7 +1024,12 @@ impl Vrrp {
         if let Some(inst) = self.instances.get_mut(i) {
             // The instance's earliest deadline is the one its timer carried.
             self.io[i].fired = inst.poll_at();
+            let before = inst.state();
             inst.handle_timeout(now);
+            if inst.state() != before {
+                let heard = self.io[i].heard.take();
+                self.io[i].cause = Some(heard.unwrap_or(transition::Cause::Timer));
+            }
         }
         self.reconcile_groups(now);
     }
@@ -868,34 +1041,142 @@ impl Vrrp {
         } else {
             TrackStatus::Down
         };
+        let cause = transition::Cause::Link { up };
         for i in 0..self.instances.len() {
             if self.io[i].ifindex == ifindex && self.io[i].track_primary {
-                self.instances[i].handle_track(now, OWN_INTERFACE, status);
+                self.with_cause(i, cause, |inst| {
+                    inst.handle_track(now, OWN_INTERFACE, status)
+                });
             }
         }
-        for &(idx, i, n) in &self.iface_tracks {
+        for t in 0..self.iface_tracks.len() {
+            let (idx, i, n) = self.iface_tracks[t];
             if idx == ifindex && idx != 0 {
-                if let Some(inst) = self.instances.get_mut(i) {
-                    inst.handle_track(now, Instance::track_id(n), status);
-                }
+                self.with_cause(i, cause, |inst| {
+                    inst.handle_track(now, Instance::track_id(n), status)
+                });
             }
         }
         self.reconcile_groups(now);
     }
 
+    /// An address re-dump begins: no VIP seen yet.
+    pub fn begin_vip_survey(&mut self) {
+        for io in &mut self.io {
+            io.vips_seen.fill(false);
+        }
+    }
+
+    /// The re-dump listed `addr` on `ifindex`.
+    pub fn vip_seen(&mut self, ifindex: u32, addr: IpAddr) {
+        for io in &mut self.io {
+            for (k, v) in io.vips.iter().enumerate() {
+                if v.form.addr == addr && v.form.ifindex == ifindex {
+                    if let Some(seen) = io.vips_seen.get_mut(k) {
+                        *seen = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The re-dump ended: every instance's VIPs are made to agree with its
+    /// state again (missing ones added while it holds them, left-over ones
+    /// removed while it does not). Returns how many changes were sent.
+    pub fn finish_vip_survey(&mut self, rtnl: &mut RtnlEvents, now: Instant) -> usize {
+        let mut sent = 0;
+        for (i, io) in self.io.iter().enumerate() {
+            let hold = io.vips_held && self.instances[i].state() == State::Master;
+            for (k, vip) in io.vips.iter().enumerate() {
+                let a = vip.form.addr;
+                let seen = io.vips_seen.get(k).copied().unwrap_or(false);
+                let request = match (hold, seen) {
+                    // `no_track`: a missing address is not watched.
+                    (true, false) if vip.no_track => continue,
+                    (true, false) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is missing after an rtnetlink re-dump; adding it back",
+                            io.name
+                        );
+                        RtnlRequest::AddAddr(vip.form.clone())
+                    }
+                    (false, true) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is present while not master (rtnetlink re-dump); removing it",
+                            io.name
+                        );
+                        RtnlRequest::DelAddr(vip.form.clone())
+                    }
+                    _ => continue,
+                };
+                sent += 1;
+                if let Err(e) = rtnl.send(request, i as u32, now) {
+                    warn!("vrrp_instance {}: VIP {a}: {e}", io.name);
+                }
+            }
+        }
+        sent
+    }
+
+    /// A VIP request of instance `tag` ended. Adding a VIP that is there, or
+    /// removing one that is gone, is success.
+    pub fn vip_request_done(
+        &mut self,
+        tag: u32,
+        request: &RtnlRequest,
+        result: &Result<(), NetlinkError>,
+    ) {
+        let (verb, a) = match request {
+            RtnlRequest::AddAddr(a) => ("adding", a),
+            RtnlRequest::DelAddr(a) => ("removing", a),
+            _ => return,
+        };
+        let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
+        match result {
+            Ok(()) => {}
+            Err(NetlinkError::Kernel { errno, .. })
+                if (*errno == libc::EEXIST && verb == "adding")
+                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+            Err(e) => warn!(
+                "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
+                a.addr, a.prefix_len
+            ),
+        }
+    }
+
     /// An address disappeared: a VIP deleted by hand while master comes back.
-    pub fn on_addr_removed(&mut self, rtnl: &mut Rtnl, ifindex: u32, addr: IpAddr) {
+    pub fn on_addr_removed(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        ifindex: u32,
+        addr: IpAddr,
+    ) {
         for i in 0..self.instances.len() {
             let io = &self.io[i];
             if self.instances[i].state() != State::Master || !io.vips_held {
                 continue;
             }
-            if let Some((a, p, idx)) = io.vips.iter().find(|v| v.0 == addr && v.2 == ifindex) {
+            if let Some(vip) = io
+                .vips
+                .iter()
+                .find(|v| v.form.addr == addr && v.form.ifindex == ifindex)
+            {
+                let a = addr;
+                if vip.no_track {
+                    // keepalived's `no_track`: a deleted address is not
+                    // watched (it neither leaves MASTER nor comes back).
+                    info!(
+                        "vrrp_instance {}: VIP {a} (no_track) was removed by hand; left as it is",
+                        io.name
+                    );
+                    continue;
+                }
                 warn!(
                     "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
                     io.name
                 );
-                if let Err(e) = rtnl.add_addr(&vip_addr(*idx, *a, *p)) {
+                if let Err(e) = rtnl.send(RtnlRequest::AddAddr(vip.form.clone()), i as u32, now) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
                 }
             }
@@ -904,11 +1185,16 @@ impl Vrrp {
 
     /// Carries out every queued action of every instance. Returns the notify
     /// lines produced (instance, state, priority) for the notifier.
-    pub fn run_actions(&mut self, rtnl: &mut Rtnl, notes: &mut Vec<(usize, NotifyState, u8)>) {
+    pub fn run_actions(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        notes: &mut Vec<(usize, NotifyState, u8)>,
+    ) {
         for i in 0..self.instances.len() {
             while let Some(action) = self.instances[i].poll_action() {
                 let advert = matches!(action, Action::SendAdvert { .. });
-                self.run_action(i, action, rtnl, notes);
+                self.run_action(i, action, rtnl, now, notes);
                 if advert {
                     if let Some(deadline) = self.io[i].fired.take() {
                         // Measurement only (the state machine runs on the
@@ -929,7 +1215,8 @@ impl Vrrp {
         &mut self,
         i: usize,
         action: Action,
-        rtnl: &mut Rtnl,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
         notes: &mut Vec<(usize, NotifyState, u8)>,
     ) {
         let io = &mut self.io[i];
@@ -971,8 +1258,13 @@ impl Vrrp {
                 }
             }
             Action::AddVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.add_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                // Sent without waiting: the kernel applies an rtnetlink
+                // request inside the send, so the GARPs that follow find the
+                // address in place; the ack is read with the events.
+                for vip in &io.vips {
+                    let request = RtnlRequest::AddAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
                     }
                 }
@@ -980,8 +1272,10 @@ impl Vrrp {
                 info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
             }
             Action::RemoveVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                for vip in &io.vips {
+                    let request = RtnlRequest::DelAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!(
                             "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",
                             io.name
@@ -997,13 +1291,22 @@ impl Vrrp {
                 io.vips_held = false;
             }
             Action::SendGarp { count } => {
-                let Some(packet) = &io.packet else { return };
                 for _ in 0..count {
-                    for (addr, _, _) in &io.vips {
+                    for vip in &io.vips {
+                        let addr = &vip.form.addr;
+                        let (mac, packet) = if vip.form.ifindex == io.ifindex {
+                            (io.mac, io.packet.as_ref())
+                        } else {
+                            match io.other_links.iter().find(|l| l.0 == vip.form.ifindex) {
+                                Some((_, mac, p)) => (*mac, Some(p)),
+                                None => continue,
+                            }
+                        };
+                        let Some(packet) = packet else { continue };
                         let len = match addr {
-                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
+                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, mac, *a).ok(),
                             IpAddr::V6(a) => {
-                                ndisc::emit_unsolicited_na_frame(&mut self.frame, io.mac, *a, false)
+                                ndisc::emit_unsolicited_na_frame(&mut self.frame, mac, *a, false)
                                     .ok()
                             }
                         };
@@ -1019,11 +1322,12 @@ impl Vrrp {
                 }
             }
             Action::Notify { state, priority } => {
-                info!(
-                    "VRRP_Instance({}) Entering {} STATE (priority {priority})",
-                    io.name,
-                    state.as_str()
-                );
+                let reason = transition::Reason {
+                    cause: io.cause.take(),
+                    from: io.notified.replace(state),
+                    to: state,
+                };
+                transition::log(&io.name, reason, priority);
                 if let Some(fifo) = &mut self.fifo {
                     fifo.write_line(&scripts::fifo_line("INSTANCE", &io.name, state, priority));
                 }
@@ -1053,7 +1357,7 @@ impl Vrrp {
                 priority: inst.effective_priority(),
                 configured_priority: p.priority,
                 held: inst.is_held(),
-                vips: io.vips.iter().map(|(a, _, _)| a.to_string()).collect(),
+                vips: io.vips.iter().map(|h| h.form.addr.to_string()).collect(),
                 adverts_sent: io.sent,
                 adverts_received: io.received,
                 became_master: 0,

@@ -2,6 +2,7 @@
 //! processes, signals and the control socket. No policy lives here.
 
 pub mod anycast;
+pub mod caps;
 pub mod child;
 pub mod control;
 pub mod event_loop;
