@@ -19,6 +19,8 @@ pkg_for nginx nginx
 pkg_for keepalived keepalived
 pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
+# BIRD 2: the routing daemon of announce mode (tests/vm/t_scale_out.sh, docs/scale-out.md).
+pkg_for bird bird2
 pkg_for dnsmasq dnsmasq-base   # the DNS server of the DNS_CHECK test
 pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
@@ -38,7 +40,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
     fi
     apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
     # The Debian packages start services we do not want running on a build box.
-    for svc in nginx keepalived; do
+    for svc in nginx keepalived bird; do
         if have systemctl; then systemctl stop "$svc" >/dev/null 2>&1 || true; fi
         if [ -x /etc/init.d/$svc ]; then /etc/init.d/$svc stop >/dev/null 2>&1 || true; fi
     done

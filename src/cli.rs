@@ -102,6 +102,13 @@ pub enum Command {
         /// The request.
         request: crate::command::Request,
     },
+    /// Announce mode control: `withdraw`, `restore` or `status` [GROUP].
+    Announce {
+        /// The request sent to the daemon (`announce withdraw edge`).
+        request: String,
+        /// The daemon's control socket.
+        socket: PathBuf,
+    },
     /// Print the MD5 digest of a page, as keepalived's genhash.
     Genhash(GenhashArgs),
     /// The real-server helper.
@@ -158,6 +165,9 @@ usage:
   lvsd vrrp stepdown|resume INSTANCE      hand over for maintenance (priority 0) and stay BACKUP
                                           until resume
   lvsd reload                             reload the config and say whether it was applied
+  lvsd announce withdraw|restore|status [GROUP] [--socket PATH]
+                                          announce mode: withdraw or restore the routes of
+                                          every announced address (or one group's)
   lvsd genhash -s HOST -p PORT -u PATH [-S] [-V VHOST] [-t SECS] [-v]
                                           print MD5SUM of a page (keepalived's genhash)
   lvsd realserver up|down|status --vip ADDR[,ADDR...] [--dev IFACE]
@@ -269,6 +279,30 @@ where
             Ok(Command::Control { socket, request })
         }
         "genhash" => parse_genhash(parser),
+        "announce" => {
+            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+            let mut words: Vec<String> = Vec::new();
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Short('s') | Long("socket") => socket = parser.value()?.into(),
+                    Value(v) if words.len() < 2 => words.push(v.string()?),
+                    other => return Err(other.unexpected().into()),
+                }
+            }
+            match words.first().map(String::as_str) {
+                Some("withdraw" | "restore" | "status") => {}
+                Some(other) => {
+                    return Err(UsageError(format!(
+                        "announce {other:?}: must be withdraw, restore or status"
+                    )))
+                }
+                None => return Err(UsageError("announce: say withdraw, restore or status".into())),
+            }
+            Ok(Command::Announce {
+                request: format!("announce {}", words.join(" ")),
+                socket,
+            })
+        }
         "import-keepalived" => {
             let mut file = None;
             let mut config_id = None;
@@ -296,7 +330,7 @@ where
         }
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(
-            "unknown command {other:?}; commands: run, check, status, rs, vrrp, reload, genhash, realserver, import-keepalived, help"
+            "unknown command {other:?}; commands: run, check, status, rs, vrrp, reload, announce, genhash, realserver, import-keepalived, help"
         ))),
     }
 }
@@ -545,6 +579,30 @@ mod tests {
         assert_eq!(r.action, RealserverAction::Up);
         assert_eq!(r.vips.len(), 2, "duplicates folded");
         assert_eq!(r.dev.as_deref(), Some("eth0"));
+    }
+
+    #[test]
+    fn announce_requests() {
+        assert_eq!(
+            p(&["announce", "withdraw", "edge", "--socket", "/s"]).unwrap(),
+            Command::Announce {
+                request: "announce withdraw edge".into(),
+                socket: "/s".into()
+            }
+        );
+        assert_eq!(
+            p(&["announce", "status"]).unwrap(),
+            Command::Announce {
+                request: "announce status".into(),
+                socket: DEFAULT_CONTROL_SOCKET.into()
+            }
+        );
+        assert!(p(&["announce", "sideways"])
+            .unwrap_err()
+            .0
+            .contains("must be withdraw"));
+        assert!(p(&["announce"]).is_err());
+        assert!(p(&["announce", "withdraw", "a", "b"]).is_err());
     }
 
     #[test]

@@ -69,6 +69,22 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Announce { request, socket } => {
+            match io::control::request(&socket, &request, std::time::Duration::from_secs(5)) {
+                Ok(answer) => {
+                    print!("{answer}");
+                    if answer.starts_with("error:") {
+                        Exit::Runtime
+                    } else {
+                        Exit::Ok
+                    }
+                }
+                Err(e) => {
+                    eprintln!("lvsd: announce: {e}");
+                    Exit::Runtime
+                }
+            }
+        }
         Command::Control { socket, request } => {
             // A reload of a big configuration may take seconds.
             let timeout = std::time::Duration::from_secs(60);

@@ -8,6 +8,8 @@
 
 #![forbid(unsafe_code)]
 
+/// Announce mode cross-checks (docs/scale-out.md).
+pub mod announce;
 /// What a reload may change in place, and what needs a restart.
 pub mod diff;
 /// Errors and warnings with file:line.

@@ -160,6 +160,10 @@ pub struct Global {
     pub control_socket: PathText,
     /// `log_target` (lvsd): stderr or syslog.
     pub log_target: LogTarget,
+    /// `announce_device` (lvsd): the TUN device announced VIPs sit on (docs/scale-out.md).
+    pub announce_device: Name,
+    /// `announce_maintenance` (lvsd): withdraw every announced VIP.
+    pub announce_maintenance: bool,
     /// `log_facility` (lvsd): the syslog facility code (daemon = 3, local0..7 = 16..23).
     pub log_facility: u8,
     /// `log_format` (lvsd): text or logfmt.
@@ -669,6 +673,9 @@ pub struct VirtualServer {
     pub virtualhost: Option<Name>,
     /// `ha_suspend`: checks pause while the service address is on no local interface.
     pub ha_suspend: bool,
+    /// `announce` (lvsd): the announce group; the address is announced by route
+    /// (docs/scale-out.md) instead of held by VRRP.
+    pub announce: Option<Name>,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,
     /// `group`: the `[virtual_server_group]` this service was expanded from.

@@ -43,6 +43,8 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("reconcile_interval"),
     one("control_socket"),
     one("log_target"),
+    one("announce_device"),
+    one("announce_maintenance"),
     one("log_facility"),
     one("log_format"),
     one("control_socket_mode"),
@@ -136,6 +138,7 @@ pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
     one("inhibit_on_failure"),
     one("virtualhost"),
     one("ha_suspend"),
+    one("announce"),
 ];
 
 /// Keys of `[real_server VS/ADDR:PORT]`.

@@ -174,6 +174,11 @@ pub(crate) fn read_global<'a>(
                     reader.duration(entry, Duration::from_millis(100)..=hour)?
             }
             "control_socket" => global.control_socket = reader.path(entry)?,
+            "announce_device" => {
+                let text = reader.text(entry)?;
+                global.announce_device = reader.interface(entry, text)?;
+            }
+            "announce_maintenance" => global.announce_maintenance = reader.flag(entry)?,
             "metrics_listen" => {
                 let text = reader.text(entry)?;
                 let addr: SocketAddr = text
@@ -304,6 +309,8 @@ pub(crate) fn default_global() -> Global {
         reconcile_interval: Duration::from_secs(5),
         control_socket,
         log_target: LogTarget::Stderr,
+        announce_device: name(super::announce::DEFAULT_DEVICE),
+        announce_maintenance: false,
         log_facility: 3,
         log_format: LogFormat::Text,
         control_socket_mode: 0o600,
@@ -1018,6 +1025,7 @@ pub(crate) fn read_virtual_server<'a>(
     let mut inhibit_on_failure = false;
     let mut virtualhost = None;
     let mut ha_suspend = false;
+    let mut announce = None;
     for (key, entry) in reader.entries() {
         if timing.read(&reader, key, entry)? {
             continue;
@@ -1109,6 +1117,7 @@ pub(crate) fn read_virtual_server<'a>(
             "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
             "virtualhost" => virtualhost = Some(reader.name(entry)?),
             "ha_suspend" => ha_suspend = reader.flag(entry)?,
+            "announce" => announce = Some(reader.name(entry)?),
             _ => {}
         }
     }
@@ -1278,6 +1287,7 @@ pub(crate) fn read_virtual_server<'a>(
             inhibit_on_failure,
             virtualhost,
             ha_suspend,
+            announce,
             real_servers: Vec::new(),
             group: group.map(|(g, _)| g),
         },

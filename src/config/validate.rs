@@ -621,6 +621,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             });
         }
     }
+    super::announce::check(origin, &servers, &vrrp_instances, &mut warnings)?;
     warnings.sort_by_key(|w| w.line);
     let servers = super::vs_group::expand(origin, servers, &vs_groups)?;
     if servers.len() > limits::MAX_VIRTUAL_SERVERS {

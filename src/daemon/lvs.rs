@@ -420,6 +420,11 @@ impl Lvs {
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
             let mut service = Service::new(key, vs.scheduler.clone());
+            // Announce mode: every director hashes a flow to the same real
+            // server only when the source port is in the hash (docs/scale-out.md).
+            if vs.announce.is_some() && vs.scheduler == crate::wire::netlink::ipvs::Scheduler::Mh {
+                service.flags |= crate::wire::netlink::ipvs::flags::MH_PORT;
+            }
             if let Some(t) = vs.persistence_timeout {
                 let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
                     AddrFamily::V4 => 32,
@@ -764,6 +769,16 @@ impl Lvs {
                 self.dirty |= c.table_changed;
             }
         }
+    }
+
+    /// Whether `service` holds quorum (`None`: not configured).
+    pub fn quorum_up(&self, service: &ServiceKey) -> Option<bool> {
+        self.table.quorum_up(service)
+    }
+
+    /// True once a reconcile has written the table.
+    pub fn reconciled(&self) -> bool {
+        self.reconciles > 0
     }
 
     /// keepalived's "Starting with quorum down": a service whose quorum is

@@ -2,6 +2,7 @@
 //! pure state machines, and carries out the actions they return. No protocol
 //! logic lives here.
 
+pub mod announce;
 pub mod checks;
 mod commands;
 pub mod lateness;
@@ -201,6 +202,8 @@ struct Daemon {
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
+    /// Announce mode (docs/scale-out.md); `None` when nothing is announced.
+    announce: Option<announce::Announce>,
     checks: checks::Checks,
     /// quorum_up/down and notify_up/down commands, split at load.
     hooks: lvs::Hooks,
@@ -322,6 +325,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
     let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
         .map_err(DaemonError::Setup)?;
+    let announce = announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
     let metrics = match config.global.metrics_listen {
         None => None,
         Some(addr) => {
@@ -359,6 +363,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         vrrp,
         lvs,
         lvs_timer: None,
+        announce,
         checks,
         hooks,
         notes: Vec::with_capacity(64),
@@ -470,6 +475,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
+    if let Some(announce) = &mut daemon.announce {
+        announce.stop();
+    }
     daemon.checks.stop();
     let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
     if left > 0 {
@@ -698,6 +706,9 @@ impl Daemon {
             }
         }
         self.notes.clear();
+        if let Some(announce) = &mut self.announce {
+            announce.sync(self.lvs.as_ref());
+        }
         crate::io::log::flush();
         sync_timer(
             timers,
@@ -798,6 +809,9 @@ impl Daemon {
             crate::status::json::render(&model)
         } else {
             let mut text = crate::status::text::render(&model);
+            if let Some(announce) = &self.announce {
+                announce.status(&mut text);
+            }
             self.control_status(&mut text);
             self.hardening_lines(&mut text);
             text
@@ -1046,6 +1060,13 @@ impl Daemon {
                     self.config_path.display(),
                     started.elapsed().as_millis()
                 );
+                match &mut self.announce {
+                    Some(announce) => announce.load(&new),
+                    None if new.virtual_servers.iter().any(|v| v.announce.is_some()) => warn!(
+                        "reload: announce mode needs a restart to create its device; nothing is announced yet"
+                    ),
+                    None => {}
+                }
                 info!("{text}");
                 crate::io::log::configure(log_settings(&new));
                 self.last_reload = format!("applied: {applied}");
@@ -1280,6 +1301,16 @@ impl Daemon {
 
     /// One request line from control connection `slot`.
     fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str, uid: u32) {
+        // Announce mode's own requests (docs/scale-out.md).
+        if line.split_whitespace().next() == Some("announce") {
+            let words: Vec<&str> = line.split_whitespace().skip(1).collect();
+            let answer = match &mut self.announce {
+                Some(announce) => announce.request(&words),
+                None => "error: no virtual server is announced (announce = GROUP)\n".into(),
+            };
+            self.answer_control(cx, slot, answer.into_bytes());
+            return;
+        }
         let req = match Request::parse(line) {
             Ok(r) => r,
             Err(e) => {

@@ -1,0 +1,173 @@
+//! Cross-checks of announce mode (`announce` in `[virtual_server]`,
+//! `announce_device` and `announce_maintenance` in `[global]`; docs/scale-out.md).
+
+use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
+use super::model::*;
+
+/// The TUN device lvsd creates when `announce_device` is not set.
+pub const DEFAULT_DEVICE: &str = "lvsd-anycast";
+
+/// Refuses announce settings that cannot work and warns about those that
+/// break flows when a director comes or goes.
+pub(crate) fn check(
+    origin: &str,
+    servers: &[VirtualServer],
+    instances: &[VrrpInstance],
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    let conflict = |vs: &VirtualServer, message: String| {
+        ConfigError::new(origin, vs.line, ConfigErrorKind::Conflict(message))
+            .in_section(format!("virtual_server {}", vs.name))
+            .at_key("announce")
+    };
+    for (index, vs) in servers.iter().enumerate() {
+        let address = match vs.service {
+            Service::Address(a) => a.ip(),
+            Service::Fwmark { .. } => {
+                if vs.announce.is_some() {
+                    return Err(conflict(
+                        vs,
+                        "a fwmark service has no address to announce; announce the address services instead".into(),
+                    ));
+                }
+                continue;
+            }
+        };
+        // Every virtual server on one address is announced alike: the
+        // route carries the address, not a port.
+        if let Some(other) = servers.iter().take(index).find(|o| {
+            matches!(o.service, Service::Address(a) if a.ip() == address)
+                && o.announce != vs.announce
+        }) {
+            return Err(conflict(
+                vs,
+                format!(
+                    "virtual_server {} has the same address {address} with announce {}; every virtual server on an address must have the same announce group",
+                    other.name,
+                    other.announce.as_deref().unwrap_or("(none)")
+                ),
+            ));
+        }
+        let Some(group) = &vs.announce else {
+            continue;
+        };
+        if vs.forward == ForwardMethod::Nat {
+            return Err(conflict(
+                vs,
+                "lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN".into(),
+            ));
+        }
+        if let Some(instance) = instances
+            .iter()
+            .find(|i| i.virtual_ipaddresses.iter().any(|v| v.address == address))
+        {
+            return Err(conflict(
+                vs,
+                format!(
+                    "{address} is also a virtual_ipaddress of vrrp_instance {}; an address is either held by VRRP or announced",
+                    instance.name
+                ),
+            ));
+        }
+        if vs.scheduler != Scheduler::Mh {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: vs.line,
+                section: format!("virtual_server {}", vs.name),
+                key: Some("lb_algo".into()),
+                message: format!(
+                    "announce group {group}: lb_algo {} picks servers per director, so a flow that ECMP moves to another director lands on another real server and breaks; use lb_algo = mh (lvsd adds mh-port)",
+                    vs.scheduler.name()
+                ),
+            });
+        }
+        if vs.persistence_timeout.is_some() {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: vs.line,
+                section: format!("virtual_server {}", vs.name),
+                key: Some("persistence_timeout".into()),
+                message: format!(
+                    "announce group {group}: persistence templates live on one director; another director picks by hash and may choose another server"
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::config::load_str;
+
+    fn vs(name: &str, addr: &str, extra: &str) -> String {
+        format!("[virtual_server {name}]\naddress = {addr}\nport = 80\nprotocol = TCP\nlb_kind = DR\n{extra}\n[real_server {name}/10.0.1.1:80]\n")
+    }
+
+    #[test]
+    fn announce_group_and_global_keys_load() {
+        let text = format!(
+            "[global]\nannounce_device = any0\nannounce_maintenance = yes\n{}",
+            vs("web", "10.9.0.1", "lb_algo = mh\nannounce = edge")
+        );
+        let c = load_str(&text, "t.ini").unwrap();
+        assert_eq!(c.global.announce_device.as_str(), "any0");
+        assert!(c.global.announce_maintenance);
+        assert_eq!(c.virtual_servers[0].announce.as_deref(), Some("edge"));
+        assert!(c.warnings.iter().all(|w| !w.message.contains("announce")));
+        let plain = load_str(&vs("web", "10.9.0.1", "lb_algo = rr"), "t.ini").unwrap();
+        assert_eq!(plain.global.announce_device.as_str(), "lvsd-anycast");
+        assert_eq!(plain.virtual_servers[0].announce, None);
+    }
+
+    #[test]
+    fn vrrp_and_announce_coexist_for_different_addresses() {
+        let text = format!(
+            "[vrrp_instance V]\ninterface = eth0\nvirtual_router_id = 1\npriority = 100\nvirtual_ipaddress = 10.9.0.2\n{}{}",
+            vs("edge", "10.9.0.1", "lb_algo = mh\nannounce = edge"),
+            vs("pair", "10.9.0.2", "lb_algo = rr")
+        );
+        let c = load_str(&text, "t.ini").unwrap();
+        assert_eq!(c.vrrp_instances.len(), 1);
+        assert_eq!(c.virtual_servers[0].announce.as_deref(), Some("edge"));
+        assert_eq!(c.virtual_servers[1].announce, None);
+    }
+
+    #[test]
+    fn announce_without_mh_warns() {
+        let c = load_str(
+            &vs("web", "10.9.0.1", "lb_algo = rr\nannounce = edge"),
+            "t.ini",
+        )
+        .unwrap();
+        let w: Vec<String> = c.warnings.iter().map(|w| w.to_string()).collect();
+        assert!(w.iter().any(|w| w.contains("use lb_algo = mh")), "{w:?}");
+    }
+
+    #[test]
+    fn impossible_announce_settings_are_refused() {
+        let nat = vs("web", "10.9.0.1", "lb_algo = mh\nannounce = edge")
+            .replace("lb_kind = DR", "lb_kind = NAT");
+        let e = load_str(&nat, "t.ini").unwrap_err().to_string();
+        assert!(e.contains("virtual_server web") && e.contains("NAT"), "{e}");
+        let mixed = format!(
+            "{}{}",
+            vs("a", "10.9.0.1", "lb_algo = mh\nannounce = edge"),
+            vs("b", "10.9.0.1", "lb_algo = mh").replace("port = 80", "port = 443")
+        );
+        let e = load_str(&mixed, "t.ini").unwrap_err().to_string();
+        assert!(
+            e.contains("virtual_server b") && e.contains("same announce group"),
+            "{e}"
+        );
+        let vrrp = format!(
+            "[vrrp_instance V]\ninterface = eth0\nvirtual_router_id = 1\npriority = 100\nvirtual_ipaddress = 10.9.0.1\n{}",
+            vs("web", "10.9.0.1", "lb_algo = mh\nannounce = edge")
+        );
+        let e = load_str(&vrrp, "t.ini").unwrap_err().to_string();
+        assert!(e.contains("vrrp_instance V"), "{e}");
+        let fw = "[virtual_server f]\nfwmark = 1\nlb_algo = mh\nlb_kind = DR\nannounce = edge\n[real_server f/10.0.1.1]\n";
+        let e = load_str(fw, "t.ini").unwrap_err().to_string();
+        assert!(e.contains("fwmark"), "{e}");
+    }
+}
