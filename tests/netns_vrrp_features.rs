@@ -33,11 +33,7 @@ virtual_ipaddress = {vip}
 }
 
 fn skip() -> bool {
-    if !vrrp_netns::can_run() {
-        eprintln!("SKIP: needs root and ip netns");
-        return true;
-    }
-    false
+    !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
 }
 
 #[test]
