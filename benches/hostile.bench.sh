@@ -15,8 +15,8 @@ if [ "$(id -u)" != 0 ] || ! command -v tcpdump >/dev/null || ! command -v python
     echo "hostile: skipped (needs root, ip netns, tcpdump and python3)"
     exit 0
 fi
-if ! cargo build --quiet --release --example flood 2>/dev/null; then
-    echo "hostile: skipped (the flood example did not build)"
+if ! cargo build --quiet --release --example flood --example burst 2>/dev/null; then
+    echo "hostile: skipped (the flood and burst examples did not build)"
     exit 0
 fi
-python3 benches/hostile.py "$LVSD" target/release/examples/flood "$@"
+python3 benches/hostile.py "$LVSD" target/release/examples "$@"

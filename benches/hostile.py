@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Hostile inputs against one lvsd loop (issue 10 item 11; root).
 
-    hostile.py LVSD FLOOD [SOURCE ...]     run the rows (default: all)
+    hostile.py LVSD EXAMPLES [SOURCE ...]  run the rows (default: all); EXAMPLES
+                                           holds the flood and burst examples
     hostile.py peer KIND ARGS...           one hostile peer (used by the driver)
 
 Each row starts a fresh `lvsd run --dry-run` in a network namespace of its own
@@ -33,7 +34,9 @@ Sources: baseline (none), chunked (fast HTTP server, endless chunked body with
 large chunk extensions, checked by HTTP_GET), smtp (a `220-` line every 0.5 s,
 checked by SMTP_CHECK), silent (accepts and never answers, checked by
 HTTP_GET), bad-adverts (100,000 bad adverts/s, examples/flood), bursts (1,000
-adverts in one go: 999 at priority 50 then one at 250, about every 1.5 s),
+adverts back to back, examples/burst: 999 at priority 50 then one at 250,
+about every 1.5 s; the row also prints how many of them the kernel dropped at
+lvsd's socket, /proc/net/raw),
 idle-clients (64 idle control-socket clients), rtnetlink (addresses added and
 removed in a loop on v0). The three server rows also print what the checker
 made of the server (probes run, verdicts logged): each must end in DOWN.
@@ -193,30 +196,6 @@ def advert_v3(src, vrid, prio, vip, interval_cs):
     return body + struct.pack("!H", c) + socket.inet_aton(vip)
 
 
-def peer_bursts(iface, src, count, seconds):
-    """Raw VRRPv3 adverts out of IFACE from SRC: for each `go` line on stdin
-    one burst of COUNT adverts sent back to back, COUNT-1 at priority 50 then
-    one at priority 250; prints `burst TIME` (wall clock) after the last.
-    Exits on EOF, after SECONDS or after 64 bursts."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, 112)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_BINDTODEVICE, iface.encode())
-    s.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 255)
-    low = advert_v3(src, VRID, 50, VIP, int(ADVERT * 100))
-    high = advert_v3(src, VRID, 250, VIP, int(ADVERT * 100))
-    burst = [low] * (count - 1) + [high]
-    dst = ("224.0.0.18", 0)
-    end = time.monotonic() + seconds
-    for n, line in enumerate(sys.stdin):
-        if line.strip() != "go" or n >= 64 or time.monotonic() > end:
-            break
-        for p in burst:
-            try:
-                s.sendto(p, dst)
-            except OSError:
-                pass
-        print(f"burst {time.time():.6f}", flush=True)
-
-
 def peer_idle_clients(path, count, seconds):
     """COUNT unix-socket connections to PATH that never send anything."""
     held = []
@@ -266,8 +245,6 @@ def peer_main(args):
         peer_smtp(int(rest[0]), float(rest[1]))
     elif kind == "silent":
         peer_silent(int(rest[0]), float(rest[1]))
-    elif kind == "bursts":
-        peer_bursts(rest[0], rest[1], int(rest[2]), float(rest[3]))
     elif kind == "idle-clients":
         peer_idle_clients(rest[0], int(rest[1]), float(rest[2]))
     elif kind == "rtnetlink":
@@ -438,22 +415,34 @@ def vip_held():
     return f" {VIP}/" in out
 
 
+def raw_drops():
+    """Adverts the kernel dropped at the VRRP raw sockets in lvsd's namespace
+    (last column of /proc/net/raw for protocol 112: receive buffer full)."""
+    out = sh("ip", "netns", "exec", NS, "cat", "/proc/net/raw", check=False).stdout
+    total = 0
+    for line in out.splitlines()[1:]:
+        w = line.split()
+        if len(w) > 12 and w[1].endswith(":0070"):
+            total += int(w[-1])
+    return total
+
+
 def field(text, pattern):
     m = re.search(pattern, text)
     return m.group(1) if m else None
 
 
-def run_row(lvsd_bin, flood_bin, source):
+def run_row(lvsd_bin, examples, source):
     global workdir
     workdir = tempfile.mkdtemp(prefix="lvsd-hostile.")
     try:
-        return _run_row(lvsd_bin, flood_bin, source)
+        return _run_row(lvsd_bin, examples, source)
     finally:
         cleanup_row()
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def _run_row(lvsd_bin, flood_bin, source):
+def _run_row(lvsd_bin, examples, source):
     setup_ns()
     me = os.path.abspath(__file__)
     port = 8080
@@ -477,11 +466,12 @@ def _run_row(lvsd_bin, flood_bin, source):
     notes = ""
     bursts = []
     if source == "bad-adverts":
-        f = nsexec(flood_bin, "v1", "100000", str(WINDOW), ns=PEER,
+        f = nsexec(os.path.join(examples, "flood"), "v1", "100000", str(WINDOW), ns=PEER,
                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     elif source == "bursts":
-        f = nsexec("python3", me, "peer", "bursts", "v1", f"{NET}.2", "1000", str(WINDOW + 10),
-                   ns=PEER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+        f = nsexec(os.path.join(examples, "burst"), "v1", f"{NET}.2", VIP, str(VRID), "1000",
+                   "50", "250", ns=PEER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                   bufsize=1)
     elif source == "idle-clients":
         f = nsexec("python3", me, "peer", "idle-clients", lvsd.sock, "64", str(WINDOW),
                    stdout=subprocess.PIPE, text=True)
@@ -491,8 +481,9 @@ def _run_row(lvsd_bin, flood_bin, source):
     else:
         f = None
 
+    drops0 = raw_drops()
     answer, fails, errors, not_master, disagree = [], 0, set(), 0, 0
-    went_backup = 0
+    went_backup = burst_sent = 0
     end = since + WINDOW
     next_burst = since + 0.5
     while time.time() < end:
@@ -505,6 +496,7 @@ def _run_row(lvsd_bin, flood_bin, source):
             line = f.stdout.readline()
             if line.startswith("burst "):
                 bursts.append(float(line.split()[1]))
+                burst_sent += int(line.split()[2])
             t_burst = time.time()
             seen_backup = False
             for at in (0.02, 0.12, 0.22, 0.8):
@@ -551,7 +543,8 @@ def _run_row(lvsd_bin, flood_bin, source):
             answers = sum(1 for b in bursts for t in cap.times if b - 0.1 <= t <= b + 0.05)
             per = answers / len(bursts) if bursts else 0
             notes = (
-                f"{len(bursts)} bursts of 1000, {went_backup} seen as BACKUP right after; "
+                f"{len(bursts)} bursts of 1000 ({burst_sent} sent), {went_backup} seen as BACKUP "
+                f"right after; kernel dropped {raw_drops() - drops0} at lvsd's socket; "
                 f"lvsd sent {per:.0f} adverts per burst (answers)"
             )
         elif out:
@@ -621,7 +614,7 @@ def main():
     if len(sys.argv) < 3:
         print(__doc__)
         sys.exit(2)
-    lvsd_bin, flood_bin = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
+    lvsd_bin, examples = os.path.abspath(sys.argv[1]), os.path.abspath(sys.argv[2])
     wanted = sys.argv[3:] or SOURCES
     for w in wanted:
         if w not in SOURCES:
@@ -642,7 +635,7 @@ def main():
     rows = []
     for source in wanted:
         try:
-            r = run_row(lvsd_bin, flood_bin, source)
+            r = run_row(lvsd_bin, examples, source)
         except Exception as e:  # a row that cannot run says why; the others still run
             print(f"{source:<13} did not run: {e}")
             continue
