@@ -649,6 +649,12 @@ def main():
     print("Details per row:")
     for r in rows:
         extra = [r["false_what"], f"{r['cap_n']} captured gaps", f"state after settle {r['start']}"]
+        # Master down interval of a priority-100 backup at 0.1 s: 3 x 0.1 + skew.
+        down_ms = (3 * ADVERT + (256 - 100) / 256 * ADVERT) * 1000
+        worst = max(v for v in (r["lvsd_max"], r["cap_max"], 0) if v is not None)
+        if worst > down_ms - ADVERT * 1000:
+            extra.append(f"an advert came {worst:.0f} ms late: a backup would have taken over "
+                         f"(master down interval {down_ms:.0f} ms)")
         if r["st_err"]:
             extra.append(f"status errors: {r['st_err']}")
         if r["drops"]:
