@@ -101,6 +101,10 @@ pub enum Command {
     Import {
         /// The keepalived.conf to read.
         keepalived_conf: PathBuf,
+        /// keepalived's `--config-id`: which `@ID` lines apply.
+        config_id: Option<String>,
+        /// Exit non-zero when anything with an effect is dropped.
+        strict: bool,
     },
     /// Print help.
     Help,
@@ -139,7 +143,9 @@ usage:
                                           print MD5SUM of a page (keepalived's genhash)
   lvsd realserver up|down|status --vip ADDR[,ADDR...] [--dev IFACE]
                                           real-server side of LVS-DR: VIPs on lo, ARP sysctls
-  lvsd import-keepalived FILE             print a keepalived.conf as lvsd INI (notes on stderr)
+  lvsd import-keepalived [--strict] [--config-id ID] FILE
+                                          print a keepalived.conf as lvsd INI (notes on stderr);
+                                          --strict: exit 3 when anything with an effect is dropped
   lvsd help | --help | -h                 this text
   lvsd --version | -V                     the version
 
@@ -226,21 +232,29 @@ where
         }
         "genhash" => parse_genhash(parser),
         "import-keepalived" => {
-            let file = match parser.next()? {
-                Some(Value(v)) => PathBuf::from(v),
-                Some(other) => return Err(other.unexpected().into()),
-                None => {
-                    return Err(UsageError(
-                        "import-keepalived: say which keepalived.conf to read".into(),
-                    ))
+            let mut file = None;
+            let mut config_id = None;
+            let mut strict = false;
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Long("strict") => strict = true,
+                    Short('i') | Long("config-id") => {
+                        config_id = Some(parser.value()?.string()?);
+                    }
+                    Value(v) if file.is_none() => file = Some(PathBuf::from(v)),
+                    other => return Err(other.unexpected().into()),
                 }
+            }
+            let Some(keepalived_conf) = file else {
+                return Err(UsageError(
+                    "import-keepalived: say which keepalived.conf to read".into(),
+                ));
             };
-            no_more(
-                parser,
-                Command::Import {
-                    keepalived_conf: file,
-                },
-            )
+            Ok(Command::Import {
+                keepalived_conf,
+                config_id,
+                strict,
+            })
         }
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(

@@ -64,7 +64,11 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Import { keepalived_conf } => import(&keepalived_conf),
+        Command::Import {
+            keepalived_conf,
+            config_id,
+            strict,
+        } => import(&keepalived_conf, config_id.as_deref(), strict),
         Command::Realserver(args) => match lvsd::realserver::run(&args) {
             Ok(report) => {
                 print!("{report}");
@@ -98,7 +102,9 @@ fn check(path: &std::path::Path) -> Exit {
 
 /// `lvsd import-keepalived`: keepalived.conf in, lvsd INI out, notes on stderr.
 /// The result is loaded once more so a conversion that lvsd would reject says so.
-fn import(path: &std::path::Path) -> Exit {
+/// With `strict`, a note that lost an effect makes the exit code 3.
+fn import(path: &std::path::Path, config_id: Option<&str>, strict: bool) -> Exit {
+    use config::keepalived::{self, ImportOptions, NoteKind};
     let origin = path.display().to_string();
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -107,19 +113,34 @@ fn import(path: &std::path::Path) -> Exit {
             return Exit::Config;
         }
     };
-    match config::keepalived::import(&text, &origin) {
+    let options = ImportOptions { config_id };
+    match keepalived::import_with(&text, &origin, options, &lvsd::io::include::Files) {
         Ok(imported) => {
+            let mut lost = 0;
             for note in &imported.notes {
-                eprintln!("lvsd: {origin}:{}: note: {}", note.line, note.message);
+                let word = match note.kind {
+                    NoteKind::Dropped => {
+                        lost += 1;
+                        "dropped"
+                    }
+                    NoteKind::Ignored => "ignored",
+                    NoteKind::Lenient => "changed",
+                };
+                eprintln!(
+                    "lvsd: {}:{}: {word}: {}",
+                    note.origin, note.line, note.message
+                );
             }
             print!("{}", imported.ini);
-            match config::load_str(&imported.ini, "converted.ini") {
-                Ok(_) => Exit::Ok,
-                Err(e) => {
-                    eprintln!("lvsd: the converted INI does not load: {e}");
-                    Exit::Config
-                }
+            if let Err(e) = config::load_str(&imported.ini, "converted.ini") {
+                eprintln!("lvsd: the converted INI does not load: {e}");
+                return Exit::Config;
             }
+            if strict && lost > 0 {
+                eprintln!("lvsd: --strict: {lost} keyword(s) with an effect were dropped");
+                return Exit::Config;
+            }
+            Exit::Ok
         }
         Err(e) => {
             eprintln!("lvsd: {e}");

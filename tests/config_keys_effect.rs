@@ -357,6 +357,7 @@ fn probes() -> Vec<Probe> {
         p("vrrp_instance", "unicast_src_ip", "192.168.118.128"),
         p("vrrp_instance", "unicast_peer", "192.168.118.129"),
         p("vrrp_instance", "track_interface", "eth1 weight 10"),
+        p("vrrp_instance", "dont_track_primary", "yes"),
         p("vrrp_instance", "track_script", "chk"),
         p("vrrp_instance", "track_file", "/run/lvsd-test.track"),
         p("vrrp_instance", "garp_master_delay", "2"),

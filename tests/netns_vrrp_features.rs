@@ -606,3 +606,76 @@ fn script_security_refuses_a_world_writable_notify_script() {
     std::thread::sleep(Duration::from_millis(200));
     assert!(!d1.has_addr("eth0", "10.254.17.100/32"));
 }
+
+/// `dont_track_primary`: a master whose own interface goes down stays MASTER (no
+/// FAULT), as keepalived does with the same keyword; keepalived runs beside lvsd,
+/// each alone on its director (different VRIDs), and neither may enter FAULT.
+#[test]
+fn dont_track_primary_ignores_the_own_link() {
+    if skip() {
+        return;
+    }
+    let have_keepalived = std::process::Command::new("keepalived")
+        .arg("--version")
+        .output()
+        .is_ok();
+    if !have_keepalived {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "keepalived is needed for this test in CI"
+        );
+        eprintln!("SKIP: keepalived is not installed");
+        return;
+    }
+    let lan = Lan::new("lvdt", 18, 2);
+    let mut d1 = lan.lvsd(
+        1,
+        &ini(
+            "",
+            &instance("VI_1", 61, 100, "10.254.18.100", "dont_track_primary = yes"),
+        ),
+    );
+    let mut k2 = lan.keepalived(
+        2,
+        "vrrp_instance VI_2 {
+    state BACKUP
+    interface eth0
+    dont_track_primary
+    virtual_router_id 62
+    priority 100
+    advert_int 1
+    virtual_ipaddress {
+        10.254.18.101/32
+    }
+}
+",
+    );
+    let ctx = logs(&[&d1, &k2]);
+    d1.start();
+    k2.start();
+    wait_for(
+        "lvsd becomes master",
+        10 * S,
+        || d1.status().contains("VI_1 vrid 61 on eth0: MASTER"),
+        &ctx,
+    );
+    wait_for(
+        "keepalived becomes master",
+        10 * S,
+        || k2.logs().contains("Entering MASTER STATE"),
+        &ctx,
+    );
+    common::sh(&format!(
+        "ip -n {} link set eth0 down; ip -n {} link set eth0 down",
+        lan.d(1),
+        lan.d(2)
+    ));
+    holds_for(
+        "lvsd stays MASTER with its link down",
+        3 * S,
+        || d1.status().contains("VI_1 vrid 61 on eth0: MASTER"),
+        &ctx,
+    );
+    assert!(!d1.logs().contains("Entering FAULT STATE"), "{}", ctx());
+    assert!(!k2.logs().contains("Entering FAULT STATE"), "{}", ctx());
+}

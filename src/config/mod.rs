@@ -116,6 +116,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         checkers: Vec::with_capacity(count(&SECTION_KINDS[6..])),
         warnings: Vec::new(),
     };
+    import_notes(text, origin, &mut raw.warnings);
     let duplicate = first_duplicate(&document);
     for (index, section) in document.sections().enumerate() {
         let section = &section;
@@ -160,6 +161,22 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     // The raw sections borrow only the text: free the tables before building.
     drop(document);
     validate::build(origin, raw)
+}
+
+/// `lvsd import-keepalived` writes what it dropped or changed as `#! import ...`
+/// comment lines; each becomes a warning, so a lossy import never checks clean.
+fn import_notes(text: &str, origin: &str, warnings: &mut Vec<ConfigWarning>) {
+    for (index, line) in text.lines().enumerate() {
+        if let Some(note) = line.trim_start().strip_prefix(keepalived::NOTE_MARK) {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: index + 1,
+                section: "import-keepalived".into(),
+                key: None,
+                message: note.trim().to_string(),
+            });
+        }
+    }
 }
 
 /// The known section kind `kind` names, case-insensitively.

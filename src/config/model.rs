@@ -229,6 +229,9 @@ pub struct VrrpInstance {
     pub virtual_ipaddresses: heapless::Vec<VirtualIp, MAX_VIPS_PER_INSTANCE>,
     /// `nopreempt`.
     pub nopreempt: bool,
+    /// `dont_track_primary`: the instance's own interface going down does not
+    /// make it FAULT (keepalived's keyword of the same name).
+    pub dont_track_primary: bool,
     /// `preempt_delay` (default 0).
     pub preempt_delay: Duration,
     /// `down_timer_adverts`, 1..=100 (default 3).

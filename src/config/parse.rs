@@ -58,6 +58,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("auth_pass"),
     list("virtual_ipaddress"),
     one("nopreempt"),
+    one("dont_track_primary"),
     one("preempt_delay"),
     one("down_timer_adverts"),
     one("mcast_src_ip"),

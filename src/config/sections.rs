@@ -121,6 +121,9 @@ fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Name, ConfigEr
 }
 
 /// `[global]`.
+/// keepalived takes any 32-bit number of seconds for the GARP refresh interval.
+const GARP_REFRESH_MAX: Duration = Duration::from_secs(u32::MAX as u64);
+
 pub(crate) fn read_global<'a>(
     origin: &str,
     section: &Section<'_, 'a>,
@@ -154,7 +157,7 @@ pub(crate) fn read_global<'a>(
                 global.vrrp_garp_master_repeat = reader.int(entry, 1..=100u32)?
             }
             "vrrp_garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 global.vrrp_garp_master_refresh = (!d.is_zero()).then_some(d);
             }
             "vrrp_garp_master_refresh_repeat" => {
@@ -292,6 +295,7 @@ pub(crate) fn read_instance<'a>(
     let mut auth_pass: Option<(&str, &Entry<'_>)> = None;
     let mut vips: Vec<(&str, &Entry<'_>)> = Vec::new();
     let mut nopreempt = None;
+    let mut dont_track_primary = false;
     let mut preempt_delay = Duration::ZERO;
     let mut down_timer_adverts = 3;
     let mut mcast_src_ip = None;
@@ -335,6 +339,7 @@ pub(crate) fn read_instance<'a>(
             "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
             "virtual_ipaddress" => vips.push((reader.text(entry)?, entry)),
             "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
+            "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
             "preempt_delay" => {
                 preempt_delay =
                     reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
@@ -401,7 +406,7 @@ pub(crate) fn read_instance<'a>(
             }
             "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
             "garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=hour)?;
+                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
@@ -577,6 +582,7 @@ pub(crate) fn read_instance<'a>(
             authentication,
             virtual_ipaddresses,
             nopreempt: nopreempt.is_some_and(|(n, _)| n),
+            dont_track_primary,
             preempt_delay,
             down_timer_adverts,
             mcast_src_ip,

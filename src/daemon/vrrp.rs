@@ -118,6 +118,9 @@ pub struct InstanceIo {
     pub vips_held: bool,
     /// Whether the interface was up and running at start.
     link_up: bool,
+    /// Whether the own interface's link state feeds the instance (not with
+    /// `dont_track_primary`).
+    track_primary: bool,
     /// The deadline of the timer that fired in this wake-up, if any.
     fired: Option<Instant>,
     /// How late timer-driven adverts left, measured after the send.
@@ -389,6 +392,7 @@ impl Vrrp {
                 send_errors: 0,
                 vips_held: false,
                 link_up: info.up && info.running,
+                track_primary: !inst.dont_track_primary,
                 fired: None,
                 send_lateness: Lateness::new(),
             });
@@ -523,7 +527,7 @@ impl Vrrp {
             }
         }
         for i in 0..self.instances.len() {
-            if !self.io[i].link_up {
+            if !self.io[i].link_up && self.io[i].track_primary {
                 warn!(
                     "vrrp_instance {}: {} is down at start",
                     self.io[i].name, self.io[i].interface
@@ -819,7 +823,7 @@ impl Vrrp {
             TrackStatus::Down
         };
         for i in 0..self.instances.len() {
-            if self.io[i].ifindex == ifindex {
+            if self.io[i].ifindex == ifindex && self.io[i].track_primary {
                 self.instances[i].handle_track(now, OWN_INTERFACE, status);
             }
         }

@@ -5,6 +5,7 @@ pub mod child;
 pub mod control;
 pub mod event_loop;
 pub mod iface;
+pub mod include;
 pub mod log;
 pub mod measure;
 pub mod netlink;

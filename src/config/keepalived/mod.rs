@@ -1,0 +1,1173 @@
+//! keepalived.conf -> lvsd INI text, so `lvsd import` can migrate a director.
+//!
+//! The import only rewrites syntax: the INI it produces goes through [`super::load_str`]
+//! like any other file, so every value is checked there. Keywords lvsd does not
+//! support (mail alerts, `include`, ...) are dropped with a note naming their line.
+
+use std::fmt::{self, Write};
+
+mod keywords;
+pub mod text;
+
+use keywords::KEEPALIVED_KEYWORDS;
+
+pub use text::{IncludeSource, NoIncludes};
+
+/// A problem in keepalived.conf that stops the import.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportError {
+    /// File name as given.
+    pub origin: String,
+    /// 1-based line in keepalived.conf.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.origin, self.line, self.message)
+    }
+}
+
+impl std::error::Error for ImportError {}
+
+/// A keyword that was dropped, with its keepalived.conf line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportNote {
+    /// The file it was in (keepalived.conf or an included file).
+    pub origin: String,
+    /// 1-based line in that file.
+    pub line: usize,
+    /// Whether something with an effect was lost.
+    pub kind: NoteKind,
+    /// What was dropped and why.
+    pub message: String,
+}
+
+/// The result of an import: INI text and what was left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// lvsd INI text.
+    pub ini: String,
+    /// Dropped keywords.
+    pub notes: Vec<ImportNote>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Token {
+    text: String,
+    /// (origin index, 1-based line)
+    at: (usize, usize),
+}
+
+/// One keepalived statement: keyword, arguments and an optional block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Node {
+    keyword: String,
+    args: Vec<String>,
+    at: (usize, usize),
+    block: Option<Vec<Node>>,
+}
+
+/// Blocks whose lines are list items rather than keywords.
+const LIST_BLOCKS: &[&str] = &[
+    "virtual_ipaddress",
+    "virtual_ipaddress_excluded",
+    "unicast_peer",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "group",
+    "virtual_routes",
+    "virtual_rules",
+    "notification_email",
+];
+
+/// Keywords that start a new statement even on the same line (`TCP_CHECK { retry 3 connect_port 80 }`).
+const KEYWORDS: &[&str] = &[
+    "router_id",
+    "script_user",
+    "enable_script_security",
+    "notify_fifo",
+    "lvs_sync_daemon",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_repeat",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+    "state",
+    "interface",
+    "lvs_sync_daemon_interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "vrrp_version",
+    "authentication",
+    "auth_type",
+    "auth_pass",
+    "virtual_ipaddress",
+    "nopreempt",
+    "dont_track_primary",
+    "preempt_delay",
+    "down_timer_adverts",
+    "mcast_src_ip",
+    "unicast_src_ip",
+    "unicast_peer",
+    "track_interface",
+    "track_script",
+    "track_file",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "native_ipv6",
+    "group",
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "delay_loop",
+    "lb_algo",
+    "lvs_sched",
+    "lb_kind",
+    "lvs_method",
+    "protocol",
+    "persistence_timeout",
+    "persistence_granularity",
+    "alpha",
+    "omega",
+    "quorum",
+    "hysteresis",
+    "quorum_up",
+    "quorum_down",
+    "sorry_server",
+    "inhibit_on_failure",
+    "virtualhost",
+    "ha_suspend",
+    "real_server",
+    "uthreshold",
+    "lthreshold",
+    "notify_up",
+    "notify_down",
+    "TCP_CHECK",
+    "HTTP_GET",
+    "SSL_GET",
+    "SMTP_CHECK",
+    "MISC_CHECK",
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "warmup",
+    "url",
+    "path",
+    "digest",
+    "status_code",
+    "http_protocol",
+    "helo_name",
+    "misc_path",
+    "misc_timeout",
+    "misc_dynamic",
+    "tun_type",
+    "ip_family",
+];
+
+/// Words of the read lines: a `"..."` or `'...'` string is one word, quotes kept so
+/// commands stay whole; `{` and `}` are words of their own.
+fn tokenize(text: &text::Text) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for line in &text.lines {
+        let at = (line.origin, line.line);
+        let mut chars = line.text.chars();
+        let mut current = String::new();
+        let flush = |current: &mut String, tokens: &mut Vec<Token>| {
+            if !current.is_empty() {
+                tokens.push(Token {
+                    text: std::mem::take(current),
+                    at,
+                });
+            }
+        };
+        while let Some(c) = chars.next() {
+            match c {
+                '"' | '\'' => {
+                    current.push(c);
+                    for q in chars.by_ref() {
+                        current.push(q);
+                        if q == c {
+                            break;
+                        }
+                    }
+                }
+                '{' | '}' => {
+                    flush(&mut current, &mut tokens);
+                    tokens.push(Token {
+                        text: c.to_string(),
+                        at,
+                    });
+                }
+                c if c.is_whitespace() => flush(&mut current, &mut tokens),
+                c => current.push(c),
+            }
+        }
+        flush(&mut current, &mut tokens);
+    }
+    tokens
+}
+
+struct Parser<'t> {
+    tokens: &'t [Token],
+    position: usize,
+    origins: &'t [String],
+}
+
+impl Parser<'_> {
+    fn error(&self, at: (usize, usize), message: &str) -> ImportError {
+        ImportError {
+            origin: self.origins.get(at.0).cloned().unwrap_or_default(),
+            line: at.1,
+            message: message.into(),
+        }
+    }
+
+    /// Statements up to the matching `}`. `opened` is where this block's `{` stood:
+    /// a keyword on that same line starts a new statement (`TCP_CHECK { retry 3
+    /// connect_port 80 }`); elsewhere a word on the statement's line is an argument,
+    /// even when it is spelled like a keyword (`notify_master "x" backup`).
+    fn block(
+        &mut self,
+        list: bool,
+        opened: Option<(usize, usize)>,
+    ) -> Result<Vec<Node>, ImportError> {
+        let mut nodes: Vec<Node> = Vec::new();
+        while let Some(token) = self.tokens.get(self.position) {
+            match token.text.as_str() {
+                "}" => {
+                    if opened.is_none() {
+                        return Err(self.error(token.at, "`}` without a matching `{`"));
+                    }
+                    self.position += 1;
+                    return Ok(nodes);
+                }
+                "{" => {
+                    let at = token.at;
+                    let Some(node) = nodes.last_mut().filter(|n| n.block.is_none()) else {
+                        return Err(self.error(at, "`{` without a keyword"));
+                    };
+                    self.position += 1;
+                    let inner_list = LIST_BLOCKS.contains(&node.keyword.as_str());
+                    let keyword_at = node.at;
+                    let inner = self.block(inner_list, Some(at))?;
+                    // The borrow of `node` ended for the recursive call: find it again.
+                    if let Some(node) = nodes.last_mut().filter(|n| n.at == keyword_at) {
+                        node.block = Some(inner);
+                    }
+                }
+                text => {
+                    let one_line_block = opened == Some(token.at);
+                    let continues = nodes.last().is_some_and(|n| {
+                        n.block.is_none()
+                            && n.at == token.at
+                            && (list || !one_line_block || !KEYWORDS.contains(&text))
+                    });
+                    match nodes.last_mut() {
+                        Some(node) if continues => node.args.push(text.to_string()),
+                        _ => nodes.push(Node {
+                            keyword: text.to_string(),
+                            args: Vec::new(),
+                            at: token.at,
+                            block: None,
+                        }),
+                    }
+                    self.position += 1;
+                }
+            }
+        }
+        if let Some(at) = opened {
+            return Err(self.error(at, "file ends inside this `{ }` block (truncated?)"));
+        }
+        Ok(nodes)
+    }
+}
+
+/// What the importer did with one keyword.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoteKind {
+    /// Left out although it changes what keepalived does: the import is lossy.
+    Dropped,
+    /// Left out because it changes nothing on a director (mail alerts, keywords
+    /// keepalived itself does not know): the import stays faithful.
+    Ignored,
+    /// Accepted the lenient way keepalived accepts it, with keepalived's warning.
+    Lenient,
+}
+
+impl NoteKind {
+    fn word(self) -> &'static str {
+        match self {
+            NoteKind::Dropped => "dropped",
+            NoteKind::Ignored => "ignored",
+            NoteKind::Lenient => "changed",
+        }
+    }
+}
+
+/// The comment prefix that carries an import note into the INI; `lvsd check`
+/// turns every such line into a warning, so a lossy import never looks clean.
+pub const NOTE_MARK: &str = "#! import";
+
+/// Keywords whose absence changes nothing on a director, and why.
+const HARMLESS: &[(&str, &str)] = &[
+    (
+        "notification_email",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "notification_email_from",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_server",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_connect_timeout",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_alert",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_alert_vrrp",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_alert_checker",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "smtp_helo_name",
+        "mail alerts are not sent by lvsd; use notify scripts",
+    ),
+    (
+        "vrrp_skip_check_adv_addr",
+        "lvsd never drops an advert for its address list, which is what this asks",
+    ),
+    (
+        "enable_snmp_vrrp",
+        "lvsd has no SNMP agent; its status is on the control socket",
+    ),
+    (
+        "enable_snmp_checker",
+        "lvsd has no SNMP agent; its status is on the control socket",
+    ),
+    (
+        "enable_traps",
+        "lvsd has no SNMP agent; its status is on the control socket",
+    ),
+    (
+        "preempt",
+        "preempting is the default in keepalived and lvsd",
+    ),
+];
+
+fn harmless(keyword: &str) -> Option<&'static str> {
+    HARMLESS
+        .iter()
+        .find(|(k, _)| *k == keyword)
+        .map(|(_, why)| *why)
+        .or_else(|| {
+            KEEPALIVED_KEYWORDS
+                .binary_search(&keyword)
+                .is_err()
+                .then_some("keepalived 2.2.7 does not know this keyword and ignores it too")
+        })
+}
+
+/// Lines keepalived reads but refuses for their value, so they change nothing
+/// there either (seen in real configs: `vrrp_garp_interval 0`).
+fn refused_by_keepalived(node: &Node) -> bool {
+    let zero = node.args.len() == 1 && node.args[0].parse::<f64>() == Ok(0.0);
+    zero && matches!(
+        node.keyword.as_str(),
+        "vrrp_garp_interval" | "vrrp_gna_interval" | "persistence_timeout"
+    )
+}
+
+struct Writer<'o> {
+    ini: String,
+    notes: Vec<ImportNote>,
+    virtual_servers: usize,
+    origins: &'o [String],
+}
+
+impl Writer<'_> {
+    fn note(&mut self, at: (usize, usize), kind: NoteKind, message: String) {
+        let origin = self.origins.get(at.0).cloned().unwrap_or_default();
+        let _ = writeln!(
+            self.ini,
+            "{NOTE_MARK} {}: {origin}:{}: {message}",
+            kind.word(),
+            at.1
+        );
+        self.notes.push(ImportNote {
+            origin,
+            line: at.1,
+            kind,
+            message,
+        });
+    }
+
+    fn drop_node(&mut self, node: &Node, why: &str) {
+        if refused_by_keepalived(node) {
+            return self.note(
+                node.at,
+                NoteKind::Ignored,
+                format!(
+                    "`{} {}`: keepalived refuses this value and ignores the line",
+                    node.keyword,
+                    node.args.join(" ")
+                ),
+            );
+        }
+        match harmless(&node.keyword) {
+            Some(reason) => self.note(
+                node.at,
+                NoteKind::Ignored,
+                format!("`{}`: {reason}", node.keyword),
+            ),
+            None => self.note(
+                node.at,
+                NoteKind::Dropped,
+                format!("`{}` {why}", node.keyword),
+            ),
+        }
+    }
+
+    fn key(&mut self, key: &str, node: &Node) {
+        let value = node.args.join(" ");
+        if value.is_empty() {
+            let _ = writeln!(self.ini, "{key}");
+        } else {
+            let _ = writeln!(self.ini, "{key} = {value}");
+        }
+    }
+
+    fn list(&mut self, key: &str, node: &Node) {
+        let mut seen: Vec<String> = Vec::new();
+        for item in node.block.iter().flatten() {
+            let mut words = vec![item.keyword.clone()];
+            words.extend(item.args.iter().cloned());
+            if key == "virtual_ipaddress" {
+                let address = words[0].split('/').next().unwrap_or_default().to_string();
+                if seen.contains(&address) {
+                    self.note(
+                        item.at,
+                        NoteKind::Lenient,
+                        format!("virtual_ipaddress {address} is listed twice; the second is ignored, as keepalived does"),
+                    );
+                    continue;
+                }
+                seen.push(address);
+            }
+            let _ = writeln!(self.ini, "{key} = {}", words.join(" "));
+        }
+        if node.block.is_none() && !node.args.is_empty() {
+            self.key(key, node);
+        }
+    }
+
+    fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
+        for item in node.block.iter().flatten() {
+            if lists.contains(&item.keyword.as_str()) {
+                self.list(&item.keyword, item);
+            } else if item.keyword == "authentication" {
+                for auth in item.block.iter().flatten() {
+                    self.auth(auth);
+                }
+            } else if allowed.contains(&item.keyword.as_str()) {
+                self.key(&item.keyword, item);
+            } else {
+                self.drop_node(item, "is not supported by lvsd");
+            }
+        }
+    }
+
+    /// `auth_pass` over 8 bytes is cut to 8 with a warning, as keepalived 2.2.7 does.
+    fn auth(&mut self, auth: &Node) {
+        if auth.keyword == "auth_pass" {
+            let pass = auth.args.join(" ");
+            let pass = pass.trim_matches('"');
+            if pass.len() > 8 {
+                let mut cut = 8;
+                while !pass.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                self.note(
+                    auth.at,
+                    NoteKind::Lenient,
+                    "auth_pass is longer than 8 bytes: cut to its first 8, as keepalived does (the adverts carry only 8)".to_string(),
+                );
+                let _ = writeln!(self.ini, "auth_pass = {}", &pass[..cut]);
+                return;
+            }
+        }
+        self.key(&auth.keyword, auth);
+    }
+
+    /// A vrrp_instance, with keepalived's lenient `state` handling.
+    fn instance(&mut self, node: &Node) {
+        let nopreempt = node
+            .block
+            .iter()
+            .flatten()
+            .any(|n| n.keyword == "nopreempt");
+        for item in node.block.iter().flatten() {
+            if item.keyword != "state" {
+                continue;
+            }
+            let state = item.args.first().map(String::as_str).unwrap_or("");
+            if state != "MASTER" && state != "BACKUP" {
+                self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    format!(
+                        "state {state:?} is not MASTER or BACKUP: BACKUP, as keepalived defaults"
+                    ),
+                );
+            } else if state == "MASTER" && nopreempt {
+                self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    "nopreempt with state MASTER: state cleared to BACKUP, as keepalived does"
+                        .into(),
+                );
+            }
+        }
+        let mut rest = node.clone();
+        if let Some(block) = rest.block.as_mut() {
+            for item in block.iter_mut().filter(|n| n.keyword == "state") {
+                let state = item.args.first().map(String::as_str).unwrap_or("");
+                if state != "BACKUP" && (state != "MASTER" || nopreempt) {
+                    item.args = vec!["BACKUP".into()];
+                }
+            }
+            self.track_scripts(block);
+        }
+        self.simple(
+            &rest,
+            INSTANCE,
+            &[
+                "virtual_ipaddress",
+                "unicast_peer",
+                "track_interface",
+                "track_script",
+            ],
+        );
+    }
+
+    /// `track_script { NAME weight=N }`-style options keepalived does not know are
+    /// ignored with a warning by keepalived; lvsd's reader would refuse them.
+    fn track_scripts(&mut self, block: &mut [Node]) {
+        for track in block.iter_mut().filter(|n| n.keyword == "track_script") {
+            for item in track.block.iter_mut().flatten() {
+                let keep = match item.args.as_slice() {
+                    [] => 0,
+                    [w, _] if w == "weight" => 2,
+                    _ => 0,
+                };
+                if item.args.len() > keep {
+                    let extra = item.args[keep..].join(" ");
+                    self.note(
+                        item.at,
+                        NoteKind::Lenient,
+                        format!(
+                            "track_script {}: unknown option `{extra}` ignored, as keepalived does",
+                            item.keyword
+                        ),
+                    );
+                    item.args.truncate(keep);
+                }
+            }
+        }
+    }
+}
+
+const GLOBAL: &[&str] = &[
+    "router_id",
+    "script_user",
+    "enable_script_security",
+    "notify_fifo",
+    "lvs_sync_daemon",
+    "vrrp_garp_master_delay",
+    "vrrp_garp_master_repeat",
+    "vrrp_garp_master_refresh",
+    "vrrp_garp_master_refresh_repeat",
+];
+const INSTANCE: &[&str] = &[
+    "state",
+    "interface",
+    "lvs_sync_daemon_interface",
+    "virtual_router_id",
+    "priority",
+    "advert_int",
+    "version",
+    "vrrp_version",
+    "nopreempt",
+    "dont_track_primary",
+    "preempt_delay",
+    "down_timer_adverts",
+    "mcast_src_ip",
+    "unicast_src_ip",
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+    "native_ipv6",
+];
+const SYNC_GROUP: &[&str] = &[
+    "notify_master",
+    "notify_backup",
+    "notify_fault",
+    "notify_stop",
+    "notify",
+];
+const SCRIPT: &[&str] = &[
+    "script", "interval", "timeout", "weight", "rise", "fall", "user",
+];
+const VIRTUAL_SERVER: &[&str] = &[
+    "delay_loop",
+    "lb_algo",
+    "lvs_sched",
+    "lb_kind",
+    "lvs_method",
+    "protocol",
+    "persistence_timeout",
+    "persistence_granularity",
+    "alpha",
+    "omega",
+    "quorum",
+    "hysteresis",
+    "quorum_up",
+    "quorum_down",
+    "sorry_server",
+    "inhibit_on_failure",
+    "virtualhost",
+    "ha_suspend",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "warmup",
+    "tun_type",
+    "ip_family",
+];
+const REAL_SERVER: &[&str] = &[
+    "weight",
+    "inhibit_on_failure",
+    "uthreshold",
+    "lthreshold",
+    "notify_up",
+    "notify_down",
+    "delay_loop",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "warmup",
+];
+const CHECKER: &[&str] = &[
+    "connect_ip",
+    "connect_port",
+    "bindto",
+    "connect_timeout",
+    "retry",
+    "nb_get_retry",
+    "delay_before_retry",
+    "warmup",
+    "delay_loop",
+    "virtualhost",
+    "http_protocol",
+    "helo_name",
+    "misc_path",
+    "misc_timeout",
+    "misc_dynamic",
+    "user",
+];
+
+/// How to read a keepalived.conf.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ImportOptions<'a> {
+    /// keepalived's `--config-id`: which `@ID` lines apply.
+    pub config_id: Option<&'a str>,
+}
+
+/// Convert keepalived.conf text to lvsd INI text; `origin` names the file in errors.
+/// `include` lines are not followed (each becomes a note): see [`import_with`].
+pub fn import(text: &str, origin: &str) -> Result<Imported, ImportError> {
+    import_with(text, origin, ImportOptions::default(), &NoIncludes)
+}
+
+/// Convert keepalived.conf text, reading includes from `source`.
+pub fn import_with(
+    text: &str,
+    origin: &str,
+    options: ImportOptions<'_>,
+    source: &dyn IncludeSource,
+) -> Result<Imported, ImportError> {
+    let read = text::read(text, origin, options.config_id, source);
+    let tokens = tokenize(&read);
+    let mut parser = Parser {
+        tokens: &tokens,
+        position: 0,
+        origins: &read.origins,
+    };
+    let nodes = parser.block(false, None)?;
+    let mut w = Writer {
+        ini: format!("# Imported from {origin} by lvsd; check it with `lvsd check`.\n"),
+        notes: Vec::new(),
+        virtual_servers: 0,
+        origins: &read.origins,
+    };
+    for note in &read.notes {
+        w.note(
+            (note.origin, note.line),
+            NoteKind::Dropped,
+            note.message.clone(),
+        );
+    }
+    // keepalived merges every global_defs block into one.
+    let globals: Vec<Node> = nodes
+        .iter()
+        .filter(|n| n.keyword == "global_defs")
+        .flat_map(|n| n.block.iter().flatten().cloned())
+        .collect();
+    let global_blocks = nodes.iter().filter(|n| n.keyword == "global_defs").count();
+    if global_blocks > 0 {
+        let _ = writeln!(w.ini, "\n[global]");
+        if global_blocks > 1 {
+            let second = nodes.iter().filter(|n| n.keyword == "global_defs").nth(1);
+            if let Some(second) = second {
+                w.note(
+                    second.at,
+                    NoteKind::Lenient,
+                    format!(
+                        "{global_blocks} global_defs blocks: merged into one, as keepalived does"
+                    ),
+                );
+            }
+        }
+        let merged = Node {
+            keyword: "global_defs".into(),
+            args: Vec::new(),
+            at: (0, 0),
+            block: Some(last_wins(&mut w, globals, &[])),
+        };
+        w.global(&merged);
+    }
+    // keepalived disables a vrrp_script without a `script` and ignores every
+    // track_script naming it; lvsd's reader would refuse both.
+    let scriptless: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.keyword == "vrrp_script")
+        .filter(|n| !n.block.iter().flatten().any(|k| k.keyword == "script"))
+        .map(|n| n.args.join(" "))
+        .collect();
+    let nodes: Vec<Node> = nodes
+        .into_iter()
+        .map(|mut n| {
+            if n.keyword == "vrrp_instance" {
+                for track in n.block.iter_mut().flatten().filter(|k| k.keyword == "track_script") {
+                    if let Some(items) = track.block.as_mut() {
+                        items.retain(|item| {
+                            let gone = scriptless.contains(&item.keyword);
+                            if gone {
+                                w.note(
+                                    item.at,
+                                    NoteKind::Ignored,
+                                    format!("track_script {}: that vrrp_script has no `script`; keepalived ignores the track", item.keyword),
+                                );
+                            }
+                            !gone
+                        });
+                    }
+                }
+            }
+            n
+        })
+        .collect();
+    for node in &nodes {
+        let name = node.args.join(" ");
+        match node.keyword.as_str() {
+            "global_defs" => {}
+            "vrrp_script" if scriptless.contains(&name) => {
+                w.note(
+                    node.at,
+                    NoteKind::Ignored,
+                    format!("vrrp_script {name} has no `script`: keepalived disables it"),
+                );
+            }
+            "vrrp_instance" => {
+                let _ = writeln!(w.ini, "\n[vrrp_instance {name}]");
+                let mut node = node.clone();
+                node.block = node.block.take().map(|b| {
+                    last_wins(
+                        &mut w,
+                        b,
+                        &[
+                            "virtual_ipaddress",
+                            "unicast_peer",
+                            "track_interface",
+                            "track_script",
+                        ],
+                    )
+                });
+                w.instance(&node);
+            }
+            "vrrp_sync_group" if !node.block.iter().flatten().any(|n| n.keyword == "group") => {
+                w.note(
+                    node.at,
+                    NoteKind::Ignored,
+                    format!("vrrp_sync_group {name} has no `group {{ }}`: keepalived removes such a group"),
+                );
+            }
+            "vrrp_sync_group" => {
+                let _ = writeln!(w.ini, "\n[vrrp_sync_group {name}]");
+                w.simple(node, SYNC_GROUP, &["group"]);
+            }
+            "vrrp_script" => {
+                let _ = writeln!(w.ini, "\n[vrrp_script {name}]");
+                let mut node = node.clone();
+                node.block = node.block.take().map(|b| last_wins(&mut w, b, &[]));
+                w.simple(&node, SCRIPT, &[]);
+            }
+            "virtual_server" => virtual_server(&mut w, node)?,
+            _ => w.drop_node(node, "is not supported by lvsd"),
+        }
+    }
+    Ok(Imported {
+        ini: w.ini,
+        notes: w.notes,
+    })
+}
+
+/// keepalived lets a later keyword replace an earlier one in the same block; lvsd's
+/// INI refuses a key given twice. Keep the last (lists and blocks are kept whole).
+fn last_wins(w: &mut Writer<'_>, block: Vec<Node>, lists: &[&str]) -> Vec<Node> {
+    let mut out: Vec<Node> = Vec::with_capacity(block.len());
+    for node in block {
+        let repeatable = node.block.is_some() || lists.contains(&node.keyword.as_str());
+        if !repeatable {
+            if let Some(earlier) = out
+                .iter()
+                .position(|n| n.keyword == node.keyword && n.block.is_none())
+            {
+                let first = out.remove(earlier);
+                w.note(
+                    node.at,
+                    NoteKind::Lenient,
+                    format!(
+                        "`{}` given again (first at line {}): the last one counts, as in keepalived",
+                        node.keyword, first.at.1
+                    ),
+                );
+            }
+        }
+        out.push(node);
+    }
+    out
+}
+
+impl Writer<'_> {
+    /// `[global]`, with `script_user USER GROUP` split into lvsd's two keys.
+    fn global(&mut self, node: &Node) {
+        let mut node = node.clone();
+        if let Some(block) = node.block.as_mut() {
+            for item in block.iter_mut().filter(|n| n.keyword == "script_user") {
+                if item.args.len() == 2 {
+                    let group = item.args.pop().unwrap_or_default();
+                    self.note(
+                        item.at,
+                        NoteKind::Dropped,
+                        format!("script_user group `{group}`: lvsd runs scripts with the user's own group"),
+                    );
+                }
+            }
+        }
+        self.simple(&node, GLOBAL, &[]);
+    }
+}
+
+/// `IP PORT` -> `IP:PORT` (`[IP]:PORT` for IPv6), `IP` alone unchanged.
+fn host_port(args: &[String]) -> String {
+    match args {
+        [ip, port] if ip.contains(':') => format!("[{ip}]:{port}"),
+        [ip, port] => format!("{ip}:{port}"),
+        _ => args.join(" "),
+    }
+}
+
+fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
+    w.virtual_servers += 1;
+    let name = format!("vs{}", w.virtual_servers);
+    let _ = writeln!(
+        w.ini,
+        "\n# keepalived line {}: virtual_server {}",
+        node.at.1,
+        node.args.join(" ")
+    );
+    let _ = writeln!(w.ini, "[virtual_server {name}]");
+    match node.args.as_slice() {
+        [mark_kw, mark] if mark_kw == "fwmark" => {
+            let _ = writeln!(w.ini, "fwmark = {mark}");
+        }
+        [ip, port] => {
+            let _ = writeln!(w.ini, "address = {ip}\nport = {port}");
+        }
+        _ => {
+            return Err(ImportError {
+                origin: w.origins.get(node.at.0).cloned().unwrap_or_default(),
+                line: node.at.1,
+                message: "virtual_server needs `IP PORT` or `fwmark N` (virtual_server_group is not supported)".into(),
+            })
+        }
+    }
+    let mut real_servers = Vec::new();
+    for item in node.block.iter().flatten() {
+        if item.keyword == "real_server" {
+            real_servers.push(item);
+        } else if refused_by_keepalived(item) {
+            w.drop_node(item, "");
+        } else if VIRTUAL_SERVER.contains(&item.keyword.as_str()) {
+            w.key(&item.keyword, item);
+        } else {
+            w.drop_node(item, "is not supported by lvsd");
+        }
+    }
+    for rs in real_servers {
+        let target = format!("{name}/{}", host_port(&rs.args));
+        let _ = writeln!(w.ini, "\n[real_server {target}]");
+        let mut checkers = Vec::new();
+        for item in rs.block.iter().flatten() {
+            match item.keyword.as_str() {
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" => {
+                    checkers.push(item)
+                }
+                k if REAL_SERVER.contains(&k) => w.key(k, item),
+                _ => w.drop_node(item, "is not supported by lvsd"),
+            }
+        }
+        for check in checkers {
+            let _ = writeln!(w.ini, "\n[{} {target}]", check.keyword.to_ascii_lowercase());
+            for item in check.block.iter().flatten() {
+                match item.keyword.as_str() {
+                    "url" => {
+                        let mut parts = Vec::new();
+                        for field in item.block.iter().flatten() {
+                            parts.push(format!("{}={}", field.keyword, field.args.join(",")));
+                        }
+                        let _ = writeln!(w.ini, "url = {}", parts.join(" "));
+                    }
+                    k if CHECKER.contains(&k) => w.key(k, item),
+                    _ => w.drop_node(item, "is not supported by lvsd"),
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = "global_defs {\n    router_id LVS_1\n    notification_email { a@b }\n}\n\
+vrrp_instance VI_1 {\n    state MASTER\n    interface ens160\n    lvs_sync_daemon_interface ens224\n\
+    virtual_router_id 51\n    priority 100\n    advert_int 1\n    authentication {\n        auth_type PASS\n\
+        auth_pass 1111\n    }\n    virtual_ipaddress {\n        192.168.118.110\n    }\n}\n\
+virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo rr\n    lb_kind DR\n\
+    #persistence_timeout 50\n    protocol TCP\n    real_server 192.168.118.131 80 {\n        weight 1\n\
+        TCP_CHECK {\n            connect_timeout 3\n            retry 3\n            delay_before_retry 3\n\
+            connect_port 80\n        }\n    }\n    real_server 192.168.118.129 80 {\n        weight 1\n\
+        TCP_CHECK { connect_timeout 3  retry 3  delay_before_retry 3  connect_port 80 }\n    }\n}\n";
+
+    #[test]
+    fn seed_keepalived_conf_imports_and_loads() {
+        let imported = import(SEED, "keepalived.conf").unwrap();
+        assert_eq!(imported.notes.len(), 1);
+        assert_eq!(imported.notes[0].line, 3);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        assert_eq!(config.vrrp_instances[0].virtual_router_id, 51);
+        let vs = &config.virtual_servers[0];
+        assert_eq!(vs.real_servers.len(), 2);
+        for rs in &vs.real_servers {
+            let timing = rs.checkers[0].timing;
+            assert_eq!(timing.retry, 3);
+            assert_eq!(timing.connect_timeout, std::time::Duration::from_secs(3));
+            assert_eq!(rs.checkers[0].connect_port, 80);
+        }
+    }
+
+    #[test]
+    fn http_get_url_block_becomes_url_line() {
+        let text = "virtual_server 10.0.0.1 80 {\n protocol TCP\n lb_algo rr\n lb_kind NAT\n\
+ real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /\n    digest 3740e2380a02b0ee94b02ba7016606e6\n\
+    status_code 200\n   }\n  }\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("url = path=/ digest=3740e2380a02b0ee94b02ba7016606e6 status_code=200"),
+            "{}",
+            imported.ini
+        );
+        assert!(crate::config::load_str(&imported.ini, "i.ini").is_ok());
+    }
+
+    #[test]
+    fn unbalanced_braces_name_the_line() {
+        // The block left open is named by its `{` line.
+        let err = import(
+            "global_defs {\n}\nvrrp_instance VI_1 {\n state MASTER\n",
+            "k.conf",
+        )
+        .unwrap_err();
+        assert_eq!(err.line, 3);
+        let err = import("}\n", "k.conf").unwrap_err();
+        assert_eq!(err.line, 1);
+    }
+
+    fn notes_of(imported: &Imported, kind: NoteKind) -> Vec<&str> {
+        imported
+            .notes
+            .iter()
+            .filter(|n| n.kind == kind)
+            .map(|n| n.message.as_str())
+            .collect()
+    }
+
+    const INSTANCE_TAIL: &str =
+        " interface eth0\n virtual_router_id 51\n priority 100\n advert_int 1\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n}\n";
+
+    #[test]
+    fn bang_in_a_password_starts_a_comment_as_in_keepalived() {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n state BACKUP\n authentication {{\n  auth_type PASS\n  auth_pass Test123!\n }}\n{INSTANCE_TAIL}"
+        );
+        let imported = import(&text, "k.conf").unwrap();
+        assert!(
+            imported.ini.contains("auth_pass = Test123\n"),
+            "{}",
+            imported.ini
+        );
+    }
+
+    #[test]
+    fn keyword_spelled_argument_stays_an_argument() {
+        let text = format!(
+            "vrrp_instance VI_1 {{\n state BACKUP\n notify_master \"/bin/notify.sh\" state\n{INSTANCE_TAIL}"
+        );
+        let imported = import(&text, "k.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("notify_master = \"/bin/notify.sh\" state\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(
+            crate::config::load_str(&imported.ini, "i.ini").is_ok(),
+            "{}",
+            imported.ini
+        );
+    }
+
+    #[test]
+    fn lenient_cases_are_accepted_with_keepalived_warnings() {
+        let text = format!(
+            "global_defs {{\n router_id A\n}}\nglobal_defs {{\n script_user nobody nogroup\n}}\n\
+vrrp_instance VI_1 {{\n state SLAVE\n authentication {{\n  auth_type PASS\n  auth_pass longerthan8\n }}\n\
+ virtual_ipaddress {{\n  10.0.0.2\n  10.0.0.2/32\n }}\n{INSTANCE_TAIL}\
+vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_router_id 52\n priority 100\n\
+ virtual_ipaddress {{\n  10.0.0.3\n }}\n}}\n"
+        );
+        let imported = import(&text, "k.conf").unwrap();
+        let changed = notes_of(&imported, NoteKind::Lenient);
+        assert_eq!(changed.len(), 5, "{changed:?}");
+        assert!(
+            imported.ini.contains("auth_pass = longerth\n"),
+            "{}",
+            imported.ini
+        );
+        assert_eq!(
+            imported.ini.matches("state = BACKUP").count(),
+            2,
+            "{}",
+            imported.ini
+        );
+        assert_eq!(imported.ini.matches("[global]").count(), 1);
+        assert_eq!(
+            imported.ini.matches("virtual_ipaddress = 10.0.0.2").count(),
+            1,
+            "{}",
+            imported.ini
+        );
+        // The group of script_user is a real loss in lvsd.
+        assert_eq!(notes_of(&imported, NoteKind::Dropped).len(), 1);
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert!(config.vrrp_instances[1].nopreempt);
+        // `lvsd check` turns every note into a warning.
+        assert_eq!(
+            config.warnings.len(),
+            imported.notes.len(),
+            "{:?}",
+            config.warnings
+        );
+    }
+
+    #[test]
+    fn harmless_and_unknown_keywords_are_ignored_not_dropped() {
+        let text = "global_defs {\n notification_email { a@b }\n lvs_sync_daemon_inteface eth1\n\
+ vrrp_garp_interval 0\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        assert_eq!(
+            notes_of(&imported, NoteKind::Ignored).len(),
+            3,
+            "{:?}",
+            imported.notes
+        );
+        assert!(notes_of(&imported, NoteKind::Dropped).is_empty());
+        let text = "global_defs {\n vrrp_garp_interval 0.5\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        assert_eq!(
+            notes_of(&imported, NoteKind::Dropped).len(),
+            1,
+            "{:?}",
+            imported.notes
+        );
+    }
+
+    #[test]
+    fn keepalived_keyword_table_is_sorted() {
+        assert!(KEEPALIVED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
+        assert!(KEEPALIVED_KEYWORDS.binary_search(&"vrrp_instance").is_ok());
+    }
+}
