@@ -147,6 +147,12 @@ lb_kind = DR
 #slot
 #slot
 
+[virtual_server_group G1]
+member = 192.168.118.150 80
+#slot
+#slot
+#slot
+
 [real_server web/192.168.118.131:80]
 weight = 1
 #slot
@@ -225,6 +231,7 @@ const SECTION_OF_KIND: &[(&str, &str)] = &[
     ("vrrp_instance", "vrrp_instance VI_1"),
     ("vrrp_sync_group", "vrrp_sync_group G"),
     ("virtual_server", "virtual_server web"),
+    ("virtual_server_group", "virtual_server_group G1"),
     // Real-server timing only matters through a checker: probe the one with a tcp_check.
     ("real_server", "real_server chk/192.168.118.131:80"),
     ("tcp_check", "tcp_check chk/192.168.118.131:80"),
@@ -380,6 +387,23 @@ fn probes() -> Vec<Probe> {
         p("vrrp_sync_group", "notify_fault", "/bin/true fault"),
         p("vrrp_sync_group", "notify_stop", "/bin/true stop"),
         p("vrrp_sync_group", "notify", "/bin/true any"),
+        Probe {
+            kind: "virtual_server",
+            key: "group",
+            value: "G1",
+            ctx: &[],
+            also: &[("", "address", None), ("", "port", None)],
+        },
+        pc(
+            "virtual_server_group",
+            "member",
+            "192.168.118.151-152 80",
+            &[
+                ("virtual_server web", "group", Some("G1")),
+                ("virtual_server web", "address", None),
+                ("virtual_server web", "port", None),
+            ],
+        ),
         p("virtual_server", "address", "192.168.118.112"),
         p("virtual_server", "port", "8080"),
         Probe {
@@ -492,12 +516,22 @@ fn quoted(s: &str) -> Vec<String> {
 }
 
 /// The parser's key tables: section kind -> keys, and the aliases
-/// (alias -> canonical), read from src/config/parse.rs.
+/// (alias -> canonical). The tables are the `*_KEYS` consts of KeySpecs in
+/// src/config/ (parse.rs first, as other files may use its arrays); the
+/// aliases are parse.rs's `ALIASES`.
 fn parser_keys() -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
     let src = read("src/config/parse.rs");
+    let mut files = Vec::new();
+    rust_files(&root().join("src/config"), &mut files);
+    files.sort();
+    let mut all = src.clone();
+    for f in files.iter().filter(|f| !f.ends_with("parse.rs")) {
+        all.push('\n');
+        all.push_str(&code(&std::fs::read_to_string(f).unwrap()));
+    }
     let mut arrays: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut tables = BTreeMap::new();
-    let mut rest = src.as_str();
+    let mut rest = all.as_str();
     while let Some(at) = rest.find("const ") {
         rest = &rest[at + 6..];
         let name: String = rest
@@ -538,6 +572,7 @@ fn parser_keys() -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String
             "instance" => "vrrp_instance".into(),
             "sync_group" => "vrrp_sync_group".into(),
             "script" => "vrrp_script".into(),
+            "vs_group" => "virtual_server_group".into(),
             other => other.into(),
         }
     };

@@ -22,6 +22,7 @@ mod parse;
 mod sections;
 mod summary;
 mod validate;
+pub mod vs_group;
 
 use std::path::Path;
 
@@ -45,6 +46,7 @@ const SECTION_KINDS: &[&str] = &[
     "ssl_get",
     "smtp_check",
     "misc_check",
+    "virtual_server_group",
 ];
 
 /// A word-at-a-time multiplicative hash (FxHash-like, with a final mix so the low
@@ -113,7 +115,8 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         groups: Vec::new(),
         virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
         real_servers: Vec::with_capacity(count(&["real_server"])),
-        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..])),
+        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..11])),
+        vs_groups: Vec::new(),
         warnings: Vec::new(),
     };
     import_notes(text, origin, &mut raw.warnings);
@@ -149,6 +152,9 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
                 section,
                 &mut raw.warnings,
             )?),
+            "virtual_server_group" => raw
+                .vs_groups
+                .push(vs_group::read_vs_group(origin, section)?),
             "real_server" => raw
                 .real_servers
                 .push(sections::read_real_server(origin, section)?),

@@ -525,6 +525,8 @@ pub struct VirtualServer {
     pub ha_suspend: bool,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,
+    /// `group`: the `[virtual_server_group]` this service was expanded from.
+    pub group: Option<Name>,
 }
 
 /// Convenience for building fixed-capacity names in tests and tools.

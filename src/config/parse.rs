@@ -101,6 +101,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
 
 /// Keys of `[virtual_server NAME]`.
 pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
+    one("group"),
     one("address"),
     one("port"),
     one("fwmark"),

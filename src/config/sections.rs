@@ -725,6 +725,7 @@ pub(crate) fn read_virtual_server<'a>(
     let mut address = None;
     let mut port = None;
     let mut fwmark = None;
+    let mut group: Option<(Name, &Entry<'_>)> = None;
     let mut family_v6 = None;
     let mut protocol = None;
     let mut scheduler = None;
@@ -750,6 +751,7 @@ pub(crate) fn read_virtual_server<'a>(
             "address" => address = Some((reader.ip(entry)?, entry)),
             "port" => port = Some((reader.int(entry, 0..=65535u16)?, entry)),
             "fwmark" => fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
+            "group" => group = Some((reader.name(entry)?, entry)),
             "ip_family" => {
                 family_v6 = Some(match reader.text(entry)? {
                     "inet" => false,
@@ -835,7 +837,23 @@ pub(crate) fn read_virtual_server<'a>(
             _ => {}
         }
     }
+    if let Some((_, entry)) = group
+        .as_ref()
+        .filter(|_| fwmark.is_some() || address.is_some() || port.is_some())
+    {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict(
+                "a group service takes its addresses and fwmarks from the group: no address, port or fwmark".into(),
+            ),
+        ));
+    }
     let service = match (fwmark, address, port) {
+        // Replaced by each member of the group when the config is built.
+        _ if group.is_some() => Service::Fwmark {
+            mark: 0,
+            ipv6: family_v6.unwrap_or(false),
+        },
         (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
             return Err(reader.error(
                 entry,
@@ -872,6 +890,7 @@ pub(crate) fn read_virtual_server<'a>(
     // keepalived silently falls back to UDP; we refuse (issue 2).
     let protocol = match (protocol, service) {
         (Some(p), _) => p,
+        (None, _) if group.is_some() => return Err(reader.missing("protocol")),
         (None, Service::Fwmark { .. }) => Protocol::Tcp,
         (None, Service::Address(_)) => return Err(reader.missing("protocol")),
     };
@@ -972,6 +991,7 @@ pub(crate) fn read_virtual_server<'a>(
             virtualhost,
             ha_suspend,
             real_servers: Vec::new(),
+            group: group.map(|(g, _)| g),
         },
         title: reader.title,
         timing,

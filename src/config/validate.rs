@@ -20,6 +20,7 @@ pub(crate) struct RawConfig<'a> {
     pub real_servers: Vec<RawRealServer<'a>>,
     pub checkers: Vec<RawChecker<'a>>,
     pub warnings: Vec<ConfigWarning>,
+    pub vs_groups: Vec<super::vs_group::RawVsGroup<'a>>,
 }
 
 fn capacity(
@@ -71,6 +72,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         real_servers,
         checkers,
         mut warnings,
+        vs_groups,
     } = raw;
     let (mut global, sync_daemon, global_title) = match global {
         Some(g) => (g.global, g.sync_daemon, g.title),
@@ -566,6 +568,32 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         }
     }
     warnings.sort_by_key(|w| w.line);
+    let servers = super::vs_group::expand(origin, servers, &vs_groups)?;
+    if servers.len() > limits::MAX_VIRTUAL_SERVERS {
+        return Err(capacity(
+            origin,
+            vs_groups.first().map_or(0, |g| g.line),
+            "virtual_server_group",
+            "MAX_VIRTUAL_SERVERS",
+            limits::MAX_VIRTUAL_SERVERS,
+        ));
+    }
+    for (i, a) in servers.iter().enumerate().filter(|_| !vs_groups.is_empty()) {
+        if let Some(b) = servers[..i]
+            .iter()
+            .find(|b| b.service == a.service && b.protocol == a.protocol)
+        {
+            return Err(ConfigError::new(
+                origin,
+                a.line,
+                ConfigErrorKind::Conflict(format!(
+                    "a group gives the same service as [virtual_server {}] (line {})",
+                    b.name, b.line
+                )),
+            )
+            .in_section(format!("virtual_server {}", a.name)));
+        }
+    }
 
     Ok(Config {
         origin: origin.to_string(),

@@ -15,6 +15,7 @@ while [ $# -gt 0 ]; do
         --timeout) LAB_ARGS+=(--timeout "$2"); shift 2 ;;
         --no-build) LAB_ARGS+=(--no-build); shift ;;
         --append) LAB_ARGS+=(--append "$2"); shift 2 ;;
+        --tool) LAB_ARGS+=(--tool "$2"); shift 2 ;;
         -*) echo "run.sh: unknown option $1" >&2; exit 2 ;;
         *) TESTS+=("$1"); shift ;;
     esac

@@ -72,6 +72,7 @@ struct Node {
 
 /// Blocks whose lines are list items rather than keywords.
 const LIST_BLOCKS: &[&str] = &[
+    "virtual_server_group",
     "virtual_ipaddress",
     "virtual_ipaddress_excluded",
     "unicast_peer",
@@ -470,7 +471,8 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             let mut words = vec![item.keyword.clone()];
             words.extend(item.args.iter().cloned());
-            if key == "virtual_ipaddress" {
+            if key == "virtual_ipaddress" || key == "virtual_ipaddress_excluded" {
+                words = self.vip_words(item, words);
                 let address = words[0].split('/').next().unwrap_or_default().to_string();
                 if seen.contains(&address) {
                     self.note(
@@ -487,6 +489,38 @@ impl Writer<'_> {
         if node.block.is_none() && !node.args.is_empty() {
             self.key(key, node);
         }
+    }
+
+    /// keepalived's VIP options lvsd does not have (`brd`, `scope`, ...) are
+    /// dropped with a note; `dev` and `label` stay.
+    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Vec<String> {
+        let mut kept = vec![words[0].clone()];
+        let mut rest = words[1..].iter();
+        while let Some(option) = rest.next() {
+            match option.as_str() {
+                "dev" | "label" => {
+                    kept.push(option.clone());
+                    kept.extend(rest.next().cloned());
+                }
+                "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => {
+                    let value = rest.next().cloned().unwrap_or_default();
+                    self.note(
+                        item.at,
+                        NoteKind::Dropped,
+                        format!("virtual_ipaddress {}: option `{option} {value}` is not supported by lvsd", words[0]),
+                    );
+                }
+                other => self.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!(
+                        "virtual_ipaddress {}: option `{other}` is not supported by lvsd",
+                        words[0]
+                    ),
+                ),
+            }
+        }
+        kept
     }
 
     fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
@@ -858,6 +892,14 @@ pub fn import_with(
                 w.simple(&node, SCRIPT, &[]);
             }
             "virtual_server" => virtual_server(&mut w, node)?,
+            "virtual_server_group" => {
+                let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
+                for member in node.block.iter().flatten() {
+                    let mut words = vec![member.keyword.clone()];
+                    words.extend(member.args.iter().cloned());
+                    let _ = writeln!(w.ini, "member = {}", words.join(" "));
+                }
+            }
             _ => w.drop_node(node, "is not supported by lvsd"),
         }
     }
@@ -937,6 +979,9 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         [mark_kw, mark] if mark_kw == "fwmark" => {
             let _ = writeln!(w.ini, "fwmark = {mark}");
         }
+        [group_kw, group] if group_kw == "group" => {
+            let _ = writeln!(w.ini, "group = {group}");
+        }
         [ip, port] => {
             let _ = writeln!(w.ini, "address = {ip}\nport = {port}");
         }
@@ -944,7 +989,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
             return Err(ImportError {
                 origin: w.origins.get(node.at.0).cloned().unwrap_or_default(),
                 line: node.at.1,
-                message: "virtual_server needs `IP PORT` or `fwmark N` (virtual_server_group is not supported)".into(),
+                message: "virtual_server needs `IP PORT`, `fwmark N` or `group NAME`".into(),
             })
         }
     }
@@ -1169,5 +1214,23 @@ vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_rout
     fn keepalived_keyword_table_is_sorted() {
         assert!(KEEPALIVED_KEYWORDS.windows(2).all(|w| w[0] < w[1]));
         assert!(KEEPALIVED_KEYWORDS.binary_search(&"vrrp_instance").is_ok());
+    }
+
+    #[test]
+    fn vip_options_lvsd_lacks_are_dropped_with_a_note() {
+        let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
+ virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 label eth0:1\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("virtual_ipaddress = 10.0.0.1/24 dev eth0 label eth0:1\n"),
+            "{}",
+            imported.ini
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("brd 10.0.0.255"));
+        assert!(crate::config::load_str(&imported.ini, "i.ini").is_ok());
     }
 }
