@@ -33,6 +33,14 @@ pub const MAX_STATUS_RANGES: usize = 8;
 
 /// Pending timers in the event loop (one per check plus VRRP and housekeeping).
 pub const MAX_TIMERS: usize = 24_576;
+/// Timer slots kept for VRRP and housekeeping, never used by checks: one per
+/// instance, per notifier (instances and sync groups), per `vrrp_script`, and
+/// 64 for the daemon's own (IPVS reconcile, deferred work, track files, ...).
+pub const RESERVED_TIMERS: usize = 2 * MAX_VRRP_INSTANCES + MAX_SYNC_GROUPS + MAX_VRRP_SCRIPTS + 64;
+/// Timer slots health checks may use: one per distinct probe. A configuration
+/// with more probes is refused by `lvsd check`.
+pub const MAX_CHECK_TIMERS: usize = MAX_TIMERS - RESERVED_TIMERS;
+const _: () = assert!(RESERVED_TIMERS < MAX_TIMERS / 8);
 /// Checks in flight at once (open sockets or running scripts).
 pub const MAX_INFLIGHT_CHECKS: usize = 4096;
 /// Child processes running at once (scripts, notifiers).
@@ -61,8 +69,16 @@ pub const VRRP_ACTION_QUEUE: usize = 16;
 pub const IPVS_BATCH_OPS: usize = 64;
 /// Longest HTTP response body a check reads (it is digested, never stored).
 pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
+/// Chunk-extension bytes accepted in one HTTP response (RFC 9112 §7.1.1; they
+/// are skipped, so without a cap an endless stream of them is never judged).
+pub const HTTP_MAX_CHUNK_EXTENSION_BYTES: usize = 4096;
+/// Trailer-section bytes accepted after the last chunk (RFC 9112 §7.1.2).
+pub const HTTP_MAX_TRAILER_BYTES: usize = 4096;
 /// Longest SMTP reply line (RFC 5321 §4.5.3.1.5: 512 octets with CRLF).
 pub const SMTP_MAX_LINE: usize = 512;
+/// Lines accepted in one SMTP reply (RFC 5321 sets no limit; a greeting or HELO
+/// answer has a few). More fails the check, so no server can trickle lines forever.
+pub const SMTP_MAX_REPLY_LINES: usize = 64;
 /// Buffer for one HTTP GET request (request line, Host, User-Agent).
 pub const HTTP_REQUEST_BUF: usize = 1024;
 /// Longest HTTP virtualhost (a DNS name is at most 253 bytes).
@@ -71,3 +87,10 @@ pub const HTTP_VHOST_LEN: usize = 256;
 pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
 /// Read/write rounds one probe may run per readiness event before yielding.
 pub const PROBE_READY_BUDGET: usize = 64;
+/// Bytes one probe may read per readiness event; the rest waits for the next
+/// loop turn (about 40 us of MD5 or TLS on a small box).
+pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// Bytes all probes together may read per loop wake-up (about 150 us of
+/// work), so that many fast servers at once still leave the loop to its
+/// timers: VRRP timers run between turns.
+pub const CHECKS_READ_BUDGET: usize = 64 * 1024;

@@ -255,7 +255,7 @@ fn http_silent_slow_and_endless() {
     let t = Instant::now();
     assert_eq!(
         http(slow, &[("/", None)], 300),
-        Outcome::Down(FailReason::Timeout)
+        Outcome::Down(FailReason::Deadline)
     );
     assert!(t.elapsed() < Duration::from_secs(2));
 
@@ -269,7 +269,11 @@ fn http_silent_slow_and_endless() {
     assert!(
         matches!(
             o,
-            Outcome::Down(FailReason::Timeout | FailReason::Http(HttpError::BodyTooLarge))
+            Outcome::Down(
+                FailReason::Timeout
+                    | FailReason::Deadline
+                    | FailReason::Http(HttpError::BodyTooLarge)
+            )
         ),
         "{o:?}"
     );
@@ -565,4 +569,209 @@ fn nginx_http_and_https() {
         run_blocking(probe, t).unwrap().0,
         Outcome::Down(FailReason::Tls)
     );
+}
+
+// ---- finding 4 of issue 10: a trickling SMTP server ----
+
+/// Sends a `220-` continuation line every 250 ms for 10 s, then completes a
+/// normal dialogue. Each line restarts the step timeout; only the dialogue's
+/// own deadline (3 x connect_timeout) ends the check early.
+#[test]
+fn smtp_trickling_greeting_fails_by_the_dialogue_deadline() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    thread::spawn(move || {
+        let Ok((mut s, _)) = l.accept() else { return };
+        for _ in 0..40 {
+            if s.write_all(b"220-still greeting\r\n").is_err() {
+                return;
+            }
+            thread::sleep(Duration::from_millis(250));
+        }
+        let _ = s.write_all(b"220 ready\r\n");
+        let mut buf = [0u8; 256];
+        let mut seen = Vec::new();
+        while let Ok(n) = s.read(&mut buf) {
+            if n == 0 {
+                return;
+            }
+            seen.extend_from_slice(&buf[..n]);
+            if seen.ends_with(b"QUIT\r\n") {
+                let _ = s.write_all(b"221 bye\r\n");
+                return;
+            }
+            if seen.starts_with(b"HELO ") && seen.ends_with(b"\r\n") {
+                let _ = s.write_all(b"250 ok\r\n");
+                seen.clear();
+                seen.extend_from_slice(b"after-helo ");
+            }
+        }
+    });
+    let connect_timeout = Duration::from_secs(1);
+    let started = Instant::now();
+    let p = SmtpProbe::new(started, connect_timeout, "lvsd.test");
+    let outcome = run_blocking(p, target(addr)).unwrap().0;
+    // Behaviour: the check fails, and by the dialogue deadline (not by a
+    // step timeout, which every line restarted, nor by the server's end).
+    assert!(
+        !outcome.is_up(),
+        "the trickle kept the check alive: {outcome:?}"
+    );
+    assert!(
+        format!("{outcome:?}").contains("Deadline"),
+        "not ended by the dialogue deadline: {outcome:?}"
+    );
+}
+
+// ---- finding 3 of issue 10: read budgets and deadlines inside the read loop ----
+
+/// Drives one probe the way the daemon does: edge-triggered events, a read
+/// budget per call, and a call again without waiting for an event when the
+/// budget ran out. Returns the outcome, the most bytes one call read, and how
+/// many calls stopped at the budget.
+fn drive_with_budget<P: lvsd::check::probe::StreamProbe>(
+    probe: P,
+    target: ProbeTarget,
+    budget: usize,
+    limit: usize,
+) -> (
+    Option<Outcome>,
+    usize,
+    usize,
+    lvsd::io::probe::ProbeDriver<P>,
+) {
+    use lvsd::io::probe::ProbeDriver;
+    use mio::unix::SourceFd;
+    use mio::{Events, Interest, Poll, Token};
+    let mut poll = Poll::new().unwrap();
+    let mut events = Events::with_capacity(4);
+    let mut scratch = vec![0u8; 64 * 1024];
+    let mut d = ProbeDriver::start(probe, target, Instant::now());
+    let mut registered = None;
+    let (mut most, mut stopped) = (0, 0);
+    let mut more = false;
+    for _ in 0..limit {
+        if let Some(o) = d.outcome() {
+            return (Some(o), most, stopped, d);
+        }
+        let fd = d.raw_fd().map(|fd| (fd, d.connection_id()));
+        if fd != registered {
+            if let Some((fd, _)) = fd {
+                poll.registry()
+                    .register(
+                        &mut SourceFd(&fd),
+                        Token(0),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )
+                    .unwrap();
+            }
+            registered = fd;
+        }
+        if !more {
+            poll.poll(&mut events, Some(Duration::from_millis(200)))
+                .unwrap();
+        }
+        let ready = d.on_ready_within(Instant::now(), &mut scratch, budget);
+        most = most.max(ready.bytes);
+        more = ready.more;
+        stopped += usize::from(more);
+        d.handle_timeout(Instant::now());
+    }
+    (d.outcome(), most, stopped, d)
+}
+
+#[test]
+fn each_call_reads_at_most_its_budget_and_meets_the_deadline() {
+    // A body that never ends, written as fast as loopback takes it.
+    let endless = scripted(1, |s| {
+        let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+        let chunk = [b'y'; 65536];
+        while s.write_all(&chunk).is_ok() {}
+    });
+    let started = Instant::now();
+    let check = http_check(&[("/", None)], 2000);
+    let probe = HttpProbe::new(check, endless, started);
+    let budget = 8 * 1024;
+    let (outcome, most, stopped, mut d) = drive_with_budget(probe, target(endless), budget, 50);
+    assert_eq!(outcome, None, "still streaming after 50 calls");
+    assert!(most <= budget, "one call read {most} bytes");
+    assert!(stopped >= 40, "calls stopped at the budget: {stopped}");
+    // Past the probe's overall deadline, the very next call ends it, even
+    // though bytes keep arriving: the deadline is checked inside the loop.
+    let mut scratch = vec![0u8; 64 * 1024];
+    let late = started + Duration::from_secs(7);
+    let ready = d.on_ready_within(late, &mut scratch, budget);
+    assert!(ready.bytes <= budget);
+    assert!(!ready.more);
+    assert_eq!(d.outcome(), Some(Outcome::Down(FailReason::Deadline)));
+    assert!(d.raw_fd().is_none(), "the socket is closed");
+}
+
+#[test]
+fn tls_reads_are_budgeted_and_a_big_page_still_passes() {
+    let dir = temp_dir("nginx-budget");
+    let Some((_server, _http, https_addr)) = nginx(&dir, true) else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI: nginx and openssl are needed"
+        );
+        eprintln!("nginx or openssl not installed: skipped");
+        return;
+    };
+    let big: Vec<u8> = (0..4 * 1024 * 1024u32).map(|i| (i % 253) as u8).collect();
+    std::fs::write(dir.join("www/big.bin"), &big).unwrap();
+    let sum = md5_hex(&big);
+    let probe = HttpProbe::new(
+        http_check(&[("/big.bin", Some(&sum))], 5000),
+        https_addr,
+        Instant::now(),
+    );
+    let t = ProbeTarget {
+        address: https_addr,
+        bind: None,
+        tls: Some((
+            tls::insecure_client_config().unwrap(),
+            tls::server_name(None, https_addr.ip()).unwrap(),
+        )),
+    };
+    let budget = 16 * 1024;
+    let (outcome, most, stopped, _d) = drive_with_budget(probe, t, budget, 100_000);
+    assert_eq!(outcome, Some(UP));
+    assert!(most <= budget, "one call read {most} bytes");
+    assert!(stopped > 0, "a 4 MiB page must hit the budget");
+}
+
+/// A server that accepts and never answers costs one socket until
+/// connect_timeout, over plain TCP (the TLS handshake never starts) as well
+/// as for HTTP: the probe fails with a timeout, nothing waits longer.
+#[test]
+fn silent_servers_fail_at_connect_timeout_plain_and_tls() {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = l.local_addr().unwrap();
+    thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in l.incoming().take(2) {
+            held.push(s);
+        }
+        thread::sleep(Duration::from_secs(5));
+    });
+    let started = Instant::now();
+    assert_eq!(
+        http(addr, &[("/", None)], 300),
+        Outcome::Down(FailReason::Timeout)
+    );
+    let probe = HttpProbe::new(http_check(&[("/", None)], 300), addr, Instant::now());
+    let t = ProbeTarget {
+        address: addr,
+        bind: None,
+        tls: Some((
+            tls::insecure_client_config().unwrap(),
+            tls::server_name(None, addr.ip()).unwrap(),
+        )),
+    };
+    assert_eq!(
+        run_blocking(probe, t).unwrap().0,
+        Outcome::Down(FailReason::Timeout)
+    );
+    assert!(started.elapsed() < Duration::from_secs(3));
 }

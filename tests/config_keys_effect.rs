@@ -940,7 +940,7 @@ fn every_accepted_key_takes_effect() {
 }
 
 /// The keys documented in docs/config.md per section kind: the first cell of
-/// each table row, and for checkers the kinds a paragraph names ("Common to
+/// each row of a `| key | ...` table, and for checkers the kinds a paragraph names ("Common to
 /// `tcp_check`, ...", "`http_get` and `ssl_get` add:", "`smtp_check` adds
 /// `helo_name`", "`misc_check` takes `delay_loop`, ... and:").
 fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
@@ -961,7 +961,11 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
         |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut kinds: Vec<String> = Vec::new();
+    let (mut in_table, mut key_table) = (false, false);
     for line in doc.lines() {
+        if !line.starts_with('|') {
+            in_table = false;
+        }
         if let Some(h) = line.strip_prefix("### ") {
             kinds = ticks(h)
                 .first()
@@ -972,8 +976,17 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
                 })
                 .unwrap_or_default();
         } else if line.starts_with('|') {
-            let first = line.split('|').nth(1).unwrap_or("");
-            if first.trim() == "key" || first.trim().starts_with("---") {
+            // Only tables whose header says `| key |` list keys.
+            let first = line.split('|').nth(1).unwrap_or("").trim();
+            if first.starts_with("---") {
+                continue;
+            }
+            if !in_table {
+                in_table = true;
+                key_table = first == "key";
+                continue;
+            }
+            if !key_table {
                 continue;
             }
             for k in ticks(first) {

@@ -237,3 +237,221 @@ warmup = 0
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Issue 10, finding 4: an SMTP server that sends a `220-` continuation line
+/// every 250 ms (and would complete the dialogue after 10 s) no longer keeps
+/// its check alive: the running daemon fails it by the dialogue deadline
+/// (3 x connect_timeout) and takes the server out of the table.
+#[test]
+fn trickling_smtp_server_fails_by_the_dialogue_deadline() {
+    use std::io::{Read, Write};
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dcs-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            std::thread::spawn(move || {
+                for _ in 0..40 {
+                    if s.write_all(b"220-still greeting\r\n").is_err() {
+                        return;
+                    }
+                    std::thread::sleep(Duration::from_millis(250));
+                }
+                let _ = s.write_all(b"220 ready\r\n");
+                let mut buf = [0u8; 256];
+                let mut seen = Vec::new();
+                while let Ok(n) = s.read(&mut buf) {
+                    if n == 0 {
+                        return;
+                    }
+                    seen.extend_from_slice(&buf[..n]);
+                    if seen.ends_with(b"QUIT\r\n") {
+                        let _ = s.write_all(b"221 bye\r\n");
+                        return;
+                    }
+                    if seen.ends_with(b"\r\n") && seen.starts_with(b"HELO ") {
+                        let _ = s.write_all(b"250 ok\r\n");
+                        seen = b"sent 250 ".to_vec();
+                    }
+                }
+            });
+        }
+    });
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server mail]
+address = 127.0.0.100
+port = 25
+protocol = TCP
+lb_algo = rr
+lb_kind = NAT
+delay_loop = 30
+
+[real_server mail/127.0.0.1:{port}]
+weight = 1
+
+[smtp_check mail/127.0.0.1:{port}]
+connect_timeout = 1
+retry = 0
+warmup = 0
+",
+            sock = sock.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let _lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let rs = format!("  -> 127.0.0.1:{port}");
+    wait_for(
+        "the server in the table",
+        Duration::from_secs(5),
+        &log,
+        || status(&sock).contains(&rs),
+    );
+    // Fails within the dialogue deadline plus the first probe's start;
+    // without a dialogue deadline it would pass once the server stops
+    // trickling (10 s), and never go DEAD.
+    wait_for(
+        "the check fails by the dialogue deadline",
+        Duration::from_secs(9),
+        &log,
+        || status(&sock).contains("overall deadline"),
+    );
+    let st = status(&sock);
+    assert!(st.contains("DEAD") || !st.contains(&rs), "{st}");
+    assert!(
+        st.contains("SMTP_CHECK"),
+        "the reason names the checker: {st}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A fast server's big answer is read a budget at a time (issue 10, finding
+/// 3): the rest waits in the socket for the next loop turn. The daemon must
+/// come back to it without a new readiness event (edge-triggered epoll sends
+/// none for bytes already waiting), so the page still arrives whole and the
+/// check passes, again and again; status counts the budget stops.
+#[test]
+fn a_big_answer_is_read_over_several_turns_and_passes() {
+    use md5::{Digest, Md5};
+    use std::io::{Read, Write};
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dcb-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let body: Vec<u8> = (0..1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    let digest: [u8; 16] = Md5::digest(&body).into();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let served = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let count = std::sync::Arc::clone(&served);
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let body = body.clone();
+            let count = std::sync::Arc::clone(&count);
+            std::thread::spawn(move || {
+                let mut head = Vec::new();
+                let mut b = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    match s.read(&mut b) {
+                        Ok(1) => head.push(b[0]),
+                        _ => return,
+                    }
+                }
+                let _ = write!(
+                    s,
+                    "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n",
+                    body.len()
+                );
+                if s.write_all(&body).is_ok() {
+                    count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                // Keep the connection open: only the length ends the body,
+                // so no closing edge wakes the probe for the last bytes.
+                std::thread::sleep(Duration::from_secs(10));
+            });
+        }
+    });
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server web]
+address = 127.0.0.100
+port = 80
+protocol = TCP
+lb_algo = rr
+lb_kind = NAT
+delay_loop = 0.5
+
+[real_server web/127.0.0.1:{port}]
+weight = 1
+
+[http_get web/127.0.0.1:{port}]
+url = path=/ digest={hex}
+connect_timeout = 3
+retry = 0
+warmup = 0
+",
+            sock = sock.display()
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let _lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let yields = |st: &str| -> u64 {
+        st.split("read budget yields ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    let run = |st: &str| -> u64 {
+        st.split(" probe(s), run ")
+            .nth(1)
+            .and_then(|r| r.split(',').next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(0)
+    };
+    wait_for("three probes ended", Duration::from_secs(20), &log, || {
+        run(&status(&sock)) >= 3
+    });
+    let st = status(&sock);
+    assert!(!st.contains("DEAD"), "a big page failed its check: {st}");
+    assert!(
+        !std::fs::read_to_string(&log).unwrap().contains("failed"),
+        "{}",
+        std::fs::read_to_string(&log).unwrap()
+    );
+    assert!(yields(&st) >= 3, "1 MiB is more than one budget: {st}");
+    assert!(served.load(std::sync::atomic::Ordering::Relaxed) >= 3);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -22,6 +22,7 @@ fuzz_target!(|data: &[u8]| {
             break;
         }
     }
+    assert!(parser.body_len() <= lvsd::limits::HTTP_MAX_BODY_BYTES);
     let _ = parser.finish();
 
     let mut check = HttpCheck {
@@ -34,7 +35,8 @@ fuzz_target!(|data: &[u8]| {
     url.digest = Some([0; 16]);
     let _ = check.urls.push(url);
     let now = Instant::now();
-    let mut probe = HttpProbe::new(Arc::new(check), "127.0.0.1:80".parse().unwrap(), now);
+    let shared = Arc::new(check);
+    let mut probe = HttpProbe::new(Arc::clone(&shared), "127.0.0.1:80".parse().unwrap(), now);
     probe.on_connected(now);
     let n = probe.pending_write().len();
     probe.on_written(now, n);
@@ -47,4 +49,23 @@ fuzz_target!(|data: &[u8]| {
     probe.on_eof(now);
     probe.handle_timeout(now + Duration::from_secs(3));
     assert!(matches!(probe.step(), Step::Finished(_) | Step::Connect));
+
+    // However steadily the bytes come (one piece every 100 ms, each
+    // restarting the step timeout), the probe ends at its overall deadline.
+    let mut probe = HttpProbe::new(Arc::clone(&shared), "127.0.0.1:80".parse().unwrap(), now);
+    probe.on_connected(now);
+    let n = probe.pending_write().len();
+    probe.on_written(now, n);
+    let mut t = now;
+    for piece in body.chunks(step).cycle().take(64) {
+        t += Duration::from_millis(100);
+        probe.on_read(t, piece);
+        probe.handle_timeout(t);
+        if t >= now + Duration::from_secs(2) {
+            assert!(!matches!(probe.step(), Step::Exchange), "alive past the deadline");
+        }
+        if !matches!(probe.step(), Step::Exchange) {
+            break;
+        }
+    }
 });

@@ -4,7 +4,7 @@
 use std::time::{Duration, Instant};
 
 use libfuzzer_sys::fuzz_target;
-use lvsd::check::probe::StreamProbe;
+use lvsd::check::probe::{Step, StreamProbe};
 use lvsd::check::smtp::SmtpProbe;
 use lvsd::wire::smtp::ReplyParser;
 
@@ -28,4 +28,23 @@ fuzz_target!(|data: &[u8]| {
         probe.on_written(now, n);
     }
     probe.on_eof(now);
+
+    // A server that keeps sending (a piece every 300 ms restarts the step
+    // timeout) is still ended by the dialogue deadline, 3 x connect_timeout.
+    let mut probe = SmtpProbe::new(now, Duration::from_secs(1), "lvsd.fuzz");
+    probe.on_connected(now);
+    let mut t = now;
+    for piece in data.chunks(7).cycle().take(64) {
+        t += Duration::from_millis(300);
+        probe.on_read(t, piece);
+        let n = probe.pending_write().len();
+        probe.on_written(t, n);
+        probe.handle_timeout(t);
+        if t >= now + Duration::from_secs(3) {
+            assert!(
+                matches!(probe.step(), Step::Finished(_)),
+                "alive past the dialogue deadline"
+            );
+        }
+    }
 });

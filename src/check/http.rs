@@ -3,8 +3,8 @@
 //! The probe sees plaintext only: for SSL_GET the driver puts `check::tls` between
 //! the socket and this probe. Timing: every step (connect, each read or write) must
 //! make progress within `connect_timeout`, as in keepalived; in addition the whole
-//! probe ends at `max_duration` (the daemon passes delay_loop) so a body that
-//! trickles forever cannot hold a probe.
+//! probe ends at `max_duration` (the daemon passes 2 x connect_timeout per url)
+//! so a body that trickles or streams forever cannot hold a probe.
 
 use core::net::SocketAddr;
 use core::time::Duration;
@@ -244,7 +244,9 @@ impl StreamProbe for HttpProbe {
         if matches!(self.phase, Phase::Finished(_)) {
             return;
         }
-        if now >= self.step_deadline || now >= self.hard_deadline {
+        if now >= self.hard_deadline {
+            self.finish(Outcome::Down(FailReason::Deadline));
+        } else if now >= self.step_deadline {
             self.finish(Outcome::Down(FailReason::Timeout));
         }
     }
@@ -383,7 +385,10 @@ mod tests {
         assert_eq!(p.step(), Step::Exchange);
         assert_eq!(p.poll_at(), Some(t + s(6)));
         p.handle_timeout(t + s(6));
-        assert_eq!(p.step(), Step::Finished(Outcome::Down(FailReason::Timeout)));
+        assert_eq!(
+            p.step(),
+            Step::Finished(Outcome::Down(FailReason::Deadline))
+        );
     }
 
     #[test]

@@ -1,6 +1,39 @@
 //! The bounded pool of checks in flight: probes due while it is full wait in order (FIFO), and the waits are counted.
 
+use core::time::Duration;
+use std::time::Instant;
+
 use heapless::Deque;
+
+/// Rate limit for one log call site: at most one line per `every`, and the
+/// lines held back are counted and named in the next one.
+#[derive(Debug, Clone)]
+pub struct LogLimit {
+    every: Duration,
+    last: Option<Instant>,
+    held: u64,
+}
+
+impl LogLimit {
+    /// A limit of one line per `every`.
+    pub fn new(every: Duration) -> Self {
+        LogLimit {
+            every,
+            last: None,
+            held: 0,
+        }
+    }
+
+    /// `Some(lines held back since the last one)` when a line may be logged at `now`.
+    pub fn allow(&mut self, now: Instant) -> Option<u64> {
+        if self.last.is_some_and(|l| now < l + self.every) {
+            self.held += 1;
+            return None;
+        }
+        self.last = Some(now);
+        Some(core::mem::take(&mut self.held))
+    }
+}
 
 /// Identifies a checker to the pool (the daemon's index into its checker table).
 pub type CheckerId = u32;
@@ -127,6 +160,18 @@ mod tests {
         assert_eq!(p.running(), 0);
         assert_eq!(p.finish(), None);
         assert_eq!(p.running(), 0);
+    }
+
+    #[test]
+    fn log_limit_lets_one_line_through_per_period_and_counts_the_rest() {
+        let t = Instant::now();
+        let s = Duration::from_secs;
+        let mut l = LogLimit::new(s(10));
+        assert_eq!(l.allow(t), Some(0));
+        assert_eq!(l.allow(t + s(1)), None);
+        assert_eq!(l.allow(t + s(9)), None);
+        assert_eq!(l.allow(t + s(10)), Some(2));
+        assert_eq!(l.allow(t + s(25)), Some(0));
     }
 
     #[test]

@@ -13,6 +13,10 @@ pub enum FailReason {
     Connect,
     /// The probe's deadline passed (connect, or no progress within connect_timeout).
     Timeout,
+    /// The whole dialogue did not end within its own deadline, however
+    /// steadily the server kept sending (HTTP: 2 x connect_timeout per url;
+    /// SMTP: `SMTP_DIALOGUE_STEPS` x connect_timeout).
+    Deadline,
     /// A read or write on the connection failed.
     Io,
     /// The peer closed before the dialogue ended.
@@ -40,6 +44,7 @@ impl fmt::Display for FailReason {
         match self {
             FailReason::Connect => f.write_str("connection failed"),
             FailReason::Timeout => f.write_str("timed out"),
+            FailReason::Deadline => f.write_str("dialogue exceeded its overall deadline"),
             FailReason::Io => f.write_str("read or write failed"),
             FailReason::Closed => f.write_str("connection closed early"),
             FailReason::Tls => f.write_str("TLS failed"),

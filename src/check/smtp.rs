@@ -7,6 +7,12 @@ use super::probe::{FailReason, Outcome, Step, StreamProbe};
 use crate::limits::SMTP_MAX_LINE;
 use crate::wire::smtp::ReplyParser;
 
+/// The whole dialogue (connect, greeting, HELO, QUIT) must end within this
+/// many connect_timeouts: room for three slow replies, while each step still
+/// has connect_timeout. keepalived re-arms connect_timeout on every read and
+/// has no such bound, so a server that trickles lines holds its check forever.
+pub const SMTP_DIALOGUE_STEPS: u32 = 3;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
     Connect,
@@ -25,11 +31,15 @@ pub struct SmtpProbe {
     out_len: usize,
     sent: usize,
     timeout: Duration,
+    /// The current step's deadline (restarted by progress).
     deadline: Instant,
+    /// The whole dialogue's deadline (never restarted).
+    dialogue_deadline: Instant,
 }
 
 impl SmtpProbe {
-    /// A probe started at `now`; every step must progress within `timeout`.
+    /// A probe started at `now`; every step must progress within `timeout`,
+    /// and the whole dialogue end within `SMTP_DIALOGUE_STEPS` x `timeout`.
     /// A `helo_name` that is empty or holds control bytes makes the probe fail at once.
     pub fn new(now: Instant, timeout: Duration, helo_name: &str) -> Self {
         let mut p = SmtpProbe {
@@ -40,6 +50,7 @@ impl SmtpProbe {
             sent: 0,
             timeout,
             deadline: now + timeout,
+            dialogue_deadline: now + timeout.saturating_mul(SMTP_DIALOGUE_STEPS),
         };
         let ok = !helo_name.is_empty()
             && helo_name.bytes().all(|b| b > b' ' && b != 0x7f)
@@ -132,13 +143,19 @@ impl StreamProbe for SmtpProbe {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if !matches!(self.phase, Phase::Finished(_)) && now >= self.deadline {
+        if matches!(self.phase, Phase::Finished(_)) {
+            return;
+        }
+        if now >= self.dialogue_deadline {
+            self.finish(Outcome::Down(FailReason::Deadline));
+        } else if now >= self.deadline {
             self.finish(Outcome::Down(FailReason::Timeout));
         }
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        (!matches!(self.phase, Phase::Finished(_))).then_some(self.deadline)
+        (!matches!(self.phase, Phase::Finished(_)))
+            .then_some(self.deadline.min(self.dialogue_deadline))
     }
 }
 
@@ -194,5 +211,69 @@ mod tests {
         assert_eq!(p.step(), Step::Finished(Outcome::Down(FailReason::Timeout)));
         let p = SmtpProbe::new(t, d, "bad name\r\n");
         assert!(matches!(p.step(), Step::Finished(Outcome::Down(_))));
+    }
+
+    #[test]
+    fn trickled_continuations_end_at_the_dialogue_deadline() {
+        let t = Instant::now();
+        let d = Duration::from_secs(3);
+        let ms = Duration::from_millis;
+        let mut p = SmtpProbe::new(t, d, "x");
+        p.on_connected(t);
+        // A `220-` line every 0.5 s: each restarts the step timeout, as in
+        // keepalived, but the dialogue's own deadline does not move.
+        let mut now = t;
+        while now < t + d * SMTP_DIALOGUE_STEPS - ms(500) {
+            now += ms(500);
+            p.on_read(now, b"220-still greeting\r\n");
+            p.handle_timeout(now);
+            assert_eq!(p.step(), Step::Exchange, "alive at {:?}", now - t);
+            assert_eq!(p.poll_at(), Some(now + d).map(|s| s.min(t + d * 3)));
+        }
+        p.handle_timeout(t + d * SMTP_DIALOGUE_STEPS);
+        assert_eq!(
+            p.step(),
+            Step::Finished(Outcome::Down(FailReason::Deadline))
+        );
+        assert!(FailReason::Deadline.to_string().contains("deadline"));
+    }
+
+    #[test]
+    fn slow_but_steady_dialogue_passes_within_the_deadline() {
+        // Three replies just under connect_timeout each: the longest a
+        // well-behaved server can take, and still inside the deadline.
+        let t = Instant::now();
+        let d = Duration::from_secs(3);
+        let step = d - Duration::from_millis(10);
+        let mut p = SmtpProbe::new(t, d, "x");
+        p.on_connected(t);
+        let mut now = t + step;
+        p.handle_timeout(now);
+        p.on_read(now, b"220 hi\r\n");
+        p.on_written(now, p.pending_write().len());
+        now += step;
+        p.handle_timeout(now);
+        p.on_read(now, b"250 ok\r\n");
+        p.on_written(now, p.pending_write().len());
+        now += step;
+        p.handle_timeout(now);
+        p.on_read(now, b"221 bye\r\n");
+        assert_eq!(p.step(), Step::Finished(Outcome::Up { weight: None }));
+    }
+
+    #[test]
+    fn endless_continuation_lines_fail_on_the_line_cap() {
+        let t = Instant::now();
+        let mut p = SmtpProbe::new(t, Duration::from_secs(3), "x");
+        p.on_connected(t);
+        for _ in 0..crate::limits::SMTP_MAX_REPLY_LINES {
+            p.on_read(t, b"220-more\r\n");
+        }
+        assert_eq!(
+            p.step(),
+            Step::Finished(Outcome::Down(FailReason::Smtp(
+                crate::wire::smtp::SmtpError::TooManyLines
+            )))
+        );
     }
 }

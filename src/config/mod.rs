@@ -28,6 +28,7 @@ use std::path::Path;
 
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
 pub use model::*;
+pub use validate::probe_key;
 
 use crate::limits::MAX_CONFIG_BYTES;
 use error::suggest;

@@ -594,6 +594,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             .in_section(format!("virtual_server {}", a.name)));
         }
     }
+    check_timer_capacity(origin, &servers)?;
 
     Ok(Config {
         origin: origin.to_string(),
@@ -607,10 +608,103 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     })
 }
 
+/// The key under which the daemon runs one probe for every checker that has
+/// it: the same kind and settings, address, port, source, timing and
+/// starting verdict (`starts_down`: alpha, or known dead on reload).
+pub fn probe_key(checker: &Checker, starts_down: bool) -> String {
+    format!(
+        "{:?}|{}|{}|{:?}|{:?}|{}",
+        checker.kind,
+        checker.connect_ip,
+        checker.connect_port,
+        checker.bindto,
+        checker.timing,
+        starts_down
+    )
+}
+
+/// Each distinct probe holds one timer for its whole life; VRRP and the
+/// daemon's housekeeping have `limits::RESERVED_TIMERS` of their own, sized
+/// for the largest VRRP configuration the other limits allow. A file whose
+/// probes do not fit the rest of the timer table is refused here, never
+/// found out at run time.
+fn check_timer_capacity(origin: &str, servers: &[VirtualServer]) -> Result<(), ConfigError> {
+    let checkers: usize = servers
+        .iter()
+        .flat_map(|v| &v.real_servers)
+        .map(|r| r.checkers.len())
+        .sum();
+    if checkers <= limits::MAX_CHECK_TIMERS {
+        return Ok(());
+    }
+    // Shared probes count once: only a large file gets here.
+    let mut seen = std::collections::HashSet::new();
+    for vs in servers {
+        for rs in &vs.real_servers {
+            for ch in &rs.checkers {
+                if seen.insert(probe_key(ch, vs.alpha)) && seen.len() > limits::MAX_CHECK_TIMERS {
+                    return Err(ConfigError::new(
+                        origin,
+                        ch.line,
+                        ConfigErrorKind::Conflict(format!(
+                            "this checker is distinct probe number {} (each needs a timer): more than limits::MAX_CHECK_TIMERS ({} = limits::MAX_TIMERS {} less limits::RESERVED_TIMERS {} kept for VRRP); share checks between real servers or split the farm",
+                            seen.len(),
+                            limits::MAX_CHECK_TIMERS,
+                            limits::MAX_TIMERS,
+                            limits::RESERVED_TIMERS
+                        )),
+                    )
+                    .in_section(format!("{} {}/{}", ch.kind.keepalived_name().to_ascii_lowercase(), vs.name, rs.address)));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use crate::config::{load_str, CheckKind};
     use std::time::Duration;
+
+    /// `virtual_servers` x 64 real servers with four checkers each.
+    fn four_checks_each(virtual_servers: usize) -> String {
+        use std::fmt::Write;
+        let mut out = String::from("[global]\nrouter_id = T\n");
+        for v in 0..virtual_servers {
+            let _ = write!(
+                out,
+                "[virtual_server v{v}]\naddress = 10.0.0.1\nport = {}\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n",
+                1000 + v
+            );
+            for r in 0..64 {
+                let rs = format!("v{v}/10.{}.{}.{}:80", 1 + v / 256, v % 256, r + 1);
+                let _ = write!(
+                    out,
+                    "[real_server {rs}]\n[tcp_check {rs}]\n[http_get {rs}]\nurl = path=/\n[smtp_check {rs}]\n[misc_check {rs}]\nmisc_path = /bin/true\n"
+                );
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn probes_beyond_the_timer_table_are_refused_naming_the_limit() {
+        use crate::limits::{MAX_CHECK_TIMERS, MAX_TIMERS, RESERVED_TIMERS};
+        assert_eq!(MAX_CHECK_TIMERS + RESERVED_TIMERS, MAX_TIMERS);
+        let per_vs = 64 * 4;
+        let fits = MAX_CHECK_TIMERS / per_vs;
+        load_str(&four_checks_each(fits), "ok.ini").unwrap();
+        let err = load_str(&four_checks_each(fits + 1), "big.ini").unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("limits::MAX_CHECK_TIMERS"), "{text}");
+        assert!(text.contains("limits::MAX_TIMERS"), "{text}");
+        assert!(text.starts_with("big.ini:"), "{text}");
+        assert!(
+            text.contains(&format!("number {}", MAX_CHECK_TIMERS + 1)),
+            "{text}"
+        );
+    }
 
     const BASE: &str = "[global]\nrouter_id = R1\n[virtual_server v]\naddress = 10.0.0.1\nport = 25\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n[real_server v/10.0.1.1]\n[real_server v/10.0.1.2]\n";
 

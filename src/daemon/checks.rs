@@ -10,13 +10,13 @@ use std::os::fd::RawFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use log::{info, warn};
+use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
-use crate::check::pool::{Admission, InflightPool};
+use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
 use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
 use crate::check::share::ProbeSharing;
@@ -27,13 +27,18 @@ use crate::config::{self, CheckKind, Config};
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
 use crate::io::probe::{ProbeDriver, ProbeTarget};
-use crate::io::timers::TimerId;
-use crate::limits::MAX_INFLIGHT_CHECKS;
+use crate::io::timers::{TimerId, Timers};
+use crate::limits::{CHECKS_READ_BUDGET, MAX_CHECK_TIMERS, MAX_INFLIGHT_CHECKS, PROBE_READ_BUDGET};
 use crate::wire::http::{HttpVersion, StatusCodes};
 use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
 
 use super::lateness::Lateness;
 use super::lvs::{dest_key, service_key};
+
+/// Probe pool full and timer failures log at most one line per this period.
+const POOL_FULL_LOG_EVERY: Duration = Duration::from_secs(10);
+/// A probe the full pool could not take waits at least this long.
+const POOL_FULL_RETRY: Duration = Duration::from_millis(100);
 
 /// How a probe is made.
 enum ProbeDef {
@@ -64,6 +69,9 @@ enum Running {
     Stream {
         slot: usize,
         registered: Option<(RawFd, u64)>,
+        /// Its read budget ran out with bytes possibly waiting: it is driven
+        /// again next turn, as edge-triggered readiness will not repeat.
+        more: bool,
     },
     Child(ChildProcess),
 }
@@ -172,6 +180,22 @@ pub struct Checks {
     /// The probe whose timer is being handled, and whether it started.
     timer_probe: Option<(usize, bool)>,
     rng: u64,
+    /// The wake-up whose read budget `read_left` is (the loop's `now` is
+    /// read once per wake-up, so a new value means a new wake-up).
+    read_wake: Option<Instant>,
+    /// Bytes all probes may still read in this wake-up.
+    read_left: usize,
+    /// Times a probe stopped at a read budget with bytes left for the next turn.
+    pub budget_yields: u64,
+    /// Due probes not run because the pool and its queue were full (each
+    /// server kept its last verdict).
+    pub pool_full_skips: u64,
+    pool_full_log: LogLimit,
+    /// Timer inserts refused (the probe is retried every loop turn).
+    pub timer_failures: u64,
+    timer_log: LogLimit,
+    /// Probes whose timer could not be armed, retried at the next `sync_timers`.
+    unscheduled: Vec<usize>,
 }
 
 fn timing(t: &config::CheckTiming, alpha: bool) -> CheckTiming {
@@ -262,6 +286,14 @@ impl Checks {
             start_lateness: Lateness::new(),
             timer_probe: None,
             rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
+            read_wake: None,
+            read_left: CHECKS_READ_BUDGET,
+            budget_yields: 0,
+            pool_full_skips: 0,
+            pool_full_log: LogLimit::new(POOL_FULL_LOG_EVERY),
+            timer_failures: 0,
+            timer_log: LogLimit::new(POOL_FULL_LOG_EVERY),
+            unscheduled: Vec::with_capacity(16),
         };
         let insecure = std::cell::OnceCell::new();
         let mut http_defs: Vec<Arc<HttpCheck>> = Vec::new();
@@ -279,10 +311,7 @@ impl Checks {
                     let idx = health.add_checker(!starts_down).map_err(|e| {
                         format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
                     })?;
-                    let key = format!(
-                        "{:?}|{}|{}|{:?}|{:?}|{}",
-                        ch.kind, ch.connect_ip, ch.connect_port, ch.bindto, ch.timing, starts_down
-                    );
+                    let key = config::probe_key(ch, starts_down);
                     let slot = checks.probes.len() as u32;
                     let probe = sharing.subscribe(key, slot) as usize;
                     if probe < checks.probes.len() {
@@ -395,6 +424,14 @@ impl Checks {
                 });
             }
         }
+        if checks.probes.len() > MAX_CHECK_TIMERS {
+            // `lvsd check` refuses such a file; a reload can still split a
+            // shared probe (servers known dead start DOWN), so check again.
+            return Err(format!(
+                "health checks need {} distinct probes, each with its own timer: more than limits::MAX_CHECK_TIMERS ({MAX_CHECK_TIMERS})",
+                checks.probes.len()
+            ));
+        }
         info!(
             "health checks: {} checker(s) on {} real server(s) share {} distinct probe(s)",
             checks
@@ -430,6 +467,11 @@ impl Checks {
             self.pool.waits(),
             self.pool.rejections()
         );
+        let _ = writeln!(
+            out,
+            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
+            self.pool_full_skips, self.budget_yields, self.timer_failures
+        );
         let _ = writeln!(out, "  start lateness: {}", self.start_lateness);
     }
 
@@ -448,12 +490,71 @@ impl Checks {
         self.probes.get_mut(i).map(|p| &mut p.timer)
     }
 
+    /// Re-arms the timers of the probes touched since the last call: check
+    /// deadlines rounded up to `grain` from `epoch`, a probe with bytes left
+    /// over from its read budget at `now` exactly (the next loop turn). Check
+    /// timers take at most `MAX_CHECK_TIMERS` slots, so VRRP always finds one;
+    /// an insert that still fails is counted, logged and retried every turn,
+    /// never forgotten.
+    pub fn sync_timers<K: Copy + core::fmt::Debug>(
+        &mut self,
+        now: Instant,
+        timers: &mut Timers<K>,
+        kind: impl Fn(usize) -> K,
+        round: impl Fn(Instant) -> Instant,
+    ) {
+        self.touched.append(&mut self.unscheduled);
+        while let Some(i) = self.touched.pop() {
+            let more = matches!(
+                self.probes.get(i).map(|p| &p.running),
+                Some(Running::Stream { more: true, .. })
+            );
+            let want = if more {
+                Some(now)
+            } else {
+                self.poll_at(i, now).map(&round)
+            };
+            let Some(p) = self.probes.get_mut(i) else {
+                continue;
+            };
+            match (want, p.timer) {
+                (None, Some(id)) => {
+                    timers.cancel(id);
+                    p.timer = None;
+                }
+                (None, None) => {}
+                (Some(at), Some(id)) if timers.reschedule(id, at) => {}
+                (Some(at), _) => match timers.insert_within(at, kind(i), MAX_CHECK_TIMERS) {
+                    Ok(id) => p.timer = Some(id),
+                    Err(e) => {
+                        p.timer = None;
+                        self.timer_failures += 1;
+                        if let Some(suppressed) = self.timer_log.allow(now) {
+                            error!(
+                                "{}: cannot be scheduled: {e}; retried every loop turn ({suppressed} more refusal(s) since the last line)",
+                                p.label
+                            );
+                        }
+                        if !self.unscheduled.contains(&i) {
+                            self.unscheduled.push(i);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
     /// The next deadline of probe `i`: its schedule or its running probe.
     pub fn poll_at(&self, i: usize, now: Instant) -> Option<Instant> {
         let p = self.probes.get(i)?;
         let running = match &p.running {
             Running::Idle => None,
-            Running::Stream { slot, .. } => self.drivers.peek(*slot).and_then(|d| d.poll_at()),
+            Running::Stream { slot, more, .. } => {
+                if *more {
+                    return Some(now);
+                }
+                self.drivers.peek(*slot).and_then(|d| d.poll_at())
+            }
             Running::Child(child) => child.poll_at(now),
         };
         match (p.schedule.poll_at(), running) {
@@ -499,8 +600,13 @@ impl Checks {
         p.schedule.handle_timeout(now);
         match &mut p.running {
             Running::Idle => {}
-            Running::Stream { slot, .. } => {
-                if let Some(driver) = self.drivers.get(*slot) {
+            Running::Stream { slot, more, .. } => {
+                let slot = *slot;
+                if std::mem::take(more) {
+                    // Bytes left over from an earlier turn's budget.
+                    self.drive(now, i, slot);
+                }
+                if let Some(driver) = self.drivers.get(slot) {
                     driver.handle_timeout(now);
                 }
             }
@@ -527,14 +633,8 @@ impl Checks {
         match &mut p.running {
             Running::Idle => {}
             Running::Stream { slot, .. } => {
-                if let Some(driver) = self.drivers.get(*slot) {
-                    // A true return means the budget ran out: go again at once
-                    // (edge-triggered readiness will not repeat).
-                    let mut rounds = 0;
-                    while driver.on_ready(now, &mut self.scratch) && rounds < 16 {
-                        rounds += 1;
-                    }
-                }
+                let slot = *slot;
+                self.drive(now, i, slot);
             }
             Running::Child(child) => {
                 let _ = child.try_reap();
@@ -542,6 +642,32 @@ impl Checks {
         }
         self.progress(now, i, registry);
         self.run_start_queue(now, registry);
+    }
+
+    /// Runs stream probe `i` (driver `slot`) within its read budget and what
+    /// is left of this wake-up's; marks it to be driven again next turn when
+    /// a budget stopped it. Timers of this wake-up run before that.
+    fn drive(&mut self, now: Instant, i: usize, slot: usize) {
+        if self.read_wake != Some(now) {
+            self.read_wake = Some(now);
+            self.read_left = CHECKS_READ_BUDGET;
+        }
+        let budget = PROBE_READ_BUDGET.min(self.read_left);
+        let Some(driver) = self.drivers.get(slot) else {
+            return;
+        };
+        let ready = driver.on_ready_within(now, &mut self.scratch, budget);
+        self.read_left -= ready.bytes.min(self.read_left);
+        if ready.more {
+            self.budget_yields += 1;
+        }
+        if let Some(Probe {
+            running: Running::Stream { more, .. },
+            ..
+        }) = self.probes.get_mut(i)
+        {
+            *more = ready.more;
+        }
     }
 
     /// Carries probe `i` forward: collects an ended probe, starts due ones,
@@ -553,7 +679,9 @@ impl Checks {
             let p = &mut self.probes[i];
             match &mut p.running {
                 Running::Idle => {}
-                Running::Stream { slot, registered } => {
+                Running::Stream {
+                    slot, registered, ..
+                } => {
                     let Some(driver) = self.drivers.get(*slot) else {
                         return;
                     };
@@ -622,11 +750,19 @@ impl Checks {
                     Admission::Start => self.start(now, i, registry),
                     Admission::Queued => {}
                     Admission::Rejected => {
-                        warn!(
-                            "{}: probe pool and its queue are full; probe skipped",
-                            self.probes[i].label
-                        );
-                        self.probes[i].schedule.handle_probe_result(now, false);
+                        // Running out of slots says nothing about the server:
+                        // it keeps its verdict and is probed again later.
+                        self.pool_full_skips += 1;
+                        let p = &mut self.probes[i];
+                        let later = p.schedule.timing().delay_before_retry.max(POOL_FULL_RETRY);
+                        p.schedule.defer_probe(now + later);
+                        if let Some(suppressed) = self.pool_full_log.allow(now) {
+                            warn!(
+                                "{}: probe pool and its queue are full (limits::MAX_INFLIGHT_CHECKS {MAX_INFLIGHT_CHECKS}); probe put off {} ms, verdict kept ({suppressed} more since the last line)",
+                                p.label,
+                                later.as_millis()
+                            );
+                        }
                     }
                 },
                 ScheduleAction::Verdict(up) => self.verdict(i, up),
@@ -704,6 +840,7 @@ impl Checks {
             p.running = Running::Stream {
                 slot,
                 registered: None,
+                more: false,
             };
         }
         self.progress(now, i, registry);
@@ -782,5 +919,80 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(defs.len(), 2);
+    }
+
+    /// One TCP_CHECK on a port nothing listens on (the probe is never run
+    /// in these tests: they stop before a socket would open).
+    fn one_check(now: Instant) -> Checks {
+        let cfg = crate::config::load_str(
+            "[global]\nrouter_id = T\n[virtual_server v]\naddress = 127.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\ndelay_loop = 6\n[real_server v/127.0.0.1:9]\n[tcp_check v/127.0.0.1:9]\nwarmup = 0\ndelay_before_retry = 2\n",
+            "t.ini",
+        )
+        .unwrap();
+        Checks::setup(&cfg, now, &|_, _| false).unwrap()
+    }
+
+    #[test]
+    fn a_full_pool_keeps_the_verdict_and_is_counted() {
+        let t = Instant::now();
+        let poll = mio::Poll::new().unwrap();
+        let mut c = one_check(t);
+        assert!(c.probes[0].schedule.is_up());
+        // Fill the pool: one slot, and its wait queue, taken by others.
+        c.pool = InflightPool::new(1);
+        while c.pool.admit(999) != Admission::Rejected {}
+        let skips_before = c.pool.rejections();
+        let due = c.poll_at(0, t).unwrap();
+        c.on_timer(due, 0, poll.registry());
+        assert_eq!(c.pool_full_skips, 1);
+        assert_eq!(c.pool.rejections(), skips_before + 1);
+        // No failure was counted against the server: still UP, no update,
+        // no retry used, and the probe comes back after delay_before_retry.
+        let p = &c.probes[0];
+        assert!(p.schedule.is_up());
+        assert_eq!(p.schedule.retries_used(), 0);
+        assert!(p.last.is_none());
+        assert!(c.updates.is_empty());
+        assert!(matches!(p.running, Running::Idle));
+        assert_eq!(c.poll_at(0, due), Some(due + Duration::from_secs(2)));
+        let mut out = String::new();
+        c.status(&mut out);
+        assert!(out.contains("pool full (verdict kept) 1,"), "{out}");
+        // Many in a row: each counted, none changes the verdict.
+        for k in 1..=5u32 {
+            let at = due + Duration::from_secs(2) * k;
+            c.on_timer(at, 0, poll.registry());
+        }
+        assert_eq!(c.pool_full_skips, 6);
+        assert!(c.probes[0].schedule.is_up() && c.updates.is_empty());
+    }
+
+    #[test]
+    fn a_refused_timer_is_counted_and_retried_never_lost() {
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        struct K(usize);
+        let t = Instant::now();
+        let mut c = one_check(t);
+        c.touched.push(0);
+        // A table with no room: the insert fails loudly and is remembered.
+        let mut full: Timers<K> = Timers::with_capacity(0);
+        c.sync_timers(t, &mut full, K, |x| x);
+        assert_eq!(c.timer_failures, 1);
+        assert!(c.probes[0].timer.is_none());
+        assert_eq!(c.unscheduled, vec![0]);
+        // Next turn, nothing touched it, yet it is tried again.
+        c.sync_timers(t, &mut full, K, |x| x);
+        assert_eq!(c.timer_failures, 2);
+        assert_eq!(c.unscheduled, vec![0]);
+        // Room again: it gets its timer.
+        let mut timers: Timers<K> = Timers::with_capacity(4);
+        c.sync_timers(t, &mut timers, K, |x| x);
+        assert!(c.probes[0].timer.is_some());
+        assert!(c.unscheduled.is_empty());
+        assert_eq!(timers.capped_len(), 1);
+        assert_eq!(
+            timers.pop_expired(t + Duration::from_secs(2)).map(|x| x.1),
+            Some(K(0))
+        );
     }
 }

@@ -323,15 +323,10 @@ impl Daemon {
         // in on_timer); it is consumed below and cleared at the end.
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
         self.vrrp.sync_timers(now, timers);
-        while let Some(i) = self.checks.touched.pop() {
-            let want = self
-                .checks
-                .poll_at(i, now)
-                .map(|t| coalesce(t, self.started, CHECK_TIMER_GRAIN));
-            if let Some(slot) = self.checks.timer_slot(i) {
-                sync_timer(timers, slot, want, TimerKind::Check(i));
-            }
-        }
+        let epoch = self.started;
+        self.checks.sync_timers(now, timers, TimerKind::Check, |t| {
+            coalesce(t, epoch, CHECK_TIMER_GRAIN)
+        });
         if let Some(lvs) = &mut self.lvs {
             for u in self.checks.updates.drain(..) {
                 lvs.set_health(&u.service, &u.dest, u.alive, u.weight, &u.reason);

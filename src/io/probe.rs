@@ -1,10 +1,15 @@
 //! Drives one sans-IO check probe over a nonblocking TCP socket, with TLS in between for SSL_GET.
 //!
-//! The daemon registers `raw_fd()` with mio for reading and writing (edge-triggered
-//! is fine: `on_ready` drains until the socket would block) and calls `on_ready`
-//! on any event, `handle_timeout` at `poll_at()`. HTTP_GET opens one connection per
-//! url, so the fd can change inside `on_ready`: compare `raw_fd()` after each call
-//! and register the new one (the old one is closed, which removes it from epoll).
+//! The daemon registers `raw_fd()` with mio for reading and writing and calls
+//! `on_ready_within` on any event, `handle_timeout` at `poll_at()`. One call reads
+//! at most its byte budget: a server however fast cannot keep the loop. When the
+//! budget ran out before the socket would block, the call says so (`Ready::more`)
+//! and the caller must call again later without waiting for a new event, as an
+//! edge-triggered poller will not report the bytes already waiting. The probe's
+//! deadline is checked after every read, so a stream that never pauses still ends
+//! on time. HTTP_GET opens one connection per url, so the fd can change inside a
+//! call: compare `raw_fd()` after each call and register the new one (the old one
+//! is closed, which removes it from epoll).
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
@@ -18,7 +23,7 @@ use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
 use crate::check::probe::{FailReason, Outcome, Step, StreamProbe};
 use crate::check::tls::{Plaintext, TlsSession};
-use crate::limits::{PROBE_READY_BUDGET, PROBE_TLS_PLAINTEXT_BUF};
+use crate::limits::{PROBE_READY_BUDGET, PROBE_READ_BUDGET, PROBE_TLS_PLAINTEXT_BUF};
 
 /// Where and how a probe connects.
 #[derive(Debug, Clone)]
@@ -29,6 +34,16 @@ pub struct ProbeTarget {
     pub bind: Option<SocketAddr>,
     /// TLS config and server name, for SSL_GET.
     pub tls: Option<(Arc<ClientConfig>, ServerName<'static>)>,
+}
+
+/// What one `on_ready_within` call did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ready {
+    /// Bytes read from the socket (ciphertext for TLS).
+    pub bytes: usize,
+    /// The budget ran out with data possibly left: call again soon, without
+    /// waiting for a readiness event.
+    pub more: bool,
 }
 
 /// One probe in flight: the pure probe, its socket, and its TLS session.
@@ -42,6 +57,10 @@ pub struct ProbeDriver<P: StreamProbe> {
     announced: bool,
     /// Counts connections opened, so a reused fd number is still seen as new.
     connection_id: u64,
+    /// Bytes this call may still read.
+    budget: usize,
+    /// Bytes this call has read.
+    read: usize,
 }
 
 impl<P: StreamProbe> core::fmt::Debug for ProbeDriver<P> {
@@ -69,6 +88,8 @@ impl<P: StreamProbe> ProbeDriver<P> {
             connecting: false,
             announced: false,
             connection_id: 0,
+            budget: 0,
+            read: 0,
         };
         let _ = d.advance(now, &mut []);
         d
@@ -117,13 +138,33 @@ impl<P: StreamProbe> ProbeDriver<P> {
         }
     }
 
-    /// The socket is readable or writable (or a spurious event): make all progress possible.
-    /// `scratch` is a buffer shared by all probes (any size; 16 KiB is good).
+    /// The socket is readable or writable (or a spurious event): makes progress
+    /// with at most `PROBE_READ_BUDGET` bytes read. `scratch` is a buffer shared
+    /// by all probes (any size; 16 KiB is good).
     ///
     /// Returns `true` when its work budget ran out with data possibly left in the
     /// socket: call again soon (an edge-triggered poller will not report it again).
     pub fn on_ready(&mut self, now: Instant, scratch: &mut [u8]) -> bool {
-        self.advance(now, scratch)
+        self.on_ready_within(now, scratch, PROBE_READ_BUDGET).more
+    }
+
+    /// As `on_ready`, reading at most `budget` bytes (a zero budget still
+    /// completes a connect and sends what is due).
+    pub fn on_ready_within(&mut self, now: Instant, scratch: &mut [u8], budget: usize) -> Ready {
+        self.budget = budget;
+        self.read = 0;
+        let more = self.advance(now, scratch);
+        Ready {
+            bytes: self.read,
+            more,
+        }
+    }
+
+    /// Ends the probe if its deadline passed (checked inside the read loops,
+    /// where `now` is the wake-up's time); returns whether it has ended.
+    fn past_deadline(&mut self, now: Instant) -> bool {
+        self.probe.handle_timeout(now);
+        matches!(self.probe.step(), Step::Finished(_))
     }
 
     fn close(&mut self) {
@@ -217,6 +258,14 @@ impl<P: StreamProbe> ProbeDriver<P> {
             }
             let wrote = self.flush(now);
             let read = self.fill(now, scratch);
+            if self.past_deadline(now) {
+                self.close();
+                return false;
+            }
+            if self.budget == 0 && self.socket.is_some() {
+                // Out of bytes for this call: the rest waits for the next turn.
+                return true;
+            }
             if !wrote && !read {
                 return false;
             }
@@ -318,6 +367,13 @@ impl<P: StreamProbe> ProbeDriver<P> {
             let Some(socket) = &self.socket else {
                 return moved;
             };
+            if self.budget == 0 {
+                return moved;
+            }
+            let room = buf.len().min(self.budget);
+            let Some(buf) = buf.get_mut(..room) else {
+                return moved;
+            };
             let mut r: &Socket = socket;
             let n = match r.read(buf) {
                 Ok(n) => n,
@@ -329,6 +385,8 @@ impl<P: StreamProbe> ProbeDriver<P> {
                 }
             };
             moved = true;
+            self.budget -= n.min(self.budget);
+            self.read += n;
             let data = buf.get(..n).unwrap_or(&[]);
             if self.tls.is_some() {
                 if n == 0 {
@@ -346,6 +404,9 @@ impl<P: StreamProbe> ProbeDriver<P> {
                 return true;
             }
             self.probe.on_read(now, data);
+            if self.past_deadline(now) {
+                return true;
+            }
         }
     }
 
@@ -390,7 +451,7 @@ impl<P: StreamProbe> ProbeDriver<P> {
                         return false;
                     }
                 }
-                if matches!(self.probe.step(), Step::Finished(_)) {
+                if self.past_deadline(now) {
                     return false;
                 }
             }
@@ -435,11 +496,9 @@ pub fn run_blocking<P: StreamProbe>(probe: P, target: ProbeTarget) -> io::Result
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
-        let now = Instant::now();
-        let mut again = true;
-        while again {
-            again = driver.on_ready(now, &mut scratch);
-        }
+        // Each call reads at most its budget; the clock is read again for
+        // each, so a stream that never pauses still meets its deadline.
+        while driver.on_ready(Instant::now(), &mut scratch) {}
         driver.handle_timeout(Instant::now());
     }
 }

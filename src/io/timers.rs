@@ -26,6 +26,12 @@ pub enum TimerError {
         /// The table's capacity.
         capacity: usize,
     },
+    /// The slots a capped class may use are taken (`insert_within`); the rest
+    /// of the table stays for the others (VRRP, housekeeping).
+    ShareFull {
+        /// The class's share.
+        limit: usize,
+    },
 }
 
 impl std::fmt::Display for TimerError {
@@ -37,6 +43,10 @@ impl std::fmt::Display for TimerError {
                     "timer table full ({capacity} timers, limits::MAX_TIMERS)"
                 )
             }
+            TimerError::ShareFull { limit } => write!(
+                f,
+                "the health checks' share of the timer table is full ({limit} timers, limits::MAX_CHECK_TIMERS)"
+            ),
         }
     }
 }
@@ -51,6 +61,8 @@ struct Slot<T: Copy> {
     heap_pos: u32,
     /// Next free slot when this one is free (a free list threaded through slots).
     next_free: u32,
+    /// Armed by `insert_within`: counted in `capped`.
+    capped: bool,
     payload: Option<T>,
 }
 
@@ -66,6 +78,8 @@ pub struct Timers<T: Copy> {
     heap: Vec<(Instant, u32)>,
     free_head: u32,
     capacity: usize,
+    /// Pending timers armed by `insert_within`.
+    capped: usize,
 }
 
 impl<T: Copy> Timers<T> {
@@ -77,6 +91,7 @@ impl<T: Copy> Timers<T> {
             heap: Vec::with_capacity(capacity),
             free_head: NOT_QUEUED,
             capacity,
+            capped: 0,
         }
     }
 
@@ -104,6 +119,7 @@ impl<T: Copy> Timers<T> {
                 generation: 0,
                 heap_pos: NOT_QUEUED,
                 next_free: NOT_QUEUED,
+                capped: false,
                 payload: None,
             });
         }
@@ -123,6 +139,31 @@ impl<T: Copy> Timers<T> {
         let generation = s.generation;
         self.sift_up(pos);
         Ok(TimerId { slot, generation })
+    }
+
+    /// Arms a timer of a class that may hold at most `limit` pending timers
+    /// (health checks: `limits::MAX_CHECK_TIMERS`), so that the rest of the
+    /// table stays free for the timers that must never fail (VRRP).
+    pub fn insert_within(
+        &mut self,
+        deadline: Instant,
+        payload: T,
+        limit: usize,
+    ) -> Result<TimerId, TimerError> {
+        if self.capped >= limit {
+            return Err(TimerError::ShareFull { limit });
+        }
+        let id = self.insert(deadline, payload)?;
+        if let Some(s) = self.slots.get_mut(id.slot as usize) {
+            s.capped = true;
+        }
+        self.capped += 1;
+        Ok(id)
+    }
+
+    /// Pending timers armed by `insert_within`.
+    pub fn capped_len(&self) -> usize {
+        self.capped
     }
 
     /// Disarms a timer and returns its payload; a stale or unknown id gives `None`.
@@ -189,6 +230,10 @@ impl<T: Copy> Timers<T> {
             self.sift_up(pos);
         }
         let s = &mut self.slots[slot];
+        if s.capped {
+            s.capped = false;
+            self.capped -= 1;
+        }
         s.heap_pos = NOT_QUEUED;
         s.generation = s.generation.wrapping_add(1);
         s.next_free = self.free_head;
@@ -267,6 +312,42 @@ mod tests {
         // Equal deadlines: lower slot first (slot 1 was taken before slot 3).
         assert_eq!(got, vec![1, 4, 2, 3]);
         assert!(t.is_empty());
+    }
+
+    #[test]
+    fn a_capped_class_leaves_the_rest_to_the_others() {
+        let base = Instant::now();
+        let mut t: Timers<u32> = Timers::with_capacity(10);
+        // The capped class (checks) may hold 7; VRRP keeps 3 of its own.
+        let mut capped = Vec::new();
+        for i in 0..7 {
+            capped.push(t.insert_within(base, i, 7).unwrap());
+        }
+        assert_eq!(
+            t.insert_within(base, 99, 7),
+            Err(TimerError::ShareFull { limit: 7 })
+        );
+        assert!(TimerError::ShareFull { limit: 7 }
+            .to_string()
+            .contains("MAX_CHECK_TIMERS"));
+        for i in 0..3 {
+            t.insert(base, 100 + i).unwrap();
+        }
+        assert_eq!(t.insert(base, 200), Err(TimerError::Full { capacity: 10 }));
+        // Firing or cancelling a capped timer gives its place back to the class.
+        assert_eq!(t.cancel(capped[0]), Some(0));
+        assert_eq!(t.capped_len(), 6);
+        t.insert_within(base, 7, 7).unwrap();
+        assert_eq!(t.capped_len(), 7);
+        let mut popped = 0;
+        while let Some((_, p)) = t.pop_expired(base) {
+            popped += 1;
+            let _ = p;
+        }
+        assert_eq!((popped, t.capped_len(), t.len()), (10, 0, 0));
+        // A reused slot armed by plain `insert` is not counted.
+        t.insert(base, 1).unwrap();
+        assert_eq!(t.capped_len(), 0);
     }
 
     #[test]

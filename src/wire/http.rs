@@ -12,7 +12,10 @@ use core::net::SocketAddr;
 
 use md5::{Digest, Md5};
 
-use crate::limits::{HTTP_HEADER_BUF, HTTP_MAX_BODY_BYTES, HTTP_MAX_HEADERS, MAX_STATUS_RANGES};
+use crate::limits::{
+    HTTP_HEADER_BUF, HTTP_MAX_BODY_BYTES, HTTP_MAX_CHUNK_EXTENSION_BYTES, HTTP_MAX_HEADERS,
+    HTTP_MAX_TRAILER_BYTES, MAX_STATUS_RANGES,
+};
 
 /// The User-Agent lvsd sends (keepalived's, so server-side log filters keep working).
 pub const USER_AGENT: &str = "KeepAliveClient";
@@ -36,6 +39,10 @@ pub enum HttpError {
     BadChunk,
     /// The body is longer than `HTTP_MAX_BODY_BYTES`.
     BodyTooLarge,
+    /// The chunk extensions of one response add up to more than `HTTP_MAX_CHUNK_EXTENSION_BYTES`.
+    ChunkExtensionTooLarge,
+    /// The trailer section is longer than `HTTP_MAX_TRAILER_BYTES`.
+    TrailerTooLarge,
     /// The connection closed before the end of the framed body or of the headers.
     Truncated,
 }
@@ -51,6 +58,10 @@ impl fmt::Display for HttpError {
             HttpError::BadContentLength => "HTTP response Content-Length is invalid",
             HttpError::BadChunk => "HTTP response chunked framing is malformed",
             HttpError::BodyTooLarge => "HTTP response body exceeds HTTP_MAX_BODY_BYTES",
+            HttpError::ChunkExtensionTooLarge => {
+                "HTTP response chunk extensions exceed HTTP_MAX_CHUNK_EXTENSION_BYTES"
+            }
+            HttpError::TrailerTooLarge => "HTTP response trailer exceeds HTTP_MAX_TRAILER_BYTES",
             HttpError::Truncated => "HTTP response ended before its end",
         };
         f.write_str(s)
@@ -268,6 +279,10 @@ pub struct ResponseParser {
     state: State,
     md5: Md5,
     body_len: u64,
+    /// Chunk-extension bytes of this response (capped: they are skipped, not digested).
+    extension_len: usize,
+    /// Trailer-section bytes of this response (capped likewise).
+    trailer_len: usize,
 }
 
 impl fmt::Debug for ResponseParser {
@@ -297,6 +312,8 @@ impl ResponseParser {
             state: State::Head,
             md5: Md5::new(),
             body_len: 0,
+            extension_len: 0,
+            trailer_len: 0,
         }
     }
 
@@ -307,6 +324,8 @@ impl ResponseParser {
         self.state = State::Head;
         self.md5 = Md5::new();
         self.body_len = 0;
+        self.extension_len = 0;
+        self.trailer_len = 0;
     }
 
     /// The parsed head, once the header block is complete.
@@ -505,6 +524,26 @@ impl ResponseParser {
                         return Ok(());
                     };
                     data = rest;
+                    // Framing that carries no body is capped, so an endless
+                    // stream of it ends the check instead of the digest cap
+                    // never being reached.
+                    // (Line ends are not counted.)
+                    match chunk {
+                        _ if b == b'\n' => {}
+                        Chunk::Extension { .. } => {
+                            self.extension_len += 1;
+                            if self.extension_len > HTTP_MAX_CHUNK_EXTENSION_BYTES {
+                                return Err(HttpError::ChunkExtensionTooLarge);
+                            }
+                        }
+                        Chunk::TrailerLineStart | Chunk::TrailerLine | Chunk::TrailerEndLf => {
+                            self.trailer_len += 1;
+                            if self.trailer_len > HTTP_MAX_TRAILER_BYTES {
+                                return Err(HttpError::TrailerTooLarge);
+                            }
+                        }
+                        _ => {}
+                    }
                     self.state = chunk_step(chunk, b)?;
                 }
             }
@@ -722,6 +761,64 @@ mod tests {
             run(&[b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nab"]),
             Err(HttpError::Truncated)
         );
+    }
+
+    #[test]
+    fn chunk_extensions_and_trailers_are_capped() {
+        const HEAD: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+        // Just under the caps passes, split anywhere.
+        let mut ok = heapless::Vec::<u8, 16384>::new();
+        ok.extend_from_slice(HEAD).unwrap();
+        ok.extend_from_slice(b"2;").unwrap();
+        ok.extend_from_slice(&[b'e'; HTTP_MAX_CHUNK_EXTENSION_BYTES - 1])
+            .unwrap();
+        ok.extend_from_slice(b"\r\nok\r\n0\r\nX: ").unwrap();
+        ok.extend_from_slice(&[b't'; HTTP_MAX_TRAILER_BYTES - 8])
+            .unwrap();
+        ok.extend_from_slice(b"\r\n\r\n").unwrap();
+        for split in [0, 60, 3000, ok.len() - 3] {
+            let (a, b) = ok.split_at(split);
+            assert_eq!(run(&[a, b]).unwrap().2, md5_of(b"ok"), "split {split}");
+        }
+
+        // An endless body of empty-looking chunks with big extensions ends at the cap.
+        let mut p = ResponseParser::new();
+        p.feed(HEAD).unwrap();
+        let mut line = [b'x'; 1000];
+        line[..2].copy_from_slice(b"1;");
+        line[997..].copy_from_slice(b"\r\na");
+        let mut err = None;
+        for _ in 0..100 {
+            if let Err(e) = p.feed(&line).and_then(|_| p.feed(b"\r\n")) {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(err, Some(HttpError::ChunkExtensionTooLarge));
+        assert!(
+            p.body_len() < 10,
+            "stopped within the cap: {}",
+            p.body_len()
+        );
+        // The count is per response: reset starts again.
+        p.reset();
+        assert_eq!(p.feed(HEAD).unwrap(), Progress::Head);
+
+        // An endless trailer section ends at its cap.
+        let mut p = ResponseParser::new();
+        p.feed(HEAD).unwrap();
+        p.feed(b"0\r\n").unwrap();
+        let mut err = None;
+        for _ in 0..100 {
+            if let Err(e) = p.feed(b"X-Trailer: 0123456789abcdef0123456789abcdef\r\n") {
+                err = Some(e);
+                break;
+            }
+        }
+        assert_eq!(err, Some(HttpError::TrailerTooLarge));
+        assert!(HttpError::ChunkExtensionTooLarge
+            .to_string()
+            .contains("HTTP_MAX_CHUNK_EXTENSION_BYTES"));
     }
 
     #[test]

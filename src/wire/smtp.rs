@@ -5,7 +5,7 @@
 
 use core::fmt;
 
-use crate::limits::SMTP_MAX_LINE;
+use crate::limits::{SMTP_MAX_LINE, SMTP_MAX_REPLY_LINES};
 
 /// Why an SMTP reply could not be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -16,6 +16,8 @@ pub enum SmtpError {
     CodeMismatch,
     /// A line is longer than `SMTP_MAX_LINE`.
     LineTooLong,
+    /// A reply has more than `SMTP_MAX_REPLY_LINES` lines.
+    TooManyLines,
 }
 
 impl fmt::Display for SmtpError {
@@ -24,6 +26,7 @@ impl fmt::Display for SmtpError {
             SmtpError::MalformedReply => "SMTP reply line is malformed",
             SmtpError::CodeMismatch => "SMTP multi-line reply changes its code",
             SmtpError::LineTooLong => "SMTP reply line exceeds SMTP_MAX_LINE",
+            SmtpError::TooManyLines => "SMTP reply has more lines than SMTP_MAX_REPLY_LINES",
         })
     }
 }
@@ -39,6 +42,8 @@ pub struct ReplyParser {
     first_code: Option<u16>,
     /// The current line is the last one (separator was a space or the line ended after the code).
     last_line: bool,
+    /// Lines of the current reply already ended.
+    lines: usize,
 }
 
 impl ReplyParser {
@@ -88,7 +93,7 @@ impl ReplyParser {
                     b'\r' => self.last_line = true,
                     b'\n' => {
                         self.last_line = true;
-                        return Ok(self.end_of_line());
+                        return self.end_of_line();
                     }
                     _ => return Err(SmtpError::MalformedReply),
                 }
@@ -96,7 +101,7 @@ impl ReplyParser {
             }
             _ => {
                 if b == b'\n' {
-                    Ok(self.end_of_line())
+                    self.end_of_line()
                 } else {
                     Ok(None)
                 }
@@ -104,16 +109,21 @@ impl ReplyParser {
         }
     }
 
-    fn end_of_line(&mut self) -> Option<u16> {
+    fn end_of_line(&mut self) -> Result<Option<u16>, SmtpError> {
         let code = self.code;
         self.column = 0;
         self.code = 0;
         if self.last_line {
             self.first_code = None;
             self.last_line = false;
-            Some(code)
+            self.lines = 0;
+            Ok(Some(code))
         } else {
-            None
+            self.lines += 1;
+            if self.lines >= SMTP_MAX_REPLY_LINES {
+                return Err(SmtpError::TooManyLines);
+            }
+            Ok(None)
         }
     }
 }
@@ -176,5 +186,19 @@ mod tests {
         long.extend_from_slice(b"220 ").unwrap();
         long.extend_from_slice(&[b'x'; 600]).unwrap();
         assert_eq!(replies(&long), Err(SmtpError::LineTooLong));
+    }
+
+    #[test]
+    fn continuation_lines_are_bounded() {
+        let mut p = ReplyParser::new();
+        for _ in 0..SMTP_MAX_REPLY_LINES - 1 {
+            assert_eq!(p.feed(b"220-still here\r\n"), Ok((16, None)));
+        }
+        // The last allowed line ends the reply; the next reply counts afresh.
+        assert_eq!(p.feed(b"220 ready\r\n"), Ok((11, Some(220))));
+        for _ in 0..SMTP_MAX_REPLY_LINES - 1 {
+            assert_eq!(p.feed(b"250-x\r\n"), Ok((7, None)));
+        }
+        assert_eq!(p.feed(b"250-x\r\n"), Err(SmtpError::TooManyLines));
     }
 }
