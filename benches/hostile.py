@@ -402,7 +402,7 @@ def instance_section():
 def check_section(kind, port):
     vs = (
         f"[virtual_server web]\naddress = {VIP}\nport = 80\nprotocol = TCP\nlb_algo = rr\n"
-        f"lb_kind = NAT\ndelay_loop = 1\nconnect_timeout = 3\nretry = 1\n"
+        f"lb_kind = NAT\ndelay_loop = 1\nconnect_timeout = 1\nretry = 0\n"
         f"delay_before_retry = 1\n\n[real_server web/127.0.0.1:{port}]\nweight = 1\n\n"
     )
     if kind == "http":
@@ -585,8 +585,8 @@ def _run_row(lvsd_bin, examples, source):
         "checks": "",
     }
     if source in ("chunked", "smtp", "silent"):
-        # What the checker made of the hostile server: each of these must end
-        # in DOWN within connect_timeout (3 s) + retry x delay_before_retry.
+        # What the checker made of the hostile server: with connect_timeout 1
+        # and retry 0, each of these must end in DOWN within a few seconds.
         verdicts = [l.strip() for _, l in lvsd.lines if re.search(r"real server .* is (UP|DOWN) \(weight", l)]
         last = re.search(r" is (UP|DOWN) \(weight", verdicts[-1]).group(1) if verdicts else "none"
         probes = field(st, r"(health checks: .*)") or "no status line"
