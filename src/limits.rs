@@ -63,8 +63,14 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
-/// Pending actions per VRRP instance or sync group (a master change queues 4).
-pub const VRRP_ACTION_QUEUE: usize = 16;
+/// State changes of one VRRP instance or sync group waiting to be notified
+/// between two drains. Other actions are flags, not queued. The daemon drains
+/// after every wake-up, where one instance changes state at most a few times;
+/// beyond this the oldest are merged away and counted, the latest always kept.
+pub const VRRP_NOTIFY_BACKLOG: usize = 8;
+/// VRRP datagrams read from one receive socket per wake-up; the rest wait for
+/// the next turn, with timers served in between.
+pub const VRRP_PACKETS_PER_WAKEUP: usize = 64;
 /// IPVS writes sent in one netlink datagram before their acks are collected.
 pub const IPVS_BATCH_OPS: usize = 64;
 /// Longest HTTP response body a check reads (it is digested, never stored).

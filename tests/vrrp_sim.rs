@@ -1,7 +1,7 @@
 //! Deterministic simulation of VRRP routers on a virtual network in virtual time: seeded loss, partitions, restarts.
 //!
 //! Every advert goes through the real wire code (`Repr::emit`, then
-//! `receive_check`) and through a lossy, partitionable virtual LAN with a fixed
+//! `vrrp::receive::receive_check`) and through a lossy, partitionable virtual LAN with a fixed
 //! latency. Time jumps to the next deadline (an instance's `poll_at` or a packet
 //! arrival), like quinn's test `Pair`, so runs are exact and reproducible.
 
@@ -11,9 +11,10 @@ use std::time::{Duration, Instant};
 use lvsd::vrrp::instance::{
     Action, Advert, InitialState, Instance, InstanceParams, NotifyState, State, OWN_INTERFACE,
 };
+use lvsd::vrrp::receive::{receive_check, ReceiveMeta};
 use lvsd::vrrp::sync_group::SyncGroup;
 use lvsd::vrrp::track::TrackStatus;
-use lvsd::wire::vrrp::{receive_check, Auth, ReceiveMeta, Version, MULTICAST_V4, TTL};
+use lvsd::wire::vrrp::{Auth, Version, MULTICAST_V4, TTL};
 
 /// xorshift64*: tiny, seeded, good enough for loss and chaos decisions.
 struct Rng(u64);
@@ -194,6 +195,17 @@ impl Net {
                 self.carry_out(n, k, action);
             }
         }
+        // MASTER <=> VIPs held, once the actions of the event are carried out.
+        for (k, i) in self.nodes[n].instances.iter().enumerate() {
+            assert_eq!(
+                i.state() == State::Master,
+                self.nodes[n].holds_vips[k],
+                "node {n} instance {k} at {:?}: state {:?} but VIPs held {}",
+                now - self.base,
+                i.state(),
+                self.nodes[n].holds_vips[k]
+            );
+        }
         if let Some(group) = &self.nodes[n].group {
             let states: Vec<State> = self.nodes[n].instances.iter().map(|i| i.state()).collect();
             let masters = states.iter().filter(|s| **s == State::Master).count();
@@ -276,7 +288,6 @@ impl Net {
                 src: packet.src,
                 dst: IpAddr::V4(MULTICAST_V4),
                 ttl: TTL,
-                unicast: false,
                 ah: false,
             };
             let node = &mut self.nodes[to];
@@ -308,6 +319,43 @@ impl Net {
             self.after_event(n);
         }
         true
+    }
+
+    /// One read of the daemon: a forger at `src` sends adverts with these
+    /// priorities for instance `k`'s VRID to node `n`, all handled before the
+    /// actions of any of them are carried out.
+    fn burst(&mut self, n: usize, k: usize, src: IpAddr, priorities: &[u8]) {
+        let now = self.now;
+        if !self.nodes[n].alive {
+            return;
+        }
+        let p = self.nodes[n].params[k].clone();
+        let node = &mut self.nodes[n];
+        for &priority in priorities {
+            let repr = lvsd::wire::vrrp::Repr {
+                version: p.version,
+                vrid: p.vrid,
+                priority,
+                advert_interval_cs: p.advert_interval_cs(),
+                auth: p.auth,
+                addresses: lvsd::wire::vrrp::AddressList::Slice(&p.vips),
+            };
+            let mut buf = [0u8; 64];
+            let len = repr.emit(&mut buf, src, IpAddr::V4(MULTICAST_V4)).unwrap();
+            let meta = ReceiveMeta {
+                src,
+                dst: IpAddr::V4(MULTICAST_V4),
+                ttl: TTL,
+                ah: false,
+            };
+            let checked = receive_check(&buf[..len], &meta, |_| {
+                Some(node.instances[k].expectation())
+            });
+            let (repr, _) = checked.expect("forged advert passes the receive checks");
+            node.instances[k].handle_advert(now, &Advert::from_repr(&repr, src));
+            self.delivered += 1;
+        }
+        self.after_event(n);
     }
 
     fn run_until(&mut self, end: Instant) {
@@ -697,4 +745,161 @@ fn v3_backup_takes_over_at_the_masters_interval() {
             Duration::from_secs(2)
         ]
     );
+}
+
+/// A forger on the LAN (its address is above every router's, so it wins ties).
+fn forger() -> IpAddr {
+    IpAddr::V4(Ipv4Addr::new(10, 0, 0, 250))
+}
+
+#[test]
+fn bursts_never_leave_state_and_vips_apart() {
+    // after_event asserts MASTER <=> VIPs held after every event; here the
+    // events are reads of up to 1,000 forged adverts each, lower, equal,
+    // higher and priority 0 mixed, at random moments. (Fewer seeds: each
+    // runs some 25,000 adverts through the real receive path.)
+    for seed in 0..SEEDS / 5 {
+        let mut net = Net::new(seed);
+        let version = if seed % 2 == 0 {
+            Version::V2
+        } else {
+            Version::V3
+        };
+        let interval = if version == Version::V2 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(100)
+        };
+        let count = 2 + net.rng.below(2) as usize;
+        for n in 0..count {
+            let priority = 50 + net.rng.below(150) as u8;
+            net.add_node(vec![params(8, version, n, priority, interval)], false);
+        }
+        for n in 0..count {
+            net.start(n);
+        }
+        let mut t = 5.0;
+        while t < 60.0 {
+            t += 0.01 + net.rng.below(2000) as f64 / 1000.0;
+            let end = net.at(t);
+            net.run_until(end);
+            let n = net.rng.below(count as u64) as usize;
+            let len = 1 + net.rng.below(1000) as usize;
+            let lower = net.rng.below(len as u64 + 1) as usize;
+            let mut priorities: Vec<u8> = (0..len)
+                .map(|_| match net.rng.below(10) {
+                    0 => 0,
+                    1 => 255,
+                    _ => 1 + net.rng.below(254) as u8,
+                })
+                .collect();
+            // Often the finding's shape: many lower adverts, then one that wins.
+            if net.rng.chance(500) {
+                for p in priorities.iter_mut().take(lower) {
+                    *p = 1 + net.rng.below(40) as u8;
+                }
+                if let Some(last) = priorities.last_mut() {
+                    *last = 250;
+                }
+            }
+            net.burst(n, 0, forger(), &priorities);
+        }
+        // The forger is gone: one real master again, holding the VIP alone.
+        net.run_until(net.at(t + 15.0));
+        let masters = net.masters(0);
+        assert_eq!(masters.len(), 1, "seed {seed}: {masters:?}");
+        for (n, node) in net.nodes.iter().enumerate() {
+            assert_eq!(node.holds_vips[0], masters == [n], "seed {seed} node {n}");
+        }
+    }
+}
+
+#[test]
+fn finding_2_lower_adverts_then_a_winner_in_one_read() {
+    // The reproduction of issue 10 finding 2: 30 lower adverts and one of
+    // priority 200 in one read leave a BACKUP that still holds the VIP.
+    let mut net = Net::new(3);
+    net.add_node(
+        vec![params(51, Version::V3, 0, 100, Duration::from_secs(1))],
+        false,
+    );
+    net.start(0);
+    net.run_until(net.at(5.0));
+    assert_eq!(net.masters(0), vec![0]);
+    let mut priorities = vec![50u8; 30];
+    priorities.push(200);
+    net.burst(0, 0, forger(), &priorities);
+    assert_eq!(net.nodes[0].instances[0].state(), State::Backup);
+    assert!(!net.nodes[0].holds_vips[0]);
+}
+
+#[test]
+fn a_flood_of_lower_adverts_is_answered_once_per_interval() {
+    // RFC 5798 section 6.4.3 answers a lower advert with an advert; keepalived
+    // adds a GARP burst. One per advert interval is enough to heal a split
+    // brain; more only amplifies a flood.
+    let interval = Duration::from_secs(1);
+    let mut net = Net::new(5);
+    net.add_node(vec![params(52, Version::V2, 0, 100, interval)], false);
+    net.start(0);
+    net.run_until(net.at(5.0));
+    assert_eq!(net.masters(0), vec![0]);
+    let start = net.now;
+    let adverts_before = net.nodes[0].adverts[0].len();
+    let garps_before = net.nodes[0].garps[0].len();
+    // 5 s of floods: a read of 1,000 lower adverts every 20 ms.
+    for step in 1..=250u32 {
+        let end = start + Duration::from_millis(20) * step;
+        net.run_until(end);
+        net.burst(0, 0, forger(), &[20u8; 1000]);
+    }
+    let span = net.now - start;
+    let intervals = (span.as_micros() / interval.as_micros()) as usize + 1;
+    let adverts = net.nodes[0].adverts[0].len() - adverts_before;
+    let garps = net.nodes[0].garps[0].len() - garps_before;
+    // Its own schedule (one per interval) plus at most one answer per interval.
+    assert!(adverts <= 2 * intervals, "{adverts} adverts in {span:?}");
+    // Answers' GARP bursts, plus garp_master_delay / refresh bursts at most.
+    assert!(garps <= intervals + 2, "{garps} GARP bursts in {span:?}");
+    assert_eq!(net.masters(0), vec![0]);
+}
+
+#[test]
+fn bursts_against_sync_groups_keep_members_and_vips_in_step() {
+    // after_event asserts MASTER <=> VIPs for every member and that no group
+    // is half master, after each read of up to 1,000 forged adverts.
+    for seed in 0..SEEDS / 5 {
+        let mut net = Net::new(seed);
+        let interval = Duration::from_secs(1);
+        for (n, priority) in [(0, 100u8), (1, 90u8)] {
+            let group = vec![
+                params(1, Version::V2, n, priority, interval),
+                params(2, Version::V2, n, priority, interval),
+            ];
+            net.add_node(group, true);
+        }
+        net.start(0);
+        net.start(1);
+        let mut t = 5.0;
+        while t < 40.0 {
+            t += 0.01 + net.rng.below(2000) as f64 / 1000.0;
+            let end = net.at(t);
+            net.run_until(end);
+            let n = net.rng.below(2) as usize;
+            let k = net.rng.below(2) as usize;
+            let len = 1 + net.rng.below(1000) as usize;
+            let priorities: Vec<u8> = (0..len)
+                .map(|_| match net.rng.below(8) {
+                    0 => 0,
+                    1 => 200,
+                    _ => 1 + net.rng.below(120) as u8,
+                })
+                .collect();
+            net.burst(n, k, forger(), &priorities);
+        }
+        net.run_until(net.at(t + 15.0));
+        for k in 0..2 {
+            assert_eq!(net.masters(k), vec![0], "seed {seed}: instance {k}");
+        }
+    }
 }

@@ -4,8 +4,9 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
+use lvsd::vrrp::receive::{receive_check, Expectation, ReceiveMeta};
 use lvsd::wire::vrrp::{
-    receive_check, AddressList, Auth, Expectation, Family, Packet, ReceiveMeta, Repr, Version, MULTICAST_V4, MULTICAST_V6,
+    AddressList, Auth, Family, Packet, Repr, Version, MULTICAST_V4, MULTICAST_V6,
 };
 
 fuzz_target!(|data: &[u8]| {
@@ -22,10 +23,11 @@ fuzz_target!(|data: &[u8]| {
         src,
         dst,
         ttl: if selector & 2 == 0 { 255 } else { selector },
-        unicast: selector & 4 != 0,
         ah: selector & 8 != 0,
     };
     let vips = [src];
+    // Bit 2: a unicast instance whose peer is the source.
+    let peers = [src];
     let expect = Expectation {
         version: if selector & 16 == 0 { Version::V2 } else { Version::V3 },
         auth: match selector >> 5 {
@@ -35,7 +37,7 @@ fuzz_target!(|data: &[u8]| {
         },
         advert_interval_cs: 100,
         vips: &vips,
-        peers: &[],
+        peers: if selector & 4 != 0 { &peers } else { &[] },
     };
     let _ = receive_check(payload, &meta, |vrid| (vrid & 1 == 0).then_some(expect));
 

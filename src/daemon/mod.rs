@@ -31,6 +31,8 @@ use crate::wire::netlink::rtnl::RtEvent;
 pub enum TimerKind {
     /// VRRP instance `n` asked to run (`poll_at`).
     Vrrp(usize),
+    /// VRRP receive socket `n` has datagrams its last read budget left.
+    VrrpReceive(usize),
     /// The IPVS reconcile is due.
     Lvs,
     /// Health-check probe `n` needs attention.
@@ -669,6 +671,10 @@ impl Handler<TimerKind> for Daemon {
                     *slot = None;
                 }
                 self.checks.on_timer(cx.now, i, cx.registry);
+            }
+            TimerKind::VrrpReceive(r) => {
+                self.vrrp.on_backlog(cx.now, r);
+                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),

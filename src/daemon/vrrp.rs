@@ -21,15 +21,16 @@ use crate::io::netlink::Rtnl;
 use crate::io::packet::PacketSender;
 use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
-use crate::limits::VRRP_PACKET_BUF;
+use crate::limits::{VRRP_PACKETS_PER_WAKEUP, VRRP_PACKET_BUF};
 use crate::vrrp::instance::{
     Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
     OWN_INTERFACE,
 };
+use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::rtnl::IfAddr;
-use crate::wire::vrrp::{self as wire, Auth, DropReason, Family, ReceiveMeta, Version};
+use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
@@ -139,6 +140,15 @@ pub struct Receiver {
     pub instances: Vec<usize>,
     /// Adverts for VRIDs nobody here has, and other instance-less drops.
     pub drops: [u64; DropReason::COUNT],
+    /// Datagrams left to read in this wake-up, and the wake-up it counts for.
+    budget: (Instant, usize),
+    /// The budget ran out before the socket was empty: read on next turn
+    /// (edge-triggered readiness will not say so again).
+    backlog: bool,
+    /// The zero-delay timer that brings the next turn's read.
+    timer: Option<TimerId>,
+    /// Wake-ups that ended with datagrams left for the next turn.
+    pub budget_reached: u64,
 }
 
 /// All VRRP state of the daemon.
@@ -342,6 +352,10 @@ impl Vrrp {
                         ipv6,
                         instances: Vec::new(),
                         drops: [0; DropReason::COUNT],
+                        budget: (Instant::now(), 0),
+                        backlog: false,
+                        timer: None,
+                        budget_reached: 0,
                     });
                     vrrp.receivers.len() - 1
                 }
@@ -669,6 +683,12 @@ impl Vrrp {
             self.files_next,
             TimerKind::VrrpFiles,
         );
+        for (r, receiver) in self.receivers.iter_mut().enumerate() {
+            // Due at once: the loop polls without sleeping, serves the I/O and
+            // the timers due, then this read.
+            let want = receiver.backlog.then_some(now);
+            sync_timer(timers, &mut receiver.timer, want, TimerKind::VrrpReceive(r));
+        }
     }
 
     /// At shutdown: runs what is left of the notify queues (notify_stop and the
@@ -696,23 +716,47 @@ impl Vrrp {
         }
     }
 
-    /// Reads every pending advert on receiver `r` and feeds the instances.
+    /// Reads pending adverts on receiver `r` and feeds the instances, at most
+    /// [`VRRP_PACKETS_PER_WAKEUP`] per wake-up (`now` names the wake-up): what
+    /// is left is read on the next turn, after the timers of this one.
     pub fn on_readable(&mut self, now: Instant, r: usize) {
-        if r >= self.receivers.len() {
+        let Some(receiver) = self.receivers.get_mut(r) else {
             return;
+        };
+        if receiver.budget.0 != now {
+            receiver.budget = (now, VRRP_PACKETS_PER_WAKEUP);
         }
+        receiver.backlog = false;
         loop {
-            let got = match self.receivers[r].socket.recv(&mut self.buf[..]) {
+            let receiver = &mut self.receivers[r];
+            if receiver.budget.1 == 0 {
+                // Edge-triggered: no new event will come for what is queued.
+                receiver.backlog = true;
+                receiver.budget_reached += 1;
+                break;
+            }
+            receiver.budget.1 -= 1;
+            let got = match receiver.socket.recv(&mut self.buf[..]) {
                 Ok(Some(got)) => got,
                 Ok(None) => break,
                 Err(e) => {
-                    warn!("VRRP receive on {}: {e}", self.receivers[r].interface);
+                    warn!("VRRP receive on {}: {e}", receiver.interface);
                     break;
                 }
             };
             self.handle_packet(now, r, &got);
         }
         self.reconcile_groups(now);
+    }
+
+    /// The next-turn timer of receiver `r` fired: read what the budget left.
+    pub fn on_backlog(&mut self, now: Instant, r: usize) {
+        if let Some(receiver) = self.receivers.get_mut(r) {
+            receiver.timer = None;
+            if receiver.backlog {
+                self.on_readable(now, r);
+            }
+        }
     }
 
     fn handle_packet(&mut self, now: Instant, r: usize, got: &Received) {
@@ -726,13 +770,12 @@ impl Vrrp {
                             src: IpAddr::V4(header.src),
                             dst: IpAddr::V4(header.dst),
                             ttl: header.ttl,
-                            unicast: !header.dst.is_multicast(),
                             ah: header.protocol == wire::PROTOCOL_AH,
                         },
                         payload,
                     ),
-                    Err(reason) => {
-                        self.receivers[r].drops[reason.index()] += 1;
+                    Err(malformed) => {
+                        self.receivers[r].drops[DropReason::from(malformed).index()] += 1;
                         return;
                     }
                 }
@@ -747,7 +790,6 @@ impl Vrrp {
                     src: IpAddr::V6(*source),
                     dst: IpAddr::V6(*destination),
                     ttl: *hop_limit,
-                    unicast: !destination.is_multicast(),
                     ah: false,
                 },
                 self.buf.get(payload.clone()).unwrap_or(&[]),
@@ -755,7 +797,8 @@ impl Vrrp {
         };
         let instances = &self.instances;
         let mut target = None;
-        let checked = wire::receive_check(payload, &meta, |vrid| {
+        // The instance's configuration decides (group and TTL, or peers).
+        let checked = receive_check(payload, &meta, |vrid| {
             let idx = receiver
                 .instances
                 .iter()
@@ -1014,6 +1057,14 @@ impl Vrrp {
             if io.send_lateness.count() > 0 {
                 let _ = writeln!(out, "  advert lateness: {}", io.send_lateness);
             }
+            if inst.answers_limited() > 0 || inst.notify_coalesced() > 0 {
+                let _ = writeln!(
+                    out,
+                    "  answers rate-limited {} notifications coalesced {}",
+                    inst.answers_limited(),
+                    inst.notify_coalesced()
+                );
+            }
             if !drops.is_empty() || io.vip_mismatches > 0 {
                 let _ = writeln!(
                     out,
@@ -1061,6 +1112,15 @@ impl Vrrp {
             );
         }
         for r in &self.receivers {
+            if r.budget_reached > 0 {
+                let _ = writeln!(
+                    out,
+                    "vrrp receiver {} ({}): read budget of {VRRP_PACKETS_PER_WAKEUP} reached {} times",
+                    r.interface,
+                    if r.ipv6 { "IPv6" } else { "IPv4" },
+                    r.budget_reached
+                );
+            }
             let unknown = r.drops.iter().sum::<u64>();
             if unknown > 0 {
                 let drops: Vec<String> = DropReason::ALL

@@ -10,11 +10,12 @@ use core::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::limits::{MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE, VRRP_ACTION_QUEUE};
+use crate::limits::{MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE, VRRP_NOTIFY_BACKLOG};
+use crate::vrrp::receive::Expectation;
 use crate::vrrp::track::{
     effective_priority, TrackId, TrackKind, TrackSet, TrackSetFull, TrackSpec, TrackStatus,
 };
-use crate::wire::vrrp::{AddressList, Auth, Expectation, Family, Repr, Version};
+use crate::wire::vrrp::{AddressList, Auth, Family, Repr, Version};
 
 /// Priority of the address owner (RFC 5798 section 5.2.4).
 pub const OWNER_PRIORITY: u8 = 255;
@@ -256,7 +257,7 @@ impl From<TrackSetFull> for ParamError {
     }
 }
 
-/// What the daemon must do for the instance, in order.
+/// What the daemon must do for the instance, in the order [`Instance::poll_action`] gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     /// Send one advert with this priority (to the group, or to each unicast peer).
@@ -284,7 +285,7 @@ pub enum Action {
     },
 }
 
-/// One received, already checked advert (see `wire::vrrp::receive_check`).
+/// One received, already checked advert (see `vrrp::receive::receive_check`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Advert {
     /// IP source of the advert.
@@ -323,6 +324,9 @@ pub enum AdvertOutcome {
     AnsweredStop,
     /// MASTER: a better master exists; now BACKUP.
     SteppedDown,
+    /// MASTER: a lower or priority-0 advert within one advert interval of the
+    /// last answer: not answered again (a flood must not be amplified).
+    AnswerRateLimited,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -384,8 +388,44 @@ pub struct Instance {
     preempt_deadline: Option<Instant>,
     /// Sync group member whose down timer ran out: waits for the group.
     wants_master: bool,
-    actions: heapless::Deque<Action, VRRP_ACTION_QUEUE>,
-    dropped_actions: u64,
+    /// One-shot work not yet handed out by [`Instance::poll_action`], coalesced.
+    pending: Pending,
+    /// What the driver was last told about the VIPs (true after `AddVips`).
+    vips_out: bool,
+    /// When a MASTER last answered a lower or priority-0 advert.
+    last_answer: Option<Instant>,
+    /// Answers left out by the rate limit.
+    answers_limited: u64,
+    /// Notifications merged away because more state changes than
+    /// [`VRRP_NOTIFY_BACKLOG`] happened between two drains.
+    notify_coalesced: u64,
+}
+
+/// Which advert is due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AdvertDue {
+    /// A master's advert with the effective priority at the time it is sent.
+    Current,
+    /// Priority 0: the master is leaving (stop or FAULT).
+    Stop,
+}
+
+/// One-shot work of an instance. Flags, not a queue: a burst of events asks
+/// for the same advert or GARP burst many times and gets it once, and the
+/// VIPs follow the state (see [`Instance::poll_action`]), so nothing a state
+/// change needs can be lost however many events come between two drains.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    /// An advert to send now (the latest request wins).
+    advert: Option<AdvertDue>,
+    /// Remove the VIPs even though this run never added them (left behind by
+    /// an earlier run).
+    flush_vips: bool,
+    /// GARP / NA messages per VIP to send now (the largest request wins; only
+    /// a MASTER sends them).
+    garp: u8,
+    /// State changes to notify, oldest first.
+    notify: heapless::Deque<(NotifyState, u8), VRRP_NOTIFY_BACKLOG>,
 }
 
 /// The implicit track of the instance's own interface (weight 0: FAULT while down).
@@ -414,8 +454,11 @@ impl Instance {
             timers: [None; TIMER_COUNT],
             preempt_deadline: None,
             wants_master: false,
-            actions: heapless::Deque::new(),
-            dropped_actions: 0,
+            pending: Pending::default(),
+            vips_out: false,
+            last_answer: None,
+            answers_limited: 0,
+            notify_coalesced: 0,
         })
     }
 
@@ -464,9 +507,18 @@ impl Instance {
     pub fn track_id(n: usize) -> TrackId {
         TrackId(n + 1)
     }
-    /// Actions lost because the queue was full (should stay 0).
-    pub fn dropped_actions(&self) -> u64 {
-        self.dropped_actions
+    /// True when the VIPs should be on the interface: exactly while MASTER.
+    pub fn wants_vips(&self) -> bool {
+        self.state == State::Master
+    }
+    /// Lower or priority-0 adverts a MASTER did not answer (rate limit).
+    pub fn answers_limited(&self) -> u64 {
+        self.answers_limited
+    }
+    /// Notifications merged away in bursts of state changes (the latest state
+    /// is always notified).
+    pub fn notify_coalesced(&self) -> u64 {
+        self.notify_coalesced
     }
 
     /// The advert to send for an [`Action::SendAdvert`]: our VRID, version, auth and VIPs.
@@ -481,7 +533,7 @@ impl Instance {
         }
     }
 
-    /// What `wire::vrrp::receive_check` must verify for this instance.
+    /// What `vrrp::receive::receive_check` must verify for this instance.
     pub fn expectation(&self) -> Expectation<'_> {
         Expectation {
             version: self.params.version,
@@ -492,9 +544,43 @@ impl Instance {
         }
     }
 
-    /// Next action for the daemon.
+    /// Next action for the daemon, computed from the state and the pending
+    /// flags, in this order: the advert (so a new master announces itself and
+    /// a leaving one says priority 0 before the VIPs move), the VIPs (added
+    /// while MASTER, removed otherwise), the GARP burst (MASTER only), then
+    /// the notifications. The daemon must carry out each action it takes;
+    /// after `None` the VIPs agree with the state.
     pub fn poll_action(&mut self) -> Option<Action> {
-        self.actions.pop_front()
+        let master = self.state == State::Master;
+        if let Some(due) = self.pending.advert.take() {
+            let priority = match due {
+                AdvertDue::Stop => Some(STOP_PRIORITY),
+                // Only a master advertises its priority.
+                AdvertDue::Current => master.then_some(self.effective_priority),
+            };
+            if let Some(priority) = priority {
+                return Some(Action::SendAdvert {
+                    priority,
+                    advert_interval_cs: self.params.advert_interval_cs(),
+                });
+            }
+        }
+        if master && !self.vips_out {
+            self.vips_out = true;
+            self.pending.flush_vips = false;
+            return Some(Action::AddVips);
+        }
+        if !master && (self.vips_out || self.pending.flush_vips) {
+            self.vips_out = false;
+            self.pending.flush_vips = false;
+            return Some(Action::RemoveVips);
+        }
+        let count = core::mem::take(&mut self.pending.garp);
+        if master && count > 0 {
+            return Some(Action::SendGarp { count });
+        }
+        let (state, priority) = self.pending.notify.pop_front()?;
+        Some(Action::Notify { state, priority })
     }
 
     /// Earliest deadline; call [`Instance::handle_timeout`] then.
@@ -502,9 +588,15 @@ impl Instance {
         self.timers.iter().flatten().min().copied()
     }
 
-    fn push(&mut self, action: Action) {
-        if self.actions.push_back(action).is_err() {
-            self.dropped_actions += 1;
+    fn request_garp(&mut self, count: u8) {
+        self.pending.garp = self.pending.garp.max(count);
+    }
+
+    /// Leaving MASTER without a priority-0 advert: a periodic advert asked for
+    /// earlier in this turn must not go out any more.
+    fn cancel_advert(&mut self) {
+        if self.pending.advert == Some(AdvertDue::Current) {
+            self.pending.advert = None;
         }
     }
 
@@ -516,17 +608,24 @@ impl Instance {
         self.timers = [None; TIMER_COUNT];
     }
 
-    fn send_advert(&mut self, priority: u8) {
-        let advert_interval_cs = self.params.advert_interval_cs();
-        self.push(Action::SendAdvert {
-            priority,
-            advert_interval_cs,
-        });
+    fn send_advert(&mut self) {
+        self.pending.advert = Some(AdvertDue::Current);
     }
 
+    fn send_stop_advert(&mut self) {
+        self.pending.advert = Some(AdvertDue::Stop);
+    }
+
+    /// Queues a notification; when more state changes than the backlog holds
+    /// come between two drains, the oldest is merged away (and counted): the
+    /// latest state is always notified.
     fn notify(&mut self, state: NotifyState) {
         let priority = self.effective_priority;
-        self.push(Action::Notify { state, priority });
+        if self.pending.notify.is_full() {
+            self.pending.notify.pop_front();
+            self.notify_coalesced += 1;
+        }
+        let _ = self.pending.notify.push_back((state, priority));
     }
 
     /// Start: remove stale VIPs, then the startup rules of BEHAVIOUR.md: an owner
@@ -540,7 +639,7 @@ impl Instance {
         self.preempt_deadline = None;
         self.wants_master = false;
         if self.tracks.is_fault() {
-            self.push(Action::RemoveVips);
+            self.pending.flush_vips = true;
             self.enter_fault(now);
             return;
         }
@@ -551,7 +650,7 @@ impl Instance {
             return;
         }
         // VIPs left behind by a crashed earlier run.
-        self.push(Action::RemoveVips);
+        self.pending.flush_vips = true;
         self.state = State::Backup;
         let wait = if self.params.initial_state == InitialState::Master {
             self.master_advert_interval + self.skew_time()
@@ -572,8 +671,8 @@ impl Instance {
             return;
         }
         if self.state == State::Master {
-            self.send_advert(STOP_PRIORITY);
-            self.push(Action::RemoveVips);
+            // The VIPs go with the state (poll_action), after this advert.
+            self.send_stop_advert();
         }
         self.clear_timers();
         self.state = State::Init;
@@ -595,13 +694,12 @@ impl Instance {
         self.preempt_deadline = None;
         // RFC 5798 section 6.4.3: a master uses its own interval.
         self.master_advert_interval = self.params.advert_interval;
+        self.last_answer = None;
         self.clear_timers();
-        self.send_advert(self.effective_priority);
-        self.push(Action::AddVips);
+        // Advert, then the VIPs (they follow the state), then the GARP burst.
+        self.send_advert();
         let garp = self.params.garp;
-        self.push(Action::SendGarp {
-            count: garp.master_repeat,
-        });
+        self.request_garp(garp.master_repeat);
         self.notify(NotifyState::Master);
         self.set_timer(Timer::Advert, Some(now + self.params.advert_interval));
         self.set_timer(Timer::GarpDelay, garp.master_delay.map(|d| now + d));
@@ -621,7 +719,7 @@ impl Instance {
             }
             State::Master => {
                 self.clear_timers();
-                self.push(Action::RemoveVips);
+                self.cancel_advert();
                 self.state = State::Backup;
                 self.wants_master = false;
                 let down = self.master_down_interval();
@@ -639,8 +737,8 @@ impl Instance {
             return;
         }
         if self.state == State::Master {
-            self.send_advert(STOP_PRIORITY);
-            self.push(Action::RemoveVips);
+            // The VIPs go with the state (poll_action), after this advert.
+            self.send_stop_advert();
         }
         self.clear_timers();
         self.state = State::Fault;
@@ -679,7 +777,7 @@ impl Instance {
         }
     }
 
-    /// An advert for this VRID that passed `wire::vrrp::receive_check`.
+    /// An advert for this VRID that passed `vrrp::receive::receive_check`.
     pub fn handle_advert(&mut self, now: Instant, advert: &Advert) -> AdvertOutcome {
         if advert.src == self.params.primary_address {
             return AdvertOutcome::Ignored;
@@ -723,11 +821,28 @@ impl Instance {
         }
     }
 
+    /// Whether a MASTER may answer an advert now: at most one answer (advert
+    /// and GARP burst) per advert interval, so a flood is not amplified.
+    fn may_answer(&mut self, now: Instant) -> bool {
+        if self
+            .last_answer
+            .is_some_and(|at| now < at + self.params.advert_interval)
+        {
+            self.answers_limited += 1;
+            return false;
+        }
+        self.last_answer = Some(now);
+        true
+    }
+
     /// RFC 5798 section 6.4.3 with keepalived's split-brain healing.
     fn master_receive(&mut self, now: Instant, advert: &Advert) -> AdvertOutcome {
         let own = self.effective_priority;
         if advert.priority == STOP_PRIORITY {
-            self.send_advert(own);
+            if !self.may_answer(now) {
+                return AdvertOutcome::AnswerRateLimited;
+            }
+            self.send_advert();
             self.set_timer(Timer::Advert, Some(now + self.params.advert_interval));
             return AdvertOutcome::AnsweredStop;
         }
@@ -736,7 +851,7 @@ impl Instance {
                 && address_value(advert.src) > address_value(self.params.primary_address));
         if they_win {
             self.clear_timers();
-            self.push(Action::RemoveVips);
+            self.cancel_advert();
             self.state = State::Backup;
             if self.params.version == Version::V3 && !advert.advert_interval.is_zero() {
                 self.master_advert_interval = advert.advert_interval;
@@ -747,9 +862,12 @@ impl Instance {
             AdvertOutcome::SteppedDown
         } else {
             // "Forcing a new election": assert mastership and re-announce the VIPs.
-            self.send_advert(own);
+            if !self.may_answer(now) {
+                return AdvertOutcome::AnswerRateLimited;
+            }
+            self.send_advert();
             let count = self.params.garp.master_repeat;
-            self.push(Action::SendGarp { count });
+            self.request_garp(count);
             self.set_timer(Timer::Advert, Some(now + self.params.advert_interval));
             AdvertOutcome::ForcedElection
         }
@@ -776,8 +894,7 @@ impl Instance {
                     }
                 }
                 Timer::Advert => {
-                    let priority = self.effective_priority;
-                    self.send_advert(priority);
+                    self.send_advert();
                     // Keep the cadence of the schedule, not of our wake-ups.
                     let next = at + self.params.advert_interval;
                     self.set_timer(
@@ -792,11 +909,11 @@ impl Instance {
                 Timer::GarpDelay => {
                     self.set_timer(Timer::GarpDelay, None);
                     let count = self.params.garp.master_repeat;
-                    self.push(Action::SendGarp { count });
+                    self.request_garp(count);
                 }
                 Timer::GarpRefresh => {
                     let count = self.params.garp.master_refresh_repeat;
-                    self.push(Action::SendGarp { count });
+                    self.request_garp(count);
                     let every = self
                         .params
                         .garp
@@ -1113,13 +1230,146 @@ mod tests {
             AdvertOutcome::ForcedElection
         );
         assert_eq!(drain(&mut m), heal);
-        // equal priority from a lower address (10.0.0.5 < 10.0.0.10)
+        // equal priority from a lower address (10.0.0.5 < 10.0.0.10), one
+        // advert interval later (answers are rate-limited)
+        let t1 = t + Duration::from_secs(1);
         assert_eq!(
-            m.handle_advert(t, &advert(5, 100, 1000)),
+            m.handle_advert(t1, &advert(5, 100, 1000)),
             AdvertOutcome::ForcedElection
         );
         assert_eq!(drain(&mut m), heal);
         assert_eq!(m.state(), State::Master);
+    }
+
+    #[test]
+    fn answers_to_lower_and_stop_adverts_are_rate_limited() {
+        let (mut m, t) = master(100);
+        assert_eq!(
+            m.handle_advert(t, &advert(20, 90, 1000)),
+            AdvertOutcome::ForcedElection
+        );
+        // 1,000 more within the interval, lower and priority 0: no answer.
+        for k in 0..1000u64 {
+            let at = t + Duration::from_micros(999_000 * k / 1000);
+            let prio = if k % 2 == 0 { 90 } else { 0 };
+            assert_eq!(
+                m.handle_advert(at, &advert(20, prio, 1000)),
+                AdvertOutcome::AnswerRateLimited
+            );
+        }
+        // One advert and one GARP burst for the whole flood.
+        assert_eq!(
+            drain(&mut m),
+            [
+                Action::SendAdvert {
+                    priority: 100,
+                    advert_interval_cs: 100
+                },
+                Action::SendGarp { count: 5 }
+            ]
+        );
+        assert_eq!(m.answers_limited(), 1000);
+        // The periodic advert was not pushed back by the ignored ones.
+        assert_eq!(m.poll_at(), Some(t + Duration::from_secs(1)));
+        let t1 = t + Duration::from_secs(1);
+        assert_eq!(
+            m.handle_advert(t1, &advert(20, 0, 1000)),
+            AdvertOutcome::AnsweredStop
+        );
+    }
+
+    #[test]
+    fn a_burst_between_drains_loses_nothing_a_state_change_needs() {
+        // Finding 2 of issue 10: 30 lower adverts, then a winner, no drain in
+        // between. The old 16-slot queue dropped RemoveVips here.
+        let (mut m, t) = master(100);
+        for _ in 0..30 {
+            m.handle_advert(t, &advert(20, 50, 1000));
+        }
+        assert_eq!(
+            m.handle_advert(t, &advert(20, 200, 1000)),
+            AdvertOutcome::SteppedDown
+        );
+        assert_eq!(
+            drain(&mut m),
+            [
+                Action::RemoveVips,
+                Action::Notify {
+                    state: NotifyState::Backup,
+                    priority: 100
+                }
+            ]
+        );
+        assert!(!m.wants_vips());
+    }
+
+    #[test]
+    fn flapping_between_drains_converges_and_keeps_the_latest_notify() {
+        let (mut m, t) = master(100);
+        // 100 link flaps before the daemon drains: FAULT and BACKUP in turn.
+        for k in 0..100 {
+            let status = if k % 2 == 0 {
+                TrackStatus::Down
+            } else {
+                TrackStatus::Up
+            };
+            m.handle_track(t, OWN_INTERFACE, status);
+        }
+        assert_eq!(m.state(), State::Backup);
+        let actions = drain(&mut m);
+        // Priority 0 once, the VIPs removed once, then the latest notifies.
+        assert_eq!(
+            actions[..2],
+            [
+                Action::SendAdvert {
+                    priority: 0,
+                    advert_interval_cs: 100
+                },
+                Action::RemoveVips
+            ]
+        );
+        let notifies: Vec<_> = actions[2..]
+            .iter()
+            .map(|a| match a {
+                Action::Notify { state, .. } => *state,
+                other => panic!("unexpected {other:?}"),
+            })
+            .collect();
+        assert_eq!(notifies.len(), crate::limits::VRRP_NOTIFY_BACKLOG);
+        assert_eq!(notifies.last(), Some(&NotifyState::Backup));
+        assert_eq!(m.notify_coalesced(), 100 - notifies.len() as u64);
+        // Becoming master again gives the VIPs back, in order.
+        let at = m.poll_at().unwrap();
+        m.handle_timeout(at);
+        assert_eq!(
+            drain(&mut m)[..3],
+            [
+                Action::SendAdvert {
+                    priority: 100,
+                    advert_interval_cs: 100
+                },
+                Action::AddVips,
+                Action::SendGarp { count: 5 }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_backup_never_sends_a_pending_master_advert() {
+        let (mut m, t) = master(100);
+        // The periodic advert is due, then a winner arrives before the drain.
+        let at = m.poll_at().unwrap();
+        m.handle_timeout(at);
+        m.handle_advert(at, &advert(20, 200, 1000));
+        let actions = drain(&mut m);
+        assert!(
+            !actions
+                .iter()
+                .any(|a| matches!(a, Action::SendAdvert { .. })),
+            "{actions:?}"
+        );
+        assert_eq!(actions[0], Action::RemoveVips);
+        let _ = t;
     }
 
     #[test]

@@ -8,7 +8,7 @@
 
 use std::time::Instant;
 
-use crate::limits::{MAX_SYNC_GROUP_MEMBERS, VRRP_ACTION_QUEUE};
+use crate::limits::{MAX_SYNC_GROUP_MEMBERS, VRRP_NOTIFY_BACKLOG};
 use crate::vrrp::instance::{Instance, NotifyState, State};
 
 /// What the daemon must do for the group as a whole.
@@ -26,7 +26,7 @@ pub enum GroupAction {
 pub struct SyncGroup {
     members: heapless::Vec<usize, MAX_SYNC_GROUP_MEMBERS>,
     state: State,
-    actions: heapless::Deque<GroupAction, VRRP_ACTION_QUEUE>,
+    actions: heapless::Deque<GroupAction, VRRP_NOTIFY_BACKLOG>,
 }
 
 /// More members than [`MAX_SYNC_GROUP_MEMBERS`].
@@ -145,6 +145,11 @@ impl SyncGroup {
                 State::Fault => NotifyState::Fault,
                 _ => NotifyState::Backup,
             };
+            // The daemon drains after every reconcile; should it not, the
+            // oldest change gives way: the latest is always notified.
+            if self.actions.is_full() {
+                self.actions.pop_front();
+            }
             let _ = self.actions.push_back(GroupAction::Notify { state });
         }
     }

@@ -186,6 +186,11 @@ impl Director {
         }
     }
 
+    /// The process id (of lvsd or keepalived itself: `ip netns exec` execs it).
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     /// Whether `addr` (with its prefix, e.g. "10.254.0.100/32") is on `dev` here.
     pub fn has_addr(&self, dev: &str, addr: &str) -> bool {
         let out = Command::new("ip")
