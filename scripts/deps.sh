@@ -19,7 +19,10 @@ pkg_for nginx nginx
 pkg_for keepalived keepalived
 pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
+pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
+# The JSON schema test of `lvsd status --json` (tests/netns_observe.rs).
+python3 -c 'import jsonschema' >/dev/null 2>&1 || need_apt+=(python3-jsonschema)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
     if [ "$(id -u)" != 0 ]; then

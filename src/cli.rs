@@ -92,6 +92,15 @@ pub enum Command {
     Status {
         /// The daemon's control socket.
         socket: PathBuf,
+        /// The JSON view instead of the text.
+        json: bool,
+    },
+    /// An operator command for a running daemon (`rs`, `vrrp`, `reload`).
+    Control {
+        /// The daemon's control socket.
+        socket: PathBuf,
+        /// The request.
+        request: crate::command::Request,
     },
     /// Print the MD5 digest of a page, as keepalived's genhash.
     Genhash(GenhashArgs),
@@ -138,7 +147,17 @@ usage:
                                           run the daemon in the foreground; --dry-run keeps
                                           the IPVS table in memory and leaves the kernel alone
   lvsd check [-c FILE]                    validate a config and summarise it
-  lvsd status [--socket PATH]             show the IPVS table and health of a running daemon
+  lvsd status [--json] [--socket PATH]    show the IPVS table and health of a running daemon
+                                          (--json: the versioned document of docs/status.schema.json)
+  lvsd rs drain VS RS [SECONDS]           weight 0, then out when its active connections end
+                                          (or after SECONDS, default 300)
+  lvsd rs enable|disable VS RS            clear the override / take the server out at once
+  lvsd rs weight VS RS N                  run the server with weight N
+                                          (VS: section name, ADDR:PORT or fwmark:N; RS: ADDR:PORT;
+                                          overrides survive a reload, not a restart)
+  lvsd vrrp stepdown|resume INSTANCE      hand over for maintenance (priority 0) and stay BACKUP
+                                          until resume
+  lvsd reload                             reload the config and say whether it was applied
   lvsd genhash -s HOST -p PORT -u PATH [-S] [-V VHOST] [-t SECS] [-v]
                                           print MD5SUM of a page (keepalived's genhash)
   lvsd realserver up|down|status --vip ADDR[,ADDR...] [--dev IFACE]
@@ -222,13 +241,32 @@ where
         }
         "status" => {
             let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+            let mut json = false;
             while let Some(arg) = parser.next()? {
                 match arg {
                     Short('s') | Long("socket") => socket = parser.value()?.into(),
+                    Long("json") => json = true,
                     other => return Err(other.unexpected().into()),
                 }
             }
-            Ok(Command::Status { socket })
+            Ok(Command::Status { socket, json })
+        }
+        "rs" | "vrrp" | "reload" => {
+            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+            let mut words = vec![sub.clone()];
+            while let Some(arg) = parser.next()? {
+                match arg {
+                    Short('s') | Long("socket") => socket = parser.value()?.into(),
+                    Value(v) => words.push(
+                        v.into_string()
+                            .map_err(|_| UsageError(format!("{sub}: argument is not valid UTF-8")))?,
+                    ),
+                    other => return Err(other.unexpected().into()),
+                }
+            }
+            let request = crate::command::Request::parse(&words.join(" "))
+                .map_err(|e| UsageError(e.to_string()))?;
+            Ok(Command::Control { socket, request })
         }
         "genhash" => parse_genhash(parser),
         "import-keepalived" => {
@@ -258,7 +296,7 @@ where
         }
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(
-            "unknown command {other:?}; commands: run, check, status, genhash, realserver, import-keepalived, help"
+            "unknown command {other:?}; commands: run, check, status, rs, vrrp, reload, genhash, realserver, import-keepalived, help"
         ))),
     }
 }
@@ -436,6 +474,45 @@ mod tests {
     }
 
     #[test]
+    fn operator_commands_become_requests() {
+        use crate::command::{Request, RsAction};
+        assert_eq!(
+            p(&["status", "--json", "-s", "/tmp/s.sock"]).unwrap(),
+            Command::Status {
+                socket: "/tmp/s.sock".into(),
+                json: true
+            }
+        );
+        let Command::Control { socket, request } =
+            p(&["rs", "weight", "web", "10.0.0.11:80", "5", "--socket", "/x"]).unwrap()
+        else {
+            panic!("not a control command")
+        };
+        assert_eq!(socket, PathBuf::from("/x"));
+        assert!(matches!(
+            request,
+            Request::Rs {
+                action: RsAction::Weight(5),
+                ..
+            }
+        ));
+        assert_eq!(
+            p(&["vrrp", "stepdown", "VI_1"]).unwrap(),
+            Command::Control {
+                socket: DEFAULT_CONTROL_SOCKET.into(),
+                request: Request::StepDown("VI_1".into())
+            }
+        );
+        assert_eq!(
+            p(&["reload"]).unwrap(),
+            Command::Control {
+                socket: DEFAULT_CONTROL_SOCKET.into(),
+                request: Request::Reload
+            }
+        );
+    }
+
+    #[test]
     fn genhash_flags_like_keepalived() {
         let Command::Genhash(g) = p(&[
             "genhash", "-s", "10.0.0.2", "-p", "80", "-u", "/", "-S", "-V", "www", "-t", "3", "-v",
@@ -515,6 +592,10 @@ mod tests {
             (&["run", "--bogus"][..], "--bogus"),
             (&["check", "-c"][..], "-c"),
             (&["help", "extra"][..], "extra"),
+            (&["rs", "drain", "web"][..], "expected VS RS"),
+            (&["vrrp", "nap", "VI_1"][..], "must be stepdown or resume"),
+            (&["reload", "now"][..], "unknown request"),
+            (&["status", "--yaml"][..], "--yaml"),
         ] {
             let err = p(args).expect_err(&format!("{args:?} should fail"));
             assert!(err.0.contains(needle), "{args:?}: {err} lacks {needle:?}");

@@ -20,6 +20,7 @@
 
 pub mod check;
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod daemon;
 pub mod genhash;
@@ -27,5 +28,6 @@ pub mod io;
 pub mod limits;
 pub mod lvs;
 pub mod realserver;
+pub mod status;
 pub mod vrrp;
 pub mod wire;

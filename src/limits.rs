@@ -93,6 +93,14 @@ pub const HTTP_VHOST_LEN: usize = 256;
 pub const PROBE_TLS_PLAINTEXT_BUF: usize = 4096;
 /// Read/write rounds one probe may run per readiness event before yielding.
 pub const PROBE_READY_BUDGET: usize = 64;
+/// Control socket connections open at once.
+pub const MAX_CONTROL_CONNS: usize = 16;
+/// Metrics (`GET /metrics`) connections open at once; more are refused.
+pub const MAX_METRICS_CONNS: usize = 8;
+/// Lines of Prometheus text rendered per wake-up (about 1 ms here): a
+/// scrape of 10,000 real servers (about 100,000 lines) goes out over about
+/// 100 wake-ups, and VRRP timers run between them.
+pub const METRICS_ROWS_PER_SLICE: usize = 1000;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;

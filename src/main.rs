@@ -42,14 +42,37 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Status { socket } => {
-            match io::control::request(&socket, "status", std::time::Duration::from_secs(5)) {
+        Command::Status { socket, json } => {
+            let line = if json { "status json" } else { "status" };
+            match io::control::request(&socket, line, std::time::Duration::from_secs(5)) {
+                Ok(answer) if lvsd::command::is_error(&answer) => {
+                    eprint!("lvsd: status: {answer}");
+                    Exit::Runtime
+                }
                 Ok(answer) => {
                     print!("{answer}");
                     Exit::Ok
                 }
                 Err(e) => {
                     eprintln!("lvsd: status: {e}");
+                    Exit::Runtime
+                }
+            }
+        }
+        Command::Control { socket, request } => {
+            // A reload of a big configuration may take seconds.
+            let timeout = std::time::Duration::from_secs(60);
+            match io::control::request(&socket, &request.line(), timeout) {
+                Ok(answer) if lvsd::command::is_error(&answer) => {
+                    eprint!("lvsd: {answer}");
+                    Exit::Runtime
+                }
+                Ok(answer) => {
+                    print!("{answer}");
+                    Exit::Ok
+                }
+                Err(e) => {
+                    eprintln!("lvsd: {}: {e}", request.line());
                     Exit::Runtime
                 }
             }

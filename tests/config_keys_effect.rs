@@ -315,6 +315,7 @@ fn probes() -> Vec<Probe> {
         p("global", "reconcile_interval", "2"),
         p("global", "control_socket", "/tmp/lvsd-test.sock"),
         p("global", "log_target", "syslog"),
+        p("global", "metrics_listen", "127.0.0.1:9100"),
         p("vrrp_script", "script", "/bin/false"),
         p("vrrp_script", "interval", "2"),
         p("vrrp_script", "timeout", "3"),
@@ -780,7 +781,7 @@ fn runtime_code() -> (String, BTreeMap<String, BTreeSet<String>>) {
 }
 
 /// True when `.field` occurs, or `field` as a shorthand binding in a struct
-/// pattern (`Smtp { helo_name }`, `{ a, field, .. }`).
+/// pattern (`Smtp { helo_name } =>`, `let S { a, field, .. } = x`).
 fn reads(code: &str, field: &str) -> bool {
     let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
     code.match_indices(field).any(|(i, _)| {
@@ -794,8 +795,30 @@ fn reads(code: &str, field: &str) -> bool {
         }
         let prev = code[..i].trim_end().chars().next_back();
         let next = code[i + field.len()..].trim_start().chars().next();
-        matches!(prev, Some('{' | ',')) && matches!(next, Some(',' | '}'))
+        matches!(prev, Some('{' | ',')) && matches!(next, Some(',' | '}')) && is_pattern(code, i)
     })
+}
+
+/// True when the braces around byte `i` close a pattern (`... } =>`,
+/// `... } = value`, `... } |`), not a struct expression (`S { a, b }` that
+/// builds a value, as in the daemon's status code).
+fn is_pattern(code: &str, i: usize) -> bool {
+    let mut depth = 0i32;
+    for (j, c) in code[i..].char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => {
+                let after = code[i + j + 1..].trim_start();
+                let after = after.trim_start_matches(')').trim_start();
+                return after.starts_with("=>")
+                    || after.starts_with('|')
+                    || (after.starts_with('=') && !after.starts_with("=="));
+            }
+            '}' => depth -= 1,
+            _ => {}
+        }
+    }
+    false
 }
 
 #[derive(Debug, PartialEq)]

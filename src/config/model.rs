@@ -91,6 +91,8 @@ pub struct Global {
     pub control_socket: PathText,
     /// `log_target` (lvsd): stderr or syslog.
     pub log_target: LogTarget,
+    /// `metrics_listen` (lvsd): where `GET /metrics` is served (off when absent).
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// `[vrrp_script NAME]`.

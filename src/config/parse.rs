@@ -43,6 +43,7 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("reconcile_interval"),
     one("control_socket"),
     one("log_target"),
+    one("metrics_listen"),
 ];
 
 /// Keys of `[vrrp_instance NAME]`.

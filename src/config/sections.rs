@@ -168,6 +168,17 @@ pub(crate) fn read_global<'a>(
                     reader.duration(entry, Duration::from_millis(100)..=hour)?
             }
             "control_socket" => global.control_socket = reader.path(entry)?,
+            "metrics_listen" => {
+                let text = reader.text(entry)?;
+                let addr: SocketAddr = text
+                    .trim()
+                    .parse()
+                    .map_err(|_| reader.bad(entry, "must be ADDR:PORT (IPv6 as [ADDR]:PORT)"))?;
+                if addr.port() == 0 {
+                    return Err(reader.bad(entry, "port 0 is not a port to scrape"));
+                }
+                global.metrics_listen = Some(addr);
+            }
             "log_target" => {
                 global.log_target = match reader.text(entry)? {
                     "stderr" => LogTarget::Stderr,
@@ -221,6 +232,7 @@ pub(crate) fn default_global() -> Global {
         reconcile_interval: Duration::from_secs(5),
         control_socket,
         log_target: LogTarget::Stderr,
+        metrics_listen: None,
     }
 }
 

@@ -133,6 +133,8 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// When the running probe started (for the duration histogram).
+    started: Option<Instant>,
 }
 
 /// One real server's health, as the IPVS side needs it.
@@ -177,6 +179,10 @@ pub struct Checks {
     /// How late probes started against their schedule (since start or the
     /// last reload).
     pub start_lateness: Lateness,
+    /// How long probes took, start to outcome (on the loop's clock).
+    pub duration: Lateness,
+    /// Failed probes per [`FAILURE_KINDS`] entry.
+    pub failures: [u64; FAILURE_KINDS.len()],
     /// The probe whose timer is being handled, and whether it started.
     timer_probe: Option<(usize, bool)>,
     rng: u64,
@@ -284,6 +290,8 @@ impl Checks {
             touched: Vec::with_capacity(256),
             probes_run: 0,
             start_lateness: Lateness::new(),
+            duration: Lateness::new(),
+            failures: [0; FAILURE_KINDS.len()],
             timer_probe: None,
             rng: 0x2545_f491_4f6c_dd1d ^ u64::from(std::process::id()),
             read_wake: None,
@@ -413,6 +421,7 @@ impl Checks {
                         timer: None,
                         subscribers: vec![(server, idx)],
                         last: None,
+                        started: None,
                     });
                 }
                 checks.servers.push(Server {
@@ -452,27 +461,30 @@ impl Checks {
         (self.rng >> 32) as u32
     }
 
-    /// `lvsd status`'s line on the checker: its size, work and timeliness.
-    pub fn status(&self, out: &mut String) {
-        use std::fmt::Write;
+    /// The checker's part of the status model: size, work, timeliness,
+    /// failures (`None` without any check).
+    pub fn model(&self) -> Option<crate::status::Checks> {
         if self.probes.is_empty() {
-            return;
+            return None;
         }
-        let _ = writeln!(
-            out,
-            "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
-            self.probes.len(),
-            self.probes_run,
-            self.pool.running(),
-            self.pool.waits(),
-            self.pool.rejections()
-        );
-        let _ = writeln!(
-            out,
-            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
-            self.pool_full_skips, self.budget_yields, self.timer_failures
-        );
-        let _ = writeln!(out, "  start lateness: {}", self.start_lateness);
+        Some(crate::status::Checks {
+            probes: self.probes.len(),
+            run: self.probes_run,
+            in_flight: self.pool.running() as u64,
+            pool_capacity: MAX_INFLIGHT_CHECKS as u64,
+            pool_waits: self.pool.waits(),
+            pool_rejected: self.pool.rejections(),
+            pool_full_skips: self.pool_full_skips,
+            read_budget_yields: self.budget_yields,
+            timer_failures: self.timer_failures,
+            failures: FAILURE_KINDS
+                .iter()
+                .zip(self.failures.iter())
+                .map(|(k, n)| (*k, *n))
+                .collect(),
+            start_lateness: self.start_lateness.to_histogram(),
+            duration: self.duration.to_histogram(),
+        })
     }
 
     /// How many probes there are (each has one timer).
@@ -561,6 +573,42 @@ impl Checks {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
+    }
+}
+
+/// Names of the failure kinds counted in [`Checks::failures`] (metrics labels).
+pub const FAILURE_KINDS: [&str; 13] = [
+    "connect",
+    "timeout",
+    "io",
+    "closed",
+    "tls",
+    "http",
+    "status",
+    "digest",
+    "smtp",
+    "smtp_code",
+    "exit_code",
+    "signal",
+    "deadline",
+];
+
+/// The index in [`FAILURE_KINDS`] of a probe failure.
+fn failure_kind(r: &FailReason) -> usize {
+    match r {
+        FailReason::Connect => 0,
+        FailReason::Timeout => 1,
+        FailReason::Io => 2,
+        FailReason::Closed => 3,
+        FailReason::Tls => 4,
+        FailReason::Http(_) => 5,
+        FailReason::Status(..) => 6,
+        FailReason::Digest(_) => 7,
+        FailReason::Smtp(_) => 8,
+        FailReason::SmtpCode(_) => 9,
+        FailReason::ExitCode(_) => 10,
+        FailReason::Signal(_) => 11,
+        FailReason::Deadline => 12,
     }
 }
 
@@ -724,6 +772,12 @@ impl Checks {
             if let Some(outcome) = finished {
                 p.running = Running::Idle;
                 p.last = Some(outcome);
+                if let Some(started) = p.started.take() {
+                    self.duration.record(now.saturating_duration_since(started));
+                }
+                if let Outcome::Down(reason) = outcome {
+                    self.failures[failure_kind(&reason)] += 1;
+                }
                 p.schedule.handle_probe_result(now, outcome.is_up());
                 self.probes_run += 1;
             }
@@ -777,6 +831,7 @@ impl Checks {
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };
+        p.started = Some(now);
         let running = match &p.def {
             ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
                 AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
@@ -826,6 +881,8 @@ impl Checks {
                         warn!("{}: cannot run the script: {e}", p.label);
                         let outcome = Outcome::Down(FailReason::Io);
                         p.last = Some(outcome);
+                        p.started = None;
+                        self.failures[failure_kind(&FailReason::Io)] += 1;
                         p.schedule.handle_probe_result(now, false);
                         if let Some(next) = self.pool.finish() {
                             self.start_queue.push(next as usize);
@@ -955,8 +1012,13 @@ mod tests {
         assert!(c.updates.is_empty());
         assert!(matches!(p.running, Running::Idle));
         assert_eq!(c.poll_at(0, due), Some(due + Duration::from_secs(2)));
-        let mut out = String::new();
-        c.status(&mut out);
+        let model = c.model().unwrap();
+        assert_eq!(model.pool_full_skips, 1);
+        let status = crate::status::Status {
+            checks: Some(model),
+            ..Default::default()
+        };
+        let out = crate::status::text::render(&status);
         assert!(out.contains("pool full (verdict kept) 1,"), "{out}");
         // Many in a row: each counted, none changes the verdict.
         for k in 1..=5u32 {

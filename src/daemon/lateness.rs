@@ -115,6 +115,34 @@ impl Lateness {
     }
 }
 
+impl Lateness {
+    /// The status model's view: percentiles and the cumulative counts below
+    /// each of `status::HISTOGRAM_BOUNDS_US` (powers of two, which are
+    /// bucket edges here, so the counts are exact).
+    pub fn to_histogram(&self) -> crate::status::Histogram {
+        let mut h = crate::status::Histogram {
+            count: self.total,
+            sum_us: self.sum_us,
+            max_us: self.max_us,
+            p50_us: self.quantile_us(0.50),
+            p99_us: self.quantile_us(0.99),
+            p999_us: self.quantile_us(0.999),
+            ..Default::default()
+        };
+        for (i, bound) in crate::status::HISTOGRAM_BOUNDS_US.iter().enumerate() {
+            // Buckets wholly below the bound: their upper edge is bound - 1.
+            h.below[i] = self
+                .counts
+                .iter()
+                .enumerate()
+                .take_while(|(b, _)| upper_edge(*b) < *bound)
+                .map(|(_, c)| u64::from(*c))
+                .sum();
+        }
+        h
+    }
+}
+
 /// `n=… p50=…us p99=…us p999=…us max=…us`, the form `lvsd status` prints
 /// and the benches parse.
 impl fmt::Display for Lateness {
@@ -172,6 +200,24 @@ mod tests {
             h.to_string(),
             format!("n=1000 p50={p50}us p99={p99}us p999=30000us max=30000us")
         );
+    }
+
+    #[test]
+    fn histogram_counts_below_power_of_two_bounds_are_exact() {
+        let mut h = Lateness::new();
+        for us in [0u64, 31, 32, 63, 64, 1000, 1023, 1024, 5_000_000] {
+            h.record(Duration::from_micros(us));
+        }
+        let m = h.to_histogram();
+        assert_eq!(m.count, 9);
+        assert_eq!(m.sum_us, 5_000_000 + 31 + 32 + 63 + 64 + 1000 + 1023 + 1024);
+        for (i, bound) in crate::status::HISTOGRAM_BOUNDS_US.iter().enumerate() {
+            let want = [0u64, 31, 32, 63, 64, 1000, 1023, 1024, 5_000_000]
+                .iter()
+                .filter(|v| **v < *bound)
+                .count() as u64;
+            assert_eq!(m.below[i], want, "below {bound}");
+        }
     }
 
     #[test]

@@ -3,7 +3,6 @@
 //! after every health change), the connection-sync daemon that follows its
 //! VRRP instance, and the `ipvsadm -Ln` view for `lvsd status`.
 
-use std::fmt::Write as _;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -12,15 +11,18 @@ use log::{error, info, warn};
 use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
-use crate::lvs::table::{DestSpec, ServiceSpec, Table, Want};
+use crate::lvs::table::{Admin, DestSpec, ServiceSpec, Table, Want};
+use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
-    AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Scheduler, Service,
-    ServiceKey, ShortName, SyncDaemon, SyncState, TunnelType,
+    AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
+    ShortName, SyncDaemon, SyncState, TunnelType,
 };
 
 /// How long a real server removed by reload keeps draining at most.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
+/// How often an operator's drain looks at the connection counters.
+const ADMIN_DRAIN_POLL: Duration = Duration::from_secs(1);
 
 /// Why the IPVS side could not start.
 #[derive(Debug)]
@@ -174,6 +176,10 @@ pub struct Lvs {
     last_took: Duration,
     /// A due reconcile put off behind a VRRP timer, until then.
     deferred: Option<Instant>,
+    /// Reconcile durations.
+    durations: super::lateness::Lateness,
+    /// When the last reconcile ran (loop time).
+    last_reconcile_at: Instant,
 }
 
 impl Lvs {
@@ -224,6 +230,8 @@ impl Lvs {
             info,
             last_took: Duration::ZERO,
             deferred: None,
+            durations: super::lateness::Lateness::new(),
+            last_reconcile_at: now,
         };
         lvs.stop_stale_daemons();
         lvs.load(cfg, now)?;
@@ -309,12 +317,20 @@ impl Lvs {
         if let Some(d) = self.table.poll_at() {
             at = at.min(d);
         }
+        if self.table.admin_draining() {
+            // An operator's drain ends with its last active connection:
+            // look at the counters every second, not every reconcile_interval.
+            at = at.min(self.last_reconcile_at + ADMIN_DRAIN_POLL);
+        }
         Some(at)
     }
 
     /// Whether a reconcile is due at `now`.
     pub fn is_due(&self, now: Instant) -> bool {
-        self.dirty || now >= self.next_reconcile || self.table.poll_at().is_some_and(|d| d <= now)
+        self.dirty
+            || now >= self.next_reconcile
+            || self.table.poll_at().is_some_and(|d| d <= now)
+            || (self.table.admin_draining() && now >= self.last_reconcile_at + ADMIN_DRAIN_POLL)
     }
 
     /// Puts the due reconcile off until `at` (the daemon lets a VRRP timer go first).
@@ -346,10 +362,12 @@ impl Lvs {
         self.reconcile_inner(now, started);
         self.plan.shrink(256);
         self.last_took = started.elapsed();
+        self.durations.record(self.last_took);
     }
 
     fn reconcile_inner(&mut self, now: Instant, started: Instant) {
         self.dirty = false;
+        self.last_reconcile_at = now;
         self.next_reconcile = now + self.interval;
         self.reconciles += 1;
         let KernelTable { services, dests } = &mut self.kernel;
@@ -615,28 +633,34 @@ impl Lvs {
         }
     }
 
-    /// The `ipvsadm -Ln` view of the kernel table, then lvsd's own lines.
-    pub fn status(&mut self, out: &mut String) {
-        // The reconcile's dump buffers (every reconcile dumps afresh): no
-        // second copy of a big table just for a status answer.
+    /// The IPVS part of the status model: the kernel table (dumped now,
+    /// into the reconcile's buffers) in `ipvsadm -Ln` order with its
+    /// counters, then lvsd's view of every configured real server.
+    pub fn model(&mut self) -> crate::status::Ipvs {
+        use crate::status::{HealthService, KernelService, RealServer};
+        let (version, conn_tab_size) = self.info;
+        let mut m = crate::status::Ipvs {
+            version,
+            conn_tab_size,
+            reconciles: self.reconciles,
+            writes: self.writes,
+            refused: self.failures,
+            sync_daemon: match self.sync_state {
+                Some(SyncState::Master) => "master",
+                Some(SyncState::Backup) => "backup",
+                None => "off",
+            },
+            last_reconcile_us: u64::try_from(self.last_took.as_micros()).unwrap_or(u64::MAX),
+            reconcile_duration: self.durations.to_histogram(),
+            foreign: self.foreign.iter().map(foreign_text).collect(),
+            ..Default::default()
+        };
         let KernelTable { services, dests } = &mut self.kernel;
         if let Err(e) = self.ipvs.dump(services, dests) {
-            let _ = writeln!(out, "IPVS dump failed: {e}");
-            return;
+            m.dump_error = Some(e.to_string());
+            return m;
         }
         let kernel = &mut self.kernel;
-        // About 64 bytes a kernel line and 80 a health line: one allocation.
-        out.reserve(160 * (kernel.dests.len() + kernel.services.len()) + 512);
-        let (version, size) = self.info;
-        let _ = writeln!(
-            out,
-            "IP Virtual Server version {}.{}.{} (size={size})",
-            (version >> 16) & 0xff,
-            (version >> 8) & 0xff,
-            version & 0xff
-        );
-        out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
-        out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
         kernel
             .services
             .sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
@@ -645,9 +669,9 @@ impl Lvs {
         kernel.dests.sort_by(|(ka, a, _), (kb, b, _)| {
             ipvsadm_service_cmp(ka, kb).then_with(|| ipvsadm_dest_cmp(&a.key, &b.key))
         });
+        m.kernel.reserve(kernel.services.len());
         let mut next = 0;
         for s in &kernel.services {
-            let _ = writeln!(out, "{}", service_line(s));
             let rest = &kernel.dests[next.min(kernel.dests.len())..];
             let skip = rest
                 .iter()
@@ -658,73 +682,112 @@ impl Lvs {
                 .take_while(|(k, _, _)| *k == s.key)
                 .count();
             next += skip + run;
-            for (_, d, st) in &rest[skip..skip + run] {
-                let _ = writeln!(
-                    out,
-                    "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
-                    addr_port(d.key.addr, d.key.port),
-                    d.forward.name(),
-                    d.weight,
-                    st.active_conns,
-                    st.inactive_conns
-                );
-            }
-        }
-        out.push_str("\nlvsd health:\n");
-        let services: Vec<(ServiceSpec, bool)> =
-            self.table.services().map(|(s, q)| (s.clone(), q)).collect();
-        for (spec, quorum_up) in &services {
-            let _ = writeln!(
-                out,
-                "virtual server {} quorum {}",
-                key_text(&spec.service.key),
-                if *quorum_up { "up" } else { "LOST" }
-            );
-            for d in self.table.dests(&spec.service.key) {
-                let state = if d.sorry {
-                    "sorry-server"
-                } else if d.draining_until.is_some() {
-                    "draining"
-                } else if d.alive {
-                    "alive"
-                } else {
-                    "DEAD"
-                };
-                let weight = match d.want {
-                    Want::Present(x) => x.weight.to_string(),
-                    Want::Draining(x, _) => x.weight.to_string(),
-                    Want::Absent => "-".into(),
-                };
-                let reason = self
-                    .reasons
+            m.kernel.push(KernelService {
+                service: s.clone(),
+                dests: rest[skip..skip + run]
                     .iter()
-                    .find(|(s, k, _)| *s == spec.service.key && *k == d.dest.key)
-                    .map_or("configured", |r| r.2.as_str());
-                let _ = writeln!(
-                    out,
-                    "  {:<28} {:<12} weight {:<5} last change: {reason}",
-                    addr_port(d.dest.key.addr, d.dest.key.port),
-                    state,
-                    weight
-                );
-            }
+                    .map(|(_, d, st)| (*d, *st))
+                    .collect(),
+            });
         }
-        for f in &self.foreign {
-            let _ = writeln!(out, "not owned by lvsd (left alone): {}", foreign_text(f));
+        for (spec, quorum_up) in self.table.services() {
+            let key = spec.service.key;
+            let name = self
+                .names
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map_or_else(String::new, |(_, n)| n.clone());
+            let real_servers = self
+                .table
+                .dests(&key)
+                .map(|d| {
+                    let state = if d.sorry {
+                        "sorry-server"
+                    } else if d.draining_until.is_some() {
+                        "draining"
+                    } else if d.alive {
+                        "alive"
+                    } else {
+                        "DEAD"
+                    };
+                    let weight = match d.want {
+                        Want::Present(x) | Want::Draining(x, _) => Some(x.weight),
+                        Want::Absent => None,
+                    };
+                    let reason = self
+                        .reasons
+                        .iter()
+                        .find(|(s, k, _)| *s == key && *k == d.dest.key)
+                        .map_or("configured", |r| r.2.as_str())
+                        .to_owned();
+                    RealServer {
+                        key: d.dest.key,
+                        state,
+                        alive: d.alive,
+                        weight,
+                        configured_weight: d.dest.weight,
+                        admin: d.admin,
+                        reason,
+                    }
+                })
+                .collect();
+            m.services.push(HealthService {
+                key,
+                name,
+                quorum_up,
+                real_servers,
+            });
         }
-        let _ = writeln!(
-            out,
-            "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
-            self.reconciles,
-            self.writes,
-            self.failures,
-            match self.sync_state {
-                Some(SyncState::Master) => "master",
-                Some(SyncState::Backup) => "backup",
-                None => "off",
-            },
-            self.last_took.as_millis()
-        );
+        m
+    }
+
+    /// Sets an operator's override (`lvsd rs ...`) on a configured real
+    /// server; a change is written by the next reconcile, at once.
+    pub fn set_admin(
+        &mut self,
+        service: &ServiceKey,
+        dest: &DestKey,
+        admin: Admin,
+    ) -> Result<(), crate::lvs::table::TableError> {
+        let change = self.table.set_admin(service, dest, admin)?;
+        if change.table_changed {
+            self.dirty = true;
+        }
+        Ok(())
+    }
+
+    /// The override of a real server, if it is configured.
+    pub fn admin(&self, service: &ServiceKey, dest: &DestKey) -> Option<Admin> {
+        self.table
+            .dests(service)
+            .find(|d| d.dest.key == *dest && !d.sorry)
+            .map(|d| d.admin)
+    }
+
+    /// The key of the configured virtual server named `name` (its INI
+    /// section) or written as `ADDR:PORT` / `fwmark:N`.
+    pub fn find_service(&self, name: &str) -> Option<ServiceKey> {
+        if let Some((k, _)) = self.names.iter().find(|(_, n)| n == name) {
+            return Some(*k);
+        }
+        self.table
+            .services()
+            .map(|(s, _)| s.service.key)
+            .find(|k| match k {
+                ServiceKey::Addr { addr, port, .. } => {
+                    addr_port(*addr, *port) == name || format!("{addr}:{port}") == name
+                }
+                ServiceKey::Fwmark { mark, .. } => format!("fwmark:{mark}") == name,
+            })
+    }
+
+    /// The kernel's current counters of one destination (from the last dump).
+    pub fn kernel_stats(&self, service: &ServiceKey, dest: &DestKey) -> Option<DestStats> {
+        self.kernel
+            .dests
+            .iter()
+            .find(|(s, d, _)| s == service && d.key == *dest)
+            .map(|(_, _, st)| *st)
     }
 }
 
@@ -789,24 +852,6 @@ fn ipvsadm_dest_cmp(a: &DestKey, b: &DestKey) -> std::cmp::Ordering {
         .then(a.port.cmp(&b.port))
 }
 
-fn addr_port(addr: IpAddr, port: u16) -> String {
-    match addr {
-        IpAddr::V4(a) => format!("{a}:{port}"),
-        IpAddr::V6(a) => format!("[{a}]:{port}"),
-    }
-}
-
-fn key_text(key: &ServiceKey) -> String {
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => format!("{} {}", protocol.name(), addr_port(*addr, *port)),
-        ServiceKey::Fwmark { mark, .. } => format!("FWM {mark}"),
-    }
-}
-
 fn foreign_text(f: &Foreign) -> String {
     match f {
         Foreign::Service(k) => format!("service {}", key_text(k)),
@@ -818,74 +863,9 @@ fn foreign_text(f: &Foreign) -> String {
     }
 }
 
-/// One service line as `ipvsadm -Ln` prints it.
-fn service_line(s: &Service) -> String {
-    let mut line = match s.key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => format!(
-            "{}  {} {}",
-            protocol.name(),
-            addr_port(addr, port),
-            s.scheduler.name()
-        ),
-        ServiceKey::Fwmark { mark, af } => {
-            let fam = if af == AddrFamily::V6 { " IPv6" } else { "" };
-            format!("FWM  {mark}{fam} {}", s.scheduler.name())
-        }
-    };
-    use crate::wire::netlink::ipvs::flags as f;
-    if s.flags & (f::SCHED1 | f::SCHED2 | f::SCHED3) != 0 {
-        let names: [&str; 3] = match s.scheduler {
-            Scheduler::Sh => ["sh-fallback", "sh-port", "flag-3"],
-            Scheduler::Mh => ["mh-fallback", "mh-port", "flag-3"],
-            _ => ["flag-1", "flag-2", "flag-3"],
-        };
-        let set: Vec<&str> = [f::SCHED1, f::SCHED2, f::SCHED3]
-            .iter()
-            .zip(names)
-            .filter(|(bit, _)| s.flags & **bit != 0)
-            .map(|(_, n)| n)
-            .collect();
-        let _ = write!(line, " ({})", set.join(","));
-    }
-    if s.flags & f::PERSISTENT != 0 {
-        let _ = write!(line, " persistent {}", s.timeout);
-        let full = match s.key.af() {
-            AddrFamily::V4 => 32,
-            AddrFamily::V6 => 128,
-        };
-        if s.prefix_len != full {
-            match s.key.af() {
-                AddrFamily::V4 => {
-                    let mask = if s.prefix_len == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
-                    };
-                    let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
-                }
-                AddrFamily::V6 => {
-                    let _ = write!(line, " mask {}", s.prefix_len);
-                }
-            }
-        }
-        if let Some(pe) = &s.pe_name {
-            let _ = write!(line, " pe {pe}");
-        }
-    }
-    if s.flags & f::ONEPACKET != 0 {
-        line.push_str(" ops");
-    }
-    line
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wire::netlink::ipvs::flags;
 
     fn tcp(addr: &str, port: u16) -> ServiceKey {
         ServiceKey::Addr {
@@ -934,33 +914,5 @@ mod tests {
             port: 80,
         };
         assert_eq!(ipvsadm_dest_cmp(&a, &b), std::cmp::Ordering::Less);
-    }
-
-    #[test]
-    fn service_lines_match_ipvsadm() {
-        let mut sh = Service::new(tcp("10.0.0.100", 8080), Scheduler::Sh);
-        sh.flags = flags::SH_FALLBACK | flags::SH_PORT;
-        assert_eq!(
-            service_line(&sh),
-            "TCP  10.0.0.100:8080 sh (sh-fallback,sh-port)"
-        );
-        let p = Service::new(tcp("10.0.0.100", 443), Scheduler::Lc).persistent(120, 16);
-        assert_eq!(
-            service_line(&p),
-            "TCP  10.0.0.100:443 lc persistent 120 mask 255.255.0.0"
-        );
-        let mut ops = Service::new(
-            ServiceKey::Fwmark {
-                af: AddrFamily::V6,
-                mark: 9,
-            },
-            Scheduler::Wrr,
-        )
-        .persistent(30, 64);
-        ops.flags |= flags::ONEPACKET;
-        assert_eq!(
-            service_line(&ops),
-            "FWM  9 IPv6 wrr persistent 30 mask 64 ops"
-        );
     }
 }

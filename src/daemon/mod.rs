@@ -3,27 +3,31 @@
 //! logic lives here.
 
 pub mod checks;
+mod commands;
 pub mod lateness;
 pub mod lvs;
+pub mod observe;
 pub mod vrrp;
 
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
 use crate::cli::Exit;
+use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
 use crate::io::control::{ConnState, ControlConn, ControlListener};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
+use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState};
 use crate::io::netlink::{Rtnl, RtnlEvents};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::MAX_TIMERS;
+use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE};
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -43,6 +47,30 @@ pub enum TimerKind {
     VrrpFiles,
     /// Work put off until after a VRRP timer (status answers, a reload).
     Deferred,
+    /// The earliest idle deadline of the metrics connections.
+    MetricsIdle,
+}
+
+/// A scrape being rendered in slices.
+struct MetricsRender {
+    slot: usize,
+    head_only: bool,
+    renderer: crate::status::prom::Renderer,
+    /// The answer: head, then the body as it is rendered.
+    body: Vec<u8>,
+}
+
+/// Work a control or metrics connection waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    /// `status` on control connection n.
+    Text(usize),
+    /// `status json` on control connection n.
+    Json(usize),
+    /// `reload` on control connection n (answered with the result).
+    Reload(usize),
+    /// `GET /metrics` on metrics connection n.
+    Metrics(usize, bool),
 }
 
 /// Check timers are rounded up to this grain so that the checks due within
@@ -145,10 +173,29 @@ struct Daemon {
     started: Instant,
     reloads: u64,
     failed_reloads: u64,
-    /// Control connections whose status answer waits for a VRRP timer.
-    pending_status: Vec<usize>,
+    /// Answers that wait for a VRRP timer.
+    pending: Vec<Pending>,
     /// A SIGHUP whose reload waits for a VRRP timer.
     pending_reload: bool,
+    /// The metrics listener and its connections.
+    metrics: Option<MetricsListener>,
+    metrics_conns: Vec<Option<MetricsConn>>,
+    metrics_timer: Option<TimerId>,
+    /// Metrics connections that used their write budget and write on in the next turn.
+    metrics_more: Vec<usize>,
+    /// Scrapes being rendered in slices, and when the next slice runs.
+    metrics_renders: Vec<MetricsRender>,
+    metrics_next_slice: Option<Instant>,
+    /// What the last slice took, and whether the next one waited already.
+    slice_cost: Duration,
+    slice_put_off: bool,
+    /// What the last scrape took to build.
+    metrics_cost: Duration,
+    /// Wall-clock start, and the wall-clock time of the last accepted load.
+    started_wall: SystemTime,
+    last_load_wall: SystemTime,
+    /// Become/release-master counts per VRRP instance.
+    transitions: Vec<observe::Transitions>,
     /// When the put-off work runs, and its timer.
     deferred_at: Option<Instant>,
     deferred_timer: Option<TimerId>,
@@ -220,6 +267,23 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
     let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
+    let metrics = match config.global.metrics_listen {
+        None => None,
+        Some(addr) => {
+            let mut l = MetricsListener::bind(addr)
+                .map_err(setup_err(&format!("metrics_listen {addr}")))?;
+            ev.registry()
+                .register(
+                    l.source(),
+                    Source::MetricsListener.token(),
+                    Interest::READABLE,
+                )
+                .map_err(setup_err("registering the metrics listener"))?;
+            info!("metrics: serving GET /metrics on {addr}");
+            Some(l)
+        }
+    };
+    let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
     let mut daemon = Daemon {
         config_path: opts.config_path.clone(),
         config,
@@ -238,8 +302,20 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         started: now,
         reloads: 0,
         failed_reloads: 0,
-        pending_status: Vec::with_capacity(16),
+        pending: Vec::with_capacity(MAX_CONTROL_CONNS + MAX_METRICS_CONNS),
         pending_reload: false,
+        metrics,
+        metrics_conns: Vec::new(),
+        metrics_timer: None,
+        metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
+        metrics_renders: Vec::with_capacity(MAX_METRICS_CONNS),
+        metrics_next_slice: None,
+        slice_cost: Duration::ZERO,
+        slice_put_off: false,
+        metrics_cost: Duration::ZERO,
+        started_wall: SystemTime::now(),
+        last_load_wall: SystemTime::now(),
+        transitions,
         deferred_at: None,
         deferred_timer: None,
         status_cost: Duration::ZERO,
@@ -324,6 +400,11 @@ impl Daemon {
         // `notes` also holds what VRRP timers of this wake-up did (run at once
         // in on_timer); it is consumed below and cleared at the end.
         self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        for &(i, state, _) in &self.notes {
+            if let Some(t) = self.transitions.get_mut(i) {
+                t.note(state);
+            }
+        }
         self.vrrp.sync_timers(now, timers);
         let epoch = self.started;
         self.checks.sync_timers(now, timers, TimerKind::Check, |t| {
@@ -352,6 +433,24 @@ impl Daemon {
             self.deferred_at,
             TimerKind::Deferred,
         );
+        let idle = self
+            .metrics_conns
+            .iter()
+            .flatten()
+            .map(|c| c.deadline)
+            .min();
+        // A connection with more to write goes on in the next turn, after I/O.
+        let more = (!self.metrics_more.is_empty()).then_some(now);
+        let want = [idle, more, self.metrics_next_slice]
+            .into_iter()
+            .flatten()
+            .min();
+        sync_timer(
+            timers,
+            &mut self.metrics_timer,
+            want,
+            TimerKind::MetricsIdle,
+        );
     }
 
     /// Puts work off until `at` (the earliest of what is already waiting).
@@ -360,35 +459,163 @@ impl Daemon {
         self.deferred_at = Some(self.deferred_at.map_or(at, |d| d.min(at)));
     }
 
-    /// The put-off work: status answers, then a reload.
+    /// The put-off work: status answers and scrapes, then a reload.
     fn run_deferred(&mut self, cx: &mut Context<'_, TimerKind>) {
         self.deferred_at = None;
-        let pending = std::mem::take(&mut self.pending_status);
-        for &slot in &pending {
-            self.answer_status(cx, slot);
+        let pending = std::mem::take(&mut self.pending);
+        let mut reload_answers = Vec::new();
+        for &p in &pending {
+            match p {
+                Pending::Text(slot) => self.answer_status(cx, slot, false),
+                Pending::Json(slot) => self.answer_status(cx, slot, true),
+                Pending::Metrics(slot, head) => self.answer_metrics(cx, slot, head),
+                Pending::Reload(slot) => reload_answers.push(slot),
+            }
         }
-        self.pending_status = pending;
-        self.pending_status.clear();
-        if std::mem::take(&mut self.pending_reload) {
-            self.reload(cx);
+        self.pending = pending;
+        self.pending.clear();
+        if std::mem::take(&mut self.pending_reload) || !reload_answers.is_empty() {
+            let answer = match self.reload(cx) {
+                Ok(text) => command::ok(text),
+                Err(text) => command::error(text),
+            };
+            for slot in reload_answers {
+                self.answer_control(cx, slot, answer.clone().into_bytes());
+            }
         }
     }
 
-    fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
-        let started = Instant::now();
-        let answer = self.status(cx.now);
-        self.status_cost = started.elapsed();
+    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
         let Some(Some(conn)) = self.conns.get_mut(slot) else {
             return;
         };
-        if conn.answer(answer.into_bytes()) == ConnState::Closed {
+        if conn.answer(answer) == ConnState::Closed {
             if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
                 let _ = cx.registry.deregister(conn.source());
             }
         }
     }
 
-    fn reload(&mut self, cx: &mut Context<'_, TimerKind>) {
+    fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, json: bool) {
+        let started = Instant::now();
+        let model = self.model(cx.now);
+        let answer = if json {
+            crate::status::json::render(&model)
+        } else {
+            crate::status::text::render(&model)
+        };
+        self.status_cost = started.elapsed();
+        self.answer_control(cx, slot, answer.into_bytes());
+    }
+
+    /// Builds the model now (one piece: a kernel dump), then renders it in
+    /// slices over the next turns (`metrics_slices`).
+    fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
+        let started = Instant::now();
+        let model = self.model(cx.now);
+        self.metrics_cost = started.elapsed();
+        let renderer = crate::status::prom::Renderer::new(model);
+        // One allocation, faulted in page by page as the slices fill it.
+        let body =
+            crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, renderer.size_hint());
+        self.metrics_renders.push(MetricsRender {
+            slot,
+            head_only,
+            renderer,
+            body,
+        });
+        self.metrics_next_slice = Some(cx.now);
+    }
+
+    /// One slice of every scrape being rendered, unless a VRRP timer is
+    /// so close that the slice could delay it: then right after that timer.
+    fn metrics_slices(&mut self, cx: &mut Context<'_, TimerKind>) {
+        if self.metrics_renders.is_empty() {
+            self.metrics_next_slice = None;
+            return;
+        }
+        // Put off at most once per slice (as all heavy work): a slice that
+        // once took long must not wait behind every advert after it.
+        let next = self.vrrp.next_deadline();
+        if !std::mem::take(&mut self.slice_put_off) {
+            if let Some(at) = yield_to_vrrp(cx.now, next, self.slice_cost) {
+                self.yields += 1;
+                self.slice_put_off = true;
+                self.metrics_next_slice = Some(at);
+                return;
+            }
+        }
+        let started = Instant::now();
+        let mut done = Vec::new();
+        for (k, r) in self.metrics_renders.iter_mut().enumerate() {
+            if r.renderer
+                .render_some_bytes(&mut r.body, METRICS_ROWS_PER_SLICE)
+            {
+                done.push(k);
+            }
+        }
+        self.slice_cost = started.elapsed();
+        for k in done.into_iter().rev() {
+            let mut r = self.metrics_renders.swap_remove(k);
+            crate::io::metrics::finish_ok(&mut r.body, r.head_only);
+            self.metrics_reply(cx, r.slot, r.body);
+        }
+        self.metrics_next_slice = (!self.metrics_renders.is_empty()).then_some(cx.now);
+    }
+
+    fn metrics_reply(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, bytes: Vec<u8>) {
+        let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+            return;
+        };
+        match conn.answer(bytes, cx.now) {
+            MetricsState::Closed => self.close_metrics(cx, slot),
+            MetricsState::MoreToWrite => self.metrics_more.push(slot),
+            _ => {}
+        }
+    }
+
+    fn close_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
+        if let Some(Some(mut conn)) = self.metrics_conns.get_mut(slot).map(Option::take) {
+            let _ = cx.registry.deregister(conn.source());
+        }
+        self.pending
+            .retain(|p| *p != Pending::Metrics(slot, true) && *p != Pending::Metrics(slot, false));
+    }
+
+    /// Runs `p` now, or after the next VRRP timer when it might delay it.
+    fn now_or_later(&mut self, cx: &mut Context<'_, TimerKind>, p: Pending) {
+        let cost = match p {
+            Pending::Text(_) | Pending::Json(_) => self.status_cost,
+            Pending::Metrics(..) => self.metrics_cost,
+            Pending::Reload(_) => self.load_cost,
+        };
+        let next = self.vrrp.next_deadline();
+        match yield_to_vrrp(cx.now, next, cost) {
+            Some(at) => {
+                self.pending.push(p);
+                self.defer(at);
+            }
+            None => self.run_one(cx, p),
+        }
+    }
+
+    fn run_one(&mut self, cx: &mut Context<'_, TimerKind>, p: Pending) {
+        match p {
+            Pending::Text(slot) => self.answer_status(cx, slot, false),
+            Pending::Json(slot) => self.answer_status(cx, slot, true),
+            Pending::Metrics(slot, head) => self.answer_metrics(cx, slot, head),
+            Pending::Reload(slot) => {
+                let answer = match self.reload(cx) {
+                    Ok(text) => command::ok(text),
+                    Err(text) => command::error(text),
+                };
+                self.answer_control(cx, slot, answer.into_bytes());
+            }
+        }
+    }
+
+    /// Reloads the configuration file; the answer of `lvsd reload`.
+    fn reload(&mut self, cx: &mut Context<'_, TimerKind>) -> Result<String, String> {
         let now = cx.now;
         // Only for the log line's duration; `now` stays the wake-up's time.
         let started = Instant::now();
@@ -406,22 +633,27 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
-                info!(
+                self.last_load_wall = SystemTime::now();
+                let text = format!(
                     "reload: {} unchanged (same bytes, {} ms)",
                     self.config_path.display(),
                     started.elapsed().as_millis()
                 );
+                info!("{text}");
+                Ok(text)
             }
             Ok(Some((new, digest))) => {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
-                    info!(
+                    self.last_load_wall = SystemTime::now();
+                    let text = format!(
                         "reload: {} unchanged ({} ms)",
                         self.config_path.display(),
                         started.elapsed().as_millis()
                     );
-                    return;
+                    info!("{text}");
+                    return Ok(text);
                 }
                 // New checks first: a checker that cannot be built rejects
                 // the reload before anything running is touched.
@@ -436,8 +668,10 @@ impl Daemon {
                         Ok(c) => Some(c),
                         Err(e) => {
                             self.failed_reloads += 1;
-                            error!("reload rejected, the running configuration stays: {e}");
-                            return;
+                            let text =
+                                format!("reload rejected, the running configuration stays: {e}");
+                            error!("{text}");
+                            return Err(text);
                         }
                     }
                 } else {
@@ -446,12 +680,13 @@ impl Daemon {
                 if let Some(lvs) = &mut self.lvs {
                     if let Err(e) = lvs.load(&new, now) {
                         self.failed_reloads += 1;
-                        error!("reload rejected, the running configuration stays: {e}");
+                        let text = format!("reload rejected, the running configuration stays: {e}");
+                        error!("{text}");
                         // Put the running table back exactly as it was.
                         if let Err(e) = lvs.load(&self.config, now) {
                             error!("restoring the running IPVS table: {e}");
                         }
-                        return;
+                        return Err(text);
                     }
                 }
                 if let Some(mut fresh) = new_checks {
@@ -465,43 +700,26 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
-                info!(
-                    "reload: {} accepted; VRRP instances keep running (instance changes need a restart in this version)",
-                    self.config_path.display()
+                let text = format!(
+                    "reload: {} accepted and applied in {} ms; VRRP instances keep running (instance changes need a restart in this version)",
+                    self.config_path.display(),
+                    started.elapsed().as_millis()
                 );
+                info!("{text}");
                 self.config = new;
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
+                self.last_load_wall = SystemTime::now();
+                Ok(text)
             }
             Err(e) => {
                 self.failed_reloads += 1;
-                error!("reload rejected, the running configuration stays: {e}");
+                let text = format!("reload rejected, the running configuration stays: {e}");
+                error!("{text}");
+                Err(text)
             }
         }
-    }
-
-    /// `lvsd status`: first the kernel table exactly in `ipvsadm -Ln`'s
-    /// layout (so eyes and scripts carry over), then lvsd's own lines.
-    fn status(&mut self, now: Instant) -> String {
-        let mut out = String::new();
-        use std::fmt::Write;
-        if let Some(lvs) = &mut self.lvs {
-            lvs.status(&mut out);
-        }
-        let _ = writeln!(
-            out,
-            "lvsd {} up {}s, config {} (reloads {}, rejected {}), work put off behind VRRP timers {}",
-            env!("CARGO_PKG_VERSION"),
-            now.duration_since(self.started).as_secs(),
-            self.config_path.display(),
-            self.reloads,
-            self.failed_reloads,
-            self.yields
-        );
-        self.vrrp.status(&mut out);
-        self.checks.status(&mut out);
-        out
     }
 
     fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
@@ -512,7 +730,7 @@ impl Daemon {
                         let slot = match self.conns.iter().position(Option::is_none) {
                             Some(s) => s,
                             None => {
-                                if self.conns.len() >= 16 {
+                                if self.conns.len() >= MAX_CONTROL_CONNS {
                                     warn!("control: too many connections; refusing one");
                                     continue;
                                 }
@@ -541,39 +759,153 @@ impl Daemon {
                 }
             },
             Source::ControlConn(slot) => {
-                if self.pending_status.contains(&slot) {
+                let waiting = self.pending.iter().any(|p| {
+                    matches!(p, Pending::Text(s) | Pending::Json(s) | Pending::Reload(s) if *s == slot)
+                });
+                if waiting {
                     return; // its answer comes after the next VRRP timer
                 }
                 let Some(Some(conn)) = self.conns.get_mut(slot) else {
                     return;
                 };
-                let mut state = conn.on_readable();
-                if let ConnState::Request(req) = state {
-                    if req.as_str() == "status" {
-                        let next = self.vrrp.next_deadline();
-                        match yield_to_vrrp(cx.now, next, self.status_cost) {
-                            Some(at) => {
-                                self.pending_status.push(slot);
-                                self.defer(at);
-                            }
-                            None => self.answer_status(cx, slot),
+                let state = conn.on_readable();
+                match state {
+                    ConnState::Request(line) => self.on_request(cx, slot, &line),
+                    ConnState::Closed => {
+                        if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
+                            let _ = cx.registry.deregister(conn.source());
                         }
-                        return;
                     }
-                    let answer =
-                        format!("error: unknown request {:?}; try 'status'\n", req.as_str());
-                    let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                        return;
-                    };
-                    state = conn.answer(answer.into_bytes());
-                }
-                if state == ConnState::Closed {
-                    if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                        let _ = cx.registry.deregister(conn.source());
-                    }
+                    ConnState::Reading | ConnState::Writing => {}
                 }
             }
             _ => {}
+        }
+    }
+
+    /// One request line from control connection `slot`.
+    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str) {
+        let req = match Request::parse(line) {
+            Ok(r) => r,
+            Err(e) => {
+                self.answer_control(cx, slot, command::error(e).into_bytes());
+                return;
+            }
+        };
+        if req.changes_state() {
+            // The peer's uid is logged once the control socket's access
+            // layer exposes it.
+            info!("control: request {:?}", req.line());
+        }
+        match req {
+            Request::Status => self.now_or_later(cx, Pending::Text(slot)),
+            Request::StatusJson => self.now_or_later(cx, Pending::Json(slot)),
+            Request::Reload => self.now_or_later(cx, Pending::Reload(slot)),
+            other => {
+                let answer = self.run_command(cx.now, &other);
+                self.answer_control(cx, slot, answer.into_bytes());
+            }
+        }
+    }
+
+    fn on_metrics(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
+        match source {
+            Source::MetricsListener => loop {
+                let Some(listener) = &self.metrics else {
+                    return;
+                };
+                match listener.accept() {
+                    Ok(Some(stream)) => {
+                        let slot = match self.metrics_conns.iter().position(Option::is_none) {
+                            Some(s) => s,
+                            None if self.metrics_conns.len() < MAX_METRICS_CONNS => {
+                                self.metrics_conns.push(None);
+                                self.metrics_conns.len() - 1
+                            }
+                            None => {
+                                // Dropping the stream closes it: a scraper
+                                // retries; the loop is not held.
+                                warn!(
+                                    "metrics: {MAX_METRICS_CONNS} connections open; refusing one"
+                                );
+                                continue;
+                            }
+                        };
+                        let mut conn = MetricsConn::new(stream, cx.now);
+                        if cx
+                            .registry
+                            .register(
+                                conn.source(),
+                                Source::MetricsConn(slot).token(),
+                                Interest::READABLE | Interest::WRITABLE,
+                            )
+                            .is_ok()
+                        {
+                            self.metrics_conns[slot] = Some(conn);
+                        }
+                    }
+                    Ok(None) => break,
+                    Err(e) => {
+                        warn!("metrics: accept: {e}");
+                        break;
+                    }
+                }
+            },
+            Source::MetricsConn(slot) => {
+                let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+                    return;
+                };
+                match conn.on_readable(cx.now) {
+                    MetricsState::Request(HttpRequest::Metrics { head_only }) => {
+                        self.now_or_later(cx, Pending::Metrics(slot, head_only))
+                    }
+                    MetricsState::Request(HttpRequest::Refused(code, reason)) => {
+                        let body = format!("{code} {reason}: lvsd serves GET /metrics only\n");
+                        let bytes = crate::io::metrics::response(
+                            code,
+                            reason,
+                            "text/plain; charset=utf-8",
+                            body.as_bytes(),
+                            false,
+                        );
+                        self.metrics_reply(cx, slot, bytes);
+                    }
+                    MetricsState::Closed => self.close_metrics(cx, slot),
+                    MetricsState::MoreToWrite => {
+                        if !self.metrics_more.contains(&slot) {
+                            self.metrics_more.push(slot);
+                        }
+                    }
+                    MetricsState::Reading | MetricsState::Writing => {}
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Renders the next slices, writes on where the budget stopped, and
+    /// closes metrics connections past their idle deadline.
+    fn metrics_idle(&mut self, cx: &mut Context<'_, TimerKind>) {
+        if self.metrics_next_slice.is_some_and(|at| at <= cx.now) {
+            self.metrics_slices(cx);
+        }
+        for slot in std::mem::take(&mut self.metrics_more) {
+            let Some(Some(conn)) = self.metrics_conns.get_mut(slot) else {
+                continue;
+            };
+            match conn.flush_at(Some(cx.now)) {
+                MetricsState::Closed => self.close_metrics(cx, slot),
+                MetricsState::MoreToWrite => self.metrics_more.push(slot),
+                _ => {}
+            }
+        }
+        for slot in 0..self.metrics_conns.len() {
+            let expired = self.metrics_conns[slot]
+                .as_ref()
+                .is_some_and(|c| c.deadline <= cx.now);
+            if expired {
+                self.close_metrics(cx, slot);
+            }
         }
     }
 }
@@ -615,7 +947,9 @@ impl Handler<TimerKind> for Daemon {
                                 self.pending_reload = true;
                                 self.defer(at);
                             }
-                            None => self.reload(cx),
+                            None => {
+                                let _ = self.reload(cx);
+                            }
                         }
                     }
                     Ok(Some(SignalEvent::Child)) => {}
@@ -649,6 +983,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             }
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
+            Source::MetricsListener | Source::MetricsConn(_) => self.on_metrics(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
             Source::Child(k) => self.vrrp.on_child(cx.now, k),
             _ => {}
@@ -695,6 +1030,10 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::Deferred => {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
+            }
+            TimerKind::MetricsIdle => {
+                self.metrics_timer = None;
+                self.metrics_idle(cx);
             }
         }
     }

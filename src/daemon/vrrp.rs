@@ -1031,111 +1031,90 @@ impl Vrrp {
             }
         }
     }
-
-    /// A status block: one paragraph per instance.
-    pub fn status(&self, out: &mut String) {
-        use std::fmt::Write;
+    /// The VRRP part of the status model.
+    pub fn model(&self, out: &mut crate::status::Status) {
+        use crate::status::{Notifier as N, Receiver as R, Script as S, VrrpInstance as V};
+        let drops = |counts: &[u64; DropReason::COUNT]| -> Vec<(&'static str, u64)> {
+            DropReason::ALL
+                .iter()
+                .map(|r| (r.as_str(), counts[r.index()]))
+                .collect()
+        };
         for (inst, io) in self.instances.iter().zip(&self.io) {
             let p = inst.params();
-            let _ = writeln!(
-                out,
-                "vrrp_instance {} vrid {} on {}: {} priority {} (configured {}) adverts sent {} received {}",
-                io.name,
-                p.vrid,
-                io.interface,
-                inst.state().as_str(),
-                inst.effective_priority(),
-                p.priority,
-                io.sent,
-                io.received
-            );
-            let drops: Vec<String> = DropReason::ALL
-                .iter()
-                .filter(|r| io.drops[r.index()] > 0)
-                .map(|r| format!("{}={}", r.as_str(), io.drops[r.index()]))
-                .collect();
-            if io.send_lateness.count() > 0 {
-                let _ = writeln!(out, "  advert lateness: {}", io.send_lateness);
-            }
-            if inst.answers_limited() > 0 || inst.notify_coalesced() > 0 {
-                let _ = writeln!(
-                    out,
-                    "  answers rate-limited {} notifications coalesced {}",
-                    inst.answers_limited(),
-                    inst.notify_coalesced()
-                );
-            }
-            if !drops.is_empty() || io.vip_mismatches > 0 {
-                let _ = writeln!(
-                    out,
-                    "  dropped: {} vip_mismatch={}",
-                    drops.join(" "),
-                    io.vip_mismatches
-                );
-            }
+            out.vrrp.push(V {
+                name: io.name.clone(),
+                vrid: p.vrid,
+                interface: io.interface.clone(),
+                state: inst.state().as_str(),
+                priority: inst.effective_priority(),
+                configured_priority: p.priority,
+                held: inst.is_held(),
+                vips: io.vips.iter().map(|(a, _, _)| a.to_string()).collect(),
+                adverts_sent: io.sent,
+                adverts_received: io.received,
+                became_master: 0,
+                released_master: 0,
+                drops: drops(&io.drops),
+                vip_mismatches: io.vip_mismatches,
+                answers_limited: inst.answers_limited(),
+                notify_coalesced: inst.notify_coalesced(),
+                advert_lateness: io.send_lateness.to_histogram(),
+            });
         }
         for n in &self.notifiers {
             if n.runs + n.dropped > 0 || n.busy() {
-                let _ = writeln!(
-                    out,
-                    "{} notify: ran {} failed {} dropped {}{}",
-                    n.label,
-                    n.runs,
-                    n.failures,
-                    n.dropped,
-                    if n.busy() { " (running)" } else { "" }
-                );
+                out.notifiers.push(N {
+                    label: n.label.clone(),
+                    runs: n.runs,
+                    failures: n.failures,
+                    dropped: n.dropped,
+                    busy: n.busy(),
+                });
             }
         }
-        for s in &self.scripts {
-            let _ = writeln!(
-                out,
-                "vrrp_script {}: {} runs {} last {:?}",
-                s.name,
-                if s.status() == TrackStatus::Up {
-                    "up"
-                } else {
-                    "down"
-                },
-                s.runs,
-                s.last
-            );
+        for sc in &self.scripts {
+            out.scripts.push(S {
+                name: sc.name.clone(),
+                up: sc.status() == TrackStatus::Up,
+                runs: sc.runs,
+                last: format!("{:?}", sc.last),
+            });
         }
         for f in &self.files {
-            let _ = writeln!(out, "track_file {}: {}", f.path, f.value);
+            out.track_files.push((f.path.clone(), i64::from(f.value)));
         }
-        if let Some(fifo) = &self.fifo {
-            let _ = writeln!(
-                out,
-                "notify_fifo: written {} dropped {}",
-                fifo.written, fifo.dropped
-            );
-        }
+        out.notify_fifo = self.fifo.as_ref().map(|f| (f.written, f.dropped));
         for r in &self.receivers {
-            if r.budget_reached > 0 {
-                let _ = writeln!(
-                    out,
-                    "vrrp receiver {} ({}): read budget of {VRRP_PACKETS_PER_WAKEUP} reached {} times",
-                    r.interface,
-                    if r.ipv6 { "IPv6" } else { "IPv4" },
-                    r.budget_reached
-                );
-            }
-            let unknown = r.drops.iter().sum::<u64>();
-            if unknown > 0 {
-                let drops: Vec<String> = DropReason::ALL
-                    .iter()
-                    .filter(|d| r.drops[d.index()] > 0)
-                    .map(|d| format!("{}={}", d.as_str(), r.drops[d.index()]))
-                    .collect();
-                let _ = writeln!(
-                    out,
-                    "vrrp receiver {} ({}): dropped {}",
-                    r.interface,
-                    if r.ipv6 { "IPv6" } else { "IPv4" },
-                    drops.join(" ")
-                );
-            }
+            out.receivers.push(R {
+                interface: r.interface.clone(),
+                ipv6: r.ipv6,
+                drops: drops(&r.drops),
+                read_budget: VRRP_PACKETS_PER_WAKEUP as u64,
+                budget_reached: r.budget_reached,
+            });
         }
+    }
+
+    /// Finds an instance by name.
+    pub fn find(&self, name: &str) -> Option<usize> {
+        self.io.iter().position(|io| io.name == name)
+    }
+
+    /// `lvsd vrrp stepdown`: instance `i` hands over (priority-0 advert) and
+    /// stays BACKUP until [`Vrrp::resume`]. Returns the state it left.
+    pub fn step_down(&mut self, now: Instant, i: usize) -> Option<State> {
+        let was = self.instances.get_mut(i)?.step_down(now);
+        self.reconcile_groups(now);
+        Some(was)
+    }
+
+    /// `lvsd vrrp resume`: ends a hold; false when it was not held.
+    pub fn resume(&mut self, now: Instant, i: usize) -> Option<bool> {
+        let inst = self.instances.get_mut(i)?;
+        let held = inst.is_held();
+        inst.resume(now);
+        self.reconcile_groups(now);
+        Some(held)
     }
 }

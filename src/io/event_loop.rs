@@ -73,10 +73,15 @@ pub enum Source {
     Probe(usize),
     /// Child process slot `n`.
     Child(usize),
+    /// The metrics listener (`metrics_listen`).
+    MetricsListener,
+    /// Metrics connection number `n`.
+    MetricsConn(usize),
 }
 
 const VRRP_BASE: usize = 0x100;
 const CONTROL_BASE: usize = 0x1_0000;
+const METRICS_BASE: usize = 0x8_0000;
 const PROBE_BASE: usize = 0x10_0000;
 const CHILD_BASE: usize = 0x100_0000;
 const CHILD_END: usize = 0x200_0000;
@@ -90,8 +95,10 @@ impl Source {
             Source::ControlListener => 2,
             Source::Rtnetlink => 3,
             Source::Genetlink => 4,
+            Source::MetricsListener => 5,
             Source::Vrrp(n) => VRRP_BASE + n.min(CONTROL_BASE - VRRP_BASE - 1),
-            Source::ControlConn(n) => CONTROL_BASE + n.min(PROBE_BASE - CONTROL_BASE - 1),
+            Source::ControlConn(n) => CONTROL_BASE + n.min(METRICS_BASE - CONTROL_BASE - 1),
+            Source::MetricsConn(n) => METRICS_BASE + n.min(PROBE_BASE - METRICS_BASE - 1),
             Source::Probe(n) => PROBE_BASE + n.min(CHILD_BASE - PROBE_BASE - 1),
             Source::Child(n) => CHILD_BASE + n.min(CHILD_END - CHILD_BASE - 1),
         })
@@ -106,8 +113,10 @@ impl Source {
             2 => Source::ControlListener,
             3 => Source::Rtnetlink,
             4 => Source::Genetlink,
+            5 => Source::MetricsListener,
             t if (VRRP_BASE..CONTROL_BASE).contains(&t) => Source::Vrrp(t - VRRP_BASE),
-            t if (CONTROL_BASE..PROBE_BASE).contains(&t) => Source::ControlConn(t - CONTROL_BASE),
+            t if (CONTROL_BASE..METRICS_BASE).contains(&t) => Source::ControlConn(t - CONTROL_BASE),
+            t if (METRICS_BASE..PROBE_BASE).contains(&t) => Source::MetricsConn(t - METRICS_BASE),
             t if (PROBE_BASE..CHILD_BASE).contains(&t) => Source::Probe(t - PROBE_BASE),
             t if (CHILD_BASE..CHILD_END).contains(&t) => Source::Child(t - CHILD_BASE),
             _ => return None,
@@ -338,10 +347,12 @@ mod tests {
             Source::Probe(0),
             Source::Probe(20_000),
             Source::Child(255),
+            Source::MetricsListener,
+            Source::MetricsConn(63),
         ] {
             assert_eq!(Source::from_token(s.token()), Some(s), "{s:?}");
         }
-        assert_eq!(Source::from_token(Token(5)), None);
+        assert_eq!(Source::from_token(Token(6)), None);
         assert_eq!(Source::from_token(Token(usize::MAX)), None);
     }
 

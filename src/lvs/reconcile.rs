@@ -250,7 +250,19 @@ fn merge_dests(
                     Want::Present(d) => set_or_adopt(key, d, kdest, plan),
                     Want::Absent => plan.del_dests.push(IpvsOp::DelDest(*key, t)),
                     Want::Draining(d, deadline) => {
-                        if drained(stats, deadline, now) {
+                        let operator = table.dests[ti].drain_deadline.is_none();
+                        // An operator's drain ends with the last active
+                        // connection (inactive ones would hold it for the
+                        // TIME_WAIT of every client); a reload's with all.
+                        let done = if operator {
+                            stats.active_conns == 0 || now >= deadline
+                        } else {
+                            drained(stats, deadline, now)
+                        };
+                        if done {
+                            if operator {
+                                table.dests[ti].admin = crate::lvs::table::Admin::Drained;
+                            }
                             plan.del_dests.push(IpvsOp::DelDest(*key, t));
                         } else {
                             set_or_adopt(key, d, kdest, plan);
@@ -264,7 +276,16 @@ fn merge_dests(
                 match table.want(ti) {
                     Want::Present(d) => plan.ops.push(IpvsOp::NewDest(*key, d)),
                     Want::Absent => {}
-                    Want::Draining(..) => table.dests[ti].gone = true,
+                    // Retired by a reload and gone from the kernel: forget it.
+                    // Drained by the operator: it stays configured, out of the
+                    // kernel, until `enable`.
+                    Want::Draining(..) => {
+                        if table.dests[ti].drain_deadline.is_some() {
+                            table.dests[ti].gone = true;
+                        } else {
+                            table.dests[ti].admin = crate::lvs::table::Admin::Drained;
+                        }
+                    }
                 }
                 ti += 1;
             }

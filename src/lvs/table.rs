@@ -91,6 +91,38 @@ pub struct HealthChange {
     pub quorum: Option<QuorumEvent>,
 }
 
+/// An operator's override of one real server (`lvsd rs ...`). It lives in
+/// the table entry, so it survives a reload that keeps the server, and is
+/// lost with the process (a restart starts from the configuration).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Admin {
+    /// No override: configuration and health decide.
+    #[default]
+    None,
+    /// `lvsd rs weight`: this weight while the server is alive.
+    Weight(u32),
+    /// `lvsd rs drain`: weight 0 until its connections end or the deadline
+    /// passes, then out of the kernel table until `enable`.
+    Drain(Instant),
+    /// A drain that ended: out of the kernel table until `enable`.
+    Drained,
+    /// `lvsd rs disable`: out of the kernel table at once, until `enable`.
+    Disabled,
+}
+
+impl Admin {
+    /// The name status and metrics show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Admin::None => "none",
+            Admin::Weight(_) => "weight",
+            Admin::Drain(_) => "draining",
+            Admin::Drained => "drained",
+            Admin::Disabled => "disabled",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Role {
     Pool,
@@ -104,6 +136,7 @@ pub(crate) struct DestEntry {
     pub(crate) role: Role,
     pub(crate) alive: bool,
     pub(crate) weight_override: Option<u32>,
+    pub(crate) admin: Admin,
     pub(crate) configured: bool,
     pub(crate) drain_deadline: Option<Instant>,
     pub(crate) gone: bool,
@@ -116,7 +149,11 @@ impl DestEntry {
 
     fn live_weight(&self) -> u32 {
         if self.role == Role::Pool && self.alive && self.drain_deadline.is_none() {
-            self.weight_override.unwrap_or(self.spec.dest.weight)
+            match self.admin {
+                Admin::None => self.weight_override.unwrap_or(self.spec.dest.weight),
+                Admin::Weight(w) => w,
+                Admin::Drain(_) | Admin::Drained | Admin::Disabled => 0,
+            }
         } else {
             0
         }
@@ -156,6 +193,8 @@ pub struct DestStatus {
     pub draining_until: Option<Instant>,
     /// What lvsd wants in the kernel.
     pub want: Want,
+    /// The operator's override.
+    pub admin: Admin,
 }
 
 /// The desired table. Services and real servers are kept sorted by key (after
@@ -247,6 +286,7 @@ impl Table {
             role,
             alive: alive || role == Role::Sorry,
             weight_override: None,
+            admin: Admin::None,
             configured: true,
             drain_deadline: None,
             gone: false,
@@ -442,12 +482,25 @@ impl Table {
             dest.weight = 0;
             return Want::Draining(dest, deadline);
         }
+        if d.role == Role::Pool {
+            match d.admin {
+                Admin::None | Admin::Weight(_) => {}
+                Admin::Disabled | Admin::Drained => return Want::Absent,
+                Admin::Drain(deadline) => {
+                    dest.weight = 0;
+                    return Want::Draining(dest, deadline);
+                }
+            }
+        }
         match d.role {
             Role::Sorry if quorum_up => Want::Absent,
             Role::Sorry => Want::Present(dest),
             Role::Pool if !quorum_up && has_sorry => Want::Absent,
             Role::Pool if d.alive => {
-                dest.weight = d.weight_override.unwrap_or(dest.weight);
+                dest.weight = match d.admin {
+                    Admin::Weight(w) => w,
+                    _ => d.weight_override.unwrap_or(dest.weight),
+                };
                 Want::Present(dest)
             }
             Role::Pool if d.spec.inhibit_on_failure => {
@@ -482,6 +535,7 @@ impl Table {
                 sorry: d.role == Role::Sorry,
                 draining_until: d.drain_deadline,
                 want: self.want(i),
+                admin: d.admin,
             }
         })
     }
@@ -492,7 +546,40 @@ impl Table {
     }
 
     fn update_next_drain(&mut self) {
-        self.next_drain = self.dests.iter().filter_map(|d| d.drain_deadline).min();
+        self.next_drain = self
+            .dests
+            .iter()
+            .filter_map(|d| match d.admin {
+                Admin::Drain(at) => Some(d.drain_deadline.map_or(at, |r| r.min(at))),
+                _ => d.drain_deadline,
+            })
+            .min();
+    }
+
+    /// Sets the operator's override of a real server (`Admin::None` is
+    /// `enable`). A sorry server cannot be overridden: the quorum decides it.
+    pub fn set_admin(
+        &mut self,
+        service: &ServiceKey,
+        dest: &DestKey,
+        admin: Admin,
+    ) -> Result<HealthChange, TableError> {
+        let i = self
+            .find_dest(service, dest)
+            .ok_or(TableError::NoDest(*service, *dest))?;
+        if self.dests[i].role == Role::Sorry || !self.dests[i].configured {
+            return Err(TableError::NoDest(*service, *dest));
+        }
+        let change = self.health_update(service, dest, |d| d.admin = admin)?;
+        self.update_next_drain();
+        Ok(change)
+    }
+
+    /// True while some operator drain still waits for its connections.
+    pub fn admin_draining(&self) -> bool {
+        self.dests
+            .iter()
+            .any(|d| matches!(d.admin, Admin::Drain(_)))
     }
 
     /// Drops entries the reconcile marked gone (retired and no longer in the kernel).

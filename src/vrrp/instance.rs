@@ -388,6 +388,8 @@ pub struct Instance {
     preempt_deadline: Option<Instant>,
     /// Sync group member whose down timer ran out: waits for the group.
     wants_master: bool,
+    /// Held in BACKUP by the operator (`lvsd vrrp stepdown`) until resumed.
+    held: bool,
     /// One-shot work not yet handed out by [`Instance::poll_action`], coalesced.
     pending: Pending,
     /// What the driver was last told about the VIPs (true after `AddVips`).
@@ -454,6 +456,7 @@ impl Instance {
             timers: [None; TIMER_COUNT],
             preempt_deadline: None,
             wants_master: false,
+            held: false,
             pending: Pending::default(),
             vips_out: false,
             last_answer: None,
@@ -506,6 +509,46 @@ impl Instance {
     /// Id of the n-th configured track (`params.tracks[n]`).
     pub fn track_id(n: usize) -> TrackId {
         TrackId(n + 1)
+    }
+    /// True while the operator holds the instance in BACKUP (`lvsd vrrp stepdown`).
+    pub fn is_held(&self) -> bool {
+        self.held
+    }
+
+    /// Maintenance hand-over (`lvsd vrrp stepdown`): a master sends one
+    /// priority-0 advert and removes its VIPs, as at stop, so the backup
+    /// takes over after its skew time only (RFC 5798 section 6.4.2). The
+    /// instance then stays BACKUP, whatever its down timer says, until
+    /// [`Instance::resume`]. Returns the state it left.
+    pub fn step_down(&mut self, _now: Instant) -> State {
+        let was = self.state;
+        self.held = true;
+        self.wants_master = false;
+        if self.state == State::Master {
+            // The VIPs go with the state (poll_action), after this advert.
+            self.clear_timers();
+            self.send_stop_advert();
+            self.state = State::Backup;
+            self.master_advert_interval = self.params.advert_interval;
+            self.notify(NotifyState::Backup);
+        }
+        // A held backup never becomes master: no down timer to run.
+        if self.state == State::Backup {
+            self.set_timer(Timer::MasterDown, None);
+        }
+        was
+    }
+
+    /// Ends a hold: the instance waits a full master down interval, as a
+    /// fresh backup, and takes over if nobody better advertises.
+    pub fn resume(&mut self, now: Instant) {
+        if !std::mem::take(&mut self.held) {
+            return;
+        }
+        if self.state == State::Backup {
+            let down = self.master_down_interval();
+            self.set_timer(Timer::MasterDown, Some(now + down));
+        }
     }
     /// True when the VIPs should be on the interface: exactly while MASTER.
     pub fn wants_vips(&self) -> bool {
@@ -683,7 +726,7 @@ impl Instance {
     /// Move to MASTER now: advert first, then the VIPs, then the GARP burst (RFC 5798 section 6.4.1).
     /// Sync groups call this when every member wants master.
     pub fn become_master(&mut self, now: Instant) {
-        if self.state == State::Backup {
+        if self.state == State::Backup && !self.held {
             self.enter_master(now);
         }
     }
@@ -885,7 +928,7 @@ impl Instance {
             match timer {
                 Timer::MasterDown => {
                     self.set_timer(Timer::MasterDown, None);
-                    if self.state == State::Backup {
+                    if self.state == State::Backup && !self.held {
                         if self.params.in_sync_group {
                             self.wants_master = true;
                         } else {
@@ -1546,5 +1589,49 @@ mod tests {
                 (at + Duration::from_secs(120), Action::SendGarp { count: 1 })
             ]
         );
+    }
+
+    #[test]
+    fn step_down_sends_priority_zero_holds_backup_until_resume() {
+        let (mut m, t0) = master(200);
+        let now = t0 + Duration::from_millis(10);
+        assert_eq!(m.step_down(now), State::Master);
+        assert_eq!(m.state(), State::Backup);
+        assert!(m.is_held());
+        assert_eq!(
+            drain(&mut m),
+            [
+                Action::SendAdvert {
+                    priority: 0,
+                    advert_interval_cs: 100
+                },
+                Action::RemoveVips,
+                Action::Notify {
+                    state: NotifyState::Backup,
+                    priority: 200
+                }
+            ]
+        );
+        // No master anywhere for a long time: still held in BACKUP, silent.
+        let later = now + Duration::from_secs(60);
+        m.handle_timeout(later);
+        assert_eq!(m.state(), State::Backup);
+        assert!(drain(&mut m).is_empty());
+        // A lower master's adverts do not tempt it either.
+        m.handle_advert(later, &advert(9, 100, 1000));
+        m.handle_timeout(later + Duration::from_secs(10));
+        assert_eq!(m.state(), State::Backup);
+        // Resume: a full down interval, then master again.
+        let r = later + Duration::from_secs(20);
+        m.resume(r);
+        assert!(!m.is_held());
+        assert_eq!(m.poll_at(), Some(r + m.master_down_interval()));
+        m.handle_timeout(r + m.master_down_interval());
+        assert_eq!(m.state(), State::Master);
+        // A backup can be held too (it then never takes over).
+        let mut b = Instance::new(params(100, Version::V3)).unwrap();
+        b.handle_start(t0);
+        assert_eq!(b.step_down(t0), State::Backup);
+        assert_eq!(b.poll_at(), None);
     }
 }

@@ -5,6 +5,7 @@
 # and exits non-zero when any step, test or the boot itself failed.
 #   --timeout S   hard limit for the qemu run (default 300)
 #   --no-build    do not rebuild image/out/qemu-x86_64
+#   --tool PATH   one more program (and its libraries) in /opt/lab/bin (lab.sh)
 # The full serial log of a failed run is kept in $VM_LOG (default
 # /tmp/lvsd-vm-last.log); temp files and qemu are always cleaned up.
 set -uo pipefail

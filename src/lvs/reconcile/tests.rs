@@ -365,3 +365,83 @@ fn dump_order_does_not_change_the_plan() {
     assert_eq!(a.ops.len(), 9);
     assert_eq!(a.ops, b.ops);
 }
+
+/// `lvsd rs drain`: weight 0 while active connections last, then out of the
+/// kernel; the entry stays (status shows it drained), survives a reload, and
+/// `enable` brings it back. `weight` and `disable` act at once.
+#[test]
+fn operator_drain_weight_disable_and_enable() {
+    use crate::lvs::table::Admin;
+    let now = Instant::now();
+    let mut t = Table::new();
+    load(&mut t, now, &[100], 2);
+    let mut k = KernelTable::default();
+    let mut plan = Plan::default();
+    reconcile(&mut t, &mut k, now, &mut plan);
+    apply(&mut k, &plan.ops);
+    let key = dest(1, 1).key;
+    let deadline = now + Duration::from_secs(30);
+    t.set_admin(&svc(100), &key, Admin::Drain(deadline))
+        .unwrap();
+    assert_eq!(t.poll_at(), Some(deadline));
+    // Connections still active: weight 0, kept.
+    k.dests
+        .iter_mut()
+        .find(|(_, d, _)| d.key == key)
+        .unwrap()
+        .2
+        .active_conns = 3;
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert_eq!(plan.ops, [IpvsOp::SetDest(svc(100), dest(1, 0))]);
+    apply(&mut k, &plan.ops);
+    // Inactive connections alone do not hold an operator's drain.
+    let st = &mut k.dests.iter_mut().find(|(_, d, _)| d.key == key).unwrap().2;
+    st.active_conns = 0;
+    st.inactive_conns = 7;
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert_eq!(plan.ops, [IpvsOp::DelDest(svc(100), key)]);
+    apply(&mut k, &plan.ops);
+    let admin = |t: &Table| {
+        t.dests(&svc(100))
+            .find(|d| d.dest.key == key)
+            .unwrap()
+            .admin
+    };
+    assert_eq!(admin(&t), Admin::Drained);
+    assert_eq!(
+        t.poll_at(),
+        None,
+        "a finished drain asks for no more wake-ups"
+    );
+    // Stays out, also across a reload that keeps the server.
+    load(&mut t, now, &[100], 2);
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert!(plan.ops.is_empty(), "{:?}", plan.ops);
+    assert_eq!(admin(&t), Admin::Drained);
+    // enable: back with its configured weight.
+    t.set_admin(&svc(100), &key, Admin::None).unwrap();
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert_eq!(plan.ops, [IpvsOp::NewDest(svc(100), dest(1, 1))]);
+    apply(&mut k, &plan.ops);
+    // weight N: at once; disable: removed at once.
+    t.set_admin(&svc(100), &key, Admin::Weight(9)).unwrap();
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert_eq!(plan.ops, [IpvsOp::SetDest(svc(100), dest(1, 9))]);
+    apply(&mut k, &plan.ops);
+    t.set_admin(&svc(100), &key, Admin::Disabled).unwrap();
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert_eq!(plan.ops, [IpvsOp::DelDest(svc(100), key)]);
+    apply(&mut k, &plan.ops);
+    // A drain whose deadline passed ends even with active connections.
+    t.set_admin(&svc(100), &dest(2, 1).key, Admin::Drain(now))
+        .unwrap();
+    k.dests[0].2.active_conns = 50;
+    reconcile(&mut t, &mut k, now, &mut plan);
+    assert!(plan
+        .ops
+        .contains(&IpvsOp::DelDest(svc(100), dest(2, 1).key)));
+    // Unknown server: a typed error.
+    assert!(t
+        .set_admin(&svc(100), &dest(9, 1).key, Admin::Disabled)
+        .is_err());
+}

@@ -635,6 +635,62 @@ pub struct DestStats {
     pub inactive_conns: u32,
     /// Persistence templates.
     pub persist_conns: u32,
+    /// Traffic totals since the destination was added
+    /// (IPVS_DEST_ATTR_STATS64, or the 32-bit IPVS_DEST_ATTR_STATS of old kernels).
+    pub totals: TrafficTotals,
+}
+
+/// The kernel's running totals for a service or destination (`IPVS_STATS_ATTR_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct TrafficTotals {
+    /// Connections scheduled.
+    pub connections: u64,
+    /// Packets in (client to real server).
+    pub packets_in: u64,
+    /// Packets out (real server to client; NAT only).
+    pub packets_out: u64,
+    /// Bytes in.
+    pub bytes_in: u64,
+    /// Bytes out (NAT only).
+    pub bytes_out: u64,
+}
+
+/// `IPVS_STATS_ATTR_*` inside the nested statistics attributes.
+pub mod stats_attr {
+    /// Connections scheduled.
+    pub const CONNS: u16 = 1;
+    /// Incoming packets.
+    pub const INPKTS: u16 = 2;
+    /// Outgoing packets.
+    pub const OUTPKTS: u16 = 3;
+    /// Incoming bytes.
+    pub const INBYTES: u16 = 4;
+    /// Outgoing bytes.
+    pub const OUTBYTES: u16 = 5;
+}
+
+/// Decodes a nested statistics attribute: u64 values in STATS64, u32 in STATS
+/// (bytes are u64 in both). Rates and padding are skipped.
+pub fn parse_totals(payload: &[u8], wide: bool) -> Result<TrafficTotals, DecodeError> {
+    let mut t = TrafficTotals::default();
+    for a in Attrs::new(payload) {
+        let a = a?;
+        let bytes = matches!(a.kind, stats_attr::INBYTES | stats_attr::OUTBYTES);
+        let field = match a.kind {
+            stats_attr::CONNS => &mut t.connections,
+            stats_attr::INPKTS => &mut t.packets_in,
+            stats_attr::OUTPKTS => &mut t.packets_out,
+            stats_attr::INBYTES => &mut t.bytes_in,
+            stats_attr::OUTBYTES => &mut t.bytes_out,
+            _ => continue,
+        };
+        *field = if wide || bytes {
+            a.u64()?
+        } else {
+            u64::from(a.u32()?)
+        };
+    }
+    Ok(t)
 }
 
 /// Sync daemon role (`IP_VS_STATE_*`).
@@ -1089,6 +1145,7 @@ pub fn parse_dest(
     let mut forward = None;
     let mut dest = Dest::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), 0, ForwardMethod::Masq, 0);
     let mut stats = DestStats::default();
+    let mut have64 = false;
     for a in Attrs::new(payload) {
         let a = a?;
         match a.kind {
@@ -1110,6 +1167,11 @@ pub fn parse_dest(
             dest_attr::ACTIVE_CONNS => stats.active_conns = a.u32()?,
             dest_attr::INACT_CONNS => stats.inactive_conns = a.u32()?,
             dest_attr::PERSIST_CONNS => stats.persist_conns = a.u32()?,
+            dest_attr::STATS64 => {
+                stats.totals = parse_totals(a.payload, true)?;
+                have64 = true;
+            }
+            dest_attr::STATS if !have64 => stats.totals = parse_totals(a.payload, false)?,
             dest_attr::TUN_TYPE => {
                 dest.tunnel_type = TunnelType::from_raw(a.u8()?)
                     .ok_or(DecodeError::BadValue("IPVS_DEST_ATTR_TUN_TYPE"))?

@@ -215,7 +215,8 @@ fn dest_round_trips_including_tunnel_and_stats() {
         DestStats {
             active_conns: 3,
             inactive_conns: 4,
-            persist_conns: 5
+            persist_conns: 5,
+            totals: TrafficTotals::default(),
         }
     );
     // And our own encoding decodes to the same destination.
@@ -393,4 +394,77 @@ fn op_display_names_the_objects() {
         .to_string(),
         "DelService FWM 1 IPv6"
     );
+}
+
+/// Kernel 6.1's dest dump carries both STATS (u32 counters) and STATS64: the
+/// 64-bit one wins, whatever the order; a kernel with only STATS still counts.
+#[test]
+fn dest_traffic_totals_from_stats64_and_stats() {
+    let fill_stats = |b: &mut MessageBuilder<'_>, kind: u16, wide: bool, base: u64| {
+        let nest = b.begin_nested(kind).unwrap();
+        for (attr, v) in [(1u16, base), (2, base + 1), (3, base + 2)] {
+            if wide {
+                b.attr(attr, &v.to_ne_bytes()).unwrap();
+            } else {
+                b.attr_u32(attr, v as u32).unwrap();
+            }
+        }
+        b.attr(4, &(base + 3).to_ne_bytes()).unwrap();
+        b.attr(5, &(base + 4).to_ne_bytes()).unwrap();
+        // CPS (a rate): ignored.
+        b.attr_u32(6, 77).unwrap();
+        b.end_nested(nest).unwrap();
+    };
+    let mut buf = [0u8; 512];
+    let n = kernel_msg(&mut buf, cmd::NEW_DEST, cmd_attr::DEST, |b| {
+        b.attr(
+            dest_attr::ADDR,
+            &[10, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        b.attr_be16(dest_attr::PORT, 80).unwrap();
+        b.attr_u32(dest_attr::FWD_METHOD, 2).unwrap();
+        fill_stats(b, dest_attr::STATS64, true, 5_000_000_000);
+        fill_stats(b, dest_attr::STATS, false, 9);
+    });
+    let IpvsReply::Dest(_, stats) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+        panic!("not a dest");
+    };
+    assert_eq!(
+        stats.totals,
+        TrafficTotals {
+            connections: 5_000_000_000,
+            packets_in: 5_000_000_001,
+            packets_out: 5_000_000_002,
+            bytes_in: 5_000_000_003,
+            bytes_out: 5_000_000_004,
+        }
+    );
+    let n = kernel_msg(&mut buf, cmd::NEW_DEST, cmd_attr::DEST, |b| {
+        b.attr(
+            dest_attr::ADDR,
+            &[10, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        b.attr_be16(dest_attr::PORT, 80).unwrap();
+        b.attr_u32(dest_attr::FWD_METHOD, 2).unwrap();
+        fill_stats(b, dest_attr::STATS, false, 9);
+    });
+    let IpvsReply::Dest(_, stats) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+        panic!("not a dest");
+    };
+    assert_eq!(stats.totals.connections, 9);
+    assert_eq!(stats.totals.bytes_out, 13);
+    // A counter of the wrong width is a typed error, not a guess.
+    let n = kernel_msg(&mut buf, cmd::NEW_DEST, cmd_attr::DEST, |b| {
+        b.attr(
+            dest_attr::ADDR,
+            &[10, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        b.attr_be16(dest_attr::PORT, 80).unwrap();
+        b.attr_u32(dest_attr::FWD_METHOD, 2).unwrap();
+        fill_stats(b, dest_attr::STATS64, false, 9);
+    });
+    assert!(parse_reply(payload(&buf, n), AddrFamily::V4).is_err());
 }

@@ -1,0 +1,837 @@
+//! The status as Prometheus text exposition (format 0.0.4). Where a metric
+//! means what an existing exporter's does, it has that exporter's name and
+//! labels, so dashboards and alerts keep working: mehdy/keepalived-exporter
+//! (`keepalived_*`, labels `iname`, `intf`, `vrid`) and node_exporter's ipvs
+//! collector (`node_ipvs_backend_*`, labels `local_address`, `local_port`,
+//! `remote_address`, `remote_port`, `proto`, `local_mark`). The rest is
+//! `lvsd_*`; the table is in docs/operations.md.
+
+use std::fmt::Write;
+
+use super::{Histogram, Status, HISTOGRAM_BOUNDS_US};
+use crate::lvs::table::Admin;
+use crate::wire::netlink::ipvs::{DestStats, ServiceKey};
+
+/// `Content-Type` of the answer.
+pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// keepalived's state numbers, as keepalived-exporter exports them.
+pub fn state_number(state: &str) -> u8 {
+    match state {
+        "BACKUP" => 1,
+        "MASTER" => 2,
+        "FAULT" => 3,
+        _ => 0,
+    }
+}
+
+/// keepalived-exporter's counter for a drop reason, where one means the same.
+fn keepalived_drop_name(reason: &str) -> Option<&'static str> {
+    Some(match reason {
+        "truncated" => "keepalived_packet_length_errors_total",
+        "interval_mismatch" => "keepalived_advertisements_interval_errors_total",
+        "bad_ttl" => "keepalived_ip_ttl_errors_total",
+        "bad_type" => "keepalived_invalid_type_received_total",
+        "bad_auth_type" => "keepalived_authentication_invalid_total",
+        "bad_auth" => "keepalived_authentication_failure_total",
+        _ => return None,
+    })
+}
+
+/// Escapes a label value (backslash, double quote, newline).
+fn esc(v: &str) -> std::borrow::Cow<'_, str> {
+    if !v.contains(['\\', '"', '\n']) {
+        return v.into();
+    }
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+        .into()
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+fn seconds(us: u64) -> f64 {
+    us as f64 / 1e6
+}
+
+fn hist(out: &mut String, name: &str, labels: &str, h: &Histogram) {
+    let sep = if labels.is_empty() { "" } else { "," };
+    for (le, below) in HISTOGRAM_BOUNDS_US.iter().zip(h.below.iter()) {
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"{}\"}} {below}",
+            seconds(*le)
+        );
+    }
+    let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}", h.count);
+    let braces = |l: &str| {
+        if l.is_empty() {
+            String::new()
+        } else {
+            format!("{{{l}}}")
+        }
+    };
+    let _ = writeln!(out, "{name}_sum{} {}", braces(labels), seconds(h.sum_us));
+    let _ = writeln!(out, "{name}_count{} {}", braces(labels), h.count);
+}
+
+/// node_exporter's backend labels for a destination of `key`.
+fn backend_labels(key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> String {
+    let (local_address, local_port, proto, mark) = match key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => (
+            addr.to_string(),
+            port.to_string(),
+            protocol.name(),
+            String::new(),
+        ),
+        ServiceKey::Fwmark { mark, .. } => (String::new(), "0".into(), "FWM", mark.to_string()),
+    };
+    format!(
+        "local_address=\"{local_address}\",local_port=\"{local_port}\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"{proto}\",local_mark=\"{mark}\""
+    )
+}
+
+/// Renders the whole status at once (tests, small tables).
+pub fn render(s: &Status) -> String {
+    let mut r = Renderer::new(s.clone());
+    let mut out = String::new();
+    while !r.render_some(&mut out, usize::MAX) {}
+    out
+}
+
+type DestGet = fn(&crate::wire::netlink::ipvs::Dest, &DestStats) -> u64;
+
+/// Kernel destination families: name, type, help, value.
+const DEST_FAMILIES: [(&str, &str, &str, DestGet); 8] = [
+    (
+        "node_ipvs_backend_connections_active",
+        "gauge",
+        "The current active connections by local and remote address.",
+        |_, s| u64::from(s.active_conns),
+    ),
+    (
+        "node_ipvs_backend_connections_inactive",
+        "gauge",
+        "The current inactive connections by local and remote address.",
+        |_, s| u64::from(s.inactive_conns),
+    ),
+    (
+        "node_ipvs_backend_weight",
+        "gauge",
+        "The current backend weight by local and remote address.",
+        |d, _| u64::from(d.weight),
+    ),
+    (
+        "lvsd_ipvs_backend_connections_total",
+        "counter",
+        "Connections scheduled to this destination (kernel STATS64).",
+        |_, s| s.totals.connections,
+    ),
+    (
+        "lvsd_ipvs_backend_incoming_packets_total",
+        "counter",
+        "Packets from clients to this destination.",
+        |_, s| s.totals.packets_in,
+    ),
+    (
+        "lvsd_ipvs_backend_outgoing_packets_total",
+        "counter",
+        "Packets from this destination to clients (NAT only).",
+        |_, s| s.totals.packets_out,
+    ),
+    (
+        "lvsd_ipvs_backend_incoming_bytes_total",
+        "counter",
+        "Bytes from clients to this destination.",
+        |_, s| s.totals.bytes_in,
+    ),
+    (
+        "lvsd_ipvs_backend_outgoing_bytes_total",
+        "counter",
+        "Bytes from this destination to clients (NAT only).",
+        |_, s| s.totals.bytes_out,
+    ),
+];
+
+/// Real-server families of lvsd's own view.
+const RS_FAMILIES: [(&str, &str); 4] = [
+    (
+        "lvsd_real_server_up",
+        "1 while every checker of the real server passes.",
+    ),
+    (
+        "lvsd_real_server_weight",
+        "The weight lvsd wants in the kernel (absent: not in the table).",
+    ),
+    (
+        "lvsd_real_server_configured_weight",
+        "The weight in the configuration.",
+    ),
+    (
+        "lvsd_real_server_operator_override",
+        "1 for a real server under an operator's override (lvsd rs drain|disable|weight), by mode.",
+    ),
+];
+
+/// Renders a status in slices, so that a table of 10,000 real servers
+/// (about 17 MB of text) never holds the loop for more than one slice: the
+/// daemon calls [`Renderer::render_some`] once per turn until it says done.
+/// The order of the output is the same as one [`render`] call.
+pub struct Renderer {
+    s: Status,
+    /// Section: 0 scalars and VRRP, 1..=8 kernel destination families,
+    /// 9 quorum, 10..=13 real-server families, 14 checks, 15 done.
+    section: usize,
+    row: usize,
+    /// (service index, destination index) of every kernel destination.
+    dests: Vec<(usize, usize)>,
+    dest_labels: Vec<String>,
+    /// (service index, real server index) of every configured real server.
+    servers: Vec<(usize, usize)>,
+    server_labels: Vec<String>,
+}
+
+impl Renderer {
+    /// Takes the model to render.
+    pub fn new(s: Status) -> Renderer {
+        let mut r = Renderer {
+            s,
+            section: 0,
+            row: 0,
+            dests: Vec::new(),
+            dest_labels: Vec::new(),
+            servers: Vec::new(),
+            server_labels: Vec::new(),
+        };
+        if let Some(ipvs) = &r.s.ipvs {
+            for (i, k) in ipvs.kernel.iter().enumerate() {
+                for j in 0..k.dests.len() {
+                    r.dests.push((i, j));
+                }
+            }
+            for (i, svc) in ipvs.services.iter().enumerate() {
+                for j in 0..svc.real_servers.len() {
+                    r.servers.push((i, j));
+                }
+            }
+        }
+        r
+    }
+
+    /// About how many bytes the whole exposition takes (to reserve once).
+    pub fn size_hint(&self) -> usize {
+        16 * 1024 + 8 * 190 * self.dests.len() + 4 * 180 * self.servers.len()
+    }
+
+    /// As [`Renderer::render_some`], into bytes.
+    pub fn render_some_bytes(&mut self, out: &mut Vec<u8>, rows: usize) -> bool {
+        // The rendering writes UTF-8 text only; a String view of the tail
+        // would need unsafe, so render into a scratch String and append.
+        let mut text = String::with_capacity(rows.min(4096) * 200);
+        let done = self.render_some(&mut text, rows);
+        out.extend_from_slice(text.as_bytes());
+        done
+    }
+
+    /// Appends up to about `rows` more lines to `out`; true when the whole
+    /// exposition is written.
+    pub fn render_some(&mut self, out: &mut String, rows: usize) -> bool {
+        let mut left = rows;
+        while self.section < 15 && left > 0 {
+            let n = self.rows_of(self.section);
+            if self.row == 0 {
+                self.header(out);
+            }
+            let end = n.min(self.row.saturating_add(left));
+            for row in self.row..end {
+                self.line(out, row);
+            }
+            left -= end - self.row;
+            // A section without rows still costs its header.
+            left = left.saturating_sub(usize::from(n == 0));
+            self.row = end;
+            if self.row >= n {
+                self.section += 1;
+                self.row = 0;
+            }
+        }
+        self.section >= 15
+    }
+
+    fn rows_of(&self, section: usize) -> usize {
+        let Some(ipvs) = &self.s.ipvs else {
+            return 0;
+        };
+        match section {
+            1..=8 => self.dests.len(),
+            9 => ipvs.services.len(),
+            10..=13 => self.servers.len(),
+            _ => 0,
+        }
+    }
+
+    fn header(&mut self, out: &mut String) {
+        let Some(ipvs) = &self.s.ipvs else {
+            match self.section {
+                0 => {
+                    process(out, &self.s);
+                    vrrp(out, &self.s);
+                }
+                14 => {
+                    if let Some(c) = &self.s.checks {
+                        checks(out, c);
+                    }
+                }
+                _ => {}
+            }
+            return;
+        };
+        match self.section {
+            0 => {
+                process(out, &self.s);
+                vrrp(out, &self.s);
+                ipvs_scalars(out, ipvs);
+            }
+            1..=8 => {
+                let (name, kind, help, _) = DEST_FAMILIES[self.section - 1];
+                family(out, name, kind, help);
+            }
+            9 => family(
+                out,
+                "lvsd_virtual_server_quorum_up",
+                "gauge",
+                "1 while the virtual server holds its quorum.",
+            ),
+            10..=13 => {
+                let (name, help) = RS_FAMILIES[self.section - 10];
+                family(out, name, "gauge", help);
+            }
+            14 => {
+                if let Some(c) = &self.s.checks {
+                    checks(out, c);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn line(&mut self, out: &mut String, row: usize) {
+        let Some(ipvs) = &self.s.ipvs else {
+            return;
+        };
+        // Labels are built once, row by row in the first family that needs
+        // them (rows come in order), so no slice pays for the whole table.
+        if (1..=8).contains(&self.section) && self.dest_labels.len() == row {
+            let (i, j) = self.dests[row];
+            let k = &ipvs.kernel[i];
+            let d = &k.dests[j].0;
+            self.dest_labels
+                .push(backend_labels(&k.service.key, d.key.addr, d.key.port));
+        }
+        if (10..=13).contains(&self.section) && self.server_labels.len() == row {
+            let (i, j) = self.servers[row];
+            let svc = &ipvs.services[i];
+            let rs = &svc.real_servers[j];
+            self.server_labels
+                .push(backend_labels(&svc.key, rs.key.addr, rs.key.port));
+        }
+        let Some(ipvs) = &self.s.ipvs else {
+            return;
+        };
+        match self.section {
+            1..=8 => {
+                let (name, _, _, get) = DEST_FAMILIES[self.section - 1];
+                let (i, j) = self.dests[row];
+                let (d, st) = &ipvs.kernel[i].dests[j];
+                let _ = writeln!(out, "{name}{{{}}} {}", self.dest_labels[row], get(d, st));
+            }
+            9 => {
+                let svc = &ipvs.services[row];
+                let _ = writeln!(
+                    out,
+                    "lvsd_virtual_server_quorum_up{{virtual_server=\"{}\",name=\"{}\"}} {}",
+                    super::key_text(&svc.key),
+                    esc(&svc.name),
+                    u8::from(svc.quorum_up)
+                );
+            }
+            10..=13 => {
+                let (i, j) = self.servers[row];
+                let rs = &ipvs.services[i].real_servers[j];
+                let l = &self.server_labels[row];
+                match self.section {
+                    10 => {
+                        let _ = writeln!(out, "lvsd_real_server_up{{{l}}} {}", u8::from(rs.alive));
+                    }
+                    11 => {
+                        if let Some(w) = rs.weight {
+                            let _ = writeln!(out, "lvsd_real_server_weight{{{l}}} {w}");
+                        }
+                    }
+                    12 => {
+                        let _ = writeln!(
+                            out,
+                            "lvsd_real_server_configured_weight{{{l}}} {}",
+                            rs.configured_weight
+                        );
+                    }
+                    _ => {
+                        if rs.admin != Admin::None {
+                            let _ = writeln!(
+                                out,
+                                "lvsd_real_server_operator_override{{{l},mode=\"{}\"}} 1",
+                                rs.admin.as_str()
+                            );
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn process(out: &mut String, s: &Status) {
+    family(out, "keepalived_up", "gauge", "Status (1: lvsd answers).");
+    out.push_str("keepalived_up 1\n");
+    family(out, "lvsd_build_info", "gauge", "lvsd's version, value 1.");
+    let _ = writeln!(out, "lvsd_build_info{{version=\"{}\"}} 1", esc(&s.version));
+    family(
+        out,
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+    );
+    let _ = writeln!(out, "process_resident_memory_bytes {}", s.process.rss_bytes);
+    family(
+        out,
+        "process_open_fds",
+        "gauge",
+        "Number of open file descriptors.",
+    );
+    let _ = writeln!(out, "process_open_fds {}", s.process.open_fds);
+    family(
+        out,
+        "process_max_fds",
+        "gauge",
+        "Maximum number of open file descriptors.",
+    );
+    let _ = writeln!(out, "process_max_fds {}", s.process.max_fds);
+    family(
+        out,
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since unix epoch in seconds.",
+    );
+    let _ = writeln!(out, "process_start_time_seconds {}", s.start_time_unix);
+    family(
+        out,
+        "lvsd_reloads_total",
+        "counter",
+        "Reloads accepted (SIGHUP or 'lvsd reload').",
+    );
+    let _ = writeln!(out, "lvsd_reloads_total {}", s.reload.count);
+    family(
+        out,
+        "lvsd_reloads_rejected_total",
+        "counter",
+        "Reloads refused; the running configuration stayed.",
+    );
+    let _ = writeln!(out, "lvsd_reloads_rejected_total {}", s.reload.rejected);
+    family(
+        out,
+        "lvsd_reload_last_success_timestamp_seconds",
+        "gauge",
+        "When the running configuration was loaded, unix seconds.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_reload_last_success_timestamp_seconds {}",
+        s.reload.last_success_unix
+    );
+    family(
+        out,
+        "lvsd_work_deferred_total",
+        "counter",
+        "Heavy work (status, scrape, reload, reconcile) put off behind a VRRP timer.",
+    );
+    let _ = writeln!(out, "lvsd_work_deferred_total {}", s.yields);
+}
+
+fn vrrp(out: &mut String, s: &Status) {
+    if s.vrrp.is_empty() && s.receivers.is_empty() {
+        return;
+    }
+    let labels: Vec<String> = s
+        .vrrp
+        .iter()
+        .map(|v| {
+            format!(
+                "iname=\"{}\",intf=\"{}\",vrid=\"{}\"",
+                esc(&v.name),
+                esc(&v.interface),
+                v.vrid
+            )
+        })
+        .collect();
+    family(
+        out,
+        "keepalived_vrrp_state",
+        "gauge",
+        "State of vrrp per VIP (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT).",
+    );
+    for v in &s.vrrp {
+        for ip in &v.vips {
+            let _ = writeln!(
+                out,
+                "keepalived_vrrp_state{{iname=\"{}\",intf=\"{}\",vrid=\"{}\",ip_address=\"{ip}\"}} {}",
+                esc(&v.name),
+                esc(&v.interface),
+                v.vrid,
+                state_number(v.state)
+            );
+        }
+    }
+    let per_instance = |out: &mut String,
+                        name: &str,
+                        kind: &str,
+                        help: &str,
+                        f: &dyn Fn(&super::VrrpInstance) -> u64| {
+        family(out, name, kind, help);
+        for (v, l) in s.vrrp.iter().zip(&labels) {
+            let _ = writeln!(out, "{name}{{{l}}} {}", f(v));
+        }
+    };
+    per_instance(
+        out,
+        "lvsd_vrrp_state",
+        "gauge",
+        "State per instance (0 INIT, 1 BACKUP, 2 MASTER, 3 FAULT).",
+        &|v| u64::from(state_number(v.state)),
+    );
+    per_instance(
+        out,
+        "lvsd_vrrp_priority",
+        "gauge",
+        "Effective priority (configured plus tracking).",
+        &|v| u64::from(v.priority),
+    );
+    per_instance(
+        out,
+        "lvsd_vrrp_held",
+        "gauge",
+        "1 while 'lvsd vrrp stepdown' holds the instance in BACKUP.",
+        &|v| u64::from(v.held),
+    );
+    per_instance(
+        out,
+        "keepalived_advertisements_sent_total",
+        "counter",
+        "Advertisements sent.",
+        &|v| v.adverts_sent,
+    );
+    per_instance(
+        out,
+        "keepalived_advertisements_received_total",
+        "counter",
+        "Advertisements received.",
+        &|v| v.adverts_received,
+    );
+    per_instance(
+        out,
+        "keepalived_become_master_total",
+        "counter",
+        "Became master.",
+        &|v| v.became_master,
+    );
+    per_instance(
+        out,
+        "keepalived_release_master_total",
+        "counter",
+        "Released master.",
+        &|v| v.released_master,
+    );
+    per_instance(
+        out,
+        "keepalived_address_list_errors_total",
+        "counter",
+        "Address list errors.",
+        &|v| v.vip_mismatches,
+    );
+    // keepalived-exporter's error counters where a drop reason means the same.
+    if let Some(first) = s.vrrp.first() {
+        for (reason, _) in &first.drops {
+            let Some(name) = keepalived_drop_name(reason) else {
+                continue;
+            };
+            family(out, name, "counter", &format!("Adverts dropped: {reason}."));
+            for (v, l) in s.vrrp.iter().zip(&labels) {
+                let n = v.drops.iter().find(|(r, _)| r == reason).map_or(0, |d| d.1);
+                let _ = writeln!(out, "{name}{{{l}}} {n}");
+            }
+        }
+    }
+    per_instance(
+        out,
+        "lvsd_vrrp_answers_rate_limited_total",
+        "counter",
+        "Answers to lower or priority-0 adverts left out by the rate limit.",
+        &|v| v.answers_limited,
+    );
+    per_instance(
+        out,
+        "lvsd_vrrp_notifications_coalesced_total",
+        "counter",
+        "Notifications merged away in a burst of state changes.",
+        &|v| v.notify_coalesced,
+    );
+    family(
+        out,
+        "lvsd_vrrp_adverts_dropped_total",
+        "counter",
+        "Adverts dropped per instance and reason.",
+    );
+    for (v, l) in s.vrrp.iter().zip(&labels) {
+        for (reason, n) in &v.drops {
+            let _ = writeln!(
+                out,
+                "lvsd_vrrp_adverts_dropped_total{{{l},reason=\"{reason}\"}} {n}"
+            );
+        }
+    }
+    if !s.receivers.is_empty() {
+        family(
+            out,
+            "lvsd_vrrp_receiver_budget_reached_total",
+            "counter",
+            "Wake-ups whose advert reading stopped at the per-wake-up packet budget.",
+        );
+        for r in &s.receivers {
+            let _ = writeln!(
+                out,
+                "lvsd_vrrp_receiver_budget_reached_total{{intf=\"{}\",family=\"{}\"}} {}",
+                esc(&r.interface),
+                if r.ipv6 { "inet6" } else { "inet" },
+                r.budget_reached
+            );
+        }
+        family(
+            out,
+            "lvsd_vrrp_receiver_dropped_total",
+            "counter",
+            "Adverts dropped before any instance (unknown VRID and the like), per socket.",
+        );
+        for r in &s.receivers {
+            for (reason, n) in &r.drops {
+                let _ = writeln!(
+                    out,
+                    "lvsd_vrrp_receiver_dropped_total{{intf=\"{}\",family=\"{}\",reason=\"{reason}\"}} {n}",
+                    esc(&r.interface),
+                    if r.ipv6 { "inet6" } else { "inet" }
+                );
+            }
+        }
+    }
+    family(
+        out,
+        "lvsd_vrrp_advert_lateness_seconds",
+        "histogram",
+        "How long after its deadline a timer-driven advert left.",
+    );
+    for (v, l) in s.vrrp.iter().zip(&labels) {
+        hist(
+            out,
+            "lvsd_vrrp_advert_lateness_seconds",
+            l,
+            &v.advert_lateness,
+        );
+    }
+}
+
+fn ipvs_scalars(out: &mut String, ipvs: &super::Ipvs) {
+    family(
+        out,
+        "lvsd_ipvs_reconciles_total",
+        "counter",
+        "IPVS reconciles run.",
+    );
+    let _ = writeln!(out, "lvsd_ipvs_reconciles_total {}", ipvs.reconciles);
+    family(
+        out,
+        "lvsd_ipvs_writes_total",
+        "counter",
+        "IPVS writes sent to the kernel.",
+    );
+    let _ = writeln!(out, "lvsd_ipvs_writes_total {}", ipvs.writes);
+    family(
+        out,
+        "lvsd_ipvs_writes_refused_total",
+        "counter",
+        "IPVS writes the kernel refused.",
+    );
+    let _ = writeln!(out, "lvsd_ipvs_writes_refused_total {}", ipvs.refused);
+    family(
+        out,
+        "lvsd_ipvs_reconcile_duration_seconds",
+        "histogram",
+        "Wall time of a reconcile (dump, plan, writes).",
+    );
+    hist(
+        out,
+        "lvsd_ipvs_reconcile_duration_seconds",
+        "",
+        &ipvs.reconcile_duration,
+    );
+    family(
+        out,
+        "lvsd_ipvs_dump_ok",
+        "gauge",
+        "1 when the kernel table could be read for this scrape.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_ipvs_dump_ok {}",
+        u8::from(ipvs.dump_error.is_none())
+    );
+}
+
+fn checks(out: &mut String, c: &super::Checks) {
+    family(
+        out,
+        "lvsd_check_probes",
+        "gauge",
+        "Distinct health-check probes.",
+    );
+    let _ = writeln!(out, "lvsd_check_probes {}", c.probes);
+    family(out, "lvsd_check_runs_total", "counter", "Probes run.");
+    let _ = writeln!(out, "lvsd_check_runs_total {}", c.run);
+    family(
+        out,
+        "lvsd_check_failures_total",
+        "counter",
+        "Failed probes by reason.",
+    );
+    for (reason, n) in &c.failures {
+        let _ = writeln!(out, "lvsd_check_failures_total{{reason=\"{reason}\"}} {n}");
+    }
+    family(
+        out,
+        "lvsd_check_pool_in_flight",
+        "gauge",
+        "Probes running now.",
+    );
+    let _ = writeln!(out, "lvsd_check_pool_in_flight {}", c.in_flight);
+    family(
+        out,
+        "lvsd_check_pool_capacity",
+        "gauge",
+        "Probes that may run at once.",
+    );
+    let _ = writeln!(out, "lvsd_check_pool_capacity {}", c.pool_capacity);
+    family(
+        out,
+        "lvsd_check_pool_waits_total",
+        "counter",
+        "Probes that waited for a free pool slot.",
+    );
+    let _ = writeln!(out, "lvsd_check_pool_waits_total {}", c.pool_waits);
+    family(
+        out,
+        "lvsd_check_pool_rejected_total",
+        "counter",
+        "Probes skipped because the pool and its queue were full.",
+    );
+    let _ = writeln!(out, "lvsd_check_pool_rejected_total {}", c.pool_rejected);
+    family(
+        out,
+        "lvsd_check_pool_full_skips_total",
+        "counter",
+        "Probes skipped because the pool was full; the verdict stayed.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_check_pool_full_skips_total {}",
+        c.pool_full_skips
+    );
+    family(
+        out,
+        "lvsd_check_read_budget_yields_total",
+        "counter",
+        "Wake-ups whose check reading stopped at the read budget.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_check_read_budget_yields_total {}",
+        c.read_budget_yields
+    );
+    family(
+        out,
+        "lvsd_check_timer_failures_total",
+        "counter",
+        "Probe timers that could not be scheduled.",
+    );
+    let _ = writeln!(out, "lvsd_check_timer_failures_total {}", c.timer_failures);
+    family(
+        out,
+        "lvsd_check_duration_seconds",
+        "histogram",
+        "How long a probe took, start to verdict.",
+    );
+    hist(out, "lvsd_check_duration_seconds", "", &c.duration);
+    family(
+        out,
+        "lvsd_check_start_lateness_seconds",
+        "histogram",
+        "How long after its schedule a probe started.",
+    );
+    hist(
+        out,
+        "lvsd_check_start_lateness_seconds",
+        "",
+        &c.start_lateness,
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_metrics() {
+        let got = render(&crate::status::sample::status());
+        let want = include_str!("golden/metrics.txt");
+        assert_eq!(got, want, "---- got ----\n{got}");
+    }
+
+    /// Rendering in slices of any size gives the same bytes as at once.
+    #[test]
+    fn slices_render_the_same_text() {
+        let whole = render(&crate::status::sample::status());
+        for rows in [1, 2, 3, 7, 1000] {
+            let mut r = Renderer::new(crate::status::sample::status());
+            let mut out = String::new();
+            let mut turns = 0;
+            while !r.render_some(&mut out, rows) {
+                turns += 1;
+                assert!(turns < 10_000, "no progress at {rows} rows per slice");
+            }
+            assert_eq!(out, whole, "slices of {rows}");
+            if rows == 1 {
+                assert!(turns > 10, "one row per slice must take many turns");
+            }
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(esc("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+        assert_eq!(esc("plain"), "plain");
+    }
+}

@@ -1,0 +1,330 @@
+//! `lvsd status` as text: first the kernel table exactly in `ipvsadm -Ln`'s
+//! layout (eyes and scripts carry over), then lvsd's own lines.
+
+use std::fmt::Write;
+
+use super::{addr_port, key_text, Histogram, Status};
+use crate::lvs::table::Admin;
+use crate::wire::netlink::ipvs::{flags as f, AddrFamily, Scheduler, Service, ServiceKey};
+
+/// `n=… p50=…us p99=…us p999=…us max=…us` (what the benches parse).
+pub fn histogram(h: &Histogram) -> String {
+    format!(
+        "n={} p50={}us p99={}us p999={}us max={}us",
+        h.count, h.p50_us, h.p99_us, h.p999_us, h.max_us
+    )
+}
+
+/// Renders the whole status.
+pub fn render(s: &Status) -> String {
+    let mut out = String::new();
+    if let Some(ipvs) = &s.ipvs {
+        let lines: usize = ipvs.kernel.iter().map(|k| k.dests.len() + 1).sum::<usize>()
+            + ipvs
+                .services
+                .iter()
+                .map(|h| h.real_servers.len() + 1)
+                .sum::<usize>();
+        out.reserve(90 * lines + 1024);
+        ipvs_part(&mut out, ipvs);
+    }
+    let _ = writeln!(
+        out,
+        "lvsd {} up {}s, config {} (reloads {}, rejected {}), work put off behind VRRP timers {}",
+        s.version, s.uptime_s, s.config_path, s.reload.count, s.reload.rejected, s.yields
+    );
+    for v in &s.vrrp {
+        let _ = writeln!(
+            out,
+            "vrrp_instance {} vrid {} on {}: {} priority {} (configured {}) adverts sent {} received {}{}",
+            v.name,
+            v.vrid,
+            v.interface,
+            v.state,
+            v.priority,
+            v.configured_priority,
+            v.adverts_sent,
+            v.adverts_received,
+            if v.held {
+                " (held by stepdown until 'lvsd vrrp resume')"
+            } else {
+                ""
+            }
+        );
+        if v.advert_lateness.count > 0 {
+            let _ = writeln!(out, "  advert lateness: {}", histogram(&v.advert_lateness));
+        }
+        if v.answers_limited > 0 || v.notify_coalesced > 0 {
+            let _ = writeln!(
+                out,
+                "  answers rate-limited {} notifications coalesced {}",
+                v.answers_limited, v.notify_coalesced
+            );
+        }
+        if v.drops.iter().any(|(_, n)| *n > 0) || v.vip_mismatches > 0 {
+            let drops: Vec<String> = v
+                .drops
+                .iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(r, n)| format!("{r}={n}"))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  dropped: {} vip_mismatch={}",
+                drops.join(" "),
+                v.vip_mismatches
+            );
+        }
+    }
+    for n in &s.notifiers {
+        let _ = writeln!(
+            out,
+            "{} notify: ran {} failed {} dropped {}{}",
+            n.label,
+            n.runs,
+            n.failures,
+            n.dropped,
+            if n.busy { " (running)" } else { "" }
+        );
+    }
+    for sc in &s.scripts {
+        let _ = writeln!(
+            out,
+            "vrrp_script {}: {} runs {} last {}",
+            sc.name,
+            if sc.up { "up" } else { "down" },
+            sc.runs,
+            sc.last
+        );
+    }
+    for (path, value) in &s.track_files {
+        let _ = writeln!(out, "track_file {path}: {value}");
+    }
+    if let Some((written, dropped)) = s.notify_fifo {
+        let _ = writeln!(out, "notify_fifo: written {written} dropped {dropped}");
+    }
+    for r in &s.receivers {
+        if r.budget_reached > 0 {
+            let _ = writeln!(
+                out,
+                "vrrp receiver {} ({}): read budget of {} reached {} times",
+                r.interface,
+                if r.ipv6 { "IPv6" } else { "IPv4" },
+                r.read_budget,
+                r.budget_reached
+            );
+        }
+        if !r.drops.iter().any(|(_, n)| *n > 0) {
+            continue;
+        }
+        let drops: Vec<String> = r
+            .drops
+            .iter()
+            .filter(|(_, n)| *n > 0)
+            .map(|(d, n)| format!("{d}={n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "vrrp receiver {} ({}): dropped {}",
+            r.interface,
+            if r.ipv6 { "IPv6" } else { "IPv4" },
+            drops.join(" ")
+        );
+    }
+    if let Some(c) = &s.checks {
+        let _ = writeln!(
+            out,
+            "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
+            c.probes, c.run, c.in_flight, c.pool_waits, c.pool_rejected
+        );
+        let _ = writeln!(
+            out,
+            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
+            c.pool_full_skips, c.read_budget_yields, c.timer_failures
+        );
+        let _ = writeln!(out, "  start lateness: {}", histogram(&c.start_lateness));
+    }
+    out
+}
+
+fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
+    if let Some(e) = &ipvs.dump_error {
+        let _ = writeln!(out, "IPVS dump failed: {e}");
+        return;
+    }
+    let version = ipvs.version;
+    let _ = writeln!(
+        out,
+        "IP Virtual Server version {}.{}.{} (size={})",
+        (version >> 16) & 0xff,
+        (version >> 8) & 0xff,
+        version & 0xff,
+        ipvs.conn_tab_size
+    );
+    out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
+    out.push_str("  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn\n");
+    for k in &ipvs.kernel {
+        let _ = writeln!(out, "{}", service_line(&k.service));
+        for (d, st) in &k.dests {
+            let _ = writeln!(
+                out,
+                "  -> {:<28} {:<7} {:<6} {:<10} {:<10}",
+                addr_port(d.key.addr, d.key.port),
+                d.forward.name(),
+                d.weight,
+                st.active_conns,
+                st.inactive_conns
+            );
+        }
+    }
+    out.push_str("\nlvsd health:\n");
+    for svc in &ipvs.services {
+        let _ = writeln!(
+            out,
+            "virtual server {} quorum {}",
+            key_text(&svc.key),
+            if svc.quorum_up { "up" } else { "LOST" }
+        );
+        for rs in &svc.real_servers {
+            let weight = rs.weight.map_or_else(|| "-".to_owned(), |w| w.to_string());
+            let admin = match rs.admin {
+                Admin::None => String::new(),
+                Admin::Weight(w) => format!(" [operator: weight {w}]"),
+                other => format!(" [operator: {}]", other.as_str()),
+            };
+            let _ = writeln!(
+                out,
+                "  {:<28} {:<12} weight {:<5} last change: {}{admin}",
+                addr_port(rs.key.addr, rs.key.port),
+                rs.state,
+                weight,
+                rs.reason
+            );
+        }
+    }
+    for f in &ipvs.foreign {
+        let _ = writeln!(out, "not owned by lvsd (left alone): {f}");
+    }
+    let _ = writeln!(
+        out,
+        "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
+        ipvs.reconciles,
+        ipvs.writes,
+        ipvs.refused,
+        ipvs.sync_daemon,
+        ipvs.last_reconcile_us / 1000
+    );
+}
+
+/// One service line as `ipvsadm -Ln` prints it.
+pub fn service_line(s: &Service) -> String {
+    let mut line = match s.key {
+        ServiceKey::Addr {
+            protocol,
+            addr,
+            port,
+        } => format!(
+            "{}  {} {}",
+            protocol.name(),
+            addr_port(addr, port),
+            s.scheduler.name()
+        ),
+        ServiceKey::Fwmark { mark, af } => {
+            let fam = if af == AddrFamily::V6 { " IPv6" } else { "" };
+            format!("FWM  {mark}{fam} {}", s.scheduler.name())
+        }
+    };
+    if s.flags & (f::SCHED1 | f::SCHED2 | f::SCHED3) != 0 {
+        let names: [&str; 3] = match s.scheduler {
+            Scheduler::Sh => ["sh-fallback", "sh-port", "flag-3"],
+            Scheduler::Mh => ["mh-fallback", "mh-port", "flag-3"],
+            _ => ["flag-1", "flag-2", "flag-3"],
+        };
+        let set: Vec<&str> = [f::SCHED1, f::SCHED2, f::SCHED3]
+            .iter()
+            .zip(names)
+            .filter(|(bit, _)| s.flags & **bit != 0)
+            .map(|(_, n)| n)
+            .collect();
+        let _ = write!(line, " ({})", set.join(","));
+    }
+    if s.flags & f::PERSISTENT != 0 {
+        let _ = write!(line, " persistent {}", s.timeout);
+        let full = match s.key.af() {
+            AddrFamily::V4 => 32,
+            AddrFamily::V6 => 128,
+        };
+        if s.prefix_len != full {
+            match s.key.af() {
+                AddrFamily::V4 => {
+                    let mask = if s.prefix_len == 0 {
+                        0
+                    } else {
+                        u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
+                    };
+                    let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
+                }
+                AddrFamily::V6 => {
+                    let _ = write!(line, " mask {}", s.prefix_len);
+                }
+            }
+        }
+        if let Some(pe) = &s.pe_name {
+            let _ = write!(line, " pe {pe}");
+        }
+    }
+    if s.flags & f::ONEPACKET != 0 {
+        line.push_str(" ops");
+    }
+    line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::netlink::ipvs::{flags, Protocol};
+
+    fn tcp(addr: &str, port: u16) -> ServiceKey {
+        ServiceKey::Addr {
+            protocol: Protocol::Tcp,
+            addr: addr.parse().unwrap(),
+            port,
+        }
+    }
+
+    #[test]
+    fn service_lines_match_ipvsadm() {
+        let mut sh = Service::new(tcp("10.0.0.100", 8080), Scheduler::Sh);
+        sh.flags = flags::SH_FALLBACK | flags::SH_PORT;
+        assert_eq!(
+            service_line(&sh),
+            "TCP  10.0.0.100:8080 sh (sh-fallback,sh-port)"
+        );
+        let p = Service::new(tcp("10.0.0.100", 443), Scheduler::Lc).persistent(120, 16);
+        assert_eq!(
+            service_line(&p),
+            "TCP  10.0.0.100:443 lc persistent 120 mask 255.255.0.0"
+        );
+        let mut ops = Service::new(
+            ServiceKey::Fwmark {
+                af: AddrFamily::V6,
+                mark: 9,
+            },
+            Scheduler::Wrr,
+        )
+        .persistent(30, 64);
+        ops.flags |= flags::ONEPACKET;
+        assert_eq!(
+            service_line(&ops),
+            "FWM  9 IPv6 wrr persistent 30 mask 64 ops"
+        );
+    }
+
+    /// The whole text for the sample model, byte for byte.
+    #[test]
+    fn golden_text() {
+        let got = render(&crate::status::sample::status());
+        let want = include_str!("golden/status.txt");
+        assert_eq!(got, want, "---- got ----\n{got}");
+    }
+}
