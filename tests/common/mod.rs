@@ -50,7 +50,15 @@ pub fn netns_or_skip() -> bool {
 }
 
 /// True when the tests can create network namespaces (root with iproute2).
+/// Probed once per test binary: tests run in parallel threads of one process,
+/// and two probes with the same pid-based name would collide, so one of them
+/// would report "no netns" (a skip outside CI, a false failure in CI).
 pub fn can_use_netns() -> bool {
+    static OK: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *OK.get_or_init(probe_netns)
+}
+
+fn probe_netns() -> bool {
     let name = format!("lvsd-probe-{}", std::process::id());
     let ok = Command::new("ip")
         .args(["netns", "add", &name])
