@@ -19,6 +19,7 @@ pkg_for nginx nginx
 pkg_for keepalived keepalived
 pkg_for ipvsadm ipvsadm
 pkg_for openssl openssl
+pkg_for dnsmasq dnsmasq-base   # the DNS server of the DNS_CHECK test
 pkg_for promtool prometheus   # promtool and the server for the metrics tests
 dpkg -s busybox-static >/dev/null 2>&1 || need_apt+=(busybox-static)
 # The JSON schema test of `lvsd status --json` (tests/netns_observe.rs).

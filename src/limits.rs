@@ -61,6 +61,9 @@ pub const VRRP_PACKET_BUF: usize = 1500;
 pub const NETLINK_BUF: usize = 32 * 1024;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
+/// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is
+/// scanned for it as it arrives, one step per byte, nothing buffered.
+pub const HTTP_REGEX_MAX: usize = 64;
 /// Headers parsed per HTTP response.
 pub const HTTP_MAX_HEADERS: usize = 32;
 /// State changes of one VRRP instance or sync group waiting to be notified
@@ -104,6 +107,12 @@ pub const METRICS_ROWS_PER_SLICE: usize = 1000;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;
+/// How often a FILE_CHECK reads its file (keepalived reacts through inotify).
+/// Each read is one open and at most 64 bytes, on the stack.
+pub const FILE_CHECK_POLL: core::time::Duration = core::time::Duration::from_secs(1);
+/// Bytes of budget each datagram costs at least (UDP_CHECK, PING_CHECK), so a
+/// flood of empty datagrams still ends a probe's turn (64 per turn at most).
+pub const PROBE_DATAGRAM_COST: usize = PROBE_READ_BUDGET / 64;
 /// Bytes all probes together may read per loop wake-up (about 150 us of
 /// work), so that many fast servers at once still leave the loop to its
 /// timers: VRRP timers run between turns.

@@ -771,3 +771,29 @@ fn silent_servers_fail_at_connect_timeout_plain_and_tls() {
     );
     assert!(started.elapsed() < Duration::from_secs(3));
 }
+
+#[test]
+fn http_regex_on_a_chunked_body_from_a_real_socket() {
+    // The text straddles two chunks and two writes.
+    let addr = scripted(4, |s| {
+        let _ =
+            s.write_all(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n6\r\nstatus\r\n");
+        let _ = s.flush();
+        thread::sleep(Duration::from_millis(20));
+        let _ = s.write_all(b"9\r\n: GREEN!\r\n0\r\n\r\n");
+    });
+    let run = |pattern: &str, no_match: bool| {
+        let mut c = (*http_check(&[("/", None)], 2000)).clone();
+        c.urls[0].regex = lvsd::check::http::regex_literal(pattern).unwrap();
+        c.urls[0].regex_no_match = no_match;
+        let probe = HttpProbe::new(Arc::new(c), addr, Instant::now());
+        run_blocking(probe, target(addr)).unwrap().0
+    };
+    assert_eq!(
+        run("status:GREEN", false),
+        Outcome::Down(FailReason::Regex(0))
+    );
+    assert_eq!(run("status:", false), UP);
+    assert_eq!(run("RED", true), UP);
+    assert_eq!(run("GREEN\\!", true), Outcome::Down(FailReason::Regex(0)));
+}

@@ -104,13 +104,13 @@ fn include_config_id_strict_and_check_warnings() {
     // A dropped keyword with an effect: --strict fails, lvsd check warns.
     std::fs::write(
         dir.join("conf.d/zz.conf"),
-        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n  PING_CHECK {\n  }\n }\n}\n",
+        "virtual_server 10.0.0.1 80 {\n protocol TCP\n real_server 10.0.1.1 80 {\n  BFD_CHECK {\n  }\n }\n}\n",
     )
     .unwrap();
     let out = import(&["--strict"]);
     assert_eq!(out.status.code(), Some(3));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("zz.conf:4: dropped: `PING_CHECK`"), "{err}");
+    assert!(err.contains("zz.conf:4: dropped: `BFD_CHECK`"), "{err}");
     let converted = dir.join("converted.ini");
     std::fs::write(&converted, &out.stdout).unwrap();
     let check = Command::new(env!("CARGO_BIN_EXE_lvsd"))
@@ -121,7 +121,7 @@ fn include_config_id_strict_and_check_warnings() {
     assert!(check.status.success());
     let warnings = String::from_utf8_lossy(&check.stderr);
     assert!(
-        warnings.contains("dropped: ") && warnings.contains("PING_CHECK"),
+        warnings.contains("dropped: ") && warnings.contains("BFD_CHECK"),
         "{warnings}"
     );
     let _ = std::fs::remove_dir_all(&dir);

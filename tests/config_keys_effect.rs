@@ -222,6 +222,47 @@ misc_path = /bin/true
 #slot
 #slot
 #slot
+
+[real_server chk/192.168.118.136:53]
+#slot
+#slot
+#slot
+
+[udp_check chk/192.168.118.136:53]
+#slot
+#slot
+#slot
+
+[real_server chk/192.168.118.137:80]
+#slot
+#slot
+#slot
+
+[ping_check chk/192.168.118.137:80]
+#slot
+#slot
+#slot
+
+[real_server chk/192.168.118.138:53]
+#slot
+#slot
+#slot
+
+[dns_check chk/192.168.118.138:53]
+#slot
+#slot
+#slot
+
+[real_server chk/192.168.118.139:80]
+#slot
+#slot
+#slot
+
+[file_check chk/192.168.118.139:80]
+file = /run/lvsd-test.drain
+#slot
+#slot
+#slot
 ";
 
 /// The section of [`BASE`] each section kind's probes go into.
@@ -239,6 +280,10 @@ const SECTION_OF_KIND: &[(&str, &str)] = &[
     ("ssl_get", "ssl_get chk/192.168.118.133:443"),
     ("smtp_check", "smtp_check chk/192.168.118.134:25"),
     ("misc_check", "misc_check chk/192.168.118.135:80"),
+    ("udp_check", "udp_check chk/192.168.118.136:53"),
+    ("ping_check", "ping_check chk/192.168.118.137:80"),
+    ("dns_check", "dns_check chk/192.168.118.138:53"),
+    ("file_check", "file_check chk/192.168.118.139:80"),
 ];
 
 /// One edit of a section: set `key` to `value` (replacing the key's line in
@@ -496,6 +541,34 @@ fn probes() -> Vec<Probe> {
         p("misc_check", "misc_dynamic", "yes"),
         p("misc_check", "user", "nobody"),
     ];
+    v.extend(connect_probes!("udp_check"));
+    v.extend(connect_probes!("dns_check"));
+    // ping_check: ICMP has no port.
+    v.extend(
+        connect_probes!("ping_check")
+            .into_iter()
+            .filter(|p| p.key != "connect_port"),
+    );
+    v.extend([
+        p("udp_check", "payload", "01 02 0a"),
+        p("udp_check", "require_reply", "yes"),
+        pc(
+            "udp_check",
+            "min_reply_length",
+            "2",
+            &[("", "require_reply", Some("0a"))],
+        ),
+        pc(
+            "udp_check",
+            "max_reply_length",
+            "100",
+            &[("", "require_reply", Some("0a"))],
+        ),
+        p("dns_check", "type", "A"),
+        p("dns_check", "name", "example.test"),
+        p("file_check", "file", "/run/lvsd-test.other"),
+        p("file_check", "weight", "2 reverse"),
+    ]);
     v.extend(connect_probes!("tcp_check"));
     v.extend(connect_probes!("http_get"));
     v.extend(connect_probes!("ssl_get"));
@@ -744,13 +817,29 @@ fn rust_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 fn runtime_code() -> (String, BTreeMap<String, BTreeSet<String>>) {
     let mut files = Vec::new();
     rust_files(&root().join("src"), &mut files);
+    // The modules whose types the model stores as they are
+    // (`crate::check::udp::UdpSpec`): their code reads those fields too.
+    let model_src = code(&read("src/config/model.rs"));
+    let mut owners = BTreeSet::new();
+    for part in model_src.split("crate::").skip(1) {
+        let path: String = part
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == ':')
+            .collect();
+        let segs: Vec<&str> = path.split("::").filter(|x| !x.is_empty()).collect();
+        for n in 1..segs.len() {
+            let module = segs[..n].join("/");
+            owners.insert(root().join(format!("src/{module}.rs")));
+            owners.insert(root().join(format!("src/{module}/mod.rs")));
+        }
+    }
     let mut all = String::new();
     for f in files {
         if f.starts_with(root().join("src/config")) {
             continue;
         }
         let text = code(&std::fs::read_to_string(&f).unwrap());
-        if text.contains("config::") {
+        if text.contains("config::") || owners.contains(&f) {
             all.push_str(&text);
             all.push('\n');
         }
@@ -973,19 +1062,28 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
         .nth(1)
         .expect("docs/config.md has a `## Keys` chapter");
     let doc = doc.split("\n## ").next().unwrap_or(doc);
-    let checkers = [
-        "tcp_check",
-        "http_get",
-        "ssl_get",
-        "smtp_check",
-        "misc_check",
-    ];
+    // The checker kinds, from the `### Checkers: [a|b|...]` heading.
+    let mut checkers: Vec<String> = Vec::new();
     let ticks =
         |s: &str| -> Vec<String> { s.split('`').skip(1).step_by(2).map(str::to_owned).collect() };
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     let mut kinds: Vec<String> = Vec::new();
     let (mut in_table, mut key_table) = (false, false);
+    // Prose paragraphs as one line each (a sentence may wrap).
+    let mut lines: Vec<String> = Vec::new();
+    let mut prose = false;
     for line in doc.lines() {
+        let is_prose = !line.trim().is_empty() && !line.starts_with('|') && !line.starts_with('#');
+        if is_prose && prose {
+            let last = lines.last_mut().expect("a prose line before");
+            last.push(' ');
+            last.push_str(line.trim());
+        } else {
+            lines.push(line.to_owned());
+        }
+        prose = is_prose;
+    }
+    for line in lines.iter().map(String::as_str) {
         if !line.starts_with('|') {
             in_table = false;
         }
@@ -998,6 +1096,9 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
                     t.split('|').map(str::to_owned).collect()
                 })
                 .unwrap_or_default();
+            if h.starts_with("Checkers") {
+                checkers = kinds.clone();
+            }
         } else if line.starts_with('|') {
             // Only tables whose header says `| key |` list keys.
             let first = line.split('|').nth(1).unwrap_or("").trim();
@@ -1019,12 +1120,8 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
             }
         } else if !line.trim().is_empty() {
             let t = ticks(line);
-            let named: Vec<String> = t
-                .iter()
-                .filter(|w| checkers.contains(&w.as_str()))
-                .cloned()
-                .collect();
-            if named.is_empty() || kinds.iter().any(|k| !checkers.contains(&k.as_str())) {
+            let named: Vec<String> = t.iter().filter(|w| checkers.contains(w)).cloned().collect();
+            if named.is_empty() || kinds.iter().any(|k| !checkers.contains(k)) {
                 continue;
             }
             kinds = named;
@@ -1033,6 +1130,7 @@ fn documented_keys() -> BTreeMap<String, BTreeSet<String>> {
             let given = [" adds ", " takes "]
                 .iter()
                 .find_map(|w| line.split_once(w).map(|(_, r)| r))
+                .filter(|r| r.starts_with('`'))
                 .unwrap_or("");
             let given = given.split('(').next().unwrap_or("");
             let given = given.split(" and:").next().unwrap_or("");
@@ -1068,9 +1166,21 @@ fn every_key_is_documented_and_every_documented_key_exists() {
                 ));
             }
         }
+        // A checker paragraph may name a key with an exception ("ping_check
+        // (which has no `connect_port`)"): a key documented for a checker
+        // kind must be accepted by some checker kind.
+        let is_checker = |k: &str| k.ends_with("_check") || k.ends_with("_get");
+        let accepted: BTreeSet<&String> = if is_checker(kind) {
+            keys.iter()
+                .filter(|(k, _)| is_checker(k))
+                .flat_map(|(_, ks)| ks)
+                .collect()
+        } else {
+            ks.iter().collect()
+        };
         for k in &documented {
             let canonical = aliases.get(k).unwrap_or(k);
-            if !ks.contains(canonical) {
+            if !accepted.contains(canonical) {
                 problems.push(format!(
                     "[{kind}] {k}: documented in docs/config.md, not accepted by the parser"
                 ));

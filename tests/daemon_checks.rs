@@ -455,3 +455,190 @@ warmup = 0
     assert!(served.load(std::sync::atomic::Ordering::Relaxed) >= 3);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A UDP echo server on `ip` until the returned flag is set.
+fn udp_echo(ip: &str) -> (u16, std::sync::Arc<std::sync::atomic::AtomicBool>) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let s = std::net::UdpSocket::bind((ip, 0)).unwrap();
+    let port = s.local_addr().unwrap().port();
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 1500];
+        while !flag.load(Ordering::Relaxed) {
+            if let Ok((n, from)) = s.recv_from(&mut buf) {
+                let _ = s.send_to(&buf[..n], from);
+            }
+        }
+    });
+    (port, stop)
+}
+
+#[test]
+fn udp_and_ping_checks_drive_the_table() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dcu-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (port, stop) = udp_echo("127.0.0.41");
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    // alpha: servers start out of the table and enter only once a check passed.
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server dns]
+address = 127.0.0.100
+port = 53
+protocol = UDP
+lb_algo = rr
+lb_kind = DR
+delay_loop = 1
+alpha = yes
+
+[real_server dns/127.0.0.41:{port}]
+[udp_check dns/127.0.0.41:{port}]
+connect_timeout = 1
+retry = 1
+delay_before_retry = 1
+payload = 6b 65 65 70
+require_reply = 6b 65 X5
+warmup = 0
+
+[real_server dns/127.0.0.42:53]
+[ping_check dns/127.0.0.42:53]
+connect_timeout = 1
+warmup = 0
+",
+            sock = sock.display(),
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let _lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let udp_line = format!("  -> 127.0.0.41:{port}");
+    wait_for("both servers up", Duration::from_secs(10), &log, || {
+        let st = status(&sock);
+        st.contains(&udp_line) && st.contains("  -> 127.0.0.42:53")
+    });
+    // The echo server stops: ICMP port unreachable fails it at the next
+    // probe and after its one retry.
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    wait_for("udp server removed", Duration::from_secs(10), &log, || {
+        !status(&sock).contains(&udp_line)
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("destination unreachable"), "{text}");
+    assert!(status(&sock).contains("  -> 127.0.0.42:53"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn file_check_weight_follows_the_file_without_a_reload() {
+    let dir: PathBuf = std::env::temp_dir().join(format!("lvsd-dcf-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let drain = dir.join("drain");
+    let gate = dir.join("gate");
+    std::fs::write(&drain, "0\n").unwrap();
+    std::fs::write(&gate, "0\n").unwrap();
+    // A FIFO with no writer: opening it must not stall the daemon.
+    let fifo = dir.join("fifo");
+    let _ = std::fs::remove_file(&fifo);
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let sock = dir.join("lvsd.sock");
+    let cfg = dir.join("lvsd.ini");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[global]
+control_socket = {sock}
+
+[virtual_server web]
+address = 127.0.0.100
+port = 80
+protocol = TCP
+lb_algo = wrr
+lb_kind = DR
+
+[real_server web/127.0.0.51:80]
+weight = 10
+[file_check web/127.0.0.51:80]
+file = {drain}
+weight = -1
+
+[real_server web/127.0.0.52:80]
+weight = 3
+[file_check web/127.0.0.52:80]
+file = {gate}
+weight = 0
+
+[real_server web/127.0.0.53:80]
+weight = 2
+[file_check web/127.0.0.53:80]
+file = {fifo}
+",
+            sock = sock.display(),
+            drain = drain.display(),
+            gate = gate.display(),
+            fifo = fifo.display(),
+        ),
+    )
+    .unwrap();
+    let log = dir.join("lvsd.log");
+    let _lvsd = Proc(
+        Command::new(env!("CARGO_BIN_EXE_lvsd"))
+            .args(["run", "--dry-run", "-c"])
+            .arg(&cfg)
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .unwrap(),
+    );
+    let line = |ip: &str, w: u32| format!("  -> {:<28} Route   {w} ", format!("{ip}:80"));
+    wait_for("both servers in", Duration::from_secs(10), &log, || {
+        let st = status(&sock);
+        st.contains(&line("127.0.0.51", 10))
+            && st.contains(&line("127.0.0.52", 3))
+            && st.contains(&line("127.0.0.53", 2))
+    });
+    // The file's number times weight -1 is added to the configured 10.
+    std::fs::write(&drain, "4\n").unwrap();
+    wait_for("weight 6", Duration::from_secs(5), &log, || {
+        status(&sock).contains(&line("127.0.0.51", 6))
+    });
+    // Drained: weight 0, still in the table.
+    std::fs::write(&drain, "25\n").unwrap();
+    wait_for("weight 0", Duration::from_secs(5), &log, || {
+        status(&sock).contains(&line("127.0.0.51", 0))
+    });
+    // weight 0 in the check: any non-zero number takes the server out.
+    std::fs::write(&gate, "1\n").unwrap();
+    wait_for("gate closed", Duration::from_secs(5), &log, || {
+        !status(&sock).contains("  -> 127.0.0.52:80")
+    });
+    std::fs::write(&gate, "0\n").unwrap();
+    std::fs::write(&drain, "0\n").unwrap();
+    wait_for("both back", Duration::from_secs(5), &log, || {
+        let st = status(&sock);
+        st.contains(&line("127.0.0.51", 10)) && st.contains(&line("127.0.0.52", 3))
+    });
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.contains("file value 1 takes the server down"),
+        "{text}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

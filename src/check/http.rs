@@ -12,7 +12,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::probe::{FailReason, Outcome, Step, StreamProbe};
-use crate::limits::{HTTP_REQUEST_BUF, HTTP_VHOST_LEN, MAX_PATH_LEN, MAX_URLS_PER_CHECK};
+use crate::limits::{
+    HTTP_REGEX_MAX, HTTP_REQUEST_BUF, HTTP_VHOST_LEN, MAX_PATH_LEN, MAX_URLS_PER_CHECK,
+};
 use crate::wire::http::{
     build_get_request, GetRequest, HttpError, HttpVersion, Progress, ResponseParser, StatusCodes,
 };
@@ -28,6 +30,46 @@ pub struct UrlCheck {
     pub status: StatusCodes,
     /// This url's own virtualhost (keepalived: it wins over the checker's).
     pub virtual_host: Option<heapless::String<HTTP_VHOST_LEN>>,
+    /// `regex` (a literal text, see `regex_literal`): the body must contain it
+    /// (empty: not checked).
+    pub regex: heapless::Vec<u8, HTTP_REGEX_MAX>,
+    /// `regex_no_match`: the body must not contain `regex`.
+    pub regex_no_match: bool,
+}
+
+/// Error: a `regex` outside the literal subset lvsd matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsupportedRegex;
+
+impl core::fmt::Display for UnsupportedRegex {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "lvsd matches a literal text only: escape `.*+?()[]{{}}|^$\\` with `\\`; no blanks; 1..={HTTP_REGEX_MAX} bytes (limits::HTTP_REGEX_MAX)")
+    }
+}
+
+/// The literal text a `regex` stands for: its characters, with `\X` meaning
+/// X for a punctuation X. Any unescaped metacharacter, an escape that means
+/// something else in PCRE2 (`\d`, `\s`, ...) or a blank is refused.
+pub fn regex_literal(pattern: &str) -> Result<heapless::Vec<u8, HTTP_REGEX_MAX>, UnsupportedRegex> {
+    let mut out = heapless::Vec::new();
+    let mut bytes = pattern.bytes();
+    while let Some(b) = bytes.next() {
+        let literal = match b {
+            b'\\' => match bytes.next() {
+                Some(e) if e.is_ascii_punctuation() => e,
+                _ => return Err(UnsupportedRegex),
+            },
+            b'.' | b'*' | b'+' | b'?' | b'(' | b')' | b'[' | b']' | b'{' | b'}' | b'|' | b'^'
+            | b'$' => return Err(UnsupportedRegex),
+            b if b.is_ascii_whitespace() || b.is_ascii_control() => return Err(UnsupportedRegex),
+            b => b,
+        };
+        out.push(literal).map_err(|_| UnsupportedRegex)?;
+    }
+    if out.is_empty() {
+        return Err(UnsupportedRegex);
+    }
+    Ok(out)
 }
 
 /// An HTTP_GET / SSL_GET definition after inheritance.
@@ -122,6 +164,7 @@ impl HttpProbe {
         let Some(url) = self.check.urls.get(self.url) else {
             return;
         };
+        self.parser.set_pattern(&url.regex);
         let req = GetRequest {
             path: url.path.as_str(),
             virtual_host: self.check.host_for(self.url),
@@ -158,6 +201,10 @@ impl HttpProbe {
                 self.finish(Outcome::Down(FailReason::Digest(self.url_tag())));
                 return;
             }
+        }
+        if !url.regex.is_empty() && self.parser.pattern_found() == url.regex_no_match {
+            self.finish(Outcome::Down(FailReason::Regex(self.url_tag())));
+            return;
         }
         self.url += 1;
         if self.url >= self.check.urls.len() {
@@ -295,6 +342,53 @@ mod tests {
         p.on_read(now, response);
         if eof {
             p.on_eof(now);
+        }
+    }
+
+    #[test]
+    fn regex_literal_subset() {
+        assert_eq!(regex_literal("OK").unwrap().as_slice(), b"OK");
+        assert_eq!(
+            regex_literal(r"v1\.2\(beta\)").unwrap().as_slice(),
+            b"v1.2(beta)"
+        );
+        for bad in ["a.b", "^OK", "OK$", "a|b", "a*", r"\d", "a b", "", r"x\"] {
+            assert_eq!(regex_literal(bad), Err(UnsupportedRegex), "{bad}");
+        }
+        assert!(regex_literal(&"x".repeat(HTTP_REGEX_MAX + 1)).is_err());
+    }
+
+    #[test]
+    fn regex_judges_the_body_across_reads() {
+        let t0 = Instant::now();
+        for (pattern, no_match, body, up) in [
+            ("WELL", false, "all is WELL", true),
+            ("WELL", false, "all is ill", false),
+            ("WELL", true, "all is WELL", false),
+            ("WELL", true, "all is ill", true),
+            ("HTTP", false, "body only", false), // the head is not searched
+        ] {
+            let mut c = (*check(&[("/", None)])).clone();
+            c.urls[0].regex = regex_literal(pattern).unwrap();
+            c.urls[0].regex_no_match = no_match;
+            let mut p = HttpProbe::new(Arc::new(c), server(), t0);
+            let response = format!(
+                "HTTP/1.0 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let (a, b) = response.as_bytes().split_at(response.len() - 3);
+            exchange(&mut p, t0, a, false);
+            p.on_read(t0, b);
+            let want = if up {
+                Outcome::Up { weight: None }
+            } else {
+                Outcome::Down(FailReason::Regex(0))
+            };
+            assert_eq!(
+                p.step(),
+                Step::Finished(want),
+                "{pattern} {no_match} {body}"
+            );
         }
     }
 

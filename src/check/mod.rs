@@ -8,8 +8,11 @@
 //! `handle_probe_result`, and `Verdict`s feed `schedule::ServerHealth`, whose
 //! `alive()`/`weight()` the lvs layer consumes.
 
+pub mod dns;
+pub mod file;
 pub mod http;
 pub mod misc;
+pub mod ping;
 pub mod pool;
 pub mod probe;
 pub mod schedule;
@@ -17,3 +20,4 @@ pub mod share;
 pub mod smtp;
 pub mod tcp;
 pub mod tls;
+pub mod udp;

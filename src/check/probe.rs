@@ -29,6 +29,8 @@ pub enum FailReason {
     Status(u8, u16),
     /// The body's MD5 differs from the configured digest (url index).
     Digest(u8),
+    /// The body did (regex_no_match) or did not contain the url's regex (url index).
+    Regex(u8),
     /// The SMTP reply could not be read.
     Smtp(SmtpError),
     /// The SMTP server answered with an unexpected code.
@@ -37,6 +39,14 @@ pub enum FailReason {
     ExitCode(u8),
     /// The script was killed by this signal (not by our timeout).
     Signal(i32),
+    /// DNS_CHECK: the answer's RCODE is not NOERROR.
+    DnsRcode(u8),
+    /// FILE_CHECK: the file's value takes the server down.
+    FileValue(i32),
+    /// An ICMP destination unreachable came back (UDP_CHECK, PING_CHECK).
+    Unreachable,
+    /// The UDP reply's length or bytes differ from `require_reply`.
+    Reply,
 }
 
 impl fmt::Display for FailReason {
@@ -51,10 +61,15 @@ impl fmt::Display for FailReason {
             FailReason::Http(e) => write!(f, "{e}"),
             FailReason::Status(u, s) => write!(f, "url {u}: status {s} not accepted"),
             FailReason::Digest(u) => write!(f, "url {u}: digest mismatch"),
+            FailReason::Regex(u) => write!(f, "url {u}: body regex verdict is a failure"),
             FailReason::Smtp(e) => write!(f, "{e}"),
             FailReason::SmtpCode(c) => write!(f, "unexpected SMTP reply {c}"),
             FailReason::ExitCode(c) => write!(f, "script exited with {c}"),
             FailReason::Signal(s) => write!(f, "script killed by signal {s}"),
+            FailReason::DnsRcode(r) => write!(f, "DNS answer with RCODE {r}"),
+            FailReason::FileValue(v) => write!(f, "file value {v} takes the server down"),
+            FailReason::Unreachable => f.write_str("destination unreachable"),
+            FailReason::Reply => f.write_str("reply does not match require_reply"),
         }
     }
 }
@@ -89,6 +104,20 @@ pub enum Step {
     Finished(Outcome),
 }
 
+/// What kind of socket a probe runs over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// A TCP connection (TCP_CHECK, HTTP_GET, SSL_GET, SMTP_CHECK).
+    Tcp,
+    /// A connected UDP socket: one datagram per write, per read (UDP_CHECK).
+    Udp,
+    /// An ICMP socket connected to the server; echo id `ident` (PING_CHECK).
+    Icmp {
+        /// The echo identifier the probe sends and expects back.
+        ident: u16,
+    },
+}
+
 /// A probe that talks over one byte stream at a time (plain TCP or TLS plaintext).
 pub trait StreamProbe {
     /// What the driver should do next.
@@ -105,6 +134,16 @@ pub trait StreamProbe {
     fn on_eof(&mut self, now: Instant);
     /// The connection failed (`Connect` while connecting, `Io` or `Tls` later).
     fn on_error(&mut self, now: Instant, reason: FailReason);
+    /// One datagram arrived (datagram transports): its first bytes in `data`,
+    /// `len` its full length (it may have been longer than the buffer).
+    fn on_datagram(&mut self, now: Instant, data: &[u8], len: usize) {
+        let _ = len;
+        self.on_read(now, data);
+    }
+    /// The socket kind this probe needs.
+    fn transport(&self) -> Transport {
+        Transport::Tcp
+    }
     /// Fails the probe if its deadline has passed. Extra calls are harmless.
     fn handle_timeout(&mut self, now: Instant);
     /// The probe's next deadline, while it runs.
@@ -128,6 +167,12 @@ pub enum AnyProbe {
     Http(super::http::HttpProbe),
     /// SMTP_CHECK.
     Smtp(super::smtp::SmtpProbe),
+    /// UDP_CHECK.
+    Udp(super::udp::UdpProbe),
+    /// PING_CHECK.
+    Ping(super::ping::PingProbe),
+    /// DNS_CHECK.
+    Dns(super::dns::DnsProbe),
 }
 
 macro_rules! each {
@@ -136,6 +181,9 @@ macro_rules! each {
             AnyProbe::Tcp($p) => $e,
             AnyProbe::Http($p) => $e,
             AnyProbe::Smtp($p) => $e,
+            AnyProbe::Udp($p) => $e,
+            AnyProbe::Ping($p) => $e,
+            AnyProbe::Dns($p) => $e,
         }
     };
 }
@@ -161,6 +209,12 @@ impl StreamProbe for AnyProbe {
     }
     fn on_error(&mut self, now: Instant, reason: FailReason) {
         each!(self, p => p.on_error(now, reason))
+    }
+    fn on_datagram(&mut self, now: Instant, data: &[u8], len: usize) {
+        each!(self, p => p.on_datagram(now, data, len))
+    }
+    fn transport(&self) -> Transport {
+        each!(self, p => p.transport())
     }
     fn handle_timeout(&mut self, now: Instant) {
         each!(self, p => p.handle_timeout(now))

@@ -233,6 +233,8 @@ pub struct CheckerHealth {
     pub up: bool,
     /// A MISC_CHECK with misc_dynamic: the weight its last exit code asked for.
     pub dynamic_weight: Option<u32>,
+    /// A FILE_CHECK: what its file adds to the weight (0 while down).
+    pub weight_delta: i32,
 }
 
 /// Error: a real server already has `MAX_CHECKERS_PER_RS` checkers.
@@ -267,6 +269,7 @@ impl ServerHealth {
             .push(CheckerHealth {
                 up,
                 dynamic_weight: None,
+                weight_delta: 0,
             })
             .map_err(|_| TooManyCheckers)?;
         Ok(index)
@@ -288,18 +291,34 @@ impl ServerHealth {
         }
     }
 
+    /// Records a FILE_CHECK weight change reported by checker `index`.
+    pub fn set_weight_delta(&mut self, index: usize, delta: i32) {
+        if let Some(c) = self.checkers.get_mut(index) {
+            c.weight_delta = delta;
+        }
+    }
+
     /// Alive when every checker is UP.
     pub fn alive(&self) -> bool {
         self.checkers.iter().all(|c| c.up)
     }
 
-    /// The weight to program: the last dynamic weight reported, else `configured`.
+    /// The weight to program: the last dynamic weight reported, else
+    /// `configured`, plus the FILE_CHECK changes, within `0..=i32::MAX`
+    /// (keepalived's `real_weight`).
     pub fn weight(&self, configured: u32) -> u32 {
-        self.checkers
+        let base = self
+            .checkers
             .iter()
             .rev()
             .find_map(|c| c.dynamic_weight)
-            .unwrap_or(configured)
+            .unwrap_or(configured);
+        let delta: i64 = self
+            .checkers
+            .iter()
+            .map(|c| i64::from(c.weight_delta))
+            .sum();
+        (i64::from(base) + delta).clamp(0, i64::from(i32::MAX)) as u32
     }
 }
 
@@ -585,6 +604,22 @@ mod tests {
             h.add_checker(true).unwrap();
         }
         assert_eq!(h.add_checker(true), Err(TooManyCheckers));
+    }
+
+    #[test]
+    fn file_check_deltas_add_to_the_weight_within_ipvs_range() {
+        let mut h = ServerHealth::new();
+        let a = h.add_checker(true).unwrap();
+        let b = h.add_checker(true).unwrap();
+        h.set_weight_delta(a, -3);
+        assert_eq!(h.weight(10), 7);
+        h.set_weight_delta(b, -30);
+        assert_eq!(h.weight(10), 0);
+        h.set_weight_delta(b, i32::MAX);
+        assert_eq!(h.weight(10), i32::MAX as u32);
+        h.set_dynamic_weight(a, Some(100));
+        h.set_weight_delta(b, 0);
+        assert_eq!(h.weight(10), 97);
     }
 
     #[test]

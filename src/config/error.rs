@@ -144,7 +144,8 @@ impl fmt::Display for ConfigError {
                 write!(
                     f,
                     " (known: global, vrrp_instance, vrrp_sync_group, vrrp_script, \
-                     virtual_server, real_server, tcp_check, http_get, ssl_get, smtp_check, misc_check)"
+                     virtual_server, real_server, tcp_check, http_get, ssl_get, smtp_check, misc_check, \
+                     udp_check, ping_check, file_check, dns_check)"
                 )
             }
             ConfigErrorKind::BadSectionName(message) => write!(f, "{message}"),

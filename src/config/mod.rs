@@ -47,6 +47,10 @@ const SECTION_KINDS: &[&str] = &[
     "ssl_get",
     "smtp_check",
     "misc_check",
+    "udp_check",
+    "ping_check",
+    "file_check",
+    "dns_check",
     "virtual_server_group",
 ];
 
@@ -159,7 +163,8 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
             "real_server" => raw
                 .real_servers
                 .push(sections::read_real_server(origin, section)?),
-            // The rest of SECTION_KINDS: tcp_check, http_get, ssl_get, smtp_check, misc_check.
+            // The rest of SECTION_KINDS: tcp_check, http_get, ssl_get, smtp_check, misc_check,
+            // udp_check, ping_check, file_check, dns_check.
             _ => raw
                 .checkers
                 .push(sections::read_checker(origin, section, kind)?),

@@ -376,6 +376,10 @@ pub struct Url {
     pub status_codes: heapless::Vec<RangeInclusive<u16>, MAX_STATUS_RANGES>,
     /// `virtualhost=`: Host header for this URL.
     pub virtualhost: Option<Name>,
+    /// `regex=`: literal text the body must contain (empty: none).
+    pub regex: heapless::Vec<u8, { crate::limits::HTTP_REGEX_MAX }>,
+    /// `regex_no_match`: the body must not contain `regex`.
+    pub regex_no_match: bool,
 }
 
 /// TLS options of SSL_GET (lvsd: verification and SNI are optional extras).
@@ -415,6 +419,26 @@ pub struct MiscCheck {
     pub user: Option<Name>,
 }
 
+/// FILE_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileCheck {
+    /// `file`: holds the number.
+    pub path: PathText,
+    /// `weight` (default 1): the number's multiplier.
+    pub weight: i32,
+    /// `weight W reverse`: the multiplier is negated.
+    pub reverse: bool,
+}
+
+/// DNS_CHECK.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DnsCheck {
+    /// `name` (default the root).
+    pub name: String,
+    /// `type` (default SOA).
+    pub qtype: u16,
+}
+
 /// What a checker does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CheckKind {
@@ -429,6 +453,14 @@ pub enum CheckKind {
     },
     /// MISC_CHECK; boxed to keep `Checker` small.
     Misc(Box<MiscCheck>),
+    /// UDP_CHECK: what to send and expect, shared by its probes.
+    Udp(std::sync::Arc<crate::check::udp::UdpSpec>),
+    /// PING_CHECK (ICMP or ICMPv6 echo, by the address family).
+    Ping,
+    /// FILE_CHECK; boxed to keep `Checker` small.
+    File(Box<FileCheck>),
+    /// DNS_CHECK; boxed to keep `Checker` small.
+    Dns(Box<DnsCheck>),
 }
 
 impl CheckKind {
@@ -440,6 +472,10 @@ impl CheckKind {
             CheckKind::Http(_) => "HTTP_GET",
             CheckKind::Smtp { .. } => "SMTP_CHECK",
             CheckKind::Misc(_) => "MISC_CHECK",
+            CheckKind::Udp(_) => "UDP_CHECK",
+            CheckKind::Ping => "PING_CHECK",
+            CheckKind::File(_) => "FILE_CHECK",
+            CheckKind::Dns(_) => "DNS_CHECK",
         }
     }
 }

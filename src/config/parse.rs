@@ -201,6 +201,41 @@ pub(crate) const SMTP_CHECK_KEYS: &[KeySpec] = &[
     CONNECT[2],
     one("helo_name"),
 ];
+/// Keys of `[udp_check VS/ADDR:PORT]`.
+pub(crate) const UDP_CHECK_KEYS: &[KeySpec] = &[
+    TIMING[0],
+    TIMING[1],
+    TIMING[2],
+    TIMING[3],
+    TIMING[4],
+    CONNECT[0],
+    CONNECT[1],
+    CONNECT[2],
+    one("payload"),
+    one("require_reply"),
+    one("min_reply_length"),
+    one("max_reply_length"),
+];
+/// Keys of `[ping_check VS/ADDR:PORT]` (no port: ICMP has none).
+pub(crate) const PING_CHECK_KEYS: &[KeySpec] = &[
+    TIMING[0], TIMING[1], TIMING[2], TIMING[3], TIMING[4], CONNECT[0], CONNECT[2],
+];
+/// Keys of `[dns_check VS/ADDR:PORT]`.
+pub(crate) const DNS_CHECK_KEYS: &[KeySpec] = &[
+    TIMING[0],
+    TIMING[1],
+    TIMING[2],
+    TIMING[3],
+    TIMING[4],
+    CONNECT[0],
+    CONNECT[1],
+    CONNECT[2],
+    one("type"),
+    one("name"),
+];
+/// Keys of `[file_check VS/ADDR:PORT]` (no timing: the file is read every
+/// `TRACK_FILE_POLL`, as keepalived reacts to inotify).
+pub(crate) const FILE_CHECK_KEYS: &[KeySpec] = &[one("file"), one("weight")];
 /// Keys of `[misc_check VS/ADDR:PORT]`.
 pub(crate) const MISC_CHECK_KEYS: &[KeySpec] = &[
     one("delay_loop"),

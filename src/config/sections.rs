@@ -1082,8 +1082,14 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
     let mut digest = None;
     let mut status_codes = heapless::Vec::new();
     let mut virtualhost = None;
-    let form = "must be `path=/PATH [digest=MD5HEX] [status_code=200-299,301] [virtualhost=NAME]`";
+    let mut regex = heapless::Vec::new();
+    let mut regex_no_match = false;
+    let form = "must be `path=/PATH [digest=MD5HEX] [status_code=200-299,301] [virtualhost=NAME] [regex=TEXT] [regex_no_match]`";
     while let Some(word) = words.next() {
+        if word == "regex_no_match" {
+            regex_no_match = true;
+            continue;
+        }
         let (key, value) = match word.split_once('=') {
             Some((k, v)) => (k, v),
             None => (word, words.next().ok_or_else(|| reader.bad(entry, form))?),
@@ -1126,6 +1132,17 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
                     push_capped(reader, entry, &mut status_codes, range, "MAX_STATUS_RANGES")?;
                 }
             }
+            "regex" => {
+                regex = crate::check::http::regex_literal(value)
+                    .map_err(|e| reader.bad(entry, format!("regex: {e}")))?;
+            }
+            "regex_no_match" => {
+                regex_no_match = match value {
+                    "yes" | "true" | "on" | "1" => true,
+                    "no" | "false" | "off" | "0" => false,
+                    _ => return Err(reader.bad(entry, "regex_no_match must be yes or no")),
+                }
+            }
             "virtualhost" => {
                 virtualhost = Some(
                     to_name(value)
@@ -1139,11 +1156,16 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
     if status_codes.is_empty() {
         let _ = status_codes.push(200..=299);
     }
+    if regex_no_match && regex.is_empty() {
+        return Err(reader.bad(entry, "regex_no_match needs regex=TEXT"));
+    }
     Ok(Url {
         path,
         digest,
         status_codes,
         virtualhost,
+        regex,
+        regex_no_match,
     })
 }
 
@@ -1159,6 +1181,10 @@ pub(crate) fn read_checker<'a>(
         "http_get" => HTTP_GET_KEYS,
         "ssl_get" => SSL_GET_KEYS,
         "smtp_check" => SMTP_CHECK_KEYS,
+        "udp_check" => UDP_CHECK_KEYS,
+        "ping_check" => PING_CHECK_KEYS,
+        "file_check" => FILE_CHECK_KEYS,
+        "dns_check" => DNS_CHECK_KEYS,
         _ => MISC_CHECK_KEYS,
     };
     let reader = Reader::new(origin, section, keys)?;
@@ -1187,6 +1213,13 @@ pub(crate) fn read_checker<'a>(
     let mut user = None;
     let mut helo_name = None;
     let mut misc_timeout = None;
+    let mut udp = crate::check::udp::UdpSpec::default();
+    let mut file = None;
+    let mut dns = DnsCheck {
+        name: String::new(),
+        qtype: 6,
+    };
+    let mut file_weight = (1, false);
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -1228,6 +1261,58 @@ pub(crate) fn read_checker<'a>(
             }
             "misc_dynamic" => misc_dynamic = reader.flag(entry)?,
             "user" => user = Some(reader.name(entry)?),
+            "payload" => {
+                let text = reader.text(entry)?;
+                udp.payload = crate::check::udp::parse_hex(text, false)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?
+                    .0;
+            }
+            "require_reply" => {
+                // Bare or `yes`: any reply; `no`: none needed; else the reply's
+                // bytes in hex (`0` and `1` are hex here, as in keepalived).
+                match entry.value.map(unquote) {
+                    None | Some("" | "yes") => udp.require_reply = true,
+                    Some("no") => udp.require_reply = false,
+                    Some(text) => {
+                        let (data, mask) = crate::check::udp::parse_hex(text, true)
+                            .map_err(|e| reader.bad(entry, e.to_string()))?;
+                        udp.require_reply = true;
+                        udp.reply = data;
+                        udp.mask = mask;
+                    }
+                }
+            }
+            "file" => file = Some(reader.path(entry)?),
+            "type" => {
+                let names: Vec<&str> = crate::check::dns::DNS_TYPES.iter().map(|t| t.0).collect();
+                dns.qtype = crate::check::dns::dns_type(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(entry, format!("must be one of {}", names.join(", ")))
+                })?;
+            }
+            "name" => {
+                let text = unquote(reader.text(entry)?);
+                crate::check::dns::DnsQuery::new(text, 1)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?;
+                dns.name = text.to_owned();
+            }
+            "weight" if kind == "file_check" => {
+                let form = "weight = N [reverse], N in -2147483647..=2147483647";
+                let text = reader.text(entry)?;
+                let mut words = text.split_whitespace();
+                let n = words
+                    .next()
+                    .and_then(|w| w.parse::<i32>().ok())
+                    .filter(|&w| w != i32::MIN)
+                    .ok_or_else(|| reader.bad(entry, form))?;
+                let reverse = match (words.next(), words.next()) {
+                    (None, _) | (Some("noreverse"), None) => false,
+                    (Some("reverse"), None) => true,
+                    _ => return Err(reader.bad(entry, form)),
+                };
+                file_weight = (n, reverse);
+            }
+            "min_reply_length" => udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
+            "max_reply_length" => udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
             _ => {}
         }
     }
@@ -1265,6 +1350,27 @@ pub(crate) fn read_checker<'a>(
                 tls: (kind == "ssl_get").then_some(tls),
             }))
         }
+        "udp_check" => {
+            if udp.min_reply_len > udp.max_reply_len {
+                let line = reader.line_of("min_reply_length");
+                return Err(reader.error_at(
+                    line,
+                    Some("min_reply_length"),
+                    ConfigErrorKind::Conflict(
+                        "min_reply_length is above max_reply_length: the check could never pass"
+                            .into(),
+                    ),
+                ));
+            }
+            CheckKind::Udp(std::sync::Arc::new(udp))
+        }
+        "ping_check" => CheckKind::Ping,
+        "dns_check" => CheckKind::Dns(Box::new(dns)),
+        "file_check" => CheckKind::File(Box::new(FileCheck {
+            path: file.ok_or_else(|| reader.missing("file"))?,
+            weight: file_weight.0,
+            reverse: file_weight.1,
+        })),
         "smtp_check" => CheckKind::Smtp {
             // Empty = not set (a name is never empty): validate fills in router_id.
             helo_name: helo_name.unwrap_or_default(),

@@ -470,8 +470,27 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             CheckKind::Http(_) => (1, Duration::from_secs(3)),
             _ => (1, Duration::from_secs(1)),
         };
-        let timing = inherited.resolve(default_retry, default_delay);
-        let connect_port = raw.connect_port.unwrap_or(real.address.port());
+        let (default_retry, default_delay) = match raw.kind {
+            // keepalived: DNS_CHECK retries 3 times, delay_before_retry = delay_loop.
+            CheckKind::Dns(_) => (3, inherited.resolve(0, default_delay).delay_loop),
+            _ => (default_retry, default_delay),
+        };
+        let mut timing = inherited.resolve(default_retry, default_delay);
+        if matches!(raw.kind, CheckKind::File(_)) {
+            // keepalived reacts to the file at once (inotify) and never
+            // retries: lvsd reads it every TRACK_FILE_POLL.
+            let poll = limits::FILE_CHECK_POLL;
+            timing.delay_loop = poll;
+            timing.connect_timeout = poll;
+            timing.retry = 0;
+            timing.delay_before_retry = poll;
+            timing.warmup = Duration::ZERO;
+        }
+        // ICMP has no port: a PING_CHECK probes the address only.
+        let connect_port = match raw.kind {
+            CheckKind::Ping | CheckKind::File(_) => 0,
+            _ => raw.connect_port.unwrap_or(real.address.port()),
+        };
         let mut kind = raw.kind;
         match &mut kind {
             CheckKind::Misc(misc) => {
@@ -489,9 +508,18 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                     http.virtualhost = vs_virtualhost;
                 }
             }
-            CheckKind::Tcp => {}
+            CheckKind::Tcp
+            | CheckKind::Udp(_)
+            | CheckKind::Ping
+            | CheckKind::File(_)
+            | CheckKind::Dns(_) => {}
         }
-        if connect_port == 0 && !matches!(kind, CheckKind::Misc(_)) {
+        if connect_port == 0
+            && !matches!(
+                kind,
+                CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
+            )
+        {
             return Err(
                 ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
                     .in_section(raw.title)
@@ -736,6 +764,117 @@ mod tests {
             })
             .collect();
         assert_eq!(timeouts, [Duration::from_secs(2), Duration::from_secs(7)]);
+    }
+
+    #[test]
+    fn udp_and_ping_check_keys() {
+        use crate::check::udp::UdpSpec;
+        let k = kinds("[udp_check v/10.0.1.1]\npayload = de ad 0\nrequire_reply = 6X 0a\nmin_reply_length = 2\nmax_reply_length = 512\n[ping_check v/10.0.1.2]\nconnect_ip = 10.0.9.9\n");
+        let CheckKind::Udp(spec) = &k[0] else {
+            panic!("{k:?}")
+        };
+        assert_eq!(
+            **spec,
+            UdpSpec {
+                payload: vec![0xde, 0xad, 0],
+                require_reply: true,
+                reply: vec![0x60, 0x0a],
+                mask: vec![0x0f, 0],
+                min_reply_len: 2,
+                max_reply_len: 512,
+            }
+        );
+        assert_eq!(k[1], CheckKind::Ping);
+        for (bare, want) in [("require_reply", true), ("require_reply = no", false)] {
+            let k = kinds(&format!("[udp_check v/10.0.1.1]\n{bare}\n"));
+            let CheckKind::Udp(spec) = &k[0] else {
+                panic!("{k:?}")
+            };
+            assert_eq!(spec.require_reply, want);
+            assert!(spec.reply.is_empty());
+            assert_eq!(spec.payload, UdpSpec::default().payload);
+        }
+        let k = kinds("[file_check v/10.0.1.1]\nfile = /run/w\nweight = -3 reverse\n[file_check v/10.0.1.2]\nfile = /run/w\n");
+        let files: Vec<(i32, bool)> = k
+            .iter()
+            .map(|k| match k {
+                CheckKind::File(f) => (f.weight, f.reverse),
+                _ => (99, false),
+            })
+            .collect();
+        assert_eq!(files, [(-3, true), (1, false)]);
+        let c = load_str(
+            &format!("{BASE}[dns_check v/10.0.1.1]\ntype = mx\nname = example.org\ndelay_loop = 7\n[dns_check v/10.0.1.2]\nretry = 1\ndelay_before_retry = 2\n"),
+            "t.ini",
+        )
+        .unwrap();
+        let rs = &c.virtual_servers[0].real_servers;
+        let CheckKind::Dns(d) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!((d.name.as_str(), d.qtype), ("example.org", 15));
+        // keepalived's DNS_CHECK defaults: retry 3, delay_before_retry = delay_loop.
+        assert_eq!(rs[0].checkers[0].timing.retry, 3);
+        assert_eq!(
+            rs[0].checkers[0].timing.delay_before_retry,
+            Duration::from_secs(7)
+        );
+        let CheckKind::Dns(d) = &rs[1].checkers[0].kind else {
+            panic!("{:?}", rs[1].checkers)
+        };
+        assert_eq!((d.name.as_str(), d.qtype), ("", 6));
+        assert_eq!(rs[1].checkers[0].timing.retry, 1);
+        assert_eq!(
+            rs[1].checkers[0].timing.delay_before_retry,
+            Duration::from_secs(2)
+        );
+        let c = load_str(&format!("{BASE}[ping_check v/10.0.1.1]\n"), "t.ini").unwrap();
+        assert_eq!(
+            c.virtual_servers[0].real_servers[0].checkers[0].connect_port,
+            0
+        );
+        for (bad, says) in [
+            ("[udp_check v/10.0.1.1]\npayload = 0g\n", "hex octets"),
+            ("[udp_check v/10.0.1.1]\npayload = 1X\n", "hex octets"),
+            (
+                "[udp_check v/10.0.1.1]\nmin_reply_length = 9\nmax_reply_length = 8\n",
+                "could never pass",
+            ),
+            (
+                "[udp_check v/10.0.1.1]\nmax_reply_length = 70000\n",
+                "max_reply_length",
+            ),
+            (
+                "[ping_check v/10.0.1.1]\nconnect_port = 80\n",
+                "connect_port",
+            ),
+            ("[tcp_check v/10.0.1.1]\npayload = 00\n", "payload"),
+            ("[file_check v/10.0.1.1]\nweight = 2\n", "file"),
+            ("[dns_check v/10.0.1.1]\ntype = PTR\n", "SOA"),
+            (
+                "[http_get v/10.0.1.1]\nurl = path=/ regex=a.b\n",
+                "literal text",
+            ),
+            (
+                "[http_get v/10.0.1.1]\nurl = path=/ regex_no_match\n",
+                "needs regex",
+            ),
+            ("[dns_check v/10.0.1.1]\nname = a..b\n", "empty labels"),
+            (
+                "[file_check v/10.0.1.1]\nfile = /x\nweight = 2 sideways\n",
+                "reverse",
+            ),
+            (
+                "[file_check v/10.0.1.1]\nfile = /x\nweight = -2147483648\n",
+                "reverse",
+            ),
+            ("[file_check v/10.0.1.1]\nfile = /x\nretry = 2\n", "retry"),
+        ] {
+            let err = load_str(&format!("{BASE}{bad}"), "t.ini")
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
     }
 
     #[test]

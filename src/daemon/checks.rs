@@ -14,8 +14,11 @@ use log::{error, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
+use crate::check::dns::{DnsProbe, DnsQuery};
+use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
 use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
 use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
@@ -23,6 +26,7 @@ use crate::check::share::ProbeSharing;
 use crate::check::smtp::SmtpProbe;
 use crate::check::tcp::TcpProbe;
 use crate::check::tls;
+use crate::check::udp::{UdpProbe, UdpSpec};
 use crate::config::{self, CheckKind, Config};
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
@@ -55,6 +59,25 @@ enum ProbeDef {
         timeout: Duration,
         helo: String,
     },
+    Udp {
+        target: ProbeTarget,
+        timeout: Duration,
+        spec: Arc<UdpSpec>,
+    },
+    Ping {
+        target: ProbeTarget,
+        timeout: Duration,
+    },
+    Dns {
+        target: ProbeTarget,
+        timeout: Duration,
+        query: Box<DnsQuery>,
+    },
+    File {
+        path: String,
+        weight: i32,
+        reverse: bool,
+    },
     Misc {
         argv: Vec<OsString>,
         timeout: Duration,
@@ -74,6 +97,8 @@ enum Running {
         more: bool,
     },
     Child(ChildProcess),
+    /// A FILE_CHECK read its file: collected by the next `progress`.
+    Done(Outcome),
 }
 
 /// Running stream drivers. The capacity is reserved once for the pool's
@@ -133,6 +158,8 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// FILE_CHECK: the weight change its file's value asks for, while up.
+    file_delta: i32,
     /// When the running probe started (for the duration histogram).
     started: Option<Instant>,
 }
@@ -263,6 +290,8 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
             digest: u.digest,
             status,
             virtual_host: u.virtualhost.as_deref().map(short),
+            regex: u.regex.clone(),
+            regex_no_match: u.regex_no_match,
         });
     }
     check
@@ -328,10 +357,14 @@ impl Checks {
                     }
                     let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
                     let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
+                    let probed = match &ch.kind {
+                        CheckKind::File(f) => f.path.as_str().to_owned(),
+                        CheckKind::Ping => ch.connect_ip.to_string(),
+                        _ => address.to_string(),
+                    };
                     let label = format!(
-                        "{} {} of {} ({}#{ci})",
+                        "{} {probed} of {} ({}#{ci})",
                         ch.kind.keepalived_name(),
-                        address,
                         rs.address,
                         vs.name
                     );
@@ -343,6 +376,40 @@ impl Checks {
                                 tls: None,
                             },
                             timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Udp(spec) => ProbeDef::Udp {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            spec: Arc::clone(spec),
+                        },
+                        CheckKind::Ping => ProbeDef::Ping {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                        },
+                        CheckKind::Dns(d) => ProbeDef::Dns {
+                            target: ProbeTarget {
+                                address,
+                                bind,
+                                tls: None,
+                            },
+                            timeout: ch.timing.connect_timeout,
+                            query: Box::new(
+                                DnsQuery::new(&d.name, d.qtype)
+                                    .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
+                            ),
+                        },
+                        CheckKind::File(f) => ProbeDef::File {
+                            path: f.path.as_str().to_owned(),
+                            weight: f.weight,
+                            reverse: f.reverse,
                         },
                         CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
                             target: ProbeTarget {
@@ -418,6 +485,7 @@ impl Checks {
                             random,
                         ),
                         running: Running::Idle,
+                        file_delta: 0,
                         timer: None,
                         subscribers: vec![(server, idx)],
                         last: None,
@@ -568,6 +636,7 @@ impl Checks {
                 self.drivers.peek(*slot).and_then(|d| d.poll_at())
             }
             Running::Child(child) => child.poll_at(now),
+            Running::Done(_) => Some(now),
         };
         match (p.schedule.poll_at(), running) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -577,7 +646,7 @@ impl Checks {
 }
 
 /// Names of the failure kinds counted in [`Checks::failures`] (metrics labels).
-pub const FAILURE_KINDS: [&str; 13] = [
+pub const FAILURE_KINDS: [&str; 18] = [
     "connect",
     "timeout",
     "io",
@@ -591,6 +660,11 @@ pub const FAILURE_KINDS: [&str; 13] = [
     "exit_code",
     "signal",
     "deadline",
+    "unreachable",
+    "reply",
+    "dns_rcode",
+    "file_value",
+    "regex",
 ];
 
 /// The index in [`FAILURE_KINDS`] of a probe failure.
@@ -609,6 +683,11 @@ fn failure_kind(r: &FailReason) -> usize {
         FailReason::ExitCode(_) => 10,
         FailReason::Signal(_) => 11,
         FailReason::Deadline => 12,
+        FailReason::Unreachable => 13,
+        FailReason::Reply => 14,
+        FailReason::DnsRcode(_) => 15,
+        FailReason::FileValue(_) => 16,
+        FailReason::Regex(_) => 17,
     }
 }
 
@@ -647,7 +726,7 @@ impl Checks {
         };
         p.schedule.handle_timeout(now);
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, more, .. } => {
                 let slot = *slot;
                 if std::mem::take(more) {
@@ -679,7 +758,7 @@ impl Checks {
             return;
         };
         match &mut p.running {
-            Running::Idle => {}
+            Running::Idle | Running::Done(_) => {}
             Running::Stream { slot, .. } => {
                 let slot = *slot;
                 self.drive(now, i, slot);
@@ -759,6 +838,7 @@ impl Checks {
                         }
                     }
                 }
+                Running::Done(outcome) => finished = Some(*outcome),
                 Running::Child(child) => {
                     if let Some(end) = child.ended() {
                         if let Some(fd) = child.raw_fd() {
@@ -782,7 +862,10 @@ impl Checks {
                 self.probes_run += 1;
             }
         }
-        if let Some(Outcome::Up { weight: Some(_) }) = finished {
+        let file_check = matches!(self.probes[i].def, ProbeDef::File { .. });
+        if matches!(finished, Some(Outcome::Up { weight: Some(_) }))
+            || (file_check && finished.is_some())
+        {
             // misc_dynamic: every run may change the weight, not only a
             // verdict change; `verdict` reports only real changes.
             let up = self.probes[i].schedule.is_up();
@@ -828,11 +911,62 @@ impl Checks {
         if let Some((t, started)) = &mut self.timer_probe {
             *started |= *t == i;
         }
+        // Echo id and sequence of a PING_CHECK: a raw ICMP socket sees every
+        // reply, so each probe's pair is its own.
+        let random = self.next_random();
         let Some(p) = self.probes.get_mut(i) else {
             return;
         };
         p.started = Some(now);
         let running = match &p.def {
+            ProbeDef::File {
+                path,
+                weight,
+                reverse,
+            } => {
+                let (value, _) = crate::daemon::vrrp::read_track_file(path);
+                let outcome = match file_verdict(value, *weight, *reverse) {
+                    Some(delta) => {
+                        p.file_delta = delta;
+                        Outcome::Up { weight: None }
+                    }
+                    None => {
+                        p.file_delta = 0;
+                        Outcome::Down(FailReason::FileValue(value))
+                    }
+                };
+                p.running = Running::Done(outcome);
+                None
+            }
+            ProbeDef::Dns {
+                target,
+                timeout,
+                query,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Dns(DnsProbe::new(query, random as u16, now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Udp {
+                target,
+                timeout,
+                spec,
+            } => Some(ProbeDriver::start(
+                AnyProbe::Udp(UdpProbe::new(Arc::clone(spec), now, *timeout)),
+                target.clone(),
+                now,
+            )),
+            ProbeDef::Ping { target, timeout } => Some(ProbeDriver::start(
+                AnyProbe::Ping(PingProbe::new(
+                    now,
+                    *timeout,
+                    target.address.is_ipv6(),
+                    (random >> 16) as u16,
+                    random as u16,
+                )),
+                target.clone(),
+                now,
+            )),
             ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
                 AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
                 target.clone(),
@@ -922,6 +1056,11 @@ impl Checks {
             server.health.set_checker(idx, up);
             if matches!(p.def, ProbeDef::Misc { dynamic: true, .. }) {
                 server.health.set_dynamic_weight(idx, weight);
+            }
+            if matches!(p.def, ProbeDef::File { .. }) {
+                server
+                    .health
+                    .set_weight_delta(idx, if up { p.file_delta } else { 0 });
             }
             let alive = server.health.alive();
             let new_weight = server.health.weight(server.configured_weight);

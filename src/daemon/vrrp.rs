@@ -5,6 +5,9 @@
 
 mod scripts;
 
+/// FILE_CHECK reads its file as `track_file` does.
+pub(crate) use scripts::read_track_file;
+
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 

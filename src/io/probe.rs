@@ -21,9 +21,11 @@ use rustls::pki_types::ServerName;
 use rustls::ClientConfig;
 use socket2::{Domain, Protocol, SockAddr, Socket, Type};
 
-use crate::check::probe::{FailReason, Outcome, Step, StreamProbe};
+use crate::check::probe::{FailReason, Outcome, Step, StreamProbe, Transport};
 use crate::check::tls::{Plaintext, TlsSession};
-use crate::limits::{PROBE_READY_BUDGET, PROBE_READ_BUDGET, PROBE_TLS_PLAINTEXT_BUF};
+use crate::limits::{
+    PROBE_DATAGRAM_COST, PROBE_READY_BUDGET, PROBE_READ_BUDGET, PROBE_TLS_PLAINTEXT_BUF,
+};
 
 /// Where and how a probe connects.
 #[derive(Debug, Clone)]
@@ -61,6 +63,10 @@ pub struct ProbeDriver<P: StreamProbe> {
     budget: usize,
     /// Bytes this call has read.
     read: usize,
+    /// The socket carries datagrams (UDP, ICMP): each read is one message.
+    datagram: bool,
+    /// A raw IPv4 ICMP socket: each message starts with the IP header.
+    raw_ipv4: bool,
 }
 
 impl<P: StreamProbe> core::fmt::Debug for ProbeDriver<P> {
@@ -90,6 +96,8 @@ impl<P: StreamProbe> ProbeDriver<P> {
             connection_id: 0,
             budget: 0,
             read: 0,
+            datagram: false,
+            raw_ipv4: false,
         };
         let _ = d.advance(now, &mut []);
         d
@@ -188,9 +196,87 @@ impl<P: StreamProbe> ProbeDriver<P> {
         }
     }
 
+    /// Opens the datagram socket of a UDP or ICMP probe, connected to the target.
+    fn open_datagram(&mut self) -> Result<Socket, FailReason> {
+        let addr = self.target.address;
+        let domain = Domain::for_address(addr);
+        let bind = self.target.bind;
+        let socket = match self.probe.transport() {
+            Transport::Udp => {
+                let s = Socket::new(
+                    domain,
+                    Type::DGRAM.nonblocking().cloexec(),
+                    Some(Protocol::UDP),
+                )
+                .map_err(|_| FailReason::Connect)?;
+                if let Some(bind) = bind {
+                    s.bind(&SockAddr::from(bind))
+                        .map_err(|_| FailReason::Connect)?;
+                }
+                s
+            }
+            Transport::Icmp { ident } => {
+                let protocol = if addr.is_ipv6() {
+                    Protocol::ICMPV6
+                } else {
+                    Protocol::ICMPV4
+                };
+                // An unprivileged ping socket where net.ipv4.ping_group_range
+                // allows our group: the kernel matches replies to it by id,
+                // which is the port it is bound to. Otherwise a raw socket.
+                let local = bind.map(|b| b.ip()).unwrap_or(if addr.is_ipv6() {
+                    std::net::Ipv6Addr::UNSPECIFIED.into()
+                } else {
+                    std::net::Ipv4Addr::UNSPECIFIED.into()
+                });
+                let ping = Socket::new(domain, Type::DGRAM.nonblocking().cloexec(), Some(protocol))
+                    .ok()
+                    .filter(|s| {
+                        s.bind(&SockAddr::from(SocketAddr::new(local, ident)))
+                            .is_ok()
+                    });
+                match ping {
+                    Some(s) => s,
+                    None => {
+                        let s =
+                            Socket::new(domain, Type::RAW.nonblocking().cloexec(), Some(protocol))
+                                .map_err(|_| FailReason::Connect)?;
+                        if bind.is_some() {
+                            s.bind(&SockAddr::from(SocketAddr::new(local, 0)))
+                                .map_err(|_| FailReason::Connect)?;
+                        }
+                        self.raw_ipv4 = !addr.is_ipv6();
+                        s
+                    }
+                }
+            }
+            Transport::Tcp => return Err(FailReason::Connect),
+        };
+        let peer = match self.probe.transport() {
+            Transport::Icmp { .. } => SocketAddr::new(addr.ip(), 0),
+            _ => addr,
+        };
+        socket
+            .connect(&SockAddr::from(peer))
+            .map_err(|e| datagram_error(&e))?;
+        Ok(socket)
+    }
+
     fn open(&mut self, now: Instant) {
         self.close();
         self.connection_id += 1;
+        self.datagram = self.probe.transport() != Transport::Tcp;
+        self.raw_ipv4 = false;
+        if self.datagram {
+            match self.open_datagram() {
+                Ok(socket) => {
+                    self.socket = Some(socket);
+                    self.connected(now);
+                }
+                Err(reason) => self.probe.on_error(now, reason),
+            }
+            return;
+        }
         let addr = self.target.address;
         let socket = match Socket::new(
             Domain::for_address(addr),
@@ -341,8 +427,13 @@ impl<P: StreamProbe> ProbeDriver<P> {
                 }
                 Err(e) if would_block(&e) => return moved,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    self.probe.on_error(now, FailReason::Io);
+                Err(e) => {
+                    let reason = if self.datagram {
+                        datagram_error(&e)
+                    } else {
+                        FailReason::Io
+                    };
+                    self.probe.on_error(now, reason);
                     return true;
                 }
             }
@@ -374,6 +465,16 @@ impl<P: StreamProbe> ProbeDriver<P> {
             let Some(buf) = buf.get_mut(..room) else {
                 return moved;
             };
+            if self.datagram {
+                match self.read_datagram(now, buf) {
+                    Some(true) => {
+                        moved = true;
+                        continue;
+                    }
+                    Some(false) => return moved,
+                    None => return true,
+                }
+            }
             let mut r: &Socket = socket;
             let n = match r.read(buf) {
                 Ok(n) => n,
@@ -408,6 +509,52 @@ impl<P: StreamProbe> ProbeDriver<P> {
                 return true;
             }
         }
+    }
+
+    /// Reads one datagram into `buf` and gives it to the probe: `Some(true)`
+    /// when one was read, `Some(false)` when none waits, `None` on an error.
+    fn read_datagram(&mut self, now: Instant, buf: &mut [u8]) -> Option<bool> {
+        let socket = self.socket.as_ref()?;
+        // SAFETY: recv writes at most buf.len() bytes into buf, which is
+        // valid for writes that long; MSG_TRUNC makes it return the message's
+        // full length, which only sizes the verdict and never indexes buf.
+        let n = unsafe {
+            libc::recv(
+                socket.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                libc::MSG_TRUNC | libc::MSG_DONTWAIT,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            if would_block(&e) {
+                return Some(false);
+            }
+            if e.kind() == io::ErrorKind::Interrupted {
+                return Some(true);
+            }
+            self.probe.on_error(now, datagram_error(&e));
+            return None;
+        }
+        let len = usize::try_from(n).unwrap_or(0);
+        // Many empty datagrams must still end the turn.
+        let cost = len.max(PROBE_DATAGRAM_COST);
+        self.budget -= cost.min(self.budget);
+        // Counted at cost too, so the loop-wide budget also bounds a flood.
+        self.read += cost;
+        let mut data = buf.get(..len.min(buf.len())).unwrap_or(&[]);
+        let mut full = len;
+        if self.raw_ipv4 {
+            let header = usize::from(data.first().copied().unwrap_or(0) & 0x0f) * 4;
+            data = data.get(header..).unwrap_or(&[]);
+            full = full.saturating_sub(header);
+        }
+        self.probe.on_datagram(now, data, full);
+        if self.past_deadline(now) {
+            return None;
+        }
+        Some(true)
     }
 
     fn tls_eof(&mut self, now: Instant) {
@@ -460,6 +607,17 @@ impl<P: StreamProbe> ProbeDriver<P> {
             }
         }
         true
+    }
+}
+
+/// What an error on a datagram socket means: ICMP said the port, host or
+/// network is unreachable (keepalived fails the server), or something else.
+fn datagram_error(e: &io::Error) -> FailReason {
+    match e.raw_os_error() {
+        Some(libc::ECONNREFUSED | libc::EHOSTUNREACH | libc::ENETUNREACH) => {
+            FailReason::Unreachable
+        }
+        _ => FailReason::Io,
     }
 }
 

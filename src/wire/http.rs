@@ -14,7 +14,7 @@ use md5::{Digest, Md5};
 
 use crate::limits::{
     HTTP_HEADER_BUF, HTTP_MAX_BODY_BYTES, HTTP_MAX_CHUNK_EXTENSION_BYTES, HTTP_MAX_HEADERS,
-    HTTP_MAX_TRAILER_BYTES, MAX_STATUS_RANGES,
+    HTTP_MAX_TRAILER_BYTES, HTTP_REGEX_MAX, MAX_STATUS_RANGES,
 };
 
 /// The User-Agent lvsd sends (keepalived's, so server-side log filters keep working).
@@ -271,8 +271,71 @@ enum State {
     Done,
 }
 
+/// Finds a literal byte string in a body that arrives in pieces
+/// (Knuth-Morris-Pratt: one step per byte, no buffering, fixed size).
+#[derive(Debug, Clone, Default)]
+pub struct LiteralMatcher {
+    pattern: heapless::Vec<u8, HTTP_REGEX_MAX>,
+    /// For each prefix length n, the longest proper border of pattern[..n].
+    border: heapless::Vec<u8, HTTP_REGEX_MAX>,
+    matched: usize,
+    found: bool,
+}
+
+impl LiteralMatcher {
+    /// Looks for `pattern` (empty: nothing to look for) from now on.
+    pub fn set(&mut self, pattern: &[u8]) {
+        self.pattern.clear();
+        self.border.clear();
+        self.matched = 0;
+        self.found = false;
+        let Some(pattern) = pattern.get(..pattern.len().min(HTTP_REGEX_MAX)) else {
+            return;
+        };
+        let _ = self.pattern.extend_from_slice(pattern);
+        let mut k = 0usize;
+        let _ = self.border.push(0);
+        for i in 1..self.pattern.len() {
+            let b = self.pattern[i];
+            while k > 0 && self.pattern[k] != b {
+                k = usize::from(self.border[k - 1]);
+            }
+            if self.pattern[k] == b {
+                k += 1;
+            }
+            let _ = self.border.push(k as u8);
+        }
+    }
+
+    /// Scans the next body bytes.
+    pub fn feed(&mut self, bytes: &[u8]) {
+        if self.found || self.pattern.is_empty() {
+            return;
+        }
+        for &b in bytes {
+            while self.matched > 0 && self.pattern[self.matched] != b {
+                self.matched = usize::from(self.border[self.matched - 1]);
+            }
+            if self.pattern[self.matched] == b {
+                self.matched += 1;
+                if self.matched == self.pattern.len() {
+                    self.found = true;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Whether the pattern was seen.
+    pub fn found(&self) -> bool {
+        self.found
+    }
+}
+
 /// A streaming HTTP response reader: fixed header buffer, MD5 over the body as it arrives.
 pub struct ResponseParser {
+    /// The body is searched for this (HTTP_GET `regex`), when set.
+    matcher: LiteralMatcher,
     head: [u8; HTTP_HEADER_BUF],
     head_len: usize,
     parsed: Option<ResponseHead>,
@@ -306,6 +369,7 @@ impl ResponseParser {
     /// A parser waiting for the status line.
     pub fn new() -> Self {
         ResponseParser {
+            matcher: LiteralMatcher::default(),
             head: [0; HTTP_HEADER_BUF],
             head_len: 0,
             parsed: None,
@@ -326,6 +390,16 @@ impl ResponseParser {
         self.body_len = 0;
         self.extension_len = 0;
         self.trailer_len = 0;
+    }
+
+    /// Searches the body of the next responses for `pattern` (empty: no search).
+    pub fn set_pattern(&mut self, pattern: &[u8]) {
+        self.matcher.set(pattern);
+    }
+
+    /// Whether the body so far held the pattern given to `set_pattern`.
+    pub fn pattern_found(&self) -> bool {
+        self.matcher.found()
     }
 
     /// The parsed head, once the header block is complete.
@@ -480,6 +554,7 @@ impl ResponseParser {
             return Err(HttpError::BodyTooLarge);
         }
         self.md5.update(bytes);
+        self.matcher.feed(bytes);
         Ok(())
     }
 
@@ -645,6 +720,32 @@ fn parse_decimal(value: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn literal_matcher_finds_text_split_anywhere() {
+        let body = b"<html>status: all is WELL, really</html>";
+        for pat in [&b"WELL"[..], b"<html>", b"</html>", b"aab", b"is WELL, r"] {
+            let want = body.windows(pat.len()).any(|w| w == pat);
+            for split in 0..body.len() {
+                let mut m = LiteralMatcher::default();
+                m.set(pat);
+                m.feed(&body[..split]);
+                m.feed(&body[split..]);
+                assert_eq!(m.found(), want, "{:?} split {split}", pat);
+            }
+        }
+        // Self-overlapping patterns need the borders.
+        let mut m = LiteralMatcher::default();
+        m.set(b"abab");
+        for b in b"abaabababx" {
+            m.feed(&[*b]);
+        }
+        assert!(m.found());
+        let mut m = LiteralMatcher::default();
+        m.set(b"");
+        m.feed(b"anything");
+        assert!(!m.found());
+    }
 
     fn md5_of(b: &[u8]) -> [u8; 16] {
         Md5::digest(b).into()

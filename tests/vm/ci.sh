@@ -20,12 +20,14 @@ run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
 # Suites with their own boot below are left out of this one.
 main_suite=()
 for t in "$HERE"/t_*.sh; do
-    case ${t##*/} in t_observe.sh) continue ;; esac
+    case ${t##*/} in t_observe.sh|t_checks_keepalived.sh) continue ;; esac
     main_suite+=("$t")
 done
 run "$HERE/run.sh" --no-build --timeout 900 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "${main_suite[@]}"
 # Issue 13: metrics on real IPVS scraped by a real Prometheus, drain with
 # ipvsadm as witness (own boot, the prometheus binary added to the lab).
 run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus "$HERE/t_observe.sh"
+# Issue 12: PING/UDP/FILE_CHECK verdicts beside keepalived's checker (own boot, ~12 s).
+run "$HERE/run.sh" --no-build --timeout 300 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "$HERE/t_checks_keepalived.sh"
 echo "== [$(el)] VM CI $([ $fail = 0 ] && echo PASS || echo FAIL)"
 exit $fail

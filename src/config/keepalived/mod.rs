@@ -163,6 +163,14 @@ const KEYWORDS: &[&str] = &[
     "SSL_GET",
     "SMTP_CHECK",
     "MISC_CHECK",
+    "UDP_CHECK",
+    "PING_CHECK",
+    "FILE_CHECK",
+    "DNS_CHECK",
+    "payload",
+    "require_reply",
+    "min_reply_length",
+    "max_reply_length",
     "connect_ip",
     "connect_port",
     "bindto",
@@ -411,6 +419,8 @@ struct Writer<'o> {
     ini: String,
     notes: Vec<ImportNote>,
     virtual_servers: usize,
+    /// Top-level `track_file NAME { ... }` blocks, for FILE_CHECK.
+    track_files: Vec<Node>,
     origins: &'o [String],
 }
 
@@ -745,6 +755,14 @@ const CHECKER: &[&str] = &[
     "user",
 ];
 
+/// UDP_CHECK's own keywords (keepalived 2.2.7 check_udp.c).
+const UDP_CHECK: &[&str] = &[
+    "payload",
+    "require_reply",
+    "min_reply_length",
+    "max_reply_length",
+];
+
 /// How to read a keepalived.conf.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ImportOptions<'a> {
@@ -777,6 +795,11 @@ pub fn import_with(
         ini: format!("# Imported from {origin} by lvsd; check it with `lvsd check`.\n"),
         notes: Vec::new(),
         virtual_servers: 0,
+        track_files: nodes
+            .iter()
+            .filter(|n| n.keyword == "track_file" || n.keyword == "vrrp_track_file")
+            .cloned()
+            .collect(),
         origins: &read.origins,
     };
     for note in &read.notes {
@@ -846,6 +869,18 @@ pub fn import_with(
             n
         })
         .collect();
+    // track_file blocks some FILE_CHECK uses.
+    let file_checked: Vec<String> = nodes
+        .iter()
+        .filter(|n| n.keyword == "virtual_server")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "real_server")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "FILE_CHECK")
+        .flat_map(|n| n.block.iter().flatten())
+        .filter(|n| n.keyword == "track_file")
+        .map(|n| n.args.join(" "))
+        .collect();
     for node in &nodes {
         let name = node.args.join(" ");
         match node.keyword.as_str() {
@@ -892,6 +927,14 @@ pub fn import_with(
                 w.simple(&node, SCRIPT, &[]);
             }
             "virtual_server" => virtual_server(&mut w, node)?,
+            "track_file" | "vrrp_track_file" if file_checked.contains(&name) => {
+                // Converted into the FILE_CHECKs that use it: nothing lost.
+                for item in node.block.iter().flatten() {
+                    if item.keyword == "init_file" {
+                        w.drop_node(item, "(create the file at start) is not supported by lvsd");
+                    }
+                }
+            }
             "virtual_server_group" => {
                 let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
                 for member in node.block.iter().flatten() {
@@ -965,6 +1008,116 @@ fn host_port(args: &[String]) -> String {
     }
 }
 
+/// The fields of an HTTP_GET `url { }` block as lvsd's `url =` words. A
+/// `regex` lvsd can match (literal text) is kept; any other is dropped with
+/// a note, and its `regex_no_match` and offsets with it.
+fn url_fields(w: &mut Writer<'_>, url: &Node) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut regex_kept = false;
+    let mut no_match = None;
+    for field in url.block.iter().flatten() {
+        match field.keyword.as_str() {
+            "regex" => {
+                let raw = field.args.join(" ");
+                let text = raw
+                    .strip_prefix('"')
+                    .and_then(|r| r.strip_suffix('"'))
+                    .or_else(|| raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')))
+                    .unwrap_or(&raw);
+                match crate::check::http::regex_literal(text) {
+                    Ok(_) => {
+                        parts.push(format!("regex={text}"));
+                        regex_kept = true;
+                    }
+                    Err(e) => w.note(
+                        field.at,
+                        NoteKind::Dropped,
+                        format!("url regex {raw}: {e}; the body is not checked"),
+                    ),
+                }
+            }
+            "regex_no_match" => no_match = Some(field),
+            "regex_stack" => w.note(
+                field.at,
+                NoteKind::Ignored,
+                "`regex_stack`: PCRE2 JIT stack size; lvsd's literal matcher needs none".into(),
+            ),
+            "regex_options" | "regex_min_offset" | "regex_max_offset" => w.note(
+                field.at,
+                NoteKind::Dropped,
+                format!("url `{}` is not supported by lvsd", field.keyword),
+            ),
+            _ => parts.push(format!("{}={}", field.keyword, field.args.join(","))),
+        }
+    }
+    if let Some(field) = no_match {
+        if regex_kept {
+            parts.push("regex_no_match".into());
+        } else {
+            w.note(
+                field.at,
+                NoteKind::Dropped,
+                "url `regex_no_match` without a regex lvsd keeps".into(),
+            );
+        }
+    }
+    parts
+}
+
+/// `FILE_CHECK { track_file NAME [weight W [reverse]] }`: the named
+/// top-level `track_file` gives the path and the default weight.
+fn file_check(w: &mut Writer<'_>, check: &Node, target: &str) {
+    let mut track = None;
+    let mut weight: Option<Vec<String>> = None;
+    for item in check.block.iter().flatten() {
+        match item.keyword.as_str() {
+            "track_file" => track = Some(item),
+            "weight" => weight = Some(item.args.clone()),
+            _ => w.drop_node(item, "is not supported by lvsd"),
+        }
+    }
+    let Some(track) = track else {
+        return w.note(
+            check.at,
+            NoteKind::Ignored,
+            "FILE_CHECK without `track_file`: keepalived ignores it".into(),
+        );
+    };
+    let name = track.args.join(" ");
+    let def = w
+        .track_files
+        .iter()
+        .rev()
+        .find(|n| n.args.join(" ") == name)
+        .cloned();
+    let Some(def) = def else {
+        return w.note(
+            track.at,
+            NoteKind::Ignored,
+            format!("FILE_CHECK: track_file {name} is not defined; keepalived ignores the check"),
+        );
+    };
+    let items: Vec<&Node> = def.block.iter().flatten().collect();
+    let Some(file) = items.iter().find(|n| n.keyword == "file") else {
+        return w.note(
+            def.at,
+            NoteKind::Ignored,
+            format!("track_file {name} has no `file`: keepalived ignores it and the FILE_CHECK"),
+        );
+    };
+    let weight = weight.or_else(|| {
+        items
+            .iter()
+            .find(|n| n.keyword == "weight")
+            .map(|n| n.args.clone())
+    });
+    let _ = writeln!(w.ini, "\n[file_check {target}]");
+    let _ = writeln!(w.ini, "file = {}", file.args.join(" "));
+    if let Some(weight) = weight {
+        let _ = writeln!(w.ini, "weight = {}", weight.join(" "));
+    }
+}
+
 fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
     w.virtual_servers += 1;
     let name = format!("vs{}", w.virtual_servers);
@@ -1011,24 +1164,32 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         let mut checkers = Vec::new();
         for item in rs.block.iter().flatten() {
             match item.keyword.as_str() {
-                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK" => {
-                    checkers.push(item)
-                }
+                "TCP_CHECK" | "HTTP_GET" | "SSL_GET" | "SMTP_CHECK" | "MISC_CHECK"
+                | "UDP_CHECK" | "PING_CHECK" | "FILE_CHECK" | "DNS_CHECK" => checkers.push(item),
                 k if REAL_SERVER.contains(&k) => w.key(k, item),
                 _ => w.drop_node(item, "is not supported by lvsd"),
             }
         }
         for check in checkers {
+            if check.keyword == "FILE_CHECK" {
+                file_check(w, check, &target);
+                continue;
+            }
             let _ = writeln!(w.ini, "\n[{} {target}]", check.keyword.to_ascii_lowercase());
             for item in check.block.iter().flatten() {
                 match item.keyword.as_str() {
                     "url" => {
-                        let mut parts = Vec::new();
-                        for field in item.block.iter().flatten() {
-                            parts.push(format!("{}={}", field.keyword, field.args.join(",")));
-                        }
+                        let parts = url_fields(w, item);
                         let _ = writeln!(w.ini, "url = {}", parts.join(" "));
                     }
+                    "connect_port" if check.keyword == "PING_CHECK" => w.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        "`connect_port` in PING_CHECK: ICMP has no port; keepalived ignores it too"
+                            .into(),
+                    ),
+                    k if UDP_CHECK.contains(&k) && check.keyword == "UDP_CHECK" => w.key(k, item),
+                    "type" | "name" if check.keyword == "DNS_CHECK" => w.key(&item.keyword, item),
                     k if CHECKER.contains(&k) => w.key(k, item),
                     _ => w.drop_node(item, "is not supported by lvsd"),
                 }
@@ -1068,6 +1229,147 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             assert_eq!(timing.connect_timeout, std::time::Duration::from_secs(3));
             assert_eq!(rs.checkers[0].connect_port, 80);
         }
+    }
+
+    #[test]
+    fn udp_and_ping_checks_convert() {
+        let text = "virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind DR\n protocol UDP\n\
+ real_server 10.0.1.1 53 {\n  UDP_CHECK {\n   connect_timeout 2\n   payload 00 01 02\n\
+   require_reply 6X 0a\n   min_reply_length 2\n   max_reply_length 512\n  }\n\
+  PING_CHECK {\n   retry 2\n   connect_port 53\n  }\n }\n\
+ real_server 10.0.1.2 53 {\n  UDP_CHECK { require_reply }\n  TCP_CHECK { payload 00 }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(
+            imported.ini.contains("[udp_check vs1/10.0.1.1:53]\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(
+            imported.ini.contains("payload = 00 01 02\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(
+            imported.ini.contains("[ping_check vs1/10.0.1.1:53]\n"),
+            "{}",
+            imported.ini
+        );
+        assert_eq!(
+            notes_of(&imported, NoteKind::Ignored),
+            ["`connect_port` in PING_CHECK: ICMP has no port; keepalived ignores it too"]
+        );
+        // UDP_CHECK's keywords mean nothing in a TCP_CHECK, to keepalived either.
+        assert_eq!(notes_of(&imported, NoteKind::Dropped).len(), 1);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let rs = &config.virtual_servers[0].real_servers;
+        let crate::config::CheckKind::Udp(spec) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!(spec.payload, [0, 1, 2]);
+        assert_eq!(spec.reply, [0x60, 0x0a]);
+        assert_eq!(spec.max_reply_len, 512);
+        assert_eq!(rs[0].checkers[1].kind, crate::config::CheckKind::Ping);
+        assert_eq!(rs[0].checkers[1].timing.retry, 2);
+        let crate::config::CheckKind::Udp(spec) = &rs[1].checkers[0].kind else {
+            panic!("{:?}", rs[1].checkers)
+        };
+        assert!(spec.require_reply && spec.reply.is_empty());
+    }
+
+    #[test]
+    fn url_regex_kept_when_literal_dropped_otherwise() {
+        let text = "virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
+ real_server 10.0.1.1 80 {\n  HTTP_GET {\n   url {\n    path /a\n    regex \"OK\\.\"\n    regex_no_match\n    regex_stack 1 2\n   }\n\
+   url {\n    path /b\n    regex \"^up [0-9]+\"\n    regex_no_match\n    regex_min_offset 4\n   }\n  }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(
+            imported
+                .ini
+                .contains("url = path=/a regex=OK\\. regex_no_match\n"),
+            "{}",
+            imported.ini
+        );
+        assert!(imported.ini.contains("url = path=/b\n"), "{}", imported.ini);
+        assert_eq!(
+            notes_of(&imported, NoteKind::Dropped).len(),
+            3,
+            "{:?}",
+            imported.notes
+        );
+        assert_eq!(notes_of(&imported, NoteKind::Ignored).len(), 1);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let crate::config::CheckKind::Http(h) =
+            &config.virtual_servers[0].real_servers[0].checkers[0].kind
+        else {
+            panic!()
+        };
+        assert_eq!(h.urls[0].regex.as_slice(), b"OK.");
+        assert!(h.urls[0].regex_no_match);
+        assert!(h.urls[1].regex.is_empty());
+    }
+
+    #[test]
+    fn dns_check_converts() {
+        let text = "virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind DR\n protocol UDP\n\
+ real_server 10.0.1.1 53 {\n  DNS_CHECK {\n   type A\n   name www.example.org\n   retry 2\n  }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert!(imported.notes.is_empty(), "{:?}", imported.notes);
+        let config = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let ch = &config.virtual_servers[0].real_servers[0].checkers[0];
+        let crate::config::CheckKind::Dns(d) = &ch.kind else {
+            panic!("{ch:?}")
+        };
+        assert_eq!(
+            (d.name.as_str(), d.qtype, ch.timing.retry),
+            ("www.example.org", 1, 2)
+        );
+    }
+
+    #[test]
+    fn file_check_takes_its_track_file_s_path_and_weight() {
+        let text = "track_file drain {\n file /run/drain.w\n weight -2 reverse\n init_file 0 overwrite\n}\n\
+track_file other {\n file /run/other\n}\n\
+virtual_server 10.0.0.1 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n\
+ real_server 10.0.1.1 80 {\n  weight 10\n  FILE_CHECK {\n   track_file drain\n  }\n }\n\
+ real_server 10.0.1.2 80 {\n  FILE_CHECK {\n   track_file other\n   weight 0\n  }\n  FILE_CHECK { track_file nowhere }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        let ini = &imported.ini;
+        assert!(
+            ini.contains(
+                "[file_check vs1/10.0.1.1:80]\nfile = /run/drain.w\nweight = -2 reverse\n"
+            ),
+            "{ini}"
+        );
+        assert!(
+            ini.contains("[file_check vs1/10.0.1.2:80]\nfile = /run/other\nweight = 0\n"),
+            "{ini}"
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("init_file"), "{dropped:?}");
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored.iter().any(|n| n.contains("nowhere is not defined")),
+            "{ignored:?}"
+        );
+        let config =
+            crate::config::load_str(ini, "imported.ini").unwrap_or_else(|e| panic!("{e}\n{ini}"));
+        let rs = &config.virtual_servers[0].real_servers;
+        let crate::config::CheckKind::File(f) = &rs[0].checkers[0].kind else {
+            panic!("{:?}", rs[0].checkers)
+        };
+        assert_eq!(
+            (f.path.as_str(), f.weight, f.reverse),
+            ("/run/drain.w", -2, true)
+        );
+        assert_eq!(rs[0].checkers[0].timing.retry, 0);
+        assert_eq!(
+            rs[0].checkers[0].timing.delay_loop,
+            crate::limits::FILE_CHECK_POLL
+        );
     }
 
     #[test]

@@ -553,7 +553,13 @@ impl std::fmt::Display for FileProblem {
 pub fn read_track_file(path: &str) -> (i32, Option<FileProblem>) {
     use std::io::Read;
     let mut buf = [0u8; 64];
-    let read = File::open(path).and_then(|mut f| f.read(&mut buf));
+    // O_NONBLOCK: a FIFO named as the file must not stall the loop in open().
+    use std::os::unix::fs::OpenOptionsExt;
+    let read = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .and_then(|mut f| f.read(&mut buf));
     let len = match read {
         Ok(n) => n,
         Err(e) => return (0, Some(FileProblem::Unreadable(e.kind()))),

@@ -1,0 +1,215 @@
+//! PING_CHECK: one ICMP (or ICMPv6) echo request; the server passes when the
+//! matching echo reply arrives within connect_timeout (keepalived 2.2's
+//! check_ping.c: 128 bytes of payload, the port is not used).
+//!
+//! The driver sends `pending_write()` on an ICMP socket connected to the server
+//! and feeds every ICMP message that arrives (without IP header). A message
+//! that is not our echo reply (another type, id or sequence: a raw socket sees
+//! all of them) is ignored; an error on the socket (an ICMP unreachable on a
+//! datagram ICMP socket) fails the server, as silence until the deadline does.
+
+use core::time::Duration;
+use std::time::Instant;
+
+use super::probe::{FailReason, Outcome, Step, StreamProbe, Transport};
+
+/// Bytes of echo payload, as keepalived (`ICMP_BUFSIZE`).
+pub const PING_PAYLOAD: usize = 128;
+/// ICMP echo header bytes.
+const HEADER: usize = 8;
+
+/// One PING_CHECK probe (sans-IO).
+#[derive(Debug, Clone)]
+pub struct PingProbe {
+    request: [u8; HEADER + PING_PAYLOAD],
+    ipv6: bool,
+    ident: u16,
+    seq: u16,
+    deadline: Instant,
+    connected: bool,
+    sent: bool,
+    outcome: Option<Outcome>,
+}
+
+fn checksum(data: &[u8]) -> u16 {
+    let mut sum: u32 = 0;
+    for pair in data.chunks(2) {
+        let hi = u32::from(pair.first().copied().unwrap_or(0));
+        let lo = u32::from(pair.get(1).copied().unwrap_or(0));
+        sum += (hi << 8) | lo;
+    }
+    while sum > 0xffff {
+        sum = (sum & 0xffff) + (sum >> 16);
+    }
+    !(sum as u16)
+}
+
+impl PingProbe {
+    /// A probe started at `now` with echo `ident` and `seq`; `ipv6` picks ICMPv6.
+    pub fn new(now: Instant, connect_timeout: Duration, ipv6: bool, ident: u16, seq: u16) -> Self {
+        let mut request = [0u8; HEADER + PING_PAYLOAD];
+        let pattern = b"keepalived check - ";
+        for (i, b) in request.iter_mut().skip(HEADER).enumerate() {
+            *b = pattern.get(i % pattern.len()).copied().unwrap_or(0);
+        }
+        request[0] = if ipv6 { 128 } else { 8 };
+        request[4..6].copy_from_slice(&ident.to_be_bytes());
+        request[6..8].copy_from_slice(&seq.to_be_bytes());
+        if !ipv6 {
+            // ICMPv6 checksums cover a pseudo-header: the kernel fills them in.
+            let sum = checksum(&request);
+            request[2..4].copy_from_slice(&sum.to_be_bytes());
+        }
+        PingProbe {
+            request,
+            ipv6,
+            ident,
+            seq,
+            deadline: now + connect_timeout,
+            connected: false,
+            sent: false,
+            outcome: None,
+        }
+    }
+
+    fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
+    }
+}
+
+impl StreamProbe for PingProbe {
+    fn step(&self) -> Step {
+        match self.outcome {
+            Some(o) => Step::Finished(o),
+            None if self.connected => Step::Exchange,
+            None => Step::Connect,
+        }
+    }
+
+    fn transport(&self) -> Transport {
+        Transport::Icmp { ident: self.ident }
+    }
+
+    fn on_connected(&mut self, _now: Instant) {
+        self.connected = true;
+    }
+
+    fn pending_write(&self) -> &[u8] {
+        if self.sent || self.outcome.is_some() {
+            &[]
+        } else {
+            &self.request
+        }
+    }
+
+    fn on_written(&mut self, _now: Instant, n: usize) {
+        if n != self.request.len() {
+            self.finish(Outcome::Down(FailReason::Io));
+        }
+        self.sent = true;
+    }
+
+    fn on_read(&mut self, now: Instant, data: &[u8]) {
+        self.on_datagram(now, data, data.len());
+    }
+
+    fn on_datagram(&mut self, _now: Instant, data: &[u8], _len: usize) {
+        let reply_type = if self.ipv6 { 129 } else { 0 };
+        let Some(head) = data.get(..HEADER) else {
+            return;
+        };
+        if !self.sent || head[0] != reply_type || head[1] != 0 {
+            return;
+        }
+        // A datagram ICMP socket rewrites the id to its own (which the driver
+        // bound to `ident`); a raw socket sees everyone's replies.
+        if head[4..6] == self.ident.to_be_bytes() && head[6..8] == self.seq.to_be_bytes() {
+            self.finish(Outcome::Up { weight: None });
+        }
+    }
+
+    fn on_eof(&mut self, _now: Instant) {}
+
+    fn on_error(&mut self, _now: Instant, reason: FailReason) {
+        self.finish(Outcome::Down(reason));
+    }
+
+    fn handle_timeout(&mut self, now: Instant) {
+        if now >= self.deadline {
+            self.finish(Outcome::Down(FailReason::Timeout));
+        }
+    }
+
+    fn poll_at(&self) -> Option<Instant> {
+        self.outcome.is_none().then_some(self.deadline)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reply_to(request: &[u8], reply_type: u8) -> Vec<u8> {
+        let mut r = request.to_vec();
+        r[0] = reply_type;
+        r
+    }
+
+    #[test]
+    fn echo_request_is_well_formed() {
+        let t0 = Instant::now();
+        let p = PingProbe::new(t0, Duration::from_secs(1), false, 0x1234, 7);
+        let req = p.pending_write();
+        assert_eq!(req.len(), 136);
+        assert_eq!(&req[..2], &[8, 0]);
+        assert_eq!(&req[4..8], &[0x12, 0x34, 0, 7]);
+        assert_eq!(&req[8..27], b"keepalived check - ");
+        // A correct checksum sums to zero over the message.
+        assert_eq!(checksum(req), 0);
+        let p6 = PingProbe::new(t0, Duration::from_secs(1), true, 1, 1);
+        assert_eq!(p6.pending_write()[0], 128);
+        assert_eq!(p6.transport(), Transport::Icmp { ident: 1 });
+    }
+
+    #[test]
+    fn only_our_echo_reply_passes() {
+        let t0 = Instant::now();
+        for ipv6 in [false, true] {
+            let reply_type = if ipv6 { 129 } else { 0 };
+            let mut p = PingProbe::new(t0, Duration::from_secs(1), ipv6, 99, 3);
+            p.on_connected(t0);
+            let req = p.pending_write().to_vec();
+            p.on_written(t0, req.len());
+            // Our own request (seen on a raw socket), another id, another seq,
+            // a short message: ignored.
+            p.on_read(t0, &req);
+            let mut other = reply_to(&req, reply_type);
+            other[5] ^= 1;
+            p.on_read(t0, &other);
+            let mut other = reply_to(&req, reply_type);
+            other[7] ^= 1;
+            p.on_read(t0, &other);
+            p.on_read(t0, &[reply_type, 0, 0]);
+            assert_eq!(p.step(), Step::Exchange);
+            p.on_read(t0, &reply_to(&req, reply_type));
+            assert_eq!(p.step(), Step::Finished(Outcome::Up { weight: None }));
+        }
+        let mut p = PingProbe::new(t0, Duration::from_secs(1), false, 1, 1);
+        p.on_connected(t0);
+        p.on_written(t0, 136);
+        p.handle_timeout(t0 + Duration::from_millis(999));
+        assert_eq!(p.step(), Step::Exchange);
+        p.handle_timeout(t0 + Duration::from_secs(1));
+        assert_eq!(p.step(), Step::Finished(Outcome::Down(FailReason::Timeout)));
+        let mut p = PingProbe::new(t0, Duration::from_secs(1), false, 1, 1);
+        p.on_connected(t0);
+        p.on_written(t0, 136);
+        p.on_error(t0, FailReason::Unreachable);
+        assert_eq!(
+            p.step(),
+            Step::Finished(Outcome::Down(FailReason::Unreachable))
+        );
+    }
+}
