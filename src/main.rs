@@ -30,7 +30,16 @@ fn main() -> ExitCode {
             verbose,
             dry_run,
         } => {
-            io::log::init(log == LogTarget::Syslog, verbose);
+            let target = if log == LogTarget::Syslog {
+                io::log::Target::Syslog
+            } else {
+                io::log::Target::Stderr
+            };
+            let settings = io::log::Settings {
+                target,
+                ..Default::default()
+            };
+            io::log::init(settings, verbose);
             match daemon::run(&daemon::Options {
                 config_path: config,
                 dry_run,
@@ -38,6 +47,7 @@ fn main() -> ExitCode {
                 Ok(()) => Exit::Ok,
                 Err(e) => {
                     log::error!("{e}");
+                    io::log::flush_for(std::time::Duration::from_secs(1));
                     e.exit_code()
                 }
             }

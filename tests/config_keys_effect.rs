@@ -32,13 +32,6 @@ use lvsd::config::{load_str, Config};
 /// Remove the entry when the key works or is refused (then it goes to
 /// [`EXPECT_REFUSED`]); the test says which.
 const KNOWN_INERT: &[(&str, &str, &str, &str)] = &[
-    // issue 10: parsed and documented, the daemon logs where the command line says.
-    (
-        "global",
-        "log_target",
-        "",
-        "Global::log_target is never read",
-    ),
     // issue 10: quorum transitions run no command.
     (
         "virtual_server",
@@ -361,6 +354,11 @@ fn probes() -> Vec<Probe> {
         p("global", "control_socket", "/tmp/lvsd-test.sock"),
         p("global", "log_target", "syslog"),
         p("global", "metrics_listen", "127.0.0.1:9100"),
+        p("global", "control_socket_mode", "0660"),
+        p("global", "control_socket_group", "root"),
+        p("global", "script_capabilities", "sys_admin"),
+        p("global", "log_facility", "local3"),
+        p("global", "log_format", "logfmt"),
         p("vrrp_script", "script", "/bin/false"),
         p("vrrp_script", "interval", "2"),
         p("vrrp_script", "timeout", "3"),

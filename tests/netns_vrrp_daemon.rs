@@ -211,6 +211,16 @@ fn election_failover_and_preemption() {
     );
     assert!(d1.logs().contains("Entering MASTER STATE"), "{}", d1.logs());
     assert!(d2.logs().contains("Entering MASTER STATE"), "{}", d2.logs());
+    // One line per change: instance, old and new state, and the reason.
+    for (d, line) in [
+        (&d2, "Entering MASTER STATE (priority 90) from BACKUP: no advert from a master within the master down interval"),
+        (&d2, "Entering BACKUP STATE (priority 90) from MASTER: advert from 10.254.0.1 with priority 100 wins"),
+        (&d2, "Entering MASTER STATE (priority 90) from BACKUP: master 10.254.0.1 is leaving (priority 0 advert)"),
+        (&d1, "Entering MASTER STATE (priority 100) from BACKUP: preempts master 10.254.0.2 with lower priority 90"),
+        (&d1, "Entering STOP STATE (priority 100) from MASTER: lvsd is stopping"),
+    ] {
+        assert!(d.logs().contains(line), "no {line:?} in\n{}", d.logs());
+    }
 
     // `lvsd status` over the control socket shows d2 as master.
     let out = Command::new(env!("CARGO_BIN_EXE_lvsd"))

@@ -49,6 +49,75 @@ pub enum LogTarget {
     Syslog,
 }
 
+/// Linux capability names, indexed by number (capabilities(7)).
+const CAPABILITY_NAMES: [&str; 41] = [
+    "chown",
+    "dac_override",
+    "dac_read_search",
+    "fowner",
+    "fsetid",
+    "kill",
+    "setgid",
+    "setuid",
+    "setpcap",
+    "linux_immutable",
+    "net_bind_service",
+    "net_broadcast",
+    "net_admin",
+    "net_raw",
+    "ipc_lock",
+    "ipc_owner",
+    "sys_module",
+    "sys_rawio",
+    "sys_chroot",
+    "sys_ptrace",
+    "sys_pacct",
+    "sys_admin",
+    "sys_boot",
+    "sys_nice",
+    "sys_resource",
+    "sys_time",
+    "sys_tty_config",
+    "mknod",
+    "lease",
+    "audit_write",
+    "audit_control",
+    "setfcap",
+    "mac_override",
+    "mac_admin",
+    "syslog",
+    "wake_alarm",
+    "block_suspend",
+    "audit_read",
+    "perfmon",
+    "bpf",
+    "checkpoint_restore",
+];
+
+/// The name of capability `n` without `cap_` (`net_admin`).
+pub fn capability_name(n: u32) -> Option<&'static str> {
+    CAPABILITY_NAMES.get(n as usize).copied()
+}
+
+/// The number of a capability name, with or without `cap_`, any case.
+pub fn capability_number(name: &str) -> Option<u32> {
+    let lower = name.to_ascii_lowercase();
+    let bare = lower.strip_prefix("cap_").unwrap_or(&lower);
+    CAPABILITY_NAMES
+        .iter()
+        .position(|n| *n == bare)
+        .map(|i| i as u32)
+}
+
+/// How a log line is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// `lvsd info: text` (stderr) or `<pri>lvsd[pid]: text` (syslog).
+    Text,
+    /// logfmt: `level=info msg="text"` plus `key=value` fields.
+    Logfmt,
+}
+
 /// The kernel's IPVS connection-sync daemon, tied to a VRRP instance's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LvsSyncDaemon {
@@ -91,6 +160,17 @@ pub struct Global {
     pub control_socket: PathText,
     /// `log_target` (lvsd): stderr or syslog.
     pub log_target: LogTarget,
+    /// `log_facility` (lvsd): the syslog facility code (daemon = 3, local0..7 = 16..23).
+    pub log_facility: u8,
+    /// `log_format` (lvsd): text or logfmt.
+    pub log_format: LogFormat,
+    /// `control_socket_mode` (lvsd): permission bits of the control socket.
+    pub control_socket_mode: u32,
+    /// `control_socket_group` (lvsd): group that owns the control socket.
+    pub control_socket_group: Option<Name>,
+    /// `script_capabilities` (lvsd): capabilities kept in the bounding set for
+    /// scripts that run as root, beyond the daemon's own (bit n = capability n).
+    pub script_capabilities: u64,
     /// `metrics_listen` (lvsd): where `GET /metrics` is served (off when absent).
     pub metrics_listen: Option<SocketAddr>,
 }

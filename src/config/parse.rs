@@ -43,6 +43,11 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("reconcile_interval"),
     one("control_socket"),
     one("log_target"),
+    one("log_facility"),
+    one("log_format"),
+    one("control_socket_mode"),
+    one("control_socket_group"),
+    one("script_capabilities"),
     one("metrics_listen"),
 ];
 

@@ -186,6 +186,48 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be stderr or syslog")),
                 }
             }
+            "log_facility" => {
+                global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(entry, "must be daemon, user, syslog or local0..local7")
+                })?
+            }
+            "log_format" => {
+                global.log_format = match reader.text(entry)? {
+                    "text" => LogFormat::Text,
+                    "logfmt" => LogFormat::Logfmt,
+                    _ => return Err(reader.bad(entry, "must be text or logfmt")),
+                }
+            }
+            "control_socket_mode" => {
+                global.control_socket_mode = socket_mode(reader.text(entry)?).ok_or_else(|| {
+                    reader.bad(
+                        entry,
+                        "must be an octal mode with read/write bits only and 0600 set: 0600, 0660 or 0666",
+                    )
+                })?
+            }
+            "control_socket_group" => global.control_socket_group = Some(reader.name(entry)?),
+            "script_capabilities" => {
+                let text = reader.text(entry)?;
+                let mut set = 0u64;
+                for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
+                    if word.is_empty() || word == "none" {
+                        continue;
+                    }
+                    if word == "all" {
+                        set = u64::MAX;
+                        continue;
+                    }
+                    let n = capability_number(word).ok_or_else(|| {
+                        reader.bad(
+                            entry,
+                            format!("{word:?} is not a capability name (capabilities(7), e.g. sys_admin or cap_dac_override), all or none"),
+                        )
+                    })?;
+                    set |= 1 << n;
+                }
+                global.script_capabilities = set;
+            }
             "lvs_sync_daemon" => {
                 let text = reader.text(entry)?;
                 let words: Vec<&str> = text.split_whitespace().collect();
@@ -213,6 +255,30 @@ pub(crate) fn read_global<'a>(
     })
 }
 
+/// A syslog facility name to its code (RFC 5424 section 6.2.1).
+fn syslog_facility(text: &str) -> Option<u8> {
+    match text {
+        "user" => Some(1),
+        "daemon" => Some(3),
+        "syslog" => Some(5),
+        _ => {
+            let n: u8 = text.strip_prefix("local")?.parse().ok()?;
+            (n <= 7 && text.len() == 6).then_some(16 + n)
+        }
+    }
+}
+
+/// An octal socket mode: only read/write bits (execute means nothing on a
+/// socket), and the owner's read/write always there.
+fn socket_mode(text: &str) -> Option<u32> {
+    let digits = text.strip_prefix('0').unwrap_or(text);
+    if digits.is_empty() || digits.len() > 3 {
+        return None;
+    }
+    let mode = u32::from_str_radix(digits, 8).ok()?;
+    (mode & !0o666 == 0 && mode & 0o600 == 0o600).then_some(mode)
+}
+
 /// The `[global]` values when the section is absent.
 pub(crate) fn default_global() -> Global {
     let mut control_socket = PathText::new();
@@ -232,6 +298,11 @@ pub(crate) fn default_global() -> Global {
         reconcile_interval: Duration::from_secs(5),
         control_socket,
         log_target: LogTarget::Stderr,
+        log_facility: 3,
+        log_format: LogFormat::Text,
+        control_socket_mode: 0o600,
+        control_socket_group: None,
+        script_capabilities: 0,
         metrics_listen: None,
     }
 }
@@ -1384,4 +1455,27 @@ pub(crate) fn read_checker<'a>(
         })),
     };
     Ok(raw)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn socket_modes_and_facilities() {
+        assert_eq!(socket_mode("0600"), Some(0o600));
+        assert_eq!(socket_mode("660"), Some(0o660));
+        assert_eq!(socket_mode("0666"), Some(0o666));
+        assert_eq!(socket_mode("0700"), None, "execute bits");
+        assert_eq!(socket_mode("0460"), None, "owner without write");
+        assert_eq!(socket_mode("0680"), None);
+        assert_eq!(socket_mode("04600"), None);
+        assert_eq!(socket_mode(""), None);
+        assert_eq!(syslog_facility("daemon"), Some(3));
+        assert_eq!(syslog_facility("local0"), Some(16));
+        assert_eq!(syslog_facility("local7"), Some(23));
+        assert_eq!(syslog_facility("local8"), None);
+        assert_eq!(syslog_facility("local07"), None);
+        assert_eq!(syslog_facility("kern"), None);
+    }
 }

@@ -201,6 +201,11 @@ pub struct Checks {
     start_queue: Vec<usize>,
     /// Probes touched since the daemon last re-armed their timers.
     pub touched: Vec<usize>,
+    /// MISC_CHECK probes waiting for a child slot (`limits::MAX_CHILDREN`),
+    /// oldest first; started again after children are reaped.
+    child_queue: std::collections::VecDeque<usize>,
+    /// Script starts that had to wait for a child slot.
+    pub child_waits: u64,
     /// Probes run since start.
     pub probes_run: u64,
     /// How late probes started against their schedule (since start or the
@@ -317,6 +322,8 @@ impl Checks {
             updates: Vec::with_capacity(64),
             start_queue: Vec::with_capacity(64),
             touched: Vec::with_capacity(256),
+            child_queue: std::collections::VecDeque::new(),
+            child_waits: 0,
             probes_run: 0,
             start_lateness: Lateness::new(),
             duration: Lateness::new(),
@@ -456,7 +463,7 @@ impl Checks {
                             }
                         }
                         CheckKind::Misc(m) => {
-                            let argv = split_command_line(&m.path)
+                            let argv: Vec<OsString> = split_command_line(&m.path)
                                 .map_err(|e| {
                                     format!("{label}: misc_path {:?}: {e}", m.path.as_str())
                                 })?
@@ -467,6 +474,16 @@ impl Checks {
                                 Some(u) => Some(lookup_user(u)?),
                                 None => script_user,
                             };
+                            if cfg.global.enable_script_security {
+                                if let Some(why) = super::vrrp::scripts::insecure_reason(
+                                    &argv,
+                                    user.map_or(0, |u| u.0),
+                                ) {
+                                    return Err(format!(
+                                        "{label}: misc_path: enable_script_security: {why}"
+                                    ));
+                                }
+                            }
                             ProbeDef::Misc {
                                 argv,
                                 timeout: m.timeout,
@@ -999,6 +1016,17 @@ impl Checks {
                     timeout: *timeout,
                 };
                 match ChildProcess::spawn(&spec, now) {
+                    Err(e) if crate::io::child::is_full(&e) => {
+                        // It keeps its pool slot and starts after a reap.
+                        self.child_waits += 1;
+                        if self.child_waits.is_power_of_two() {
+                            warn!(
+                                "{}: {e}; the script waits ({} waits so far)",
+                                p.label, self.child_waits
+                            );
+                        }
+                        self.child_queue.push_back(i);
+                    }
                     Ok(child) => {
                         if let Some(fd) = child.raw_fd() {
                             if let Err(e) = registry.register(
@@ -1086,8 +1114,25 @@ impl Checks {
         self.probes.iter().filter_map(|p| p.timer)
     }
 
-    /// Kills running scripts (clean stop).
+    /// Children were reaped: starts the scripts waiting for a child slot,
+    /// oldest first, while there is room.
+    pub fn on_children_reaped(&mut self, now: Instant, registry: &Registry) {
+        while crate::io::child::live_children() < crate::limits::MAX_CHILDREN {
+            let Some(i) = self.child_queue.pop_front() else {
+                return;
+            };
+            let before = self.child_queue.len();
+            self.start(now, i, registry);
+            if self.child_queue.len() > before {
+                return; // full again: it went back to the queue
+            }
+        }
+    }
+
+    /// Kills running scripts (clean stop, or the checks are replaced); the
+    /// SIGCHLD reaper collects them.
     pub fn stop(&mut self) {
+        self.child_queue.clear();
         for p in &mut self.probes {
             if let Running::Stream { slot, .. } = p.running {
                 self.drivers.remove(slot);
@@ -1115,6 +1160,37 @@ mod tests {
         assert!(Arc::ptr_eq(&first, &again));
         assert!(!Arc::ptr_eq(&first, &other));
         assert_eq!(defs.len(), 2);
+    }
+
+    #[test]
+    fn script_security_covers_misc_check() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = std::env::temp_dir().join(format!("lvsd-miscsec-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let script = dir.join("check.sh");
+        std::fs::write(&script, "#!/bin/sh\nexit 0\n").unwrap();
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let text = |security: bool| {
+            format!(
+                "[global]\nenable_script_security = {}\n\n[virtual_server w]\naddress = 127.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n\n[real_server w/127.0.0.2:80]\n\n[misc_check w/127.0.0.2:80]\nmisc_path = {}\n",
+                if security { "yes" } else { "no" },
+                script.display()
+            )
+        };
+        let now = Instant::now();
+        let cfg = config::load_bytes(text(false).as_bytes(), "t.ini").unwrap();
+        assert!(Checks::setup(&cfg, now, &|_, _| false).is_ok());
+        let cfg = config::load_bytes(text(true).as_bytes(), "t.ini").unwrap();
+        let err = match Checks::setup(&cfg, now, &|_, _| false) {
+            Ok(_) => panic!("a world-writable MISC_CHECK script was accepted"),
+            Err(e) => e,
+        };
+        assert!(
+            err.contains("misc_path: enable_script_security:") && err.contains("writable"),
+            "{err}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     /// One TCP_CHECK on a port nothing listens on (the probe is never run

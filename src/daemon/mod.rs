@@ -14,14 +14,15 @@ use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
 
-use log::{error, info, warn};
+use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
 use crate::cli::Exit;
 use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
-use crate::io::control::{ConnState, ControlConn, ControlListener};
+use crate::io::caps;
+use crate::io::control::{Access, ControlListener, ControlServer};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
 use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState};
 use crate::io::netlink::{Rtnl, RtnlEvents};
@@ -49,6 +50,8 @@ pub enum TimerKind {
     Deferred,
     /// The earliest idle deadline of the metrics connections.
     MetricsIdle,
+    /// A control client may have idled too long (or accepting goes on).
+    Control,
 }
 
 /// A scrape being rendered in slices.
@@ -160,8 +163,8 @@ struct Daemon {
     /// MD5 of the running configuration file's bytes.
     config_md5: [u8; 16],
     signals: Signals,
-    control: ControlListener,
-    conns: Vec<Option<ControlConn>>,
+    control: ControlServer,
+    control_timer: Option<TimerId>,
     rtnl: Rtnl,
     rtnl_events: RtnlEvents,
     vrrp: vrrp::Vrrp,
@@ -215,6 +218,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let load_started = Instant::now();
     let (config, config_md5) = load(&opts.config_path)?;
     let load_cost = load_started.elapsed();
+    crate::io::log::configure(log_settings(&config));
     let mut ev: EventLoop<MonotonicClock, TimerKind> =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
     let signals = Signals::new().map_err(setup_err("signalfd"))?;
@@ -225,17 +229,23 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering signalfd"))?;
+    // Least privilege, before anything reads outside input: the bounding set
+    // and the permitted set shrink now; what only the control socket's
+    // group needs (setfsgid, chown) goes right after it is bound.
+    let keep = needed_caps(&config, opts.dry_run);
+    let setup_only = if config.global.control_socket_group.is_some() {
+        caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
+    } else {
+        0
+    };
+    drop_caps(keep | config.global.script_capabilities, keep | setup_only)?;
     let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
-    let mut control = ControlListener::bind(&control_path).map_err(setup_err(&format!(
-        "control socket {}",
-        control_path.display()
-    )))?;
-    ev.registry()
-        .register(
-            control.source(),
-            Source::ControlListener.token(),
-            Interest::READABLE,
-        )
+    let mut control = control_server(&config, &control_path)?;
+    if setup_only != 0 {
+        drop_caps(keep | config.global.script_capabilities, keep)?;
+    }
+    control
+        .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
     let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
     let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
@@ -290,7 +300,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         config_md5,
         signals,
         control,
-        conns: Vec::new(),
+        control_timer: None,
         rtnl,
         rtnl_events,
         vrrp,
@@ -329,6 +339,11 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         daemon.config.virtual_servers.len(),
         control_path.display()
     );
+    info!(
+        "capabilities kept: {} (bounding set {})",
+        caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
+        caps::names(caps::bounding())
+    );
     daemon.vrrp.start(now, &mut daemon.rtnl);
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
@@ -345,13 +360,119 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
     daemon.checks.stop();
+    let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
+    if left > 0 {
+        warn!("stopping: {left} child process(es) not reaped after {CHILD_REAP_LIMIT:?}");
+    }
     if let Some(lvs) = &mut daemon.lvs {
         lvs.stop();
         lvs.remove_owned(now);
     }
     info!("lvsd stopped");
+    crate::io::log::flush_for(Duration::from_secs(1));
     Ok(())
 }
+
+/// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
+/// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon;
+/// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA;
+/// - CAP_KILL, CAP_SETUID, CAP_SETGID: scripts that run as another user
+///   (started as that user, and their process group signalled on timeout).
+fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
+    let vrrp = !config.vrrp_instances.is_empty();
+    let mut keep = 0;
+    if !dry_run || vrrp {
+        keep |= caps::bit(caps::NET_ADMIN);
+    }
+    if vrrp {
+        keep |= caps::bit(caps::NET_RAW);
+    }
+    let script_users = config.global.script_user.is_some()
+        || config.vrrp_scripts.iter().any(|s| s.user.is_some())
+        || config.virtual_servers.iter().any(|vs| {
+            vs.real_servers.iter().any(|rs| {
+                rs.checkers
+                    .iter()
+                    .any(|c| matches!(&c.kind, config::CheckKind::Misc(m) if m.user.is_some()))
+            })
+        });
+    if script_users {
+        keep |= caps::bit(caps::KILL) | caps::bit(caps::SETUID) | caps::bit(caps::SETGID);
+    }
+    keep
+}
+
+/// Shrinks the bounding set to `bounding` and the permitted and effective
+/// sets to `keep`. Without CAP_SETPCAP (lvsd not run as root) the bounding
+/// set stays; it is refused only when lvsd would keep more than it needs.
+fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<(), DaemonError> {
+    let before = caps::current().map_err(setup_err("reading capabilities"))?;
+    let had = caps::bounding();
+    if had & !bounding != 0 {
+        if let Err(e) = caps::limit_bounding(bounding) {
+            if before.permitted & !keep != 0 {
+                return Err(DaemonError::Setup(format!(
+                    "dropping capabilities from the bounding set: {e}"
+                )));
+            }
+            debug!("bounding set left as it is ({e}): lvsd holds no capability it does not need");
+        }
+    }
+    let after = caps::keep_only(keep).map_err(setup_err("dropping capabilities"))?;
+    debug!(
+        "capabilities: effective {}, bounding {}",
+        caps::names(after.effective),
+        caps::names(caps::bounding())
+    );
+    Ok(())
+}
+
+/// `log_target`, `log_facility` and `log_format` of `[global]`.
+fn log_settings(config: &Config) -> crate::io::log::Settings {
+    use crate::io::log::{Format, Settings, Target};
+    let g = &config.global;
+    Settings {
+        target: match g.log_target {
+            config::LogTarget::Stderr => Target::Stderr,
+            config::LogTarget::Syslog => Target::Syslog,
+        },
+        facility: g.log_facility,
+        format: match g.log_format {
+            config::LogFormat::Text => Format::Text,
+            config::LogFormat::Logfmt => Format::Logfmt,
+        },
+    }
+}
+
+/// The control socket with the mode, group and access rules of `[global]`.
+fn control_server(config: &Config, path: &Path) -> Result<ControlServer, DaemonError> {
+    let g = &config.global;
+    let what = format!("control socket {}", path.display());
+    let mut access = Access::owner_only();
+    access.mode = g.control_socket_mode;
+    let gid = match &g.control_socket_group {
+        None => None,
+        Some(name) => {
+            let group = crate::io::user::lookup_group(name)
+                .map_err(setup_err(&what))?
+                .ok_or_else(|| {
+                    DaemonError::Setup(format!(
+                        "{what}: control_socket_group {name:?}: no such group in /etc/group"
+                    ))
+                })?;
+            access.gid = group.gid;
+            access.group_uids =
+                crate::io::user::uids_of(&group.members).map_err(setup_err(&what))?;
+            Some(group.gid)
+        }
+    };
+    let listener =
+        ControlListener::bind(path, g.control_socket_mode, gid).map_err(setup_err(&what))?;
+    Ok(ControlServer::new(listener, access))
+}
+
+/// Longest wait at shutdown for the killed scripts to be reaped.
+const CHILD_REAP_LIMIT: Duration = Duration::from_secs(2);
 
 /// Longest wait for notify_stop commands at shutdown.
 const STOP_NOTIFY_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
@@ -427,6 +548,13 @@ impl Daemon {
             );
         }
         self.notes.clear();
+        crate::io::log::flush();
+        sync_timer(
+            timers,
+            &mut self.control_timer,
+            self.control.poll_at(),
+            TimerKind::Control,
+        );
         sync_timer(
             timers,
             &mut self.deferred_timer,
@@ -485,15 +613,32 @@ impl Daemon {
         }
     }
 
-    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
-        let Some(Some(conn)) = self.conns.get_mut(slot) else {
-            return;
-        };
-        if conn.answer(answer) == ConnState::Closed {
-            if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                let _ = cx.registry.deregister(conn.source());
-            }
+    /// The text status's line on the control socket and the logger.
+    fn control_status(&self, out: &mut String) {
+        use std::fmt::Write;
+        let c = self.control.counters;
+        let _ = writeln!(
+            out,
+            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
+            self.control.clients(),
+            c.accepted,
+            c.refused,
+            c.evicted,
+            c.timed_out,
+            c.full,
+            crate::io::log::dropped()
+        );
+        if self.checks.child_waits > 0 {
+            let _ = writeln!(
+                out,
+                "health checks: scripts that waited for a child slot (limits::MAX_CHILDREN) {}",
+                self.checks.child_waits
+            );
         }
+    }
+
+    fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
+        self.control.answer(slot, answer, cx.now, cx.registry);
     }
 
     fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, json: bool) {
@@ -502,7 +647,9 @@ impl Daemon {
         let answer = if json {
             crate::status::json::render(&model)
         } else {
-            crate::status::text::render(&model)
+            let mut text = crate::status::text::render(&model);
+            self.control_status(&mut text);
+            text
         };
         self.status_cost = started.elapsed();
         self.answer_control(cx, slot, answer.into_bytes());
@@ -592,6 +739,10 @@ impl Daemon {
         let next = self.vrrp.next_deadline();
         match yield_to_vrrp(cx.now, next, cost) {
             Some(at) => {
+                if let Pending::Text(slot) | Pending::Json(slot) | Pending::Reload(slot) = p {
+                    // Its answer is put off: never idle, never evicted.
+                    self.control.hold(slot);
+                }
                 self.pending.push(p);
                 self.defer(at);
             }
@@ -706,6 +857,7 @@ impl Daemon {
                     started.elapsed().as_millis()
                 );
                 info!("{text}");
+                crate::io::log::configure(log_settings(&new));
                 self.config = new;
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
@@ -724,40 +876,7 @@ impl Daemon {
 
     fn on_control(&mut self, cx: &mut Context<'_, TimerKind>, source: Source) {
         match source {
-            Source::ControlListener => loop {
-                match self.control.accept() {
-                    Ok(Some(stream)) => {
-                        let slot = match self.conns.iter().position(Option::is_none) {
-                            Some(s) => s,
-                            None => {
-                                if self.conns.len() >= MAX_CONTROL_CONNS {
-                                    warn!("control: too many connections; refusing one");
-                                    continue;
-                                }
-                                self.conns.push(None);
-                                self.conns.len() - 1
-                            }
-                        };
-                        let mut conn = ControlConn::new(stream);
-                        if cx
-                            .registry
-                            .register(
-                                conn.source(),
-                                Source::ControlConn(slot).token(),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )
-                            .is_ok()
-                        {
-                            self.conns[slot] = Some(conn);
-                        }
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        warn!("control: accept: {e}");
-                        break;
-                    }
-                }
-            },
+            Source::ControlListener => self.control.on_listener(cx.now, cx.registry),
             Source::ControlConn(slot) => {
                 let waiting = self.pending.iter().any(|p| {
                     matches!(p, Pending::Text(s) | Pending::Json(s) | Pending::Reload(s) if *s == slot)
@@ -765,18 +884,9 @@ impl Daemon {
                 if waiting {
                     return; // its answer comes after the next VRRP timer
                 }
-                let Some(Some(conn)) = self.conns.get_mut(slot) else {
-                    return;
-                };
-                let state = conn.on_readable();
-                match state {
-                    ConnState::Request(line) => self.on_request(cx, slot, &line),
-                    ConnState::Closed => {
-                        if let Some(Some(mut conn)) = self.conns.get_mut(slot).map(Option::take) {
-                            let _ = cx.registry.deregister(conn.source());
-                        }
-                    }
-                    ConnState::Reading | ConnState::Writing => {}
+                // The access layer checked the peer; its uid goes with the line.
+                if let Some(request) = self.control.on_conn(slot, cx.registry) {
+                    self.on_request(cx, slot, &request.line, request.peer.uid);
                 }
             }
             _ => {}
@@ -784,18 +894,19 @@ impl Daemon {
     }
 
     /// One request line from control connection `slot`.
-    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str) {
+    fn on_request(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, line: &str, uid: u32) {
         let req = match Request::parse(line) {
             Ok(r) => r,
             Err(e) => {
+                info!("control: unknown request {line:?} from uid {uid}");
                 self.answer_control(cx, slot, command::error(e).into_bytes());
                 return;
             }
         };
         if req.changes_state() {
-            // The peer's uid is logged once the control socket's access
-            // layer exposes it.
-            info!("control: request {:?}", req.line());
+            info!("control: request {:?} from uid {uid}", req.line());
+        } else {
+            debug!("control: request {:?} from uid {uid}", req.line());
         }
         match req {
             Request::Status => self.now_or_later(cx, Pending::Text(slot)),
@@ -952,7 +1063,11 @@ impl Handler<TimerKind> for Daemon {
                             }
                         }
                     }
-                    Ok(Some(SignalEvent::Child)) => {}
+                    Ok(Some(SignalEvent::Child)) => {
+                        // Every ended child, also those killed on reload.
+                        crate::io::child::reap();
+                        self.checks.on_children_reaped(cx.now, cx.registry);
+                    }
                     Ok(Some(SignalEvent::Other(n))) => warn!("unexpected signal {n}"),
                     Ok(None) => break,
                     Err(e) => {
@@ -1034,6 +1149,10 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::MetricsIdle => {
                 self.metrics_timer = None;
                 self.metrics_idle(cx);
+            }
+            TimerKind::Control => {
+                self.control_timer = None;
+                self.control.on_timer(cx.now, cx.registry);
             }
         }
     }

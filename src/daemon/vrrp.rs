@@ -3,7 +3,8 @@
 //! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
 //! commands and `vrrp_script`s, and polls track files.
 
-mod scripts;
+pub(super) mod scripts;
+mod transition;
 
 /// FILE_CHECK reads its file as `track_file` does.
 pub(crate) use scripts::read_track_file;
@@ -26,8 +27,8 @@ use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
 use crate::limits::{VRRP_PACKETS_PER_WAKEUP, VRRP_PACKET_BUF};
 use crate::vrrp::instance::{
-    Action, Advert, GarpParams, InitialState, Instance, InstanceParams, NotifyState, State,
-    OWN_INTERFACE,
+    Action, Advert, AdvertOutcome, GarpParams, InitialState, Instance, InstanceParams, NotifyState,
+    State, OWN_INTERFACE,
 };
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
@@ -127,6 +128,12 @@ pub struct InstanceIo {
     track_primary: bool,
     /// The deadline of the timer that fired in this wake-up, if any.
     fired: Option<Instant>,
+    /// The last state notified (None: INIT), and why the state changed since.
+    notified: Option<NotifyState>,
+    cause: Option<transition::Cause>,
+    /// What the last advert said about the master, for the reason of a
+    /// takeover by the down timer (it left, or we preempt it).
+    heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
 }
@@ -411,6 +418,9 @@ impl Vrrp {
                 link_up: info.up && info.running,
                 track_primary: !inst.dont_track_primary,
                 fired: None,
+                notified: None,
+                cause: None,
+                heard: None,
                 send_lateness: Lateness::new(),
             });
             vrrp.instances.push(instance);
@@ -524,6 +534,19 @@ impl Vrrp {
         }
     }
 
+    /// Runs `f` on instance `i` and, when its state changed, remembers
+    /// `cause` for the state-change log line.
+    fn with_cause(&mut self, i: usize, cause: transition::Cause, f: impl FnOnce(&mut Instance)) {
+        let Some(inst) = self.instances.get_mut(i) else {
+            return;
+        };
+        let before = inst.state();
+        f(inst);
+        if inst.state() != before {
+            self.io[i].cause = Some(cause);
+        }
+    }
+
     /// Gives VRRP its own handle on the poll registry, to register script pidfds.
     pub fn attach_registry(&mut self, registry: Registry) {
         self.registry = Some(registry);
@@ -551,7 +574,7 @@ impl Vrrp {
                 );
                 self.instances[i].handle_track(now, OWN_INTERFACE, TrackStatus::Down);
             }
-            self.instances[i].handle_start(now);
+            self.with_cause(i, transition::Cause::Start, |inst| inst.handle_start(now));
         }
         for s in &mut self.scripts {
             s.start(now);
@@ -565,8 +588,8 @@ impl Vrrp {
     /// Starts the orderly stop: each instance sends priority 0 and drops its
     /// VIPs; scripts stop; groups report STOP (as keepalived does at shutdown).
     pub fn stop(&mut self, now: Instant) {
-        for inst in &mut self.instances {
-            inst.handle_stop(now);
+        for i in 0..self.instances.len() {
+            self.with_cause(i, transition::Cause::Stop, |inst| inst.handle_stop(now));
         }
         for s in &mut self.scripts {
             s.stop();
@@ -587,7 +610,17 @@ impl Vrrp {
     pub fn reconcile_groups(&mut self, now: Instant) {
         let base = self.instances.len();
         for (g, (name, group)) in self.groups.iter_mut().enumerate() {
+            // On the stack: this runs after every event.
+            let mut before = [State::Init; crate::limits::MAX_VRRP_INSTANCES];
+            for (b, inst) in before.iter_mut().zip(&self.instances) {
+                *b = inst.state();
+            }
             group.reconcile(now, &mut self.instances);
+            for (i, was) in before.iter().enumerate().take(self.instances.len()) {
+                if self.instances[i].state() != *was {
+                    self.io[i].cause = Some(transition::Cause::Group);
+                }
+            }
             while let Some(GroupAction::Notify { state }) = group.poll_action() {
                 info!("VRRP_Group({name}) Syncing instances to {}", state.as_str());
                 if let Some(fifo) = &mut self.fifo {
@@ -607,9 +640,9 @@ impl Vrrp {
             if let Some(status) = status {
                 for idx in 0..self.scripts[k].subscribers.len() {
                     let (i, n) = self.scripts[k].subscribers[idx];
-                    if let Some(inst) = self.instances.get_mut(i) {
-                        inst.handle_track(now, Instance::track_id(n), status);
-                    }
+                    self.with_cause(i, transition::Cause::Track, |inst| {
+                        inst.handle_track(now, Instance::track_id(n), status)
+                    });
                 }
                 self.reconcile_groups(now);
             }
@@ -642,7 +675,11 @@ impl Vrrp {
                 changed = true;
                 for &(i, n) in &f.subscribers {
                     if let Some(inst) = self.instances.get_mut(i) {
+                        let before = inst.state();
                         inst.handle_track(now, Instance::track_id(n), TrackStatus::Value(v));
+                        if inst.state() != before {
+                            self.io[i].cause = Some(transition::Cause::Track);
+                        }
                     }
                 }
             }
@@ -837,7 +874,25 @@ impl Vrrp {
                 }
                 io.received += 1;
                 let advert = Advert::from_repr(&repr, meta.src);
+                let before = self.instances[i].state();
                 let outcome = self.instances[i].handle_advert(now, &advert);
+                self.io[i].heard = match outcome {
+                    AdvertOutcome::MasterStopped => {
+                        Some(transition::Cause::MasterLeft { from: advert.src })
+                    }
+                    AdvertOutcome::Preempting => Some(transition::Cause::Preempt {
+                        from: advert.src,
+                        priority: advert.priority,
+                    }),
+                    AdvertOutcome::Accepted => None,
+                    _ => self.io[i].heard,
+                };
+                if self.instances[i].state() != before {
+                    self.io[i].cause = Some(transition::Cause::Advert {
+                        from: advert.src,
+                        priority: advert.priority,
+                    });
+                }
                 debug!(
                     "vrrp_instance {}: advert from {}: {outcome:?}",
                     self.io[i].name, meta.src
@@ -856,7 +911,12 @@ impl Vrrp {
         if let Some(inst) = self.instances.get_mut(i) {
             // The instance's earliest deadline is the one its timer carried.
             self.io[i].fired = inst.poll_at();
+            let before = inst.state();
             inst.handle_timeout(now);
+            if inst.state() != before {
+                let heard = self.io[i].heard.take();
+                self.io[i].cause = Some(heard.unwrap_or(transition::Cause::Timer));
+            }
         }
         self.reconcile_groups(now);
     }
@@ -868,16 +928,20 @@ impl Vrrp {
         } else {
             TrackStatus::Down
         };
+        let cause = transition::Cause::Link { up };
         for i in 0..self.instances.len() {
             if self.io[i].ifindex == ifindex && self.io[i].track_primary {
-                self.instances[i].handle_track(now, OWN_INTERFACE, status);
+                self.with_cause(i, cause, |inst| {
+                    inst.handle_track(now, OWN_INTERFACE, status)
+                });
             }
         }
-        for &(idx, i, n) in &self.iface_tracks {
+        for t in 0..self.iface_tracks.len() {
+            let (idx, i, n) = self.iface_tracks[t];
             if idx == ifindex && idx != 0 {
-                if let Some(inst) = self.instances.get_mut(i) {
-                    inst.handle_track(now, Instance::track_id(n), status);
-                }
+                self.with_cause(i, cause, |inst| {
+                    inst.handle_track(now, Instance::track_id(n), status)
+                });
             }
         }
         self.reconcile_groups(now);
@@ -1019,11 +1083,12 @@ impl Vrrp {
                 }
             }
             Action::Notify { state, priority } => {
-                info!(
-                    "VRRP_Instance({}) Entering {} STATE (priority {priority})",
-                    io.name,
-                    state.as_str()
-                );
+                let reason = transition::Reason {
+                    cause: io.cause.take(),
+                    from: io.notified.replace(state),
+                    to: state,
+                };
+                transition::log(&io.name, reason, priority);
                 if let Some(fifo) = &mut self.fifo {
                     fifo.write_line(&scripts::fifo_line("INSTANCE", &io.name, state, priority));
                 }

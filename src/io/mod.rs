@@ -1,6 +1,7 @@
 //! Every syscall and every `unsafe`: the event loop, sockets, netlink, child
 //! processes, signals and the control socket. No policy lives here.
 
+pub mod caps;
 pub mod child;
 pub mod control;
 pub mod event_loop;

@@ -28,6 +28,58 @@ pub fn lookup_in(text: &str, name: &str) -> io::Result<Option<(u32, u32)>> {
     Ok(None)
 }
 
+/// A group from /etc/group: its gid and the names of its listed members.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    /// The group id.
+    pub gid: u32,
+    /// Members listed in the fourth field (users whose primary group it is are not listed).
+    pub members: Vec<String>,
+}
+
+/// The group `name`, or `Ok(None)` when /etc/group has no such group.
+pub fn lookup_group(name: &str) -> io::Result<Option<Group>> {
+    lookup_group_in(&std::fs::read_to_string("/etc/group")?, name)
+}
+
+/// Looks `name` up in group-format `text`.
+pub fn lookup_group_in(text: &str, name: &str) -> io::Result<Option<Group>> {
+    for line in text.lines() {
+        let mut fields = line.split(':');
+        if fields.next() != Some(name) {
+            continue;
+        }
+        let _password = fields.next();
+        let Some(gid) = fields.next().and_then(|v| v.parse().ok()) else {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("/etc/group: malformed entry for {name:?}"),
+            ));
+        };
+        let members = fields
+            .next()
+            .unwrap_or("")
+            .split(',')
+            .filter(|m| !m.is_empty())
+            .map(str::to_owned)
+            .collect();
+        return Ok(Some(Group { gid, members }));
+    }
+    Ok(None)
+}
+
+/// The uid of every user in /etc/passwd whose name is in `names`.
+pub fn uids_of(names: &[String]) -> io::Result<Vec<u32>> {
+    let text = std::fs::read_to_string("/etc/passwd")?;
+    let mut out = Vec::new();
+    for name in names {
+        if let Some((uid, _)) = lookup_in(&text, name)? {
+            out.push(uid);
+        }
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -40,5 +92,27 @@ mod tests {
         assert_eq!(lookup_in(passwd, "root").unwrap(), Some((0, 0)));
         assert_eq!(lookup_in(passwd, "ghost").unwrap(), None);
         assert!(lookup_in(passwd, "bad").is_err());
+    }
+
+    #[test]
+    fn finds_groups_and_their_members() {
+        let group = "root:x:0:\nlvsops:x:990:alice,bob\nbad:x:zz:\n";
+        assert_eq!(
+            lookup_group_in(group, "lvsops").unwrap(),
+            Some(Group {
+                gid: 990,
+                members: vec!["alice".into(), "bob".into()]
+            })
+        );
+        assert_eq!(
+            lookup_group_in(group, "root")
+                .unwrap()
+                .unwrap()
+                .members
+                .len(),
+            0
+        );
+        assert_eq!(lookup_group_in(group, "ghost").unwrap(), None);
+        assert!(lookup_group_in(group, "bad").is_err());
     }
 }

@@ -49,6 +49,10 @@ has_service() { in_ns "$1" ipvsadm -Ln | grep -q "$2"; }
 lacks_service() { ! has_service "$@"; }
 table_empty() { [ -z "$(in_ns "$1" ipvsadm -Ln | tail -n +4)" ]; }
 
+# Earlier tests in the same boot may leave entries in dir1's or dir2's table:
+# start both from empty so the comparison is between the two daemons only.
+in_ns dir1 ipvsadm -C; in_ns dir2 ipvsadm -C
+
 step "import-keepalived converts the group, and lvsd check accepts it"
 keepalived_conf 101 > $W/keepalived.conf
 lvsd import-keepalived --strict $W/keepalived.conf > $W/lvsd.ini 2>$W/import.err || { cat $W/import.err; fail "import failed"; }

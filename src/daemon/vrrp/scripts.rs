@@ -25,6 +25,10 @@ use crate::vrrp::track::{ScriptFilter, TrackStatus};
 /// one-second poll bounds the reaction time the same way for an operator).
 pub const TRACK_FILE_POLL: Duration = Duration::from_secs(1);
 
+/// When a start found every child slot (`limits::MAX_CHILDREN`) taken, how
+/// soon it is tried again (a notify command is also tried after every event).
+pub const CHILD_SLOT_RETRY: Duration = Duration::from_millis(50);
+
 /// A command line split into words at setup.
 pub type Argv = Vec<OsString>;
 
@@ -235,8 +239,12 @@ pub struct Notifier {
     pub runs: u64,
     /// Commands that failed, timed out or could not start.
     pub failures: u64,
-    /// Commands dropped because the queue was full.
+    /// Commands dropped because the queue was full (the oldest go first).
     pub dropped: u64,
+    /// Starts that had to wait for a child slot (`limits::MAX_CHILDREN`).
+    pub waits: u64,
+    /// Set while the head of the queue waits for a child slot: when to try again.
+    retry_at: Option<Instant>,
 }
 
 impl Notifier {
@@ -251,10 +259,14 @@ impl Notifier {
             runs: 0,
             failures: 0,
             dropped: 0,
+            waits: 0,
+            retry_at: None,
         }
     }
 
-    /// Queues the commands of a transition.
+    /// Queues the commands of a transition. When the queue is full the oldest
+    /// waiting command is dropped (and counted), never the newest: the latest
+    /// state's notification is the one that matters.
     pub fn transition(&mut self, kind: &str, name: &str, state: NotifyState, priority: u8) {
         let cmds: Vec<Argv> = self
             .commands
@@ -262,13 +274,14 @@ impl Notifier {
             .collect();
         for argv in cmds {
             if self.queue.len() >= MAX_NOTIFY_QUEUE {
-                self.dropped += 1;
-                warn!(
-                    "{}: notify queue full (limits::MAX_NOTIFY_QUEUE); dropped {}",
-                    self.label,
-                    describe(&argv)
-                );
-                continue;
+                if let Some(old) = self.queue.pop_front() {
+                    self.dropped += 1;
+                    warn!(
+                        "{}: notify queue full (limits::MAX_NOTIFY_QUEUE); dropped the oldest, {}",
+                        self.label,
+                        describe(&old)
+                    );
+                }
             }
             self.queue.push_back(argv);
         }
@@ -295,7 +308,21 @@ impl Notifier {
             match spawn(&argv, user, timeout, now, registry, slot) {
                 Ok(r) => {
                     debug!("{}: running {}", self.label, describe(&argv));
+                    self.retry_at = None;
                     self.running = Some((r, argv));
+                }
+                Err(e) if crate::io::child::is_full(&e) => {
+                    // Stays first in line; tried again after the next event
+                    // or at `retry_at`.
+                    if self.retry_at.is_none() {
+                        self.waits += 1;
+                        if self.waits.is_power_of_two() {
+                            warn!("{}: {e}; the notify command waits", self.label);
+                        }
+                    }
+                    self.retry_at = Some(now + CHILD_SLOT_RETRY);
+                    self.queue.push_front(argv);
+                    return;
                 }
                 Err(e) => {
                     self.runs += 1;
@@ -322,11 +349,12 @@ impl Notifier {
         self.running = None;
     }
 
-    /// When to look at the running command again.
+    /// When to look at the running command again (or retry a waiting start).
     pub fn poll_at(&self, now: Instant) -> Option<Instant> {
-        self.running
-            .as_ref()
-            .and_then(|(r, _)| r.child.poll_at(now))
+        match &self.running {
+            Some((r, _)) => r.child.poll_at(now),
+            None => self.retry_at,
+        }
     }
 }
 
@@ -425,6 +453,8 @@ pub struct TrackedScript {
     pub runs: u64,
     /// The last run's end.
     pub last: Option<ChildEnd>,
+    /// Runs that had to wait for a child slot (`limits::MAX_CHILDREN`).
+    pub waits: u64,
 }
 
 impl TrackedScript {
@@ -452,6 +482,7 @@ impl TrackedScript {
             timer: None,
             runs: 0,
             last: None,
+            waits: 0,
         }
     }
 
@@ -506,6 +537,14 @@ impl TrackedScript {
             self.next_run = Some(now + self.interval);
             match spawn(&self.argv, self.user, self.timeout, now, registry, slot) {
                 Ok(r) => self.running = Some(r),
+                Err(e) if crate::io::child::is_full(&e) => {
+                    // Not a failure of the script: run it as soon as a slot frees.
+                    self.waits += 1;
+                    if self.waits.is_power_of_two() {
+                        warn!("vrrp_script {}: {e}; the run waits", self.name);
+                    }
+                    self.next_run = Some(now + CHILD_SLOT_RETRY);
+                }
                 Err(e) => {
                     warn!("vrrp_script {}: cannot run: {e}", self.name);
                     self.runs += 1;
@@ -681,10 +720,26 @@ mod tests {
             std::fs::read_to_string(&out).unwrap(),
             "INSTANCE A BACKUP 100\nINSTANCE A MASTER 100\nINSTANCE A STOP 90\n"
         );
-        for _ in 0..MAX_NOTIFY_QUEUE + 5 {
-            n.transition("INSTANCE", "A", NotifyState::Fault, 1);
+        for p in 0..MAX_NOTIFY_QUEUE + 5 {
+            n.transition("INSTANCE", "A", NotifyState::Fault, p as u8);
         }
         assert_eq!(n.dropped, 5);
+        // The oldest went; the newest (the latest state) is kept.
+        let last = (MAX_NOTIFY_QUEUE + 4).to_string();
+        assert_eq!(
+            n.queue
+                .back()
+                .and_then(|a| a.last())
+                .map(|a| a.to_string_lossy().into_owned()),
+            Some(last)
+        );
+        assert_eq!(
+            n.queue
+                .front()
+                .and_then(|a| a.last())
+                .map(|a| a.to_string_lossy().into_owned()),
+            Some("5".to_owned())
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
