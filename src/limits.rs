@@ -5,8 +5,21 @@
 
 /// VRRP instances per daemon.
 pub const MAX_VRRP_INSTANCES: usize = 256;
-/// Virtual IP addresses per VRRP instance (VRRPv2 carries at most 255).
-pub const MAX_VIPS_PER_INSTANCE: usize = 64;
+/// Addresses per VRRP instance, `virtual_ipaddress` and
+/// `virtual_ipaddress_excluded` together (keepalived sets no limit; real
+/// configurations list up to a few hundred). The lists are `Vec`s sized at
+/// load, so only configured addresses cost memory: 200 bytes each in the
+/// configuration (`VirtualIp`) and 80 in the daemon (its rtnetlink form), so
+/// a full instance costs about 280 KiB while loaded; unused capacity costs
+/// nothing. Printed by `benches/vip_memory.rs` (`make bench`), with the peak
+/// RSS of `lvsd check` at 1, 256 and 1024 addresses.
+pub const MAX_VIPS_PER_INSTANCE: usize = 1024;
+/// Addresses one advert lists: the count field is 8 bits (RFC 3768 section
+/// 5.3.5, RFC 5798 section 5.2.5), and fewer fit at MTU 1500 over IPv6 (89).
+/// Every instance keeps this many `IpAddr` inline (255 x 17 bytes, 4.3 KiB;
+/// `vrrp::Instance` is 6.7 KiB, 3.2 KiB more than with 64) so that the state
+/// machine never allocates.
+pub const MAX_ADVERT_VIPS: usize = 255;
 /// Unicast peers per VRRP instance.
 pub const MAX_UNICAST_PEERS: usize = 16;
 /// VRRP sync groups per daemon.
@@ -59,6 +72,11 @@ pub const MAX_CONFIG_BYTES: usize = 4 * 1024 * 1024;
 pub const VRRP_PACKET_BUF: usize = 1500;
 /// Netlink socket message buffer (one datagram; dumps arrive in several).
 pub const NETLINK_BUF: usize = 32 * 1024;
+/// rtnetlink requests (VIP changes, dumps) awaiting their ack at once; more are
+/// still sent, untracked and counted.
+pub const RTNL_PENDING: usize = 256;
+/// rtnetlink messages (events, acks, dump entries) handled per wake-up.
+pub const RTNL_BUDGET: usize = 256;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is
@@ -76,6 +94,8 @@ pub const VRRP_NOTIFY_BACKLOG: usize = 8;
 pub const VRRP_PACKETS_PER_WAKEUP: usize = 64;
 /// IPVS writes sent in one netlink datagram before their acks are collected.
 pub const IPVS_BATCH_OPS: usize = 64;
+/// IPVS writes per wake-up; a bigger reconcile plan goes on in the next turns.
+pub const IPVS_OPS_PER_TURN: usize = 16 * IPVS_BATCH_OPS;
 /// Longest HTTP response body a check reads (it is digested, never stored).
 pub const HTTP_MAX_BODY_BYTES: u64 = 64 * 1024 * 1024;
 /// Chunk-extension bytes accepted in one HTTP response (RFC 9112 §7.1.1; they

@@ -52,7 +52,7 @@ fn scripts_beyond_max_children_wait_and_all_run() {
     let cfg = lvsd::config::load_bytes(text.as_bytes(), "limit.ini").unwrap();
     let poll = mio::Poll::new().unwrap();
     let registry = poll.registry();
-    let mut checks = Checks::setup(&cfg, Instant::now(), &|_, _| false).unwrap();
+    let mut checks = Checks::setup(&cfg, Instant::now(), &|_, _| None).unwrap();
     assert_eq!(checks.len(), total);
     let started = Instant::now();
     let mut most = 0;

@@ -32,61 +32,16 @@ use lvsd::config::{load_str, Config};
 /// Remove the entry when the key works or is refused (then it goes to
 /// [`EXPECT_REFUSED`]); the test says which.
 const KNOWN_INERT: &[(&str, &str, &str, &str)] = &[
-    // issue 10: quorum transitions run no command.
-    (
-        "virtual_server",
-        "quorum_up",
-        "",
-        "VirtualServer::quorum_up is never read",
-    ),
-    (
-        "virtual_server",
-        "quorum_down",
-        "",
-        "VirtualServer::quorum_down is never read",
-    ),
-    // issue 10: removing a service runs no notify_down.
-    (
-        "virtual_server",
-        "omega",
-        "",
-        "VirtualServer::omega is never read",
-    ),
-    // issue 10: the service is installed whatever the VRRP state.
-    (
-        "virtual_server",
-        "ha_suspend",
-        "",
-        "VirtualServer::ha_suspend is never read",
-    ),
-    // issue 10: health changes run no command.
-    (
-        "real_server",
-        "notify_up",
-        "",
-        "RealServer::notify_up is never read",
-    ),
-    (
-        "real_server",
-        "notify_down",
-        "",
-        "RealServer::notify_down is never read",
-    ),
-    // issue 10: with AH every advert fails to be built, yet the instance
-    // becomes MASTER (split brain). A value-level defect the source scan cannot
-    // see (the field is read): this entry only checks that AH is still
-    // accepted; when AH is refused the test says to move it to EXPECT_REFUSED.
-    // When AH is made to work with keepalived, delete this entry by hand.
-    (
-        "vrrp_instance",
-        "auth_type",
-        "AH",
-        "adverts with AH are never built",
-    ),
+    // Empty: issue 10's inert keys (log_target, quorum_up/down, omega,
+    // ha_suspend, notify_up/down) now take effect and AH is refused. Add an
+    // entry only for a known defect being fixed, with the reason.
 ];
 
 /// Probes whose value `lvsd check` refuses on purpose: (section, key, value).
-const EXPECT_REFUSED: &[(&str, &str, &str)] = &[];
+const EXPECT_REFUSED: &[(&str, &str, &str)] = &[
+    // issue 10: AH cannot build adverts, so `lvsd check` refuses it.
+    ("vrrp_instance", "auth_type", "AH"),
+];
 
 /// A valid base configuration with every section kind. `#slot` lines are
 /// where a probe's lines go, so that every other line keeps its number.
@@ -366,6 +321,7 @@ fn probes() -> Vec<Probe> {
         p("vrrp_script", "rise", "2"),
         p("vrrp_script", "fall", "2"),
         p("vrrp_script", "user", "nobody"),
+        p("vrrp_script", "init_fail", "yes"),
         p("vrrp_instance", "state", "MASTER"),
         p("vrrp_instance", "interface", "eth2"),
         p("vrrp_instance", "lvs_sync_daemon_interface", "eth1"),
@@ -379,15 +335,6 @@ fn probes() -> Vec<Probe> {
             "AH",
             &[
                 ("", "auth_type", Some("PASS")),
-                ("", "auth_pass", Some("1111")),
-            ],
-        ),
-        pc(
-            "vrrp_instance",
-            "auth_type",
-            "PASS",
-            &[
-                ("", "auth_type", Some("AH")),
                 ("", "auth_pass", Some("1111")),
             ],
         ),
@@ -408,6 +355,11 @@ fn probes() -> Vec<Probe> {
         p("vrrp_instance", "unicast_src_ip", "192.168.118.128"),
         p("vrrp_instance", "unicast_peer", "192.168.118.129"),
         p("vrrp_instance", "track_interface", "eth1 weight 10"),
+        p(
+            "vrrp_instance",
+            "virtual_ipaddress_excluded",
+            "192.168.118.121",
+        ),
         p("vrrp_instance", "dont_track_primary", "yes"),
         p("vrrp_instance", "track_script", "chk"),
         p("vrrp_instance", "track_file", "/run/lvsd-test.track"),
@@ -426,6 +378,7 @@ fn probes() -> Vec<Probe> {
             &[("", "virtual_ipaddress", Some("2001:db8::10"))],
         ),
         p("vrrp_sync_group", "group", "VI_1 VI_2"),
+        p("vrrp_sync_group", "track_file", "/run/lvsd-test.track"),
         p("vrrp_sync_group", "notify_master", "/bin/true master"),
         p("vrrp_sync_group", "notify_backup", "/bin/true backup"),
         p("vrrp_sync_group", "notify_fault", "/bin/true fault"),

@@ -5,11 +5,11 @@
 mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lvsd::io::netlink::{
     unshare_network_namespace, Ipvs, IpvsError, NetlinkError, NetlinkProtocol, NetlinkSocket, Rtnl,
-    RtnlEvents,
+    RtnlEvents, RtnlInput, RtnlRequest, REQUEST_TIMEOUT,
 };
 use lvsd::wire::netlink::genl::GENL_ID_CTRL;
 use lvsd::wire::netlink::rtnl::{IfAddr, RtEvent};
@@ -116,7 +116,13 @@ fn rtnetlink_addresses_links_and_events_in_a_netns() {
         // Events: lo came up, and both addresses appeared.
         std::thread::sleep(Duration::from_millis(50));
         let mut seen = Vec::new();
-        events.drain(|e| seen.push(e)).unwrap();
+        events
+            .drain(usize::MAX, |i| {
+                if let RtnlInput::Event { event, .. } = i {
+                    seen.push(event)
+                }
+            })
+            .unwrap();
         assert!(
             seen.iter()
                 .any(|e| matches!(e, RtEvent::NewLink(l) if l.ifindex == lo && l.flags & 1 != 0)),
@@ -141,7 +147,13 @@ fn rtnetlink_addresses_links_and_events_in_a_netns() {
         assert!(rt.del_addr(&v6).unwrap());
         std::thread::sleep(Duration::from_millis(50));
         let mut gone = Vec::new();
-        events.drain(|e| gone.push(e)).unwrap();
+        events
+            .drain(usize::MAX, |i| {
+                if let RtnlInput::Event { event, .. } = i {
+                    gone.push(event)
+                }
+            })
+            .unwrap();
         assert!(
             gone.iter()
                 .any(|e| matches!(e, RtEvent::DelAddr(a) if a.addr == v4.addr)),
@@ -154,6 +166,150 @@ fn rtnetlink_addresses_links_and_events_in_a_netns() {
             Err(NetlinkError::Kernel { errno, .. }) => assert_eq!(errno, libc::ENODEV),
             other => panic!("expected ENODEV, got {other:?}"),
         }
+    });
+}
+
+/// Drains everything queued now (retrying briefly: acks are queued inside the send).
+fn drain_all(events: &mut RtnlEvents) -> Vec<RtnlInput> {
+    let mut got = Vec::new();
+    std::thread::sleep(Duration::from_millis(20));
+    events.drain(usize::MAX, |i| got.push(i)).unwrap();
+    got
+}
+
+#[test]
+fn rtnetlink_requests_never_wait_and_report_acks_budget_overflow_and_timeouts() {
+    in_netns(|| {
+        let mut rt = Rtnl::open().unwrap();
+        let lo = rt.ifindex("lo").unwrap().unwrap();
+        rt.set_link_up(lo, true).unwrap();
+        let mut events = RtnlEvents::open().unwrap();
+        let now = Instant::now();
+        let vip = IfAddr::host(lo, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 50)));
+
+        // A request returns at once; its ack comes later, with its tag.
+        events
+            .send(RtnlRequest::AddAddr(vip.clone()), 7, now)
+            .unwrap();
+        events
+            .send(RtnlRequest::AddAddr(vip.clone()), 8, now)
+            .unwrap();
+        assert_eq!(events.pending(), 2);
+        let got = drain_all(&mut events);
+        let done: Vec<(u32, String)> = got
+            .iter()
+            .filter_map(|i| match i {
+                RtnlInput::Done { tag, result, .. } => Some((*tag, format!("{result:?}"))),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(done.len(), 2, "{got:?}");
+        assert_eq!(done[0], (7, "Ok(())".to_string()));
+        assert!(
+            done[1].1.contains("errno: 17"),
+            "second add is EEXIST: {done:?}"
+        );
+        assert_eq!(events.pending(), 0);
+        // Our own add also arrives as an event.
+        assert!(got.iter().any(|i| matches!(i,
+            RtnlInput::Event { event: RtEvent::NewAddr(a), dump: false } if a.addr == vip.addr)));
+
+        // A dump's entries are marked as such and end with Done.
+        events.send(RtnlRequest::DumpAddrs, 1, now).unwrap();
+        assert!(events.dumping());
+        let got = drain_all(&mut events);
+        assert!(got.iter().any(|i| matches!(i,
+            RtnlInput::Event { event: RtEvent::NewAddr(a), dump: true } if a.addr == vip.addr)));
+        assert!(got.iter().any(|i| matches!(
+            i,
+            RtnlInput::Done {
+                request: RtnlRequest::DumpAddrs,
+                result: Ok(()),
+                ..
+            }
+        )));
+        assert!(!events.dumping());
+
+        // The budget stops the read; the rest waits.
+        for n in 0..20u8 {
+            let a = IfAddr::host(lo, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 100 + n)));
+            rt.add_addr(&a).unwrap();
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        let mut first = 0;
+        assert!(events.drain(5, |_| first += 1).unwrap(), "more left");
+        assert!((5..20).contains(&first), "{first}");
+        let rest = drain_all(&mut events);
+        assert!(first + rest.len() >= 20);
+
+        // A request nobody answers in time is reported, never waited for.
+        events
+            .send(RtnlRequest::DelAddr(vip.clone()), 9, now)
+            .unwrap();
+        let mut timed_out = Vec::new();
+        events.expire(now + REQUEST_TIMEOUT, |i| timed_out.push(i));
+        assert!(
+            matches!(
+                timed_out.as_slice(),
+                [RtnlInput::Done {
+                    tag: 9,
+                    result: Err(NetlinkError::Timeout),
+                    ..
+                }]
+            ),
+            "{timed_out:?}"
+        );
+        let _ = drain_all(&mut events); // its late ack is ignored
+
+        // A flood beyond a small receive buffer: ENOBUFS is reported as Overflow.
+        events.set_receive_buffer(1).unwrap();
+        for n in 0..200u16 {
+            let a = IfAddr::host(
+                lo,
+                IpAddr::V4(Ipv4Addr::from(0xc633_6400u32 + u32::from(n))),
+            );
+            rt.add_addr(&a).unwrap();
+        }
+        let got = drain_all(&mut events);
+        assert!(
+            got.iter().any(|i| matches!(i, RtnlInput::Overflow)),
+            "no overflow among {} inputs",
+            got.len()
+        );
+    });
+}
+
+#[test]
+fn with_no_reply_wait_a_request_without_an_answer_returns_at_once() {
+    in_netns(|| {
+        let mut s = NetlinkSocket::open(NetlinkProtocol::Route, 0).unwrap();
+        let mut rt = Rtnl::open().unwrap();
+        let lo = rt.ifindex("lo").unwrap().unwrap();
+        // An address add without NLM_F_ACK: the kernel applies it and answers nothing.
+        let mut buf = [0u8; 128];
+        let seq = s.next_seq();
+        let a = IfAddr::host(lo, IpAddr::V4(Ipv4Addr::new(192, 0, 2, 77)));
+        let n = lvsd::wire::netlink::rtnl::encode_new_addr(&mut buf, seq, &a).unwrap();
+        let flags = u16::from_ne_bytes([buf[6], buf[7]]) & !lvsd::wire::netlink::msg::NLM_F_ACK;
+        buf[6..8].copy_from_slice(&flags.to_ne_bytes());
+        s.set_reply_wait(Duration::ZERO);
+        let started = Instant::now();
+        match s.request(&buf[..n], seq, |_| Ok(())) {
+            Err(NetlinkError::Timeout) => {}
+            other => panic!("expected Timeout, got {other:?}"),
+        }
+        // REQUEST_TIMEOUT (5 s) would be the wait with the default.
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        let mut addrs = Vec::new();
+        rt.addrs(Some(false), |x| addrs.push(x.addr)).unwrap();
+        assert!(
+            addrs.contains(&a.addr),
+            "applied inside the send: {addrs:?}"
+        );
     });
 }
 
@@ -201,5 +357,14 @@ fn batched_writes_map_every_refusal_to_its_op() {
     assert_eq!(
         failures[1].2,
         "NewDest 10.0.1.0:80 in TCP 10.0.0.100:80: Operation not supported (EOPNOTSUPP)"
+    );
+    // The daemon's mode: no wait at all. The kernel answers inside the send,
+    // so every ack is still there and nothing is left unanswered.
+    ipvs.set_reply_wait(Duration::ZERO);
+    let mut again = 0;
+    let report = ipvs.apply(&ops, |_| again += 1).unwrap();
+    assert_eq!(
+        (report.failed, report.unanswered, again),
+        (ops.len(), 0, ops.len())
     );
 }

@@ -4,14 +4,14 @@
 //! servers, checkers, URLs) are `Vec`s built once at load, each checked against its
 //! `limits.rs` capacity, so nothing grows after start.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
 use super::error::ConfigWarning;
 use crate::limits::{
     MAX_NAME_LEN, MAX_PATH_LEN, MAX_STATUS_RANGES, MAX_SYNC_GROUP_MEMBERS, MAX_TRACKS_PER_INSTANCE,
-    MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE,
+    MAX_UNICAST_PEERS,
 };
 
 /// A name: instance, script, virtual server, interface, user.
@@ -196,6 +196,9 @@ pub struct VrrpScript {
     pub fall: u32,
     /// `user`: run as this user (default global script_user).
     pub user: Option<Name>,
+    /// `init_fail`: the script starts as failing (keepalived's
+    /// SCRIPT_INIT_STATE_FAILED): `rise` successes are needed before it counts as up.
+    pub init_fail: bool,
 }
 
 /// Initial VRRP state.
@@ -221,11 +224,14 @@ pub enum VrrpVersion {
 pub enum Authentication {
     /// Simple text password, at most 8 bytes, zero-padded on the wire.
     Pass(heapless::String<8>),
-    /// IPsec AH with the given key.
+    /// IPsec AH with the given key (refused by the loader: lvsd cannot build AH adverts).
     Ah(heapless::String<8>),
 }
 
-/// One `virtual_ipaddress` line: `ADDR[/PREFIX] [dev IFACE] [label NAME]`.
+/// One `virtual_ipaddress` (or `virtual_ipaddress_excluded`) line:
+/// `ADDR[/PREFIX] [dev IFACE] [brd ADDR|+|-] [scope SCOPE] [label NAME]
+/// [no_track] [preferred_lft SECONDS|forever]`, keepalived's syntax
+/// (`alloc_ipaddress()` in vrrp_ipaddress.c).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VirtualIp {
     /// The address.
@@ -234,8 +240,20 @@ pub struct VirtualIp {
     pub prefix_len: u8,
     /// Interface (default the instance's interface).
     pub dev: Name,
-    /// Address label (`eth0:1`), as `ip addr add ... label`.
+    /// Address label (`eth0:1`), as `ip addr add ... label`; IPv4 only, at
+    /// most 15 bytes (IFNAMSIZ - 1).
     pub label: Option<Name>,
+    /// `brd`: IPv4 broadcast address (`+` / `-` resolved at load).
+    pub broadcast: Option<Ipv4Addr>,
+    /// `scope`: RT_SCOPE_* (0 global, 200 site, 253 link, 254 host); IPv4 only.
+    pub scope: u8,
+    /// `no_track`: deleting the address by hand while master is left alone,
+    /// and a VIP on another interface does not make that interface tracked.
+    pub no_track: bool,
+    /// `preferred_lft` in seconds, `None` = forever (IPv6 only). keepalived's
+    /// default: 0 (deprecated, never chosen as a source) for a /128, forever
+    /// for a shorter prefix.
+    pub preferred_lft: Option<u32>,
     /// Line it was given on.
     pub line: usize,
 }
@@ -307,8 +325,14 @@ pub struct VrrpInstance {
     pub version: VrrpVersion,
     /// `auth_type` + `auth_pass` (v2 only).
     pub authentication: Option<Authentication>,
-    /// `virtual_ipaddress` lines.
-    pub virtual_ipaddresses: heapless::Vec<VirtualIp, MAX_VIPS_PER_INSTANCE>,
+    /// `virtual_ipaddress` lines: held while master and listed in adverts.
+    /// Built once at load; with the excluded ones at most
+    /// `MAX_VIPS_PER_INSTANCE`, and at most `max_advert_vips()` of them.
+    pub virtual_ipaddresses: Vec<VirtualIp>,
+    /// `virtual_ipaddress_excluded` lines, plus the `virtual_ipaddress` lines
+    /// that do not fit in an advert: held while master like the VIPs, never
+    /// listed in adverts (keepalived's eVIPs). Any family.
+    pub virtual_ipaddresses_excluded: Vec<VirtualIp>,
     /// `nopreempt`.
     pub nopreempt: bool,
     /// `dont_track_primary`: the instance's own interface going down does not
@@ -364,6 +388,10 @@ pub struct SyncGroup {
     pub members: heapless::Vec<Name, MAX_SYNC_GROUP_MEMBERS>,
     /// Indices into `Config::vrrp_instances`, same order as `members`.
     pub member_indices: heapless::Vec<usize, MAX_SYNC_GROUP_MEMBERS>,
+    /// `track_file` lines: every member tracks each file with this weight,
+    /// as keepalived adds a sync group's tracked files to each member
+    /// (already copied into the members' `track_files` at load).
+    pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
     /// Notify commands.
     pub notify: Notify,
 }
@@ -623,7 +651,7 @@ pub struct VirtualServer {
     pub timing: CheckTiming,
     /// `alpha`: servers start down and join after a first success.
     pub alpha: bool,
-    /// `omega`: run notify_down of every server when the service is removed.
+    /// `omega`: at shutdown, also run notify_down of every alive real server and quorum_down.
     pub omega: bool,
     /// `quorum`: minimum live weight (default 1).
     pub quorum: u32,
@@ -639,7 +667,7 @@ pub struct VirtualServer {
     pub inhibit_on_failure: bool,
     /// `virtualhost` default for HTTP checkers.
     pub virtualhost: Option<Name>,
-    /// `ha_suspend`: only install the service while a VRRP instance holds its VIP.
+    /// `ha_suspend`: checks pause while the service address is on no local interface.
     pub ha_suspend: bool,
     /// Real servers, in file order.
     pub real_servers: Vec<RealServer>,

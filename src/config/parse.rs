@@ -63,6 +63,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("auth_type"),
     one("auth_pass"),
     list("virtual_ipaddress"),
+    list("virtual_ipaddress_excluded"),
     one("nopreempt"),
     one("dont_track_primary"),
     one("preempt_delay"),
@@ -87,6 +88,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
 /// Keys of `[vrrp_sync_group NAME]`.
 pub(crate) const SYNC_GROUP_KEYS: &[KeySpec] = &[
     list("group"),
+    list("track_file"),
     one("notify_master"),
     one("notify_backup"),
     one("notify_fault"),
@@ -103,6 +105,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
     one("rise"),
     one("fall"),
     one("user"),
+    one("init_fail"),
 ];
 
 /// Keys of `[virtual_server NAME]`.

@@ -1,6 +1,8 @@
 //! One reader per section kind: keys -> typed values, references kept by name.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use crate::limits::{MAX_ADVERT_VIPS, MAX_VIPS_PER_INSTANCE};
 use std::time::Duration;
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
@@ -27,6 +29,8 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_refresh: Option<Option<Duration>>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
+    /// Warnings raised while reading the section.
+    pub warnings: Vec<ConfigWarning>,
 }
 
 /// `[vrrp_sync_group]` before references are resolved.
@@ -34,6 +38,8 @@ pub(crate) struct RawSyncGroup<'a> {
     pub group: SyncGroup,
     pub title: Title<'a>,
     pub member_lines: Vec<usize>,
+    /// Line of each `track_file`.
+    pub track_file_lines: Vec<usize>,
 }
 
 /// `[virtual_server]` before its real servers are attached.
@@ -321,10 +327,12 @@ pub(crate) fn read_script(
     let mut rise = 1;
     let mut fall = 1;
     let mut user = None;
+    let mut init_fail = false;
     let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         match key {
             "script" => script = Some(reader.path(entry)?),
+            "init_fail" => init_fail = reader.flag(entry)?,
             "interval" => interval = reader.duration(entry, Duration::from_millis(10)..=hour)?,
             "timeout" => timeout = Some(reader.duration(entry, Duration::from_millis(10)..=hour)?),
             "weight" => weight = reader.int(entry, -254..=254i32)?,
@@ -345,6 +353,7 @@ pub(crate) fn read_script(
         rise,
         fall,
         user,
+        init_fail,
     })
 }
 
@@ -392,6 +401,7 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_refresh = None;
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
+    let mut warnings = Vec::new();
     for (key, entry) in reader.entries() {
         if notify_key(&reader, &mut notify, key, entry)? {
             continue;
@@ -420,7 +430,9 @@ pub(crate) fn read_instance<'a>(
             }
             "auth_type" => auth_type = Some((reader.text(entry)?, entry)),
             "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
-            "virtual_ipaddress" => vips.push((reader.text(entry)?, entry)),
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                vips.push((reader.text(entry)?, entry))
+            }
             "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
             "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
             "preempt_delay" => {
@@ -468,14 +480,7 @@ pub(crate) fn read_instance<'a>(
                 track_scripts.push((script, weight, entry.line));
             }
             "track_file" => {
-                let (path, weight) = with_weight(&reader, entry, "PATH [weight N]")?;
-                let mut text = PathText::new();
-                text.push_str(path)
-                    .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
-                let item = TrackFile {
-                    path: text,
-                    weight: weight.unwrap_or(1),
-                };
+                let item = read_track_file(&reader, entry)?;
                 push_capped(
                     &reader,
                     entry,
@@ -559,7 +564,7 @@ pub(crate) fn read_instance<'a>(
             return Err(reader.error_at(
                 entry.line,
                 Some("auth_type"),
-                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS or AH".into()),
+                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
             ))
         }
         (Some(_), None) => return Err(reader.missing("auth_pass")),
@@ -577,44 +582,89 @@ pub(crate) fn read_instance<'a>(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                "AH" => Some(Authentication::Ah(secret)),
-                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
+                // Refused until AH is implemented with keepalived interop: an
+                // instance whose every advert fails to be built would still become
+                // MASTER and split the pair.
+                "AH" => {
+                    return Err(reader.error(
+                        type_entry,
+                        ConfigErrorKind::Conflict(
+                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
+                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
+                             removed it from VRRPv3)"
+                                .into(),
+                        ),
+                    ))
+                }
+                _ => return Err(reader.bad(type_entry, "must be PASS")),
             }
         }
     };
-    let mut virtual_ipaddresses = heapless::Vec::new();
+    let mut virtual_ipaddresses: Vec<VirtualIp> = Vec::new();
+    let mut virtual_ipaddresses_excluded: Vec<VirtualIp> = Vec::new();
     for (text, entry) in vips {
         let vip = read_vip(&reader, entry, text, &interface)?;
-        if let Some(first) = virtual_ipaddresses.first() {
-            let first: &VirtualIp = first;
-            if first.address.is_ipv6() != vip.address.is_ipv6() {
-                return Err(reader.bad(
-                    entry,
-                    format!(
-                        "all addresses of one instance must be one family (line {} is {})",
-                        first.line,
-                        if first.address.is_ipv6() {
-                            "IPv6"
-                        } else {
-                            "IPv4"
-                        }
-                    ),
-                ));
+        let excluded = entry.key == "virtual_ipaddress_excluded";
+        if !excluded {
+            if let Some(first) = virtual_ipaddresses.first() {
+                if first.address.is_ipv6() != vip.address.is_ipv6() {
+                    return Err(reader.bad(
+                        entry,
+                        format!(
+                            "all addresses of one instance must be one family (line {} is {})",
+                            first.line,
+                            if first.address.is_ipv6() {
+                                "IPv6"
+                            } else {
+                                "IPv4"
+                            }
+                        ),
+                    ));
+                }
             }
         }
-        if virtual_ipaddresses
+        if let Some(other) = virtual_ipaddresses
             .iter()
-            .any(|v: &VirtualIp| v.address == vip.address)
+            .chain(&virtual_ipaddresses_excluded)
+            .find(|v| v.address == vip.address)
         {
-            return Err(reader.bad(entry, "address listed twice"));
+            return Err(reader.bad(entry, format!("address listed twice (line {})", other.line)));
         }
-        push_capped(
-            &reader,
-            entry,
-            &mut virtual_ipaddresses,
-            vip,
-            "MAX_VIPS_PER_INSTANCE",
-        )?;
+        if virtual_ipaddresses.len() + virtual_ipaddresses_excluded.len() >= MAX_VIPS_PER_INSTANCE {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::OverCapacity {
+                    limit: "MAX_VIPS_PER_INSTANCE",
+                    max: MAX_VIPS_PER_INSTANCE,
+                },
+            ));
+        }
+        if excluded {
+            virtual_ipaddresses_excluded.push(vip);
+        } else {
+            virtual_ipaddresses.push(vip);
+        }
+    }
+    // keepalived (vrrp_complete_instance) moves the VIPs that do not fit in
+    // one advert to the eVIPs, with a configuration error; lvsd warns.
+    if let Some(first) = virtual_ipaddresses.first() {
+        let ah = matches!(authentication, Some(Authentication::Ah(_)));
+        let max = max_advert_vips(first.address.is_ipv6(), version, ah);
+        if virtual_ipaddresses.len() > max {
+            let line = virtual_ipaddresses[max].line;
+            let moved = virtual_ipaddresses.split_off(max);
+            warnings.push(reader.warning(
+                line,
+                Some("virtual_ipaddress"),
+                format!(
+                    "{} addresses do not fit in one advert (at most {max} at MTU {ADVERT_MTU}); \
+                     the last {} are held like virtual_ipaddress_excluded, not advertised, as keepalived does",
+                    max + moved.len(),
+                    moved.len()
+                ),
+            ));
+            virtual_ipaddresses_excluded.splice(0..0, moved);
+        }
     }
     if virtual_ipaddresses.is_empty() {
         return Err(reader.missing("virtual_ipaddress"));
@@ -664,6 +714,7 @@ pub(crate) fn read_instance<'a>(
             version,
             authentication,
             virtual_ipaddresses,
+            virtual_ipaddresses_excluded,
             nopreempt: nopreempt.is_some_and(|(n, _)| n),
             dont_track_primary,
             preempt_delay,
@@ -687,6 +738,41 @@ pub(crate) fn read_instance<'a>(
         garp_master_refresh,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
+        warnings,
+    })
+}
+
+/// The MTU keepalived assumes for the advert-size check when the interface
+/// is not known (its DEFAULT_MTU); lvsd's loader does not look at the system.
+pub(crate) const ADVERT_MTU: usize = 1500;
+
+/// How many addresses one advert carries, by keepalived's rule
+/// (vrrp_complete_instance): what fits in the MTU after the Ethernet, IP and
+/// VRRP headers (and for VRRPv2 the 8 authentication bytes, plus the AH
+/// header), at most 255 (the count field is 8 bits, RFC 3768 section 5.3.5).
+pub(crate) fn max_advert_vips(ipv6: bool, version: VrrpVersion, ah: bool) -> usize {
+    let (header, size) = if ipv6 {
+        (14 + 40 + 8, 16)
+    } else {
+        let v2 = if version == VrrpVersion::V2 {
+            8 + if ah { 24 } else { 0 }
+        } else {
+            0
+        };
+        (14 + 20 + 8 + v2, 4)
+    };
+    ((ADVERT_MTU - header) / size).min(MAX_ADVERT_VIPS)
+}
+
+/// keepalived's scope names (`/etc/iproute2/rt_scopes`) or a number.
+fn read_scope(text: &str) -> Option<u8> {
+    Some(match text {
+        "global" | "universe" => 0,
+        "site" => 200,
+        "link" => 253,
+        "host" => 254,
+        "nowhere" => 255,
+        n => n.parse().ok()?,
     })
 }
 
@@ -696,21 +782,10 @@ fn read_vip(
     text: &str,
     interface: &Name,
 ) -> Result<VirtualIp, ConfigError> {
-    let form = "must be `ADDRESS[/PREFIX] [dev IFACE] [label NAME]`";
+    let form = "must be `ADDRESS[/PREFIX] [dev IFACE] [brd ADDRESS|+|-] [scope SCOPE] \
+                [label NAME] [no_track] [preferred_lft SECONDS|forever]`";
     let mut words = text.split_whitespace();
     let address = words.next().unwrap_or("");
-    let mut dev = None;
-    let mut label = None;
-    while let Some(word) = words.next() {
-        match (word, words.next()) {
-            ("dev", Some(d)) if dev.is_none() => dev = Some(reader.interface(entry, d)?),
-            ("label", Some(l)) if label.is_none() => {
-                label = Some(to_name(l).ok_or_else(|| reader.bad(entry, form))?)
-            }
-            _ => return Err(reader.bad(entry, form)),
-        }
-    }
-    let dev = dev.unwrap_or_else(|| interface.clone());
     let (ip_text, prefix) = match address.split_once('/') {
         Some((ip, prefix)) => (ip, Some(prefix)),
         None => (address, None),
@@ -730,12 +805,113 @@ fn read_vip(
             "must be a unicast address (not unspecified, multicast or loopback)",
         ));
     }
+    let v4_only = |option: &str| {
+        // keepalived ignores these on IPv6 with a configuration error.
+        reader.bad(entry, format!("`{option}` applies to IPv4 addresses only"))
+    };
+    let mut dev = None;
+    let mut label = None;
+    let mut broadcast = None;
+    let mut scope = None;
+    let mut no_track = false;
+    let mut preferred_lft = None;
+    while let Some(word) = words.next() {
+        if word == "no_track" && !no_track {
+            no_track = true;
+            continue;
+        }
+        match (word, words.next()) {
+            ("dev", Some(d)) if dev.is_none() => dev = Some(reader.interface(entry, d)?),
+            ("label", Some(l)) if label.is_none() => {
+                if ip.is_ipv6() {
+                    return Err(v4_only("label"));
+                }
+                // The kernel's ifa_label is IFNAMSIZ bytes with the NUL.
+                if l.len() > 15 {
+                    return Err(reader.bad(entry, "label must be at most 15 bytes"));
+                }
+                label = Some(to_name(l).ok_or_else(|| reader.bad(entry, form))?)
+            }
+            ("brd" | "broadcast", Some(b)) if broadcast.is_none() => {
+                let IpAddr::V4(v4) = ip else {
+                    return Err(v4_only("brd"));
+                };
+                // `+` / `-`: all host bits set / cleared, for prefixes up to /30.
+                let mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+                let bits = u32::from(v4);
+                broadcast = Some(match b {
+                    "+" | "-" if prefix_len > 30 => {
+                        return Err(reader.bad(
+                            entry,
+                            format!(
+                                "brd {b} needs a prefix of at most /30 (this one is /{prefix_len})"
+                            ),
+                        ))
+                    }
+                    "+" => Ipv4Addr::from(bits | mask),
+                    "-" => Ipv4Addr::from(bits & !mask),
+                    a => a.parse::<Ipv4Addr>().map_err(|_| {
+                        reader.bad(entry, "brd must be an IPv4 address, `+` or `-`")
+                    })?,
+                });
+            }
+            ("scope", Some(sc)) if scope.is_none() => {
+                if ip.is_ipv6() {
+                    return Err(v4_only("scope"));
+                }
+                scope = Some(read_scope(sc).ok_or_else(|| {
+                    reader.bad(
+                        entry,
+                        "scope must be global, site, link, host, nowhere or 0..=255",
+                    )
+                })?);
+            }
+            ("preferred_lft", Some(p)) if preferred_lft.is_none() => {
+                if !ip.is_ipv6() {
+                    // keepalived accepts it on IPv4 and never applies it.
+                    return Err(reader.bad(entry, "`preferred_lft` applies to IPv6 addresses only"));
+                }
+                preferred_lft = Some(match p {
+                    "forever" => None,
+                    n => Some(n.parse::<u32>().map_err(|_| {
+                        reader.bad(entry, "preferred_lft must be 0..=4294967295 or forever")
+                    })?),
+                });
+            }
+            _ => return Err(reader.bad(entry, form)),
+        }
+    }
+    let dev = dev.unwrap_or_else(|| interface.clone());
+    // keepalived's default for IPv6 (alloc_ipaddress): a /128 is deprecated
+    // (preferred_lft 0) so it is never picked as a source address; a shorter
+    // prefix stays preferred forever.
+    let preferred_lft = match preferred_lft {
+        Some(p) => p,
+        None if ip.is_ipv6() && prefix_len == 128 => Some(0),
+        None => None,
+    };
     Ok(VirtualIp {
         address: ip,
         prefix_len,
         dev,
         label,
+        broadcast,
+        scope: scope.unwrap_or(0),
+        no_track,
+        preferred_lft,
         line: entry.line,
+    })
+}
+
+/// One `track_file = PATH [weight N]` line (weight 1 by default, keepalived's).
+fn read_track_file(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<TrackFile, ConfigError> {
+    let (path, weight) = with_weight(reader, entry, "PATH [weight N]")?;
+    let mut text = PathText::new();
+    text.push_str(path)
+        .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
+    Ok(TrackFile {
+        path: text,
+        weight: weight.unwrap_or(1),
     })
 }
 
@@ -749,8 +925,22 @@ pub(crate) fn read_sync_group<'a>(
     let mut members = heapless::Vec::new();
     let mut member_lines = Vec::new();
     let mut notify = Notify::default();
+    let mut track_files = heapless::Vec::new();
+    let mut track_file_lines = Vec::new();
     for (key, entry) in reader.entries() {
         if notify_key(&reader, &mut notify, key, entry)? {
+            continue;
+        }
+        if key == "track_file" {
+            let item = read_track_file(&reader, entry)?;
+            push_capped(
+                &reader,
+                entry,
+                &mut track_files,
+                item,
+                "MAX_TRACKS_PER_INSTANCE",
+            )?;
+            track_file_lines.push(entry.line);
             continue;
         }
         if key == "group" {
@@ -781,10 +971,12 @@ pub(crate) fn read_sync_group<'a>(
             line: section.line,
             members,
             member_indices: heapless::Vec::new(),
+            track_files,
             notify,
         },
         title: reader.title,
         member_lines,
+        track_file_lines,
     })
 }
 
@@ -1040,6 +1232,19 @@ pub(crate) fn read_virtual_server<'a>(
             line,
             Some("hysteresis"),
             ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+        ));
+    }
+    if ha_suspend && matches!(service, Service::Fwmark { .. }) {
+        // keepalived would suspend such checks for good: a fwmark service
+        // has no address that could appear on an interface.
+        let line = reader.line_of("ha_suspend");
+        return Err(reader.error_at(
+            line,
+            Some("ha_suspend"),
+            ConfigErrorKind::Conflict(
+                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
+                    .into(),
+            ),
         ));
     }
     if let Some(sorry) = sorry_server {

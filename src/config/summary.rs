@@ -60,6 +60,12 @@ impl Config {
             for vip in &i.virtual_ipaddresses {
                 let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
             }
+            if !i.virtual_ipaddresses_excluded.is_empty() {
+                let _ = write!(out, "; excluded (not advertised):");
+                for vip in &i.virtual_ipaddresses_excluded {
+                    let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
+                }
+            }
             let _ = writeln!(out);
         }
         if let Some(d) = &self.global.lvs_sync_daemon {

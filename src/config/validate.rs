@@ -174,7 +174,11 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         if let Some(iface) = &instance.lvs_sync_daemon_interface {
             push_interface(&mut interfaces, iface);
         }
-        for vip in &instance.virtual_ipaddresses {
+        for vip in instance
+            .virtual_ipaddresses
+            .iter()
+            .chain(&instance.virtual_ipaddresses_excluded)
+        {
             push_interface(&mut interfaces, &vip.dev);
         }
         for track in &instance.track_interfaces {
@@ -237,6 +241,25 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 .at_key("group"));
             }
             let _ = group.member_indices.push(index);
+            // keepalived adds the group's tracked files to every member.
+            for (track, line) in raw.group.track_files.iter().zip(&raw.track_file_lines) {
+                if vrrp_instances[index]
+                    .track_files
+                    .push(track.clone())
+                    .is_err()
+                {
+                    return Err(ConfigError::new(
+                        origin,
+                        *line,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_TRACKS_PER_INSTANCE",
+                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                        },
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_file"));
+                }
+            }
         }
         sync_groups.push(group);
     }
@@ -552,9 +575,12 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         }
         if vs.ha_suspend {
             if let Service::Address(a) = vs.service {
-                let held = vrrp_instances
-                    .iter()
-                    .any(|i| i.virtual_ipaddresses.iter().any(|v| v.address == a.ip()));
+                let held = vrrp_instances.iter().any(|i| {
+                    i.virtual_ipaddresses
+                        .iter()
+                        .chain(&i.virtual_ipaddresses_excluded)
+                        .any(|v| v.address == a.ip())
+                });
                 if !held {
                     warnings.push(ConfigWarning {
                         origin: origin.to_string(),

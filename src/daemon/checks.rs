@@ -158,6 +158,9 @@ struct Probe {
     /// (server index, checker index inside the server) fed by this probe.
     subscribers: Vec<(usize, usize)>,
     last: Option<Outcome>,
+    /// `ha_suspend`: every service it serves lacks its address here; its
+    /// turns pass without a probe and its verdict stays.
+    suspended: bool,
     /// FILE_CHECK: the weight change its file's value asks for, while up.
     file_delta: i32,
     /// When the running probe started (for the duration histogram).
@@ -171,6 +174,8 @@ struct Server {
     label: String,
     configured_weight: u32,
     health: ServerHealth,
+    /// Its virtual server has `ha_suspend`.
+    ha_suspend: bool,
 }
 
 /// A real server whose aliveness or weight changed.
@@ -304,13 +309,14 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
 
 impl Checks {
     /// Builds every probe from the configuration (allocation happens here only).
-    /// `known_dead` says which real servers the running table holds as dead
-    /// (on reload): their checkers start DOWN, so a success brings them back
-    /// and nothing flaps.
+    /// `known` gives the health the IPVS table already holds for a real
+    /// server (on reload, and for servers adopted at restart): its checkers
+    /// start from it, so nothing flaps and an adopted server keeps serving
+    /// until its first verdict. `None`: a new server, alpha decides.
     pub fn setup(
         cfg: &Config,
         now: Instant,
-        known_dead: &dyn Fn(&ServiceKey, &DestKey) -> bool,
+        known: &dyn Fn(&ServiceKey, &DestKey) -> Option<bool>,
     ) -> Result<Checks, String> {
         let mut sharing: ProbeSharing<String> = ProbeSharing::new();
         let mut checks = Checks {
@@ -350,7 +356,10 @@ impl Checks {
             for rs in &vs.real_servers {
                 let server = checks.servers.len();
                 let mut health = ServerHealth::new();
-                let starts_down = vs.alpha || known_dead(&service, &dest_key(rs));
+                let starts_down = match known(&service, &dest_key(rs)) {
+                    Some(alive) => !alive,
+                    None => vs.alpha,
+                };
                 for (ci, ch) in rs.checkers.iter().enumerate() {
                     let idx = health.add_checker(!starts_down).map_err(|e| {
                         format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
@@ -504,6 +513,7 @@ impl Checks {
                         running: Running::Idle,
                         file_delta: 0,
                         timer: None,
+                        suspended: false,
                         subscribers: vec![(server, idx)],
                         last: None,
                         started: None,
@@ -515,6 +525,7 @@ impl Checks {
                     label: format!("{} in {}", rs.address, vs.name),
                     configured_weight: rs.weight,
                     health,
+                    ha_suspend: vs.ha_suspend,
                 });
             }
         }
@@ -719,6 +730,18 @@ fn lookup_user(name: &str) -> Result<(u32, u32), String> {
 impl Checks {
     /// Probe `i`'s timer fired.
     pub fn on_timer(&mut self, now: Instant, i: usize, registry: &Registry) {
+        if let Some(p) = self.probes.get_mut(i) {
+            if p.suspended && !p.schedule.probe_running() {
+                // keepalived's disabled checker: this turn passes without a
+                // probe, the next comes a delay_loop later.
+                if p.schedule.poll_at().is_some_and(|t| t <= now) {
+                    let next = now + p.schedule.timing().delay_loop;
+                    p.schedule.defer_probe(next);
+                }
+                self.touched.push(i);
+                return;
+            }
+        }
         // When the schedule wanted the next probe (not the timer, which is
         // rounded up to the daemon's grain): lateness counts against it.
         let Some(due) = self.probes.get(i).map(|p| p.schedule.poll_at()) else {
@@ -734,6 +757,31 @@ impl Checks {
             self.start_lateness
                 .record(Instant::now().saturating_duration_since(due));
         }
+    }
+
+    /// `ha_suspend`: suspends the probes whose every real server belongs
+    /// to an `ha_suspend` service that `absent` says has no address here,
+    /// and resumes the others. Returns (suspended, resumed) counts.
+    pub fn suspend_where(&mut self, absent: &dyn Fn(&ServiceKey) -> bool) -> (usize, usize) {
+        let (mut suspended, mut resumed) = (0, 0);
+        for (i, p) in self.probes.iter_mut().enumerate() {
+            let want = !p.subscribers.is_empty()
+                && p.subscribers.iter().all(|&(s, _)| {
+                    self.servers
+                        .get(s)
+                        .is_some_and(|srv| srv.ha_suspend && absent(&srv.service))
+                });
+            if want != p.suspended {
+                p.suspended = want;
+                if want {
+                    suspended += 1;
+                } else {
+                    resumed += 1;
+                }
+                self.touched.push(i);
+            }
+        }
+        (suspended, resumed)
     }
 
     /// Probe `i` must be looked at again.
@@ -1180,9 +1228,9 @@ mod tests {
         };
         let now = Instant::now();
         let cfg = config::load_bytes(text(false).as_bytes(), "t.ini").unwrap();
-        assert!(Checks::setup(&cfg, now, &|_, _| false).is_ok());
+        assert!(Checks::setup(&cfg, now, &|_, _| None).is_ok());
         let cfg = config::load_bytes(text(true).as_bytes(), "t.ini").unwrap();
-        let err = match Checks::setup(&cfg, now, &|_, _| false) {
+        let err = match Checks::setup(&cfg, now, &|_, _| None) {
             Ok(_) => panic!("a world-writable MISC_CHECK script was accepted"),
             Err(e) => e,
         };
@@ -1201,7 +1249,7 @@ mod tests {
             "t.ini",
         )
         .unwrap();
-        Checks::setup(&cfg, now, &|_, _| false).unwrap()
+        Checks::setup(&cfg, now, &|_, _| None).unwrap()
     }
 
     #[test]

@@ -10,14 +10,18 @@ use log::{error, info, warn};
 
 use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
+use crate::limits::IPVS_OPS_PER_TURN;
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
-use crate::lvs::table::{Admin, DestSpec, ServiceSpec, Table, Want};
+use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table, Want};
 use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
     ShortName, SyncDaemon, SyncState, TunnelType,
 };
+
+/// How soon a reconcile checks writes whose ack was not there.
+const UNANSWERED_RECHECK: Duration = Duration::from_secs(1);
 
 /// How long a real server removed by reload keeps draining at most.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
@@ -89,6 +93,120 @@ pub fn dest_key(rs: &config::RealServer) -> DestKey {
     }
 }
 
+/// A health event that may run a configured command (keepalived's
+/// `quorum_up`/`quorum_down` of a virtual server, `notify_up`/`notify_down`
+/// of a real server).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hook {
+    /// The live weight reached quorum + hysteresis.
+    QuorumUp(ServiceKey),
+    /// The live weight fell below quorum - hysteresis.
+    QuorumDown(ServiceKey),
+    /// A real server became alive (all its checkers up).
+    ServerUp(ServiceKey, DestKey),
+    /// A real server stopped being alive.
+    ServerDown(ServiceKey, DestKey),
+}
+
+/// The log line of a hook: `virtual server TCP 10.0.0.1:80: quorum lost`.
+pub fn hook_text(h: &Hook) -> String {
+    match h {
+        Hook::QuorumUp(k) => format!("virtual server {}: quorum gained", key_text(k)),
+        Hook::QuorumDown(k) => format!("virtual server {}: quorum lost", key_text(k)),
+        Hook::ServerUp(k, d) => format!(
+            "virtual server {}: real server {} up",
+            key_text(k),
+            addr_port(d.addr, d.port)
+        ),
+        Hook::ServerDown(k, d) => format!(
+            "virtual server {}: real server {} down",
+            key_text(k),
+            addr_port(d.addr, d.port)
+        ),
+    }
+}
+
+/// A command line split and vetted at load.
+pub type Command = Vec<std::ffi::OsString>;
+
+/// The commands of the virtual and real servers, split at load (start and
+/// reload) so a bad one refuses the file, and looked up per [`Hook`].
+#[derive(Debug, Default)]
+pub struct Hooks {
+    /// (service, quorum_up, quorum_down, omega).
+    services: Vec<(ServiceKey, Option<Command>, Option<Command>, bool)>,
+    /// (service, real server, notify_up, notify_down).
+    servers: Vec<(ServiceKey, DestKey, Option<Command>, Option<Command>)>,
+}
+
+impl Hooks {
+    /// Splits every command of `cfg` with `split(line, "what")`.
+    pub fn build(
+        cfg: &Config,
+        split: &dyn Fn(&str, &str) -> Result<Command, String>,
+    ) -> Result<Hooks, String> {
+        let mut hooks = Hooks::default();
+        for vs in &cfg.virtual_servers {
+            let key = service_key(vs);
+            let one = |line: Option<&str>, what: &str| {
+                line.map(|l| split(l, &format!("virtual_server {}: {what}", vs.name)))
+                    .transpose()
+            };
+            let up = one(vs.quorum_up.as_deref(), "quorum_up")?;
+            let down = one(vs.quorum_down.as_deref(), "quorum_down")?;
+            if up.is_some() || down.is_some() || vs.omega {
+                hooks.services.push((key, up, down, vs.omega));
+            }
+            for rs in &vs.real_servers {
+                let what = |k: &str| format!("real_server {}/{}: {k}", vs.name, rs.address);
+                let up = rs
+                    .notify_up
+                    .as_deref()
+                    .map(|l| split(l, &what("notify_up")))
+                    .transpose()?;
+                let down = rs
+                    .notify_down
+                    .as_deref()
+                    .map(|l| split(l, &what("notify_down")))
+                    .transpose()?;
+                if up.is_some() || down.is_some() {
+                    hooks.servers.push((key, dest_key(rs), up, down));
+                }
+            }
+        }
+        Ok(hooks)
+    }
+
+    /// The command `hook` runs, if one is configured.
+    pub fn command(&self, hook: &Hook) -> Option<&Command> {
+        match hook {
+            Hook::QuorumUp(k) | Hook::QuorumDown(k) => {
+                let (_, up, down, _) = self.services.iter().find(|s| s.0 == *k)?;
+                if matches!(hook, Hook::QuorumUp(_)) {
+                    up
+                } else {
+                    down
+                }
+                .as_ref()
+            }
+            Hook::ServerUp(k, d) | Hook::ServerDown(k, d) => {
+                let (_, _, up, down) = self.servers.iter().find(|s| s.0 == *k && s.1 == *d)?;
+                if matches!(hook, Hook::ServerUp(..)) {
+                    up
+                } else {
+                    down
+                }
+                .as_ref()
+            }
+        }
+    }
+
+    /// Whether `service` has `omega`: its down commands also run at shutdown.
+    pub fn omega(&self, service: &ServiceKey) -> bool {
+        self.services.iter().any(|s| s.0 == *service && s.3)
+    }
+}
+
 /// Where the table lives: the kernel, or memory for `lvsd run --dry-run`.
 enum Backend {
     Kernel(Ipvs),
@@ -123,6 +241,7 @@ impl Backend {
                 Ok(crate::io::netlink::ApplyReport {
                     sent: ops.len(),
                     failed,
+                    unanswered: 0,
                 })
             }
         }
@@ -161,8 +280,11 @@ pub struct Lvs {
     pub failures: u64,
     /// Reconciles run.
     pub reconciles: u64,
-    /// The sync daemon's interface, sync id and instance index.
-    sync: Option<(ShortName, u8, usize)>,
+    /// Writes whose ack was not there when read.
+    pub unanswered: u64,
+    /// The sync daemon's interface, sync id and the name of the VRRP
+    /// instance it follows (by name: a reload may reorder the file).
+    sync: Option<(ShortName, u8, String)>,
     sync_state: Option<SyncState>,
     /// The reason of the latest change per real server: (service, dest) -> text.
     reasons: Vec<(ServiceKey, DestKey, String)>,
@@ -180,6 +302,22 @@ pub struct Lvs {
     durations: super::lateness::Lateness,
     /// When the last reconcile ran (loop time).
     last_reconcile_at: Instant,
+    /// Health events since the daemon last took them (for the commands).
+    pub hooks: Vec<Hook>,
+    /// A plan being applied over several turns.
+    progress: Option<Progress>,
+}
+
+/// Where the application of a plan stands (see `Lvs::apply_turn`).
+struct Progress {
+    /// The next op of `plan.ops` to send.
+    next: usize,
+    /// The start's reconcile (logged as one line, then verified).
+    first: bool,
+    started: Instant,
+    sent: usize,
+    failed: usize,
+    refused: Vec<String>,
 }
 
 impl Lvs {
@@ -192,10 +330,13 @@ impl Lvs {
         }
         let (ipvs, info) = if dry_run {
             info!("dry run: the IPVS table is simulated in memory; the kernel is not touched");
-            (
+            return Lvs::start(
                 Backend::Simulated(KernelTable::default()),
                 (0x01_02_01, 4096),
+                cfg,
+                now,
             )
+            .map(Some);
         } else {
             let mut ipvs = Ipvs::open().map_err(|e| match e {
                 IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
@@ -210,6 +351,17 @@ impl Lvs {
             };
             (Backend::Kernel(ipvs), info)
         };
+        let mut lvs = Lvs::start(ipvs, info, cfg, now)?;
+        // From here on the loop runs: never wait for a reply (see
+        // `NetlinkSocket::set_reply_wait`); a missing ack is settled by the
+        // next dump.
+        if let Backend::Kernel(ipvs) = &mut lvs.ipvs {
+            ipvs.set_reply_wait(Duration::ZERO);
+        }
+        Ok(Some(lvs))
+    }
+
+    fn start(ipvs: Backend, info: (u32, u32), cfg: &Config, now: Instant) -> Result<Lvs, LvsError> {
         let mut lvs = Lvs {
             ipvs,
             table: Table::new(),
@@ -222,6 +374,7 @@ impl Lvs {
             writes: 0,
             failures: 0,
             reconciles: 0,
+            unanswered: 0,
             sync: None,
             sync_state: None,
             reasons: Vec::new(),
@@ -232,10 +385,27 @@ impl Lvs {
             deferred: None,
             durations: super::lateness::Lateness::new(),
             last_reconcile_at: now,
+            hooks: Vec::with_capacity(64),
+            progress: None,
         };
         lvs.stop_stale_daemons();
+        // What the kernel holds before the first load: an earlier run's
+        // working real servers are adopted as alive (see `load`).
+        let KernelTable { services, dests } = &mut lvs.kernel;
+        if let Err(e) = lvs.ipvs.dump(services, dests) {
+            warn!("IPVS dump at start: {e}; nothing adopted");
+        }
         lvs.load(cfg, now)?;
-        Ok(Some(lvs))
+        Ok(lvs)
+    }
+
+    /// Whether the last kernel dump holds `dest` in `service` with a weight,
+    /// that is, serving (a weight-0 entry is an inhibited, dead server).
+    fn serving_in_kernel(&self, service: &ServiceKey, dest: &DestKey) -> bool {
+        self.kernel
+            .dests
+            .iter()
+            .any(|(s, d, _)| s == service && d.key == *dest && d.weight > 0)
     }
 
     /// Loads (or reloads) the desired table from `cfg`. Health of real
@@ -270,7 +440,10 @@ impl Lvs {
                 d.lower_threshold = rs.lthreshold;
                 // Without alpha a server is in the table from the start and
                 // its first failure removes it (BEHAVIOUR.md, health checks).
-                let alive = !vs.alpha;
+                // With alpha it joins on its first success, except one the
+                // kernel already serves (lvsd restarted): it keeps serving
+                // until its first verdict, so a restart is no outage.
+                let alive = !vs.alpha || self.serving_in_kernel(&key, &dest_key(rs));
                 self.table
                     .put_dest(
                         &key,
@@ -289,18 +462,27 @@ impl Lvs {
             }
         }
         self.table.end_load(now, DRAIN_TIMEOUT);
+        // A plan still being applied was made for the old table: the next
+        // reconcile dumps afresh.
+        self.progress = None;
         self.interval = cfg.global.reconcile_interval;
-        self.sync = cfg.global.lvs_sync_daemon.as_ref().and_then(|s| {
-            let idx = cfg
-                .vrrp_instances
-                .iter()
-                .position(|i| i.name == s.instance)?;
+        let sync = cfg.global.lvs_sync_daemon.as_ref().map(|s| {
             let mut name = ShortName::new();
             for c in s.interface.chars() {
                 let _ = name.push(c);
             }
-            Some((name, s.sync_id, idx))
+            (name, s.sync_id, s.instance.as_str().to_owned())
         });
+        if sync != self.sync {
+            // Another interface, sync id or instance: the running daemon
+            // stops; the daemon's next state report starts the new one.
+            if let Some(old) = self.sync_state.take() {
+                if let Err(e) = self.ipvs.stop_daemon(old) {
+                    warn!("IPVS sync daemon: stopping {old:?}: {e}");
+                }
+            }
+            self.sync = sync;
+        }
         self.dirty = true;
         Ok(())
     }
@@ -309,6 +491,9 @@ impl Lvs {
     pub fn poll_at(&self, now: Instant) -> Option<Instant> {
         if let Some(at) = self.deferred {
             return Some(at);
+        }
+        if self.progress.is_some() {
+            return Some(now);
         }
         let mut at = self.next_reconcile;
         if self.dirty {
@@ -327,7 +512,8 @@ impl Lvs {
 
     /// Whether a reconcile is due at `now`.
     pub fn is_due(&self, now: Instant) -> bool {
-        self.dirty
+        self.progress.is_some()
+            || self.dirty
             || now >= self.next_reconcile
             || self.table.poll_at().is_some_and(|d| d <= now)
             || (self.table.admin_draining() && now >= self.last_reconcile_at + ADMIN_DRAIN_POLL)
@@ -355,12 +541,20 @@ impl Lvs {
         }
     }
 
-    /// Dumps the kernel table, computes the minimal writes, applies them.
+    /// Dumps the kernel table, computes the minimal writes, applies them
+    /// (IPVS_OPS_PER_TURN per call: a bigger plan goes on at the next call,
+    /// without a new dump).
     pub fn reconcile(&mut self, now: Instant) {
         self.deferred = None;
         let started = Instant::now();
-        self.reconcile_inner(now, started);
-        self.plan.shrink(256);
+        if self.progress.is_some() {
+            self.apply_turn(now);
+        } else {
+            self.reconcile_inner(now, started);
+        }
+        if self.progress.is_none() {
+            self.plan.shrink(256);
+        }
         self.last_took = started.elapsed();
         self.durations.record(self.last_took);
     }
@@ -391,12 +585,30 @@ impl Lvs {
             self.refused.clear();
             return;
         }
-        let first = self.reconciles == 1;
+        self.progress = Some(Progress {
+            next: 0,
+            first: self.reconciles == 1,
+            started,
+            sent: 0,
+            failed: 0,
+            refused: Vec::new(),
+        });
+        self.apply_turn(now);
+    }
+
+    /// Applies the next IPVS_OPS_PER_TURN writes of the plan; the rest waits
+    /// for the next turn (`poll_at` asks for it at once), so a big plan never
+    /// keeps the loop from a VRRP timer for long.
+    fn apply_turn(&mut self, now: Instant) {
+        let Some(mut p) = self.progress.take() else {
+            return;
+        };
+        let end = (p.next + IPVS_OPS_PER_TURN).min(self.plan.ops.len());
+        let chunk = self.plan.ops.get(p.next..end).unwrap_or(&[]);
         let mut failures = 0u64;
         let (names, last) = (&self.names, &self.refused);
-        let mut refused = Vec::new();
         let mut refused_ops = Vec::new();
-        let report = self.ipvs.apply(&self.plan.ops, |f| {
+        let report = self.ipvs.apply(chunk, |f| {
             failures += 1;
             refused_ops.push(f.op.clone());
             let key = match f.op {
@@ -413,31 +625,51 @@ impl Lvs {
             if !last.contains(&line) {
                 error!("{line}");
             }
-            refused.push(line);
+            p.refused.push(line);
         });
-        self.refused = refused;
+        p.next = end;
         match report {
             Ok(r) => {
                 self.writes += r.sent as u64;
                 self.failures += failures;
-                if first {
-                    info!(
-                        "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
-                        r.sent,
-                        r.failed,
-                        self.plan.adopted,
-                        started.elapsed().as_millis()
+                p.sent += r.sent;
+                p.failed += r.failed;
+                if r.unanswered > 0 {
+                    self.unanswered += r.unanswered as u64;
+                    warn!(
+                        "IPVS: {} write(s) not acknowledged yet (not waited for); the next dump, in {UNANSWERED_RECHECK:?}, checks them",
+                        r.unanswered
                     );
-                    if r.failed == 0 {
-                        self.verify(now);
-                    }
-                } else {
-                    for op in self.plan.ops.iter().filter(|o| !refused_ops.contains(o)) {
+                    self.next_reconcile = self.next_reconcile.min(now + UNANSWERED_RECHECK);
+                }
+                if !p.first {
+                    for op in chunk.iter().filter(|o| !refused_ops.contains(o)) {
                         info!("IPVS {op}");
                     }
                 }
             }
-            Err(e) => error!("IPVS apply: {e}"),
+            Err(e) => {
+                error!("IPVS apply: {e}");
+                self.refused = p.refused;
+                return;
+            }
+        }
+        if p.next < self.plan.ops.len() {
+            self.progress = Some(p);
+            return;
+        }
+        self.refused = p.refused;
+        if p.first {
+            info!(
+                "IPVS table converged: {} write(s), {} refused, {} entr(ies) adopted as they were, in {} ms",
+                p.sent,
+                p.failed,
+                self.plan.adopted,
+                p.started.elapsed().as_millis()
+            );
+            if p.failed == 0 {
+                self.verify(now);
+            }
         }
     }
 
@@ -473,13 +705,34 @@ impl Lvs {
         reason: &str,
     ) {
         let mut changed = false;
+        let was = self.known_health(service, dest);
+        let mut quorum = None;
         match self.table.set_alive(service, dest, alive) {
-            Ok(c) => changed |= c.table_changed,
+            Ok(c) => {
+                changed |= c.table_changed;
+                quorum = quorum.or(c.quorum);
+            }
             Err(e) => warn!("{e}"),
         }
         match self.table.set_weight(service, dest, weight) {
-            Ok(c) => changed |= c.table_changed,
+            Ok(c) => {
+                changed |= c.table_changed;
+                quorum = c.quorum.or(quorum);
+            }
             Err(e) => warn!("{e}"),
+        }
+        // keepalived's order: the server's own notify, then the quorum's.
+        if was.is_some_and(|w| w != alive) {
+            self.hooks.push(if alive {
+                Hook::ServerUp(*service, *dest)
+            } else {
+                Hook::ServerDown(*service, *dest)
+            });
+        }
+        match quorum {
+            Some(QuorumEvent::Gained(k)) => self.hooks.push(Hook::QuorumUp(k)),
+            Some(QuorumEvent::Lost(k)) => self.hooks.push(Hook::QuorumDown(k)),
+            None => {}
         }
         match self
             .reasons
@@ -513,21 +766,55 @@ impl Lvs {
         }
     }
 
-    /// True when the table holds this real server as dead.
-    pub fn is_dead(&self, service: &ServiceKey, dest: &DestKey) -> bool {
+    /// keepalived's "Starting with quorum down": a service whose quorum is
+    /// not met at start (alpha servers start dead) runs its quorum_down.
+    pub fn start_hooks(&self) -> Vec<Hook> {
+        self.table
+            .services()
+            .filter(|(_, up)| !up)
+            .map(|(spec, _)| Hook::QuorumDown(spec.service.key))
+            .collect()
+    }
+
+    /// keepalived's `omega` at shutdown: for each service `omega` selects, a
+    /// down event for every alive real server, then quorum down if it was up.
+    pub fn shutdown_hooks(&self, omega: impl Fn(&ServiceKey) -> bool) -> Vec<Hook> {
+        let mut out = Vec::new();
+        for (spec, quorum_up) in self.table.services() {
+            let key = spec.service.key;
+            if !omega(&key) {
+                continue;
+            }
+            for d in self.table.dests(&key) {
+                if d.alive && !d.sorry {
+                    out.push(Hook::ServerDown(key, d.dest.key));
+                }
+            }
+            if quorum_up {
+                out.push(Hook::QuorumDown(key));
+            }
+        }
+        out
+    }
+
+    /// The health the table holds for this real server (`None` when it has
+    /// none: a new server). Checks start from it, so a reload does not flap
+    /// and a server adopted at restart keeps serving until its first verdict.
+    pub fn known_health(&self, service: &ServiceKey, dest: &DestKey) -> Option<bool> {
         self.table
             .dests(service)
-            .any(|d| d.dest.key == *dest && !d.alive && !d.sorry)
+            .find(|d| d.dest.key == *dest && !d.sorry)
+            .map(|d| d.alive)
     }
 
     /// The VRRP instance the sync daemon follows changed state: MASTER runs
     /// the master sync daemon, BACKUP and FAULT the backup one. STOP changes
     /// nothing here; [`Lvs::stop`] ends the daemon.
-    pub fn on_vrrp_state(&mut self, instance: usize, state: NotifyState) {
-        let Some((iface, sync_id, idx)) = &self.sync else {
+    pub fn on_vrrp_state(&mut self, instance: &str, state: NotifyState) {
+        let Some((iface, sync_id, name)) = &self.sync else {
             return;
         };
-        if *idx != instance {
+        if name != instance {
             return;
         }
         let want = match state {
@@ -586,6 +873,10 @@ impl Lvs {
 
     /// Stops the sync daemon (clean shutdown). The table stays: lvsd never flushes.
     pub fn stop(&mut self) {
+        // The loop has ended: waiting for replies is allowed again.
+        if let Backend::Kernel(ipvs) = &mut self.ipvs {
+            ipvs.set_reply_wait(crate::io::netlink::REQUEST_TIMEOUT);
+        }
         if let Some(old) = self.sync_state.take() {
             if let Err(e) = self.ipvs.stop_daemon(old) {
                 warn!("IPVS sync daemon: stopping {old:?}: {e}");
@@ -866,6 +1157,7 @@ fn foreign_text(f: &Foreign) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire::netlink::ipvs::Scheduler;
 
     fn tcp(addr: &str, port: u16) -> ServiceKey {
         ServiceKey::Addr {
@@ -873,6 +1165,116 @@ mod tests {
             addr: addr.parse().unwrap(),
             port,
         }
+    }
+
+    #[test]
+    fn a_restart_with_alpha_keeps_adopted_working_servers_until_their_first_verdict() {
+        let cfg = crate::config::load_str(
+            "[virtual_server web]\naddress = 10.0.0.100\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\nalpha\n\
+             [real_server web/10.0.1.1:80]\n[real_server web/10.0.1.2:80]\n[real_server web/10.0.1.3:80]\n",
+            "t.ini",
+        )
+        .unwrap();
+        let key = tcp("10.0.0.100", 80);
+        let dest_at = |last: u8, weight: u32| {
+            let addr = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last));
+            (
+                key,
+                Dest::new(addr, 80, ForwardMethod::Route, weight),
+                DestStats::default(),
+            )
+        };
+        // What the previous run left: .1 serving, .2 inhibited (weight 0), .3 absent.
+        let mut kernel = KernelTable::default();
+        kernel.services.push(Service::new(key, Scheduler::Rr));
+        kernel.dests.push(dest_at(1, 1));
+        kernel.dests.push(dest_at(2, 0));
+        let now = Instant::now();
+        let mut lvs = Lvs::start(Backend::Simulated(kernel), (0, 0), &cfg, now).unwrap();
+        let d = |last: u8| DestKey {
+            addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last)),
+            port: 80,
+        };
+        assert_eq!(
+            lvs.known_health(&key, &d(1)),
+            Some(true),
+            "adopted, serving"
+        );
+        assert_eq!(
+            lvs.known_health(&key, &d(2)),
+            Some(false),
+            "alpha: joins on success"
+        );
+        assert_eq!(lvs.known_health(&key, &d(3)), Some(false));
+        lvs.reconcile(now);
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        let serving: Vec<(IpAddr, u32)> = k
+            .dests
+            .iter()
+            .map(|(_, d, _)| (d.key.addr, d.weight))
+            .collect();
+        assert_eq!(serving, [(d(1).addr, 1)], "only the adopted server serves");
+        // Its first verdict decides.
+        lvs.set_health(&key, &d(1), false, None, "TCP_CHECK failed");
+        lvs.reconcile(now);
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        assert!(k.dests.is_empty(), "{:?}", k.dests);
+    }
+
+    #[test]
+    fn a_big_plan_is_applied_over_several_turns_without_a_new_dump() {
+        // 30 services of 50 real servers: 1530 writes.
+        let mut text = String::new();
+        for v in 1..=30u32 {
+            text.push_str(&format!(
+                "[virtual_server w{v}]\naddress = 10.0.0.100\nport = {v}\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n"
+            ));
+            for n in 1..=50u32 {
+                text.push_str(&format!("[real_server w{v}/10.1.{v}.{n}:80]\n"));
+            }
+        }
+        let cfg = crate::config::load_str(&text, "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        lvs.reconcile(now);
+        assert_eq!(lvs.writes, IPVS_OPS_PER_TURN as u64, "one turn's worth");
+        assert_eq!(lvs.poll_at(now), Some(now), "the rest is due at once");
+        assert!(lvs.is_due(now));
+        lvs.on_timer(now);
+        assert_eq!(lvs.writes, 1530, "30 services and their 1500 servers");
+        assert_eq!(lvs.reconciles, 1, "continued, not dumped again");
+        let Backend::Simulated(k) = &lvs.ipvs else {
+            unreachable!()
+        };
+        assert_eq!(k.dests.len(), 1500);
+        assert!(lvs.poll_at(now) > Some(now), "nothing more due");
+    }
+
+    #[test]
+    fn the_sync_daemon_follows_its_instance_by_name_across_a_reorder() {
+        let inst = |n: &str, id: u8| {
+            format!("[vrrp_instance {n}]\ninterface = eth0\nvirtual_router_id = {id}\nvirtual_ipaddress = 10.0.0.{id}\n")
+        };
+        let a = inst("VI_A", 1);
+        let b = format!("{}lvs_sync_daemon_interface = eth1\n", inst("VI_B", 2));
+        let cfg = crate::config::load_str(&format!("{a}{b}"), "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        lvs.on_vrrp_state("VI_A", NotifyState::Master);
+        assert_eq!(lvs.sync_state, None, "VI_A is not the sync instance");
+        lvs.on_vrrp_state("VI_B", NotifyState::Backup);
+        assert_eq!(lvs.sync_state, Some(SyncState::Backup));
+        // The file now lists VI_B first: the daemon still follows VI_B.
+        let swapped = crate::config::load_str(&format!("{b}{a}"), "t.ini").unwrap();
+        lvs.load(&swapped, now).unwrap();
+        lvs.on_vrrp_state("VI_A", NotifyState::Master);
+        assert_eq!(lvs.sync_state, Some(SyncState::Backup));
+        lvs.on_vrrp_state("VI_B", NotifyState::Master);
+        assert_eq!(lvs.sync_state, Some(SyncState::Master));
     }
 
     #[test]

@@ -25,10 +25,13 @@ use crate::io::caps;
 use crate::io::control::{Access, ControlListener, ControlServer};
 use crate::io::event_loop::{Context, EventLoop, Handler, MonotonicClock, Readiness, Source};
 use crate::io::metrics::{HttpRequest, MetricsConn, MetricsListener, MetricsState};
-use crate::io::netlink::{Rtnl, RtnlEvents};
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlInput, RtnlRequest};
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
-use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE};
+use crate::limits::{
+    MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
+};
+use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
 
 /// What a timer is for.
@@ -52,6 +55,19 @@ pub enum TimerKind {
     MetricsIdle,
     /// A control client may have idled too long (or accepting goes on).
     Control,
+    /// rtnetlink: more messages wait beyond the budget, or a request's ack is due.
+    Netlink,
+}
+
+/// Where the rtnetlink re-dump that follows a lost message (ENOBUFS) stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Resync {
+    /// Nothing to do.
+    Idle,
+    /// The link dump runs; the address dump follows.
+    Links,
+    /// The address dump runs; the VIPs are re-applied at its end.
+    Addrs,
 }
 
 /// A scrape being rendered in slices.
@@ -165,12 +181,29 @@ struct Daemon {
     signals: Signals,
     control: ControlServer,
     control_timer: Option<TimerId>,
-    rtnl: Rtnl,
-    rtnl_events: RtnlEvents,
+    /// The rtnetlink socket: events in, VIP requests out, acks and dumps in.
+    rtnl: RtnlEvents,
+    /// What the last drain handed over (reused: no allocation per wake-up).
+    rtnl_inputs: Vec<RtnlInput>,
+    /// The budget ran out with messages left: come back in the next turn.
+    rtnl_more: bool,
+    rtnl_timer: Option<TimerId>,
+    resync: Resync,
+    /// Another loss happened while a re-dump ran: run one more after it.
+    resync_again: bool,
+    /// ENOBUFS seen, re-dumps completed, undecodable messages.
+    rtnl_overflows: u64,
+    rtnl_resyncs: u64,
+    rtnl_bad: u64,
+    /// Every address on this host's interfaces, (address, ifindex), kept from
+    /// the start's dump, the events and the re-dumps: `ha_suspend` needs it.
+    local_addrs: Vec<(std::net::IpAddr, u32)>,
     vrrp: vrrp::Vrrp,
     lvs: Option<lvs::Lvs>,
     lvs_timer: Option<TimerId>,
     checks: checks::Checks,
+    /// quorum_up/down and notify_up/down commands, split at load.
+    hooks: lvs::Hooks,
     notes: Vec<(usize, crate::vrrp::instance::NotifyState, u8)>,
     stopping: bool,
     started: Instant,
@@ -207,6 +240,8 @@ struct Daemon {
     load_cost: Duration,
     /// Times work was put off behind a VRRP timer.
     yields: u64,
+    /// What the latest reload did (the status line).
+    last_reload: String,
 }
 
 fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
@@ -247,11 +282,15 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
-    let rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
-    let rtnl_events = RtnlEvents::open().map_err(setup_err("rtnetlink event socket"))?;
+    let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
+    if let Some(bytes) = test_hook("rtnl_rcvbuf") {
+        // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
+        rtnl.set_receive_buffer(bytes as usize)
+            .map_err(setup_err("rtnetlink receive buffer"))?;
+    }
     ev.registry()
         .register(
-            &mut SourceFd(&rtnl_events.as_raw_fd()),
+            &mut SourceFd(&rtnl.as_raw_fd()),
             Source::Rtnetlink.token(),
             Interest::READABLE,
         )
@@ -276,7 +315,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
         lvs::LvsError::Other(s) => DaemonError::Setup(s),
     })?;
-    let checks = checks::Checks::setup(&config, now, &|_, _| false).map_err(DaemonError::Setup)?;
+    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                 d: &crate::wire::netlink::ipvs::DestKey| {
+        lvs.as_ref().and_then(|l| l.known_health(s, d))
+    };
+    let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
+    let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
+        .map_err(DaemonError::Setup)?;
     let metrics = match config.global.metrics_listen {
         None => None,
         Some(addr) => {
@@ -302,11 +347,20 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         control,
         control_timer: None,
         rtnl,
-        rtnl_events,
+        rtnl_inputs: Vec::with_capacity(RTNL_BUDGET * 2),
+        rtnl_more: false,
+        rtnl_timer: None,
+        resync: Resync::Idle,
+        resync_again: false,
+        rtnl_overflows: 0,
+        rtnl_resyncs: 0,
+        rtnl_bad: 0,
+        local_addrs: Vec::with_capacity(64),
         vrrp,
         lvs,
         lvs_timer: None,
         checks,
+        hooks,
         notes: Vec::with_capacity(64),
         stopping: false,
         started: now,
@@ -331,6 +385,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         status_cost: Duration::ZERO,
         load_cost,
         yields: 0,
+        last_reload: "none".to_owned(),
     };
     info!(
         "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
@@ -344,11 +399,43 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
         caps::names(caps::bounding())
     );
-    daemon.vrrp.start(now, &mut daemon.rtnl);
+    // Before the loop runs, so a blocking request socket is fine here.
+    let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+    let local = &mut daemon.local_addrs;
+    setup_rtnl
+        .addrs(None, |a| local.push((a.addr, a.ifindex)))
+        .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
+    daemon.vrrp.start(now, &mut setup_rtnl);
+    drop(setup_rtnl);
+    daemon.apply_ha_suspend();
+    if let Some(lvs) = &daemon.lvs {
+        for h in lvs.start_hooks() {
+            info!("{} at start", lvs::hook_text(&h));
+            if let Some(cmd) = daemon.hooks.command(&h) {
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon.checks.touched.extend(0..daemon.checks.len());
     daemon.after_events(ev.now(), ev.timers());
+    let mut failure = None;
+    // Test hook: the loop fails this long after start, as a failing
+    // epoll_wait or timerfd would, to prove the way out still cleans up.
+    let fail_at = test_hook("loop_error_after_ms").map(|ms| now + Duration::from_millis(ms));
     while !daemon.stopping {
-        ev.turn(&mut daemon).map_err(DaemonError::Loop)?;
+        let turned = match ev.turn(&mut daemon) {
+            Ok(()) if fail_at.is_some_and(|t| ev.now() >= t) => Err(io::Error::other(
+                "test hook loop_error_after_ms: simulated event loop failure",
+            )),
+            other => other,
+        };
+        if let Err(e) = turned {
+            // A fatal loop error still leaves the way a stop does: priority 0
+            // so the backup takes over at once, VIPs removed, nothing held.
+            error!("event loop failed: {e}; stopping");
+            failure = Some(DaemonError::Loop(e));
+            break;
+        }
         let now = ev.now();
         daemon.after_events(now, ev.timers());
     }
@@ -356,6 +443,30 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    // The VIP removals were applied inside their sends; wait briefly for
+    // their acks so a refusal is logged.
+    let Daemon { rtnl, vrrp, .. } = &mut daemon;
+    rtnl.settle(STOP_ACK_LIMIT, |input| {
+        if let RtnlInput::Done {
+            request,
+            tag,
+            result,
+        } = input
+        {
+            vrrp.vip_request_done(tag, &request, &result);
+        }
+    });
+    // keepalived's omega: the down commands of every alive real server and
+    // of the quorum also run at shutdown, before the notifies are finished.
+    if let Some(lvs) = &daemon.lvs {
+        let hooks = lvs.shutdown_hooks(|k| daemon.hooks.omega(k));
+        for h in &hooks {
+            if let Some(cmd) = daemon.hooks.command(h) {
+                info!("stopping (omega): {}", lvs::hook_text(h));
+                daemon.vrrp.queue_lvs_command(cmd.clone());
+            }
+        }
+    }
     daemon
         .vrrp
         .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
@@ -368,9 +479,29 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         lvs.stop();
         lvs.remove_owned(now);
     }
-    info!("lvsd stopped");
+    let result = match failure {
+        Some(e) => Err(e),
+        None => {
+            info!("lvsd stopped");
+            Ok(())
+        }
+    };
     crate::io::log::flush_for(Duration::from_secs(1));
-    Ok(())
+    result
+}
+
+/// Longest wait for the acks of the last VIP removals at shutdown.
+const STOP_ACK_LIMIT: Duration = Duration::from_secs(1);
+
+/// A numeric test hook from `LVSD_TEST_HOOKS` (`name=value,name=value`), read
+/// at start only. Tests use it to provoke conditions (a tiny rtnetlink
+/// buffer, a loop failure) that are otherwise hard to reach on purpose.
+fn test_hook(name: &str) -> Option<u64> {
+    let hooks = std::env::var("LVSD_TEST_HOOKS").ok()?;
+    hooks.split(',').find_map(|kv| {
+        let (k, v) = kv.split_once('=')?;
+        (k.trim() == name).then(|| v.trim().parse().ok())?
+    })
 }
 
 /// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
@@ -520,13 +651,19 @@ impl Daemon {
     fn after_events(&mut self, now: Instant, timers: &mut crate::io::timers::Timers<TimerKind>) {
         // `notes` also holds what VRRP timers of this wake-up did (run at once
         // in on_timer); it is consumed below and cleared at the end.
-        self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+        self.vrrp.run_actions(&mut self.rtnl, now, &mut self.notes);
         for &(i, state, _) in &self.notes {
             if let Some(t) = self.transitions.get_mut(i) {
                 t.note(state);
             }
         }
         self.vrrp.sync_timers(now, timers);
+        let rtnl_at = if self.rtnl_more {
+            Some(now)
+        } else {
+            self.rtnl.next_timeout()
+        };
+        sync_timer(timers, &mut self.rtnl_timer, rtnl_at, TimerKind::Netlink);
         let epoch = self.started;
         self.checks.sync_timers(now, timers, TimerKind::Check, |t| {
             coalesce(t, epoch, CHECK_TIMER_GRAIN)
@@ -537,8 +674,11 @@ impl Daemon {
             }
             for &(i, state, _) in &self.notes {
                 // STOP (shutdown) changes nothing there: `Lvs::stop` ends
-                // the sync daemon.
-                lvs.on_vrrp_state(i, state);
+                // the sync daemon. By name: the file's order may change on
+                // reload, the running instances' does not.
+                if let Some(io) = self.vrrp.io.get(i) {
+                    lvs.on_vrrp_state(&io.name, state);
+                }
             }
             sync_timer(
                 timers,
@@ -546,6 +686,16 @@ impl Daemon {
                 lvs.poll_at(now),
                 TimerKind::Lvs,
             );
+            if !lvs.hooks.is_empty() {
+                for h in lvs.hooks.drain(..) {
+                    info!("{}", lvs::hook_text(&h));
+                    if let Some(cmd) = self.hooks.command(&h) {
+                        self.vrrp.queue_lvs_command(cmd.clone());
+                    }
+                }
+                // Start the commands now, not at the next wake-up.
+                self.vrrp.sync_timers(now, timers);
+            }
         }
         self.notes.clear();
         crate::io::log::flush();
@@ -649,6 +799,7 @@ impl Daemon {
         } else {
             let mut text = crate::status::text::render(&model);
             self.control_status(&mut text);
+            self.hardening_lines(&mut text);
             text
         };
         self.status_cost = started.elapsed();
@@ -784,6 +935,7 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
+                self.last_reload = "unchanged (same bytes)".to_owned();
                 self.last_load_wall = SystemTime::now();
                 let text = format!(
                     "reload: {} unchanged (same bytes, {} ms)",
@@ -797,6 +949,7 @@ impl Daemon {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
+                    self.last_reload = "unchanged".to_owned();
                     self.last_load_wall = SystemTime::now();
                     let text = format!(
                         "reload: {} unchanged ({} ms)",
@@ -806,22 +959,51 @@ impl Daemon {
                     info!("{text}");
                     return Ok(text);
                 }
+                // VRRP and most global keys are built once at start: a file
+                // that changes them is refused whole, naming each key, rather
+                // than half applied and reported as accepted.
+                let restart = config::diff::restart_keys(&self.config, &new);
+                if !restart.is_empty() {
+                    self.failed_reloads += 1;
+                    let keys = restart.join(", ");
+                    let text = format!(
+                        "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
+                    );
+                    error!("{text}");
+                    self.last_reload = format!("refused, needs a restart: {keys}");
+                    return Err(text);
+                }
+                // Commands next: a bad one rejects the file before anything
+                // running is touched.
+                let new_hooks = match lvs::Hooks::build(&new, &|line, what| {
+                    self.vrrp.lvs_command(line, what)
+                }) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        self.failed_reloads += 1;
+                        let text = format!("reload rejected, the running configuration stays: {e}");
+                        error!("{text}");
+                        self.last_reload = format!("rejected: {e}");
+                        return Err(text);
+                    }
+                };
                 // New checks first: a checker that cannot be built rejects
                 // the reload before anything running is touched.
                 let new_checks = if new.virtual_servers != self.config.virtual_servers {
                     let lvs = &self.lvs;
-                    let dead =
+                    let known =
                         |s: &crate::wire::netlink::ipvs::ServiceKey,
                          d: &crate::wire::netlink::ipvs::DestKey| {
-                            lvs.as_ref().is_some_and(|l| l.is_dead(s, d))
+                            lvs.as_ref().and_then(|l| l.known_health(s, d))
                         };
-                    match checks::Checks::setup(&new, now, &dead) {
+                    match checks::Checks::setup(&new, now, &known) {
                         Ok(c) => Some(c),
                         Err(e) => {
                             self.failed_reloads += 1;
                             let text =
                                 format!("reload rejected, the running configuration stays: {e}");
                             error!("{text}");
+                            self.last_reload = format!("rejected: {e}");
                             return Err(text);
                         }
                     }
@@ -833,6 +1015,7 @@ impl Daemon {
                         self.failed_reloads += 1;
                         let text = format!("reload rejected, the running configuration stays: {e}");
                         error!("{text}");
+                        self.last_reload = format!("rejected: {e}");
                         // Put the running table back exactly as it was.
                         if let Err(e) = lvs.load(&self.config, now) {
                             error!("restoring the running IPVS table: {e}");
@@ -840,6 +1023,7 @@ impl Daemon {
                         return Err(text);
                     }
                 }
+                let new_checks_built = new_checks.is_some();
                 if let Some(mut fresh) = new_checks {
                     for id in self.checks.timers() {
                         cx.timers.cancel(id);
@@ -851,14 +1035,23 @@ impl Daemon {
                         lvs.clear_dynamic_weights();
                     }
                 }
+                self.hooks = new_hooks;
+                let applied = if new_checks_built {
+                    "virtual servers, real servers and checks rebuilt; VRRP unchanged"
+                } else {
+                    "global keys only (virtual servers and VRRP unchanged)"
+                };
                 let text = format!(
-                    "reload: {} accepted and applied in {} ms; VRRP instances keep running (instance changes need a restart in this version)",
+                    "reload: {} accepted and applied in {} ms: {applied}",
                     self.config_path.display(),
                     started.elapsed().as_millis()
                 );
                 info!("{text}");
                 crate::io::log::configure(log_settings(&new));
+                self.last_reload = format!("applied: {applied}");
                 self.config = new;
+                self.follow_sync_instance();
+                self.apply_ha_suspend();
                 // Only an accepted file counts as the running one: after a
                 // rejection the same bytes must be parsed (and refused) again.
                 self.config_md5 = digest;
@@ -869,8 +1062,200 @@ impl Daemon {
                 self.failed_reloads += 1;
                 let text = format!("reload rejected, the running configuration stays: {e}");
                 error!("{text}");
+                self.last_reload = format!("rejected: {e}");
                 Err(text)
             }
+        }
+    }
+
+    /// The text status's lines on reloads and netlink (not yet in the
+    /// status model, so not in `status json` or the metrics).
+    fn hardening_lines(&self, out: &mut String) {
+        use std::fmt::Write;
+        let _ = writeln!(out, "last reload: {}", self.last_reload);
+        let _ = writeln!(
+            out,
+            "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
+            self.rtnl_overflows,
+            self.rtnl_resyncs,
+            self.rtnl.pending(),
+            self.rtnl.untracked,
+            self.rtnl_bad
+        );
+        if let Some(lvs) = &self.lvs {
+            let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
+        }
+    }
+
+    /// After a reload: the sync daemon follows the instance it now names
+    /// (by name), in that instance's present state.
+    fn follow_sync_instance(&mut self) {
+        let Some(lvs) = &mut self.lvs else { return };
+        for (inst, io) in self.vrrp.instances.iter().zip(&self.vrrp.io) {
+            let state = match inst.state() {
+                crate::vrrp::instance::State::Master => NotifyState::Master,
+                crate::vrrp::instance::State::Backup => NotifyState::Backup,
+                crate::vrrp::instance::State::Fault => NotifyState::Fault,
+                _ => continue,
+            };
+            lvs.on_vrrp_state(&io.name, state);
+        }
+    }
+
+    /// Reads at most RTNL_BUDGET rtnetlink messages and acts on them; what is
+    /// left waits for the next turn (the Netlink timer), so a flood of address
+    /// changes never keeps the loop from a VRRP timer.
+    fn pump_rtnl(&mut self, now: Instant) {
+        let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+        match self.rtnl.drain(RTNL_BUDGET, |i| inputs.push(i)) {
+            Ok(more) => self.rtnl_more = more,
+            Err(e) => {
+                warn!("rtnetlink receive: {e}");
+                self.rtnl_more = false;
+            }
+        }
+        self.handle_rtnl(now, &mut inputs);
+        self.rtnl_inputs = inputs;
+    }
+
+    fn handle_rtnl(&mut self, now: Instant, inputs: &mut Vec<RtnlInput>) {
+        let mut addrs_changed = false;
+        for input in inputs.drain(..) {
+            match input {
+                RtnlInput::Event { event, dump } => match event {
+                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
+                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::DelAddr(addr) if !dump => {
+                        let key = (addr.addr, addr.ifindex);
+                        self.local_addrs.retain(|a| *a != key);
+                        addrs_changed = true;
+                        self.vrrp
+                            .on_addr_removed(&mut self.rtnl, now, addr.ifindex, addr.addr)
+                    }
+                    RtEvent::NewAddr(addr) => {
+                        let key = (addr.addr, addr.ifindex);
+                        if !self.local_addrs.contains(&key) {
+                            self.local_addrs.push(key);
+                            addrs_changed = true;
+                        }
+                        if dump && self.resync == Resync::Addrs {
+                            self.vrrp.vip_seen(addr.ifindex, addr.addr)
+                        }
+                    }
+                    _ => {}
+                },
+                RtnlInput::Overflow => {
+                    self.rtnl_overflows += 1;
+                    if self.rtnl_overflows.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: events lost (ENOBUFS, {} time(s) so far); re-reading links and addresses",
+                            self.rtnl_overflows
+                        );
+                    }
+                    self.start_resync(now);
+                }
+                RtnlInput::Done {
+                    request,
+                    tag,
+                    result,
+                } => match request {
+                    RtnlRequest::DumpLinks | RtnlRequest::DumpAddrs => {
+                        self.dump_done(now, &request, result)
+                    }
+                    _ => {
+                        if matches!(result, Err(NetlinkError::Timeout)) {
+                            // Its ack was probably lost with other messages:
+                            // the re-dump finds out what the kernel holds.
+                            self.start_resync(now);
+                        }
+                        self.vrrp.vip_request_done(tag, &request, &result);
+                    }
+                },
+                RtnlInput::Bad(e) => {
+                    self.rtnl_bad += 1;
+                    if self.rtnl_bad.is_power_of_two() {
+                        warn!(
+                            "rtnetlink: undecodable message skipped ({} so far): {e}",
+                            self.rtnl_bad
+                        );
+                    }
+                }
+            }
+        }
+        if addrs_changed {
+            self.apply_ha_suspend();
+        }
+    }
+
+    /// keepalived's `ha_suspend`: the checks of a virtual server whose
+    /// address is on no interface here pause (verdicts stay) and resume when
+    /// it appears (the VRRP master adding its VIP).
+    fn apply_ha_suspend(&mut self) {
+        // Mid re-dump the list is partial: decide at its end.
+        if self.resync == Resync::Addrs || !self.config.virtual_servers.iter().any(|v| v.ha_suspend)
+        {
+            return;
+        }
+        let local = &self.local_addrs;
+        let absent = |k: &crate::wire::netlink::ipvs::ServiceKey| match k {
+            crate::wire::netlink::ipvs::ServiceKey::Addr { addr, .. } => {
+                !local.iter().any(|(a, _)| a == addr)
+            }
+            crate::wire::netlink::ipvs::ServiceKey::Fwmark { .. } => false,
+        };
+        let (suspended, resumed) = self.checks.suspend_where(&absent);
+        if suspended > 0 {
+            info!("ha_suspend: {suspended} check(s) suspended: their virtual server's address is not on this host");
+        }
+        if resumed > 0 {
+            info!("ha_suspend: {resumed} check(s) resumed: their virtual server's address is on this host");
+        }
+    }
+
+    /// Re-dumps links, then addresses, and re-applies link states and VIPs.
+    fn start_resync(&mut self, now: Instant) {
+        if self.resync != Resync::Idle || self.rtnl.dumping() {
+            self.resync_again = true;
+            return;
+        }
+        self.resync_again = false;
+        match self.rtnl.send(RtnlRequest::DumpLinks, 0, now) {
+            Ok(()) => self.resync = Resync::Links,
+            Err(e) => warn!("rtnetlink: link re-dump: {e}"),
+        }
+    }
+
+    fn dump_done(&mut self, now: Instant, request: &RtnlRequest, result: Result<(), NetlinkError>) {
+        if let Err(e) = result {
+            warn!("rtnetlink: {request:?} failed ({e}); starting over");
+            self.resync = Resync::Idle;
+            self.start_resync(now);
+            return;
+        }
+        match (self.resync, request) {
+            (Resync::Links, RtnlRequest::DumpLinks) => {
+                self.vrrp.begin_vip_survey();
+                // The dump lists every address afresh (events were lost).
+                self.local_addrs.clear();
+                match self.rtnl.send(RtnlRequest::DumpAddrs, 0, now) {
+                    Ok(()) => self.resync = Resync::Addrs,
+                    Err(e) => {
+                        warn!("rtnetlink: address re-dump: {e}");
+                        self.resync = Resync::Idle;
+                    }
+                }
+            }
+            (Resync::Addrs, RtnlRequest::DumpAddrs) => {
+                self.resync = Resync::Idle;
+                self.rtnl_resyncs += 1;
+                let fixed = self.vrrp.finish_vip_survey(&mut self.rtnl, now);
+                self.apply_ha_suspend();
+                info!("rtnetlink: links and addresses re-read; {fixed} VIP change(s) re-applied");
+                if self.resync_again {
+                    self.start_resync(now);
+                }
+            }
+            _ => {}
         }
     }
 
@@ -1077,26 +1462,7 @@ impl Handler<TimerKind> for Daemon {
                 }
             },
             Source::Vrrp(r) => self.vrrp.on_readable(cx.now, r),
-            Source::Rtnetlink => {
-                let now = cx.now;
-                let mut events: Vec<RtEvent> = Vec::new();
-                if let Err(e) = self.rtnl_events.drain(|ev| events.push(ev)) {
-                    warn!("rtnetlink events: {e}");
-                }
-                for ev in events {
-                    match ev {
-                        RtEvent::NewLink(link) => {
-                            self.vrrp.on_link(now, link.ifindex, link.is_up())
-                        }
-                        RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
-                        RtEvent::DelAddr(addr) => {
-                            self.vrrp
-                                .on_addr_removed(&mut self.rtnl, addr.ifindex, addr.addr)
-                        }
-                        RtEvent::NewAddr(_) => {}
-                    }
-                }
-            }
+            Source::Rtnetlink => self.pump_rtnl(cx.now),
             Source::ControlListener | Source::ControlConn(_) => self.on_control(cx, source),
             Source::MetricsListener | Source::MetricsConn(_) => self.on_metrics(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
@@ -1114,7 +1480,8 @@ impl Handler<TimerKind> for Daemon {
                 self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.
-                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+                self.vrrp
+                    .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
             }
             TimerKind::Check(i) => {
                 if let Some(slot) = self.checks.timer_slot(i) {
@@ -1124,7 +1491,8 @@ impl Handler<TimerKind> for Daemon {
             }
             TimerKind::VrrpReceive(r) => {
                 self.vrrp.on_backlog(cx.now, r);
-                self.vrrp.run_actions(&mut self.rtnl, &mut self.notes);
+                self.vrrp
+                    .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),
@@ -1145,6 +1513,16 @@ impl Handler<TimerKind> for Daemon {
             TimerKind::Deferred => {
                 self.deferred_timer = None;
                 self.run_deferred(cx);
+            }
+            TimerKind::Netlink => {
+                self.rtnl_timer = None;
+                let mut inputs = std::mem::take(&mut self.rtnl_inputs);
+                self.rtnl.expire(cx.now, |i| inputs.push(i));
+                self.handle_rtnl(cx.now, &mut inputs);
+                self.rtnl_inputs = inputs;
+                if self.rtnl_more {
+                    self.pump_rtnl(cx.now);
+                }
             }
             TimerKind::MetricsIdle => {
                 self.metrics_timer = None;

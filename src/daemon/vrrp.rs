@@ -18,10 +18,10 @@ use log::{debug, info, warn};
 
 use super::lateness::Lateness;
 use crate::config::{
-    Authentication, Config, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
+    Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
 use crate::io::iface::{self, InterfaceInfo};
-use crate::io::netlink::Rtnl;
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
 use crate::io::packet::PacketSender;
 use crate::io::timers::TimerId;
 use crate::io::vrrp_socket::{Received, VrrpReceiver, VrrpSender};
@@ -33,7 +33,7 @@ use crate::vrrp::instance::{
 use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
-use crate::wire::netlink::rtnl::IfAddr;
+use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
@@ -103,10 +103,13 @@ pub struct InstanceIo {
     mac: [u8; 6],
     sender: VrrpSender,
     packet: Option<PacketSender>,
+    /// Packet sockets and MACs of the other interfaces that hold addresses
+    /// of this instance (`dev`): their GARPs leave there, as keepalived's.
+    other_links: Vec<(u32, [u8; 6], PacketSender)>,
     /// Index of the receiver this instance listens on.
     pub receiver: usize,
-    /// The VIPs with their prefix lengths and interface indices.
-    vips: Vec<(IpAddr, u8, u32)>,
+    /// The VIPs, then the excluded addresses, in their rtnetlink form.
+    vips: Vec<HeldAddress>,
     /// The timer carrying `poll_at()`.
     pub timer: Option<TimerId>,
     /// Adverts dropped, per reason.
@@ -121,6 +124,9 @@ pub struct InstanceIo {
     pub send_errors: u64,
     /// Whether the VIPs are on the interface now (as far as lvsd did it).
     pub vips_held: bool,
+    /// During an address re-dump: which VIPs (same index as `vips`) the
+    /// kernel listed.
+    vips_seen: Vec<bool>,
     /// Whether the interface was up and running at start.
     link_up: bool,
     /// Whether the own interface's link state feeds the instance (not with
@@ -188,6 +194,8 @@ pub struct Vrrp {
     registry: Option<Registry>,
     script_user: Option<(u32, u32)>,
     notify_timeout: Duration,
+    /// `enable_script_security`, for the virtual servers' commands too.
+    script_security: bool,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -244,10 +252,25 @@ fn params_for(
     p
 }
 
-/// The rtnetlink form of a VIP: /32 or /128 unless configured otherwise.
-fn vip_addr(ifindex: u32, addr: IpAddr, prefix_len: u8) -> IfAddr {
-    let mut a = IfAddr::host(ifindex, addr);
-    a.prefix_len = prefix_len;
+/// An address an instance holds while master: a VIP or an excluded one.
+struct HeldAddress {
+    /// What is sent to the kernel (prefix, label, broadcast, scope, lifetime).
+    form: IfAddr,
+    /// `no_track`: left alone when deleted by hand.
+    no_track: bool,
+}
+
+/// The rtnetlink form of a configured VIP on interface `ifindex`.
+fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
+    let mut a = IfAddr::host(ifindex, vip.address);
+    a.prefix_len = vip.prefix_len;
+    a.scope = vip.scope;
+    a.broadcast = vip.broadcast;
+    a.preferred_lft = vip.preferred_lft;
+    a.label = vip
+        .label
+        .as_ref()
+        .and_then(|l| IfName::try_from(l.as_str()).ok());
     a
 }
 
@@ -275,6 +298,7 @@ impl Vrrp {
             registry: None,
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
+            script_security: cfg.global.enable_script_security,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -306,6 +330,7 @@ impl Vrrp {
                 s.timeout,
                 s.rise,
                 s.fall,
+                s.init_fail,
             ));
         }
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
@@ -384,7 +409,12 @@ impl Vrrp {
                 }
             };
             let mut vips = Vec::new();
-            for vip in &inst.virtual_ipaddresses {
+            let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
+            for vip in inst
+                .virtual_ipaddresses
+                .iter()
+                .chain(&inst.virtual_ipaddresses_excluded)
+            {
                 let dev = if vip.dev.is_empty() {
                     info.index
                 } else {
@@ -397,8 +427,25 @@ impl Vrrp {
                             interface: vip.dev.as_str().to_owned(),
                         })?
                 };
-                vips.push((vip.address, vip.prefix_len, dev));
+                vips.push(HeldAddress {
+                    form: vip_addr(dev, vip),
+                    no_track: vip.no_track,
+                });
+                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                    let mac = interfaces
+                        .iter()
+                        .find(|i| i.index == dev)
+                        .map_or([0; 6], |i| i.mac);
+                    match PacketSender::open(dev) {
+                        Ok(p) => other_links.push((dev, mac, p)),
+                        Err(e) => warn!(
+                            "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
+                            vip.dev
+                        ),
+                    }
+                }
             }
+            let vips_seen = vec![false; vips.len()];
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
@@ -406,6 +453,7 @@ impl Vrrp {
                 mac: info.mac,
                 sender,
                 packet,
+                other_links,
                 receiver,
                 vips,
                 timer: None,
@@ -415,6 +463,7 @@ impl Vrrp {
                 vip_mismatches: 0,
                 send_errors: 0,
                 vips_held: false,
+                vips_seen,
                 link_up: info.up && info.running,
                 track_primary: !inst.dont_track_primary,
                 fired: None,
@@ -436,7 +485,34 @@ impl Vrrp {
             vrrp.check_security(cfg, &commands, &label)?;
             vrrp.notifiers.push(Notifier::new(label, commands));
         }
+        // Last: the virtual servers' quorum_up/down and notify_up/down, run
+        // one at a time in order, as script_user, like the VRRP notifies.
+        vrrp.notifiers.push(Notifier::new(
+            "virtual_server notify".into(),
+            NotifyCommands::default(),
+        ));
         Ok(vrrp)
+    }
+
+    /// Splits and vets a virtual server's or real server's command
+    /// (`quorum_up`, `notify_down`, ...): same user and
+    /// `enable_script_security` rules as the VRRP notify commands.
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, String> {
+        let argv = scripts::split(line, what)?;
+        if self.script_security {
+            if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
+            {
+                return Err(format!("{what}: enable_script_security: {why}"));
+            }
+        }
+        Ok(argv)
+    }
+
+    /// Queues a virtual server's or real server's command.
+    pub fn queue_lvs_command(&mut self, argv: scripts::Argv) {
+        if let Some(n) = self.notifiers.last_mut() {
+            n.command(argv);
+        }
     }
 
     /// Fills `params.tracks` in the order interfaces, scripts, files, and
@@ -477,6 +553,42 @@ impl Vrrp {
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
+        }
+        // keepalived tracks the interface of every VIP or excluded address
+        // on another interface than the instance's (weight 0: FAULT while it
+        // is down), unless the address says `no_track` (vrrp.c,
+        // vrrp_complete_instance).
+        let mut vip_devs: Vec<&str> = Vec::new();
+        for vip in inst
+            .virtual_ipaddresses
+            .iter()
+            .chain(&inst.virtual_ipaddresses_excluded)
+        {
+            let dev = vip.dev.as_str();
+            if vip.no_track || dev.is_empty() || dev == inst.interface.as_str() {
+                continue;
+            }
+            if vip_devs.contains(&dev) {
+                continue;
+            }
+            vip_devs.push(dev);
+            let Some(i) = interfaces.iter().find(|i| i.name == dev) else {
+                continue; // refused below, where the VIPs are resolved
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Interface,
+                    weight: 0,
+                    initial: if i.up && i.running {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                })
+                .map_err(|_| full())?;
+            self.iface_tracks.push((i.index, index, n));
         }
         for t in &inst.track_scripts {
             let Some(script) = self.scripts.get_mut(t.script) else {
@@ -555,8 +667,9 @@ impl Vrrp {
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
     pub fn start(&mut self, now: Instant, rtnl: &mut Rtnl) {
         for io in &self.io {
-            for (addr, prefix, ifindex) in &io.vips {
-                match rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+            for vip in &io.vips {
+                let addr = vip.form.addr;
+                match rtnl.del_addr(&vip.form) {
                     Ok(true) => info!(
                         "vrrp_instance {}: removed stale VIP {addr} left by an earlier run",
                         io.name
@@ -947,19 +1060,123 @@ impl Vrrp {
         self.reconcile_groups(now);
     }
 
+    /// An address re-dump begins: no VIP seen yet.
+    pub fn begin_vip_survey(&mut self) {
+        for io in &mut self.io {
+            io.vips_seen.fill(false);
+        }
+    }
+
+    /// The re-dump listed `addr` on `ifindex`.
+    pub fn vip_seen(&mut self, ifindex: u32, addr: IpAddr) {
+        for io in &mut self.io {
+            for (k, v) in io.vips.iter().enumerate() {
+                if v.form.addr == addr && v.form.ifindex == ifindex {
+                    if let Some(seen) = io.vips_seen.get_mut(k) {
+                        *seen = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The re-dump ended: every instance's VIPs are made to agree with its
+    /// state again (missing ones added while it holds them, left-over ones
+    /// removed while it does not). Returns how many changes were sent.
+    pub fn finish_vip_survey(&mut self, rtnl: &mut RtnlEvents, now: Instant) -> usize {
+        let mut sent = 0;
+        for (i, io) in self.io.iter().enumerate() {
+            let hold = io.vips_held && self.instances[i].state() == State::Master;
+            for (k, vip) in io.vips.iter().enumerate() {
+                let a = vip.form.addr;
+                let seen = io.vips_seen.get(k).copied().unwrap_or(false);
+                let request = match (hold, seen) {
+                    // `no_track`: a missing address is not watched.
+                    (true, false) if vip.no_track => continue,
+                    (true, false) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is missing after an rtnetlink re-dump; adding it back",
+                            io.name
+                        );
+                        RtnlRequest::AddAddr(vip.form.clone())
+                    }
+                    (false, true) => {
+                        warn!(
+                            "vrrp_instance {}: VIP {a} is present while not master (rtnetlink re-dump); removing it",
+                            io.name
+                        );
+                        RtnlRequest::DelAddr(vip.form.clone())
+                    }
+                    _ => continue,
+                };
+                sent += 1;
+                if let Err(e) = rtnl.send(request, i as u32, now) {
+                    warn!("vrrp_instance {}: VIP {a}: {e}", io.name);
+                }
+            }
+        }
+        sent
+    }
+
+    /// A VIP request of instance `tag` ended. Adding a VIP that is there, or
+    /// removing one that is gone, is success.
+    pub fn vip_request_done(
+        &mut self,
+        tag: u32,
+        request: &RtnlRequest,
+        result: &Result<(), NetlinkError>,
+    ) {
+        let (verb, a) = match request {
+            RtnlRequest::AddAddr(a) => ("adding", a),
+            RtnlRequest::DelAddr(a) => ("removing", a),
+            _ => return,
+        };
+        let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
+        match result {
+            Ok(()) => {}
+            Err(NetlinkError::Kernel { errno, .. })
+                if (*errno == libc::EEXIST && verb == "adding")
+                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+            Err(e) => warn!(
+                "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
+                a.addr, a.prefix_len
+            ),
+        }
+    }
+
     /// An address disappeared: a VIP deleted by hand while master comes back.
-    pub fn on_addr_removed(&mut self, rtnl: &mut Rtnl, ifindex: u32, addr: IpAddr) {
+    pub fn on_addr_removed(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        ifindex: u32,
+        addr: IpAddr,
+    ) {
         for i in 0..self.instances.len() {
             let io = &self.io[i];
             if self.instances[i].state() != State::Master || !io.vips_held {
                 continue;
             }
-            if let Some((a, p, idx)) = io.vips.iter().find(|v| v.0 == addr && v.2 == ifindex) {
+            if let Some(vip) = io
+                .vips
+                .iter()
+                .find(|v| v.form.addr == addr && v.form.ifindex == ifindex)
+            {
+                let a = addr;
+                if vip.no_track {
+                    // keepalived's `no_track`: a deleted address is not
+                    // watched (it neither leaves MASTER nor comes back).
+                    info!(
+                        "vrrp_instance {}: VIP {a} (no_track) was removed by hand; left as it is",
+                        io.name
+                    );
+                    continue;
+                }
                 warn!(
                     "vrrp_instance {}: VIP {a} was removed by hand while master; adding it back",
                     io.name
                 );
-                if let Err(e) = rtnl.add_addr(&vip_addr(*idx, *a, *p)) {
+                if let Err(e) = rtnl.send(RtnlRequest::AddAddr(vip.form.clone()), i as u32, now) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
                 }
             }
@@ -968,11 +1185,16 @@ impl Vrrp {
 
     /// Carries out every queued action of every instance. Returns the notify
     /// lines produced (instance, state, priority) for the notifier.
-    pub fn run_actions(&mut self, rtnl: &mut Rtnl, notes: &mut Vec<(usize, NotifyState, u8)>) {
+    pub fn run_actions(
+        &mut self,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
+        notes: &mut Vec<(usize, NotifyState, u8)>,
+    ) {
         for i in 0..self.instances.len() {
             while let Some(action) = self.instances[i].poll_action() {
                 let advert = matches!(action, Action::SendAdvert { .. });
-                self.run_action(i, action, rtnl, notes);
+                self.run_action(i, action, rtnl, now, notes);
                 if advert {
                     if let Some(deadline) = self.io[i].fired.take() {
                         // Measurement only (the state machine runs on the
@@ -993,7 +1215,8 @@ impl Vrrp {
         &mut self,
         i: usize,
         action: Action,
-        rtnl: &mut Rtnl,
+        rtnl: &mut RtnlEvents,
+        now: Instant,
         notes: &mut Vec<(usize, NotifyState, u8)>,
     ) {
         let io = &mut self.io[i];
@@ -1035,8 +1258,13 @@ impl Vrrp {
                 }
             }
             Action::AddVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.add_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                // Sent without waiting: the kernel applies an rtnetlink
+                // request inside the send, so the GARPs that follow find the
+                // address in place; the ack is read with the events.
+                for vip in &io.vips {
+                    let request = RtnlRequest::AddAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!("vrrp_instance {}: adding VIP {addr}/{prefix}: {e}", io.name);
                     }
                 }
@@ -1044,8 +1272,10 @@ impl Vrrp {
                 info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
             }
             Action::RemoveVips => {
-                for (addr, prefix, ifindex) in &io.vips {
-                    if let Err(e) = rtnl.del_addr(&vip_addr(*ifindex, *addr, *prefix)) {
+                for vip in &io.vips {
+                    let request = RtnlRequest::DelAddr(vip.form.clone());
+                    if let Err(e) = rtnl.send(request, i as u32, now) {
+                        let (addr, prefix) = (vip.form.addr, vip.form.prefix_len);
                         warn!(
                             "vrrp_instance {}: removing VIP {addr}/{prefix}: {e}",
                             io.name
@@ -1061,13 +1291,22 @@ impl Vrrp {
                 io.vips_held = false;
             }
             Action::SendGarp { count } => {
-                let Some(packet) = &io.packet else { return };
                 for _ in 0..count {
-                    for (addr, _, _) in &io.vips {
+                    for vip in &io.vips {
+                        let addr = &vip.form.addr;
+                        let (mac, packet) = if vip.form.ifindex == io.ifindex {
+                            (io.mac, io.packet.as_ref())
+                        } else {
+                            match io.other_links.iter().find(|l| l.0 == vip.form.ifindex) {
+                                Some((_, mac, p)) => (*mac, Some(p)),
+                                None => continue,
+                            }
+                        };
+                        let Some(packet) = packet else { continue };
                         let len = match addr {
-                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, io.mac, *a).ok(),
+                            IpAddr::V4(a) => arp::emit_gratuitous(&mut self.frame, mac, *a).ok(),
                             IpAddr::V6(a) => {
-                                ndisc::emit_unsolicited_na_frame(&mut self.frame, io.mac, *a, false)
+                                ndisc::emit_unsolicited_na_frame(&mut self.frame, mac, *a, false)
                                     .ok()
                             }
                         };
@@ -1118,7 +1357,7 @@ impl Vrrp {
                 priority: inst.effective_priority(),
                 configured_priority: p.priority,
                 held: inst.is_held(),
-                vips: io.vips.iter().map(|(a, _, _)| a.to_string()).collect(),
+                vips: io.vips.iter().map(|h| h.form.addr.to_string()).collect(),
                 adverts_sent: io.sent,
                 adverts_received: io.received,
                 became_master: 0,

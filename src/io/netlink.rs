@@ -3,9 +3,11 @@
 //! writes, dumps, sync daemons) and rtnetlink address/link requests and events.
 //!
 //! Kernel requests are handled synchronously inside `send`, so acks are normally queued
-//! before `send` returns; the request helpers still wait with `poll(2)` (bounded by
-//! [`REQUEST_TIMEOUT`]) because dumps are produced as they are read. For the event loop,
-//! every socket exposes its fd through `AsRawFd` (register it with mio's `SourceFd`).
+//! before `send` returns, and each further part of a dump is produced inside the read
+//! that makes room for it. The blocking helpers wait with `poll(2)` up to the socket's
+//! reply wait ([`REQUEST_TIMEOUT`] for setup and tools); the daemon's IPVS socket uses
+//! no wait at all, and its rtnetlink socket ([`RtnlEvents`]) sends requests and reads
+//! their acks as events. Every socket exposes its fd through `AsRawFd`.
 
 use core::fmt;
 use std::io::{self, Read};
@@ -15,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF};
+use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING};
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
@@ -63,7 +65,9 @@ pub enum NetlinkError {
     Decode(DecodeError),
     /// A request did not fit the buffer.
     Encode(EncodeError),
-    /// No reply within REQUEST_TIMEOUT.
+    /// No reply within the socket's reply wait (REQUEST_TIMEOUT unless set;
+    /// none at all in the daemon's loop), or, for [`RtnlEvents`], within
+    /// REQUEST_TIMEOUT of the send.
     Timeout,
     /// A dump changed while it was read (NLM_F_DUMP_INTR); retry.
     DumpInterrupted,
@@ -82,7 +86,7 @@ impl fmt::Display for NetlinkError {
             }
             NetlinkError::Decode(e) => e.fmt(f),
             NetlinkError::Encode(e) => e.fmt(f),
-            NetlinkError::Timeout => write!(f, "netlink: no reply within {REQUEST_TIMEOUT:?}"),
+            NetlinkError::Timeout => write!(f, "netlink: no reply in time"),
             NetlinkError::DumpInterrupted => {
                 write!(f, "netlink: dump interrupted by a concurrent change")
             }
@@ -238,6 +242,15 @@ impl NetlinkSocket {
             NETLINK_ADD_MEMBERSHIP,
             group as libc::c_int,
         )
+    }
+
+    /// How long `request` waits for a reply that is not queued yet. The
+    /// kernel answers inside the send (and produces each further dump part
+    /// inside the read), so a reply that is not queued when it is read is one
+    /// that will not come soon: the event loop uses `Duration::ZERO` and never
+    /// waits; setup, shutdown and tools keep [`REQUEST_TIMEOUT`].
+    pub fn set_reply_wait(&mut self, wait: Duration) {
+        self.timeout = wait;
     }
 
     /// The kernel-assigned port id.
@@ -416,6 +429,9 @@ pub struct ApplyReport {
     pub sent: usize,
     /// Writes the kernel refused (each reported through the callback).
     pub failed: usize,
+    /// Writes whose ack was not there when read (never waited for): their
+    /// outcome is unknown until the next dump.
+    pub unanswered: usize,
 }
 
 /// The IPVS client: a generic netlink socket and the resolved family id.
@@ -424,6 +440,8 @@ pub struct Ipvs {
     socket: NetlinkSocket,
     family: u16,
     tx: Box<[u8]>,
+    /// The socket's reply wait outside `stop_daemon`.
+    reply_wait: Duration,
 }
 
 impl AsRawFd for Ipvs {
@@ -454,7 +472,14 @@ impl Ipvs {
             socket,
             family,
             tx: vec![0u8; TX_BUF].into_boxed_slice(),
+            reply_wait: REQUEST_TIMEOUT,
         })
+    }
+
+    /// See [`NetlinkSocket::set_reply_wait`]: `Duration::ZERO` in the event loop.
+    pub fn set_reply_wait(&mut self, wait: Duration) {
+        self.reply_wait = wait;
+        self.socket.set_reply_wait(wait);
     }
 
     /// The resolved generic netlink family id.
@@ -546,14 +571,14 @@ impl Ipvs {
     /// TCG when a backup daemon is stopped right after it was started). So the
     /// ack is awaited only DAEMON_STOP_TIMEOUT, then a GET_DAEMON dump decides.
     pub fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
-        self.socket.timeout = DAEMON_STOP_TIMEOUT;
+        self.socket.timeout = DAEMON_STOP_TIMEOUT.min(self.reply_wait);
         let result = self.simple(
             "DEL_DAEMON",
             |b, f, s| ipvs::encode_del_daemon(b, f, s, state),
             AddrFamily::V4,
             |_| {},
         );
-        self.socket.timeout = REQUEST_TIMEOUT;
+        self.socket.timeout = self.reply_wait;
         match result {
             Err(IpvsError::Request(what, NetlinkError::Timeout)) => {
                 let mut running = false;
@@ -638,10 +663,15 @@ impl Ipvs {
             // Collect one ack or error per op.
             let mut pending = count;
             while pending > 0 {
-                let n = self
-                    .socket
-                    .recv_wait()
-                    .map_err(|e| IpvsError::Request("ack", e))?;
+                let n = match self.socket.recv_wait() {
+                    Ok(n) => n,
+                    Err(NetlinkError::Timeout) => {
+                        // Not waited for: the next dump shows what happened.
+                        report.unanswered += pending;
+                        break;
+                    }
+                    Err(e) => return Err(IpvsError::Request("ack", e)),
+                };
                 for m in Messages::new(self.socket.rx.get(..n).unwrap_or(&[])) {
                     let m = m.map_err(|e| IpvsError::Request("ack", e.into()))?;
                     let index = m.header.seq.wrapping_sub(first_seq) as usize;
@@ -768,11 +798,75 @@ impl Rtnl {
     }
 }
 
-/// A socket subscribed to link and address events (RTMGRP_LINK, RTMGRP_IPV4_IFADDR,
-/// RTMGRP_IPV6_IFADDR). Register its fd with the event loop and call `drain` on readiness.
+/// A request sent on the event socket whose ack (or dump end) is awaited.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RtnlRequest {
+    /// RTM_NEWADDR.
+    AddAddr(IfAddr),
+    /// RTM_DELADDR.
+    DelAddr(IfAddr),
+    /// RTM_GETLINK dump: the links arrive as `RtnlInput::Event { dump: true, .. }`.
+    DumpLinks,
+    /// RTM_GETADDR dump (both families).
+    DumpAddrs,
+}
+
+impl RtnlRequest {
+    fn is_dump(&self) -> bool {
+        matches!(self, RtnlRequest::DumpLinks | RtnlRequest::DumpAddrs)
+    }
+}
+
+/// What the event socket delivered, in arrival order.
+#[derive(Debug)]
+pub enum RtnlInput {
+    /// A link or address event, or (`dump`) an entry of a dump this socket asked for.
+    Event {
+        /// The event or entry.
+        event: RtEvent,
+        /// True for a dump entry.
+        dump: bool,
+    },
+    /// A request ended: acked, refused by the kernel, or (`NetlinkError::Timeout`) no
+    /// answer within [`REQUEST_TIMEOUT`].
+    Done {
+        /// The request.
+        request: RtnlRequest,
+        /// The caller's tag given with it.
+        tag: u32,
+        /// Its outcome.
+        result: Result<(), NetlinkError>,
+    },
+    /// The kernel dropped messages for this socket (ENOBUFS: the receive buffer
+    /// overflowed). Events and acks may be lost: re-dump.
+    Overflow,
+    /// A message that could not be decoded (skipped).
+    Bad(DecodeError),
+}
+
+#[derive(Debug)]
+struct PendingRequest {
+    seq: u32,
+    tag: u32,
+    request: RtnlRequest,
+    sent: Instant,
+    /// A dump entry carried NLM_F_DUMP_INTR.
+    interrupted: bool,
+}
+
+/// The daemon's rtnetlink socket: subscribed to link and address events
+/// (RTMGRP_LINK, RTMGRP_IPV4_IFADDR, RTMGRP_IPV6_IFADDR), and the socket its
+/// address requests and dumps go out on. Nothing here waits: a request is sent
+/// and remembered, its ack is read with the events on readiness
+/// ([`RtnlEvents::drain`], a message budget per call), and a request without an
+/// answer is reported by [`RtnlEvents::expire`] after [`REQUEST_TIMEOUT`].
 #[derive(Debug)]
 pub struct RtnlEvents {
     socket: NetlinkSocket,
+    tx: [u8; 256],
+    pending: Vec<PendingRequest>,
+    /// Requests sent while the pending table was full (their acks are ignored).
+    pub untracked: u64,
 }
 
 impl AsRawFd for RtnlEvents {
@@ -787,32 +881,185 @@ impl RtnlEvents {
         let groups = rtnl::RTMGRP_LINK | rtnl::RTMGRP_IPV4_IFADDR | rtnl::RTMGRP_IPV6_IFADDR;
         Ok(RtnlEvents {
             socket: NetlinkSocket::open(NetlinkProtocol::Route, groups)?,
+            tx: [0u8; 256],
+            pending: Vec::with_capacity(RTNL_PENDING),
+            untracked: 0,
         })
     }
 
-    /// Reads every queued event (until WouldBlock) and hands each to `on`; returns how
-    /// many were read. Undecodable messages are skipped and counted in the error total.
-    /// ENOBUFS (events lost) is returned so the caller can re-dump.
-    pub fn drain(&mut self, mut on: impl FnMut(RtEvent)) -> io::Result<(usize, usize)> {
-        let mut events = 0;
-        let mut bad = 0;
-        loop {
+    /// Sets the socket's receive buffer (SO_RCVBUF; the kernel doubles it and
+    /// enforces a minimum). Tests shrink it to provoke ENOBUFS.
+    pub fn set_receive_buffer(&self, bytes: usize) -> io::Result<()> {
+        self.socket.socket.set_recv_buffer_size(bytes)
+    }
+
+    /// Sends `request` without waiting; its outcome comes later from `drain` or
+    /// `expire` with `tag`. An error here means it was not sent.
+    pub fn send(
+        &mut self,
+        request: RtnlRequest,
+        tag: u32,
+        now: Instant,
+    ) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = match &request {
+            RtnlRequest::AddAddr(a) => rtnl::encode_new_addr(&mut self.tx, seq, a)?,
+            RtnlRequest::DelAddr(a) => rtnl::encode_del_addr(&mut self.tx, seq, a)?,
+            RtnlRequest::DumpLinks => rtnl::encode_get_links(&mut self.tx, seq)?,
+            RtnlRequest::DumpAddrs => rtnl::encode_get_addrs(&mut self.tx, seq, None)?,
+        };
+        self.socket
+            .send(self.tx.get(..n).unwrap_or(&[]))
+            .map_err(|e| NetlinkError::Io("send", e))?;
+        if self.pending.len() < RTNL_PENDING {
+            self.pending.push(PendingRequest {
+                seq,
+                tag,
+                request,
+                sent: now,
+                interrupted: false,
+            });
+        } else {
+            // Still sent (a VIP change is never dropped); only its ack is not matched.
+            self.untracked += 1;
+        }
+        Ok(())
+    }
+
+    /// Requests still waiting for an answer.
+    pub fn pending(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Whether a dump is in progress (the kernel runs one dump per socket at a time).
+    pub fn dumping(&self) -> bool {
+        self.pending.iter().any(|p| p.request.is_dump())
+    }
+
+    /// When the oldest request times out.
+    pub fn next_timeout(&self) -> Option<Instant> {
+        self.pending.iter().map(|p| p.sent + REQUEST_TIMEOUT).min()
+    }
+
+    /// Reports every request sent `REQUEST_TIMEOUT` or longer before `now` as timed out.
+    pub fn expire(&mut self, now: Instant, mut on: impl FnMut(RtnlInput)) {
+        let mut k = 0;
+        while k < self.pending.len() {
+            if now.saturating_duration_since(self.pending[k].sent) >= REQUEST_TIMEOUT {
+                let p = self.pending.swap_remove(k);
+                on(RtnlInput::Done {
+                    request: p.request,
+                    tag: p.tag,
+                    result: Err(NetlinkError::Timeout),
+                });
+            } else {
+                k += 1;
+            }
+        }
+    }
+
+    /// Reads datagrams until WouldBlock or until `budget` messages were handed to
+    /// `on` (the datagram being read is finished). Returns true when the budget ran
+    /// out first: more may be queued, and since readiness is edge-triggered the
+    /// caller must come back on its own.
+    pub fn drain(&mut self, budget: usize, mut on: impl FnMut(RtnlInput)) -> io::Result<bool> {
+        let mut handled = 0;
+        let port_id = self.socket.port_id;
+        while handled < budget {
             let data = match self.socket.recv() {
                 Ok(d) => d,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok((events, bad)),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.raw_os_error() == Some(libc::ENOBUFS) => {
+                    handled += 1;
+                    on(RtnlInput::Overflow);
+                    continue;
+                }
                 Err(e) => return Err(e),
             };
             for m in Messages::new(data) {
-                match m.map(|m| rtnl::parse_event(m.header.kind, m.payload)) {
-                    Ok(Ok(Some(ev))) => {
-                        events += 1;
-                        on(ev);
+                handled += 1;
+                let m = match m {
+                    Ok(m) => m,
+                    Err(e) => {
+                        on(RtnlInput::Bad(e));
+                        break;
                     }
-                    Ok(Ok(None)) => {}
-                    _ => bad += 1,
+                };
+                let mine = if m.header.port_id == port_id {
+                    self.pending.iter().position(|p| p.seq == m.header.seq)
+                } else {
+                    None
+                };
+                let reply = match m.reply() {
+                    Ok(r) => r,
+                    Err(e) => {
+                        on(RtnlInput::Bad(e));
+                        continue;
+                    }
+                };
+                let finished = match (reply, mine) {
+                    (Reply::Data(d), _) => {
+                        let dump = mine.is_some_and(|i| self.pending[i].request.is_dump());
+                        if dump && d.header.flags & NLM_F_DUMP_INTR != 0 {
+                            if let Some(i) = mine {
+                                self.pending[i].interrupted = true;
+                            }
+                        }
+                        match rtnl::parse_event(d.header.kind, d.payload) {
+                            Ok(Some(event)) => on(RtnlInput::Event { event, dump }),
+                            Ok(None) => {}
+                            Err(e) => on(RtnlInput::Bad(e)),
+                        }
+                        None
+                    }
+                    (Reply::Ack { .. }, Some(i)) => Some((i, Ok(()))),
+                    (Reply::Error(e), Some(i)) => Some((i, Err(kernel_error(e.errno, e.message)))),
+                    (Reply::Done { error, .. }, Some(i)) => Some((
+                        i,
+                        if error != 0 {
+                            Err(kernel_error(error, None))
+                        } else if self.pending[i].interrupted {
+                            Err(NetlinkError::DumpInterrupted)
+                        } else {
+                            Ok(())
+                        },
+                    )),
+                    // An answer to a request that already timed out, or noise.
+                    _ => None,
+                };
+                if let Some((i, result)) = finished {
+                    let p = self.pending.swap_remove(i);
+                    on(RtnlInput::Done {
+                        request: p.request,
+                        tag: p.tag,
+                        result,
+                    });
                 }
             }
         }
+        Ok(true)
+    }
+
+    /// At shutdown only: waits up to `limit` for the answers still pending
+    /// (the last VIP removals), handing them to `on`.
+    pub fn settle(&mut self, limit: Duration, mut on: impl FnMut(RtnlInput)) {
+        let end = Instant::now() + limit;
+        while !self.pending.is_empty() {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            match wait_readable(self.as_raw_fd(), left) {
+                Ok(true) => {
+                    if self.drain(usize::MAX, &mut on).is_err() {
+                        break;
+                    }
+                }
+                _ => break,
+            }
+        }
+        let now = Instant::now() + REQUEST_TIMEOUT;
+        self.expire(now, on);
     }
 }
 

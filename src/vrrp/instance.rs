@@ -10,7 +10,7 @@ use core::fmt;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use crate::limits::{MAX_UNICAST_PEERS, MAX_VIPS_PER_INSTANCE, VRRP_NOTIFY_BACKLOG};
+use crate::limits::{MAX_ADVERT_VIPS, MAX_UNICAST_PEERS, VRRP_NOTIFY_BACKLOG};
 use crate::vrrp::receive::Expectation;
 use crate::vrrp::track::{
     effective_priority, TrackId, TrackKind, TrackSet, TrackSetFull, TrackSpec, TrackStatus,
@@ -134,7 +134,7 @@ pub struct InstanceParams {
     /// v2 authentication (v3: `Auth::None`).
     pub auth: Auth,
     /// The virtual addresses.
-    pub vips: heapless::Vec<IpAddr, MAX_VIPS_PER_INSTANCE>,
+    pub vips: heapless::Vec<IpAddr, MAX_ADVERT_VIPS>,
     /// Own primary address (source of adverts; the equal-priority tie-break).
     pub primary_address: IpAddr,
     /// Unicast peers (empty: multicast).

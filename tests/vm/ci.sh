@@ -20,13 +20,15 @@ run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
 # Suites with their own boot below are left out of this one.
 main_suite=()
 for t in "$HERE"/t_*.sh; do
-    case ${t##*/} in t_observe.sh|t_checks_keepalived.sh|t_caps.sh) continue ;; esac
+    case ${t##*/} in t_observe.sh|t_checks_keepalived.sh|t_caps.sh|t_restart_reload.sh) continue ;; esac
     main_suite+=("$t")
 done
 run "$HERE/run.sh" --no-build --timeout 900 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "${main_suite[@]}"
 # Issue 13: metrics on real IPVS scraped by a real Prometheus, drain with
 # ipvsadm as witness (own boot, the prometheus binary added to the lab).
 run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus "$HERE/t_observe.sh"
+# Issue 10: restart and reload honesty on real IPVS (own boot).
+run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_restart_reload.sh"
 # Issue 12: PING/UDP/FILE_CHECK verdicts beside keepalived's checker (own boot, ~12 s).
 run "$HERE/run.sh" --no-build --timeout 300 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "$HERE/t_checks_keepalived.sh"
 # Least privilege on the appliance: its own boot.

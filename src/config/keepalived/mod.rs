@@ -420,8 +420,10 @@ struct Writer<'o> {
     notes: Vec<ImportNote>,
     virtual_servers: usize,
     /// Top-level `track_file NAME { ... }` blocks, for FILE_CHECK.
-    track_files: Vec<Node>,
+    track_file_nodes: Vec<Node>,
     origins: &'o [String],
+    /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse.
+    track_files: Vec<(String, String, i32, bool)>,
 }
 
 impl Writer<'_> {
@@ -482,7 +484,10 @@ impl Writer<'_> {
             let mut words = vec![item.keyword.clone()];
             words.extend(item.args.iter().cloned());
             if key == "virtual_ipaddress" || key == "virtual_ipaddress_excluded" {
-                words = self.vip_words(item, words);
+                let Some(vip) = self.vip_words(item, words) else {
+                    continue;
+                };
+                words = vip;
                 let address = words[0].split('/').next().unwrap_or_default().to_string();
                 if seen.contains(&address) {
                     self.note(
@@ -501,18 +506,61 @@ impl Writer<'_> {
         }
     }
 
-    /// keepalived's VIP options lvsd does not have (`brd`, `scope`, ...) are
-    /// dropped with a note; `dev` and `label` stay.
-    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Vec<String> {
+    /// A VIP's options as keepalived's `alloc_ipaddress()` reads them:
+    /// `dev`, `label`, `brd`/`broadcast`, `scope`, `no_track` and
+    /// `preferred_lft` carry over; options keepalived ignores for the
+    /// address family are left out with its warning; options lvsd lacks
+    /// (`peer`, `home`, `-nodad`, ...) are dropped with a note. `None` when
+    /// keepalived skips the whole address (`brd` on IPv6).
+    fn vip_words(&mut self, item: &Node, words: Vec<String>) -> Option<Vec<String>> {
+        let ipv6 = words[0].contains(':');
+        let prefix: Option<u8> = words[0].split_once('/').and_then(|(_, p)| p.parse().ok());
         let mut kept = vec![words[0].clone()];
         let mut rest = words[1..].iter();
         while let Some(option) = rest.next() {
+            let ignored = |w: &mut Self, why: &str, value: &str| {
+                w.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!(
+                        "virtual_ipaddress {}: `{option} {value}` {why}, as keepalived does",
+                        words[0]
+                    ),
+                )
+            };
             match option.as_str() {
-                "dev" | "label" => {
+                "no_track" => kept.push(option.clone()),
+                "dev" | "label" | "brd" | "broadcast" | "scope" | "preferred_lft" => {
+                    let value = rest.next().cloned().unwrap_or_default();
+                    match option.as_str() {
+                        "brd" | "broadcast" if ipv6 => {
+                            ignored(self, "is invalid on IPv6: the address is skipped", &value);
+                            return None;
+                        }
+                        "label" | "scope" if ipv6 => {
+                            ignored(self, "is ignored on IPv6", &value);
+                            continue;
+                        }
+                        "preferred_lft" if !ipv6 => {
+                            ignored(self, "is ignored on IPv4", &value);
+                            continue;
+                        }
+                        "brd" | "broadcast"
+                            if (value == "+" || value == "-") && prefix.unwrap_or(32) > 30 =>
+                        {
+                            ignored(
+                                self,
+                                "needs a prefix of at most /30: no broadcast is set",
+                                &value,
+                            );
+                            continue;
+                        }
+                        _ => {}
+                    }
                     kept.push(option.clone());
-                    kept.extend(rest.next().cloned());
+                    kept.push(value);
                 }
-                "brd" | "broadcast" | "scope" | "preferred_lft" | "track_group" => {
+                "peer" | "track_group" => {
                     let value = rest.next().cloned().unwrap_or_default();
                     self.note(
                         item.at,
@@ -530,12 +578,15 @@ impl Writer<'_> {
                 ),
             }
         }
-        kept
+        Some(kept)
     }
 
     fn simple(&mut self, node: &Node, allowed: &[&str], lists: &[&str]) {
+        let tracks_files = node.keyword == "vrrp_instance" || node.keyword == "vrrp_sync_group";
         for item in node.block.iter().flatten() {
-            if lists.contains(&item.keyword.as_str()) {
+            if tracks_files && item.keyword == "track_file" {
+                self.track_file(item);
+            } else if lists.contains(&item.keyword.as_str()) {
                 self.list(&item.keyword, item);
             } else if item.keyword == "authentication" {
                 for auth in item.block.iter().flatten() {
@@ -546,6 +597,74 @@ impl Writer<'_> {
             } else {
                 self.drop_node(item, "is not supported by lvsd");
             }
+        }
+    }
+
+    /// `track_file { NAME [weight N [reverse|noreverse]] }` of an instance or
+    /// sync group, resolved through the `track_file` / `vrrp_track_file`
+    /// blocks to lvsd's `track_file = PATH weight N`, as keepalived's
+    /// `vrrp_alloc_track_file()` reads it (the line's weight, else the block's).
+    fn track_file(&mut self, node: &Node) {
+        for item in node.block.iter().flatten() {
+            let name = &item.keyword;
+            let Some((_, path, block_weight, block_reverse)) =
+                self.track_files.iter().find(|t| &t.0 == name).cloned()
+            else {
+                self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!(
+                        "track_file {name}: no such track_file block; keepalived ignores the track"
+                    ),
+                );
+                continue;
+            };
+            let (weight, reverse) = match item.args.as_slice() {
+                [] => (block_weight, block_reverse),
+                [w, n, rest @ ..] if w == "weight" && rest.len() <= 1 => {
+                    let Ok(weight) = n.parse::<i32>().map(|n| n.clamp(-254, 254)) else {
+                        self.note(
+                            item.at,
+                            NoteKind::Ignored,
+                            format!("track_file {name}: weight `{n}` is not a number; keepalived ignores the track"),
+                        );
+                        continue;
+                    };
+                    match rest.first().map(String::as_str) {
+                        None => (weight, block_reverse),
+                        Some("reverse") => (weight, true),
+                        Some("noreverse") => (weight, false),
+                        Some(_) => {
+                            self.note(
+                                item.at,
+                                NoteKind::Ignored,
+                                format!("track_file {name}: unknown option `{}`; keepalived ignores the track", item.args.join(" ")),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    self.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        format!(
+                            "track_file {name}: unknown option `{}`; keepalived ignores the track",
+                            item.args.join(" ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            if reverse && weight != 0 {
+                self.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!("track_file {name}: `reverse` weights are not supported by lvsd"),
+                );
+                continue;
+            }
+            let _ = writeln!(self.ini, "track_file = {path} weight {weight}");
         }
     }
 
@@ -615,6 +734,7 @@ impl Writer<'_> {
             INSTANCE,
             &[
                 "virtual_ipaddress",
+                "virtual_ipaddress_excluded",
                 "unicast_peer",
                 "track_interface",
                 "track_script",
@@ -693,7 +813,14 @@ const SYNC_GROUP: &[&str] = &[
     "notify",
 ];
 const SCRIPT: &[&str] = &[
-    "script", "interval", "timeout", "weight", "rise", "fall", "user",
+    "script",
+    "interval",
+    "timeout",
+    "weight",
+    "rise",
+    "fall",
+    "user",
+    "init_fail",
 ];
 const VIRTUAL_SERVER: &[&str] = &[
     "delay_loop",
@@ -795,12 +922,13 @@ pub fn import_with(
         ini: format!("# Imported from {origin} by lvsd; check it with `lvsd check`.\n"),
         notes: Vec::new(),
         virtual_servers: 0,
-        track_files: nodes
+        track_file_nodes: nodes
             .iter()
             .filter(|n| n.keyword == "track_file" || n.keyword == "vrrp_track_file")
             .cloned()
             .collect(),
         origins: &read.origins,
+        track_files: Vec::new(),
     };
     for note in &read.notes {
         w.note(
@@ -869,22 +997,43 @@ pub fn import_with(
             n
         })
         .collect();
-    // track_file blocks some FILE_CHECK uses.
-    let file_checked: Vec<String> = nodes
+    // `track_file NAME { file PATH  weight N [reverse]  init_file ... }`
+    // (`vrrp_track_file` is keepalived's older name), referenced by name.
+    for node in nodes
         .iter()
-        .filter(|n| n.keyword == "virtual_server")
-        .flat_map(|n| n.block.iter().flatten())
-        .filter(|n| n.keyword == "real_server")
-        .flat_map(|n| n.block.iter().flatten())
-        .filter(|n| n.keyword == "FILE_CHECK")
-        .flat_map(|n| n.block.iter().flatten())
-        .filter(|n| n.keyword == "track_file")
-        .map(|n| n.args.join(" "))
-        .collect();
+        .filter(|n| n.keyword == "track_file" || n.keyword == "vrrp_track_file")
+    {
+        let name = node.args.join(" ");
+        let mut path = None;
+        let (mut weight, mut reverse) = (1, false);
+        for item in node.block.iter().flatten() {
+            match (item.keyword.as_str(), item.args.as_slice()) {
+                ("file", [p, ..]) => path = Some(p.clone()),
+                ("weight", [n, rest @ ..]) => {
+                    weight = n.parse::<i32>().map_or(1, |n| n.clamp(-254, 254));
+                    reverse = rest.first().is_some_and(|r| r == "reverse");
+                }
+                ("init_file", _) => w.note(
+                    item.at,
+                    NoteKind::Dropped,
+                    format!("track_file {name}: `init_file` (create the file at start) is not supported by lvsd"),
+                ),
+                _ => w.drop_node(item, "is not supported by lvsd"),
+            }
+        }
+        match path {
+            Some(path) => w.track_files.push((name, path, weight, reverse)),
+            None => w.note(
+                node.at,
+                NoteKind::Ignored,
+                format!("track_file {name} has no `file`: keepalived ignores it"),
+            ),
+        }
+    }
     for node in &nodes {
         let name = node.args.join(" ");
         match node.keyword.as_str() {
-            "global_defs" => {}
+            "global_defs" | "track_file" | "vrrp_track_file" => {}
             "vrrp_script" if scriptless.contains(&name) => {
                 w.note(
                     node.at,
@@ -901,6 +1050,7 @@ pub fn import_with(
                         b,
                         &[
                             "virtual_ipaddress",
+                            "virtual_ipaddress_excluded",
                             "unicast_peer",
                             "track_interface",
                             "track_script",
@@ -927,14 +1077,6 @@ pub fn import_with(
                 w.simple(&node, SCRIPT, &[]);
             }
             "virtual_server" => virtual_server(&mut w, node)?,
-            "track_file" | "vrrp_track_file" if file_checked.contains(&name) => {
-                // Converted into the FILE_CHECKs that use it: nothing lost.
-                for item in node.block.iter().flatten() {
-                    if item.keyword == "init_file" {
-                        w.drop_node(item, "(create the file at start) is not supported by lvsd");
-                    }
-                }
-            }
             "virtual_server_group" => {
                 let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
                 for member in node.block.iter().flatten() {
@@ -1085,7 +1227,7 @@ fn file_check(w: &mut Writer<'_>, check: &Node, target: &str) {
     };
     let name = track.args.join(" ");
     let def = w
-        .track_files
+        .track_file_nodes
         .iter()
         .rev()
         .find(|n| n.args.join(" ") == name)
@@ -1519,20 +1661,63 @@ vrrp_instance VI_2 {{\n state MASTER\n nopreempt\n interface eth0\n virtual_rout
     }
 
     #[test]
-    fn vip_options_lvsd_lacks_are_dropped_with_a_note() {
-        let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
- virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 label eth0:1\n }\n}\n";
+    fn track_files_resolve_to_paths() {
+        let text = "vrrp_track_file tf {\n file /run/tf\n weight -5\n}\ntrack_file other {\n file /run/o\n init_file 0\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1\n }\n\
+ track_file {\n  tf\n  other weight 0\n  missing\n  tf weight 3 reverse\n }\n}\n\
+vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n}\n";
         let imported = import(text, "k.conf").unwrap();
-        assert!(
-            imported
-                .ini
-                .contains("virtual_ipaddress = 10.0.0.1/24 dev eth0 label eth0:1\n"),
-            "{}",
-            imported.ini
-        );
+        for line in [
+            "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\nvirtual_ipaddress = 10.0.0.1\ntrack_file = /run/tf weight -5\ntrack_file = /run/o weight 0\n",
+            "[vrrp_sync_group G]\ngroup = VI_1\ntrack_file = /run/o weight 0\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 2, "{dropped:?}");
+        assert!(dropped.iter().any(|n| n.contains("init_file")));
+        assert!(dropped.iter().any(|n| n.contains("reverse")));
+        assert!(notes_of(&imported, NoteKind::Ignored)
+            .iter()
+            .any(|n| n.contains("track_file missing")));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert_eq!(config.vrrp_instances[0].track_files.len(), 3);
+    }
+
+    #[test]
+    fn vip_options_carry_over() {
+        let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
+ virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 scope link label eth0:1 no_track\n\
+  10.0.0.3 peer 10.0.0.4\n  10.0.0.5 preferred_lft 0\n }\n virtual_ipaddress_excluded {\n  10.0.0.9/24 broadcast -\n\
+  2001:db8::1 preferred_lft forever label x\n  2001:db8::2 brd +\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        for line in [
+            "virtual_ipaddress = 10.0.0.1/24 brd 10.0.0.255 dev eth0 scope link label eth0:1 no_track\n",
+            "virtual_ipaddress_excluded = 2001:db8::1 preferred_lft forever\n",
+            "virtual_ipaddress = 10.0.0.3\n",
+            "virtual_ipaddress = 10.0.0.5\n",
+            "virtual_ipaddress_excluded = 10.0.0.9/24 broadcast -\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}{}", imported.ini);
+        }
+        assert!(!imported.ini.contains("= 2001:db8::2"), "{}", imported.ini);
         let dropped = notes_of(&imported, NoteKind::Dropped);
         assert_eq!(dropped.len(), 1, "{dropped:?}");
-        assert!(dropped[0].contains("brd 10.0.0.255"));
-        assert!(crate::config::load_str(&imported.ini, "i.ini").is_ok());
+        assert!(dropped[0].contains("peer 10.0.0.4"));
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored
+                .iter()
+                .any(|n| n.contains("label x` is ignored on IPv6")),
+            "{ignored:?}"
+        );
+        assert!(
+            ignored.iter().any(|n| n.contains("address is skipped")),
+            "{ignored:?}"
+        );
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        let i = &config.vrrp_instances[0];
+        assert_eq!(i.virtual_ipaddresses_excluded.len(), 2);
+        assert_eq!(i.virtual_ipaddresses[0].scope, 253);
     }
 }

@@ -287,6 +287,21 @@ impl Notifier {
         }
     }
 
+    /// Queues one plain command (a virtual server's quorum_up/quorum_down or a
+    /// real server's notify_up/notify_down: keepalived passes no arguments).
+    pub fn command(&mut self, argv: Argv) {
+        if self.queue.len() >= MAX_NOTIFY_QUEUE {
+            self.dropped += 1;
+            warn!(
+                "{}: notify queue full (limits::MAX_NOTIFY_QUEUE); dropped {}",
+                self.label,
+                describe(&argv)
+            );
+            return;
+        }
+        self.queue.push_back(argv);
+    }
+
     /// True while a command runs or waits.
     pub fn busy(&self) -> bool {
         self.running.is_some() || !self.queue.is_empty()
@@ -458,7 +473,9 @@ pub struct TrackedScript {
 }
 
 impl TrackedScript {
-    /// A script that starts in the up state (keepalived's default) with its rise/fall.
+    /// A script with its rise/fall, starting up (keepalived's default), or
+    /// down with `init_fail` (then `rise` successes bring it up).
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         name: String,
         argv: Argv,
@@ -467,6 +484,7 @@ impl TrackedScript {
         timeout: Duration,
         rise: u32,
         fall: u32,
+        init_fail: bool,
     ) -> TrackedScript {
         let clamp = |v: u32| u8::try_from(v).unwrap_or(u8::MAX);
         TrackedScript {
@@ -475,7 +493,7 @@ impl TrackedScript {
             user,
             interval,
             timeout,
-            filter: ScriptFilter::new(clamp(rise), clamp(fall), true),
+            filter: ScriptFilter::new(clamp(rise), clamp(fall), !init_fail),
             next_run: None,
             running: None,
             subscribers: Vec::new(),
@@ -852,6 +870,7 @@ mod tests {
             Duration::from_secs(5),
             1,
             2,
+            false,
         );
         s.subscribers.push((0, 0));
         let t0 = Instant::now();
@@ -867,5 +886,33 @@ mod tests {
         // Down only after the second failure (fall 2).
         assert_eq!(changes, vec![(2, TrackStatus::Down)]);
         assert_eq!(s.last, Some(ChildEnd::Exited(1)));
+    }
+
+    #[test]
+    fn init_fail_starts_down_and_needs_rise_successes() {
+        let argv = os(&["/bin/sh", "-c", "exit 0"]);
+        let mut s = TrackedScript::new(
+            "chk".into(),
+            argv,
+            None,
+            Duration::from_millis(10),
+            Duration::from_secs(5),
+            2,
+            1,
+            true,
+        );
+        assert_eq!(s.status(), TrackStatus::Down);
+        s.subscribers.push((0, 0));
+        s.start(Instant::now());
+        let mut changes = Vec::new();
+        let limit = Instant::now() + Duration::from_secs(10);
+        while s.runs < 3 && Instant::now() < limit {
+            if let Some(c) = s.on_event(Instant::now(), None, 0) {
+                changes.push((s.runs, c));
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Up only after the second success (rise 2), as keepalived's result 0.
+        assert_eq!(changes, vec![(2, TrackStatus::Up)]);
     }
 }

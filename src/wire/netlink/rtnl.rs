@@ -34,6 +34,14 @@ pub const IFA_ADDRESS: u16 = 1;
 pub const IFA_LOCAL: u16 = 2;
 /// `IFA_LABEL`.
 pub const IFA_LABEL: u16 = 3;
+/// `IFA_BROADCAST`.
+pub const IFA_BROADCAST: u16 = 4;
+/// `IFA_CACHEINFO` (`struct ifa_cacheinfo`: preferred, valid, cstamp, tstamp).
+pub const IFA_CACHEINFO: u16 = 6;
+/// Length of `struct ifa_cacheinfo`.
+pub const IFA_CACHEINFO_LEN: usize = 16;
+/// A lifetime of "forever" in `struct ifa_cacheinfo` (INFINITY_LIFE_TIME).
+pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 /// `IFA_FLAGS` (u32, supersedes ifa_flags).
 pub const IFA_FLAGS: u16 = 8;
 /// `IFLA_IFNAME`.
@@ -83,6 +91,12 @@ pub struct IfAddr {
     pub flags: u32,
     /// IPv4 label (e.g. "lo:10").
     pub label: Option<IfName>,
+    /// IPv4 broadcast address (IFA_BROADCAST).
+    pub broadcast: Option<Ipv4Addr>,
+    /// Preferred lifetime in seconds (IFA_CACHEINFO), `None` = forever. Sent
+    /// only when adding an IPv6 address, with a valid lifetime of forever, as
+    /// keepalived's `netlink_ipaddress()` does; decoded from what the kernel reports.
+    pub preferred_lft: Option<u32>,
 }
 
 impl IfAddr {
@@ -95,6 +109,8 @@ impl IfAddr {
             scope: RT_SCOPE_UNIVERSE,
             flags: 0,
             label: None,
+            broadcast: None,
+            preferred_lft: None,
         }
     }
 }
@@ -143,6 +159,17 @@ fn encode_addr_change(
     if let Some(label) = &a.label {
         if a.addr.is_ipv4() {
             b.attr_str(IFA_LABEL, label)?;
+        }
+    }
+    if kind == RTM_NEWADDR {
+        if let (Some(brd), IpAddr::V4(_)) = (a.broadcast, a.addr) {
+            b.attr(IFA_BROADCAST, &brd.octets())?;
+        }
+        if let (Some(preferred), IpAddr::V6(_)) = (a.preferred_lft, a.addr) {
+            let mut info = [0u8; IFA_CACHEINFO_LEN];
+            info[0..4].copy_from_slice(&preferred.to_ne_bytes());
+            info[4..8].copy_from_slice(&INFINITY_LIFE_TIME.to_ne_bytes());
+            b.attr(IFA_CACHEINFO, &info)?;
         }
     }
     Ok(b.finish())
@@ -207,6 +234,8 @@ pub fn parse_addr(payload: &[u8]) -> Result<IfAddr, DecodeError> {
     let mut local = None;
     let mut address = None;
     let mut label = None;
+    let mut broadcast = None;
+    let mut preferred_lft = None;
     let mut flags = u32::from(h[2]);
     for a in Attrs::new(payload.get(IFADDRMSG_LEN..).unwrap_or(&[])) {
         let a = a?;
@@ -231,6 +260,22 @@ pub fn parse_addr(payload: &[u8]) -> Result<IfAddr, DecodeError> {
                 label = Some(s);
             }
             IFA_FLAGS => flags = a.u32()?,
+            IFA_BROADCAST => match ip(a.payload)? {
+                IpAddr::V4(v4) => broadcast = Some(v4),
+                IpAddr::V6(_) => return Err(DecodeError::BadValue("IFA_BROADCAST")),
+            },
+            IFA_CACHEINFO => {
+                let p = a
+                    .payload
+                    .get(..4)
+                    .and_then(|p| <[u8; 4]>::try_from(p).ok())
+                    .filter(|_| a.payload.len() >= IFA_CACHEINFO_LEN)
+                    .ok_or(DecodeError::BadAttribute {
+                        what: "IFA_CACHEINFO",
+                        len: a.payload.len(),
+                    })?;
+                preferred_lft = Some(u32::from_ne_bytes(p)).filter(|&p| p != INFINITY_LIFE_TIME);
+            }
             _ => {}
         }
     }
@@ -243,6 +288,8 @@ pub fn parse_addr(payload: &[u8]) -> Result<IfAddr, DecodeError> {
         scope: h[3],
         flags,
         label,
+        broadcast,
+        preferred_lft,
     })
 }
 
@@ -402,6 +449,51 @@ mod tests {
         for cut in NLMSG_HDRLEN..n {
             let _ = parse_addr(&buf[NLMSG_HDRLEN..cut]);
         }
+    }
+
+    #[test]
+    fn vip_options_golden_bytes() {
+        // `ip addr add 10.0.0.1/24 brd 10.0.0.255 scope link label eth0:1 dev <2>`,
+        // bytes laid out from if_addr.h (ifaddrmsg, then IFA_* TLVs).
+        let mut buf = [0u8; 128];
+        let mut a = IfAddr::host(2, IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        a.prefix_len = 24;
+        a.scope = 253;
+        a.broadcast = Some(Ipv4Addr::new(10, 0, 0, 255));
+        a.label = Some(IfName::try_from("eth0:1").unwrap());
+        let n = encode_new_addr(&mut buf, 1, &a).unwrap();
+        #[rustfmt::skip]
+        let want = [
+            2, 24, 0, 253, 2, 0, 0, 0,            // AF_INET /24 scope link index 2
+            8, 0, 2, 0, 10, 0, 0, 1,              // IFA_LOCAL
+            8, 0, 1, 0, 10, 0, 0, 1,              // IFA_ADDRESS
+            11, 0, 3, 0, b'e', b't', b'h', b'0', b':', b'1', 0, 0, // IFA_LABEL (NUL, padded)
+            8, 0, 4, 0, 10, 0, 0, 255,            // IFA_BROADCAST
+        ];
+        assert_eq!(&buf[NLMSG_HDRLEN..n], &want);
+        assert_eq!(parse_addr(&buf[NLMSG_HDRLEN..n]).unwrap(), a);
+        // A delete carries neither broadcast nor lifetimes.
+        let n = encode_del_addr(&mut buf, 1, &a).unwrap();
+        assert_eq!(n - NLMSG_HDRLEN, 8 + 8 + 8 + 12);
+
+        // IPv6 with preferred_lft 0: IFA_CACHEINFO {0, forever, 0, 0}.
+        let mut v6 = IfAddr::host(
+            2,
+            IpAddr::V6(Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x110)),
+        );
+        v6.preferred_lft = Some(0);
+        let n = encode_new_addr(&mut buf, 1, &v6).unwrap();
+        let tail = &buf[n - 20..n];
+        assert_eq!(&tail[..4], &[20, 0, 6, 0]);
+        assert_eq!(&tail[4..8], &0u32.to_ne_bytes());
+        assert_eq!(&tail[8..12], &u32::MAX.to_ne_bytes());
+        assert_eq!(&tail[12..20], &[0; 8]);
+        v6.flags = u32::from(IFA_F_NODAD);
+        assert_eq!(parse_addr(&buf[NLMSG_HDRLEN..n]).unwrap(), v6);
+        // Forever is no attribute at all (the kernel's default).
+        v6.preferred_lft = None;
+        let m = encode_new_addr(&mut buf, 1, &v6).unwrap();
+        assert_eq!(n - m, 20);
     }
 
     #[test]

@@ -1,0 +1,335 @@
+//! What a reload may change in place: the running daemon applies virtual
+//! servers, real servers, checkers, `reconcile_interval`, `router_id` (the
+//! SMTP HELO name) and the IPVS sync daemon; every other difference needs a
+//! restart, and [`restart_keys`] names each one so the reload can be refused.
+//!
+//! Objects are matched by name, never by position, and line numbers are not
+//! compared: moving a section or adding a comment changes nothing.
+
+use super::model::{Config, Global, Notify, SyncGroup, VrrpInstance, VrrpScript};
+
+/// Every key of `new` that differs from `old` and that a reload cannot apply,
+/// as `[section] key` texts in file order. Empty when the reload may go on.
+pub fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
+    let mut out = Vec::new();
+    global(&old.global, &new.global, &mut out);
+    scripts(&old.vrrp_scripts, &new.vrrp_scripts, &mut out);
+    instances(old, new, &mut out);
+    groups(old, new, &mut out);
+    out
+}
+
+/// Pushes `[section] key` when `a != b`.
+fn key<T: PartialEq>(out: &mut Vec<String>, section: &str, name: &str, a: &T, b: &T) {
+    if a != b {
+        out.push(format!("[{section}] {name}"));
+    }
+}
+
+fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
+    let s = "global";
+    key(out, s, "script_user", &old.script_user, &new.script_user);
+    key(
+        out,
+        s,
+        "enable_script_security",
+        &old.enable_script_security,
+        &new.enable_script_security,
+    );
+    key(out, s, "notify_fifo", &old.notify_fifo, &new.notify_fifo);
+    key(
+        out,
+        s,
+        "notify_timeout",
+        &old.notify_timeout,
+        &new.notify_timeout,
+    );
+    key(
+        out,
+        s,
+        "vrrp_garp_master_refresh_repeat",
+        &old.vrrp_garp_master_refresh_repeat,
+        &new.vrrp_garp_master_refresh_repeat,
+    );
+    key(
+        out,
+        s,
+        "control_socket",
+        &old.control_socket,
+        &new.control_socket,
+    );
+    key(
+        out,
+        s,
+        "control_socket_mode",
+        &old.control_socket_mode,
+        &new.control_socket_mode,
+    );
+    key(
+        out,
+        s,
+        "control_socket_group",
+        &old.control_socket_group,
+        &new.control_socket_group,
+    );
+    // Capabilities dropped at start cannot be taken back by a reload.
+    key(
+        out,
+        s,
+        "script_capabilities",
+        &old.script_capabilities,
+        &new.script_capabilities,
+    );
+    key(
+        out,
+        s,
+        "metrics_listen",
+        &old.metrics_listen,
+        &new.metrics_listen,
+    );
+    // log_target, log_facility and log_format are applied on reload.
+    // vrrp_garp_master_delay/repeat/refresh are defaults resolved into each
+    // instance: a change shows there, on the instances it reaches.
+    // router_id, reconcile_interval and lvs_sync_daemon are applied.
+}
+
+fn scripts(old: &[VrrpScript], new: &[VrrpScript], out: &mut Vec<String>) {
+    for n in new {
+        let s = format!("vrrp_script {}", n.name);
+        let Some(o) = old.iter().find(|o| o.name == n.name) else {
+            out.push(format!("[{s}] (added)"));
+            continue;
+        };
+        key(out, &s, "script", &o.script, &n.script);
+        key(out, &s, "interval", &o.interval, &n.interval);
+        key(out, &s, "timeout", &o.timeout, &n.timeout);
+        key(out, &s, "weight", &o.weight, &n.weight);
+        key(out, &s, "rise", &o.rise, &n.rise);
+        key(out, &s, "fall", &o.fall, &n.fall);
+        key(out, &s, "user", &o.user, &n.user);
+    }
+    for o in old {
+        if !new.iter().any(|n| n.name == o.name) {
+            out.push(format!("[vrrp_script {}] (removed)", o.name));
+        }
+    }
+}
+
+fn notify(out: &mut Vec<String>, s: &str, old: &Notify, new: &Notify) {
+    key(out, s, "notify_master", &old.master, &new.master);
+    key(out, s, "notify_backup", &old.backup, &new.backup);
+    key(out, s, "notify_fault", &old.fault, &new.fault);
+    key(out, s, "notify_stop", &old.stop, &new.stop);
+    key(out, s, "notify", &old.generic, &new.generic);
+}
+
+fn instances(old: &Config, new: &Config, out: &mut Vec<String>) {
+    for n in &new.vrrp_instances {
+        let s = format!("vrrp_instance {}", n.name);
+        let Some(o) = old.vrrp_instances.iter().find(|o| o.name == n.name) else {
+            out.push(format!("[{s}] (added)"));
+            continue;
+        };
+        instance(o, n, &s, out);
+    }
+    for o in &old.vrrp_instances {
+        if !new.vrrp_instances.iter().any(|n| n.name == o.name) {
+            out.push(format!("[vrrp_instance {}] (removed)", o.name));
+        }
+    }
+}
+
+fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) {
+    key(out, s, "state", &o.state, &n.state);
+    key(out, s, "interface", &o.interface, &n.interface);
+    // lvs_sync_daemon_interface is applied (it resolves into [global]
+    // lvs_sync_daemon, which the IPVS side follows by instance name).
+    key(
+        out,
+        s,
+        "virtual_router_id",
+        &o.virtual_router_id,
+        &n.virtual_router_id,
+    );
+    key(out, s, "priority", &o.priority, &n.priority);
+    key(out, s, "advert_int", &o.advert_int, &n.advert_int);
+    key(out, s, "version", &o.version, &n.version);
+    key(
+        out,
+        s,
+        "auth_type/auth_pass",
+        &o.authentication,
+        &n.authentication,
+    );
+    let vips = |i: &VrrpInstance| {
+        i.virtual_ipaddresses
+            .iter()
+            .map(|v| (v.address, v.prefix_len, v.dev.clone(), v.label.clone()))
+            .collect::<Vec<_>>()
+    };
+    key(out, s, "virtual_ipaddress", &vips(o), &vips(n));
+    key(out, s, "nopreempt", &o.nopreempt, &n.nopreempt);
+    key(out, s, "preempt_delay", &o.preempt_delay, &n.preempt_delay);
+    key(
+        out,
+        s,
+        "down_timer_adverts",
+        &o.down_timer_adverts,
+        &n.down_timer_adverts,
+    );
+    key(out, s, "mcast_src_ip", &o.mcast_src_ip, &n.mcast_src_ip);
+    key(
+        out,
+        s,
+        "unicast_src_ip",
+        &o.unicast_src_ip,
+        &n.unicast_src_ip,
+    );
+    key(out, s, "unicast_peer", &o.unicast_peers, &n.unicast_peers);
+    key(
+        out,
+        s,
+        "track_interface",
+        &o.track_interfaces,
+        &n.track_interfaces,
+    );
+    // By script name and weight: the index moves when scripts are reordered.
+    let tracks = |i: &VrrpInstance| {
+        i.track_scripts
+            .iter()
+            .map(|t| (t.name.clone(), t.weight))
+            .collect::<Vec<_>>()
+    };
+    key(out, s, "track_script", &tracks(o), &tracks(n));
+    key(out, s, "track_file", &o.track_files, &n.track_files);
+    key(
+        out,
+        s,
+        "garp_master_delay",
+        &o.garp_master_delay,
+        &n.garp_master_delay,
+    );
+    key(
+        out,
+        s,
+        "garp_master_repeat",
+        &o.garp_master_repeat,
+        &n.garp_master_repeat,
+    );
+    key(
+        out,
+        s,
+        "garp_master_refresh",
+        &o.garp_master_refresh,
+        &n.garp_master_refresh,
+    );
+    notify(out, s, &o.notify, &n.notify);
+    key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
+}
+
+fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {
+    let find = |list: &'_ [SyncGroup], name: &str| list.iter().position(|g| g.name == name);
+    for n in &new.sync_groups {
+        let s = format!("vrrp_sync_group {}", n.name);
+        let Some(o) = find(&old.sync_groups, &n.name).map(|i| &old.sync_groups[i]) else {
+            out.push(format!("[{s}] (added)"));
+            continue;
+        };
+        key(out, &s, "group", &o.members, &n.members);
+        notify(out, &s, &o.notify, &n.notify);
+    }
+    for o in &old.sync_groups {
+        if find(&new.sync_groups, &o.name).is_none() {
+            out.push(format!("[vrrp_sync_group {}] (removed)", o.name));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::load_str;
+
+    const BASE: &str = "[global]
+router_id = R1
+
+[vrrp_script chk]
+script = /bin/true
+
+[vrrp_instance VI_1]
+interface = eth0
+virtual_router_id = 51
+priority = 100
+virtual_ipaddress = 10.0.0.100
+track_script = chk
+
+[vrrp_instance VI_2]
+interface = eth0
+virtual_router_id = 52
+virtual_ipaddress = 10.0.0.101
+
+[virtual_server web]
+address = 10.0.0.100
+port = 80
+protocol = TCP
+lb_algo = rr
+lb_kind = DR
+
+[real_server web/10.0.1.1]
+";
+
+    fn load(text: &str) -> Config {
+        load_str(text, "t.ini").unwrap()
+    }
+
+    #[test]
+    fn virtual_server_changes_moves_and_comments_need_no_restart() {
+        let old = load(BASE);
+        let new = load(&BASE.replace("lb_algo = rr", "lb_algo = wrr"));
+        assert_eq!(restart_keys(&old, &new), Vec::<String>::new());
+        // Instances swapped in the file, a comment added: nothing to restart.
+        let i1 = "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\npriority = 100\nvirtual_ipaddress = 10.0.0.100\ntrack_script = chk\n";
+        let i2 = "[vrrp_instance VI_2]\ninterface = eth0\nvirtual_router_id = 52\nvirtual_ipaddress = 10.0.0.101\n";
+        let swapped = BASE
+            .replace(i1, "")
+            .replace(i2, &format!("# moved\n{i2}\n{i1}"));
+        assert_ne!(swapped, BASE);
+        let new = load(&swapped);
+        assert_eq!(new.vrrp_instances[0].name, "VI_2");
+        assert_eq!(restart_keys(&old, &new), Vec::<String>::new());
+        // router_id only reaches the SMTP HELO name, rebuilt with the checks.
+        let new = load(&BASE.replace("router_id = R1", "router_id = R2"));
+        assert_eq!(restart_keys(&old, &new), Vec::<String>::new());
+    }
+
+    #[test]
+    fn every_vrrp_and_global_change_is_named() {
+        let old = load(BASE);
+        let new = load(
+            &BASE
+                .replace("priority = 100", "priority = 150\nadvert_int = 2")
+                .replace("router_id = R1", "router_id = R1\nnotify_timeout = 3"),
+        );
+        assert_eq!(
+            restart_keys(&old, &new),
+            [
+                "[global] notify_timeout",
+                "[vrrp_instance VI_1] priority",
+                "[vrrp_instance VI_1] advert_int"
+            ]
+        );
+        let new = load(&format!(
+            "{}\n[vrrp_instance VI_3]\ninterface = eth0\nvirtual_router_id = 53\nvirtual_ipaddress = 10.0.0.102\n",
+            BASE.replace("virtual_router_id = 52\nvirtual_ipaddress = 10.0.0.101\n", "virtual_router_id = 52\nvirtual_ipaddress = 10.0.0.109\n")
+        ));
+        assert_eq!(
+            restart_keys(&old, &new),
+            [
+                "[vrrp_instance VI_2] virtual_ipaddress",
+                "[vrrp_instance VI_3] (added)"
+            ]
+        );
+        let new = load(&BASE.replace("script = /bin/true", "script = /bin/false"));
+        assert_eq!(restart_keys(&old, &new), ["[vrrp_script chk] script"]);
+    }
+}
