@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/usr/bin/env bash
 # image/build.sh BOARD: build the bootable lvsd appliance image
 # image/out/<BOARD>/{vmlinuz,initramfs} from Debian's cloud kernel package
 # (pinned in image/kernel.version), busybox-static, the static lvsd binary and
@@ -12,7 +12,7 @@
 #   OUT_DIR            output directory (default image/out/<BOARD>)
 #   KERNEL_DEB         use this kernel .deb instead of the cache / apt
 #   APT_DOWNLOAD_OPTS  extra options for apt-get download (e.g. -o Acquire::...)
-set -eu
+set -euo pipefail
 
 die() { echo "image/build.sh: error: $*" >&2; exit 1; }
 note() { echo "image/build.sh: $*" >&2; }
@@ -183,7 +183,7 @@ install -m 0755 "$LVSD_BIN" "$RFS/usr/sbin/lvsd"
 install -m 0644 "$BOARD_DIR/lvsd.ini" "$RFS/etc/lvsd/lvsd.ini"
 install -m 0644 "$BOARD_DIR/board.conf" "$RFS/etc/board.conf"
 install -m 0644 "$BOARD_DIR/sysctl.conf" "$RFS/etc/sysctl.conf"
-grep -v '^[[:space:]]*\(#\|$\)' "$BOARD_DIR/modules" | tr -d ' \t' > "$RFS/etc/modules"
+{ grep -v '^[[:space:]]*\(#\|$\)' "$BOARD_DIR/modules" || true; } | tr -d ' \t' > "$RFS/etc/modules"
 install -m 0755 "$IMAGE_DIR/rootfs/init" "$RFS/init"
 install -m 0755 "$IMAGE_DIR/rootfs/lvsd-supervise" "$RFS/sbin/lvsd-supervise"
 # ---- BIRD 2 (board.conf BIRD=yes): the routing daemon of announce mode -----

@@ -1,5 +1,7 @@
 //! genhash against busybox httpd: the digest equals `md5sum` of the served file and keepalived's `genhash` output.
 
+mod common;
+
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -73,7 +75,7 @@ fn args(addr: SocketAddr, url: &str) -> GenhashArgs {
 #[test]
 fn genhash_matches_md5sum_and_keepalived() {
     let Some(h) = httpd("match") else {
-        eprintln!("busybox not installed: skipped");
+        common::require_or_skip(false, "busybox (apt package busybox-static)");
         return;
     };
     let mut out = Vec::new();
@@ -109,7 +111,9 @@ fn genhash_matches_md5sum_and_keepalived() {
                 .expect("keepalived genhash printed no digest");
             assert_eq!(theirs, ours);
         }
-        Err(_) => eprintln!("keepalived genhash not installed: that half skipped"),
+        Err(e) => {
+            common::require_or_skip(false, &format!("keepalived's genhash ({e})"));
+        }
     }
 
     let mut out = Vec::new();
@@ -126,6 +130,7 @@ fn genhash_matches_md5sum_and_keepalived() {
 #[test]
 fn genhash_fails_with_reasons() {
     let Some(h) = httpd("fail") else {
+        common::require_or_skip(false, "busybox (apt package busybox-static)");
         return;
     };
     let mut out = Vec::new();

@@ -2,6 +2,8 @@
 //! "IPVS" does not on this host) and rtnetlink addresses, links and events inside a
 //! private network namespace (root only; skipped with a message otherwise).
 
+mod common;
+
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::time::{Duration, Instant};
 
@@ -55,19 +57,22 @@ fn missing_ipvs_gives_a_clear_error() {
 
 /// Runs `f` in a thread moved into a fresh network namespace; the namespace disappears
 /// with the thread. Returns false (after saying why) when not permitted.
+/// A missing namespace fails under CI=true (`common::require_or_skip`).
 fn in_netns(f: impl FnOnce() + Send + 'static) -> bool {
-    std::thread::spawn(move || {
-        if let Err(e) = unshare_network_namespace() {
-            eprintln!(
-                "SKIP: cannot create a network namespace ({e}); run the netlink tests as root"
-            );
-            return false;
-        }
+    let result = std::thread::spawn(move || {
+        unshare_network_namespace()?;
         f();
-        true
+        Ok::<(), std::io::Error>(())
     })
     .join()
-    .expect("netns test thread panicked")
+    .expect("netns test thread panicked");
+    match result {
+        Ok(()) => true,
+        Err(e) => common::require_or_skip(
+            false,
+            &format!("a network namespace (unshare: {e}; run the netlink tests as root)"),
+        ),
+    }
 }
 
 #[test]

@@ -18,17 +18,9 @@ use std::time::{Duration, Instant};
 
 const LVSD: &str = env!("CARGO_BIN_EXE_lvsd");
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true")
-}
-
-/// False (skip) outside CI, a failure in CI.
+/// False (skip) outside CI, a failure in CI (`common::require_or_skip`).
 fn prerequisite(ok: bool, what: &str) -> bool {
-    if !ok {
-        assert!(!in_ci(), "CI=true and {what} is missing");
-        eprintln!("SKIP: {what} is missing");
-    }
-    ok
+    common::require_or_skip(ok, what)
 }
 
 fn have(tool: &str) -> bool {

@@ -36,8 +36,7 @@ fn sh_out(script: &str) -> String {
 
 #[test]
 fn up_is_idempotent_and_down_undoes_exactly_up() {
-    if !common::can_use_netns() {
-        eprintln!("SKIP: needs root and ip netns");
+    if !common::netns_or_skip() {
         return;
     }
     let ns = common::Namespaces::new("lvsdrs", &["r"]);

@@ -113,8 +113,7 @@ fn wait_for(
 
 #[test]
 fn election_failover_and_preemption() {
-    if !common::can_use_netns() {
-        eprintln!("SKIP: needs root and ip netns");
+    if !common::netns_or_skip() {
         return;
     }
     let ns = common::Namespaces::new("lvsdvd", &["1", "2"]);

@@ -33,11 +33,7 @@ virtual_ipaddress = {vip}
 }
 
 fn skip() -> bool {
-    if !vrrp_netns::can_run() {
-        eprintln!("SKIP: needs root and ip netns");
-        return true;
-    }
-    false
+    !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
 }
 
 #[test]
@@ -623,12 +619,7 @@ fn dont_track_primary_ignores_the_own_link() {
         .arg("--version")
         .output()
         .is_ok();
-    if !have_keepalived {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keepalived is needed for this test in CI"
-        );
-        eprintln!("SKIP: keepalived is not installed");
+    if !common::require_or_skip(have_keepalived, "keepalived (apt package keepalived)") {
         return;
     }
     let lan = Lan::new("lvdt", 18, 2);

@@ -22,15 +22,10 @@ const S: Duration = Duration::from_secs(1);
 
 /// Skips outside CI when netns cannot be used; fails in CI (env CI=true).
 fn can_run(what: &str) -> bool {
-    if vrrp_netns::can_run() {
-        return true;
-    }
-    assert!(
-        std::env::var("CI").as_deref() != Ok("true"),
-        "{what}: needs root and ip netns, and CI=true makes that a failure"
-    );
-    eprintln!("SKIP {what}: needs root and ip netns");
-    false
+    common::require_or_skip(
+        vrrp_netns::can_run(),
+        &format!("root and `ip netns` (iproute2) for {what}"),
+    )
 }
 
 fn have_keepalived() -> bool {
@@ -223,12 +218,10 @@ fn finding_1_unicast_forgery_does_not_move_a_multicast_master() {
     assert!(lvsd.has_addr("eth0", &vip32), "{}", ctx());
 
     // keepalived 2.2.7 beside it: the same forgeries leave it master too.
-    if !have_keepalived() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keepalived is missing (scripts/deps.sh installs it)"
-        );
-        eprintln!("SKIP keepalived half: keepalived not installed");
+    if !common::require_or_skip(
+        have_keepalived(),
+        "keepalived for the keepalived half (scripts/deps.sh installs it)",
+    ) {
         return;
     }
     drop(lvsd);
@@ -295,12 +288,10 @@ fn unicast_instance_hears_only_its_peers() {
     // it checks the source only with `check_unicast_src`; without it the
     // stranger's advert takes its VIP away (the difference docs/operations.md
     // names), with it the stranger is ignored as lvsd always does.
-    if !have_keepalived() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keepalived is missing (scripts/deps.sh installs it)"
-        );
-        eprintln!("SKIP keepalived half: keepalived not installed");
+    if !common::require_or_skip(
+        have_keepalived(),
+        "keepalived for the keepalived half (scripts/deps.sh installs it)",
+    ) {
         return;
     }
     drop(lvsd);
@@ -382,12 +373,10 @@ fn finding_2_burst_of_lower_adverts_then_a_winner() {
     never_backup_with_vip(&lvsd, &vip32, 2 * S, &ctx);
 
     // keepalived 2.2.7 beside it, same burst: it steps down and drops the VIP.
-    if !have_keepalived() {
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "keepalived is missing (scripts/deps.sh installs it)"
-        );
-        eprintln!("SKIP keepalived half: keepalived not installed");
+    if !common::require_or_skip(
+        have_keepalived(),
+        "keepalived for the keepalived half (scripts/deps.sh installs it)",
+    ) {
         return;
     }
     drop(lvsd);

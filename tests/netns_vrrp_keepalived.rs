@@ -89,8 +89,9 @@ fn keepalived_complaints(log: &str) -> Vec<&str> {
 }
 
 fn interop(prefix: &str, net: u8, v: Version, lvsd_is_master: bool) {
-    if !vrrp_netns::can_run() || !have_keepalived() {
-        eprintln!("SKIP: needs root, ip netns and keepalived");
+    if !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
+        || !common::require_or_skip(have_keepalived(), "keepalived (apt package keepalived)")
+    {
         return;
     }
     let lan = Lan::new(prefix, net, 2);

@@ -41,8 +41,7 @@ fn receive_one(rx: &vrrp_socket::VrrpReceiver) -> (IpAddr, IpAddr, u8, Vec<u8>) 
 
 #[test]
 fn multicast_adverts_cross_a_veth_with_ttl_255() {
-    if !common::can_use_netns() {
-        eprintln!("SKIP: needs root and ip netns");
+    if !common::netns_or_skip() {
         return;
     }
     let ns = common::Namespaces::new("lvsdvs", &["a", "b"]);
