@@ -314,6 +314,8 @@ fn probes() -> Vec<Probe> {
         p("global", "script_capabilities", "sys_admin"),
         p("global", "log_facility", "local3"),
         p("global", "log_format", "logfmt"),
+        p("global", "announce_device", "lvsd-any2"),
+        p("global", "announce_maintenance", "yes"),
         p("vrrp_script", "script", "/bin/false"),
         p("vrrp_script", "interval", "2"),
         p("vrrp_script", "timeout", "3"),
@@ -457,6 +459,13 @@ fn probes() -> Vec<Probe> {
         p("virtual_server", "inhibit_on_failure", "yes"),
         p("virtual_server", "virtualhost", "www.example.test"),
         p("virtual_server", "ha_suspend", "yes"),
+        // An announced address may not also be a VRRP virtual_ipaddress.
+        pc(
+            "virtual_server",
+            "announce",
+            "edge",
+            &[("", "address", Some("192.168.118.130"))],
+        ),
         p("real_server", "weight", "2"),
         p("real_server", "inhibit_on_failure", "yes"),
         p("real_server", "uthreshold", "100"),
