@@ -514,7 +514,8 @@ fn test_hook(name: &str) -> Option<u64> {
 
 /// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
 /// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon;
-/// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA;
+/// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA,
+///   and PING_CHECK's raw ICMP socket;
 /// - CAP_KILL, CAP_SETUID, CAP_SETGID: scripts that run as another user
 ///   (started as that user, and their process group signalled on timeout).
 fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
@@ -523,7 +524,16 @@ fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
     if !dry_run || vrrp {
         keep |= caps::bit(caps::NET_ADMIN);
     }
-    if vrrp {
+    // PING_CHECK falls back to a raw ICMP socket when net.ipv4.ping_group_range
+    // does not cover lvsd's group (the default range covers no group).
+    let ping = config.virtual_servers.iter().any(|vs| {
+        vs.real_servers.iter().any(|rs| {
+            rs.checkers
+                .iter()
+                .any(|c| matches!(c.kind, config::CheckKind::Ping))
+        })
+    });
+    if vrrp || ping {
         keep |= caps::bit(caps::NET_RAW);
     }
     let script_users = config.global.script_user.is_some()
