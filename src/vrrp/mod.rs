@@ -23,6 +23,7 @@
 //!    it takes to converge, so no event burst can lose one.
 
 pub mod instance;
+pub mod process;
 pub mod receive;
 pub mod sync_group;
 pub mod track;
