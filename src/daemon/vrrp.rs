@@ -550,6 +550,7 @@ impl Vrrp {
                     } else {
                         TrackStatus::Down
                     },
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
@@ -586,6 +587,7 @@ impl Vrrp {
                     } else {
                         TrackStatus::Down
                     },
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((i.index, index, n));
@@ -601,6 +603,7 @@ impl Vrrp {
                     kind: TrackKind::Script,
                     weight: t.weight,
                     initial: script.status(),
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             script.subscribers.push((index, n));
@@ -621,6 +624,7 @@ impl Vrrp {
                     kind: TrackKind::File,
                     weight: t.weight,
                     initial: TrackStatus::Value(self.files[f].value),
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             self.files[f].subscribers.push((index, n));

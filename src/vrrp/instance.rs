@@ -442,6 +442,7 @@ impl Instance {
             kind: TrackKind::Interface,
             weight: 0,
             initial: TrackStatus::Up,
+            reverse: false,
         })?;
         for spec in params.tracks.iter() {
             tracks.add(*spec)?;
@@ -1496,6 +1497,7 @@ mod tests {
                 kind: TrackKind::Script,
                 weight: -30,
                 initial: TrackStatus::Up,
+                reverse: false,
             })
             .unwrap();
         p.tracks
@@ -1503,6 +1505,7 @@ mod tests {
                 kind: TrackKind::File,
                 weight: 0,
                 initial: TrackStatus::Value(0),
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p.clone()).unwrap();
@@ -1533,6 +1536,7 @@ mod tests {
                 kind: TrackKind::Interface,
                 weight: 0,
                 initial: TrackStatus::Down,
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p).unwrap();

@@ -632,7 +632,10 @@ mod tests {
         t.handle_exit(t1, 101);
         assert_eq!(t.poll_at(), Some(t1 + Duration::from_secs(3)));
         t.handle_fork(t1, 100, 102);
-        assert_eq!((t.poll_at(), t.is_up(0), t.poll_change()), (None, true, None));
+        assert_eq!(
+            (t.poll_at(), t.is_up(0), t.poll_change()),
+            (None, true, None)
+        );
         // An exit during fork_delay cancels the fork's wait at once.
         t.handle_exit(t1, 102);
         t.handle_timeout(t1 + Duration::from_secs(3));
@@ -640,7 +643,10 @@ mod tests {
         t.handle_fork(t1, 100, 103);
         assert!(t.poll_at().is_some());
         t.handle_exit(t1, 103);
-        assert_eq!((t.poll_at(), t.is_up(0), t.poll_change()), (None, false, None));
+        assert_eq!(
+            (t.poll_at(), t.is_up(0), t.poll_change()),
+            (None, false, None)
+        );
     }
 
     #[test]
