@@ -77,6 +77,8 @@ pub enum Source {
     MetricsListener,
     /// Metrics connection number `n`.
     MetricsConn(usize),
+    /// The process-events connector socket (`vrrp_track_process`).
+    ProcEvents,
 }
 
 const VRRP_BASE: usize = 0x100;
@@ -96,6 +98,7 @@ impl Source {
             Source::Rtnetlink => 3,
             Source::Genetlink => 4,
             Source::MetricsListener => 5,
+            Source::ProcEvents => 6,
             Source::Vrrp(n) => VRRP_BASE + n.min(CONTROL_BASE - VRRP_BASE - 1),
             Source::ControlConn(n) => CONTROL_BASE + n.min(METRICS_BASE - CONTROL_BASE - 1),
             Source::MetricsConn(n) => METRICS_BASE + n.min(PROBE_BASE - METRICS_BASE - 1),
@@ -114,6 +117,7 @@ impl Source {
             3 => Source::Rtnetlink,
             4 => Source::Genetlink,
             5 => Source::MetricsListener,
+            6 => Source::ProcEvents,
             t if (VRRP_BASE..CONTROL_BASE).contains(&t) => Source::Vrrp(t - VRRP_BASE),
             t if (CONTROL_BASE..METRICS_BASE).contains(&t) => Source::ControlConn(t - CONTROL_BASE),
             t if (METRICS_BASE..PROBE_BASE).contains(&t) => Source::MetricsConn(t - METRICS_BASE),

@@ -186,7 +186,7 @@ impl PidTable {
     }
 
     fn remove_at(&mut self, mut hole: usize) {
-        if self.slots.get(hole).is_none_or(|s| s.pid == 0) {
+        if self.slots.get(hole).map_or(true, |s| s.pid == 0) {
             return;
         }
         self.slots[hole] = Slot::default();
@@ -551,10 +551,10 @@ mod tests {
 
     #[test]
     fn parameters_exact_partial_initial() {
-        let cmd = b"/bin/app\0--port\08080\0";
+        let cmd = b"/bin/app\0--port\x008080\0";
         let exact = full("/bin/app", &["--port", "8080"], ParamMatch::Exact);
         assert!(exact.matches(&info("app", cmd)));
-        assert!(!exact.matches(&info("app", b"/bin/app\0--port\08080\0-v\0")));
+        assert!(!exact.matches(&info("app", b"/bin/app\0--port\x008080\0-v\0")));
         assert!(!exact.matches(&info("app", b"/bin/app\0--port\0\0")));
         let none_given = full("/bin/app", &[], ParamMatch::Exact);
         assert!(none_given.matches(&info("app", b"/bin/app\0")));
@@ -564,7 +564,7 @@ mod tests {
         assert!(!partial.matches(&info("app", b"/bin/app\0--portx\0")));
         let initial = full("/bin/app", &["--port", "80"], ParamMatch::Initial);
         assert!(initial.matches(&info("app", cmd)));
-        assert!(!initial.matches(&info("app", b"/bin/app\0--port\07080\0")));
+        assert!(!initial.matches(&info("app", b"/bin/app\0--port\x007080\0")));
         assert!(!initial.matches(&info("app", b"/bin/app\0--port\0")));
         // No NUL at all: a rewritten title, no arguments to compare.
         assert!(!exact.matches(&info("app", b"/bin/app")));
@@ -586,7 +586,7 @@ mod tests {
         s.quorum_max = 3;
         let mut t = tracker(vec![s]);
         assert!(!t.is_up(0));
-        let sleep = info("sleep", b"sleep\0100\0");
+        let sleep = info("sleep", b"sleep\x00100\0");
         t.handle_exec(t0, 10, Some(&sleep));
         assert_eq!((t.count(0), t.is_up(0), t.poll_change()), (1, false, None));
         t.handle_exec(t0, 11, Some(&sleep));
