@@ -515,7 +515,7 @@ const STOP_ACK_LIMIT: Duration = Duration::from_secs(1);
 /// A numeric test hook from `LVSD_TEST_HOOKS` (`name=value,name=value`), read
 /// at start only. Tests use it to provoke conditions (a tiny rtnetlink
 /// buffer, a loop failure) that are otherwise hard to reach on purpose.
-fn test_hook(name: &str) -> Option<u64> {
+pub(crate) fn test_hook(name: &str) -> Option<u64> {
     let hooks = std::env::var("LVSD_TEST_HOOKS").ok()?;
     hooks.split(',').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;

@@ -61,37 +61,100 @@ fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int)
     Ok(())
 }
 
+/// A NETLINK_CONNECTOR socket bound to CN_IDX_PROC, nonblocking, with
+/// the receive buffer set; `flags` adds SOCK_CLOEXEC or not.
+fn bound_socket(flags: libc::c_int) -> io::Result<OwnedFd> {
+    // SAFETY: plain socket(2); the result is checked before use.
+    let raw = unsafe {
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | flags,
+            libc::NETLINK_CONNECTOR,
+        )
+    };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `raw` is a socket we just opened and nothing else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+    // SAFETY: sockaddr_nl is plain data; all-zero is a valid value.
+    let mut addr: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
+    addr.nl_groups = CN_IDX_PROC;
+    let len = core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
+    // SAFETY: `addr` is a valid sockaddr_nl of `len` bytes for the duration of the call.
+    if unsafe { libc::bind(raw, (&addr as *const libc::sockaddr_nl).cast(), len) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // A fork bomb must overflow into ENOBUFS (then a rescan), not into
+    // a queue that takes seconds to read: a bounded, generous buffer.
+    let bytes = PROC_EVENTS_RCVBUF as libc::c_int;
+    if set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+        let _ = set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+    }
+    Ok(fd)
+}
+
+/// For tests and supervisors that start lvsd inside another network
+/// namespace: a bound, unsubscribed connector socket opened here (where the
+/// kernel's process events reach it) that a child inherits (no
+/// close-on-exec); lvsd takes it with `LVSD_TEST_HOOKS=proc_events_fd=N`.
+pub fn open_inheritable() -> io::Result<OwnedFd> {
+    bound_socket(0)
+}
+
 impl ProcEvents {
     /// Opens the socket, joins CN_IDX_PROC and sends the subscribe message.
     /// The kernel's answer (an [`ProcEvent::Ack`]) arrives as the first event.
     pub fn open() -> io::Result<ProcEvents> {
-        // SAFETY: plain socket(2); the result is checked before use.
-        let raw = unsafe {
-            libc::socket(
-                libc::AF_NETLINK,
-                libc::SOCK_DGRAM | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC,
-                libc::NETLINK_CONNECTOR,
-            )
+        let fd = bound_socket(libc::SOCK_CLOEXEC)?;
+        let events = ProcEvents { fd, buf: [0; 256] };
+        events.send_listen(true)?;
+        Ok(events)
+    }
+
+    /// Takes over an inherited process-events socket (opened, bound to
+    /// CN_IDX_PROC, in the initial network namespace by whoever started
+    /// lvsd inside another one) and subscribes it. Refused unless `fd` is a
+    /// NETLINK_CONNECTOR socket; lvsd owns it from then on.
+    pub fn from_inherited(fd: RawFd) -> io::Result<ProcEvents> {
+        let get = |name: libc::c_int| -> io::Result<libc::c_int> {
+            let mut value: libc::c_int = 0;
+            let mut len = core::mem::size_of::<libc::c_int>() as libc::socklen_t;
+            // SAFETY: `value` and `len` are live and sized; a bad fd is an error.
+            let rc = unsafe {
+                libc::getsockopt(
+                    fd,
+                    libc::SOL_SOCKET,
+                    name,
+                    (&mut value as *mut libc::c_int).cast(),
+                    &mut len,
+                )
+            };
+            if rc < 0 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(value)
         };
-        if raw < 0 {
-            return Err(io::Error::last_os_error());
+        if get(libc::SO_DOMAIN)? != libc::AF_NETLINK
+            || get(libc::SO_PROTOCOL)? != libc::NETLINK_CONNECTOR
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("fd {fd} is not a NETLINK_CONNECTOR socket"),
+            ));
         }
-        // SAFETY: `raw` is a socket we just opened and nothing else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
-        // SAFETY: sockaddr_nl is plain data; all-zero is a valid value.
-        let mut addr: libc::sockaddr_nl = unsafe { core::mem::zeroed() };
-        addr.nl_family = libc::AF_NETLINK as libc::sa_family_t;
-        addr.nl_groups = CN_IDX_PROC;
-        let len = core::mem::size_of::<libc::sockaddr_nl>() as libc::socklen_t;
-        // SAFETY: `addr` is a valid sockaddr_nl of `len` bytes for the duration of the call.
-        if unsafe { libc::bind(raw, (&addr as *const libc::sockaddr_nl).cast(), len) } < 0 {
-            return Err(io::Error::last_os_error());
-        }
-        // A fork bomb must overflow into ENOBUFS (then a rescan), not into
-        // a queue that takes seconds to read: a bounded, generous buffer.
-        let bytes = PROC_EVENTS_RCVBUF as libc::c_int;
-        if set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
-            let _ = set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+        // SAFETY: an inherited socket (checked above) that nothing else in
+        // this process uses: the daemon takes it once, at start.
+        let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+        // SAFETY: fcntl on the fd we own; only its flags change.
+        unsafe {
+            let flags = libc::fcntl(fd.as_raw_fd(), libc::F_GETFL);
+            if flags < 0 || libc::fcntl(fd.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK) < 0
+            {
+                return Err(io::Error::last_os_error());
+            }
+            libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC);
         }
         let events = ProcEvents { fd, buf: [0; 256] };
         events.send_listen(true)?;

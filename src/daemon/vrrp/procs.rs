@@ -96,7 +96,13 @@ impl ProcessWatch {
         let specs = cfg.vrrp_track_processes.iter().map(spec_of).collect();
         let tracker = ProcessTracker::new(specs)
             .map_err(|_| "vrrp_track_process: more than MAX_TRACK_PROCESSES".to_owned())?;
-        let socket = match ProcEvents::open() {
+        let opened = match crate::daemon::test_hook("proc_events_fd") {
+            // Test hook: a connector socket the test opened in the initial
+            // network namespace, inherited across `ip netns exec`.
+            Some(fd) => ProcEvents::from_inherited(fd as i32),
+            None => ProcEvents::open(),
+        };
+        let socket = match opened {
             Ok(s) => Some(s),
             Err(e) => {
                 warn!(
