@@ -113,7 +113,7 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
 ];
 
 /// Keys of `[vrrp_track_process NAME]`.
-pub(crate) const TRACK_PROCESS_KEYS: &[KeySpec] = &[
+pub(crate) const VRRP_TRACK_PROCESS_KEYS: &[KeySpec] = &[
     one("process"),
     one("param_match"),
     one("full_command"),

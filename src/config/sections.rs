@@ -1044,7 +1044,7 @@ pub(crate) fn read_track_process_section(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<VrrpTrackProcess, ConfigError> {
     let name = simple_name(origin, section)?;
-    let reader = Reader::new(origin, section, TRACK_PROCESS_KEYS)?;
+    let reader = Reader::new(origin, section, VRRP_TRACK_PROCESS_KEYS)?;
     let mut process = None;
     let mut params = Vec::new();
     let mut param_match = None;
