@@ -304,3 +304,100 @@ fn track_process_rescans_and_track_file_like_keepalived() {
         "inside a namespace the connector is refused:\n{log}"
     );
 }
+
+/// A tracked process forks thousands of children (each counted until it
+/// execs `true`) into a small event queue, so events are lost and /proc is
+/// rescanned: lvsd's VRRP keeps its adverts on time (the backup never takes
+/// over), and once the storm is over and the process ends, the count is
+/// back to zero and the instance goes FAULT.
+#[test]
+fn fork_storm_of_a_tracked_process_keeps_vrrp_on_time() {
+    if !can_run("fork_storm_of_a_tracked_process_keeps_vrrp_on_time", false) {
+        return;
+    }
+    let net = 49;
+    let lan = Lan::new("lvts", net, 2);
+    let tag = std::process::id() % 100_000;
+    let name = format!("lvts{tag}s");
+    let sh = lan.dir.join(&name);
+    std::os::unix::fs::symlink("/bin/sh", &sh).unwrap();
+    let vip = format!("10.254.{net}.111");
+    let ini1 = format!(
+        "[global]\ncontrol_socket = @SOCK@\n\n[vrrp_track_process storm]\nprocess = {name}\n\n{}",
+        inst("VI_1", 81, 150, &vip, "track_process = storm")
+    );
+    let ini2 = format!(
+        "[global]\ncontrol_socket = @SOCK@\n\n{}",
+        inst("VI_1", 81, 100, &vip, "")
+    );
+    let mut d1 = lan.lvsd(1, &ini1);
+    let mut d2 = lan.lvsd(2, &ini2);
+    let socket = lvsd::io::proc_events::open_inheritable().expect("connector socket");
+    d1.env.push((
+        "LVSD_TEST_HOOKS".into(),
+        format!(
+            "proc_events_fd={},proc_events_rcvbuf=2048",
+            socket.as_raw_fd()
+        ),
+    ));
+    let ctx = logs(&[&d1, &d2]);
+    let mut procs = Sleepers::new();
+    let forks = 4000;
+    let done = lan.dir.join("storm.done");
+    let script = format!(
+        "sleep 2; i=0; while [ $i -lt {forks} ]; do /bin/true & i=$((i+1)); done; wait; \
+         touch {}; exec sleep 600",
+        done.display()
+    );
+    let storm = procs.start(&sh, &["-c", &script]);
+    d1.start();
+    drop(socket);
+    d2.start();
+    let held = format!("{vip}/32");
+    wait_for(
+        "d1 (150, its process running) is master",
+        15 * S,
+        || d1.has_addr("eth0", &held) && state_of(&d2, "VI_1").contains("BACKUP"),
+        &ctx,
+    );
+    let started = std::time::Instant::now();
+    while !done.exists() {
+        assert!(
+            d1.has_addr("eth0", &held) && !d2.has_addr("eth0", &held),
+            "the storm moved the VIP after {:?}\n{}",
+            started.elapsed(),
+            ctx()
+        );
+        assert!(started.elapsed() < 120 * S, "storm did not end\n{}", ctx());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let storm_took = started.elapsed();
+    let lateness = d1
+        .status()
+        .lines()
+        .find(|l| l.trim_start().starts_with("advert lateness"))
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    // `exec sleep` renamed the tracked process: its quorum is lost.
+    wait_for(
+        "the tracked shell became `sleep`: d1 FAULT, d2 takes over",
+        15 * S,
+        || state_of(&d1, "VI_1").contains("FAULT") && d2.has_addr("eth0", &held),
+        &ctx,
+    );
+    procs.stop(storm);
+    let log = d1.logs();
+    let overruns = log.matches("process events lost").count();
+    println!(
+        "fork storm: {forks} forks of a tracked process in {storm_took:?}; event queue overruns: {overruns}; d1 {lateness}"
+    );
+    assert!(
+        overruns > 0,
+        "a 2 KiB queue overflows in such a storm:\n{log}"
+    );
+    assert!(
+        log.contains("vrrp_track_process storm: quorum lost (0 matching"),
+        "{log}"
+    );
+}

@@ -161,6 +161,25 @@ impl ProcEvents {
         Ok(events)
     }
 
+    /// Sets the receive buffer (tests provoke ENOBUFS with a small one).
+    pub fn set_receive_buffer(&self, bytes: usize) -> io::Result<()> {
+        let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
+        set_int(
+            self.fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUFFORCE,
+            bytes,
+        )
+        .or_else(|_| {
+            set_int(
+                self.fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_RCVBUF,
+                bytes,
+            )
+        })
+    }
+
     fn send_listen(&self, listen: bool) -> io::Result<()> {
         let msg = connector::listen_message(listen, 0);
         loop {

@@ -103,7 +103,14 @@ impl ProcessWatch {
             None => ProcEvents::open(),
         };
         let socket = match opened {
-            Ok(s) => Some(s),
+            Ok(s) => {
+                if let Some(bytes) = crate::daemon::test_hook("proc_events_rcvbuf") {
+                    // Test hook: a small queue makes lost events easy to provoke.
+                    s.set_receive_buffer(bytes as usize)
+                        .map_err(|e| format!("vrrp_track_process: receive buffer: {e}"))?;
+                }
+                Some(s)
+            }
             Err(e) => {
                 warn!(
                     "vrrp_track_process: no process events from the kernel ({e}); \
@@ -220,7 +227,14 @@ impl ProcessWatch {
                 Ok(Received::Ignored) => {}
                 Ok(Received::Overrun) => {
                     self.overruns += 1;
-                    warn!("vrrp_track_process: process events lost (receive queue full); rescanning /proc");
+                    // One line per episode: a storm overflows again and again.
+                    if self.scan.is_none() && self.rescan_at.is_none() {
+                        warn!(
+                            "vrrp_track_process: process events lost (receive queue full, \
+                             {} so far); rescanning /proc",
+                            self.overruns
+                        );
+                    }
                     if self.scan.is_some() {
                         self.scan_again = true;
                     } else {
