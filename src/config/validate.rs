@@ -357,6 +357,30 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         }
         sync_groups.push(group);
     }
+    // `init_file` writes a file once at start: two lines that disagree on
+    // what to write would leave it to the order of the sections.
+    let mut inits: Vec<(&str, TrackFileInit, &str)> = Vec::new();
+    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
+        for t in &instance.track_files {
+            let Some(init) = t.init else { continue };
+            match inits.iter().find(|(p, ..)| *p == t.path.as_str()) {
+                Some((_, first, owner)) if *first != init => {
+                    return Err(ConfigError::new(
+                        origin,
+                        instance.line,
+                        ConfigErrorKind::Conflict(format!(
+                            "track_file {}: init_file differs from the one in [vrrp_instance {owner}]",
+                            t.path
+                        )),
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_file"));
+                }
+                Some(_) => {}
+                None => inits.push((t.path.as_str(), init, instance.name.as_str())),
+            }
+        }
+    }
 
     // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
     // lvs_sync_daemon_interface, not both, and not two instances.
