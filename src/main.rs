@@ -134,7 +134,7 @@ fn main() -> ExitCode {
 
 /// `lvsd check`: validate, print warnings and the summary.
 fn check(path: &std::path::Path) -> Exit {
-    match config::load_file(path) {
+    match io::config_file::load_file(path) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("lvsd: warning: {w}");

@@ -190,6 +190,7 @@ impl StreamProbe for DnsProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -148,6 +148,7 @@ impl StreamProbe for PingProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

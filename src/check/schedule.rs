@@ -323,6 +323,7 @@ impl ServerHealth {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -70,6 +70,7 @@ impl StreamProbe for TcpProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -230,6 +230,7 @@ impl StreamProbe for UdpProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -634,7 +634,7 @@ const LOGGED_WARNINGS: usize = 20;
 /// is recognised without parsing them again).
 fn read_config(path: &Path) -> Result<(Vec<u8>, [u8; 16]), DaemonError> {
     use md5::{Digest, Md5};
-    let bytes = config::read_file(path).map_err(DaemonError::Config)?;
+    let bytes = crate::io::config_file::read_file(path).map_err(DaemonError::Config)?;
     let digest: [u8; 16] = Md5::digest(&bytes).into();
     Ok((bytes, digest))
 }
