@@ -8,10 +8,7 @@ use std::time::Duration;
 
 pub use crate::genhash::GenhashArgs;
 
-/// The default configuration file.
-pub const DEFAULT_CONFIG: &str = "/etc/lvsd/lvsd.ini";
-/// The default control socket of a running daemon.
-pub const DEFAULT_CONTROL_SOCKET: &str = "/run/lvsd/lvsd.sock";
+pub use crate::paths::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET};
 
 /// Process exit codes; documented in `lvsd help` and docs/operations.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +24,18 @@ pub enum Exit {
     Config = 3,
     /// A kernel feature lvsd needs is missing (IPVS module, netlink family).
     Kernel = 4,
+}
+
+impl From<&crate::daemon::DaemonError> for Exit {
+    /// The one mapping from a daemon failure to the process exit code.
+    fn from(e: &crate::daemon::DaemonError) -> Exit {
+        use crate::daemon::DaemonError;
+        match e {
+            DaemonError::Config(_) => Exit::Config,
+            DaemonError::Kernel(_) => Exit::Kernel,
+            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
+        }
+    }
 }
 
 /// The exit-code table as printed by `lvsd help`.

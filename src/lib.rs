@@ -27,6 +27,7 @@ pub mod genhash;
 pub mod io;
 pub mod limits;
 pub mod lvs;
+pub mod paths;
 pub mod realserver;
 pub mod status;
 pub mod vrrp;

@@ -48,7 +48,7 @@ fn main() -> ExitCode {
                 Err(e) => {
                     log::error!("{e}");
                     io::log::flush_for(std::time::Duration::from_secs(1));
-                    e.exit_code()
+                    Exit::from(&e)
                 }
             }
         }

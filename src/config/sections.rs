@@ -293,7 +293,7 @@ fn socket_mode(text: &str) -> Option<u32> {
 /// The `[global]` values when the section is absent.
 pub(crate) fn default_global() -> Global {
     let mut control_socket = PathText::new();
-    let _ = control_socket.push_str(crate::cli::DEFAULT_CONTROL_SOCKET);
+    let _ = control_socket.push_str(crate::paths::DEFAULT_CONTROL_SOCKET);
     Global {
         line: 0,
         router_id: None,

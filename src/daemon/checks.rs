@@ -720,11 +720,7 @@ fn failure_kind(r: &FailReason) -> usize {
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), String> {
-    match crate::io::user::lookup(name) {
-        Ok(Some(ids)) => Ok(ids),
-        Ok(None) => Err(format!("script user {name:?}: no such user in /etc/passwd")),
-        Err(e) => Err(format!("script user {name:?}: {e}")),
-    }
+    crate::io::user::require(name).map_err(|e| e.to_string())
 }
 
 impl Checks {

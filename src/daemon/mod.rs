@@ -19,7 +19,6 @@ use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
-use crate::cli::Exit;
 use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
 use crate::io::caps;
@@ -142,17 +141,6 @@ pub enum DaemonError {
     Kernel(String),
     /// The event loop failed.
     Loop(io::Error),
-}
-
-impl DaemonError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> Exit {
-        match self {
-            DaemonError::Config(_) => Exit::Config,
-            DaemonError::Kernel(_) => Exit::Kernel,
-            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
-        }
-    }
 }
 
 impl std::fmt::Display for DaemonError {
