@@ -29,6 +29,7 @@ pub mod limits;
 pub mod lvs;
 pub mod paths;
 pub mod realserver;
+pub mod script;
 pub mod status;
 pub mod vrrp;
 pub mod wire;

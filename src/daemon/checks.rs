@@ -17,7 +17,7 @@ use mio::{Interest, Registry};
 use crate::check::dns::{DnsProbe, DnsQuery};
 use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
-use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::misc::misc_outcome;
 use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
@@ -33,6 +33,7 @@ use crate::io::event_loop::Source;
 use crate::io::probe::{ProbeDriver, ProbeTarget};
 use crate::io::timers::{TimerId, Timers};
 use crate::limits::{CHECKS_READ_BUDGET, MAX_CHECK_TIMERS, MAX_INFLIGHT_CHECKS, PROBE_READ_BUDGET};
+use crate::script::split_command_line;
 use crate::wire::http::{HttpVersion, StatusCodes};
 use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
 
