@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod datagram;
 pub mod dns;
 pub mod file;
 pub mod http;
