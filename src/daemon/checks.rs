@@ -21,7 +21,7 @@ use crate::check::misc::misc_outcome;
 use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
-use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
+use crate::check::schedule::{CheckerSchedule, ScheduleAction, ServerHealth};
 use crate::check::share::ProbeSharing;
 use crate::check::smtp::SmtpProbe;
 use crate::check::tcp::TcpProbe;
@@ -240,17 +240,6 @@ pub struct Checks {
     timer_log: LogLimit,
     /// Probes whose timer could not be armed, retried at the next `sync_timers`.
     unscheduled: Vec<usize>,
-}
-
-fn timing(t: &config::CheckTiming, alpha: bool) -> CheckTiming {
-    CheckTiming {
-        delay_loop: t.delay_loop,
-        connect_timeout: t.connect_timeout,
-        retry: t.retry,
-        delay_before_retry: t.delay_before_retry,
-        warmup: t.warmup,
-        alpha,
-    }
 }
 
 fn short<const N: usize>(text: &str) -> heapless::String<N> {
@@ -506,11 +495,7 @@ impl Checks {
                     checks.probes.push(Probe {
                         label,
                         def,
-                        schedule: CheckerSchedule::new(
-                            timing(&ch.timing, starts_down),
-                            now,
-                            random,
-                        ),
+                        schedule: CheckerSchedule::new(ch.timing, starts_down, now, random),
                         running: Running::Idle,
                         file_delta: 0,
                         timer: None,
