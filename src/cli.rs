@@ -47,14 +47,8 @@ exit codes:
   3  configuration error (file unreadable or invalid)
   4  kernel feature missing (IPVS module, netlink family)";
 
-/// Where the daemon logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogTarget {
-    /// Standard error (the default in the foreground).
-    Stderr,
-    /// The local syslog socket, /dev/log.
-    Syslog,
-}
+/// Where the daemon logs (`--log`): the config layer's type.
+pub use crate::config::LogTarget;
 
 /// What `lvsd realserver` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

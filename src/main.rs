@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use lvsd::cli::{self, Command, Exit, LogTarget};
+use lvsd::cli::{self, Command, Exit};
 use lvsd::{config, daemon, io};
 
 fn main() -> ExitCode {
@@ -30,13 +30,8 @@ fn main() -> ExitCode {
             verbose,
             dry_run,
         } => {
-            let target = if log == LogTarget::Syslog {
-                io::log::Target::Syslog
-            } else {
-                io::log::Target::Stderr
-            };
             let settings = io::log::Settings {
-                target,
+                target: log,
                 ..Default::default()
             };
             io::log::init(settings, verbose);

@@ -566,18 +566,12 @@ fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<(), DaemonErr
 
 /// `log_target`, `log_facility` and `log_format` of `[global]`.
 fn log_settings(config: &Config) -> crate::io::log::Settings {
-    use crate::io::log::{Format, Settings, Target};
+    use crate::io::log::Settings;
     let g = &config.global;
     Settings {
-        target: match g.log_target {
-            config::LogTarget::Stderr => Target::Stderr,
-            config::LogTarget::Syslog => Target::Syslog,
-        },
+        target: g.log_target,
         facility: g.log_facility,
-        format: match g.log_format {
-            config::LogFormat::Text => Format::Text,
-            config::LogFormat::Logfmt => Format::Logfmt,
-        },
+        format: g.log_format,
     }
 }
 
