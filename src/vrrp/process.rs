@@ -503,6 +503,7 @@ impl ProcessTracker {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock
 mod tests {
     use super::*;
 
