@@ -12,6 +12,8 @@
 //! | `2`                        | control socket listener                     |
 //! | `3`                        | rtnetlink (link and address events)         |
 //! | `4`                        | generic netlink (IPVS)                      |
+//! | `5`                        | metrics listener                            |
+//! | `6`                        | process events (`vrrp_track_process`)       |
 //! | `0x100 + n`                | VRRP socket `n`                             |
 //! | `0x1_0000 + n`             | control connection `n`                      |
 //! | `0x10_0000 + n`            | health-check probe slot `n`                 |
@@ -353,10 +355,11 @@ mod tests {
             Source::Child(255),
             Source::MetricsListener,
             Source::MetricsConn(63),
+            Source::ProcEvents,
         ] {
             assert_eq!(Source::from_token(s.token()), Some(s), "{s:?}");
         }
-        assert_eq!(Source::from_token(Token(6)), None);
+        assert_eq!(Source::from_token(Token(7)), None);
         assert_eq!(Source::from_token(Token(usize::MAX)), None);
     }
 
