@@ -172,6 +172,12 @@ fn track_process_from_kernel_events() {
         || state_of(&lvsd, "VI_2").contains("MASTER priority 100"),
         &ctx,
     );
+    assert!(
+        lvsd.status()
+            .contains("track_process pair: 2 process(es), quorum met (process events)"),
+        "{}",
+        ctx()
+    );
     procs.stop(p1);
     wait_for(
         "one gone: priority 70 again",
@@ -275,6 +281,12 @@ fn track_process_rescans_and_track_file_like_keepalived() {
                 && lvsd.has_addr("eth0", &format!("{}/32", vip(104)))
         },
         &ctx,
+    );
+    assert!(
+        lvsd.status()
+            .contains("track_process need: 1 process(es), quorum met (/proc rescans)"),
+        "{}",
+        ctx()
     );
     std::fs::write(&lfile, "0\n").unwrap();
     std::fs::write(&kfile, "0\n").unwrap();
@@ -399,5 +411,11 @@ fn fork_storm_of_a_tracked_process_keeps_vrrp_on_time() {
     assert!(
         log.contains("vrrp_track_process storm: quorum lost (0 matching"),
         "{log}"
+    );
+    assert!(
+        d1.status()
+            .contains("track_process storm: 0 process(es), quorum not met (process events)"),
+        "{}",
+        ctx()
     );
 }

@@ -1472,6 +1472,16 @@ impl Vrrp {
         for f in &self.files {
             out.track_files.push((f.path.clone(), i64::from(f.value)));
         }
+        if let Some(w) = &self.procs {
+            for (d, name) in w.names.iter().enumerate() {
+                out.track_processes.push(crate::status::TrackedProcess {
+                    name: name.clone(),
+                    count: w.tracker.count(d),
+                    up: w.tracker.is_up(d),
+                    events: w.events_used(),
+                });
+            }
+        }
         out.notify_fifo = self.fifo.as_ref().map(|f| (f.written, f.dropped));
         for r in &self.receivers {
             out.receivers.push(R {

@@ -172,6 +172,11 @@ impl ProcessWatch {
         Ok(Some(watch))
     }
 
+    /// Whether the kernel's process events are used (not /proc rescans).
+    pub fn events_used(&self) -> bool {
+        self.socket.is_some()
+    }
+
     /// The socket to register, if process events are used.
     pub fn socket(&self) -> Option<&ProcEvents> {
         self.socket.as_ref()
