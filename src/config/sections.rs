@@ -947,12 +947,8 @@ fn read_track_file(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<TrackFi
             Some(Ok(w)) if (-254..=254).contains(&w) => w,
             _ => return Err(reader.bad(entry, "weight must be -254..=254")),
         };
-        match words.peek() {
-            Some(&"reverse") => reverse = true,
-            Some(&"noreverse") => {}
-            _ => {}
-        }
-        if matches!(words.peek(), Some(&"reverse" | &"noreverse")) {
+        if let Some(&direction @ ("reverse" | "noreverse")) = words.peek() {
+            reverse = direction == "reverse";
             words.next();
         }
     }
