@@ -417,11 +417,19 @@ struct Progress {
 }
 
 impl Lvs {
-    /// Opens IPVS when the configuration needs it (virtual servers or a sync
-    /// daemon); `Ok(None)` for a VRRP-only configuration.
+    /// Opens IPVS when the configuration needs it (virtual servers, a sync
+    /// daemon, `lvs_timeouts`, `lvs_flush` or a flushing `lvs_flush_on_stop`:
+    /// keepalived ignores those without a virtual server, lvsd applies them);
+    /// `Ok(None)` for a VRRP-only configuration.
     /// With `dry_run` the table is kept in memory and nothing touches the kernel.
     pub fn setup(cfg: &Config, now: Instant, dry_run: bool) -> Result<Option<Lvs>, LvsError> {
-        if cfg.virtual_servers.is_empty() && cfg.global.lvs_sync_daemon.is_none() {
+        let g = &cfg.global;
+        if cfg.virtual_servers.is_empty()
+            && g.lvs_sync_daemon.is_none()
+            && g.lvs_timeouts.is_none()
+            && !g.lvs_flush
+            && g.lvs_flush_on_stop == config::FlushOnStop::No
+        {
             return Ok(None);
         }
         let (ipvs, info) = if dry_run {
@@ -1555,6 +1563,25 @@ mod tests {
         assert_eq!(simulated(&lvs).1.daemons.len(), 2, "follows no instance");
         lvs.stop();
         assert!(simulated(&lvs).1.daemons.is_empty());
+    }
+
+    #[test]
+    fn the_lvs_keys_alone_open_ipvs() {
+        let vi = "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 9\nvirtual_ipaddress = 10.0.0.9\n";
+        let now = Instant::now();
+        for (global, opens) in [
+            ("", false),
+            ("lvs_timeouts = udp 60\n", true),
+            ("lvs_flush = yes\n", true),
+            ("lvs_flush_on_stop = full\n", true),
+        ] {
+            let cfg = crate::config::load_str(&format!("[global]\n{global}{vi}"), "t.ini").unwrap();
+            assert_eq!(
+                Lvs::setup(&cfg, now, true).unwrap().is_some(),
+                opens,
+                "{global}"
+            );
+        }
     }
 
     #[test]
