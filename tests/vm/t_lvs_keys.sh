@@ -128,5 +128,39 @@ same pairs
 expect_ok "the foreign service stays" has_service dir1 10.0.0.198:82
 expect_eq "timeouts restored" "$(timeouts dir1)" "$ORIG"
 same timeouts
+
+step "lvs_sync_daemon following a VRRP instance: its MASTER runs only the master daemon, with the settings"
+vrrp_conf() { # VRID ADDRESS
+    cat <<EOK
+global_defs {
+    router_id t_lvs_keys_$1
+    lvs_sync_daemon eth1 VI_S id 9 maxlen 1200 port 8850 ttl 3 group 224.0.0.91
+}
+vrrp_instance VI_S {
+    state MASTER
+    interface eth0
+    virtual_router_id $1
+    priority 150
+    advert_int 1
+    virtual_ipaddress { $2/32 }
+}
+EOK
+}
+master_only() { [ "$(daemons "$1")" = "master sync daemon (mcast=eth1, syncid=9, maxlen=1200, group=224.0.0.91, port=8850, ttl=3)" ]; }
+# Two VRIDs: each daemon is master of its own instance.
+vrrp_conf 201 10.0.0.121 > $W/vrrp-lvsd.conf
+vrrp_conf 202 10.0.0.122 > $W/vrrp-ka.conf
+lvsd import-keepalived --strict $W/vrrp-lvsd.conf > $W/vrrp.ini 2>$W/import2.err || { cat $W/import2.err; fail "import failed"; }
+sed -i "/^\[global\]/r $W/global.add" $W/vrrp.ini
+nsenter --net=/run/netns/dir1 -- /usr/sbin/lvsd run -c $W/vrrp.ini >>"$LOG" 2>&1 &
+LVSD_PID=$!
+nsenter --net=/run/netns/dir2 -- $KA -n -l -G -P -f $W/vrrp-ka.conf -p $W/ka2.pid -r $W/ka2-vrrp.pid >$W/ka2.log 2>&1 &
+KA_PID=$!
+wait_until 15 master_only dir1 || fail "lvsd: $(daemons dir1)"
+wait_until 15 master_only dir2 || { fail "keepalived: $(daemons dir2)"; tail -20 $W/ka2.log | sed 's/^/    ka| /'; }
+same daemons
+kill -TERM $LVSD_PID; kill -TERM "$(cat $W/ka2.pid 2>/dev/null || echo $KA_PID)" 2>/dev/null
+wait_until 10 no_daemons dir1 || fail "lvsd left a sync daemon"
+wait_until 10 no_daemons dir2 || echo "  keepalived left a sync daemon (witness only)"
 in_ns dir1 ipvsadm -C; in_ns dir2 ipvsadm -C
 finish
