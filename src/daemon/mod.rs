@@ -461,6 +461,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             vrrp.vip_request_done(tag, &request, &result);
         }
     });
+    // The VMACs go last, with the VIPs on them gone (keepalived's
+    // netlink_link_del_vmac at shutdown), and what they changed is put back.
+    vrrp.vmacs.teardown();
     // keepalived's omega: the down commands of every alive real server and
     // of the quorum also run at shutdown, before the notifies are finished.
     if let Some(lvs) = &daemon.lvs {

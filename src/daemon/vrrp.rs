@@ -5,6 +5,7 @@
 
 pub(super) mod scripts;
 mod transition;
+pub(super) mod vmac;
 
 /// FILE_CHECK reads its file as `track_file` does.
 pub(crate) use scripts::read_track_file;
@@ -99,8 +100,13 @@ pub struct InstanceIo {
     pub name: String,
     /// Interface name.
     pub interface: String,
+    /// Where the VIPs live and GARPs leave: the interface, or its VMAC.
     ifindex: u32,
     mac: [u8; 6],
+    /// With `use_vmac`: the configured interface's index (`ifindex` is the
+    /// VMAC's), and whether each of the two is up; the instance's own
+    /// interface counts as up when both are (keepalived tracks both).
+    base: Option<(u32, bool, bool)>,
     sender: VrrpSender,
     packet: Option<PacketSender>,
     /// Packet sockets and MACs of the other interfaces that hold addresses
@@ -196,6 +202,8 @@ pub struct Vrrp {
     notify_timeout: Duration,
     /// `enable_script_security`, for the virtual servers' commands too.
     script_security: bool,
+    /// The VMACs (`use_vmac`), removed at stop.
+    pub vmacs: vmac::Vmacs,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -299,7 +307,14 @@ impl Vrrp {
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
             script_security: cfg.global.enable_script_security,
+            vmacs: vmac::Vmacs::default(),
         };
+        let mut setup_rtnl: Option<Rtnl> = None;
+        let reserved: Vec<&str> = cfg
+            .vrrp_instances
+            .iter()
+            .filter_map(|i| i.use_vmac.as_ref()?.as_ref().map(|n| n.as_str()))
+            .collect();
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
             err,
@@ -353,6 +368,38 @@ impl Vrrp {
                     instance: name.clone(),
                     interface: ifname.to_owned(),
                 })?;
+            let vmac = match &inst.use_vmac {
+                None => None,
+                Some(named) => {
+                    let rtnl = match &mut setup_rtnl {
+                        Some(r) => r,
+                        None => {
+                            setup_rtnl.insert(Rtnl::open().map_err(|err| SetupError::Socket {
+                                what: format!("vrrp_instance {name}: use_vmac: rtnetlink socket"),
+                                err,
+                            })?)
+                        }
+                    };
+                    let want = vmac::VmacRequest {
+                        instance: &name,
+                        base: info,
+                        vrid: inst.virtual_router_id,
+                        ipv6,
+                        name: named.as_ref().map(|n| n.as_str()),
+                        reserved: &reserved,
+                        keep_ipv6: inst
+                            .virtual_ipaddresses_excluded
+                            .iter()
+                            .any(|v| v.address.is_ipv6() != ipv6),
+                    };
+                    Some(vrrp.vmacs.ensure(rtnl, &want)?)
+                }
+            };
+            // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
+            let (adv_name, adv_index) = match &vmac {
+                Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),
+                _ => (ifname, info.index),
+            };
             let in_group = cfg
                 .sync_groups
                 .iter()
@@ -370,20 +417,20 @@ impl Vrrp {
             let receiver = match vrrp
                 .receivers
                 .iter()
-                .position(|r| r.interface == ifname && r.ipv6 == ipv6)
+                .position(|r| r.interface == adv_name && r.ipv6 == ipv6)
             {
                 Some(r) => r,
                 None => {
                     let socket =
-                        VrrpReceiver::open(ifname, info.index, ipv6, true).map_err(|err| {
+                        VrrpReceiver::open(adv_name, adv_index, ipv6, true).map_err(|err| {
                             SetupError::Socket {
-                                what: format!("VRRP receive socket on {ifname}"),
+                                what: format!("VRRP receive socket on {adv_name}"),
                                 err,
                             }
                         })?;
                     vrrp.receivers.push(Receiver {
                         socket,
-                        interface: ifname.to_owned(),
+                        interface: adv_name.to_owned(),
                         ipv6,
                         instances: Vec::new(),
                         drops: [0; DropReason::COUNT],
@@ -396,15 +443,21 @@ impl Vrrp {
                 }
             };
             vrrp.receivers[receiver].instances.push(index);
-            let sender =
-                VrrpSender::open(ifname, info.index, source).map_err(|err| SetupError::Socket {
-                    what: format!("vrrp_instance {name}: send socket from {source} on {ifname}"),
+            let sender = VrrpSender::open(adv_name, adv_index, source).map_err(|err| {
+                SetupError::Socket {
+                    what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
                     err,
-                })?;
-            let packet = match PacketSender::open(info.index) {
+                }
+            })?;
+            // The VIPs (of the instance's family, on its interface) live on the VMAC.
+            let (vip_index, vip_mac, vip_name) = match &vmac {
+                Some(v) => (v.ifindex, v.mac, v.name.as_str()),
+                None => (info.index, info.mac, ifname),
+            };
+            let packet = match PacketSender::open(vip_index) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    warn!("vrrp_instance {name}: no packet socket on {ifname} ({e}); gratuitous ARP disabled");
+                    warn!("vrrp_instance {name}: no packet socket on {vip_name} ({e}); gratuitous ARP disabled");
                     None
                 }
             };
@@ -415,8 +468,14 @@ impl Vrrp {
                 .iter()
                 .chain(&inst.virtual_ipaddresses_excluded)
             {
-                let dev = if vip.dev.is_empty() {
-                    info.index
+                let dev = if vip.dev.is_empty() || vip.dev.as_str() == ifname {
+                    // keepalived: an address of the other family stays on the
+                    // interface itself, not on the VMAC.
+                    if vip.address.is_ipv6() == ipv6 {
+                        vip_index
+                    } else {
+                        info.index
+                    }
                 } else {
                     interfaces
                         .iter()
@@ -431,7 +490,7 @@ impl Vrrp {
                     form: vip_addr(dev, vip),
                     no_track: vip.no_track,
                 });
-                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                if dev != vip_index && !other_links.iter().any(|l| l.0 == dev) {
                     let mac = interfaces
                         .iter()
                         .find(|i| i.index == dev)
@@ -446,11 +505,17 @@ impl Vrrp {
                 }
             }
             let vips_seen = vec![false; vips.len()];
+            // Just set up: a macvlan runs when its lower device does; the
+            // link events say otherwise if it does not.
+            let base = vmac
+                .as_ref()
+                .map(|_| (info.index, info.up && info.running, info.up && info.running));
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
-                ifindex: info.index,
-                mac: info.mac,
+                ifindex: vip_index,
+                mac: vip_mac,
+                base,
                 sender,
                 packet,
                 other_links,
@@ -1043,11 +1108,30 @@ impl Vrrp {
         };
         let cause = transition::Cause::Link { up };
         for i in 0..self.instances.len() {
-            if self.io[i].ifindex == ifindex && self.io[i].track_primary {
-                self.with_cause(i, cause, |inst| {
-                    inst.handle_track(now, OWN_INTERFACE, status)
-                });
+            let io = &mut self.io[i];
+            if !io.track_primary {
+                continue;
             }
+            // With a VMAC, the own interface is up when it and the VMAC are.
+            let status = match &mut io.base {
+                Some((base, base_up, vmac_up)) if *base == ifindex || io.ifindex == ifindex => {
+                    if *base == ifindex {
+                        *base_up = up;
+                    } else {
+                        *vmac_up = up;
+                    }
+                    if *base_up && *vmac_up {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    }
+                }
+                None if io.ifindex == ifindex => status,
+                _ => continue,
+            };
+            self.with_cause(i, cause, |inst| {
+                inst.handle_track(now, OWN_INTERFACE, status)
+            });
         }
         for t in 0..self.iface_tracks.len() {
             let (idx, i, n) = self.iface_tracks[t];

@@ -110,6 +110,8 @@ const KEYWORDS: &[&str] = &[
     "virtual_ipaddress",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
@@ -728,6 +730,7 @@ impl Writer<'_> {
                 }
             }
             self.track_scripts(block);
+            self.vmac(block);
         }
         self.simple(
             &rest,
@@ -740,6 +743,34 @@ impl Writer<'_> {
                 "track_script",
             ],
         );
+    }
+
+    /// `use_vmac [NAME] [MAC]`: a MAC (it has `:`) is dropped, lvsd always
+    /// uses the RFC 5798 virtual MAC; `vmac_xmit_base` without `use_vmac` is
+    /// ignored with keepalived's warning.
+    fn vmac(&mut self, block: &mut Vec<Node>) {
+        let has_vmac = block.iter().any(|n| n.keyword == "use_vmac");
+        for node in block.iter_mut().filter(|n| n.keyword == "use_vmac") {
+            if let Some(mac) = node.args.iter().find(|a| a.contains(':')).cloned() {
+                self.note(
+                    node.at,
+                    NoteKind::Dropped,
+                    format!("`use_vmac {mac}`: lvsd uses the RFC 5798 virtual MAC 00:00:5e:00:01:VRID, not a chosen one"),
+                );
+            }
+            node.args.retain(|a| !a.contains(':'));
+            node.args.truncate(1);
+        }
+        if !has_vmac {
+            if let Some(n) = block.iter().find(|n| n.keyword == "vmac_xmit_base") {
+                self.note(
+                    n.at,
+                    NoteKind::Lenient,
+                    "vmac_xmit_base without use_vmac: ignored, as keepalived does".into(),
+                );
+            }
+            block.retain(|n| n.keyword != "vmac_xmit_base");
+        }
     }
 
     /// `track_script { NAME weight=N }`-style options keepalived does not know are
@@ -791,6 +822,8 @@ const INSTANCE: &[&str] = &[
     "vrrp_version",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
