@@ -285,6 +285,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
+    // The VMACs first: the events of their making are not for the loop.
+    let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
     let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
     if let Some(bytes) = test_hook("rtnl_rcvbuf") {
         // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
@@ -298,7 +300,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering rtnetlink"))?;
-    let mut vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp =
+        vrrp::Vrrp::setup(&config, vmacs).map_err(|e| DaemonError::Setup(e.to_string()))?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         ev.registry()
             .register(

@@ -283,8 +283,9 @@ fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
 }
 
 impl Vrrp {
-    /// Builds every instance, its sockets and the sync groups.
-    pub fn setup(cfg: &Config) -> Result<Vrrp, SetupError> {
+    /// Builds every instance, its sockets and the sync groups, on the VMACs
+    /// made by [`vmac::prepare`].
+    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs) -> Result<Vrrp, SetupError> {
         let mut vrrp = Vrrp {
             instances: Vec::with_capacity(cfg.vrrp_instances.len()),
             io: Vec::with_capacity(cfg.vrrp_instances.len()),
@@ -307,14 +308,8 @@ impl Vrrp {
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
             script_security: cfg.global.enable_script_security,
-            vmacs: vmac::Vmacs::default(),
+            vmacs,
         };
-        let mut setup_rtnl: Option<Rtnl> = None;
-        let reserved: Vec<&str> = cfg
-            .vrrp_instances
-            .iter()
-            .filter_map(|i| i.use_vmac.as_ref()?.as_ref().map(|n| n.as_str()))
-            .collect();
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
             err,
@@ -368,33 +363,7 @@ impl Vrrp {
                     instance: name.clone(),
                     interface: ifname.to_owned(),
                 })?;
-            let vmac = match &inst.use_vmac {
-                None => None,
-                Some(named) => {
-                    let rtnl = match &mut setup_rtnl {
-                        Some(r) => r,
-                        None => {
-                            setup_rtnl.insert(Rtnl::open().map_err(|err| SetupError::Socket {
-                                what: format!("vrrp_instance {name}: use_vmac: rtnetlink socket"),
-                                err,
-                            })?)
-                        }
-                    };
-                    let want = vmac::VmacRequest {
-                        instance: &name,
-                        base: info,
-                        vrid: inst.virtual_router_id,
-                        ipv6,
-                        name: named.as_ref().map(|n| n.as_str()),
-                        reserved: &reserved,
-                        keep_ipv6: inst
-                            .virtual_ipaddresses_excluded
-                            .iter()
-                            .any(|v| v.address.is_ipv6() != ipv6),
-                    };
-                    Some(vrrp.vmacs.ensure(rtnl, &want)?)
-                }
-            };
+            let vmac = vrrp.vmacs.of_instance(index).cloned();
             // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
             let (adv_name, adv_index) = match &vmac {
                 Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),

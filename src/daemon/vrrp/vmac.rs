@@ -20,6 +20,7 @@
 
 use log::{debug, info, warn};
 
+use crate::config::Config;
 use crate::io::iface::InterfaceInfo;
 use crate::io::netlink::{NetlinkError, Rtnl};
 use crate::io::sysctl;
@@ -78,6 +79,8 @@ struct RpFilterRestore {
 #[derive(Default)]
 pub struct Vmacs {
     links: Vec<VmacLink>,
+    /// The VMAC of each instance (same index as the configuration's).
+    per_instance: Vec<Option<VmacLink>>,
     bases: Vec<BaseRestore>,
     rp_filter: Option<RpFilterRestore>,
     rp_filter_checked: bool,
@@ -119,7 +122,63 @@ pub fn default_name(vrid: u8, ipv6: bool, mut free: impl FnMut(&str) -> bool) ->
     None
 }
 
+/// Makes the VMAC of every instance with `use_vmac`, before the rtnetlink event
+/// socket opens: the link events of their making are not news to anyone.
+pub fn prepare(cfg: &Config) -> Result<Vmacs, SetupError> {
+    let mut vmacs = Vmacs::default();
+    if cfg.vrrp_instances.iter().all(|i| i.use_vmac.is_none()) {
+        return Ok(vmacs);
+    }
+    let interfaces = crate::io::iface::all().map_err(|err| SetupError::Socket {
+        what: "listing interfaces".into(),
+        err,
+    })?;
+    let mut rtnl = Rtnl::open().map_err(|err| SetupError::Socket {
+        what: "use_vmac: rtnetlink socket".into(),
+        err,
+    })?;
+    let reserved: Vec<&str> = cfg
+        .vrrp_instances
+        .iter()
+        .filter_map(|i| i.use_vmac.as_ref()?.as_ref().map(|n| n.as_str()))
+        .collect();
+    for inst in &cfg.vrrp_instances {
+        let Some(named) = &inst.use_vmac else {
+            vmacs.per_instance.push(None);
+            continue;
+        };
+        let base = interfaces
+            .iter()
+            .find(|i| i.name == inst.interface.as_str())
+            .ok_or_else(|| SetupError::NoInterface {
+                instance: inst.name.as_str().to_owned(),
+                interface: inst.interface.as_str().to_owned(),
+            })?;
+        let ipv6 = inst.is_ipv6();
+        let want = VmacRequest {
+            instance: inst.name.as_str(),
+            base,
+            vrid: inst.virtual_router_id,
+            ipv6,
+            name: named.as_ref().map(|n| n.as_str()),
+            reserved: &reserved,
+            keep_ipv6: inst
+                .virtual_ipaddresses_excluded
+                .iter()
+                .any(|v| v.address.is_ipv6() != ipv6),
+        };
+        let link = vmacs.ensure(&mut rtnl, &want)?;
+        vmacs.per_instance.push(Some(link));
+    }
+    Ok(vmacs)
+}
+
 impl Vmacs {
+    /// The VMAC of instance `index`, if it has one.
+    pub fn of_instance(&self, index: usize) -> Option<&VmacLink> {
+        self.per_instance.get(index)?.as_ref()
+    }
+
     /// Finds, updates or creates the VMAC of one instance and brings it up.
     pub fn ensure(
         &mut self,
