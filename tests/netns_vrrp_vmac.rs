@@ -19,7 +19,10 @@ const S: Duration = Duration::from_secs(1);
 fn skip() -> bool {
     !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
         || !common::require_or_skip(common::have("tcpdump"), "tcpdump (apt package tcpdump)")
-        || !common::require_or_skip(common::have("busybox"), "busybox (apt package busybox-static)")
+        || !common::require_or_skip(
+            common::have("busybox"),
+            "busybox (apt package busybox-static)",
+        )
 }
 
 fn have_keepalived() -> bool {
@@ -130,7 +133,9 @@ fn assert_vmac(d: &Director, ctx: &dyn Fn() -> String) {
 
 fn ping(ns: &str, addr: &str) -> bool {
     Command::new("ip")
-        .args(["netns", "exec", ns, "busybox", "ping", "-c", "1", "-W", "1", addr])
+        .args([
+            "netns", "exec", ns, "busybox", "ping", "-c", "1", "-W", "1", addr,
+        ])
         .output()
         .map(|o| o.status.success())
         .unwrap_or(false)
@@ -286,7 +291,14 @@ fn vmac_xmit_base_sends_from_the_interface() {
     let net = 71;
     let lan = Lan::new("lvvm2", net, 3);
     let vip32 = format!("10.254.{net}.100/32");
-    let mut d1 = lan.lvsd(1, &lvsd_ini(100, net, "vmac_xmit_base = yes"));
+    // Excluded addresses: the IPv4 one joins the VIP on the VMAC, the IPv6 one
+    // stays on eth0 (keepalived's rule), and IPv6 stays on for the VMAC.
+    let extra = format!(
+        "vmac_xmit_base = yes
+virtual_ipaddress_excluded = 10.254.{net}.101/32
+virtual_ipaddress_excluded = 2001:db8:{net}::101/128"
+    );
+    let mut d1 = lan.lvsd(1, &lvsd_ini(100, net, &extra));
     let ctx = logs(&[&d1]);
     d1.start();
     wait_for(
@@ -296,6 +308,21 @@ fn vmac_xmit_base_sends_from_the_interface() {
         &ctx,
     );
     assert_vmac(&d1, &ctx);
+    wait_for(
+        "the excluded addresses are held",
+        3 * S,
+        || {
+            d1.has_addr("vrrp.51", &format!("10.254.{net}.101/32"))
+                && d1.has_addr("eth0", &format!("2001:db8:{net}::101/128"))
+        },
+        &ctx,
+    );
+    assert_eq!(
+        sysctl(&lan.d(1), "net.ipv6.conf.vrrp/51.disable_ipv6"),
+        "0",
+        "{}",
+        ctx()
+    );
     let eth0 = link(&lan.d(1), "eth0");
     let mac = eth0
         .split_whitespace()
@@ -317,6 +344,11 @@ fn vmac_xmit_base_sends_from_the_interface() {
     );
     d1.signal("-TERM");
     assert_eq!(link(&lan.d(1), "vrrp.51"), "", "{}", ctx());
+    assert!(
+        !d1.has_addr("eth0", &format!("2001:db8:{net}::101/128")),
+        "{}",
+        ctx()
+    );
 }
 
 /// lvsd beside keepalived 2.2.7, both with `use_vmac`: the same VMAC on each

@@ -29,6 +29,8 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_refresh: Option<Option<Duration>>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
+    /// Line of `use_vmac` (0 when absent).
+    pub vmac_line: usize,
     /// Warnings raised while reading the section.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -787,6 +789,7 @@ pub(crate) fn read_instance<'a>(
         garp_master_refresh,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
+        vmac_line: reader.line_of("use_vmac"),
         warnings,
     })
 }

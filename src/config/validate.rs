@@ -221,7 +221,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         {
             return Err(ConfigError::new(
                 origin,
-                raw.instance.line,
+                raw.vmac_line,
                 ConfigErrorKind::Conflict(format!(
                     "use_vmac {name} is already used by [vrrp_instance {}] (line {})",
                     b.name, b.line

@@ -1718,6 +1718,41 @@ vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n
     }
 
     #[test]
+    fn use_vmac_carries_over() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n virtual_ipaddress_excluded {\n  10.0.0.2\n }\n}\n\
+vrrp_instance B {\n interface eth1\n virtual_router_id 52\n use_vmac gw 02:00:00:00:00:01\n\
+ virtual_ipaddress {\n  10.0.1.1\n }\n}\n\
+vrrp_instance C {\n interface eth1\n virtual_router_id 53\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.1.3\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        for line in [
+            "virtual_router_id = 51\nuse_vmac\nvmac_xmit_base\n",
+            "virtual_router_id = 52\nuse_vmac = gw\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("02:00:00:00:00:01"), "{dropped:?}");
+        let lenient = notes_of(&imported, NoteKind::Lenient);
+        assert!(
+            lenient
+                .iter()
+                .any(|n| n.contains("vmac_xmit_base without use_vmac")),
+            "{lenient:?}"
+        );
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        let v = &config.vrrp_instances;
+        assert_eq!(
+            (v[0].use_vmac.clone(), v[0].vmac_xmit_base),
+            (Some(None), true)
+        );
+        assert_eq!(v[1].use_vmac.clone().unwrap().unwrap(), "gw");
+        assert_eq!((v[2].use_vmac.clone(), v[2].vmac_xmit_base), (None, false));
+    }
+
+    #[test]
     fn vip_options_carry_over() {
         let text = "vrrp_instance VI_1 {\n state BACKUP\n interface eth0\n virtual_router_id 51\n priority 100\n\
  virtual_ipaddress {\n  10.0.0.1/24 brd 10.0.0.255 dev eth0 scope link label eth0:1 no_track\n\
