@@ -456,3 +456,156 @@ fn vmac_lvsd_master_keepalived_backup() {
 fn vmac_keepalived_master_lvsd_backup() {
     beside_keepalived("lvvm4", 73, false);
 }
+
+/// IPv6 (VRRPv3): the VMAC has 00:00:5e:00:02:VRID, the interface's link-local
+/// address (adverts leave from it, to ff02::12 at 33:33:00:00:00:12), no
+/// address of its own making, and the VIP moves between two lvsd and back
+/// from keepalived with the same configuration.
+#[test]
+fn ipv6_vmac_fails_over() {
+    if skip() {
+        return;
+    }
+    let net = 74;
+    let lan = Lan::new("lvvm6", net, 3);
+    let vip = format!("2001:db8:{net}::100/128");
+    let ini = |priority: u8| {
+        format!(
+            "[global]
+control_socket = @SOCK@
+
+[vrrp_instance VI_6]
+state = BACKUP
+interface = eth0
+virtual_router_id = 51
+priority = {priority}
+version = 3
+advert_int = 0.5
+use_vmac
+virtual_ipaddress = {vip}
+"
+        )
+    };
+    let mut d1 = lan.lvsd(1, &ini(100));
+    let mut d2 = lan.lvsd(2, &ini(90));
+    let ctx = logs(&[&d1, &d2]);
+    d2.start();
+    d1.start();
+    wait_for(
+        "d1 holds the IPv6 VIP on its VMAC",
+        15 * S,
+        || d1.has_addr("vrrp.51", &vip),
+        &ctx,
+    );
+    let l = link(&lan.d(1), "vrrp.51");
+    assert!(
+        l.contains("link/ether 00:00:5e:00:02:33") && l.contains("macvlan mode private"),
+        "{l}\n{}",
+        ctx()
+    );
+    assert!(l.contains("addrgenmode none"), "{l}");
+    let eth0 = out(&[
+        "ip",
+        "-n",
+        &lan.d(1),
+        "-6",
+        "-o",
+        "addr",
+        "show",
+        "dev",
+        "eth0",
+    ]);
+    let ll = eth0
+        .split_whitespace()
+        .find(|w| w.starts_with("fe80::"))
+        .unwrap()
+        .to_owned();
+    assert!(d1.has_addr("vrrp.51", &ll), "{}", ctx());
+    let v6 = out(&[
+        "ip",
+        "-n",
+        &lan.d(1),
+        "-6",
+        "-o",
+        "addr",
+        "show",
+        "dev",
+        "vrrp.51",
+    ]);
+    assert_eq!(v6.lines().count(), 2, "only the VIP and {ll}:\n{v6}");
+    let seen = out(&[
+        "ip",
+        "netns",
+        "exec",
+        &lan.br(),
+        "timeout",
+        "6",
+        "tcpdump",
+        "-e",
+        "-n",
+        "-l",
+        "-c",
+        "2",
+        "-i",
+        "p1",
+        "ip6 proto 112",
+    ]);
+    assert!(
+        seen.contains("00:00:5e:00:02:33 > 33:33:00:00:00:12"),
+        "{seen}\n{}",
+        ctx()
+    );
+    holds_for(
+        "d2 stays backup",
+        2 * S,
+        || !d2.has_addr("vrrp.51", &vip),
+        &ctx,
+    );
+    d1.signal("-TERM");
+    wait_for(
+        "d2 takes over",
+        5 * S,
+        || d2.has_addr("vrrp.51", &vip),
+        &ctx,
+    );
+    assert_eq!(link(&lan.d(1), "vrrp.51"), "", "{}", ctx());
+    // keepalived with the same configuration in d1's place preempts back.
+    if !common::require_or_skip(have_keepalived(), "keepalived (apt package keepalived)") {
+        return;
+    }
+    let mut k1 = lan.keepalived(
+        1,
+        &format!(
+            "vrrp_instance VI_6 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 51
+    priority 100
+    version 3
+    advert_int 0.5
+    use_vmac
+    virtual_ipaddress {{
+        {vip}
+    }}
+}}
+"
+        ),
+    );
+    let ctx = logs(&[&k1, &d2]);
+    k1.start();
+    wait_for(
+        "keepalived preempts lvsd",
+        15 * S,
+        || k1.has_addr("vrrp.51", &vip) && !d2.has_addr("vrrp.51", &vip),
+        &ctx,
+    );
+    k1.signal("-TERM");
+    wait_for(
+        "lvsd takes over from keepalived",
+        5 * S,
+        || d2.has_addr("vrrp.51", &vip),
+        &ctx,
+    );
+    let st = d2.status();
+    assert!(!st.contains("dropped"), "{st}\n{}", ctx());
+}

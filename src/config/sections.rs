@@ -731,12 +731,6 @@ pub(crate) fn read_instance<'a>(
     }
     let mut xmit_base = vmac_xmit_base.is_some();
     if let Some((name, entry)) = &use_vmac {
-        if ipv6 || native_ipv6 {
-            return Err(reader.bad(
-                entry,
-                "use_vmac on an IPv6 instance is not supported by lvsd yet (IPv4 only)",
-            ));
-        }
         if name.as_ref().is_some_and(|n| *n == interface) {
             return Err(reader.bad(entry, "the VMAC cannot have the name of `interface`"));
         }

@@ -355,15 +355,16 @@ impl Vrrp {
                         interface: ifname.to_owned(),
                     })?;
             let ipv6 = inst.is_ipv6();
+            let vmac = vrrp.vmacs.of_instance(index).cloned();
             let source = inst
                 .unicast_src_ip
                 .or(inst.mcast_src_ip)
+                .or_else(|| vmac.as_ref()?.link_local.map(IpAddr::V6))
                 .or_else(|| info.primary(ipv6))
                 .ok_or_else(|| SetupError::NoSource {
                     instance: name.clone(),
                     interface: ifname.to_owned(),
                 })?;
-            let vmac = vrrp.vmacs.of_instance(index).cloned();
             // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
             let (adv_name, adv_index) = match &vmac {
                 Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),

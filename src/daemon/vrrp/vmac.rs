@@ -18,6 +18,8 @@
 //!
 //! Setup and stop only: the requests wait for their acks (the loop is not running).
 
+use std::net::{IpAddr, Ipv6Addr};
+
 use log::{debug, info, warn};
 
 use crate::config::Config;
@@ -25,7 +27,7 @@ use crate::io::iface::InterfaceInfo;
 use crate::io::netlink::{NetlinkError, Rtnl};
 use crate::io::sysctl;
 use crate::wire::netlink::rtnl::{
-    vrrp_virtual_mac, Link, DEVCONF_ACCEPT_LOCAL, DEVCONF_ARP_FILTER, DEVCONF_ARP_IGNORE,
+    vrrp_virtual_mac, IfAddr, Link, DEVCONF_ACCEPT_LOCAL, DEVCONF_ARP_FILTER, DEVCONF_ARP_IGNORE,
     DEVCONF_PROMOTE_SECONDARIES, DEVCONF_RP_FILTER, IFNAME_MAX, MACVLAN_MODE_PRIVATE,
 };
 
@@ -40,6 +42,8 @@ pub struct VmacLink {
     pub ifindex: u32,
     /// Its address, the VRRP virtual MAC.
     pub mac: [u8; 6],
+    /// IPv6: the link-local address put on it for the adverts to leave from.
+    pub link_local: Option<Ipv6Addr>,
 }
 
 /// What one instance asks for.
@@ -58,6 +62,32 @@ pub struct VmacRequest<'a> {
     pub reserved: &'a [&'a str],
     /// Whether IPv6 stays enabled on the VMAC (excluded addresses of the other family).
     pub keep_ipv6: bool,
+    /// IPv6 adverts leave from the VMAC: the link-local address they need
+    /// (`mcast_src_ip`/`unicast_src_ip`, else the interface's, else one made
+    /// from the interface's MAC; keepalived's set_link_local_address).
+    pub link_local: Option<Ipv6Addr>,
+}
+
+/// The EUI-64 link-local address of `mac` (RFC 4291 appendix A).
+pub fn eui64_link_local(mac: [u8; 6]) -> Ipv6Addr {
+    Ipv6Addr::from([
+        0xfe,
+        0x80,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        mac[0] ^ 0x02,
+        mac[1],
+        mac[2],
+        0xff,
+        0xfe,
+        mac[3],
+        mac[4],
+        mac[5],
+    ])
 }
 
 /// The lower device's settings before the first VMAC on it changed them.
@@ -155,6 +185,14 @@ pub fn prepare(cfg: &Config) -> Result<Vmacs, SetupError> {
                 interface: inst.interface.as_str().to_owned(),
             })?;
         let ipv6 = inst.is_ipv6();
+        let link_local = (ipv6 && !inst.vmac_xmit_base).then(|| {
+            match inst.unicast_src_ip.or(inst.mcast_src_ip) {
+                Some(IpAddr::V6(a)) => a,
+                _ => base
+                    .link_local()
+                    .unwrap_or_else(|| eui64_link_local(base.mac)),
+            }
+        });
         let want = VmacRequest {
             instance: inst.name.as_str(),
             base,
@@ -165,7 +203,9 @@ pub fn prepare(cfg: &Config) -> Result<Vmacs, SetupError> {
             keep_ipv6: inst
                 .virtual_ipaddresses_excluded
                 .iter()
-                .any(|v| v.address.is_ipv6() != ipv6),
+                .any(|v| v.address.is_ipv6() != ipv6)
+                || ipv6,
+            link_local,
         };
         let link = vmacs.ensure(&mut rtnl, &want)?;
         vmacs.per_instance.push(Some(link));
@@ -217,6 +257,7 @@ impl Vmacs {
                 name: l.name.to_string(),
                 ifindex: l.ifindex,
                 mac,
+                link_local: None,
             }
         } else {
             let mut name = want.name.map(str::to_owned);
@@ -267,7 +308,12 @@ impl Vmacs {
                         "gone right after it was made",
                     )
                 })?;
-            VmacLink { name, ifindex, mac }
+            VmacLink {
+                name,
+                ifindex,
+                mac,
+                link_local: None,
+            }
         };
         self.links.push(link.clone());
         if changed && !want.ipv6 {
@@ -293,6 +339,23 @@ impl Vmacs {
         }
         rtnl.set_link_up(link.ifindex, true)
             .map_err(|e| failed(instance, base, &format!("setting VMAC {} up", link.name), e))?;
+        let mut link = link;
+        if let Some(addr) = want.link_local {
+            let mut a = IfAddr::host(link.ifindex, IpAddr::V6(addr));
+            a.prefix_len = 64;
+            rtnl.add_addr(&a).map_err(|e| {
+                failed(
+                    instance,
+                    base,
+                    &format!("adding link-local address {addr} to VMAC {}", link.name),
+                    e,
+                )
+            })?;
+            link.link_local = Some(addr);
+            if let Some(l) = self.links.iter_mut().find(|l| l.ifindex == link.ifindex) {
+                l.link_local = Some(addr);
+            }
+        }
         Ok(link)
     }
 
@@ -534,5 +597,13 @@ mod tests {
             "vrrp7.9"
         );
         assert_eq!(default_name(255, false, |_| false), None);
+    }
+
+    #[test]
+    fn eui64_from_mac() {
+        assert_eq!(
+            eui64_link_local([0x42, 0x47, 0x2a, 0x1e, 0x84, 0x91]),
+            "fe80::4047:2aff:fe1e:8491".parse::<Ipv6Addr>().unwrap()
+        );
     }
 }
