@@ -278,7 +278,27 @@ fn lvsd_pair_with_vmac_fails_over() {
         "the same link"
     );
     assert_eq!(link(&d, "vrrp.51"), "", "no second VMAC\n{}", ctx());
+    // The VMAC deleted by hand: the instance is FAULT (its own interface is
+    // down as far as VRRP goes) and the backup takes over.
+    common::sh(&format!("ip -n {d} link del vmx51"));
+    wait_for(
+        "d2 takes over when d1's VMAC is gone",
+        8 * S,
+        || d2.has_addr("vrrp.51", &vip32),
+        &ctx,
+    );
+    wait_for(
+        "d1 is FAULT",
+        3 * S,
+        || d1.status().contains("VI_1 vrid 51 on eth0: FAULT"),
+        &ctx,
+    );
     d1.signal("-TERM");
+    assert!(
+        d1.logs().contains("VMAC vmx51 was already gone"),
+        "{}",
+        ctx()
+    );
     d2.signal("-TERM");
     assert_eq!(link(&lan.d(2), "vrrp.51"), "", "{}", ctx());
 }

@@ -133,7 +133,7 @@ pub fn mac_text(mac: [u8; 6]) -> String {
 /// `vrrp1.VRID`, `vrrp2.VRID`, ..., the first that `free` accepts.
 pub fn default_name(vrid: u8, ipv6: bool, mut free: impl FnMut(&str) -> bool) -> Option<String> {
     let mut num: u32 = 0;
-    for _ in 0..1000 {
+    for _ in 0..crate::limits::VMAC_NAME_TRIES {
         let name = if num == 0 {
             format!("vrrp.{vrid}")
         } else {
@@ -159,6 +159,10 @@ pub fn prepare(cfg: &Config) -> Result<Vmacs, SetupError> {
     if cfg.vrrp_instances.iter().all(|i| i.use_vmac.is_none()) {
         return Ok(vmacs);
     }
+    // Sized once: at most one VMAC per instance (limits::MAX_VMACS).
+    let wanted = cfg.vrrp_instances.len().min(crate::limits::MAX_VMACS);
+    vmacs.links.reserve_exact(wanted);
+    vmacs.per_instance.reserve_exact(wanted);
     let interfaces = crate::io::iface::all().map_err(|err| SetupError::Socket {
         what: "listing interfaces".into(),
         err,

@@ -82,7 +82,7 @@ pub const DEVCONF_PROMOTE_SECONDARIES: u16 = 20;
 /// `IPV4_DEVCONF_ACCEPT_LOCAL` (accept_local).
 pub const DEVCONF_ACCEPT_LOCAL: u16 = 23;
 /// Most devconf values one request sets.
-pub const DEVCONF_MAX_SET: usize = 8;
+pub const DEVCONF_MAX_SET: usize = crate::limits::DEVCONF_PER_REQUEST;
 /// `IFLA_MTU`.
 pub const IFLA_MTU: u16 = 4;
 /// `IFLA_OPERSTATE`.
