@@ -8,10 +8,7 @@ use std::time::Duration;
 
 pub use crate::genhash::GenhashArgs;
 
-/// The default configuration file.
-pub const DEFAULT_CONFIG: &str = "/etc/lvsd/lvsd.ini";
-/// The default control socket of a running daemon.
-pub const DEFAULT_CONTROL_SOCKET: &str = "/run/lvsd/lvsd.sock";
+pub use crate::paths::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET};
 
 /// Process exit codes; documented in `lvsd help` and docs/operations.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +26,18 @@ pub enum Exit {
     Kernel = 4,
 }
 
+impl From<&crate::daemon::DaemonError> for Exit {
+    /// The one mapping from a daemon failure to the process exit code.
+    fn from(e: &crate::daemon::DaemonError) -> Exit {
+        use crate::daemon::DaemonError;
+        match e {
+            DaemonError::Config(_) => Exit::Config,
+            DaemonError::Kernel(_) => Exit::Kernel,
+            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
+        }
+    }
+}
+
 /// The exit-code table as printed by `lvsd help`.
 pub const EXIT_CODES: &str = "\
 exit codes:
@@ -38,14 +47,8 @@ exit codes:
   3  configuration error (file unreadable or invalid)
   4  kernel feature missing (IPVS module, netlink family)";
 
-/// Where the daemon logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogTarget {
-    /// Standard error (the default in the foreground).
-    Stderr,
-    /// The local syslog socket, /dev/log.
-    Syslog,
-}
+/// Where the daemon logs (`--log`): the config layer's type.
+pub use crate::config::LogTarget;
 
 /// What `lvsd realserver` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use lvsd::cli::{self, Command, Exit, LogTarget};
+use lvsd::cli::{self, Command, Exit};
 use lvsd::{config, daemon, io};
 
 fn main() -> ExitCode {
@@ -30,13 +30,8 @@ fn main() -> ExitCode {
             verbose,
             dry_run,
         } => {
-            let target = if log == LogTarget::Syslog {
-                io::log::Target::Syslog
-            } else {
-                io::log::Target::Stderr
-            };
             let settings = io::log::Settings {
-                target,
+                target: log,
                 ..Default::default()
             };
             io::log::init(settings, verbose);
@@ -48,7 +43,7 @@ fn main() -> ExitCode {
                 Err(e) => {
                     log::error!("{e}");
                     io::log::flush_for(std::time::Duration::from_secs(1));
-                    e.exit_code()
+                    Exit::from(&e)
                 }
             }
         }
@@ -134,7 +129,7 @@ fn main() -> ExitCode {
 
 /// `lvsd check`: validate, print warnings and the summary.
 fn check(path: &std::path::Path) -> Exit {
-    match config::load_file(path) {
+    match io::config_file::load_file(path) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("lvsd: warning: {w}");
