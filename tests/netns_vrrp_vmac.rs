@@ -278,27 +278,42 @@ fn lvsd_pair_with_vmac_fails_over() {
         "the same link"
     );
     assert_eq!(link(&d, "vrrp.51"), "", "no second VMAC\n{}", ctx());
-    // The VMAC deleted by hand: the instance is FAULT (its own interface is
-    // down as far as VRRP goes) and the backup takes over.
+    // The VMAC deleted by hand is made again at once, with the same name and
+    // MAC (keepalived's recreate_vmac_thread), and the master holds its VIP there.
     common::sh(&format!("ip -n {d} link del vmx51"));
     wait_for(
-        "d2 takes over when d1's VMAC is gone",
-        8 * S,
-        || d2.has_addr("vrrp.51", &vip32),
+        "d1 makes the VMAC again",
+        5 * S,
+        || d1.logs().contains("VMAC vmx51 was deleted; made it again"),
+        &ctx,
+    );
+    let l = link(&d, "vmx51");
+    assert!(
+        l.contains(&format!("link/ether {VMAC}")) && l.contains("macvlan mode private"),
+        "{l}\n{}",
+        ctx()
+    );
+    wait_for(
+        "d1 holds the VIP on the new VMAC",
+        10 * S,
+        || d1.has_addr("vmx51", &vip32) && !d2.has_addr("vrrp.51", &vip32),
+        &ctx,
+    );
+    holds_for(
+        "d1 stays master on the new VMAC (its adverts reach d2)",
+        3 * S,
+        || d1.has_addr("vmx51", &vip32) && !d2.has_addr("vrrp.51", &vip32),
         &ctx,
     );
     wait_for(
-        "d1 is FAULT",
-        3 * S,
-        || d1.status().contains("VI_1 vrid 51 on eth0: FAULT"),
+        "the client reaches the VIP on the new VMAC",
+        5 * S,
+        || client_reaches(&lan, &vip),
         &ctx,
     );
     d1.signal("-TERM");
-    assert!(
-        d1.logs().contains("VMAC vmx51 was already gone"),
-        "{}",
-        ctx()
-    );
+    assert!(d1.logs().contains("removed VMAC vmx51"), "{}", ctx());
+    assert_eq!(link(&d, "vmx51"), "", "{}", ctx());
     d2.signal("-TERM");
     assert_eq!(link(&lan.d(2), "vrrp.51"), "", "{}", ctx());
 }

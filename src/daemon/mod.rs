@@ -1143,7 +1143,12 @@ impl Daemon {
             match input {
                 RtnlInput::Event { event, dump } => match event {
                     RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
-                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::DelLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, false);
+                        if !dump && !self.stopping {
+                            self.vrrp.on_link_deleted(link.ifindex);
+                        }
+                    }
                     RtEvent::DelAddr(addr) if !dump => {
                         let key = (addr.addr, addr.ifindex);
                         self.local_addrs.retain(|a| *a != key);

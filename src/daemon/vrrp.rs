@@ -11,6 +11,7 @@ pub(super) mod vmac;
 pub(crate) use scripts::read_track_file;
 
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -107,6 +108,8 @@ pub struct InstanceIo {
     /// VMAC's), and whether each of the two is up; the instance's own
     /// interface counts as up when both are (keepalived tracks both).
     base: Option<(u32, bool, bool)>,
+    /// With `use_vmac`: what it takes to make the VMAC again when it is deleted.
+    vmac_spec: Option<VmacSpec>,
     sender: VrrpSender,
     packet: Option<PacketSender>,
     /// Packet sockets and MACs of the other interfaces that hold addresses
@@ -148,6 +151,14 @@ pub struct InstanceIo {
     heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
+}
+
+/// What an instance's VMAC was made with, to make it again.
+#[derive(Debug, Clone, Copy)]
+struct VmacSpec {
+    xmit_base: bool,
+    keep_ipv6: bool,
+    ipv6: bool,
 }
 
 /// One receive socket and the instances behind it.
@@ -471,12 +482,22 @@ impl Vrrp {
             let base = vmac
                 .as_ref()
                 .map(|_| (info.index, info.up && info.running, info.up && info.running));
+            let vmac_spec = vmac.as_ref().map(|_| VmacSpec {
+                xmit_base: inst.vmac_xmit_base,
+                keep_ipv6: ipv6
+                    || inst
+                        .virtual_ipaddresses_excluded
+                        .iter()
+                        .any(|v| v.address.is_ipv6() != ipv6),
+                ipv6,
+            });
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
                 ifindex: vip_index,
                 mac: vip_mac,
                 base,
+                vmac_spec,
                 sender,
                 packet,
                 other_links,
@@ -1105,6 +1126,96 @@ impl Vrrp {
         self.reconcile_groups(now);
     }
 
+    /// A link was deleted: a VMAC of an instance is made again at once, as
+    /// keepalived does (recreate_vmac_thread), and the instance's sockets,
+    /// packet socket and addresses move to the new link. Until it is up the
+    /// instance is FAULT (its own interface is down). A rare event (someone
+    /// deleted the link): the requests are answered inside their sends.
+    pub fn on_link_deleted(&mut self, ifindex: u32) {
+        for i in 0..self.io.len() {
+            if self.io[i].vmac_spec.is_none() || self.io[i].ifindex != ifindex {
+                continue;
+            }
+            if let Err(e) = self.recreate_vmac(i) {
+                warn!(
+                    "vrrp_instance {}: its VMAC was deleted and cannot be made again ({e}); FAULT until it exists",
+                    self.io[i].name
+                );
+            }
+        }
+    }
+
+    fn recreate_vmac(&mut self, i: usize) -> Result<(), String> {
+        let Some(spec) = self.io[i].vmac_spec else {
+            return Ok(());
+        };
+        let old_index = self.io[i].ifindex;
+        let Some(old) = self.vmacs.forget(old_index) else {
+            return Ok(());
+        };
+        let io = &self.io[i];
+        let base = iface::lookup(&io.interface)
+            .map_err(|e| format!("listing interfaces: {e}"))?
+            .ok_or_else(|| format!("{} is gone too", io.interface))?;
+        let mut rtnl = Rtnl::open().map_err(|e| format!("rtnetlink socket: {e}"))?;
+        let want = vmac::VmacRequest {
+            instance: &io.name,
+            base: &base,
+            vrid: self.instances[i].params().vrid,
+            ipv6: spec.ipv6,
+            name: Some(&old.name),
+            reserved: &[],
+            keep_ipv6: spec.keep_ipv6,
+            link_local: old.link_local,
+        };
+        let link = self
+            .vmacs
+            .ensure(&mut rtnl, &want)
+            .map_err(|e| e.to_string())?;
+        info!(
+            "vrrp_instance {}: VMAC {} was deleted; made it again (index {} -> {})",
+            io.name, old.name, old_index, link.ifindex
+        );
+        let io = &mut self.io[i];
+        io.ifindex = link.ifindex;
+        for vip in &mut io.vips {
+            if vip.form.ifindex == old_index {
+                vip.form.ifindex = link.ifindex;
+            }
+        }
+        io.packet = PacketSender::open(link.ifindex)
+            .map_err(|e| {
+                warn!(
+                    "vrrp_instance {}: packet socket on {}: {e}",
+                    io.name, link.name
+                )
+            })
+            .ok();
+        if spec.xmit_base {
+            return Ok(());
+        }
+        let source = io.sender.source();
+        io.sender = VrrpSender::open(&link.name, link.ifindex, source)
+            .map_err(|e| format!("send socket on {}: {e}", link.name))?;
+        let r = io.receiver;
+        let receiver = &mut self.receivers[r];
+        let socket = VrrpReceiver::open(&link.name, link.ifindex, receiver.ipv6, true)
+            .map_err(|e| format!("receive socket on {}: {e}", link.name))?;
+        if let Some(registry) = &self.registry {
+            let token = crate::io::event_loop::Source::Vrrp(r).token();
+            let _ = registry.deregister(&mut mio::unix::SourceFd(&receiver.socket.as_raw_fd()));
+            registry
+                .register(
+                    &mut mio::unix::SourceFd(&socket.as_raw_fd()),
+                    token,
+                    mio::Interest::READABLE,
+                )
+                .map_err(|e| format!("registering the receive socket on {}: {e}", link.name))?;
+        }
+        receiver.socket = socket;
+        Ok(())
+    }
+
     /// An address re-dump begins: no VIP seen yet.
     pub fn begin_vip_survey(&mut self) {
         for io in &mut self.io {
@@ -1179,9 +1290,11 @@ impl Vrrp {
         let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
         match result {
             Ok(()) => {}
+            // ENODEV: the link went away with its addresses (a deleted VMAC).
             Err(NetlinkError::Kernel { errno, .. })
                 if (*errno == libc::EEXIST && verb == "adding")
-                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+                    || ((*errno == libc::EADDRNOTAVAIL || *errno == libc::ENODEV)
+                        && verb == "removing") => {}
             Err(e) => warn!(
                 "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
                 a.addr, a.prefix_len

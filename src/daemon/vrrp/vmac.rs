@@ -4,8 +4,8 @@
 //! configured, created over rtnetlink at start and deleted at stop. A link that
 //! already is such a macvlan on the same interface is reused, whatever its name.
 //!
-//! The IPv4 settings keepalived makes for it (only when it creates or updates the
-//! link): on the VMAC arp_ignore=1 (no answers for the lower device's
+//! The IPv4 settings keepalived makes for it (keepalived only when it creates or
+//! updates the link, lvsd also on one it reuses): on the VMAC arp_ignore=1 (no answers for the lower device's
 //! addresses), accept_local=1 (hear another instance on this host),
 //! rp_filter=0 (adverts arrive on a link that has no route back to their
 //! source) and promote_secondaries=1; on the lower device arp_ignore=1 and
@@ -218,6 +218,12 @@ pub fn prepare(cfg: &Config) -> Result<Vmacs, SetupError> {
 }
 
 impl Vmacs {
+    /// Stops owning the VMAC `ifindex` (it was deleted); returns what it was.
+    pub fn forget(&mut self, ifindex: u32) -> Option<VmacLink> {
+        let at = self.links.iter().position(|l| l.ifindex == ifindex)?;
+        Some(self.links.remove(at))
+    }
+
     /// The VMAC of instance `index`, if it has one.
     pub fn of_instance(&self, index: usize) -> Option<&VmacLink> {
         self.per_instance.get(index)?.as_ref()
@@ -242,7 +248,6 @@ impl Vmacs {
                 && l.mac == Some(mac)
                 && !taken(&l.name)
         });
-        let mut changed = true;
         let link = if let Some(l) = found {
             if want.name.is_some_and(|n| n != l.name.as_str()) {
                 info!(
@@ -256,7 +261,6 @@ impl Vmacs {
                 "vrrp_instance {instance}: reusing VMAC {} on {base}",
                 l.name
             );
-            changed = false;
             VmacLink {
                 name: l.name.to_string(),
                 ifindex: l.ifindex,
@@ -320,7 +324,9 @@ impl Vmacs {
             }
         };
         self.links.push(link.clone());
-        if changed && !want.ipv6 {
+        // keepalived sets these only on a VMAC it creates or updates; lvsd
+        // also on one it reuses (one made by hand has none of them).
+        if !want.ipv6 {
             self.clear_rp_filter(rtnl, &links);
             self.set_parameters(rtnl, instance, want.base, &link, &links)?;
         }
