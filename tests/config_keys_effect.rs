@@ -370,6 +370,13 @@ fn probes() -> Vec<Probe> {
             "192.168.118.121",
         ),
         p("vrrp_instance", "dont_track_primary", "yes"),
+        p("vrrp_instance", "use_vmac", "vrrp.51"),
+        pc(
+            "vrrp_instance",
+            "vmac_xmit_base",
+            "yes",
+            &[("", "use_vmac", Some("yes"))],
+        ),
         p("vrrp_instance", "track_script", "chk"),
         p("vrrp_instance", "track_file", "/run/lvsd-test.track"),
         p("vrrp_instance", "garp_master_delay", "2"),

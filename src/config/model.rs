@@ -400,6 +400,13 @@ pub struct VrrpInstance {
     pub notify: Notify,
     /// `native_ipv6`: force IPv6 / VRRPv3 for this instance.
     pub native_ipv6: bool,
+    /// `use_vmac [NAME]`: adverts and VIPs on a private-mode macvlan with the
+    /// VRRP virtual MAC (keepalived's VMAC); `Some(None)` for keepalived's
+    /// default name (`vrrp.VRID`).
+    pub use_vmac: Option<Option<Name>>,
+    /// `vmac_xmit_base`: adverts go out of (and are heard on) `interface`, not
+    /// the VMAC; the VIPs stay on the VMAC.
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {

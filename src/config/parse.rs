@@ -88,6 +88,8 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("notify_stop"),
     one("notify"),
     one("native_ipv6"),
+    one("use_vmac"),
+    one("vmac_xmit_base"),
 ];
 
 /// Keys of `[vrrp_sync_group NAME]`.

@@ -209,6 +209,29 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         }
     }
 
+    // A VMAC name belongs to one instance (vrrp_parser.c refuses the second).
+    for (i, raw) in instances.iter().enumerate() {
+        let a = &vrrp_instances[i];
+        let Some(Some(name)) = &a.use_vmac else {
+            continue;
+        };
+        if let Some(b) = vrrp_instances[..i]
+            .iter()
+            .find(|b| matches!(&b.use_vmac, Some(Some(n)) if n == name))
+        {
+            return Err(ConfigError::new(
+                origin,
+                raw.vmac_line,
+                ConfigErrorKind::Conflict(format!(
+                    "use_vmac {name} is already used by [vrrp_instance {}] (line {})",
+                    b.name, b.line
+                )),
+            )
+            .in_section(raw.title)
+            .at_key("use_vmac"));
+        }
+    }
+
     // Sync groups: members resolve, and an instance is in at most one group.
     let mut sync_groups = Vec::with_capacity(groups.len());
     for (g, raw) in groups.iter().enumerate() {

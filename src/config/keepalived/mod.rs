@@ -110,6 +110,8 @@ const KEYWORDS: &[&str] = &[
     "virtual_ipaddress",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
@@ -728,6 +730,7 @@ impl Writer<'_> {
                 }
             }
             self.track_scripts(block);
+            self.vmac(block);
         }
         self.simple(
             &rest,
@@ -740,6 +743,34 @@ impl Writer<'_> {
                 "track_script",
             ],
         );
+    }
+
+    /// `use_vmac [NAME] [MAC]`: a MAC (it has `:`) is dropped, lvsd always
+    /// uses the RFC 5798 virtual MAC; `vmac_xmit_base` without `use_vmac` is
+    /// ignored with keepalived's warning.
+    fn vmac(&mut self, block: &mut Vec<Node>) {
+        let has_vmac = block.iter().any(|n| n.keyword == "use_vmac");
+        for node in block.iter_mut().filter(|n| n.keyword == "use_vmac") {
+            if let Some(mac) = node.args.iter().find(|a| a.contains(':')).cloned() {
+                self.note(
+                    node.at,
+                    NoteKind::Dropped,
+                    format!("`use_vmac {mac}`: lvsd uses the RFC 5798 virtual MAC 00:00:5e:00:01:VRID, not a chosen one"),
+                );
+            }
+            node.args.retain(|a| !a.contains(':'));
+            node.args.truncate(1);
+        }
+        if !has_vmac {
+            if let Some(n) = block.iter().find(|n| n.keyword == "vmac_xmit_base") {
+                self.note(
+                    n.at,
+                    NoteKind::Lenient,
+                    "vmac_xmit_base without use_vmac: ignored, as keepalived does".into(),
+                );
+            }
+            block.retain(|n| n.keyword != "vmac_xmit_base");
+        }
     }
 
     /// `track_script { NAME weight=N }`-style options keepalived does not know are
@@ -795,6 +826,8 @@ const INSTANCE: &[&str] = &[
     "vrrp_version",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
@@ -1769,6 +1802,41 @@ vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n
             .any(|n| n.contains("track_file missing")));
         let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
         assert_eq!(config.vrrp_instances[0].track_files.len(), 3);
+    }
+
+    #[test]
+    fn use_vmac_carries_over() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n virtual_ipaddress_excluded {\n  10.0.0.2\n }\n}\n\
+vrrp_instance B {\n interface eth1\n virtual_router_id 52\n use_vmac gw 02:00:00:00:00:01\n\
+ virtual_ipaddress {\n  10.0.1.1\n }\n}\n\
+vrrp_instance C {\n interface eth1\n virtual_router_id 53\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.1.3\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        for line in [
+            "virtual_router_id = 51\nuse_vmac\nvmac_xmit_base\n",
+            "virtual_router_id = 52\nuse_vmac = gw\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("02:00:00:00:00:01"), "{dropped:?}");
+        let lenient = notes_of(&imported, NoteKind::Lenient);
+        assert!(
+            lenient
+                .iter()
+                .any(|n| n.contains("vmac_xmit_base without use_vmac")),
+            "{lenient:?}"
+        );
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        let v = &config.vrrp_instances;
+        assert_eq!(
+            (v[0].use_vmac.clone(), v[0].vmac_xmit_base),
+            (Some(None), true)
+        );
+        assert_eq!(v[1].use_vmac.clone().unwrap().unwrap(), "gw");
+        assert_eq!((v[2].use_vmac.clone(), v[2].vmac_xmit_base), (None, false));
     }
 
     #[test]
