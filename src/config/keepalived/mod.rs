@@ -4,6 +4,7 @@
 //! like any other file, so every value is checked there. Keywords lvsd does not
 //! support (mail alerts, `include`, ...) are dropped with a note naming their line.
 
+use crate::config::route::{parse_route, parse_rule, LineError, RULE_START_PRIORITY};
 use std::fmt::{self, Write};
 
 mod keywords;
@@ -82,6 +83,9 @@ const LIST_BLOCKS: &[&str] = &[
     "group",
     "virtual_routes",
     "virtual_rules",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
     "notification_email",
 ];
 
@@ -424,6 +428,9 @@ struct Writer<'o> {
     origins: &'o [String],
     /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse.
     track_files: Vec<(String, String, i32, bool)>,
+    /// The preference keepalived gives each rule written without one, by
+    /// where the rule is: see [`rule_preferences`].
+    rule_preferences: Vec<((usize, usize), u32)>,
 }
 
 impl Writer<'_> {
@@ -586,6 +593,10 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             if tracks_files && item.keyword == "track_file" {
                 self.track_file(item);
+            } else if node.keyword == "vrrp_instance"
+                && (item.keyword == "virtual_routes" || item.keyword == "virtual_rules")
+            {
+                self.routing_list(&item.keyword, item);
             } else if lists.contains(&item.keyword.as_str()) {
                 self.list(&item.keyword, item);
             } else if item.keyword == "authentication" {
@@ -929,6 +940,7 @@ pub fn import_with(
             .collect(),
         origins: &read.origins,
         track_files: Vec::new(),
+        rule_preferences: rule_preferences(&nodes),
     };
     for note in &read.notes {
         w.note(
@@ -944,6 +956,13 @@ pub fn import_with(
         .flat_map(|n| n.block.iter().flatten().cloned())
         .collect();
     let global_blocks = nodes.iter().filter(|n| n.keyword == "global_defs").count();
+    let statics: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| STATIC_BLOCKS.contains(&n.keyword.as_str()))
+        .collect();
+    if global_blocks == 0 && !statics.is_empty() {
+        let _ = writeln!(w.ini, "\n[global]");
+    }
     if global_blocks > 0 {
         let _ = writeln!(w.ini, "\n[global]");
         if global_blocks > 1 {
@@ -965,6 +984,9 @@ pub fn import_with(
             block: Some(last_wins(&mut w, globals, &[])),
         };
         w.global(&merged);
+    }
+    for node in &statics {
+        w.routing_list(&node.keyword, node);
     }
     // keepalived disables a vrrp_script without a `script` and ignores every
     // track_script naming it; lvsd's reader would refuse both.
@@ -1034,6 +1056,7 @@ pub fn import_with(
         let name = node.args.join(" ");
         match node.keyword.as_str() {
             "global_defs" | "track_file" | "vrrp_track_file" => {}
+            _ if STATIC_BLOCKS.contains(&node.keyword.as_str()) => {}
             "vrrp_script" if scriptless.contains(&name) => {
                 w.note(
                     node.at,
@@ -1092,6 +1115,113 @@ pub fn import_with(
         ini: w.ini,
         notes: w.notes,
     })
+}
+
+/// Top-level blocks that go to `[global]`.
+const STATIC_BLOCKS: &[&str] = &["static_ipaddress", "static_routes", "static_rules"];
+
+/// The words of one line of a list block.
+fn line_words(item: &Node) -> Vec<String> {
+    let mut words = vec![item.keyword.clone()];
+    words.extend(item.args.iter().cloned());
+    words
+}
+
+/// keepalived gives a rule without a preference the next of 16384, 16383, ...
+/// (one count per family), in the order it reads the file, and warns. Rules
+/// it skips as invalid take no number.
+fn rule_preferences(nodes: &[Node]) -> Vec<((usize, usize), u32)> {
+    let mut next = [RULE_START_PRIORITY; 2];
+    let mut out = Vec::new();
+    let mut visit = |block: &Node| {
+        for item in block.block.iter().flatten() {
+            if let Ok(rule) = parse_rule(&line_words(item).join(" "), item.at.1) {
+                if rule.preference.is_none() {
+                    let n = &mut next[usize::from(rule.ipv6)];
+                    out.push((item.at, *n));
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    };
+    for node in nodes {
+        match node.keyword.as_str() {
+            "static_rules" => visit(node),
+            "vrrp_instance" => {
+                for inner in node.block.iter().flatten() {
+                    if inner.keyword == "virtual_rules" {
+                        visit(inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Writer<'_> {
+    /// `virtual_routes`, `virtual_rules` and the static blocks: each line is
+    /// checked with the loader's own parser. A line keepalived skips as
+    /// invalid is left out with its reason; one keepalived accepts and lvsd
+    /// cannot do is dropped with a note; a rule without a preference gets the
+    /// one keepalived would give it.
+    fn routing_list(&mut self, key: &str, node: &Node) {
+        for item in node.block.iter().flatten() {
+            let text = line_words(item).join(" ");
+            let checked = match key {
+                "virtual_routes" | "static_routes" => parse_route(&text, item.at.1).map(|_| None),
+                "virtual_rules" | "static_rules" => {
+                    parse_rule(&text, item.at.1).map(|r| r.preference.is_none().then_some(()))
+                }
+                _ => {
+                    // static_ipaddress: a VIP line with a mandatory `dev`.
+                    let Some(words) = self.vip_words(item, line_words(item)) else {
+                        continue;
+                    };
+                    if !words.iter().any(|w| w == "dev") {
+                        self.note(
+                            item.at,
+                            NoteKind::Dropped,
+                            format!(
+                                "static_ipaddress {}: no `dev`; lvsd needs the interface named",
+                                words[0]
+                            ),
+                        );
+                        continue;
+                    }
+                    let _ = writeln!(self.ini, "{key} = {}", words.join(" "));
+                    continue;
+                }
+            };
+            match checked {
+                Ok(None) => {
+                    let _ = writeln!(self.ini, "{key} = {text}");
+                }
+                Ok(Some(())) => {
+                    let preference = self
+                        .rule_preferences
+                        .iter()
+                        .find(|(at, _)| *at == item.at)
+                        .map_or(RULE_START_PRIORITY, |p| p.1);
+                    self.note(
+                        item.at,
+                        NoteKind::Lenient,
+                        format!("{key} `{text}` has no preference: {preference}, the one keepalived picks (it warns that this is probably not what you want)"),
+                    );
+                    let _ = writeln!(self.ini, "{key} = {text} preference {preference}");
+                }
+                Err(LineError::Invalid(why)) => self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!("{key} `{text}`: {why}; keepalived skips this line too"),
+                ),
+                Err(e @ LineError::Unsupported(_)) => {
+                    self.note(item.at, NoteKind::Dropped, format!("{key} `{text}`: {e}"))
+                }
+            }
+        }
+    }
 }
 
 /// keepalived lets a later keyword replace an earlier one in the same block; lvsd's

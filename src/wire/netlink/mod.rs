@@ -4,6 +4,7 @@ pub mod attr;
 pub mod genl;
 pub mod ipvs;
 pub mod msg;
+pub mod route;
 pub mod rtnl;
 
 /// Runs every reply parser lvsd has over one received datagram and returns how many
