@@ -77,6 +77,9 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const RTNL_PENDING: usize = 256;
 /// rtnetlink messages (events, acks, dump entries) handled per wake-up.
 pub const RTNL_BUDGET: usize = 256;
+/// One rtnetlink request on the daemon's event socket (the largest is a route
+/// with `MAX_ROUTE_NEXTHOPS` IPv6 hops and every attribute: under 600 bytes).
+pub const RTNL_REQUEST_BUF: usize = 1024;
 /// Hops of one multipath route (`nexthop ...` / `or`); each costs 28 bytes in
 /// the route's wire form.
 pub const MAX_ROUTE_NEXTHOPS: usize = 8;

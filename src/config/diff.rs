@@ -87,6 +87,38 @@ fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
         &old.metrics_listen,
         &new.metrics_listen,
     );
+    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "static_routes",
+        &texts(&old.static_routes),
+        &texts(&new.static_routes),
+    );
+    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "static_rules",
+        &texts(&old.static_rules),
+        &texts(&new.static_rules),
+    );
+    let addresses = |v: &[super::model::VirtualIp]| {
+        v.iter()
+            .map(|a| {
+                let mut a = a.clone();
+                a.line = 0;
+                a
+            })
+            .collect::<Vec<_>>()
+    };
+    key(
+        out,
+        s,
+        "static_ipaddress",
+        &addresses(&old.static_ipaddress),
+        &addresses(&new.static_ipaddress),
+    );
     // log_target, log_facility and log_format are applied on reload.
     // vrrp_garp_master_delay/repeat/refresh are defaults resolved into each
     // instance: a change shows there, on the instances it reaches.
@@ -168,6 +200,23 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
             .collect::<Vec<_>>()
     };
     key(out, s, "virtual_ipaddress", &vips(o), &vips(n));
+    // Routes and rules compare by their text (their lines may move).
+    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "virtual_routes",
+        &texts(&o.virtual_routes),
+        &texts(&n.virtual_routes),
+    );
+    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "virtual_rules",
+        &texts(&o.virtual_rules),
+        &texts(&n.virtual_rules),
+    );
     key(out, s, "nopreempt", &o.nopreempt, &n.nopreempt);
     key(out, s, "preempt_delay", &o.preempt_delay, &n.preempt_delay);
     key(

@@ -412,6 +412,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
     daemon.vrrp.start(now, &mut setup_rtnl);
     drop(setup_rtnl);
+    if daemon.vrrp.has_routes() {
+        daemon
+            .rtnl
+            .watch_routes()
+            .map_err(setup_err("rtnetlink route and rule groups"))?;
+    }
+    daemon.vrrp.start_statics(&mut daemon.rtnl, now);
     daemon.apply_ha_suspend();
     if let Some(lvs) = &daemon.lvs {
         for h in lvs.start_hooks() {
@@ -448,6 +455,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    daemon.vrrp.stop_statics(&mut daemon.rtnl, now);
     // The VIP removals were applied inside their sends; wait briefly for
     // their acks so a refusal is logged.
     let Daemon { rtnl, vrrp, .. } = &mut daemon;
@@ -1172,6 +1180,12 @@ impl Daemon {
                         if dump && self.resync == Resync::Addrs {
                             self.vrrp.vip_seen(addr.ifindex, addr.addr)
                         }
+                    }
+                    RtEvent::DelRoute(route) if !dump => {
+                        self.vrrp.on_route_deleted(&mut self.rtnl, now, &route)
+                    }
+                    RtEvent::DelRule(rule) if !dump => {
+                        self.vrrp.on_rule_deleted(&mut self.rtnl, now, &rule)
                     }
                     _ => {}
                 },
