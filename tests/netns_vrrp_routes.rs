@@ -48,6 +48,9 @@ const VIRTUAL_ROUTES: &[&str] = &[
     "10.202.0.0/16 dev eth0 metric 5",
     "src 10.254.77.100 10.203.0.0/16 via 10.254.77.254 dev eth0",
     "unreachable 10.204.0.0/16 table 101",
+    // The kernel refuses this one (no route to the gateway): lvsd and
+    // keepalived both log it and go on.
+    "10.205.0.0/16 via 10.9.9.9 dev eth0",
 ];
 const VIRTUAL_RULES: &[&str] = &[
     "to 10.201.0.0/16 table 101 preference 1001",
@@ -197,6 +200,13 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
         assert!(has(&ours, want), "missing `{want}` in {ours:#?}");
     }
     assert!(d1.has_addr("eth1", "192.0.2.10/32"), "{}", ctx());
+    // The refusal names the route and its instance.
+    assert!(
+        d1.logs()
+            .contains("vrrp_instance VI_1: adding route `10.205.0.0/16 via 10.9.9.9 dev eth0`: "),
+        "{}",
+        ctx()
+    );
 
     // The backup holds the statics only.
     let backup = routing(&d2);
@@ -223,6 +233,20 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
     assert_eq!(routing(&d1), ours, "master after deletions\n{}", ctx());
     assert_eq!(routing(&d2), backup, "backup after deletions\n{}", ctx());
     assert!(d2.has_addr("eth1", "192.0.2.10/32"), "{}", ctx());
+
+    // An interface down flushes its IPv4 routes without a notification; up
+    // again, lvsd adds them back.
+    common::sh(&format!(
+        "ip -n {b} link set eth1 down
+         ip -n {b} link set eth1 up",
+        b = d2.ns
+    ));
+    wait_for(
+        "the static route through eth1 comes back with the link",
+        3 * S,
+        || routing(&d2) == backup,
+        &ctx,
+    );
 
     // Failover: director 1 stops and takes everything it added with it.
     d1.signal("-TERM");

@@ -1162,8 +1162,16 @@ impl Daemon {
         for input in inputs.drain(..) {
             match input {
                 RtnlInput::Event { event, dump } => match event {
-                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
-                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::NewLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, link.is_up());
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, link.is_up());
+                    }
+                    RtEvent::DelLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, false);
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, false);
+                    }
                     RtEvent::DelAddr(addr) if !dump => {
                         let key = (addr.addr, addr.ifindex);
                         self.local_addrs.retain(|a| *a != key);

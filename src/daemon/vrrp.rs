@@ -205,6 +205,9 @@ pub struct Vrrp {
     script_security: bool,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     statics: Statics,
+    /// The interfaces routes go out of, and whether each was up (the kernel
+    /// flushes their IPv4 routes when one goes down, without a notification).
+    route_links: Vec<(u32, bool)>,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -328,6 +331,7 @@ impl Vrrp {
             notify_timeout: cfg.global.notify_timeout,
             script_security: cfg.global.enable_script_security,
             statics: Statics::default(),
+            route_links: Vec::new(),
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -541,7 +545,69 @@ impl Vrrp {
             "virtual_server notify".into(),
             NotifyCommands::default(),
         ));
+        let oifs = vrrp
+            .statics
+            .routes
+            .iter()
+            .chain(vrrp.io.iter().flat_map(|io| io.routes.iter()))
+            .filter_map(|r| r.add.oif)
+            .collect::<Vec<_>>();
+        for oif in oifs {
+            if !vrrp.route_links.iter().any(|l| l.0 == oif) {
+                let up = interfaces
+                    .iter()
+                    .find(|i| i.index == oif)
+                    .is_some_and(|i| i.up && i.running);
+                vrrp.route_links.push((oif, up));
+            }
+        }
         Ok(vrrp)
+    }
+
+    /// A link changed: when an interface that routes go out of comes up
+    /// again, its routes are added again (the kernel flushed the IPv4 ones
+    /// when it went down; one still there answers EEXIST).
+    pub fn on_link_routes(&mut self, rtnl: &mut RtnlEvents, now: Instant, ifindex: u32, up: bool) {
+        let Some(link) = self.route_links.iter_mut().find(|l| l.0 == ifindex) else {
+            return;
+        };
+        let came_up = up && !link.1;
+        link.1 = up;
+        if !came_up {
+            return;
+        }
+        if self.statics.installed {
+            for r in self
+                .statics
+                .routes
+                .iter()
+                .filter(|r| r.add.oif == Some(ifindex))
+            {
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+        }
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in io.routes.iter().filter(|r| r.add.oif == Some(ifindex)) {
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+        }
     }
 
     /// Splits and vets a virtual server's or real server's command
