@@ -381,4 +381,34 @@ lb_kind = DR
         let new = load(&BASE.replace("script = /bin/true", "script = /bin/false"));
         assert_eq!(restart_keys(&old, &new), ["[vrrp_script chk] script"]);
     }
+
+    #[test]
+    fn route_rule_and_static_changes_need_a_restart_but_moves_do_not() {
+        let with = |routes: &str| {
+            BASE.replace("router_id = R1", &format!("router_id = R1\n{routes}"))
+                .replace(
+                    "track_script = chk",
+                    "track_script = chk\nvirtual_routes = 10.9.0.0/16 dev eth0\nvirtual_rules = to 10.9.0.0/16 table 9 preference 9",
+                )
+        };
+        let statics = "static_routes = 10.8.0.0/16 dev eth0\nstatic_rules = from 10.8.0.0/16 table 8 preference 8\nstatic_ipaddress = 192.0.2.1/32 dev eth1";
+        let old = load(&with(statics));
+        // Same lines, other line numbers.
+        let moved = load(&format!("# a comment\n{}", with(statics)));
+        assert_eq!(restart_keys(&old, &moved), Vec::<String>::new());
+        let new = load(&with(
+            &statics
+                .replace("10.8.0.0/16 dev", "10.7.0.0/16 dev")
+                .replace("192.0.2.1", "192.0.2.2"),
+        ));
+        assert_eq!(
+            restart_keys(&old, &new),
+            ["[global] static_routes", "[global] static_ipaddress"]
+        );
+        let new = load(&with(statics).replace("table 9", "table 10"));
+        assert_eq!(
+            restart_keys(&old, &new),
+            ["[vrrp_instance VI_1] virtual_rules"]
+        );
+    }
 }

@@ -1180,13 +1180,12 @@ impl Writer<'_> {
                         continue;
                     };
                     if !words.iter().any(|w| w == "dev") {
+                        // keepalived sends it with interface index 0, which
+                        // the kernel refuses (ENODEV): it never exists there.
                         self.note(
                             item.at,
-                            NoteKind::Dropped,
-                            format!(
-                                "static_ipaddress {}: no `dev`; lvsd needs the interface named",
-                                words[0]
-                            ),
+                            NoteKind::Ignored,
+                            format!("static_ipaddress {}: no `dev`; keepalived asks for it on no interface and the kernel refuses it", words[0]),
                         );
                         continue;
                     }
@@ -1501,6 +1500,55 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
             assert_eq!(timing.connect_timeout, std::time::Duration::from_secs(3));
             assert_eq!(rs.checkers[0].connect_port, 80);
         }
+    }
+
+    #[test]
+    fn routes_rules_and_static_blocks_convert_as_keepalived_reads_them() {
+        let text = "static_rules {\n from 10.0.0.0/8 table 1\n to 10.1.0./24 table 1\n inet6 from 2001:db8::/32 table 5\n}\n\
+static_routes {\n 10.2.0.0/16 via 10.0.0.1 dev eth0\n 10.3.0.0/16 dev eth0 mtu 1400\n}\n\
+static_ipaddress {\n 192.0.2.1/24 dev eth1 scope link\n 192.0.2.2/24\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.100\n }\n\
+ virtual_routes {\n  src 10.0.0.100 10.4.0.0/16 via 10.0.0.1 dev eth0 priority 5\n  blackhole 10.5.0.0/16\n }\n\
+ virtual_rules {\n  to 10.4.0.0/16 table 2\n  fwmark 7 table 3 preference 50\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        let ini = &imported.ini;
+        // The static blocks go to [global]; rules get keepalived's numbers in
+        // file order, per family, and an invalid rule takes none.
+        for want in [
+            "[global]\n",
+            "static_rules = from 10.0.0.0/8 table 1 preference 16384\n",
+            "static_rules = inet6 from 2001:db8::/32 table 5 preference 16384\n",
+            "static_routes = 10.2.0.0/16 via 10.0.0.1 dev eth0\n",
+            "static_ipaddress = 192.0.2.1/24 dev eth1 scope link\n",
+            "virtual_routes = src 10.0.0.100 10.4.0.0/16 via 10.0.0.1 dev eth0 priority 5\n",
+            "virtual_routes = blackhole 10.5.0.0/16\n",
+            "virtual_rules = to 10.4.0.0/16 table 2 preference 16383\n",
+            "virtual_rules = fwmark 7 table 3 preference 50\n",
+        ] {
+            assert!(ini.contains(want), "missing {want:?} in\n{ini}");
+        }
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored.iter().any(|n| n.contains("10.1.0./24")),
+            "{ignored:?}"
+        );
+        assert!(
+            ignored.iter().any(|n| n.contains("192.0.2.2/24")),
+            "{ignored:?}"
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("mtu"), "{dropped:?}");
+        let config =
+            crate::config::load_str(ini, "imported.ini").unwrap_or_else(|e| panic!("{e}\n{ini}"));
+        assert_eq!(config.global.static_rules.len(), 2);
+        assert_eq!(config.global.static_routes.len(), 1);
+        assert_eq!(config.global.static_ipaddress.len(), 1);
+        assert_eq!(config.vrrp_instances[0].virtual_routes.len(), 2);
+        assert_eq!(
+            config.vrrp_instances[0].virtual_rules[0].preference,
+            Some(16383)
+        );
     }
 
     #[test]
