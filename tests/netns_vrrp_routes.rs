@@ -40,8 +40,12 @@ const STATIC_ROUTES: &[&str] = &[
     "10.200.1.0/24 via 10.254.77.254 dev eth0",
     "blackhole 10.200.2.0/24 table 100",
     "10.200.4.0/24 dev eth1 scope link metric 20",
+    "2001:db8:200::/48 dev eth1 metric 10",
 ];
-const STATIC_RULES: &[&str] = &["from 10.200.3.0/24 table 100 preference 1000"];
+const STATIC_RULES: &[&str] = &[
+    "from 10.200.3.0/24 table 100 preference 1000",
+    "from 2001:db8:300::/48 table 100 preference 1003",
+];
 const STATIC_ADDRESSES: &[&str] = &["192.0.2.10/32 dev eth1"];
 const VIRTUAL_ROUTES: &[&str] = &[
     "10.201.0.0/16 via 10.254.77.254 dev eth0 table 101",
@@ -51,6 +55,9 @@ const VIRTUAL_ROUTES: &[&str] = &[
     // The kernel refuses this one (no route to the gateway): lvsd and
     // keepalived both log it and go on.
     "10.205.0.0/16 via 10.9.9.9 dev eth0",
+    "10.206.0.0/16 nexthop via 10.254.77.253 dev eth0 weight 2 nexthop via 10.254.77.254 dev eth0",
+    "10.207.0.0/16 via 10.254.77.252 or 10.254.77.251",
+    "2001:db8:201::/48 via fe80::1 dev eth0 table 101",
 ];
 const VIRTUAL_RULES: &[&str] = &[
     "to 10.201.0.0/16 table 101 preference 1001",
@@ -107,31 +114,33 @@ fn routing(d: &Director) -> Vec<String> {
             .unwrap();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
-    let mut lines: Vec<String> = run(&["route", "show", "table", "all"])
-        .lines()
-        .filter(|l| l.contains("proto keepalived"))
-        .map(|l| {
-            format!(
-                "route {}",
-                l.split_whitespace().collect::<Vec<_>>().join(" ")
-            )
-        })
-        .collect();
-    lines.extend(
-        run(&["rule", "show"])
-            .lines()
-            .filter(|l| {
-                l.split_once(':')
-                    .and_then(|(p, _)| p.parse::<u32>().ok())
-                    .is_some_and(|p| (1000..1100).contains(&p))
-            })
-            .map(|l| {
-                format!(
-                    "rule {}",
-                    l.split_whitespace().collect::<Vec<_>>().join(" ")
-                )
-            }),
-    );
+    let words = |kind: &str, l: &str| {
+        format!(
+            "{kind} {}",
+            l.split_whitespace().collect::<Vec<_>>().join(" ")
+        )
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for family in ["-4", "-6"] {
+        // A multipath route continues on indented `nexthop` lines.
+        let routes = run(&[family, "route", "show", "table", "all"]).replace("\n\t", " ");
+        lines.extend(
+            routes
+                .lines()
+                .filter(|l| l.contains("proto keepalived"))
+                .map(|l| words("route", l)),
+        );
+        lines.extend(
+            run(&[family, "rule", "show"])
+                .lines()
+                .filter(|l| {
+                    l.split_once(':')
+                        .and_then(|(p, _)| p.parse::<u32>().ok())
+                        .is_some_and(|p| (1000..1100).contains(&p))
+                })
+                .map(|l| words("rule", l)),
+        );
+    }
     lines.sort();
     lines
 }
@@ -186,7 +195,7 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
     let theirs = routing(&ka);
     println!("lvsd master:\n  {}", ours.join("\n  "));
     println!("keepalived master:\n  {}", theirs.join("\n  "));
-    assert_eq!(ours.len(), 10, "{ours:#?}\n{}", ctx());
+    assert_eq!(ours.len(), 15, "{ours:#?}\n{}", ctx());
     assert_eq!(ours, theirs, "\n{}", ctx());
     for want in [
         "route 10.201.0.0/16 via 10.254.77.254 dev eth0 table 101 proto keepalived",
@@ -210,7 +219,7 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
 
     // The backup holds the statics only.
     let backup = routing(&d2);
-    assert_eq!(backup.len(), 4, "backup: {backup:#?}\n{}", ctx());
+    assert_eq!(backup.len(), 6, "backup: {backup:#?}\n{}", ctx());
     assert!(!has(&backup, "10.201.0.0/16"), "{backup:#?}");
     assert!(d2.has_addr("eth1", "192.0.2.10/32"), "{}", ctx());
 
@@ -220,7 +229,9 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
          ip -n {m} rule del preference 1001
          ip -n {b} route del 10.200.1.0/24
          ip -n {b} rule del preference 1000
-         ip -n {b} addr del 192.0.2.10/32 dev eth1",
+         ip -n {b} addr del 192.0.2.10/32 dev eth1
+         ip -n {b} -6 route del 2001:db8:200::/48 dev eth1
+         ip -n {b} -6 rule del preference 1003",
         m = d1.ns,
         b = d2.ns
     ));
@@ -260,7 +271,7 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
     wait_for(
         "director 2 takes over the virtual routes and rules",
         10 * S,
-        || routing(&d2).len() == 10 && d2.has_addr("eth0", &vip),
+        || routing(&d2).len() == 15 && d2.has_addr("eth0", &vip),
         &ctx,
     );
     let mut moved = routing(&d2);

@@ -331,8 +331,29 @@ const ROUTE_METRICS: &[&str] = &[
     "track_group",
 ];
 
+/// keepalived 2.2.7 skips the word after `inet` / `inet6`: an error on such a
+/// line says so.
+fn with_family_hint<T>(text: &str, r: Result<T, LineError>) -> Result<T, LineError> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let skipped = words
+        .windows(2)
+        .find(|w| w[0] == "inet" || w[0] == "inet6")
+        .map(|w| (w[0], w[1]));
+    match (r, skipped) {
+        (Err(LineError::Invalid(e)), Some((family, next))) => Err(LineError::Invalid(format!(
+            "{e} (keepalived 2.2.7 skips the word after `{family}`, here `{next}`: \
+             leave `{family}` out, the addresses give the family, or put it last)"
+        ))),
+        (r, _) => r,
+    }
+}
+
 /// Reads a route line (the words after the block's indentation).
 pub fn parse_route(text: &str, line: usize) -> Result<Route, LineError> {
+    with_family_hint(text, route_words(text, line))
+}
+
+fn route_words(text: &str, line: usize) -> Result<Route, LineError> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut fam = Family(None);
     let mut r = Route {
@@ -370,8 +391,12 @@ pub fn parse_route(text: &str, line: usize) -> Result<Route, LineError> {
     while i < words.len() {
         let w = words[i];
         match w {
-            "inet" => fam.take(false)?,
-            "inet6" => fam.take(true)?,
+            "inet" | "inet6" => {
+                fam.take(w == "inet6")?;
+                // keepalived 2.2.7 steps over the next word as well (its
+                // parser advances twice): `inet6 from X` loses the `from`.
+                i += 1;
+            }
             "src" => {
                 i += 1;
                 let a = address(arg(i, w)?).map_or_else(
@@ -608,6 +633,10 @@ const RULE_UNSUPPORTED: &[&str] = &[
 
 /// Reads a rule line.
 pub fn parse_rule(text: &str, line: usize) -> Result<Rule, LineError> {
+    with_family_hint(text, rule_words(text, line))
+}
+
+fn rule_words(text: &str, line: usize) -> Result<Rule, LineError> {
     let words: Vec<&str> = text.split_whitespace().collect();
     let mut fam = Family(None);
     let mut r = Rule {
@@ -649,8 +678,12 @@ pub fn parse_rule(text: &str, line: usize) -> Result<Rule, LineError> {
     while i < words.len() {
         let w = words[i];
         match w {
-            "inet" => fam.take(false)?,
-            "inet6" => fam.take(true)?,
+            "inet" | "inet6" => {
+                fam.take(w == "inet6")?;
+                // keepalived 2.2.7 steps over the next word as well (its
+                // parser advances twice): `inet6 from X` loses the `from`.
+                i += 1;
+            }
             "from" | "to" => {
                 i += 1;
                 let v = arg(i, w)?;
@@ -828,7 +861,7 @@ mod tests {
         assert_eq!((r.dst.len, r.table), (0, 100));
         let r = parse_route("192.168.212.0/24 dev eth3 scope site", 1).unwrap();
         assert_eq!(r.scope, Some(200));
-        let r = parse_route("inet6 default via 2001:db8::1 dev eth0 metric 5 onlink", 1).unwrap();
+        let r = parse_route("default via 2001:db8::1 dev eth0 metric 5 onlink inet6", 1).unwrap();
         assert!(r.ipv6 && r.onlink);
         assert_eq!(r.dst.address, IpAddr::V6(Ipv6Addr::UNSPECIFIED));
         assert_eq!(r.metric, Some(5));
@@ -880,7 +913,16 @@ mod tests {
         assert!(r.invert);
         assert_eq!(r.fwmark, Some((16, Some(255))));
         assert_eq!(r.action, RuleAction::Goto(200));
-        let r = parse_rule("inet6 to 2001:db8::/32 prohibit priority 5 no_track", 1).unwrap();
+        let r = parse_rule("to 2001:db8::/32 prohibit priority 5 no_track inet6", 1).unwrap();
+        // keepalived 2.2.7 steps over the word after `inet6`.
+        let e = parse_rule("inet6 from 2001:db8:300::/48 table 100", 1).unwrap_err();
+        assert!(
+            e.to_string().contains("skips the word after `inet6`"),
+            "{e}"
+        );
+        assert!(parse_route("inet6 2001:db8::/48 dev eth0", 1).is_err());
+        let route = parse_route("inet6 to 2001:db8::/48 dev eth0", 1).unwrap();
+        assert!(route.ipv6 && route.dst.len == 48);
         assert!(r.ipv6 && r.no_track);
         assert_eq!(r.protocol, None);
         assert!(parse_rule("from 10.0.0.0/8", 1).is_err());

@@ -1504,7 +1504,7 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
 
     #[test]
     fn routes_rules_and_static_blocks_convert_as_keepalived_reads_them() {
-        let text = "static_rules {\n from 10.0.0.0/8 table 1\n to 10.1.0./24 table 1\n inet6 from 2001:db8::/32 table 5\n}\n\
+        let text = "static_rules {\n from 10.0.0.0/8 table 1\n to 10.1.0./24 table 1\n from 2001:db8::/32 table 5\n inet6 from 2001:db8:1::/48 table 6\n}\n\
 static_routes {\n 10.2.0.0/16 via 10.0.0.1 dev eth0\n 10.3.0.0/16 dev eth0 mtu 1400\n}\n\
 static_ipaddress {\n 192.0.2.1/24 dev eth1 scope link\n 192.0.2.2/24\n}\n\
 vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.100\n }\n\
@@ -1517,7 +1517,7 @@ vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress 
         for want in [
             "[global]\n",
             "static_rules = from 10.0.0.0/8 table 1 preference 16384\n",
-            "static_rules = inet6 from 2001:db8::/32 table 5 preference 16384\n",
+            "static_rules = from 2001:db8::/32 table 5 preference 16384\n",
             "static_routes = 10.2.0.0/16 via 10.0.0.1 dev eth0\n",
             "static_ipaddress = 192.0.2.1/24 dev eth1 scope link\n",
             "virtual_routes = src 10.0.0.100 10.4.0.0/16 via 10.0.0.1 dev eth0 priority 5\n",
@@ -1534,6 +1534,11 @@ vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress 
         );
         assert!(
             ignored.iter().any(|n| n.contains("192.0.2.2/24")),
+            "{ignored:?}"
+        );
+        // keepalived 2.2.7 steps over the word after `inet6` and rejects this one.
+        assert!(
+            ignored.iter().any(|n| n.contains("2001:db8:1::/48")),
             "{ignored:?}"
         );
         let dropped = notes_of(&imported, NoteKind::Dropped);
