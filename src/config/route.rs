@@ -276,6 +276,18 @@ fn route_type(text: &str) -> Option<Result<RouteType, LineError>> {
     }))
 }
 
+/// A name that is not a number nor one of the standard names: keepalived
+/// looks it up in /etc/iproute2/`file` (so it may know it); lvsd reads no
+/// such file. A number that does not fit is invalid to both.
+fn named<T>(text: &str, what: &str, file: &str) -> Result<T, LineError> {
+    if text.starts_with(|c: char| c.is_ascii_digit()) {
+        return invalid(format!("{what} {text} is invalid"));
+    }
+    unsupported(format!(
+        "{what} name `{text}` (keepalived looks it up in /etc/iproute2/{file}; lvsd reads no such file: write the number)"
+    ))
+}
+
 fn interface(text: &str) -> Result<Name, LineError> {
     to_interface(text).map_or_else(|| invalid(format!("bad interface name `{text}`")), Ok)
 }
@@ -440,26 +452,18 @@ fn route_words(text: &str, line: usize) -> Result<Route, LineError> {
             "table" => {
                 i += 1;
                 let v = arg(i, w)?;
-                r.table = table(v).map_or_else(
-                    || invalid(format!("routing table {v} not found for route (lvsd reads no rt_tables file: use the number)")),
-                    Ok,
-                )?;
+                r.table = table(v).map_or_else(|| named(v, "routing table", "rt_tables"), Ok)?;
             }
             "protocol" => {
                 i += 1;
                 let v = arg(i, w)?;
-                given_protocol = Some(protocol(v).map_or_else(
-                    || invalid(format!("protocol {v} not found or invalid for route")),
-                    Ok,
-                )?);
+                given_protocol =
+                    Some(protocol(v).map_or_else(|| named(v, "protocol", "rt_protos"), Ok)?);
             }
             "scope" => {
                 i += 1;
                 let v = arg(i, w)?;
-                r.scope = Some(scope(v).map_or_else(
-                    || invalid(format!("scope {v} not found or invalid for route")),
-                    Ok,
-                )?);
+                r.scope = Some(scope(v).map_or_else(|| named(v, "scope", "rt_scopes"), Ok)?);
             }
             "metric" | "priority" | "preference" => {
                 i += 1;
@@ -701,10 +705,7 @@ fn rule_words(text: &str, line: usize) -> Result<Rule, LineError> {
             "table" | "lookup" => {
                 i += 1;
                 let v = arg(i, w)?;
-                let t = table(v).map_or_else(
-                    || invalid(format!("routing table {v} not found for rule (lvsd reads no rt_tables file: use the number)")),
-                    Ok,
-                )?;
+                let t = table(v).map_or_else(|| named(v, "routing table", "rt_tables"), Ok)?;
                 if t == 0 {
                     return invalid("table 0 is not valid");
                 }
@@ -762,7 +763,7 @@ fn rule_words(text: &str, line: usize) -> Result<Rule, LineError> {
                 i += 1;
                 let v = arg(i, w)?;
                 given_protocol =
-                    Some(protocol(v).map_or_else(|| invalid(format!("invalid protocol {v}")), Ok)?);
+                    Some(protocol(v).map_or_else(|| named(v, "protocol", "rt_protos"), Ok)?);
             }
             "no_track" => r.no_track = true,
             _ if RULE_UNSUPPORTED.contains(&w) => {
