@@ -172,6 +172,14 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
     let mut d2 = lan.lvsd(2, &lvsd_ini(100));
     let mut ka = lan.keepalived(3, &keepalived_conf());
     let ctx = logs(&[&d1, &d2, &ka]);
+    // What a crashed earlier run left on director 2: removed at start (an
+    // instance entering BACKUP removes its VIPs, routes and rules), as
+    // keepalived does.
+    common::sh(&format!(
+        "ip -n {b} route add 10.201.0.0/16 via 10.254.77.254 dev eth0 table 101 proto keepalived
+         ip -n {b} rule add to 10.201.0.0/16 table 101 pref 1001 proto keepalived",
+        b = d2.ns
+    ));
     d1.start();
     std::thread::sleep(Duration::from_millis(300));
     d2.start();
