@@ -934,4 +934,74 @@ mod tests {
             Err(LineError::Unsupported(_))
         ));
     }
+
+    #[test]
+    fn any_word_soup_is_an_answer_not_a_panic() {
+        let vocabulary = [
+            "inet",
+            "inet6",
+            "src",
+            "via",
+            "gw",
+            "from",
+            "to",
+            "dev",
+            "oif",
+            "iif",
+            "table",
+            "lookup",
+            "scope",
+            "metric",
+            "preference",
+            "priority",
+            "protocol",
+            "onlink",
+            "or",
+            "nexthop",
+            "weight",
+            "no_track",
+            "blackhole",
+            "goto",
+            "nop",
+            "not",
+            "fwmark",
+            "tos",
+            "type",
+            "default",
+            "all",
+            "10.0.0.0/8",
+            "10.0.0.1",
+            "2001:db8::/32",
+            "fe80::1",
+            "0",
+            "256",
+            "0x10/0xff",
+            "eth0",
+            "mtu",
+            "sup_pl",
+            "add",
+            "append",
+            "x/y",
+            "",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        for _ in 0..20_000 {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            let n = (state % 9) as usize;
+            let mut words = Vec::new();
+            let mut k = state;
+            for _ in 0..n {
+                words.push(vocabulary[(k % vocabulary.len() as u64) as usize]);
+                k /= vocabulary.len() as u64;
+                if k == 0 {
+                    k = state.rotate_left(17) | 1;
+                }
+            }
+            let text = words.join(" ");
+            let _ = parse_route(&text, 1);
+            let _ = parse_rule(&text, 1);
+        }
+    }
 }
