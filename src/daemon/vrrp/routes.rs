@@ -262,4 +262,15 @@ mod tests {
         gone.priority = Some(101);
         assert!(!held.matches(&gone));
     }
+
+    #[test]
+    fn request_sizes_stay_bounded() {
+        // The rtnetlink input queue (2 x RTNL_BUDGET) and the pending table
+        // (RTNL_PENDING) hold requests by value: a route with its hops must
+        // not make them grow without anyone noticing.
+        let request = std::mem::size_of::<crate::io::netlink::RtnlRequest>();
+        let input = std::mem::size_of::<crate::io::netlink::RtnlInput>();
+        println!("RtnlRequest {request} bytes, RtnlInput {input} bytes");
+        assert!(request <= 384 && input <= 448, "{request} / {input}");
+    }
 }
