@@ -252,6 +252,17 @@ fn routes_and_rules_follow_the_master_like_keepalived() {
     assert_eq!(routing(&d1), ours, "master after deletions\n{}", ctx());
     assert_eq!(routing(&d2), backup, "backup after deletions\n{}", ctx());
     assert!(d2.has_addr("eth1", "192.0.2.10/32"), "{}", ctx());
+    // `lvsd status` counts the repairs and the kernel's refusal.
+    let status = d1.status();
+    assert!(
+        status.contains("virtual 8 route(s) 2 rule(s) held; put back 2; refused by the kernel 1"),
+        "{status}"
+    );
+    assert!(
+        d2.status().contains("routes: static 4 route(s) 2 rule(s) 1 address(es) installed; virtual 0 route(s) 0 rule(s) held; put back 5;"),
+        "{}",
+        d2.status()
+    );
 
     // An interface down flushes its IPv4 routes without a notification; up
     // again, lvsd adds them back.

@@ -1106,6 +1106,9 @@ impl Daemon {
         if let Some(lvs) = &self.lvs {
             let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
         }
+        if let Some(line) = self.vrrp.routes_line() {
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     /// After a reload: the sync daemon follows the instance it now names

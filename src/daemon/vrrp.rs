@@ -205,6 +205,10 @@ pub struct Vrrp {
     script_security: bool,
     /// `static_ipaddress`, `static_routes`, `static_rules`.
     statics: Statics,
+    /// Routes, rules and static addresses put back after a deletion by hand.
+    route_repairs: u64,
+    /// Route and rule requests the kernel refused.
+    route_refusals: std::cell::Cell<u64>,
     /// The interfaces routes go out of, and whether each was up (the kernel
     /// flushes their IPv4 routes when one goes down, without a notification).
     route_links: Vec<(u32, bool)>,
@@ -323,6 +327,8 @@ impl Vrrp {
             script_security: cfg.global.enable_script_security,
             statics: Statics::default(),
             route_links: Vec::new(),
+            route_repairs: 0,
+            route_refusals: std::cell::Cell::new(0),
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -1227,6 +1233,31 @@ impl Vrrp {
         sent + self.reinstall(rtnl, now)
     }
 
+    /// The status line on routes and rules (None when none are configured).
+    pub fn routes_line(&self) -> Option<String> {
+        if !self.has_routes() {
+            return None;
+        }
+        let s = &self.statics;
+        let held = self
+            .io
+            .iter()
+            .enumerate()
+            .filter(|(i, io)| io.vips_held && self.instances[*i].state() == State::Master);
+        let (routes, rules) = held.fold((0, 0), |(a, b), (_, io)| {
+            (a + io.routes.len(), b + io.rules.len())
+        });
+        Some(format!(
+            "routes: static {} route(s) {} rule(s) {} address(es) {}; virtual {routes} route(s) {rules} rule(s) held; put back {}; refused by the kernel {}",
+            s.routes.len(),
+            s.rules.len(),
+            s.addresses.len(),
+            if s.installed { "installed" } else { "not installed" },
+            self.route_repairs,
+            self.route_refusals.get()
+        ))
+    }
+
     /// Whether any route or rule is configured (then their deletions are watched).
     pub fn has_routes(&self) -> bool {
         !self.statics.is_empty()
@@ -1399,6 +1430,7 @@ impl Vrrp {
     /// the instance BACKUP, which then takes over again: lvsd keeps the route,
     /// as it keeps a VIP deleted by hand.)
     pub fn on_route_deleted(&mut self, rtnl: &mut RtnlEvents, now: Instant, gone: &RouteRepr) {
+        let mut repaired = 0;
         if self.statics.installed {
             for r in self
                 .statics
@@ -1406,6 +1438,7 @@ impl Vrrp {
                 .iter()
                 .filter(|r| r.track && r.matches(gone))
             {
+                repaired += 1;
                 warn!(
                     "static route `{}` was deleted; adding it back, as keepalived does",
                     r.text
@@ -1425,6 +1458,7 @@ impl Vrrp {
                 continue;
             }
             for r in io.routes.iter().filter(|r| r.track && r.matches(gone)) {
+                repaired += 1;
                 warn!(
                     "vrrp_instance {}: route `{}` was deleted while master; adding it back",
                     io.name, r.text
@@ -1439,10 +1473,12 @@ impl Vrrp {
                 );
             }
         }
+        self.route_repairs += repaired;
     }
 
     /// A rule marked as keepalived's was deleted: put back like a route.
     pub fn on_rule_deleted(&mut self, rtnl: &mut RtnlEvents, now: Instant, gone: &RuleRepr) {
+        let mut repaired = 0;
         if self.statics.installed {
             for r in self
                 .statics
@@ -1450,6 +1486,7 @@ impl Vrrp {
                 .iter()
                 .filter(|r| r.track && r.matches(gone))
             {
+                repaired += 1;
                 warn!(
                     "static rule `{}` was deleted; adding it back, as keepalived does",
                     r.text
@@ -1469,6 +1506,7 @@ impl Vrrp {
                 continue;
             }
             for r in io.rules.iter().filter(|r| r.track && r.matches(gone)) {
+                repaired += 1;
                 warn!(
                     "vrrp_instance {}: rule `{}` was deleted while master; adding it back",
                     io.name, r.text
@@ -1483,6 +1521,7 @@ impl Vrrp {
                 );
             }
         }
+        self.route_repairs += repaired;
     }
 
     /// A route or rule request ended; a refusal is logged with the line it
@@ -1544,7 +1583,10 @@ impl Vrrp {
         match result {
             Ok(()) => {}
             Err(NetlinkError::Kernel { errno, .. }) if *errno == harmless => {}
-            Err(e) => warn!("{owner}: {verb} {what} `{}`: {e}", text.unwrap_or("?")),
+            Err(e) => {
+                self.route_refusals.set(self.route_refusals.get() + 1);
+                warn!("{owner}: {verb} {what} `{}`: {e}", text.unwrap_or("?"))
+            }
         }
         true
     }
@@ -1596,15 +1638,18 @@ impl Vrrp {
         ifindex: u32,
         addr: IpAddr,
     ) {
+        let mut repaired = 0;
         if self.statics.installed {
             for (a, no_track) in &self.statics.addresses {
                 if a.addr == addr && a.ifindex == ifindex && !no_track {
                     warn!("static_ipaddress {addr} was removed by hand; adding it back, as keepalived does");
+                    repaired += 1;
                     if let Err(e) = rtnl.send(RtnlRequest::AddAddr(a.clone()), STATIC_TAG, now) {
                         warn!("static_ipaddress {addr}: {e}");
                     }
                 }
             }
+            self.route_repairs += repaired;
             // The kernel flushes the IPv4 routes of an interface that loses its
             // last address, without a notification: add again the static
             // routes through it (one that is still there answers EEXIST).
