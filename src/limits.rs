@@ -5,6 +5,15 @@
 
 /// VRRP instances per daemon.
 pub const MAX_VRRP_INSTANCES: usize = 256;
+/// VMACs (`use_vmac`) per daemon: one per instance at most. Each is a
+/// kernel link (a macvlan) made at start and removed at stop; lvsd keeps its
+/// name, index and MAC (about 60 bytes) for the stop.
+pub const MAX_VMACS: usize = MAX_VRRP_INSTANCES;
+/// Default VMAC names tried (`vrrp.VRID`, `vrrp1.VRID`, ...) before the start
+/// fails: keepalived tries without end.
+pub const VMAC_NAME_TRIES: usize = 1000;
+/// IPv4 devconf values one rtnetlink request sets (a VMAC needs 4).
+pub const DEVCONF_PER_REQUEST: usize = 8;
 /// Addresses per VRRP instance, `virtual_ipaddress` and
 /// `virtual_ipaddress_excluded` together (keepalived sets no limit; real
 /// configurations list up to a few hundred). The lists are `Vec`s sized at

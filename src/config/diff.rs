@@ -274,6 +274,14 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
     );
     notify(out, s, &o.notify, &n.notify);
     key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
+    key(out, s, "use_vmac", &o.use_vmac, &n.use_vmac);
+    key(
+        out,
+        s,
+        "vmac_xmit_base",
+        &o.vmac_xmit_base,
+        &n.vmac_xmit_base,
+    );
 }
 
 fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {

@@ -273,6 +273,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
+    // The VMACs first: the events of their making are not for the loop.
+    let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
     let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
     if let Some(bytes) = test_hook("rtnl_rcvbuf") {
         // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
@@ -286,7 +288,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering rtnetlink"))?;
-    let mut vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp =
+        vrrp::Vrrp::setup(&config, vmacs).map_err(|e| DaemonError::Setup(e.to_string()))?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         ev.registry()
             .register(
@@ -457,6 +460,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             vrrp.vip_request_done(tag, &request, &result);
         }
     });
+    // The VMACs go last, with the VIPs on them gone (keepalived's
+    // netlink_link_del_vmac at shutdown), and what they changed is put back.
+    vrrp.vmacs.teardown();
     // keepalived's omega: the down commands of every alive real server and
     // of the quorum also run at shutdown, before the notifies are finished.
     if let Some(lvs) = &daemon.lvs {
@@ -1156,6 +1162,9 @@ impl Daemon {
                         self.vrrp.on_link(now, link.ifindex, false);
                         self.vrrp
                             .on_link_routes(&mut self.rtnl, now, link.ifindex, false);
+                        if !dump && !self.stopping {
+                            self.vrrp.on_link_deleted(link.ifindex);
+                        }
                     }
                     RtEvent::DelAddr(addr) if !dump => {
                         let key = (addr.addr, addr.ifindex);

@@ -6,11 +6,13 @@
 mod routes;
 pub(super) mod scripts;
 mod transition;
+pub(super) mod vmac;
 
 /// FILE_CHECK reads its file as `track_file` does.
 pub(crate) use scripts::read_track_file;
 
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -103,8 +105,15 @@ pub struct InstanceIo {
     pub name: String,
     /// Interface name.
     pub interface: String,
+    /// Where the VIPs live and GARPs leave: the interface, or its VMAC.
     ifindex: u32,
     mac: [u8; 6],
+    /// With `use_vmac`: the configured interface's index (`ifindex` is the
+    /// VMAC's), and whether each of the two is up; the instance's own
+    /// interface counts as up when both are (keepalived tracks both).
+    base: Option<(u32, bool, bool)>,
+    /// With `use_vmac`: what it takes to make the VMAC again when it is deleted.
+    vmac_spec: Option<VmacSpec>,
     sender: VrrpSender,
     packet: Option<PacketSender>,
     /// Packet sockets and MACs of the other interfaces that hold addresses
@@ -149,6 +158,14 @@ pub struct InstanceIo {
     heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
+}
+
+/// What an instance's VMAC was made with, to make it again.
+#[derive(Debug, Clone, Copy)]
+struct VmacSpec {
+    xmit_base: bool,
+    keep_ipv6: bool,
+    ipv6: bool,
 }
 
 /// One receive socket and the instances behind it.
@@ -212,6 +229,8 @@ pub struct Vrrp {
     /// The interfaces routes go out of, and whether each was up (the kernel
     /// flushes their IPv4 routes when one goes down, without a notification).
     route_links: Vec<(u32, bool)>,
+    /// The VMACs (`use_vmac`), removed at stop.
+    pub vmacs: vmac::Vmacs,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -301,8 +320,9 @@ fn send(
 }
 
 impl Vrrp {
-    /// Builds every instance, its sockets and the sync groups.
-    pub fn setup(cfg: &Config) -> Result<Vrrp, SetupError> {
+    /// Builds every instance, its sockets and the sync groups, on the VMACs
+    /// made by [`vmac::prepare`].
+    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs) -> Result<Vrrp, SetupError> {
         let mut vrrp = Vrrp {
             instances: Vec::with_capacity(cfg.vrrp_instances.len()),
             io: Vec::with_capacity(cfg.vrrp_instances.len()),
@@ -329,6 +349,7 @@ impl Vrrp {
             route_links: Vec::new(),
             route_repairs: 0,
             route_refusals: std::cell::Cell::new(0),
+            vmacs,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
@@ -384,14 +405,21 @@ impl Vrrp {
                         interface: ifname.to_owned(),
                     })?;
             let ipv6 = inst.is_ipv6();
+            let vmac = vrrp.vmacs.of_instance(index).cloned();
             let source = inst
                 .unicast_src_ip
                 .or(inst.mcast_src_ip)
+                .or_else(|| vmac.as_ref()?.link_local.map(IpAddr::V6))
                 .or_else(|| info.primary(ipv6))
                 .ok_or_else(|| SetupError::NoSource {
                     instance: name.clone(),
                     interface: ifname.to_owned(),
                 })?;
+            // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
+            let (adv_name, adv_index) = match &vmac {
+                Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),
+                _ => (ifname, info.index),
+            };
             let in_group = cfg
                 .sync_groups
                 .iter()
@@ -409,20 +437,20 @@ impl Vrrp {
             let receiver = match vrrp
                 .receivers
                 .iter()
-                .position(|r| r.interface == ifname && r.ipv6 == ipv6)
+                .position(|r| r.interface == adv_name && r.ipv6 == ipv6)
             {
                 Some(r) => r,
                 None => {
                     let socket =
-                        VrrpReceiver::open(ifname, info.index, ipv6, true).map_err(|err| {
+                        VrrpReceiver::open(adv_name, adv_index, ipv6, true).map_err(|err| {
                             SetupError::Socket {
-                                what: format!("VRRP receive socket on {ifname}"),
+                                what: format!("VRRP receive socket on {adv_name}"),
                                 err,
                             }
                         })?;
                     vrrp.receivers.push(Receiver {
                         socket,
-                        interface: ifname.to_owned(),
+                        interface: adv_name.to_owned(),
                         ipv6,
                         instances: Vec::new(),
                         drops: [0; DropReason::COUNT],
@@ -435,15 +463,21 @@ impl Vrrp {
                 }
             };
             vrrp.receivers[receiver].instances.push(index);
-            let sender =
-                VrrpSender::open(ifname, info.index, source).map_err(|err| SetupError::Socket {
-                    what: format!("vrrp_instance {name}: send socket from {source} on {ifname}"),
+            let sender = VrrpSender::open(adv_name, adv_index, source).map_err(|err| {
+                SetupError::Socket {
+                    what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
                     err,
-                })?;
-            let packet = match PacketSender::open(info.index) {
+                }
+            })?;
+            // The VIPs (of the instance's family, on its interface) live on the VMAC.
+            let (vip_index, vip_mac, vip_name) = match &vmac {
+                Some(v) => (v.ifindex, v.mac, v.name.as_str()),
+                None => (info.index, info.mac, ifname),
+            };
+            let packet = match PacketSender::open(vip_index) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    warn!("vrrp_instance {name}: no packet socket on {ifname} ({e}); gratuitous ARP disabled");
+                    warn!("vrrp_instance {name}: no packet socket on {vip_name} ({e}); gratuitous ARP disabled");
                     None
                 }
             };
@@ -454,8 +488,14 @@ impl Vrrp {
                 .iter()
                 .chain(&inst.virtual_ipaddresses_excluded)
             {
-                let dev = if vip.dev.is_empty() {
-                    info.index
+                let dev = if vip.dev.is_empty() || vip.dev.as_str() == ifname {
+                    // keepalived: an address of the other family stays on the
+                    // interface itself, not on the VMAC.
+                    if vip.address.is_ipv6() == ipv6 {
+                        vip_index
+                    } else {
+                        info.index
+                    }
                 } else {
                     interfaces
                         .iter()
@@ -470,7 +510,7 @@ impl Vrrp {
                     form: vip_addr(dev, vip),
                     no_track: vip.no_track,
                 });
-                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                if dev != vip_index && !other_links.iter().any(|l| l.0 == dev) {
                     let mac = interfaces
                         .iter()
                         .find(|i| i.index == dev)
@@ -495,11 +535,27 @@ impl Vrrp {
                     reason: format!("virtual_routes: {reason}"),
                 })?;
             let rules = inst.virtual_rules.iter().map(HeldRule::build).collect();
+            // Just set up: a macvlan runs when its lower device does; the
+            // link events say otherwise if it does not.
+            let base = vmac
+                .as_ref()
+                .map(|_| (info.index, info.up && info.running, info.up && info.running));
+            let vmac_spec = vmac.as_ref().map(|_| VmacSpec {
+                xmit_base: inst.vmac_xmit_base,
+                keep_ipv6: ipv6
+                    || inst
+                        .virtual_ipaddresses_excluded
+                        .iter()
+                        .any(|v| v.address.is_ipv6() != ipv6),
+                ipv6,
+            });
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
-                ifindex: info.index,
-                mac: info.mac,
+                ifindex: vip_index,
+                mac: vip_mac,
+                base,
+                vmac_spec,
                 sender,
                 packet,
                 other_links,
@@ -1156,11 +1212,30 @@ impl Vrrp {
         };
         let cause = transition::Cause::Link { up };
         for i in 0..self.instances.len() {
-            if self.io[i].ifindex == ifindex && self.io[i].track_primary {
-                self.with_cause(i, cause, |inst| {
-                    inst.handle_track(now, OWN_INTERFACE, status)
-                });
+            let io = &mut self.io[i];
+            if !io.track_primary {
+                continue;
             }
+            // With a VMAC, the own interface is up when it and the VMAC are.
+            let status = match &mut io.base {
+                Some((base, base_up, vmac_up)) if *base == ifindex || io.ifindex == ifindex => {
+                    if *base == ifindex {
+                        *base_up = up;
+                    } else {
+                        *vmac_up = up;
+                    }
+                    if *base_up && *vmac_up {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    }
+                }
+                None if io.ifindex == ifindex => status,
+                _ => continue,
+            };
+            self.with_cause(i, cause, |inst| {
+                inst.handle_track(now, OWN_INTERFACE, status)
+            });
         }
         for t in 0..self.iface_tracks.len() {
             let (idx, i, n) = self.iface_tracks[t];
@@ -1171,6 +1246,96 @@ impl Vrrp {
             }
         }
         self.reconcile_groups(now);
+    }
+
+    /// A link was deleted: a VMAC of an instance is made again at once, as
+    /// keepalived does (recreate_vmac_thread), and the instance's sockets,
+    /// packet socket and addresses move to the new link. Until it is up the
+    /// instance is FAULT (its own interface is down). A rare event (someone
+    /// deleted the link): the requests are answered inside their sends.
+    pub fn on_link_deleted(&mut self, ifindex: u32) {
+        for i in 0..self.io.len() {
+            if self.io[i].vmac_spec.is_none() || self.io[i].ifindex != ifindex {
+                continue;
+            }
+            if let Err(e) = self.recreate_vmac(i) {
+                warn!(
+                    "vrrp_instance {}: its VMAC was deleted and cannot be made again ({e}); FAULT until it exists",
+                    self.io[i].name
+                );
+            }
+        }
+    }
+
+    fn recreate_vmac(&mut self, i: usize) -> Result<(), String> {
+        let Some(spec) = self.io[i].vmac_spec else {
+            return Ok(());
+        };
+        let old_index = self.io[i].ifindex;
+        let Some(old) = self.vmacs.forget(old_index) else {
+            return Ok(());
+        };
+        let io = &self.io[i];
+        let base = iface::lookup(&io.interface)
+            .map_err(|e| format!("listing interfaces: {e}"))?
+            .ok_or_else(|| format!("{} is gone too", io.interface))?;
+        let mut rtnl = Rtnl::open().map_err(|e| format!("rtnetlink socket: {e}"))?;
+        let want = vmac::VmacRequest {
+            instance: &io.name,
+            base: &base,
+            vrid: self.instances[i].params().vrid,
+            ipv6: spec.ipv6,
+            name: Some(&old.name),
+            reserved: &[],
+            keep_ipv6: spec.keep_ipv6,
+            link_local: old.link_local,
+        };
+        let link = self
+            .vmacs
+            .ensure(&mut rtnl, &want)
+            .map_err(|e| e.to_string())?;
+        info!(
+            "vrrp_instance {}: VMAC {} was deleted; made it again (index {} -> {})",
+            io.name, old.name, old_index, link.ifindex
+        );
+        let io = &mut self.io[i];
+        io.ifindex = link.ifindex;
+        for vip in &mut io.vips {
+            if vip.form.ifindex == old_index {
+                vip.form.ifindex = link.ifindex;
+            }
+        }
+        io.packet = PacketSender::open(link.ifindex)
+            .map_err(|e| {
+                warn!(
+                    "vrrp_instance {}: packet socket on {}: {e}",
+                    io.name, link.name
+                )
+            })
+            .ok();
+        if spec.xmit_base {
+            return Ok(());
+        }
+        let source = io.sender.source();
+        io.sender = VrrpSender::open(&link.name, link.ifindex, source)
+            .map_err(|e| format!("send socket on {}: {e}", link.name))?;
+        let r = io.receiver;
+        let receiver = &mut self.receivers[r];
+        let socket = VrrpReceiver::open(&link.name, link.ifindex, receiver.ipv6, true)
+            .map_err(|e| format!("receive socket on {}: {e}", link.name))?;
+        if let Some(registry) = &self.registry {
+            let token = crate::io::event_loop::Source::Vrrp(r).token();
+            let _ = registry.deregister(&mut mio::unix::SourceFd(&receiver.socket.as_raw_fd()));
+            registry
+                .register(
+                    &mut mio::unix::SourceFd(&socket.as_raw_fd()),
+                    token,
+                    mio::Interest::READABLE,
+                )
+                .map_err(|e| format!("registering the receive socket on {}: {e}", link.name))?;
+        }
+        receiver.socket = socket;
+        Ok(())
     }
 
     /// An address re-dump begins: no VIP seen yet.
@@ -1620,9 +1785,11 @@ impl Vrrp {
         let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
         match result {
             Ok(()) => {}
+            // ENODEV: the link went away with its addresses (a deleted VMAC).
             Err(NetlinkError::Kernel { errno, .. })
                 if (*errno == libc::EEXIST && verb == "adding")
-                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+                    || ((*errno == libc::EADDRNOTAVAIL || *errno == libc::ENODEV)
+                        && verb == "removing") => {}
             Err(e) => warn!(
                 "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
                 a.addr, a.prefix_len

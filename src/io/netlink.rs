@@ -546,6 +546,12 @@ impl Ipvs {
         )
     }
 
+    /// FLUSH: removes every service (and destination) of the table, lvsd's
+    /// or not. Only `lvs_flush` and `lvs_flush_on_stop` ask for it.
+    pub fn flush(&mut self) -> Result<(), IpvsError> {
+        self.simple("FLUSH", ipvs::encode_flush, AddrFamily::V4, |_| {})
+    }
+
     /// GET_DAEMON: the running sync daemons.
     pub fn daemons(&mut self, mut on: impl FnMut(SyncDaemon)) -> Result<(), IpvsError> {
         self.simple("GET_DAEMON", ipvs::encode_get_daemon, AddrFamily::V4, |r| {
@@ -791,10 +797,69 @@ impl Rtnl {
         Ok(found)
     }
 
-    /// Sets IFF_UP on or off (tests and lab tools; the daemon never changes links).
+    /// The interface called `name`, with its details, if it exists.
+    pub fn link(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        let mut found = None;
+        self.links(|l| {
+            if l.name == name {
+                found = Some(l);
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Sets IFF_UP on or off (a VMAC lvsd created; tests and lab tools).
     pub fn set_link_up(&mut self, ifindex: u32, up: bool) -> Result<(), NetlinkError> {
         let seq = self.socket.next_seq();
         let n = rtnl::encode_set_link_up(&mut self.tx, seq, ifindex, up)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Creates the private-mode macvlan `name` on `lower` with address `mac` (a VMAC).
+    pub fn new_macvlan(
+        &mut self,
+        name: &str,
+        lower: u32,
+        mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_new_macvlan(&mut self.tx, seq, name, lower, mac)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Turns the macvlan `ifindex` into private mode with address `mac`.
+    pub fn update_macvlan(&mut self, ifindex: u32, mac: [u8; 6]) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_update_macvlan(&mut self.tx, seq, ifindex, mac)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Deletes the link `ifindex`; `Ok(false)` when it was gone already (ENODEV).
+    pub fn del_link(&mut self, ifindex: u32) -> Result<bool, NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_del_link(&mut self.tx, seq, ifindex)?;
+        match self.ack_request(n, seq) {
+            Ok(()) => Ok(true),
+            Err(NetlinkError::Kernel { errno, .. }) if errno == libc::ENODEV => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets IPv4 devconf values (`(IPV4_DEVCONF_*, value)`) of `ifindex`.
+    pub fn set_ipv4_conf(
+        &mut self,
+        ifindex: u32,
+        values: &[(u16, u32)],
+    ) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_set_ipv4_conf(&mut self.tx, seq, ifindex, values)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Stops the kernel from adding a link-local address to `ifindex` on its own.
+    pub fn addr_gen_mode_none(&mut self, ifindex: u32) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_addr_gen_mode_none(&mut self.tx, seq, ifindex)?;
         self.ack_request(n, seq)
     }
 }

@@ -111,6 +111,13 @@ mod robustness {
         rule.iifname = Some(rtnl::IfName::try_from("eth0").unwrap());
         let n = route::encode_new_rule(&mut buf, 1, &rule).unwrap();
         seeds.push(buf[..n].to_vec());
+        let n =
+            rtnl::encode_new_macvlan(&mut buf, 1, "vrrp.9", 2, rtnl::vrrp_virtual_mac(9, false))
+                .unwrap();
+        seeds.push(buf[..n].to_vec());
+        let n =
+            rtnl::encode_set_ipv4_conf(&mut buf, 1, 2, &[(rtnl::DEVCONF_ARP_IGNORE, 1)]).unwrap();
+        seeds.push(buf[..n].to_vec());
         for s in &seeds {
             assert_eq!(parse_datagram_all(s), 1);
         }
