@@ -104,6 +104,18 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const RTNL_PENDING: usize = 256;
 /// rtnetlink messages (events, acks, dump entries) handled per wake-up.
 pub const RTNL_BUDGET: usize = 256;
+/// One rtnetlink request on the daemon's event socket (the largest is a route
+/// with `MAX_ROUTE_NEXTHOPS` IPv6 hops and every attribute: under 600 bytes).
+pub const RTNL_REQUEST_BUF: usize = 1024;
+/// Hops of one multipath route (`nexthop ...` / `or`); each costs 28 bytes in
+/// the route's wire form.
+pub const MAX_ROUTE_NEXTHOPS: usize = 8;
+/// `virtual_routes` of one instance (each held route costs about 200 bytes).
+pub const MAX_ROUTES_PER_INSTANCE: usize = 64;
+/// `virtual_rules` of one instance.
+pub const MAX_RULES_PER_INSTANCE: usize = 64;
+/// `static_routes`, `static_rules` and `static_ipaddress` lines, each.
+pub const MAX_STATIC_ENTRIES: usize = 256;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is

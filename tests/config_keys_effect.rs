@@ -330,6 +330,23 @@ fn probes() -> Vec<Probe> {
         p("global", "log_format", "logfmt"),
         p("global", "announce_device", "lvsd-any2"),
         p("global", "announce_maintenance", "yes"),
+        p("global", "static_ipaddress", "10.9.9.9/32 dev eth0"),
+        p(
+            "global",
+            "static_routes",
+            "10.8.0.0/16 via 192.168.118.1 dev eth0",
+        ),
+        p(
+            "global",
+            "static_rules",
+            "from 10.8.0.0/16 table 100 preference 100",
+        ),
+        p("vrrp_instance", "virtual_routes", "10.7.0.0/16 dev eth0"),
+        p(
+            "vrrp_instance",
+            "virtual_rules",
+            "to 10.7.0.0/16 table 100 preference 101",
+        ),
         p("vrrp_script", "script", "/bin/false"),
         p("vrrp_script", "interval", "2"),
         p("vrrp_script", "timeout", "3"),

@@ -555,6 +555,25 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be no, full or VS")),
                 }
             }
+            "static_ipaddress" => {
+                let text = reader.text(entry)?;
+                if !text.split_whitespace().any(|w| w == "dev") {
+                    return Err(reader.bad(entry, "a static address needs `dev IFACE` (there is no instance interface to default to)"));
+                }
+                let address = read_vip(&reader, entry, text, &Name::new())?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_ipaddress, address, "MAX_STATIC_ENTRIES", max)?;
+            }
+            "static_routes" => {
+                let route = read_route(&reader, entry)?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_routes, route, "MAX_STATIC_ENTRIES", max)?;
+            }
+            "static_rules" => {
+                let rule = read_rule(&reader, entry)?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_rules, rule, "MAX_STATIC_ENTRIES", max)?;
+            }
             _ => {}
         }
     }
@@ -619,6 +638,9 @@ pub(crate) fn default_global() -> Global {
         control_socket_group: None,
         script_capabilities: 0,
         metrics_listen: None,
+        static_ipaddress: Vec::new(),
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     }
 }
 
@@ -711,6 +733,8 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_refresh = None;
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
+    let mut virtual_routes = Vec::new();
+    let mut virtual_rules = Vec::new();
     let mut use_vmac: Option<(Option<Name>, &Entry<'_>)> = None;
     let mut vmac_xmit_base: Option<&Entry<'_>> = None;
     let mut warnings = Vec::new();
@@ -827,6 +851,28 @@ pub(crate) fn read_instance<'a>(
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
+            "virtual_routes" => {
+                let route = read_route(&reader, entry)?;
+                push_limited(
+                    &reader,
+                    entry,
+                    &mut virtual_routes,
+                    route,
+                    "MAX_ROUTES_PER_INSTANCE",
+                    crate::limits::MAX_ROUTES_PER_INSTANCE,
+                )?;
+            }
+            "virtual_rules" => {
+                let rule = read_rule(&reader, entry)?;
+                push_limited(
+                    &reader,
+                    entry,
+                    &mut virtual_rules,
+                    rule,
+                    "MAX_RULES_PER_INSTANCE",
+                    crate::limits::MAX_RULES_PER_INSTANCE,
+                )?;
+            }
             _ => {}
         }
     }
@@ -1078,6 +1124,8 @@ pub(crate) fn read_instance<'a>(
             garp_master_refresh: None,
             notify,
             native_ipv6,
+            virtual_routes,
+            virtual_rules,
             use_vmac: use_vmac.map(|(n, _)| n),
             vmac_xmit_base: xmit_base,
         },
@@ -1134,6 +1182,52 @@ pub(crate) fn max_advert_vips(ipv6: bool, version: VrrpVersion, ah: bool) -> usi
         (14 + 20 + 8 + v2, 4)
     };
     ((ADVERT_MTU - header) / size).min(MAX_ADVERT_VIPS)
+}
+
+/// Appends `item` unless `list` already holds `max`.
+fn push_limited<T>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    list: &mut Vec<T>,
+    item: T,
+    limit: &'static str,
+    max: usize,
+) -> Result<(), ConfigError> {
+    if list.len() >= max {
+        return Err(reader.error(entry, ConfigErrorKind::OverCapacity { limit, max }));
+    }
+    list.push(item);
+    Ok(())
+}
+
+/// A `virtual_routes` / `static_routes` line, in keepalived's syntax.
+fn read_route(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Route, ConfigError> {
+    super::route::parse_route(reader.text(entry)?, entry.line).map_err(|e| {
+        reader.bad(
+            entry,
+            format!("{e} (keepalived's `ip route` syntax: see docs/config.md)"),
+        )
+    })
+}
+
+/// A `virtual_rules` / `static_rules` line, in keepalived's syntax. The
+/// preference must be given: keepalived picks one counting down from 16384
+/// and warns that it is probably not what you want.
+fn read_rule(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Rule, ConfigError> {
+    let rule = super::route::parse_rule(reader.text(entry)?, entry.line).map_err(|e| {
+        reader.bad(
+            entry,
+            format!("{e} (keepalived's `ip rule` syntax: see docs/config.md)"),
+        )
+    })?;
+    if rule.preference.is_none() {
+        return Err(reader.bad(
+            entry,
+            "a rule needs `preference N`: keepalived would pick 16384 counting down, which \
+             depends on the order of the file (`lvsd import-keepalived` writes the number it picks)",
+        ));
+    }
+    Ok(rule)
 }
 
 /// keepalived's scope names (`/etc/iproute2/rt_scopes`) or a number.

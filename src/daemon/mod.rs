@@ -414,6 +414,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
     daemon.vrrp.start(now, &mut setup_rtnl);
     drop(setup_rtnl);
+    if daemon.vrrp.has_routes() {
+        daemon
+            .rtnl
+            .watch_routes()
+            .map_err(setup_err("rtnetlink route and rule groups"))?;
+    }
+    daemon.vrrp.start_statics(&mut daemon.rtnl, now);
     daemon.apply_ha_suspend();
     if let Some(lvs) = &daemon.lvs {
         for h in lvs.start_hooks() {
@@ -450,6 +457,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    daemon.vrrp.stop_statics(&mut daemon.rtnl, now);
     // The VIP removals were applied inside their sends; wait briefly for
     // their acks so a refusal is logged.
     let Daemon { rtnl, vrrp, .. } = &mut daemon;
@@ -1118,6 +1126,9 @@ impl Daemon {
         if let Some(lvs) = &self.lvs {
             let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
         }
+        if let Some(line) = self.vrrp.routes_line() {
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     /// After a reload: the sync daemon follows the instance it now names
@@ -1156,9 +1167,15 @@ impl Daemon {
         for input in inputs.drain(..) {
             match input {
                 RtnlInput::Event { event, dump } => match event {
-                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
+                    RtEvent::NewLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, link.is_up());
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, link.is_up());
+                    }
                     RtEvent::DelLink(link) => {
                         self.vrrp.on_link(now, link.ifindex, false);
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, false);
                         if !dump && !self.stopping {
                             self.vrrp.on_link_deleted(link.ifindex);
                         }
@@ -1179,6 +1196,12 @@ impl Daemon {
                         if dump && self.resync == Resync::Addrs {
                             self.vrrp.vip_seen(addr.ifindex, addr.addr)
                         }
+                    }
+                    RtEvent::DelRoute(route) if !dump => {
+                        self.vrrp.on_route_deleted(&mut self.rtnl, now, &route)
+                    }
+                    RtEvent::DelRule(rule) if !dump => {
+                        self.vrrp.on_rule_deleted(&mut self.rtnl, now, &rule)
                     }
                     _ => {}
                 },

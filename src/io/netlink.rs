@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING};
+use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING, RTNL_REQUEST_BUF};
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
@@ -26,6 +26,7 @@ use crate::wire::netlink::ipvs::{
 use crate::wire::netlink::msg::{
     DecodeError, EncodeError, Errno, Message, Messages, Reply, NLM_F_DUMP_INTR,
 };
+use crate::wire::netlink::route::{self, RouteCreate, RouteRepr, RuleRepr};
 use crate::wire::netlink::rtnl::{self, IfAddr, Link, RtEvent};
 
 /// How long a request waits for its reply before failing with `Timeout`.
@@ -870,6 +871,14 @@ pub enum RtnlRequest {
     AddAddr(IfAddr),
     /// RTM_DELADDR.
     DelAddr(IfAddr),
+    /// RTM_NEWROUTE.
+    AddRoute(RouteRepr, RouteCreate),
+    /// RTM_DELROUTE.
+    DelRoute(RouteRepr),
+    /// RTM_NEWRULE.
+    AddRule(RuleRepr),
+    /// RTM_DELRULE.
+    DelRule(RuleRepr),
     /// RTM_GETLINK dump: the links arrive as `RtnlInput::Event { dump: true, .. }`.
     DumpLinks,
     /// RTM_GETADDR dump (both families).
@@ -883,6 +892,10 @@ impl RtnlRequest {
 }
 
 /// What the event socket delivered, in arrival order.
+// `Done` carries its request (a route with its hops is some 350 bytes) by
+// value: boxing it would allocate per request in the loop; the input queue
+// is allocated once at start.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum RtnlInput {
     /// A link or address event, or (`dump`) an entry of a dump this socket asked for.
@@ -928,7 +941,7 @@ struct PendingRequest {
 #[derive(Debug)]
 pub struct RtnlEvents {
     socket: NetlinkSocket,
-    tx: [u8; 256],
+    tx: [u8; RTNL_REQUEST_BUF],
     pending: Vec<PendingRequest>,
     /// Requests sent while the pending table was full (their acks are ignored).
     pub untracked: u64,
@@ -946,10 +959,24 @@ impl RtnlEvents {
         let groups = rtnl::RTMGRP_LINK | rtnl::RTMGRP_IPV4_IFADDR | rtnl::RTMGRP_IPV6_IFADDR;
         Ok(RtnlEvents {
             socket: NetlinkSocket::open(NetlinkProtocol::Route, groups)?,
-            tx: [0u8; 256],
+            tx: [0u8; RTNL_REQUEST_BUF],
             pending: Vec::with_capacity(RTNL_PENDING),
             untracked: 0,
         })
+    }
+
+    /// Also listens to route and rule deletions (only when routes or rules
+    /// are configured: a router's route churn is not lvsd's business otherwise).
+    pub fn watch_routes(&self) -> io::Result<()> {
+        for group in [
+            route::RTNLGRP_IPV4_ROUTE,
+            route::RTNLGRP_IPV6_ROUTE,
+            route::RTNLGRP_IPV4_RULE,
+            route::RTNLGRP_IPV6_RULE,
+        ] {
+            self.socket.add_membership(group)?;
+        }
+        Ok(())
     }
 
     /// Sets the socket's receive buffer (SO_RCVBUF; the kernel doubles it and
@@ -970,6 +997,12 @@ impl RtnlEvents {
         let n = match &request {
             RtnlRequest::AddAddr(a) => rtnl::encode_new_addr(&mut self.tx, seq, a)?,
             RtnlRequest::DelAddr(a) => rtnl::encode_del_addr(&mut self.tx, seq, a)?,
+            RtnlRequest::AddRoute(r, create) => {
+                route::encode_new_route(&mut self.tx, seq, r, *create)?
+            }
+            RtnlRequest::DelRoute(r) => route::encode_del_route(&mut self.tx, seq, r)?,
+            RtnlRequest::AddRule(r) => route::encode_new_rule(&mut self.tx, seq, r)?,
+            RtnlRequest::DelRule(r) => route::encode_del_rule(&mut self.tx, seq, r)?,
             RtnlRequest::DumpLinks => rtnl::encode_get_links(&mut self.tx, seq)?,
             RtnlRequest::DumpAddrs => rtnl::encode_get_addrs(&mut self.tx, seq, None)?,
         };

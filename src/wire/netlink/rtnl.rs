@@ -11,6 +11,7 @@ use super::msg::{
     DecodeError, EncodeError, MessageBuilder, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST,
 };
+use super::route::{RouteRepr, RuleRepr, RTM_DELROUTE, RTM_DELRULE, RTPROT_KEEPALIVED};
 
 /// `RTM_NEWLINK`.
 pub const RTM_NEWLINK: u16 = 16;
@@ -628,6 +629,11 @@ pub enum RtEvent {
     NewAddr(IfAddr),
     /// RTM_DELADDR.
     DelAddr(IfAddr),
+    /// RTM_DELROUTE (routes lvsd installs are watched for deletion only, as
+    /// keepalived's `netlink_route_filter()`).
+    DelRoute(Box<RouteRepr>),
+    /// RTM_DELRULE.
+    DelRule(Box<RuleRepr>),
 }
 
 /// Decodes one rtnetlink message by type; `Ok(None)` for types lvsd ignores.
@@ -637,6 +643,18 @@ pub fn parse_event(kind: u16, payload: &[u8]) -> Result<Option<RtEvent>, DecodeE
         RTM_DELLINK => RtEvent::DelLink(parse_link(payload)?),
         RTM_NEWADDR => RtEvent::NewAddr(parse_addr(payload)?),
         RTM_DELADDR => RtEvent::DelAddr(parse_addr(payload)?),
+        // Only routes and rules lvsd (or keepalived) marked as its own are
+        // decoded: a router's other routes are not lvsd's business.
+        RTM_DELROUTE if payload.get(5) == Some(&RTPROT_KEEPALIVED) => {
+            RtEvent::DelRoute(Box::new(RouteRepr::parse(payload)?))
+        }
+        RTM_DELRULE => {
+            let rule = RuleRepr::parse(payload)?;
+            if rule.protocol != Some(RTPROT_KEEPALIVED) {
+                return Ok(None);
+            }
+            RtEvent::DelRule(Box::new(rule))
+        }
         _ => return Ok(None),
     }))
 }
