@@ -462,6 +462,50 @@ fn split_at_marks<'a>(
     })
 }
 
+/// Timeouts before the connection was established (`syn`) outside the
+/// windows `wins`, split by whether a real server was out of the table (from
+/// a `down` mark to the next `up` mark): (count out, time out, count in,
+/// time in), times in µs up to `end`.
+fn syn_timeouts_by_absence(
+    ev: &Events_,
+    wins: &[(u64, u64)],
+    down: &str,
+    up: &str,
+    end: u64,
+) -> (usize, u64, usize, u64) {
+    let mut spans = Vec::new();
+    let mut from: Option<u64> = None;
+    for (t, l) in &ev.marks {
+        if l.starts_with(down) && from.is_none() {
+            from = Some(*t);
+        } else if l.starts_with(up) {
+            if let Some(f) = from.take() {
+                spans.push((f, *t));
+            }
+        }
+    }
+    if let Some(f) = from {
+        spans.push((f, end));
+    }
+    let t_out: u64 = spans.iter().map(|(a, b)| b - a).sum();
+    let (mut n_out, mut n_in) = (0, 0);
+    for r in ev
+        .reqs
+        .iter()
+        .filter(|r| !r.ok && r.what == "timeout" && r.phase == "syn")
+    {
+        if wins.iter().any(|&(a, b)| r.start >= a && r.start < b) {
+            continue;
+        }
+        if spans.iter().any(|&(a, b)| r.start >= a && r.start < b) {
+            n_out += 1;
+        } else {
+            n_in += 1;
+        }
+    }
+    (n_out, t_out, n_in, end.saturating_sub(t_out))
+}
+
 /// How long IPVS keeps a DR connection's entry after the client's FIN
 /// (FIN_WAIT, the kernel's default timeout).
 const PORT_REUSE_US: u64 = 120_000_000;
@@ -508,6 +552,7 @@ fn report_main(args: &[String]) -> Result<(), String> {
     let mut near: Option<String> = None;
     let mut near_max = NEAR_LIST;
     let mut flap: Option<String> = None;
+    let mut absent: Option<(String, String)> = None;
     let mut flap_ms = 1000u64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -526,6 +571,13 @@ fn report_main(args: &[String]) -> Result<(), String> {
             "--soak" => soak = Some(val("--soak")?),
             "--near" => near = Some(val("--near")?),
             "--flap" => flap = Some(val("--flap")?),
+            "--absent" => {
+                let v = val("--absent")?;
+                let (d, u) = v
+                    .split_once(',')
+                    .ok_or("report: --absent DOWN_PREFIX,UP_PREFIX")?;
+                absent = Some((d.to_string(), u.to_string()));
+            }
             "--flap-ms" => {
                 flap_ms = val("--flap-ms")?
                     .parse()
@@ -628,6 +680,20 @@ fn report_main(args: &[String]) -> Result<(), String> {
                 format!("; first at {} s", first.join(" "))
             }
         );
+        if let Some((down, up)) = &absent {
+            let wins = windows(&ev, &prefix, excuse_ms * 1000);
+            let (n_out, t_out, n_in, t_in) = syn_timeouts_by_absence(&ev, &wins, down, up, end);
+            println!(
+                "timeouts before connecting outside the {} windows (starved or not): {} in {:.1} s while a real server was out of the table ({} to {}), {} in {:.1} s while all were in",
+                prefix,
+                n_out,
+                t_out as f64 / 1e6,
+                down,
+                up,
+                n_in,
+                t_in as f64 / 1e6
+            );
+        }
         let (reused, known) = port_reuse(&ev, PORT_REUSE_US);
         println!(
             "requests from a client port used less than {} s before (a live FIN_WAIT entry on the director in DR mode): {} of {} with a recorded port",
@@ -1224,7 +1290,7 @@ fn main() {
         Some("run") => run_main(&args[1..]),
         Some("report") => report_main(&args[1..]),
         Some("get") => get_main(&args[1..]),
-        _ => Err("usage: traffic run --vip ADDR --out FILE [--http-port P] [--echo-port P] [--rate N] [--timeout-ms MS] [--long N] [--interval-ms MS] [--duration S]\n       traffic get ADDR:PORT LOCAL_PORT [TIMEOUT_MS]\n       traffic report FILE [--fault LABEL] [--stall-ms MS] [--soak PREFIX --excuse-ms MS [--near PREFIX [--near-max N]] [--flap PREFIX [--flap-ms MS]]]".into()),
+        _ => Err("usage: traffic run --vip ADDR --out FILE [--http-port P] [--echo-port P] [--rate N] [--timeout-ms MS] [--long N] [--interval-ms MS] [--duration S]\n       traffic get ADDR:PORT LOCAL_PORT [TIMEOUT_MS]\n       traffic report FILE [--fault LABEL] [--stall-ms MS] [--soak PREFIX --excuse-ms MS [--near PREFIX [--near-max N]] [--flap PREFIX [--flap-ms MS]] [--absent DOWN_PREFIX,UP_PREFIX]]".into()),
     };
     if let Err(e) = res {
         eprintln!("traffic: {e}");
@@ -1372,6 +1438,15 @@ mod tests {
         assert_eq!(ev.marks[0].1, "log-dir1-real_server_DOWN");
         assert_eq!(last_mark(&ev, "", 2000).map(|m| m.0), Some(1500));
         assert_eq!(last_mark(&ev, "hc-", 2000), None);
+        let mut a = String::from("# traffic timeout_ms=0\nM 10 ipvs-down-rs1\nM 50 ipvs-up-rs1\nE 100\n");
+        a += "R 20 200 fail timeout syn 1\nR 30 200 fail timeout req 2\nR 60 200 fail timeout syn 3\n";
+        a += "R 70 200 fail timeout syn 4\nM 65 fo-kill\n";
+        let ev = parse_events(&a).unwrap();
+        let wins = windows(&ev, "fo-", 10);
+        assert_eq!(
+            syn_timeouts_by_absence(&ev, &wins, "ipvs-down-", "ipvs-up-", 100),
+            (1, 40, 1, 60)
+        );
         let s = "R 0 1 ok a 7\nR 10 1 ok a 7\nR 200000000 1 ok a 7\nR 300 1 ok a 8\n";
         assert_eq!(port_reuse(&parse_events(s).unwrap(), 120_000_000), (1, 4));
     }

@@ -208,7 +208,7 @@ fi
 # expire_nodest_conn 1, else a timeout): counted apart, within FLAP_MS of a
 # removal ("rm-" marks, from the daemons' log lines).
 FLAP_MS=1000
-rep=$(probe_report soak --soak fo- --excuse-ms $((EXCUSE_S * 1000)) --near "" --near-max ${SOAK_NEAR_MAX:-80} --flap rm- --flap-ms $FLAP_MS)
+rep=$(probe_report soak --soak fo- --excuse-ms $((EXCUSE_S * 1000)) --near "" --near-max ${SOAK_NEAR_MAX:-80} --flap rm- --flap-ms $FLAP_MS --absent ipvs-down-,ipvs-up-)
 printf '%s\n' "$rep" | sed 's/^/  /'
 outside=$(result outside "$rep")
 figure_line() { echo "figure: soak $*"; }
