@@ -1438,7 +1438,8 @@ mod tests {
         assert_eq!(ev.marks[0].1, "log-dir1-real_server_DOWN");
         assert_eq!(last_mark(&ev, "", 2000).map(|m| m.0), Some(1500));
         assert_eq!(last_mark(&ev, "hc-", 2000), None);
-        let mut a = String::from("# traffic timeout_ms=0\nM 10 ipvs-down-rs1\nM 50 ipvs-up-rs1\nE 100\n");
+        let mut a =
+            String::from("# traffic timeout_ms=0\nM 10 ipvs-down-rs1\nM 50 ipvs-up-rs1\nE 100\n");
         a += "R 20 200 fail timeout syn 1\nR 30 200 fail timeout req 2\nR 60 200 fail timeout syn 3\n";
         a += "R 70 200 fail timeout syn 4\nM 65 fo-kill\n";
         let ev = parse_events(&a).unwrap();
