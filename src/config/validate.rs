@@ -74,33 +74,17 @@ fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
     }
 }
 
-/// Resolve references, inherit defaults and run every cross-check.
-pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
+/// Capacities of the top-level tables, reported at the first section too many.
+fn check_capacities(origin: &str, raw: &RawConfig<'_>) -> Result<(), ConfigError> {
     let RawConfig {
-        global,
         scripts,
         track_processes,
         instances,
         groups,
         virtual_servers,
         real_servers,
-        checkers,
-        mut warnings,
-        vs_groups,
+        ..
     } = raw;
-    let (mut global, sync_daemon, global_title) = match global {
-        Some(g) => (g.global, g.sync_daemon, g.title),
-        None => (
-            default_global(),
-            None,
-            Title {
-                kind: "global",
-                name: None,
-            },
-        ),
-    };
-
-    // Capacities of the top-level tables, reported at the first section too many.
     if let Some(s) = scripts.get(limits::MAX_VRRP_SCRIPTS) {
         return Err(capacity(
             origin,
@@ -155,14 +139,21 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             limits::MAX_REAL_SERVERS,
         ));
     }
+    Ok(())
+}
 
-    let mut interfaces: Vec<Name> = Vec::new();
-    let script_names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
-    let instance_names: Vec<&str> = instances.iter().map(|i| i.instance.name.as_str()).collect();
-
-    // VRRP instances: inherit global GARP defaults, resolve track_script.
+/// VRRP instances: inherit global GARP defaults, resolve track_script and
+/// track_process, and collect the interfaces they need.
+fn resolve_instances(
+    origin: &str,
+    global: &Global,
+    instances: &[RawInstance<'_>],
+    scripts: &[VrrpScript],
+    track_processes: &[VrrpTrackProcess],
+    interfaces: &mut Vec<Name>,
+) -> Result<Vec<VrrpInstance>, ConfigError> {
     let mut vrrp_instances = Vec::with_capacity(instances.len());
-    for raw in &instances {
+    for raw in instances {
         let mut instance = raw.instance.clone();
         instance.garp_master_delay = raw
             .garp_master_delay
@@ -173,73 +164,102 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         instance.garp_master_refresh = raw
             .garp_master_refresh
             .unwrap_or(global.vrrp_garp_master_refresh);
-        for (name, weight, line) in &raw.track_scripts {
-            let Some(index) = scripts.iter().position(|s| s.name == *name) else {
-                return Err(reference(
-                    origin,
-                    *line,
-                    raw.title,
-                    Some("track_script"),
-                    "vrrp_script",
-                    name,
-                    &script_names,
-                ));
-            };
-            let item = TrackScript {
-                script: index,
-                name: name.clone(),
-                weight: weight.unwrap_or(scripts[index].weight),
-            };
-            // Capacity was checked while reading.
-            let _ = instance.track_scripts.push(item);
-        }
-        for t in &raw.track_processes {
-            let item = resolve_track_process(origin, raw.title, t, &track_processes)?;
-            if instance
-                .track_processes
-                .iter()
-                .any(|p| p.process == item.process)
-            {
-                return Err(ConfigError::new(
-                    origin,
-                    t.line,
-                    ConfigErrorKind::Conflict(format!(
-                        "track_process {} is listed twice (keepalived ignores the second)",
-                        t.name
-                    )),
-                )
-                .in_section(raw.title)
-                .at_key("track_process"));
-            }
-            // Capacity was checked while reading.
-            let _ = instance.track_processes.push(item);
-        }
-        push_interface(&mut interfaces, &instance.interface);
-        if let Some(iface) = &instance.lvs_sync_daemon_interface {
-            push_interface(&mut interfaces, iface);
-        }
-        for vip in instance
-            .virtual_ipaddresses
-            .iter()
-            .chain(&instance.virtual_ipaddresses_excluded)
-        {
-            push_interface(&mut interfaces, &vip.dev);
-        }
-        for track in &instance.track_interfaces {
-            push_interface(&mut interfaces, &track.interface);
-        }
-        for route in &instance.virtual_routes {
-            route_interfaces(&mut interfaces, route);
-        }
+        resolve_tracks(origin, raw, &mut instance, scripts, track_processes)?;
+        instance_interfaces(interfaces, &instance);
         vrrp_instances.push(instance);
     }
+    Ok(vrrp_instances)
+}
+
+/// An instance's track_script and track_process lines, resolved to their definitions.
+fn resolve_tracks(
+    origin: &str,
+    raw: &RawInstance<'_>,
+    instance: &mut VrrpInstance,
+    scripts: &[VrrpScript],
+    track_processes: &[VrrpTrackProcess],
+) -> Result<(), ConfigError> {
+    let script_names: Vec<&str> = scripts.iter().map(|s| s.name.as_str()).collect();
+    for (name, weight, line) in &raw.track_scripts {
+        let Some(index) = scripts.iter().position(|s| s.name == *name) else {
+            return Err(reference(
+                origin,
+                *line,
+                raw.title,
+                Some("track_script"),
+                "vrrp_script",
+                name,
+                &script_names,
+            ));
+        };
+        let item = TrackScript {
+            script: index,
+            name: name.clone(),
+            weight: weight.unwrap_or(scripts[index].weight),
+        };
+        // Capacity was checked while reading.
+        let _ = instance.track_scripts.push(item);
+    }
+    for t in &raw.track_processes {
+        let item = resolve_track_process(origin, raw.title, t, track_processes)?;
+        if instance
+            .track_processes
+            .iter()
+            .any(|p| p.process == item.process)
+        {
+            return Err(ConfigError::new(
+                origin,
+                t.line,
+                ConfigErrorKind::Conflict(format!(
+                    "track_process {} is listed twice (keepalived ignores the second)",
+                    t.name
+                )),
+            )
+            .in_section(raw.title)
+            .at_key("track_process"));
+        }
+        // Capacity was checked while reading.
+        let _ = instance.track_processes.push(item);
+    }
+    Ok(())
+}
+
+/// The interfaces an instance needs at start.
+fn instance_interfaces(interfaces: &mut Vec<Name>, instance: &VrrpInstance) {
+    push_interface(interfaces, &instance.interface);
+    if let Some(iface) = &instance.lvs_sync_daemon_interface {
+        push_interface(interfaces, iface);
+    }
+    for vip in instance
+        .virtual_ipaddresses
+        .iter()
+        .chain(&instance.virtual_ipaddresses_excluded)
+    {
+        push_interface(interfaces, &vip.dev);
+    }
+    for track in &instance.track_interfaces {
+        push_interface(interfaces, &track.interface);
+    }
+    for route in &instance.virtual_routes {
+        route_interfaces(interfaces, route);
+    }
+}
+
+/// The interfaces of [global] static addresses and routes.
+fn global_interfaces(interfaces: &mut Vec<Name>, global: &Global) {
     for address in &global.static_ipaddress {
-        push_interface(&mut interfaces, &address.dev);
+        push_interface(interfaces, &address.dev);
     }
     for route in &global.static_routes {
-        route_interfaces(&mut interfaces, route);
+        route_interfaces(interfaces, route);
     }
+}
 
+fn check_unique_vrids(
+    origin: &str,
+    instances: &[RawInstance<'_>],
+    vrrp_instances: &[VrrpInstance],
+) -> Result<(), ConfigError> {
     // A VRID is unique per interface and address family (RFC 5798 section 7.3: the
     // virtual MAC 00-00-5E-00-01-{VRID} / 00-00-5E-00-02-{VRID} is per link and family).
     for (i, raw) in instances.iter().enumerate() {
@@ -261,7 +281,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             .at_key("virtual_router_id"));
         }
     }
+    Ok(())
+}
 
+fn check_unique_vmacs(
+    origin: &str,
+    instances: &[RawInstance<'_>],
+    vrrp_instances: &[VrrpInstance],
+) -> Result<(), ConfigError> {
     // A VMAC name belongs to one instance (vrrp_parser.c refuses the second).
     for (i, raw) in instances.iter().enumerate() {
         let a = &vrrp_instances[i];
@@ -284,6 +311,49 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             .at_key("use_vmac"));
         }
     }
+    Ok(())
+}
+
+/// Resolve references, inherit defaults and run every cross-check.
+pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
+    check_capacities(origin, &raw)?;
+    let RawConfig {
+        global,
+        scripts,
+        track_processes,
+        instances,
+        groups,
+        virtual_servers,
+        real_servers,
+        checkers,
+        mut warnings,
+        vs_groups,
+    } = raw;
+    let (mut global, sync_daemon, global_title) = match global {
+        Some(g) => (g.global, g.sync_daemon, g.title),
+        None => (
+            default_global(),
+            None,
+            Title {
+                kind: "global",
+                name: None,
+            },
+        ),
+    };
+
+    let mut interfaces: Vec<Name> = Vec::new();
+    let instance_names: Vec<&str> = instances.iter().map(|i| i.instance.name.as_str()).collect();
+    let mut vrrp_instances = resolve_instances(
+        origin,
+        &global,
+        &instances,
+        &scripts,
+        &track_processes,
+        &mut interfaces,
+    )?;
+    global_interfaces(&mut interfaces, &global);
+    check_unique_vrids(origin, &instances, &vrrp_instances)?;
+    check_unique_vmacs(origin, &instances, &vrrp_instances)?;
 
     // Sync groups: members resolve, and an instance is in at most one group.
     let mut sync_groups = Vec::with_capacity(groups.len());
