@@ -314,6 +314,274 @@ fn check_unique_vmacs(
     Ok(())
 }
 
+/// Sync groups: members resolve, and an instance is in at most one group.
+fn resolve_sync_groups(
+    origin: &str,
+    groups: &[RawSyncGroup<'_>],
+    vrrp_instances: &mut [VrrpInstance],
+    instance_names: &[&str],
+    track_processes: &[VrrpTrackProcess],
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<Vec<SyncGroup>, ConfigError> {
+    let mut sync_groups = Vec::with_capacity(groups.len());
+    for (g, raw) in groups.iter().enumerate() {
+        let mut group = raw.group.clone();
+        group_members(
+            origin,
+            groups,
+            g,
+            &mut group,
+            vrrp_instances,
+            instance_names,
+        )?;
+        group_track_processes(
+            origin,
+            raw,
+            &mut group,
+            vrrp_instances,
+            track_processes,
+            warnings,
+        )?;
+        sync_groups.push(group);
+    }
+    Ok(sync_groups)
+}
+
+/// Group `g`'s members, resolved; the group's tracked files go to every member.
+fn group_members(
+    origin: &str,
+    groups: &[RawSyncGroup<'_>],
+    g: usize,
+    group: &mut SyncGroup,
+    vrrp_instances: &mut [VrrpInstance],
+    instance_names: &[&str],
+) -> Result<(), ConfigError> {
+    let raw = &groups[g];
+    for (member, line) in raw.group.members.iter().zip(&raw.member_lines) {
+        let Some(index) = vrrp_instances.iter().position(|i| i.name == *member) else {
+            return Err(reference(
+                origin,
+                *line,
+                raw.title,
+                Some("group"),
+                "vrrp_instance",
+                member,
+                instance_names,
+            ));
+        };
+        if let Some(other) = groups[..g]
+            .iter()
+            .find(|o| o.group.members.contains(member))
+        {
+            return Err(ConfigError::new(
+                origin,
+                *line,
+                ConfigErrorKind::Conflict(format!(
+                    "{member} is already in [vrrp_sync_group {}]",
+                    other.group.name
+                )),
+            )
+            .in_section(raw.title)
+            .at_key("group"));
+        }
+        let _ = group.member_indices.push(index);
+        // keepalived adds the group's tracked files to every member.
+        for (track, line) in raw.group.track_files.iter().zip(&raw.track_file_lines) {
+            if vrrp_instances[index]
+                .track_files
+                .push(track.clone())
+                .is_err()
+            {
+                return Err(ConfigError::new(
+                    origin,
+                    *line,
+                    ConfigErrorKind::OverCapacity {
+                        limit: "MAX_TRACKS_PER_INSTANCE",
+                        max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                    },
+                )
+                .in_section(raw.title)
+                .at_key("track_file"));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn group_track_processes(
+    origin: &str,
+    raw: &RawSyncGroup<'_>,
+    group: &mut SyncGroup,
+    vrrp_instances: &mut [VrrpInstance],
+    track_processes: &[VrrpTrackProcess],
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    // keepalived adds the group's tracked processes to every member; a
+    // member that tracks one itself takes the group's weight unless its
+    // own is 0 (vrrp.c, add_vrrp_to_track_process), and a group with an
+    // address owner cannot weight it (the weight becomes 0).
+    let owner = group
+        .member_indices
+        .iter()
+        .any(|&i| vrrp_instances[i].priority == 255);
+    for t in &raw.track_processes {
+        let mut item = resolve_track_process(origin, raw.title, t, track_processes)?;
+        if owner && item.weight != 0 {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: t.line,
+                section: raw.title.to_string(),
+                key: Some("track_process".into()),
+                message: format!(
+                    "track_process {}: a member has priority 255, whose priority never \
+                     changes: weight 0 instead (keepalived does the same)",
+                    t.name
+                ),
+            });
+            item.weight = 0;
+        }
+        for &index in &group.member_indices {
+            let member = &mut vrrp_instances[index];
+            if let Some(own) = member
+                .track_processes
+                .iter_mut()
+                .find(|p| p.process == item.process)
+            {
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: t.line,
+                    section: raw.title.to_string(),
+                    key: Some("track_process".into()),
+                    message: format!(
+                        "track_process {} is also on vrrp_instance {}: the group's weight \
+                         applies (unless the instance's is 0), as in keepalived",
+                        t.name, member.name
+                    ),
+                });
+                if own.weight != 0 {
+                    own.weight = item.weight;
+                }
+                continue;
+            }
+            if member.track_processes.push(item.clone()).is_err() {
+                return Err(ConfigError::new(
+                    origin,
+                    t.line,
+                    ConfigErrorKind::OverCapacity {
+                        limit: "MAX_TRACKS_PER_INSTANCE",
+                        max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                    },
+                )
+                .in_section(raw.title)
+                .at_key("track_process"));
+            }
+        }
+        let _ = group.track_processes.push(item);
+    }
+    Ok(())
+}
+
+fn check_init_files(
+    origin: &str,
+    instances: &[RawInstance<'_>],
+    vrrp_instances: &[VrrpInstance],
+) -> Result<(), ConfigError> {
+    // `init_file` writes a file once at start: two lines that disagree on
+    // what to write would leave it to the order of the sections.
+    let mut inits: Vec<(&str, TrackFileInit, &str)> = Vec::new();
+    for (raw, instance) in instances.iter().zip(vrrp_instances) {
+        for t in &instance.track_files {
+            let Some(init) = t.init else { continue };
+            match inits.iter().find(|(p, ..)| *p == t.path.as_str()) {
+                Some((_, first, owner)) if *first != init => {
+                    return Err(ConfigError::new(
+                        origin,
+                        instance.line,
+                        ConfigErrorKind::Conflict(format!(
+                            "track_file {}: init_file differs from the one in [vrrp_instance {owner}]",
+                            t.path
+                        )),
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_file"));
+                }
+                Some(_) => {}
+                None => inits.push((t.path.as_str(), init, instance.name.as_str())),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn resolve_sync_daemon(
+    origin: &str,
+    sync_daemon: Option<RawSyncDaemon>,
+    global_title: Title<'_>,
+    instances: &[RawInstance<'_>],
+    vrrp_instances: &[VrrpInstance],
+    instance_names: &[&str],
+    interfaces: &mut Vec<Name>,
+) -> Result<Option<LvsSyncDaemon>, ConfigError> {
+    // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
+    // lvs_sync_daemon_interface, not both, and not two instances.
+    let mut daemon: Option<LvsSyncDaemon> = None;
+    if let Some(raw) = sync_daemon {
+        let vrid = match &raw.instance {
+            None => 0,
+            Some(instance) => match vrrp_instances.iter().find(|i| i.name == *instance) {
+                Some(target) => target.virtual_router_id,
+                None => {
+                    return Err(reference(
+                        origin,
+                        raw.line,
+                        global_title,
+                        Some("lvs_sync_daemon"),
+                        "vrrp_instance",
+                        instance,
+                        instance_names,
+                    ))
+                }
+            },
+        };
+        push_interface(interfaces, &raw.interface);
+        daemon = Some(LvsSyncDaemon {
+            interface: raw.interface,
+            sync_id: raw.sync_id.unwrap_or(vrid),
+            instance: raw.instance,
+            max_len: raw.max_len,
+            port: raw.port,
+            ttl: raw.ttl,
+            group: raw.group,
+        });
+    }
+    for (raw, instance) in instances.iter().zip(vrrp_instances) {
+        if let Some(iface) = &instance.lvs_sync_daemon_interface {
+            if let Some(existing) = &daemon {
+                return Err(ConfigError::new(
+                    origin,
+                    raw.sync_daemon_line,
+                    ConfigErrorKind::Conflict(match &existing.instance {
+                        Some(i) => format!("the IPVS sync daemon already follows [vrrp_instance {i}]; only one is allowed"),
+                        None => "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed".into(),
+                    }),
+                )
+                .in_section(raw.title)
+                .at_key("lvs_sync_daemon_interface"));
+            }
+            daemon = Some(LvsSyncDaemon {
+                interface: iface.clone(),
+                instance: Some(instance.name.clone()),
+                sync_id: instance.virtual_router_id,
+                max_len: None,
+                port: None,
+                ttl: None,
+                group: None,
+            });
+        }
+    }
+    Ok(daemon)
+}
+
 /// Resolve references, inherit defaults and run every cross-check.
 pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     check_capacities(origin, &raw)?;
@@ -355,205 +623,24 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     check_unique_vrids(origin, &instances, &vrrp_instances)?;
     check_unique_vmacs(origin, &instances, &vrrp_instances)?;
 
-    // Sync groups: members resolve, and an instance is in at most one group.
-    let mut sync_groups = Vec::with_capacity(groups.len());
-    for (g, raw) in groups.iter().enumerate() {
-        let mut group = raw.group.clone();
-        for (member, line) in raw.group.members.iter().zip(&raw.member_lines) {
-            let Some(index) = vrrp_instances.iter().position(|i| i.name == *member) else {
-                return Err(reference(
-                    origin,
-                    *line,
-                    raw.title,
-                    Some("group"),
-                    "vrrp_instance",
-                    member,
-                    &instance_names,
-                ));
-            };
-            if let Some(other) = groups[..g]
-                .iter()
-                .find(|o| o.group.members.contains(member))
-            {
-                return Err(ConfigError::new(
-                    origin,
-                    *line,
-                    ConfigErrorKind::Conflict(format!(
-                        "{member} is already in [vrrp_sync_group {}]",
-                        other.group.name
-                    )),
-                )
-                .in_section(raw.title)
-                .at_key("group"));
-            }
-            let _ = group.member_indices.push(index);
-            // keepalived adds the group's tracked files to every member.
-            for (track, line) in raw.group.track_files.iter().zip(&raw.track_file_lines) {
-                if vrrp_instances[index]
-                    .track_files
-                    .push(track.clone())
-                    .is_err()
-                {
-                    return Err(ConfigError::new(
-                        origin,
-                        *line,
-                        ConfigErrorKind::OverCapacity {
-                            limit: "MAX_TRACKS_PER_INSTANCE",
-                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
-                        },
-                    )
-                    .in_section(raw.title)
-                    .at_key("track_file"));
-                }
-            }
-        }
-        // keepalived adds the group's tracked processes to every member; a
-        // member that tracks one itself takes the group's weight unless its
-        // own is 0 (vrrp.c, add_vrrp_to_track_process), and a group with an
-        // address owner cannot weight it (the weight becomes 0).
-        let owner = group
-            .member_indices
-            .iter()
-            .any(|&i| vrrp_instances[i].priority == 255);
-        for t in &raw.track_processes {
-            let mut item = resolve_track_process(origin, raw.title, t, &track_processes)?;
-            if owner && item.weight != 0 {
-                warnings.push(ConfigWarning {
-                    origin: origin.to_string(),
-                    line: t.line,
-                    section: raw.title.to_string(),
-                    key: Some("track_process".into()),
-                    message: format!(
-                        "track_process {}: a member has priority 255, whose priority never \
-                         changes: weight 0 instead (keepalived does the same)",
-                        t.name
-                    ),
-                });
-                item.weight = 0;
-            }
-            for &index in &group.member_indices {
-                let member = &mut vrrp_instances[index];
-                if let Some(own) = member
-                    .track_processes
-                    .iter_mut()
-                    .find(|p| p.process == item.process)
-                {
-                    warnings.push(ConfigWarning {
-                        origin: origin.to_string(),
-                        line: t.line,
-                        section: raw.title.to_string(),
-                        key: Some("track_process".into()),
-                        message: format!(
-                            "track_process {} is also on vrrp_instance {}: the group's weight \
-                             applies (unless the instance's is 0), as in keepalived",
-                            t.name, member.name
-                        ),
-                    });
-                    if own.weight != 0 {
-                        own.weight = item.weight;
-                    }
-                    continue;
-                }
-                if member.track_processes.push(item.clone()).is_err() {
-                    return Err(ConfigError::new(
-                        origin,
-                        t.line,
-                        ConfigErrorKind::OverCapacity {
-                            limit: "MAX_TRACKS_PER_INSTANCE",
-                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
-                        },
-                    )
-                    .in_section(raw.title)
-                    .at_key("track_process"));
-                }
-            }
-            let _ = group.track_processes.push(item);
-        }
-        sync_groups.push(group);
-    }
-    // `init_file` writes a file once at start: two lines that disagree on
-    // what to write would leave it to the order of the sections.
-    let mut inits: Vec<(&str, TrackFileInit, &str)> = Vec::new();
-    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
-        for t in &instance.track_files {
-            let Some(init) = t.init else { continue };
-            match inits.iter().find(|(p, ..)| *p == t.path.as_str()) {
-                Some((_, first, owner)) if *first != init => {
-                    return Err(ConfigError::new(
-                        origin,
-                        instance.line,
-                        ConfigErrorKind::Conflict(format!(
-                            "track_file {}: init_file differs from the one in [vrrp_instance {owner}]",
-                            t.path
-                        )),
-                    )
-                    .in_section(raw.title)
-                    .at_key("track_file"));
-                }
-                Some(_) => {}
-                None => inits.push((t.path.as_str(), init, instance.name.as_str())),
-            }
-        }
-    }
-
-    // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
-    // lvs_sync_daemon_interface, not both, and not two instances.
-    let mut daemon: Option<LvsSyncDaemon> = None;
-    if let Some(raw) = sync_daemon {
-        let vrid = match &raw.instance {
-            None => 0,
-            Some(instance) => match vrrp_instances.iter().find(|i| i.name == *instance) {
-                Some(target) => target.virtual_router_id,
-                None => {
-                    return Err(reference(
-                        origin,
-                        raw.line,
-                        global_title,
-                        Some("lvs_sync_daemon"),
-                        "vrrp_instance",
-                        instance,
-                        &instance_names,
-                    ))
-                }
-            },
-        };
-        push_interface(&mut interfaces, &raw.interface);
-        daemon = Some(LvsSyncDaemon {
-            interface: raw.interface,
-            sync_id: raw.sync_id.unwrap_or(vrid),
-            instance: raw.instance,
-            max_len: raw.max_len,
-            port: raw.port,
-            ttl: raw.ttl,
-            group: raw.group,
-        });
-    }
-    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
-        if let Some(iface) = &instance.lvs_sync_daemon_interface {
-            if let Some(existing) = &daemon {
-                return Err(ConfigError::new(
-                    origin,
-                    raw.sync_daemon_line,
-                    ConfigErrorKind::Conflict(match &existing.instance {
-                        Some(i) => format!("the IPVS sync daemon already follows [vrrp_instance {i}]; only one is allowed"),
-                        None => "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed".into(),
-                    }),
-                )
-                .in_section(raw.title)
-                .at_key("lvs_sync_daemon_interface"));
-            }
-            daemon = Some(LvsSyncDaemon {
-                interface: iface.clone(),
-                instance: Some(instance.name.clone()),
-                sync_id: instance.virtual_router_id,
-                max_len: None,
-                port: None,
-                ttl: None,
-                group: None,
-            });
-        }
-    }
-    global.lvs_sync_daemon = daemon;
+    let sync_groups = resolve_sync_groups(
+        origin,
+        &groups,
+        &mut vrrp_instances,
+        &instance_names,
+        &track_processes,
+        &mut warnings,
+    )?;
+    check_init_files(origin, &instances, &vrrp_instances)?;
+    global.lvs_sync_daemon = resolve_sync_daemon(
+        origin,
+        sync_daemon,
+        global_title,
+        &instances,
+        &vrrp_instances,
+        &instance_names,
+        &mut interfaces,
+    )?;
 
     // Virtual servers, then their real servers, then the checkers.
     let mut servers: Vec<VirtualServer> = Vec::with_capacity(virtual_servers.len());
