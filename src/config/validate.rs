@@ -582,6 +582,386 @@ fn resolve_sync_daemon(
     Ok(daemon)
 }
 
+/// Virtual servers in file order; two may not give the same service.
+fn unique_virtual_servers(
+    origin: &str,
+    virtual_servers: &[RawVirtualServer<'_>],
+) -> Result<Vec<VirtualServer>, ConfigError> {
+    let mut servers: Vec<VirtualServer> = Vec::with_capacity(virtual_servers.len());
+    for raw in virtual_servers {
+        if let Some(other) = servers
+            .iter()
+            .find(|o| o.service == raw.server.service && o.protocol == raw.server.protocol)
+        {
+            return Err(ConfigError::new(
+                origin,
+                raw.server.line,
+                ConfigErrorKind::Conflict(format!(
+                    "same service as [virtual_server {}] (line {})",
+                    other.name, other.line
+                )),
+            )
+            .in_section(raw.title));
+        }
+        servers.push(raw.server.clone());
+    }
+    Ok(servers)
+}
+
+/// The virtual servers while real servers and checkers attach to them.
+struct ServerTable<'a> {
+    servers: Vec<VirtualServer>,
+    names: Vec<&'a str>,
+    /// Name -> index, so 20,000 real servers do not each scan every virtual server.
+    index: super::NameMap<&'a str, usize>,
+    /// Inherited timing of every real server in one table (not one per virtual
+    /// server): virtual server v's real servers start at `offset[v]`.
+    offset: Vec<usize>,
+    timing: Vec<TimingOptions>,
+}
+
+impl<'a> ServerTable<'a> {
+    fn new(
+        servers: Vec<VirtualServer>,
+        virtual_servers: &'a [RawVirtualServer<'_>],
+        real_servers: &[RawRealServer<'_>],
+    ) -> Self {
+        let mut servers = servers;
+        let names: Vec<&str> = virtual_servers
+            .iter()
+            .map(|v| v.server.name.as_str())
+            .collect();
+        let index: super::NameMap<&str, usize> =
+            names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+        // Size each table once: regrowing vectors of large structs dominated load time.
+        let mut per_vs = vec![0usize; servers.len()];
+        for raw in real_servers {
+            if let Some(&v) = index.get(raw.virtual_server) {
+                per_vs[v] += 1;
+            }
+        }
+        let mut offset = Vec::with_capacity(servers.len());
+        let mut total = 0;
+        for (server, count) in servers.iter_mut().zip(&per_vs) {
+            let count = (*count).min(limits::MAX_REAL_SERVERS_PER_VS);
+            server.real_servers.reserve_exact(count);
+            offset.push(total);
+            total += count;
+        }
+        ServerTable {
+            servers,
+            names,
+            index,
+            offset,
+            timing: vec![TimingOptions::default(); total],
+        }
+    }
+
+    /// The index of the virtual server a real server or checker names.
+    fn lookup(
+        &self,
+        origin: &str,
+        line: usize,
+        title: Title<'_>,
+        wanted: &str,
+    ) -> Result<usize, ConfigError> {
+        match self.index.get(wanted) {
+            Some(&v) => Ok(v),
+            None => Err(reference(
+                origin,
+                line,
+                title,
+                None,
+                "virtual_server",
+                wanted,
+                &self.names,
+            )),
+        }
+    }
+
+    fn timing_slot(&self, v: usize, r: usize) -> usize {
+        self.offset.get(v).map_or(usize::MAX, |o| o + r)
+    }
+
+    /// Real server r of virtual server v's inherited timing.
+    fn rs_timing(&self, v: usize, r: usize) -> TimingOptions {
+        self.timing
+            .get(self.timing_slot(v, r))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// One real server onto its virtual server: forwarding, timing and
+/// inhibit_on_failure inherited, address family and duplicates checked.
+fn attach_real_server(
+    origin: &str,
+    raw: RawRealServer<'_>,
+    table: &mut ServerTable<'_>,
+    virtual_servers: &[RawVirtualServer<'_>],
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<(), ConfigError> {
+    let v = table.lookup(origin, raw.line, raw.title, raw.virtual_server)?;
+    let vs = &table.servers[v];
+    let (vs_ipv6, vs_port) = match vs.service {
+        Service::Address(a) => (a.is_ipv6(), a.port()),
+        Service::Fwmark { ipv6, .. } => (ipv6, 0),
+    };
+    let port = raw.port.unwrap_or(vs_port);
+    let address = SocketAddr::new(raw.ip, port);
+    // keepalived's alloc_rs: a real server forwards as its virtual server
+    // unless it has its own lvs_method.
+    let forward = raw.forward.unwrap_or(vs.forward);
+    let tunnel = matches!(forward, ForwardMethod::Tun(_));
+    if raw.ip.is_ipv6() != vs_ipv6 && !tunnel {
+        return Err(ConfigError::new(
+            origin,
+            raw.line,
+            ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
+        )
+        .in_section(raw.title));
+    }
+    if vs.real_servers.iter().any(|r| r.address == address) {
+        return Err(ConfigError::new(
+            origin,
+            raw.line,
+            ConfigErrorKind::Conflict(format!(
+                "{address} is already a real server of [virtual_server {}]",
+                vs.name
+            )),
+        )
+        .in_section(raw.title));
+    }
+    if vs.real_servers.len() >= limits::MAX_REAL_SERVERS_PER_VS {
+        return Err(capacity(
+            origin,
+            raw.line,
+            raw.title,
+            "MAX_REAL_SERVERS_PER_VS",
+            limits::MAX_REAL_SERVERS_PER_VS,
+        ));
+    }
+    if matches!(forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
+        && vs_port != 0
+        && port != vs_port
+    {
+        warnings.push(ConfigWarning {
+            origin: origin.to_string(),
+            line: raw.line,
+            section: raw.title.to_string(),
+            key: None,
+            message: format!(
+                "DR/TUN cannot map ports: traffic arrives on port {vs_port}, not {port}"
+            ),
+        });
+    }
+    let real = RealServer {
+        line: raw.line,
+        address,
+        weight: raw.weight,
+        forward,
+        inhibit_on_failure: raw.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
+        uthreshold: raw.uthreshold,
+        lthreshold: raw.lthreshold,
+        notify_up: raw.notify_up,
+        notify_down: raw.notify_down,
+        checkers: Vec::new(),
+    };
+    let slot = table.timing_slot(v, table.servers[v].real_servers.len());
+    if let Some(slot) = table.timing.get_mut(slot) {
+        *slot = raw.timing.over(virtual_servers[v].timing);
+    }
+    table.servers[v].real_servers.push(real);
+    Ok(())
+}
+
+/// One checker onto its real server (and one more per SMTP `host` line),
+/// with the timing and settings it inherits.
+fn attach_checker(
+    origin: &str,
+    raw: RawChecker<'_>,
+    table: &mut ServerTable<'_>,
+    global: &Global,
+) -> Result<(), ConfigError> {
+    let v = table.lookup(origin, raw.line, raw.title, raw.virtual_server)?;
+    let r = checked_real_server(origin, &raw, &table.servers[v])?;
+    let rs_timing = table.rs_timing(v, r);
+    let vs_virtualhost = table.servers[v].virtualhost.clone();
+    let real = &mut table.servers[v].real_servers[r];
+    // keepalived's smtp_check_end_handler: with `host` lines, the
+    // checker itself probes too only when its own connection is set.
+    let own_connection = raw.connect_ip.is_some()
+        || raw.connect_port.is_some()
+        || raw.bindto.is_some()
+        || raw.timing.connect_timeout.get().is_some();
+    let main = raw.hosts.is_empty() || own_connection;
+    if real.checkers.len() + usize::from(main) + raw.hosts.len() > limits::MAX_CHECKERS_PER_RS {
+        return Err(capacity(
+            origin,
+            raw.line,
+            raw.title,
+            "MAX_CHECKERS_PER_RS",
+            limits::MAX_CHECKERS_PER_RS,
+        ));
+    }
+    let timing = checker_timing(&raw.kind, raw.timing.over(rs_timing));
+    // ICMP has no port: a PING_CHECK probes the address only.
+    let connect_port = match raw.kind {
+        CheckKind::Ping | CheckKind::File(_) => 0,
+        _ => raw.connect_port.unwrap_or(real.address.port()),
+    };
+    let mut kind = raw.kind;
+    complete_kind(&mut kind, &timing, global, vs_virtualhost);
+    if main
+        && connect_port == 0
+        && !matches!(
+            kind,
+            CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
+        )
+    {
+        // A fwmark or all-ports service gives its real servers port 0:
+        // keepalived would probe port 0, which never answers.
+        return Err(ConfigError::new(
+            origin,
+            raw.line,
+            ConfigErrorKind::Conflict(
+                "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
+            ),
+        )
+        .in_section(raw.title)
+        .at_key("connect_port"));
+    }
+    if main {
+        // Grow one at a time: a first push would reserve room for four 200-byte
+        // checkers, and nearly every real server has exactly one.
+        real.checkers.reserve_exact(1);
+        real.checkers.push(Checker {
+            line: raw.line,
+            kind: kind.clone(),
+            connect_ip: raw.connect_ip.unwrap_or(real.address.ip()),
+            connect_port,
+            bindto: raw.bindto,
+            timing,
+        });
+    }
+    // Each `host` is a checker of its own: the same kind and timing, its
+    // own address (default the real server's), port (default the real
+    // server's) and bindto; its connect_timeout defaults to the real
+    // server's or virtual server's, not the checker's (keepalived).
+    let rs_connect_timeout = rs_timing.resolve(0, Duration::ZERO).connect_timeout;
+    for host in &raw.hosts {
+        let mut host_timing = timing;
+        host_timing.connect_timeout = host.connect_timeout.unwrap_or(rs_connect_timeout);
+        let port = host.connect_port.unwrap_or(real.address.port());
+        if port == 0 {
+            return Err(
+                ConfigError::new(origin, host.line, ConfigErrorKind::MissingKey)
+                    .in_section(raw.title)
+                    .at_key("host connect_port"),
+            );
+        }
+        real.checkers.reserve_exact(1);
+        real.checkers.push(Checker {
+            line: host.line,
+            kind: kind.clone(),
+            connect_ip: host.connect_ip.unwrap_or(real.address.ip()),
+            connect_port: port,
+            bindto: host.bindto,
+            timing: host_timing,
+        });
+    }
+    Ok(())
+}
+
+/// The real server a checker belongs to, by address and port.
+fn checked_real_server(
+    origin: &str,
+    raw: &RawChecker<'_>,
+    vs: &VirtualServer,
+) -> Result<usize, ConfigError> {
+    let vs_port = match vs.service {
+        Service::Address(a) => a.port(),
+        Service::Fwmark { .. } => 0,
+    };
+    let address = SocketAddr::new(raw.ip, raw.port.unwrap_or(vs_port));
+    let Some(r) = vs.real_servers.iter().position(|rs| rs.address == address) else {
+        let known: Vec<String> = vs
+            .real_servers
+            .iter()
+            .map(|rs| format!("{}/{}", vs.name, rs.address))
+            .collect();
+        let known: Vec<&str> = known.iter().map(String::as_str).collect();
+        let wanted = format!("{}/{}", vs.name, address);
+        return Err(reference(
+            origin,
+            raw.line,
+            raw.title,
+            None,
+            "real_server",
+            &wanted,
+            &known,
+        ));
+    };
+    Ok(r)
+}
+
+/// A checker's timing: inherited, then each kind's keepalived defaults.
+fn checker_timing(kind: &CheckKind, inherited: TimingOptions) -> CheckTiming {
+    let (default_retry, default_delay) = match kind {
+        CheckKind::Misc(_) => (0, Duration::from_secs(1)),
+        CheckKind::Http(_) => (1, Duration::from_secs(3)),
+        _ => (1, Duration::from_secs(1)),
+    };
+    let (default_retry, default_delay) = match kind {
+        // keepalived: DNS_CHECK retries 3 times, delay_before_retry = delay_loop.
+        CheckKind::Dns(_) => (3, inherited.resolve(0, default_delay).delay_loop),
+        _ => (default_retry, default_delay),
+    };
+    let mut timing = inherited.resolve(default_retry, default_delay);
+    if matches!(kind, CheckKind::File(_)) {
+        // keepalived reacts to the file at once (inotify) and never
+        // retries: lvsd reads it every TRACK_FILE_POLL.
+        let poll = limits::FILE_CHECK_POLL;
+        timing.delay_loop = poll;
+        timing.connect_timeout = poll;
+        timing.retry = 0;
+        timing.delay_before_retry = poll;
+        timing.warmup = Duration::ZERO;
+    }
+    timing
+}
+
+/// Defaults a check kind takes from its timing, [global] or its virtual server.
+fn complete_kind(
+    kind: &mut CheckKind,
+    timing: &CheckTiming,
+    global: &Global,
+    vs_virtualhost: Option<Name>,
+) {
+    match kind {
+        CheckKind::Misc(misc) => {
+            if misc.timeout.is_zero() {
+                misc.timeout = timing.delay_loop;
+            }
+        }
+        CheckKind::Smtp { helo_name } => {
+            if helo_name.is_empty() {
+                *helo_name = global.router_id.clone().unwrap_or_else(|| name("lvsd"));
+            }
+        }
+        CheckKind::Http(http) => {
+            if http.virtualhost.is_none() {
+                http.virtualhost = vs_virtualhost;
+            }
+        }
+        CheckKind::Tcp
+        | CheckKind::Udp(_)
+        | CheckKind::Ping
+        | CheckKind::File(_)
+        | CheckKind::Dns(_) => {}
+    }
+}
+
 /// Resolve references, inherit defaults and run every cross-check.
 pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     check_capacities(origin, &raw)?;
@@ -643,308 +1023,15 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     )?;
 
     // Virtual servers, then their real servers, then the checkers.
-    let mut servers: Vec<VirtualServer> = Vec::with_capacity(virtual_servers.len());
-    for raw in &virtual_servers {
-        if let Some(other) = servers
-            .iter()
-            .find(|o| o.service == raw.server.service && o.protocol == raw.server.protocol)
-        {
-            return Err(ConfigError::new(
-                origin,
-                raw.server.line,
-                ConfigErrorKind::Conflict(format!(
-                    "same service as [virtual_server {}] (line {})",
-                    other.name, other.line
-                )),
-            )
-            .in_section(raw.title));
-        }
-        servers.push(raw.server.clone());
-    }
-    let vs_names: Vec<&str> = virtual_servers
-        .iter()
-        .map(|v| v.server.name.as_str())
-        .collect();
-    // Name -> index, so 20,000 real servers do not each scan every virtual server.
-    let vs_index: super::NameMap<&str, usize> =
-        vs_names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
-    // Size each table once: regrowing vectors of large structs dominated load time.
-    let mut per_vs = vec![0usize; servers.len()];
-    for raw in &real_servers {
-        if let Some(&v) = vs_index.get(raw.virtual_server) {
-            per_vs[v] += 1;
-        }
-    }
-    // Inherited timing of every real server in one table (not one per virtual
-    // server): virtual server v's real servers start at rs_offset[v].
-    let mut rs_offset = Vec::with_capacity(servers.len());
-    let mut total = 0;
-    for (server, count) in servers.iter_mut().zip(&per_vs) {
-        let count = (*count).min(limits::MAX_REAL_SERVERS_PER_VS);
-        server.real_servers.reserve_exact(count);
-        rs_offset.push(total);
-        total += count;
-    }
-    let mut rs_timing = vec![TimingOptions::default(); total];
-    let timing_slot = |v: usize, r: usize| rs_offset.get(v).map_or(usize::MAX, |o| o + r);
+    let servers = unique_virtual_servers(origin, &virtual_servers)?;
+    let mut table = ServerTable::new(servers, &virtual_servers, &real_servers);
     for raw in real_servers {
-        let Some(&v) = vs_index.get(raw.virtual_server) else {
-            return Err(reference(
-                origin,
-                raw.line,
-                raw.title,
-                None,
-                "virtual_server",
-                raw.virtual_server,
-                &vs_names,
-            ));
-        };
-        let vs = &servers[v];
-        let (vs_ipv6, vs_port) = match vs.service {
-            Service::Address(a) => (a.is_ipv6(), a.port()),
-            Service::Fwmark { ipv6, .. } => (ipv6, 0),
-        };
-        let port = raw.port.unwrap_or(vs_port);
-        let address = SocketAddr::new(raw.ip, port);
-        // keepalived's alloc_rs: a real server forwards as its virtual server
-        // unless it has its own lvs_method.
-        let forward = raw.forward.unwrap_or(vs.forward);
-        let tunnel = matches!(forward, ForwardMethod::Tun(_));
-        if raw.ip.is_ipv6() != vs_ipv6 && !tunnel {
-            return Err(ConfigError::new(
-                origin,
-                raw.line,
-                ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
-            )
-            .in_section(raw.title));
-        }
-        if vs.real_servers.iter().any(|r| r.address == address) {
-            return Err(ConfigError::new(
-                origin,
-                raw.line,
-                ConfigErrorKind::Conflict(format!(
-                    "{address} is already a real server of [virtual_server {}]",
-                    vs.name
-                )),
-            )
-            .in_section(raw.title));
-        }
-        if vs.real_servers.len() >= limits::MAX_REAL_SERVERS_PER_VS {
-            return Err(capacity(
-                origin,
-                raw.line,
-                raw.title,
-                "MAX_REAL_SERVERS_PER_VS",
-                limits::MAX_REAL_SERVERS_PER_VS,
-            ));
-        }
-        if matches!(forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
-            && vs_port != 0
-            && port != vs_port
-        {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: raw.line,
-                section: raw.title.to_string(),
-                key: None,
-                message: format!(
-                    "DR/TUN cannot map ports: traffic arrives on port {vs_port}, not {port}"
-                ),
-            });
-        }
-        let real = RealServer {
-            line: raw.line,
-            address,
-            weight: raw.weight,
-            forward,
-            inhibit_on_failure: raw.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
-            uthreshold: raw.uthreshold,
-            lthreshold: raw.lthreshold,
-            notify_up: raw.notify_up,
-            notify_down: raw.notify_down,
-            checkers: Vec::new(),
-        };
-        if let Some(slot) = rs_timing.get_mut(timing_slot(v, servers[v].real_servers.len())) {
-            *slot = raw.timing.over(virtual_servers[v].timing);
-        }
-        servers[v].real_servers.push(real);
+        attach_real_server(origin, raw, &mut table, &virtual_servers, &mut warnings)?;
     }
     for raw in checkers {
-        let Some(&v) = vs_index.get(raw.virtual_server) else {
-            return Err(reference(
-                origin,
-                raw.line,
-                raw.title,
-                None,
-                "virtual_server",
-                raw.virtual_server,
-                &vs_names,
-            ));
-        };
-        let vs_port = match servers[v].service {
-            Service::Address(a) => a.port(),
-            Service::Fwmark { .. } => 0,
-        };
-        let address = SocketAddr::new(raw.ip, raw.port.unwrap_or(vs_port));
-        let Some(r) = servers[v]
-            .real_servers
-            .iter()
-            .position(|rs| rs.address == address)
-        else {
-            let known: Vec<String> = servers[v]
-                .real_servers
-                .iter()
-                .map(|rs| format!("{}/{}", servers[v].name, rs.address))
-                .collect();
-            let known: Vec<&str> = known.iter().map(String::as_str).collect();
-            let wanted = format!("{}/{}", servers[v].name, address);
-            return Err(reference(
-                origin,
-                raw.line,
-                raw.title,
-                None,
-                "real_server",
-                &wanted,
-                &known,
-            ));
-        };
-        let vs_virtualhost = servers[v].virtualhost.clone();
-        let real = &mut servers[v].real_servers[r];
-        // keepalived's smtp_check_end_handler: with `host` lines, the
-        // checker itself probes too only when its own connection is set.
-        let own_connection = raw.connect_ip.is_some()
-            || raw.connect_port.is_some()
-            || raw.bindto.is_some()
-            || raw.timing.connect_timeout.get().is_some();
-        let main = raw.hosts.is_empty() || own_connection;
-        if real.checkers.len() + usize::from(main) + raw.hosts.len() > limits::MAX_CHECKERS_PER_RS {
-            return Err(capacity(
-                origin,
-                raw.line,
-                raw.title,
-                "MAX_CHECKERS_PER_RS",
-                limits::MAX_CHECKERS_PER_RS,
-            ));
-        }
-        let inherited = raw.timing.over(
-            rs_timing
-                .get(timing_slot(v, r))
-                .copied()
-                .unwrap_or_default(),
-        );
-        let (default_retry, default_delay) = match raw.kind {
-            CheckKind::Misc(_) => (0, Duration::from_secs(1)),
-            CheckKind::Http(_) => (1, Duration::from_secs(3)),
-            _ => (1, Duration::from_secs(1)),
-        };
-        let (default_retry, default_delay) = match raw.kind {
-            // keepalived: DNS_CHECK retries 3 times, delay_before_retry = delay_loop.
-            CheckKind::Dns(_) => (3, inherited.resolve(0, default_delay).delay_loop),
-            _ => (default_retry, default_delay),
-        };
-        let mut timing = inherited.resolve(default_retry, default_delay);
-        if matches!(raw.kind, CheckKind::File(_)) {
-            // keepalived reacts to the file at once (inotify) and never
-            // retries: lvsd reads it every TRACK_FILE_POLL.
-            let poll = limits::FILE_CHECK_POLL;
-            timing.delay_loop = poll;
-            timing.connect_timeout = poll;
-            timing.retry = 0;
-            timing.delay_before_retry = poll;
-            timing.warmup = Duration::ZERO;
-        }
-        // ICMP has no port: a PING_CHECK probes the address only.
-        let connect_port = match raw.kind {
-            CheckKind::Ping | CheckKind::File(_) => 0,
-            _ => raw.connect_port.unwrap_or(real.address.port()),
-        };
-        let mut kind = raw.kind;
-        match &mut kind {
-            CheckKind::Misc(misc) => {
-                if misc.timeout.is_zero() {
-                    misc.timeout = timing.delay_loop;
-                }
-            }
-            CheckKind::Smtp { helo_name } => {
-                if helo_name.is_empty() {
-                    *helo_name = global.router_id.clone().unwrap_or_else(|| name("lvsd"));
-                }
-            }
-            CheckKind::Http(http) => {
-                if http.virtualhost.is_none() {
-                    http.virtualhost = vs_virtualhost;
-                }
-            }
-            CheckKind::Tcp
-            | CheckKind::Udp(_)
-            | CheckKind::Ping
-            | CheckKind::File(_)
-            | CheckKind::Dns(_) => {}
-        }
-        if main
-            && connect_port == 0
-            && !matches!(
-                kind,
-                CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
-            )
-        {
-            // A fwmark or all-ports service gives its real servers port 0:
-            // keepalived would probe port 0, which never answers.
-            return Err(ConfigError::new(
-                origin,
-                raw.line,
-                ConfigErrorKind::Conflict(
-                    "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
-                ),
-            )
-            .in_section(raw.title)
-            .at_key("connect_port"));
-        }
-        // Each `host` is a checker of its own: the same kind and timing, its
-        // own address (default the real server's), port (default the real
-        // server's) and bindto; its connect_timeout defaults to the real
-        // server's or virtual server's, not the checker's (keepalived).
-        let rs_connect_timeout = rs_timing
-            .get(timing_slot(v, r))
-            .copied()
-            .unwrap_or_default()
-            .resolve(0, Duration::ZERO)
-            .connect_timeout;
-        if main {
-            // Grow one at a time: a first push would reserve room for four 200-byte
-            // checkers, and nearly every real server has exactly one.
-            real.checkers.reserve_exact(1);
-            real.checkers.push(Checker {
-                line: raw.line,
-                kind: kind.clone(),
-                connect_ip: raw.connect_ip.unwrap_or(real.address.ip()),
-                connect_port,
-                bindto: raw.bindto,
-                timing,
-            });
-        }
-        for host in &raw.hosts {
-            let mut host_timing = timing;
-            host_timing.connect_timeout = host.connect_timeout.unwrap_or(rs_connect_timeout);
-            let port = host.connect_port.unwrap_or(real.address.port());
-            if port == 0 {
-                return Err(
-                    ConfigError::new(origin, host.line, ConfigErrorKind::MissingKey)
-                        .in_section(raw.title)
-                        .at_key("host connect_port"),
-                );
-            }
-            real.checkers.reserve_exact(1);
-            real.checkers.push(Checker {
-                line: host.line,
-                kind: kind.clone(),
-                connect_ip: host.connect_ip.unwrap_or(real.address.ip()),
-                connect_port: port,
-                bindto: host.bindto,
-                timing: host_timing,
-            });
-        }
+        attach_checker(origin, raw, &mut table, &global)?;
     }
+    let servers = table.servers;
     for vs in &servers {
         for real in &vs.real_servers {
             if real.checkers.is_empty() {
