@@ -962,6 +962,146 @@ fn complete_kind(
     }
 }
 
+/// Warnings: real servers without a checker, ha_suspend services no instance holds.
+fn warn_servers(
+    origin: &str,
+    servers: &[VirtualServer],
+    vrrp_instances: &[VrrpInstance],
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    for vs in servers {
+        for real in &vs.real_servers {
+            if real.checkers.is_empty() {
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: real.line,
+                    section: format!("real_server {}/{}", vs.name, real.address),
+                    key: None,
+                    message: "no checker: the server is always considered alive".into(),
+                });
+            }
+        }
+        if vs.ha_suspend {
+            if let Service::Address(a) = vs.service {
+                let held = vrrp_instances.iter().any(|i| {
+                    i.virtual_ipaddresses
+                        .iter()
+                        .chain(&i.virtual_ipaddresses_excluded)
+                        .any(|v| v.address == a.ip())
+                });
+                if !held {
+                    warnings.push(ConfigWarning {
+                        origin: origin.to_string(),
+                        line: vs.line,
+                        section: format!("virtual_server {}", vs.name),
+                        key: Some("ha_suspend".into()),
+                        message: format!(
+                            "{} is no instance's virtual_ipaddress: the service is never installed",
+                            a.ip()
+                        ),
+                    });
+                }
+            }
+        }
+    }
+}
+
+/// Warnings: scripts and processes that nothing tracks.
+fn warn_unused_tracks(
+    origin: &str,
+    scripts: &[VrrpScript],
+    track_processes: &[VrrpTrackProcess],
+    vrrp_instances: &[VrrpInstance],
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    for (index, script) in scripts.iter().enumerate() {
+        let used = vrrp_instances
+            .iter()
+            .any(|i| i.track_scripts.iter().any(|t| t.script == index));
+        if !used {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: script.line,
+                section: format!("vrrp_script {}", script.name),
+                key: None,
+                message: "no instance tracks this script: it never runs".into(),
+            });
+        }
+    }
+    for (index, p) in track_processes.iter().enumerate() {
+        let used = vrrp_instances
+            .iter()
+            .any(|i| i.track_processes.iter().any(|t| t.process == index));
+        if !used {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: p.line,
+                section: format!("vrrp_track_process {}", p.name),
+                key: None,
+                message: "no instance or sync group tracks this process: it is not watched".into(),
+            });
+        }
+    }
+}
+
+/// Warning: priority 255 (address owner) with state BACKUP.
+fn warn_owner_backup(
+    origin: &str,
+    instances: &[RawInstance<'_>],
+    vrrp_instances: &[VrrpInstance],
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    for (raw, instance) in instances.iter().zip(vrrp_instances) {
+        if instance.priority == 255 && instance.state == VrrpState::Backup {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: instance.line,
+                section: raw.title.to_string(),
+                key: Some("priority".into()),
+                message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
+            });
+        }
+    }
+}
+
+/// virtual_server_group expansion, then the capacities and uniqueness of
+/// the services it gives.
+fn expand_groups(
+    origin: &str,
+    servers: Vec<VirtualServer>,
+    vs_groups: &[super::vs_group::RawVsGroup<'_>],
+) -> Result<Vec<VirtualServer>, ConfigError> {
+    let servers = super::vs_group::expand(origin, servers, vs_groups)?;
+    if servers.len() > limits::MAX_VIRTUAL_SERVERS {
+        return Err(capacity(
+            origin,
+            vs_groups.first().map_or(0, |g| g.line),
+            "virtual_server_group",
+            "MAX_VIRTUAL_SERVERS",
+            limits::MAX_VIRTUAL_SERVERS,
+        ));
+    }
+    for (i, a) in servers.iter().enumerate().filter(|_| !vs_groups.is_empty()) {
+        if let Some(b) = servers[..i]
+            .iter()
+            .find(|b| b.service == a.service && b.protocol == a.protocol)
+        {
+            return Err(ConfigError::new(
+                origin,
+                a.line,
+                ConfigErrorKind::Conflict(format!(
+                    "a group gives the same service as [virtual_server {}] (line {})",
+                    b.name, b.line
+                )),
+            )
+            .in_section(format!("virtual_server {}", a.name)));
+        }
+    }
+    check_timer_capacity(origin, &servers)?;
+    check_timer_capacity(origin, &servers)?;
+    Ok(servers)
+}
+
 /// Resolve references, inherit defaults and run every cross-check.
 pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     check_capacities(origin, &raw)?;
@@ -1032,109 +1172,18 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         attach_checker(origin, raw, &mut table, &global)?;
     }
     let servers = table.servers;
-    for vs in &servers {
-        for real in &vs.real_servers {
-            if real.checkers.is_empty() {
-                warnings.push(ConfigWarning {
-                    origin: origin.to_string(),
-                    line: real.line,
-                    section: format!("real_server {}/{}", vs.name, real.address),
-                    key: None,
-                    message: "no checker: the server is always considered alive".into(),
-                });
-            }
-        }
-        if vs.ha_suspend {
-            if let Service::Address(a) = vs.service {
-                let held = vrrp_instances.iter().any(|i| {
-                    i.virtual_ipaddresses
-                        .iter()
-                        .chain(&i.virtual_ipaddresses_excluded)
-                        .any(|v| v.address == a.ip())
-                });
-                if !held {
-                    warnings.push(ConfigWarning {
-                        origin: origin.to_string(),
-                        line: vs.line,
-                        section: format!("virtual_server {}", vs.name),
-                        key: Some("ha_suspend".into()),
-                        message: format!(
-                            "{} is no instance's virtual_ipaddress: the service is never installed",
-                            a.ip()
-                        ),
-                    });
-                }
-            }
-        }
-    }
-    for (index, script) in scripts.iter().enumerate() {
-        let used = vrrp_instances
-            .iter()
-            .any(|i| i.track_scripts.iter().any(|t| t.script == index));
-        if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: script.line,
-                section: format!("vrrp_script {}", script.name),
-                key: None,
-                message: "no instance tracks this script: it never runs".into(),
-            });
-        }
-    }
-    for (index, p) in track_processes.iter().enumerate() {
-        let used = vrrp_instances
-            .iter()
-            .any(|i| i.track_processes.iter().any(|t| t.process == index));
-        if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: p.line,
-                section: format!("vrrp_track_process {}", p.name),
-                key: None,
-                message: "no instance or sync group tracks this process: it is not watched".into(),
-            });
-        }
-    }
-    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
-        if instance.priority == 255 && instance.state == VrrpState::Backup {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: instance.line,
-                section: raw.title.to_string(),
-                key: Some("priority".into()),
-                message: "255 means address owner, which never waits as BACKUP; use 1..=254 or state MASTER".into(),
-            });
-        }
-    }
+    warn_servers(origin, &servers, &vrrp_instances, &mut warnings);
+    warn_unused_tracks(
+        origin,
+        &scripts,
+        &track_processes,
+        &vrrp_instances,
+        &mut warnings,
+    );
+    warn_owner_backup(origin, &instances, &vrrp_instances, &mut warnings);
     super::announce::check(origin, &servers, &vrrp_instances, &mut warnings)?;
     warnings.sort_by_key(|w| w.line);
-    let servers = super::vs_group::expand(origin, servers, &vs_groups)?;
-    if servers.len() > limits::MAX_VIRTUAL_SERVERS {
-        return Err(capacity(
-            origin,
-            vs_groups.first().map_or(0, |g| g.line),
-            "virtual_server_group",
-            "MAX_VIRTUAL_SERVERS",
-            limits::MAX_VIRTUAL_SERVERS,
-        ));
-    }
-    for (i, a) in servers.iter().enumerate().filter(|_| !vs_groups.is_empty()) {
-        if let Some(b) = servers[..i]
-            .iter()
-            .find(|b| b.service == a.service && b.protocol == a.protocol)
-        {
-            return Err(ConfigError::new(
-                origin,
-                a.line,
-                ConfigErrorKind::Conflict(format!(
-                    "a group gives the same service as [virtual_server {}] (line {})",
-                    b.name, b.line
-                )),
-            )
-            .in_section(format!("virtual_server {}", a.name)));
-        }
-    }
-    check_timer_capacity(origin, &servers)?;
+    let servers = expand_groups(origin, servers, &vs_groups)?;
 
     Ok(Config {
         origin: origin.to_string(),
