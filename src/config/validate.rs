@@ -849,14 +849,35 @@ fn attach_checker(
     // server's) and bindto; its connect_timeout defaults to the real
     // server's or virtual server's, not the checker's (keepalived).
     let rs_connect_timeout = rs_timing.resolve(0, Duration::ZERO).connect_timeout;
-    for host in &raw.hosts {
+    push_host_checkers(
+        origin,
+        &raw.hosts,
+        raw.title,
+        real,
+        &kind,
+        timing,
+        rs_connect_timeout,
+    )
+}
+
+/// An SMTP_CHECK's `host` lines, each one more checker of the real server.
+fn push_host_checkers(
+    origin: &str,
+    hosts: &[SmtpHost],
+    title: Title<'_>,
+    real: &mut RealServer,
+    kind: &CheckKind,
+    timing: CheckTiming,
+    rs_connect_timeout: Duration,
+) -> Result<(), ConfigError> {
+    for host in hosts {
         let mut host_timing = timing;
         host_timing.connect_timeout = host.connect_timeout.unwrap_or(rs_connect_timeout);
         let port = host.connect_port.unwrap_or(real.address.port());
         if port == 0 {
             return Err(
                 ConfigError::new(origin, host.line, ConfigErrorKind::MissingKey)
-                    .in_section(raw.title)
+                    .in_section(title)
                     .at_key("host connect_port"),
             );
         }
@@ -1102,6 +1123,21 @@ fn expand_groups(
     Ok(servers)
 }
 
+/// [global], its lvs_sync_daemon line and its title; the defaults without one.
+fn split_global(global: Option<RawGlobal<'_>>) -> (Global, Option<RawSyncDaemon>, Title<'_>) {
+    match global {
+        Some(g) => (g.global, g.sync_daemon, g.title),
+        None => (
+            default_global(),
+            None,
+            Title {
+                kind: "global",
+                name: None,
+            },
+        ),
+    }
+}
+
 /// Resolve references, inherit defaults and run every cross-check.
 pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     check_capacities(origin, &raw)?;
@@ -1117,17 +1153,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         mut warnings,
         vs_groups,
     } = raw;
-    let (mut global, sync_daemon, global_title) = match global {
-        Some(g) => (g.global, g.sync_daemon, g.title),
-        None => (
-            default_global(),
-            None,
-            Title {
-                kind: "global",
-                name: None,
-            },
-        ),
-    };
+    let (mut global, sync_daemon, global_title) = split_global(global);
 
     let mut interfaces: Vec<Name> = Vec::new();
     let instance_names: Vec<&str> = instances.iter().map(|i| i.instance.name.as_str()).collect();
