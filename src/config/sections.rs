@@ -878,222 +878,37 @@ pub(crate) fn read_instance<'a>(
     }
     let interface = interface.ok_or_else(|| reader.missing("interface"))?;
     let (virtual_router_id, vrid_line) = vrid.ok_or_else(|| reader.missing("virtual_router_id"))?;
-    // keepalived silently uses 255 here; an operator should say it (BEHAVIOUR.md).
-    if state == VrrpState::Master && priority.is_none() {
-        return Err(reader.error_at(
-            section.line,
-            Some("priority"),
-            ConfigErrorKind::Conflict(
-                "state MASTER needs an explicit priority (keepalived would silently use 255): \
-                 write `priority = 255` to own the addresses, or 1..=254"
-                    .into(),
-            ),
-        ));
-    }
-    if let Some((true, entry)) = nopreempt {
-        if state == VrrpState::Master {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::Conflict(
-                    "nopreempt needs state BACKUP (with state MASTER the instance would preempt at start)".into(),
-                ),
-            ));
-        }
-    }
+    check_state(&reader, section.line, state, priority, nopreempt)?;
     if native_ipv6 {
         version = VrrpVersion::V3;
     }
-    let advert_int = match advert_int {
-        None => Duration::from_secs(1),
-        Some(entry) => match version {
-            // RFC 3768 section 5.3.7: whole seconds in one byte.
-            VrrpVersion::V2 => {
-                let d =
-                    reader.duration(entry, Duration::from_millis(1)..=Duration::from_secs(255))?;
-                if d.subsec_nanos() != 0 || d < Duration::from_secs(1) {
-                    return Err(reader.bad(
-                        entry,
-                        "VRRPv2 needs whole seconds 1..=255 (fractions need version = 3)",
-                    ));
-                }
-                d
-            }
-            // RFC 5798 section 5.2.7: centiseconds in 12 bits.
-            VrrpVersion::V3 => {
-                let d = reader.duration(
-                    entry,
-                    Duration::from_millis(10)..=Duration::from_millis(40950),
-                )?;
-                if d.subsec_nanos() % 10_000_000 != 0 {
-                    return Err(
-                        reader.bad(entry, "VRRPv3 advert_int is in centiseconds, 0.01..=40.95")
-                    );
-                }
-                d
-            }
-        },
-    };
-    let authentication = match (auth_type, auth_pass) {
-        (None, None) => None,
-        (None, Some((_, entry))) => {
-            return Err(reader.error_at(
-                entry.line,
-                Some("auth_type"),
-                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
-            ))
-        }
-        (Some(_), None) => return Err(reader.missing("auth_pass")),
-        (Some((kind, type_entry)), Some((pass, pass_entry))) => {
-            if version == VrrpVersion::V3 {
-                return Err(reader.error(
-                    type_entry,
-                    ConfigErrorKind::Conflict("VRRPv3 has no authentication (RFC 5798 section 9); remove auth_type/auth_pass".into()),
-                ));
-            }
-            let mut secret = heapless::String::<8>::new();
-            if pass.is_empty() || secret.push_str(pass).is_err() {
-                // keepalived truncates silently; we refuse.
-                return Err(reader.bad(pass_entry, "must be 1..=8 bytes (RFC 3768 section 5.3.10)"));
-            }
-            match kind.to_ascii_uppercase().as_str() {
-                "PASS" => Some(Authentication::Pass(secret)),
-                // Refused until AH is implemented with keepalived interop: an
-                // instance whose every advert fails to be built would still become
-                // MASTER and split the pair.
-                "AH" => {
-                    return Err(reader.error(
-                        type_entry,
-                        ConfigErrorKind::Conflict(
-                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
-                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
-                             removed it from VRRPv3)"
-                                .into(),
-                        ),
-                    ))
-                }
-                _ => return Err(reader.bad(type_entry, "must be PASS")),
-            }
-        }
-    };
-    let mut virtual_ipaddresses: Vec<VirtualIp> = Vec::new();
-    let mut virtual_ipaddresses_excluded: Vec<VirtualIp> = Vec::new();
-    for (text, entry) in vips {
-        let vip = read_vip(&reader, entry, text, &interface)?;
-        let excluded = entry.key == "virtual_ipaddress_excluded";
-        if !excluded {
-            if let Some(first) = virtual_ipaddresses.first() {
-                if first.address.is_ipv6() != vip.address.is_ipv6() {
-                    return Err(reader.bad(
-                        entry,
-                        format!(
-                            "all addresses of one instance must be one family (line {} is {})",
-                            first.line,
-                            if first.address.is_ipv6() {
-                                "IPv6"
-                            } else {
-                                "IPv4"
-                            }
-                        ),
-                    ));
-                }
-            }
-        }
-        if let Some(other) = virtual_ipaddresses
-            .iter()
-            .chain(&virtual_ipaddresses_excluded)
-            .find(|v| v.address == vip.address)
-        {
-            return Err(reader.bad(entry, format!("address listed twice (line {})", other.line)));
-        }
-        if virtual_ipaddresses.len() + virtual_ipaddresses_excluded.len() >= MAX_VIPS_PER_INSTANCE {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::OverCapacity {
-                    limit: "MAX_VIPS_PER_INSTANCE",
-                    max: MAX_VIPS_PER_INSTANCE,
-                },
-            ));
-        }
-        if excluded {
-            virtual_ipaddresses_excluded.push(vip);
-        } else {
-            virtual_ipaddresses.push(vip);
-        }
-    }
-    // keepalived (vrrp_complete_instance) moves the VIPs that do not fit in
-    // one advert to the eVIPs, with a configuration error; lvsd warns.
-    if let Some(first) = virtual_ipaddresses.first() {
-        let ah = matches!(authentication, Some(Authentication::Ah(_)));
-        let max = max_advert_vips(first.address.is_ipv6(), version, ah);
-        if virtual_ipaddresses.len() > max {
-            let line = virtual_ipaddresses[max].line;
-            let moved = virtual_ipaddresses.split_off(max);
-            warnings.push(reader.warning(
-                line,
-                Some("virtual_ipaddress"),
-                format!(
-                    "{} addresses do not fit in one advert (at most {max} at MTU {ADVERT_MTU}); \
-                     the last {} are held like virtual_ipaddress_excluded, not advertised, as keepalived does",
-                    max + moved.len(),
-                    moved.len()
-                ),
-            ));
-            virtual_ipaddresses_excluded.splice(0..0, moved);
-        }
-    }
+    let advert_int = advert_int_of(&reader, advert_int, version)?;
+    let authentication = authentication(&reader, auth_type, auth_pass, version)?;
+    let (mut virtual_ipaddresses, mut virtual_ipaddresses_excluded) =
+        vips_of(&reader, vips, &interface)?;
+    advert_overflow(
+        &reader,
+        &mut virtual_ipaddresses,
+        &mut virtual_ipaddresses_excluded,
+        version,
+        authentication.as_ref(),
+        &mut warnings,
+    );
     if virtual_ipaddresses.is_empty() {
         return Err(reader.missing("virtual_ipaddress"));
     }
     let ipv6 = virtual_ipaddresses
         .first()
         .is_some_and(|v: &VirtualIp| v.address.is_ipv6());
-    for key in ["mcast_src_ip", "unicast_src_ip"] {
-        let value = if key == "mcast_src_ip" {
-            mcast_src_ip
-        } else {
-            unicast_src_ip
-        };
-        if value.is_some_and(|ip| ip.is_ipv6() != ipv6) {
-            let line = reader.line_of(key);
-            return Err(reader.error_at(
-                line,
-                Some(key),
-                ConfigErrorKind::Conflict(
-                    "must be the same address family as virtual_ipaddress".into(),
-                ),
-            ));
-        }
-    }
-    for entry in section.entries.iter().filter(|e| e.key == "unicast_peer") {
-        if entry
-            .value
-            .and_then(|v| v.parse::<IpAddr>().ok())
-            .is_some_and(|ip| ip.is_ipv6() != ipv6)
-        {
-            return Err(reader.bad(
-                entry,
-                "must be the same address family as virtual_ipaddress",
-            ));
-        }
-    }
-    if let (Some(entry), None) = (vmac_xmit_base, &use_vmac) {
-        return Err(reader.bad(entry, "needs use_vmac (keepalived ignores it without one)"));
-    }
-    let mut xmit_base = vmac_xmit_base.is_some();
-    if let Some((name, entry)) = &use_vmac {
-        if name.as_ref().is_some_and(|n| *n == interface) {
-            return Err(reader.bad(entry, "the VMAC cannot have the name of `interface`"));
-        }
-        if !unicast_peers.is_empty() && !xmit_base {
-            // vrrp_parser.c, vrrp_end_handler: unicast with a VMAC sends from the base.
-            warnings.push(reader.warning(
-                entry.line,
-                Some("use_vmac"),
-                "unicast peers with use_vmac need vmac_xmit_base: set, as keepalived does".into(),
-            ));
-            xmit_base = true;
-        }
-    }
+    check_source_families(&reader, section, ipv6, mcast_src_ip, unicast_src_ip)?;
+    let xmit_base = vmac_xmit_base_of(
+        &reader,
+        vmac_xmit_base,
+        &use_vmac,
+        &interface,
+        !unicast_peers.is_empty(),
+        &mut warnings,
+    )?;
     Ok(RawInstance {
         instance: VrrpInstance {
             name,
@@ -1140,6 +955,284 @@ pub(crate) fn read_instance<'a>(
         vmac_line: reader.line_of("use_vmac"),
         warnings,
     })
+}
+
+/// `state MASTER` needs an explicit priority, and no nopreempt.
+fn check_state(
+    reader: &Reader<'_, '_>,
+    section_line: usize,
+    state: VrrpState,
+    priority: Option<u8>,
+    nopreempt: Option<(bool, &Entry<'_>)>,
+) -> Result<(), ConfigError> {
+    // keepalived silently uses 255 here; an operator should say it (BEHAVIOUR.md).
+    if state == VrrpState::Master && priority.is_none() {
+        return Err(reader.error_at(
+            section_line,
+            Some("priority"),
+            ConfigErrorKind::Conflict(
+                "state MASTER needs an explicit priority (keepalived would silently use 255): \
+                 write `priority = 255` to own the addresses, or 1..=254"
+                    .into(),
+            ),
+        ));
+    }
+    if let Some((true, entry)) = nopreempt {
+        if state == VrrpState::Master {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::Conflict(
+                    "nopreempt needs state BACKUP (with state MASTER the instance would preempt at start)".into(),
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `advert_int`: whole seconds for VRRPv2, centiseconds for VRRPv3.
+fn advert_int_of(
+    reader: &Reader<'_, '_>,
+    advert_int: Option<&Entry<'_>>,
+    version: VrrpVersion,
+) -> Result<Duration, ConfigError> {
+    Ok(match advert_int {
+        None => Duration::from_secs(1),
+        Some(entry) => match version {
+            // RFC 3768 section 5.3.7: whole seconds in one byte.
+            VrrpVersion::V2 => {
+                let d =
+                    reader.duration(entry, Duration::from_millis(1)..=Duration::from_secs(255))?;
+                if d.subsec_nanos() != 0 || d < Duration::from_secs(1) {
+                    return Err(reader.bad(
+                        entry,
+                        "VRRPv2 needs whole seconds 1..=255 (fractions need version = 3)",
+                    ));
+                }
+                d
+            }
+            // RFC 5798 section 5.2.7: centiseconds in 12 bits.
+            VrrpVersion::V3 => {
+                let d = reader.duration(
+                    entry,
+                    Duration::from_millis(10)..=Duration::from_millis(40950),
+                )?;
+                if d.subsec_nanos() % 10_000_000 != 0 {
+                    return Err(
+                        reader.bad(entry, "VRRPv3 advert_int is in centiseconds, 0.01..=40.95")
+                    );
+                }
+                d
+            }
+        },
+    })
+}
+
+/// `auth_type` + `auth_pass` (VRRPv2 only).
+fn authentication(
+    reader: &Reader<'_, '_>,
+    auth_type: Option<(&str, &Entry<'_>)>,
+    auth_pass: Option<(&str, &Entry<'_>)>,
+    version: VrrpVersion,
+) -> Result<Option<Authentication>, ConfigError> {
+    Ok(match (auth_type, auth_pass) {
+        (None, None) => None,
+        (None, Some((_, entry))) => {
+            return Err(reader.error_at(
+                entry.line,
+                Some("auth_type"),
+                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
+            ))
+        }
+        (Some(_), None) => return Err(reader.missing("auth_pass")),
+        (Some((kind, type_entry)), Some((pass, pass_entry))) => {
+            if version == VrrpVersion::V3 {
+                return Err(reader.error(
+                    type_entry,
+                    ConfigErrorKind::Conflict("VRRPv3 has no authentication (RFC 5798 section 9); remove auth_type/auth_pass".into()),
+                ));
+            }
+            let mut secret = heapless::String::<8>::new();
+            if pass.is_empty() || secret.push_str(pass).is_err() {
+                // keepalived truncates silently; we refuse.
+                return Err(reader.bad(pass_entry, "must be 1..=8 bytes (RFC 3768 section 5.3.10)"));
+            }
+            match kind.to_ascii_uppercase().as_str() {
+                "PASS" => Some(Authentication::Pass(secret)),
+                // Refused until AH is implemented with keepalived interop: an
+                // instance whose every advert fails to be built would still become
+                // MASTER and split the pair.
+                "AH" => {
+                    return Err(reader.error(
+                        type_entry,
+                        ConfigErrorKind::Conflict(
+                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
+                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
+                             removed it from VRRPv3)"
+                                .into(),
+                        ),
+                    ))
+                }
+                _ => return Err(reader.bad(type_entry, "must be PASS")),
+            }
+        }
+    })
+}
+
+/// `virtual_ipaddress` and `virtual_ipaddress_excluded`: one family, no
+/// address twice, at most MAX_VIPS_PER_INSTANCE.
+fn vips_of(
+    reader: &Reader<'_, '_>,
+    vips: Vec<(&str, &Entry<'_>)>,
+    interface: &Name,
+) -> Result<(Vec<VirtualIp>, Vec<VirtualIp>), ConfigError> {
+    let mut virtual_ipaddresses: Vec<VirtualIp> = Vec::new();
+    let mut virtual_ipaddresses_excluded: Vec<VirtualIp> = Vec::new();
+    for (text, entry) in vips {
+        let vip = read_vip(reader, entry, text, interface)?;
+        let excluded = entry.key == "virtual_ipaddress_excluded";
+        if !excluded {
+            if let Some(first) = virtual_ipaddresses.first() {
+                if first.address.is_ipv6() != vip.address.is_ipv6() {
+                    return Err(reader.bad(
+                        entry,
+                        format!(
+                            "all addresses of one instance must be one family (line {} is {})",
+                            first.line,
+                            if first.address.is_ipv6() {
+                                "IPv6"
+                            } else {
+                                "IPv4"
+                            }
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Some(other) = virtual_ipaddresses
+            .iter()
+            .chain(&virtual_ipaddresses_excluded)
+            .find(|v| v.address == vip.address)
+        {
+            return Err(reader.bad(entry, format!("address listed twice (line {})", other.line)));
+        }
+        if virtual_ipaddresses.len() + virtual_ipaddresses_excluded.len() >= MAX_VIPS_PER_INSTANCE {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::OverCapacity {
+                    limit: "MAX_VIPS_PER_INSTANCE",
+                    max: MAX_VIPS_PER_INSTANCE,
+                },
+            ));
+        }
+        if excluded {
+            virtual_ipaddresses_excluded.push(vip);
+        } else {
+            virtual_ipaddresses.push(vip);
+        }
+    }
+    Ok((virtual_ipaddresses, virtual_ipaddresses_excluded))
+}
+
+fn advert_overflow(
+    reader: &Reader<'_, '_>,
+    virtual_ipaddresses: &mut Vec<VirtualIp>,
+    virtual_ipaddresses_excluded: &mut Vec<VirtualIp>,
+    version: VrrpVersion,
+    authentication: Option<&Authentication>,
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    // keepalived (vrrp_complete_instance) moves the VIPs that do not fit in
+    // one advert to the eVIPs, with a configuration error; lvsd warns.
+    if let Some(first) = virtual_ipaddresses.first() {
+        let ah = matches!(authentication, Some(Authentication::Ah(_)));
+        let max = max_advert_vips(first.address.is_ipv6(), version, ah);
+        if virtual_ipaddresses.len() > max {
+            let line = virtual_ipaddresses[max].line;
+            let moved = virtual_ipaddresses.split_off(max);
+            warnings.push(reader.warning(
+                line,
+                Some("virtual_ipaddress"),
+                format!(
+                    "{} addresses do not fit in one advert (at most {max} at MTU {ADVERT_MTU}); \
+                     the last {} are held like virtual_ipaddress_excluded, not advertised, as keepalived does",
+                    max + moved.len(),
+                    moved.len()
+                ),
+            ));
+            virtual_ipaddresses_excluded.splice(0..0, moved);
+        }
+    }
+}
+
+/// mcast_src_ip, unicast_src_ip and unicast_peer: the VIPs' address family.
+fn check_source_families(
+    reader: &Reader<'_, '_>,
+    section: &Section<'_, '_>,
+    ipv6: bool,
+    mcast_src_ip: Option<IpAddr>,
+    unicast_src_ip: Option<IpAddr>,
+) -> Result<(), ConfigError> {
+    for key in ["mcast_src_ip", "unicast_src_ip"] {
+        let value = if key == "mcast_src_ip" {
+            mcast_src_ip
+        } else {
+            unicast_src_ip
+        };
+        if value.is_some_and(|ip| ip.is_ipv6() != ipv6) {
+            let line = reader.line_of(key);
+            return Err(reader.error_at(
+                line,
+                Some(key),
+                ConfigErrorKind::Conflict(
+                    "must be the same address family as virtual_ipaddress".into(),
+                ),
+            ));
+        }
+    }
+    for entry in section.entries.iter().filter(|e| e.key == "unicast_peer") {
+        if entry
+            .value
+            .and_then(|v| v.parse::<IpAddr>().ok())
+            .is_some_and(|ip| ip.is_ipv6() != ipv6)
+        {
+            return Err(reader.bad(
+                entry,
+                "must be the same address family as virtual_ipaddress",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `use_vmac` + `vmac_xmit_base`: whether adverts leave from the base interface.
+fn vmac_xmit_base_of(
+    reader: &Reader<'_, '_>,
+    vmac_xmit_base: Option<&Entry<'_>>,
+    use_vmac: &Option<(Option<Name>, &Entry<'_>)>,
+    interface: &Name,
+    unicast: bool,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<bool, ConfigError> {
+    if let (Some(entry), None) = (vmac_xmit_base, use_vmac) {
+        return Err(reader.bad(entry, "needs use_vmac (keepalived ignores it without one)"));
+    }
+    let mut xmit_base = vmac_xmit_base.is_some();
+    if let Some((name, entry)) = use_vmac {
+        if name.as_ref().is_some_and(|n| n == interface) {
+            return Err(reader.bad(entry, "the VMAC cannot have the name of `interface`"));
+        }
+        if unicast && !xmit_base {
+            // vrrp_parser.c, vrrp_end_handler: unicast with a VMAC sends from the base.
+            warnings.push(reader.warning(
+                entry.line,
+                Some("use_vmac"),
+                "unicast peers with use_vmac need vmac_xmit_base: set, as keepalived does".into(),
+            ));
+            xmit_base = true;
+        }
+    }
+    Ok(xmit_base)
 }
 
 /// The MTU keepalived assumes for the advert-size check when the interface
