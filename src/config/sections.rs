@@ -1863,56 +1863,15 @@ pub(crate) fn read_virtual_server<'a>(
             _ => {}
         }
     }
-    if let Some((_, entry)) = group
-        .as_ref()
-        .filter(|_| fwmark.is_some() || address.is_some() || port.is_some())
-    {
-        return Err(reader.error(
-            entry,
-            ConfigErrorKind::Conflict(
-                "a group service takes its addresses and fwmarks from the group: no address, port or fwmark".into(),
-            ),
-        ));
-    }
-    let service = match (fwmark, address, port) {
-        // Replaced by each member of the group when the config is built.
-        _ if group.is_some() => Service::Fwmark {
-            mark: 0,
-            ipv6: family_v6.unwrap_or(false),
-        },
-        (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::Conflict("a fwmark service takes no address or port".into()),
-            ))
-        }
-        (Some(mark), None, None) => Service::Fwmark {
-            mark,
-            ipv6: family_v6.unwrap_or(false),
-        },
-        (None, None, _) => return Err(reader.missing("address")),
-        (None, Some(_), None) => return Err(reader.missing("port")),
-        (None, Some((ip, _)), Some((port, port_entry))) => {
-            if port == 0 && persistence_timeout.is_none() {
-                return Err(reader.bad(
-                    port_entry,
-                    "must be 1..=65535 (0 = all ports, only with persistence_timeout)",
-                ));
-            }
-            if family_v6.is_some() {
-                let line = reader.line_of("ip_family");
-                return Err(reader.error_at(
-                    line,
-                    Some("ip_family"),
-                    ConfigErrorKind::Conflict(
-                        "ip_family is only for fwmark services; the address gives the family"
-                            .into(),
-                    ),
-                ));
-            }
-            Service::Address(SocketAddr::new(ip, port))
-        }
-    };
+    let service = service_of(
+        &reader,
+        group.as_ref().map(|(_, entry)| *entry),
+        fwmark,
+        address,
+        port,
+        family_v6,
+        persistence_timeout.is_some(),
+    )?;
     // keepalived silently falls back to UDP; we refuse (issue 2).
     let protocol = match (protocol, service) {
         (Some(p), _) => p,
@@ -1939,82 +1898,21 @@ pub(crate) fn read_virtual_server<'a>(
         Service::Address(a) => a.is_ipv6(),
         Service::Fwmark { ipv6, .. } => ipv6,
     };
-    let persistence_granularity = match persistence_granularity {
-        None => None,
-        Some(entry) => {
-            let text = reader.text(entry)?;
-            let max = if ipv6 { 128 } else { 32 };
-            let prefix = if let Ok(n) = text.parse::<u8>() {
-                Some(n).filter(|n| (1..=max).contains(n))
-            } else if let Ok(mask) = text.parse::<std::net::Ipv4Addr>() {
-                let bits = u32::from(mask);
-                (!ipv6 && bits.leading_ones() + bits.trailing_zeros() == 32 && bits != 0)
-                    .then(|| bits.leading_ones() as u8)
-            } else {
-                None
-            };
-            if persistence_timeout.is_none() {
-                return Err(reader.error(
-                    entry,
-                    ConfigErrorKind::Conflict(
-                        "persistence_granularity needs persistence_timeout".into(),
-                    ),
-                ));
-            }
-            Some(prefix.ok_or_else(|| {
-                reader.bad(
-                    entry,
-                    format!("must be a netmask like 255.255.255.0 or a prefix length 1..={max}"),
-                )
-            })?)
-        }
-    };
-    if hysteresis >= quorum && hysteresis > 0 {
-        let line = reader.line_of("hysteresis");
-        return Err(reader.error_at(
-            line,
-            Some("hysteresis"),
-            ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
-        ));
-    }
-    if ha_suspend && matches!(service, Service::Fwmark { .. }) {
-        // keepalived would suspend such checks for good: a fwmark service
-        // has no address that could appear on an interface.
-        let line = reader.line_of("ha_suspend");
-        return Err(reader.error_at(
-            line,
-            Some("ha_suspend"),
-            ConfigErrorKind::Conflict(
-                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
-                    .into(),
-            ),
-        ));
-    }
-    if let Some((_, entry)) = sorry_inhibit.filter(|_| sorry_server.is_none()) {
-        return Err(reader.error(
-            entry,
-            ConfigErrorKind::Conflict("sorry_server_inhibit needs a sorry_server".into()),
-        ));
-    }
-    if let Some((_, entry)) = sorry_forward.as_ref().filter(|_| sorry_server.is_none()) {
-        return Err(reader.error(
-            entry,
-            ConfigErrorKind::Conflict("sorry_server_lvs_method needs a sorry_server".into()),
-        ));
-    }
-    let sorry_server_forward = sorry_forward.map_or(forward, |((m, _), _)| m);
-    if let Some(sorry) = sorry_server {
-        // A tunnelled sorry server may be of the other family (keepalived's
-        // vs_end_handler), as a tunnelled real server may.
-        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tun(_)) {
-            let line = reader.line_of("sorry_server");
-            return Err(reader.error_at(
-                line,
-                Some("sorry_server"),
-                ConfigErrorKind::Conflict("must be the same address family as the service".into()),
-            ));
-        }
-    }
+    let persistence_granularity = persistence_granularity_of(
+        &reader,
+        persistence_granularity,
+        ipv6,
+        persistence_timeout.is_some(),
+    )?;
+    check_quorum_and_suspend(&reader, quorum, hysteresis, ha_suspend, service)?;
+    let sorry_server_forward = sorry_server_forward_of(
+        &reader,
+        sorry_server,
+        sorry_inhibit,
+        sorry_forward,
+        forward,
+        ipv6,
+    )?;
     Ok(RawVirtualServer {
         server: VirtualServer {
             name,
@@ -2045,6 +1943,174 @@ pub(crate) fn read_virtual_server<'a>(
         title: reader.title,
         timing,
     })
+}
+
+/// The service: an address and port, a fwmark, or a group's (filled in later).
+fn service_of(
+    reader: &Reader<'_, '_>,
+    group: Option<&Entry<'_>>,
+    fwmark: Option<u32>,
+    address: Option<(IpAddr, &Entry<'_>)>,
+    port: Option<(u16, &Entry<'_>)>,
+    family_v6: Option<bool>,
+    persistent: bool,
+) -> Result<Service, ConfigError> {
+    if let Some(entry) = group.filter(|_| fwmark.is_some() || address.is_some() || port.is_some()) {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict(
+                "a group service takes its addresses and fwmarks from the group: no address, port or fwmark".into(),
+            ),
+        ));
+    }
+    Ok(match (fwmark, address, port) {
+        // Replaced by each member of the group when the config is built.
+        _ if group.is_some() => Service::Fwmark {
+            mark: 0,
+            ipv6: family_v6.unwrap_or(false),
+        },
+        (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
+            return Err(reader.error(
+                entry,
+                ConfigErrorKind::Conflict("a fwmark service takes no address or port".into()),
+            ))
+        }
+        (Some(mark), None, None) => Service::Fwmark {
+            mark,
+            ipv6: family_v6.unwrap_or(false),
+        },
+        (None, None, _) => return Err(reader.missing("address")),
+        (None, Some(_), None) => return Err(reader.missing("port")),
+        (None, Some((ip, _)), Some((port, port_entry))) => {
+            if port == 0 && !persistent {
+                return Err(reader.bad(
+                    port_entry,
+                    "must be 1..=65535 (0 = all ports, only with persistence_timeout)",
+                ));
+            }
+            if family_v6.is_some() {
+                let line = reader.line_of("ip_family");
+                return Err(reader.error_at(
+                    line,
+                    Some("ip_family"),
+                    ConfigErrorKind::Conflict(
+                        "ip_family is only for fwmark services; the address gives the family"
+                            .into(),
+                    ),
+                ));
+            }
+            Service::Address(SocketAddr::new(ip, port))
+        }
+    })
+}
+
+/// `persistence_granularity`: a netmask or prefix length, with persistence only.
+fn persistence_granularity_of(
+    reader: &Reader<'_, '_>,
+    persistence_granularity: Option<&Entry<'_>>,
+    ipv6: bool,
+    persistent: bool,
+) -> Result<Option<u8>, ConfigError> {
+    Ok(match persistence_granularity {
+        None => None,
+        Some(entry) => {
+            let text = reader.text(entry)?;
+            let max = if ipv6 { 128 } else { 32 };
+            let prefix = if let Ok(n) = text.parse::<u8>() {
+                Some(n).filter(|n| (1..=max).contains(n))
+            } else if let Ok(mask) = text.parse::<std::net::Ipv4Addr>() {
+                let bits = u32::from(mask);
+                (!ipv6 && bits.leading_ones() + bits.trailing_zeros() == 32 && bits != 0)
+                    .then(|| bits.leading_ones() as u8)
+            } else {
+                None
+            };
+            if !persistent {
+                return Err(reader.error(
+                    entry,
+                    ConfigErrorKind::Conflict(
+                        "persistence_granularity needs persistence_timeout".into(),
+                    ),
+                ));
+            }
+            Some(prefix.ok_or_else(|| {
+                reader.bad(
+                    entry,
+                    format!("must be a netmask like 255.255.255.0 or a prefix length 1..={max}"),
+                )
+            })?)
+        }
+    })
+}
+
+/// hysteresis below quorum; ha_suspend only on an address service.
+fn check_quorum_and_suspend(
+    reader: &Reader<'_, '_>,
+    quorum: u32,
+    hysteresis: u32,
+    ha_suspend: bool,
+    service: Service,
+) -> Result<(), ConfigError> {
+    if hysteresis >= quorum && hysteresis > 0 {
+        let line = reader.line_of("hysteresis");
+        return Err(reader.error_at(
+            line,
+            Some("hysteresis"),
+            ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+        ));
+    }
+    if ha_suspend && matches!(service, Service::Fwmark { .. }) {
+        // keepalived would suspend such checks for good: a fwmark service
+        // has no address that could appear on an interface.
+        let line = reader.line_of("ha_suspend");
+        return Err(reader.error_at(
+            line,
+            Some("ha_suspend"),
+            ConfigErrorKind::Conflict(
+                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
+                    .into(),
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// sorry_server_inhibit and sorry_server_lvs_method need a sorry_server, of
+/// the service's family unless tunnelled; its forwarding method.
+fn sorry_server_forward_of(
+    reader: &Reader<'_, '_>,
+    sorry_server: Option<SocketAddr>,
+    sorry_inhibit: Option<(bool, &Entry<'_>)>,
+    sorry_forward: Option<ForwardEntry<'_, '_>>,
+    forward: ForwardMethod,
+    ipv6: bool,
+) -> Result<ForwardMethod, ConfigError> {
+    if let Some((_, entry)) = sorry_inhibit.filter(|_| sorry_server.is_none()) {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict("sorry_server_inhibit needs a sorry_server".into()),
+        ));
+    }
+    if let Some((_, entry)) = sorry_forward.as_ref().filter(|_| sorry_server.is_none()) {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict("sorry_server_lvs_method needs a sorry_server".into()),
+        ));
+    }
+    let sorry_server_forward = sorry_forward.map_or(forward, |((m, _), _)| m);
+    if let Some(sorry) = sorry_server {
+        // A tunnelled sorry server may be of the other family (keepalived's
+        // vs_end_handler), as a tunnelled real server may.
+        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tun(_)) {
+            let line = reader.line_of("sorry_server");
+            return Err(reader.error_at(
+                line,
+                Some("sorry_server"),
+                ConfigErrorKind::Conflict("must be the same address family as the service".into()),
+            ));
+        }
+    }
+    Ok(sorry_server_forward)
 }
 
 fn target<'a>(
