@@ -2279,14 +2279,9 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
     })
 }
 
-/// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
-pub(crate) fn read_checker<'a>(
-    origin: &str,
-    section: &Section<'_, 'a>,
-    kind: &str,
-) -> Result<RawChecker<'a>, ConfigError> {
-    let (vs, ip, port) = target(origin, section)?;
-    let keys = match kind {
+/// The keys a checker section of this kind takes.
+fn checker_keys(kind: &str) -> &'static [KeySpec] {
+    match kind {
         "tcp_check" => TCP_CHECK_KEYS,
         "http_get" => HTTP_GET_KEYS,
         "ssl_get" => SSL_GET_KEYS,
@@ -2296,7 +2291,121 @@ pub(crate) fn read_checker<'a>(
         "file_check" => FILE_CHECK_KEYS,
         "dns_check" => DNS_CHECK_KEYS,
         _ => MISC_CHECK_KEYS,
+    }
+}
+
+fn require_reply(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    udp: &mut crate::check::udp::UdpSpec,
+) -> Result<(), ConfigError> {
+    match entry.value.map(unquote) {
+        None | Some("" | "yes") => udp.require_reply = true,
+        Some("no") => udp.require_reply = false,
+        Some(text) => {
+            let (data, mask) = crate::check::udp::parse_hex(text, true)
+                .map_err(|e| reader.bad(entry, e.to_string()))?;
+            udp.require_reply = true;
+            udp.reply = data;
+            udp.mask = mask;
+        }
+    }
+    Ok(())
+}
+
+/// FILE_CHECK `weight = N [reverse]`.
+fn file_weight_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<(i32, bool), ConfigError> {
+    let form = "weight = N [reverse], N in -2147483647..=2147483647";
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let n = words
+        .next()
+        .and_then(|w| w.parse::<i32>().ok())
+        .filter(|&w| w != i32::MIN)
+        .ok_or_else(|| reader.bad(entry, form))?;
+    let reverse = match (words.next(), words.next()) {
+        (None, _) | (Some("noreverse"), None) => false,
+        (Some("reverse"), None) => true,
+        _ => return Err(reader.bad(entry, form)),
     };
+    Ok((n, reverse))
+}
+
+fn check_bindto_family(
+    reader: &Reader<'_, '_>,
+    connect_ip: Option<IpAddr>,
+    bindto: Option<IpAddr>,
+) -> Result<(), ConfigError> {
+    if let (Some(ip), Some(bind)) = (connect_ip, bindto) {
+        if ip.is_ipv6() != bind.is_ipv6() {
+            let line = reader.line_of("bindto");
+            return Err(reader.error_at(
+                line,
+                Some("bindto"),
+                ConfigErrorKind::Conflict("must be the same address family as connect_ip".into()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// HTTP_GET and SSL_GET: at least one url; ca_file only with verify.
+fn http_check(
+    reader: &Reader<'_, '_>,
+    mut urls: Vec<Url>,
+    virtualhost: Option<Name>,
+    http_protocol: HttpVersion,
+    tls: TlsOptions,
+    kind: &str,
+) -> Result<CheckKind, ConfigError> {
+    if urls.is_empty() {
+        return Err(reader.missing("url"));
+    }
+    if tls.ca_file.is_some() && !tls.verify {
+        let line = reader.line_of("ca_file");
+        return Err(reader.error_at(
+            line,
+            Some("ca_file"),
+            ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
+        ));
+    }
+    // Exactly as many as there are: 10,000 checkers keep their urls
+    // for the daemon's lifetime.
+    urls.shrink_to_fit();
+    Ok(CheckKind::Http(Box::new(HttpCheck {
+        urls,
+        virtualhost,
+        http_protocol,
+        tls: (kind == "ssl_get").then_some(tls),
+    })))
+}
+
+/// UDP_CHECK: the reply length range must be able to pass.
+fn udp_check(
+    reader: &Reader<'_, '_>,
+    udp: crate::check::udp::UdpSpec,
+) -> Result<CheckKind, ConfigError> {
+    if udp.min_reply_len > udp.max_reply_len {
+        let line = reader.line_of("min_reply_length");
+        return Err(reader.error_at(
+            line,
+            Some("min_reply_length"),
+            ConfigErrorKind::Conflict(
+                "min_reply_length is above max_reply_length: the check could never pass".into(),
+            ),
+        ));
+    }
+    Ok(CheckKind::Udp(std::sync::Arc::new(udp)))
+}
+
+/// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
+pub(crate) fn read_checker<'a>(
+    origin: &str,
+    section: &Section<'_, 'a>,
+    kind: &str,
+) -> Result<RawChecker<'a>, ConfigError> {
+    let (vs, ip, port) = target(origin, section)?;
+    let keys = checker_keys(kind);
     let reader = Reader::new(origin, section, keys)?;
     let mut raw = RawChecker {
         virtual_server: vs,
@@ -2382,17 +2491,7 @@ pub(crate) fn read_checker<'a>(
             "require_reply" => {
                 // Bare or `yes`: any reply; `no`: none needed; else the reply's
                 // bytes in hex (`0` and `1` are hex here, as in keepalived).
-                match entry.value.map(unquote) {
-                    None | Some("" | "yes") => udp.require_reply = true,
-                    Some("no") => udp.require_reply = false,
-                    Some(text) => {
-                        let (data, mask) = crate::check::udp::parse_hex(text, true)
-                            .map_err(|e| reader.bad(entry, e.to_string()))?;
-                        udp.require_reply = true;
-                        udp.reply = data;
-                        udp.mask = mask;
-                    }
-                }
+                require_reply(&reader, entry, &mut udp)?;
             }
             "file" => file = Some(reader.path(entry)?),
             "type" => {
@@ -2408,74 +2507,18 @@ pub(crate) fn read_checker<'a>(
                 dns.name = text.to_owned();
             }
             "weight" if kind == "file_check" => {
-                let form = "weight = N [reverse], N in -2147483647..=2147483647";
-                let text = reader.text(entry)?;
-                let mut words = text.split_whitespace();
-                let n = words
-                    .next()
-                    .and_then(|w| w.parse::<i32>().ok())
-                    .filter(|&w| w != i32::MIN)
-                    .ok_or_else(|| reader.bad(entry, form))?;
-                let reverse = match (words.next(), words.next()) {
-                    (None, _) | (Some("noreverse"), None) => false,
-                    (Some("reverse"), None) => true,
-                    _ => return Err(reader.bad(entry, form)),
-                };
-                file_weight = (n, reverse);
+                file_weight = file_weight_of(&reader, entry)?;
             }
             "min_reply_length" => udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
             "max_reply_length" => udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
             _ => {}
         }
     }
-    if let (Some(ip), Some(bind)) = (raw.connect_ip, raw.bindto) {
-        if ip.is_ipv6() != bind.is_ipv6() {
-            let line = reader.line_of("bindto");
-            return Err(reader.error_at(
-                line,
-                Some("bindto"),
-                ConfigErrorKind::Conflict("must be the same address family as connect_ip".into()),
-            ));
-        }
-    }
+    check_bindto_family(&reader, raw.connect_ip, raw.bindto)?;
     raw.kind = match kind {
         "tcp_check" => CheckKind::Tcp,
-        "http_get" | "ssl_get" => {
-            if urls.is_empty() {
-                return Err(reader.missing("url"));
-            }
-            if tls.ca_file.is_some() && !tls.verify {
-                let line = reader.line_of("ca_file");
-                return Err(reader.error_at(
-                    line,
-                    Some("ca_file"),
-                    ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
-                ));
-            }
-            // Exactly as many as there are: 10,000 checkers keep their urls
-            // for the daemon's lifetime.
-            urls.shrink_to_fit();
-            CheckKind::Http(Box::new(HttpCheck {
-                urls,
-                virtualhost,
-                http_protocol,
-                tls: (kind == "ssl_get").then_some(tls),
-            }))
-        }
-        "udp_check" => {
-            if udp.min_reply_len > udp.max_reply_len {
-                let line = reader.line_of("min_reply_length");
-                return Err(reader.error_at(
-                    line,
-                    Some("min_reply_length"),
-                    ConfigErrorKind::Conflict(
-                        "min_reply_length is above max_reply_length: the check could never pass"
-                            .into(),
-                    ),
-                ));
-            }
-            CheckKind::Udp(std::sync::Arc::new(udp))
-        }
+        "http_get" | "ssl_get" => http_check(&reader, urls, virtualhost, http_protocol, tls, kind)?,
+        "udp_check" => udp_check(&reader, udp)?,
         "ping_check" => CheckKind::Ping,
         "dns_check" => CheckKind::Dns(Box::new(dns)),
         "file_check" => CheckKind::File(Box::new(FileCheck {
