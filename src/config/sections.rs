@@ -452,6 +452,11 @@ pub(crate) fn read_global<'a>(
     let mut sync_daemon = None;
     let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
+        if log_key(&reader, &mut global, key, entry)?
+            || static_key(&reader, &mut global, key, entry)?
+        {
+            continue;
+        }
         match key {
             "router_id" => global.router_id = Some(reader.name(entry)?),
             "script_user" => global.script_user = Some(reader.name(entry)?),
@@ -483,36 +488,7 @@ pub(crate) fn read_global<'a>(
                 global.announce_device = reader.interface(entry, text)?;
             }
             "announce_maintenance" => global.announce_maintenance = reader.flag(entry)?,
-            "metrics_listen" => {
-                let text = reader.text(entry)?;
-                let addr: SocketAddr = text
-                    .trim()
-                    .parse()
-                    .map_err(|_| reader.bad(entry, "must be ADDR:PORT (IPv6 as [ADDR]:PORT)"))?;
-                if addr.port() == 0 {
-                    return Err(reader.bad(entry, "port 0 is not a port to scrape"));
-                }
-                global.metrics_listen = Some(addr);
-            }
-            "log_target" => {
-                global.log_target = match reader.text(entry)? {
-                    "stderr" => LogTarget::Stderr,
-                    "syslog" => LogTarget::Syslog,
-                    _ => return Err(reader.bad(entry, "must be stderr or syslog")),
-                }
-            }
-            "log_facility" => {
-                global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
-                    reader.bad(entry, "must be daemon, user, syslog or local0..local7")
-                })?
-            }
-            "log_format" => {
-                global.log_format = match reader.text(entry)? {
-                    "text" => LogFormat::Text,
-                    "logfmt" => LogFormat::Logfmt,
-                    _ => return Err(reader.bad(entry, "must be text or logfmt")),
-                }
-            }
+            "metrics_listen" => global.metrics_listen = Some(metrics_listen_of(&reader, entry)?),
             "control_socket_mode" => {
                 global.control_socket_mode = socket_mode(reader.text(entry)?).ok_or_else(|| {
                     reader.bad(
@@ -523,25 +499,7 @@ pub(crate) fn read_global<'a>(
             }
             "control_socket_group" => global.control_socket_group = Some(reader.name(entry)?),
             "script_capabilities" => {
-                let text = reader.text(entry)?;
-                let mut set = 0u64;
-                for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
-                    if word.is_empty() || word == "none" {
-                        continue;
-                    }
-                    if word == "all" {
-                        set = u64::MAX;
-                        continue;
-                    }
-                    let n = capability_number(word).ok_or_else(|| {
-                        reader.bad(
-                            entry,
-                            format!("{word:?} is not a capability name (capabilities(7), e.g. sys_admin or cap_dac_override), all or none"),
-                        )
-                    })?;
-                    set |= 1 << n;
-                }
-                global.script_capabilities = set;
+                global.script_capabilities = script_capabilities_of(&reader, entry)?
             }
             "lvs_sync_daemon" => sync_daemon = Some(read_sync_daemon(&reader, entry)?),
             "lvs_timeouts" => global.lvs_timeouts = Some(read_lvs_timeouts(&reader, entry)?),
@@ -555,25 +513,6 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be no, full or VS")),
                 }
             }
-            "static_ipaddress" => {
-                let text = reader.text(entry)?;
-                if !text.split_whitespace().any(|w| w == "dev") {
-                    return Err(reader.bad(entry, "a static address needs `dev IFACE` (there is no instance interface to default to)"));
-                }
-                let address = read_vip(&reader, entry, text, &Name::new())?;
-                let max = crate::limits::MAX_STATIC_ENTRIES;
-                push_limited(&reader, entry, &mut global.static_ipaddress, address, "MAX_STATIC_ENTRIES", max)?;
-            }
-            "static_routes" => {
-                let route = read_route(&reader, entry)?;
-                let max = crate::limits::MAX_STATIC_ENTRIES;
-                push_limited(&reader, entry, &mut global.static_routes, route, "MAX_STATIC_ENTRIES", max)?;
-            }
-            "static_rules" => {
-                let rule = read_rule(&reader, entry)?;
-                let max = crate::limits::MAX_STATIC_ENTRIES;
-                push_limited(&reader, entry, &mut global.static_rules, rule, "MAX_STATIC_ENTRIES", max)?;
-            }
             _ => {}
         }
     }
@@ -582,6 +521,130 @@ pub(crate) fn read_global<'a>(
         sync_daemon,
         title: reader.title,
     })
+}
+
+/// `metrics_listen = ADDR:PORT`.
+fn metrics_listen_of(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<SocketAddr, ConfigError> {
+    let text = reader.text(entry)?;
+    let addr: SocketAddr = text
+        .trim()
+        .parse()
+        .map_err(|_| reader.bad(entry, "must be ADDR:PORT (IPv6 as [ADDR]:PORT)"))?;
+    if addr.port() == 0 {
+        return Err(reader.bad(entry, "port 0 is not a port to scrape"));
+    }
+    Ok(addr)
+}
+
+/// `log_target`, `log_facility`, `log_format`: true when `key` was one of them.
+fn log_key(
+    reader: &Reader<'_, '_>,
+    global: &mut Global,
+    key: &str,
+    entry: &Entry<'_>,
+) -> Result<bool, ConfigError> {
+    match key {
+        "log_target" => {
+            global.log_target = match reader.text(entry)? {
+                "stderr" => LogTarget::Stderr,
+                "syslog" => LogTarget::Syslog,
+                _ => return Err(reader.bad(entry, "must be stderr or syslog")),
+            }
+        }
+        "log_facility" => {
+            global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
+                reader.bad(entry, "must be daemon, user, syslog or local0..local7")
+            })?
+        }
+        "log_format" => {
+            global.log_format = match reader.text(entry)? {
+                "text" => LogFormat::Text,
+                "logfmt" => LogFormat::Logfmt,
+                _ => return Err(reader.bad(entry, "must be text or logfmt")),
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `script_capabilities`: capability names, `all` or `none`, as a bit set.
+fn script_capabilities_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<u64, ConfigError> {
+    let text = reader.text(entry)?;
+    let mut set = 0u64;
+    for word in text.split(|c: char| c == ',' || c.is_whitespace()) {
+        if word.is_empty() || word == "none" {
+            continue;
+        }
+        if word == "all" {
+            set = u64::MAX;
+            continue;
+        }
+        let n = capability_number(word).ok_or_else(|| {
+            reader.bad(
+                entry,
+                format!("{word:?} is not a capability name (capabilities(7), e.g. sys_admin or cap_dac_override), all or none"),
+            )
+        })?;
+        set |= 1 << n;
+    }
+    Ok(set)
+}
+
+/// `static_ipaddress`, `static_routes`, `static_rules`: true when `key` was one of them.
+fn static_key(
+    reader: &Reader<'_, '_>,
+    global: &mut Global,
+    key: &str,
+    entry: &Entry<'_>,
+) -> Result<bool, ConfigError> {
+    match key {
+        "static_ipaddress" => {
+            let text = reader.text(entry)?;
+            if !text.split_whitespace().any(|w| w == "dev") {
+                return Err(reader.bad(entry, "a static address needs `dev IFACE` (there is no instance interface to default to)"));
+            }
+            let address = read_vip(reader, entry, text, &Name::new())?;
+            let max = crate::limits::MAX_STATIC_ENTRIES;
+            push_limited(
+                reader,
+                entry,
+                &mut global.static_ipaddress,
+                address,
+                "MAX_STATIC_ENTRIES",
+                max,
+            )?;
+        }
+        "static_routes" => {
+            let route = read_route(reader, entry)?;
+            let max = crate::limits::MAX_STATIC_ENTRIES;
+            push_limited(
+                reader,
+                entry,
+                &mut global.static_routes,
+                route,
+                "MAX_STATIC_ENTRIES",
+                max,
+            )?;
+        }
+        "static_rules" => {
+            let rule = read_rule(reader, entry)?;
+            let max = crate::limits::MAX_STATIC_ENTRIES;
+            push_limited(
+                reader,
+                entry,
+                &mut global.static_rules,
+                rule,
+                "MAX_STATIC_ENTRIES",
+                max,
+            )?;
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
 }
 
 /// A syslog facility name to its code (RFC 5424 section 6.2.1).
