@@ -1407,26 +1407,7 @@ fn read_vip(
     let form = "must be `ADDRESS[/PREFIX] [dev IFACE] [brd ADDRESS|+|-] [scope SCOPE] \
                 [label NAME] [no_track] [preferred_lft SECONDS|forever]`";
     let mut words = text.split_whitespace();
-    let address = words.next().unwrap_or("");
-    let (ip_text, prefix) = match address.split_once('/') {
-        Some((ip, prefix)) => (ip, Some(prefix)),
-        None => (address, None),
-    };
-    let ip: IpAddr = ip_text.parse().map_err(|_| reader.bad(entry, form))?;
-    let max = if ip.is_ipv6() { 128 } else { 32 };
-    let prefix_len = match prefix {
-        None => max,
-        Some(p) => match p.parse::<u8>() {
-            Ok(n) if n <= max => n,
-            _ => return Err(reader.bad(entry, format!("prefix must be 0..={max}"))),
-        },
-    };
-    if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
-        return Err(reader.bad(
-            entry,
-            "must be a unicast address (not unspecified, multicast or loopback)",
-        ));
-    }
+    let (ip, prefix_len) = vip_address(reader, entry, words.next().unwrap_or(""), form)?;
     let v4_only = |option: &str| {
         // keepalived ignores these on IPv6 with a configuration error.
         reader.bad(entry, format!("`{option}` applies to IPv4 addresses only"))
@@ -1458,24 +1439,7 @@ fn read_vip(
                 let IpAddr::V4(v4) = ip else {
                     return Err(v4_only("brd"));
                 };
-                // `+` / `-`: all host bits set / cleared, for prefixes up to /30.
-                let mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
-                let bits = u32::from(v4);
-                broadcast = Some(match b {
-                    "+" | "-" if prefix_len > 30 => {
-                        return Err(reader.bad(
-                            entry,
-                            format!(
-                                "brd {b} needs a prefix of at most /30 (this one is /{prefix_len})"
-                            ),
-                        ))
-                    }
-                    "+" => Ipv4Addr::from(bits | mask),
-                    "-" => Ipv4Addr::from(bits & !mask),
-                    a => a.parse::<Ipv4Addr>().map_err(|_| {
-                        reader.bad(entry, "brd must be an IPv4 address, `+` or `-`")
-                    })?,
-                });
+                broadcast = Some(vip_broadcast(reader, entry, v4, prefix_len, b)?);
             }
             ("scope", Some(sc)) if scope.is_none() => {
                 if ip.is_ipv6() {
@@ -1493,12 +1457,7 @@ fn read_vip(
                     // keepalived accepts it on IPv4 and never applies it.
                     return Err(reader.bad(entry, "`preferred_lft` applies to IPv6 addresses only"));
                 }
-                preferred_lft = Some(match p {
-                    "forever" => None,
-                    n => Some(n.parse::<u32>().map_err(|_| {
-                        reader.bad(entry, "preferred_lft must be 0..=4294967295 or forever")
-                    })?),
-                });
+                preferred_lft = Some(vip_preferred_lft(reader, entry, p)?);
             }
             _ => return Err(reader.bad(entry, form)),
         }
@@ -1522,6 +1481,77 @@ fn read_vip(
         no_track,
         preferred_lft,
         line: entry.line,
+    })
+}
+
+/// A VIP's `ADDRESS[/PREFIX]`: a unicast address, the prefix in range.
+fn vip_address(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    address: &str,
+    form: &str,
+) -> Result<(IpAddr, u8), ConfigError> {
+    let (ip_text, prefix) = match address.split_once('/') {
+        Some((ip, prefix)) => (ip, Some(prefix)),
+        None => (address, None),
+    };
+    let ip: IpAddr = ip_text.parse().map_err(|_| reader.bad(entry, form))?;
+    let max = if ip.is_ipv6() { 128 } else { 32 };
+    let prefix_len = match prefix {
+        None => max,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if n <= max => n,
+            _ => return Err(reader.bad(entry, format!("prefix must be 0..={max}"))),
+        },
+    };
+    if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
+        return Err(reader.bad(
+            entry,
+            "must be a unicast address (not unspecified, multicast or loopback)",
+        ));
+    }
+    Ok((ip, prefix_len))
+}
+
+/// A VIP's `brd ADDRESS|+|-`.
+fn vip_broadcast(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    v4: Ipv4Addr,
+    prefix_len: u8,
+    b: &str,
+) -> Result<Ipv4Addr, ConfigError> {
+    // `+` / `-`: all host bits set / cleared, for prefixes up to /30.
+    let mask = u32::MAX.checked_shr(u32::from(prefix_len)).unwrap_or(0);
+    let bits = u32::from(v4);
+    Ok(match b {
+        "+" | "-" if prefix_len > 30 => {
+            return Err(reader.bad(
+                entry,
+                format!("brd {b} needs a prefix of at most /30 (this one is /{prefix_len})"),
+            ))
+        }
+        "+" => Ipv4Addr::from(bits | mask),
+        "-" => Ipv4Addr::from(bits & !mask),
+        a => a
+            .parse::<Ipv4Addr>()
+            .map_err(|_| reader.bad(entry, "brd must be an IPv4 address, `+` or `-`"))?,
+    })
+}
+
+/// A VIP's `preferred_lft SECONDS|forever` (None = forever).
+fn vip_preferred_lft(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    p: &str,
+) -> Result<Option<u32>, ConfigError> {
+    Ok(match p {
+        "forever" => None,
+        n => {
+            Some(n.parse::<u32>().map_err(|_| {
+                reader.bad(entry, "preferred_lft must be 0..=4294967295 or forever")
+            })?)
+        }
     })
 }
 
