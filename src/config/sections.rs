@@ -806,13 +806,7 @@ pub(crate) fn read_instance<'a>(
             continue;
         }
         match key {
-            "state" => {
-                state = match reader.text(entry)?.to_ascii_uppercase().as_str() {
-                    "MASTER" => VrrpState::Master,
-                    "BACKUP" => VrrpState::Backup,
-                    _ => return Err(reader.bad(entry, "must be MASTER or BACKUP")),
-                }
-            }
+            "state" => state = state_of(&reader, entry)?,
             "interface" => interface = Some(reader.interface(entry, reader.text(entry)?)?),
             "lvs_sync_daemon_interface" => {
                 sync_iface = Some(reader.interface(entry, reader.text(entry)?)?)
@@ -820,13 +814,7 @@ pub(crate) fn read_instance<'a>(
             "virtual_router_id" => vrid = Some((reader.int(entry, 1..=255u8)?, entry.line)),
             "priority" => priority = Some(reader.int(entry, 1..=255u8)?),
             "advert_int" => advert_int = Some(entry),
-            "version" => {
-                version = match reader.text(entry)? {
-                    "2" => VrrpVersion::V2,
-                    "3" => VrrpVersion::V3,
-                    _ => return Err(reader.bad(entry, "must be 2 or 3")),
-                }
-            }
+            "version" => version = version_of(&reader, entry)?,
             "auth_type" => auth_type = Some((reader.text(entry)?, entry)),
             "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
             "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
@@ -834,13 +822,7 @@ pub(crate) fn read_instance<'a>(
             }
             "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
             "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
-            "use_vmac" => {
-                use_vmac = match entry.value.map(str::to_ascii_lowercase).as_deref() {
-                    None | Some("yes" | "true" | "on") => Some((None, entry)),
-                    Some("no" | "false" | "off") => None,
-                    Some(_) => Some((Some(vmac_name(&reader, entry)?), entry)),
-                }
-            }
+            "use_vmac" => use_vmac = use_vmac_of(&reader, entry)?,
             "vmac_xmit_base" => {
                 vmac_xmit_base = if reader.flag(entry)? {
                     Some(entry)
@@ -855,20 +837,9 @@ pub(crate) fn read_instance<'a>(
             "down_timer_adverts" => down_timer_adverts = reader.int(entry, 1..=100u8)?,
             "mcast_src_ip" => mcast_src_ip = Some(reader.ip(entry)?),
             "unicast_src_ip" => unicast_src_ip = Some(reader.ip(entry)?),
-            "unicast_peer" => {
-                let ip = reader.ip(entry)?;
-                if unicast_peers.contains(&ip) {
-                    return Err(reader.bad(entry, "peer listed twice"));
-                }
-                push_capped(&reader, entry, &mut unicast_peers, ip, "MAX_UNICAST_PEERS")?;
-            }
+            "unicast_peer" => push_unicast_peer(&reader, entry, &mut unicast_peers)?,
             "track_interface" => {
-                let (iface, weight) = with_weight(&reader, entry, "IFACE [weight N]")?;
-                let interface = reader.interface(entry, iface)?;
-                let item = TrackInterface {
-                    interface,
-                    weight: weight.unwrap_or(0),
-                };
+                let item = track_interface_of(&reader, entry)?;
                 push_capped(
                     &reader,
                     entry,
@@ -877,21 +848,7 @@ pub(crate) fn read_instance<'a>(
                     "MAX_TRACKS_PER_INSTANCE",
                 )?;
             }
-            "track_script" => {
-                let (script, weight) = with_weight(&reader, entry, "SCRIPT [weight N]")?;
-                let script = to_name(script)
-                    .ok_or_else(|| reader.bad(entry, "must be `SCRIPT [weight N]`"))?;
-                if track_scripts.len() >= crate::limits::MAX_TRACKS_PER_INSTANCE {
-                    return Err(reader.error(
-                        entry,
-                        ConfigErrorKind::OverCapacity {
-                            limit: "MAX_TRACKS_PER_INSTANCE",
-                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
-                        },
-                    ));
-                }
-                track_scripts.push((script, weight, entry.line));
-            }
+            "track_script" => push_track_script(&reader, entry, &mut track_scripts)?,
             "track_file" => {
                 let item = read_track_file(&reader, entry)?;
                 push_capped(
@@ -1296,6 +1253,82 @@ fn vmac_xmit_base_of(
         }
     }
     Ok(xmit_base)
+}
+
+fn state_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<VrrpState, ConfigError> {
+    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
+        "MASTER" => VrrpState::Master,
+        "BACKUP" => VrrpState::Backup,
+        _ => return Err(reader.bad(entry, "must be MASTER or BACKUP")),
+    })
+}
+
+fn version_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<VrrpVersion, ConfigError> {
+    Ok(match reader.text(entry)? {
+        "2" => VrrpVersion::V2,
+        "3" => VrrpVersion::V3,
+        _ => return Err(reader.bad(entry, "must be 2 or 3")),
+    })
+}
+
+/// `use_vmac [NAME]` (`no` turns it off).
+fn use_vmac_of<'e, 'a>(
+    reader: &Reader<'_, '_>,
+    entry: &'e Entry<'a>,
+) -> Result<Option<(Option<Name>, &'e Entry<'a>)>, ConfigError> {
+    Ok(match entry.value.map(str::to_ascii_lowercase).as_deref() {
+        None | Some("yes" | "true" | "on") => Some((None, entry)),
+        Some("no" | "false" | "off") => None,
+        Some(_) => Some((Some(vmac_name(reader, entry)?), entry)),
+    })
+}
+
+/// One `unicast_peer`: not listed twice, at most MAX_UNICAST_PEERS.
+fn push_unicast_peer<const N: usize>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    unicast_peers: &mut heapless::Vec<IpAddr, N>,
+) -> Result<(), ConfigError> {
+    let ip = reader.ip(entry)?;
+    if unicast_peers.contains(&ip) {
+        return Err(reader.bad(entry, "peer listed twice"));
+    }
+    push_capped(reader, entry, unicast_peers, ip, "MAX_UNICAST_PEERS")?;
+    Ok(())
+}
+
+/// One `track_script = SCRIPT [weight N]`, resolved when the config is built.
+fn push_track_script(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    track_scripts: &mut Vec<(Name, Option<i32>, usize)>,
+) -> Result<(), ConfigError> {
+    let (script, weight) = with_weight(reader, entry, "SCRIPT [weight N]")?;
+    let script = to_name(script).ok_or_else(|| reader.bad(entry, "must be `SCRIPT [weight N]`"))?;
+    if track_scripts.len() >= crate::limits::MAX_TRACKS_PER_INSTANCE {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::OverCapacity {
+                limit: "MAX_TRACKS_PER_INSTANCE",
+                max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+            },
+        ));
+    }
+    track_scripts.push((script, weight, entry.line));
+    Ok(())
+}
+
+/// One `track_interface = IFACE [weight N]`.
+fn track_interface_of(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<TrackInterface, ConfigError> {
+    let (iface, weight) = with_weight(reader, entry, "IFACE [weight N]")?;
+    let interface = reader.interface(entry, iface)?;
+    Ok(TrackInterface {
+        interface,
+        weight: weight.unwrap_or(0),
+    })
 }
 
 /// The MTU keepalived assumes for the advert-size check when the interface
