@@ -1933,29 +1933,8 @@ pub(crate) fn read_virtual_server<'a>(
                     _ => return Err(reader.bad(entry, "must be inet or inet6")),
                 })
             }
-            "protocol" => {
-                protocol = Some(match reader.text(entry)?.to_ascii_uppercase().as_str() {
-                    "TCP" => Protocol::Tcp,
-                    "UDP" => Protocol::Udp,
-                    "SCTP" => Protocol::Sctp,
-                    _ => return Err(reader.bad(entry, "must be TCP, UDP or SCTP")),
-                })
-            }
-            "lb_algo" => {
-                let text = reader.text(entry)?.to_ascii_lowercase();
-                scheduler = Some(
-                    Scheduler::KNOWN
-                        .iter()
-                        .find(|s| s.name() == text)
-                        .cloned()
-                        .ok_or_else(|| {
-                            reader.bad(
-                                entry,
-                                "must be one of rr wrr lc wlc lblc lblcr dh sh mh sed nq fo ovf",
-                            )
-                        })?,
-                )
-            }
+            "protocol" => protocol = Some(protocol_of(&reader, entry)?),
+            "lb_algo" => scheduler = Some(scheduler_of(&reader, entry)?),
             "lb_kind" => kind = Some((read_forward(&reader, entry)?, entry)),
             "tun_type" => tunnel = Some((read_tun_type(&reader, entry)?, entry)),
             "persistence_timeout" => {
@@ -1971,13 +1950,7 @@ pub(crate) fn read_virtual_server<'a>(
             "hysteresis" => hysteresis = reader.int(entry, 0..=u32::MAX)?,
             "quorum_up" => quorum_up = Some(reader.command(entry)?),
             "quorum_down" => quorum_down = Some(reader.command(entry)?),
-            "sorry_server" => {
-                let text = reader.text(entry)?;
-                let (ip, port) = parse_host_port(text)
-                    .ok_or_else(|| reader.bad(entry, "must be `ADDRESS PORT` or `ADDRESS:PORT`"))?;
-                let port = port.ok_or_else(|| reader.bad(entry, "needs a port: `ADDRESS PORT`"))?;
-                sorry_server = Some(SocketAddr::new(ip, port));
-            }
+            "sorry_server" => sorry_server = Some(sorry_server_of(&reader, entry)?),
             "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
             "sorry_server_inhibit" => sorry_inhibit = Some((reader.flag(entry)?, entry)),
             "sorry_server_lvs_method" => {
@@ -2237,6 +2210,39 @@ fn sorry_server_forward_of(
         }
     }
     Ok(sorry_server_forward)
+}
+
+fn protocol_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Protocol, ConfigError> {
+    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
+        "TCP" => Protocol::Tcp,
+        "UDP" => Protocol::Udp,
+        "SCTP" => Protocol::Sctp,
+        _ => return Err(reader.bad(entry, "must be TCP, UDP or SCTP")),
+    })
+}
+
+/// `lb_algo`: one of the IPVS schedulers.
+fn scheduler_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Scheduler, ConfigError> {
+    let text = reader.text(entry)?.to_ascii_lowercase();
+    Scheduler::KNOWN
+        .iter()
+        .find(|s| s.name() == text)
+        .cloned()
+        .ok_or_else(|| {
+            reader.bad(
+                entry,
+                "must be one of rr wrr lc wlc lblc lblcr dh sh mh sed nq fo ovf",
+            )
+        })
+}
+
+/// `sorry_server = ADDRESS PORT`.
+fn sorry_server_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<SocketAddr, ConfigError> {
+    let text = reader.text(entry)?;
+    let (ip, port) = parse_host_port(text)
+        .ok_or_else(|| reader.bad(entry, "must be `ADDRESS PORT` or `ADDRESS:PORT`"))?;
+    let port = port.ok_or_else(|| reader.bad(entry, "needs a port: `ADDRESS PORT`"))?;
+    Ok(SocketAddr::new(ip, port))
 }
 
 fn target<'a>(
