@@ -17,7 +17,7 @@ use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, TunnelType,
+    ShortName, SyncDaemon, SyncState, TrafficStats, TunnelType,
 };
 
 /// How soon a reconcile checks writes whose ack was not there.
@@ -214,16 +214,23 @@ enum Backend {
 }
 
 impl Backend {
-    fn dump(
-        &mut self,
-        services: &mut Vec<Service>,
-        dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
-    ) -> Result<(), IpvsError> {
+    fn dump(&mut self, table: &mut KernelTable) -> Result<(), IpvsError> {
         match self {
-            Backend::Kernel(ipvs) => ipvs.dump(services, dests),
+            Backend::Kernel(ipvs) => {
+                let KernelTable {
+                    services,
+                    dests,
+                    service_stats,
+                } = table;
+                ipvs.dump(services, dests, service_stats)
+            }
             Backend::Simulated(k) => {
-                services.clone_from(&k.services);
-                dests.clone_from(&k.dests);
+                table.services.clone_from(&k.services);
+                table.dests.clone_from(&k.dests);
+                table.service_stats.clear();
+                table
+                    .service_stats
+                    .extend(k.services.iter().map(|s| (s.key, Default::default())));
                 Ok(())
             }
         }
@@ -306,6 +313,8 @@ pub struct Lvs {
     pub hooks: Vec<Hook>,
     /// A plan being applied over several turns.
     progress: Option<Progress>,
+    /// /proc/net/ip_vs_stats could not be read (logged once).
+    totals_warned: bool,
 }
 
 /// Where the application of a plan stands (see `Lvs::apply_turn`).
@@ -387,12 +396,12 @@ impl Lvs {
             last_reconcile_at: now,
             hooks: Vec::with_capacity(64),
             progress: None,
+            totals_warned: false,
         };
         lvs.stop_stale_daemons();
         // What the kernel holds before the first load: an earlier run's
         // working real servers are adopted as alive (see `load`).
-        let KernelTable { services, dests } = &mut lvs.kernel;
-        if let Err(e) = lvs.ipvs.dump(services, dests) {
+        if let Err(e) = lvs.ipvs.dump(&mut lvs.kernel) {
             warn!("IPVS dump at start: {e}; nothing adopted");
         }
         lvs.load(cfg, now)?;
@@ -569,8 +578,7 @@ impl Lvs {
         self.last_reconcile_at = now;
         self.next_reconcile = now + self.interval;
         self.reconciles += 1;
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             error!("IPVS dump failed, reconcile skipped: {e}");
             return;
         }
@@ -683,8 +691,7 @@ impl Lvs {
     /// difference is left to the next reconcile.
     fn verify(&mut self, now: Instant) {
         let started = Instant::now();
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             warn!("IPVS verify: second dump failed: {e}");
             return;
         }
@@ -904,8 +911,7 @@ impl Lvs {
         let mut empty = Table::new();
         empty.begin_load();
         empty.end_load(now, Duration::ZERO);
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             error!("IPVS dump at stop: {e}");
             return;
         }
@@ -939,6 +945,27 @@ impl Lvs {
         }
     }
 
+    /// The kernel's IPVS totals (/proc/net/ip_vs_stats); none in a dry run.
+    fn global_totals(&mut self) -> Option<TrafficStats> {
+        if !matches!(self.ipvs, Backend::Kernel(_)) {
+            return None;
+        }
+        let parsed = crate::io::procstat::ipvs_stats_text()
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::wire::netlink::ipvs::parse_proc_stats(&t));
+        match parsed {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Once per run: a kernel without the file keeps failing.
+                if !self.totals_warned {
+                    self.totals_warned = true;
+                    warn!("status: /proc/net/ip_vs_stats: {e}; node_ipvs_* totals left out");
+                }
+                None
+            }
+        }
+    }
+
     /// The IPVS part of the status model: the kernel table (dumped now,
     /// into the reconcile's buffers) in `ipvsadm -Ln` order with its
     /// counters, then lvsd's view of every configured real server.
@@ -959,10 +986,11 @@ impl Lvs {
             last_reconcile_us: u64::try_from(self.last_took.as_micros()).unwrap_or(u64::MAX),
             reconcile_duration: self.durations.to_histogram(),
             foreign: self.foreign.iter().map(foreign_text).collect(),
+            unacknowledged_writes: self.unanswered,
+            totals: self.global_totals(),
             ..Default::default()
         };
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             m.dump_error = Some(e.to_string());
             return m;
         }
@@ -975,9 +1003,17 @@ impl Lvs {
         kernel.dests.sort_by(|(ka, a, _), (kb, b, _)| {
             ipvsadm_service_cmp(ka, kb).then_with(|| ipvsadm_dest_cmp(&a.key, &b.key))
         });
+        // The same order as the services (the keys are unique).
+        kernel
+            .service_stats
+            .sort_by(|(a, _), (b, _)| ipvsadm_service_cmp(a, b));
         m.kernel.reserve(kernel.services.len());
         let mut next = 0;
-        for s in &kernel.services {
+        for (i, s) in kernel.services.iter().enumerate() {
+            let stats = match kernel.service_stats.get(i) {
+                Some((k, st)) if *k == s.key => *st,
+                _ => Default::default(),
+            };
             let rest = &kernel.dests[next.min(kernel.dests.len())..];
             let skip = rest
                 .iter()
@@ -990,6 +1026,7 @@ impl Lvs {
             next += skip + run;
             m.kernel.push(KernelService {
                 service: s.clone(),
+                stats,
                 dests: rest[skip..skip + run]
                     .iter()
                     .map(|(_, d, st)| (*d, *st))

@@ -784,30 +784,6 @@ impl Daemon {
         }
     }
 
-    /// The text status's line on the control socket and the logger.
-    fn control_status(&self, out: &mut String) {
-        use std::fmt::Write;
-        let c = self.control.counters;
-        let _ = writeln!(
-            out,
-            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
-            self.control.clients(),
-            c.accepted,
-            c.refused,
-            c.evicted,
-            c.timed_out,
-            c.full,
-            crate::io::log::dropped()
-        );
-        if self.checks.child_waits > 0 {
-            let _ = writeln!(
-                out,
-                "health checks: scripts that waited for a child slot (limits::MAX_CHILDREN) {}",
-                self.checks.child_waits
-            );
-        }
-    }
-
     fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
         self.control.answer(slot, answer, cx.now, cx.registry);
     }
@@ -818,13 +794,7 @@ impl Daemon {
         let answer = if json {
             crate::status::json::render(&model)
         } else {
-            let mut text = crate::status::text::render(&model);
-            if let Some(announce) = &self.announce {
-                announce.status(&mut text);
-            }
-            self.control_status(&mut text);
-            self.hardening_lines(&mut text);
-            text
+            crate::status::text::render(&model)
         };
         self.status_cost = started.elapsed();
         self.answer_control(cx, slot, answer.into_bytes());
@@ -1096,25 +1066,6 @@ impl Daemon {
                 self.last_reload = format!("rejected: {e}");
                 Err(text)
             }
-        }
-    }
-
-    /// The text status's lines on reloads and netlink (not yet in the
-    /// status model, so not in `status json` or the metrics).
-    fn hardening_lines(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = writeln!(out, "last reload: {}", self.last_reload);
-        let _ = writeln!(
-            out,
-            "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
-            self.rtnl_overflows,
-            self.rtnl_resyncs,
-            self.rtnl.pending(),
-            self.rtnl.untracked,
-            self.rtnl_bad
-        );
-        if let Some(lvs) = &self.lvs {
-            let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
         }
     }
 

@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use log::warn;
 
 use super::Daemon;
-use crate::status::{Process, Reload, Status};
+use crate::status::{Control, Process, Reload, Rtnetlink, Status};
 use crate::vrrp::instance::NotifyState;
 
 /// Become-master and release-master counts of one instance.
@@ -65,11 +65,32 @@ impl Daemon {
                 count: self.reloads,
                 rejected: self.failed_reloads,
                 last_success_unix: unix_seconds(self.last_load_wall),
+                last_result: self.last_reload.clone(),
             },
             yields: self.yields,
             ipvs: self.lvs.as_mut().map(|l| l.model()),
             checks: self.checks.model(),
             process: process(),
+            rtnetlink: Rtnetlink {
+                overflows: self.rtnl_overflows,
+                redumps: self.rtnl_resyncs,
+                pending_requests: self.rtnl.pending() as u64,
+                untracked: self.rtnl.untracked,
+                undecodable: self.rtnl_bad,
+            },
+            control: {
+                let c = self.control.counters;
+                Control {
+                    clients: self.control.clients() as u64,
+                    accepted: c.accepted,
+                    refused: c.refused,
+                    evicted: c.evicted,
+                    timed_out: c.timed_out,
+                    turned_away: c.full,
+                }
+            },
+            log_lines_lost: crate::io::log::dropped(),
+            announce: self.announce.as_ref().map_or_else(Vec::new, |a| a.model()),
             ..Status::default()
         };
         self.vrrp.model(&mut s);

@@ -21,7 +21,7 @@ use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING};
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
-    SyncState, Timeouts,
+    SyncState, Timeouts, TrafficStats,
 };
 use crate::wire::netlink::msg::{
     DecodeError, EncodeError, Errno, Message, Messages, Reply, NLM_F_DUMP_INTR,
@@ -593,21 +593,25 @@ impl Ipvs {
         }
     }
 
-    /// Dumps the kernel table: every service into `services`, then every destination
-    /// (with its service key and counters) into `dests`. Both are cleared first.
+    /// Dumps the kernel table: every service into `services` (its counters
+    /// into `service_stats`), then every destination (with its service key
+    /// and counters) into `dests`. All are cleared first.
     pub fn dump(
         &mut self,
         services: &mut Vec<Service>,
         dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
+        service_stats: &mut Vec<(ServiceKey, TrafficStats)>,
     ) -> Result<(), IpvsError> {
         services.clear();
         dests.clear();
+        service_stats.clear();
         self.simple(
             "GET_SERVICE dump",
             ipvs::encode_dump_services,
             AddrFamily::V4,
             |r| {
-                if let IpvsReply::Service(s) = r {
+                if let IpvsReply::Service(s, st) = r {
+                    service_stats.push((s.key, st));
                     services.push(s);
                 }
             },
