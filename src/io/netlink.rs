@@ -602,8 +602,22 @@ impl Ipvs {
         dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
         service_stats: &mut Vec<(ServiceKey, TrafficStats)>,
     ) -> Result<(), IpvsError> {
-        services.clear();
+        self.dump_services(services, service_stats)?;
         dests.clear();
+        for s in services.iter() {
+            self.dump_dests(&s.key, dests)?;
+        }
+        Ok(())
+    }
+
+    /// GET_SERVICE dump: every service into `services`, its counters into
+    /// `service_stats` (both cleared first).
+    pub fn dump_services(
+        &mut self,
+        services: &mut Vec<Service>,
+        service_stats: &mut Vec<(ServiceKey, TrafficStats)>,
+    ) -> Result<(), IpvsError> {
+        services.clear();
         service_stats.clear();
         self.simple(
             "GET_SERVICE dump",
@@ -615,21 +629,27 @@ impl Ipvs {
                     services.push(s);
                 }
             },
-        )?;
-        for s in services.iter() {
-            let key = s.key;
-            self.simple(
-                "GET_DEST dump",
-                |b, f, q| ipvs::encode_dump_dests(b, f, q, &key),
-                key.af(),
-                |r| {
-                    if let IpvsReply::Dest(d, st) = r {
-                        dests.push((key, d, st));
-                    }
-                },
-            )?;
-        }
-        Ok(())
+        )
+    }
+
+    /// GET_DEST dump of one service: its destinations, with its key and
+    /// their counters, appended to `dests`.
+    pub fn dump_dests(
+        &mut self,
+        key: &ServiceKey,
+        dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
+    ) -> Result<(), IpvsError> {
+        let key = *key;
+        self.simple(
+            "GET_DEST dump",
+            |b, f, q| ipvs::encode_dump_dests(b, f, q, &key),
+            key.af(),
+            |r| {
+                if let IpvsReply::Dest(d, st) = r {
+                    dests.push((key, d, st));
+                }
+            },
+        )
     }
 
     /// Performs `ops` in order, in batches of IPVS_BATCH_OPS writes per datagram. Each
