@@ -236,6 +236,38 @@ impl Backend {
         }
     }
 
+    /// The services (and their counters) only: the first step of a read in
+    /// slices ([`Lvs::read_begin`]).
+    fn dump_services(&mut self, table: &mut KernelTable) -> Result<(), IpvsError> {
+        table.dests.clear();
+        match self {
+            Backend::Kernel(ipvs) => {
+                ipvs.dump_services(&mut table.services, &mut table.service_stats)
+            }
+            Backend::Simulated(k) => {
+                table.services.clone_from(&k.services);
+                table.service_stats.clear();
+                table
+                    .service_stats
+                    .extend(k.services.iter().map(|s| (s.key, Default::default())));
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends the destinations of `key` to `table.dests`.
+    fn dump_dests(&mut self, key: &ServiceKey, table: &mut KernelTable) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.dump_dests(key, &mut table.dests),
+            Backend::Simulated(k) => {
+                table
+                    .dests
+                    .extend(k.dests.iter().filter(|(s, _, _)| s == key).copied());
+                Ok(())
+            }
+        }
+    }
+
     fn apply(
         &mut self,
         ops: &[IpvsOp],
@@ -315,6 +347,13 @@ pub struct Lvs {
     progress: Option<Progress>,
     /// /proc/net/ip_vs_stats could not be read (logged once).
     totals_warned: bool,
+    /// The kernel table read for the status model, apart from the
+    /// reconcile's buffers: a read in slices never mixes with a reconcile.
+    read: KernelTable,
+    /// The read in progress: the next service whose destinations to read.
+    read_next: Option<usize>,
+    /// The read failed with this message.
+    read_error: Option<String>,
 }
 
 /// Where the application of a plan stands (see `Lvs::apply_turn`).
@@ -397,6 +436,9 @@ impl Lvs {
             hooks: Vec::with_capacity(64),
             progress: None,
             totals_warned: false,
+            read: KernelTable::default(),
+            read_next: None,
+            read_error: None,
         };
         lvs.stop_stale_daemons();
         // What the kernel holds before the first load: an earlier run's
@@ -966,10 +1008,53 @@ impl Lvs {
         }
     }
 
-    /// The IPVS part of the status model: the kernel table (dumped now,
-    /// into the reconcile's buffers) in `ipvsadm -Ln` order with its
-    /// counters, then lvsd's view of every configured real server.
+    /// Starts reading the kernel table for the status model: the services
+    /// now (one GET_SERVICE dump), their destinations in [`Lvs::read_step`].
+    pub fn read_begin(&mut self) {
+        self.read_error = None;
+        self.read_next = Some(0);
+        if let Err(e) = self.ipvs.dump_services(&mut self.read) {
+            self.read_error = Some(e.to_string());
+            self.read_next = None;
+        }
+    }
+
+    /// Reads the destinations of the next services, until at least
+    /// `dests` destinations are read (one GET_DEST dump per service, at most
+    /// `MAX_REAL_SERVERS_PER_VS` each for lvsd's own services); true when the
+    /// read is complete (or failed, or none is running).
+    pub fn read_step(&mut self, dests: usize) -> bool {
+        let Some(mut next) = self.read_next else {
+            return true;
+        };
+        let before = self.read.dests.len();
+        while next < self.read.services.len() && self.read.dests.len() - before < dests {
+            let key = self.read.services[next].key;
+            next += 1;
+            if let Err(e) = self.ipvs.dump_dests(&key, &mut self.read) {
+                self.read_error = Some(e.to_string());
+                self.read_next = None;
+                return true;
+            }
+        }
+        let done = next >= self.read.services.len();
+        self.read_next = (!done).then_some(next);
+        done
+    }
+
+    /// The IPVS part of the status model, the kernel table read now in one
+    /// piece (`lvsd status`).
     pub fn model(&mut self) -> crate::status::Ipvs {
+        self.read_begin();
+        while !self.read_step(usize::MAX) {}
+        self.model_from_read()
+    }
+
+    /// The IPVS part of the status model from the last completed read
+    /// ([`Lvs::read_begin`] .. [`Lvs::read_step`]): the kernel table in
+    /// `ipvsadm -Ln` order with its counters, then lvsd's view of every
+    /// configured real server.
+    pub fn model_from_read(&mut self) -> crate::status::Ipvs {
         use crate::status::{HealthService, KernelService, RealServer};
         let (version, conn_tab_size) = self.info;
         let mut m = crate::status::Ipvs {
@@ -990,11 +1075,11 @@ impl Lvs {
             totals: self.global_totals(),
             ..Default::default()
         };
-        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
-            m.dump_error = Some(e.to_string());
+        if let Some(e) = &self.read_error {
+            m.dump_error = Some(e.clone());
             return m;
         }
-        let kernel = &mut self.kernel;
+        let kernel = &mut self.read;
         kernel
             .services
             .sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
@@ -1033,6 +1118,9 @@ impl Lvs {
                     .collect(),
             });
         }
+        // One sort, then a binary search per real server (a find per real
+        // server was quadratic: 10,000 servers with checks, 50 M compares).
+        self.reasons.sort_unstable_by_key(|r| (r.0, r.1));
         for (spec, quorum_up) in self.table.services() {
             let key = spec.service.key;
             let name = self
@@ -1059,9 +1147,8 @@ impl Lvs {
                     };
                     let reason = self
                         .reasons
-                        .iter()
-                        .find(|(s, k, _)| *s == key && *k == d.dest.key)
-                        .map_or("configured", |r| r.2.as_str())
+                        .binary_search_by(|(s, k, _)| (*s, *k).cmp(&(key, d.dest.key)))
+                        .map_or("configured", |i| self.reasons[i].2.as_str())
                         .to_owned();
                     RealServer {
                         key: d.dest.key,
@@ -1275,6 +1362,62 @@ mod tests {
             unreachable!()
         };
         assert!(k.dests.is_empty(), "{:?}", k.dests);
+    }
+
+    /// A read in slices (a scrape) sees the same table as one in a piece
+    /// (`lvsd status`), step by step within its budget, and a read in a
+    /// piece during it completes it.
+    #[test]
+    fn a_read_in_slices_sees_the_table_of_a_read_in_one_piece() {
+        let mut text = String::new();
+        for v in 1..=20u32 {
+            text.push_str(&format!(
+                "[virtual_server w{v}]\naddress = 10.0.0.100\nport = {v}\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n"
+            ));
+            for n in 1..=50u32 {
+                text.push_str(&format!("[real_server w{v}/10.1.{v}.{n}:80]\n"));
+            }
+        }
+        let cfg = crate::config::load_str(&text, "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::start(
+            Backend::Simulated(KernelTable::default()),
+            (0, 0),
+            &cfg,
+            now,
+        )
+        .unwrap();
+        while lvs.poll_at(now).is_some_and(|at| at <= now) {
+            lvs.reconcile(now);
+        }
+        let whole = lvs.model();
+        let total: usize = whole.kernel.iter().map(|k| k.dests.len()).sum();
+        assert_eq!((whole.kernel.len(), total), (20, 1000));
+        lvs.read_begin();
+        let mut steps = 0;
+        loop {
+            let before = lvs.read.dests.len();
+            let done = lvs.read_step(120);
+            // The budget, overshot by less than one service's destinations.
+            assert!(lvs.read.dests.len() - before < 120 + 50);
+            steps += 1;
+            if done {
+                break;
+            }
+        }
+        assert_eq!(steps, 7, "1000 destinations, 150 per step (3 services)");
+        let sliced = lvs.model_from_read();
+        assert_eq!(sliced.kernel.len(), whole.kernel.len());
+        for (a, b) in sliced.kernel.iter().zip(&whole.kernel) {
+            assert_eq!(a.service, b.service);
+            assert_eq!(a.dests, b.dests);
+        }
+        // A read in one piece in the middle of a read in slices completes it.
+        lvs.read_begin();
+        assert!(!lvs.read_step(10));
+        let _ = lvs.model();
+        assert!(lvs.read_step(10));
+        assert_eq!(lvs.model_from_read().kernel.len(), 20);
     }
 
     #[test]

@@ -30,7 +30,8 @@ use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlInput, RtnlRequest}
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
 use crate::limits::{
-    MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
+    IPVS_READ_DESTS_PER_SLICE, MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS,
+    METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
 };
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
@@ -75,9 +76,10 @@ enum Resync {
 struct MetricsRender {
     slot: usize,
     head_only: bool,
-    renderer: crate::status::prom::Renderer,
+    /// `None` while the kernel table is being read in slices.
+    renderer: Option<crate::status::prom::Renderer>,
     /// The answer: head, then the body as it is rendered.
-    body: Vec<u8>,
+    body: String,
 }
 
 /// Work a control or metrics connection waits for.
@@ -228,8 +230,14 @@ struct Daemon {
     /// What the last slice took, and whether the next one waited already.
     slice_cost: Duration,
     slice_put_off: bool,
-    /// What the last scrape took to build.
+    /// What the last scrape took to start (the GET_SERVICE dump).
     metrics_cost: Duration,
+    /// The kernel read of the scrapes waiting for it is complete.
+    metrics_read_done: bool,
+    /// What the last slice of a kernel read took.
+    read_slice_cost: Duration,
+    /// What building the last scrape's model took.
+    metrics_model_cost: Duration,
     /// Wall-clock start, and the wall-clock time of the last accepted load.
     started_wall: SystemTime,
     last_load_wall: SystemTime,
@@ -382,6 +390,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         slice_cost: Duration::ZERO,
         slice_put_off: false,
         metrics_cost: Duration::ZERO,
+        metrics_read_done: false,
+        read_slice_cost: Duration::ZERO,
+        metrics_model_cost: Duration::ZERO,
         started_wall: SystemTime::now(),
         last_load_wall: SystemTime::now(),
         transitions,
@@ -800,37 +811,51 @@ impl Daemon {
         self.answer_control(cx, slot, answer.into_bytes());
     }
 
-    /// Builds the model now (one piece: a kernel dump), then renders it in
-    /// slices over the next turns (`metrics_slices`).
+    /// Starts a scrape: the kernel table is read in slices
+    /// (`IPVS_READ_DESTS_PER_SLICE` destinations per turn, one read shared by
+    /// every scrape waiting for it), then the model is built and rendered in
+    /// slices (`METRICS_ROWS_PER_SLICE` lines per turn), VRRP timers running
+    /// between the slices (`metrics_slices`).
     fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
         let started = Instant::now();
-        let model = self.model(cx.now);
+        let reading = self.metrics_renders.iter().any(|r| r.renderer.is_none());
+        if !reading {
+            if let Some(lvs) = &mut self.lvs {
+                lvs.read_begin();
+            }
+        }
         self.metrics_cost = started.elapsed();
-        let renderer = crate::status::prom::Renderer::new(model);
-        // One allocation, faulted in page by page as the slices fill it.
-        let body =
-            crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, renderer.size_hint());
+        let head = crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, 0);
         self.metrics_renders.push(MetricsRender {
             slot,
             head_only,
-            renderer,
-            body,
+            renderer: None,
+            body: String::from_utf8(head).unwrap_or_default(),
         });
         self.metrics_next_slice = Some(cx.now);
     }
 
-    /// One slice of every scrape being rendered, unless a VRRP timer is
-    /// so close that the slice could delay it: then right after that timer.
+    /// One slice of the kernel read, or of every scrape being rendered,
+    /// unless a VRRP timer is so close that the slice could delay it: then
+    /// right after that timer.
     fn metrics_slices(&mut self, cx: &mut Context<'_, TimerKind>) {
         if self.metrics_renders.is_empty() {
             self.metrics_next_slice = None;
             return;
         }
-        // Put off at most once per slice (as all heavy work): a slice that
+        // Three kinds of turn, each with its own cost estimate: a slice of
+        // the kernel read, the model (one piece, no kernel work), a slice of
+        // text. Put off at most once per turn (as all heavy work): a turn that
         // once took long must not wait behind every advert after it.
+        let reading = self.metrics_renders.iter().any(|r| r.renderer.is_none());
+        let cost = match (reading, self.metrics_read_done) {
+            (true, false) => self.read_slice_cost,
+            (true, true) => self.metrics_model_cost,
+            (false, _) => self.slice_cost,
+        };
         let next = self.vrrp.next_deadline();
         if !std::mem::take(&mut self.slice_put_off) {
-            if let Some(at) = yield_to_vrrp(cx.now, next, self.slice_cost) {
+            if let Some(at) = yield_to_vrrp(cx.now, next, cost) {
                 self.yields += 1;
                 self.slice_put_off = true;
                 self.metrics_next_slice = Some(at);
@@ -838,19 +863,54 @@ impl Daemon {
             }
         }
         let started = Instant::now();
-        let mut done = Vec::new();
-        for (k, r) in self.metrics_renders.iter_mut().enumerate() {
-            if r.renderer
-                .render_some_bytes(&mut r.body, METRICS_ROWS_PER_SLICE)
+        if reading && !self.metrics_read_done {
+            self.metrics_read_done = self
+                .lvs
+                .as_mut()
+                .map_or(true, |l| l.read_step(IPVS_READ_DESTS_PER_SLICE));
+            self.read_slice_cost = started.elapsed();
+        } else if reading {
+            self.metrics_read_done = false;
+            let mut model = Some(self.model_with(cx.now, false));
+            let waiting = self
+                .metrics_renders
+                .iter()
+                .filter(|r| r.renderer.is_none())
+                .count();
+            for (n, r) in self
+                .metrics_renders
+                .iter_mut()
+                .filter(|r| r.renderer.is_none())
+                .enumerate()
             {
-                done.push(k);
+                // The last one takes the model itself, the others a copy.
+                let m = if n + 1 == waiting {
+                    model.take()
+                } else {
+                    model.clone()
+                };
+                let renderer = crate::status::prom::Renderer::new(m.unwrap_or_default());
+                // One allocation, faulted in page by page as the slices fill it.
+                r.body.reserve(renderer.size_hint());
+                r.renderer = Some(renderer);
             }
-        }
-        self.slice_cost = started.elapsed();
-        for k in done.into_iter().rev() {
-            let mut r = self.metrics_renders.swap_remove(k);
-            crate::io::metrics::finish_ok(&mut r.body, r.head_only);
-            self.metrics_reply(cx, r.slot, r.body);
+            self.metrics_model_cost = started.elapsed();
+        } else {
+            let mut done = Vec::new();
+            for (k, r) in self.metrics_renders.iter_mut().enumerate() {
+                if let Some(renderer) = &mut r.renderer {
+                    if renderer.render_some(&mut r.body, METRICS_ROWS_PER_SLICE) {
+                        done.push(k);
+                    }
+                }
+            }
+            for k in done.into_iter().rev() {
+                let r = self.metrics_renders.swap_remove(k);
+                let mut bytes = r.body.into_bytes();
+                crate::io::metrics::finish_ok(&mut bytes, r.head_only);
+                self.metrics_reply(cx, r.slot, bytes);
+            }
+            self.slice_cost = started.elapsed();
         }
         self.metrics_next_slice = (!self.metrics_renders.is_empty()).then_some(cx.now);
     }

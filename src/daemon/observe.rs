@@ -56,6 +56,12 @@ fn process() -> Process {
 impl Daemon {
     /// The whole state, now (dumps the kernel table).
     pub(super) fn model(&mut self, now: Instant) -> Status {
+        self.model_with(now, true)
+    }
+
+    /// The whole state; with `read_now` false the IPVS part comes from the
+    /// kernel read done in slices before (`Lvs::read_begin`, `read_step`).
+    pub(super) fn model_with(&mut self, now: Instant, read_now: bool) -> Status {
         let mut s = Status {
             version: env!("CARGO_PKG_VERSION").into(),
             uptime_s: now.duration_since(self.started).as_secs(),
@@ -68,7 +74,13 @@ impl Daemon {
                 last_result: self.last_reload.clone(),
             },
             yields: self.yields,
-            ipvs: self.lvs.as_mut().map(|l| l.model()),
+            ipvs: self.lvs.as_mut().map(|l| {
+                if read_now {
+                    l.model()
+                } else {
+                    l.model_from_read()
+                }
+            }),
             checks: self.checks.model(),
             process: process(),
             rtnetlink: Rtnetlink {

@@ -53,6 +53,34 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// Appends the decimal digits of `v` (without the formatting machinery:
+/// a scrape of 10,000 real servers writes 140,000 of them).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// `name{labels} value` and a newline.
+fn sample(out: &mut String, name: &str, labels: &str, v: u64) {
+    out.push_str(name);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str("} ");
+    push_u64(out, v);
+    out.push('\n');
+}
+
 fn seconds(us: u64) -> f64 {
     us as f64 / 1e6
 }
@@ -299,16 +327,6 @@ impl Renderer {
         16 * 1024 + 8 * 190 * self.dests.len() + 5 * 140 * services + 4 * 180 * self.servers.len()
     }
 
-    /// As [`Renderer::render_some`], into bytes.
-    pub fn render_some_bytes(&mut self, out: &mut Vec<u8>, rows: usize) -> bool {
-        // The rendering writes UTF-8 text only; a String view of the tail
-        // would need unsafe, so render into a scratch String and append.
-        let mut text = String::with_capacity(rows.min(4096) * 200);
-        let done = self.render_some(&mut text, rows);
-        out.extend_from_slice(text.as_bytes());
-        done
-    }
-
     /// Appends up to about `rows` more lines to `out`; true when the whole
     /// exposition is written.
     pub fn render_some(&mut self, out: &mut String, rows: usize) -> bool {
@@ -435,15 +453,16 @@ impl Renderer {
                 let (name, _, _, get) = DEST_FAMILIES[self.section - DEST_FIRST];
                 let (i, j) = self.dests[row];
                 let (d, st) = &ipvs.kernel[i].dests[j];
-                let _ = writeln!(out, "{name}{{{}}} {}", self.dest_labels[row], get(d, st));
+                sample(out, name, &self.dest_labels[row], get(d, st));
             }
             SERVICE_FIRST..QUORUM => {
                 let (suffix, _, get) = TRAFFIC_FAMILIES[self.section - SERVICE_FIRST];
-                let _ = writeln!(
+                out.push_str("lvsd_ipvs_service_");
+                sample(
                     out,
-                    "lvsd_ipvs_service_{suffix}{{{}}} {}",
-                    self.service_labels[row],
-                    get(&ipvs.kernel[row].stats.totals)
+                    suffix,
+                    &self.service_labels[row],
+                    get(&ipvs.kernel[row].stats.totals),
                 );
             }
             QUORUM => {
@@ -461,21 +480,18 @@ impl Renderer {
                 let rs = &ipvs.services[i].real_servers[j];
                 let l = &self.server_labels[row];
                 match self.section - RS_FIRST {
-                    0 => {
-                        let _ = writeln!(out, "lvsd_real_server_up{{{l}}} {}", u8::from(rs.alive));
-                    }
+                    0 => sample(out, "lvsd_real_server_up", l, u64::from(rs.alive)),
                     1 => {
                         if let Some(w) = rs.weight {
-                            let _ = writeln!(out, "lvsd_real_server_weight{{{l}}} {w}");
+                            sample(out, "lvsd_real_server_weight", l, u64::from(w));
                         }
                     }
-                    2 => {
-                        let _ = writeln!(
-                            out,
-                            "lvsd_real_server_configured_weight{{{l}}} {}",
-                            rs.configured_weight
-                        );
-                    }
+                    2 => sample(
+                        out,
+                        "lvsd_real_server_configured_weight",
+                        l,
+                        u64::from(rs.configured_weight),
+                    ),
                     _ => {
                         if rs.admin != Admin::None {
                             let _ = writeln!(
@@ -1075,6 +1091,15 @@ mod tests {
             if rows == 1 {
                 assert!(turns > 10, "one row per slice must take many turns");
             }
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_by_display() {
+        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
         }
     }
 
