@@ -326,7 +326,8 @@ pub struct Lvs {
     sync: Option<(ShortName, u8, String)>,
     sync_state: Option<SyncState>,
     /// The reason of the latest change per real server: (service, dest) -> text.
-    reasons: Vec<(ServiceKey, DestKey, String)>,
+    /// Shared with the status model (no copy per real server per scrape).
+    reasons: Vec<(ServiceKey, DestKey, std::rc::Rc<str>)>,
     /// The configured name of each virtual server, for error lines.
     names: Vec<(ServiceKey, String)>,
     /// Refused writes of the previous reconcile: repeats are counted, not logged again.
@@ -793,8 +794,12 @@ impl Lvs {
             .iter_mut()
             .find(|(s, d, _)| s == service && d == dest)
         {
-            Some(r) => reason.clone_into(&mut r.2),
-            None => self.reasons.push((*service, *dest, reason.to_owned())),
+            Some(r) => {
+                if *r.2 != *reason {
+                    r.2 = reason.into();
+                }
+            }
+            None => self.reasons.push((*service, *dest, reason.into())),
         }
         if changed {
             self.dirty = true;
@@ -1121,6 +1126,7 @@ impl Lvs {
         // One sort, then a binary search per real server (a find per real
         // server was quadratic: 10,000 servers with checks, 50 M compares).
         self.reasons.sort_unstable_by_key(|r| (r.0, r.1));
+        let configured: std::rc::Rc<str> = "configured".into();
         for (spec, quorum_up) in self.table.services() {
             let key = spec.service.key;
             let name = self
@@ -1148,8 +1154,7 @@ impl Lvs {
                     let reason = self
                         .reasons
                         .binary_search_by(|(s, k, _)| (*s, *k).cmp(&(key, d.dest.key)))
-                        .map_or("configured", |i| self.reasons[i].2.as_str())
-                        .to_owned();
+                        .map_or_else(|_| configured.clone(), |i| self.reasons[i].2.clone());
                     RealServer {
                         key: d.dest.key,
                         state,

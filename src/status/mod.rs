@@ -218,8 +218,8 @@ pub struct RealServer {
     pub configured_weight: u32,
     /// The operator's override.
     pub admin: Admin,
-    /// The last change's reason.
-    pub reason: String,
+    /// The last change's reason (shared with the daemon's table).
+    pub reason: std::rc::Rc<str>,
 }
 
 /// One VRRP instance.
