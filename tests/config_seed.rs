@@ -10,7 +10,7 @@ fn seed(file: &str) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("docs/examples")
         .join(file);
-    match config::load_file(&path) {
+    match lvsd::io::config_file::load_file(&path) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     }
@@ -48,7 +48,7 @@ fn seed_master_values() {
     assert_eq!(i.garp_master_delay, Duration::from_secs(5));
     let sync = c.global.lvs_sync_daemon.as_ref().unwrap();
     assert_eq!(sync.interface.as_str(), "ens224");
-    assert_eq!(sync.instance.as_str(), "VI_1");
+    assert_eq!(sync.instance.as_deref(), Some("VI_1"));
     assert_eq!(sync.sync_id, 51);
     assert_eq!(
         c.interfaces.iter().map(|n| n.as_str()).collect::<Vec<_>>(),

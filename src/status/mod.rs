@@ -3,7 +3,7 @@
 //! ([`text`]), the versioned JSON of `lvsd status --json` ([`json`]) and the
 //! Prometheus text exposition of `GET /metrics` ([`prom`]). One model keeps
 //! the three views in agreement: a number shown by one is shown by all.
-
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 #![forbid(unsafe_code)]
 
 pub mod json;
@@ -166,7 +166,8 @@ pub struct Ipvs {
     pub writes: u64,
     /// Writes the kernel refused.
     pub refused: u64,
-    /// The connection-sync daemon: "master", "backup" or "off".
+    /// The connection-sync daemon: "master", "backup", "master+backup"
+    /// (`lvs_sync_daemon` without an instance) or "off".
     pub sync_daemon: &'static str,
     /// What the last reconcile took, µs.
     pub last_reconcile_us: u64,
@@ -367,9 +368,11 @@ pub fn key_text(key: &ServiceKey) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 pub(crate) mod sample;
 #[cfg(test)]
 #[test]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 fn zz_generate_goldens() {
     if std::env::var_os("LVSD_WRITE_GOLDEN").is_none() {
         return;
