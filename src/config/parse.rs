@@ -54,6 +54,9 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("control_socket_group"),
     one("script_capabilities"),
     one("metrics_listen"),
+    list("static_ipaddress"),
+    list("static_routes"),
+    list("static_rules"),
 ];
 
 /// Keys of `[vrrp_instance NAME]`.
@@ -88,6 +91,10 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("notify_stop"),
     one("notify"),
     one("native_ipv6"),
+    list("virtual_routes"),
+    list("virtual_rules"),
+    one("use_vmac"),
+    one("vmac_xmit_base"),
 ];
 
 /// Keys of `[vrrp_sync_group NAME]`.
