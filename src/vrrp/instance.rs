@@ -442,6 +442,7 @@ impl Instance {
             kind: TrackKind::Interface,
             weight: 0,
             initial: TrackStatus::Up,
+            reverse: false,
         })?;
         for spec in params.tracks.iter() {
             tracks.add(*spec)?;
@@ -1497,6 +1498,7 @@ mod tests {
                 kind: TrackKind::Script,
                 weight: -30,
                 initial: TrackStatus::Up,
+                reverse: false,
             })
             .unwrap();
         p.tracks
@@ -1504,6 +1506,7 @@ mod tests {
                 kind: TrackKind::File,
                 weight: 0,
                 initial: TrackStatus::Value(0),
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p.clone()).unwrap();
@@ -1534,6 +1537,7 @@ mod tests {
                 kind: TrackKind::Interface,
                 weight: 0,
                 initial: TrackStatus::Down,
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p).unwrap();
