@@ -2347,33 +2347,8 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
                 }
                 path = Some(p);
             }
-            "digest" => {
-                if value.len() != 32 {
-                    return Err(reader.bad(
-                        entry,
-                        "digest must be 32 hex digits (MD5, as genhash prints)",
-                    ));
-                }
-                let mut bytes = [0u8; 16];
-                for (i, byte) in bytes.iter_mut().enumerate() {
-                    let pair = value
-                        .get(i * 2..i * 2 + 2)
-                        .ok_or_else(|| reader.bad(entry, "digest must be 32 hex digits"))?;
-                    *byte = u8::from_str_radix(pair, 16)
-                        .map_err(|_| reader.bad(entry, "digest must be 32 hex digits"))?;
-                }
-                digest = Some(bytes);
-            }
-            "status_code" => {
-                for part in value.split(',') {
-                    let (low, high) = part.split_once('-').unwrap_or((part, part));
-                    let range = match (low.parse::<u16>(), high.parse::<u16>()) {
-                        (Ok(l), Ok(h)) if (100..=599).contains(&l) && (l..=599).contains(&h) => l..=h,
-                        _ => return Err(reader.bad(entry, "status_code must be codes or ranges in 100..=599, comma separated (200-299,301)")),
-                    };
-                    push_capped(reader, entry, &mut status_codes, range, "MAX_STATUS_RANGES")?;
-                }
-            }
+            "digest" => digest = Some(url_digest(reader, entry, value)?),
+            "status_code" => url_status_codes(reader, entry, value, &mut status_codes)?,
             "regex" => {
                 regex = crate::check::http::regex_literal(value)
                     .map_err(|e| reader.bad(entry, format!("regex: {e}")))?;
@@ -2409,6 +2384,50 @@ fn read_url(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Url, ConfigErr
         regex,
         regex_no_match,
     })
+}
+
+/// A url's `digest=MD5HEX`.
+fn url_digest(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    value: &str,
+) -> Result<[u8; 16], ConfigError> {
+    if value.len() != 32 {
+        return Err(reader.bad(
+            entry,
+            "digest must be 32 hex digits (MD5, as genhash prints)",
+        ));
+    }
+    let mut bytes = [0u8; 16];
+    for (i, byte) in bytes.iter_mut().enumerate() {
+        let pair = value
+            .get(i * 2..i * 2 + 2)
+            .ok_or_else(|| reader.bad(entry, "digest must be 32 hex digits"))?;
+        *byte = u8::from_str_radix(pair, 16)
+            .map_err(|_| reader.bad(entry, "digest must be 32 hex digits"))?;
+    }
+    Ok(bytes)
+}
+
+/// A url's `status_code=200-299,301`.
+fn url_status_codes<const N: usize>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    value: &str,
+    status_codes: &mut heapless::Vec<std::ops::RangeInclusive<u16>, N>,
+) -> Result<(), ConfigError> {
+    for part in value.split(',') {
+        let (low, high) = part.split_once('-').unwrap_or((part, part));
+        let range = match (low.parse::<u16>(), high.parse::<u16>()) {
+            (Ok(l), Ok(h)) if (100..=599).contains(&l) && (l..=599).contains(&h) => l..=h,
+            _ => return Err(reader.bad(
+                entry,
+                "status_code must be codes or ranges in 100..=599, comma separated (200-299,301)",
+            )),
+        };
+        push_capped(reader, entry, status_codes, range, "MAX_STATUS_RANGES")?;
+    }
+    Ok(())
 }
 
 /// The keys a checker section of this kind takes.
