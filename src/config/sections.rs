@@ -2549,6 +2549,175 @@ fn udp_check(
     Ok(CheckKind::Udp(std::sync::Arc::new(udp)))
 }
 
+/// A checker section's kind-specific keys, while they are read.
+struct CheckerKeys {
+    urls: Vec<Url>,
+    virtualhost: Option<Name>,
+    http_protocol: HttpVersion,
+    tls: TlsOptions,
+    misc_path: Option<PathText>,
+    misc_dynamic: bool,
+    user: Option<Name>,
+    helo_name: Option<Name>,
+    misc_timeout: Option<Duration>,
+    udp: crate::check::udp::UdpSpec,
+    file: Option<PathText>,
+    dns: DnsCheck,
+    file_weight: (i32, bool),
+}
+
+impl CheckerKeys {
+    fn new() -> Self {
+        let urls = Vec::new();
+        let virtualhost = None;
+        let http_protocol = HttpVersion::Http10;
+        let tls = TlsOptions {
+            verify: false,
+            ca_file: None,
+            sni: None,
+        };
+        let misc_path = None;
+        let misc_dynamic = false;
+        let user = None;
+        let helo_name = None;
+        let misc_timeout = None;
+        let udp = crate::check::udp::UdpSpec::default();
+        let file = None;
+        let dns = DnsCheck {
+            name: String::new(),
+            qtype: 6,
+        };
+        let file_weight = (1, false);
+        CheckerKeys {
+            urls,
+            virtualhost,
+            http_protocol,
+            tls,
+            misc_path,
+            misc_dynamic,
+            user,
+            helo_name,
+            misc_timeout,
+            udp,
+            file,
+            dns,
+            file_weight,
+        }
+    }
+
+    /// One kind-specific key of a checker section (others are ignored here).
+    fn read(
+        &mut self,
+        reader: &Reader<'_, '_>,
+        kind: &str,
+        key: &str,
+        entry: &Entry<'_>,
+    ) -> Result<(), ConfigError> {
+        match key {
+            "url" => {
+                if self.urls.len() >= crate::limits::MAX_URLS_PER_CHECK {
+                    return Err(reader.error(
+                        entry,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_URLS_PER_CHECK",
+                            max: crate::limits::MAX_URLS_PER_CHECK,
+                        },
+                    ));
+                }
+                self.urls.push(read_url(reader, entry)?);
+            }
+            "virtualhost" => self.virtualhost = Some(reader.name(entry)?),
+            "http_protocol" => {
+                self.http_protocol = match reader.text(entry)? {
+                    "1.0" => HttpVersion::Http10,
+                    "1.1" => HttpVersion::Http11,
+                    _ => return Err(reader.bad(entry, "must be 1.0 or 1.1")),
+                }
+            }
+            "verify" => self.tls.verify = reader.flag(entry)?,
+            "ca_file" => self.tls.ca_file = Some(reader.path(entry)?),
+            "sni" => self.tls.sni = Some(reader.name(entry)?),
+            "helo_name" => self.helo_name = Some(reader.name(entry)?),
+            "misc_path" => self.misc_path = Some(reader.command(entry)?),
+            "misc_timeout" => {
+                self.misc_timeout = Some(
+                    reader
+                        .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
+                )
+            }
+            "misc_dynamic" => self.misc_dynamic = reader.flag(entry)?,
+            "user" => self.user = Some(reader.name(entry)?),
+            "payload" => {
+                let text = reader.text(entry)?;
+                self.udp.payload = crate::check::udp::parse_hex(text, false)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?
+                    .0;
+            }
+            "require_reply" => {
+                // Bare or `yes`: any reply; `no`: none needed; else the reply's
+                // bytes in hex (`0` and `1` are hex here, as in keepalived).
+                require_reply(reader, entry, &mut self.udp)?;
+            }
+            "file" => self.file = Some(reader.path(entry)?),
+            "type" => {
+                let names: Vec<&str> = crate::check::dns::DNS_TYPES.iter().map(|t| t.0).collect();
+                self.dns.qtype =
+                    crate::check::dns::dns_type(reader.text(entry)?).ok_or_else(|| {
+                        reader.bad(entry, format!("must be one of {}", names.join(", ")))
+                    })?;
+            }
+            "name" => {
+                let text = unquote(reader.text(entry)?);
+                crate::check::dns::DnsQuery::new(text, 1)
+                    .map_err(|e| reader.bad(entry, e.to_string()))?;
+                self.dns.name = text.to_owned();
+            }
+            "weight" if kind == "file_check" => {
+                self.file_weight = file_weight_of(reader, entry)?;
+            }
+            "min_reply_length" => self.udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
+            "max_reply_length" => self.udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
+
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The check kind, with the checks each kind needs.
+    fn into_kind(self, reader: &Reader<'_, '_>, kind: &str) -> Result<CheckKind, ConfigError> {
+        Ok(match kind {
+            "tcp_check" => CheckKind::Tcp,
+            "http_get" | "ssl_get" => http_check(
+                reader,
+                self.urls,
+                self.virtualhost,
+                self.http_protocol,
+                self.tls,
+                kind,
+            )?,
+            "udp_check" => udp_check(reader, self.udp)?,
+            "ping_check" => CheckKind::Ping,
+            "dns_check" => CheckKind::Dns(Box::new(self.dns)),
+            "file_check" => CheckKind::File(Box::new(FileCheck {
+                path: self.file.ok_or_else(|| reader.missing("file"))?,
+                weight: self.file_weight.0,
+                reverse: self.file_weight.1,
+            })),
+            "smtp_check" => CheckKind::Smtp {
+                // Empty = not set (a name is never empty): validate fills in router_id.
+                helo_name: self.helo_name.unwrap_or_default(),
+            },
+            _ => CheckKind::Misc(Box::new(MiscCheck {
+                path: self.misc_path.ok_or_else(|| reader.missing("misc_path"))?,
+                // Zero = not set (the key's range starts at 10 ms): validate uses delay_loop.
+                timeout: self.misc_timeout.unwrap_or(Duration::ZERO),
+                dynamic: self.misc_dynamic,
+                user: self.user,
+            })),
+        })
+    }
+}
+
 /// `[tcp_check|http_get|ssl_get|smtp_check|misc_check VS/ADDR:PORT]`; `kind` is lowercase.
 pub(crate) fn read_checker<'a>(
     origin: &str,
@@ -2571,26 +2740,7 @@ pub(crate) fn read_checker<'a>(
         bindto: None,
         hosts: Vec::new(),
     };
-    let mut urls = Vec::new();
-    let mut virtualhost = None;
-    let mut http_protocol = HttpVersion::Http10;
-    let mut tls = TlsOptions {
-        verify: false,
-        ca_file: None,
-        sni: None,
-    };
-    let mut misc_path = None;
-    let mut misc_dynamic = false;
-    let mut user = None;
-    let mut helo_name = None;
-    let mut misc_timeout = None;
-    let mut udp = crate::check::udp::UdpSpec::default();
-    let mut file = None;
-    let mut dns = DnsCheck {
-        name: String::new(),
-        qtype: 6,
-    };
-    let mut file_weight = (1, false);
+    let mut kind_keys = CheckerKeys::new();
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
@@ -2599,96 +2749,12 @@ pub(crate) fn read_checker<'a>(
             "connect_ip" => raw.connect_ip = Some(reader.ip(entry)?),
             "connect_port" => raw.connect_port = Some(reader.int(entry, 1..=65535u16)?),
             "bindto" => raw.bindto = Some(reader.ip(entry)?),
-            "url" => {
-                if urls.len() >= crate::limits::MAX_URLS_PER_CHECK {
-                    return Err(reader.error(
-                        entry,
-                        ConfigErrorKind::OverCapacity {
-                            limit: "MAX_URLS_PER_CHECK",
-                            max: crate::limits::MAX_URLS_PER_CHECK,
-                        },
-                    ));
-                }
-                urls.push(read_url(&reader, entry)?);
-            }
-            "virtualhost" => virtualhost = Some(reader.name(entry)?),
-            "http_protocol" => {
-                http_protocol = match reader.text(entry)? {
-                    "1.0" => HttpVersion::Http10,
-                    "1.1" => HttpVersion::Http11,
-                    _ => return Err(reader.bad(entry, "must be 1.0 or 1.1")),
-                }
-            }
-            "verify" => tls.verify = reader.flag(entry)?,
-            "ca_file" => tls.ca_file = Some(reader.path(entry)?),
-            "sni" => tls.sni = Some(reader.name(entry)?),
-            "helo_name" => helo_name = Some(reader.name(entry)?),
             "host" => raw.hosts.push(read_smtp_host(&reader, entry)?),
-            "misc_path" => misc_path = Some(reader.command(entry)?),
-            "misc_timeout" => {
-                misc_timeout = Some(
-                    reader
-                        .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
-                )
-            }
-            "misc_dynamic" => misc_dynamic = reader.flag(entry)?,
-            "user" => user = Some(reader.name(entry)?),
-            "payload" => {
-                let text = reader.text(entry)?;
-                udp.payload = crate::check::udp::parse_hex(text, false)
-                    .map_err(|e| reader.bad(entry, e.to_string()))?
-                    .0;
-            }
-            "require_reply" => {
-                // Bare or `yes`: any reply; `no`: none needed; else the reply's
-                // bytes in hex (`0` and `1` are hex here, as in keepalived).
-                require_reply(&reader, entry, &mut udp)?;
-            }
-            "file" => file = Some(reader.path(entry)?),
-            "type" => {
-                let names: Vec<&str> = crate::check::dns::DNS_TYPES.iter().map(|t| t.0).collect();
-                dns.qtype = crate::check::dns::dns_type(reader.text(entry)?).ok_or_else(|| {
-                    reader.bad(entry, format!("must be one of {}", names.join(", ")))
-                })?;
-            }
-            "name" => {
-                let text = unquote(reader.text(entry)?);
-                crate::check::dns::DnsQuery::new(text, 1)
-                    .map_err(|e| reader.bad(entry, e.to_string()))?;
-                dns.name = text.to_owned();
-            }
-            "weight" if kind == "file_check" => {
-                file_weight = file_weight_of(&reader, entry)?;
-            }
-            "min_reply_length" => udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
-            "max_reply_length" => udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
-            _ => {}
+            _ => kind_keys.read(&reader, kind, key, entry)?,
         }
     }
     check_bindto_family(&reader, raw.connect_ip, raw.bindto)?;
-    raw.kind = match kind {
-        "tcp_check" => CheckKind::Tcp,
-        "http_get" | "ssl_get" => http_check(&reader, urls, virtualhost, http_protocol, tls, kind)?,
-        "udp_check" => udp_check(&reader, udp)?,
-        "ping_check" => CheckKind::Ping,
-        "dns_check" => CheckKind::Dns(Box::new(dns)),
-        "file_check" => CheckKind::File(Box::new(FileCheck {
-            path: file.ok_or_else(|| reader.missing("file"))?,
-            weight: file_weight.0,
-            reverse: file_weight.1,
-        })),
-        "smtp_check" => CheckKind::Smtp {
-            // Empty = not set (a name is never empty): validate fills in router_id.
-            helo_name: helo_name.unwrap_or_default(),
-        },
-        _ => CheckKind::Misc(Box::new(MiscCheck {
-            path: misc_path.ok_or_else(|| reader.missing("misc_path"))?,
-            // Zero = not set (the key's range starts at 10 ms): validate uses delay_loop.
-            timeout: misc_timeout.unwrap_or(Duration::ZERO),
-            dynamic: misc_dynamic,
-            user,
-        })),
-    };
+    raw.kind = kind_keys.into_kind(&reader, kind)?;
     Ok(raw)
 }
 
