@@ -1971,28 +1971,12 @@ pub(crate) fn read_virtual_server<'a>(
         family_v6,
         persistence_timeout.is_some(),
     )?;
-    // keepalived silently falls back to UDP; we refuse (issue 2).
-    let protocol = match (protocol, service) {
-        (Some(p), _) => p,
-        (None, _) if group.is_some() => return Err(reader.missing("protocol")),
-        (None, Service::Fwmark { .. }) => Protocol::Tcp,
-        (None, Service::Address(_)) => return Err(reader.missing("protocol")),
-    };
+    let protocol = protocol_or_default(&reader, protocol, service, group.is_some())?;
     let scheduler = scheduler.unwrap_or_else(|| {
         warnings.push(reader.warning(section.line, Some("lb_algo"), "not set: using wlc".into()));
         Scheduler::Wlc
     });
-    let forward = match (kind, tunnel) {
-        (None, None) => {
-            warnings.push(reader.warning(
-                section.line,
-                Some("lb_kind"),
-                "not set: using NAT".into(),
-            ));
-            ForwardMethod::Nat
-        }
-        (kind, tunnel) => forward_with_tunnel(&reader, kind, tunnel)?,
-    };
+    let forward = forward_or_nat(&reader, section.line, kind, tunnel, warnings)?;
     let ipv6 = match service {
         Service::Address(a) => a.is_ipv6(),
         Service::Fwmark { ipv6, .. } => ipv6,
@@ -2243,6 +2227,42 @@ fn sorry_server_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<SocketA
         .ok_or_else(|| reader.bad(entry, "must be `ADDRESS PORT` or `ADDRESS:PORT`"))?;
     let port = port.ok_or_else(|| reader.bad(entry, "needs a port: `ADDRESS PORT`"))?;
     Ok(SocketAddr::new(ip, port))
+}
+
+fn protocol_or_default(
+    reader: &Reader<'_, '_>,
+    protocol: Option<Protocol>,
+    service: Service,
+    grouped: bool,
+) -> Result<Protocol, ConfigError> {
+    // keepalived silently falls back to UDP; we refuse (issue 2).
+    Ok(match (protocol, service) {
+        (Some(p), _) => p,
+        (None, _) if grouped => return Err(reader.missing("protocol")),
+        (None, Service::Fwmark { .. }) => Protocol::Tcp,
+        (None, Service::Address(_)) => return Err(reader.missing("protocol")),
+    })
+}
+
+/// `lb_kind` + `tun_type`; NAT (with a warning) when neither is set.
+fn forward_or_nat(
+    reader: &Reader<'_, '_>,
+    section_line: usize,
+    kind: Option<ForwardEntry<'_, '_>>,
+    tunnel: Option<(TunnelType, &Entry<'_>)>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<ForwardMethod, ConfigError> {
+    Ok(match (kind, tunnel) {
+        (None, None) => {
+            warnings.push(reader.warning(
+                section_line,
+                Some("lb_kind"),
+                "not set: using NAT".into(),
+            ));
+            ForwardMethod::Nat
+        }
+        (kind, tunnel) => forward_with_tunnel(reader, kind, tunnel)?,
+    })
 }
 
 fn target<'a>(
