@@ -33,15 +33,12 @@ use lvsd::config::{load_str, Config};
 /// [`EXPECT_REFUSED`]); the test says which.
 const KNOWN_INERT: &[(&str, &str, &str, &str)] = &[
     // Empty: issue 10's inert keys (log_target, quorum_up/down, omega,
-    // ha_suspend, notify_up/down) now take effect and AH is refused. Add an
+    // ha_suspend, notify_up/down) now take effect, and so does AH. Add an
     // entry only for a known defect being fixed, with the reason.
 ];
 
 /// Probes whose value `lvsd check` refuses on purpose: (section, key, value).
-const EXPECT_REFUSED: &[(&str, &str, &str)] = &[
-    // issue 10: AH cannot build adverts, so `lvsd check` refuses it.
-    ("vrrp_instance", "auth_type", "AH"),
-];
+const EXPECT_REFUSED: &[(&str, &str, &str)] = &[];
 
 /// A valid base configuration with every section kind. `#slot` lines are
 /// where a probe's lines go, so that every other line keeps its number.

@@ -228,7 +228,7 @@ pub enum VrrpVersion {
 pub enum Authentication {
     /// Simple text password, at most 8 bytes, zero-padded on the wire.
     Pass(heapless::String<8>),
-    /// IPsec AH with the given key (refused by the loader: lvsd cannot build AH adverts).
+    /// IPsec AH (HMAC-MD5-96, keepalived's form) keyed by this password, at most 8 bytes.
     Ah(heapless::String<8>),
 }
 

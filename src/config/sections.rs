@@ -589,21 +589,24 @@ pub(crate) fn read_instance<'a>(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                // Refused until AH is implemented with keepalived interop: an
-                // instance whose every advert fails to be built would still become
-                // MASTER and split the pair.
                 "AH" => {
-                    return Err(reader.error(
-                        type_entry,
-                        ConfigErrorKind::Conflict(
-                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
-                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
-                             removed it from VRRPv3)"
-                                .into(),
-                        ),
-                    ))
+                    // keepalived 2.2.7 clears `state MASTER` of a non-owner with
+                    // AH: it must hear the current sequence number before it
+                    // takes over, or its adverts look like replays. lvsd says so.
+                    if state == VrrpState::Master && priority != Some(255) {
+                        return Err(reader.error(
+                            type_entry,
+                            ConfigErrorKind::Conflict(
+                                "auth_type = AH needs state = BACKUP unless priority = 255: \
+                                 a new master must first hear the AH sequence number \
+                                 (keepalived clears state MASTER the same way)"
+                                    .into(),
+                            ),
+                        ));
+                    }
+                    Some(Authentication::Ah(secret))
                 }
-                _ => return Err(reader.bad(type_entry, "must be PASS")),
+                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
             }
         }
     };

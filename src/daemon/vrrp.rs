@@ -30,12 +30,12 @@ use crate::vrrp::instance::{
     Action, Advert, AdvertOutcome, GarpParams, InitialState, Instance, InstanceParams, NotifyState,
     State, OWN_INTERFACE,
 };
-use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
+use crate::vrrp::receive::{receive_check_ipv4, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
-use crate::wire::{arp, ndisc};
+use crate::wire::{ah, arp, ndisc};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
 /// Why VRRP could not be set up.
@@ -142,6 +142,11 @@ pub struct InstanceIo {
     heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
+    /// `auth_type AH`: the key; adverts leave as whole IPv4 datagrams.
+    ah_key: Option<[u8; wire::AUTH_DATA_LEN]>,
+    /// IPv4 identification of the next AH advert (covered by the ICV, so
+    /// lvsd writes it; never 0, which the kernel would replace).
+    ip_ident: u16,
 }
 
 /// One receive socket and the instances behind it.
@@ -152,6 +157,8 @@ pub struct Receiver {
     pub interface: String,
     /// IPv6 or IPv4.
     pub ipv6: bool,
+    /// IPv4 protocol 51: adverts of `auth_type AH` instances.
+    pub ah: bool,
     /// Indices of the instances on it.
     pub instances: Vec<usize>,
     /// Adverts for VRIDs nobody here has, and other instance-less drops.
@@ -239,7 +246,7 @@ fn params_for(
     };
     p.auth = match &inst.authentication {
         Some(Authentication::Pass(pw)) => Auth::pass(pw.as_bytes()),
-        Some(Authentication::Ah(_)) => Auth::Ah,
+        Some(Authentication::Ah(pw)) => Auth::ah(pw.as_bytes()),
         None => Auth::None,
     };
     for vip in &inst.virtual_ipaddresses {
@@ -250,6 +257,36 @@ fn params_for(
     }
     p.in_sync_group = in_group;
     p
+}
+
+/// Writes an AH advert (IPv4 header, AH header, VRRPv2 message) into `buf`.
+#[allow(clippy::too_many_arguments)]
+fn emit_ah(
+    buf: &mut [u8],
+    repr: &wire::Repr<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    ident: u16,
+    sequence: u32,
+    key: &[u8; wire::AUTH_DATA_LEN],
+    unicast: bool,
+) -> std::io::Result<usize> {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+        return Err(std::io::Error::other("AH adverts are IPv4 only"));
+    };
+    let message = buf.get_mut(ah::VRRP_OFFSET..).unwrap_or(&mut []);
+    let vrrp_len = repr
+        .emit(message, src, dst)
+        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    let fields = ah::Ipv4Fields {
+        src: s,
+        dst: d,
+        ttl: wire::TTL,
+        tos: wire::TOS,
+        ident,
+    };
+    ah::emit_ipv4_datagram(buf, &fields, sequence, key, unicast, vrrp_len)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// An address an instance holds while master: a VIP or an excluded one.
@@ -367,40 +404,49 @@ impl Vrrp {
                 instance: name.clone(),
                 reason: e.to_string(),
             })?;
-            let receiver = match vrrp
-                .receivers
-                .iter()
-                .position(|r| r.interface == ifname && r.ipv6 == ipv6)
-            {
-                Some(r) => r,
-                None => {
-                    let socket =
-                        VrrpReceiver::open(ifname, info.index, ipv6, true).map_err(|err| {
-                            SetupError::Socket {
-                                what: format!("VRRP receive socket on {ifname}"),
-                                err,
-                            }
-                        })?;
-                    vrrp.receivers.push(Receiver {
-                        socket,
-                        interface: ifname.to_owned(),
-                        ipv6,
-                        instances: Vec::new(),
-                        drops: [0; DropReason::COUNT],
-                        budget: (Instant::now(), 0),
-                        backlog: false,
-                        timer: None,
-                        budget_reached: 0,
-                    });
-                    vrrp.receivers.len() - 1
-                }
+            let ah_key = match instance.params().auth {
+                Auth::Ah(key) => Some(key),
+                _ => None,
             };
+            let ah = ah_key.is_some();
+            let receiver =
+                match vrrp
+                    .receivers
+                    .iter()
+                    .position(|r| r.interface == ifname && r.ipv6 == ipv6 && r.ah == ah)
+                {
+                    Some(r) => r,
+                    None => {
+                        let socket = VrrpReceiver::open(ifname, info.index, ipv6, true, ah)
+                            .map_err(|err| SetupError::Socket {
+                                what: format!(
+                                    "VRRP receive socket on {ifname}{}",
+                                    if ah { " (AH)" } else { "" }
+                                ),
+                                err,
+                            })?;
+                        vrrp.receivers.push(Receiver {
+                            socket,
+                            interface: ifname.to_owned(),
+                            ipv6,
+                            ah,
+                            instances: Vec::new(),
+                            drops: [0; DropReason::COUNT],
+                            budget: (Instant::now(), 0),
+                            backlog: false,
+                            timer: None,
+                            budget_reached: 0,
+                        });
+                        vrrp.receivers.len() - 1
+                    }
+                };
             vrrp.receivers[receiver].instances.push(index);
-            let sender =
-                VrrpSender::open(ifname, info.index, source).map_err(|err| SetupError::Socket {
+            let sender = VrrpSender::open(ifname, info.index, source, ah).map_err(|err| {
+                SetupError::Socket {
                     what: format!("vrrp_instance {name}: send socket from {source} on {ifname}"),
                     err,
-                })?;
+                }
+            })?;
             let packet = match PacketSender::open(info.index) {
                 Ok(p) => Some(p),
                 Err(e) => {
@@ -471,6 +517,8 @@ impl Vrrp {
                 cause: None,
                 heard: None,
                 send_lateness: Lateness::new(),
+                ah_key,
+                ip_ident: 0,
             });
             vrrp.instances.push(instance);
         }
@@ -914,7 +962,7 @@ impl Vrrp {
 
     fn handle_packet(&mut self, now: Instant, r: usize, got: &Received) {
         let receiver = &self.receivers[r];
-        let (meta, payload) = match got {
+        let (meta, ip_header, payload) = match got {
             Received::Ipv4 { datagram } => {
                 let bytes = self.buf.get(datagram.clone()).unwrap_or(&[]);
                 match wire::split_ipv4(bytes) {
@@ -925,6 +973,10 @@ impl Vrrp {
                             ttl: header.ttl,
                             ah: header.protocol == wire::PROTOCOL_AH,
                         },
+                        // split_ipv4 proved the header length.
+                        bytes
+                            .get(..usize::from(bytes.first().copied().unwrap_or(0) & 0x0f) * 4)
+                            .unwrap_or(&[]),
                         payload,
                     ),
                     Err(malformed) => {
@@ -945,13 +997,14 @@ impl Vrrp {
                     ttl: *hop_limit,
                     ah: false,
                 },
+                &[][..],
                 self.buf.get(payload.clone()).unwrap_or(&[]),
             ),
         };
         let instances = &self.instances;
         let mut target = None;
         // The instance's configuration decides (group and TTL, or peers).
-        let checked = receive_check(payload, &meta, |vrid| {
+        let checked = receive_check_ipv4(ip_header, payload, &meta, |vrid| {
             let idx = receiver
                 .instances
                 .iter()
@@ -986,7 +1039,10 @@ impl Vrrp {
                     }
                 }
                 io.received += 1;
-                let advert = Advert::from_repr(&repr, meta.src);
+                let advert = Advert {
+                    ah_sequence: notes.ah_sequence,
+                    ..Advert::from_repr(&repr, meta.src)
+                };
                 let before = self.instances[i].state();
                 let outcome = self.instances[i].handle_advert(now, &advert);
                 self.io[i].heard = match outcome {
@@ -1225,6 +1281,10 @@ impl Vrrp {
                 priority,
                 advert_interval_cs,
             } => {
+                let sequence = match io.ah_key {
+                    Some(_) => self.instances[i].next_ah_sequence(),
+                    None => 0,
+                };
                 let inst = &self.instances[i];
                 let repr = inst.advert_repr(priority, advert_interval_cs);
                 let src = io.sender.source();
@@ -1238,10 +1298,27 @@ impl Vrrp {
                 } else {
                     peers
                 };
+                if io.ah_key.is_some() {
+                    // keepalived: one identification per advert, never 0.
+                    io.ip_ident = io.ip_ident.wrapping_add(1).max(1);
+                }
                 for &dst in targets {
-                    let sent = match repr.emit(&mut self.buf[..], src, dst) {
-                        Ok(len) => io.sender.send(dst, &self.buf[..len]),
-                        Err(e) => Err(std::io::Error::other(format!("{e:?}"))),
+                    let sent = match io.ah_key {
+                        Some(key) => emit_ah(
+                            &mut self.buf[..],
+                            &repr,
+                            src,
+                            dst,
+                            io.ip_ident,
+                            sequence,
+                            &key,
+                            !peers.is_empty(),
+                        )
+                        .and_then(|len| io.sender.send(dst, &self.buf[..len])),
+                        None => match repr.emit(&mut self.buf[..], src, dst) {
+                            Ok(len) => io.sender.send(dst, &self.buf[..len]),
+                            Err(e) => Err(std::io::Error::other(format!("{e:?}"))),
+                        },
                     };
                     match sent {
                         Ok(()) => io.sent += 1,

@@ -294,6 +294,8 @@ pub struct Advert {
     pub priority: u8,
     /// Sender's advert interval.
     pub advert_interval: Duration,
+    /// AH: the verified sequence number (`ReceiveNotes::ah_sequence`).
+    pub ah_sequence: Option<u32>,
 }
 
 impl Advert {
@@ -303,6 +305,7 @@ impl Advert {
             src,
             priority: repr.priority,
             advert_interval: Duration::from_millis(u64::from(repr.advert_interval_cs) * 10),
+            ah_sequence: None,
         }
     }
 }
@@ -401,6 +404,13 @@ pub struct Instance {
     /// Notifications merged away because more state changes than
     /// [`VRRP_NOTIFY_BACKLOG`] happened between two drains.
     notify_coalesced: u64,
+    /// AH anti-replay counter: the last sequence number seen or sent
+    /// (keepalived's `ipsecah_counter`, one for both directions, so a new
+    /// master continues above the old one's numbers).
+    ah_sequence: u32,
+    /// The counter reached its end (keepalived's `cycle`): it restarts at 0
+    /// when this instance next becomes master.
+    ah_cycle: bool,
 }
 
 /// Which advert is due.
@@ -462,6 +472,8 @@ impl Instance {
             last_answer: None,
             answers_limited: 0,
             notify_coalesced: 0,
+            ah_sequence: 0,
+            ah_cycle: false,
         })
     }
 
@@ -584,7 +596,26 @@ impl Instance {
             advert_interval_cs: self.params.advert_interval_cs(),
             vips: &self.params.vips,
             peers: &self.params.unicast_peers,
+            ah_sequence: self.ah_sequence,
         }
+    }
+
+    /// AH: the sequence number for the next advert (once per advert, however
+    /// many unicast peers get it). keepalived counts from 1 and stops counting
+    /// at 0xFFFFFFFE (the counter has "cycled"; it restarts at the next
+    /// takeover).
+    pub fn next_ah_sequence(&mut self) -> u32 {
+        if self.ah_sequence > 0xFFFF_FFFD {
+            self.ah_cycle = true;
+        } else {
+            self.ah_sequence += 1;
+        }
+        self.ah_sequence
+    }
+
+    /// AH: the last sequence number seen or sent.
+    pub fn ah_sequence(&self) -> u32 {
+        self.ah_sequence
     }
 
     /// Next action for the daemon, computed from the state and the pending
@@ -732,6 +763,10 @@ impl Instance {
     }
 
     fn enter_master(&mut self, now: Instant) {
+        // keepalived resets a cycled AH counter when it becomes master.
+        if std::mem::take(&mut self.ah_cycle) {
+            self.ah_sequence = 0;
+        }
         self.state = State::Master;
         self.wants_master = false;
         self.preempt_deadline = None;
@@ -825,6 +860,13 @@ impl Instance {
         if advert.src == self.params.primary_address {
             return AdvertOutcome::Ignored;
         }
+        if let Some(sequence) = advert.ah_sequence {
+            // keepalived adopts every verified sequence number, whatever the state.
+            self.ah_sequence = sequence;
+            if self.state == State::Backup {
+                self.ah_cycle = false;
+            }
+        }
         match self.state {
             State::Init | State::Fault => AdvertOutcome::Ignored,
             State::Backup => self.backup_receive(now, advert),
@@ -893,6 +935,7 @@ impl Instance {
             || (advert.priority == own
                 && address_value(advert.src) > address_value(self.params.primary_address));
         if they_win {
+            self.ah_cycle = false;
             self.clear_timers();
             self.cancel_advert();
             self.state = State::Backup;
@@ -904,6 +947,11 @@ impl Instance {
             self.notify(NotifyState::Backup);
             AdvertOutcome::SteppedDown
         } else {
+            if let Some(sequence) = advert.ah_sequence {
+                // keepalived "Syncing seq_num": continue above the lower master.
+                self.ah_sequence = sequence.saturating_add(1);
+                self.ah_cycle = false;
+            }
             // "Forcing a new election": assert mastership and re-announce the VIPs.
             if !self.may_answer(now) {
                 return AdvertOutcome::AnswerRateLimited;
@@ -995,6 +1043,7 @@ mod tests {
             src: ip(src),
             priority,
             advert_interval: Duration::from_millis(interval_ms),
+            ah_sequence: None,
         }
     }
 
@@ -1633,5 +1682,43 @@ mod tests {
         b.handle_start(t0);
         assert_eq!(b.step_down(t0), State::Backup);
         assert_eq!(b.poll_at(), None);
+    }
+
+    #[test]
+    fn ah_sequence_is_shared_by_both_directions() {
+        let t0 = Instant::now();
+        let mut p = params(100, Version::V2);
+        p.auth = Auth::ah(b"1111");
+        let mut i = Instance::new(p).unwrap();
+        i.handle_start(t0);
+        // A backup adopts the master's numbers...
+        let mut a = advert(20, 150, 1000);
+        a.ah_sequence = Some(41);
+        i.handle_advert(t0, &a);
+        assert_eq!(i.expectation().ah_sequence, 41);
+        // ...and, once master, continues above them (keepalived: a new
+        // master's adverts must not look like replays to the others).
+        let down = t0 + Duration::from_secs(4);
+        i.handle_timeout(down);
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.next_ah_sequence(), 42);
+        assert_eq!(i.next_ah_sequence(), 43);
+        // A lower master's advert: continue above it ("Syncing seq_num").
+        let mut low = advert(20, 50, 1000);
+        low.ah_sequence = Some(1000);
+        assert_eq!(
+            i.handle_advert(down + Duration::from_secs(1), &low),
+            AdvertOutcome::ForcedElection
+        );
+        assert_eq!(i.next_ah_sequence(), 1002);
+        // The counter stops at its end, then restarts at the next takeover.
+        let mut top = advert(20, 150, 1000);
+        top.ah_sequence = Some(0xFFFF_FFFE);
+        i.handle_advert(down + Duration::from_secs(2), &top);
+        assert_eq!(i.state(), State::Backup);
+        assert_eq!(i.next_ah_sequence(), 0xFFFF_FFFE);
+        i.handle_timeout(down + Duration::from_secs(10));
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.next_ah_sequence(), 1);
     }
 }

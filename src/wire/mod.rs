@@ -1,6 +1,7 @@
 //! Bytes <-> typed packets and messages: VRRP, ARP/NA, netlink, IPVS, HTTP/SMTP
 //! reply lines. No I/O and no allocation; nothing here panics on any input.
 
+pub mod ah;
 pub mod arp;
 pub mod http;
 pub mod ndisc;

@@ -697,6 +697,23 @@ impl Writer<'_> {
             .iter()
             .flatten()
             .any(|n| n.keyword == "nopreempt");
+        // keepalived 2.2.7 (vrrp_complete_instance): AH with `state MASTER`
+        // and no priority 255 is "incompatible with AH authentication -
+        // clearing": the instance starts as BACKUP.
+        let ah = node
+            .block
+            .iter()
+            .flatten()
+            .filter(|n| n.keyword == "authentication")
+            .flat_map(|n| n.block.iter().flatten())
+            .any(|n| n.keyword == "auth_type" && n.args.first().is_some_and(|t| t == "AH"));
+        let owner = node
+            .block
+            .iter()
+            .flatten()
+            .rfind(|n| n.keyword == "priority")
+            .is_some_and(|n| n.args.first().is_some_and(|p| p == "255"));
+        let ah_clears_master = ah && !owner;
         for item in node.block.iter().flatten() {
             if item.keyword != "state" {
                 continue;
@@ -717,13 +734,20 @@ impl Writer<'_> {
                     "nopreempt with state MASTER: state cleared to BACKUP, as keepalived does"
                         .into(),
                 );
+            } else if state == "MASTER" && ah_clears_master {
+                self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    "auth_type AH with state MASTER: state cleared to BACKUP, as keepalived does (a new master must first hear the AH sequence number)"
+                        .into(),
+                );
             }
         }
         let mut rest = node.clone();
         if let Some(block) = rest.block.as_mut() {
             for item in block.iter_mut().filter(|n| n.keyword == "state") {
                 let state = item.args.first().map(String::as_str).unwrap_or("");
-                if state != "BACKUP" && (state != "MASTER" || nopreempt) {
+                if state != "BACKUP" && (state != "MASTER" || nopreempt || ah_clears_master) {
                     item.args = vec!["BACKUP".into()];
                 }
             }
