@@ -365,6 +365,7 @@ fn probes() -> Vec<Probe> {
         p("vrrp_instance", "garp_master_delay", "2"),
         p("vrrp_instance", "garp_master_repeat", "3"),
         p("vrrp_instance", "garp_master_refresh", "0"),
+        p("vrrp_instance", "garp_master_refresh_repeat", "3"),
         p("vrrp_instance", "notify_master", "/bin/true master"),
         p("vrrp_instance", "notify_backup", "/bin/true backup"),
         p("vrrp_instance", "notify_fault", "/bin/true fault"),

@@ -223,6 +223,13 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
         &o.garp_master_refresh,
         &n.garp_master_refresh,
     );
+    key(
+        out,
+        s,
+        "garp_master_refresh_repeat",
+        &o.garp_master_refresh_repeat,
+        &n.garp_master_refresh_repeat,
+    );
     notify(out, s, &o.notify, &n.notify);
     key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
 }

@@ -364,6 +364,8 @@ pub struct VrrpInstance {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh` (default global; None = off).
     pub garp_master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: GARPs per VIP in each refresh (default global, 1).
+    pub garp_master_refresh_repeat: u32,
     /// Notify commands.
     pub notify: Notify,
     /// `native_ipv6`: force IPv6 / VRRPv3 for this instance.

@@ -79,6 +79,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("garp_master_delay"),
     one("garp_master_repeat"),
     one("garp_master_refresh"),
+    one("garp_master_refresh_repeat"),
     one("notify_master"),
     one("notify_backup"),
     one("notify_fault"),

@@ -27,6 +27,7 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_delay: Option<Duration>,
     pub garp_master_repeat: Option<u32>,
     pub garp_master_refresh: Option<Option<Duration>>,
+    pub garp_master_refresh_repeat: Option<u32>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
     /// Warnings raised while reading the section.
@@ -406,6 +407,7 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_delay = None;
     let mut garp_master_repeat = None;
     let mut garp_master_refresh = None;
+    let mut garp_master_refresh_repeat = None;
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
     let mut warnings = Vec::new();
@@ -500,6 +502,9 @@ pub(crate) fn read_instance<'a>(
                 garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
             }
             "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_refresh_repeat" => {
+                garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
+            }
             "garp_master_refresh" => {
                 let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
@@ -738,6 +743,7 @@ pub(crate) fn read_instance<'a>(
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,
             garp_master_refresh: None,
+            garp_master_refresh_repeat: 1,
             notify,
             native_ipv6,
         },
@@ -746,6 +752,7 @@ pub(crate) fn read_instance<'a>(
         garp_master_delay,
         garp_master_repeat,
         garp_master_refresh,
+        garp_master_refresh_repeat,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
         warnings,

@@ -150,6 +150,9 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         instance.garp_master_refresh = raw
             .garp_master_refresh
             .unwrap_or(global.vrrp_garp_master_refresh);
+        instance.garp_master_refresh_repeat = raw
+            .garp_master_refresh_repeat
+            .unwrap_or(global.vrrp_garp_master_refresh_repeat);
         for (name, weight, line) in &raw.track_scripts {
             let Some(index) = scripts.iter().position(|s| s.name == *name) else {
                 return Err(reference(

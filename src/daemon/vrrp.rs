@@ -218,12 +218,7 @@ fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
     }
 }
 
-fn params_for(
-    cfg: &Config,
-    inst: &InstanceConfig,
-    primary: IpAddr,
-    in_group: bool,
-) -> InstanceParams {
+fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {
     let version = match inst.version {
         VrrpVersion::V2 => Version::V2,
         VrrpVersion::V3 => Version::V3,
@@ -242,7 +237,7 @@ fn params_for(
         master_delay: Some(inst.garp_master_delay).filter(|d| !d.is_zero()),
         master_repeat: inst.garp_master_repeat.min(255) as u8,
         master_refresh: inst.garp_master_refresh,
-        master_refresh_repeat: cfg.global.vrrp_garp_master_refresh_repeat.min(255) as u8,
+        master_refresh_repeat: inst.garp_master_refresh_repeat.min(255) as u8,
     };
     p.auth = match &inst.authentication {
         Some(Authentication::Pass(pw)) => Auth::pass(pw.as_bytes()),
@@ -394,7 +389,7 @@ impl Vrrp {
                 .sync_groups
                 .iter()
                 .any(|g| g.member_indices.contains(&index));
-            let mut params = params_for(cfg, inst, source, in_group);
+            let mut params = params_for(inst, source, in_group);
             vrrp.add_tracks(index, inst, &interfaces, &mut params)?;
             let label = format!("vrrp_instance {name}");
             let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;

@@ -121,6 +121,7 @@ const KEYWORDS: &[&str] = &[
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
+    "garp_master_refresh_repeat",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -804,6 +805,18 @@ const GLOBAL: &[&str] = &[
     "vrrp_garp_master_refresh",
     "vrrp_garp_master_refresh_repeat",
 ];
+/// GARP keywords keepalived knows only in a vrrp_instance (global_defs has
+/// them with a `vrrp_` prefix).
+const INSTANCE_ONLY_GARP: &[&str] = &[
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_interval",
+    "gna_interval",
+];
 const INSTANCE: &[&str] = &[
     "state",
     "interface",
@@ -822,6 +835,7 @@ const INSTANCE: &[&str] = &[
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
+    "garp_master_refresh_repeat",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -1160,6 +1174,23 @@ impl Writer<'_> {
                     );
                 }
             }
+            // keepalived 2.2.7 installs the GARP keywords of global_defs only
+            // with their `vrrp_` prefix: the instance spelling there is an
+            // "Unknown keyword" it skips (seen in real configs).
+            block.retain(|item| {
+                let instance_only = INSTANCE_ONLY_GARP.contains(&item.keyword.as_str());
+                if instance_only {
+                    self.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        format!(
+                            "`{}` inside global_defs: keepalived 2.2.7 does not know it there and ignores it (the global default is `vrrp_{}`)",
+                            item.keyword, item.keyword
+                        ),
+                    );
+                }
+                !instance_only
+            });
         }
         self.simple(&node, GLOBAL, &[]);
     }
@@ -1743,5 +1774,35 @@ vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n
         let i = &config.vrrp_instances[0];
         assert_eq!(i.virtual_ipaddresses_excluded.len(), 2);
         assert_eq!(i.virtual_ipaddresses[0].scope, 253);
+    }
+
+    #[test]
+    fn garp_keys_convert_at_their_keepalived_level() {
+        let text = format!(
+            "global_defs {{\n garp_master_delay 3\n vrrp_garp_master_delay 4\n}}\n\
+vrrp_instance VI_1 {{\n state BACKUP\n garp_master_delay 10\n garp_master_refresh 14400\n\
+ garp_master_refresh_repeat 2\n{INSTANCE_TAIL}"
+        );
+        let imported = import(&text, "k.conf").unwrap();
+        assert!(
+            notes_of(&imported, NoteKind::Dropped).is_empty(),
+            "{:?}",
+            imported.notes
+        );
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert_eq!(ignored.len(), 1, "{ignored:?}");
+        assert!(ignored[0].contains("garp_master_delay` inside global_defs"));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert_eq!(
+            config.global.vrrp_garp_master_delay,
+            std::time::Duration::from_secs(4)
+        );
+        let vi = &config.vrrp_instances[0];
+        assert_eq!(vi.garp_master_delay, std::time::Duration::from_secs(10));
+        assert_eq!(
+            vi.garp_master_refresh,
+            Some(std::time::Duration::from_secs(14400))
+        );
+        assert_eq!(vi.garp_master_refresh_repeat, 2);
     }
 }
