@@ -7,6 +7,9 @@
 //! lvsd and keepalived run side by side on one bridge, each the only router of
 //! its VRID, and tcpdump on the bridge timestamps every ARP. The bursts are
 //! told apart by the gaps between them.
+//!
+//! Also `vrrp_strict` the same way: keepalived's strict non-owner master drops
+//! traffic to its VIPs (nftables); lvsd's does not (documented, warned).
 
 mod common;
 mod vrrp_netns;
@@ -176,4 +179,108 @@ fn garp_bursts_match_keepalived() {
         kgap >= REFRESH as f64 - 0.5 && kgap <= REFRESH as f64 + 1.5,
         "keepalived refreshes {kgap:.2} s apart"
     );
+}
+
+/// `vrrp_strict` beside keepalived: each is the strict, non-owner master of
+/// its own VRID. keepalived installs nftables rules that drop all traffic to
+/// its VIPs while master (Accept_Mode off), so a client's ping to its VIP goes
+/// unanswered; lvsd does not (documented, and `lvsd check` warns), so its VIP
+/// answers, as a director's virtual services need.
+#[test]
+fn strict_mode_vip_traffic_beside_keepalived() {
+    if !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
+        || !common::require_or_skip(
+            common::have("keepalived"),
+            "keepalived (apt package keepalived)",
+        )
+        || !common::require_or_skip(
+            common::have("busybox"),
+            "busybox (apt package busybox-static)",
+        )
+    {
+        return;
+    }
+    let net = 45;
+    let lan = Lan::new("lvst", net, 3);
+    let mut lvsd = lan.lvsd(
+        1,
+        &format!(
+            "[global]
+control_socket = @SOCK@
+vrrp_strict = yes
+
+[vrrp_instance VI_1]
+state = BACKUP
+interface = eth0
+virtual_router_id = 73
+priority = 100
+version = 3
+virtual_ipaddress = 10.254.{net}.101
+"
+        ),
+    );
+    let mut ka = lan.keepalived(
+        2,
+        &format!(
+            "global_defs {{
+    router_id keepalived_peer
+    vrrp_strict
+}}
+vrrp_instance VI_2 {{
+    state BACKUP
+    interface eth0
+    virtual_router_id 74
+    priority 100
+    version 3
+    virtual_ipaddress {{
+        10.254.{net}.102/32
+    }}
+}}
+"
+        ),
+    );
+    let ctx = logs(&[&lvsd, &ka]);
+    lvsd.start();
+    ka.start();
+    wait_for(
+        "both become master",
+        15 * S,
+        || {
+            ka.has_addr("eth0", &format!("10.254.{net}.102/32"))
+                && lvsd.has_addr("eth0", &format!("10.254.{net}.101/32"))
+        },
+        &ctx,
+    );
+    // Any reply within 3 s counts (the first one may wait for ARP).
+    let ping = |ip: &str| {
+        Command::new("ip")
+            .args([
+                "netns",
+                "exec",
+                &lan.d(3),
+                "busybox",
+                "ping",
+                "-c",
+                "3",
+                "-W",
+                "3",
+                ip,
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    assert!(
+        ping(&format!("10.254.{net}.101")),
+        "lvsd's strict master VIP must answer\n{}",
+        ctx()
+    );
+    assert!(
+        !ping(&format!("10.254.{net}.102")),
+        "keepalived's strict master VIP answered: keepalived no longer drops VIP traffic in strict mode?\n{}",
+        ctx()
+    );
+    // keepalived answers on its own address: only the VIP is blocked.
+    assert!(ping(&format!("10.254.{net}.2")), "{}", ctx());
 }

@@ -37,6 +37,7 @@ fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
         &new.enable_script_security,
     );
     key(out, s, "notify_fifo", &old.notify_fifo, &new.notify_fifo);
+    key(out, s, "vrrp_strict", &old.vrrp_strict, &new.vrrp_strict);
     key(
         out,
         s,
@@ -232,6 +233,7 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
     );
     notify(out, s, &o.notify, &n.notify);
     key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
+    key(out, s, "strict_mode", &o.strict_mode, &n.strict_mode);
 }
 
 fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {

@@ -140,6 +140,8 @@ pub struct Global {
     pub script_user: Option<Name>,
     /// `enable_script_security`: refuse scripts writable by non-root.
     pub enable_script_security: bool,
+    /// `vrrp_strict`: every instance's default `strict_mode`.
+    pub vrrp_strict: bool,
     /// `notify_fifo`: FIFO that receives every notify line.
     pub notify_fifo: Option<PathText>,
     /// `notify_timeout` (lvsd): how long one notify script may run.
@@ -370,6 +372,10 @@ pub struct VrrpInstance {
     pub notify: Notify,
     /// `native_ipv6`: force IPv6 / VRRPv3 for this instance.
     pub native_ipv6: bool,
+    /// `strict_mode` (default global `vrrp_strict`): keepalived's strict RFC
+    /// compliance. The loader refuses what strict mode forbids; a master does
+    /// not answer lower-priority adverts (no advert, no GARP burst).
+    pub strict_mode: bool,
 }
 
 impl VrrpInstance {

@@ -34,6 +34,7 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("lvs_sync_daemon"),
     one("script_user"),
     one("enable_script_security"),
+    one("vrrp_strict"),
     one("notify_fifo"),
     one("notify_timeout"),
     one("vrrp_garp_master_delay"),
@@ -86,6 +87,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("notify_stop"),
     one("notify"),
     one("native_ipv6"),
+    one("strict_mode"),
 ];
 
 /// Keys of `[vrrp_sync_group NAME]`.

@@ -28,6 +28,10 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_repeat: Option<u32>,
     pub garp_master_refresh: Option<Option<Duration>>,
     pub garp_master_refresh_repeat: Option<u32>,
+    /// `strict_mode` when written (else the global `vrrp_strict` decides).
+    pub strict_mode: Option<bool>,
+    /// What strict mode forbids and this section has: (key, line, why).
+    pub strict_conflicts: Vec<(&'static str, usize, &'static str)>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
     /// Warnings raised while reading the section.
@@ -153,6 +157,7 @@ pub(crate) fn read_global<'a>(
             "router_id" => global.router_id = Some(reader.name(entry)?),
             "script_user" => global.script_user = Some(reader.name(entry)?),
             "enable_script_security" => global.enable_script_security = reader.flag(entry)?,
+            "vrrp_strict" => global.vrrp_strict = reader.flag(entry)?,
             "notify_fifo" => global.notify_fifo = Some(reader.path(entry)?),
             "notify_timeout" => {
                 global.notify_timeout = reader.duration(entry, Duration::from_secs(1)..=hour)?
@@ -300,6 +305,7 @@ pub(crate) fn default_global() -> Global {
         router_id: None,
         script_user: None,
         enable_script_security: false,
+        vrrp_strict: false,
         notify_fifo: None,
         notify_timeout: Duration::from_secs(30),
         vrrp_garp_master_delay: Duration::from_secs(5),
@@ -408,6 +414,8 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_repeat = None;
     let mut garp_master_refresh = None;
     let mut garp_master_refresh_repeat = None;
+    let mut strict_mode = None;
+    let mut strict_conflicts: Vec<(&'static str, usize, &'static str)> = Vec::new();
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
     let mut warnings = Vec::new();
@@ -510,6 +518,7 @@ pub(crate) fn read_instance<'a>(
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
+            "strict_mode" => strict_mode = Some(reader.flag(entry)?),
             _ => {}
         }
     }
@@ -716,6 +725,44 @@ pub(crate) fn read_instance<'a>(
             ));
         }
     }
+    // keepalived's strict mode (vrrp_complete_instance) changes or refuses
+    // these; lvsd refuses them when the instance turns out to be strict
+    // (which needs the global vrrp_strict, so validate decides).
+    if let Some((_, entry)) = auth_type {
+        strict_conflicts.push((
+            "auth_type",
+            entry.line,
+            "strict mode has no authentication (keepalived ignores auth_type there): remove auth_type and auth_pass",
+        ));
+    }
+    if !preempt_delay.is_zero() {
+        strict_conflicts.push((
+            "preempt_delay",
+            reader.line_of("preempt_delay"),
+            "strict mode has no preempt_delay (keepalived resets it to 0)",
+        ));
+    }
+    if down_timer_adverts != 3 {
+        strict_conflicts.push((
+            "down_timer_adverts",
+            reader.line_of("down_timer_adverts"),
+            "strict mode needs down_timer_adverts = 3 (keepalived resets it)",
+        ));
+    }
+    if !unicast_peers.is_empty() {
+        strict_conflicts.push((
+            "unicast_peer",
+            reader.line_of("unicast_peer"),
+            "strict mode has no unicast peers (keepalived does not run such an instance)",
+        ));
+    }
+    if (state == VrrpState::Master) != (priority == Some(255)) {
+        strict_conflicts.push((
+            "state",
+            reader.line_of("state").max(reader.line_of("priority")),
+            "strict mode needs state = MASTER exactly when priority = 255 (keepalived derives the state from the priority)",
+        ));
+    }
     Ok(RawInstance {
         instance: VrrpInstance {
             name,
@@ -746,6 +793,7 @@ pub(crate) fn read_instance<'a>(
             garp_master_refresh_repeat: 1,
             notify,
             native_ipv6,
+            strict_mode: false,
         },
         title: reader.title,
         track_scripts,
@@ -753,6 +801,8 @@ pub(crate) fn read_instance<'a>(
         garp_master_repeat,
         garp_master_refresh,
         garp_master_refresh_repeat,
+        strict_mode,
+        strict_conflicts,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
         warnings,

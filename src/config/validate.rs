@@ -153,6 +153,31 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         instance.garp_master_refresh_repeat = raw
             .garp_master_refresh_repeat
             .unwrap_or(global.vrrp_garp_master_refresh_repeat);
+        instance.strict_mode = raw.strict_mode.unwrap_or(global.vrrp_strict);
+        if instance.strict_mode {
+            if let Some((key, line, why)) = raw.strict_conflicts.first() {
+                return Err(ConfigError::new(
+                    origin,
+                    *line,
+                    ConfigErrorKind::Conflict((*why).into()),
+                )
+                .in_section(raw.title)
+                .at_key(*key));
+            }
+            if instance.priority != 255 {
+                // keepalived's Accept_Mode false (RFC 5798 section 6.4.3):
+                // it drops all traffic to the VIPs of a non-owner master with
+                // nftables. That breaks every virtual server on the VIPs, and
+                // lvsd does not do it: say so.
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: instance.line,
+                    section: raw.title.to_string(),
+                    key: Some("strict_mode".into()),
+                    message: "strict mode: keepalived would also drop all traffic to the VIPs while this non-owner instance is master (nftables, no Accept_Mode); lvsd does not, so services on the VIPs keep answering".into(),
+                });
+            }
+        }
         for (name, weight, line) in &raw.track_scripts {
             let Some(index) = scripts.iter().position(|s| s.name == *name) else {
                 return Err(reference(

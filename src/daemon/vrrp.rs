@@ -251,6 +251,7 @@ fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> Instanc
         let _ = p.unicast_peers.push(*peer);
     }
     p.in_sync_group = in_group;
+    p.lower_prio_no_advert = inst.strict_mode;
     p
 }
 

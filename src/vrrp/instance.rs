@@ -143,6 +143,9 @@ pub struct InstanceParams {
     pub tracks: heapless::Vec<TrackSpec, { crate::limits::MAX_TRACKS_PER_INSTANCE * 3 }>,
     /// Member of a sync group: master only when the whole group agrees.
     pub in_sync_group: bool,
+    /// keepalived's `lower_prio_no_advert` (set by strict mode): a MASTER
+    /// hearing a lower priority neither re-advertises nor re-sends GARPs.
+    pub lower_prio_no_advert: bool,
 }
 
 impl InstanceParams {
@@ -165,6 +168,7 @@ impl InstanceParams {
             unicast_peers: heapless::Vec::new(),
             tracks: heapless::Vec::new(),
             in_sync_group: false,
+            lower_prio_no_advert: false,
         }
     }
 
@@ -330,6 +334,9 @@ pub enum AdvertOutcome {
     /// MASTER: a lower or priority-0 advert within one advert interval of the
     /// last answer: not answered again (a flood must not be amplified).
     AnswerRateLimited,
+    /// MASTER with `lower_prio_no_advert` (strict mode): a lower advert is
+    /// not answered at all (RFC 5798 section 6.4.3 discards it).
+    LowerIgnored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -951,6 +958,9 @@ impl Instance {
                 // keepalived "Syncing seq_num": continue above the lower master.
                 self.ah_sequence = sequence.saturating_add(1);
                 self.ah_cycle = false;
+            }
+            if self.params.lower_prio_no_advert {
+                return AdvertOutcome::LowerIgnored;
             }
             // "Forcing a new election": assert mastership and re-announce the VIPs.
             if !self.may_answer(now) {
@@ -1720,5 +1730,33 @@ mod tests {
         i.handle_timeout(down + Duration::from_secs(10));
         assert_eq!(i.state(), State::Master);
         assert_eq!(i.next_ah_sequence(), 1);
+    }
+
+    #[test]
+    fn strict_master_does_not_answer_lower_adverts() {
+        let t0 = Instant::now();
+        let mut p = params(100, Version::V3);
+        p.lower_prio_no_advert = true;
+        let mut i = Instance::new(p).unwrap();
+        i.handle_start(t0);
+        let t1 = t0 + Duration::from_secs(4);
+        i.handle_timeout(t1);
+        assert_eq!(i.state(), State::Master);
+        drain(&mut i);
+        let at = t1 + Duration::from_millis(500);
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 50, 1000)),
+            AdvertOutcome::LowerIgnored
+        );
+        assert_eq!(drain(&mut i), [], "no advert, no GARP burst");
+        // Priority 0 is still answered, and a higher one still wins.
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 0, 1000)),
+            AdvertOutcome::AnsweredStop
+        );
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 150, 1000)),
+            AdvertOutcome::SteppedDown
+        );
     }
 }

@@ -88,6 +88,8 @@ const LIST_BLOCKS: &[&str] = &[
 /// Keywords that start a new statement even on the same line (`TCP_CHECK { retry 3 connect_port 80 }`).
 const KEYWORDS: &[&str] = &[
     "router_id",
+    "vrrp_strict",
+    "strict_mode",
     "script_user",
     "enable_script_security",
     "notify_fifo",
@@ -425,6 +427,8 @@ struct Writer<'o> {
     origins: &'o [String],
     /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse.
     track_files: Vec<(String, String, i32, bool)>,
+    /// `vrrp_strict` in global_defs: every instance's default `strict_mode`.
+    vrrp_strict: bool,
 }
 
 impl Writer<'_> {
@@ -693,6 +697,7 @@ impl Writer<'_> {
 
     /// A vrrp_instance, with keepalived's lenient `state` handling.
     fn instance(&mut self, node: &Node) {
+        let node = &self.strict(node);
         let nopreempt = node
             .block
             .iter()
@@ -767,6 +772,83 @@ impl Writer<'_> {
         );
     }
 
+    /// keepalived's strict mode (`vrrp_strict`, or the instance's
+    /// `strict_mode`), as `vrrp_complete_instance()` applies it: the
+    /// authentication is ignored, `preempt_delay` and `down_timer_adverts`
+    /// are reset, and the state follows the priority (MASTER exactly for the
+    /// owner), each with keepalived's warning. lvsd then keeps the rest of
+    /// strict mode (`strict_mode = yes`); keepalived's nftables drop of the
+    /// VIPs' traffic on a non-owner master is dropped with a note.
+    fn strict(&mut self, node: &Node) -> Node {
+        let mut node = node.clone();
+        let Some(block) = node.block.as_mut() else {
+            return node;
+        };
+        let strict = match block.iter().rfind(|n| n.keyword == "strict_mode") {
+            Some(n) => !matches!(
+                n.args.first().map(|a| a.to_ascii_lowercase()).as_deref(),
+                Some("false" | "off" | "no")
+            ),
+            None => self.vrrp_strict,
+        };
+        if !strict {
+            return node;
+        }
+        let owner = block
+            .iter()
+            .rfind(|n| n.keyword == "priority")
+            .is_some_and(|n| n.args.first().is_some_and(|p| p == "255"));
+        let mut kept = Vec::with_capacity(block.len());
+        for mut item in std::mem::take(block) {
+            let why = match item.keyword.as_str() {
+                "authentication" => Some("strict mode does not support authentication: ignored, as keepalived does"),
+                "preempt_delay" => Some("preempt_delay is incompatible with strict mode: reset to 0, as keepalived does"),
+                "down_timer_adverts" if item.args.first().is_some_and(|n| n != "3") => {
+                    Some("down_timer_adverts is incompatible with strict mode: reset to 3, as keepalived does")
+                }
+                "state" => {
+                    let want = if owner { "MASTER" } else { "BACKUP" };
+                    let is = item.args.first().map(|s| s.to_ascii_uppercase());
+                    if is.as_deref() != Some(want) {
+                        self.note(
+                            item.at,
+                            NoteKind::Lenient,
+                            format!("strict mode: state MASTER must match being the address owner (priority 255): state {want}, as keepalived does"),
+                        );
+                        item.args = vec![want.into()];
+                    }
+                    None
+                }
+                "strict_mode" => {
+                    item.args.clear();
+                    None
+                }
+                _ => None,
+            };
+            match why {
+                Some(why) => self.note(item.at, NoteKind::Lenient, why.into()),
+                None => kept.push(item),
+            }
+        }
+        if !kept.iter().any(|n| n.keyword == "strict_mode") {
+            kept.push(Node {
+                keyword: "strict_mode".into(),
+                args: Vec::new(),
+                at: node.at,
+                block: None,
+            });
+        }
+        if !owner {
+            self.note(
+                node.at,
+                NoteKind::Dropped,
+                "strict mode: keepalived drops all traffic to this non-owner instance's VIPs while it is master (nftables rules, no Accept_Mode); lvsd does not, so services on the VIPs keep answering (see docs/operations.md, vrrp_strict)".into(),
+            );
+        }
+        *block = kept;
+        node
+    }
+
     /// `track_script { NAME weight=N }`-style options keepalived does not know are
     /// ignored with a warning by keepalived; lvsd's reader would refuse them.
     fn track_scripts(&mut self, block: &mut [Node]) {
@@ -796,6 +878,7 @@ impl Writer<'_> {
 
 const GLOBAL: &[&str] = &[
     "router_id",
+    "vrrp_strict",
     "script_user",
     "enable_script_security",
     "notify_fifo",
@@ -842,6 +925,7 @@ const INSTANCE: &[&str] = &[
     "notify_stop",
     "notify",
     "native_ipv6",
+    "strict_mode",
 ];
 const SYNC_GROUP: &[&str] = &[
     "notify_master",
@@ -967,6 +1051,11 @@ pub fn import_with(
             .collect(),
         origins: &read.origins,
         track_files: Vec::new(),
+        vrrp_strict: nodes
+            .iter()
+            .filter(|n| n.keyword == "global_defs")
+            .flat_map(|n| n.block.iter().flatten())
+            .any(|n| n.keyword == "vrrp_strict"),
     };
     for note in &read.notes {
         w.note(
@@ -1804,5 +1893,49 @@ vrrp_instance VI_1 {{\n state BACKUP\n garp_master_delay 10\n garp_master_refres
             Some(std::time::Duration::from_secs(14400))
         );
         assert_eq!(vi.garp_master_refresh_repeat, 2);
+    }
+
+    #[test]
+    fn vrrp_strict_converts_as_keepalived_applies_it() {
+        let text = "global_defs {\n vrrp_strict\n}\n\
+vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n\
+ preempt_delay 5\n down_timer_adverts 5\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+vrrp_instance VI_2 {\n state BACKUP\n interface eth0\n virtual_router_id 52\n priority 255\n\
+ virtual_ipaddress {\n  10.0.0.2\n }\n}\n\
+vrrp_instance VI_3 {\n strict_mode off\n interface eth0\n virtual_router_id 53\n\
+ authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n virtual_ipaddress {\n  10.0.0.3\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        // VI_1: auth, preempt_delay, down_timer_adverts and the state change;
+        // VI_2 (owner): its state becomes MASTER.
+        let changed = notes_of(&imported, NoteKind::Lenient);
+        assert_eq!(changed.len(), 5, "{changed:?}");
+        // Only the non-owner's VIP traffic drop is lost.
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("drops all traffic"));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert!(config.global.vrrp_strict);
+        let [a, b, c] = &config.vrrp_instances[..] else {
+            panic!("{}", imported.ini)
+        };
+        assert!(a.strict_mode && b.strict_mode && !c.strict_mode);
+        assert!(a.authentication.is_none() && c.authentication.is_some());
+        assert_eq!(a.preempt_delay, std::time::Duration::ZERO);
+        assert_eq!(a.down_timer_adverts, 3);
+        assert_eq!(a.state, crate::config::VrrpState::Backup);
+        assert_eq!(b.state, crate::config::VrrpState::Master);
+        // `lvsd check`: every note, plus the loader's own strict-mode warning
+        // for the non-owner.
+        assert_eq!(
+            config.warnings.len(),
+            imported.notes.len() + 1,
+            "{:?}",
+            config.warnings
+        );
+        assert!(config
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("lvsd does not")));
     }
 }
