@@ -26,14 +26,29 @@ fn have_keepalived() -> bool {
 enum Version {
     V2Pass,
     V2Ah,
+    /// AH between unicast peers (keepalived then leaves the TTL out of the ICV).
+    V2AhUnicast,
     V3,
+}
+
+/// 10.254.N of a VIP 10.254.N.100.
+fn subnet(vip: &str) -> &str {
+    vip.rsplit_once('.').map_or(vip, |(net, _)| net)
 }
 
 fn lvsd_ini(v: Version, priority: u8, vip: &str) -> String {
     let proto = match v {
-        Version::V2Pass => "version = 2\nadvert_int = 1\nauth_type = PASS\nauth_pass = s3cret",
-        Version::V2Ah => "version = 2\nadvert_int = 1\nauth_type = AH\nauth_pass = s3cret",
-        Version::V3 => "version = 3\nadvert_int = 0.5",
+        Version::V2Pass => {
+            "version = 2\nadvert_int = 1\nauth_type = PASS\nauth_pass = s3cret".to_owned()
+        }
+        Version::V2Ah => {
+            "version = 2\nadvert_int = 1\nauth_type = AH\nauth_pass = s3cret".to_owned()
+        }
+        Version::V2AhUnicast => format!(
+            "version = 2\nadvert_int = 1\nauth_type = AH\nauth_pass = s3cret\nunicast_peer = {}.2",
+            subnet(vip)
+        ),
+        Version::V3 => "version = 3\nadvert_int = 0.5".to_owned(),
     };
     format!(
         "[global]
@@ -53,12 +68,16 @@ virtual_ipaddress = {vip}
 fn keepalived_conf(v: Version, priority: u8, vip: &str) -> String {
     let proto = match v {
         Version::V2Pass => {
-            "version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }"
+            "version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }".to_owned()
         }
         Version::V2Ah => {
-            "version 2\n    advert_int 1\n    authentication {\n        auth_type AH\n        auth_pass s3cret\n    }"
+            "version 2\n    advert_int 1\n    authentication {\n        auth_type AH\n        auth_pass s3cret\n    }".to_owned()
         }
-        Version::V3 => "version 3\n    advert_int 0.5",
+        Version::V2AhUnicast => format!(
+            "version 2\n    advert_int 1\n    authentication {{\n        auth_type AH\n        auth_pass s3cret\n    }}\n    unicast_src_ip {net}.2\n    unicast_peer {{\n        {net}.1\n    }}",
+            net = subnet(vip)
+        ),
+        Version::V3 => "version 3\n    advert_int 0.5".to_owned(),
     };
     format!(
         "global_defs {{
@@ -203,6 +222,16 @@ fn v2_ah_lvsd_master_keepalived_backup() {
 #[test]
 fn v2_ah_keepalived_master_lvsd_backup() {
     interop("lvkab", 25, Version::V2Ah, false);
+}
+
+#[test]
+fn v2_ah_unicast_lvsd_master_keepalived_backup() {
+    interop("lvkaum", 27, Version::V2AhUnicast, true);
+}
+
+#[test]
+fn v2_ah_unicast_keepalived_master_lvsd_backup() {
+    interop("lvkaub", 28, Version::V2AhUnicast, false);
 }
 
 /// AH with different keys: neither side accepts the other's adverts, both
