@@ -1,4 +1,4 @@
-# Sourced by benches/run.sh: issue 13's metrics endpoint. Scrape time and
+# Run by benches/run.sh (bash SECTION LVSD_BINARY): issue 13's metrics endpoint. Scrape time and
 # size for 1, 100 and 10,000 real servers; advert lateness of a VRRPv3
 # instance (advert_int 0.1 s) with the 10,000-server table scraped every
 # 100 ms, beside the same run without scrapes; RSS with metrics off and on.

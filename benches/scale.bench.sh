@@ -1,4 +1,4 @@
-# Sourced by benches/run.sh: the checker and the VRRP loop at scale (root, a
+# Run by benches/run.sh (bash SECTION LVSD_BINARY): the checker and the VRRP loop at scale (root, a
 # network namespace; lvsd --dry-run because this host's kernel has no IPVS).
 # 10,000 TCP_CHECKs and 2,000 HTTP_GETs every second against a local farm,
 # with a VRRPv3 instance (advert_int 0.1 s) in the same loop; 64 idle

@@ -11,6 +11,7 @@
 set -uo pipefail
 LVSD=${1:?usage: vrrp_takeover.bench.sh LVSD_BINARY}
 LVSD=$(readlink -f "$LVSD")
+HERE=$(cd "$(dirname "$0")" && pwd)
 REPS=${REPS:-3}
 if [ "$(id -u)" != 0 ] || ! command -v tcpdump >/dev/null; then
     echo "vrrp_takeover: skipped (needs root, ip netns and tcpdump)"
@@ -139,18 +140,7 @@ one() { # impl version advert signal
         mkdir -p "$KEEP_CAPTURES"
         cp "$WORK/cap.txt" "$KEEP_CAPTURES/$impl-v$ver-$adv-$sig-$(date +%s%N).txt"
     fi
-    awk -v old="$NET.1" -v new="$NET.2" -v vip="$VIP" -v ver="$ver" -v adv="$adv" \
-        -v p="$P_BACKUP" -v sig="$sig" '
-        /VRRP/ && $3 == old && !seen_new { last_old = $1 }
-        /VRRP/ && $3 == new && !seen_new { seen_new = 1; first_new = $1 }
-        /ARP/ && seen_new && !garp && index($0, "tell " vip ",") { garp = $1 }
-        END {
-            if (!seen_new || !last_old) { print "fail"; exit }
-            skew = (ver == 3) ? (256 - p) * adv / 256 : (256 - p) / 256
-            bound = (sig == "KILL") ? 3 * adv + skew : skew
-            g = garp ? garp - first_new : -1
-            printf "%.6f %.6f %.6f\n", first_new - last_old, bound, g
-        }' "$WORK/cap.txt"
+    python3 "$HERE/takeover_capture.py" measure "$WORK/cap.txt" "$NET.1" "$NET.2" "$VIP" "$ver" "$adv" "$P_BACKUP" "$sig"
 }
 
 impls="lvsd"
@@ -169,9 +159,7 @@ for case in "${CASES[@]}"; do
                 continue
             fi
             set -- $case $res
-            awk -v i="$impl" -v v="v$1" -v a="$2" -v s="$3" -v r="$r" -v t="$4" -v b="$5" -v g="$6" 'BEGIN {
-                printf "%-10s %-4s %-7s %-5s %-4s %12.6f %12.6f %+12.3f %14s\n", i, v, a, s, r, t, b, (t - b) * 1000,
-                    (g < 0 ? "none" : sprintf("%.3f", g * 1000)) }'
+            python3 "$HERE/takeover_capture.py" row "$impl" "v$1" "$2" "$3" "$r" "$4" "$5" "$6"
             set -- $case
         done
     done

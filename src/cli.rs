@@ -8,10 +8,7 @@ use std::time::Duration;
 
 pub use crate::genhash::GenhashArgs;
 
-/// The default configuration file.
-pub const DEFAULT_CONFIG: &str = "/etc/lvsd/lvsd.ini";
-/// The default control socket of a running daemon.
-pub const DEFAULT_CONTROL_SOCKET: &str = "/run/lvsd/lvsd.sock";
+pub use crate::paths::{DEFAULT_CONFIG, DEFAULT_CONTROL_SOCKET};
 
 /// Process exit codes; documented in `lvsd help` and docs/operations.md.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -29,6 +26,18 @@ pub enum Exit {
     Kernel = 4,
 }
 
+impl From<&crate::daemon::DaemonError> for Exit {
+    /// The one mapping from a daemon failure to the process exit code.
+    fn from(e: &crate::daemon::DaemonError) -> Exit {
+        use crate::daemon::DaemonError;
+        match e {
+            DaemonError::Config(_) => Exit::Config,
+            DaemonError::Kernel(_) => Exit::Kernel,
+            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
+        }
+    }
+}
+
 /// The exit-code table as printed by `lvsd help`.
 pub const EXIT_CODES: &str = "\
 exit codes:
@@ -38,14 +47,8 @@ exit codes:
   3  configuration error (file unreadable or invalid)
   4  kernel feature missing (IPVS module, netlink family)";
 
-/// Where the daemon logs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LogTarget {
-    /// Standard error (the default in the foreground).
-    Stderr,
-    /// The local syslog socket, /dev/log.
-    Syslog,
-}
+/// Where the daemon logs (`--log`): the config layer's type.
+pub use crate::config::LogTarget;
 
 /// What `lvsd realserver` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -218,121 +221,149 @@ where
     match sub.as_str() {
         "help" => no_more(parser, Command::Help),
         "version" => no_more(parser, Command::Version),
-        "run" => {
-            let mut config = PathBuf::from(DEFAULT_CONFIG);
-            let mut log = LogTarget::Stderr;
-            let mut verbose = false;
-            let mut dry_run = false;
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Short('c') | Long("config") => config = parser.value()?.into(),
-                    Long("syslog") => log = LogTarget::Syslog,
-                    Short('v') | Long("verbose") => verbose = true,
-                    Long("dry-run") => dry_run = true,
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            Ok(Command::Run {
-                config,
-                log,
-                verbose,
-                dry_run,
-            })
-        }
-        "check" => {
-            let mut config = PathBuf::from(DEFAULT_CONFIG);
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Short('c') | Long("config") => config = parser.value()?.into(),
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            Ok(Command::Check { config })
-        }
-        "status" => {
-            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
-            let mut json = false;
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Short('s') | Long("socket") => socket = parser.value()?.into(),
-                    Long("json") => json = true,
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            Ok(Command::Status { socket, json })
-        }
-        "rs" | "vrrp" | "reload" => {
-            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
-            let mut words = vec![sub.clone()];
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Short('s') | Long("socket") => socket = parser.value()?.into(),
-                    Value(v) => words.push(
-                        v.into_string()
-                            .map_err(|_| UsageError(format!("{sub}: argument is not valid UTF-8")))?,
-                    ),
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            let request = crate::command::Request::parse(&words.join(" "))
-                .map_err(|e| UsageError(e.to_string()))?;
-            Ok(Command::Control { socket, request })
-        }
+        "run" => parse_run(parser),
+        "check" => parse_check(parser),
+        "status" => parse_status(parser),
+        "rs" | "vrrp" | "reload" => parse_control(parser, &sub),
         "genhash" => parse_genhash(parser),
-        "announce" => {
-            let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
-            let mut words: Vec<String> = Vec::new();
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Short('s') | Long("socket") => socket = parser.value()?.into(),
-                    Value(v) if words.len() < 2 => words.push(v.string()?),
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            match words.first().map(String::as_str) {
-                Some("withdraw" | "restore" | "status") => {}
-                Some(other) => {
-                    return Err(UsageError(format!(
-                        "announce {other:?}: must be withdraw, restore or status"
-                    )))
-                }
-                None => return Err(UsageError("announce: say withdraw, restore or status".into())),
-            }
-            Ok(Command::Announce {
-                request: format!("announce {}", words.join(" ")),
-                socket,
-            })
-        }
-        "import-keepalived" => {
-            let mut file = None;
-            let mut config_id = None;
-            let mut strict = false;
-            while let Some(arg) = parser.next()? {
-                match arg {
-                    Long("strict") => strict = true,
-                    Short('i') | Long("config-id") => {
-                        config_id = Some(parser.value()?.string()?);
-                    }
-                    Value(v) if file.is_none() => file = Some(PathBuf::from(v)),
-                    other => return Err(other.unexpected().into()),
-                }
-            }
-            let Some(keepalived_conf) = file else {
-                return Err(UsageError(
-                    "import-keepalived: say which keepalived.conf to read".into(),
-                ));
-            };
-            Ok(Command::Import {
-                keepalived_conf,
-                config_id,
-                strict,
-            })
-        }
+        "announce" => parse_announce(parser),
+        "import-keepalived" => parse_import(parser),
         "realserver" => parse_realserver(parser),
         other => Err(UsageError(format!(
             "unknown command {other:?}; commands: run, check, status, rs, vrrp, reload, announce, genhash, realserver, import-keepalived, help"
         ))),
     }
+}
+
+/// `lvsd run [-c FILE] [--syslog] [-v] [--dry-run]`
+fn parse_run(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut config = PathBuf::from(DEFAULT_CONFIG);
+    let mut log = LogTarget::Stderr;
+    let mut verbose = false;
+    let mut dry_run = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('c') | Long("config") => config = parser.value()?.into(),
+            Long("syslog") => log = LogTarget::Syslog,
+            Short('v') | Long("verbose") => verbose = true,
+            Long("dry-run") => dry_run = true,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Command::Run {
+        config,
+        log,
+        verbose,
+        dry_run,
+    })
+}
+
+/// `lvsd check [-c FILE]`
+fn parse_check(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut config = PathBuf::from(DEFAULT_CONFIG);
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('c') | Long("config") => config = parser.value()?.into(),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Command::Check { config })
+}
+
+/// `lvsd status [-s SOCKET] [--json]`
+fn parse_status(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+    let mut json = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('s') | Long("socket") => socket = parser.value()?.into(),
+            Long("json") => json = true,
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    Ok(Command::Status { socket, json })
+}
+
+/// `lvsd rs|vrrp|reload WORDS... [-s SOCKET]`: a runtime command.
+fn parse_control(mut parser: lexopt::Parser, sub: &str) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+    let mut words = vec![sub.to_string()];
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('s') | Long("socket") => socket = parser.value()?.into(),
+            Value(v) => words.push(
+                v.into_string()
+                    .map_err(|_| UsageError(format!("{sub}: argument is not valid UTF-8")))?,
+            ),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let request =
+        crate::command::Request::parse(&words.join(" ")).map_err(|e| UsageError(e.to_string()))?;
+    Ok(Command::Control { socket, request })
+}
+
+/// `lvsd announce withdraw|restore|status [GROUP] [-s SOCKET]`
+fn parse_announce(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut socket = PathBuf::from(DEFAULT_CONTROL_SOCKET);
+    let mut words: Vec<String> = Vec::new();
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Short('s') | Long("socket") => socket = parser.value()?.into(),
+            Value(v) if words.len() < 2 => words.push(v.string()?),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    match words.first().map(String::as_str) {
+        Some("withdraw" | "restore" | "status") => {}
+        Some(other) => {
+            return Err(UsageError(format!(
+                "announce {other:?}: must be withdraw, restore or status"
+            )))
+        }
+        None => {
+            return Err(UsageError(
+                "announce: say withdraw, restore or status".into(),
+            ))
+        }
+    }
+    Ok(Command::Announce {
+        request: format!("announce {}", words.join(" ")),
+        socket,
+    })
+}
+
+/// `lvsd import-keepalived FILE [--config-id ID] [--strict]`
+fn parse_import(mut parser: lexopt::Parser) -> Result<Command, UsageError> {
+    use lexopt::prelude::*;
+    let mut file = None;
+    let mut config_id = None;
+    let mut strict = false;
+    while let Some(arg) = parser.next()? {
+        match arg {
+            Long("strict") => strict = true,
+            Short('i') | Long("config-id") => {
+                config_id = Some(parser.value()?.string()?);
+            }
+            Value(v) if file.is_none() => file = Some(PathBuf::from(v)),
+            other => return Err(other.unexpected().into()),
+        }
+    }
+    let Some(keepalived_conf) = file else {
+        return Err(UsageError(
+            "import-keepalived: say which keepalived.conf to read".into(),
+        ));
+    };
+    Ok(Command::Import {
+        keepalived_conf,
+        config_id,
+        strict,
+    })
 }
 
 fn no_more(mut parser: lexopt::Parser, cmd: Command) -> Result<Command, UsageError> {

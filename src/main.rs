@@ -1,8 +1,9 @@
 //! lvsd command line: pick a subcommand, run it, map its error to an exit code.
 
 use std::process::ExitCode;
+use std::time::Duration;
 
-use lvsd::cli::{self, Command, Exit, LogTarget};
+use lvsd::cli::{self, Command, Exit};
 use lvsd::{config, daemon, io};
 
 fn main() -> ExitCode {
@@ -29,79 +30,18 @@ fn main() -> ExitCode {
             log,
             verbose,
             dry_run,
-        } => {
-            let target = if log == LogTarget::Syslog {
-                io::log::Target::Syslog
-            } else {
-                io::log::Target::Stderr
-            };
-            let settings = io::log::Settings {
-                target,
-                ..Default::default()
-            };
-            io::log::init(settings, verbose);
-            match daemon::run(&daemon::Options {
-                config_path: config,
-                dry_run,
-            }) {
-                Ok(()) => Exit::Ok,
-                Err(e) => {
-                    log::error!("{e}");
-                    io::log::flush_for(std::time::Duration::from_secs(1));
-                    e.exit_code()
-                }
-            }
-        }
+        } => run(config, log, verbose, dry_run),
         Command::Status { socket, json } => {
             let line = if json { "status json" } else { "status" };
-            match io::control::request(&socket, line, std::time::Duration::from_secs(5)) {
-                Ok(answer) if lvsd::command::is_error(&answer) => {
-                    eprint!("lvsd: status: {answer}");
-                    Exit::Runtime
-                }
-                Ok(answer) => {
-                    print!("{answer}");
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("lvsd: status: {e}");
-                    Exit::Runtime
-                }
-            }
+            control(&socket, line, "status", Duration::from_secs(5))
         }
         Command::Announce { request, socket } => {
-            match io::control::request(&socket, &request, std::time::Duration::from_secs(5)) {
-                Ok(answer) => {
-                    print!("{answer}");
-                    if answer.starts_with("error:") {
-                        Exit::Runtime
-                    } else {
-                        Exit::Ok
-                    }
-                }
-                Err(e) => {
-                    eprintln!("lvsd: announce: {e}");
-                    Exit::Runtime
-                }
-            }
+            control(&socket, &request, "announce", Duration::from_secs(5))
         }
         Command::Control { socket, request } => {
             // A reload of a big configuration may take seconds.
-            let timeout = std::time::Duration::from_secs(60);
-            match io::control::request(&socket, &request.line(), timeout) {
-                Ok(answer) if lvsd::command::is_error(&answer) => {
-                    eprint!("lvsd: {answer}");
-                    Exit::Runtime
-                }
-                Ok(answer) => {
-                    print!("{answer}");
-                    Exit::Ok
-                }
-                Err(e) => {
-                    eprintln!("lvsd: {}: {e}", request.line());
-                    Exit::Runtime
-                }
-            }
+            let line = request.line();
+            control(&socket, &line, &line, Duration::from_secs(60))
         }
         Command::Genhash(args) => {
             let mut out = std::io::stdout().lock();
@@ -132,9 +72,49 @@ fn main() -> ExitCode {
     ExitCode::from(code as u8)
 }
 
+/// `lvsd run`: the daemon in the foreground until a signal ends it.
+fn run(config_path: std::path::PathBuf, log: cli::LogTarget, verbose: bool, dry_run: bool) -> Exit {
+    let settings = io::log::Settings {
+        target: log,
+        ..Default::default()
+    };
+    io::log::init(settings, verbose);
+    match daemon::run(&daemon::Options {
+        config_path,
+        dry_run,
+    }) {
+        Ok(()) => Exit::Ok,
+        Err(e) => {
+            log::error!("{e}");
+            io::log::flush_for(Duration::from_secs(1));
+            Exit::from(&e)
+        }
+    }
+}
+
+/// One request to a running daemon over its control socket: the answer goes
+/// to stdout, or to stderr (exit 1) when the daemon refused the request or
+/// could not be reached. `what` names the request in messages.
+fn control(socket: &std::path::Path, line: &str, what: &str, timeout: Duration) -> Exit {
+    match io::control::request(socket, line, timeout) {
+        Ok(answer) if lvsd::command::is_error(&answer) => {
+            eprint!("lvsd: {what}: {answer}");
+            Exit::Runtime
+        }
+        Ok(answer) => {
+            print!("{answer}");
+            Exit::Ok
+        }
+        Err(e) => {
+            eprintln!("lvsd: {what}: {e}");
+            Exit::Runtime
+        }
+    }
+}
+
 /// `lvsd check`: validate, print warnings and the summary.
 fn check(path: &std::path::Path) -> Exit {
-    match config::load_file(path) {
+    match io::config_file::load_file(path) {
         Ok(cfg) => {
             for w in &cfg.warnings {
                 eprintln!("lvsd: warning: {w}");

@@ -142,97 +142,145 @@ pub fn run(args: &RealserverArgs) -> Result<String, RealserverError> {
         }
     }
     let path = state_path();
-    let mut state = match std::fs::read_to_string(&path) {
-        Ok(text) => State::parse(&text)
-            .map_err(|e| RealserverError::Io(format!("{}: {e}", path.display())))?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => State::default(),
-        Err(e) => return Err(RealserverError::Io(format!("{}: {e}", path.display()))),
-    };
+    let mut state = load_state(&path)?;
     let mut report = String::new();
     match args.action {
-        RealserverAction::Up => {
-            let present = lo_addresses(&mut rtnl, lo)?;
-            for vip in &args.vips {
-                if present.contains(vip) {
-                    let _ = writeln!(report, "VIP {vip} already on lo");
-                    continue;
-                }
-                rtnl.add_addr(&vip_on_lo(lo, *vip))
-                    .map_err(netlink_err(&format!("adding VIP {vip} to lo")))?;
-                if !state.added.contains(vip) {
-                    state.added.push(*vip);
-                }
-                let _ = writeln!(report, "VIP {vip} added to lo");
-            }
-            if args.vips.iter().any(IpAddr::is_ipv4) {
-                for (name, want) in wanted_sysctls(args.dev.as_deref()) {
-                    let had =
-                        sysctl::read(&name).map_err(|e| RealserverError::Io(e.to_string()))?;
-                    if had == want {
-                        continue;
-                    }
-                    sysctl::write(&name, want).map_err(|e| RealserverError::Io(e.to_string()))?;
-                    if !state.sysctls.iter().any(|(k, _)| *k == name) {
-                        state.sysctls.push((name.clone(), had.clone()));
-                    }
-                    let _ = writeln!(report, "{name} = {want} (was {had})");
-                }
-            }
-            if let Some(dir) = path.parent() {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| RealserverError::Io(format!("{}: {e}", dir.display())))?;
-            }
-            std::fs::write(&path, state.render())
-                .map_err(|e| RealserverError::Io(format!("{}: {e}", path.display())))?;
-        }
-        RealserverAction::Down => {
-            for vip in &args.vips {
-                if !state.added.contains(vip) {
-                    let _ = writeln!(report, "VIP {vip} was not added by 'up'; left alone");
-                    continue;
-                }
-                rtnl.del_addr(&vip_on_lo(lo, *vip))
-                    .map_err(netlink_err(&format!("removing VIP {vip} from lo")))?;
-                state.added.retain(|a| a != vip);
-                let _ = writeln!(report, "VIP {vip} removed from lo");
-            }
-            // The sysctls go back only when no VIP lvsd added remains.
-            if state.added.is_empty() {
-                for (name, had) in &state.sysctls {
-                    sysctl::write(name, had).map_err(|e| RealserverError::Io(e.to_string()))?;
-                    let _ = writeln!(report, "{name} = {had} (restored)");
-                }
-                state.sysctls.clear();
-                match std::fs::remove_file(&path) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(RealserverError::Io(format!("{}: {e}", path.display()))),
-                }
-            } else {
-                std::fs::write(&path, state.render())
-                    .map_err(|e| RealserverError::Io(format!("{}: {e}", path.display())))?;
-            }
-        }
-        RealserverAction::Status => {
-            let present = lo_addresses(&mut rtnl, lo)?;
-            for vip in &args.vips {
-                let on = present.contains(vip);
-                let ours = state.added.contains(vip);
-                let _ = writeln!(
-                    report,
-                    "VIP {vip}: {}{}",
-                    if on { "on lo" } else { "NOT on lo" },
-                    if ours { " (added by lvsd)" } else { "" }
-                );
-            }
-            for (name, want) in wanted_sysctls(args.dev.as_deref()) {
-                let value = sysctl::read(&name).unwrap_or_else(|e| format!("unreadable ({e})"));
-                let mark = if value == want { "ok" } else { "NOT SET" };
-                let _ = writeln!(report, "{name} = {value} ({mark}, want {want})");
-            }
-        }
+        RealserverAction::Up => up(args, &mut rtnl, lo, &mut state, &mut report)?,
+        RealserverAction::Down => down(args, &mut rtnl, lo, &mut state, &mut report)?,
+        RealserverAction::Status => status(args, &mut rtnl, lo, &state, &mut report)?,
+    }
+    match args.action {
+        RealserverAction::Status => {}
+        // The sysctls went back and nothing is left to undo: no state file.
+        RealserverAction::Down if state.added.is_empty() => remove_state(&path)?,
+        RealserverAction::Up | RealserverAction::Down => save_state(&path, &state)?,
     }
     Ok(report)
+}
+
+fn io_err(path: &std::path::Path, e: std::io::Error) -> RealserverError {
+    RealserverError::Io(format!("{}: {e}", path.display()))
+}
+
+/// What an earlier `up` changed; none when it never ran.
+fn load_state(path: &std::path::Path) -> Result<State, RealserverError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            State::parse(&text).map_err(|e| RealserverError::Io(format!("{}: {e}", path.display())))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+fn save_state(path: &std::path::Path, state: &State) -> Result<(), RealserverError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
+    }
+    std::fs::write(path, state.render()).map_err(|e| io_err(path, e))
+}
+
+fn remove_state(path: &std::path::Path) -> Result<(), RealserverError> {
+    match std::fs::remove_file(path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io_err(path, e)),
+    }
+}
+
+/// `up`: each VIP on lo, then (for IPv4) the ARP sysctls, remembering what
+/// was there before.
+fn up(
+    args: &RealserverArgs,
+    rtnl: &mut Rtnl,
+    lo: u32,
+    state: &mut State,
+    report: &mut String,
+) -> Result<(), RealserverError> {
+    let present = lo_addresses(rtnl, lo)?;
+    for vip in &args.vips {
+        if present.contains(vip) {
+            let _ = writeln!(report, "VIP {vip} already on lo");
+            continue;
+        }
+        rtnl.add_addr(&vip_on_lo(lo, *vip))
+            .map_err(netlink_err(&format!("adding VIP {vip} to lo")))?;
+        if !state.added.contains(vip) {
+            state.added.push(*vip);
+        }
+        let _ = writeln!(report, "VIP {vip} added to lo");
+    }
+    if !args.vips.iter().any(IpAddr::is_ipv4) {
+        return Ok(());
+    }
+    for (name, want) in wanted_sysctls(args.dev.as_deref()) {
+        let had = sysctl::read(&name).map_err(|e| RealserverError::Io(e.to_string()))?;
+        if had == want {
+            continue;
+        }
+        sysctl::write(&name, want).map_err(|e| RealserverError::Io(e.to_string()))?;
+        if !state.sysctls.iter().any(|(k, _)| *k == name) {
+            state.sysctls.push((name.clone(), had.clone()));
+        }
+        let _ = writeln!(report, "{name} = {want} (was {had})");
+    }
+    Ok(())
+}
+
+/// `down`: exactly what `up` did, undone; the sysctls go back only when no
+/// VIP lvsd added remains.
+fn down(
+    args: &RealserverArgs,
+    rtnl: &mut Rtnl,
+    lo: u32,
+    state: &mut State,
+    report: &mut String,
+) -> Result<(), RealserverError> {
+    for vip in &args.vips {
+        if !state.added.contains(vip) {
+            let _ = writeln!(report, "VIP {vip} was not added by 'up'; left alone");
+            continue;
+        }
+        rtnl.del_addr(&vip_on_lo(lo, *vip))
+            .map_err(netlink_err(&format!("removing VIP {vip} from lo")))?;
+        state.added.retain(|a| a != vip);
+        let _ = writeln!(report, "VIP {vip} removed from lo");
+    }
+    if state.added.is_empty() {
+        for (name, had) in &state.sysctls {
+            sysctl::write(name, had).map_err(|e| RealserverError::Io(e.to_string()))?;
+            let _ = writeln!(report, "{name} = {had} (restored)");
+        }
+        state.sysctls.clear();
+    }
+    Ok(())
+}
+
+/// `status`: each VIP and sysctl, against what `up` would set.
+fn status(
+    args: &RealserverArgs,
+    rtnl: &mut Rtnl,
+    lo: u32,
+    state: &State,
+    report: &mut String,
+) -> Result<(), RealserverError> {
+    let present = lo_addresses(rtnl, lo)?;
+    for vip in &args.vips {
+        let on = present.contains(vip);
+        let ours = state.added.contains(vip);
+        let _ = writeln!(
+            report,
+            "VIP {vip}: {}{}",
+            if on { "on lo" } else { "NOT on lo" },
+            if ours { " (added by lvsd)" } else { "" }
+        );
+    }
+    for (name, want) in wanted_sysctls(args.dev.as_deref()) {
+        let value = sysctl::read(&name).unwrap_or_else(|e| format!("unreadable ({e})"));
+        let mark = if value == want { "ok" } else { "NOT SET" };
+        let _ = writeln!(report, "{name} = {value} ({mark}, want {want})");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

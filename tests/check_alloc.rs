@@ -151,7 +151,6 @@ fn probes_and_schedule_do_not_allocate() {
         retry: 1,
         delay_before_retry: Duration::from_secs(1),
         warmup: Duration::from_secs(1),
-        alpha: false,
     };
 
     // Warm up: first use may set up lazily allocated state (epoll, thread locals).
@@ -163,7 +162,7 @@ fn probes_and_schedule_do_not_allocate() {
     }
 
     let base = Instant::now();
-    let mut schedule = CheckerSchedule::new(timing, base, 7);
+    let mut schedule = CheckerSchedule::new(timing, false, base, 7);
     let (outcomes, allocations) = watched(|| {
         let mut ups = 0;
         for i in 0..20u32 {

@@ -48,7 +48,7 @@ fn every_malformed_fixture_names_line_and_key() {
     for path in &files {
         let expect = expectation(path);
         let origin = path.file_name().unwrap().to_string_lossy().to_string();
-        match config::load_file(path) {
+        match lvsd::io::config_file::load_file(path) {
             Ok(_) => failures.push(format!("{origin}: loaded, expected an error")),
             Err(e) => {
                 let message = e.to_string();
@@ -125,7 +125,7 @@ fn too_many_virtual_servers_names_the_limit() {
 
 #[test]
 fn missing_file_is_an_io_error() {
-    let e = config::load_file(Path::new("/nonexistent/lvsd.ini")).unwrap_err();
+    let e = lvsd::io::config_file::load_file(Path::new("/nonexistent/lvsd.ini")).unwrap_err();
     assert!(matches!(*e.kind, ConfigErrorKind::Io(_)));
     assert!(
         e.to_string()

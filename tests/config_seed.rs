@@ -10,7 +10,7 @@ fn seed(file: &str) -> Config {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("docs/examples")
         .join(file);
-    match config::load_file(&path) {
+    match lvsd::io::config_file::load_file(&path) {
         Ok(c) => c,
         Err(e) => panic!("{e}"),
     }

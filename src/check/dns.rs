@@ -10,7 +10,8 @@ use core::fmt;
 use core::time::Duration;
 use std::time::Instant;
 
-use super::probe::{FailReason, Outcome, Step, StreamProbe, Transport};
+use super::datagram::{DatagramProbe, Exchange};
+use super::probe::{FailReason, Outcome, Transport, Verdict};
 
 /// DNS header bytes.
 const HEADER: usize = 12;
@@ -95,10 +96,7 @@ impl DnsQuery {
 pub struct DnsProbe {
     query: DnsQuery,
     id: u16,
-    deadline: Instant,
-    connected: bool,
-    sent: bool,
-    outcome: Option<Outcome>,
+    exchange: Exchange,
 }
 
 impl DnsProbe {
@@ -109,89 +107,45 @@ impl DnsProbe {
         DnsProbe {
             query,
             id,
-            deadline: now + connect_timeout,
-            connected: false,
-            sent: false,
-            outcome: None,
-        }
-    }
-
-    fn finish(&mut self, outcome: Outcome) {
-        if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            exchange: Exchange::new(Verdict::new(now, connect_timeout)),
         }
     }
 }
 
-impl StreamProbe for DnsProbe {
-    fn step(&self) -> Step {
-        match self.outcome {
-            Some(o) => Step::Finished(o),
-            None if self.connected => Step::Exchange,
-            None => Step::Connect,
-        }
+impl DatagramProbe for DnsProbe {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
-    fn transport(&self) -> Transport {
+    fn exchange_mut(&mut self) -> &mut Exchange {
+        &mut self.exchange
+    }
+
+    fn request(&self) -> &[u8] {
+        self.query.bytes()
+    }
+
+    fn socket_kind(&self) -> Transport {
         Transport::Udp
     }
 
-    fn on_connected(&mut self, _now: Instant) {
-        self.connected = true;
-    }
-
-    fn pending_write(&self) -> &[u8] {
-        if self.sent || self.outcome.is_some() {
-            &[]
-        } else {
-            self.query.bytes()
+    fn judge_reply(&self, data: &[u8], _len: usize) -> Option<Outcome> {
+        let head = data.get(..HEADER)?;
+        if head[0..2] != self.id.to_be_bytes() || head[2] & 0x80 == 0 {
+            return None;
         }
-    }
-
-    fn on_written(&mut self, _now: Instant, n: usize) {
-        if n != self.query.len {
-            self.finish(Outcome::Down(FailReason::Io));
-        }
-        self.sent = true;
-    }
-
-    fn on_read(&mut self, now: Instant, data: &[u8]) {
-        self.on_datagram(now, data, data.len());
-    }
-
-    fn on_datagram(&mut self, _now: Instant, data: &[u8], _len: usize) {
-        let Some(head) = data.get(..HEADER) else {
-            return;
-        };
-        if !self.sent || head[0..2] != self.id.to_be_bytes() || head[2] & 0x80 == 0 {
-            return;
-        }
-        match head[3] & 0x0f {
-            0 => self.finish(Outcome::Up { weight: None }),
-            rcode => self.finish(Outcome::Down(FailReason::DnsRcode(rcode))),
-        }
-    }
-
-    fn on_eof(&mut self, _now: Instant) {}
-
-    fn on_error(&mut self, _now: Instant, reason: FailReason) {
-        self.finish(Outcome::Down(reason));
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if now >= self.deadline {
-            self.finish(Outcome::Down(FailReason::Timeout));
-        }
-    }
-
-    fn poll_at(&self) -> Option<Instant> {
-        self.outcome.is_none().then_some(self.deadline)
+        Some(match head[3] & 0x0f {
+            0 => Outcome::Up { weight: None },
+            rcode => Outcome::Down(FailReason::DnsRcode(rcode)),
+        })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
+    use crate::check::probe::{Step, StreamProbe};
 
     #[test]
     fn queries_are_encoded_as_keepalived_encodes_them() {

@@ -307,6 +307,7 @@ impl StreamProbe for HttpProbe {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::wire::http::parse_digest;

@@ -7,7 +7,10 @@
 //! `misc::misc_outcome`) runs it; its `probe::Outcome` goes back through
 //! `handle_probe_result`, and `Verdict`s feed `schedule::ServerHealth`, whose
 //! `alive()`/`weight()` the lvs layer consumes.
+#![forbid(unsafe_code)]
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod datagram;
 pub mod dns;
 pub mod file;
 pub mod http;

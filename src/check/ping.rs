@@ -11,7 +11,8 @@
 use core::time::Duration;
 use std::time::Instant;
 
-use super::probe::{FailReason, Outcome, Step, StreamProbe, Transport};
+use super::datagram::{DatagramProbe, Exchange};
+use super::probe::{Outcome, Transport, Verdict};
 
 /// Bytes of echo payload, as keepalived (`ICMP_BUFSIZE`).
 pub const PING_PAYLOAD: usize = 128;
@@ -25,10 +26,7 @@ pub struct PingProbe {
     ipv6: bool,
     ident: u16,
     seq: u16,
-    deadline: Instant,
-    connected: bool,
-    sent: bool,
-    outcome: Option<Outcome>,
+    exchange: Exchange,
 }
 
 fn checksum(data: &[u8]) -> u16 {
@@ -65,91 +63,46 @@ impl PingProbe {
             ipv6,
             ident,
             seq,
-            deadline: now + connect_timeout,
-            connected: false,
-            sent: false,
-            outcome: None,
-        }
-    }
-
-    fn finish(&mut self, outcome: Outcome) {
-        if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            exchange: Exchange::new(Verdict::new(now, connect_timeout)),
         }
     }
 }
 
-impl StreamProbe for PingProbe {
-    fn step(&self) -> Step {
-        match self.outcome {
-            Some(o) => Step::Finished(o),
-            None if self.connected => Step::Exchange,
-            None => Step::Connect,
-        }
+impl DatagramProbe for PingProbe {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
-    fn transport(&self) -> Transport {
+    fn exchange_mut(&mut self) -> &mut Exchange {
+        &mut self.exchange
+    }
+
+    fn request(&self) -> &[u8] {
+        &self.request
+    }
+
+    fn socket_kind(&self) -> Transport {
         Transport::Icmp { ident: self.ident }
     }
 
-    fn on_connected(&mut self, _now: Instant) {
-        self.connected = true;
-    }
-
-    fn pending_write(&self) -> &[u8] {
-        if self.sent || self.outcome.is_some() {
-            &[]
-        } else {
-            &self.request
-        }
-    }
-
-    fn on_written(&mut self, _now: Instant, n: usize) {
-        if n != self.request.len() {
-            self.finish(Outcome::Down(FailReason::Io));
-        }
-        self.sent = true;
-    }
-
-    fn on_read(&mut self, now: Instant, data: &[u8]) {
-        self.on_datagram(now, data, data.len());
-    }
-
-    fn on_datagram(&mut self, _now: Instant, data: &[u8], _len: usize) {
+    fn judge_reply(&self, data: &[u8], _len: usize) -> Option<Outcome> {
         let reply_type = if self.ipv6 { 129 } else { 0 };
-        let Some(head) = data.get(..HEADER) else {
-            return;
-        };
-        if !self.sent || head[0] != reply_type || head[1] != 0 {
-            return;
+        let head = data.get(..HEADER)?;
+        if head[0] != reply_type || head[1] != 0 {
+            return None;
         }
         // A datagram ICMP socket rewrites the id to its own (which the driver
         // bound to `ident`); a raw socket sees everyone's replies.
-        if head[4..6] == self.ident.to_be_bytes() && head[6..8] == self.seq.to_be_bytes() {
-            self.finish(Outcome::Up { weight: None });
-        }
-    }
-
-    fn on_eof(&mut self, _now: Instant) {}
-
-    fn on_error(&mut self, _now: Instant, reason: FailReason) {
-        self.finish(Outcome::Down(reason));
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if now >= self.deadline {
-            self.finish(Outcome::Down(FailReason::Timeout));
-        }
-    }
-
-    fn poll_at(&self) -> Option<Instant> {
-        self.outcome.is_none().then_some(self.deadline)
+        (head[4..6] == self.ident.to_be_bytes() && head[6..8] == self.seq.to_be_bytes())
+            .then_some(Outcome::Up { weight: None })
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
+    use crate::check::probe::{FailReason, Step, StreamProbe};
 
     fn reply_to(request: &[u8], reply_type: u8) -> Vec<u8> {
         let mut r = request.to_vec();

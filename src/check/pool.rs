@@ -134,6 +134,7 @@ impl<const WAIT: usize> InflightPool<WAIT> {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -1,6 +1,7 @@
 //! What every sans-IO stream probe shares: its outcome, failure reasons, and the `StreamProbe` driver interface.
 
 use core::fmt;
+use core::time::Duration;
 use std::time::Instant;
 
 use crate::wire::http::HttpError;
@@ -90,6 +91,53 @@ impl Outcome {
     /// Whether the probe passed.
     pub fn is_up(&self) -> bool {
         matches!(self, Outcome::Up { .. })
+    }
+}
+
+/// A probe's deadline and its first verdict: once given, later events never
+/// change it (a connect that completes after the timeout is ignored).
+#[derive(Debug, Clone, Copy)]
+pub struct Verdict {
+    deadline: Instant,
+    outcome: Option<Outcome>,
+}
+
+impl Verdict {
+    /// Open, with the deadline `timeout` after `now`.
+    pub fn new(now: Instant, timeout: Duration) -> Self {
+        Verdict {
+            deadline: now + timeout,
+            outcome: None,
+        }
+    }
+
+    /// Give the verdict, unless one was given already.
+    pub fn finish(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
+    }
+
+    /// The verdict, once given.
+    pub fn outcome(&self) -> Option<Outcome> {
+        self.outcome
+    }
+
+    /// Still open and the deadline has come.
+    pub fn due(&self, now: Instant) -> bool {
+        self.outcome.is_none() && now >= self.deadline
+    }
+
+    /// Down with a timeout once the deadline has come.
+    pub fn handle_timeout(&mut self, now: Instant) {
+        if self.due(now) {
+            self.finish(Outcome::Down(FailReason::Timeout));
+        }
+    }
+
+    /// The deadline while the verdict is open.
+    pub fn poll_at(&self) -> Option<Instant> {
+        self.outcome.is_none().then_some(self.deadline)
     }
 }
 

@@ -49,58 +49,16 @@ use crate::limits::MAX_CHECKERS_PER_RS;
 /// keepalived's BOOTSTRAP_DELAY: the first probe never starts before this.
 pub const BOOTSTRAP_DELAY: Duration = Duration::from_secs(1);
 
-/// The timing parameters of one checker, after inheritance from the real and virtual server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckTiming {
-    /// Time between probes while nothing fails.
-    pub delay_loop: Duration,
-    /// How long one probe may take (connect, and the whole dialogue).
-    pub connect_timeout: Duration,
-    /// Failed probes tolerated after the first failure before the verdict changes.
-    pub retry: u32,
-    /// Time between the end of a failed probe and its retry.
-    pub delay_before_retry: Duration,
-    /// Spread of the first probe: it starts at a random point in 1 s ..= 1 s + warmup.
-    pub warmup: Duration,
-    /// Start DOWN and join on the first success (keepalived `alpha`).
-    pub alpha: bool,
-}
+/// The timing of one checker, resolved through virtual server -> real
+/// server -> checker by the config layer (one type for both layers).
+pub use crate::config::CheckTiming;
 
-impl CheckTiming {
-    /// keepalived's defaults for TCP/SMTP checks: delay_loop 60, connect_timeout 5, retry 1, delay_before_retry 1.
-    pub const fn keepalived_default() -> Self {
-        CheckTiming {
-            delay_loop: Duration::from_secs(60),
-            connect_timeout: Duration::from_secs(5),
-            retry: 1,
-            delay_before_retry: Duration::from_secs(1),
-            warmup: Duration::from_secs(60),
-            alpha: false,
-        }
-    }
-
-    /// keepalived's defaults for HTTP_GET / SSL_GET: as TCP, but delay_before_retry 3 s.
-    pub const fn keepalived_default_http() -> Self {
-        CheckTiming {
-            delay_before_retry: Duration::from_secs(3),
-            ..Self::keepalived_default()
-        }
-    }
-
-    /// keepalived's defaults for MISC_CHECK: as TCP, but retry 0.
-    pub const fn keepalived_default_misc() -> Self {
-        CheckTiming {
-            retry: 0,
-            ..Self::keepalived_default()
-        }
-    }
-
-    /// The first probe's offset from start for a random value `random` (uniform over u32).
-    pub fn first_probe_offset(&self, random: u32) -> Duration {
-        let nanos = self.warmup.as_nanos() * u128::from(random) / u128::from(u32::MAX);
-        let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
-        BOOTSTRAP_DELAY + Duration::from_nanos(nanos)
-    }
+/// The first probe's offset from start for a random value `random` (uniform
+/// over u32): somewhere in BOOTSTRAP_DELAY ..= BOOTSTRAP_DELAY + warmup.
+fn first_probe_offset(timing: &CheckTiming, random: u32) -> Duration {
+    let nanos = timing.warmup.as_nanos() * u128::from(random) / u128::from(u32::MAX);
+    let nanos = u64::try_from(nanos).unwrap_or(u64::MAX);
+    BOOTSTRAP_DELAY + Duration::from_nanos(nanos)
 }
 
 /// What a checker's schedule asks the daemon to do.
@@ -125,15 +83,18 @@ pub struct CheckerSchedule {
 }
 
 impl CheckerSchedule {
-    /// A checker started at `start`; `random` (uniform over u32) places the first probe in the warmup window.
-    pub fn new(timing: CheckTiming, start: Instant, random: u32) -> Self {
+    /// A checker started at `start`; `random` (uniform over u32) places the
+    /// first probe in the warmup window. `starts_down` (keepalived `alpha`, or
+    /// a server known dead before a reload) starts it DOWN: it joins on its
+    /// first success.
+    pub fn new(timing: CheckTiming, starts_down: bool, start: Instant, random: u32) -> Self {
         CheckerSchedule {
             timing,
-            up: !timing.alpha,
+            up: !starts_down,
             has_run: false,
             retry_it: 0,
             probe_running: false,
-            next_probe_at: start + timing.first_probe_offset(random),
+            next_probe_at: start + first_probe_offset(&timing, random),
             actions: Deque::new(),
         }
     }
@@ -323,6 +284,7 @@ impl ServerHealth {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 
@@ -337,7 +299,6 @@ mod tests {
             retry: 3,
             delay_before_retry: secs(3.0),
             warmup: secs(6.0),
-            alpha: false,
         }
     }
 
@@ -353,14 +314,14 @@ mod tests {
     /// Runs one checker in virtual time until `end`; `server_up(t)` says whether the
     /// server answers at offset `t`. Returns the verdict changes as (offset, up).
     fn simulate(
-        timing: CheckTiming,
+        (timing, starts_down): (CheckTiming, bool),
         random: u32,
         down: Down,
         server_up: impl Fn(Duration) -> bool,
         end: Duration,
     ) -> Vec<(Duration, bool)> {
         let base = Instant::now();
-        let mut s = CheckerSchedule::new(timing, base, random);
+        let mut s = CheckerSchedule::new(timing, starts_down, base, random);
         let mut changes = Vec::new();
         let mut now = base;
         while now - base < end {
@@ -397,10 +358,10 @@ mod tests {
     #[test]
     fn first_probe_is_spread_over_warmup() {
         let t = seed_timing();
-        assert_eq!(t.first_probe_offset(0), secs(1.0));
-        assert_eq!(t.first_probe_offset(u32::MAX), secs(7.0));
+        assert_eq!(first_probe_offset(&t, 0), secs(1.0));
+        assert_eq!(first_probe_offset(&t, u32::MAX), secs(7.0));
         let base = Instant::now();
-        let s = CheckerSchedule::new(t, base, u32::MAX / 2);
+        let s = CheckerSchedule::new(t, false, base, u32::MAX / 2);
         let at = s.poll_at().unwrap() - base;
         assert!(at > secs(3.99) && at < secs(4.01), "{at:?}");
     }
@@ -411,7 +372,7 @@ mod tests {
         // Stop just before the probe at 19 s: failures at 19, 22, 25, 28 -> DOWN at 28.
         let stop = 18.999;
         let ch = simulate(
-            seed_timing(),
+            (seed_timing(), false),
             0,
             Down::Refused,
             |t| t.as_secs_f64() < stop,
@@ -428,7 +389,7 @@ mod tests {
         // Stop just after the probe at 13 s: next probe at 19 -> DOWN at 28, 15 s later.
         let stop = 13.001;
         let ch = simulate(
-            seed_timing(),
+            (seed_timing(), false),
             0,
             Down::Refused,
             |t| t.as_secs_f64() < stop,
@@ -442,7 +403,7 @@ mod tests {
     fn seed_silent_removal_is_21_to_27s() {
         // Probes of 3 s each: 19-22 fail, 25-28, 31-34, 37-40 -> DOWN at 40.
         let ch = simulate(
-            seed_timing(),
+            (seed_timing(), false),
             0,
             Down::Silent,
             |t| t.as_secs_f64() < 18.999,
@@ -450,7 +411,7 @@ mod tests {
         );
         assert!(close(ch[0].0, 40.0), "{:?}", ch);
         let ch = simulate(
-            seed_timing(),
+            (seed_timing(), false),
             0,
             Down::Silent,
             |t| t.as_secs_f64() < 13.001,
@@ -472,7 +433,7 @@ mod tests {
             (50.0, 52.0),
         ] {
             let ch = simulate(
-                seed_timing(),
+                (seed_timing(), false),
                 0,
                 Down::Refused,
                 |t| {
@@ -497,7 +458,7 @@ mod tests {
         let mut back = 28.005;
         while back < 43.0 {
             let ch = simulate(
-                seed_timing(),
+                (seed_timing(), false),
                 0,
                 Down::Refused,
                 |t| !(18.999..back).contains(&t.as_secs_f64()),
@@ -516,48 +477,22 @@ mod tests {
 
     #[test]
     fn alpha_starts_down_and_joins_on_first_success() {
-        let t = CheckTiming {
-            alpha: true,
-            ..seed_timing()
-        };
+        let t = (seed_timing(), true);
         let ch = simulate(t, 0, Down::Refused, |_| true, secs(10.0));
         assert_eq!(ch, vec![(secs(1.0), true)]);
     }
 
     #[test]
     fn alpha_first_failure_goes_through_retries_then_stays_down() {
-        let t = CheckTiming {
-            alpha: true,
-            ..seed_timing()
-        };
+        let t = (seed_timing(), true);
         let ch = simulate(t, 0, Down::Refused, |_| false, secs(60.0));
         assert!(ch.is_empty(), "already DOWN: no change to report");
     }
 
     #[test]
-    fn keepalived_defaults_per_kind() {
-        let tcp = CheckTiming::keepalived_default();
-        assert_eq!(
-            (
-                tcp.delay_loop,
-                tcp.connect_timeout,
-                tcp.retry,
-                tcp.delay_before_retry
-            ),
-            (secs(60.0), secs(5.0), 1, secs(1.0))
-        );
-        assert_eq!(tcp.warmup, tcp.delay_loop);
-        assert_eq!(
-            CheckTiming::keepalived_default_http().delay_before_retry,
-            secs(3.0)
-        );
-        assert_eq!(CheckTiming::keepalived_default_misc().retry, 0);
-    }
-
-    #[test]
     fn without_alpha_starts_up() {
         let base = Instant::now();
-        let s = CheckerSchedule::new(seed_timing(), base, 0);
+        let s = CheckerSchedule::new(seed_timing(), false, base, 0);
         assert!(s.is_up());
     }
 
@@ -567,14 +502,20 @@ mod tests {
             retry: 0,
             ..seed_timing()
         };
-        let ch = simulate(t, 0, Down::Refused, |t| t.as_secs_f64() < 6.5, secs(20.0));
+        let ch = simulate(
+            (t, false),
+            0,
+            Down::Refused,
+            |t| t.as_secs_f64() < 6.5,
+            secs(20.0),
+        );
         assert_eq!(ch, vec![(secs(7.0), false)]);
     }
 
     #[test]
     fn no_probe_while_running_and_extra_timeouts_harmless() {
         let base = Instant::now();
-        let mut s = CheckerSchedule::new(seed_timing(), base, 0);
+        let mut s = CheckerSchedule::new(seed_timing(), false, base, 0);
         s.handle_timeout(base);
         assert_eq!(s.poll_action(), None);
         s.handle_timeout(base + secs(1.0));

@@ -3,41 +3,33 @@
 use core::time::Duration;
 use std::time::Instant;
 
-use super::probe::{FailReason, Outcome, Step, StreamProbe};
+use super::probe::{FailReason, Outcome, Step, StreamProbe, Verdict};
 
 /// One TCP_CHECK probe (sans-IO): the driver connects and reports.
 #[derive(Debug, Clone)]
 pub struct TcpProbe {
-    deadline: Instant,
-    outcome: Option<Outcome>,
+    verdict: Verdict,
 }
 
 impl TcpProbe {
     /// A probe started at `now` that must connect within `connect_timeout`.
     pub fn new(now: Instant, connect_timeout: Duration) -> Self {
         TcpProbe {
-            deadline: now + connect_timeout,
-            outcome: None,
-        }
-    }
-
-    fn finish(&mut self, outcome: Outcome) {
-        if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            verdict: Verdict::new(now, connect_timeout),
         }
     }
 }
 
 impl StreamProbe for TcpProbe {
     fn step(&self) -> Step {
-        match self.outcome {
+        match self.verdict.outcome() {
             Some(o) => Step::Finished(o),
             None => Step::Connect,
         }
     }
 
     fn on_connected(&mut self, _now: Instant) {
-        self.finish(Outcome::Up { weight: None });
+        self.verdict.finish(Outcome::Up { weight: None });
     }
 
     fn pending_write(&self) -> &[u8] {
@@ -51,7 +43,7 @@ impl StreamProbe for TcpProbe {
     fn on_eof(&mut self, _now: Instant) {}
 
     fn on_error(&mut self, _now: Instant, reason: FailReason) {
-        self.finish(Outcome::Down(reason));
+        self.verdict.finish(Outcome::Down(reason));
     }
 
     fn reset_on_close(&self) -> bool {
@@ -59,17 +51,16 @@ impl StreamProbe for TcpProbe {
     }
 
     fn handle_timeout(&mut self, now: Instant) {
-        if now >= self.deadline {
-            self.finish(Outcome::Down(FailReason::Timeout));
-        }
+        self.verdict.handle_timeout(now);
     }
 
     fn poll_at(&self) -> Option<Instant> {
-        self.outcome.is_none().then_some(self.deadline)
+        self.verdict.poll_at()
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
 

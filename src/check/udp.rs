@@ -14,7 +14,8 @@ use core::time::Duration;
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::probe::{FailReason, Outcome, Step, StreamProbe, Transport};
+use super::datagram::{DatagramProbe, Exchange};
+use super::probe::{FailReason, Outcome, Transport, Verdict};
 
 /// keepalived's payload when none is configured (`set_buf` in layer4.c, 32 bytes).
 pub const DEFAULT_PAYLOAD: &[u8; 32] = b"keepalived check - keepalived ch";
@@ -134,10 +135,7 @@ pub fn parse_hex(text: &str, wildcards: bool) -> Result<(Vec<u8>, Vec<u8>), BadH
 #[derive(Debug, Clone)]
 pub struct UdpProbe {
     spec: Arc<UdpSpec>,
-    deadline: Instant,
-    connected: bool,
-    sent: bool,
-    outcome: Option<Outcome>,
+    exchange: Exchange,
 }
 
 impl UdpProbe {
@@ -145,93 +143,51 @@ impl UdpProbe {
     pub fn new(spec: Arc<UdpSpec>, now: Instant, connect_timeout: Duration) -> Self {
         UdpProbe {
             spec,
-            deadline: now + connect_timeout,
-            connected: false,
-            sent: false,
-            outcome: None,
-        }
-    }
-
-    fn finish(&mut self, outcome: Outcome) {
-        if self.outcome.is_none() {
-            self.outcome = Some(outcome);
+            exchange: Exchange::new(Verdict::new(now, connect_timeout)),
         }
     }
 }
 
-impl StreamProbe for UdpProbe {
-    fn step(&self) -> Step {
-        match self.outcome {
-            Some(o) => Step::Finished(o),
-            None if self.connected => Step::Exchange,
-            None => Step::Connect,
-        }
+impl DatagramProbe for UdpProbe {
+    fn exchange(&self) -> &Exchange {
+        &self.exchange
     }
 
-    fn transport(&self) -> Transport {
+    fn exchange_mut(&mut self) -> &mut Exchange {
+        &mut self.exchange
+    }
+
+    fn request(&self) -> &[u8] {
+        &self.spec.payload
+    }
+
+    fn socket_kind(&self) -> Transport {
         Transport::Udp
     }
 
-    fn on_connected(&mut self, _now: Instant) {
-        self.connected = true;
-    }
-
-    fn pending_write(&self) -> &[u8] {
-        if self.sent || self.outcome.is_some() {
-            &[]
+    fn judge_reply(&self, data: &[u8], len: usize) -> Option<Outcome> {
+        Some(if self.spec.reply_matches(data, len) {
+            Outcome::Up { weight: None }
         } else {
-            &self.spec.payload
-        }
+            Outcome::Down(FailReason::Reply)
+        })
     }
 
-    fn on_written(&mut self, _now: Instant, n: usize) {
-        if n != self.spec.payload.len() {
-            // A datagram goes whole or not at all (keepalived: connect_error).
-            self.finish(Outcome::Down(FailReason::Io));
-        }
-        self.sent = true;
-    }
-
-    fn on_read(&mut self, now: Instant, data: &[u8]) {
-        self.on_datagram(now, data, data.len());
-    }
-
-    fn on_datagram(&mut self, _now: Instant, data: &[u8], len: usize) {
-        if !self.sent {
-            return;
-        }
-        if self.spec.reply_matches(data, len) {
-            self.finish(Outcome::Up { weight: None });
+    fn judge_silence(&self, sent: bool) -> Outcome {
+        // keepalived: a read timeout is success unless a reply is required.
+        if sent && !self.spec.require_reply {
+            Outcome::Up { weight: None }
         } else {
-            self.finish(Outcome::Down(FailReason::Reply));
+            Outcome::Down(FailReason::Timeout)
         }
-    }
-
-    fn on_eof(&mut self, _now: Instant) {}
-
-    fn on_error(&mut self, _now: Instant, reason: FailReason) {
-        self.finish(Outcome::Down(reason));
-    }
-
-    fn handle_timeout(&mut self, now: Instant) {
-        if now >= self.deadline {
-            // keepalived: a read timeout is success unless a reply is required.
-            if self.sent && !self.spec.require_reply {
-                self.finish(Outcome::Up { weight: None });
-            } else {
-                self.finish(Outcome::Down(FailReason::Timeout));
-            }
-        }
-    }
-
-    fn poll_at(&self) -> Option<Instant> {
-        self.outcome.is_none().then_some(self.deadline)
     }
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
+    use crate::check::probe::{Step, StreamProbe};
 
     #[test]
     fn hex_strings_read_as_keepalived_reads_them() {

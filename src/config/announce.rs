@@ -15,85 +15,107 @@ pub(crate) fn check(
     instances: &[VrrpInstance],
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
-    let conflict = |vs: &VirtualServer, message: String| {
-        ConfigError::new(origin, vs.line, ConfigErrorKind::Conflict(message))
-            .in_section(format!("virtual_server {}", vs.name))
-            .at_key("announce")
-    };
     for (index, vs) in servers.iter().enumerate() {
+        let conflict = |message: String| {
+            ConfigError::new(origin, vs.line, ConfigErrorKind::Conflict(message))
+                .in_section(format!("virtual_server {}", vs.name))
+                .at_key("announce")
+        };
         let address = match vs.service {
             Service::Address(a) => a.ip(),
-            Service::Fwmark { .. } => {
-                if vs.announce.is_some() {
-                    return Err(conflict(
-                        vs,
-                        "a fwmark service has no address to announce; announce the address services instead".into(),
-                    ));
-                }
-                continue;
+            Service::Fwmark { .. } if vs.announce.is_some() => {
+                return Err(conflict(
+                    "a fwmark service has no address to announce; announce the address services instead".into(),
+                ));
             }
+            Service::Fwmark { .. } => continue,
         };
-        // Every virtual server on one address is announced alike: the
-        // route carries the address, not a port.
-        if let Some(other) = servers.iter().take(index).find(|o| {
-            matches!(o.service, Service::Address(a) if a.ip() == address)
-                && o.announce != vs.announce
-        }) {
-            return Err(conflict(
-                vs,
-                format!(
-                    "virtual_server {} has the same address {address} with announce {}; every virtual server on an address must have the same announce group",
-                    other.name,
-                    other.announce.as_deref().unwrap_or("(none)")
-                ),
-            ));
-        }
+        same_group_per_address(servers, index, address).map_err(conflict)?;
         let Some(group) = &vs.announce else {
             continue;
         };
-        if vs.forward == ForwardMethod::Nat {
-            return Err(conflict(
-                vs,
-                "lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN".into(),
-            ));
-        }
-        if let Some(instance) = instances
-            .iter()
-            .find(|i| i.virtual_ipaddresses.iter().any(|v| v.address == address))
-        {
-            return Err(conflict(
-                vs,
-                format!(
-                    "{address} is also a virtual_ipaddress of vrrp_instance {}; an address is either held by VRRP or announced",
-                    instance.name
-                ),
-            ));
-        }
-        if vs.scheduler != Scheduler::Mh {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: vs.line,
-                section: format!("virtual_server {}", vs.name),
-                key: Some("lb_algo".into()),
-                message: format!(
-                    "announce group {group}: lb_algo {} picks servers per director, so a flow that ECMP moves to another director lands on another real server and breaks; use lb_algo = mh (lvsd adds mh-port)",
-                    vs.scheduler.name()
-                ),
-            });
-        }
-        if vs.persistence_timeout.is_some() {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: vs.line,
-                section: format!("virtual_server {}", vs.name),
-                key: Some("persistence_timeout".into()),
-                message: format!(
-                    "announce group {group}: persistence templates live on one director; another director picks by hash and may choose another server"
-                ),
-            });
-        }
+        announceable(vs, address, instances).map_err(conflict)?;
+        warn_flow_breakers(origin, vs, group, warnings);
     }
     Ok(())
+}
+
+/// Every virtual server on one address is announced alike: the route
+/// carries the address, not a port.
+fn same_group_per_address(
+    servers: &[VirtualServer],
+    index: usize,
+    address: std::net::IpAddr,
+) -> Result<(), String> {
+    let Some(vs) = servers.get(index) else {
+        return Ok(());
+    };
+    match servers.iter().take(index).find(|o| {
+        matches!(o.service, Service::Address(a) if a.ip() == address) && o.announce != vs.announce
+    }) {
+        Some(other) => Err(format!(
+            "virtual_server {} has the same address {address} with announce {}; every virtual server on an address must have the same announce group",
+            other.name,
+            other.announce.as_deref().unwrap_or("(none)")
+        )),
+        None => Ok(()),
+    }
+}
+
+/// An announced service must survive ECMP (no NAT) and its address must not
+/// also be a VRRP address.
+fn announceable(
+    vs: &VirtualServer,
+    address: std::net::IpAddr,
+    instances: &[VrrpInstance],
+) -> Result<(), String> {
+    if vs.forward == ForwardMethod::Nat {
+        return Err("lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN".into());
+    }
+    match instances
+        .iter()
+        .find(|i| i.virtual_ipaddresses.iter().any(|v| v.address == address))
+    {
+        Some(instance) => Err(format!(
+            "{address} is also a virtual_ipaddress of vrrp_instance {}; an address is either held by VRRP or announced",
+            instance.name
+        )),
+        None => Ok(()),
+    }
+}
+
+/// Settings that work but break flows when ECMP moves them between
+/// directors: a scheduler other than mh, persistence.
+fn warn_flow_breakers(
+    origin: &str,
+    vs: &VirtualServer,
+    group: &str,
+    warnings: &mut Vec<ConfigWarning>,
+) {
+    let warn = |key: &str, message: String| ConfigWarning {
+        origin: origin.to_string(),
+        line: vs.line,
+        section: format!("virtual_server {}", vs.name),
+        key: Some(key.into()),
+        message,
+    };
+    if vs.scheduler != Scheduler::Mh {
+        warnings.push(warn(
+            "lb_algo",
+            format!(
+                "announce group {group}: lb_algo {} picks servers per director, so a flow that ECMP moves to another director lands on another real server and breaks; use lb_algo = mh (lvsd adds mh-port)",
+                vs.scheduler.name()
+            ),
+        ));
+    }
+    if vs.persistence_timeout.is_some() {
+        warnings.push(warn(
+            "persistence_timeout",
+            format!(
+                "announce group {group}: persistence templates live on one director; another director picks by hash and may choose another server"
+            ),
+        ));
+    }
 }
 
 #[cfg(test)]

@@ -475,6 +475,17 @@ impl<'s, 'a> Reader<'s, 'a> {
         Ok(out)
     }
 
+    /// A command line (`script`, `misc_path`, `notify*`, `quorum_*`): a
+    /// [`path`](Self::path) that also splits into words, so a bad one is
+    /// refused by `lvsd check`, not first when the daemon runs it.
+    pub fn command(&self, entry: &Entry<'a>) -> Result<PathText, ConfigError> {
+        let text = self.path(entry)?;
+        match crate::script::split_command_line(&text) {
+            Ok(_) => Ok(text),
+            Err(e) => Err(self.bad(entry, format!("command line: {e}"))),
+        }
+    }
+
     /// An IP address.
     pub fn ip(&self, entry: &Entry<'a>) -> Result<IpAddr, ConfigError> {
         let text = self.text(entry)?;

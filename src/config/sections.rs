@@ -98,7 +98,7 @@ fn notify_key(
         "notify" => &mut notify.generic,
         _ => return Ok(false),
     };
-    *slot = Some(reader.path(entry)?);
+    *slot = Some(reader.command(entry)?);
     Ok(true)
 }
 
@@ -299,7 +299,7 @@ fn socket_mode(text: &str) -> Option<u32> {
 /// The `[global]` values when the section is absent.
 pub(crate) fn default_global() -> Global {
     let mut control_socket = PathText::new();
-    let _ = control_socket.push_str(crate::cli::DEFAULT_CONTROL_SOCKET);
+    let _ = control_socket.push_str(crate::paths::DEFAULT_CONTROL_SOCKET);
     Global {
         line: 0,
         router_id: None,
@@ -345,7 +345,7 @@ pub(crate) fn read_script(
     let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         match key {
-            "script" => script = Some(reader.path(entry)?),
+            "script" => script = Some(reader.command(entry)?),
             "init_fail" => init_fail = reader.flag(entry)?,
             "interval" => interval = reader.duration(entry, Duration::from_millis(10)..=hour)?,
             "timeout" => timeout = Some(reader.duration(entry, Duration::from_millis(10)..=hour)?),
@@ -1165,8 +1165,8 @@ pub(crate) fn read_virtual_server<'a>(
             "omega" => omega = reader.flag(entry)?,
             "quorum" => quorum = reader.int(entry, 1..=u32::MAX)?,
             "hysteresis" => hysteresis = reader.int(entry, 0..=u32::MAX)?,
-            "quorum_up" => quorum_up = Some(reader.path(entry)?),
-            "quorum_down" => quorum_down = Some(reader.path(entry)?),
+            "quorum_up" => quorum_up = Some(reader.command(entry)?),
+            "quorum_down" => quorum_down = Some(reader.command(entry)?),
             "sorry_server" => {
                 let text = reader.text(entry)?;
                 let (ip, port) = parse_host_port(text)
@@ -1403,8 +1403,8 @@ pub(crate) fn read_real_server<'a>(
             "inhibit_on_failure" => raw.inhibit_on_failure = Some(reader.flag(entry)?),
             "uthreshold" => raw.uthreshold = reader.int(entry, 0..=u32::MAX)?,
             "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
-            "notify_up" => raw.notify_up = Some(Box::new(reader.path(entry)?)),
-            "notify_down" => raw.notify_down = Some(Box::new(reader.path(entry)?)),
+            "notify_up" => raw.notify_up = Some(Box::new(reader.command(entry)?)),
+            "notify_down" => raw.notify_down = Some(Box::new(reader.command(entry)?)),
             _ => {}
         }
     }
@@ -1598,7 +1598,7 @@ pub(crate) fn read_checker<'a>(
             "ca_file" => tls.ca_file = Some(reader.path(entry)?),
             "sni" => tls.sni = Some(reader.name(entry)?),
             "helo_name" => helo_name = Some(reader.name(entry)?),
-            "misc_path" => misc_path = Some(reader.path(entry)?),
+            "misc_path" => misc_path = Some(reader.command(entry)?),
             "misc_timeout" => {
                 misc_timeout = Some(
                     reader

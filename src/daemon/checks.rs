@@ -17,11 +17,11 @@ use mio::{Interest, Registry};
 use crate::check::dns::{DnsProbe, DnsQuery};
 use crate::check::file::file_verdict;
 use crate::check::http::{HttpCheck, HttpProbe, UrlCheck};
-use crate::check::misc::{misc_outcome, split_command_line};
+use crate::check::misc::misc_outcome;
 use crate::check::ping::PingProbe;
 use crate::check::pool::{Admission, InflightPool, LogLimit};
 use crate::check::probe::{AnyProbe, FailReason, Outcome};
-use crate::check::schedule::{CheckTiming, CheckerSchedule, ScheduleAction, ServerHealth};
+use crate::check::schedule::{CheckerSchedule, ScheduleAction, ServerHealth};
 use crate::check::share::ProbeSharing;
 use crate::check::smtp::SmtpProbe;
 use crate::check::tcp::TcpProbe;
@@ -33,6 +33,7 @@ use crate::io::event_loop::Source;
 use crate::io::probe::{ProbeDriver, ProbeTarget};
 use crate::io::timers::{TimerId, Timers};
 use crate::limits::{CHECKS_READ_BUDGET, MAX_CHECK_TIMERS, MAX_INFLIGHT_CHECKS, PROBE_READ_BUDGET};
+use crate::script::split_command_line;
 use crate::wire::http::{HttpVersion, StatusCodes};
 use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
 
@@ -239,17 +240,6 @@ pub struct Checks {
     timer_log: LogLimit,
     /// Probes whose timer could not be armed, retried at the next `sync_timers`.
     unscheduled: Vec<usize>,
-}
-
-fn timing(t: &config::CheckTiming, alpha: bool) -> CheckTiming {
-    CheckTiming {
-        delay_loop: t.delay_loop,
-        connect_timeout: t.connect_timeout,
-        retry: t.retry,
-        delay_before_retry: t.delay_before_retry,
-        warmup: t.warmup,
-        alpha,
-    }
 }
 
 fn short<const N: usize>(text: &str) -> heapless::String<N> {
@@ -505,11 +495,7 @@ impl Checks {
                     checks.probes.push(Probe {
                         label,
                         def,
-                        schedule: CheckerSchedule::new(
-                            timing(&ch.timing, starts_down),
-                            now,
-                            random,
-                        ),
+                        schedule: CheckerSchedule::new(ch.timing, starts_down, now, random),
                         running: Running::Idle,
                         file_delta: 0,
                         timer: None,
@@ -720,11 +706,7 @@ fn failure_kind(r: &FailReason) -> usize {
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), String> {
-    match crate::io::user::lookup(name) {
-        Ok(Some(ids)) => Ok(ids),
-        Ok(None) => Err(format!("script user {name:?}: no such user in /etc/passwd")),
-        Err(e) => Err(format!("script user {name:?}: {e}")),
-    }
+    crate::io::user::require(name).map_err(|e| e.to_string())
 }
 
 impl Checks {

@@ -19,7 +19,6 @@ use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
 use mio::Interest;
 
-use crate::cli::Exit;
 use crate::command::{self, Request};
 use crate::config::{self, Config, ConfigError};
 use crate::io::caps;
@@ -142,17 +141,6 @@ pub enum DaemonError {
     Kernel(String),
     /// The event loop failed.
     Loop(io::Error),
-}
-
-impl DaemonError {
-    /// The process exit code for this error.
-    pub fn exit_code(&self) -> Exit {
-        match self {
-            DaemonError::Config(_) => Exit::Config,
-            DaemonError::Kernel(_) => Exit::Kernel,
-            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
-        }
-    }
 }
 
 impl std::fmt::Display for DaemonError {
@@ -578,18 +566,12 @@ fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<(), DaemonErr
 
 /// `log_target`, `log_facility` and `log_format` of `[global]`.
 fn log_settings(config: &Config) -> crate::io::log::Settings {
-    use crate::io::log::{Format, Settings, Target};
+    use crate::io::log::Settings;
     let g = &config.global;
     Settings {
-        target: match g.log_target {
-            config::LogTarget::Stderr => Target::Stderr,
-            config::LogTarget::Syslog => Target::Syslog,
-        },
+        target: g.log_target,
         facility: g.log_facility,
-        format: match g.log_format {
-            config::LogFormat::Text => Format::Text,
-            config::LogFormat::Logfmt => Format::Logfmt,
-        },
+        format: g.log_format,
     }
 }
 
@@ -634,7 +616,7 @@ const LOGGED_WARNINGS: usize = 20;
 /// is recognised without parsing them again).
 fn read_config(path: &Path) -> Result<(Vec<u8>, [u8; 16]), DaemonError> {
     use md5::{Digest, Md5};
-    let bytes = config::read_file(path).map_err(DaemonError::Config)?;
+    let bytes = crate::io::config_file::read_file(path).map_err(DaemonError::Config)?;
     let digest: [u8; 16] = Md5::digest(&bytes).into();
     Ok((bytes, digest))
 }

@@ -206,16 +206,7 @@ pub struct Vrrp {
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
-    match crate::io::user::lookup(name) {
-        Ok(Some(ids)) => Ok(ids),
-        Ok(None) => Err(SetupError::Script(format!(
-            "script user {name:?}: no such user in /etc/passwd"
-        ))),
-        Err(err) => Err(SetupError::Socket {
-            what: format!("looking up script user {name:?}"),
-            err,
-        }),
-    }
+    crate::io::user::require(name).map_err(|e| SetupError::Script(e.to_string()))
 }
 
 fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {

@@ -29,8 +29,8 @@ use std::process::{Command, Stdio};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::check::misc::ChildEnd;
 use crate::limits::MAX_CHILDREN;
+use crate::script::ChildEnd;
 
 /// How long a script gets between SIGTERM and SIGKILL.
 pub const KILL_GRACE: Duration = Duration::from_secs(1);

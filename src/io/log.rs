@@ -26,23 +26,9 @@ pub const LOG_BUFFER: usize = 64 * 1024;
 /// The syslog socket.
 const DEV_LOG: &str = "/dev/log";
 
-/// Where lines go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Target {
-    /// Standard error.
-    Stderr,
-    /// The local syslog socket, /dev/log.
-    Syslog,
-}
-
-/// How a line is written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// `lvsd info: text` (stderr) or `<pri>lvsd[pid]: text` (syslog).
-    Text,
-    /// `level=info msg="text"` and `key=value` fields.
-    Logfmt,
-}
+/// Where lines go and how they are written: the config layer's types, so
+/// that `[global] log_target` / `log_format` and `--log` need no mapping.
+pub use crate::config::{LogFormat as Format, LogTarget as Target};
 
 /// Where and how to log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,6 +4,7 @@
 pub mod anycast;
 pub mod caps;
 pub mod child;
+pub mod config_file;
 pub mod control;
 pub mod event_loop;
 pub mod iface;

@@ -3,6 +3,45 @@
 use std::io;
 
 /// The uid and gid of `name`, or `Ok(None)` when /etc/passwd has no such user.
+/// Why a script user could not be resolved; names the user.
+#[derive(Debug)]
+pub enum UserError {
+    /// No such user in /etc/passwd.
+    NoSuchUser(String),
+    /// /etc/passwd could not be read.
+    Io(String, io::Error),
+}
+
+impl std::fmt::Display for UserError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            UserError::NoSuchUser(name) => {
+                write!(f, "script user {name:?}: no such user in /etc/passwd")
+            }
+            UserError::Io(name, e) => write!(f, "script user {name:?}: reading /etc/passwd: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for UserError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            UserError::NoSuchUser(_) => None,
+            UserError::Io(_, e) => Some(e),
+        }
+    }
+}
+
+/// The uid and gid of a script user that must exist (`script_user`,
+/// per-script users): one lookup for VRRP scripts and checkers alike.
+pub fn require(name: &str) -> Result<(u32, u32), UserError> {
+    match lookup(name) {
+        Ok(Some(ids)) => Ok(ids),
+        Ok(None) => Err(UserError::NoSuchUser(name.to_string())),
+        Err(e) => Err(UserError::Io(name.to_string(), e)),
+    }
+}
+
 pub fn lookup(name: &str) -> io::Result<Option<(u32, u32)>> {
     lookup_in(&std::fs::read_to_string("/etc/passwd")?, name)
 }

@@ -598,6 +598,7 @@ impl Table {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::wire::netlink::ipvs::{ForwardMethod, Protocol, Scheduler};

@@ -3,7 +3,7 @@
 //! ([`text`]), the versioned JSON of `lvsd status --json` ([`json`]) and the
 //! Prometheus text exposition of `GET /metrics` ([`prom`]). One model keeps
 //! the three views in agreement: a number shown by one is shown by all.
-
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 #![forbid(unsafe_code)]
 
 pub mod json;
@@ -303,9 +303,11 @@ pub fn key_text(key: &ServiceKey) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 pub(crate) mod sample;
 #[cfg(test)]
 #[test]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 fn zz_generate_goldens() {
     if std::env::var_os("LVSD_WRITE_GOLDEN").is_none() {
         return;

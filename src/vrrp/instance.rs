@@ -1028,6 +1028,7 @@ impl Instance {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
     use std::net::Ipv4Addr;

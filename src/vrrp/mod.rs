@@ -21,6 +21,8 @@
 //!    are not queued: the instance keeps its desired state (VIPs held while
 //!    MASTER) and coalesced one-shot flags, and `poll_action` hands out what
 //!    it takes to converge, so no event burst can lose one.
+#![forbid(unsafe_code)]
+#![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod instance;
 pub mod receive;

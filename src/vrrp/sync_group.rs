@@ -156,6 +156,7 @@ impl SyncGroup {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::vrrp::instance::{InstanceParams, OWN_INTERFACE};

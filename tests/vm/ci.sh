@@ -1,5 +1,5 @@
 #!/bin/bash
-# tests/vm/ci.sh: the VM part of CI (what `make test-vm` runs). Needs root-free
+# tests/vm/ci.sh: the VM part of CI (what `make vm-test` runs). Needs root-free
 # qemu-system-x86_64 (TCG), apt access or a cached kernel .deb, busybox-static,
 # ipvsadm and iproute2 on the host, and the static lvsd already built (`make`).
 #   1. build both boards' images;  2. check they are reproducible;

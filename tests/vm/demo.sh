@@ -24,7 +24,6 @@ while IFS= read -r stamped; do
         "@@STEP BEGIN "*) [ "$in_seed" = 1 ] && echo "[$(el)] step ${line#@@STEP BEGIN }" ;;
         "@@STEP FAIL"*) echo "[$(el)] PROBLEM: that step failed: ${line#@@STEP FAIL }"; fail=1 ;;
         "@@FAIL "*) echo "[$(el)]     failed: ${line#@@FAIL }" ;;
-        "@@NOTYET "*) echo "[$(el)] NOT YET: ${line#@@NOTYET }" ;;
         "@@TEST END "*) case $line in *" rc=0 "*) ;; *) fail=1 ;; esac ;;
         "@@LAB DONE"*) seen_done=1 ;;
         "@@HOST HARD-TIMEOUT"*) echo "[$(el)] PROBLEM: the VM hit its hard timeout and was killed"; fail=1 ;;

@@ -112,7 +112,6 @@ lab_dump() {
 
 # ---- helpers for lvsd in the lab (directors dir1/dir2) ----------------------
 say() { echo "@@SAY $*"; }            # a plain-words line for the demo
-notyet() { echo "@@NOTYET $*"; }      # something that is not built yet
 
 # lab_conf NS STATE PRIORITY: write /run/lab/NS.ini, SEED.md's director config
 # with the lab's addresses (schema after docs/examples/seed-master.ini).

@@ -13,11 +13,11 @@ use log::{debug, info, warn};
 use mio::unix::SourceFd;
 use mio::{Interest, Registry};
 
-use crate::check::misc::{split_command_line, ChildEnd};
 use crate::config::Notify;
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
 use crate::limits::MAX_NOTIFY_QUEUE;
+use crate::script::{split_command_line, ChildEnd};
 use crate::vrrp::instance::NotifyState;
 use crate::vrrp::track::{ScriptFilter, TrackStatus};
 

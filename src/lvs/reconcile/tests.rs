@@ -1,5 +1,7 @@
 //! Reconcile tests: the desired table against constructed kernel dumps.
 
+#![allow(clippy::disallowed_methods, clippy::disallowed_types)]
+
 use super::*;
 use crate::lvs::table::{DestSpec, ServiceSpec};
 use crate::wire::netlink::ipvs::{ForwardMethod, Protocol, Scheduler};
