@@ -155,7 +155,11 @@ fn global_values() {
     assert_eq!(g.log_target, LogTarget::Syslog);
     let d = g.lvs_sync_daemon.as_ref().unwrap();
     assert_eq!(
-        (d.interface.as_str(), d.instance.as_str(), d.sync_id),
+        (
+            d.interface.as_str(),
+            d.instance.as_deref().unwrap_or(""),
+            d.sync_id
+        ),
         ("ens224", "VI_6", 7)
     );
 }

@@ -293,7 +293,14 @@ macro_rules! connect_probes {
 fn probes() -> Vec<Probe> {
     let mut v = vec![
         p("global", "router_id", "LVS_X"),
-        p("global", "lvs_sync_daemon", "eth1 VI_1 id 7"),
+        p(
+            "global",
+            "lvs_sync_daemon",
+            "eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82",
+        ),
+        p("global", "lvs_timeouts", "tcp 900 tcpfin 60 udp 120"),
+        p("global", "lvs_flush", "yes"),
+        p("global", "lvs_flush_on_stop", "VS"),
         p("global", "script_user", "nobody"),
         p("global", "enable_script_security", "yes"),
         p("global", "notify_fifo", "/run/lvsd-test.fifo"),
@@ -456,6 +463,18 @@ fn probes() -> Vec<Probe> {
         p("virtual_server", "quorum_up", "/bin/true up"),
         p("virtual_server", "quorum_down", "/bin/true down"),
         p("virtual_server", "sorry_server", "192.168.118.200 80"),
+        pc(
+            "virtual_server",
+            "sorry_server_inhibit",
+            "yes",
+            &[("", "sorry_server", Some("192.168.118.200 80"))],
+        ),
+        pc(
+            "virtual_server",
+            "sorry_server_lvs_method",
+            "NAT",
+            &[("", "sorry_server", Some("192.168.118.200 80"))],
+        ),
         p("virtual_server", "inhibit_on_failure", "yes"),
         p("virtual_server", "virtualhost", "www.example.test"),
         p("virtual_server", "ha_suspend", "yes"),
@@ -467,6 +486,13 @@ fn probes() -> Vec<Probe> {
             &[("", "address", Some("192.168.118.130"))],
         ),
         p("real_server", "weight", "2"),
+        p("real_server", "lb_kind", "DR"),
+        pc(
+            "real_server",
+            "tun_type",
+            "gre",
+            &[("", "lb_kind", Some("TUN"))],
+        ),
         p("real_server", "inhibit_on_failure", "yes"),
         p("real_server", "uthreshold", "100"),
         pc(
@@ -492,6 +518,11 @@ fn probes() -> Vec<Probe> {
         pc("ssl_get", "ca_file", "/etc/ssl/certs/ca.pem", TLS_CTX),
         p("ssl_get", "sni", "www.example.test"),
         p("smtp_check", "helo_name", "mail.example.test"),
+        p(
+            "smtp_check",
+            "host",
+            "connect_ip 192.168.118.141 connect_port 587 bindto 192.168.118.128 connect_timeout 3",
+        ),
         p("misc_check", "delay_loop", "7"),
         p("misc_check", "retry", "2"),
         p("misc_check", "delay_before_retry", "2"),

@@ -48,7 +48,7 @@ fn seed_master_values() {
     assert_eq!(i.garp_master_delay, Duration::from_secs(5));
     let sync = c.global.lvs_sync_daemon.as_ref().unwrap();
     assert_eq!(sync.interface.as_str(), "ens224");
-    assert_eq!(sync.instance.as_str(), "VI_1");
+    assert_eq!(sync.instance.as_deref(), Some("VI_1"));
     assert_eq!(sync.sync_id, 51);
     assert_eq!(
         c.interfaces.iter().map(|n| n.as_str()).collect::<Vec<_>>(),

@@ -123,10 +123,36 @@ pub enum LogFormat {
 pub struct LvsSyncDaemon {
     /// Multicast interface for the sync traffic.
     pub interface: Name,
-    /// The VRRP instance whose state the daemon follows.
-    pub instance: Name,
-    /// Sync id (defaults to the instance's virtual_router_id).
+    /// The VRRP instance whose state the daemon follows; `None` runs the
+    /// master and the backup daemon together for as long as lvsd runs
+    /// (keepalived's `lvs_sync_daemon IFACE` without an instance).
+    pub instance: Option<Name>,
+    /// Sync id (defaults to the instance's virtual_router_id, 0 without one).
     pub sync_id: u8,
+    /// `maxlen`: sync message payload size (kernel default when `None`).
+    pub max_len: Option<u16>,
+    /// `port`: UDP port of the sync traffic (kernel default 8848).
+    pub port: Option<u16>,
+    /// `ttl`: multicast TTL (kernel default 1).
+    pub ttl: Option<u8>,
+    /// `group`: multicast group (kernel default 224.0.0.81).
+    pub group: Option<IpAddr>,
+}
+
+/// IPVS connection timeouts, `lvs_timeouts` (keepalived's `tcp`, `tcpfin`,
+/// `udp`), in seconds; 0 = left as the kernel had them when lvsd started.
+pub use crate::wire::netlink::ipvs::Timeouts;
+
+/// `lvs_flush_on_stop`: what a clean stop does to the IPVS table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FlushOnStop {
+    /// Delete each real server, then each virtual server lvsd owns (keepalived's default).
+    No,
+    /// Flush the whole table, entries lvsd does not own included (`lvs_flush_on_stop`).
+    Full,
+    /// Delete each virtual server lvsd owns; the kernel removes its real servers
+    /// with it, foreign ones included (`lvs_flush_on_stop VS`).
+    VirtualServers,
 }
 
 /// `[global]`.
@@ -156,6 +182,12 @@ pub struct Global {
     pub vrrp_garp_master_refresh_repeat: u32,
     /// `lvs_sync_daemon`, or the one instance with `lvs_sync_daemon_interface`.
     pub lvs_sync_daemon: Option<LvsSyncDaemon>,
+    /// `lvs_timeouts`: set at start and on reload, restored at stop (None: untouched).
+    pub lvs_timeouts: Option<Timeouts>,
+    /// `lvs_flush`: flush the whole IPVS table at start (not on reload).
+    pub lvs_flush: bool,
+    /// `lvs_flush_on_stop`.
+    pub lvs_flush_on_stop: FlushOnStop,
     /// `reconcile_interval` (lvsd): how often the IPVS table is compared with the kernel.
     pub reconcile_interval: Duration,
     /// `control_socket` (lvsd): unix socket path for `lvsd` operator commands.
@@ -626,6 +658,8 @@ pub struct RealServer {
     pub address: SocketAddr,
     /// `weight`, 0..=65535 (default 1).
     pub weight: u32,
+    /// `lb_kind` / `lvs_method` (+ `tun_type`): default the virtual server's.
+    pub forward: ForwardMethod,
     /// `inhibit_on_failure` (default: the virtual server's).
     pub inhibit_on_failure: bool,
     /// `uthreshold`: upper connection threshold (0 = none).
@@ -675,6 +709,11 @@ pub struct VirtualServer {
     pub quorum_down: Option<PathText>,
     /// `sorry_server`: replaces the pool when quorum is lost.
     pub sorry_server: Option<SocketAddr>,
+    /// `sorry_server_inhibit`: the sorry server stays in the table with weight 0
+    /// while the quorum holds, instead of being removed.
+    pub sorry_server_inhibit: bool,
+    /// `sorry_server_lvs_method`: the sorry server's forwarding (default `lb_kind`'s).
+    pub sorry_server_forward: ForwardMethod,
     /// `inhibit_on_failure` default for the real servers.
     pub inhibit_on_failure: bool,
     /// `virtualhost` default for HTTP checkers.

@@ -32,6 +32,9 @@ const fn list(name: &'static str) -> KeySpec {
 pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("router_id"),
     one("lvs_sync_daemon"),
+    one("lvs_timeouts"),
+    one("lvs_flush"),
+    one("lvs_flush_on_stop"),
     one("script_user"),
     one("enable_script_security"),
     one("vrrp_strict"),
@@ -138,6 +141,8 @@ pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
     one("quorum_up"),
     one("quorum_down"),
     one("sorry_server"),
+    one("sorry_server_inhibit"),
+    one("sorry_server_lvs_method"),
     one("inhibit_on_failure"),
     one("virtualhost"),
     one("ha_suspend"),
@@ -147,6 +152,8 @@ pub(crate) const VIRTUAL_SERVER_KEYS: &[KeySpec] = &[
 /// Keys of `[real_server VS/ADDR:PORT]`.
 pub(crate) const REAL_SERVER_KEYS: &[KeySpec] = &[
     one("weight"),
+    one("lb_kind"),
+    one("tun_type"),
     one("inhibit_on_failure"),
     one("uthreshold"),
     one("lthreshold"),
@@ -214,6 +221,7 @@ pub(crate) const SMTP_CHECK_KEYS: &[KeySpec] = &[
     CONNECT[1],
     CONNECT[2],
     one("helo_name"),
+    list("host"),
 ];
 /// Keys of `[udp_check VS/ADDR:PORT]`.
 pub(crate) const UDP_CHECK_KEYS: &[KeySpec] = &[
@@ -268,6 +276,7 @@ const ALIASES: &[(&str, &str)] = &[
     ("nb_get_retry", "retry"),
     ("lvs_sched", "lb_algo"),
     ("lvs_method", "lb_kind"),
+    ("lvs_flush_onstop", "lvs_flush_on_stop"),
 ];
 
 fn canonical(key: &str) -> &str {

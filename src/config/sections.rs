@@ -1,6 +1,7 @@
 //! One reader per section kind: keys -> typed values, references kept by name.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::ops::RangeInclusive;
 
 use crate::limits::{MAX_ADVERT_VIPS, MAX_VIPS_PER_INSTANCE};
 use std::time::Duration;
@@ -13,9 +14,233 @@ use super::parse::*;
 /// `[global]` before references are resolved.
 pub(crate) struct RawGlobal<'a> {
     pub global: Global,
-    /// `lvs_sync_daemon = IFACE INSTANCE [id N]`, with its line.
-    pub sync_daemon: Option<(Name, Name, Option<u8>, usize)>,
+    /// `lvs_sync_daemon = IFACE [INSTANCE] [id N] ...`, with its line.
+    pub sync_daemon: Option<RawSyncDaemon>,
     pub title: Title<'a>,
+}
+
+/// `lvs_sync_daemon` before its instance is resolved.
+pub(crate) struct RawSyncDaemon {
+    pub interface: Name,
+    pub instance: Option<Name>,
+    pub sync_id: Option<u8>,
+    pub max_len: Option<u16>,
+    pub port: Option<u16>,
+    pub ttl: Option<u8>,
+    pub group: Option<IpAddr>,
+    pub line: usize,
+}
+
+/// keepalived's `lvs_sync_daemon IFACE [[inst] INSTANCE] [id N] [maxlen N]
+/// [port N] [ttl N] [group ADDR]` (global_parser.c `lvs_syncd_handler`):
+/// options in any order; an unnamed word right after the interface is the
+/// instance, an unnamed number after that the sync id (the old form).
+fn read_sync_daemon(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<RawSyncDaemon, ConfigError> {
+    let text = reader.text(entry)?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some((iface, rest)) = words.split_first() else {
+        return Err(reader.bad(entry, "needs an interface: `IFACE [INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]`"));
+    };
+    let mut d = RawSyncDaemon {
+        interface: reader.interface(entry, iface)?,
+        instance: None,
+        sync_id: None,
+        max_len: None,
+        port: None,
+        ttl: None,
+        group: None,
+        line: entry.line,
+    };
+    let mut i = 0;
+    while i < rest.len() {
+        let word = rest[i];
+        let value = rest.get(i + 1).copied();
+        let need = |what: &str| {
+            value.ok_or_else(|| reader.bad(entry, format!("`{word}` needs a value ({what})")))
+        };
+        let number = |what: &str, range: RangeInclusive<u32>| -> Result<u32, ConfigError> {
+            let v = need(what)?;
+            v.parse::<u32>()
+                .ok()
+                .filter(|n| range.contains(n))
+                .ok_or_else(|| reader.bad(entry, format!("{word} {v}: must be {what}")))
+        };
+        match word {
+            "inst" => {
+                let v = need("a vrrp_instance name")?;
+                d.instance = Some(
+                    to_name(v).ok_or_else(|| reader.bad(entry, format!("inst {v}: not a name")))?,
+                );
+            }
+            "id" => d.sync_id = Some(number("0..=255", 0..=255)? as u8),
+            // 65535 less the IP and UDP headers, keepalived's bound.
+            "maxlen" => d.max_len = Some(number("1..=65507", 1..=65507)? as u16),
+            "port" => d.port = Some(number("1..=65535", 1..=65535)? as u16),
+            "ttl" => d.ttl = Some(number("1..=255", 1..=255)? as u8),
+            "group" => {
+                let v = need("a multicast address")?;
+                let addr: IpAddr = v
+                    .parse()
+                    .map_err(|_| reader.bad(entry, format!("group {v}: not an address")))?;
+                if !addr.is_multicast() {
+                    return Err(reader.bad(entry, format!("group {v}: not a multicast address")));
+                }
+                d.group = Some(addr);
+            }
+            _ if i == 0 => {
+                d.instance = Some(
+                    to_name(word)
+                        .ok_or_else(|| reader.bad(entry, format!("{word}: not an instance name")))?,
+                );
+                i += 1;
+                continue;
+            }
+            _ if i == 1 && d.sync_id.is_none() && word.parse::<u8>().is_ok() => {
+                d.sync_id = word.parse::<u8>().ok();
+                i += 1;
+                continue;
+            }
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    format!("unknown option `{word}`: the options are inst, id, maxlen, port, ttl and group"),
+                ))
+            }
+        }
+        i += 2;
+    }
+    Ok(d)
+}
+
+/// `lvs_timeouts = [tcp N] [tcpfin N] [udp N]` (at least one), 0..=31 days each.
+fn read_lvs_timeouts(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Timeouts, ConfigError> {
+    let form =
+        "must be `[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one, each 0..=2678400";
+    let text = reader.text(entry)?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.is_empty() || words.len() % 2 != 0 {
+        return Err(reader.bad(entry, form));
+    }
+    let mut t = Timeouts::default();
+    for pair in words.chunks(2) {
+        let v = pair[1]
+            .parse::<u32>()
+            .ok()
+            .filter(|v| *v <= LVS_MAX_TIMEOUT)
+            .ok_or_else(|| reader.bad(entry, format!("{} {}: {form}", pair[0], pair[1])))?;
+        match pair[0] {
+            "tcp" => t.tcp = v,
+            "tcpfin" => t.tcp_fin = v,
+            "udp" => t.udp = v,
+            other => return Err(reader.bad(entry, format!("unknown timeout `{other}`: {form}"))),
+        }
+    }
+    Ok(t)
+}
+
+/// keepalived's LVS_MAX_TIMEOUT: 31 days.
+const LVS_MAX_TIMEOUT: u32 = 86_400 * 31;
+
+/// A forwarding method in keepalived's syntax: `NAT`, `DR`, `TUN [type
+/// ipip|gre|gue] [port N]` (check_parser.c `svr_forwarding_handler`); the
+/// tunnel is `None` unless `type` or `port` is given.
+pub(crate) fn read_forward(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<(ForwardMethod, Option<TunnelType>), ConfigError> {
+    let form =
+        "must be NAT, DR or TUN (TUN may add `type ipip|gre|gue` and `port N`; gue needs the port)";
+    let text = reader.text(entry)?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let Some((kind, rest)) = words.split_first() else {
+        return Err(reader.bad(entry, form));
+    };
+    let method = match kind.to_ascii_uppercase().as_str() {
+        "NAT" => ForwardMethod::Nat,
+        "DR" => ForwardMethod::Dr,
+        "TUN" => ForwardMethod::Tun(TunnelType::Ipip),
+        _ => return Err(reader.bad(entry, form)),
+    };
+    if rest.is_empty() {
+        return Ok((method, None));
+    }
+    if method != ForwardMethod::Tun(TunnelType::Ipip) || rest.len() % 2 != 0 {
+        return Err(reader.bad(entry, form));
+    }
+    let (mut kind, mut port) = ("ipip", None);
+    for pair in rest.chunks(2) {
+        match pair[0] {
+            "type" => kind = pair[1],
+            "port" => {
+                port = Some(
+                    pair[1]
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(|| reader.bad(entry, form))?,
+                )
+            }
+            _ => return Err(reader.bad(entry, form)),
+        }
+    }
+    let tunnel = match (kind, port) {
+        ("ipip", None) => TunnelType::Ipip,
+        ("gre", None) => TunnelType::Gre,
+        ("gue", Some(port)) => TunnelType::Gue { port },
+        _ => return Err(reader.bad(entry, form)),
+    };
+    Ok((ForwardMethod::Tun(tunnel), Some(tunnel)))
+}
+
+/// `tun_type = ipip | gre | gue port N` (lvsd's key; keepalived writes the
+/// same words after `lb_kind TUN type`).
+fn read_tun_type(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<TunnelType, ConfigError> {
+    let text = reader.text(entry)?;
+    let words: Vec<&str> = text.split_whitespace().collect();
+    Ok(match words.as_slice() {
+        ["ipip"] => TunnelType::Ipip,
+        ["gre"] => TunnelType::Gre,
+        ["gue", "port", p] => TunnelType::Gue {
+            port: p
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p > 0)
+                .ok_or_else(|| reader.bad(entry, "gue port must be 1..=65535"))?,
+        },
+        _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
+    })
+}
+
+/// `lb_kind` (with its inline tunnel, if any) and `tun_type` into one method;
+/// `kind` None with a tunnel is refused as `tun_type` without TUN.
+type ForwardEntry<'e, 'a> = ((ForwardMethod, Option<TunnelType>), &'e Entry<'a>);
+fn forward_with_tunnel(
+    reader: &Reader<'_, '_>,
+    kind: Option<ForwardEntry<'_, '_>>,
+    tunnel: Option<(TunnelType, &Entry<'_>)>,
+) -> Result<ForwardMethod, ConfigError> {
+    match (kind, tunnel) {
+        (Some(((ForwardMethod::Tun(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict(
+                "the tunnel is given twice: in lb_kind and in tun_type".into(),
+            ),
+        )),
+        (Some(((ForwardMethod::Tun(_), inline), _)), tunnel) => Ok(ForwardMethod::Tun(
+            inline
+                .or(tunnel.map(|(t, _)| t))
+                .unwrap_or(TunnelType::Ipip),
+        )),
+        (_, Some((_, entry))) => Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
+        )),
+        (Some(((method, _), _)), None) => Ok(method),
+        (None, None) => Ok(ForwardMethod::Nat),
+    }
 }
 
 /// `[vrrp_instance]` before references are resolved.
@@ -62,6 +287,8 @@ pub(crate) struct RawRealServer<'a> {
     pub title: Title<'a>,
     pub line: usize,
     pub weight: u32,
+    /// `lb_kind` (`lvs_method`) + `tun_type`: None = the virtual server's.
+    pub forward: Option<ForwardMethod>,
     pub inhibit_on_failure: Option<bool>,
     pub uthreshold: u32,
     pub lthreshold: u32,
@@ -82,6 +309,67 @@ pub(crate) struct RawChecker<'a> {
     pub connect_ip: Option<IpAddr>,
     pub connect_port: Option<u16>,
     pub bindto: Option<IpAddr>,
+    /// SMTP_CHECK `host` lines: each is one more checker.
+    pub hosts: Vec<SmtpHost>,
+}
+
+/// One SMTP_CHECK `host` line (keepalived's deprecated `host { }` block):
+/// its own connection, the checker's other settings.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct SmtpHost {
+    pub connect_ip: Option<IpAddr>,
+    pub connect_port: Option<u16>,
+    pub bindto: Option<IpAddr>,
+    pub connect_timeout: Option<Duration>,
+    pub line: usize,
+}
+
+/// `host = [connect_ip IP] [connect_port N] [bindto IP] [connect_timeout S]`.
+fn read_smtp_host(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<SmtpHost, ConfigError> {
+    let form =
+        "must be `[connect_ip IP] [connect_port 1..=65535] [bindto IP] [connect_timeout SECONDS]`";
+    let mut host = SmtpHost {
+        connect_ip: None,
+        connect_port: None,
+        bindto: None,
+        connect_timeout: None,
+        line: entry.line,
+    };
+    let text = entry.value.unwrap_or("");
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() % 2 != 0 {
+        return Err(reader.bad(entry, form));
+    }
+    for pair in words.chunks(2) {
+        let bad = || reader.bad(entry, format!("{} {}: {form}", pair[0], pair[1]));
+        match pair[0] {
+            "connect_ip" => host.connect_ip = Some(pair[1].parse().map_err(|_| bad())?),
+            "bindto" => host.bindto = Some(pair[1].parse().map_err(|_| bad())?),
+            "connect_port" => {
+                host.connect_port = Some(
+                    pair[1]
+                        .parse::<u16>()
+                        .ok()
+                        .filter(|p| *p > 0)
+                        .ok_or_else(bad)?,
+                )
+            }
+            "connect_timeout" => {
+                let secs: f64 = pair[1].parse().map_err(|_| bad())?;
+                if !(0.001..=3600.0).contains(&secs) {
+                    return Err(bad());
+                }
+                host.connect_timeout = Some(Duration::from_secs_f64(secs));
+            }
+            _ => return Err(bad()),
+        }
+    }
+    if let (Some(ip), Some(b)) = (host.connect_ip, host.bindto) {
+        if ip.is_ipv6() != b.is_ipv6() {
+            return Err(reader.bad(entry, "connect_ip and bindto differ in address family"));
+        }
+    }
+    Ok(host)
 }
 
 fn notify_key(
@@ -245,22 +533,17 @@ pub(crate) fn read_global<'a>(
                 }
                 global.script_capabilities = set;
             }
-            "lvs_sync_daemon" => {
-                let text = reader.text(entry)?;
-                let words: Vec<&str> = text.split_whitespace().collect();
-                let form = "must be `INTERFACE VRRP_INSTANCE [id 0..=255]`";
-                let (iface, instance, id) = match words.as_slice() {
-                    [iface, instance] => (*iface, *instance, None),
-                    [iface, instance, "id", id] => (
-                        *iface,
-                        *instance,
-                        Some(id.parse::<u8>().map_err(|_| reader.bad(entry, form))?),
-                    ),
-                    _ => return Err(reader.bad(entry, form)),
-                };
-                let iface = reader.interface(entry, iface)?;
-                let instance = to_name(instance).ok_or_else(|| reader.bad(entry, form))?;
-                sync_daemon = Some((iface, instance, id, entry.line));
+            "lvs_sync_daemon" => sync_daemon = Some(read_sync_daemon(&reader, entry)?),
+            "lvs_timeouts" => global.lvs_timeouts = Some(read_lvs_timeouts(&reader, entry)?),
+            "lvs_flush" => global.lvs_flush = reader.flag(entry)?,
+            "lvs_flush_on_stop" => {
+                // A bare key is keepalived's bare `lvs_flush_on_stop`: full.
+                global.lvs_flush_on_stop = match entry.value.unwrap_or("full") {
+                    "no" | "off" => FlushOnStop::No,
+                    "yes" | "full" | "" => FlushOnStop::Full,
+                    "VS" | "vs" => FlushOnStop::VirtualServers,
+                    _ => return Err(reader.bad(entry, "must be no, full or VS")),
+                }
             }
             _ => {}
         }
@@ -313,6 +596,9 @@ pub(crate) fn default_global() -> Global {
         vrrp_garp_master_refresh: Some(Duration::from_secs(60)),
         vrrp_garp_master_refresh_repeat: 1,
         lvs_sync_daemon: None,
+        lvs_timeouts: None,
+        lvs_flush: false,
+        lvs_flush_on_stop: FlushOnStop::No,
         reconcile_interval: Duration::from_secs(5),
         control_socket,
         log_target: LogTarget::Stderr,
@@ -1082,6 +1368,8 @@ pub(crate) fn read_virtual_server<'a>(
     let mut quorum_up = None;
     let mut quorum_down = None;
     let mut sorry_server = None;
+    let mut sorry_inhibit: Option<(bool, &Entry<'_>)> = None;
+    let mut sorry_forward = None;
     let mut inhibit_on_failure = false;
     let mut virtualhost = None;
     let mut ha_suspend = false;
@@ -1125,35 +1413,8 @@ pub(crate) fn read_virtual_server<'a>(
                         })?,
                 )
             }
-            "lb_kind" => {
-                kind = Some((
-                    match reader.text(entry)?.to_ascii_uppercase().as_str() {
-                        "NAT" => 0,
-                        "DR" => 1,
-                        "TUN" => 2,
-                        _ => return Err(reader.bad(entry, "must be NAT, DR or TUN")),
-                    },
-                    entry,
-                ))
-            }
-            "tun_type" => {
-                let text = reader.text(entry)?;
-                let words: Vec<&str> = text.split_whitespace().collect();
-                tunnel =
-                    Some((
-                        match words.as_slice() {
-                            ["ipip"] => TunnelType::Ipip,
-                            ["gre"] => TunnelType::Gre,
-                            ["gue", "port", p] => TunnelType::Gue {
-                                port: p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(
-                                    || reader.bad(entry, "gue port must be 1..=65535"),
-                                )?,
-                            },
-                            _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
-                        },
-                        entry,
-                    ))
-            }
+            "lb_kind" => kind = Some((read_forward(&reader, entry)?, entry)),
+            "tun_type" => tunnel = Some((read_tun_type(&reader, entry)?, entry)),
             "persistence_timeout" => {
                 persistence_timeout = Some(reader.duration(
                     entry,
@@ -1175,6 +1436,10 @@ pub(crate) fn read_virtual_server<'a>(
                 sorry_server = Some(SocketAddr::new(ip, port));
             }
             "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
+            "sorry_server_inhibit" => sorry_inhibit = Some((reader.flag(entry)?, entry)),
+            "sorry_server_lvs_method" => {
+                sorry_forward = Some((read_forward(&reader, entry)?, entry))
+            }
             "virtualhost" => virtualhost = Some(reader.name(entry)?),
             "ha_suspend" => ha_suspend = reader.flag(entry)?,
             "announce" => announce = Some(reader.name(entry)?),
@@ -1251,15 +1516,7 @@ pub(crate) fn read_virtual_server<'a>(
             ));
             ForwardMethod::Nat
         }
-        (Some((2, _)), tunnel) => ForwardMethod::Tun(tunnel.map_or(TunnelType::Ipip, |(t, _)| t)),
-        (_, Some((_, entry))) => {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
-            ))
-        }
-        (Some((0, _)), None) => ForwardMethod::Nat,
-        (Some(_), None) => ForwardMethod::Dr,
+        (kind, tunnel) => forward_with_tunnel(&reader, kind, tunnel)?,
     };
     let ipv6 = match service {
         Service::Address(a) => a.is_ipv6(),
@@ -1316,8 +1573,23 @@ pub(crate) fn read_virtual_server<'a>(
             ),
         ));
     }
+    if let Some((_, entry)) = sorry_inhibit.filter(|_| sorry_server.is_none()) {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict("sorry_server_inhibit needs a sorry_server".into()),
+        ));
+    }
+    if let Some((_, entry)) = sorry_forward.as_ref().filter(|_| sorry_server.is_none()) {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::Conflict("sorry_server_lvs_method needs a sorry_server".into()),
+        ));
+    }
+    let sorry_server_forward = sorry_forward.map_or(forward, |((m, _), _)| m);
     if let Some(sorry) = sorry_server {
-        if sorry.is_ipv6() != ipv6 {
+        // A tunnelled sorry server may be of the other family (keepalived's
+        // vs_end_handler), as a tunnelled real server may.
+        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tun(_)) {
             let line = reader.line_of("sorry_server");
             return Err(reader.error_at(
                 line,
@@ -1344,6 +1616,8 @@ pub(crate) fn read_virtual_server<'a>(
             quorum_up,
             quorum_down,
             sorry_server,
+            sorry_server_inhibit: sorry_inhibit.is_some_and(|(on, _)| on),
+            sorry_server_forward,
             inhibit_on_failure,
             virtualhost,
             ha_suspend,
@@ -1387,6 +1661,7 @@ pub(crate) fn read_real_server<'a>(
         title: reader.title,
         line: section.line,
         weight: 1,
+        forward: None,
         inhibit_on_failure: None,
         uthreshold: 0,
         lthreshold: 0,
@@ -1394,12 +1669,15 @@ pub(crate) fn read_real_server<'a>(
         notify_down: None,
         timing: TimingOptions::default(),
     };
+    let (mut kind, mut tunnel) = (None, None);
     for (key, entry) in reader.entries() {
         if raw.timing.read(&reader, key, entry)? {
             continue;
         }
         match key {
             "weight" => raw.weight = reader.int(entry, 0..=65535u32)?,
+            "lb_kind" => kind = Some((read_forward(&reader, entry)?, entry)),
+            "tun_type" => tunnel = Some((read_tun_type(&reader, entry)?, entry)),
             "inhibit_on_failure" => raw.inhibit_on_failure = Some(reader.flag(entry)?),
             "uthreshold" => raw.uthreshold = reader.int(entry, 0..=u32::MAX)?,
             "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
@@ -1407,6 +1685,9 @@ pub(crate) fn read_real_server<'a>(
             "notify_down" => raw.notify_down = Some(Box::new(reader.command(entry)?)),
             _ => {}
         }
+    }
+    if kind.is_some() || tunnel.is_some() {
+        raw.forward = Some(forward_with_tunnel(&reader, kind, tunnel)?);
     }
     if raw.uthreshold > 0 && raw.lthreshold > raw.uthreshold {
         let line = reader.line_of("lthreshold");
@@ -1545,6 +1826,7 @@ pub(crate) fn read_checker<'a>(
         connect_ip: None,
         connect_port: None,
         bindto: None,
+        hosts: Vec::new(),
     };
     let mut urls = Vec::new();
     let mut virtualhost = None;
@@ -1598,6 +1880,7 @@ pub(crate) fn read_checker<'a>(
             "ca_file" => tls.ca_file = Some(reader.path(entry)?),
             "sni" => tls.sni = Some(reader.name(entry)?),
             "helo_name" => helo_name = Some(reader.name(entry)?),
+            "host" => raw.hosts.push(read_smtp_host(&reader, entry)?),
             "misc_path" => misc_path = Some(reader.command(entry)?),
             "misc_timeout" => {
                 misc_timeout = Some(

@@ -69,10 +69,41 @@ impl Config {
             let _ = writeln!(out);
         }
         if let Some(d) = &self.global.lvs_sync_daemon {
+            match &d.instance {
+                Some(i) => {
+                    let _ = write!(
+                        out,
+                        "lvs sync daemon on {} following {i} (syncid {})",
+                        d.interface, d.sync_id
+                    );
+                }
+                None => {
+                    let _ = write!(
+                        out,
+                        "lvs sync daemon on {}, master and backup (syncid {})",
+                        d.interface, d.sync_id
+                    );
+                }
+            }
+            for (what, v) in [
+                ("maxlen", d.max_len.map(u32::from)),
+                ("port", d.port.map(u32::from)),
+                ("ttl", d.ttl.map(u32::from)),
+            ] {
+                if let Some(v) = v {
+                    let _ = write!(out, " {what} {v}");
+                }
+            }
+            if let Some(g) = d.group {
+                let _ = write!(out, " group {g}");
+            }
+            let _ = writeln!(out);
+        }
+        if let Some(t) = &self.global.lvs_timeouts {
             let _ = writeln!(
                 out,
-                "lvs sync daemon on {} following {} (syncid {})",
-                d.interface, d.instance, d.sync_id
+                "lvs timeouts: tcp {} tcpfin {} udp {} (0 = unchanged)",
+                t.tcp, t.tcp_fin, t.udp
             );
         }
         for v in &self.virtual_servers {

@@ -308,23 +308,33 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
     // lvs_sync_daemon_interface, not both, and not two instances.
     let mut daemon: Option<LvsSyncDaemon> = None;
-    if let Some((iface, instance, id, line)) = sync_daemon {
-        let Some(target) = vrrp_instances.iter().find(|i| i.name == instance) else {
-            return Err(reference(
-                origin,
-                line,
-                global_title,
-                Some("lvs_sync_daemon"),
-                "vrrp_instance",
-                &instance,
-                &instance_names,
-            ));
+    if let Some(raw) = sync_daemon {
+        let vrid = match &raw.instance {
+            None => 0,
+            Some(instance) => match vrrp_instances.iter().find(|i| i.name == *instance) {
+                Some(target) => target.virtual_router_id,
+                None => {
+                    return Err(reference(
+                        origin,
+                        raw.line,
+                        global_title,
+                        Some("lvs_sync_daemon"),
+                        "vrrp_instance",
+                        instance,
+                        &instance_names,
+                    ))
+                }
+            },
         };
-        push_interface(&mut interfaces, &iface);
+        push_interface(&mut interfaces, &raw.interface);
         daemon = Some(LvsSyncDaemon {
-            interface: iface,
-            sync_id: id.unwrap_or(target.virtual_router_id),
-            instance,
+            interface: raw.interface,
+            sync_id: raw.sync_id.unwrap_or(vrid),
+            instance: raw.instance,
+            max_len: raw.max_len,
+            port: raw.port,
+            ttl: raw.ttl,
+            group: raw.group,
         });
     }
     for (raw, instance) in instances.iter().zip(&vrrp_instances) {
@@ -333,18 +343,22 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 return Err(ConfigError::new(
                     origin,
                     raw.sync_daemon_line,
-                    ConfigErrorKind::Conflict(format!(
-                        "the IPVS sync daemon already follows [vrrp_instance {}]; only one is allowed",
-                        existing.instance
-                    )),
+                    ConfigErrorKind::Conflict(match &existing.instance {
+                        Some(i) => format!("the IPVS sync daemon already follows [vrrp_instance {i}]; only one is allowed"),
+                        None => "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed".into(),
+                    }),
                 )
                 .in_section(raw.title)
                 .at_key("lvs_sync_daemon_interface"));
             }
             daemon = Some(LvsSyncDaemon {
                 interface: iface.clone(),
-                instance: instance.name.clone(),
+                instance: Some(instance.name.clone()),
                 sync_id: instance.virtual_router_id,
+                max_len: None,
+                port: None,
+                ttl: None,
+                group: None,
             });
         }
     }
@@ -414,7 +428,10 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         };
         let port = raw.port.unwrap_or(vs_port);
         let address = SocketAddr::new(raw.ip, port);
-        let tunnel = matches!(vs.forward, ForwardMethod::Tun(_));
+        // keepalived's alloc_rs: a real server forwards as its virtual server
+        // unless it has its own lvs_method.
+        let forward = raw.forward.unwrap_or(vs.forward);
+        let tunnel = matches!(forward, ForwardMethod::Tun(_));
         if raw.ip.is_ipv6() != vs_ipv6 && !tunnel {
             return Err(ConfigError::new(
                 origin,
@@ -443,7 +460,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 limits::MAX_REAL_SERVERS_PER_VS,
             ));
         }
-        if matches!(vs.forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
+        if matches!(forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
             && vs_port != 0
             && port != vs_port
         {
@@ -461,6 +478,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             line: raw.line,
             address,
             weight: raw.weight,
+            forward,
             inhibit_on_failure: raw.inhibit_on_failure.unwrap_or(vs.inhibit_on_failure),
             uthreshold: raw.uthreshold,
             lthreshold: raw.lthreshold,
@@ -514,7 +532,14 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         };
         let vs_virtualhost = servers[v].virtualhost.clone();
         let real = &mut servers[v].real_servers[r];
-        if real.checkers.len() >= limits::MAX_CHECKERS_PER_RS {
+        // keepalived's smtp_check_end_handler: with `host` lines, the
+        // checker itself probes too only when its own connection is set.
+        let own_connection = raw.connect_ip.is_some()
+            || raw.connect_port.is_some()
+            || raw.bindto.is_some()
+            || raw.timing.connect_timeout.get().is_some();
+        let main = raw.hosts.is_empty() || own_connection;
+        if real.checkers.len() + usize::from(main) + raw.hosts.len() > limits::MAX_CHECKERS_PER_RS {
             return Err(capacity(
                 origin,
                 raw.line,
@@ -578,29 +603,69 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             | CheckKind::File(_)
             | CheckKind::Dns(_) => {}
         }
-        if connect_port == 0
+        if main
+            && connect_port == 0
             && !matches!(
                 kind,
                 CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
             )
         {
-            return Err(
-                ConfigError::new(origin, raw.line, ConfigErrorKind::MissingKey)
-                    .in_section(raw.title)
-                    .at_key("connect_port"),
-            );
+            // A fwmark or all-ports service gives its real servers port 0:
+            // keepalived would probe port 0, which never answers.
+            return Err(ConfigError::new(
+                origin,
+                raw.line,
+                ConfigErrorKind::Conflict(
+                    "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
+                ),
+            )
+            .in_section(raw.title)
+            .at_key("connect_port"));
         }
-        // Grow one at a time: a first push would reserve room for four 200-byte
-        // checkers, and nearly every real server has exactly one.
-        real.checkers.reserve_exact(1);
-        real.checkers.push(Checker {
-            line: raw.line,
-            kind,
-            connect_ip: raw.connect_ip.unwrap_or(real.address.ip()),
-            connect_port,
-            bindto: raw.bindto,
-            timing,
-        });
+        // Each `host` is a checker of its own: the same kind and timing, its
+        // own address (default the real server's), port (default the real
+        // server's) and bindto; its connect_timeout defaults to the real
+        // server's or virtual server's, not the checker's (keepalived).
+        let rs_connect_timeout = rs_timing
+            .get(timing_slot(v, r))
+            .copied()
+            .unwrap_or_default()
+            .resolve(0, Duration::ZERO)
+            .connect_timeout;
+        if main {
+            // Grow one at a time: a first push would reserve room for four 200-byte
+            // checkers, and nearly every real server has exactly one.
+            real.checkers.reserve_exact(1);
+            real.checkers.push(Checker {
+                line: raw.line,
+                kind: kind.clone(),
+                connect_ip: raw.connect_ip.unwrap_or(real.address.ip()),
+                connect_port,
+                bindto: raw.bindto,
+                timing,
+            });
+        }
+        for host in &raw.hosts {
+            let mut host_timing = timing;
+            host_timing.connect_timeout = host.connect_timeout.unwrap_or(rs_connect_timeout);
+            let port = host.connect_port.unwrap_or(real.address.port());
+            if port == 0 {
+                return Err(
+                    ConfigError::new(origin, host.line, ConfigErrorKind::MissingKey)
+                        .in_section(raw.title)
+                        .at_key("host connect_port"),
+                );
+            }
+            real.checkers.reserve_exact(1);
+            real.checkers.push(Checker {
+                line: host.line,
+                kind: kind.clone(),
+                connect_ip: host.connect_ip.unwrap_or(real.address.ip()),
+                connect_port: port,
+                bindto: host.bindto,
+                timing: host_timing,
+            });
+        }
     }
     for vs in &servers {
         for real in &vs.real_servers {
@@ -1011,5 +1076,72 @@ mod tests {
             "{:?}",
             v6.warnings
         );
+    }
+
+    #[test]
+    fn lvs_keys_refuse_bad_values_naming_the_key() {
+        let vs = "[virtual_server v]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n";
+        let vi = "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 9\nvirtual_ipaddress = 10.0.0.9\n";
+        let cases = [
+            ("[global]\nlvs_timeouts = tcp\n", "lvs_timeouts"),
+            ("[global]\nlvs_timeouts = tcp 99999999\n", "lvs_timeouts"),
+            ("[global]\nlvs_timeouts = sctp 5\n", "unknown timeout"),
+            ("[global]\nlvs_flush_on_stop = maybe\n", "no, full or VS"),
+            (
+                "[global]\nlvs_sync_daemon = eth1 VI_1 group 10.0.0.1\n",
+                "not a multicast",
+            ),
+            ("[global]\nlvs_sync_daemon = eth1 VI_1 ttl 0\n", "1..=255"),
+            (
+                "[global]\nlvs_sync_daemon = eth1 VI_1 maxlen 70000\n",
+                "1..=65507",
+            ),
+            (
+                "[global]\nlvs_sync_daemon = eth1 VI_1 speed 3\n",
+                "unknown option `speed`",
+            ),
+            (
+                "[global]\nlvs_sync_daemon = eth1 VI_2\n",
+                "no vrrp_instance",
+            ),
+        ];
+        for (global, want) in cases {
+            let e = crate::config::load_str(&format!("{global}{vi}{vs}"), "t.ini").unwrap_err();
+            assert!(e.to_string().contains(want), "{global}: {e}");
+        }
+        for (extra, want) in [
+            ("sorry_server_inhibit = yes\n", "needs a sorry_server"),
+            ("sorry_server_lvs_method = DR\n", "needs a sorry_server"),
+            (
+                "sorry_server = 10.0.2.1 80\nsorry_server_lvs_method = TUN type gue\n",
+                "gue needs the port",
+            ),
+        ] {
+            let e = crate::config::load_str(&format!("{vs}{extra}"), "t.ini").unwrap_err();
+            assert!(e.to_string().contains(want), "{extra}: {e}");
+        }
+        let e = crate::config::load_str(
+            &format!("{vs}[real_server v/10.0.1.1:80]\ntun_type = gre\n"),
+            "t.ini",
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("tun_type needs lb_kind = TUN"),
+            "{e}"
+        );
+        // The old form `IFACE INSTANCE SYNCID` and `inst` are keepalived's too.
+        for form in ["eth1 VI_1 12", "eth1 inst VI_1 id 12"] {
+            let c = crate::config::load_str(
+                &format!("[global]\nlvs_sync_daemon = {form}\n{vi}"),
+                "t.ini",
+            )
+            .unwrap();
+            let d = c.global.lvs_sync_daemon.unwrap();
+            assert_eq!(
+                (d.instance.as_deref(), d.sync_id),
+                (Some("VI_1"), 12),
+                "{form}"
+            );
+        }
     }
 }

@@ -17,7 +17,7 @@ use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, TunnelType,
+    ShortName, SyncDaemon, SyncState, Timeouts, TunnelType,
 };
 
 /// How soon a reconcile checks writes whose ack was not there.
@@ -65,14 +65,16 @@ pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
     }
 }
 
-fn dest(vs: &config::VirtualServer, addr: IpAddr, port: u16, weight: u32) -> Dest {
-    let forward = match vs.forward {
+/// A kernel destination forwarding with `method` (the real server's own
+/// `lb_kind`, or the sorry server's `sorry_server_lvs_method`).
+fn dest(method: config::ForwardMethod, addr: IpAddr, port: u16, weight: u32) -> Dest {
+    let forward = match method {
         config::ForwardMethod::Nat => ForwardMethod::Masq,
         config::ForwardMethod::Dr => ForwardMethod::Route,
         config::ForwardMethod::Tun(_) => ForwardMethod::Tunnel,
     };
     let mut d = Dest::new(addr, port, forward, weight);
-    if let config::ForwardMethod::Tun(t) = vs.forward {
+    if let config::ForwardMethod::Tun(t) = method {
         match t {
             config::TunnelType::Ipip => d.tunnel_type = TunnelType::Ipip,
             config::TunnelType::Gue { port } => {
@@ -210,7 +212,14 @@ impl Hooks {
 /// Where the table lives: the kernel, or memory for `lvsd run --dry-run`.
 enum Backend {
     Kernel(Ipvs),
-    Simulated(KernelTable),
+    Simulated(KernelTable, SimulatedKernel),
+}
+
+/// The rest of a simulated kernel: sync daemons and connection timeouts.
+#[derive(Debug, Default)]
+struct SimulatedKernel {
+    daemons: Vec<SyncDaemon>,
+    timeouts: Timeouts,
 }
 
 impl Backend {
@@ -221,7 +230,7 @@ impl Backend {
     ) -> Result<(), IpvsError> {
         match self {
             Backend::Kernel(ipvs) => ipvs.dump(services, dests),
-            Backend::Simulated(k) => {
+            Backend::Simulated(k, _) => {
                 services.clone_from(&k.services);
                 dests.clone_from(&k.dests);
                 Ok(())
@@ -236,7 +245,7 @@ impl Backend {
     ) -> Result<crate::io::netlink::ApplyReport, IpvsError> {
         match self {
             Backend::Kernel(ipvs) => ipvs.apply(ops, on_failure),
-            Backend::Simulated(k) => {
+            Backend::Simulated(k, _) => {
                 let failed = crate::lvs::reconcile::apply_to(k, ops);
                 Ok(crate::io::netlink::ApplyReport {
                     sent: ops.len(),
@@ -250,14 +259,51 @@ impl Backend {
     fn start_daemon(&mut self, d: &SyncDaemon) -> Result<(), IpvsError> {
         match self {
             Backend::Kernel(ipvs) => ipvs.start_daemon(d),
-            Backend::Simulated(_) => Ok(()),
+            Backend::Simulated(_, sim) => {
+                sim.daemons.retain(|x| x.state != d.state);
+                sim.daemons.push(d.clone());
+                Ok(())
+            }
         }
     }
 
     fn stop_daemon(&mut self, state: SyncState) -> Result<(), IpvsError> {
         match self {
             Backend::Kernel(ipvs) => ipvs.stop_daemon(state),
-            Backend::Simulated(_) => Ok(()),
+            Backend::Simulated(_, sim) => {
+                sim.daemons.retain(|x| x.state != state);
+                Ok(())
+            }
+        }
+    }
+
+    fn flush(&mut self) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.flush(),
+            Backend::Simulated(k, _) => {
+                k.services.clear();
+                k.dests.clear();
+                Ok(())
+            }
+        }
+    }
+
+    fn set_timeouts(&mut self, t: &Timeouts) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.set_timeouts(t),
+            Backend::Simulated(_, sim) => {
+                // SET_CONFIG leaves a zero field unchanged.
+                for (have, want) in [
+                    (&mut sim.timeouts.tcp, t.tcp),
+                    (&mut sim.timeouts.tcp_fin, t.tcp_fin),
+                    (&mut sim.timeouts.udp, t.udp),
+                ] {
+                    if want != 0 {
+                        *have = want;
+                    }
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -282,10 +328,19 @@ pub struct Lvs {
     pub reconciles: u64,
     /// Writes whose ack was not there when read.
     pub unanswered: u64,
-    /// The sync daemon's interface, sync id and the name of the VRRP
-    /// instance it follows (by name: a reload may reorder the file).
-    sync: Option<(ShortName, u8, String)>,
+    /// The configured sync daemon.
+    sync: Option<SyncSetup>,
+    /// The state of the daemon that follows an instance.
     sync_state: Option<SyncState>,
+    /// Master and backup run together (no instance to follow).
+    sync_both: bool,
+    /// The kernel's connection timeouts when lvsd started (restored at stop
+    /// and when `lvs_timeouts` leaves the file), as keepalived keeps them.
+    original_timeouts: Option<Timeouts>,
+    /// The `lvs_timeouts` last written (None: lvsd has not touched them).
+    timeouts_set: Option<Timeouts>,
+    /// `lvs_flush_on_stop`.
+    flush_on_stop: config::FlushOnStop,
     /// The reason of the latest change per real server: (service, dest) -> text.
     reasons: Vec<(ServiceKey, DestKey, String)>,
     /// The configured name of each virtual server, for error lines.
@@ -308,6 +363,47 @@ pub struct Lvs {
     progress: Option<Progress>,
 }
 
+/// The sync daemon as configured: its kernel settings (the state field is
+/// set when it starts) and the VRRP instance it follows, by name (a reload
+/// may reorder the file); no instance runs master and backup together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SyncSetup {
+    daemon: SyncDaemon,
+    instance: Option<String>,
+}
+
+impl SyncSetup {
+    fn of(s: &config::LvsSyncDaemon) -> SyncSetup {
+        let mut interface = ShortName::new();
+        for c in s.interface.chars() {
+            let _ = interface.push(c);
+        }
+        SyncSetup {
+            daemon: SyncDaemon {
+                state: SyncState::Backup,
+                interface,
+                sync_id: u32::from(s.sync_id),
+                max_len: s.max_len,
+                group: s.group,
+                port: s.port,
+                ttl: s.ttl,
+            },
+            instance: s.instance.as_deref().map(str::to_owned),
+        }
+    }
+}
+
+/// `lvs_timeouts` over the kernel's original values: a field left at 0 in
+/// the file is written back as it was (keepalived's ipvs_set_timeout).
+fn timeouts_over(want: &Timeouts, original: Option<&Timeouts>) -> Timeouts {
+    let pick = |w: u32, o: Option<u32>| if w != 0 { w } else { o.unwrap_or(0) };
+    Timeouts {
+        tcp: pick(want.tcp, original.map(|o| o.tcp)),
+        tcp_fin: pick(want.tcp_fin, original.map(|o| o.tcp_fin)),
+        udp: pick(want.udp, original.map(|o| o.udp)),
+    }
+}
+
 /// Where the application of a plan stands (see `Lvs::apply_turn`).
 struct Progress {
     /// The next op of `plan.ops` to send.
@@ -321,17 +417,25 @@ struct Progress {
 }
 
 impl Lvs {
-    /// Opens IPVS when the configuration needs it (virtual servers or a sync
-    /// daemon); `Ok(None)` for a VRRP-only configuration.
+    /// Opens IPVS when the configuration needs it (virtual servers, a sync
+    /// daemon, `lvs_timeouts`, `lvs_flush` or a flushing `lvs_flush_on_stop`:
+    /// keepalived ignores those without a virtual server, lvsd applies them);
+    /// `Ok(None)` for a VRRP-only configuration.
     /// With `dry_run` the table is kept in memory and nothing touches the kernel.
     pub fn setup(cfg: &Config, now: Instant, dry_run: bool) -> Result<Option<Lvs>, LvsError> {
-        if cfg.virtual_servers.is_empty() && cfg.global.lvs_sync_daemon.is_none() {
+        let g = &cfg.global;
+        if cfg.virtual_servers.is_empty()
+            && g.lvs_sync_daemon.is_none()
+            && g.lvs_timeouts.is_none()
+            && !g.lvs_flush
+            && g.lvs_flush_on_stop == config::FlushOnStop::No
+        {
             return Ok(None);
         }
         let (ipvs, info) = if dry_run {
             info!("dry run: the IPVS table is simulated in memory; the kernel is not touched");
             return Lvs::start(
-                Backend::Simulated(KernelTable::default()),
+                Backend::Simulated(KernelTable::default(), SimulatedKernel::default()),
                 (0x01_02_01, 4096),
                 cfg,
                 now,
@@ -377,6 +481,10 @@ impl Lvs {
             unanswered: 0,
             sync: None,
             sync_state: None,
+            sync_both: false,
+            original_timeouts: None,
+            timeouts_set: None,
+            flush_on_stop: cfg.global.lvs_flush_on_stop,
             reasons: Vec::new(),
             names: Vec::new(),
             refused: Vec::new(),
@@ -389,6 +497,20 @@ impl Lvs {
             progress: None,
         };
         lvs.stop_stale_daemons();
+        match &mut lvs.ipvs {
+            Backend::Kernel(ipvs) => match ipvs.timeouts() {
+                Ok(t) => lvs.original_timeouts = Some(t),
+                Err(e) => warn!("IPVS GET_CONFIG (connection timeouts): {e}"),
+            },
+            Backend::Simulated(_, sim) => lvs.original_timeouts = Some(sim.timeouts),
+        }
+        if cfg.global.lvs_flush {
+            // keepalived's lvs_flush: at start only, never on reload.
+            match lvs.ipvs.flush() {
+                Ok(()) => info!("IPVS: table flushed at start (lvs_flush)"),
+                Err(e) => error!("IPVS flush at start (lvs_flush): {e}"),
+            }
+        }
         // What the kernel holds before the first load: an earlier run's
         // working real servers are adopted as alive (see `load`).
         let KernelTable { services, dests } = &mut lvs.kernel;
@@ -435,12 +557,15 @@ impl Lvs {
             let mut spec = ServiceSpec::new(service);
             spec.quorum = vs.quorum;
             spec.hysteresis = vs.hysteresis;
-            spec.sorry_server = vs.sorry_server.map(|sa| dest(vs, sa.ip(), sa.port(), 1));
+            spec.sorry_server = vs
+                .sorry_server
+                .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
+            spec.sorry_server_inhibit = vs.sorry_server_inhibit;
             self.table
                 .put_service(spec)
                 .map_err(|e| LvsError::Other(format!("virtual_server {}: {e}", vs.name)))?;
             for rs in &vs.real_servers {
-                let mut d = dest(vs, rs.address.ip(), rs.address.port(), rs.weight);
+                let mut d = dest(rs.forward, rs.address.ip(), rs.address.port(), rs.weight);
                 d.upper_threshold = rs.uthreshold;
                 d.lower_threshold = rs.lthreshold;
                 // Without alpha a server is in the table from the start and
@@ -471,22 +596,18 @@ impl Lvs {
         // reconcile dumps afresh.
         self.progress = None;
         self.interval = cfg.global.reconcile_interval;
-        let sync = cfg.global.lvs_sync_daemon.as_ref().map(|s| {
-            let mut name = ShortName::new();
-            for c in s.interface.chars() {
-                let _ = name.push(c);
-            }
-            (name, s.sync_id, s.instance.as_str().to_owned())
-        });
+        self.flush_on_stop = cfg.global.lvs_flush_on_stop;
+        self.apply_timeouts(cfg.global.lvs_timeouts);
+        let sync = cfg.global.lvs_sync_daemon.as_ref().map(SyncSetup::of);
         if sync != self.sync {
-            // Another interface, sync id or instance: the running daemon
-            // stops; the daemon's next state report starts the new one.
-            if let Some(old) = self.sync_state.take() {
-                if let Err(e) = self.ipvs.stop_daemon(old) {
-                    warn!("IPVS sync daemon: stopping {old:?}: {e}");
-                }
-            }
+            // Another interface, sync id, setting or instance: the running
+            // daemon stops; the daemon's next state report starts the new
+            // one (at once when it follows no instance).
+            self.stop_sync_daemons();
             self.sync = sync;
+            if self.sync.as_ref().is_some_and(|s| s.instance.is_none()) {
+                self.start_both_sync_daemons();
+            }
         }
         self.dirty = true;
         Ok(())
@@ -826,10 +947,10 @@ impl Lvs {
     /// the master sync daemon, BACKUP and FAULT the backup one. STOP changes
     /// nothing here; [`Lvs::stop`] ends the daemon.
     pub fn on_vrrp_state(&mut self, instance: &str, state: NotifyState) {
-        let Some((iface, sync_id, name)) = &self.sync else {
+        let Some(setup) = &self.sync else {
             return;
         };
-        if name != instance {
+        if setup.instance.as_deref() != Some(instance) {
             return;
         }
         let want = match state {
@@ -840,27 +961,89 @@ impl Lvs {
         if self.sync_state == Some(want) {
             return;
         }
+        let mut daemon = setup.daemon.clone();
+        daemon.state = want;
         if let Some(old) = self.sync_state.take() {
             if let Err(e) = self.ipvs.stop_daemon(old) {
                 warn!("IPVS sync daemon: stopping {old:?}: {e}");
             }
         }
-        let daemon = SyncDaemon {
-            state: want,
-            interface: iface.clone(),
-            sync_id: u32::from(*sync_id),
-            max_len: None,
-            group: None,
-            port: None,
-            ttl: None,
-        };
-        match self.ipvs.start_daemon(&daemon) {
-            Ok(()) => {
-                info!("IPVS sync daemon: {want:?} on {iface} syncid {sync_id}");
-                self.sync_state = Some(want);
-            }
-            Err(e) => error!("IPVS sync daemon: starting {want:?} on {iface}: {e}"),
+        if self.start_sync_daemon(&daemon) {
+            self.sync_state = Some(want);
         }
+    }
+
+    /// Starts one sync daemon; logs and says whether it runs.
+    fn start_sync_daemon(&mut self, daemon: &SyncDaemon) -> bool {
+        let (want, iface, id) = (daemon.state, &daemon.interface, daemon.sync_id);
+        match self.ipvs.start_daemon(daemon) {
+            Ok(()) => {
+                info!("IPVS sync daemon: {want:?} on {iface} syncid {id}");
+                true
+            }
+            Err(e) => {
+                error!("IPVS sync daemon: starting {want:?} on {iface}: {e}");
+                false
+            }
+        }
+    }
+
+    /// keepalived's `lvs_sync_daemon IFACE` without an instance: the master
+    /// and the backup daemon run together for as long as lvsd runs.
+    fn start_both_sync_daemons(&mut self) {
+        let Some(setup) = &self.sync else {
+            return;
+        };
+        let mut master = setup.daemon.clone();
+        master.state = SyncState::Master;
+        let mut backup = setup.daemon.clone();
+        backup.state = SyncState::Backup;
+        let a = self.start_sync_daemon(&master);
+        let b = self.start_sync_daemon(&backup);
+        self.sync_both = a || b;
+    }
+
+    /// Stops whatever sync daemon lvsd started.
+    fn stop_sync_daemons(&mut self) {
+        let mut running: Vec<SyncState> = self.sync_state.take().into_iter().collect();
+        if std::mem::take(&mut self.sync_both) {
+            running = vec![SyncState::Master, SyncState::Backup];
+        }
+        for old in running {
+            if let Err(e) = self.ipvs.stop_daemon(old) {
+                warn!("IPVS sync daemon: stopping {old:?}: {e}");
+            }
+        }
+    }
+
+    /// Writes `lvs_timeouts` (fields left at 0 keep the kernel's original),
+    /// or puts the originals back when the key has left the file.
+    fn apply_timeouts(&mut self, want: Option<Timeouts>) {
+        let target = match (want, self.timeouts_set) {
+            (Some(w), _) => timeouts_over(&w, self.original_timeouts.as_ref()),
+            (None, Some(_)) => match self.original_timeouts {
+                Some(o) => o,
+                None => {
+                    self.timeouts_set = None;
+                    return;
+                }
+            },
+            (None, None) => return,
+        };
+        if want.is_some() && self.timeouts_set == Some(target) {
+            return;
+        }
+        match self.ipvs.set_timeouts(&target) {
+            Ok(()) => info!(
+                "IPVS connection timeouts: tcp {} tcpfin {} udp {}{}",
+                target.tcp,
+                target.tcp_fin,
+                target.udp,
+                if want.is_some() { "" } else { " (restored)" }
+            ),
+            Err(e) => error!("IPVS SET_CONFIG (lvs_timeouts): {e}"),
+        }
+        self.timeouts_set = want.map(|_| target);
     }
 
     /// Sync daemons running before lvsd started were left by an earlier run
@@ -886,21 +1069,48 @@ impl Lvs {
         }
     }
 
-    /// Stops the sync daemon (clean shutdown). The table stays: lvsd never flushes.
+    /// Stops the sync daemon and puts the kernel's original connection
+    /// timeouts back (clean shutdown), as keepalived does.
     pub fn stop(&mut self) {
         // The loop has ended: waiting for replies is allowed again.
         if let Backend::Kernel(ipvs) = &mut self.ipvs {
             ipvs.set_reply_wait(crate::io::netlink::REQUEST_TIMEOUT);
         }
-        if let Some(old) = self.sync_state.take() {
-            if let Err(e) = self.ipvs.stop_daemon(old) {
-                warn!("IPVS sync daemon: stopping {old:?}: {e}");
-            }
-        }
+        self.stop_sync_daemons();
+        self.apply_timeouts(None);
     }
 
-    /// Removes every entry lvsd owns (clean shutdown leaves nothing behind).
+    /// Clean shutdown's table work, by `lvs_flush_on_stop`: by default
+    /// removes every entry lvsd owns, real servers first (keepalived's
+    /// default); `VS` deletes lvsd's services whole; `full` flushes all.
     pub fn remove_owned(&mut self, now: Instant) {
+        match self.flush_on_stop {
+            config::FlushOnStop::No => {}
+            config::FlushOnStop::Full => {
+                match self.ipvs.flush() {
+                    Ok(()) => info!("IPVS: table flushed at stop (lvs_flush_on_stop)"),
+                    Err(e) => error!("IPVS flush at stop (lvs_flush_on_stop): {e}"),
+                }
+                return;
+            }
+            config::FlushOnStop::VirtualServers => {
+                let ops: Vec<IpvsOp> = self
+                    .table
+                    .services()
+                    .map(|(s, _)| IpvsOp::DelService(s.service.key))
+                    .collect();
+                if !ops.is_empty() {
+                    match self.ipvs.apply(&ops, |f| error!("IPVS {f}")) {
+                        Ok(r) => info!(
+                            "IPVS: removed {} virtual server(s) lvsd owned, with their real servers (lvs_flush_on_stop VS)",
+                            r.sent - r.failed
+                        ),
+                        Err(e) => error!("IPVS removal at stop: {e}"),
+                    }
+                }
+                return;
+            }
+        }
         let mut empty = Table::new();
         empty.begin_load();
         empty.end_load(now, Duration::ZERO);
@@ -952,6 +1162,7 @@ impl Lvs {
             writes: self.writes,
             refused: self.failures,
             sync_daemon: match self.sync_state {
+                _ if self.sync_both => "master+backup",
                 Some(SyncState::Master) => "master",
                 Some(SyncState::Backup) => "backup",
                 None => "off",
@@ -1205,7 +1416,13 @@ mod tests {
         kernel.dests.push(dest_at(1, 1));
         kernel.dests.push(dest_at(2, 0));
         let now = Instant::now();
-        let mut lvs = Lvs::start(Backend::Simulated(kernel), (0, 0), &cfg, now).unwrap();
+        let mut lvs = Lvs::start(
+            Backend::Simulated(kernel, SimulatedKernel::default()),
+            (0, 0),
+            &cfg,
+            now,
+        )
+        .unwrap();
         let d = |last: u8| DestKey {
             addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last)),
             port: 80,
@@ -1222,7 +1439,7 @@ mod tests {
         );
         assert_eq!(lvs.known_health(&key, &d(3)), Some(false));
         lvs.reconcile(now);
-        let Backend::Simulated(k) = &lvs.ipvs else {
+        let Backend::Simulated(k, _) = &lvs.ipvs else {
             unreachable!()
         };
         let serving: Vec<(IpAddr, u32)> = k
@@ -1234,7 +1451,7 @@ mod tests {
         // Its first verdict decides.
         lvs.set_health(&key, &d(1), false, None, "TCP_CHECK failed");
         lvs.reconcile(now);
-        let Backend::Simulated(k) = &lvs.ipvs else {
+        let Backend::Simulated(k, _) = &lvs.ipvs else {
             unreachable!()
         };
         assert!(k.dests.is_empty(), "{:?}", k.dests);
@@ -1262,7 +1479,7 @@ mod tests {
         lvs.on_timer(now);
         assert_eq!(lvs.writes, 1530, "30 services and their 1500 servers");
         assert_eq!(lvs.reconciles, 1, "continued, not dumped again");
-        let Backend::Simulated(k) = &lvs.ipvs else {
+        let Backend::Simulated(k, _) = &lvs.ipvs else {
             unreachable!()
         };
         assert_eq!(k.dests.len(), 1500);
@@ -1290,6 +1507,222 @@ mod tests {
         assert_eq!(lvs.sync_state, Some(SyncState::Backup));
         lvs.on_vrrp_state("VI_B", NotifyState::Master);
         assert_eq!(lvs.sync_state, Some(SyncState::Master));
+    }
+
+    fn simulated(lvs: &Lvs) -> (&KernelTable, &SimulatedKernel) {
+        let Backend::Simulated(k, sim) = &lvs.ipvs else {
+            unreachable!()
+        };
+        (k, sim)
+    }
+
+    #[test]
+    fn the_sync_daemon_carries_its_settings_and_runs_both_without_an_instance() {
+        let vi = "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 9\nvirtual_ipaddress = 10.0.0.9\n";
+        let cfg = crate::config::load_str(
+            &format!("[global]\nlvs_sync_daemon = eth1 VI_1 maxlen 1400 port 8849 ttl 3 group 224.0.0.90\n{vi}"),
+            "t.ini",
+        )
+        .unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        assert!(
+            simulated(&lvs).1.daemons.is_empty(),
+            "waits for the instance"
+        );
+        lvs.on_vrrp_state("VI_1", NotifyState::Master);
+        let d = &simulated(&lvs).1.daemons;
+        assert_eq!(d.len(), 1);
+        assert_eq!(d[0].state, SyncState::Master);
+        assert_eq!(d[0].sync_id, 9, "the VRID");
+        assert_eq!(
+            (d[0].max_len, d[0].port, d[0].ttl, d[0].group),
+            (
+                Some(1400),
+                Some(8849),
+                Some(3),
+                Some("224.0.0.90".parse().unwrap())
+            )
+        );
+        // Without an instance: master and backup at once, sync id 0; a
+        // reload to that form stops the instance's daemon first.
+        let both =
+            crate::config::load_str(&format!("[global]\nlvs_sync_daemon = eth1\n{vi}"), "t.ini")
+                .unwrap();
+        lvs.load(&both, now).unwrap();
+        let mut states: Vec<(u32, u32)> = simulated(&lvs)
+            .1
+            .daemons
+            .iter()
+            .map(|d| (d.state.raw(), d.sync_id))
+            .collect();
+        states.sort();
+        assert_eq!(states, [(1, 0), (2, 0)]);
+        assert_eq!(lvs.model().sync_daemon, "master+backup");
+        lvs.on_vrrp_state("VI_1", NotifyState::Backup);
+        assert_eq!(simulated(&lvs).1.daemons.len(), 2, "follows no instance");
+        lvs.stop();
+        assert!(simulated(&lvs).1.daemons.is_empty());
+    }
+
+    #[test]
+    fn the_lvs_keys_alone_open_ipvs() {
+        let vi = "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 9\nvirtual_ipaddress = 10.0.0.9\n";
+        let now = Instant::now();
+        for (global, opens) in [
+            ("", false),
+            ("lvs_timeouts = udp 60\n", true),
+            ("lvs_flush = yes\n", true),
+            ("lvs_flush_on_stop = full\n", true),
+        ] {
+            let cfg = crate::config::load_str(&format!("[global]\n{global}{vi}"), "t.ini").unwrap();
+            assert_eq!(
+                Lvs::setup(&cfg, now, true).unwrap().is_some(),
+                opens,
+                "{global}"
+            );
+        }
+    }
+
+    #[test]
+    fn lvs_timeouts_are_set_over_the_originals_and_restored() {
+        let text = |t: &str| {
+            format!("[global]\n{t}\n[virtual_server w]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n")
+        };
+        let cfg =
+            crate::config::load_str(&text("lvs_timeouts = tcp 7200 udp 60"), "t.ini").unwrap();
+        let now = Instant::now();
+        let original = Timeouts {
+            tcp: 900,
+            tcp_fin: 120,
+            udp: 300,
+        };
+        let mut lvs = Lvs::start(
+            Backend::Simulated(
+                KernelTable::default(),
+                SimulatedKernel {
+                    daemons: Vec::new(),
+                    timeouts: original,
+                },
+            ),
+            (0, 0),
+            &cfg,
+            now,
+        )
+        .unwrap();
+        let want = Timeouts {
+            tcp: 7200,
+            tcp_fin: 120,
+            udp: 60,
+        };
+        assert_eq!(simulated(&lvs).1.timeouts, want);
+        // A reload that drops tcp puts the original back.
+        let cfg = crate::config::load_str(&text("lvs_timeouts = udp 60"), "t.ini").unwrap();
+        lvs.load(&cfg, now).unwrap();
+        assert_eq!(simulated(&lvs).1.timeouts.tcp, 900);
+        assert_eq!(simulated(&lvs).1.timeouts.udp, 60);
+        lvs.stop();
+        assert_eq!(simulated(&lvs).1.timeouts, original, "restored at stop");
+    }
+
+    #[test]
+    fn flush_at_start_and_the_three_stop_modes() {
+        let foreign = tcp("10.0.0.200", 53);
+        let mine = tcp("10.0.0.1", 80);
+        let hand = Dest::new("10.0.1.9".parse().unwrap(), 80, ForwardMethod::Masq, 1);
+        let kernel = || {
+            let mut k = KernelTable::default();
+            k.services.push(Service::new(foreign, Scheduler::Rr));
+            k
+        };
+        let run = |global: &str| {
+            let cfg = crate::config::load_str(
+                &format!("[global]\n{global}\n[virtual_server w]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = NAT\n[real_server w/10.0.1.1:80]\n"),
+                "t.ini",
+            )
+            .unwrap();
+            let now = Instant::now();
+            let mut lvs = Lvs::start(
+                Backend::Simulated(kernel(), SimulatedKernel::default()),
+                (0, 0),
+                &cfg,
+                now,
+            )
+            .unwrap();
+            lvs.reconcile(now);
+            // A real server added by hand to lvsd's service.
+            if let Backend::Simulated(k, _) = &mut lvs.ipvs {
+                k.dests.push((mine, hand, DestStats::default()));
+            }
+            lvs.stop();
+            lvs.remove_owned(now);
+            let (k, _) = simulated(&lvs);
+            let services: Vec<ServiceKey> = k.services.iter().map(|s| s.key).collect();
+            (services, k.dests.len())
+        };
+        // Default: lvsd's server goes, its service stays for the hand-added
+        // one, the foreign service stays.
+        assert_eq!(run(""), (vec![foreign, mine], 1));
+        assert_eq!(run("lvs_flush_on_stop = VS"), (vec![foreign], 0));
+        assert_eq!(run("lvs_flush_on_stop"), (vec![], 0));
+        // lvs_flush: the foreign service is gone at start already.
+        assert_eq!(run("lvs_flush = yes"), (vec![mine], 1));
+    }
+
+    #[test]
+    fn sorry_server_inhibit_and_forwarding_methods_reach_the_table() {
+        let cfg = crate::config::load_str(
+            "[virtual_server w]\naddress = 10.0.0.1\nport = 80\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n\
+             sorry_server = 10.0.2.1 80\nsorry_server_inhibit = yes\nsorry_server_lvs_method = NAT\n\
+             [real_server w/10.0.1.1:80]\n[real_server w/10.0.1.2:80]\nlvs_method = TUN type gue port 6080\n",
+            "t.ini",
+        )
+        .unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::setup(&cfg, now, true).unwrap().unwrap();
+        lvs.reconcile(now);
+        let table = |lvs: &Lvs| -> Vec<(String, ForwardMethod, u32)> {
+            let mut v: Vec<_> = simulated(lvs)
+                .0
+                .dests
+                .iter()
+                .map(|(_, d, _)| (d.key.addr.to_string(), d.forward, d.weight))
+                .collect();
+            v.sort_by(|a, b| a.0.cmp(&b.0));
+            v
+        };
+        assert_eq!(
+            table(&lvs),
+            [
+                ("10.0.1.1".into(), ForwardMethod::Route, 1),
+                ("10.0.1.2".into(), ForwardMethod::Tunnel, 1),
+                ("10.0.2.1".into(), ForwardMethod::Masq, 0),
+            ],
+            "the inhibited sorry server waits with weight 0"
+        );
+        let gue = simulated(&lvs)
+            .0
+            .dests
+            .iter()
+            .find(|(_, d, _)| d.forward == ForwardMethod::Tunnel);
+        assert_eq!(
+            gue.map(|(_, d, _)| (d.tunnel_type, d.tunnel_port)),
+            Some((TunnelType::Gue, 6080))
+        );
+        let key = tcp("10.0.0.1", 80);
+        for last in [1, 2] {
+            let d = DestKey {
+                addr: IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, last)),
+                port: 80,
+            };
+            lvs.set_health(&key, &d, false, None, "down");
+        }
+        lvs.reconcile(now);
+        assert_eq!(
+            table(&lvs),
+            [("10.0.2.1".into(), ForwardMethod::Masq, 1)],
+            "quorum lost: the sorry server takes the traffic"
+        );
     }
 
     #[test]

@@ -545,6 +545,12 @@ impl Ipvs {
         )
     }
 
+    /// FLUSH: removes every service (and destination) of the table, lvsd's
+    /// or not. Only `lvs_flush` and `lvs_flush_on_stop` ask for it.
+    pub fn flush(&mut self) -> Result<(), IpvsError> {
+        self.simple("FLUSH", ipvs::encode_flush, AddrFamily::V4, |_| {})
+    }
+
     /// GET_DAEMON: the running sync daemons.
     pub fn daemons(&mut self, mut on: impl FnMut(SyncDaemon)) -> Result<(), IpvsError> {
         self.simple("GET_DAEMON", ipvs::encode_get_daemon, AddrFamily::V4, |r| {

@@ -19,6 +19,9 @@ pub struct ServiceSpec {
     pub hysteresis: u32,
     /// The server that replaces the pool while quorum is lost.
     pub sorry_server: Option<Dest>,
+    /// keepalived's `sorry_server_inhibit`: while the quorum holds, the sorry
+    /// server stays in the kernel with weight 0 instead of being removed.
+    pub sorry_server_inhibit: bool,
 }
 
 impl ServiceSpec {
@@ -29,6 +32,7 @@ impl ServiceSpec {
             quorum: 1,
             hysteresis: 0,
             sorry_server: None,
+            sorry_server_inhibit: false,
         }
     }
 }
@@ -300,7 +304,7 @@ impl Table {
         if let Some(sorry) = spec.sorry_server {
             let sorry = DestSpec {
                 dest: sorry,
-                inhibit_on_failure: false,
+                inhibit_on_failure: spec.sorry_server_inhibit,
             };
             self.put_dest_entry(key, sorry, Role::Sorry, true)?;
         }
@@ -493,6 +497,10 @@ impl Table {
             }
         }
         match d.role {
+            Role::Sorry if quorum_up && d.spec.inhibit_on_failure => {
+                dest.weight = 0;
+                Want::Present(dest)
+            }
             Role::Sorry if quorum_up => Want::Absent,
             Role::Sorry => Want::Present(dest),
             Role::Pool if !quorum_up && has_sorry => Want::Absent,

@@ -111,7 +111,8 @@ pub struct Ipvs {
     pub writes: u64,
     /// Writes the kernel refused.
     pub refused: u64,
-    /// The connection-sync daemon: "master", "backup" or "off".
+    /// The connection-sync daemon: "master", "backup", "master+backup"
+    /// (`lvs_sync_daemon` without an instance) or "off".
     pub sync_daemon: &'static str,
     /// What the last reconcile took, µs.
     pub last_reconcile_us: u64,

@@ -883,6 +883,10 @@ const GLOBAL: &[&str] = &[
     "enable_script_security",
     "notify_fifo",
     "lvs_sync_daemon",
+    "lvs_timeouts",
+    "lvs_flush",
+    "lvs_flush_on_stop",
+    "lvs_flush_onstop",
     "vrrp_garp_master_delay",
     "vrrp_garp_master_repeat",
     "vrrp_garp_master_refresh",
@@ -960,6 +964,8 @@ const VIRTUAL_SERVER: &[&str] = &[
     "quorum_up",
     "quorum_down",
     "sorry_server",
+    "sorry_server_inhibit",
+    "sorry_server_lvs_method",
     "inhibit_on_failure",
     "virtualhost",
     "ha_suspend",
@@ -973,6 +979,7 @@ const VIRTUAL_SERVER: &[&str] = &[
 ];
 const REAL_SERVER: &[&str] = &[
     "weight",
+    "lvs_method",
     "inhibit_on_failure",
     "uthreshold",
     "lthreshold",
@@ -1424,6 +1431,11 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         [ip, port] => {
             let _ = writeln!(w.ini, "address = {ip}\nport = {port}");
         }
+        // keepalived 2.0.7 and later (alloc_vs): no port is port 0, the
+        // "all ports" service (the kernel schedules it only when persistent).
+        [ip] if ip.parse::<std::net::IpAddr>().is_ok() => {
+            let _ = writeln!(w.ini, "address = {ip}\nport = 0");
+        }
         _ => {
             return Err(ImportError {
                 origin: w.origins.get(node.at.0).cloned().unwrap_or_default(),
@@ -1433,12 +1445,29 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         }
     }
     let mut real_servers = Vec::new();
+    let mut sorry_server_seen = false;
     for item in node.block.iter().flatten() {
         if item.keyword == "real_server" {
             real_servers.push(item);
+        } else if matches!(
+            item.keyword.as_str(),
+            "sorry_server_inhibit" | "sorry_server_lvs_method"
+        ) && !sorry_server_seen
+        {
+            // check_parser.c ssvri_handler / ss_forwarding_handler: they
+            // apply to a sorry_server given before them, else are ignored.
+            w.note(
+                item.at,
+                NoteKind::Ignored,
+                format!(
+                    "`{}` before or without `sorry_server`: keepalived ignores it",
+                    item.keyword
+                ),
+            );
         } else if refused_by_keepalived(item) {
             w.drop_node(item, "");
         } else if VIRTUAL_SERVER.contains(&item.keyword.as_str()) {
+            sorry_server_seen |= item.keyword == "sorry_server";
             w.key(&item.keyword, item);
         } else {
             w.drop_node(item, "is not supported by lvsd");
@@ -1461,9 +1490,31 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
                 file_check(w, check, &target);
                 continue;
             }
+            let has = |k: &str| check.block.iter().flatten().any(|i| i.keyword == k);
+            let unusable = match check.keyword.as_str() {
+                // check_misc.c misc_end_handler: "No script path ... - skipping".
+                "MISC_CHECK" if !has("misc_path") => Some("has no `misc_path`"),
+                // check_http.c: "HTTP/SSL_GET checker has no urls specified - ignoring".
+                "HTTP_GET" | "SSL_GET" if !has("url") => Some("has no `url`"),
+                _ => None,
+            };
+            if let Some(why) = unusable {
+                w.note(
+                    check.at,
+                    NoteKind::Ignored,
+                    format!("{} {why}: keepalived skips this checker", check.keyword),
+                );
+                continue;
+            }
             let _ = writeln!(w.ini, "\n[{} {target}]", check.keyword.to_ascii_lowercase());
-            for item in check.block.iter().flatten() {
+            let items = if check.keyword == "SMTP_CHECK" {
+                smtp_hosts(w, check)
+            } else {
+                check.block.clone().unwrap_or_default()
+            };
+            for item in &items {
                 match item.keyword.as_str() {
+                    "host" if check.keyword == "SMTP_CHECK" => w.key("host", item),
                     "url" => {
                         let parts = url_fields(w, item);
                         let _ = writeln!(w.ini, "url = {}", parts.join(" "));
@@ -1483,6 +1534,42 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
         }
     }
     Ok(())
+}
+
+/// SMTP_CHECK's deprecated `host { }` blocks (keepalived 2.2.7 check_smtp.c,
+/// built WITH_HOST_ENTRIES): each block's connection keywords become one
+/// `host = ...` line (one more checker); its other keywords set the checker
+/// itself, as keepalived applies them to the one checker all hosts copy.
+/// Keys given twice keep the last, as keepalived does.
+fn smtp_hosts(w: &mut Writer<'_>, check: &Node) -> Vec<Node> {
+    let mut items = Vec::new();
+    for item in check.block.iter().flatten() {
+        if item.keyword != "host" {
+            items.push(item.clone());
+            continue;
+        }
+        let mut words = Vec::new();
+        for field in item.block.iter().flatten() {
+            match field.keyword.as_str() {
+                "connect_ip" | "connect_port" | "bindto" | "connect_timeout" => {
+                    // A later one in the same block wins.
+                    if let Some(at) = words.iter().position(|(k, _)| *k == field.keyword) {
+                        words.remove(at);
+                    }
+                    words.push((field.keyword.clone(), field.args.join(" ")));
+                }
+                k if CHECKER.contains(&k) => items.push(field.clone()),
+                _ => w.drop_node(field, "is not supported by lvsd in an SMTP_CHECK host"),
+            }
+        }
+        items.push(Node {
+            keyword: "host".into(),
+            args: words.into_iter().map(|(k, v)| format!("{k} {v}")).collect(),
+            at: item.at,
+            block: None,
+        });
+    }
+    last_wins(w, items, &["host", "url"])
 }
 
 #[cfg(test)]
@@ -1937,5 +2024,111 @@ vrrp_instance VI_3 {\n strict_mode off\n interface eth0\n virtual_router_id 53\n
             .warnings
             .iter()
             .any(|w| w.message.contains("lvsd does not")));
+    }
+
+    #[test]
+    fn lvs_keys_convert_with_keepalived_meanings() {
+        let text = "global_defs {\n lvs_sync_daemon eth1 VI_1 id 5 maxlen 1400 port 8849 ttl 2 group 224.0.0.90\n\
+ lvs_timeouts tcp 7200 tcpfin 30 udp 60\n lvs_flush\n lvs_flush_onstop VS\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress { 10.0.0.1 }\n}\n\
+virtual_server 10.0.0.1 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n persistence_timeout 50\n\
+ sorry_server_inhibit\n sorry_server 10.0.2.1 80\n sorry_server_lvs_method NAT\n sorry_server_inhibit\n\
+ real_server 10.0.1.1 {\n  lvs_method TUN type gue port 6080\n  TCP_CHECK { connect_port 80 }\n }\n\
+ real_server 10.0.1.2 {\n  MISC_CHECK {}\n  SSL_GET {}\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert_eq!(notes_of(&imported, NoteKind::Dropped), Vec::<&str>::new());
+        assert_eq!(
+            notes_of(&imported, NoteKind::Ignored),
+            [
+                "`sorry_server_inhibit` before or without `sorry_server`: keepalived ignores it",
+                "MISC_CHECK has no `misc_path`: keepalived skips this checker",
+                "SSL_GET has no `url`: keepalived skips this checker",
+            ]
+        );
+        let c = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let d = c.global.lvs_sync_daemon.as_ref().unwrap();
+        assert_eq!(
+            (d.instance.as_deref(), d.sync_id, d.max_len, d.port, d.ttl),
+            (Some("VI_1"), 5, Some(1400), Some(8849), Some(2))
+        );
+        assert_eq!(d.group, Some("224.0.0.90".parse().unwrap()));
+        let t = c.global.lvs_timeouts.unwrap();
+        assert_eq!((t.tcp, t.tcp_fin, t.udp), (7200, 30, 60));
+        assert!(c.global.lvs_flush);
+        assert_eq!(
+            c.global.lvs_flush_on_stop,
+            crate::config::FlushOnStop::VirtualServers
+        );
+        let vs = &c.virtual_servers[0];
+        assert_eq!(
+            vs.service,
+            crate::config::Service::Address("10.0.0.1:0".parse().unwrap()),
+            "no port: keepalived's port 0"
+        );
+        assert!(vs.sorry_server_inhibit);
+        assert_eq!(vs.sorry_server_forward, crate::config::ForwardMethod::Nat);
+        use crate::config::{ForwardMethod, TunnelType};
+        assert_eq!(
+            vs.real_servers[0].forward,
+            ForwardMethod::Tun(TunnelType::Gue { port: 6080 })
+        );
+        assert_eq!(vs.real_servers[1].forward, ForwardMethod::Dr, "the VS's");
+        assert!(vs.real_servers[1].checkers.is_empty());
+    }
+
+    #[test]
+    fn smtp_host_blocks_become_checkers_as_in_keepalived() {
+        let text = "virtual_server 10.0.0.1 25 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n\
+ real_server 10.0.1.1 25 {\n  SMTP_CHECK {\n   retry 2\n   helo_name foo.bar.com\n\
+   host {\n    connect_ip 10.0.1.1\n   }\n   host {\n    connect_ip 10.0.9.9\n    connect_port 587\n\
+    bindto 10.0.0.2\n    connect_timeout 7\n    delay_before_retry 4\n   }\n  }\n }\n\
+ real_server 10.0.1.2 25 {\n  connect_timeout 3\n  SMTP_CHECK {\n   connect_timeout 10\n   host { connect_ip 10.0.8.8 }\n  }\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        assert_eq!(notes_of(&imported, NoteKind::Dropped), Vec::<&str>::new());
+        let c = crate::config::load_str(&imported.ini, "imported.ini")
+            .unwrap_or_else(|e| panic!("{e}\n{}", imported.ini));
+        let probes = |r: usize| -> Vec<(String, u16, Option<std::net::IpAddr>, u64, u32, u64)> {
+            c.virtual_servers[0].real_servers[r]
+                .checkers
+                .iter()
+                .map(|k| {
+                    assert!(matches!(&k.kind, crate::config::CheckKind::Smtp { helo_name } if helo_name.as_str() != "x"));
+                    (
+                        k.connect_ip.to_string(),
+                        k.connect_port,
+                        k.bindto,
+                        k.timing.connect_timeout.as_secs(),
+                        k.timing.retry,
+                        k.timing.delay_before_retry.as_secs(),
+                    )
+                })
+                .collect()
+        };
+        // No connection option of its own: only the hosts probe; a host's
+        // delay_before_retry sets the checker's (all hosts share it).
+        assert_eq!(
+            probes(0),
+            [
+                ("10.0.1.1".into(), 25, None, 5, 2, 4),
+                (
+                    "10.0.9.9".into(),
+                    587,
+                    Some("10.0.0.2".parse().unwrap()),
+                    7,
+                    2,
+                    4
+                ),
+            ]
+        );
+        // connect_timeout makes the checker probe too; the host's timeout
+        // is the real server's, not the checker's.
+        assert_eq!(
+            probes(1),
+            [
+                ("10.0.1.2".into(), 25, None, 10, 1, 1),
+                ("10.0.8.8".into(), 25, None, 3, 1, 1),
+            ]
+        );
     }
 }

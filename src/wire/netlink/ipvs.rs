@@ -1018,7 +1018,7 @@ pub fn encode_get_daemon(buf: &mut [u8], family: u16, seq: u32) -> Result<usize,
     Ok(begin(buf, family, cmd::GET_DAEMON, NLM_F_DUMP, seq)?.finish())
 }
 
-/// Encodes FLUSH. It exists for tests and tools: the daemon never flushes (BEHAVIOUR.md).
+/// Encodes FLUSH. The daemon flushes only when asked (`lvs_flush`, `lvs_flush_on_stop`).
 pub fn encode_flush(buf: &mut [u8], family: u16, seq: u32) -> Result<usize, EncodeError> {
     Ok(begin(buf, family, cmd::FLUSH, NLM_F_ACK, seq)?.finish())
 }
