@@ -5,6 +5,15 @@
 
 /// VRRP instances per daemon.
 pub const MAX_VRRP_INSTANCES: usize = 256;
+/// VMACs (`use_vmac`) per daemon: one per instance at most. Each is a
+/// kernel link (a macvlan) made at start and removed at stop; lvsd keeps its
+/// name, index and MAC (about 60 bytes) for the stop.
+pub const MAX_VMACS: usize = MAX_VRRP_INSTANCES;
+/// Default VMAC names tried (`vrrp.VRID`, `vrrp1.VRID`, ...) before the start
+/// fails: keepalived tries without end.
+pub const VMAC_NAME_TRIES: usize = 1000;
+/// IPv4 devconf values one rtnetlink request sets (a VMAC needs 4).
+pub const DEVCONF_PER_REQUEST: usize = 8;
 /// Addresses per VRRP instance, `virtual_ipaddress` and
 /// `virtual_ipaddress_excluded` together (keepalived sets no limit; real
 /// configurations list up to a few hundred). The lists are `Vec`s sized at
@@ -77,6 +86,18 @@ pub const NETLINK_BUF: usize = 32 * 1024;
 pub const RTNL_PENDING: usize = 256;
 /// rtnetlink messages (events, acks, dump entries) handled per wake-up.
 pub const RTNL_BUDGET: usize = 256;
+/// One rtnetlink request on the daemon's event socket (the largest is a route
+/// with `MAX_ROUTE_NEXTHOPS` IPv6 hops and every attribute: under 600 bytes).
+pub const RTNL_REQUEST_BUF: usize = 1024;
+/// Hops of one multipath route (`nexthop ...` / `or`); each costs 28 bytes in
+/// the route's wire form.
+pub const MAX_ROUTE_NEXTHOPS: usize = 8;
+/// `virtual_routes` of one instance (each held route costs about 200 bytes).
+pub const MAX_ROUTES_PER_INSTANCE: usize = 64;
+/// `virtual_rules` of one instance.
+pub const MAX_RULES_PER_INSTANCE: usize = 64;
+/// `static_routes`, `static_rules` and `static_ipaddress` lines, each.
+pub const MAX_STATIC_ENTRIES: usize = 256;
 /// Buffer for one HTTP response header block.
 pub const HTTP_HEADER_BUF: usize = 4096;
 /// Longest HTTP_GET `regex` (a literal text; see docs/config.md): the body is

@@ -183,3 +183,38 @@ fn long_lists_spill_into_excluded_as_keepalived() {
     let e = refused(&(text + "virtual_ipaddress_excluded = 10.200.0.1\n"));
     assert!(e.contains("MAX_VIPS_PER_INSTANCE"), "{e}");
 }
+
+/// `use_vmac` with unicast peers sends from the interface (keepalived's
+/// vrrp_end_handler sets `vmac_xmit_base` with a warning); without peers
+/// nothing changes.
+#[test]
+fn use_vmac_with_unicast_sets_xmit_base_with_a_warning() {
+    let c = load("virtual_ipaddress = 10.0.0.1\nuse_vmac\nunicast_peer = 10.0.0.2");
+    let i = &c.vrrp_instances[0];
+    assert_eq!((i.use_vmac.clone(), i.vmac_xmit_base), (Some(None), true));
+    let w = c.warnings.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    assert!(
+        w.iter()
+            .any(|w| w.contains("need vmac_xmit_base: set") && w.contains("t.ini:5")),
+        "{w:?}"
+    );
+    let c = load("virtual_ipaddress = 10.0.0.1\nuse_vmac = gw0");
+    let i = &c.vrrp_instances[0];
+    assert_eq!(i.use_vmac.clone().unwrap().unwrap(), "gw0");
+    assert!(
+        !i.vmac_xmit_base && c.warnings.is_empty(),
+        "{:?}",
+        c.warnings
+    );
+    let c = load("virtual_ipaddress = 10.0.0.1\nuse_vmac = no");
+    assert_eq!(c.vrrp_instances[0].use_vmac, None);
+    for bad in [
+        "use_vmac = .",
+        "use_vmac = a/b",
+        "use_vmac = eth0",
+        "use_vmac = 0123456789abcdef",
+    ] {
+        let e = refused(&format!("virtual_ipaddress = 10.0.0.1\n{bad}"));
+        assert!(e.contains("use_vmac"), "{bad}: {e}");
+    }
+}

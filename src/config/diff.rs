@@ -88,6 +88,38 @@ fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
         &old.metrics_listen,
         &new.metrics_listen,
     );
+    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "static_routes",
+        &texts(&old.static_routes),
+        &texts(&new.static_routes),
+    );
+    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "static_rules",
+        &texts(&old.static_rules),
+        &texts(&new.static_rules),
+    );
+    let addresses = |v: &[super::model::VirtualIp]| {
+        v.iter()
+            .map(|a| {
+                let mut a = a.clone();
+                a.line = 0;
+                a
+            })
+            .collect::<Vec<_>>()
+    };
+    key(
+        out,
+        s,
+        "static_ipaddress",
+        &addresses(&old.static_ipaddress),
+        &addresses(&new.static_ipaddress),
+    );
     // log_target, log_facility and log_format are applied on reload.
     // vrrp_garp_master_delay/repeat/refresh are defaults resolved into each
     // instance: a change shows there, on the instances it reaches.
@@ -169,6 +201,23 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
             .collect::<Vec<_>>()
     };
     key(out, s, "virtual_ipaddress", &vips(o), &vips(n));
+    // Routes and rules compare by their text (their lines may move).
+    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "virtual_routes",
+        &texts(&o.virtual_routes),
+        &texts(&n.virtual_routes),
+    );
+    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
+    key(
+        out,
+        s,
+        "virtual_rules",
+        &texts(&o.virtual_rules),
+        &texts(&n.virtual_rules),
+    );
     key(out, s, "nopreempt", &o.nopreempt, &n.nopreempt);
     key(out, s, "preempt_delay", &o.preempt_delay, &n.preempt_delay);
     key(
@@ -234,6 +283,14 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
     notify(out, s, &o.notify, &n.notify);
     key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
     key(out, s, "strict_mode", &o.strict_mode, &n.strict_mode);
+    key(out, s, "use_vmac", &o.use_vmac, &n.use_vmac);
+    key(
+        out,
+        s,
+        "vmac_xmit_base",
+        &o.vmac_xmit_base,
+        &n.vmac_xmit_base,
+    );
 }
 
 fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {
@@ -340,5 +397,35 @@ lb_kind = DR
         );
         let new = load(&BASE.replace("script = /bin/true", "script = /bin/false"));
         assert_eq!(restart_keys(&old, &new), ["[vrrp_script chk] script"]);
+    }
+
+    #[test]
+    fn route_rule_and_static_changes_need_a_restart_but_moves_do_not() {
+        let with = |routes: &str| {
+            BASE.replace("router_id = R1", &format!("router_id = R1\n{routes}"))
+                .replace(
+                    "track_script = chk",
+                    "track_script = chk\nvirtual_routes = 10.9.0.0/16 dev eth0\nvirtual_rules = to 10.9.0.0/16 table 9 preference 9",
+                )
+        };
+        let statics = "static_routes = 10.8.0.0/16 dev eth0\nstatic_rules = from 10.8.0.0/16 table 8 preference 8\nstatic_ipaddress = 192.0.2.1/32 dev eth1";
+        let old = load(&with(statics));
+        // Same lines, other line numbers.
+        let moved = load(&format!("# a comment\n{}", with(statics)));
+        assert_eq!(restart_keys(&old, &moved), Vec::<String>::new());
+        let new = load(&with(
+            &statics
+                .replace("10.8.0.0/16 dev", "10.7.0.0/16 dev")
+                .replace("192.0.2.1", "192.0.2.2"),
+        ));
+        assert_eq!(
+            restart_keys(&old, &new),
+            ["[global] static_routes", "[global] static_ipaddress"]
+        );
+        let new = load(&with(statics).replace("table 9", "table 10"));
+        assert_eq!(
+            restart_keys(&old, &new),
+            ["[vrrp_instance VI_1] virtual_rules"]
+        );
     }
 }

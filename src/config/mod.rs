@@ -23,6 +23,8 @@ pub mod keepalived;
 /// The validated configuration types.
 pub mod model;
 mod parse;
+/// `virtual_routes` / `virtual_rules` / static route and rule lines.
+pub mod route;
 mod sections;
 mod summary;
 mod validate;

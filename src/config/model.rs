@@ -16,6 +16,8 @@ use crate::limits::{
 
 /// A name: instance, script, virtual server, interface, user.
 pub type Name = heapless::String<MAX_NAME_LEN>;
+
+pub use super::route::{NextHop, Prefix, Route, RouteCreate, RouteType, Rule, RuleAction};
 /// A path or command line.
 pub type PathText = heapless::String<MAX_PATH_LEN>;
 
@@ -211,6 +213,13 @@ pub struct Global {
     pub script_capabilities: u64,
     /// `metrics_listen` (lvsd): where `GET /metrics` is served (off when absent).
     pub metrics_listen: Option<SocketAddr>,
+    /// `static_ipaddress` lines: added at start whatever the VRRP state,
+    /// re-added when removed by hand, removed at stop.
+    pub static_ipaddress: Vec<VirtualIp>,
+    /// `static_routes` lines: installed at start, kept, removed at stop.
+    pub static_routes: Vec<Route>,
+    /// `static_rules` lines: installed at start, kept, removed at stop.
+    pub static_rules: Vec<Rule>,
 }
 
 /// `[vrrp_script NAME]`.
@@ -408,6 +417,18 @@ pub struct VrrpInstance {
     /// compliance. The loader refuses what strict mode forbids; a master does
     /// not answer lower-priority adverts (no advert, no GARP burst).
     pub strict_mode: bool,
+    /// `virtual_routes` lines: installed with the VIPs on becoming master,
+    /// removed when leaving master.
+    pub virtual_routes: Vec<Route>,
+    /// `virtual_rules` lines: installed and removed like `virtual_routes`.
+    pub virtual_rules: Vec<Rule>,
+    /// `use_vmac [NAME]`: adverts and VIPs on a private-mode macvlan with the
+    /// VRRP virtual MAC (keepalived's VMAC); `Some(None)` for keepalived's
+    /// default name (`vrrp.VRID`).
+    pub use_vmac: Option<Option<Name>>,
+    /// `vmac_xmit_base`: adverts go out of (and are heard on) `interface`, not
+    /// the VMAC; the VIPs stay on the VMAC.
+    pub vmac_xmit_base: bool,
 }
 
 impl VrrpInstance {

@@ -55,6 +55,9 @@ pub(crate) const GLOBAL_KEYS: &[KeySpec] = &[
     one("control_socket_group"),
     one("script_capabilities"),
     one("metrics_listen"),
+    list("static_ipaddress"),
+    list("static_routes"),
+    list("static_rules"),
 ];
 
 /// Keys of `[vrrp_instance NAME]`.
@@ -91,6 +94,10 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     one("notify"),
     one("native_ipv6"),
     one("strict_mode"),
+    list("virtual_routes"),
+    list("virtual_rules"),
+    one("use_vmac"),
+    one("vmac_xmit_base"),
 ];
 
 /// Keys of `[vrrp_sync_group NAME]`.

@@ -259,6 +259,8 @@ pub(crate) struct RawInstance<'a> {
     pub strict_conflicts: Vec<(&'static str, usize, &'static str)>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
+    /// Line of `use_vmac` (0 when absent).
+    pub vmac_line: usize,
     /// Warnings raised while reading the section.
     pub warnings: Vec<ConfigWarning>,
 }
@@ -545,6 +547,25 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be no, full or VS")),
                 }
             }
+            "static_ipaddress" => {
+                let text = reader.text(entry)?;
+                if !text.split_whitespace().any(|w| w == "dev") {
+                    return Err(reader.bad(entry, "a static address needs `dev IFACE` (there is no instance interface to default to)"));
+                }
+                let address = read_vip(&reader, entry, text, &Name::new())?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_ipaddress, address, "MAX_STATIC_ENTRIES", max)?;
+            }
+            "static_routes" => {
+                let route = read_route(&reader, entry)?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_routes, route, "MAX_STATIC_ENTRIES", max)?;
+            }
+            "static_rules" => {
+                let rule = read_rule(&reader, entry)?;
+                let max = crate::limits::MAX_STATIC_ENTRIES;
+                push_limited(&reader, entry, &mut global.static_rules, rule, "MAX_STATIC_ENTRIES", max)?;
+            }
             _ => {}
         }
     }
@@ -610,6 +631,9 @@ pub(crate) fn default_global() -> Global {
         control_socket_group: None,
         script_capabilities: 0,
         metrics_listen: None,
+        static_ipaddress: Vec::new(),
+        static_routes: Vec::new(),
+        static_rules: Vec::new(),
     }
 }
 
@@ -704,6 +728,10 @@ pub(crate) fn read_instance<'a>(
     let mut strict_conflicts: Vec<(&'static str, usize, &'static str)> = Vec::new();
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
+    let mut virtual_routes = Vec::new();
+    let mut virtual_rules = Vec::new();
+    let mut use_vmac: Option<(Option<Name>, &Entry<'_>)> = None;
+    let mut vmac_xmit_base: Option<&Entry<'_>> = None;
     let mut warnings = Vec::new();
     for (key, entry) in reader.entries() {
         if notify_key(&reader, &mut notify, key, entry)? {
@@ -738,6 +766,20 @@ pub(crate) fn read_instance<'a>(
             }
             "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
             "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
+            "use_vmac" => {
+                use_vmac = match entry.value.map(str::to_ascii_lowercase).as_deref() {
+                    None | Some("yes" | "true" | "on") => Some((None, entry)),
+                    Some("no" | "false" | "off") => None,
+                    Some(_) => Some((Some(vmac_name(&reader, entry)?), entry)),
+                }
+            }
+            "vmac_xmit_base" => {
+                vmac_xmit_base = if reader.flag(entry)? {
+                    Some(entry)
+                } else {
+                    None
+                }
+            }
             "preempt_delay" => {
                 preempt_delay =
                     reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
@@ -805,6 +847,28 @@ pub(crate) fn read_instance<'a>(
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
             "strict_mode" => strict_mode = Some(reader.flag(entry)?),
+            "virtual_routes" => {
+                let route = read_route(&reader, entry)?;
+                push_limited(
+                    &reader,
+                    entry,
+                    &mut virtual_routes,
+                    route,
+                    "MAX_ROUTES_PER_INSTANCE",
+                    crate::limits::MAX_ROUTES_PER_INSTANCE,
+                )?;
+            }
+            "virtual_rules" => {
+                let rule = read_rule(&reader, entry)?;
+                push_limited(
+                    &reader,
+                    entry,
+                    &mut virtual_rules,
+                    rule,
+                    "MAX_RULES_PER_INSTANCE",
+                    crate::limits::MAX_RULES_PER_INSTANCE,
+                )?;
+            }
             _ => {}
         }
     }
@@ -1049,6 +1113,24 @@ pub(crate) fn read_instance<'a>(
             "strict mode needs state = MASTER exactly when priority = 255 (keepalived derives the state from the priority)",
         ));
     }
+    if let (Some(entry), None) = (vmac_xmit_base, &use_vmac) {
+        return Err(reader.bad(entry, "needs use_vmac (keepalived ignores it without one)"));
+    }
+    let mut xmit_base = vmac_xmit_base.is_some();
+    if let Some((name, entry)) = &use_vmac {
+        if name.as_ref().is_some_and(|n| *n == interface) {
+            return Err(reader.bad(entry, "the VMAC cannot have the name of `interface`"));
+        }
+        if !unicast_peers.is_empty() && !xmit_base {
+            // vrrp_parser.c, vrrp_end_handler: unicast with a VMAC sends from the base.
+            warnings.push(reader.warning(
+                entry.line,
+                Some("use_vmac"),
+                "unicast peers with use_vmac need vmac_xmit_base: set, as keepalived does".into(),
+            ));
+            xmit_base = true;
+        }
+    }
     Ok(RawInstance {
         instance: VrrpInstance {
             name,
@@ -1080,6 +1162,10 @@ pub(crate) fn read_instance<'a>(
             notify,
             native_ipv6,
             strict_mode: false,
+            virtual_routes,
+            virtual_rules,
+            use_vmac: use_vmac.map(|(n, _)| n),
+            vmac_xmit_base: xmit_base,
         },
         title: reader.title,
         track_scripts,
@@ -1091,6 +1177,7 @@ pub(crate) fn read_instance<'a>(
         strict_conflicts,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
+        vmac_line: reader.line_of("use_vmac"),
         warnings,
     })
 }
@@ -1103,6 +1190,26 @@ pub(crate) const ADVERT_MTU: usize = 1500;
 /// (vrrp_complete_instance): what fits in the MTU after the Ethernet, IP and
 /// VRRP headers (and for VRRPv2 the 8 authentication bytes, plus the AH
 /// header), at most 255 (the count field is 8 bits, RFC 3768 section 5.3.5).
+/// A VMAC name as keepalived's `dev_name_valid()` takes it: 1..=15 bytes, not `.`
+/// or `..`, without `/`, `:` or white space (a `:` makes keepalived read a MAC).
+fn vmac_name(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Name, ConfigError> {
+    let text = reader.text(entry)?;
+    let bad = text.len() > crate::wire::netlink::rtnl::IFNAME_MAX
+        || text == "."
+        || text == ".."
+        || text.contains(['/', ':'])
+        || text.chars().any(char::is_whitespace);
+    let mut name = Name::new();
+    if bad || name.push_str(text).is_err() {
+        return Err(reader.bad(
+            entry,
+            "a VMAC name must be 1..=15 bytes, not `.` or `..`, without `/`, `:` or spaces \
+             (a MAC address is not supported: lvsd uses the RFC 5798 virtual MAC)",
+        ));
+    }
+    Ok(name)
+}
+
 pub(crate) fn max_advert_vips(ipv6: bool, version: VrrpVersion, ah: bool) -> usize {
     let (header, size) = if ipv6 {
         (14 + 40 + 8, 16)
@@ -1115,6 +1222,52 @@ pub(crate) fn max_advert_vips(ipv6: bool, version: VrrpVersion, ah: bool) -> usi
         (14 + 20 + 8 + v2, 4)
     };
     ((ADVERT_MTU - header) / size).min(MAX_ADVERT_VIPS)
+}
+
+/// Appends `item` unless `list` already holds `max`.
+fn push_limited<T>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    list: &mut Vec<T>,
+    item: T,
+    limit: &'static str,
+    max: usize,
+) -> Result<(), ConfigError> {
+    if list.len() >= max {
+        return Err(reader.error(entry, ConfigErrorKind::OverCapacity { limit, max }));
+    }
+    list.push(item);
+    Ok(())
+}
+
+/// A `virtual_routes` / `static_routes` line, in keepalived's syntax.
+fn read_route(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Route, ConfigError> {
+    super::route::parse_route(reader.text(entry)?, entry.line).map_err(|e| {
+        reader.bad(
+            entry,
+            format!("{e} (keepalived's `ip route` syntax: see docs/config.md)"),
+        )
+    })
+}
+
+/// A `virtual_rules` / `static_rules` line, in keepalived's syntax. The
+/// preference must be given: keepalived picks one counting down from 16384
+/// and warns that it is probably not what you want.
+fn read_rule(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Rule, ConfigError> {
+    let rule = super::route::parse_rule(reader.text(entry)?, entry.line).map_err(|e| {
+        reader.bad(
+            entry,
+            format!("{e} (keepalived's `ip rule` syntax: see docs/config.md)"),
+        )
+    })?;
+    if rule.preference.is_none() {
+        return Err(reader.bad(
+            entry,
+            "a rule needs `preference N`: keepalived would pick 16384 counting down, which \
+             depends on the order of the file (`lvsd import-keepalived` writes the number it picks)",
+        ));
+    }
+    Ok(rule)
 }
 
 /// keepalived's scope names (`/etc/iproute2/rt_scopes`) or a number.

@@ -60,6 +60,16 @@ impl Config {
             for vip in &i.virtual_ipaddresses {
                 let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
             }
+            if let Some(name) = &i.use_vmac {
+                let name = match name {
+                    Some(n) => n.to_string(),
+                    None => format!("vrrp.{} (or the next free name)", i.virtual_router_id),
+                };
+                let _ = write!(out, "; on VMAC {name}");
+                if i.vmac_xmit_base {
+                    let _ = write!(out, ", adverts on {}", i.interface);
+                }
+            }
             if !i.virtual_ipaddresses_excluded.is_empty() {
                 let _ = write!(out, "; excluded (not advertised):");
                 for vip in &i.virtual_ipaddresses_excluded {

@@ -55,6 +55,18 @@ fn reference(
     }
 }
 
+/// A route's `dev` and its hops' devices must exist at start (rule `iif` /
+/// `oif` go by name: the kernel takes names of interfaces yet to come).
+fn route_interfaces(interfaces: &mut Vec<Name>, route: &Route) {
+    for dev in route
+        .dev
+        .iter()
+        .chain(route.nexthops.iter().filter_map(|h| h.dev.as_ref()))
+    {
+        push_interface(interfaces, dev);
+    }
+}
+
 fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
     if !interfaces.contains(name) {
         interfaces.push(name.clone());
@@ -225,7 +237,16 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         for track in &instance.track_interfaces {
             push_interface(&mut interfaces, &track.interface);
         }
+        for route in &instance.virtual_routes {
+            route_interfaces(&mut interfaces, route);
+        }
         vrrp_instances.push(instance);
+    }
+    for address in &global.static_ipaddress {
+        push_interface(&mut interfaces, &address.dev);
+    }
+    for route in &global.static_routes {
+        route_interfaces(&mut interfaces, route);
     }
 
     // A VRID is unique per interface and address family (RFC 5798 section 7.3: the
@@ -247,6 +268,29 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             )
             .in_section(raw.title)
             .at_key("virtual_router_id"));
+        }
+    }
+
+    // A VMAC name belongs to one instance (vrrp_parser.c refuses the second).
+    for (i, raw) in instances.iter().enumerate() {
+        let a = &vrrp_instances[i];
+        let Some(Some(name)) = &a.use_vmac else {
+            continue;
+        };
+        if let Some(b) = vrrp_instances[..i]
+            .iter()
+            .find(|b| matches!(&b.use_vmac, Some(Some(n)) if n == name))
+        {
+            return Err(ConfigError::new(
+                origin,
+                raw.vmac_line,
+                ConfigErrorKind::Conflict(format!(
+                    "use_vmac {name} is already used by [vrrp_instance {}] (line {})",
+                    b.name, b.line
+                )),
+            )
+            .in_section(raw.title)
+            .at_key("use_vmac"));
         }
     }
 

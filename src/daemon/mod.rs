@@ -273,6 +273,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
+    // The VMACs first: the events of their making are not for the loop.
+    let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
     let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
     if let Some(bytes) = test_hook("rtnl_rcvbuf") {
         // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
@@ -286,7 +288,8 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             Interest::READABLE,
         )
         .map_err(setup_err("registering rtnetlink"))?;
-    let mut vrrp = vrrp::Vrrp::setup(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp =
+        vrrp::Vrrp::setup(&config, vmacs).map_err(|e| DaemonError::Setup(e.to_string()))?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         ev.registry()
             .register(
@@ -400,6 +403,13 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
         .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
     daemon.vrrp.start(now, &mut setup_rtnl);
     drop(setup_rtnl);
+    if daemon.vrrp.has_routes() {
+        daemon
+            .rtnl
+            .watch_routes()
+            .map_err(setup_err("rtnetlink route and rule groups"))?;
+    }
+    daemon.vrrp.start_statics(&mut daemon.rtnl, now);
     daemon.apply_ha_suspend();
     if let Some(lvs) = &daemon.lvs {
         for h in lvs.start_hooks() {
@@ -436,6 +446,7 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let now = ev.now();
     daemon.vrrp.stop(now);
     daemon.after_events(now, ev.timers());
+    daemon.vrrp.stop_statics(&mut daemon.rtnl, now);
     // The VIP removals were applied inside their sends; wait briefly for
     // their acks so a refusal is logged.
     let Daemon { rtnl, vrrp, .. } = &mut daemon;
@@ -449,6 +460,9 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             vrrp.vip_request_done(tag, &request, &result);
         }
     });
+    // The VMACs go last, with the VIPs on them gone (keepalived's
+    // netlink_link_del_vmac at shutdown), and what they changed is put back.
+    vrrp.vmacs.teardown();
     // keepalived's omega: the down commands of every alive real server and
     // of the quorum also run at shutdown, before the notifies are finished.
     if let Some(lvs) = &daemon.lvs {
@@ -1098,6 +1112,9 @@ impl Daemon {
         if let Some(lvs) = &self.lvs {
             let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
         }
+        if let Some(line) = self.vrrp.routes_line() {
+            let _ = writeln!(out, "{line}");
+        }
     }
 
     /// After a reload: the sync daemon follows the instance it now names
@@ -1136,8 +1153,19 @@ impl Daemon {
         for input in inputs.drain(..) {
             match input {
                 RtnlInput::Event { event, dump } => match event {
-                    RtEvent::NewLink(link) => self.vrrp.on_link(now, link.ifindex, link.is_up()),
-                    RtEvent::DelLink(link) => self.vrrp.on_link(now, link.ifindex, false),
+                    RtEvent::NewLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, link.is_up());
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, link.is_up());
+                    }
+                    RtEvent::DelLink(link) => {
+                        self.vrrp.on_link(now, link.ifindex, false);
+                        self.vrrp
+                            .on_link_routes(&mut self.rtnl, now, link.ifindex, false);
+                        if !dump && !self.stopping {
+                            self.vrrp.on_link_deleted(link.ifindex);
+                        }
+                    }
                     RtEvent::DelAddr(addr) if !dump => {
                         let key = (addr.addr, addr.ifindex);
                         self.local_addrs.retain(|a| *a != key);
@@ -1154,6 +1182,12 @@ impl Daemon {
                         if dump && self.resync == Resync::Addrs {
                             self.vrrp.vip_seen(addr.ifindex, addr.addr)
                         }
+                    }
+                    RtEvent::DelRoute(route) if !dump => {
+                        self.vrrp.on_route_deleted(&mut self.rtnl, now, &route)
+                    }
+                    RtEvent::DelRule(rule) if !dump => {
+                        self.vrrp.on_rule_deleted(&mut self.rtnl, now, &rule)
                     }
                     _ => {}
                 },

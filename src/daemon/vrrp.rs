@@ -3,13 +3,16 @@
 //! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
 //! commands and `vrrp_script`s, and polls track files.
 
+mod routes;
 pub(super) mod scripts;
 mod transition;
+pub(super) mod vmac;
 
 /// FILE_CHECK reads its file as `track_file` does.
 pub(crate) use scripts::read_track_file;
 
 use std::net::IpAddr;
+use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use mio::Registry;
@@ -33,9 +36,12 @@ use crate::vrrp::instance::{
 use crate::vrrp::receive::{receive_check_ipv4, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
+use crate::wire::netlink::route::RouteRepr;
+use crate::wire::netlink::route::RuleRepr;
 use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
 use crate::wire::{ah, arp, ndisc};
+use routes::{HeldRoute, HeldRule, Statics, STATIC_TAG};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
 /// Why VRRP could not be set up.
@@ -99,8 +105,15 @@ pub struct InstanceIo {
     pub name: String,
     /// Interface name.
     pub interface: String,
+    /// Where the VIPs live and GARPs leave: the interface, or its VMAC.
     ifindex: u32,
     mac: [u8; 6],
+    /// With `use_vmac`: the configured interface's index (`ifindex` is the
+    /// VMAC's), and whether each of the two is up; the instance's own
+    /// interface counts as up when both are (keepalived tracks both).
+    base: Option<(u32, bool, bool)>,
+    /// With `use_vmac`: what it takes to make the VMAC again when it is deleted.
+    vmac_spec: Option<VmacSpec>,
     sender: VrrpSender,
     packet: Option<PacketSender>,
     /// Packet sockets and MACs of the other interfaces that hold addresses
@@ -110,6 +123,9 @@ pub struct InstanceIo {
     pub receiver: usize,
     /// The VIPs, then the excluded addresses, in their rtnetlink form.
     vips: Vec<HeldAddress>,
+    /// `virtual_routes` and `virtual_rules`, held with the VIPs.
+    routes: Vec<HeldRoute>,
+    rules: Vec<HeldRule>,
     /// The timer carrying `poll_at()`.
     pub timer: Option<TimerId>,
     /// Adverts dropped, per reason.
@@ -147,6 +163,14 @@ pub struct InstanceIo {
     /// IPv4 identification of the next AH advert (covered by the ICV, so
     /// lvsd writes it; never 0, which the kernel would replace).
     ip_ident: u16,
+}
+
+/// What an instance's VMAC was made with, to make it again.
+#[derive(Debug, Clone, Copy)]
+struct VmacSpec {
+    xmit_base: bool,
+    keep_ipv6: bool,
+    ipv6: bool,
 }
 
 /// One receive socket and the instances behind it.
@@ -203,6 +227,17 @@ pub struct Vrrp {
     notify_timeout: Duration,
     /// `enable_script_security`, for the virtual servers' commands too.
     script_security: bool,
+    /// `static_ipaddress`, `static_routes`, `static_rules`.
+    statics: Statics,
+    /// Routes, rules and static addresses put back after a deletion by hand.
+    route_repairs: u64,
+    /// Route and rule requests the kernel refused.
+    route_refusals: std::cell::Cell<u64>,
+    /// The interfaces routes go out of, and whether each was up (the kernel
+    /// flushes their IPv4 routes when one goes down, without a notification).
+    route_links: Vec<(u32, bool)>,
+    /// The VMACs (`use_vmac`), removed at stop.
+    pub vmacs: vmac::Vmacs,
 }
 
 fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
@@ -298,9 +333,29 @@ fn vip_addr(ifindex: u32, vip: &VirtualIp) -> IfAddr {
     a
 }
 
+/// Sends one route, rule or address request; a failure to send is logged
+/// with its owner and line.
+fn send(
+    rtnl: &mut RtnlEvents,
+    request: RtnlRequest,
+    tag: u32,
+    now: Instant,
+    owner: &str,
+    text: &str,
+) {
+    if let Err(e) = rtnl.send(request, tag, now) {
+        if tag == STATIC_TAG {
+            warn!("{owner}: `{text}`: {e}");
+        } else {
+            warn!("vrrp_instance {owner}: `{text}`: {e}");
+        }
+    }
+}
+
 impl Vrrp {
-    /// Builds every instance, its sockets and the sync groups.
-    pub fn setup(cfg: &Config) -> Result<Vrrp, SetupError> {
+    /// Builds every instance, its sockets and the sync groups, on the VMACs
+    /// made by [`vmac::prepare`].
+    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs) -> Result<Vrrp, SetupError> {
         let mut vrrp = Vrrp {
             instances: Vec::with_capacity(cfg.vrrp_instances.len()),
             io: Vec::with_capacity(cfg.vrrp_instances.len()),
@@ -323,11 +378,25 @@ impl Vrrp {
             script_user: None,
             notify_timeout: cfg.global.notify_timeout,
             script_security: cfg.global.enable_script_security,
+            statics: Statics::default(),
+            route_links: Vec::new(),
+            route_repairs: 0,
+            route_refusals: std::cell::Cell::new(0),
+            vmacs,
         };
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
             err,
         })?;
+        let ifindex = |name: &str| interfaces.iter().find(|i| i.name == name).map(|i| i.index);
+        vrrp.statics = Statics::build(
+            &cfg.global.static_ipaddress,
+            &cfg.global.static_routes,
+            &cfg.global.static_rules,
+            &ifindex,
+            vip_addr,
+        )
+        .map_err(SetupError::Script)?;
         if let Some(u) = &cfg.global.script_user {
             vrrp.script_user = Some(lookup_user(u)?);
         }
@@ -369,14 +438,21 @@ impl Vrrp {
                         interface: ifname.to_owned(),
                     })?;
             let ipv6 = inst.is_ipv6();
+            let vmac = vrrp.vmacs.of_instance(index).cloned();
             let source = inst
                 .unicast_src_ip
                 .or(inst.mcast_src_ip)
+                .or_else(|| vmac.as_ref()?.link_local.map(IpAddr::V6))
                 .or_else(|| info.primary(ipv6))
                 .ok_or_else(|| SetupError::NoSource {
                     instance: name.clone(),
                     interface: ifname.to_owned(),
                 })?;
+            // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
+            let (adv_name, adv_index) = match &vmac {
+                Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),
+                _ => (ifname, info.index),
+            };
             let in_group = cfg
                 .sync_groups
                 .iter()
@@ -400,21 +476,21 @@ impl Vrrp {
                 match vrrp
                     .receivers
                     .iter()
-                    .position(|r| r.interface == ifname && r.ipv6 == ipv6 && r.ah == ah)
+                    .position(|r| r.interface == adv_name && r.ipv6 == ipv6 && r.ah == ah)
                 {
                     Some(r) => r,
                     None => {
-                        let socket = VrrpReceiver::open(ifname, info.index, ipv6, true, ah)
+                        let socket = VrrpReceiver::open(adv_name, adv_index, ipv6, true, ah)
                             .map_err(|err| SetupError::Socket {
                                 what: format!(
-                                    "VRRP receive socket on {ifname}{}",
+                                    "VRRP receive socket on {adv_name}{}",
                                     if ah { " (AH)" } else { "" }
                                 ),
                                 err,
                             })?;
                         vrrp.receivers.push(Receiver {
                             socket,
-                            interface: ifname.to_owned(),
+                            interface: adv_name.to_owned(),
                             ipv6,
                             ah,
                             instances: Vec::new(),
@@ -428,16 +504,21 @@ impl Vrrp {
                     }
                 };
             vrrp.receivers[receiver].instances.push(index);
-            let sender = VrrpSender::open(ifname, info.index, source, ah).map_err(|err| {
+            let sender = VrrpSender::open(adv_name, adv_index, source, ah).map_err(|err| {
                 SetupError::Socket {
-                    what: format!("vrrp_instance {name}: send socket from {source} on {ifname}"),
+                    what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
                     err,
                 }
             })?;
-            let packet = match PacketSender::open(info.index) {
+            // The VIPs (of the instance's family, on its interface) live on the VMAC.
+            let (vip_index, vip_mac, vip_name) = match &vmac {
+                Some(v) => (v.ifindex, v.mac, v.name.as_str()),
+                None => (info.index, info.mac, ifname),
+            };
+            let packet = match PacketSender::open(vip_index) {
                 Ok(p) => Some(p),
                 Err(e) => {
-                    warn!("vrrp_instance {name}: no packet socket on {ifname} ({e}); gratuitous ARP disabled");
+                    warn!("vrrp_instance {name}: no packet socket on {vip_name} ({e}); gratuitous ARP disabled");
                     None
                 }
             };
@@ -448,8 +529,14 @@ impl Vrrp {
                 .iter()
                 .chain(&inst.virtual_ipaddresses_excluded)
             {
-                let dev = if vip.dev.is_empty() {
-                    info.index
+                let dev = if vip.dev.is_empty() || vip.dev.as_str() == ifname {
+                    // keepalived: an address of the other family stays on the
+                    // interface itself, not on the VMAC.
+                    if vip.address.is_ipv6() == ipv6 {
+                        vip_index
+                    } else {
+                        info.index
+                    }
                 } else {
                     interfaces
                         .iter()
@@ -464,7 +551,7 @@ impl Vrrp {
                     form: vip_addr(dev, vip),
                     no_track: vip.no_track,
                 });
-                if dev != info.index && !other_links.iter().any(|l| l.0 == dev) {
+                if dev != vip_index && !other_links.iter().any(|l| l.0 == dev) {
                     let mac = interfaces
                         .iter()
                         .find(|i| i.index == dev)
@@ -479,16 +566,44 @@ impl Vrrp {
                 }
             }
             let vips_seen = vec![false; vips.len()];
+            let routes = inst
+                .virtual_routes
+                .iter()
+                .map(|r| HeldRoute::build(r, &ifindex))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|reason| SetupError::Params {
+                    instance: name.clone(),
+                    reason: format!("virtual_routes: {reason}"),
+                })?;
+            let rules = inst.virtual_rules.iter().map(HeldRule::build).collect();
+            // Just set up: a macvlan runs when its lower device does; the
+            // link events say otherwise if it does not.
+            let base = vmac
+                .as_ref()
+                .map(|_| (info.index, info.up && info.running, info.up && info.running));
+            let vmac_spec = vmac.as_ref().map(|_| VmacSpec {
+                xmit_base: inst.vmac_xmit_base,
+                keep_ipv6: ipv6
+                    || inst
+                        .virtual_ipaddresses_excluded
+                        .iter()
+                        .any(|v| v.address.is_ipv6() != ipv6),
+                ipv6,
+            });
             vrrp.io.push(InstanceIo {
                 name,
                 interface: ifname.to_owned(),
-                ifindex: info.index,
-                mac: info.mac,
+                ifindex: vip_index,
+                mac: vip_mac,
+                base,
+                vmac_spec,
                 sender,
                 packet,
                 other_links,
                 receiver,
                 vips,
+                routes,
+                rules,
                 timer: None,
                 drops: [0; DropReason::COUNT],
                 received: 0,
@@ -526,7 +641,69 @@ impl Vrrp {
             "virtual_server notify".into(),
             NotifyCommands::default(),
         ));
+        let oifs = vrrp
+            .statics
+            .routes
+            .iter()
+            .chain(vrrp.io.iter().flat_map(|io| io.routes.iter()))
+            .filter_map(|r| r.add.oif)
+            .collect::<Vec<_>>();
+        for oif in oifs {
+            if !vrrp.route_links.iter().any(|l| l.0 == oif) {
+                let up = interfaces
+                    .iter()
+                    .find(|i| i.index == oif)
+                    .is_some_and(|i| i.up && i.running);
+                vrrp.route_links.push((oif, up));
+            }
+        }
         Ok(vrrp)
+    }
+
+    /// A link changed: when an interface that routes go out of comes up
+    /// again, its routes are added again (the kernel flushed the IPv4 ones
+    /// when it went down; one still there answers EEXIST).
+    pub fn on_link_routes(&mut self, rtnl: &mut RtnlEvents, now: Instant, ifindex: u32, up: bool) {
+        let Some(link) = self.route_links.iter_mut().find(|l| l.0 == ifindex) else {
+            return;
+        };
+        let came_up = up && !link.1;
+        link.1 = up;
+        if !came_up {
+            return;
+        }
+        if self.statics.installed {
+            for r in self
+                .statics
+                .routes
+                .iter()
+                .filter(|r| r.add.oif == Some(ifindex))
+            {
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+        }
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in io.routes.iter().filter(|r| r.add.oif == Some(ifindex)) {
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+        }
     }
 
     /// Splits and vets a virtual server's or real server's command
@@ -1086,11 +1263,30 @@ impl Vrrp {
         };
         let cause = transition::Cause::Link { up };
         for i in 0..self.instances.len() {
-            if self.io[i].ifindex == ifindex && self.io[i].track_primary {
-                self.with_cause(i, cause, |inst| {
-                    inst.handle_track(now, OWN_INTERFACE, status)
-                });
+            let io = &mut self.io[i];
+            if !io.track_primary {
+                continue;
             }
+            // With a VMAC, the own interface is up when it and the VMAC are.
+            let status = match &mut io.base {
+                Some((base, base_up, vmac_up)) if *base == ifindex || io.ifindex == ifindex => {
+                    if *base == ifindex {
+                        *base_up = up;
+                    } else {
+                        *vmac_up = up;
+                    }
+                    if *base_up && *vmac_up {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    }
+                }
+                None if io.ifindex == ifindex => status,
+                _ => continue,
+            };
+            self.with_cause(i, cause, |inst| {
+                inst.handle_track(now, OWN_INTERFACE, status)
+            });
         }
         for t in 0..self.iface_tracks.len() {
             let (idx, i, n) = self.iface_tracks[t];
@@ -1101,6 +1297,96 @@ impl Vrrp {
             }
         }
         self.reconcile_groups(now);
+    }
+
+    /// A link was deleted: a VMAC of an instance is made again at once, as
+    /// keepalived does (recreate_vmac_thread), and the instance's sockets,
+    /// packet socket and addresses move to the new link. Until it is up the
+    /// instance is FAULT (its own interface is down). A rare event (someone
+    /// deleted the link): the requests are answered inside their sends.
+    pub fn on_link_deleted(&mut self, ifindex: u32) {
+        for i in 0..self.io.len() {
+            if self.io[i].vmac_spec.is_none() || self.io[i].ifindex != ifindex {
+                continue;
+            }
+            if let Err(e) = self.recreate_vmac(i) {
+                warn!(
+                    "vrrp_instance {}: its VMAC was deleted and cannot be made again ({e}); FAULT until it exists",
+                    self.io[i].name
+                );
+            }
+        }
+    }
+
+    fn recreate_vmac(&mut self, i: usize) -> Result<(), String> {
+        let Some(spec) = self.io[i].vmac_spec else {
+            return Ok(());
+        };
+        let old_index = self.io[i].ifindex;
+        let Some(old) = self.vmacs.forget(old_index) else {
+            return Ok(());
+        };
+        let io = &self.io[i];
+        let base = iface::lookup(&io.interface)
+            .map_err(|e| format!("listing interfaces: {e}"))?
+            .ok_or_else(|| format!("{} is gone too", io.interface))?;
+        let mut rtnl = Rtnl::open().map_err(|e| format!("rtnetlink socket: {e}"))?;
+        let want = vmac::VmacRequest {
+            instance: &io.name,
+            base: &base,
+            vrid: self.instances[i].params().vrid,
+            ipv6: spec.ipv6,
+            name: Some(&old.name),
+            reserved: &[],
+            keep_ipv6: spec.keep_ipv6,
+            link_local: old.link_local,
+        };
+        let link = self
+            .vmacs
+            .ensure(&mut rtnl, &want)
+            .map_err(|e| e.to_string())?;
+        info!(
+            "vrrp_instance {}: VMAC {} was deleted; made it again (index {} -> {})",
+            io.name, old.name, old_index, link.ifindex
+        );
+        let io = &mut self.io[i];
+        io.ifindex = link.ifindex;
+        for vip in &mut io.vips {
+            if vip.form.ifindex == old_index {
+                vip.form.ifindex = link.ifindex;
+            }
+        }
+        io.packet = PacketSender::open(link.ifindex)
+            .map_err(|e| {
+                warn!(
+                    "vrrp_instance {}: packet socket on {}: {e}",
+                    io.name, link.name
+                )
+            })
+            .ok();
+        if spec.xmit_base {
+            return Ok(());
+        }
+        let source = io.sender.source();
+        io.sender = VrrpSender::open(&link.name, link.ifindex, source, io.ah_key.is_some())
+            .map_err(|e| format!("send socket on {}: {e}", link.name))?;
+        let r = io.receiver;
+        let receiver = &mut self.receivers[r];
+        let socket = VrrpReceiver::open(&link.name, link.ifindex, receiver.ipv6, true, receiver.ah)
+            .map_err(|e| format!("receive socket on {}: {e}", link.name))?;
+        if let Some(registry) = &self.registry {
+            let token = crate::io::event_loop::Source::Vrrp(r).token();
+            let _ = registry.deregister(&mut mio::unix::SourceFd(&receiver.socket.as_raw_fd()));
+            registry
+                .register(
+                    &mut mio::unix::SourceFd(&socket.as_raw_fd()),
+                    token,
+                    mio::Interest::READABLE,
+                )
+                .map_err(|e| format!("registering the receive socket on {}: {e}", link.name))?;
+        }
+        receiver.socket = socket;
+        Ok(())
     }
 
     /// An address re-dump begins: no VIP seen yet.
@@ -1158,7 +1444,367 @@ impl Vrrp {
                 }
             }
         }
+        // Route and rule events may have been lost with the rest: add again
+        // what must be there (an existing one answers EEXIST, which is fine).
+        sent + self.reinstall(rtnl, now)
+    }
+
+    /// The status line on routes and rules (None when none are configured).
+    pub fn routes_line(&self) -> Option<String> {
+        if !self.has_routes() {
+            return None;
+        }
+        let s = &self.statics;
+        let held = self
+            .io
+            .iter()
+            .enumerate()
+            .filter(|(i, io)| io.vips_held && self.instances[*i].state() == State::Master);
+        let (routes, rules) = held.fold((0, 0), |(a, b), (_, io)| {
+            (a + io.routes.len(), b + io.rules.len())
+        });
+        Some(format!(
+            "routes: static {} route(s) {} rule(s) {} address(es) {}; virtual {routes} route(s) {rules} rule(s) held; put back {}; refused by the kernel {}",
+            s.routes.len(),
+            s.rules.len(),
+            s.addresses.len(),
+            if s.installed { "installed" } else { "not installed" },
+            self.route_repairs,
+            self.route_refusals.get()
+        ))
+    }
+
+    /// Whether any route or rule is configured (then their deletions are watched).
+    pub fn has_routes(&self) -> bool {
+        !self.statics.is_empty()
+            || self
+                .io
+                .iter()
+                .any(|io| !io.routes.is_empty() || !io.rules.is_empty())
+    }
+
+    /// Installs `static_ipaddress`, `static_routes` and `static_rules`, in
+    /// keepalived's order (addresses, routes, rules), whatever the VRRP state.
+    pub fn start_statics(&mut self, rtnl: &mut RtnlEvents, now: Instant) {
+        if self.statics.is_empty() {
+            return;
+        }
+        self.statics.installed = true;
+        let s = &self.statics;
+        for (a, _) in &s.addresses {
+            send(
+                rtnl,
+                RtnlRequest::AddAddr(a.clone()),
+                STATIC_TAG,
+                now,
+                "static",
+                &a.addr.to_string(),
+            );
+        }
+        for r in &s.routes {
+            send(
+                rtnl,
+                RtnlRequest::AddRoute(r.add.clone(), r.create),
+                STATIC_TAG,
+                now,
+                "static",
+                &r.text,
+            );
+        }
+        for r in &s.rules {
+            send(
+                rtnl,
+                RtnlRequest::AddRule(r.repr.clone()),
+                STATIC_TAG,
+                now,
+                "static",
+                &r.text,
+            );
+        }
+        info!(
+            "static: {} address(es), {} route(s), {} rule(s) installed",
+            s.addresses.len(),
+            s.routes.len(),
+            s.rules.len()
+        );
+    }
+
+    /// Removes the static rules, routes and addresses at stop, as keepalived does.
+    pub fn stop_statics(&mut self, rtnl: &mut RtnlEvents, now: Instant) {
+        if !self.statics.installed {
+            return;
+        }
+        self.statics.installed = false;
+        let s = &self.statics;
+        for r in &s.rules {
+            send(
+                rtnl,
+                RtnlRequest::DelRule(r.repr.clone()),
+                STATIC_TAG,
+                now,
+                "static",
+                &r.text,
+            );
+        }
+        for r in &s.routes {
+            send(
+                rtnl,
+                RtnlRequest::DelRoute(r.del()),
+                STATIC_TAG,
+                now,
+                "static",
+                &r.text,
+            );
+        }
+        for (a, _) in &s.addresses {
+            send(
+                rtnl,
+                RtnlRequest::DelAddr(a.clone()),
+                STATIC_TAG,
+                now,
+                "static",
+                &a.addr.to_string(),
+            );
+        }
+    }
+
+    /// Sends again every static route, rule and address, and those of every
+    /// instance holding its VIPs. Returns how many requests went out.
+    fn reinstall(&mut self, rtnl: &mut RtnlEvents, now: Instant) -> usize {
+        let mut sent = 0;
+        if self.statics.installed {
+            let s = &self.statics;
+            for (a, no_track) in &s.addresses {
+                if !no_track {
+                    sent += 1;
+                    send(
+                        rtnl,
+                        RtnlRequest::AddAddr(a.clone()),
+                        STATIC_TAG,
+                        now,
+                        "static",
+                        &a.addr.to_string(),
+                    );
+                }
+            }
+            for r in s.routes.iter().filter(|r| r.track) {
+                sent += 1;
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+            for r in s.rules.iter().filter(|r| r.track) {
+                sent += 1;
+                send(
+                    rtnl,
+                    RtnlRequest::AddRule(r.repr.clone()),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+        }
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in io.routes.iter().filter(|r| r.track) {
+                sent += 1;
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+            for r in io.rules.iter().filter(|r| r.track) {
+                sent += 1;
+                send(
+                    rtnl,
+                    RtnlRequest::AddRule(r.repr.clone()),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+        }
         sent
+    }
+
+    /// A route marked as keepalived's was deleted: a tracked static route, or
+    /// a tracked virtual route of an instance holding its VIPs, goes back.
+    /// (keepalived puts a static route back too; for a virtual route it makes
+    /// the instance BACKUP, which then takes over again: lvsd keeps the route,
+    /// as it keeps a VIP deleted by hand.)
+    pub fn on_route_deleted(&mut self, rtnl: &mut RtnlEvents, now: Instant, gone: &RouteRepr) {
+        let mut repaired = 0;
+        if self.statics.installed {
+            for r in self
+                .statics
+                .routes
+                .iter()
+                .filter(|r| r.track && r.matches(gone))
+            {
+                repaired += 1;
+                warn!(
+                    "static route `{}` was deleted; adding it back, as keepalived does",
+                    r.text
+                );
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+        }
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in io.routes.iter().filter(|r| r.track && r.matches(gone)) {
+                repaired += 1;
+                warn!(
+                    "vrrp_instance {}: route `{}` was deleted while master; adding it back",
+                    io.name, r.text
+                );
+                send(
+                    rtnl,
+                    RtnlRequest::AddRoute(r.add.clone(), r.create),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+        }
+        self.route_repairs += repaired;
+    }
+
+    /// A rule marked as keepalived's was deleted: put back like a route.
+    pub fn on_rule_deleted(&mut self, rtnl: &mut RtnlEvents, now: Instant, gone: &RuleRepr) {
+        let mut repaired = 0;
+        if self.statics.installed {
+            for r in self
+                .statics
+                .rules
+                .iter()
+                .filter(|r| r.track && r.matches(gone))
+            {
+                repaired += 1;
+                warn!(
+                    "static rule `{}` was deleted; adding it back, as keepalived does",
+                    r.text
+                );
+                send(
+                    rtnl,
+                    RtnlRequest::AddRule(r.repr.clone()),
+                    STATIC_TAG,
+                    now,
+                    "static",
+                    &r.text,
+                );
+            }
+        }
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in io.rules.iter().filter(|r| r.track && r.matches(gone)) {
+                repaired += 1;
+                warn!(
+                    "vrrp_instance {}: rule `{}` was deleted while master; adding it back",
+                    io.name, r.text
+                );
+                send(
+                    rtnl,
+                    RtnlRequest::AddRule(r.repr.clone()),
+                    i as u32,
+                    now,
+                    &io.name,
+                    &r.text,
+                );
+            }
+        }
+        self.route_repairs += repaired;
+    }
+
+    /// A route or rule request ended; a refusal is logged with the line it
+    /// came from and its owner. Returns false for other requests.
+    fn route_request_done(
+        &self,
+        tag: u32,
+        request: &RtnlRequest,
+        result: &Result<(), NetlinkError>,
+    ) -> bool {
+        let owner = if tag == STATIC_TAG {
+            "static".to_string()
+        } else {
+            format!(
+                "vrrp_instance {}",
+                self.io.get(tag as usize).map_or("?", |io| io.name.as_str())
+            )
+        };
+        let routes: &[HeldRoute] = if tag == STATIC_TAG {
+            &self.statics.routes
+        } else {
+            self.io.get(tag as usize).map_or(&[], |io| &io.routes)
+        };
+        let rules: &[HeldRule] = if tag == STATIC_TAG {
+            &self.statics.rules
+        } else {
+            self.io.get(tag as usize).map_or(&[], |io| &io.rules)
+        };
+        let (verb, what, text, harmless) = match request {
+            RtnlRequest::AddRoute(r, _) => (
+                "adding",
+                "route",
+                routes.iter().find(|h| h.add == *r).map(|h| h.text.as_str()),
+                libc::EEXIST,
+            ),
+            RtnlRequest::DelRoute(r) => (
+                "removing",
+                "route",
+                routes
+                    .iter()
+                    .find(|h| h.del() == *r)
+                    .map(|h| h.text.as_str()),
+                libc::ESRCH,
+            ),
+            RtnlRequest::AddRule(r) => (
+                "adding",
+                "rule",
+                rules.iter().find(|h| h.repr == *r).map(|h| h.text.as_str()),
+                libc::EEXIST,
+            ),
+            RtnlRequest::DelRule(r) => (
+                "removing",
+                "rule",
+                rules.iter().find(|h| h.repr == *r).map(|h| h.text.as_str()),
+                libc::ENOENT,
+            ),
+            _ => return false,
+        };
+        match result {
+            Ok(()) => {}
+            Err(NetlinkError::Kernel { errno, .. }) if *errno == harmless => {}
+            Err(e) => {
+                self.route_refusals.set(self.route_refusals.get() + 1);
+                warn!("{owner}: {verb} {what} `{}`: {e}", text.unwrap_or("?"))
+            }
+        }
+        true
     }
 
     /// A VIP request of instance `tag` ended. Adding a VIP that is there, or
@@ -1169,17 +1815,32 @@ impl Vrrp {
         request: &RtnlRequest,
         result: &Result<(), NetlinkError>,
     ) {
+        if self.route_request_done(tag, request, result) {
+            return;
+        }
         let (verb, a) = match request {
             RtnlRequest::AddAddr(a) => ("adding", a),
             RtnlRequest::DelAddr(a) => ("removing", a),
             _ => return,
         };
+        if tag == STATIC_TAG {
+            match result {
+                Err(NetlinkError::Kernel { errno, .. })
+                    if (*errno == libc::EEXIST && verb == "adding")
+                        || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+                Err(e) => warn!("static_ipaddress {}/{}: {verb}: {e}", a.addr, a.prefix_len),
+                Ok(()) => {}
+            }
+            return;
+        }
         let name = self.io.get(tag as usize).map_or("?", |io| io.name.as_str());
         match result {
             Ok(()) => {}
+            // ENODEV: the link went away with its addresses (a deleted VMAC).
             Err(NetlinkError::Kernel { errno, .. })
                 if (*errno == libc::EEXIST && verb == "adding")
-                    || (*errno == libc::EADDRNOTAVAIL && verb == "removing") => {}
+                    || ((*errno == libc::EADDRNOTAVAIL || *errno == libc::ENODEV)
+                        && verb == "removing") => {}
             Err(e) => warn!(
                 "vrrp_instance {name}: {verb} VIP {}/{}: {e}",
                 a.addr, a.prefix_len
@@ -1195,6 +1856,34 @@ impl Vrrp {
         ifindex: u32,
         addr: IpAddr,
     ) {
+        let mut repaired = 0;
+        if self.statics.installed {
+            for (a, no_track) in &self.statics.addresses {
+                if a.addr == addr && a.ifindex == ifindex && !no_track {
+                    warn!("static_ipaddress {addr} was removed by hand; adding it back, as keepalived does");
+                    repaired += 1;
+                    if let Err(e) = rtnl.send(RtnlRequest::AddAddr(a.clone()), STATIC_TAG, now) {
+                        warn!("static_ipaddress {addr}: {e}");
+                    }
+                }
+            }
+            self.route_repairs += repaired;
+            // The kernel flushes the IPv4 routes of an interface that loses its
+            // last address, without a notification: add again the static
+            // routes through it (one that is still there answers EEXIST).
+            for r in &self.statics.routes {
+                if r.track && r.add.oif == Some(ifindex) {
+                    send(
+                        rtnl,
+                        RtnlRequest::AddRoute(r.add.clone(), r.create),
+                        STATIC_TAG,
+                        now,
+                        "static",
+                        &r.text,
+                    );
+                }
+            }
+        }
         for i in 0..self.instances.len() {
             let io = &self.io[i];
             if self.instances[i].state() != State::Master || !io.vips_held {
@@ -1221,6 +1910,24 @@ impl Vrrp {
                 );
                 if let Err(e) = rtnl.send(RtnlRequest::AddAddr(vip.form.clone()), i as u32, now) {
                     warn!("vrrp_instance {}: re-adding VIP {a}: {e}", io.name);
+                }
+            }
+        }
+        // After the VIPs: a route may need one (`src`, a gateway on its subnet).
+        for (i, io) in self.io.iter().enumerate() {
+            if !io.vips_held || self.instances[i].state() != State::Master {
+                continue;
+            }
+            for r in &io.routes {
+                if r.track && r.add.oif == Some(ifindex) {
+                    send(
+                        rtnl,
+                        RtnlRequest::AddRoute(r.add.clone(), r.create),
+                        i as u32,
+                        now,
+                        &io.name,
+                        &r.text,
+                    );
                 }
             }
         }
@@ -1334,8 +2041,51 @@ impl Vrrp {
                 }
                 io.vips_held = true;
                 info!("vrrp_instance {}: VIPs added on {}", io.name, io.interface);
+                // keepalived adds the routes, then the rules, after the addresses
+                // (a route's `src` or gateway may need a VIP).
+                for r in &io.routes {
+                    send(
+                        rtnl,
+                        RtnlRequest::AddRoute(r.add.clone(), r.create),
+                        i as u32,
+                        now,
+                        &io.name,
+                        &r.text,
+                    );
+                }
+                for r in &io.rules {
+                    send(
+                        rtnl,
+                        RtnlRequest::AddRule(r.repr.clone()),
+                        i as u32,
+                        now,
+                        &io.name,
+                        &r.text,
+                    );
+                }
             }
             Action::RemoveVips => {
+                // Rules, then routes, then addresses: the reverse of adding.
+                for r in &io.rules {
+                    send(
+                        rtnl,
+                        RtnlRequest::DelRule(r.repr.clone()),
+                        i as u32,
+                        now,
+                        &io.name,
+                        &r.text,
+                    );
+                }
+                for r in &io.routes {
+                    send(
+                        rtnl,
+                        RtnlRequest::DelRoute(r.del()),
+                        i as u32,
+                        now,
+                        &io.name,
+                        &r.text,
+                    );
+                }
                 for vip in &io.vips {
                     let request = RtnlRequest::DelAddr(vip.form.clone());
                     if let Err(e) = rtnl.send(request, i as u32, now) {

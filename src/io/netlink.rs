@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use socket2::{Domain, Protocol, Socket, Type};
 
-use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING};
+use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING, RTNL_REQUEST_BUF};
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
@@ -26,6 +26,7 @@ use crate::wire::netlink::ipvs::{
 use crate::wire::netlink::msg::{
     DecodeError, EncodeError, Errno, Message, Messages, Reply, NLM_F_DUMP_INTR,
 };
+use crate::wire::netlink::route::{self, RouteCreate, RouteRepr, RuleRepr};
 use crate::wire::netlink::rtnl::{self, IfAddr, Link, RtEvent};
 
 /// How long a request waits for its reply before failing with `Timeout`.
@@ -796,10 +797,69 @@ impl Rtnl {
         Ok(found)
     }
 
-    /// Sets IFF_UP on or off (tests and lab tools; the daemon never changes links).
+    /// The interface called `name`, with its details, if it exists.
+    pub fn link(&mut self, name: &str) -> Result<Option<Link>, NetlinkError> {
+        let mut found = None;
+        self.links(|l| {
+            if l.name == name {
+                found = Some(l);
+            }
+        })?;
+        Ok(found)
+    }
+
+    /// Sets IFF_UP on or off (a VMAC lvsd created; tests and lab tools).
     pub fn set_link_up(&mut self, ifindex: u32, up: bool) -> Result<(), NetlinkError> {
         let seq = self.socket.next_seq();
         let n = rtnl::encode_set_link_up(&mut self.tx, seq, ifindex, up)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Creates the private-mode macvlan `name` on `lower` with address `mac` (a VMAC).
+    pub fn new_macvlan(
+        &mut self,
+        name: &str,
+        lower: u32,
+        mac: [u8; 6],
+    ) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_new_macvlan(&mut self.tx, seq, name, lower, mac)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Turns the macvlan `ifindex` into private mode with address `mac`.
+    pub fn update_macvlan(&mut self, ifindex: u32, mac: [u8; 6]) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_update_macvlan(&mut self.tx, seq, ifindex, mac)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Deletes the link `ifindex`; `Ok(false)` when it was gone already (ENODEV).
+    pub fn del_link(&mut self, ifindex: u32) -> Result<bool, NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_del_link(&mut self.tx, seq, ifindex)?;
+        match self.ack_request(n, seq) {
+            Ok(()) => Ok(true),
+            Err(NetlinkError::Kernel { errno, .. }) if errno == libc::ENODEV => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Sets IPv4 devconf values (`(IPV4_DEVCONF_*, value)`) of `ifindex`.
+    pub fn set_ipv4_conf(
+        &mut self,
+        ifindex: u32,
+        values: &[(u16, u32)],
+    ) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_set_ipv4_conf(&mut self.tx, seq, ifindex, values)?;
+        self.ack_request(n, seq)
+    }
+
+    /// Stops the kernel from adding a link-local address to `ifindex` on its own.
+    pub fn addr_gen_mode_none(&mut self, ifindex: u32) -> Result<(), NetlinkError> {
+        let seq = self.socket.next_seq();
+        let n = rtnl::encode_addr_gen_mode_none(&mut self.tx, seq, ifindex)?;
         self.ack_request(n, seq)
     }
 }
@@ -811,6 +871,14 @@ pub enum RtnlRequest {
     AddAddr(IfAddr),
     /// RTM_DELADDR.
     DelAddr(IfAddr),
+    /// RTM_NEWROUTE.
+    AddRoute(RouteRepr, RouteCreate),
+    /// RTM_DELROUTE.
+    DelRoute(RouteRepr),
+    /// RTM_NEWRULE.
+    AddRule(RuleRepr),
+    /// RTM_DELRULE.
+    DelRule(RuleRepr),
     /// RTM_GETLINK dump: the links arrive as `RtnlInput::Event { dump: true, .. }`.
     DumpLinks,
     /// RTM_GETADDR dump (both families).
@@ -824,6 +892,10 @@ impl RtnlRequest {
 }
 
 /// What the event socket delivered, in arrival order.
+// `Done` carries its request (a route with its hops is some 350 bytes) by
+// value: boxing it would allocate per request in the loop; the input queue
+// is allocated once at start.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub enum RtnlInput {
     /// A link or address event, or (`dump`) an entry of a dump this socket asked for.
@@ -869,7 +941,7 @@ struct PendingRequest {
 #[derive(Debug)]
 pub struct RtnlEvents {
     socket: NetlinkSocket,
-    tx: [u8; 256],
+    tx: [u8; RTNL_REQUEST_BUF],
     pending: Vec<PendingRequest>,
     /// Requests sent while the pending table was full (their acks are ignored).
     pub untracked: u64,
@@ -887,10 +959,24 @@ impl RtnlEvents {
         let groups = rtnl::RTMGRP_LINK | rtnl::RTMGRP_IPV4_IFADDR | rtnl::RTMGRP_IPV6_IFADDR;
         Ok(RtnlEvents {
             socket: NetlinkSocket::open(NetlinkProtocol::Route, groups)?,
-            tx: [0u8; 256],
+            tx: [0u8; RTNL_REQUEST_BUF],
             pending: Vec::with_capacity(RTNL_PENDING),
             untracked: 0,
         })
+    }
+
+    /// Also listens to route and rule deletions (only when routes or rules
+    /// are configured: a router's route churn is not lvsd's business otherwise).
+    pub fn watch_routes(&self) -> io::Result<()> {
+        for group in [
+            route::RTNLGRP_IPV4_ROUTE,
+            route::RTNLGRP_IPV6_ROUTE,
+            route::RTNLGRP_IPV4_RULE,
+            route::RTNLGRP_IPV6_RULE,
+        ] {
+            self.socket.add_membership(group)?;
+        }
+        Ok(())
     }
 
     /// Sets the socket's receive buffer (SO_RCVBUF; the kernel doubles it and
@@ -911,6 +997,12 @@ impl RtnlEvents {
         let n = match &request {
             RtnlRequest::AddAddr(a) => rtnl::encode_new_addr(&mut self.tx, seq, a)?,
             RtnlRequest::DelAddr(a) => rtnl::encode_del_addr(&mut self.tx, seq, a)?,
+            RtnlRequest::AddRoute(r, create) => {
+                route::encode_new_route(&mut self.tx, seq, r, *create)?
+            }
+            RtnlRequest::DelRoute(r) => route::encode_del_route(&mut self.tx, seq, r)?,
+            RtnlRequest::AddRule(r) => route::encode_new_rule(&mut self.tx, seq, r)?,
+            RtnlRequest::DelRule(r) => route::encode_del_rule(&mut self.tx, seq, r)?,
             RtnlRequest::DumpLinks => rtnl::encode_get_links(&mut self.tx, seq)?,
             RtnlRequest::DumpAddrs => rtnl::encode_get_addrs(&mut self.tx, seq, None)?,
         };

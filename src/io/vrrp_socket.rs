@@ -69,6 +69,38 @@ fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
     Ok(())
 }
 
+/// IP_MULTICAST_IF by interface index (`struct ip_mreqn`): the group traffic
+/// leaves `ifindex` with `source`, also when `source` belongs to another
+/// interface (a VMAC sends with the address of its lower device, and the
+/// kernel refuses an address-only choice that differs from the bound device).
+fn set_multicast_if_index_v4(
+    socket: &Socket,
+    source: std::net::Ipv4Addr,
+    ifindex: u32,
+) -> io::Result<()> {
+    let mreqn = libc::ip_mreqn {
+        imr_multiaddr: libc::in_addr { s_addr: 0 },
+        imr_address: libc::in_addr {
+            s_addr: u32::from(source).to_be(),
+        },
+        imr_ifindex: ifindex as libc::c_int,
+    };
+    // SAFETY: `mreqn` is a live ip_mreqn and its size is passed with it; the fd is open.
+    let rc = unsafe {
+        libc::setsockopt(
+            socket.as_raw_fd(),
+            libc::IPPROTO_IP,
+            libc::IP_MULTICAST_IF,
+            (&mreqn as *const libc::ip_mreqn).cast(),
+            std::mem::size_of::<libc::ip_mreqn>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
 impl VrrpReceiver {
     /// Opens the receive socket on `ifname` (index `ifindex`), joined to the
     /// VRRP group unless the instances there are all unicast. `ah`: IPv4
@@ -223,7 +255,7 @@ impl VrrpSender {
                 socket.set_multicast_ttl_v4(255)?;
                 socket.set_tos_v4(0xc0)?;
                 socket.set_multicast_loop_v4(false)?;
-                socket.set_multicast_if_v4(&a)?;
+                set_multicast_if_index_v4(&socket, a, ifindex)?;
                 socket.bind(&SockAddr::from(SocketAddrV4::new(a, 0)))?;
             }
             IpAddr::V6(a) => {

@@ -23,7 +23,7 @@ run "$HERE/boot-smoke.sh" --no-build qemu-x86_64
 # Suites with their own boot below are left out of this one.
 main_suite=()
 for t in "$HERE"/t_*.sh; do
-    case ${t##*/} in t_observe.sh|t_checks_keepalived.sh|t_caps.sh|t_restart_reload.sh|t_scale_out.sh) continue ;; esac
+    case ${t##*/} in t_observe.sh|t_checks_keepalived.sh|t_caps.sh|t_restart_reload.sh|t_scale_out.sh|t_vmac.sh) continue ;; esac
     main_suite+=("$t")
 done
 run "$HERE/run.sh" --no-build --timeout 900 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "${main_suite[@]}"
@@ -34,6 +34,8 @@ run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus "$HERE/t_
 run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_restart_reload.sh"
 # Issue 12: PING/UDP/FILE_CHECK verdicts beside keepalived's checker (own boot, ~12 s).
 run "$HERE/run.sh" --no-build --timeout 300 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "$HERE/t_checks_keepalived.sh"
+# Issue 12: use_vmac on the appliance kernel with real IPVS (own boot, ~5 s).
+run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_vmac.sh"
 # Least privilege on the appliance: its own boot.
 run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_caps.sh"
 # What the client sees (issue 14): the fault matrix beside keepalived, then a

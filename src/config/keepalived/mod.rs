@@ -4,6 +4,7 @@
 //! like any other file, so every value is checked there. Keywords lvsd does not
 //! support (mail alerts, `include`, ...) are dropped with a note naming their line.
 
+use crate::config::route::{parse_route, parse_rule, LineError, RULE_START_PRIORITY};
 use std::fmt::{self, Write};
 
 mod keywords;
@@ -82,6 +83,9 @@ const LIST_BLOCKS: &[&str] = &[
     "group",
     "virtual_routes",
     "virtual_rules",
+    "static_ipaddress",
+    "static_routes",
+    "static_rules",
     "notification_email",
 ];
 
@@ -112,6 +116,8 @@ const KEYWORDS: &[&str] = &[
     "virtual_ipaddress",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
@@ -429,6 +435,9 @@ struct Writer<'o> {
     track_files: Vec<(String, String, i32, bool)>,
     /// `vrrp_strict` in global_defs: every instance's default `strict_mode`.
     vrrp_strict: bool,
+    /// The preference keepalived gives each rule written without one, by
+    /// where the rule is: see [`rule_preferences`].
+    rule_preferences: Vec<((usize, usize), u32)>,
 }
 
 impl Writer<'_> {
@@ -591,6 +600,10 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             if tracks_files && item.keyword == "track_file" {
                 self.track_file(item);
+            } else if node.keyword == "vrrp_instance"
+                && (item.keyword == "virtual_routes" || item.keyword == "virtual_rules")
+            {
+                self.routing_list(&item.keyword, item);
             } else if lists.contains(&item.keyword.as_str()) {
                 self.list(&item.keyword, item);
             } else if item.keyword == "authentication" {
@@ -758,6 +771,7 @@ impl Writer<'_> {
                 }
             }
             self.track_scripts(block);
+            self.vmac(block);
         }
         self.simple(
             &rest,
@@ -849,6 +863,34 @@ impl Writer<'_> {
         node
     }
 
+    /// `use_vmac [NAME] [MAC]`: a MAC (it has `:`) is dropped, lvsd always
+    /// uses the RFC 5798 virtual MAC; `vmac_xmit_base` without `use_vmac` is
+    /// ignored with keepalived's warning.
+    fn vmac(&mut self, block: &mut Vec<Node>) {
+        let has_vmac = block.iter().any(|n| n.keyword == "use_vmac");
+        for node in block.iter_mut().filter(|n| n.keyword == "use_vmac") {
+            if let Some(mac) = node.args.iter().find(|a| a.contains(':')).cloned() {
+                self.note(
+                    node.at,
+                    NoteKind::Dropped,
+                    format!("`use_vmac {mac}`: lvsd uses the RFC 5798 virtual MAC 00:00:5e:00:01:VRID, not a chosen one"),
+                );
+            }
+            node.args.retain(|a| !a.contains(':'));
+            node.args.truncate(1);
+        }
+        if !has_vmac {
+            if let Some(n) = block.iter().find(|n| n.keyword == "vmac_xmit_base") {
+                self.note(
+                    n.at,
+                    NoteKind::Lenient,
+                    "vmac_xmit_base without use_vmac: ignored, as keepalived does".into(),
+                );
+            }
+            block.retain(|n| n.keyword != "vmac_xmit_base");
+        }
+    }
+
     /// `track_script { NAME weight=N }`-style options keepalived does not know are
     /// ignored with a warning by keepalived; lvsd's reader would refuse them.
     fn track_scripts(&mut self, block: &mut [Node]) {
@@ -915,6 +957,8 @@ const INSTANCE: &[&str] = &[
     "vrrp_version",
     "nopreempt",
     "dont_track_primary",
+    "use_vmac",
+    "vmac_xmit_base",
     "preempt_delay",
     "down_timer_adverts",
     "mcast_src_ip",
@@ -1063,6 +1107,7 @@ pub fn import_with(
             .filter(|n| n.keyword == "global_defs")
             .flat_map(|n| n.block.iter().flatten())
             .any(|n| n.keyword == "vrrp_strict"),
+        rule_preferences: rule_preferences(&nodes),
     };
     for note in &read.notes {
         w.note(
@@ -1078,6 +1123,13 @@ pub fn import_with(
         .flat_map(|n| n.block.iter().flatten().cloned())
         .collect();
     let global_blocks = nodes.iter().filter(|n| n.keyword == "global_defs").count();
+    let statics: Vec<&Node> = nodes
+        .iter()
+        .filter(|n| STATIC_BLOCKS.contains(&n.keyword.as_str()))
+        .collect();
+    if global_blocks == 0 && !statics.is_empty() {
+        let _ = writeln!(w.ini, "\n[global]");
+    }
     if global_blocks > 0 {
         let _ = writeln!(w.ini, "\n[global]");
         if global_blocks > 1 {
@@ -1099,6 +1151,9 @@ pub fn import_with(
             block: Some(last_wins(&mut w, globals, &[])),
         };
         w.global(&merged);
+    }
+    for node in &statics {
+        w.routing_list(&node.keyword, node);
     }
     // keepalived disables a vrrp_script without a `script` and ignores every
     // track_script naming it; lvsd's reader would refuse both.
@@ -1168,6 +1223,7 @@ pub fn import_with(
         let name = node.args.join(" ");
         match node.keyword.as_str() {
             "global_defs" | "track_file" | "vrrp_track_file" => {}
+            _ if STATIC_BLOCKS.contains(&node.keyword.as_str()) => {}
             "vrrp_script" if scriptless.contains(&name) => {
                 w.note(
                     node.at,
@@ -1226,6 +1282,112 @@ pub fn import_with(
         ini: w.ini,
         notes: w.notes,
     })
+}
+
+/// Top-level blocks that go to `[global]`.
+const STATIC_BLOCKS: &[&str] = &["static_ipaddress", "static_routes", "static_rules"];
+
+/// The words of one line of a list block.
+fn line_words(item: &Node) -> Vec<String> {
+    let mut words = vec![item.keyword.clone()];
+    words.extend(item.args.iter().cloned());
+    words
+}
+
+/// keepalived gives a rule without a preference the next of 16384, 16383, ...
+/// (one count per family), in the order it reads the file, and warns. Rules
+/// it skips as invalid take no number.
+fn rule_preferences(nodes: &[Node]) -> Vec<((usize, usize), u32)> {
+    let mut next = [RULE_START_PRIORITY; 2];
+    let mut out = Vec::new();
+    let mut visit = |block: &Node| {
+        for item in block.block.iter().flatten() {
+            if let Ok(rule) = parse_rule(&line_words(item).join(" "), item.at.1) {
+                if rule.preference.is_none() {
+                    let n = &mut next[usize::from(rule.ipv6)];
+                    out.push((item.at, *n));
+                    *n = n.saturating_sub(1);
+                }
+            }
+        }
+    };
+    for node in nodes {
+        match node.keyword.as_str() {
+            "static_rules" => visit(node),
+            "vrrp_instance" => {
+                for inner in node.block.iter().flatten() {
+                    if inner.keyword == "virtual_rules" {
+                        visit(inner);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Writer<'_> {
+    /// `virtual_routes`, `virtual_rules` and the static blocks: each line is
+    /// checked with the loader's own parser. A line keepalived skips as
+    /// invalid is left out with its reason; one keepalived accepts and lvsd
+    /// cannot do is dropped with a note; a rule without a preference gets the
+    /// one keepalived would give it.
+    fn routing_list(&mut self, key: &str, node: &Node) {
+        for item in node.block.iter().flatten() {
+            let text = line_words(item).join(" ");
+            let checked = match key {
+                "virtual_routes" | "static_routes" => parse_route(&text, item.at.1).map(|_| None),
+                "virtual_rules" | "static_rules" => {
+                    parse_rule(&text, item.at.1).map(|r| r.preference.is_none().then_some(()))
+                }
+                _ => {
+                    // static_ipaddress: a VIP line with a mandatory `dev`.
+                    let Some(words) = self.vip_words(item, line_words(item)) else {
+                        continue;
+                    };
+                    if !words.iter().any(|w| w == "dev") {
+                        // keepalived sends it with interface index 0, which
+                        // the kernel refuses (ENODEV): it never exists there.
+                        self.note(
+                            item.at,
+                            NoteKind::Ignored,
+                            format!("static_ipaddress {}: no `dev`; keepalived asks for it on no interface and the kernel refuses it", words[0]),
+                        );
+                        continue;
+                    }
+                    let _ = writeln!(self.ini, "{key} = {}", words.join(" "));
+                    continue;
+                }
+            };
+            match checked {
+                Ok(None) => {
+                    let _ = writeln!(self.ini, "{key} = {text}");
+                }
+                Ok(Some(())) => {
+                    let preference = self
+                        .rule_preferences
+                        .iter()
+                        .find(|(at, _)| *at == item.at)
+                        .map_or(RULE_START_PRIORITY, |p| p.1);
+                    self.note(
+                        item.at,
+                        NoteKind::Lenient,
+                        format!("{key} `{text}` has no preference: {preference}, the one keepalived picks (it warns that this is probably not what you want)"),
+                    );
+                    let _ = writeln!(self.ini, "{key} = {text} preference {preference}");
+                }
+                Err(LineError::Invalid(why)) => self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!("{key} `{text}`: {why}; keepalived skips this line too"),
+                ),
+                Err(e @ LineError::Unsupported(_)) => {
+                    self.note(item.at, NoteKind::Dropped, format!("{key} `{text}`: {e}"))
+                }
+            }
+        }
+    }
 }
 
 /// keepalived lets a later keyword replace an earlier one in the same block; lvsd's
@@ -1605,6 +1767,60 @@ virtual_server 192.168.118.110 80 {\n    delay_loop 6   # seconds\n    lb_algo r
     }
 
     #[test]
+    fn routes_rules_and_static_blocks_convert_as_keepalived_reads_them() {
+        let text = "static_rules {\n from 10.0.0.0/8 table 1\n to 10.1.0./24 table 1\n from 2001:db8::/32 table 5\n inet6 from 2001:db8:1::/48 table 6\n}\n\
+static_routes {\n 10.2.0.0/16 via 10.0.0.1 dev eth0\n 10.3.0.0/16 dev eth0 mtu 1400\n}\n\
+static_ipaddress {\n 192.0.2.1/24 dev eth1 scope link\n 192.0.2.2/24\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 1\n virtual_ipaddress {\n  10.0.0.100\n }\n\
+ virtual_routes {\n  src 10.0.0.100 10.4.0.0/16 via 10.0.0.1 dev eth0 priority 5\n  blackhole 10.5.0.0/16\n }\n\
+ virtual_rules {\n  to 10.4.0.0/16 table 2\n  fwmark 7 table 3 preference 50\n }\n}\n";
+        let imported = import(text, "keepalived.conf").unwrap();
+        let ini = &imported.ini;
+        // The static blocks go to [global]; rules get keepalived's numbers in
+        // file order, per family, and an invalid rule takes none.
+        for want in [
+            "[global]\n",
+            "static_rules = from 10.0.0.0/8 table 1 preference 16384\n",
+            "static_rules = from 2001:db8::/32 table 5 preference 16384\n",
+            "static_routes = 10.2.0.0/16 via 10.0.0.1 dev eth0\n",
+            "static_ipaddress = 192.0.2.1/24 dev eth1 scope link\n",
+            "virtual_routes = src 10.0.0.100 10.4.0.0/16 via 10.0.0.1 dev eth0 priority 5\n",
+            "virtual_routes = blackhole 10.5.0.0/16\n",
+            "virtual_rules = to 10.4.0.0/16 table 2 preference 16383\n",
+            "virtual_rules = fwmark 7 table 3 preference 50\n",
+        ] {
+            assert!(ini.contains(want), "missing {want:?} in\n{ini}");
+        }
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(
+            ignored.iter().any(|n| n.contains("10.1.0./24")),
+            "{ignored:?}"
+        );
+        assert!(
+            ignored.iter().any(|n| n.contains("192.0.2.2/24")),
+            "{ignored:?}"
+        );
+        // keepalived 2.2.7 steps over the word after `inet6` and rejects this one.
+        assert!(
+            ignored.iter().any(|n| n.contains("2001:db8:1::/48")),
+            "{ignored:?}"
+        );
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("mtu"), "{dropped:?}");
+        let config =
+            crate::config::load_str(ini, "imported.ini").unwrap_or_else(|e| panic!("{e}\n{ini}"));
+        assert_eq!(config.global.static_rules.len(), 2);
+        assert_eq!(config.global.static_routes.len(), 1);
+        assert_eq!(config.global.static_ipaddress.len(), 1);
+        assert_eq!(config.vrrp_instances[0].virtual_routes.len(), 2);
+        assert_eq!(
+            config.vrrp_instances[0].virtual_rules[0].preference,
+            Some(16383)
+        );
+    }
+
+    #[test]
     fn udp_and_ping_checks_convert() {
         let text = "virtual_server 10.0.0.1 53 {\n lb_algo rr\n lb_kind DR\n protocol UDP\n\
  real_server 10.0.1.1 53 {\n  UDP_CHECK {\n   connect_timeout 2\n   payload 00 01 02\n\
@@ -1913,6 +2129,41 @@ vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n
             .any(|n| n.contains("track_file missing")));
         let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
         assert_eq!(config.vrrp_instances[0].track_files.len(), 3);
+    }
+
+    #[test]
+    fn use_vmac_carries_over() {
+        let text = "vrrp_instance A {\n interface eth0\n virtual_router_id 51\n use_vmac\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n virtual_ipaddress_excluded {\n  10.0.0.2\n }\n}\n\
+vrrp_instance B {\n interface eth1\n virtual_router_id 52\n use_vmac gw 02:00:00:00:00:01\n\
+ virtual_ipaddress {\n  10.0.1.1\n }\n}\n\
+vrrp_instance C {\n interface eth1\n virtual_router_id 53\n vmac_xmit_base\n\
+ virtual_ipaddress {\n  10.0.1.3\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        for line in [
+            "virtual_router_id = 51\nuse_vmac\nvmac_xmit_base\n",
+            "virtual_router_id = 52\nuse_vmac = gw\n",
+        ] {
+            assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("02:00:00:00:00:01"), "{dropped:?}");
+        let lenient = notes_of(&imported, NoteKind::Lenient);
+        assert!(
+            lenient
+                .iter()
+                .any(|n| n.contains("vmac_xmit_base without use_vmac")),
+            "{lenient:?}"
+        );
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        let v = &config.vrrp_instances;
+        assert_eq!(
+            (v[0].use_vmac.clone(), v[0].vmac_xmit_base),
+            (Some(None), true)
+        );
+        assert_eq!(v[1].use_vmac.clone().unwrap().unwrap(), "gw");
+        assert_eq!((v[2].use_vmac.clone(), v[2].vmac_xmit_base), (None, false));
     }
 
     #[test]

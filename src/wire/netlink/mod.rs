@@ -4,6 +4,7 @@ pub mod attr;
 pub mod genl;
 pub mod ipvs;
 pub mod msg;
+pub mod route;
 pub mod rtnl;
 
 /// Runs every reply parser lvsd has over one received datagram and returns how many
@@ -19,6 +20,8 @@ pub fn parse_datagram_all(datagram: &[u8]) -> usize {
             let _ = ipvs::parse_reply(d.payload, ipvs::AddrFamily::V4);
             let _ = ipvs::parse_reply(d.payload, ipvs::AddrFamily::V6);
             let _ = rtnl::parse_event(d.header.kind, d.payload);
+            let _ = route::RouteRepr::parse(d.payload);
+            let _ = route::RuleRepr::parse(d.payload);
             if let Some(attrs) = d.payload.get(genl::GENL_HDRLEN..) {
                 walk(attrs, 0);
             }
@@ -91,6 +94,29 @@ mod robustness {
         .unwrap();
         seeds.push(buf[..n].to_vec());
         let n = genl::encode_get_family(&mut buf, 1, "IPVS").unwrap();
+        seeds.push(buf[..n].to_vec());
+        let mut r = route::RouteRepr::new(IpAddr::V4(Ipv4Addr::new(10, 1, 0, 0)), 16);
+        r.gateway = Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)));
+        r.oif = Some(2);
+        let _ = r.nexthops.push(route::NextHopRepr {
+            ifindex: 2,
+            gateway: Some(IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2))),
+            hops: 0,
+            flags: 0,
+        });
+        let n = route::encode_new_route(&mut buf, 1, &r, route::RouteCreate::Prepend).unwrap();
+        seeds.push(buf[..n].to_vec());
+        let mut rule = route::RuleRepr::new(false, route::RuleAction::Table(100));
+        rule.priority = Some(1000);
+        rule.iifname = Some(rtnl::IfName::try_from("eth0").unwrap());
+        let n = route::encode_new_rule(&mut buf, 1, &rule).unwrap();
+        seeds.push(buf[..n].to_vec());
+        let n =
+            rtnl::encode_new_macvlan(&mut buf, 1, "vrrp.9", 2, rtnl::vrrp_virtual_mac(9, false))
+                .unwrap();
+        seeds.push(buf[..n].to_vec());
+        let n =
+            rtnl::encode_set_ipv4_conf(&mut buf, 1, 2, &[(rtnl::DEVCONF_ARP_IGNORE, 1)]).unwrap();
         seeds.push(buf[..n].to_vec());
         for s in &seeds {
             assert_eq!(parse_datagram_all(s), 1);

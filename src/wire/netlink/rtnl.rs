@@ -1,6 +1,8 @@
 //! rtnetlink: RTM_NEWADDR/DELADDR/GETADDR requests with `struct ifaddrmsg`, and
 //! RTM_NEWLINK/DELLINK and RTM_NEWADDR/DELADDR decoding for link and address events,
-//! per `/usr/include/linux/rtnetlink.h`, `if_addr.h` and `if_link.h`.
+//! and the link requests of `use_vmac` (a private-mode macvlan with the VRRP virtual
+//! MAC, its IPv4 devconf and IPv6 address generation mode), per
+//! `/usr/include/linux/rtnetlink.h`, `if_addr.h`, `if_link.h` and `ip.h`.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
@@ -9,6 +11,7 @@ use super::msg::{
     DecodeError, EncodeError, MessageBuilder, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST,
 };
+use super::route::{RouteRepr, RuleRepr, RTM_DELROUTE, RTM_DELRULE, RTPROT_KEEPALIVED};
 
 /// `RTM_NEWLINK`.
 pub const RTM_NEWLINK: u16 = 16;
@@ -44,8 +47,43 @@ pub const IFA_CACHEINFO_LEN: usize = 16;
 pub const INFINITY_LIFE_TIME: u32 = u32::MAX;
 /// `IFA_FLAGS` (u32, supersedes ifa_flags).
 pub const IFA_FLAGS: u16 = 8;
+/// `IFLA_ADDRESS` (the link-layer address).
+pub const IFLA_ADDRESS: u16 = 1;
 /// `IFLA_IFNAME`.
 pub const IFLA_IFNAME: u16 = 3;
+/// `IFLA_LINK` (the lower device of a macvlan, vlan, ...).
+pub const IFLA_LINK: u16 = 5;
+/// `IFLA_LINKINFO` (nested: IFLA_INFO_KIND, IFLA_INFO_DATA).
+pub const IFLA_LINKINFO: u16 = 18;
+/// `IFLA_AF_SPEC` (nested per address family).
+pub const IFLA_AF_SPEC: u16 = 26;
+/// `IFLA_INFO_KIND` (a string: "macvlan", "veth", ...).
+pub const IFLA_INFO_KIND: u16 = 1;
+/// `IFLA_INFO_DATA` (nested, kind-specific).
+pub const IFLA_INFO_DATA: u16 = 2;
+/// `IFLA_MACVLAN_MODE` (u32) inside IFLA_INFO_DATA of a macvlan.
+pub const IFLA_MACVLAN_MODE: u16 = 1;
+/// `MACVLAN_MODE_PRIVATE`: no traffic between macvlans of the same lower device.
+pub const MACVLAN_MODE_PRIVATE: u32 = 1;
+/// `IFLA_INET_CONF` inside IFLA_AF_SPEC/AF_INET: the IPv4 devconf values.
+pub const IFLA_INET_CONF: u16 = 1;
+/// `IFLA_INET6_ADDR_GEN_MODE` inside IFLA_AF_SPEC/AF_INET6 (u8).
+pub const IFLA_INET6_ADDR_GEN_MODE: u16 = 8;
+/// `IN6_ADDR_GEN_MODE_NONE`: no automatic link-local address (RFC 5798 7.4 wants
+/// none derived from the virtual MAC).
+pub const IN6_ADDR_GEN_MODE_NONE: u8 = 1;
+/// `IPV4_DEVCONF_RP_FILTER` (net.ipv4.conf.IF.rp_filter).
+pub const DEVCONF_RP_FILTER: u16 = 8;
+/// `IPV4_DEVCONF_ARPFILTER` (arp_filter).
+pub const DEVCONF_ARP_FILTER: u16 = 13;
+/// `IPV4_DEVCONF_ARP_IGNORE` (arp_ignore).
+pub const DEVCONF_ARP_IGNORE: u16 = 19;
+/// `IPV4_DEVCONF_PROMOTE_SECONDARIES` (promote_secondaries).
+pub const DEVCONF_PROMOTE_SECONDARIES: u16 = 20;
+/// `IPV4_DEVCONF_ACCEPT_LOCAL` (accept_local).
+pub const DEVCONF_ACCEPT_LOCAL: u16 = 23;
+/// Most devconf values one request sets.
+pub const DEVCONF_MAX_SET: usize = crate::limits::DEVCONF_PER_REQUEST;
 /// `IFLA_MTU`.
 pub const IFLA_MTU: u16 = 4;
 /// `IFLA_OPERSTATE`.
@@ -326,6 +364,23 @@ impl OperState {
     }
 }
 
+/// The IPv4 devconf values a VMAC and its lower device care about, as the
+/// kernel reports them in IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF (an array of u32,
+/// entry `n - 1` holding devconf `n`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Ipv4Conf {
+    /// rp_filter.
+    pub rp_filter: u32,
+    /// arp_filter.
+    pub arp_filter: u32,
+    /// arp_ignore.
+    pub arp_ignore: u32,
+    /// promote_secondaries.
+    pub promote_secondaries: u32,
+    /// accept_local.
+    pub accept_local: u32,
+}
+
 /// A decoded RTM_NEWLINK / RTM_DELLINK.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -339,6 +394,15 @@ pub struct Link {
     pub operstate: Option<OperState>,
     /// MTU, when reported.
     pub mtu: Option<u32>,
+    /// Ethernet address (IFLA_ADDRESS of 6 bytes), when reported.
+    pub mac: Option<[u8; 6]>,
+    /// The lower device (IFLA_LINK), when reported.
+    pub lower: Option<u32>,
+    /// The macvlan mode when the link is a macvlan (IFLA_INFO_KIND "macvlan");
+    /// `Some(0)` for a macvlan whose mode was not reported.
+    pub macvlan_mode: Option<u32>,
+    /// IPv4 devconf values, when reported.
+    pub ipv4_conf: Option<Ipv4Conf>,
 }
 
 impl Link {
@@ -364,6 +428,10 @@ pub fn parse_link(payload: &[u8]) -> Result<Link, DecodeError> {
         flags: u32::from_ne_bytes([h[8], h[9], h[10], h[11]]),
         operstate: None,
         mtu: None,
+        mac: None,
+        lower: None,
+        macvlan_mode: None,
+        ipv4_conf: None,
     };
     for a in Attrs::new(payload.get(IFINFOMSG_LEN..).unwrap_or(&[])) {
         let a = a?;
@@ -375,10 +443,179 @@ pub fn parse_link(payload: &[u8]) -> Result<Link, DecodeError> {
             }
             IFLA_OPERSTATE => link.operstate = Some(OperState::from_raw(a.u8()?)),
             IFLA_MTU => link.mtu = Some(a.u32()?),
+            // Other link types (InfiniBand, tunnels) have other lengths: no MAC.
+            IFLA_ADDRESS => link.mac = <[u8; 6]>::try_from(a.payload).ok(),
+            IFLA_LINK => link.lower = Some(a.u32()?),
+            IFLA_LINKINFO => link.macvlan_mode = parse_macvlan_info(a.payload)?,
+            IFLA_AF_SPEC => {
+                for family in a.nested() {
+                    let family = family?;
+                    if family.kind != u16::from(AF_INET) {
+                        continue;
+                    }
+                    for c in family.nested() {
+                        let c = c?;
+                        if c.kind == IFLA_INET_CONF {
+                            link.ipv4_conf = Some(parse_inet_conf(c.payload)?);
+                        }
+                    }
+                }
+            }
             _ => {}
         }
     }
     Ok(link)
+}
+
+/// IFLA_LINKINFO: `Some(mode)` for a macvlan (0 when the mode is missing), `None`
+/// for any other kind.
+fn parse_macvlan_info(payload: &[u8]) -> Result<Option<u32>, DecodeError> {
+    let mut macvlan = false;
+    let mut mode = 0;
+    for a in Attrs::new(payload) {
+        let a = a?;
+        match a.kind {
+            IFLA_INFO_KIND => macvlan = a.str()? == "macvlan",
+            IFLA_INFO_DATA => {
+                for d in a.nested() {
+                    let d = d?;
+                    if d.kind == IFLA_MACVLAN_MODE {
+                        mode = d.u32()?;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(macvlan.then_some(mode))
+}
+
+/// IFLA_INET_CONF: an array of u32, entry `n - 1` holding devconf `n`.
+fn parse_inet_conf(payload: &[u8]) -> Result<Ipv4Conf, DecodeError> {
+    let get = |id: u16| -> Result<u32, DecodeError> {
+        let at = (usize::from(id) - 1) * 4;
+        payload
+            .get(at..at + 4)
+            .and_then(|b| <[u8; 4]>::try_from(b).ok())
+            .map(u32::from_ne_bytes)
+            .ok_or(DecodeError::BadAttribute {
+                what: "IFLA_INET_CONF",
+                len: payload.len(),
+            })
+    };
+    Ok(Ipv4Conf {
+        rp_filter: get(DEVCONF_RP_FILTER)?,
+        arp_filter: get(DEVCONF_ARP_FILTER)?,
+        arp_ignore: get(DEVCONF_ARP_IGNORE)?,
+        promote_secondaries: get(DEVCONF_PROMOTE_SECONDARIES)?,
+        accept_local: get(DEVCONF_ACCEPT_LOCAL)?,
+    })
+}
+
+fn ifinfomsg(ifindex: u32) -> [u8; IFINFOMSG_LEN] {
+    let mut info = [0u8; IFINFOMSG_LEN];
+    info[4..8].copy_from_slice(&ifindex.to_ne_bytes());
+    info
+}
+
+fn macvlan_linkinfo(b: &mut MessageBuilder<'_>) -> Result<(), EncodeError> {
+    let info = b.begin_nested(IFLA_LINKINFO)?;
+    b.attr(IFLA_INFO_KIND, b"macvlan")?;
+    let data = b.begin_nested(IFLA_INFO_DATA)?;
+    b.attr_u32(IFLA_MACVLAN_MODE, MACVLAN_MODE_PRIVATE)?;
+    b.end_nested(data)?;
+    b.end_nested(info)
+}
+
+/// Encodes RTM_NEWLINK creating a private-mode macvlan `name` on `lower` with
+/// address `mac` (create, fail if it exists): keepalived's VMAC
+/// (`netlink_link_add_vmac`).
+pub fn encode_new_macvlan(
+    buf: &mut [u8],
+    seq: u32,
+    name: &str,
+    lower: u32,
+    mac: [u8; 6],
+) -> Result<usize, EncodeError> {
+    let flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+    let mut b = MessageBuilder::new(buf, RTM_NEWLINK, flags, seq)?;
+    b.put_header(&ifinfomsg(0))?;
+    macvlan_linkinfo(&mut b)?;
+    b.attr_u32(IFLA_LINK, lower)?;
+    b.attr_str(IFLA_IFNAME, name)?;
+    b.attr(IFLA_ADDRESS, &mac)?;
+    Ok(b.finish())
+}
+
+/// Encodes RTM_NEWLINK that turns the existing macvlan `ifindex` into private
+/// mode with address `mac` (keepalived updates a VMAC of the wrong MAC or mode).
+pub fn encode_update_macvlan(
+    buf: &mut [u8],
+    seq: u32,
+    ifindex: u32,
+    mac: [u8; 6],
+) -> Result<usize, EncodeError> {
+    let mut b = MessageBuilder::new(buf, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq)?;
+    b.put_header(&ifinfomsg(ifindex))?;
+    macvlan_linkinfo(&mut b)?;
+    b.attr(IFLA_ADDRESS, &mac)?;
+    Ok(b.finish())
+}
+
+/// Encodes RTM_DELLINK of `ifindex`.
+pub fn encode_del_link(buf: &mut [u8], seq: u32, ifindex: u32) -> Result<usize, EncodeError> {
+    let mut b = MessageBuilder::new(buf, RTM_DELLINK, NLM_F_REQUEST | NLM_F_ACK, seq)?;
+    b.put_header(&ifinfomsg(ifindex))?;
+    Ok(b.finish())
+}
+
+/// Encodes RTM_NEWLINK setting IPv4 devconf values (`(IPV4_DEVCONF_*, value)`) on
+/// `ifindex`: IFLA_AF_SPEC { AF_INET { IFLA_INET_CONF { id: u32, ... } } }, as
+/// keepalived's `netlink_set_interface_flags`.
+pub fn encode_set_ipv4_conf(
+    buf: &mut [u8],
+    seq: u32,
+    ifindex: u32,
+    values: &[(u16, u32)],
+) -> Result<usize, EncodeError> {
+    if values.len() > DEVCONF_MAX_SET {
+        return Err(EncodeError::TooLong("IPv4 devconf list"));
+    }
+    let mut b = MessageBuilder::new(buf, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq)?;
+    b.put_header(&ifinfomsg(ifindex))?;
+    let spec = b.begin_nested(IFLA_AF_SPEC)?;
+    let inet = b.begin_nested(u16::from(AF_INET))?;
+    let conf = b.begin_nested(IFLA_INET_CONF)?;
+    for &(id, value) in values {
+        b.attr_u32(id, value)?;
+    }
+    b.end_nested(conf)?;
+    b.end_nested(inet)?;
+    b.end_nested(spec)?;
+    Ok(b.finish())
+}
+
+/// Encodes RTM_NEWLINK setting IN6_ADDR_GEN_MODE_NONE on `ifindex` (no link-local
+/// address derived from the virtual MAC; keepalived does this before the link goes up).
+pub fn encode_addr_gen_mode_none(
+    buf: &mut [u8],
+    seq: u32,
+    ifindex: u32,
+) -> Result<usize, EncodeError> {
+    let mut b = MessageBuilder::new(buf, RTM_NEWLINK, NLM_F_REQUEST | NLM_F_ACK, seq)?;
+    b.put_header(&ifinfomsg(ifindex))?;
+    let spec = b.begin_nested(IFLA_AF_SPEC)?;
+    let inet6 = b.begin_nested(u16::from(AF_INET6))?;
+    b.attr_u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE)?;
+    b.end_nested(inet6)?;
+    b.end_nested(spec)?;
+    Ok(b.finish())
+}
+
+/// The VRRP virtual MAC of `vrid` (RFC 5798 7.3): 00-00-5E-00-01-{VRID} for IPv4,
+/// 00-00-5E-00-02-{VRID} for IPv6.
+pub fn vrrp_virtual_mac(vrid: u8, ipv6: bool) -> [u8; 6] {
+    [0x00, 0x00, 0x5e, 0x00, if ipv6 { 0x02 } else { 0x01 }, vrid]
 }
 
 /// A decoded rtnetlink event or dump entry.
@@ -392,6 +629,11 @@ pub enum RtEvent {
     NewAddr(IfAddr),
     /// RTM_DELADDR.
     DelAddr(IfAddr),
+    /// RTM_DELROUTE (routes lvsd installs are watched for deletion only, as
+    /// keepalived's `netlink_route_filter()`).
+    DelRoute(Box<RouteRepr>),
+    /// RTM_DELRULE.
+    DelRule(Box<RuleRepr>),
 }
 
 /// Decodes one rtnetlink message by type; `Ok(None)` for types lvsd ignores.
@@ -401,6 +643,18 @@ pub fn parse_event(kind: u16, payload: &[u8]) -> Result<Option<RtEvent>, DecodeE
         RTM_DELLINK => RtEvent::DelLink(parse_link(payload)?),
         RTM_NEWADDR => RtEvent::NewAddr(parse_addr(payload)?),
         RTM_DELADDR => RtEvent::DelAddr(parse_addr(payload)?),
+        // Only routes and rules lvsd (or keepalived) marked as its own are
+        // decoded: a router's other routes are not lvsd's business.
+        RTM_DELROUTE if payload.get(5) == Some(&RTPROT_KEEPALIVED) => {
+            RtEvent::DelRoute(Box::new(RouteRepr::parse(payload)?))
+        }
+        RTM_DELRULE => {
+            let rule = RuleRepr::parse(payload)?;
+            if rule.protocol != Some(RTPROT_KEEPALIVED) {
+                return Ok(None);
+            }
+            RtEvent::DelRule(Box::new(rule))
+        }
         _ => return Ok(None),
     }))
 }
@@ -519,6 +773,165 @@ mod tests {
         assert_eq!(l.mtu, Some(1500));
         assert!(parse_link(&buf[NLMSG_HDRLEN..NLMSG_HDRLEN + 8]).is_err());
         assert_eq!(parse_event(99, &[]).unwrap(), None);
+    }
+
+    #[test]
+    fn new_macvlan_golden_bytes() {
+        // Laid out from if_link.h as `ip link add link <2> name vrrp.51 address
+        // 00:00:5e:00:01:33 type macvlan mode private` sends it (iproute2 puts the
+        // same attributes in another order; the kernel does not care).
+        let mut buf = [0u8; 256];
+        let mac = vrrp_virtual_mac(51, false);
+        assert_eq!(mac, [0, 0, 0x5e, 0, 1, 51]);
+        assert_eq!(vrrp_virtual_mac(7, true), [0, 0, 0x5e, 0, 2, 7]);
+        let n = encode_new_macvlan(&mut buf, 9, "vrrp.51", 2, mac).unwrap();
+        let h = Header::parse(&buf).unwrap();
+        // NLM_F_REQUEST | NLM_F_ACK | NLM_F_EXCL | NLM_F_CREATE
+        assert_eq!((h.len as usize, h.kind, h.flags), (n, RTM_NEWLINK, 0x605));
+        #[rustfmt::skip]
+        let want = [
+            0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ifinfomsg, index 0
+            28, 0, 18, 0x80,                                 // IFLA_LINKINFO (nested)
+              11, 0, 1, 0, b'm', b'a', b'c', b'v', b'l', b'a', b'n', 0, // IFLA_INFO_KIND
+              12, 0, 2, 0x80,                                //   IFLA_INFO_DATA (nested)
+                8, 0, 1, 0, 1, 0, 0, 0,                      //     IFLA_MACVLAN_MODE private
+            8, 0, 5, 0, 2, 0, 0, 0,                          // IFLA_LINK 2
+            12, 0, 3, 0, b'v', b'r', b'r', b'p', b'.', b'5', b'1', 0, // IFLA_IFNAME
+            10, 0, 1, 0, 0, 0, 0x5e, 0, 1, 51, 0, 0,         // IFLA_ADDRESS (padded)
+        ];
+        assert_eq!(&buf[NLMSG_HDRLEN..n], &want);
+        // The kernel's view of the same link decodes to what was asked.
+        let l = parse_link(&buf[NLMSG_HDRLEN..n]).unwrap();
+        assert_eq!(l.name, "vrrp.51");
+        assert_eq!(l.mac, Some(mac));
+        assert_eq!(l.lower, Some(2));
+        assert_eq!(l.macvlan_mode, Some(MACVLAN_MODE_PRIVATE));
+
+        let n = encode_update_macvlan(&mut buf, 9, 7, mac).unwrap();
+        let h = Header::parse(&buf).unwrap();
+        assert_eq!(h.flags, 0x5, "an update neither creates nor is exclusive");
+        assert_eq!(
+            &buf[NLMSG_HDRLEN + 4..NLMSG_HDRLEN + 8],
+            &7u32.to_ne_bytes()
+        );
+        let l = parse_link(&buf[NLMSG_HDRLEN..n]).unwrap();
+        assert_eq!((l.ifindex, l.mac, l.lower), (7, Some(mac), None));
+
+        let n = encode_del_link(&mut buf, 3, 7).unwrap();
+        assert_eq!(n, NLMSG_HDRLEN + IFINFOMSG_LEN);
+        assert_eq!(Header::parse(&buf).unwrap().kind, RTM_DELLINK);
+    }
+
+    #[test]
+    fn devconf_set_and_decode() {
+        let mut buf = [0u8; 256];
+        let values = [
+            (DEVCONF_ARP_IGNORE, 1),
+            (DEVCONF_ACCEPT_LOCAL, 1),
+            (DEVCONF_RP_FILTER, 0),
+        ];
+        let n = encode_set_ipv4_conf(&mut buf, 1, 4, &values).unwrap();
+        #[rustfmt::skip]
+        let want = [
+            0, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, // ifinfomsg, index 4
+            36, 0, 26, 0x80,                                 // IFLA_AF_SPEC
+              32, 0, 2, 0x80,                                //   AF_INET
+                28, 0, 1, 0x80,                              //     IFLA_INET_CONF
+                  8, 0, 19, 0, 1, 0, 0, 0,                   //       arp_ignore 1
+                  8, 0, 23, 0, 1, 0, 0, 0,                   //       accept_local 1
+                  8, 0, 8, 0, 0, 0, 0, 0,                    //       rp_filter 0
+        ];
+        assert_eq!(&buf[NLMSG_HDRLEN..n], &want);
+        assert!(encode_set_ipv4_conf(&mut buf, 1, 4, &[(1, 1); DEVCONF_MAX_SET + 1]).is_err());
+        let n = encode_addr_gen_mode_none(&mut buf, 1, 4).unwrap();
+        assert_eq!(
+            &buf[NLMSG_HDRLEN + IFINFOMSG_LEN..n],
+            &[16, 0, 26, 0x80, 12, 0, 10, 0x80, 5, 0, 8, 0, 1, 0, 0, 0]
+        );
+
+        // What the kernel reports: IFLA_INET_CONF as an array of u32 (entry n-1 =
+        // devconf n), inside AF_SPEC/AF_INET, beside other families.
+        let mut conf = [0u8; 33 * 4];
+        for (id, v) in [(8u16, 2u32), (13, 1), (19, 1), (20, 1), (23, 1)] {
+            let at = (usize::from(id) - 1) * 4;
+            conf[at..at + 4].copy_from_slice(&v.to_ne_bytes());
+        }
+        let mut b = MessageBuilder::new(&mut buf, RTM_NEWLINK, 0, 0).unwrap();
+        b.put_header(&ifinfomsg(3)).unwrap();
+        let spec = b.begin_nested(IFLA_AF_SPEC).unwrap();
+        let v6 = b.begin_nested(10).unwrap();
+        b.attr_u8(IFLA_INET6_ADDR_GEN_MODE, 0).unwrap();
+        b.end_nested(v6).unwrap();
+        let v4 = b.begin_nested(2).unwrap();
+        b.attr(IFLA_INET_CONF, &conf).unwrap();
+        b.end_nested(v4).unwrap();
+        b.end_nested(spec).unwrap();
+        let info = b.begin_nested(IFLA_LINKINFO).unwrap();
+        b.attr_str(IFLA_INFO_KIND, "veth").unwrap();
+        b.end_nested(info).unwrap();
+        let n = b.finish();
+        let l = parse_link(&buf[NLMSG_HDRLEN..n]).unwrap();
+        assert_eq!(
+            l.ipv4_conf,
+            Some(Ipv4Conf {
+                rp_filter: 2,
+                arp_filter: 1,
+                arp_ignore: 1,
+                promote_secondaries: 1,
+                accept_local: 1,
+            })
+        );
+        assert_eq!(l.macvlan_mode, None, "a veth is no macvlan");
+    }
+
+    #[test]
+    fn malformed_link_replies_are_errors_not_panics() {
+        let mut buf = [0u8; 256];
+        // IFLA_INET_CONF too short to hold accept_local (devconf 23).
+        let mut b = MessageBuilder::new(&mut buf, RTM_NEWLINK, 0, 0).unwrap();
+        b.put_header(&ifinfomsg(3)).unwrap();
+        let spec = b.begin_nested(IFLA_AF_SPEC).unwrap();
+        let v4 = b.begin_nested(2).unwrap();
+        b.attr(IFLA_INET_CONF, &[0u8; 20 * 4]).unwrap();
+        b.end_nested(v4).unwrap();
+        b.end_nested(spec).unwrap();
+        let n = b.finish();
+        let err = parse_link(&buf[NLMSG_HDRLEN..n]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::BadAttribute {
+                    what: "IFLA_INET_CONF",
+                    len: 80
+                }
+            ),
+            "{err:?}"
+        );
+        // A macvlan mode of the wrong size.
+        let mut b = MessageBuilder::new(&mut buf, RTM_NEWLINK, 0, 0).unwrap();
+        b.put_header(&ifinfomsg(3)).unwrap();
+        let info = b.begin_nested(IFLA_LINKINFO).unwrap();
+        b.attr_str(IFLA_INFO_KIND, "macvlan").unwrap();
+        let data = b.begin_nested(IFLA_INFO_DATA).unwrap();
+        b.attr_u16(IFLA_MACVLAN_MODE, 1).unwrap();
+        b.end_nested(data).unwrap();
+        b.end_nested(info).unwrap();
+        let n = b.finish();
+        assert!(parse_link(&buf[NLMSG_HDRLEN..n]).is_err());
+        // A nested attribute whose length runs past its parent, at every cut.
+        let n = encode_new_macvlan(&mut buf, 1, "vrrp.1", 2, vrrp_virtual_mac(1, false)).unwrap();
+        let mut bad = buf[..n].to_vec();
+        bad[NLMSG_HDRLEN + IFINFOMSG_LEN + 4] = 200; // IFLA_INFO_KIND's length
+        assert!(parse_link(&bad[NLMSG_HDRLEN..]).is_err());
+        for cut in NLMSG_HDRLEN..n {
+            let _ = parse_link(&buf[NLMSG_HDRLEN..cut]);
+        }
+        // A MAC of another length is not an Ethernet MAC (not an error).
+        let mut b = MessageBuilder::new(&mut buf, RTM_NEWLINK, 0, 0).unwrap();
+        b.put_header(&ifinfomsg(3)).unwrap();
+        b.attr(IFLA_ADDRESS, &[1u8; 20]).unwrap();
+        let n = b.finish();
+        assert_eq!(parse_link(&buf[NLMSG_HDRLEN..n]).unwrap().mac, None);
     }
 
     #[test]
