@@ -28,9 +28,12 @@
 //!
 //! Event file lines (times in µs since the probe started):
 //! ```text
-//! # traffic rate=R timeout_ms=T long=N interval_ms=I
-//! R START_US LAT_US ok TAG          a request served (TAG: first word of the body)
-//! R START_US LAT_US fail REASON     refused / timeout / reset / status / eof / local-...
+//! # traffic rate=R timeout_ms=T long=N interval_ms=I ... uptime_ms=U (the machine's uptime at 0)
+//! R START_US LAT_US ok TAG PORT     a request served (TAG: first word of the body)
+//! R START_US LAT_US fail REASON PHASE PORT   refused / timeout / reset / status / eof / local-...;
+//!                                   PHASE: `syn` (not connected yet) or `req` (connected,
+//!                                   the request sent or being sent); PORT: the local port
+//!                                   (PHASE and PORT are absent in older files)
 //! L T_US ID open LAT_US             a long-lived connection is established
 //! L T_US ID gap GAP_US              an echo came GAP_US after the previous one (> 3 intervals)
 //! L T_US ID broken REASON           it failed (reset, eof, refused, timeout, ...)
@@ -61,6 +64,10 @@ struct Req {
     lat: u64,
     ok: bool,
     what: String,
+    /// `syn` or `req` for a failure (empty in older files).
+    phase: String,
+    /// The local port (0 when not recorded).
+    port: u32,
 }
 
 /// One long-lived connection as recorded.
@@ -117,6 +124,14 @@ fn parse_events(text: &str) -> Result<Events_, String> {
                     _ => return Err(bad()),
                 },
                 what: w.get(4).unwrap_or(&"").to_string(),
+                phase: match w.get(3) {
+                    Some(&"fail") => w.get(5).unwrap_or(&"").to_string(),
+                    _ => String::new(),
+                },
+                port: w
+                    .get(if w.get(3) == Some(&"fail") { 6 } else { 5 })
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(0),
             }),
             Some("L") => {
                 let t = num(1)?;
@@ -141,6 +156,8 @@ fn parse_events(text: &str) -> Result<Events_, String> {
         }
     }
     ev.reqs.sort_by_key(|r| r.start);
+    // Marks may be appended after the run (daemon log lines, by time).
+    ev.marks.sort_by_key(|m| m.0);
     Ok(ev)
 }
 
@@ -203,6 +220,9 @@ struct FaultReport {
     never_opened: usize,
     max_gap_us: u64,
 }
+
+/// At most this many failures listed one by one (`--near`).
+const NEAR_LIST: usize = 80;
 
 /// How near a skipped slot must be for a timeout to count as starved.
 const STARVED_MARGIN_US: u64 = 500_000;
@@ -383,30 +403,134 @@ fn print_fault(r: &FaultReport) -> String {
 /// The soak's figure: failures outside every [mark - timeout, mark + excuse)
 /// of the marks starting with `prefix`.
 /// (outside, starved outside, inside, first outside start times)
+#[cfg(test)]
 fn failures_outside(ev: &Events_, prefix: &str, excuse_us: u64) -> (usize, usize, usize, Vec<u64>) {
+    let (o, s, i, list) = failures_outside_list(ev, prefix, excuse_us);
+    (o, s, i, list.iter().take(5).map(|r| r.start).collect())
+}
+
+/// The failures outside the windows (not starved) themselves.
+fn failures_outside_list<'a>(
+    ev: &'a Events_,
+    prefix: &str,
+    excuse_us: u64,
+) -> (usize, usize, usize, Vec<&'a Req>) {
     let mut starved = 0;
-    let wins: Vec<(u64, u64)> = ev
-        .marks
-        .iter()
-        .filter(|(_, l)| l.starts_with(prefix))
-        .map(|&(t, _)| (t.saturating_sub(ev.timeout_us), t + excuse_us))
-        .collect();
-    let mut outside = 0;
+    let wins = windows(ev, prefix, excuse_us);
     let mut inside = 0;
-    let mut first = Vec::new();
+    let mut list = Vec::new();
     for r in ev.reqs.iter().filter(|r| !r.ok) {
         if wins.iter().any(|&(a, b)| r.start >= a && r.start < b) {
             inside += 1;
         } else if is_starved(ev, r) {
             starved += 1;
         } else {
-            outside += 1;
-            if first.len() < 5 {
-                first.push(r.start);
+            list.push(r);
+        }
+    }
+    (list.len(), starved, inside, list)
+}
+
+/// The windows [mark - timeout, mark + excuse) of the marks starting with `prefix`.
+fn windows(ev: &Events_, prefix: &str, excuse_us: u64) -> Vec<(u64, u64)> {
+    ev.marks
+        .iter()
+        .filter(|(_, l)| l.starts_with(prefix))
+        .map(|&(t, _)| (t.saturating_sub(ev.timeout_us), t + excuse_us))
+        .collect()
+}
+
+/// Splits failures into those that started within `us` of a mark starting
+/// with `prefix` (either side: a daemon's log line may be written a little
+/// before or after its change reaches the kernel) and the rest.
+fn split_at_marks<'a>(
+    ev: &Events_,
+    list: Vec<&'a Req>,
+    prefix: &str,
+    us: u64,
+) -> (Vec<&'a Req>, Vec<&'a Req>) {
+    let marks: Vec<u64> = ev
+        .marks
+        .iter()
+        .filter(|(_, l)| l.starts_with(prefix))
+        .map(|m| m.0)
+        .collect();
+    list.into_iter().partition(|r| {
+        marks
+            .iter()
+            .any(|&t| r.start + us >= t && r.start <= t + us)
+    })
+}
+
+/// Timeouts before the connection was established (`syn`) outside the
+/// windows `wins`, split by whether a real server was out of the table (from
+/// a `down` mark to the next `up` mark): (count out, time out, count in,
+/// time in), times in µs up to `end`.
+fn syn_timeouts_by_absence(
+    ev: &Events_,
+    wins: &[(u64, u64)],
+    down: &str,
+    up: &str,
+    end: u64,
+) -> (usize, u64, usize, u64) {
+    let mut spans = Vec::new();
+    let mut from: Option<u64> = None;
+    for (t, l) in &ev.marks {
+        if l.starts_with(down) && from.is_none() {
+            from = Some(*t);
+        } else if l.starts_with(up) {
+            if let Some(f) = from.take() {
+                spans.push((f, *t));
             }
         }
     }
-    (outside, starved, inside, first)
+    if let Some(f) = from {
+        spans.push((f, end));
+    }
+    let t_out: u64 = spans.iter().map(|(a, b)| b - a).sum();
+    let (mut n_out, mut n_in) = (0, 0);
+    for r in ev
+        .reqs
+        .iter()
+        .filter(|r| !r.ok && r.what == "timeout" && r.phase == "syn")
+    {
+        if wins.iter().any(|&(a, b)| r.start >= a && r.start < b) {
+            continue;
+        }
+        if spans.iter().any(|&(a, b)| r.start >= a && r.start < b) {
+            n_out += 1;
+        } else {
+            n_in += 1;
+        }
+    }
+    (n_out, t_out, n_in, end.saturating_sub(t_out))
+}
+
+/// How long IPVS keeps a DR connection's entry after the client's FIN
+/// (FIN_WAIT, the kernel's default timeout).
+const PORT_REUSE_US: u64 = 120_000_000;
+
+/// Requests whose local port an earlier request used less than `us`
+/// before, and the requests with a recorded port.
+fn port_reuse(ev: &Events_, us: u64) -> (usize, usize) {
+    let mut last: std::collections::HashMap<u32, u64> = std::collections::HashMap::new();
+    let (mut reused, mut known) = (0, 0);
+    for r in ev.reqs.iter().filter(|r| r.port != 0) {
+        known += 1;
+        if last.get(&r.port).is_some_and(|&t| r.start < t + us) {
+            reused += 1;
+        }
+        last.insert(r.port, r.start);
+    }
+    (reused, known)
+}
+
+/// The last mark starting with `prefix` at or before `t`.
+fn last_mark<'a>(ev: &'a Events_, prefix: &str, t: u64) -> Option<&'a (u64, String)> {
+    ev.marks
+        .iter()
+        .filter(|(m, l)| *m <= t && l.starts_with(prefix))
+        .max_by_key(|(m, _)| *m)
 }
 
 /// A timeout while the probe itself could not keep its schedule (it skipped
@@ -425,6 +549,11 @@ fn report_main(args: &[String]) -> Result<(), String> {
     let mut stall_ms = 1000u64;
     let mut soak: Option<String> = None;
     let mut excuse_ms = 10_000u64;
+    let mut near: Option<String> = None;
+    let mut near_max = NEAR_LIST;
+    let mut flap: Option<String> = None;
+    let mut absent: Option<(String, String)> = None;
+    let mut flap_ms = 1000u64;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut val = |name: &str| {
@@ -440,6 +569,25 @@ fn report_main(args: &[String]) -> Result<(), String> {
                     .map_err(|_| "report: --stall-ms: not a number".to_string())?
             }
             "--soak" => soak = Some(val("--soak")?),
+            "--near" => near = Some(val("--near")?),
+            "--flap" => flap = Some(val("--flap")?),
+            "--absent" => {
+                let v = val("--absent")?;
+                let (d, u) = v
+                    .split_once(',')
+                    .ok_or("report: --absent DOWN_PREFIX,UP_PREFIX")?;
+                absent = Some((d.to_string(), u.to_string()));
+            }
+            "--flap-ms" => {
+                flap_ms = val("--flap-ms")?
+                    .parse()
+                    .map_err(|_| "report: --flap-ms: not a number".to_string())?
+            }
+            "--near-max" => {
+                near_max = val("--near-max")?
+                    .parse()
+                    .map_err(|_| "report: --near-max: not a number".to_string())?
+            }
             "--excuse-ms" => {
                 excuse_ms = val("--excuse-ms")?
                     .parse()
@@ -476,9 +624,9 @@ fn report_main(args: &[String]) -> Result<(), String> {
             if !l.starts_with(&prefix) {
                 continue;
             }
-            let horizon = ev
-                .marks
-                .get(i + 1)
+            let horizon = ev.marks[i + 1..]
+                .iter()
+                .find(|m| m.1.starts_with(&prefix))
                 .map(|m| m.0)
                 .unwrap_or(end)
                 .min(t + excuse_ms * 1000);
@@ -486,11 +634,39 @@ fn report_main(args: &[String]) -> Result<(), String> {
             worst = worst.max(r.outage_us.unwrap_or(u64::MAX));
             println!("{}", print_fault(&r).lines().next().unwrap_or(""));
         }
-        let (outside, starved, inside, first) = failures_outside(&ev, &prefix, excuse_ms * 1000);
-        let first: Vec<String> = first
+        let (_, starved, inside, list) = failures_outside_list(&ev, &prefix, excuse_ms * 1000);
+        let (at_removal, rest) = match &flap {
+            Some(fp) => split_at_marks(&ev, list, fp, flap_ms * 1000),
+            None => (Vec::new(), list),
+        };
+        let outside = rest.len();
+        let first: Vec<String> = rest
             .iter()
-            .map(|t| format!("{:.3}", *t as f64 / 1e6))
+            .take(5)
+            .map(|r| format!("{:.3}", r.start as f64 / 1e6))
             .collect();
+        if let Some(np) = &near {
+            // Every failure outside the windows, the starved ones marked.
+            let wins = windows(&ev, &prefix, excuse_ms * 1000);
+            let list = ev
+                .reqs
+                .iter()
+                .filter(|r| !r.ok && !wins.iter().any(|&(a, b)| r.start >= a && r.start < b));
+            for r in list.take(near_max) {
+                let m = last_mark(&ev, np, r.start)
+                    .map(|(t, l)| format!("{} ms after {}", (r.start - t) / 1000, l))
+                    .unwrap_or_else(|| format!("no {np} mark before"));
+                println!(
+                    "outside: {:.3} s {}{} {} port {}; {}",
+                    r.start as f64 / 1e6,
+                    r.what,
+                    if is_starved(&ev, r) { " (starved)" } else { "" },
+                    if r.phase.is_empty() { "?" } else { &r.phase },
+                    r.port,
+                    m
+                );
+            }
+        }
         let all = fault_report(&ev, "all", 0, end + 1, stall_ms * 1000);
         println!(
             "failed requests outside the {} windows: {} (and {} timeouts while the probe itself was starved; inside: {}){}",
@@ -504,9 +680,45 @@ fn report_main(args: &[String]) -> Result<(), String> {
                 format!("; first at {} s", first.join(" "))
             }
         );
+        if let Some((down, up)) = &absent {
+            let wins = windows(&ev, &prefix, excuse_ms * 1000);
+            let (n_out, t_out, n_in, t_in) = syn_timeouts_by_absence(&ev, &wins, down, up, end);
+            println!(
+                "timeouts before connecting outside the {} windows (starved or not): {} in {:.1} s while a real server was out of the table ({} to {}), {} in {:.1} s while all were in",
+                prefix,
+                n_out,
+                t_out as f64 / 1e6,
+                down,
+                up,
+                n_in,
+                t_in as f64 / 1e6
+            );
+        }
+        let (reused, known) = port_reuse(&ev, PORT_REUSE_US);
         println!(
-            "RESULT outside={} starved={} inside={} requests={} worst_outage_ms={} survived={} broke={} stalled={} long={}",
+            "requests from a client port used less than {} s before (a live FIN_WAIT entry on the director in DR mode): {} of {} with a recorded port",
+            PORT_REUSE_US / 1_000_000,
+            reused,
+            known
+        );
+        if let Some(fp) = &flap {
+            let why: BTreeMap<String, usize> =
+                at_removal.iter().fold(BTreeMap::new(), |mut m, r| {
+                    *m.entry(format!("{} {}", r.what, r.phase)).or_default() += 1;
+                    m
+                });
+            println!(
+                "failed requests at a real server's removal (within {} ms of a {} mark, not counted above): {} {:?}",
+                flap_ms,
+                fp,
+                at_removal.len(),
+                why
+            );
+        }
+        println!(
+            "RESULT outside={} flap={} starved={} inside={} requests={} worst_outage_ms={} survived={} broke={} stalled={} long={}",
             outside,
+            at_removal.len(),
             starved,
             inside,
             ev.reqs.len(),
@@ -550,6 +762,17 @@ struct ReqConn {
     start: Instant,
     sent: bool,
     head: Vec<u8>,
+    port: u32,
+}
+
+/// Where a request failed: before its connection was established (`syn`)
+/// or after (`req`).
+fn req_phase(sent: bool) -> &'static str {
+    if sent {
+        "req"
+    } else {
+        "syn"
+    }
 }
 
 enum LongState {
@@ -655,9 +878,15 @@ fn run_main(args: &[String]) -> Result<(), String> {
     let mut out = BufWriter::with_capacity(1 << 16, file);
     let t0 = Instant::now();
     let us = |t: Instant| t.saturating_duration_since(t0).as_micros() as u64;
+    // The machine's uptime at t0, to place other logs on the probe's clock.
+    let uptime_ms = std::fs::read_to_string("/proc/uptime")
+        .ok()
+        .and_then(|u| u.split_whitespace().next()?.parse::<f64>().ok())
+        .map(|s| (s * 1000.0) as u64)
+        .unwrap_or(0);
     let _ = writeln!(
         out,
-        "# traffic rate={} timeout_ms={} long={} interval_ms={} vip={} http_port={} echo_port={}",
+        "# traffic rate={} timeout_ms={} long={} interval_ms={} vip={} http_port={} echo_port={} uptime_ms={uptime_ms}",
         o.rate,
         o.timeout.as_millis(),
         o.long,
@@ -811,9 +1040,10 @@ fn run_main(args: &[String]) -> Result<(), String> {
                 if let Some(res) = done {
                     let end = Instant::now();
                     let (s, l) = (us(r.start), end.duration_since(r.start).as_micros() as u64);
+                    let (ph, pt) = (req_phase(r.sent), r.port);
                     let _ = match res {
-                        Ok(tag) => writeln!(out, "R {s} {l} ok {tag}"),
-                        Err(why) => writeln!(out, "R {s} {l} fail {why}"),
+                        Ok(tag) => writeln!(out, "R {s} {l} ok {tag} {pt}"),
+                        Err(why) => writeln!(out, "R {s} {l} fail {why} {ph} {pt}"),
                     };
                     let mut r = reqs[i].take().expect("present");
                     let _ = poll.registry().deregister(&mut r.stream);
@@ -890,9 +1120,11 @@ fn run_main(args: &[String]) -> Result<(), String> {
                 let _ = poll.registry().deregister(&mut r.stream);
                 let _ = writeln!(
                     out,
-                    "R {} {} fail timeout",
+                    "R {} {} fail timeout {} {}",
                     us(r.start),
-                    now.duration_since(r.start).as_micros()
+                    now.duration_since(r.start).as_micros(),
+                    req_phase(r.sent),
+                    r.port
                 );
                 free.push(i);
             }
@@ -928,11 +1160,13 @@ fn run_main(args: &[String]) -> Result<(), String> {
                         let _ = writeln!(out, "R {} 0 fail local-register", us(start));
                         continue;
                     }
+                    let port = s.local_addr().map(|a| u32::from(a.port())).unwrap_or(0);
                     reqs[i] = Some(ReqConn {
                         stream: s,
                         start,
                         sent: false,
                         head: Vec::new(),
+                        port,
                     });
                 }
                 Err(e) => {
@@ -1017,12 +1251,46 @@ fn answer(head: &[u8]) -> Result<String, String> {
     Ok(body.split_whitespace().next().unwrap_or("-").to_string())
 }
 
+/// `traffic get ADDR:PORT LOCAL_PORT [TIMEOUT_MS]`: one HTTP/1.0 request
+/// from a chosen local port (SO_REUSEADDR); prints the first word of the
+/// body, or `- REASON`. Shows what the director does with a client port it
+/// has seen before (tests/vm/client/t_ipvs_port_reuse.sh).
+fn get_main(args: &[String]) -> Result<(), String> {
+    let to: SocketAddr = args
+        .first()
+        .and_then(|a| a.parse().ok())
+        .ok_or("get: ADDR:PORT needed")?;
+    let local: u16 = args
+        .get(1)
+        .and_then(|a| a.parse().ok())
+        .ok_or("get: LOCAL_PORT needed")?;
+    let timeout = Duration::from_millis(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1000));
+    let res = (|| -> std::io::Result<String> {
+        let sock = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)?;
+        sock.set_reuse_address(true)?;
+        sock.bind(&SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::UNSPECIFIED, local)).into())?;
+        sock.connect_timeout(&to.into(), timeout)?;
+        let mut s: std::net::TcpStream = sock.into();
+        s.set_read_timeout(Some(timeout))?;
+        s.write_all(format!("GET / HTTP/1.0\r\nHost: {}\r\n\r\n", to.ip()).as_bytes())?;
+        let mut head = Vec::new();
+        s.read_to_end(&mut head)?;
+        answer(&head).map_err(std::io::Error::other)
+    })();
+    match res {
+        Ok(tag) => println!("{tag}"),
+        Err(e) => println!("- {}", reason(&e)),
+    }
+    Ok(())
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let res = match args.first().map(String::as_str) {
         Some("run") => run_main(&args[1..]),
         Some("report") => report_main(&args[1..]),
-        _ => Err("usage: traffic run --vip ADDR --out FILE [--http-port P] [--echo-port P] [--rate N] [--timeout-ms MS] [--long N] [--interval-ms MS] [--duration S]\n       traffic report FILE [--fault LABEL] [--stall-ms MS] [--soak PREFIX --excuse-ms MS]".into()),
+        Some("get") => get_main(&args[1..]),
+        _ => Err("usage: traffic run --vip ADDR --out FILE [--http-port P] [--echo-port P] [--rate N] [--timeout-ms MS] [--long N] [--interval-ms MS] [--duration S]\n       traffic get ADDR:PORT LOCAL_PORT [TIMEOUT_MS]\n       traffic report FILE [--fault LABEL] [--stall-ms MS] [--soak PREFIX --excuse-ms MS [--near PREFIX [--near-max N]] [--flap PREFIX [--flap-ms MS]] [--absent DOWN_PREFIX,UP_PREFIX]]".into()),
     };
     if let Err(e) = res {
         eprintln!("traffic: {e}");
@@ -1143,6 +1411,58 @@ mod tests {
         let ev = parse_events(&format!("{s}S 20300000 40\n")).unwrap();
         let (outside, starved, inside, _) = failures_outside(&ev, "kill", 10_000_000);
         assert_eq!((outside, starved, inside), (0, 1, 2));
+    }
+
+    #[test]
+    fn phase_port_and_marks_appended_later() {
+        let mut s = String::from("# traffic rate=100 timeout_ms=200 uptime_ms=5000\n");
+        s += "R 1000 900 ok rs1 40001\nR 2000 200000 fail timeout syn 40003\n";
+        s += "R 3000 5000 fail reset req 40005\nR 4000 200000 fail timeout\n";
+        s += "M 9000 hc-down-rs1\nE 10000\nM 1500 log-dir1-real_server_DOWN\n";
+        let ev = parse_events(&s).unwrap();
+        let got: Vec<(&str, &str, u32)> = ev
+            .reqs
+            .iter()
+            .map(|r| (r.what.as_str(), r.phase.as_str(), r.port))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("rs1", "", 40001),
+                ("timeout", "syn", 40003),
+                ("reset", "req", 40005),
+                ("timeout", "", 0)
+            ]
+        );
+        // Marks are in time order whatever the file order.
+        assert_eq!(ev.marks[0].1, "log-dir1-real_server_DOWN");
+        assert_eq!(last_mark(&ev, "", 2000).map(|m| m.0), Some(1500));
+        assert_eq!(last_mark(&ev, "hc-", 2000), None);
+        let mut a =
+            String::from("# traffic timeout_ms=0\nM 10 ipvs-down-rs1\nM 50 ipvs-up-rs1\nE 100\n");
+        a += "R 20 200 fail timeout syn 1\nR 30 200 fail timeout req 2\nR 60 200 fail timeout syn 3\n";
+        a += "R 70 200 fail timeout syn 4\nM 65 fo-kill\n";
+        let ev = parse_events(&a).unwrap();
+        let wins = windows(&ev, "fo-", 10);
+        assert_eq!(
+            syn_timeouts_by_absence(&ev, &wins, "ipvs-down-", "ipvs-up-", 100),
+            (1, 40, 1, 60)
+        );
+        let s = "R 0 1 ok a 7\nR 10 1 ok a 7\nR 200000000 1 ok a 7\nR 300 1 ok a 8\n";
+        assert_eq!(port_reuse(&parse_events(s).unwrap(), 120_000_000), (1, 4));
+    }
+
+    #[test]
+    fn failures_at_a_removal_are_told_apart() {
+        let mut s = String::from("# traffic rate=100 timeout_ms=200\n");
+        s += "R 4000000 3000 fail reset req 1\nR 5400000 200000 fail timeout syn 3\n";
+        s += "R 9000000 200000 fail timeout syn 5\nM 5000000 rm-dir1-rs1\nE 10000000\n";
+        let ev = parse_events(&s).unwrap();
+        let (_, _, _, list) = failures_outside_list(&ev, "fo-", 10_000_000);
+        let (at, rest) = split_at_marks(&ev, list, "rm-", 1_000_000);
+        let starts = |v: &[&Req]| v.iter().map(|r| r.start).collect::<Vec<_>>();
+        assert_eq!(starts(&at), vec![4_000_000, 5_400_000]);
+        assert_eq!(starts(&rest), vec![9_000_000]);
     }
 
     #[test]

@@ -39,6 +39,24 @@ pub const MAX_SYNC_GROUP_MEMBERS: usize = 16;
 pub const MAX_VRRP_SCRIPTS: usize = 64;
 /// Tracked interfaces, scripts or files per VRRP instance (each kind).
 pub const MAX_TRACKS_PER_INSTANCE: usize = 16;
+/// `vrrp_track_process` definitions per daemon (a 64-bit mask per process).
+pub const MAX_TRACK_PROCESSES: usize = 64;
+/// Processes counted for the `vrrp_track_process` definitions at once: a
+/// table of 16-byte slots, twice this many (128 KiB), allocated at start.
+/// A matching process beyond it is not counted (counted and logged), so a
+/// fork bomb of a tracked program cannot grow memory.
+pub const MAX_TRACKED_PIDS: usize = 4096;
+/// Process events (proc connector messages) handled per wake-up; the rest
+/// wait for the next turn, after the timers.
+pub const PROC_EVENTS_PER_WAKEUP: usize = 256;
+/// /proc entries a rescan reads per wake-up (two small reads each).
+pub const PROC_SCAN_PER_WAKEUP: usize = 128;
+/// Bytes of /proc/PID/cmdline read for `full_command` matching (a
+/// `process` line is at most `MAX_PATH_LEN` bytes, so a longer command
+/// line still compares correctly).
+pub const PROC_CMDLINE_BUF: usize = 2 * MAX_PATH_LEN;
+/// Receive buffer asked for the proc connector socket (SO_RCVBUFFORCE).
+pub const PROC_EVENTS_RCVBUF: usize = 1024 * 1024;
 
 /// Virtual servers per daemon.
 pub const MAX_VIRTUAL_SERVERS: usize = 1024;

@@ -54,6 +54,12 @@ script = /bin/true
 #slot
 #slot
 
+[vrrp_track_process tp]
+process = nginx
+#slot
+#slot
+#slot
+
 [vrrp_instance VI_1]
 state = BACKUP
 interface = eth0
@@ -214,6 +220,7 @@ file = /run/lvsd-test.drain
 const SECTION_OF_KIND: &[(&str, &str)] = &[
     ("global", "global"),
     ("vrrp_script", "vrrp_script chk"),
+    ("vrrp_track_process", "vrrp_track_process tp"),
     ("vrrp_instance", "vrrp_instance VI_1"),
     ("vrrp_sync_group", "vrrp_sync_group G"),
     ("virtual_server", "virtual_server web"),
@@ -394,6 +401,16 @@ fn probes() -> Vec<Probe> {
         ),
         p("vrrp_instance", "track_script", "chk"),
         p("vrrp_instance", "track_file", "/run/lvsd-test.track"),
+        p("vrrp_instance", "track_process", "tp weight -10 reverse"),
+        p("vrrp_track_process", "process", "/usr/sbin/nginx -g daemon"),
+        p("vrrp_track_process", "param_match", "partial"),
+        p("vrrp_track_process", "full_command", "yes"),
+        p("vrrp_track_process", "quorum", "2"),
+        p("vrrp_track_process", "quorum_max", "5"),
+        p("vrrp_track_process", "weight", "-10 reverse"),
+        p("vrrp_track_process", "delay", "2"),
+        p("vrrp_track_process", "fork_delay", "1.5"),
+        p("vrrp_track_process", "terminate_delay", "3"),
         p("vrrp_instance", "garp_master_delay", "2"),
         p("vrrp_instance", "garp_master_repeat", "3"),
         p("vrrp_instance", "garp_master_refresh", "0"),
@@ -412,6 +429,7 @@ fn probes() -> Vec<Probe> {
         ),
         p("vrrp_sync_group", "group", "VI_1 VI_2"),
         p("vrrp_sync_group", "track_file", "/run/lvsd-test.track"),
+        p("vrrp_sync_group", "track_process", "tp weight 5"),
         p("vrrp_sync_group", "notify_master", "/bin/true master"),
         p("vrrp_sync_group", "notify_backup", "/bin/true backup"),
         p("vrrp_sync_group", "notify_fault", "/bin/true fault"),

@@ -6,7 +6,7 @@
 //! Objects are matched by name, never by position, and line numbers are not
 //! compared: moving a section or adding a comment changes nothing.
 
-use super::model::{Config, Global, Notify, SyncGroup, VrrpInstance, VrrpScript};
+use super::model::{Config, Global, Notify, SyncGroup, VrrpInstance, VrrpScript, VrrpTrackProcess};
 
 /// Every key of `new` that differs from `old` and that a reload cannot apply,
 /// as `[section] key` texts in file order. Empty when the reload may go on.
@@ -14,6 +14,11 @@ pub fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
     let mut out = Vec::new();
     global(&old.global, &new.global, &mut out);
     scripts(&old.vrrp_scripts, &new.vrrp_scripts, &mut out);
+    processes(
+        &old.vrrp_track_processes,
+        &new.vrrp_track_processes,
+        &mut out,
+    );
     instances(old, new, &mut out);
     groups(old, new, &mut out);
     out
@@ -148,6 +153,27 @@ fn scripts(old: &[VrrpScript], new: &[VrrpScript], out: &mut Vec<String>) {
     }
 }
 
+fn processes(old: &[VrrpTrackProcess], new: &[VrrpTrackProcess], out: &mut Vec<String>) {
+    for n in new {
+        let s = format!("vrrp_track_process {}", n.name);
+        match old.iter().find(|o| o.name == n.name) {
+            None => out.push(format!("[{s}] (added)")),
+            Some(o) => {
+                let mut o = o.clone();
+                o.line = n.line;
+                if o != *n {
+                    out.push(format!("[{s}] (changed)"));
+                }
+            }
+        }
+    }
+    for o in old {
+        if !new.iter().any(|n| n.name == o.name) {
+            out.push(format!("[vrrp_track_process {}] (removed)", o.name));
+        }
+    }
+}
+
 fn notify(out: &mut Vec<String>, s: &str, old: &Notify, new: &Notify) {
     key(out, s, "notify_master", &old.master, &new.master);
     key(out, s, "notify_backup", &old.backup, &new.backup);
@@ -252,6 +278,13 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
     };
     key(out, s, "track_script", &tracks(o), &tracks(n));
     key(out, s, "track_file", &o.track_files, &n.track_files);
+    let processes = |i: &VrrpInstance| {
+        i.track_processes
+            .iter()
+            .map(|t| (t.name.clone(), t.weight, t.reverse))
+            .collect::<Vec<_>>()
+    };
+    key(out, s, "track_process", &processes(o), &processes(n));
     key(
         out,
         s,
@@ -302,6 +335,7 @@ fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {
             continue;
         };
         key(out, &s, "group", &o.members, &n.members);
+        key(out, &s, "track_file", &o.track_files, &n.track_files);
         notify(out, &s, &o.notify, &n.notify);
     }
     for o in &old.sync_groups {

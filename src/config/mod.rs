@@ -56,6 +56,7 @@ const SECTION_KINDS: &[&str] = &[
     "file_check",
     "dns_check",
     "virtual_server_group",
+    "vrrp_track_process",
 ];
 
 /// A word-at-a-time multiplicative hash (FxHash-like, with a final mix so the low
@@ -120,6 +121,7 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     let mut raw = RawConfig {
         global: None,
         scripts: Vec::new(),
+        track_processes: Vec::new(),
         instances: Vec::new(),
         groups: Vec::new(),
         virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
@@ -152,6 +154,13 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         match kind {
             "global" => raw.global = Some(sections::read_global(origin, section)?),
             "vrrp_script" => raw.scripts.push(sections::read_script(origin, section)?),
+            "vrrp_track_process" => raw
+                .track_processes
+                .push(sections::read_track_process_section(
+                    origin,
+                    section,
+                    &mut raw.warnings,
+                )?),
             "vrrp_instance" => {
                 let mut instance = sections::read_instance(origin, section)?;
                 raw.warnings.append(&mut instance.warnings);

@@ -30,6 +30,8 @@ pub struct Config {
     pub global: Global,
     /// `[vrrp_script NAME]` sections, in file order.
     pub vrrp_scripts: Vec<VrrpScript>,
+    /// `[vrrp_track_process NAME]` sections, in file order.
+    pub vrrp_track_processes: Vec<VrrpTrackProcess>,
     /// `[vrrp_instance NAME]` sections, in file order.
     pub vrrp_instances: Vec<VrrpInstance>,
     /// `[vrrp_sync_group NAME]` sections, in file order.
@@ -325,13 +327,89 @@ pub struct TrackScript {
     pub weight: i32,
 }
 
-/// One `track_file` line: `PATH [weight N]`; the file holds a number.
+/// One `track_file` line:
+/// `PATH [weight N [reverse]] [init_file [VALUE] [overwrite]]`; the file
+/// holds a number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TrackFile {
     /// File path.
     pub path: PathText,
     /// Weight multiplied by the file's number (0 = FAULT when non-zero).
     pub weight: i32,
+    /// `reverse`: the product is negated; with weight 0, FAULT while 0.
+    pub reverse: bool,
+    /// `init_file`: what the daemon writes at start.
+    pub init: Option<TrackFileInit>,
+}
+
+/// `init_file [VALUE] [overwrite]` of a track file (keepalived's): at
+/// start, write VALUE (default 0) when the file does not exist, or with
+/// `overwrite` also over an existing regular file. `lvsd check` and a
+/// reload never write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TrackFileInit {
+    /// The number written.
+    pub value: i32,
+    /// Write over an existing file too.
+    pub overwrite: bool,
+}
+
+/// One `track_process` line: `NAME [weight N [reverse|noreverse]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrackProcess {
+    /// Index into `Config::vrrp_track_processes`.
+    pub process: usize,
+    /// The definition's name.
+    pub name: Name,
+    /// Weight (default: the definition's own; 0 = FAULT without quorum).
+    pub weight: i32,
+    /// `reverse`: the weight applies the other way round (weight 0: FAULT
+    /// while the quorum is met).
+    pub reverse: bool,
+}
+
+/// How `vrrp_track_process` compares a process's arguments (`param_match`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMatch {
+    /// Not at all (no arguments given, no `param_match`).
+    None,
+    /// Exactly the given arguments.
+    Exact,
+    /// The given arguments first; more may follow.
+    Partial,
+    /// As partial; the last given one may be a prefix.
+    Initial,
+}
+
+/// `[vrrp_track_process NAME]`: a quorum of running processes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VrrpTrackProcess {
+    /// Section name.
+    pub name: Name,
+    /// Line of the section header.
+    pub line: usize,
+    /// `process`: the name (the kernel's comm, at most 15 bytes) or, with
+    /// `full_command`, argv[0].
+    pub process: PathText,
+    /// The words after the name on the `process` line.
+    pub params: Vec<String>,
+    /// `param_match` (exact when arguments are given).
+    pub param_match: ParamMatch,
+    /// `full_command`: compare argv[0] of /proc/PID/cmdline (implied by
+    /// arguments or `param_match`).
+    pub full_command: bool,
+    /// `quorum` (default 1).
+    pub quorum: u32,
+    /// `quorum_max` (default no limit).
+    pub quorum_max: u32,
+    /// `weight` (default 0: FAULT without quorum), -254..=254.
+    pub weight: i32,
+    /// `weight N reverse`.
+    pub reverse: bool,
+    /// `fork_delay` (or `delay`; default 0).
+    pub fork_delay: Duration,
+    /// `terminate_delay` (or `delay`; default 0).
+    pub terminate_delay: Duration,
 }
 
 /// Notify commands.
@@ -401,6 +479,8 @@ pub struct VrrpInstance {
     pub track_scripts: heapless::Vec<TrackScript, MAX_TRACKS_PER_INSTANCE>,
     /// `track_file` lines.
     pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
+    /// `track_process` lines (with the sync group's, copied in at load).
+    pub track_processes: heapless::Vec<TrackProcess, MAX_TRACKS_PER_INSTANCE>,
     /// `garp_master_delay` (default global vrrp_garp_master_delay, 5 s).
     pub garp_master_delay: Duration,
     /// `garp_master_repeat` (default global, 5).
@@ -457,6 +537,9 @@ pub struct SyncGroup {
     /// as keepalived adds a sync group's tracked files to each member
     /// (already copied into the members' `track_files` at load).
     pub track_files: heapless::Vec<TrackFile, MAX_TRACKS_PER_INSTANCE>,
+    /// `track_process` lines, copied into every member at load as keepalived
+    /// adds a sync group's tracked processes to each member.
+    pub track_processes: heapless::Vec<TrackProcess, MAX_TRACKS_PER_INSTANCE>,
     /// Notify commands.
     pub notify: Notify,
 }

@@ -83,6 +83,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
     list("track_interface"),
     list("track_script"),
     list("track_file"),
+    list("track_process"),
     one("garp_master_delay"),
     one("garp_master_repeat"),
     one("garp_master_refresh"),
@@ -104,6 +105,7 @@ pub(crate) const INSTANCE_KEYS: &[KeySpec] = &[
 pub(crate) const SYNC_GROUP_KEYS: &[KeySpec] = &[
     list("group"),
     list("track_file"),
+    list("track_process"),
     one("notify_master"),
     one("notify_backup"),
     one("notify_fault"),
@@ -121,6 +123,19 @@ pub(crate) const SCRIPT_KEYS: &[KeySpec] = &[
     one("fall"),
     one("user"),
     one("init_fail"),
+];
+
+/// Keys of `[vrrp_track_process NAME]`.
+pub(crate) const VRRP_TRACK_PROCESS_KEYS: &[KeySpec] = &[
+    one("process"),
+    one("param_match"),
+    one("full_command"),
+    one("quorum"),
+    one("quorum_max"),
+    one("weight"),
+    one("delay"),
+    one("fork_delay"),
+    one("terminate_delay"),
 ];
 
 /// Keys of `[virtual_server NAME]`.

@@ -249,6 +249,8 @@ pub(crate) struct RawInstance<'a> {
     pub title: Title<'a>,
     /// `track_script` names, weights and lines.
     pub track_scripts: Vec<(Name, Option<i32>, usize)>,
+    /// `track_process` lines, resolved by name later.
+    pub track_processes: Vec<RawTrackProcess>,
     pub garp_master_delay: Option<Duration>,
     pub garp_master_repeat: Option<u32>,
     pub garp_master_refresh: Option<Option<Duration>>,
@@ -272,6 +274,18 @@ pub(crate) struct RawSyncGroup<'a> {
     pub member_lines: Vec<usize>,
     /// Line of each `track_file`.
     pub track_file_lines: Vec<usize>,
+    /// `track_process` lines, resolved by name later.
+    pub track_processes: Vec<RawTrackProcess>,
+}
+
+/// One `track_process = NAME [weight N [reverse|noreverse]]` line before
+/// the name is resolved: the weight and direction default to the
+/// definition's.
+pub(crate) struct RawTrackProcess {
+    pub name: Name,
+    pub weight: Option<i32>,
+    pub reverse: Option<bool>,
+    pub line: usize,
 }
 
 /// `[virtual_server]` before its real servers are attached.
@@ -720,6 +734,7 @@ pub(crate) fn read_instance<'a>(
     let mut track_interfaces = heapless::Vec::new();
     let mut track_scripts = Vec::new();
     let mut track_files = heapless::Vec::new();
+    let mut track_processes = Vec::new();
     let mut garp_master_delay = None;
     let mut garp_master_repeat = None;
     let mut garp_master_refresh = None;
@@ -833,6 +848,9 @@ pub(crate) fn read_instance<'a>(
                     item,
                     "MAX_TRACKS_PER_INSTANCE",
                 )?;
+            }
+            "track_process" => {
+                track_processes.push(read_track_process(&reader, entry, track_processes.len())?)
             }
             "garp_master_delay" => {
                 garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
@@ -1155,6 +1173,7 @@ pub(crate) fn read_instance<'a>(
             track_interfaces,
             track_scripts: heapless::Vec::new(),
             track_files,
+            track_processes: heapless::Vec::new(),
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,
             garp_master_refresh: None,
@@ -1169,6 +1188,7 @@ pub(crate) fn read_instance<'a>(
         },
         title: reader.title,
         track_scripts,
+        track_processes,
         garp_master_delay,
         garp_master_repeat,
         garp_master_refresh,
@@ -1409,15 +1429,219 @@ fn read_vip(
     })
 }
 
-/// One `track_file = PATH [weight N]` line (weight 1 by default, keepalived's).
+/// One `track_file = PATH [weight N [reverse|noreverse]] [init_file [VALUE] [overwrite]]`
+/// line (weight 1 by default, keepalived's).
 fn read_track_file(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<TrackFile, ConfigError> {
-    let (path, weight) = with_weight(reader, entry, "PATH [weight N]")?;
+    const FORM: &str =
+        "must be `PATH [weight N [reverse|noreverse]] [init_file [VALUE] [overwrite]]`";
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace().peekable();
+    let path = words.next().unwrap_or("");
+    let mut weight = 1;
+    let mut reverse = false;
+    let mut init = None;
+    if words.peek() == Some(&"weight") {
+        words.next();
+        weight = match words.next().map(str::parse::<i32>) {
+            Some(Ok(w)) if (-254..=254).contains(&w) => w,
+            _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+        };
+        if let Some(&direction @ ("reverse" | "noreverse")) = words.peek() {
+            reverse = direction == "reverse";
+            words.next();
+        }
+    }
+    if words.peek() == Some(&"init_file") {
+        words.next();
+        let mut value = 0;
+        let mut overwrite = false;
+        for word in words.by_ref() {
+            match word {
+                "overwrite" if !overwrite => overwrite = true,
+                n => match n.parse::<i32>() {
+                    Ok(v) if (-254..=254).contains(&v) => value = v,
+                    _ => {
+                        return Err(reader.bad(
+                            entry,
+                            "init_file: VALUE must be -254..=254, then optionally `overwrite`",
+                        ))
+                    }
+                },
+            }
+        }
+        init = Some(TrackFileInit { value, overwrite });
+    }
+    if path.is_empty() || words.next().is_some() {
+        return Err(reader.bad(entry, FORM));
+    }
     let mut text = PathText::new();
     text.push_str(path)
         .map_err(|_| reader.bad(entry, "path longer than limits::MAX_PATH_LEN"))?;
     Ok(TrackFile {
         path: text,
-        weight: weight.unwrap_or(1),
+        weight,
+        reverse,
+        init,
+    })
+}
+
+/// One `track_process = NAME [weight N [reverse|noreverse]]` line.
+fn read_track_process(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    already: usize,
+) -> Result<RawTrackProcess, ConfigError> {
+    const FORM: &str = "must be `NAME [weight N [reverse|noreverse]]`";
+    if already >= crate::limits::MAX_TRACKS_PER_INSTANCE {
+        return Err(reader.error(
+            entry,
+            ConfigErrorKind::OverCapacity {
+                limit: "MAX_TRACKS_PER_INSTANCE",
+                max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+            },
+        ));
+    }
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let name = words
+        .next()
+        .and_then(to_name)
+        .ok_or_else(|| reader.bad(entry, FORM))?;
+    let (weight, reverse) = match (words.next(), words.next(), words.next(), words.next()) {
+        (None, ..) => (None, None),
+        (Some("weight"), Some(n), direction, None) => {
+            let w = match n.parse::<i32>() {
+                Ok(w) if (-254..=254).contains(&w) => w,
+                _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+            };
+            let reverse = match direction {
+                None => None,
+                Some("reverse") => Some(true),
+                Some("noreverse") => Some(false),
+                Some(_) => return Err(reader.bad(entry, FORM)),
+            };
+            (Some(w), reverse)
+        }
+        _ => return Err(reader.bad(entry, FORM)),
+    };
+    Ok(RawTrackProcess {
+        name,
+        weight,
+        reverse,
+        line: entry.line,
+    })
+}
+
+/// `[vrrp_track_process NAME]`, with keepalived 2.2.7's defaults and ranges.
+pub(crate) fn read_track_process_section(
+    origin: &str,
+    section: &Section<'_, '_>,
+    warnings: &mut Vec<ConfigWarning>,
+) -> Result<VrrpTrackProcess, ConfigError> {
+    let name = simple_name(origin, section)?;
+    let reader = Reader::new(origin, section, VRRP_TRACK_PROCESS_KEYS)?;
+    let mut process = None;
+    let mut params = Vec::new();
+    let mut param_match = None;
+    let mut full_command = false;
+    let mut quorum = None;
+    let mut quorum_max = None;
+    let mut weight = 0;
+    let mut reverse = false;
+    let mut fork_delay = None;
+    let mut terminate_delay = None;
+    let mut delay = None;
+    let delays = Duration::from_micros(1)..=Duration::from_secs(3600);
+    for (key, entry) in reader.entries() {
+        match key {
+            "process" => {
+                let text = reader.text(entry)?;
+                let mut words = text.split_whitespace();
+                let mut first = PathText::new();
+                first
+                    .push_str(words.next().unwrap_or(""))
+                    .map_err(|_| reader.bad(entry, "longer than limits::MAX_PATH_LEN"))?;
+                if text.len() > crate::limits::MAX_PATH_LEN {
+                    return Err(reader.bad(entry, "longer than limits::MAX_PATH_LEN"));
+                }
+                params = words.map(str::to_owned).collect();
+                process = Some((first, entry.line));
+            }
+            "param_match" => {
+                param_match = Some(match reader.text(entry)? {
+                    "exact" => ParamMatch::Exact,
+                    "partial" => ParamMatch::Partial,
+                    "initial" => ParamMatch::Initial,
+                    _ => return Err(reader.bad(entry, "must be exact, partial or initial")),
+                })
+            }
+            "full_command" => full_command = reader.flag(entry)?,
+            "quorum" => quorum = Some(reader.int(entry, 1..=65535u32)?),
+            "quorum_max" => quorum_max = Some(reader.int(entry, 0..=65535u32)?),
+            "weight" => {
+                let text = reader.text(entry)?;
+                let mut words = text.split_whitespace();
+                weight = match words.next().map(str::parse::<i32>) {
+                    Some(Ok(w)) if (-254..=254).contains(&w) => w,
+                    _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+                };
+                reverse = match (words.next(), words.next()) {
+                    (None, _) => false,
+                    (Some("reverse"), None) => true,
+                    _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+                };
+            }
+            "delay" => delay = Some(reader.duration(entry, delays.clone())?),
+            "fork_delay" => fork_delay = Some(reader.duration(entry, delays.clone())?),
+            "terminate_delay" => terminate_delay = Some(reader.duration(entry, delays.clone())?),
+            _ => {}
+        }
+    }
+    let (process, process_line) = process
+        .filter(|(p, _)| !p.is_empty())
+        .ok_or_else(|| reader.missing("process"))?;
+    // keepalived: `quorum_max 0` alone means "no such process" (quorum 0).
+    let (quorum, quorum_max) = match (quorum, quorum_max) {
+        (None, Some(0)) => (0, 0),
+        (q, m) => (q.unwrap_or(1), m.unwrap_or(u32::MAX)),
+    };
+    if quorum > quorum_max {
+        return Err(reader.error_at(
+            reader.line_of("quorum"),
+            Some("quorum"),
+            ConfigErrorKind::Conflict(format!("quorum {quorum} is above quorum_max {quorum_max}")),
+        ));
+    }
+    // Arguments or param_match compare the command line (keepalived).
+    let param_match = match param_match {
+        Some(m) => m,
+        None if !params.is_empty() => ParamMatch::Exact,
+        None => ParamMatch::None,
+    };
+    let full_command = full_command || param_match != ParamMatch::None;
+    if !full_command && process.len() > 15 {
+        warnings.push(reader.warning(
+            process_line,
+            Some("process"),
+            format!(
+                "`{process}` is longer than the kernel's 15-byte process name, so it never \
+                 matches; add `full_command = yes` to compare argv[0]"
+            ),
+        ));
+    }
+    Ok(VrrpTrackProcess {
+        name,
+        line: section.line,
+        process,
+        params,
+        param_match,
+        full_command,
+        quorum,
+        quorum_max,
+        weight,
+        reverse,
+        fork_delay: fork_delay.or(delay).unwrap_or(Duration::ZERO),
+        terminate_delay: terminate_delay.or(delay).unwrap_or(Duration::ZERO),
     })
 }
 
@@ -1433,7 +1657,12 @@ pub(crate) fn read_sync_group<'a>(
     let mut notify = Notify::default();
     let mut track_files = heapless::Vec::new();
     let mut track_file_lines = Vec::new();
+    let mut track_processes = Vec::new();
     for (key, entry) in reader.entries() {
+        if key == "track_process" {
+            track_processes.push(read_track_process(&reader, entry, track_processes.len())?);
+            continue;
+        }
         if notify_key(&reader, &mut notify, key, entry)? {
             continue;
         }
@@ -1478,11 +1707,13 @@ pub(crate) fn read_sync_group<'a>(
             members,
             member_indices: heapless::Vec::new(),
             track_files,
+            track_processes: heapless::Vec::new(),
             notify,
         },
         title: reader.title,
         member_lines,
         track_file_lines,
+        track_processes,
     })
 }
 

@@ -14,6 +14,7 @@ use crate::limits;
 pub(crate) struct RawConfig<'a> {
     pub global: Option<RawGlobal<'a>>,
     pub scripts: Vec<VrrpScript>,
+    pub track_processes: Vec<VrrpTrackProcess>,
     pub instances: Vec<RawInstance<'a>>,
     pub groups: Vec<RawSyncGroup<'a>>,
     pub virtual_servers: Vec<RawVirtualServer<'a>>,
@@ -78,6 +79,7 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
     let RawConfig {
         global,
         scripts,
+        track_processes,
         instances,
         groups,
         virtual_servers,
@@ -106,6 +108,15 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             format!("vrrp_script {}", s.name),
             "MAX_VRRP_SCRIPTS",
             limits::MAX_VRRP_SCRIPTS,
+        ));
+    }
+    if let Some(p) = track_processes.get(limits::MAX_TRACK_PROCESSES) {
+        return Err(capacity(
+            origin,
+            p.line,
+            format!("vrrp_track_process {}", p.name),
+            "MAX_TRACK_PROCESSES",
+            limits::MAX_TRACK_PROCESSES,
         ));
     }
     if let Some(i) = instances.get(limits::MAX_VRRP_INSTANCES) {
@@ -222,6 +233,27 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             };
             // Capacity was checked while reading.
             let _ = instance.track_scripts.push(item);
+        }
+        for t in &raw.track_processes {
+            let item = resolve_track_process(origin, raw.title, t, &track_processes)?;
+            if instance
+                .track_processes
+                .iter()
+                .any(|p| p.process == item.process)
+            {
+                return Err(ConfigError::new(
+                    origin,
+                    t.line,
+                    ConfigErrorKind::Conflict(format!(
+                        "track_process {} is listed twice (keepalived ignores the second)",
+                        t.name
+                    )),
+                )
+                .in_section(raw.title)
+                .at_key("track_process"));
+            }
+            // Capacity was checked while reading.
+            let _ = instance.track_processes.push(item);
         }
         push_interface(&mut interfaces, &instance.interface);
         if let Some(iface) = &instance.lvs_sync_daemon_interface {
@@ -346,7 +378,93 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
                 }
             }
         }
+        // keepalived adds the group's tracked processes to every member; a
+        // member that tracks one itself takes the group's weight unless its
+        // own is 0 (vrrp.c, add_vrrp_to_track_process), and a group with an
+        // address owner cannot weight it (the weight becomes 0).
+        let owner = group
+            .member_indices
+            .iter()
+            .any(|&i| vrrp_instances[i].priority == 255);
+        for t in &raw.track_processes {
+            let mut item = resolve_track_process(origin, raw.title, t, &track_processes)?;
+            if owner && item.weight != 0 {
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: t.line,
+                    section: raw.title.to_string(),
+                    key: Some("track_process".into()),
+                    message: format!(
+                        "track_process {}: a member has priority 255, whose priority never \
+                         changes: weight 0 instead (keepalived does the same)",
+                        t.name
+                    ),
+                });
+                item.weight = 0;
+            }
+            for &index in &group.member_indices {
+                let member = &mut vrrp_instances[index];
+                if let Some(own) = member
+                    .track_processes
+                    .iter_mut()
+                    .find(|p| p.process == item.process)
+                {
+                    warnings.push(ConfigWarning {
+                        origin: origin.to_string(),
+                        line: t.line,
+                        section: raw.title.to_string(),
+                        key: Some("track_process".into()),
+                        message: format!(
+                            "track_process {} is also on vrrp_instance {}: the group's weight \
+                             applies (unless the instance's is 0), as in keepalived",
+                            t.name, member.name
+                        ),
+                    });
+                    if own.weight != 0 {
+                        own.weight = item.weight;
+                    }
+                    continue;
+                }
+                if member.track_processes.push(item.clone()).is_err() {
+                    return Err(ConfigError::new(
+                        origin,
+                        t.line,
+                        ConfigErrorKind::OverCapacity {
+                            limit: "MAX_TRACKS_PER_INSTANCE",
+                            max: crate::limits::MAX_TRACKS_PER_INSTANCE,
+                        },
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_process"));
+                }
+            }
+            let _ = group.track_processes.push(item);
+        }
         sync_groups.push(group);
+    }
+    // `init_file` writes a file once at start: two lines that disagree on
+    // what to write would leave it to the order of the sections.
+    let mut inits: Vec<(&str, TrackFileInit, &str)> = Vec::new();
+    for (raw, instance) in instances.iter().zip(&vrrp_instances) {
+        for t in &instance.track_files {
+            let Some(init) = t.init else { continue };
+            match inits.iter().find(|(p, ..)| *p == t.path.as_str()) {
+                Some((_, first, owner)) if *first != init => {
+                    return Err(ConfigError::new(
+                        origin,
+                        instance.line,
+                        ConfigErrorKind::Conflict(format!(
+                            "track_file {}: init_file differs from the one in [vrrp_instance {owner}]",
+                            t.path
+                        )),
+                    )
+                    .in_section(raw.title)
+                    .at_key("track_file"));
+                }
+                Some(_) => {}
+                None => inits.push((t.path.as_str(), init, instance.name.as_str())),
+            }
+        }
     }
 
     // The IPVS sync daemon: from [global] lvs_sync_daemon or one instance's
@@ -760,6 +878,20 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
             });
         }
     }
+    for (index, p) in track_processes.iter().enumerate() {
+        let used = vrrp_instances
+            .iter()
+            .any(|i| i.track_processes.iter().any(|t| t.process == index));
+        if !used {
+            warnings.push(ConfigWarning {
+                origin: origin.to_string(),
+                line: p.line,
+                section: format!("vrrp_track_process {}", p.name),
+                key: None,
+                message: "no instance or sync group tracks this process: it is not watched".into(),
+            });
+        }
+    }
     for (raw, instance) in instances.iter().zip(&vrrp_instances) {
         if instance.priority == 255 && instance.state == VrrpState::Backup {
             warnings.push(ConfigWarning {
@@ -805,11 +937,43 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         origin: origin.to_string(),
         global,
         vrrp_scripts: scripts,
+        vrrp_track_processes: track_processes,
         vrrp_instances,
         sync_groups,
         virtual_servers: servers,
         interfaces,
         warnings,
+    })
+}
+
+/// A `track_process` line resolved to its definition: the line's weight and
+/// direction, else the definition's.
+fn resolve_track_process(
+    origin: &str,
+    title: Title<'_>,
+    t: &super::sections::RawTrackProcess,
+    defined: &[VrrpTrackProcess],
+) -> Result<TrackProcess, ConfigError> {
+    let Some(index) = defined.iter().position(|p| p.name == t.name) else {
+        let names: Vec<&str> = defined.iter().map(|p| p.name.as_str()).collect();
+        return Err(reference(
+            origin,
+            t.line,
+            title,
+            Some("track_process"),
+            "vrrp_track_process",
+            &t.name,
+            &names,
+        ));
+    };
+    let def = &defined[index];
+    Ok(TrackProcess {
+        process: index,
+        name: t.name.clone(),
+        weight: t.weight.unwrap_or(def.weight),
+        // keepalived: a line with its own weight keeps the definition's
+        // direction unless it says reverse / noreverse.
+        reverse: t.reverse.unwrap_or(def.reverse),
     })
 }
 

@@ -49,6 +49,8 @@ pub enum TimerKind {
     VrrpChild(usize),
     /// The VRRP track files are due to be read.
     VrrpFiles,
+    /// The `vrrp_track_process` watcher (leftover events, delays, rescans).
+    VrrpProcs,
     /// Work put off until after a VRRP timer (status answers, a reload).
     Deferred,
     /// The earliest idle deadline of the metrics connections.
@@ -299,6 +301,15 @@ pub fn run(opts: &Options) -> Result<(), DaemonError> {
             )
             .map_err(setup_err("registering a VRRP socket"))?;
     }
+    if let Some(fd) = vrrp.proc_events_fd() {
+        ev.registry()
+            .register(
+                &mut SourceFd(&fd),
+                Source::ProcEvents.token(),
+                Interest::READABLE,
+            )
+            .map_err(setup_err("registering the process events socket"))?;
+    }
     vrrp.attach_registry(
         ev.registry()
             .try_clone()
@@ -506,7 +517,7 @@ const STOP_ACK_LIMIT: Duration = Duration::from_secs(1);
 /// A numeric test hook from `LVSD_TEST_HOOKS` (`name=value,name=value`), read
 /// at start only. Tests use it to provoke conditions (a tiny rtnetlink
 /// buffer, a loop failure) that are otherwise hard to reach on purpose.
-fn test_hook(name: &str) -> Option<u64> {
+pub(crate) fn test_hook(name: &str) -> Option<u64> {
     let hooks = std::env::var("LVSD_TEST_HOOKS").ok()?;
     hooks.split(',').find_map(|kv| {
         let (k, v) = kv.split_once('=')?;
@@ -515,7 +526,8 @@ fn test_hook(name: &str) -> Option<u64> {
 }
 
 /// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
-/// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon;
+/// - CAP_NET_ADMIN: the IPVS table (not with `--dry-run`), VIPs, the sync daemon,
+///   and the process events `vrrp_track_process` subscribes to;
 /// - CAP_NET_RAW: VRRP's raw sockets and the packet socket for gratuitous ARP/NA,
 ///   and PING_CHECK's raw ICMP socket;
 /// - CAP_KILL, CAP_SETUID, CAP_SETGID: scripts that run as another user
@@ -523,7 +535,9 @@ fn test_hook(name: &str) -> Option<u64> {
 fn needed_caps(config: &Config, dry_run: bool) -> caps::CapSet {
     let vrrp = !config.vrrp_instances.is_empty();
     let mut keep = 0;
-    if !dry_run || vrrp {
+    // The proc connector answers PROC_CN_MCAST_LISTEN with EPERM without it.
+    let processes = !config.vrrp_track_processes.is_empty();
+    if !dry_run || vrrp || processes {
         keep |= caps::bit(caps::NET_ADMIN);
     }
     // PING_CHECK falls back to a raw ICMP socket when net.ipv4.ping_group_range
@@ -1524,6 +1538,7 @@ impl Handler<TimerKind> for Daemon {
             Source::MetricsListener | Source::MetricsConn(_) => self.on_metrics(cx, source),
             Source::Probe(i) => self.checks.on_ready(cx.now, i, cx.registry),
             Source::Child(k) => self.vrrp.on_child(cx.now, k),
+            Source::ProcEvents => self.vrrp.on_proc_events(cx.now),
             _ => {}
         }
     }
@@ -1553,6 +1568,7 @@ impl Handler<TimerKind> for Daemon {
             }
             TimerKind::VrrpChild(k) => self.vrrp.on_child_timer(cx.now, k),
             TimerKind::VrrpFiles => self.vrrp.on_files(cx.now),
+            TimerKind::VrrpProcs => self.vrrp.on_procs_timer(cx.now),
             TimerKind::Lvs => {
                 self.lvs_timer = None;
                 let next = self.vrrp.next_deadline();

@@ -3,6 +3,7 @@
 //! (adverts, VIPs, gratuitous ARP / NA, notifications), runs the notify
 //! commands and `vrrp_script`s, and polls track files.
 
+mod procs;
 mod routes;
 pub(super) mod scripts;
 mod transition;
@@ -221,6 +222,8 @@ pub struct Vrrp {
     files_timer: Option<TimerId>,
     /// `track_interface`s: (ifindex, instance, n of `Instance::track_id(n)`).
     iface_tracks: Vec<(u32, usize, usize)>,
+    /// `vrrp_track_process`es, when an instance tracks one.
+    procs: Option<procs::ProcessWatch>,
     fifo: Option<NotifyFifo>,
     registry: Option<Registry>,
     script_user: Option<(u32, u32)>,
@@ -369,6 +372,7 @@ impl Vrrp {
             files_next: None,
             files_timer: None,
             iface_tracks: Vec::new(),
+            procs: procs::ProcessWatch::setup(cfg, Instant::now()).map_err(SetupError::Script)?,
             fifo: cfg
                 .global
                 .notify_fifo
@@ -762,6 +766,7 @@ impl Vrrp {
                     } else {
                         TrackStatus::Down
                     },
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((ifindex, index, n));
@@ -798,6 +803,7 @@ impl Vrrp {
                     } else {
                         TrackStatus::Down
                     },
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             self.iface_tracks.push((i.index, index, n));
@@ -813,6 +819,7 @@ impl Vrrp {
                     kind: TrackKind::Script,
                     weight: t.weight,
                     initial: script.status(),
+                    reverse: false,
                 })
                 .map_err(|_| full())?;
             script.subscribers.push((index, n));
@@ -821,6 +828,9 @@ impl Vrrp {
             let f = match self.files.iter().position(|f| f.path == t.path.as_str()) {
                 Some(f) => f,
                 None => {
+                    if let Some(init) = t.init {
+                        scripts::init_track_file(t.path.as_str(), init.value, init.overwrite);
+                    }
                     self.files
                         .push(TrackedFile::new(t.path.as_str().to_owned()));
                     self.files.len() - 1
@@ -833,9 +843,32 @@ impl Vrrp {
                     kind: TrackKind::File,
                     weight: t.weight,
                     initial: TrackStatus::Value(self.files[f].value),
+                    reverse: t.reverse,
                 })
                 .map_err(|_| full())?;
             self.files[f].subscribers.push((index, n));
+        }
+        for t in &inst.track_processes {
+            let Some(watch) = self.procs.as_mut() else {
+                continue;
+            };
+            let n = params.tracks.len();
+            params
+                .tracks
+                .push(TrackSpec {
+                    kind: TrackKind::Process,
+                    weight: t.weight,
+                    initial: if watch.tracker.is_up(t.process) {
+                        TrackStatus::Up
+                    } else {
+                        TrackStatus::Down
+                    },
+                    reverse: t.reverse,
+                })
+                .map_err(|_| full())?;
+            if let Some(subs) = watch.subscribers.get_mut(t.process) {
+                subs.push((index, n));
+            }
         }
         Ok(())
     }
@@ -1014,6 +1047,59 @@ impl Vrrp {
         }
     }
 
+    /// The process-events socket, to register with the poll.
+    pub fn proc_events_fd(&self) -> Option<std::os::fd::RawFd> {
+        use std::os::fd::AsRawFd;
+        self.procs
+            .as_ref()
+            .and_then(|w| w.socket())
+            .map(|s| s.as_raw_fd())
+    }
+
+    /// Process events are readable.
+    pub fn on_proc_events(&mut self, now: Instant) {
+        if let Some(w) = self.procs.as_mut() {
+            w.on_readable(now);
+        }
+        self.apply_process_changes(now);
+    }
+
+    /// The process watcher's timer fired.
+    pub fn on_procs_timer(&mut self, now: Instant) {
+        if let Some(w) = self.procs.as_mut() {
+            w.timer = None;
+            w.on_timer(now);
+        }
+        self.apply_process_changes(now);
+    }
+
+    fn apply_process_changes(&mut self, now: Instant) {
+        let Some(w) = self.procs.as_mut() else {
+            return;
+        };
+        let mut changed = false;
+        while let Some((d, up)) = w.poll_change() {
+            changed = true;
+            let status = if up {
+                TrackStatus::Up
+            } else {
+                TrackStatus::Down
+            };
+            for &(i, n) in w.subscribers.get(d).map_or(&[][..], Vec::as_slice) {
+                if let Some(inst) = self.instances.get_mut(i) {
+                    let before = inst.state();
+                    inst.handle_track(now, Instance::track_id(n), status);
+                    if inst.state() != before {
+                        self.io[i].cause = Some(transition::Cause::Track);
+                    }
+                }
+            }
+        }
+        if changed {
+            self.reconcile_groups(now);
+        }
+    }
+
     /// Starts queued notify commands, then keeps every VRRP timer (instances,
     /// scripts, notifiers, track files) in step with its deadline.
     pub fn sync_timers(
@@ -1048,6 +1134,10 @@ impl Vrrp {
             self.files_next,
             TimerKind::VrrpFiles,
         );
+        if let Some(w) = self.procs.as_mut() {
+            let want = w.poll_at(now);
+            sync_timer(timers, &mut w.timer, want, TimerKind::VrrpProcs);
+        }
         for (r, receiver) in self.receivers.iter_mut().enumerate() {
             // Due at once: the loop polls without sleeping, serves the I/O and
             // the timers due, then this read.
@@ -2204,6 +2294,16 @@ impl Vrrp {
         }
         for f in &self.files {
             out.track_files.push((f.path.clone(), i64::from(f.value)));
+        }
+        if let Some(w) = &self.procs {
+            for (d, name) in w.names.iter().enumerate() {
+                out.track_processes.push(crate::status::TrackedProcess {
+                    name: name.clone(),
+                    count: w.tracker.count(d),
+                    up: w.tracker.is_up(d),
+                    events: w.events_used(),
+                });
+            }
         }
         out.notify_fifo = self.fifo.as_ref().map(|f| (f.written, f.dropped));
         for r in &self.receivers {

@@ -12,6 +12,8 @@
 //! | `2`                        | control socket listener                     |
 //! | `3`                        | rtnetlink (link and address events)         |
 //! | `4`                        | generic netlink (IPVS)                      |
+//! | `5`                        | metrics listener                            |
+//! | `6`                        | process events (`vrrp_track_process`)       |
 //! | `0x100 + n`                | VRRP socket `n`                             |
 //! | `0x1_0000 + n`             | control connection `n`                      |
 //! | `0x10_0000 + n`            | health-check probe slot `n`                 |
@@ -77,6 +79,8 @@ pub enum Source {
     MetricsListener,
     /// Metrics connection number `n`.
     MetricsConn(usize),
+    /// The process-events connector socket (`vrrp_track_process`).
+    ProcEvents,
 }
 
 const VRRP_BASE: usize = 0x100;
@@ -96,6 +100,7 @@ impl Source {
             Source::Rtnetlink => 3,
             Source::Genetlink => 4,
             Source::MetricsListener => 5,
+            Source::ProcEvents => 6,
             Source::Vrrp(n) => VRRP_BASE + n.min(CONTROL_BASE - VRRP_BASE - 1),
             Source::ControlConn(n) => CONTROL_BASE + n.min(METRICS_BASE - CONTROL_BASE - 1),
             Source::MetricsConn(n) => METRICS_BASE + n.min(PROBE_BASE - METRICS_BASE - 1),
@@ -114,6 +119,7 @@ impl Source {
             3 => Source::Rtnetlink,
             4 => Source::Genetlink,
             5 => Source::MetricsListener,
+            6 => Source::ProcEvents,
             t if (VRRP_BASE..CONTROL_BASE).contains(&t) => Source::Vrrp(t - VRRP_BASE),
             t if (CONTROL_BASE..METRICS_BASE).contains(&t) => Source::ControlConn(t - CONTROL_BASE),
             t if (METRICS_BASE..PROBE_BASE).contains(&t) => Source::MetricsConn(t - METRICS_BASE),
@@ -349,10 +355,11 @@ mod tests {
             Source::Child(255),
             Source::MetricsListener,
             Source::MetricsConn(63),
+            Source::ProcEvents,
         ] {
             assert_eq!(Source::from_token(s.token()), Some(s), "{s:?}");
         }
-        assert_eq!(Source::from_token(Token(6)), None);
+        assert_eq!(Source::from_token(Token(7)), None);
         assert_eq!(Source::from_token(Token(usize::MAX)), None);
     }
 

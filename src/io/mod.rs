@@ -16,6 +16,7 @@ pub mod netlink;
 pub mod netns;
 pub mod packet;
 pub mod probe;
+pub mod proc_events;
 pub mod procstat;
 pub mod signal;
 pub mod sysctl;

@@ -239,6 +239,14 @@ pub fn render(s: &Status) -> String {
             .str("last", &sc.last);
         so.end();
     });
+    array(o.key("track_processes"), &s.track_processes, |out, p| {
+        let mut po = Obj::new(out);
+        po.str("name", &p.name)
+            .num("count", p.count)
+            .bool("up", p.up)
+            .bool("events", p.events);
+        po.end();
+    });
     array(
         o.key("track_files"),
         &s.track_files,

@@ -69,6 +69,8 @@ pub struct Status {
     pub scripts: Vec<Script>,
     /// Track files and their values.
     pub track_files: Vec<(String, i64)>,
+    /// `vrrp_track_process`es.
+    pub track_processes: Vec<TrackedProcess>,
     /// The notify FIFO: lines written and dropped.
     pub notify_fifo: Option<(u64, u64)>,
     /// VRRP receive sockets with drops that no instance owns.
@@ -213,6 +215,19 @@ pub struct Notifier {
     pub dropped: u64,
     /// One is running now.
     pub busy: bool,
+}
+
+/// A `vrrp_track_process`.
+#[derive(Debug, Clone, Default)]
+pub struct TrackedProcess {
+    /// Name.
+    pub name: String,
+    /// Matching processes counted.
+    pub count: u32,
+    /// Whether the quorum is met.
+    pub up: bool,
+    /// Whether the kernel's process events are used (else /proc rescans).
+    pub events: bool,
 }
 
 /// A `vrrp_script`.

@@ -213,6 +213,12 @@ pub fn status() -> Status {
             last: "Some(Exited(0))".into(),
         }],
         track_files: vec![("/run/lvsd/weight".into(), -10)],
+        track_processes: vec![crate::status::TrackedProcess {
+            name: "web".into(),
+            count: 2,
+            up: true,
+            events: true,
+        }],
         notify_fifo: Some((4, 1)),
         receivers: vec![
             Receiver {

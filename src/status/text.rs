@@ -100,6 +100,20 @@ pub fn render(s: &Status) -> String {
     for (path, value) in &s.track_files {
         let _ = writeln!(out, "track_file {path}: {value}");
     }
+    for p in &s.track_processes {
+        let _ = writeln!(
+            out,
+            "track_process {}: {} process(es), quorum {} ({})",
+            p.name,
+            p.count,
+            if p.up { "met" } else { "not met" },
+            if p.events {
+                "process events"
+            } else {
+                "/proc rescans"
+            }
+        );
+    }
     if let Some((written, dropped)) = s.notify_fifo {
         let _ = writeln!(out, "notify_fifo: written {written} dropped {dropped}");
     }

@@ -459,6 +459,7 @@ impl Instance {
             kind: TrackKind::Interface,
             weight: 0,
             initial: TrackStatus::Up,
+            reverse: false,
         })?;
         for spec in params.tracks.iter() {
             tracks.add(*spec)?;
@@ -1556,6 +1557,7 @@ mod tests {
                 kind: TrackKind::Script,
                 weight: -30,
                 initial: TrackStatus::Up,
+                reverse: false,
             })
             .unwrap();
         p.tracks
@@ -1563,6 +1565,7 @@ mod tests {
                 kind: TrackKind::File,
                 weight: 0,
                 initial: TrackStatus::Value(0),
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p.clone()).unwrap();
@@ -1593,6 +1596,7 @@ mod tests {
                 kind: TrackKind::Interface,
                 weight: 0,
                 initial: TrackStatus::Down,
+                reverse: false,
             })
             .unwrap();
         let mut i = Instance::new(p).unwrap();

@@ -25,6 +25,7 @@
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
 pub mod instance;
+pub mod process;
 pub mod receive;
 pub mod sync_group;
 pub mod track;

@@ -1,15 +1,18 @@
-//! Tracked objects of a VRRP instance (interfaces, `vrrp_script` results, track files) and the effective priority they give.
+//! Tracked objects of a VRRP instance (interfaces, `vrrp_script` results,
+//! track files, tracked processes) and the effective priority they give.
 //!
 //! Rules (keepalived.conf(5), BEHAVIOUR.md "Tracking"): weight 0 means FAULT
 //! while down; a positive weight is added while up; a negative weight is
-//! subtracted while down. A track file's value is multiplied by its weight; with
-//! weight 0 any non-zero value means FAULT. The result is clamped to 1..=254,
-//! and an address owner (255) never changes priority.
+//! subtracted while down. A track file's value is multiplied by its weight
+//! (clamped to -254..=253, and -254 means FAULT); with weight 0 any non-zero
+//! value means FAULT. `reverse` turns each rule round (keepalived's weight
+//! multiplier -1). The result is clamped to 1..=254, and an address owner
+//! (255) never changes priority.
 
 use crate::limits::MAX_TRACKS_PER_INSTANCE;
 
 /// Most tracked objects per instance: every kind plus the implicit own interface.
-pub const MAX_TRACKS: usize = 3 * MAX_TRACKS_PER_INSTANCE + 1;
+pub const MAX_TRACKS: usize = 4 * MAX_TRACKS_PER_INSTANCE + 1;
 
 /// What is tracked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -20,6 +23,8 @@ pub enum TrackKind {
     Script,
     /// A track file holding an integer.
     File,
+    /// A `vrrp_track_process` (up = its quorum is met).
+    Process,
 }
 
 /// Current status of one tracked object.
@@ -42,6 +47,10 @@ pub struct TrackSpec {
     pub weight: i32,
     /// Status assumed until the first report.
     pub initial: TrackStatus,
+    /// `reverse`: the weight applies the other way round (keepalived's
+    /// weight multiplier -1): with weight 0, FAULT while up (a file: while
+    /// 0); otherwise the contribution is negated.
+    pub reverse: bool,
 }
 
 /// Index of a tracked object inside its instance's [`TrackSet`].
@@ -105,15 +114,20 @@ impl TrackSet {
         self.items.is_empty()
     }
 
-    /// True while any weight-0 object is down (or a weight-0 file is non-zero).
+    /// True while any weight-0 object is down (or a weight-0 file is
+    /// non-zero; reversed: up, or zero), or a weighted file's value times
+    /// its weight reaches -254 (keepalived's FAULT for a track file).
     pub fn is_fault(&self) -> bool {
         self.items.iter().any(|(spec, status)| {
-            spec.weight == 0
-                && match status {
+            if spec.weight == 0 {
+                let down = match status {
                     TrackStatus::Down => true,
                     TrackStatus::Up => false,
                     TrackStatus::Value(v) => *v != 0,
-                }
+                };
+                return down != spec.reverse;
+            }
+            matches!(status, TrackStatus::Value(_)) && contribution(spec, *status) <= FILE_FAULT
         })
     }
 
@@ -121,13 +135,28 @@ impl TrackSet {
     pub fn priority_delta(&self) -> i32 {
         self.items
             .iter()
-            .map(|(spec, status)| match status {
-                TrackStatus::Up if spec.weight > 0 => spec.weight,
-                TrackStatus::Down if spec.weight < 0 => spec.weight,
-                TrackStatus::Value(v) if spec.weight != 0 => v.saturating_mul(spec.weight),
-                _ => 0,
+            .map(|(spec, status)| match contribution(spec, *status) {
+                FILE_FAULT => 0,
+                c => c,
             })
             .fold(0i32, |a, b| a.saturating_add(b))
+    }
+}
+
+/// A track file's value times its weight at or below this is FAULT
+/// (keepalived clamps the product to -254..=253 and treats -254 as FAULT).
+const FILE_FAULT: i32 = -254;
+
+/// What one object adds to the priority now (0 for weight 0).
+fn contribution(spec: &TrackSpec, status: TrackStatus) -> i32 {
+    let sign = if spec.reverse { -1 } else { 1 };
+    match status {
+        _ if spec.weight == 0 => 0,
+        TrackStatus::Up if spec.weight > 0 => spec.weight * sign,
+        TrackStatus::Down if spec.weight < 0 => spec.weight * sign,
+        TrackStatus::Value(v) => (i64::from(v) * i64::from(spec.weight) * i64::from(sign))
+            .clamp(i64::from(FILE_FAULT), 253) as i32,
+        _ => 0,
     }
 }
 
@@ -201,6 +230,7 @@ mod tests {
             kind,
             weight,
             initial,
+            reverse: false,
         }
     }
 
@@ -247,6 +277,46 @@ mod tests {
         set.add(spec(TrackKind::File, -5, TrackStatus::Value(4)))
             .unwrap();
         assert_eq!(set.priority_delta(), -20);
+    }
+
+    #[test]
+    fn reverse_and_file_fault_like_keepalived() {
+        let mut set = TrackSet::new();
+        let mut s = spec(TrackKind::File, 0, TrackStatus::Value(0));
+        s.reverse = true;
+        let file = set.add(s).unwrap();
+        assert!(set.is_fault(), "reversed weight 0: a zero file is FAULT");
+        set.set(file, TrackStatus::Value(2));
+        assert!(!set.is_fault());
+        let mut set = TrackSet::new();
+        let mut s = spec(TrackKind::File, 10, TrackStatus::Value(3));
+        s.reverse = true;
+        let file = set.add(s).unwrap();
+        assert_eq!(set.priority_delta(), -30);
+        set.set(file, TrackStatus::Value(-2));
+        assert_eq!(set.priority_delta(), 20);
+        // The product is clamped to 253, and -254 or less is FAULT.
+        set.set(file, TrackStatus::Value(-100));
+        assert_eq!((set.priority_delta(), set.is_fault()), (253, false));
+        set.set(file, TrackStatus::Value(26));
+        assert_eq!((set.priority_delta(), set.is_fault()), (0, true));
+        let mut set = TrackSet::new();
+        let mut s = spec(TrackKind::Process, 10, TrackStatus::Up);
+        s.reverse = true;
+        let p = set.add(s).unwrap();
+        let mut s = spec(TrackKind::Process, -5, TrackStatus::Up);
+        s.reverse = true;
+        let q = set.add(s).unwrap();
+        assert_eq!(set.priority_delta(), -10);
+        set.set(p, TrackStatus::Down);
+        set.set(q, TrackStatus::Down);
+        assert_eq!(set.priority_delta(), 5);
+        let mut s = spec(TrackKind::Process, 0, TrackStatus::Down);
+        s.reverse = true;
+        let z = set.add(s).unwrap();
+        assert!(!set.is_fault(), "reversed weight 0: FAULT while up");
+        set.set(z, TrackStatus::Up);
+        assert!(set.is_fault());
     }
 
     #[test]

@@ -7,7 +7,8 @@
 #   --no-build    do not rebuild image/out/qemu-x86_64
 #   --tool PATH   one more program (and its libraries) in /opt/lab/bin (lab.sh)
 # The full serial log of a failed run is kept in $VM_LOG (default
-# /tmp/lvsd-vm-last.log); temp files and qemu are always cleaned up.
+# /tmp/lvsd-vm-last.log), of a passing one too with VM_KEEP_LOG=1; temp files
+# and qemu are always cleaned up.
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_ARGS=() TESTS=()
@@ -74,7 +75,12 @@ ok=1
 [ "$lab_rc" = 0 ] || { ok=0; echo "vm: FAIL lab.sh exited $lab_rc (qemu rc=${qemu_rc:-?}; 124 = hard timeout)"; }
 [ $fails -eq 0 ] && [ $up_failed = 0 ] || ok=0
 echo "vm: $((steps - step_fails))/$steps steps passed, $((tests_done - fails))/${#TESTS[@]} tests passed"
-if [ $ok = 1 ]; then echo "vm: PASS"; exit 0; fi
+if [ $ok = 1 ]; then
+    # VM_KEEP_LOG=1: keep the serial log of a passing run too (the steps'
+    # own output, which a pass does not print).
+    [ -n "${VM_KEEP_LOG:-}" ] && cp "$RAW" "$VM_LOG" 2>/dev/null && echo "vm: full serial log: $VM_LOG"
+    echo "vm: PASS"; exit 0
+fi
 cp "$RAW" "$VM_LOG" 2>/dev/null && echo "vm: full serial log: $VM_LOG"
 echo "vm: FAIL"
 exit 1

@@ -79,6 +79,7 @@ impl Lan {
             ns: self.d(i),
             kind: Kind::Lvsd { config, sock },
             log: self.dir.join(format!("{name}.log")),
+            env: Vec::new(),
             child: None,
         }
     }
@@ -96,6 +97,7 @@ impl Lan {
                 vrrp_pid: self.dir.join(format!("{name}.vrrp.pid")),
             },
             log: self.dir.join(format!("{name}.log")),
+            env: Vec::new(),
             child: None,
         }
     }
@@ -127,6 +129,8 @@ pub struct Director {
     pub kind: Kind,
     /// Its stderr / console log.
     pub log: PathBuf,
+    /// Extra environment for the process (e.g. `LVSD_TEST_HOOKS`).
+    pub env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -157,6 +161,9 @@ impl Director {
                     .arg("-r")
                     .arg(vrrp_pid);
             }
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
         }
         let child = cmd
             .stdin(Stdio::null())

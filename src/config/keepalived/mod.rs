@@ -80,6 +80,7 @@ const LIST_BLOCKS: &[&str] = &[
     "track_interface",
     "track_script",
     "track_file",
+    "track_process",
     "group",
     "virtual_routes",
     "virtual_rules",
@@ -126,6 +127,7 @@ const KEYWORDS: &[&str] = &[
     "track_interface",
     "track_script",
     "track_file",
+    "track_process",
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
@@ -431,8 +433,15 @@ struct Writer<'o> {
     /// Top-level `track_file NAME { ... }` blocks, for FILE_CHECK.
     track_file_nodes: Vec<Node>,
     origins: &'o [String],
-    /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse.
-    track_files: Vec<(String, String, i32, bool)>,
+    /// `track_file` / `vrrp_track_file` blocks: name, file, weight, reverse,
+    /// and the `init_file` words lvsd takes (` init_file V [overwrite]`).
+    track_files: Vec<(String, String, i32, bool, String)>,
+    /// Where each `track_file` block with `init_file` is, and whether a VRRP
+    /// `track_file` line carried it (FILE_CHECK does not take it).
+    track_file_inits: Vec<(String, (usize, usize), bool)>,
+    /// `vrrp_track_process` names defined so far (keepalived resolves a
+    /// reference when it reads it, so only earlier ones count).
+    track_processes: Vec<String>,
     /// `vrrp_strict` in global_defs: every instance's default `strict_mode`.
     vrrp_strict: bool,
     /// The preference keepalived gives each rule written without one, by
@@ -600,6 +609,8 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             if tracks_files && item.keyword == "track_file" {
                 self.track_file(item);
+            } else if tracks_files && item.keyword == "track_process" {
+                self.track_process(item);
             } else if node.keyword == "vrrp_instance"
                 && (item.keyword == "virtual_routes" || item.keyword == "virtual_rules")
             {
@@ -623,9 +634,18 @@ impl Writer<'_> {
     /// blocks to lvsd's `track_file = PATH weight N`, as keepalived's
     /// `vrrp_alloc_track_file()` reads it (the line's weight, else the block's).
     fn track_file(&mut self, node: &Node) {
+        let mut seen: Vec<&str> = Vec::new();
         for item in node.block.iter().flatten() {
             let name = &item.keyword;
-            let Some((_, path, block_weight, block_reverse)) =
+            if seen.contains(&name.as_str()) {
+                self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!("track_file {name} listed twice: keepalived ignores the second"),
+                );
+                continue;
+            }
+            let Some((_, path, block_weight, block_reverse, init)) =
                 self.track_files.iter().find(|t| &t.0 == name).cloned()
             else {
                 self.note(
@@ -674,16 +694,150 @@ impl Writer<'_> {
                     continue;
                 }
             };
-            if reverse && weight != 0 {
+            seen.push(name);
+            if let Some(i) = self.track_file_inits.iter_mut().find(|i| &i.0 == name) {
+                i.2 = true;
+            }
+            let reverse = if reverse { " reverse" } else { "" };
+            let _ = writeln!(
+                self.ini,
+                "track_file = {path} weight {weight}{reverse}{init}"
+            );
+        }
+    }
+
+    /// `track_process { NAME [weight N [reverse|noreverse]] }` of an instance
+    /// or sync group, as keepalived's `alloc_track_process()` reads it: an
+    /// unknown (or not yet defined) name, a second line for the same one or
+    /// an option other than `weight` makes keepalived ignore the line.
+    fn track_process(&mut self, node: &Node) {
+        let mut seen: Vec<&str> = Vec::new();
+        for item in node.block.iter().flatten() {
+            let name = item.keyword.as_str();
+            if !self.track_processes.iter().any(|p| p == name) {
                 self.note(
                     item.at,
-                    NoteKind::Dropped,
-                    format!("track_file {name}: `reverse` weights are not supported by lvsd"),
+                    NoteKind::Ignored,
+                    format!("track_process {name}: no vrrp_track_process of that name before it; keepalived ignores the track"),
                 );
                 continue;
             }
-            let _ = writeln!(self.ini, "track_file = {path} weight {weight}");
+            if seen.contains(&name) {
+                self.note(
+                    item.at,
+                    NoteKind::Ignored,
+                    format!("track_process {name} listed twice: keepalived ignores the second"),
+                );
+                continue;
+            }
+            let line = match item.args.as_slice() {
+                [] => name.to_owned(),
+                [w, n, rest @ ..] if w == "weight" && rest.len() <= 1 => {
+                    let weight = match n.parse::<i32>() {
+                        Ok(v) if (-254..=254).contains(&v) => format!(" weight {v}"),
+                        // keepalived: the definition's weight stays.
+                        _ => {
+                            self.note(
+                                item.at,
+                                NoteKind::Lenient,
+                                format!("track_process {name}: weight `{n}` is not in -254..=254; the vrrp_track_process's weight applies, as in keepalived"),
+                            );
+                            String::new()
+                        }
+                    };
+                    let direction = match rest.first().map(String::as_str) {
+                        None => "",
+                        Some("reverse") => " reverse",
+                        Some("noreverse") => " noreverse",
+                        Some(other) => {
+                            self.note(
+                                item.at,
+                                NoteKind::Ignored,
+                                format!("track_process {name}: unknown weight option `{other}`, ignored as keepalived does"),
+                            );
+                            ""
+                        }
+                    };
+                    if weight.is_empty() {
+                        name.to_owned()
+                    } else {
+                        format!("{name}{weight}{direction}")
+                    }
+                }
+                _ => {
+                    self.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        format!(
+                            "track_process {name}: unknown option `{}`; keepalived ignores the track",
+                            item.args.join(" ")
+                        ),
+                    );
+                    continue;
+                }
+            };
+            seen.push(name);
+            let _ = writeln!(self.ini, "track_process = {line}");
         }
+    }
+
+    /// `vrrp_track_process NAME { process ... }` -> `[vrrp_track_process NAME]`.
+    fn track_process_block(&mut self, node: &Node) {
+        let name = node.args.join(" ");
+        let items: Vec<&Node> = node.block.iter().flatten().collect();
+        let Some(process) = items.iter().copied().find(|n| n.keyword == "process") else {
+            self.note(
+                node.at,
+                NoteKind::Ignored,
+                format!("vrrp_track_process {name} has no `process`: keepalived ignores it"),
+            );
+            return;
+        };
+        if process.args.is_empty() || process.args.iter().any(|a| a.contains(char::is_whitespace)) {
+            self.note(
+                process.at,
+                NoteKind::Dropped,
+                format!("vrrp_track_process {name}: a process name or argument with spaces is not supported by lvsd; the definition is left out"),
+            );
+            return;
+        }
+        let _ = writeln!(self.ini, "\n[vrrp_track_process {name}]");
+        let mut weight_set = false;
+        for item in items {
+            let args = item.args.join(" ");
+            match item.keyword.as_str() {
+                // keepalived keeps the first `process` and the first non-zero weight.
+                "process" if std::ptr::eq(item, process) => {
+                    let _ = writeln!(self.ini, "process = {args}");
+                }
+                "process" => self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    format!("vrrp_track_process {name}: `process` given again; keepalived keeps the first"),
+                ),
+                "weight" if weight_set => self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    format!("vrrp_track_process {name}: `weight` given again; keepalived keeps the first"),
+                ),
+                "weight" => {
+                    weight_set = item.args.first().is_some_and(|w| w != "0");
+                    let _ = writeln!(self.ini, "weight = {args}");
+                }
+                "param_match" if item.args.is_empty() => {
+                    let _ = writeln!(self.ini, "param_match = exact");
+                }
+                "full_command" => {
+                    let _ = writeln!(self.ini, "full_command = yes");
+                }
+                "param_match" | "quorum" | "quorum_max" | "delay" | "terminate_delay"
+                | "fork_delay" => {
+                    let _ = writeln!(self.ini, "{} = {args}", item.keyword);
+                }
+                _ => self.drop_node(item, "is not supported by lvsd"),
+            }
+        }
+        self.track_processes.push(name);
     }
 
     /// `auth_pass` over 8 bytes is cut to 8 with a warning, as keepalived 2.2.7 does.
@@ -1107,6 +1261,8 @@ pub fn import_with(
             .filter(|n| n.keyword == "global_defs")
             .flat_map(|n| n.block.iter().flatten())
             .any(|n| n.keyword == "vrrp_strict"),
+        track_file_inits: Vec::new(),
+        track_processes: Vec::new(),
         rule_preferences: rule_preferences(&nodes),
     };
     for note in &read.notes {
@@ -1195,6 +1351,7 @@ pub fn import_with(
         let name = node.args.join(" ");
         let mut path = None;
         let (mut weight, mut reverse) = (1, false);
+        let mut init = String::new();
         for item in node.block.iter().flatten() {
             match (item.keyword.as_str(), item.args.as_slice()) {
                 ("file", [p, ..]) => path = Some(p.clone()),
@@ -1202,16 +1359,42 @@ pub fn import_with(
                     weight = n.parse::<i32>().map_or(1, |n| n.clamp(-254, 254));
                     reverse = rest.first().is_some_and(|r| r == "reverse");
                 }
-                ("init_file", _) => w.note(
-                    item.at,
-                    NoteKind::Dropped,
-                    format!("track_file {name}: `init_file` (create the file at start) is not supported by lvsd"),
-                ),
+                ("init_file", words) => {
+                    // keepalived: a number (0 when bad or absent) and `overwrite`.
+                    let mut value = 0;
+                    let mut overwrite = false;
+                    for word in words {
+                        if word == "overwrite" {
+                            overwrite = true;
+                        } else if word.starts_with(|c: char| c.is_ascii_digit() || c == '-') {
+                            value = word.parse::<i32>().unwrap_or(0);
+                        } else {
+                            w.note(
+                                item.at,
+                                NoteKind::Ignored,
+                                format!("track_file {name}: unknown init_file option `{word}`, ignored as keepalived does"),
+                            );
+                        }
+                    }
+                    if !(-254..=254).contains(&value) {
+                        w.note(
+                            item.at,
+                            NoteKind::Lenient,
+                            format!("track_file {name}: init_file value {value} is outside -254..=254: {} written instead", value.clamp(-254, 254)),
+                        );
+                        value = value.clamp(-254, 254);
+                    }
+                    init = format!(
+                        " init_file {value}{}",
+                        if overwrite { " overwrite" } else { "" }
+                    );
+                    w.track_file_inits.push((name.clone(), item.at, false));
+                }
                 _ => w.drop_node(item, "is not supported by lvsd"),
             }
         }
         match path {
-            Some(path) => w.track_files.push((name, path, weight, reverse)),
+            Some(path) => w.track_files.push((name, path, weight, reverse, init)),
             None => w.note(
                 node.at,
                 NoteKind::Ignored,
@@ -1266,6 +1449,7 @@ pub fn import_with(
                 node.block = node.block.take().map(|b| last_wins(&mut w, b, &[]));
                 w.simple(&node, SCRIPT, &[]);
             }
+            "vrrp_track_process" => w.track_process_block(node),
             "virtual_server" => virtual_server(&mut w, node)?,
             "virtual_server_group" => {
                 let _ = writeln!(w.ini, "\n[virtual_server_group {name}]");
@@ -1276,6 +1460,15 @@ pub fn import_with(
                 }
             }
             _ => w.drop_node(node, "is not supported by lvsd"),
+        }
+    }
+    for (name, at, used) in std::mem::take(&mut w.track_file_inits) {
+        if !used {
+            w.note(
+                at,
+                NoteKind::Dropped,
+                format!("track_file {name}: `init_file` is taken only through a vrrp_instance or vrrp_sync_group track_file (lvsd's FILE_CHECK does not create the file)"),
+            );
         }
     }
     Ok(Imported {
@@ -2115,20 +2308,82 @@ vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress
 vrrp_sync_group G {\n group {\n  VI_1\n }\n track_file {\n  other weight 0\n }\n}\n";
         let imported = import(text, "k.conf").unwrap();
         for line in [
-            "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\nvirtual_ipaddress = 10.0.0.1\ntrack_file = /run/tf weight -5\ntrack_file = /run/o weight 0\n",
-            "[vrrp_sync_group G]\ngroup = VI_1\ntrack_file = /run/o weight 0\n",
+            "[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\nvirtual_ipaddress = 10.0.0.1\ntrack_file = /run/tf weight -5\ntrack_file = /run/o weight 0 init_file 0\n",
+            "[vrrp_sync_group G]\ngroup = VI_1\ntrack_file = /run/o weight 0 init_file 0\n",
         ] {
             assert!(imported.ini.contains(line), "{line}\n{}", imported.ini);
         }
         let dropped = notes_of(&imported, NoteKind::Dropped);
-        assert_eq!(dropped.len(), 2, "{dropped:?}");
-        assert!(dropped.iter().any(|n| n.contains("init_file")));
-        assert!(dropped.iter().any(|n| n.contains("reverse")));
-        assert!(notes_of(&imported, NoteKind::Ignored)
-            .iter()
-            .any(|n| n.contains("track_file missing")));
+        assert!(
+            dropped.is_empty(),
+            "reverse and init_file are taken: {dropped:?}"
+        );
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert!(ignored.iter().any(|n| n.contains("track_file missing")));
+        assert!(
+            ignored
+                .iter()
+                .any(|n| n.contains("track_file tf listed twice")),
+            "{ignored:?}"
+        );
         let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
-        assert_eq!(config.vrrp_instances[0].track_files.len(), 3);
+        let files = &config.vrrp_instances[0].track_files;
+        // The group's file is added to its member too.
+        assert_eq!(files.len(), 3);
+        assert_eq!(
+            files[1].init,
+            Some(crate::config::TrackFileInit {
+                value: 0,
+                overwrite: false
+            })
+        );
+    }
+
+    #[test]
+    fn track_processes_map_to_sections_and_lines() {
+        let text = "vrrp_track_process web {\n process nginx\n weight 10 reverse\n quorum 2\n quorum_max 4\n delay 1.5\n}\n\
+vrrp_track_process app {\n process /usr/bin/app --x\n param_match initial\n terminate_delay 2\n full_command\n}\n\
+vrrp_track_process quoted {\n process /bin/x \"a b\"\n}\n\
+vrrp_track_process nameless {\n weight 3\n}\n\
+vrrp_instance VI_1 {\n interface eth0\n virtual_router_id 51\n virtual_ipaddress {\n  10.0.0.1\n }\n\
+ track_process {\n  web\n  app weight -20 noreverse\n  later\n  web\n }\n}\n\
+vrrp_track_process later {\n process later\n}\n\
+vrrp_sync_group G {\n group {\n  VI_1\n }\n track_process {\n  later weight 5\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        let ini = &imported.ini;
+        for want in [
+            "[vrrp_track_process web]\nprocess = nginx\nweight = 10 reverse\nquorum = 2\nquorum_max = 4\ndelay = 1.5\n",
+            "[vrrp_track_process app]\nprocess = /usr/bin/app --x\nparam_match = initial\nterminate_delay = 2\nfull_command = yes\n",
+            "track_process = web\ntrack_process = app weight -20 noreverse\n",
+            "[vrrp_sync_group G]\ngroup = VI_1\ntrack_process = later weight 5\n",
+        ] {
+            assert!(ini.contains(want), "{want}\n{ini}");
+        }
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("quoted"), "{dropped:?}");
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        for want in [
+            "nameless has no `process`",
+            "track_process later: no vrrp_track_process",
+            "web listed twice",
+        ] {
+            assert!(
+                ignored.iter().any(|n| n.contains(want)),
+                "{want}: {ignored:?}"
+            );
+        }
+        let config = crate::config::load_str(ini, "i.ini").unwrap_or_else(|e| panic!("{e}\n{ini}"));
+        let tracks = &config.vrrp_instances[0].track_processes;
+        assert_eq!(tracks.len(), 3, "web, app and the group's later");
+        assert_eq!((tracks[0].weight, tracks[0].reverse), (10, true));
+        assert_eq!((tracks[1].weight, tracks[1].reverse), (-20, false));
+        let web = &config.vrrp_track_processes[0];
+        assert_eq!((web.quorum, web.quorum_max), (2, 4));
+        assert_eq!(web.fork_delay, std::time::Duration::from_millis(1500));
+        let app = &config.vrrp_track_processes[1];
+        assert!(app.full_command);
+        assert_eq!(app.param_match, crate::config::ParamMatch::Initial);
     }
 
     #[test]

@@ -632,6 +632,34 @@ pub fn read_track_file(path: &str) -> (i32, Option<FileProblem>) {
     }
 }
 
+/// `init_file [VALUE] [overwrite]` at start (keepalived's
+/// track_file_end_handler): write VALUE when the file does not exist, or
+/// with `overwrite` also over an existing regular file. Problems are logged:
+/// the file is then read as it is.
+pub fn init_track_file(path: &str, value: i32, overwrite: bool) {
+    match std::fs::symlink_metadata(path) {
+        Ok(_) if !overwrite => return,
+        Ok(m) if !m.file_type().is_file() => {
+            warn!("track_file {path}: init_file: not a regular file, left alone");
+            return;
+        }
+        _ => {}
+    }
+    // No symlink followed at the last step (keepalived's fopen_safe).
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o644)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{value}"));
+    match written {
+        Ok(()) => info!("track_file {path}: init_file wrote {value}"),
+        Err(e) => warn!("track_file {path}: init_file: {e}"),
+    }
+}
+
 /// One `track_file`, polled every [`TRACK_FILE_POLL`].
 pub struct TrackedFile {
     /// The path.

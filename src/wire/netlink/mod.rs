@@ -1,6 +1,7 @@
 //! Netlink: message and attribute codecs, generic netlink, IPVS and rtnetlink.
 
 pub mod attr;
+pub mod connector;
 pub mod genl;
 pub mod ipvs;
 pub mod msg;
@@ -11,7 +12,7 @@ pub mod rtnl;
 /// messages decoded. The fuzz target `netlink_reply` and the robustness tests call it:
 /// it must never panic, whatever the bytes.
 pub fn parse_datagram_all(datagram: &[u8]) -> usize {
-    let mut decoded = 0;
+    let mut decoded = usize::from(connector::parse_event(datagram).is_ok());
     for m in msg::Messages::new(datagram).flatten() {
         let Ok(reply) = m.reply() else { continue };
         decoded += 1;

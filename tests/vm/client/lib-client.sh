@@ -128,15 +128,30 @@ d_conf() {
 }
 
 # ---- the directors ------------------------------------------------------------
+# ts_lines: each line of stdin with the uptime (s) in front; builtins only
+ts_lines() { while IFS= read -r _l; do read -r _up _x < /proc/uptime; echo "$_up $_l"; done; }
+# LOG_TS=1: the daemons' log lines carry the uptime they were written at
+# (through a FIFO and ts_lines; the probe's file has the uptime at its start).
+# d_logto NS LOG: sets _to, where the daemon writes (not a command
+# substitution: the reader, blocked opening the FIFO, would hold its pipe).
+d_logto() {
+    _to=$2
+    [ -n "${LOG_TS:-}" ] || return 0
+    rm -f "$W/$1.logp"; mkfifo "$W/$1.logp"
+    ts_lines < "$W/$1.logp" >> "$2" 2>/dev/null &
+    _to=$W/$1.logp
+}
 d_start() {
     if [ "$IMPL" = lvsd ]; then
-        nsenter --net="/run/netns/$1" -- lvsd run -c "$W/$1.ini" >>"$W/$1.lvsd.log" 2>&1 &
+        d_logto "$1" "$W/$1.lvsd.log"
+        nsenter --net="/run/netns/$1" -- lvsd run -c "$W/$1.ini" >>"$_to" 2>&1 &
         echo $! > "$W/$1.pid"
     else
         # -n: no fork (the pid is keepalived's parent);
         # -l -G: log on stderr only (syslog, missing here, would fall back to the console).
+        d_logto "$1" "$W/$1.ka.log"
         nsenter --net="/run/netns/$1" -- $KA -n -l -G -D -f "$W/$1.conf" -p "$W/$1.ka.pid" \
-            -r "$W/$1.ka-vrrp.pid" -c "$W/$1.ka-chk.pid" >>"$W/$1.ka.log" 2>&1 &
+            -r "$W/$1.ka-vrrp.pid" -c "$W/$1.ka-chk.pid" >>"$_to" 2>&1 &
         echo $! > "$W/$1.pid"
     fi
 }

@@ -30,13 +30,24 @@
 #     failover windows (every 3 s); at the end both tables = the config;
 #   - 0 failed requests outside the failover windows (10 s after each mark),
 #     not counting timeouts while the probe itself was starved (printed);
-#     SOAK_OUTSIDE_PERMILLE allows some per 1,000 requests (CI: 5).
+#     SOAK_OUTSIDE_PERMILLE allows some per 1,000 requests (default 0).
+#     The directors run with net.ipv4.vs.expire_nodest_conn = 1 (SOAK_NODEST):
+#     with the kernel's default 0, a new request whose client port matches a
+#     live entry of a just-removed real server is dropped (the stray failures
+#     of issue 14; tests/vm/t_ipvs_port_reuse.sh; docs/operations.md).
+#     A request in flight to a real server at the moment it is removed fails
+#     whatever the daemon: those within 1 s of a removal (the daemons' log
+#     lines, stamped: LOG_TS) are counted apart and printed.
+# SOAK_IMPL=keepalived runs the same soak on keepalived (requests, drift of
+# the VIP, zombies; no lvsd status, metrics or RSS). Each failure outside the
+# windows is listed with the last mark or daemon log line before it.
 SOAK_MIN=${SOAK_MIN:-30}
 KILL_S=${SOAK_KILL_S:-300}
 RELOAD_S=30
 EXCUSE_S=10
-IMPL=lvsd
+IMPL=${SOAK_IMPL:-lvsd}
 HPORT=81
+LOG_TS=${LOG_TS:-1}
 
 step "soak setup: real servers with a health port, the cluster, the probe"
 rs_prepare
@@ -50,10 +61,16 @@ wait_until 10 grep -q ready $W/rs1.h.out && wait_until 10 grep -q ready $W/rs2.h
 h_cmd() { case $1 in rs1) echo "$2" >&8;; rs2) echo "$2" >&9;; esac; }
 printf '#!/bin/sh\necho "$(cut -d" " -f1 /proc/uptime) $*" >> %s/notify.log\n' "$W" > $W/notify.sh; chmod 755 $W/notify.sh
 METRICS=
-if grep -q metrics_listen "$(command -v lvsd)"; then METRICS=1; fi
+if [ "$IMPL" = lvsd ] && grep -q metrics_listen "$(command -v lvsd)"; then METRICS=1; fi
 # soak_conf NS STATE PRIO W2: d_conf plus the health port and the notify script
 soak_conf() {
     d_conf "$1" "$2" "$3" "flap $4"
+    if [ "$IMPL" = keepalived ]; then # the health port only
+        awk -v hp=$HPORT '/^virtual_server / { vs = $3 }
+            { print } /TCP_CHECK \{/ && vs == 80 { print "            connect_port " hp }' \
+            "$W/$1.conf" > "$W/$1.conf.new" && mv "$W/$1.conf.new" "$W/$1.conf"
+        return 0
+    fi
     awk -v hp=$HPORT -v n="$W/notify.sh" -v m="${METRICS:+127.0.0.1:9$(echo "$1" | tr -dc 0-9)00}" '
         /^\[global\]/ { print; if (m != "") print "metrics_listen = " m; next }
         /^virtual_router_id/ { print; print "notify = " n; next }
@@ -68,8 +85,16 @@ fi
 d_start dir1; d_start dir2
 wait_until 15 has_vip dir1 || fail "dir1 did not take the VIP"
 wait_until 15 tables_full || fail "tables not full: $(table_of dir1 | tr '\n' ';')"
+# SOAK_NODEST (default 1): net.ipv4.vs.expire_nodest_conn in both
+# directors. With the kernel's default 0, a new connection whose client port
+# matches a live entry (FIN_WAIT, 2 min in DR mode) of a real server that was
+# just removed is silently dropped (tests/vm/t_ipvs_port_reuse.sh shows it,
+# docs/operations.md explains it); the same for keepalived.
+NODEST=${SOAK_NODEST:-1}
+for d in dir1 dir2; do in_ns $d sysctl -q -w net.ipv4.vs.expire_nodest_conn=$NODEST; done
 probe_start soak || finish
-echo "  soak: $SOAK_MIN min, master power cut every $KILL_S s, reload every $RELOAD_S s, metrics: ${METRICS:-no}"
+echo "  kernel (dir1): expire_nodest_conn $(in_ns dir1 cat /proc/sys/net/ipv4/vs/expire_nodest_conn) conn_reuse_mode $(in_ns dir1 cat /proc/sys/net/ipv4/vs/conn_reuse_mode) conntrack $(in_ns dir1 cat /proc/sys/net/ipv4/vs/conntrack)"
+echo "  soak ($IMPL): $SOAK_MIN min, master power cut every $KILL_S s, reload every $RELOAD_S s, metrics: ${METRICS:-no}"
 
 pid_of() { cat "$W/$1.pid" 2>/dev/null; }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -94,11 +119,12 @@ T0=$(now_ms); START_dir1=$T0; START_dir2=$T0
 T_END=$((T0 + SOAK_MIN * 60000))
 next_reload=$((T0 + RELOAD_S * 1000)); next_kill=$((T0 + KILL_S * 1000)); next_flap=$((T0 + 5000))
 w2=; kills=0 reloads=0 flaps=0 drift=0 vipbad=0 zmax=0 samples=0 status_fail=0 metrics_fail=0
-window_until=0 down=
+window_until=0 down= watch=
 while [ "$(now_ms)" -lt $T_END ]; do
     now=$(now_ms); samples=$((samples + 1))
     for d in dir1 dir2; do
         d_running $d || continue
+        [ "$IMPL" = lvsd ] || continue
         _dr=$(lvsd_drift $d)
         if [ "$_dr" = "no status answer" ]; then status_fail=$((status_fail + 1))
         elif [ -n "$_dr" ]; then drift=$((drift + 1)); echo "  drift on $d at $(( (now - T0) / 1000 )) s: $(echo "$_dr" | tr '\n' ';')"; fi
@@ -114,10 +140,21 @@ while [ "$(now_ms)" -lt $T_END ]; do
         _n=$(vip_count); [ "$_n" = 1 ] || { vipbad=$((vipbad + 1)); echo "  $_n VIP holders at $(( (now - T0) / 1000 )) s"; }
     fi
     if [ $((samples % 3)) = 1 ]; then _z=$(zombies); [ "$_z" -gt "$zmax" ] && zmax=$_z; fi
+    # The director's answer to a flap: mark when dir1's table shows it
+    # (within a second), with dir1's connection entries to that server.
+    if [ -n "$watch" ]; then
+        set -- $watch
+        _a=$(rs_addr $2)
+        if in_ns dir1 ipvsadm -Ln -t "$LAB_VIP:80" 2>/dev/null | grep -q " $_a:80 "; then _in=1; else _in=0; fi
+        if [ "$1-$_in" = down-0 ] || [ "$1-$_in" = up-1 ]; then
+            probe_mark "ipvs-$1-$2"; watch=
+            echo "  $(( (now - T0) / 1000 )) s: $2 $1 in dir1's table; its connection entries: $(in_ns dir1 ipvsadm -Lnc 2>/dev/null | awk -v a="$_a:80" '$6 == a { n[$3]++ } END { for (s in n) printf "%s %d ", s, n[s] }')"
+        fi
+    fi
     if [ "$now" -ge $next_flap ]; then
         flaps=$((flaps + 1))
-        if [ -n "$down" ]; then h_cmd $down "start 0"; down=
-        else down=rs$(( RANDOM % 2 + 1 )); h_cmd $down "stop 0"; fi
+        if [ -n "$down" ]; then probe_mark "hc-up-$down"; h_cmd $down "start 0"; watch="up $down"; down=
+        else down=rs$(( RANDOM % 2 + 1 )); probe_mark "hc-down-$down"; h_cmd $down "stop 0"; watch="down $down"; fi
         next_flap=$((now + 5000 + RANDOM % 10000))
     fi
     if [ "$now" -ge $next_reload ]; then
@@ -151,13 +188,34 @@ probe_stop
 step "soak figures"
 wait_until 30 tables_full "$w2" || fail "final tables differ from the config: dir1 '$(table_of dir1 | tr '\n' ';')' dir2 '$(table_of dir2 | tr '\n' ';')'"
 expect_eq "one VIP holder at the end" "$(vip_holder | tr '\n' ' ')" "dir1 "
-rep=$(probe_report soak --soak fo- --excuse-ms $((EXCUSE_S * 1000)))
+# With LOG_TS=1 the daemons' log lines about real servers and VRRP states
+# become marks on the probe's clock ("log-dirN-..."), for the list below.
+if [ -n "${LOG_TS:-}" ]; then
+    up0=$(sed -n '1s/.* uptime_ms=\([0-9]*\).*/\1/p' $W/soak.ev)
+    for d in dir1 dir2; do
+        cat $W/$d.*.log 2>/dev/null | awk -v u0="${up0:-0}" -v d=$d '
+            /real server .* is (UP|DOWN)|[Rr]emoving service|[Aa]dding service|MASTER|BACKUP|FAULT|[Rr]eload/ {
+                t = ($1 * 1000 - u0) * 1000; if ($1 !~ /^[0-9.]+$/ || t < 0) next
+                rm = ($0 ~ /real server .* is DOWN|[Rr]emoving service/)
+                $1 = ""; m = $0; gsub(/[^A-Za-z0-9.:\/]+/, "_", m)
+                printf "M %d %s-%s%s\n", t, rm ? "rm" : "log", d, substr(m, 1, 90) }'
+    done > $W/soak.logmarks
+    echo "  daemon log lines as marks: $(wc -l < $W/soak.logmarks)"
+    grep -v '^E ' $W/soak.ev > $W/soak.ev2; cat $W/soak.logmarks >> $W/soak.ev2; grep '^E ' $W/soak.ev >> $W/soak.ev2
+    mv $W/soak.ev2 $W/soak.ev
+fi
+# A request in flight to a real server when it is removed fails (reset with
+# expire_nodest_conn 1, else a timeout): counted apart, within FLAP_MS of a
+# removal ("rm-" marks, from the daemons' log lines).
+FLAP_MS=1000
+rep=$(probe_report soak --soak fo- --excuse-ms $((EXCUSE_S * 1000)) --near "" --near-max ${SOAK_NEAR_MAX:-80} --flap rm- --flap-ms $FLAP_MS --absent ipvs-down-,ipvs-up-)
 printf '%s\n' "$rep" | sed 's/^/  /'
 outside=$(result outside "$rep")
 figure_line() { echo "figure: soak $*"; }
-figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside (and $(result starved "$rep") timeouts while the probe was starved), inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
+figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside (and $(result flap "$rep") within $FLAP_MS ms of a real server's removal, and $(result starved "$rep") timeouts while the probe was starved), inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
 figure_line "drift samples $drift, samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: $([ -n "$METRICS" ] && echo "$metrics_fail of $((samples * 2)) reads failed" || echo "not in this lvsd"), zombies max $zmax"
 for d in dir1 dir2; do
+    [ "$IMPL" = lvsd ] || break # keepalived: the requests only (a witness)
     eval "_f=\${F_$d:-} _l=\${L_$d:-}"
     set -- $_f; fp=${1:-} frss=${2:-0} ffd=${3:-0}
     set -- $_l; lp=${1:-} lrss=${2:-0} lfd=${3:-0}
@@ -167,9 +225,7 @@ for d in dir1 dir2; do
     [ "$lfd" -le $((ffd + ffd / 20)) ] || fail "$d: open fds grew $ffd -> $lfd (> 5 %)"
 done
 # SOAK_OUTSIDE_PERMILLE (default 0): failures outside the windows allowed per
-# 1,000 requests. CI allows 5: under TCG a few dozen stray failures near a
-# health flap still appear in some 3-minute runs (issue 14 is open on it); the
-# figure above always shows the count.
+# 1,000 requests; the figure above always shows the count.
 allowed=$(( $(result requests "$rep") * ${SOAK_OUTSIDE_PERMILLE:-0} / 1000 ))
 if [ "$outside" -le "$allowed" ]; then
     echo "  ok: failed requests outside the failover windows: $outside (allowed $allowed)"
