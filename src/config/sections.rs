@@ -254,6 +254,11 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_delay: Option<Duration>,
     pub garp_master_repeat: Option<u32>,
     pub garp_master_refresh: Option<Option<Duration>>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    /// `strict_mode` when written (else the global `vrrp_strict` decides).
+    pub strict_mode: Option<bool>,
+    /// What strict mode forbids and this section has: (key, line, why).
+    pub strict_conflicts: Vec<(&'static str, usize, &'static str)>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
     /// Line of `use_vmac` (0 when absent).
@@ -461,6 +466,7 @@ pub(crate) fn read_global<'a>(
             "router_id" => global.router_id = Some(reader.name(entry)?),
             "script_user" => global.script_user = Some(reader.name(entry)?),
             "enable_script_security" => global.enable_script_security = reader.flag(entry)?,
+            "vrrp_strict" => global.vrrp_strict = reader.flag(entry)?,
             "notify_fifo" => global.notify_fifo = Some(reader.path(entry)?),
             "notify_timeout" => {
                 global.notify_timeout = reader.duration(entry, Duration::from_secs(1)..=hour)?
@@ -680,6 +686,7 @@ pub(crate) fn default_global() -> Global {
         router_id: None,
         script_user: None,
         enable_script_security: false,
+        vrrp_strict: false,
         notify_fifo: None,
         notify_timeout: Duration::from_secs(30),
         vrrp_garp_master_delay: Duration::from_secs(5),
@@ -794,6 +801,8 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_delay = None;
     let mut garp_master_repeat = None;
     let mut garp_master_refresh = None;
+    let mut garp_master_refresh_repeat = None;
+    let mut strict_mode = None;
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
     let mut virtual_routes = Vec::new();
@@ -866,11 +875,15 @@ pub(crate) fn read_instance<'a>(
                 garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
             }
             "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_refresh_repeat" => {
+                garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
+            }
             "garp_master_refresh" => {
                 let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
+            "strict_mode" => strict_mode = Some(reader.flag(entry)?),
             "virtual_routes" => {
                 let route = read_route(&reader, entry)?;
                 push_limited(
@@ -903,7 +916,7 @@ pub(crate) fn read_instance<'a>(
         version = VrrpVersion::V3;
     }
     let advert_int = advert_int_of(&reader, advert_int, version)?;
-    let authentication = authentication(&reader, auth_type, auth_pass, version)?;
+    let authentication = authentication(&reader, auth_type, auth_pass, version, state, priority)?;
     let (mut virtual_ipaddresses, mut virtual_ipaddresses_excluded) =
         vips_of(&reader, vips, &interface)?;
     advert_overflow(
@@ -921,6 +934,15 @@ pub(crate) fn read_instance<'a>(
         .first()
         .is_some_and(|v: &VirtualIp| v.address.is_ipv6());
     check_source_families(&reader, section, ipv6, mcast_src_ip, unicast_src_ip)?;
+    let strict_conflicts = strict_conflicts_of(
+        &reader,
+        auth_type.map(|(_, entry)| entry.line),
+        preempt_delay,
+        down_timer_adverts,
+        !unicast_peers.is_empty(),
+        state,
+        priority,
+    );
     let xmit_base = vmac_xmit_base_of(
         &reader,
         vmac_xmit_base,
@@ -957,8 +979,10 @@ pub(crate) fn read_instance<'a>(
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,
             garp_master_refresh: None,
+            garp_master_refresh_repeat: 1,
             notify,
             native_ipv6,
+            strict_mode: false,
             virtual_routes,
             virtual_rules,
             use_vmac: use_vmac.map(|(n, _)| n),
@@ -970,11 +994,65 @@ pub(crate) fn read_instance<'a>(
         garp_master_delay,
         garp_master_repeat,
         garp_master_refresh,
+        garp_master_refresh_repeat,
+        strict_mode,
+        strict_conflicts,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
         vmac_line: reader.line_of("use_vmac"),
         warnings,
     })
+}
+
+// keepalived's strict mode (vrrp_complete_instance) changes or refuses
+// these; lvsd refuses them when the instance turns out to be strict
+// (which needs the global vrrp_strict, so validate decides).
+fn strict_conflicts_of(
+    reader: &Reader<'_, '_>,
+    auth_line: Option<usize>,
+    preempt_delay: Duration,
+    down_timer_adverts: u8,
+    unicast: bool,
+    state: VrrpState,
+    priority: Option<u8>,
+) -> Vec<(&'static str, usize, &'static str)> {
+    let mut strict_conflicts = Vec::new();
+    if let Some(line) = auth_line {
+        strict_conflicts.push((
+            "auth_type",
+            line,
+            "strict mode has no authentication (keepalived ignores auth_type there): remove auth_type and auth_pass",
+        ));
+    }
+    if !preempt_delay.is_zero() {
+        strict_conflicts.push((
+            "preempt_delay",
+            reader.line_of("preempt_delay"),
+            "strict mode has no preempt_delay (keepalived resets it to 0)",
+        ));
+    }
+    if down_timer_adverts != 3 {
+        strict_conflicts.push((
+            "down_timer_adverts",
+            reader.line_of("down_timer_adverts"),
+            "strict mode needs down_timer_adverts = 3 (keepalived resets it)",
+        ));
+    }
+    if unicast {
+        strict_conflicts.push((
+            "unicast_peer",
+            reader.line_of("unicast_peer"),
+            "strict mode has no unicast peers (keepalived does not run such an instance)",
+        ));
+    }
+    if (state == VrrpState::Master) != (priority == Some(255)) {
+        strict_conflicts.push((
+            "state",
+            reader.line_of("state").max(reader.line_of("priority")),
+            "strict mode needs state = MASTER exactly when priority = 255 (keepalived derives the state from the priority)",
+        ));
+    }
+    strict_conflicts
 }
 
 /// `state MASTER` needs an explicit priority, and no nopreempt.
@@ -1054,6 +1132,8 @@ fn authentication(
     auth_type: Option<(&str, &Entry<'_>)>,
     auth_pass: Option<(&str, &Entry<'_>)>,
     version: VrrpVersion,
+    state: VrrpState,
+    priority: Option<u8>,
 ) -> Result<Option<Authentication>, ConfigError> {
     Ok(match (auth_type, auth_pass) {
         (None, None) => None,
@@ -1079,21 +1159,24 @@ fn authentication(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                // Refused until AH is implemented with keepalived interop: an
-                // instance whose every advert fails to be built would still become
-                // MASTER and split the pair.
                 "AH" => {
-                    return Err(reader.error(
-                        type_entry,
-                        ConfigErrorKind::Conflict(
-                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
-                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
-                             removed it from VRRPv3)"
-                                .into(),
-                        ),
-                    ))
+                    // keepalived 2.2.7 clears `state MASTER` of a non-owner with
+                    // AH: it must hear the current sequence number before it
+                    // takes over, or its adverts look like replays. lvsd says so.
+                    if state == VrrpState::Master && priority != Some(255) {
+                        return Err(reader.error(
+                            type_entry,
+                            ConfigErrorKind::Conflict(
+                                "auth_type = AH needs state = BACKUP unless priority = 255: \
+                             a new master must first hear the AH sequence number \
+                             (keepalived clears state MASTER the same way)"
+                                    .into(),
+                            ),
+                        ));
+                    }
+                    Some(Authentication::Ah(secret))
                 }
-                _ => return Err(reader.bad(type_entry, "must be PASS")),
+                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
             }
         }
     })
