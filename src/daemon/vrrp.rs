@@ -24,6 +24,7 @@ use super::lateness::Lateness;
 use crate::config::{
     Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
+use crate::io::event_loop::Clock;
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
 use crate::io::packet::PacketSender;
@@ -325,7 +326,7 @@ fn send(
 impl Vrrp {
     /// Builds every instance, its sockets and the sync groups, on the VMACs
     /// made by [`vmac::prepare`].
-    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs) -> Result<Vrrp, SetupError> {
+    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs, now: Instant) -> Result<Vrrp, SetupError> {
         let mut vrrp = Vrrp {
             instances: Vec::with_capacity(cfg.vrrp_instances.len()),
             io: Vec::with_capacity(cfg.vrrp_instances.len()),
@@ -339,7 +340,7 @@ impl Vrrp {
             files_next: None,
             files_timer: None,
             iface_tracks: Vec::new(),
-            procs: procs::ProcessWatch::setup(cfg, Instant::now()).map_err(SetupError::Script)?,
+            procs: procs::ProcessWatch::setup(cfg, now).map_err(SetupError::Script)?,
             fifo: cfg
                 .global
                 .notify_fifo
@@ -458,7 +459,7 @@ impl Vrrp {
                         ipv6,
                         instances: Vec::new(),
                         drops: [0; DropReason::COUNT],
-                        budget: (Instant::now(), 0),
+                        budget: (now, 0),
                         backlog: false,
                         timer: None,
                         budget_reached: 0,
@@ -1105,11 +1106,11 @@ impl Vrrp {
 
     /// At shutdown: runs what is left of the notify queues (notify_stop and the
     /// STOP lines) to the end, for at most `limit`.
-    pub fn finish_notifies(&mut self, limit: Duration) {
-        let end = Instant::now() + limit;
+    pub fn finish_notifies(&mut self, clock: &mut impl Clock, limit: Duration) {
+        let end = clock.now() + limit;
         let base = self.scripts.len();
         loop {
-            let now = Instant::now();
+            let now = clock.now();
             let mut busy = false;
             for (k, n) in self.notifiers.iter_mut().enumerate() {
                 n.on_event(now, None);
@@ -1992,7 +1993,7 @@ impl Vrrp {
                         // behind check work in the same wake-up shows.
                         self.io[i]
                             .send_lateness
-                            .record(Instant::now().saturating_duration_since(deadline));
+                            .record(crate::io::stopwatch::lateness(deadline));
                     }
                 }
             }
