@@ -163,6 +163,13 @@ pub const MAX_METRICS_CONNS: usize = 8;
 /// scrape of 10,000 real servers (about 100,000 lines) goes out over about
 /// 100 wake-ups, and VRRP timers run between them.
 pub const METRICS_ROWS_PER_SLICE: usize = 1000;
+/// Time the loop rests between two slices of a scrape, per unit of time
+/// the slice took (1: a scrape uses at most half of one CPU).
+pub const METRICS_REST_PER_BUSY: u32 = 1;
+/// Kernel destinations read per wake-up for a scrape (GET_DEST dumps, one
+/// per service, so a slice may end up to MAX_REAL_SERVERS_PER_VS past it):
+/// a scrape of 10,000 real servers reads the kernel over about 10 wake-ups.
+pub const IPVS_READ_DESTS_PER_SLICE: usize = 1024;
 /// Bytes one probe may read per readiness event; the rest waits for the next
 /// loop turn (about 40 us of MD5 or TLS on a small box).
 pub const PROBE_READ_BUDGET: usize = 16 * 1024;

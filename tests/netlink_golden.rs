@@ -55,7 +55,7 @@ fn multipart_service_dump() {
         let Reply::Data(d) = m.reply().unwrap() else {
             panic!("data expected")
         };
-        let Ok(IpvsReply::Service(s)) = parse_reply(d.payload, AddrFamily::V4) else {
+        let Ok(IpvsReply::Service(s, _)) = parse_reply(d.payload, AddrFamily::V4) else {
             panic!("service expected")
         };
         services.push(s);
@@ -410,7 +410,7 @@ mod captured {
         let services: Vec<&Service> = r
             .iter()
             .filter_map(|x| match x {
-                IpvsReply::Service(s) => Some(s),
+                IpvsReply::Service(s, _) => Some(s),
                 _ => None,
             })
             .collect();

@@ -157,8 +157,16 @@ impl Announce {
         out
     }
 
-    /// Lines for `lvsd status`.
-    pub fn status(&self, out: &mut String) {
-        self.announcer.status(out);
+    /// The status model's entries.
+    pub fn model(&self) -> Vec<crate::status::Announced> {
+        self.announcer
+            .states()
+            .map(|(address, group, why)| crate::status::Announced {
+                address: address.to_string(),
+                group: group.to_owned(),
+                announced: why.is_none(),
+                reason: why.map(|w| w.to_string()),
+            })
+            .collect()
     }
 }

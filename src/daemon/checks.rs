@@ -699,6 +699,7 @@ impl Checks {
             in_flight: self.pool.running() as u64,
             pool_capacity: MAX_INFLIGHT_CHECKS as u64,
             pool_waits: self.pool.waits(),
+            child_slot_waits: self.child_waits,
             pool_rejected: self.pool.rejections(),
             pool_full_skips: self.pool_full_skips,
             read_budget_yields: self.budget_yields,

@@ -18,7 +18,7 @@ use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, Timeouts, TunnelType,
+    ShortName, SyncDaemon, SyncState, Timeouts, TrafficStats, TunnelType,
 };
 
 /// How soon a reconcile checks writes whose ack was not there.
@@ -224,16 +224,55 @@ struct SimulatedKernel {
 }
 
 impl Backend {
-    fn dump(
-        &mut self,
-        services: &mut Vec<Service>,
-        dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
-    ) -> Result<(), IpvsError> {
+    fn dump(&mut self, table: &mut KernelTable) -> Result<(), IpvsError> {
         match self {
-            Backend::Kernel(ipvs) => ipvs.dump(services, dests),
+            Backend::Kernel(ipvs) => {
+                let KernelTable {
+                    services,
+                    dests,
+                    service_stats,
+                } = table;
+                ipvs.dump(services, dests, service_stats)
+            }
             Backend::Simulated(k, _) => {
-                services.clone_from(&k.services);
-                dests.clone_from(&k.dests);
+                table.services.clone_from(&k.services);
+                table.dests.clone_from(&k.dests);
+                table.service_stats.clear();
+                table
+                    .service_stats
+                    .extend(k.services.iter().map(|s| (s.key, Default::default())));
+                Ok(())
+            }
+        }
+    }
+
+    /// The services (and their counters) only: the first step of a read in
+    /// slices ([`Lvs::read_begin`]).
+    fn dump_services(&mut self, table: &mut KernelTable) -> Result<(), IpvsError> {
+        table.dests.clear();
+        match self {
+            Backend::Kernel(ipvs) => {
+                ipvs.dump_services(&mut table.services, &mut table.service_stats)
+            }
+            Backend::Simulated(k, _) => {
+                table.services.clone_from(&k.services);
+                table.service_stats.clear();
+                table
+                    .service_stats
+                    .extend(k.services.iter().map(|s| (s.key, Default::default())));
+                Ok(())
+            }
+        }
+    }
+
+    /// Appends the destinations of `key` to `table.dests`.
+    fn dump_dests(&mut self, key: &ServiceKey, table: &mut KernelTable) -> Result<(), IpvsError> {
+        match self {
+            Backend::Kernel(ipvs) => ipvs.dump_dests(key, &mut table.dests),
+            Backend::Simulated(k, _) => {
+                table
+                    .dests
+                    .extend(k.dests.iter().filter(|(s, _, _)| s == key).copied());
                 Ok(())
             }
         }
@@ -343,7 +382,8 @@ pub struct Lvs {
     /// `lvs_flush_on_stop`.
     flush_on_stop: config::FlushOnStop,
     /// The reason of the latest change per real server: (service, dest) -> text.
-    reasons: Vec<(ServiceKey, DestKey, String)>,
+    /// Shared with the status model (no copy per real server per scrape).
+    reasons: Vec<(ServiceKey, DestKey, std::rc::Rc<str>)>,
     /// The configured name of each virtual server, for error lines.
     names: Vec<(ServiceKey, String)>,
     /// Refused writes of the previous reconcile: repeats are counted, not logged again.
@@ -362,6 +402,15 @@ pub struct Lvs {
     pub hooks: Vec<Hook>,
     /// A plan being applied over several turns.
     progress: Option<Progress>,
+    /// /proc/net/ip_vs_stats could not be read (logged once).
+    totals_warned: bool,
+    /// The kernel table read for the status model, apart from the
+    /// reconcile's buffers: a read in slices never mixes with a reconcile.
+    read: KernelTable,
+    /// The read in progress: the next service whose destinations to read.
+    read_next: Option<usize>,
+    /// The read failed with this message.
+    read_error: Option<String>,
 }
 
 /// The sync daemon as configured: its kernel settings (the state field is
@@ -496,6 +545,10 @@ impl Lvs {
             last_reconcile_at: now,
             hooks: Vec::with_capacity(64),
             progress: None,
+            totals_warned: false,
+            read: KernelTable::default(),
+            read_next: None,
+            read_error: None,
         };
         lvs.stop_stale_daemons();
         match &mut lvs.ipvs {
@@ -514,8 +567,7 @@ impl Lvs {
         }
         // What the kernel holds before the first load: an earlier run's
         // working real servers are adopted as alive (see `load`).
-        let KernelTable { services, dests } = &mut lvs.kernel;
-        if let Err(e) = lvs.ipvs.dump(services, dests) {
+        if let Err(e) = lvs.ipvs.dump(&mut lvs.kernel) {
             warn!("IPVS dump at start: {e}; nothing adopted");
         }
         lvs.load(cfg, now)?;
@@ -691,8 +743,7 @@ impl Lvs {
         self.last_reconcile_at = now;
         self.next_reconcile = now + self.interval;
         self.reconciles += 1;
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             error!("IPVS dump failed, reconcile skipped: {e}");
             return;
         }
@@ -805,8 +856,7 @@ impl Lvs {
     /// difference is left to the next reconcile.
     fn verify(&mut self, now: Instant) {
         let started = Stopwatch::start();
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             warn!("IPVS verify: second dump failed: {e}");
             return;
         }
@@ -866,8 +916,12 @@ impl Lvs {
             .iter_mut()
             .find(|(s, d, _)| s == service && d == dest)
         {
-            Some(r) => reason.clone_into(&mut r.2),
-            None => self.reasons.push((*service, *dest, reason.to_owned())),
+            Some(r) => {
+                if *r.2 != *reason {
+                    r.2 = reason.into();
+                }
+            }
+            None => self.reasons.push((*service, *dest, reason.into())),
         }
         if changed {
             self.dirty = true;
@@ -1115,8 +1169,7 @@ impl Lvs {
         let mut empty = Table::new();
         empty.begin_load();
         empty.end_load(now, Duration::ZERO);
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
+        if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             error!("IPVS dump at stop: {e}");
             return;
         }
@@ -1150,10 +1203,74 @@ impl Lvs {
         }
     }
 
-    /// The IPVS part of the status model: the kernel table (dumped now,
-    /// into the reconcile's buffers) in `ipvsadm -Ln` order with its
-    /// counters, then lvsd's view of every configured real server.
+    /// The kernel's IPVS totals (/proc/net/ip_vs_stats); none in a dry run.
+    fn global_totals(&mut self) -> Option<TrafficStats> {
+        if !matches!(self.ipvs, Backend::Kernel(_)) {
+            return None;
+        }
+        let parsed = crate::io::procstat::ipvs_stats_text()
+            .map_err(|e| e.to_string())
+            .and_then(|t| crate::wire::netlink::ipvs::parse_proc_stats(&t));
+        match parsed {
+            Ok(t) => Some(t),
+            Err(e) => {
+                // Once per run: a kernel without the file keeps failing.
+                if !self.totals_warned {
+                    self.totals_warned = true;
+                    warn!("status: /proc/net/ip_vs_stats: {e}; node_ipvs_* totals left out");
+                }
+                None
+            }
+        }
+    }
+
+    /// Starts reading the kernel table for the status model: the services
+    /// now (one GET_SERVICE dump), their destinations in [`Lvs::read_step`].
+    pub fn read_begin(&mut self) {
+        self.read_error = None;
+        self.read_next = Some(0);
+        if let Err(e) = self.ipvs.dump_services(&mut self.read) {
+            self.read_error = Some(e.to_string());
+            self.read_next = None;
+        }
+    }
+
+    /// Reads the destinations of the next services, until at least
+    /// `dests` destinations are read (one GET_DEST dump per service, at most
+    /// `MAX_REAL_SERVERS_PER_VS` each for lvsd's own services); true when the
+    /// read is complete (or failed, or none is running).
+    pub fn read_step(&mut self, dests: usize) -> bool {
+        let Some(mut next) = self.read_next else {
+            return true;
+        };
+        let before = self.read.dests.len();
+        while next < self.read.services.len() && self.read.dests.len() - before < dests {
+            let key = self.read.services[next].key;
+            next += 1;
+            if let Err(e) = self.ipvs.dump_dests(&key, &mut self.read) {
+                self.read_error = Some(e.to_string());
+                self.read_next = None;
+                return true;
+            }
+        }
+        let done = next >= self.read.services.len();
+        self.read_next = (!done).then_some(next);
+        done
+    }
+
+    /// The IPVS part of the status model, the kernel table read now in one
+    /// piece (`lvsd status`).
     pub fn model(&mut self) -> crate::status::Ipvs {
+        self.read_begin();
+        while !self.read_step(usize::MAX) {}
+        self.model_from_read()
+    }
+
+    /// The IPVS part of the status model from the last completed read
+    /// ([`Lvs::read_begin`] .. [`Lvs::read_step`]): the kernel table in
+    /// `ipvsadm -Ln` order with its counters, then lvsd's view of every
+    /// configured real server.
+    pub fn model_from_read(&mut self) -> crate::status::Ipvs {
         use crate::status::{HealthService, KernelService, RealServer};
         let (version, conn_tab_size) = self.info;
         let mut m = crate::status::Ipvs {
@@ -1171,14 +1288,15 @@ impl Lvs {
             last_reconcile_us: u64::try_from(self.last_took.as_micros()).unwrap_or(u64::MAX),
             reconcile_duration: self.durations.to_histogram(),
             foreign: self.foreign.iter().map(foreign_text).collect(),
+            unacknowledged_writes: self.unanswered,
+            totals: self.global_totals(),
             ..Default::default()
         };
-        let KernelTable { services, dests } = &mut self.kernel;
-        if let Err(e) = self.ipvs.dump(services, dests) {
-            m.dump_error = Some(e.to_string());
+        if let Some(e) = &self.read_error {
+            m.dump_error = Some(e.clone());
             return m;
         }
-        let kernel = &mut self.kernel;
+        let kernel = &mut self.read;
         kernel
             .services
             .sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
@@ -1187,9 +1305,17 @@ impl Lvs {
         kernel.dests.sort_by(|(ka, a, _), (kb, b, _)| {
             ipvsadm_service_cmp(ka, kb).then_with(|| ipvsadm_dest_cmp(&a.key, &b.key))
         });
+        // The same order as the services (the keys are unique).
+        kernel
+            .service_stats
+            .sort_by(|(a, _), (b, _)| ipvsadm_service_cmp(a, b));
         m.kernel.reserve(kernel.services.len());
         let mut next = 0;
-        for s in &kernel.services {
+        for (i, s) in kernel.services.iter().enumerate() {
+            let stats = match kernel.service_stats.get(i) {
+                Some((k, st)) if *k == s.key => *st,
+                _ => Default::default(),
+            };
             let rest = &kernel.dests[next.min(kernel.dests.len())..];
             let skip = rest
                 .iter()
@@ -1202,12 +1328,17 @@ impl Lvs {
             next += skip + run;
             m.kernel.push(KernelService {
                 service: s.clone(),
+                stats,
                 dests: rest[skip..skip + run]
                     .iter()
                     .map(|(_, d, st)| (*d, *st))
                     .collect(),
             });
         }
+        // One sort, then a binary search per real server (a find per real
+        // server was quadratic: 10,000 servers with checks, 50 M compares).
+        self.reasons.sort_unstable_by_key(|r| (r.0, r.1));
+        let configured: std::rc::Rc<str> = "configured".into();
         for (spec, quorum_up) in self.table.services() {
             let key = spec.service.key;
             let name = self
@@ -1234,10 +1365,8 @@ impl Lvs {
                     };
                     let reason = self
                         .reasons
-                        .iter()
-                        .find(|(s, k, _)| *s == key && *k == d.dest.key)
-                        .map_or("configured", |r| r.2.as_str())
-                        .to_owned();
+                        .binary_search_by(|(s, k, _)| (*s, *k).cmp(&(key, d.dest.key)))
+                        .map_or_else(|_| configured.clone(), |i| self.reasons[i].2.clone());
                     RealServer {
                         key: d.dest.key,
                         state,
@@ -1457,6 +1586,62 @@ mod tests {
             unreachable!()
         };
         assert!(k.dests.is_empty(), "{:?}", k.dests);
+    }
+
+    /// A read in slices (a scrape) sees the same table as one in a piece
+    /// (`lvsd status`), step by step within its budget, and a read in a
+    /// piece during it completes it.
+    #[test]
+    fn a_read_in_slices_sees_the_table_of_a_read_in_one_piece() {
+        let mut text = String::new();
+        for v in 1..=20u32 {
+            text.push_str(&format!(
+                "[virtual_server w{v}]\naddress = 10.0.0.100\nport = {v}\nprotocol = TCP\nlb_algo = rr\nlb_kind = DR\n"
+            ));
+            for n in 1..=50u32 {
+                text.push_str(&format!("[real_server w{v}/10.1.{v}.{n}:80]\n"));
+            }
+        }
+        let cfg = crate::config::load_str(&text, "t.ini").unwrap();
+        let now = Instant::now();
+        let mut lvs = Lvs::start(
+            Backend::Simulated(KernelTable::default(), SimulatedKernel::default()),
+            (0, 0),
+            &cfg,
+            now,
+        )
+        .unwrap();
+        while lvs.poll_at(now).is_some_and(|at| at <= now) {
+            lvs.reconcile(now);
+        }
+        let whole = lvs.model();
+        let total: usize = whole.kernel.iter().map(|k| k.dests.len()).sum();
+        assert_eq!((whole.kernel.len(), total), (20, 1000));
+        lvs.read_begin();
+        let mut steps = 0;
+        loop {
+            let before = lvs.read.dests.len();
+            let done = lvs.read_step(120);
+            // The budget, overshot by less than one service's destinations.
+            assert!(lvs.read.dests.len() - before < 120 + 50);
+            steps += 1;
+            if done {
+                break;
+            }
+        }
+        assert_eq!(steps, 7, "1000 destinations, 150 per step (3 services)");
+        let sliced = lvs.model_from_read();
+        assert_eq!(sliced.kernel.len(), whole.kernel.len());
+        for (a, b) in sliced.kernel.iter().zip(&whole.kernel) {
+            assert_eq!(a.service, b.service);
+            assert_eq!(a.dests, b.dests);
+        }
+        // A read in one piece in the middle of a read in slices completes it.
+        lvs.read_begin();
+        assert!(!lvs.read_step(10));
+        let _ = lvs.model();
+        assert!(lvs.read_step(10));
+        assert_eq!(lvs.model_from_read().kernel.len(), 20);
     }
 
     #[test]

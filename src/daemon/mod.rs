@@ -37,7 +37,8 @@ use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlInput, RtnlRequest}
 use crate::io::signal::{SignalEvent, Signals};
 use crate::io::timers::TimerId;
 use crate::limits::{
-    MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS, METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
+    IPVS_READ_DESTS_PER_SLICE, MAX_CONTROL_CONNS, MAX_METRICS_CONNS, MAX_TIMERS,
+    METRICS_REST_PER_BUSY, METRICS_ROWS_PER_SLICE, RTNL_BUDGET,
 };
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::rtnl::RtEvent;
@@ -84,9 +85,10 @@ enum Resync {
 struct MetricsRender {
     slot: usize,
     head_only: bool,
-    renderer: crate::status::prom::Renderer,
+    /// `None` while the kernel table is being read in slices.
+    renderer: Option<crate::status::prom::Renderer>,
     /// The answer: head, then the body as it is rendered.
-    body: Vec<u8>,
+    body: String,
 }
 
 /// Work a control or metrics connection waits for.
@@ -121,6 +123,11 @@ fn coalesce(t: Instant, epoch: Instant, grain: Duration) -> Instant {
     t + Duration::from_nanos(add)
 }
 
+/// The cost assumed for heavy work before it was measured once: it runs
+/// right after a VRRP timer, where the window is widest. The first scrape of
+/// a big table must not start its model 1 ms before an advert (seen under
+/// SCHED_FIFO: the first scrapes made the only late adverts).
+const FIRST_COST: Duration = Duration::from_millis(50);
 /// Slack kept before a VRRP deadline, on top of twice the expected cost.
 const YIELD_MARGIN: Duration = Duration::from_millis(2);
 /// How long after the VRRP deadline put-off work runs.
@@ -226,8 +233,16 @@ struct Daemon {
     /// What the last slice took, and whether the next one waited already.
     slice_cost: Duration,
     slice_put_off: bool,
-    /// What the last scrape took to build.
+    /// What the last scrape took to start (the GET_SERVICE dump).
     metrics_cost: Duration,
+    /// The buffer of the last answer, reused by the next scrape.
+    metrics_spare: Vec<u8>,
+    /// The kernel read of the scrapes waiting for it is complete.
+    metrics_read_done: bool,
+    /// What the last slice of a kernel read took.
+    read_slice_cost: Duration,
+    /// What building the last scrape's model took.
+    metrics_model_cost: Duration,
     /// Wall-clock start, and the wall-clock time of the last accepted load.
     started_wall: SystemTime,
     last_load_wall: SystemTime,
@@ -464,15 +479,19 @@ impl Daemon {
             metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
             metrics_renders: Vec::with_capacity(MAX_METRICS_CONNS),
             metrics_next_slice: None,
-            slice_cost: Duration::ZERO,
+            slice_cost: FIRST_COST,
             slice_put_off: false,
-            metrics_cost: Duration::ZERO,
+            metrics_cost: FIRST_COST,
+            metrics_read_done: false,
+            metrics_spare: Vec::new(),
+            read_slice_cost: FIRST_COST,
+            metrics_model_cost: FIRST_COST,
             started_wall: wall_now(),
             last_load_wall: wall_now(),
             transitions,
             deferred_at: None,
             deferred_timer: None,
-            status_cost: Duration::ZERO,
+            status_cost: FIRST_COST,
             load_cost,
             yields: 0,
             last_reload: "none".to_owned(),
@@ -873,30 +892,6 @@ impl Daemon {
         }
     }
 
-    /// The text status's line on the control socket and the logger.
-    fn control_status(&self, out: &mut String) {
-        use std::fmt::Write;
-        let c = self.control.counters;
-        let _ = writeln!(
-            out,
-            "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
-            self.control.clients(),
-            c.accepted,
-            c.refused,
-            c.evicted,
-            c.timed_out,
-            c.full,
-            crate::io::log::dropped()
-        );
-        if self.checks.child_waits > 0 {
-            let _ = writeln!(
-                out,
-                "health checks: scripts that waited for a child slot (limits::MAX_CHILDREN) {}",
-                self.checks.child_waits
-            );
-        }
-    }
-
     fn answer_control(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, answer: Vec<u8>) {
         self.control.answer(slot, answer, cx.now, cx.registry);
     }
@@ -908,48 +903,65 @@ impl Daemon {
             crate::status::json::render(&model)
         } else {
             let mut text = crate::status::text::render(&model);
-            if let Some(announce) = &self.announce {
-                announce.status(&mut text);
+            // Not in the model yet (merged from main late): text only.
+            if let Some(line) = self.vrrp.routes_line() {
+                text.push_str(&line);
+                text.push('\n');
             }
-            self.control_status(&mut text);
-            self.hardening_lines(&mut text);
             text
         };
         self.status_cost = started.elapsed();
         self.answer_control(cx, slot, answer.into_bytes());
     }
 
-    /// Builds the model now (one piece: a kernel dump), then renders it in
-    /// slices over the next turns (`metrics_slices`).
+    /// Starts a scrape: the kernel table is read in slices
+    /// (`IPVS_READ_DESTS_PER_SLICE` destinations per turn, one read shared by
+    /// every scrape waiting for it), then the model is built and rendered in
+    /// slices (`METRICS_ROWS_PER_SLICE` lines per turn), VRRP timers running
+    /// between the slices (`metrics_slices`).
     fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
         let started = Stopwatch::start();
-        let model = self.model(cx.now);
+        let reading = self.metrics_renders.iter().any(|r| r.renderer.is_none());
+        if !reading {
+            if let Some(lvs) = &mut self.lvs {
+                lvs.read_begin();
+            }
+        }
         self.metrics_cost = started.elapsed();
-        let renderer = crate::status::prom::Renderer::new(model);
-        // One allocation, faulted in page by page as the slices fill it.
-        let body =
-            crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, renderer.size_hint());
+        let head = crate::io::metrics::ok_head(crate::status::prom::CONTENT_TYPE, 0);
+        let mut body = std::mem::take(&mut self.metrics_spare);
+        body.clear();
+        body.extend_from_slice(&head);
         self.metrics_renders.push(MetricsRender {
             slot,
             head_only,
-            renderer,
-            body,
+            renderer: None,
+            body: String::from_utf8(body).unwrap_or_default(),
         });
         self.metrics_next_slice = Some(cx.now);
     }
 
-    /// One slice of every scrape being rendered, unless a VRRP timer is
-    /// so close that the slice could delay it: then right after that timer.
+    /// One slice of the kernel read, or of every scrape being rendered,
+    /// unless a VRRP timer is so close that the slice could delay it: then
+    /// right after that timer.
     fn metrics_slices(&mut self, cx: &mut Context<'_, TimerKind>) {
         if self.metrics_renders.is_empty() {
             self.metrics_next_slice = None;
             return;
         }
-        // Put off at most once per slice (as all heavy work): a slice that
+        // Three kinds of turn, each with its own cost estimate: a slice of
+        // the kernel read, the model (one piece, no kernel work), a slice of
+        // text. Put off at most once per turn (as all heavy work): a turn that
         // once took long must not wait behind every advert after it.
+        let reading = self.metrics_renders.iter().any(|r| r.renderer.is_none());
+        let cost = match (reading, self.metrics_read_done) {
+            (true, false) => self.read_slice_cost,
+            (true, true) => self.metrics_model_cost,
+            (false, _) => self.slice_cost,
+        };
         let next = self.vrrp.next_deadline();
         if !std::mem::take(&mut self.slice_put_off) {
-            if let Some(at) = yield_to_vrrp(cx.now, next, self.slice_cost) {
+            if let Some(at) = yield_to_vrrp(cx.now, next, cost) {
                 self.yields += 1;
                 self.slice_put_off = true;
                 self.metrics_next_slice = Some(at);
@@ -957,21 +969,62 @@ impl Daemon {
             }
         }
         let started = Stopwatch::start();
-        let mut done = Vec::new();
-        for (k, r) in self.metrics_renders.iter_mut().enumerate() {
-            if r.renderer
-                .render_some_bytes(&mut r.body, METRICS_ROWS_PER_SLICE)
+        if reading && !self.metrics_read_done {
+            self.metrics_read_done = self
+                .lvs
+                .as_mut()
+                .map_or(true, |l| l.read_step(IPVS_READ_DESTS_PER_SLICE));
+            self.read_slice_cost = started.elapsed();
+        } else if reading {
+            self.metrics_read_done = false;
+            let mut model = Some(self.model_with(cx.now, false));
+            let waiting = self
+                .metrics_renders
+                .iter()
+                .filter(|r| r.renderer.is_none())
+                .count();
+            for (n, r) in self
+                .metrics_renders
+                .iter_mut()
+                .filter(|r| r.renderer.is_none())
+                .enumerate()
             {
-                done.push(k);
+                // The last one takes the model itself, the others a copy.
+                let m = if n + 1 == waiting {
+                    model.take()
+                } else {
+                    model.clone()
+                };
+                let renderer = crate::status::prom::Renderer::new(m.unwrap_or_default());
+                // One allocation, faulted in page by page as the slices fill it.
+                r.body.reserve(renderer.size_hint());
+                r.renderer = Some(renderer);
             }
+            self.metrics_model_cost = started.elapsed();
+        } else {
+            let mut done = Vec::new();
+            for (k, r) in self.metrics_renders.iter_mut().enumerate() {
+                if let Some(renderer) = &mut r.renderer {
+                    if renderer.render_some(&mut r.body, METRICS_ROWS_PER_SLICE) {
+                        done.push(k);
+                    }
+                }
+            }
+            for k in done.into_iter().rev() {
+                let r = self.metrics_renders.swap_remove(k);
+                let mut bytes = r.body.into_bytes();
+                crate::io::metrics::finish_ok(&mut bytes, r.head_only);
+                self.metrics_reply(cx, r.slot, bytes);
+            }
+            self.slice_cost = started.elapsed();
         }
-        self.slice_cost = started.elapsed();
-        for k in done.into_iter().rev() {
-            let mut r = self.metrics_renders.swap_remove(k);
-            crate::io::metrics::finish_ok(&mut r.body, r.head_only);
-            self.metrics_reply(cx, r.slot, r.body);
-        }
-        self.metrics_next_slice = (!self.metrics_renders.is_empty()).then_some(cx.now);
+        // Rest as long as the turn took before the next one: a scrape takes at
+        // most half the CPU, so between slices the loop sleeps, and a VRRP
+        // timer wakes a sleeping process, which the scheduler runs at once,
+        // instead of finding a busy one waiting for its turn on a loaded host.
+        let took = started.elapsed().saturating_mul(METRICS_REST_PER_BUSY);
+        self.metrics_next_slice =
+            (!self.metrics_renders.is_empty()).then_some(cx.now + took + started.elapsed());
     }
 
     fn metrics_reply(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, bytes: Vec<u8>) {
@@ -988,6 +1041,12 @@ impl Daemon {
     fn close_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize) {
         if let Some(Some(mut conn)) = self.metrics_conns.get_mut(slot).map(Option::take) {
             let _ = cx.registry.deregister(conn.source());
+            // Kept for the next scrape: freeing 17 MB (10,000 real servers)
+            // costs its pages' unmapping in this turn, and the next scrape
+            // would fault them all in again.
+            if self.metrics_spare.capacity() == 0 {
+                self.metrics_spare = conn.take_answer();
+            }
         }
         self.pending
             .retain(|p| *p != Pending::Metrics(slot, true) && *p != Pending::Metrics(slot, false));
@@ -1212,28 +1271,6 @@ impl Daemon {
         self.config_md5 = digest;
         self.last_load_wall = wall_now();
         text
-    }
-
-    /// The text status's lines on reloads and netlink (not yet in the
-    /// status model, so not in `status json` or the metrics).
-    fn hardening_lines(&self, out: &mut String) {
-        use std::fmt::Write;
-        let _ = writeln!(out, "last reload: {}", self.last_reload);
-        let _ = writeln!(
-            out,
-            "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
-            self.rtnl_overflows,
-            self.rtnl_resyncs,
-            self.rtnl.pending(),
-            self.rtnl.untracked,
-            self.rtnl_bad
-        );
-        if let Some(lvs) = &self.lvs {
-            let _ = writeln!(out, "ipvs: unacknowledged writes {}", lvs.unanswered);
-        }
-        if let Some(line) = self.vrrp.routes_line() {
-            let _ = writeln!(out, "{line}");
-        }
     }
 
     /// After a reload: the sync daemon follows the instance it now names

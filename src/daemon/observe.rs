@@ -6,7 +6,7 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use log::warn;
 
 use super::Daemon;
-use crate::status::{Process, Reload, Status};
+use crate::status::{Control, Process, Reload, Rtnetlink, Status};
 use crate::vrrp::instance::NotifyState;
 
 /// Become-master and release-master counts of one instance.
@@ -56,6 +56,12 @@ fn process() -> Process {
 impl Daemon {
     /// The whole state, now (dumps the kernel table).
     pub(super) fn model(&mut self, now: Instant) -> Status {
+        self.model_with(now, true)
+    }
+
+    /// The whole state; with `read_now` false the IPVS part comes from the
+    /// kernel read done in slices before (`Lvs::read_begin`, `read_step`).
+    pub(super) fn model_with(&mut self, now: Instant, read_now: bool) -> Status {
         let mut s = Status {
             version: env!("CARGO_PKG_VERSION").into(),
             uptime_s: now.duration_since(self.started).as_secs(),
@@ -65,11 +71,38 @@ impl Daemon {
                 count: self.reloads,
                 rejected: self.failed_reloads,
                 last_success_unix: unix_seconds(self.last_load_wall),
+                last_result: self.last_reload.clone(),
             },
             yields: self.yields,
-            ipvs: self.lvs.as_mut().map(|l| l.model()),
+            ipvs: self.lvs.as_mut().map(|l| {
+                if read_now {
+                    l.model()
+                } else {
+                    l.model_from_read()
+                }
+            }),
             checks: self.checks.model(),
             process: process(),
+            rtnetlink: Rtnetlink {
+                overflows: self.rtnl_overflows,
+                redumps: self.rtnl_resyncs,
+                pending_requests: self.rtnl.pending() as u64,
+                untracked: self.rtnl.untracked,
+                undecodable: self.rtnl_bad,
+            },
+            control: {
+                let c = self.control.counters;
+                Control {
+                    clients: self.control.clients() as u64,
+                    accepted: c.accepted,
+                    refused: c.refused,
+                    evicted: c.evicted,
+                    timed_out: c.timed_out,
+                    turned_away: c.full,
+                }
+            },
+            log_lines_lost: crate::io::log::dropped(),
+            announce: self.announce.as_ref().map_or_else(Vec::new, |a| a.model()),
             ..Status::default()
         };
         self.vrrp.model(&mut s);

@@ -275,6 +275,12 @@ impl MetricsConn {
         MetricsState::Closed
     }
 
+    /// Takes the answer's buffer (to be reused by the next one).
+    pub fn take_answer(&mut self) -> Vec<u8> {
+        self.written = 0;
+        std::mem::take(&mut self.answer)
+    }
+
     /// True while answer bytes are left to write.
     pub fn writing(&self) -> bool {
         self.written < self.answer.len()

@@ -21,7 +21,7 @@ use crate::limits::{IPVS_BATCH_OPS, NETLINK_BUF, RTNL_PENDING, RTNL_REQUEST_BUF}
 use crate::wire::netlink::genl::{self, Family};
 use crate::wire::netlink::ipvs::{
     self, AddrFamily, Dest, DestStats, Info, IpvsOp, IpvsReply, Service, ServiceKey, SyncDaemon,
-    SyncState, Timeouts,
+    SyncState, Timeouts, TrafficStats,
 };
 use crate::wire::netlink::msg::{
     DecodeError, EncodeError, Errno, Message, Messages, Reply, NLM_F_DUMP_INTR,
@@ -600,39 +600,63 @@ impl Ipvs {
         }
     }
 
-    /// Dumps the kernel table: every service into `services`, then every destination
-    /// (with its service key and counters) into `dests`. Both are cleared first.
+    /// Dumps the kernel table: every service into `services` (its counters
+    /// into `service_stats`), then every destination (with its service key
+    /// and counters) into `dests`. All are cleared first.
     pub fn dump(
         &mut self,
         services: &mut Vec<Service>,
         dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
+        service_stats: &mut Vec<(ServiceKey, TrafficStats)>,
+    ) -> Result<(), IpvsError> {
+        self.dump_services(services, service_stats)?;
+        dests.clear();
+        for s in services.iter() {
+            self.dump_dests(&s.key, dests)?;
+        }
+        Ok(())
+    }
+
+    /// GET_SERVICE dump: every service into `services`, its counters into
+    /// `service_stats` (both cleared first).
+    pub fn dump_services(
+        &mut self,
+        services: &mut Vec<Service>,
+        service_stats: &mut Vec<(ServiceKey, TrafficStats)>,
     ) -> Result<(), IpvsError> {
         services.clear();
-        dests.clear();
+        service_stats.clear();
         self.simple(
             "GET_SERVICE dump",
             ipvs::encode_dump_services,
             AddrFamily::V4,
             |r| {
-                if let IpvsReply::Service(s) = r {
+                if let IpvsReply::Service(s, st) = r {
+                    service_stats.push((s.key, st));
                     services.push(s);
                 }
             },
-        )?;
-        for s in services.iter() {
-            let key = s.key;
-            self.simple(
-                "GET_DEST dump",
-                |b, f, q| ipvs::encode_dump_dests(b, f, q, &key),
-                key.af(),
-                |r| {
-                    if let IpvsReply::Dest(d, st) = r {
-                        dests.push((key, d, st));
-                    }
-                },
-            )?;
-        }
-        Ok(())
+        )
+    }
+
+    /// GET_DEST dump of one service: its destinations, with its key and
+    /// their counters, appended to `dests`.
+    pub fn dump_dests(
+        &mut self,
+        key: &ServiceKey,
+        dests: &mut Vec<(ServiceKey, Dest, DestStats)>,
+    ) -> Result<(), IpvsError> {
+        let key = *key;
+        self.simple(
+            "GET_DEST dump",
+            |b, f, q| ipvs::encode_dump_dests(b, f, q, &key),
+            key.af(),
+            |r| {
+                if let IpvsReply::Dest(d, st) = r {
+                    dests.push((key, d, st));
+                }
+            },
+        )
     }
 
     /// Performs `ops` in order, in batches of IPVS_BATCH_OPS writes per datagram. Each

@@ -38,6 +38,18 @@ pub fn max_fds() -> io::Result<u64> {
     Ok(lim.rlim_cur)
 }
 
+/// The text of `/proc/net/ip_vs_stats` (the IPVS totals of this network
+/// namespace; a few hundred bytes). Decoded by
+/// `wire::netlink::ipvs::parse_proc_stats`.
+pub fn ipvs_stats_text() -> io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(512);
+    std::fs::File::open("/proc/net/ip_vs_stats")?
+        .take(4096)
+        .read_to_string(&mut text)?;
+    Ok(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -240,6 +240,15 @@ impl Announcer {
         }
     }
 
+    /// Every announced address with its group and, when withdrawn, why
+    /// (the status model; the same facts as [`Announcer::status`]).
+    pub fn states(&self) -> impl Iterator<Item = (IpAddr, &str, Option<Withdrawn>)> + '_ {
+        self.vips
+            .iter()
+            .filter(|v| !v.services.is_empty())
+            .map(|v| (v.address, v.group.as_str(), self.why_not(v)))
+    }
+
     /// One line per address for `lvsd status`.
     pub fn status(&self, out: &mut String) {
         use std::fmt::Write;

@@ -9,7 +9,9 @@
 use std::time::Instant;
 
 use super::table::{Table, Want};
-use crate::wire::netlink::ipvs::{Dest, DestKey, DestStats, IpvsOp, Service, ServiceKey};
+use crate::wire::netlink::ipvs::{
+    Dest, DestKey, DestStats, IpvsOp, Service, ServiceKey, TrafficStats,
+};
 
 /// The kernel's table as dumped (GET_SERVICE, then GET_DEST per service).
 #[derive(Debug, Default, Clone)]
@@ -18,6 +20,9 @@ pub struct KernelTable {
     pub services: Vec<Service>,
     /// Every destination with the key of its service and its counters.
     pub dests: Vec<(ServiceKey, Dest, DestStats)>,
+    /// Every service's counters (status and metrics only; the reconcile
+    /// never looks at them).
+    pub service_stats: Vec<(ServiceKey, TrafficStats)>,
 }
 
 impl KernelTable {
@@ -26,6 +31,7 @@ impl KernelTable {
         KernelTable {
             services: Vec::with_capacity(services),
             dests: Vec::with_capacity(dests),
+            service_stats: Vec::with_capacity(services),
         }
     }
 
@@ -33,6 +39,7 @@ impl KernelTable {
     pub fn clear(&mut self) {
         self.services.clear();
         self.dests.clear();
+        self.service_stats.clear();
     }
 
     fn sort(&mut self) {

@@ -7,7 +7,7 @@ use std::fmt::Write;
 
 use super::{addr_port, key_text, Histogram, Status, HISTOGRAM_BOUNDS_US, SCHEMA_VERSION};
 use crate::lvs::table::Admin;
-use crate::wire::netlink::ipvs::{AddrFamily, ServiceKey};
+use crate::wire::netlink::ipvs::{AddrFamily, ServiceKey, TrafficRates, TrafficStats};
 
 /// A JSON string literal.
 pub fn string(out: &mut String, s: &str) {
@@ -92,6 +92,27 @@ fn histogram(out: &mut String, h: &Histogram) {
     o.end();
 }
 
+fn rates(out: &mut String, r: &TrafficRates) {
+    let mut o = Obj::new(out);
+    o.num("connections_per_second", r.connections)
+        .num("packets_in_per_second", r.packets_in)
+        .num("packets_out_per_second", r.packets_out)
+        .num("bytes_in_per_second", r.bytes_in)
+        .num("bytes_out_per_second", r.bytes_out);
+    o.end();
+}
+
+fn traffic(out: &mut String, t: &TrafficStats) {
+    let mut o = Obj::new(out);
+    o.num("connections_total", t.totals.connections)
+        .num("packets_in_total", t.totals.packets_in)
+        .num("packets_out_total", t.totals.packets_out)
+        .num("bytes_in_total", t.totals.bytes_in)
+        .num("bytes_out_total", t.totals.bytes_out);
+    rates(o.key("rates"), &t.rates);
+    o.end();
+}
+
 fn counts(out: &mut String, items: &[(&'static str, u64)]) {
     let mut o = Obj::new(out);
     for (k, v) in items {
@@ -162,10 +183,44 @@ pub fn render(s: &Status) -> String {
         let mut ro = Obj::new(r);
         ro.num("count", s.reload.count)
             .num("rejected", s.reload.rejected)
-            .num("last_success_unix", s.reload.last_success_unix);
+            .num("last_success_unix", s.reload.last_success_unix)
+            .str("last_result", &s.reload.last_result);
         ro.end();
     }
     o.num("work_put_off", s.yields);
+    {
+        let mut ro = Obj::new(o.key("rtnetlink"));
+        let r = &s.rtnetlink;
+        ro.num("overflows", r.overflows)
+            .num("redumps", r.redumps)
+            .num("pending_requests", r.pending_requests)
+            .num("untracked", r.untracked)
+            .num("undecodable", r.undecodable);
+        ro.end();
+    }
+    {
+        let mut co = Obj::new(o.key("control"));
+        let c = &s.control;
+        co.num("clients", c.clients)
+            .num("accepted", c.accepted)
+            .num("refused", c.refused)
+            .num("evicted", c.evicted)
+            .num("timed_out", c.timed_out)
+            .num("turned_away", c.turned_away);
+        co.end();
+    }
+    o.num("log_lines_lost", s.log_lines_lost);
+    array(o.key("announce"), &s.announce, |out, a| {
+        let mut ao = Obj::new(out);
+        ao.str("address", &a.address)
+            .str("group", &a.group)
+            .bool("announced", a.announced);
+        match &a.reason {
+            Some(r) => ao.str("reason", r),
+            None => ao.null("reason"),
+        };
+        ao.end();
+    });
     {
         let p = o.key("process");
         let mut po = Obj::new(p);
@@ -212,6 +267,7 @@ pub fn render(s: &Status) -> String {
                 .num("in_flight", c.in_flight)
                 .num("pool_capacity", c.pool_capacity)
                 .num("pool_waits", c.pool_waits)
+                .num("child_slot_waits", c.child_slot_waits)
                 .num("pool_rejected", c.pool_rejected)
                 .num("pool_full_skips", c.pool_full_skips)
                 .num("read_budget_yields", c.read_budget_yields)
@@ -296,7 +352,14 @@ fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
         .num("writes", ipvs.writes)
         .num("refused", ipvs.refused)
         .str("sync_daemon", ipvs.sync_daemon)
-        .num("last_reconcile_us", ipvs.last_reconcile_us);
+        .num("last_reconcile_us", ipvs.last_reconcile_us)
+        .num("unacknowledged_writes", ipvs.unacknowledged_writes);
+    match &ipvs.totals {
+        None => {
+            o.null("totals");
+        }
+        Some(t) => traffic(o.key("totals"), t),
+    }
     histogram(o.key("reconcile_duration"), &ipvs.reconcile_duration);
     array(o.key("kernel"), &ipvs.kernel, |out, k| {
         let mut ko = Obj::new(out);
@@ -305,6 +368,7 @@ fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
             .num("flags", k.service.flags)
             .num("persistence_timeout", k.service.timeout)
             .str("line", &super::text::service_line(&k.service));
+        traffic(ko.key("stats"), &k.stats);
         array(ko.key("destinations"), &k.dests, |out, (d, st)| {
             let mut d_o = Obj::new(out);
             d_o.str("address", &d.key.addr.to_string())
@@ -319,6 +383,7 @@ fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
                 .num("packets_out_total", st.totals.packets_out)
                 .num("bytes_in_total", st.totals.bytes_in)
                 .num("bytes_out_total", st.totals.bytes_out);
+            rates(d_o.key("rates"), &st.rates);
             d_o.end();
         });
         ko.end();

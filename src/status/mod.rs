@@ -11,7 +11,7 @@ pub mod prom;
 pub mod text;
 
 use crate::lvs::table::Admin;
-use crate::wire::netlink::ipvs::{Dest, DestKey, DestStats, Service, ServiceKey};
+use crate::wire::netlink::ipvs::{Dest, DestKey, DestStats, Service, ServiceKey, TrafficStats};
 
 /// Version of the JSON document (`schema_version`); docs/status.schema.json.
 /// Bumped when a field changes meaning or goes away; new fields keep it.
@@ -79,6 +79,59 @@ pub struct Status {
     pub checks: Option<Checks>,
     /// Process figures.
     pub process: Process,
+    /// The rtnetlink socket (links, addresses, VIP requests).
+    pub rtnetlink: Rtnetlink,
+    /// The control socket.
+    pub control: Control,
+    /// Log lines dropped because the log buffer was full (or the sink failed).
+    pub log_lines_lost: u64,
+    /// Announce mode, one entry per announced address (empty without it).
+    pub announce: Vec<Announced>,
+}
+
+/// rtnetlink counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rtnetlink {
+    /// Times the kernel dropped events (ENOBUFS).
+    pub overflows: u64,
+    /// Re-dumps of links and addresses.
+    pub redumps: u64,
+    /// Requests sent and not yet answered.
+    pub pending_requests: u64,
+    /// Answers to requests lvsd no longer tracked.
+    pub untracked: u64,
+    /// Messages that could not be decoded.
+    pub undecodable: u64,
+}
+
+/// Control socket counters.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Control {
+    /// Clients connected now.
+    pub clients: u64,
+    /// Connections accepted.
+    pub accepted: u64,
+    /// Refused by the peer check (SO_PEERCRED against the access rules).
+    pub refused: u64,
+    /// Idle clients dropped to make room.
+    pub evicted: u64,
+    /// Clients dropped for not sending or not reading in time.
+    pub timed_out: u64,
+    /// Connections turned away with every slot busy.
+    pub turned_away: u64,
+}
+
+/// One announced address (announce mode).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Announced {
+    /// The address.
+    pub address: String,
+    /// Its announce group.
+    pub group: String,
+    /// Announced now.
+    pub announced: bool,
+    /// Why not, when withdrawn.
+    pub reason: Option<String>,
 }
 
 /// Reload counters.
@@ -90,6 +143,8 @@ pub struct Reload {
     pub rejected: u64,
     /// When the last accepted reload (or the start) happened, Unix seconds.
     pub last_success_unix: f64,
+    /// What the latest reload did ("none yet" before the first).
+    pub last_result: String,
 }
 
 /// The IPVS side.
@@ -120,6 +175,11 @@ pub struct Ipvs {
     pub last_reconcile_us: u64,
     /// Reconcile durations.
     pub reconcile_duration: Histogram,
+    /// Writes whose ack was not there when read (checked by the next dump).
+    pub unacknowledged_writes: u64,
+    /// The kernel's totals over every service since IPVS was loaded
+    /// (/proc/net/ip_vs_stats); `None` when it could not be read.
+    pub totals: Option<TrafficStats>,
 }
 
 /// One kernel service with its destinations and their counters.
@@ -127,6 +187,8 @@ pub struct Ipvs {
 pub struct KernelService {
     /// The service.
     pub service: Service,
+    /// Its traffic counters (IPVS_SVC_ATTR_STATS64).
+    pub stats: TrafficStats,
     /// Its destinations in `ipvsadm` order.
     pub dests: Vec<(Dest, DestStats)>,
 }
@@ -159,8 +221,8 @@ pub struct RealServer {
     pub configured_weight: u32,
     /// The operator's override.
     pub admin: Admin,
-    /// The last change's reason.
-    pub reason: String,
+    /// The last change's reason (shared with the daemon's table).
+    pub reason: std::rc::Rc<str>,
 }
 
 /// One VRRP instance.
@@ -271,6 +333,8 @@ pub struct Checks {
     pub pool_capacity: u64,
     /// Probes that waited for a pool slot.
     pub pool_waits: u64,
+    /// Check scripts that waited for a child slot (limits::MAX_CHILDREN).
+    pub child_slot_waits: u64,
     /// Probes refused by a full pool.
     pub pool_rejected: u64,
     /// Probes skipped because the pool was full (the verdict stays).

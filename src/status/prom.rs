@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::{Histogram, Status, HISTOGRAM_BOUNDS_US};
 use crate::lvs::table::Admin;
-use crate::wire::netlink::ipvs::{DestStats, ServiceKey};
+use crate::wire::netlink::ipvs::{DestStats, ServiceKey, TrafficTotals};
 
 /// `Content-Type` of the answer.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -53,6 +53,34 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
+/// Appends the decimal digits of `v` (without the formatting machinery:
+/// a scrape of 10,000 real servers writes 140,000 of them).
+fn push_u64(out: &mut String, mut v: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+/// `name{labels} value` and a newline.
+fn sample(out: &mut String, name: &str, labels: &str, v: u64) {
+    out.push_str(name);
+    out.push('{');
+    out.push_str(labels);
+    out.push_str("} ");
+    push_u64(out, v);
+    out.push('\n');
+}
+
 fn seconds(us: u64) -> f64 {
     us as f64 / 1e6
 }
@@ -79,24 +107,100 @@ fn hist(out: &mut String, name: &str, labels: &str, h: &Histogram) {
 }
 
 /// node_exporter's backend labels for a destination of `key`.
-fn backend_labels(key: &ServiceKey, addr: std::net::IpAddr, port: u16) -> String {
-    let (local_address, local_port, proto, mark) = match key {
+fn backend_labels(out: &mut String, key: &ServiceKey, addr: std::net::IpAddr, port: u16) {
+    match key {
+        ServiceKey::Addr {
+            protocol,
+            addr: local,
+            port: local_port,
+        } => {
+            let _ = write!(
+                out,
+                "local_address=\"{local}\",local_port=\"{local_port}\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"{}\",local_mark=\"\"",
+                protocol.name()
+            );
+        }
+        // As /proc/net/ip_vs prints it ("FWM  %08X"), which node_exporter passes on.
+        ServiceKey::Fwmark { mark, .. } => {
+            let _ = write!(
+                out,
+                "local_address=\"\",local_port=\"0\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"FWM\",local_mark=\"{mark:08X}\""
+            );
+        }
+    }
+}
+
+/// Label sets of many rows in one buffer (one allocation to build and to
+/// free, not one per row: freeing 30,000 strings in the turn that ends a
+/// scrape held the loop for milliseconds).
+#[derive(Default)]
+struct Labels {
+    text: String,
+    ends: Vec<usize>,
+}
+
+impl Labels {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+    fn push(&mut self, build: impl FnOnce(&mut String)) {
+        build(&mut self.text);
+        self.ends.push(self.text.len());
+    }
+    fn get(&self, row: usize) -> &str {
+        let start = if row == 0 { 0 } else { self.ends[row - 1] };
+        &self.text[start..self.ends[row]]
+    }
+}
+
+/// node_exporter's labels without the remote side, for a service.
+fn service_labels(key: &ServiceKey) -> String {
+    match key {
         ServiceKey::Addr {
             protocol,
             addr,
             port,
-        } => (
-            addr.to_string(),
-            port.to_string(),
-            protocol.name(),
-            String::new(),
+        } => format!(
+            "local_address=\"{addr}\",local_port=\"{port}\",proto=\"{}\",local_mark=\"\"",
+            protocol.name()
         ),
-        ServiceKey::Fwmark { mark, .. } => (String::new(), "0".into(), "FWM", mark.to_string()),
-    };
-    format!(
-        "local_address=\"{local_address}\",local_port=\"{local_port}\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"{proto}\",local_mark=\"{mark}\""
-    )
+        ServiceKey::Fwmark { mark, .. } => {
+            format!("local_address=\"\",local_port=\"0\",proto=\"FWM\",local_mark=\"{mark:08X}\"")
+        }
+    }
 }
+
+type TotalGet = fn(&TrafficTotals) -> u64;
+
+/// Traffic counter families: name suffix, help, value. The global ones are
+/// node_exporter's `node_ipvs_<suffix>`; per service `lvsd_ipvs_service_<suffix>`.
+const TRAFFIC_FAMILIES: [(&str, &str, TotalGet); 5] = [
+    (
+        "connections_total",
+        "The total number of connections made.",
+        |t| t.connections,
+    ),
+    (
+        "incoming_packets_total",
+        "The total number of incoming packets.",
+        |t| t.packets_in,
+    ),
+    (
+        "outgoing_packets_total",
+        "The total number of outgoing packets (NAT only).",
+        |t| t.packets_out,
+    ),
+    (
+        "incoming_bytes_total",
+        "The total amount of incoming data.",
+        |t| t.bytes_in,
+    ),
+    (
+        "outgoing_bytes_total",
+        "The total amount of outgoing data (NAT only).",
+        |t| t.bytes_out,
+    ),
+];
 
 /// Renders the whole status at once (tests, small tables).
 pub fn render(s: &Status) -> String {
@@ -180,22 +284,37 @@ const RS_FAMILIES: [(&str, &str); 4] = [
     ),
 ];
 
+/// First section of the kernel destination families.
+const DEST_FIRST: usize = 1;
+/// First section of the kernel service families.
+const SERVICE_FIRST: usize = DEST_FIRST + DEST_FAMILIES.len();
+/// The quorum section.
+const QUORUM: usize = SERVICE_FIRST + TRAFFIC_FAMILIES.len();
+/// First section of the real-server families.
+const RS_FIRST: usize = QUORUM + 1;
+/// The checks section.
+const CHECKS: usize = RS_FIRST + RS_FAMILIES.len();
+/// Past the last section.
+const DONE: usize = CHECKS + 1;
+
 /// Renders a status in slices, so that a table of 10,000 real servers
 /// (about 17 MB of text) never holds the loop for more than one slice: the
 /// daemon calls [`Renderer::render_some`] once per turn until it says done.
 /// The order of the output is the same as one [`render`] call.
 pub struct Renderer {
     s: Status,
-    /// Section: 0 scalars and VRRP, 1..=8 kernel destination families,
-    /// 9 quorum, 10..=13 real-server families, 14 checks, 15 done.
+    /// Section: 0 scalars and VRRP, then the kernel destination families,
+    /// the kernel service families, quorum, the real-server families,
+    /// checks (the constants above), then DONE.
     section: usize,
     row: usize,
     /// (service index, destination index) of every kernel destination.
     dests: Vec<(usize, usize)>,
-    dest_labels: Vec<String>,
+    dest_labels: Labels,
+    service_labels: Labels,
     /// (service index, real server index) of every configured real server.
     servers: Vec<(usize, usize)>,
-    server_labels: Vec<String>,
+    server_labels: Labels,
 }
 
 impl Renderer {
@@ -206,9 +325,10 @@ impl Renderer {
             section: 0,
             row: 0,
             dests: Vec::new(),
-            dest_labels: Vec::new(),
+            dest_labels: Labels::default(),
+            service_labels: Labels::default(),
             servers: Vec::new(),
-            server_labels: Vec::new(),
+            server_labels: Labels::default(),
         };
         if let Some(ipvs) = &r.s.ipvs {
             for (i, k) in ipvs.kernel.iter().enumerate() {
@@ -227,24 +347,15 @@ impl Renderer {
 
     /// About how many bytes the whole exposition takes (to reserve once).
     pub fn size_hint(&self) -> usize {
-        16 * 1024 + 8 * 190 * self.dests.len() + 4 * 180 * self.servers.len()
-    }
-
-    /// As [`Renderer::render_some`], into bytes.
-    pub fn render_some_bytes(&mut self, out: &mut Vec<u8>, rows: usize) -> bool {
-        // The rendering writes UTF-8 text only; a String view of the tail
-        // would need unsafe, so render into a scratch String and append.
-        let mut text = String::with_capacity(rows.min(4096) * 200);
-        let done = self.render_some(&mut text, rows);
-        out.extend_from_slice(text.as_bytes());
-        done
+        let services = self.s.ipvs.as_ref().map_or(0, |i| i.kernel.len());
+        16 * 1024 + 8 * 190 * self.dests.len() + 5 * 140 * services + 4 * 180 * self.servers.len()
     }
 
     /// Appends up to about `rows` more lines to `out`; true when the whole
     /// exposition is written.
     pub fn render_some(&mut self, out: &mut String, rows: usize) -> bool {
         let mut left = rows;
-        while self.section < 15 && left > 0 {
+        while self.section < DONE && left > 0 {
             let n = self.rows_of(self.section);
             if self.row == 0 {
                 self.header(out);
@@ -262,7 +373,7 @@ impl Renderer {
                 self.row = 0;
             }
         }
-        self.section >= 15
+        self.section >= DONE
     }
 
     fn rows_of(&self, section: usize) -> usize {
@@ -270,9 +381,10 @@ impl Renderer {
             return 0;
         };
         match section {
-            1..=8 => self.dests.len(),
-            9 => ipvs.services.len(),
-            10..=13 => self.servers.len(),
+            DEST_FIRST..SERVICE_FIRST => self.dests.len(),
+            SERVICE_FIRST..QUORUM => ipvs.kernel.len(),
+            QUORUM => ipvs.services.len(),
+            RS_FIRST..CHECKS => self.servers.len(),
             _ => 0,
         }
     }
@@ -283,8 +395,9 @@ impl Renderer {
                 0 => {
                     process(out, &self.s);
                     vrrp(out, &self.s);
+                    daemon(out, &self.s);
                 }
-                14 => {
+                CHECKS => {
                     if let Some(c) = &self.s.checks {
                         checks(out, c);
                     }
@@ -297,23 +410,33 @@ impl Renderer {
             0 => {
                 process(out, &self.s);
                 vrrp(out, &self.s);
+                daemon(out, &self.s);
                 ipvs_scalars(out, ipvs);
             }
-            1..=8 => {
-                let (name, kind, help, _) = DEST_FAMILIES[self.section - 1];
+            DEST_FIRST..SERVICE_FIRST => {
+                let (name, kind, help, _) = DEST_FAMILIES[self.section - DEST_FIRST];
                 family(out, name, kind, help);
             }
-            9 => family(
+            SERVICE_FIRST..QUORUM => {
+                let (suffix, help, _) = TRAFFIC_FAMILIES[self.section - SERVICE_FIRST];
+                family(
+                    out,
+                    &format!("lvsd_ipvs_service_{suffix}"),
+                    "counter",
+                    &format!("{help} Per virtual service (kernel STATS64)."),
+                );
+            }
+            QUORUM => family(
                 out,
                 "lvsd_virtual_server_quorum_up",
                 "gauge",
                 "1 while the virtual server holds its quorum.",
             ),
-            10..=13 => {
-                let (name, help) = RS_FAMILIES[self.section - 10];
+            RS_FIRST..CHECKS => {
+                let (name, help) = RS_FAMILIES[self.section - RS_FIRST];
                 family(out, name, "gauge", help);
             }
-            14 => {
+            CHECKS => {
                 if let Some(c) = &self.s.checks {
                     checks(out, c);
                 }
@@ -328,31 +451,46 @@ impl Renderer {
         };
         // Labels are built once, row by row in the first family that needs
         // them (rows come in order), so no slice pays for the whole table.
-        if (1..=8).contains(&self.section) && self.dest_labels.len() == row {
+        if (DEST_FIRST..SERVICE_FIRST).contains(&self.section) && self.dest_labels.len() == row {
             let (i, j) = self.dests[row];
             let k = &ipvs.kernel[i];
             let d = &k.dests[j].0;
             self.dest_labels
-                .push(backend_labels(&k.service.key, d.key.addr, d.key.port));
+                .push(|out| backend_labels(out, &k.service.key, d.key.addr, d.key.port));
         }
-        if (10..=13).contains(&self.section) && self.server_labels.len() == row {
+        if (SERVICE_FIRST..QUORUM).contains(&self.section) && self.service_labels.len() == row {
+            let key = ipvs.kernel[row].service.key;
+            self.service_labels
+                .push(|out| out.push_str(&service_labels(&key)));
+        }
+        if (RS_FIRST..CHECKS).contains(&self.section) && self.server_labels.len() == row {
             let (i, j) = self.servers[row];
             let svc = &ipvs.services[i];
             let rs = &svc.real_servers[j];
             self.server_labels
-                .push(backend_labels(&svc.key, rs.key.addr, rs.key.port));
+                .push(|out| backend_labels(out, &svc.key, rs.key.addr, rs.key.port));
         }
         let Some(ipvs) = &self.s.ipvs else {
             return;
         };
         match self.section {
-            1..=8 => {
-                let (name, _, _, get) = DEST_FAMILIES[self.section - 1];
+            DEST_FIRST..SERVICE_FIRST => {
+                let (name, _, _, get) = DEST_FAMILIES[self.section - DEST_FIRST];
                 let (i, j) = self.dests[row];
                 let (d, st) = &ipvs.kernel[i].dests[j];
-                let _ = writeln!(out, "{name}{{{}}} {}", self.dest_labels[row], get(d, st));
+                sample(out, name, self.dest_labels.get(row), get(d, st));
             }
-            9 => {
+            SERVICE_FIRST..QUORUM => {
+                let (suffix, _, get) = TRAFFIC_FAMILIES[self.section - SERVICE_FIRST];
+                out.push_str("lvsd_ipvs_service_");
+                sample(
+                    out,
+                    suffix,
+                    self.service_labels.get(row),
+                    get(&ipvs.kernel[row].stats.totals),
+                );
+            }
+            QUORUM => {
                 let svc = &ipvs.services[row];
                 let _ = writeln!(
                     out,
@@ -362,26 +500,23 @@ impl Renderer {
                     u8::from(svc.quorum_up)
                 );
             }
-            10..=13 => {
+            RS_FIRST..CHECKS => {
                 let (i, j) = self.servers[row];
                 let rs = &ipvs.services[i].real_servers[j];
-                let l = &self.server_labels[row];
-                match self.section {
-                    10 => {
-                        let _ = writeln!(out, "lvsd_real_server_up{{{l}}} {}", u8::from(rs.alive));
-                    }
-                    11 => {
+                let l = self.server_labels.get(row);
+                match self.section - RS_FIRST {
+                    0 => sample(out, "lvsd_real_server_up", l, u64::from(rs.alive)),
+                    1 => {
                         if let Some(w) = rs.weight {
-                            let _ = writeln!(out, "lvsd_real_server_weight{{{l}}} {w}");
+                            sample(out, "lvsd_real_server_weight", l, u64::from(w));
                         }
                     }
-                    12 => {
-                        let _ = writeln!(
-                            out,
-                            "lvsd_real_server_configured_weight{{{l}}} {}",
-                            rs.configured_weight
-                        );
-                    }
+                    2 => sample(
+                        out,
+                        "lvsd_real_server_configured_weight",
+                        l,
+                        u64::from(rs.configured_weight),
+                    ),
                     _ => {
                         if rs.admin != Admin::None {
                             let _ = writeln!(
@@ -463,6 +598,127 @@ fn process(out: &mut String, s: &Status) {
         "Heavy work (status, scrape, reload, reconcile) put off behind a VRRP timer.",
     );
     let _ = writeln!(out, "lvsd_work_deferred_total {}", s.yields);
+}
+
+/// The daemon's own plumbing: reload outcome, rtnetlink, control socket,
+/// logging, announce mode.
+fn daemon(out: &mut String, s: &Status) {
+    let scalar = |out: &mut String, name: &str, kind: &str, help: &str, v: u64| {
+        family(out, name, kind, help);
+        let _ = writeln!(out, "{name} {v}");
+    };
+    let failed =
+        s.reload.last_result.starts_with("rejected") || s.reload.last_result.starts_with("refused");
+    scalar(
+        out,
+        "lvsd_reload_last_ok",
+        "gauge",
+        "0 when the latest reload was refused (the running configuration stayed), else 1.",
+        u64::from(!failed),
+    );
+    let r = &s.rtnetlink;
+    scalar(
+        out,
+        "lvsd_rtnetlink_overflows_total",
+        "counter",
+        "Times the kernel dropped rtnetlink events (ENOBUFS); each starts a re-dump.",
+        r.overflows,
+    );
+    scalar(
+        out,
+        "lvsd_rtnetlink_redumps_total",
+        "counter",
+        "Re-dumps of links and addresses.",
+        r.redumps,
+    );
+    scalar(
+        out,
+        "lvsd_rtnetlink_pending_requests",
+        "gauge",
+        "rtnetlink requests sent and not yet answered.",
+        r.pending_requests,
+    );
+    scalar(
+        out,
+        "lvsd_rtnetlink_untracked_total",
+        "counter",
+        "rtnetlink answers to requests no longer tracked.",
+        r.untracked,
+    );
+    scalar(
+        out,
+        "lvsd_rtnetlink_undecodable_total",
+        "counter",
+        "rtnetlink messages that could not be decoded.",
+        r.undecodable,
+    );
+    let c = &s.control;
+    scalar(
+        out,
+        "lvsd_control_clients",
+        "gauge",
+        "Control socket clients connected now.",
+        c.clients,
+    );
+    scalar(
+        out,
+        "lvsd_control_accepted_total",
+        "counter",
+        "Control socket connections accepted.",
+        c.accepted,
+    );
+    scalar(
+        out,
+        "lvsd_control_refused_total",
+        "counter",
+        "Control socket connections refused by the peer check.",
+        c.refused,
+    );
+    scalar(
+        out,
+        "lvsd_control_evicted_total",
+        "counter",
+        "Idle control clients dropped to make room.",
+        c.evicted,
+    );
+    scalar(
+        out,
+        "lvsd_control_timed_out_total",
+        "counter",
+        "Control clients dropped for not sending or not reading in time.",
+        c.timed_out,
+    );
+    scalar(
+        out,
+        "lvsd_control_turned_away_total",
+        "counter",
+        "Control connections turned away with every slot busy.",
+        c.turned_away,
+    );
+    scalar(
+        out,
+        "lvsd_log_lines_lost_total",
+        "counter",
+        "Log lines dropped because the log buffer was full or the sink failed.",
+        s.log_lines_lost,
+    );
+    if !s.announce.is_empty() {
+        family(
+            out,
+            "lvsd_announce_announced",
+            "gauge",
+            "1 while the address is announced (announce mode), by group.",
+        );
+        for a in &s.announce {
+            let _ = writeln!(
+                out,
+                "lvsd_announce_announced{{address=\"{}\",group=\"{}\"}} {}",
+                esc(&a.address),
+                esc(&a.group),
+                u8::from(a.announced)
+            );
+        }
+    }
 }
 
 fn vrrp(out: &mut String, s: &Status) {
@@ -691,6 +947,29 @@ fn ipvs_scalars(out: &mut String, ipvs: &super::Ipvs) {
     );
     family(
         out,
+        "lvsd_ipvs_writes_unacknowledged_total",
+        "counter",
+        "IPVS writes whose ack was not there when read (checked by the next dump).",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_ipvs_writes_unacknowledged_total {}",
+        ipvs.unacknowledged_writes
+    );
+    if let Some(t) = &ipvs.totals {
+        for (suffix, help, get) in TRAFFIC_FAMILIES {
+            let name = format!("node_ipvs_{suffix}");
+            family(
+                out,
+                &name,
+                "counter",
+                &format!("{help} All services since IPVS was loaded."),
+            );
+            let _ = writeln!(out, "{name} {}", get(&t.totals));
+        }
+    }
+    family(
+        out,
         "lvsd_ipvs_dump_ok",
         "gauge",
         "1 when the kernel table could be read for this scrape.",
@@ -742,6 +1021,17 @@ fn checks(out: &mut String, c: &super::Checks) {
         "Probes that waited for a free pool slot.",
     );
     let _ = writeln!(out, "lvsd_check_pool_waits_total {}", c.pool_waits);
+    family(
+        out,
+        "lvsd_check_child_slot_waits_total",
+        "counter",
+        "Check scripts that waited for a free child slot.",
+    );
+    let _ = writeln!(
+        out,
+        "lvsd_check_child_slot_waits_total {}",
+        c.child_slot_waits
+    );
     family(
         out,
         "lvsd_check_pool_rejected_total",
@@ -826,6 +1116,15 @@ mod tests {
             if rows == 1 {
                 assert!(turns > 10, "one row per slice must take many turns");
             }
+        }
+    }
+
+    #[test]
+    fn integers_are_written_as_by_display() {
+        for v in [0, 7, 10, 1_234_567_890, u64::MAX] {
+            let mut s = String::new();
+            push_u64(&mut s, v);
+            assert_eq!(s, v.to_string());
         }
     }
 

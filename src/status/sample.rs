@@ -2,7 +2,8 @@
 
 use super::*;
 use crate::wire::netlink::ipvs::{
-    flags, AddrFamily, ForwardMethod, Protocol, Scheduler, TrafficTotals,
+    flags, AddrFamily, ForwardMethod, Protocol, Scheduler, TrafficRates, TrafficStats,
+    TrafficTotals,
 };
 use std::net::IpAddr;
 
@@ -66,6 +67,7 @@ pub fn status() -> Status {
             count: 2,
             rejected: 1,
             last_success_unix: 1_796_303_000.25,
+            last_result: "rejected: lvsd.ini:12: weight \"x\" is not a number".into(),
         },
         yields: 4,
         ipvs: Some(Ipvs {
@@ -75,6 +77,22 @@ pub fn status() -> Status {
             kernel: vec![
                 KernelService {
                     service: svc,
+                    stats: TrafficStats {
+                        totals: TrafficTotals {
+                            connections: 1501,
+                            packets_in: 90_010,
+                            packets_out: 0,
+                            bytes_in: 7_200_800,
+                            bytes_out: 0,
+                        },
+                        rates: TrafficRates {
+                            connections: 2,
+                            packets_in: 120,
+                            packets_out: 0,
+                            bytes_in: 9_600,
+                            bytes_out: 0,
+                        },
+                    },
                     dests: vec![
                         (
                             rs1,
@@ -89,6 +107,13 @@ pub fn status() -> Status {
                                     bytes_in: 7_200_000,
                                     bytes_out: 0,
                                 },
+                                rates: TrafficRates {
+                                    connections: 2,
+                                    packets_in: 120,
+                                    packets_out: 0,
+                                    bytes_in: 9_600,
+                                    bytes_out: 0,
+                                },
                             },
                         ),
                         (
@@ -98,12 +123,14 @@ pub fn status() -> Status {
                                 inactive_conns: 0,
                                 persist_conns: 0,
                                 totals: TrafficTotals::default(),
+                                rates: TrafficRates::default(),
                             },
                         ),
                     ],
                 },
                 KernelService {
                     service: sh,
+                    stats: TrafficStats::default(),
                     dests: vec![],
                 },
             ],
@@ -158,6 +185,17 @@ pub fn status() -> Status {
             sync_daemon: "master",
             last_reconcile_us: 2_345,
             reconcile_duration: hist(&[900, 2_345, 40]),
+            unacknowledged_writes: 3,
+            totals: Some(TrafficStats {
+                totals: TrafficTotals {
+                    connections: 4_000,
+                    packets_in: 250_000,
+                    packets_out: 17,
+                    bytes_in: 20_000_000,
+                    bytes_out: 1_700,
+                },
+                rates: TrafficRates::default(),
+            }),
         }),
         vrrp: vec![
             VrrpInstance {
@@ -242,6 +280,7 @@ pub fn status() -> Status {
             in_flight: 1,
             pool_capacity: 4096,
             pool_waits: 2,
+            child_slot_waits: 5,
             pool_rejected: 0,
             pool_full_skips: 1,
             read_budget_yields: 6,
@@ -255,5 +294,35 @@ pub fn status() -> Status {
             open_fds: 17,
             max_fds: 1024,
         },
+        rtnetlink: Rtnetlink {
+            overflows: 1,
+            redumps: 2,
+            pending_requests: 0,
+            untracked: 3,
+            undecodable: 0,
+        },
+        control: Control {
+            clients: 1,
+            accepted: 40,
+            refused: 2,
+            evicted: 1,
+            timed_out: 0,
+            turned_away: 0,
+        },
+        log_lines_lost: 6,
+        announce: vec![
+            Announced {
+                address: "10.9.0.1".into(),
+                group: "edge".into(),
+                announced: true,
+                reason: None,
+            },
+            Announced {
+                address: "10.9.0.2".into(),
+                group: "edge".into(),
+                announced: false,
+                reason: Some("quorum lost on TCP 10.9.0.2:80".into()),
+            },
+        ],
     }
 }

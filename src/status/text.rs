@@ -158,6 +158,47 @@ pub fn render(s: &Status) -> String {
         );
         let _ = writeln!(out, "  start lateness: {}", histogram(&c.start_lateness));
     }
+    for a in &s.announce {
+        match &a.reason {
+            None => {
+                let _ = writeln!(out, "announce {} group {}: announced", a.address, a.group);
+            }
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "announce {} group {}: withdrawn ({why})",
+                    a.address, a.group
+                );
+            }
+        }
+    }
+    let c = &s.control;
+    let _ = writeln!(
+        out,
+        "control: clients {}, accepted {}, refused by peer check {}, idle evicted {}, timed out {}, turned away {}; log lines lost {}",
+        c.clients, c.accepted, c.refused, c.evicted, c.timed_out, c.turned_away, s.log_lines_lost
+    );
+    if let Some(c) = s.checks.as_ref().filter(|c| c.child_slot_waits > 0) {
+        let _ = writeln!(
+            out,
+            "health checks: scripts that waited for a child slot (limits::MAX_CHILDREN) {}",
+            c.child_slot_waits
+        );
+    }
+    let _ = writeln!(out, "last reload: {}", s.reload.last_result);
+    let r = &s.rtnetlink;
+    let _ = writeln!(
+        out,
+        "rtnetlink: overflows {} re-dumps {} pending requests {} untracked {} undecodable {}",
+        r.overflows, r.redumps, r.pending_requests, r.untracked, r.undecodable
+    );
+    if let Some(ipvs) = &s.ipvs {
+        let _ = writeln!(
+            out,
+            "ipvs: unacknowledged writes {}",
+            ipvs.unacknowledged_writes
+        );
+    }
     out
 }
 

@@ -28,8 +28,8 @@ for t in "$HERE"/t_*.sh; do
 done
 run "$HERE/run.sh" --no-build --timeout 900 --tool "$(command -v keepalived || echo /usr/sbin/keepalived)" "${main_suite[@]}"
 # Issue 13: metrics on real IPVS scraped by a real Prometheus, drain with
-# ipvsadm as witness (own boot, the prometheus binary added to the lab).
-run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus "$HERE/t_observe.sh"
+# ipvsadm as witness (own boot, prometheus and promtool added to the lab).
+run "$HERE/run.sh" --no-build --timeout 900 --tool /usr/bin/prometheus --tool /usr/bin/promtool "$HERE/t_observe.sh"
 # Issue 10: restart and reload honesty on real IPVS (own boot).
 run "$HERE/run.sh" --no-build --timeout 300 "$HERE/t_restart_reload.sh"
 # Issue 12: PING/UDP/FILE_CHECK verdicts beside keepalived's checker (own boot, ~12 s).

@@ -2,8 +2,14 @@
 # t_observe: the views and the runtime control of issue 13 on the real
 # kernel IPVS, with ipvsadm as the independent witness:
 # - GET /metrics reports a real active connection (node_ipvs_backend_connections_active);
+# - traffic through the VIP makes the kernel's counters grow, and lvsd's
+#   per-service and per-destination counters (IPVS_*_ATTR_STATS64) equal
+#   `ipvsadm -Ln --stats --exact` read in the same moment; the global
+#   node_ipvs_* totals equal /proc/net/ip_vs_stats; promtool check metrics
+#   passes on the real scrape (--tool /usr/bin/promtool);
 # - with --tool /usr/bin/prometheus (tests/vm/ci.sh), a real Prometheus scrapes
-#   lvsd and PromQL returns the master's state and that active connection;
+#   lvsd and PromQL returns the master's state, that active connection and a
+#   backend's connection counter;
 # - `lvsd rs drain` sets weight 0 at once, keeps the server while its
 #   connection lives, and removes it within about a second of the connection's end;
 # - the drain survives a reload (SIGHUP); `lvsd rs enable` brings the server back;
@@ -60,7 +66,83 @@ expect_match "metrics: dir1 is master" "$M" \
     "keepalived_vrrp_state\{iname=\"VI_1\",intf=\"eth0\",vrid=\"51\",ip_address=\"$V\"\} 2"
 echo "$M" | grep -E '^(node_ipvs_backend_connections_active|lvsd_ipvs_backend_connections_total|keepalived_vrrp_state)' | sed 's/^/    /'
 
-step "a real Prometheus scrapes dir1: PromQL returns the master state and the active connection"
+step "traffic through the VIP: the counters grow and equal ipvsadm -Ln --stats"
+# NAME LABELS -> the value of that series in the scrape $M.
+metric() {
+    if [ -n "$2" ]; then _want="$1{$2}"; else _want=$1; fi
+    printf '%s\n' "$M" | awk -v want="$_want" '$1 == want { print $2 }'
+}
+svc_labels="local_address=\"$V\",local_port=\"80\",proto=\"TCP\",local_mark=\"\""
+be_labels() { echo "local_address=\"$V\",local_port=\"80\",remote_address=\"$1\",remote_port=\"80\",proto=\"TCP\",local_mark=\"\""; }
+SUFFIXES="connections_total incoming_packets_total outgoing_packets_total incoming_bytes_total outgoing_bytes_total"
+# One line per entry of `ipvsadm -Ln --stats --exact` beside lvsd's figures:
+# "what ipvsadm: c ip op ib ob lvsd: c ip op ib ob"; returns 1 on a difference.
+stats_match() {
+    in_ns dir1 ipvsadm -Ln --stats --exact > $W/stats.out || return 1
+    M=$(metrics)
+    : > $W/stats.cmp
+    _bad=0
+    for entry in "svc $V:80" "be $R1:80" "be $R2:80"; do
+        kind=${entry%% *} ep=${entry#* }
+        if [ "$kind" = svc ]; then
+            k=$(awk -v ep="$ep" '$1 == "TCP" && $2 == ep { print $3, $4, $5, $6, $7 }' $W/stats.out)
+            l=""; for s in $SUFFIXES; do l="$l $(metric "lvsd_ipvs_service_$s" "$svc_labels")"; done
+        else
+            k=$(awk -v ep="$ep" '$1 == "->" && $2 == ep { print $3, $4, $5, $6, $7 }' $W/stats.out)
+            l=""; for s in $SUFFIXES; do l="$l $(metric "lvsd_ipvs_backend_$s" "$(be_labels "${ep%:80}")")"; done
+        fi
+        l=${l# }
+        echo "$entry ipvsadm: $k lvsd: $l" >> $W/stats.cmp
+        { [ -n "$k" ] && [ "$k" = "$l" ]; } || _bad=1
+    done
+    return $_bad
+}
+M=$(metrics)
+BEFORE=$(metric lvsd_ipvs_service_connections_total "$svc_labels")
+GLOBAL_BEFORE=$(metric node_ipvs_connections_total "")
+expect_match "service counter before" "$BEFORE" '^[0-9]+$'
+T0=$(now_ms)
+OKS=$(client_requests 20 | grep -vc '^-$')
+echo "  20 requests through the VIP, $OKS answered ($(elapsed_ms $T0) ms)"
+expect_eq "every request answered" "$OKS" 20
+# The kernel folds its per-CPU counters into these totals every 2 s (its
+# rate estimator), closing packets included: compare once all 20 show.
+settled() {
+    stats_match || return 1
+    AFTER=$(metric lvsd_ipvs_service_connections_total "$svc_labels")
+    [ "${AFTER:-0}" -ge $(( BEFORE + 20 )) ]
+}
+T0=$(now_ms)
+if wait_until 15 settled; then
+    echo "figure: counters: lvsd equals ipvsadm -Ln --stats --exact (connections, packets, bytes in and out), all 20 requests counted after $(elapsed_ms $T0) ms:"
+else
+    AFTER=$(metric lvsd_ipvs_service_connections_total "$svc_labels")
+    fail "lvsd's counters differ from ipvsadm -Ln --stats --exact, or the service's connections grew from $BEFORE to $AFTER, not by 20"
+fi
+sed 's/^/    /' $W/stats.cmp
+echo "figure: counters: lvsd_ipvs_service_connections_total $BEFORE -> $AFTER"
+PKTS=$(metric lvsd_ipvs_service_incoming_packets_total "$svc_labels")
+[ "${PKTS:-0}" -gt 0 ] || fail "no incoming packets counted"
+# The global totals are the kernel's /proc/net/ip_vs_stats (hex).
+M=$(metrics)
+GLOBAL=$(metric node_ipvs_connections_total "")
+PROC=$(in_ns dir1 awk 'NR == 3 { print $1 }' /proc/net/ip_vs_stats)
+expect_eq "node_ipvs_connections_total = /proc/net/ip_vs_stats" "$GLOBAL" "$(printf '%d' "0x$PROC")"
+[ "${GLOBAL:-0}" -ge $(( GLOBAL_BEFORE + 20 )) ] || fail "node_ipvs_connections_total grew from $GLOBAL_BEFORE to $GLOBAL"
+echo "figure: counters: node_ipvs_connections_total $GLOBAL_BEFORE -> $GLOBAL"
+printf '%s\n' "$M" | grep -E '^(node_ipvs_[a-z_]+|lvsd_ipvs_service_connections_total|lvsd_ipvs_backend_connections_total)[{ ]' | sed 's/^/    /'
+PROMTOOL=/opt/lab/bin/promtool
+if [ -x "$PROMTOOL" ]; then
+    printf '%s\n' "$M" > $W/metrics.txt
+    if "$PROMTOOL" check metrics < $W/metrics.txt > $W/promtool.out 2>&1; then
+        echo "  promtool check metrics: passed on $(wc -l < $W/metrics.txt) lines"
+    else fail "promtool check metrics"; sed 's/^/    /' $W/promtool.out; fi
+else
+    fail "promtool is not in the lab: run with tests/vm/run.sh --tool /usr/bin/promtool"
+fi
+HELD_CONNS=$(metric lvsd_ipvs_backend_connections_total "$(be_labels "$HELD")")
+
+step "a real Prometheus scrapes dir1: PromQL returns the master state, the active connection and a backend's counter"
 PROM=/opt/lab/bin/prometheus
 promql() { # QUERY (URL-encoded) -> the JSON answer
     printf 'GET /api/v1/query?query=%s HTTP/1.0\r\n\r\n' "$1" | in_ns client timeout 5 nc -w 3 127.0.0.1 9090 | tr -d '\r' | sed '1,/^$/d'
@@ -86,6 +168,11 @@ if [ -x "$PROM" ]; then
         echo "figure: prometheus: node_ipvs_backend_connections_active{remote_address=\"$HELD\"} = 1"
         show_promql "$Q_ACTIVE"
     else fail "PromQL never saw the active connection"; show_promql "$Q_ACTIVE"; fi
+    Q_CONNS="lvsd_ipvs_backend_connections_total%7Bremote_address%3D%22$HELD%22%7D"
+    if wait_until 30 prom_has "$Q_CONNS" ",\"$HELD_CONNS\"\]"; then
+        echo "figure: prometheus: lvsd_ipvs_backend_connections_total{remote_address=\"$HELD\"} = $HELD_CONNS (as ipvsadm --stats)"
+        show_promql "$Q_CONNS"
+    else fail "PromQL never returned $HELD_CONNS for $HELD's connection counter"; show_promql "$Q_CONNS"; fi
     kill $PROM_PID; wait $PROM_PID 2>/dev/null
 else
     fail "prometheus is not in the lab: run with tests/vm/run.sh --tool /usr/bin/prometheus"

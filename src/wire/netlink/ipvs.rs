@@ -638,6 +638,8 @@ pub struct DestStats {
     /// Traffic totals since the destination was added
     /// (IPVS_DEST_ATTR_STATS64, or the 32-bit IPVS_DEST_ATTR_STATS of old kernels).
     pub totals: TrafficTotals,
+    /// The kernel's rate estimates, from the same attribute.
+    pub rates: TrafficRates,
 }
 
 /// The kernel's running totals for a service or destination (`IPVS_STATS_ATTR_*`).
@@ -655,6 +657,31 @@ pub struct TrafficTotals {
     pub bytes_out: u64,
 }
 
+/// The kernel's per-second estimates (its 2-second estimator, as
+/// `ipvsadm -Ln --rate` shows them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct TrafficRates {
+    /// Connections per second.
+    pub connections: u64,
+    /// Packets in per second.
+    pub packets_in: u64,
+    /// Packets out per second.
+    pub packets_out: u64,
+    /// Bytes in per second.
+    pub bytes_in: u64,
+    /// Bytes out per second.
+    pub bytes_out: u64,
+}
+
+/// Totals and rates of one service or destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+pub struct TrafficStats {
+    /// Running totals.
+    pub totals: TrafficTotals,
+    /// Per-second estimates.
+    pub rates: TrafficRates,
+}
+
 /// `IPVS_STATS_ATTR_*` inside the nested statistics attributes.
 pub mod stats_attr {
     /// Connections scheduled.
@@ -667,30 +694,105 @@ pub mod stats_attr {
     pub const INBYTES: u16 = 4;
     /// Outgoing bytes.
     pub const OUTBYTES: u16 = 5;
+    /// Connections per second.
+    pub const CPS: u16 = 6;
+    /// Incoming packets per second.
+    pub const INPPS: u16 = 7;
+    /// Outgoing packets per second.
+    pub const OUTPPS: u16 = 8;
+    /// Incoming bytes per second.
+    pub const INBPS: u16 = 9;
+    /// Outgoing bytes per second.
+    pub const OUTBPS: u16 = 10;
+    /// Alignment padding (STATS64 only).
+    pub const PAD: u16 = 11;
 }
 
-/// Decodes a nested statistics attribute: u64 values in STATS64, u32 in STATS
-/// (bytes are u64 in both). Rates and padding are skipped.
-pub fn parse_totals(payload: &[u8], wide: bool) -> Result<TrafficTotals, DecodeError> {
-    let mut t = TrafficTotals::default();
+/// Decodes a nested statistics attribute (`what` names it in errors): every
+/// value is u64 in STATS64 (`wide`); in the old STATS the byte totals are
+/// u64 and the rest u32 (ip_vs_genl_fill_stats). A value of another width is
+/// an error, never a guess; unknown attributes are skipped.
+pub fn parse_stats(
+    payload: &[u8],
+    wide: bool,
+    what: &'static str,
+) -> Result<TrafficStats, DecodeError> {
+    let mut s = TrafficStats::default();
     for a in Attrs::new(payload) {
         let a = a?;
-        let bytes = matches!(a.kind, stats_attr::INBYTES | stats_attr::OUTBYTES);
         let field = match a.kind {
-            stats_attr::CONNS => &mut t.connections,
-            stats_attr::INPKTS => &mut t.packets_in,
-            stats_attr::OUTPKTS => &mut t.packets_out,
-            stats_attr::INBYTES => &mut t.bytes_in,
-            stats_attr::OUTBYTES => &mut t.bytes_out,
+            stats_attr::CONNS => &mut s.totals.connections,
+            stats_attr::INPKTS => &mut s.totals.packets_in,
+            stats_attr::OUTPKTS => &mut s.totals.packets_out,
+            stats_attr::INBYTES => &mut s.totals.bytes_in,
+            stats_attr::OUTBYTES => &mut s.totals.bytes_out,
+            stats_attr::CPS => &mut s.rates.connections,
+            stats_attr::INPPS => &mut s.rates.packets_in,
+            stats_attr::OUTPPS => &mut s.rates.packets_out,
+            stats_attr::INBPS => &mut s.rates.bytes_in,
+            stats_attr::OUTBPS => &mut s.rates.bytes_out,
             _ => continue,
         };
-        *field = if wide || bytes {
-            a.u64()?
-        } else {
-            u64::from(a.u32()?)
-        };
+        let long = wide || matches!(a.kind, stats_attr::INBYTES | stats_attr::OUTBYTES);
+        let want = if long { 8 } else { 4 };
+        if a.payload.len() != want {
+            return Err(DecodeError::BadAttribute {
+                what,
+                len: a.payload.len(),
+            });
+        }
+        *field = if long { a.u64()? } else { u64::from(a.u32()?) };
     }
-    Ok(t)
+    Ok(s)
+}
+
+/// As [`parse_stats`], the totals only.
+pub fn parse_totals(payload: &[u8], wide: bool) -> Result<TrafficTotals, DecodeError> {
+    Ok(parse_stats(payload, wide, "IPVS_STATS_ATTR")?.totals)
+}
+
+/// Decodes `/proc/net/ip_vs_stats`: the kernel's totals over every service
+/// since IPVS was loaded (what node_exporter's ipvs collector reads). Two
+/// header lines, one line of five hex totals, a blank line, one header line,
+/// one line of five hex rates (ip_vs_stats_show).
+pub fn parse_proc_stats(text: &str) -> Result<TrafficStats, String> {
+    let lines: Vec<&str> = text.lines().collect();
+    let five = |index: usize, what: &str| -> Result<[u64; 5], String> {
+        let line = lines
+            .get(index)
+            .ok_or_else(|| format!("{what}: line {} missing", index + 1))?;
+        let mut out = [0u64; 5];
+        let mut fields = line.split_whitespace();
+        for (i, slot) in out.iter_mut().enumerate() {
+            let f = fields
+                .next()
+                .ok_or_else(|| format!("{what}: line {} has {i} fields, not 5", index + 1))?;
+            *slot = u64::from_str_radix(f, 16)
+                .map_err(|_| format!("{what}: line {}: {f:?} is not a hex number", index + 1))?;
+        }
+        if fields.next().is_some() {
+            return Err(format!("{what}: line {} has more than 5 fields", index + 1));
+        }
+        Ok(out)
+    };
+    let t = five(2, "totals")?;
+    let r = five(5, "rates")?;
+    Ok(TrafficStats {
+        totals: TrafficTotals {
+            connections: t[0],
+            packets_in: t[1],
+            packets_out: t[2],
+            bytes_in: t[3],
+            bytes_out: t[4],
+        },
+        rates: TrafficRates {
+            connections: r[0],
+            packets_in: r[1],
+            packets_out: r[2],
+            bytes_in: r[3],
+            bytes_out: r[4],
+        },
+    })
 }
 
 /// Sync daemon role (`IP_VS_STATE_*`).
@@ -1026,8 +1128,8 @@ pub fn encode_flush(buf: &mut [u8], family: u16, seq: u32) -> Result<usize, Enco
 /// A decoded IPVS message (a dump entry or a GET reply).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IpvsReply {
-    /// One service of a GET_SERVICE dump.
-    Service(Service),
+    /// One service of a GET_SERVICE dump, with its counters.
+    Service(Service, TrafficStats),
     /// One destination of a GET_DEST dump, with its counters.
     Dest(Dest, DestStats),
     /// One sync daemon of a GET_DAEMON dump.
@@ -1040,8 +1142,16 @@ pub enum IpvsReply {
     Other(u8),
 }
 
-/// Decodes a nested IPVS_CMD_ATTR_SERVICE payload.
+/// Decodes a nested IPVS_CMD_ATTR_SERVICE payload (its statistics are skipped).
 pub fn parse_service(payload: &[u8]) -> Result<Service, DecodeError> {
+    Ok(parse_service_with_stats(payload)?.0)
+}
+
+/// Decodes a nested IPVS_CMD_ATTR_SERVICE payload with its statistics
+/// (IPVS_SVC_ATTR_STATS64, or the 32-bit IPVS_SVC_ATTR_STATS of old kernels).
+pub fn parse_service_with_stats(payload: &[u8]) -> Result<(Service, TrafficStats), DecodeError> {
+    let mut stats = TrafficStats::default();
+    let mut have64 = false;
     let mut af = None;
     let mut protocol = None;
     let mut addr_attr = None;
@@ -1082,6 +1192,13 @@ pub fn parse_service(payload: &[u8]) -> Result<Service, DecodeError> {
             }
             svc_attr::TIMEOUT => timeout = a.u32()?,
             svc_attr::NETMASK => netmask = Some(a),
+            svc_attr::STATS64 => {
+                stats = parse_stats(a.payload, true, "IPVS_SVC_ATTR_STATS64")?;
+                have64 = true;
+            }
+            svc_attr::STATS if !have64 => {
+                stats = parse_stats(a.payload, false, "IPVS_SVC_ATTR_STATS")?
+            }
             svc_attr::PE_NAME => {
                 let mut s = ShortName::new();
                 s.push_str(a.str()?)
@@ -1123,14 +1240,15 @@ pub fn parse_service(payload: &[u8]) -> Result<Service, DecodeError> {
         }
         (Some(n), AddrFamily::V6) => n.u32()?.min(128) as u8,
     };
-    Ok(Service {
+    let service = Service {
         key,
         scheduler: scheduler.ok_or(DecodeError::Missing("IPVS_SVC_ATTR_SCHED_NAME"))?,
         flags: fl,
         timeout,
         prefix_len,
         pe_name,
-    })
+    };
+    Ok((service, stats))
 }
 
 /// Decodes a nested IPVS_CMD_ATTR_DEST payload; `service_af` is used when the kernel
@@ -1168,10 +1286,14 @@ pub fn parse_dest(
             dest_attr::INACT_CONNS => stats.inactive_conns = a.u32()?,
             dest_attr::PERSIST_CONNS => stats.persist_conns = a.u32()?,
             dest_attr::STATS64 => {
-                stats.totals = parse_totals(a.payload, true)?;
+                let t = parse_stats(a.payload, true, "IPVS_DEST_ATTR_STATS64")?;
+                (stats.totals, stats.rates) = (t.totals, t.rates);
                 have64 = true;
             }
-            dest_attr::STATS if !have64 => stats.totals = parse_totals(a.payload, false)?,
+            dest_attr::STATS if !have64 => {
+                let t = parse_stats(a.payload, false, "IPVS_DEST_ATTR_STATS")?;
+                (stats.totals, stats.rates) = (t.totals, t.rates);
+            }
             dest_attr::TUN_TYPE => {
                 dest.tunnel_type = TunnelType::from_raw(a.u8()?)
                     .ok_or(DecodeError::BadValue("IPVS_DEST_ATTR_TUN_TYPE"))?
@@ -1256,10 +1378,11 @@ pub fn parse_reply(payload: &[u8], service_af: AddrFamily) -> Result<IpvsReply, 
         Err(DecodeError::Missing(what))
     };
     match hdr.cmd {
-        cmd::NEW_SERVICE => Ok(IpvsReply::Service(parse_service(nested(
-            cmd_attr::SERVICE,
-            "IPVS_CMD_ATTR_SERVICE",
-        )?)?)),
+        cmd::NEW_SERVICE => {
+            let (s, st) =
+                parse_service_with_stats(nested(cmd_attr::SERVICE, "IPVS_CMD_ATTR_SERVICE")?)?;
+            Ok(IpvsReply::Service(s, st))
+        }
         cmd::NEW_DEST => {
             let (d, s) = parse_dest(nested(cmd_attr::DEST, "IPVS_CMD_ATTR_DEST")?, service_af)?;
             Ok(IpvsReply::Dest(d, s))

@@ -160,7 +160,7 @@ fn kernel_service_reply_strips_hashed_flag_and_ignores_stats() {
         b.attr_u32(1, 99).unwrap();
         b.end_nested(st).unwrap();
     });
-    let IpvsReply::Service(s) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+    let IpvsReply::Service(s, st) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
         panic!("not a service");
     };
     assert_eq!(s.key.to_string(), "UDP 10.0.0.100:53");
@@ -170,6 +170,8 @@ fn kernel_service_reply_strips_hashed_flag_and_ignores_stats() {
     );
     assert_eq!(s.flags, flags::PERSISTENT);
     assert_eq!((s.timeout, s.prefix_len), (60, 24));
+    // The 32-bit STATS of an old kernel still count.
+    assert_eq!(st.totals.connections, 99);
     for cut in NLMSG_HDRLEN..n {
         let _ = parse_reply(&buf[NLMSG_HDRLEN..cut], AddrFamily::V4);
     }
@@ -217,6 +219,7 @@ fn dest_round_trips_including_tunnel_and_stats() {
             inactive_conns: 4,
             persist_conns: 5,
             totals: TrafficTotals::default(),
+            rates: TrafficRates::default(),
         }
     );
     // And our own encoding decodes to the same destination.
@@ -411,8 +414,12 @@ fn dest_traffic_totals_from_stats64_and_stats() {
         }
         b.attr(4, &(base + 3).to_ne_bytes()).unwrap();
         b.attr(5, &(base + 4).to_ne_bytes()).unwrap();
-        // CPS (a rate): ignored.
-        b.attr_u32(6, 77).unwrap();
+        // CPS (a rate), as wide as the rest.
+        if wide {
+            b.attr(6, &77u64.to_ne_bytes()).unwrap();
+        } else {
+            b.attr_u32(6, 77).unwrap();
+        }
         b.end_nested(nest).unwrap();
     };
     let mut buf = [0u8; 512];
@@ -467,4 +474,210 @@ fn dest_traffic_totals_from_stats64_and_stats() {
         fill_stats(b, dest_attr::STATS64, false, 9);
     });
     assert!(parse_reply(payload(&buf, n), AddrFamily::V4).is_err());
+}
+
+/// Writes a kernel-shaped statistics nest: STATS64 has every value as u64
+/// behind a PAD attribute; STATS has u32 values except the byte totals
+/// (ip_vs_genl_fill_stats64 / ip_vs_genl_fill_stats).
+fn stats_nest(b: &mut MessageBuilder<'_>, kind: u16, wide: bool, base: u64) {
+    let nest = b.begin_nested(kind).unwrap();
+    if wide {
+        b.attr(stats_attr::PAD, &[]).unwrap();
+    }
+    for attr in 1u16..=10 {
+        let v = base + u64::from(attr);
+        if wide || matches!(attr, stats_attr::INBYTES | stats_attr::OUTBYTES) {
+            b.attr(attr, &v.to_ne_bytes()).unwrap();
+        } else {
+            b.attr_u32(attr, v as u32).unwrap();
+        }
+    }
+    b.end_nested(nest).unwrap();
+}
+
+fn service_with(buf: &mut [u8], stats: impl FnOnce(&mut MessageBuilder<'_>)) -> usize {
+    kernel_msg(buf, cmd::NEW_SERVICE, cmd_attr::SERVICE, |b| {
+        b.attr_u16(svc_attr::AF, 2).unwrap();
+        b.attr_u16(svc_attr::PROTOCOL, 6).unwrap();
+        b.attr(
+            svc_attr::ADDR,
+            &[10, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        b.attr_be16(svc_attr::PORT, 80).unwrap();
+        b.attr_str(svc_attr::SCHED_NAME, "rr").unwrap();
+        b.attr(svc_attr::FLAGS, &[2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])
+            .unwrap();
+        stats(b);
+    })
+}
+
+/// A service's STATS64 gives totals and rates; it wins over STATS in either order.
+#[test]
+fn service_stats64_totals_and_rates() {
+    let mut buf = [0u8; 1024];
+    for order in [true, false] {
+        let n = service_with(&mut buf, |b| {
+            if order {
+                stats_nest(b, svc_attr::STATS64, true, 6_000_000_000);
+                stats_nest(b, svc_attr::STATS, false, 7);
+            } else {
+                stats_nest(b, svc_attr::STATS, false, 7);
+                stats_nest(b, svc_attr::STATS64, true, 6_000_000_000);
+            }
+        });
+        let IpvsReply::Service(s, st) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap()
+        else {
+            panic!("not a service");
+        };
+        assert_eq!(s.key.to_string(), "TCP 10.0.0.100:80");
+        let b = 6_000_000_000;
+        assert_eq!(
+            st,
+            TrafficStats {
+                totals: TrafficTotals {
+                    connections: b + 1,
+                    packets_in: b + 2,
+                    packets_out: b + 3,
+                    bytes_in: b + 4,
+                    bytes_out: b + 5,
+                },
+                rates: TrafficRates {
+                    connections: b + 6,
+                    packets_in: b + 7,
+                    packets_out: b + 8,
+                    bytes_in: b + 9,
+                    bytes_out: b + 10,
+                },
+            },
+            "STATS64 first: {order}"
+        );
+    }
+    // Only the old STATS: u32 counters and rates, u64 bytes.
+    let n = service_with(&mut buf, |b| stats_nest(b, svc_attr::STATS, false, 7));
+    let IpvsReply::Service(_, st) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+        panic!("not a service");
+    };
+    assert_eq!(st.totals.connections, 8);
+    assert_eq!(st.totals.bytes_out, 12);
+    assert_eq!(st.rates.bytes_out, 17);
+    // No statistics at all: zeros, not an error.
+    let n = service_with(&mut buf, |_| {});
+    let IpvsReply::Service(_, st) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+        panic!("not a service");
+    };
+    assert_eq!(st, TrafficStats::default());
+}
+
+/// Destination rates come from the same STATS64 nest as its totals.
+#[test]
+fn dest_rates_from_stats64() {
+    let mut buf = [0u8; 1024];
+    let n = kernel_msg(&mut buf, cmd::NEW_DEST, cmd_attr::DEST, |b| {
+        b.attr(
+            dest_attr::ADDR,
+            &[10, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        )
+        .unwrap();
+        b.attr_be16(dest_attr::PORT, 80).unwrap();
+        b.attr_u32(dest_attr::FWD_METHOD, 2).unwrap();
+        b.attr_u32(dest_attr::ACTIVE_CONNS, 4).unwrap();
+        b.attr_u32(dest_attr::INACT_CONNS, 9).unwrap();
+        stats_nest(b, dest_attr::STATS64, true, 100);
+    });
+    let IpvsReply::Dest(_, st) = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap() else {
+        panic!("not a dest");
+    };
+    assert_eq!((st.active_conns, st.inactive_conns), (4, 9));
+    assert_eq!(st.totals.connections, 101);
+    assert_eq!(
+        st.rates,
+        TrafficRates {
+            connections: 106,
+            packets_in: 107,
+            packets_out: 108,
+            bytes_in: 109,
+            bytes_out: 110,
+        }
+    );
+}
+
+/// Malformed statistics are typed errors that name the attribute: a value
+/// of the wrong width, a nest cut short, an attribute longer than its nest.
+/// Every truncation of a whole reply is an error or a value, never a panic.
+#[test]
+fn malformed_service_stats_are_named_errors() {
+    let mut buf = [0u8; 1024];
+    // A u32 where STATS64 has u64 (a rate).
+    let n = service_with(&mut buf, |b| {
+        let nest = b.begin_nested(svc_attr::STATS64).unwrap();
+        b.attr(stats_attr::CONNS, &1u64.to_ne_bytes()).unwrap();
+        b.attr_u32(stats_attr::CPS, 1).unwrap();
+        b.end_nested(nest).unwrap();
+    });
+    let err = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap_err();
+    assert!(
+        err.to_string().contains("IPVS_SVC_ATTR_STATS64"),
+        "names the attribute: {err}"
+    );
+    // A u64 where the old STATS has u32 (connections).
+    let n = service_with(&mut buf, |b| {
+        let nest = b.begin_nested(svc_attr::STATS).unwrap();
+        b.attr(stats_attr::CONNS, &1u64.to_ne_bytes()).unwrap();
+        b.end_nested(nest).unwrap();
+    });
+    let err = parse_reply(payload(&buf, n), AddrFamily::V4).unwrap_err();
+    assert!(err.to_string().contains("IPVS_SVC_ATTR_STATS"), "{err}");
+    // Bytes of 3 in the old STATS (must be u64 there too).
+    let n = service_with(&mut buf, |b| {
+        let nest = b.begin_nested(svc_attr::STATS).unwrap();
+        b.attr(stats_attr::INBYTES, &[1, 2, 3]).unwrap();
+        b.end_nested(nest).unwrap();
+    });
+    assert!(parse_reply(payload(&buf, n), AddrFamily::V4).is_err());
+    // A nested attribute whose length runs past its nest.
+    let n = service_with(&mut buf, |b| {
+        // Inside STATS64: an attribute header claiming 0x40 bytes, 8 there.
+        b.attr(svc_attr::STATS64, &[0x40, 0, 1, 0, 0, 0, 0, 0])
+            .unwrap();
+    });
+    let got = parse_reply(payload(&buf, n), AddrFamily::V4);
+    assert!(got.is_err(), "overrun accepted: {got:?}");
+    // Every cut of a good reply: no panic.
+    let n = service_with(&mut buf, |b| stats_nest(b, svc_attr::STATS64, true, 1));
+    for cut in NLMSG_HDRLEN..n {
+        let _ = parse_reply(&buf[NLMSG_HDRLEN..cut], AddrFamily::V4);
+    }
+}
+
+/// /proc/net/ip_vs_stats as a 6.1 kernel prints it (ip_vs_stats_show), hex.
+#[test]
+fn proc_stats_are_decoded_and_malformed_ones_named() {
+    let text = "   Total Incoming Outgoing         Incoming         Outgoing\n\
+                \x20  Conns  Packets  Packets            Bytes            Bytes\n\
+                \x20     1F      3E8        0            186A0                0\n\
+                \n\
+                \x20Conns/s   Pkts/s   Pkts/s          Bytes/s          Bytes/s\n\
+                \x20      2       10        0              400                0\n";
+    let st = parse_proc_stats(text).unwrap();
+    assert_eq!(
+        st.totals,
+        TrafficTotals {
+            connections: 31,
+            packets_in: 1000,
+            packets_out: 0,
+            bytes_in: 100_000,
+            bytes_out: 0,
+        }
+    );
+    assert_eq!(st.rates.packets_in, 16);
+    assert_eq!(st.rates.bytes_in, 1024);
+    let short = parse_proc_stats("a\nb\n").unwrap_err();
+    assert!(short.contains("totals: line 3 missing"), "{short}");
+    let bad = parse_proc_stats(&text.replace("3E8", "xyz")).unwrap_err();
+    assert!(bad.contains("\"xyz\" is not a hex number"), "{bad}");
+    let few = parse_proc_stats(&text.replace("186A0", "")).unwrap_err();
+    assert!(few.contains("4 fields, not 5"), "{few}");
+    let no_rates = parse_proc_stats(&text.lines().take(3).collect::<Vec<_>>().join("\n"));
+    assert!(no_rates.unwrap_err().contains("rates: line 6 missing"));
 }
