@@ -315,11 +315,7 @@ fn register_fd(ev: &Loop, fd: i32, source: Source, what: &str) -> Result<(), Dae
 /// Least privilege, before anything reads outside input: the bounding set
 /// and the permitted set shrink now; what only the control socket's group
 /// needs (setfsgid, chown) goes right after it is bound.
-fn bind_control(
-    config: &Config,
-    opts: &Options,
-    ev: &Loop,
-) -> Result<(ControlServer, PathBuf), DaemonError> {
+fn bind_control(config: &Config, opts: &Options, ev: &Loop) -> Result<ControlServer, DaemonError> {
     let keep = needed_caps(config, opts.dry_run);
     let setup_only = if config.global.control_socket_group.is_some() {
         caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
@@ -335,7 +331,26 @@ fn bind_control(
     control
         .register(ev.registry())
         .map_err(setup_err("registering control socket"))?;
-    Ok((control, control_path))
+    Ok(control)
+}
+
+/// The IPVS side, and the health checks starting from the health its
+/// table already holds (servers adopted at a restart keep serving).
+fn setup_lvs_checks(
+    config: &Config,
+    now: Instant,
+    dry_run: bool,
+) -> Result<(Option<lvs::Lvs>, checks::Checks), DaemonError> {
+    let lvs = lvs::Lvs::setup(config, now, dry_run).map_err(|e| match e {
+        lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
+        lvs::LvsError::Other(s) => DaemonError::Setup(s),
+    })?;
+    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                 d: &crate::wire::netlink::ipvs::DestKey| {
+        lvs.as_ref().and_then(|l| l.known_health(s, d))
+    };
+    let checks = checks::Checks::setup(config, now, &known).map_err(DaemonError::Setup)?;
+    Ok((lvs, checks))
 }
 
 /// The rtnetlink event socket, registered with the loop.
@@ -422,21 +437,13 @@ impl Daemon {
             Source::Signal,
             "registering signalfd",
         )?;
-        let (control, control_path) = bind_control(&config, opts, ev)?;
+        let control = bind_control(&config, opts, ev)?;
         // The VMACs first: the events of their making are not for the loop.
         let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
         let rtnl = open_rtnl(ev)?;
         let vrrp = setup_vrrp(&config, vmacs, ev)?;
         let now = ev.now();
-        let lvs = lvs::Lvs::setup(&config, now, opts.dry_run).map_err(|e| match e {
-            lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
-            lvs::LvsError::Other(s) => DaemonError::Setup(s),
-        })?;
-        let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
-                     d: &crate::wire::netlink::ipvs::DestKey| {
-            lvs.as_ref().and_then(|l| l.known_health(s, d))
-        };
-        let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
+        let (lvs, checks) = setup_lvs_checks(&config, now, opts.dry_run)?;
         let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
             .map_err(DaemonError::Setup)?;
         let announce =
@@ -496,19 +503,19 @@ impl Daemon {
             yields: 0,
             last_reload: "none".to_owned(),
         };
-        info!(
-            "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
-            env!("CARGO_PKG_VERSION"),
-            daemon.vrrp.instances.len(),
-            daemon.config.virtual_servers.len(),
-            control_path.display()
-        );
         Ok(daemon)
     }
 
     /// What runs once before the loop: the start's VRRP state, addresses,
     /// static routes, ha_suspend, start hooks and the first check starts.
     fn start(&mut self, now: Instant, ev: &mut Loop) -> Result<(), DaemonError> {
+        info!(
+            "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
+            env!("CARGO_PKG_VERSION"),
+            self.vrrp.instances.len(),
+            self.config.virtual_servers.len(),
+            self.config.global.control_socket
+        );
         info!(
             "capabilities kept: {} (bounding set {})",
             caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
