@@ -33,15 +33,12 @@ use lvsd::config::{load_str, Config};
 /// [`EXPECT_REFUSED`]); the test says which.
 const KNOWN_INERT: &[(&str, &str, &str, &str)] = &[
     // Empty: issue 10's inert keys (log_target, quorum_up/down, omega,
-    // ha_suspend, notify_up/down) now take effect and AH is refused. Add an
+    // ha_suspend, notify_up/down) now take effect, and so does AH. Add an
     // entry only for a known defect being fixed, with the reason.
 ];
 
 /// Probes whose value `lvsd check` refuses on purpose: (section, key, value).
-const EXPECT_REFUSED: &[(&str, &str, &str)] = &[
-    // issue 10: AH cannot build adverts, so `lvsd check` refuses it.
-    ("vrrp_instance", "auth_type", "AH"),
-];
+const EXPECT_REFUSED: &[(&str, &str, &str)] = &[];
 
 /// A valid base configuration with every section kind. `#slot` lines are
 /// where a probe's lines go, so that every other line keeps its number.
@@ -317,6 +314,7 @@ fn probes() -> Vec<Probe> {
         p("global", "notify_timeout", "7"),
         p("global", "vrrp_garp_master_delay", "2"),
         p("global", "vrrp_garp_master_repeat", "3"),
+        p("global", "vrrp_strict", "yes"),
         p("global", "vrrp_garp_master_refresh", "0"),
         p("global", "vrrp_garp_master_refresh_repeat", "2"),
         p("global", "reconcile_interval", "2"),
@@ -416,6 +414,8 @@ fn probes() -> Vec<Probe> {
         p("vrrp_instance", "garp_master_delay", "2"),
         p("vrrp_instance", "garp_master_repeat", "3"),
         p("vrrp_instance", "garp_master_refresh", "0"),
+        p("vrrp_instance", "garp_master_refresh_repeat", "3"),
+        p("vrrp_instance", "strict_mode", "yes"),
         p("vrrp_instance", "notify_master", "/bin/true master"),
         p("vrrp_instance", "notify_backup", "/bin/true backup"),
         p("vrrp_instance", "notify_fault", "/bin/true fault"),

@@ -1,6 +1,8 @@
 //! Root-only: interop with Debian's keepalived 2.2.7 (VRRP only) as the peer on
-//! a bridge, both ways round, VRRPv2 with PASS auth and VRRPv3: each side
-//! accepts the other's adverts and failover works in both directions.
+//! a bridge, both ways round, VRRPv2 with PASS auth, VRRPv2 with AH auth
+//! (IPsec AH, HMAC-MD5-96) and VRRPv3: each side accepts the other's adverts
+//! and failover works in both directions. With AH, a wrong key is rejected
+//! and counted by both.
 
 mod common;
 mod vrrp_netns;
@@ -23,13 +25,30 @@ fn have_keepalived() -> bool {
 #[derive(Clone, Copy)]
 enum Version {
     V2Pass,
+    V2Ah,
+    /// AH between unicast peers (keepalived then leaves the TTL out of the ICV).
+    V2AhUnicast,
     V3,
+}
+
+/// 10.254.N of a VIP 10.254.N.100.
+fn subnet(vip: &str) -> &str {
+    vip.rsplit_once('.').map_or(vip, |(net, _)| net)
 }
 
 fn lvsd_ini(v: Version, priority: u8, vip: &str) -> String {
     let proto = match v {
-        Version::V2Pass => "version = 2\nadvert_int = 1\nauth_type = PASS\nauth_pass = s3cret",
-        Version::V3 => "version = 3\nadvert_int = 0.5",
+        Version::V2Pass => {
+            "version = 2\nadvert_int = 1\nauth_type = PASS\nauth_pass = s3cret".to_owned()
+        }
+        Version::V2Ah => {
+            "version = 2\nadvert_int = 1\nauth_type = AH\nauth_pass = s3cret".to_owned()
+        }
+        Version::V2AhUnicast => format!(
+            "version = 2\nadvert_int = 1\nauth_type = AH\nauth_pass = s3cret\nunicast_peer = {}.2",
+            subnet(vip)
+        ),
+        Version::V3 => "version = 3\nadvert_int = 0.5".to_owned(),
     };
     format!(
         "[global]
@@ -49,9 +68,16 @@ virtual_ipaddress = {vip}
 fn keepalived_conf(v: Version, priority: u8, vip: &str) -> String {
     let proto = match v {
         Version::V2Pass => {
-            "version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }"
+            "version 2\n    advert_int 1\n    authentication {\n        auth_type PASS\n        auth_pass s3cret\n    }".to_owned()
         }
-        Version::V3 => "version 3\n    advert_int 0.5",
+        Version::V2Ah => {
+            "version 2\n    advert_int 1\n    authentication {\n        auth_type AH\n        auth_pass s3cret\n    }".to_owned()
+        }
+        Version::V2AhUnicast => format!(
+            "version 2\n    advert_int 1\n    authentication {{\n        auth_type AH\n        auth_pass s3cret\n    }}\n    unicast_src_ip {net}.2\n    unicast_peer {{\n        {net}.1\n    }}",
+            net = subnet(vip)
+        ),
+        Version::V3 => "version 3\n    advert_int 0.5".to_owned(),
     };
     format!(
         "global_defs {{
@@ -186,6 +212,84 @@ fn v2_pass_lvsd_master_keepalived_backup() {
 #[test]
 fn v2_pass_keepalived_master_lvsd_backup() {
     interop("lvk2b", 21, Version::V2Pass, false);
+}
+
+#[test]
+fn v2_ah_lvsd_master_keepalived_backup() {
+    interop("lvkam", 24, Version::V2Ah, true);
+}
+
+#[test]
+fn v2_ah_keepalived_master_lvsd_backup() {
+    interop("lvkab", 25, Version::V2Ah, false);
+}
+
+#[test]
+fn v2_ah_unicast_lvsd_master_keepalived_backup() {
+    interop("lvkaum", 27, Version::V2AhUnicast, true);
+}
+
+#[test]
+fn v2_ah_unicast_keepalived_master_lvsd_backup() {
+    interop("lvkaub", 28, Version::V2AhUnicast, false);
+}
+
+/// AH with different keys: neither side accepts the other's adverts, both
+/// count them as authentication failures, and both become master (the
+/// split brain a wrong key causes, which the counters make visible).
+#[test]
+fn v2_ah_wrong_key_is_rejected_and_counted_by_both() {
+    if !common::require_or_skip(vrrp_netns::can_run(), "root and `ip netns` (iproute2)")
+        || !common::require_or_skip(have_keepalived(), "keepalived (apt package keepalived)")
+    {
+        return;
+    }
+    let net = 26;
+    let lan = Lan::new("lvkaw", net, 2);
+    let vip = format!("10.254.{net}.100");
+    let vip32 = format!("{vip}/32");
+    let mut lvsd = lan.lvsd(1, &lvsd_ini(Version::V2Ah, 90, &vip));
+    let other = keepalived_conf(Version::V2Ah, 100, &vip).replace("s3cret", "0ther");
+    let mut ka = lan.keepalived(2, &other);
+    let ctx = logs(&[&lvsd, &ka]);
+    ka.start();
+    wait_for(
+        "keepalived becomes master",
+        15 * S,
+        || ka.has_addr("eth0", &vip32),
+        &ctx,
+    );
+    lvsd.start();
+    // lvsd hears nothing it can verify: it takes over after its down interval.
+    wait_for(
+        "lvsd, deaf to the wrong key, becomes master too",
+        10 * S,
+        || lvsd.has_addr("eth0", &vip32),
+        &ctx,
+    );
+    let st = lvsd.status();
+    let bad_auth = st
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("bad_auth="))
+        .and_then(|n| n.parse::<u64>().ok())
+        .unwrap_or(0);
+    assert!(
+        bad_auth >= 2,
+        "lvsd did not count keepalived's adverts as bad_auth:\n{st}\n{}",
+        ctx()
+    );
+    assert!(
+        st.contains("received 0"),
+        "lvsd accepted an advert with the wrong key:\n{st}\n{}",
+        ctx()
+    );
+    // keepalived rejects ours the same way ("invalid IPSEC HMAC-MD5 value").
+    wait_for(
+        "keepalived logs the bad ICV of lvsd's adverts",
+        5 * S,
+        || ka.logs().contains("IPSEC HMAC-MD5"),
+        &ctx,
+    );
 }
 
 #[test]

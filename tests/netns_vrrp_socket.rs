@@ -68,7 +68,8 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
         let rx = s.spawn(move || {
             netns::run_in(&a4, || {
                 let info = iface::lookup("va").unwrap().expect("va");
-                let rx = vrrp_socket::VrrpReceiver::open("va", info.index, false, true).unwrap();
+                let rx =
+                    vrrp_socket::VrrpReceiver::open("va", info.index, false, true, false).unwrap();
                 receive_one(&rx)
             })
             .unwrap()
@@ -80,8 +81,13 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
                 info.primary(false),
                 Some(IpAddr::V4(Ipv4Addr::new(10, 255, 0, 2)))
             );
-            let tx = vrrp_socket::VrrpSender::open("vb", info.index, info.primary(false).unwrap())
-                .unwrap();
+            let tx = vrrp_socket::VrrpSender::open(
+                "vb",
+                info.index,
+                info.primary(false).unwrap(),
+                false,
+            )
+            .unwrap();
             for _ in 0..3 {
                 tx.send(IpAddr::V4(MULTICAST_V4), payload).unwrap();
                 std::thread::sleep(Duration::from_millis(100));
@@ -100,7 +106,8 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
         let rx = s.spawn(move || {
             netns::run_in(&a6, || {
                 let info = iface::lookup("va").unwrap().expect("va");
-                let rx = vrrp_socket::VrrpReceiver::open("va", info.index, true, true).unwrap();
+                let rx =
+                    vrrp_socket::VrrpReceiver::open("va", info.index, true, true, false).unwrap();
                 receive_one(&rx)
             })
             .unwrap()
@@ -113,7 +120,7 @@ fn multicast_adverts_cross_a_veth_with_ttl_255() {
             let primary = info.primary(true).expect("a link-local address");
             assert!(info.ipv6.iter().any(|a| IpAddr::V6(*a) == primary));
             assert!(info.ipv6.iter().any(|a| IpAddr::V6(*a) == src));
-            let tx = vrrp_socket::VrrpSender::open("vb", info.index, src).unwrap();
+            let tx = vrrp_socket::VrrpSender::open("vb", info.index, src, false).unwrap();
             for _ in 0..3 {
                 tx.send(IpAddr::V6(MULTICAST_V6), payload).unwrap();
                 std::thread::sleep(Duration::from_millis(100));

@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use libfuzzer_sys::fuzz_target;
-use lvsd::vrrp::receive::{receive_check, Expectation, ReceiveMeta};
+use lvsd::vrrp::receive::{receive_check, receive_check_ipv4, Expectation, ReceiveMeta};
 use lvsd::wire::vrrp::{
     AddressList, Auth, Family, Packet, Repr, Version, MULTICAST_V4, MULTICAST_V6,
 };
@@ -32,14 +32,20 @@ fuzz_target!(|data: &[u8]| {
         version: if selector & 16 == 0 { Version::V2 } else { Version::V3 },
         auth: match selector >> 5 {
             0 => Auth::None,
-            1 => Auth::Ah,
+            1 => Auth::ah(b"1111"),
             _ => Auth::pass(b"1111"),
         },
         advert_interval_cs: 100,
         vips: &vips,
         peers: if selector & 4 != 0 { &peers } else { &[] },
+        ah_sequence: u32::from(selector),
     };
     let _ = receive_check(payload, &meta, |vrid| (vrid & 1 == 0).then_some(expect));
+    // The same bytes as a whole IPv4 datagram (AH adverts are verified
+    // against their IPv4 header): the first 20 bytes are the header.
+    if let Some((header, rest)) = payload.split_at_checked(20) {
+        let _ = receive_check_ipv4(header, rest, &meta, |vrid| (vrid & 1 == 0).then_some(expect));
+    }
 
     let family = Family::of(src);
     let Ok(packet) = Packet::new_checked(payload, family) else {

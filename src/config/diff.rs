@@ -42,6 +42,7 @@ fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
         &new.enable_script_security,
     );
     key(out, s, "notify_fifo", &old.notify_fifo, &new.notify_fifo);
+    key(out, s, "vrrp_strict", &old.vrrp_strict, &new.vrrp_strict);
     key(
         out,
         s,
@@ -305,8 +306,16 @@ fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) 
         &o.garp_master_refresh,
         &n.garp_master_refresh,
     );
+    key(
+        out,
+        s,
+        "garp_master_refresh_repeat",
+        &o.garp_master_refresh_repeat,
+        &n.garp_master_refresh_repeat,
+    );
     notify(out, s, &o.notify, &n.notify);
     key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
+    key(out, s, "strict_mode", &o.strict_mode, &n.strict_mode);
     key(out, s, "use_vmac", &o.use_vmac, &n.use_vmac);
     key(
         out,

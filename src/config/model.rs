@@ -170,6 +170,8 @@ pub struct Global {
     pub script_user: Option<Name>,
     /// `enable_script_security`: refuse scripts writable by non-root.
     pub enable_script_security: bool,
+    /// `vrrp_strict`: every instance's default `strict_mode`.
+    pub vrrp_strict: bool,
     /// `notify_fifo`: FIFO that receives every notify line.
     pub notify_fifo: Option<PathText>,
     /// `notify_timeout` (lvsd): how long one notify script may run.
@@ -271,7 +273,7 @@ pub enum VrrpVersion {
 pub enum Authentication {
     /// Simple text password, at most 8 bytes, zero-padded on the wire.
     Pass(heapless::String<8>),
-    /// IPsec AH with the given key (refused by the loader: lvsd cannot build AH adverts).
+    /// IPsec AH (HMAC-MD5-96, keepalived's form) keyed by this password, at most 8 bytes.
     Ah(heapless::String<8>),
 }
 
@@ -485,10 +487,16 @@ pub struct VrrpInstance {
     pub garp_master_repeat: u32,
     /// `garp_master_refresh` (default global; None = off).
     pub garp_master_refresh: Option<Duration>,
+    /// `garp_master_refresh_repeat`: GARPs per VIP in each refresh (default global, 1).
+    pub garp_master_refresh_repeat: u32,
     /// Notify commands.
     pub notify: Notify,
     /// `native_ipv6`: force IPv6 / VRRPv3 for this instance.
     pub native_ipv6: bool,
+    /// `strict_mode` (default global `vrrp_strict`): keepalived's strict RFC
+    /// compliance. The loader refuses what strict mode forbids; a master does
+    /// not answer lower-priority adverts (no advert, no GARP burst).
+    pub strict_mode: bool,
     /// `virtual_routes` lines: installed with the VIPs on becoming master,
     /// removed when leaving master.
     pub virtual_routes: Vec<Route>,

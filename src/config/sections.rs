@@ -254,6 +254,11 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_delay: Option<Duration>,
     pub garp_master_repeat: Option<u32>,
     pub garp_master_refresh: Option<Option<Duration>>,
+    pub garp_master_refresh_repeat: Option<u32>,
+    /// `strict_mode` when written (else the global `vrrp_strict` decides).
+    pub strict_mode: Option<bool>,
+    /// What strict mode forbids and this section has: (key, line, why).
+    pub strict_conflicts: Vec<(&'static str, usize, &'static str)>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
     /// Line of `use_vmac` (0 when absent).
@@ -456,6 +461,7 @@ pub(crate) fn read_global<'a>(
             "router_id" => global.router_id = Some(reader.name(entry)?),
             "script_user" => global.script_user = Some(reader.name(entry)?),
             "enable_script_security" => global.enable_script_security = reader.flag(entry)?,
+            "vrrp_strict" => global.vrrp_strict = reader.flag(entry)?,
             "notify_fifo" => global.notify_fifo = Some(reader.path(entry)?),
             "notify_timeout" => {
                 global.notify_timeout = reader.duration(entry, Duration::from_secs(1)..=hour)?
@@ -617,6 +623,7 @@ pub(crate) fn default_global() -> Global {
         router_id: None,
         script_user: None,
         enable_script_security: false,
+        vrrp_strict: false,
         notify_fifo: None,
         notify_timeout: Duration::from_secs(30),
         vrrp_garp_master_delay: Duration::from_secs(5),
@@ -731,6 +738,9 @@ pub(crate) fn read_instance<'a>(
     let mut garp_master_delay = None;
     let mut garp_master_repeat = None;
     let mut garp_master_refresh = None;
+    let mut garp_master_refresh_repeat = None;
+    let mut strict_mode = None;
+    let mut strict_conflicts: Vec<(&'static str, usize, &'static str)> = Vec::new();
     let mut notify = Notify::default();
     let mut native_ipv6 = false;
     let mut virtual_routes = Vec::new();
@@ -846,11 +856,15 @@ pub(crate) fn read_instance<'a>(
                 garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
             }
             "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_refresh_repeat" => {
+                garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
+            }
             "garp_master_refresh" => {
                 let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
                 garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             "native_ipv6" => native_ipv6 = reader.flag(entry)?,
+            "strict_mode" => strict_mode = Some(reader.flag(entry)?),
             "virtual_routes" => {
                 let route = read_route(&reader, entry)?;
                 push_limited(
@@ -957,21 +971,24 @@ pub(crate) fn read_instance<'a>(
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
-                // Refused until AH is implemented with keepalived interop: an
-                // instance whose every advert fails to be built would still become
-                // MASTER and split the pair.
                 "AH" => {
-                    return Err(reader.error(
-                        type_entry,
-                        ConfigErrorKind::Conflict(
-                            "auth_type = AH is not supported by lvsd (adverts cannot be built); \
-                             use auth_type = PASS, or no authentication (RFC 5798 section 9 \
-                             removed it from VRRPv3)"
-                                .into(),
-                        ),
-                    ))
+                    // keepalived 2.2.7 clears `state MASTER` of a non-owner with
+                    // AH: it must hear the current sequence number before it
+                    // takes over, or its adverts look like replays. lvsd says so.
+                    if state == VrrpState::Master && priority != Some(255) {
+                        return Err(reader.error(
+                            type_entry,
+                            ConfigErrorKind::Conflict(
+                                "auth_type = AH needs state = BACKUP unless priority = 255: \
+                                 a new master must first hear the AH sequence number \
+                                 (keepalived clears state MASTER the same way)"
+                                    .into(),
+                            ),
+                        ));
+                    }
+                    Some(Authentication::Ah(secret))
                 }
-                _ => return Err(reader.bad(type_entry, "must be PASS")),
+                _ => return Err(reader.bad(type_entry, "must be PASS or AH")),
             }
         }
     };
@@ -1076,6 +1093,44 @@ pub(crate) fn read_instance<'a>(
             ));
         }
     }
+    // keepalived's strict mode (vrrp_complete_instance) changes or refuses
+    // these; lvsd refuses them when the instance turns out to be strict
+    // (which needs the global vrrp_strict, so validate decides).
+    if let Some((_, entry)) = auth_type {
+        strict_conflicts.push((
+            "auth_type",
+            entry.line,
+            "strict mode has no authentication (keepalived ignores auth_type there): remove auth_type and auth_pass",
+        ));
+    }
+    if !preempt_delay.is_zero() {
+        strict_conflicts.push((
+            "preempt_delay",
+            reader.line_of("preempt_delay"),
+            "strict mode has no preempt_delay (keepalived resets it to 0)",
+        ));
+    }
+    if down_timer_adverts != 3 {
+        strict_conflicts.push((
+            "down_timer_adverts",
+            reader.line_of("down_timer_adverts"),
+            "strict mode needs down_timer_adverts = 3 (keepalived resets it)",
+        ));
+    }
+    if !unicast_peers.is_empty() {
+        strict_conflicts.push((
+            "unicast_peer",
+            reader.line_of("unicast_peer"),
+            "strict mode has no unicast peers (keepalived does not run such an instance)",
+        ));
+    }
+    if (state == VrrpState::Master) != (priority == Some(255)) {
+        strict_conflicts.push((
+            "state",
+            reader.line_of("state").max(reader.line_of("priority")),
+            "strict mode needs state = MASTER exactly when priority = 255 (keepalived derives the state from the priority)",
+        ));
+    }
     if let (Some(entry), None) = (vmac_xmit_base, &use_vmac) {
         return Err(reader.bad(entry, "needs use_vmac (keepalived ignores it without one)"));
     }
@@ -1122,8 +1177,10 @@ pub(crate) fn read_instance<'a>(
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,
             garp_master_refresh: None,
+            garp_master_refresh_repeat: 1,
             notify,
             native_ipv6,
+            strict_mode: false,
             virtual_routes,
             virtual_rules,
             use_vmac: use_vmac.map(|(n, _)| n),
@@ -1135,6 +1192,9 @@ pub(crate) fn read_instance<'a>(
         garp_master_delay,
         garp_master_repeat,
         garp_master_refresh,
+        garp_master_refresh_repeat,
+        strict_mode,
+        strict_conflicts,
         vrid_line,
         sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
         vmac_line: reader.line_of("use_vmac"),

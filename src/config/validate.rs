@@ -173,6 +173,47 @@ pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigEr
         instance.garp_master_refresh = raw
             .garp_master_refresh
             .unwrap_or(global.vrrp_garp_master_refresh);
+        instance.garp_master_refresh_repeat = raw
+            .garp_master_refresh_repeat
+            .unwrap_or(global.vrrp_garp_master_refresh_repeat);
+        instance.strict_mode = raw.strict_mode.unwrap_or(global.vrrp_strict);
+        if instance.strict_mode {
+            if let Some((key, line, why)) = raw.strict_conflicts.first() {
+                return Err(ConfigError::new(
+                    origin,
+                    *line,
+                    ConfigErrorKind::Conflict((*why).into()),
+                )
+                .in_section(raw.title)
+                .at_key(*key));
+            }
+            if let Some(std::net::IpAddr::V6(first)) =
+                instance.virtual_ipaddresses.first().map(|v| v.address)
+            {
+                if (first.segments()[0] & 0xffc0) != 0xfe80 && instance.unicast_peers.is_empty() {
+                    warnings.push(ConfigWarning {
+                        origin: origin.to_string(),
+                        line: instance.virtual_ipaddresses[0].line,
+                        section: raw.title.to_string(),
+                        key: Some("virtual_ipaddress".into()),
+                        message: "strict mode: the first IPv6 VIP must be link-local (RFC 5798 section 5.2.9); keepalived reports this as a configuration error and runs on, so does lvsd".into(),
+                    });
+                }
+            }
+            if instance.priority != 255 {
+                // keepalived's Accept_Mode false (RFC 5798 section 6.4.3):
+                // it drops all traffic to the VIPs of a non-owner master with
+                // nftables. That breaks every virtual server on the VIPs, and
+                // lvsd does not do it: say so.
+                warnings.push(ConfigWarning {
+                    origin: origin.to_string(),
+                    line: instance.line,
+                    section: raw.title.to_string(),
+                    key: Some("strict_mode".into()),
+                    message: "strict mode: keepalived would also drop all traffic to the VIPs while this non-owner instance is master (nftables, no Accept_Mode); lvsd does not, so services on the VIPs keep answering".into(),
+                });
+            }
+        }
         for (name, weight, line) in &raw.track_scripts {
             let Some(index) = scripts.iter().position(|s| s.name == *name) else {
                 return Err(reference(
@@ -1191,6 +1232,58 @@ mod tests {
         assert_eq!(timing(1, 1).delay_loop, Duration::from_secs(60));
         assert_eq!(timing(1, 1).retry, 7);
         assert_eq!(timing(0, 0).retry, 1);
+    }
+
+    #[test]
+    fn strict_mode_refuses_what_keepalived_changes_and_warns_about_the_rest() {
+        let base = "[global]\nvrrp_strict = yes\n\n[vrrp_instance VI_1]\ninterface = eth0\nvirtual_router_id = 51\n";
+        for (extra, key) in [
+            ("auth_type = PASS\nauth_pass = 1\n", "auth_type"),
+            ("preempt_delay = 5\n", "preempt_delay"),
+            ("down_timer_adverts = 4\n", "down_timer_adverts"),
+            ("unicast_peer = 10.0.0.2\n", "unicast_peer"),
+            ("state = MASTER\npriority = 100\n", "state"),
+            ("state = BACKUP\npriority = 255\n", "state"),
+        ] {
+            let text = format!("{base}{extra}virtual_ipaddress = 10.0.0.100\n");
+            let err = load_str(&text, "s.ini").unwrap_err().to_string();
+            assert!(
+                err.contains(key) && err.contains("strict mode"),
+                "{extra}: {err}"
+            );
+            // The same lines are fine without strict mode, or with it off here.
+            load_str(
+                &text.replace("vrrp_strict = yes", "vrrp_strict = no"),
+                "s.ini",
+            )
+            .unwrap();
+            load_str(&format!("{text}strict_mode = no\n"), "s.ini").unwrap();
+        }
+        // A non-owner: the VIP traffic drop is not done, and `lvsd check` says so.
+        let ok = load_str(&format!("{base}virtual_ipaddress = 10.0.0.100\n"), "s.ini").unwrap();
+        assert!(ok.vrrp_instances[0].strict_mode);
+        assert_eq!(ok.warnings.len(), 1, "{:?}", ok.warnings);
+        assert!(ok.warnings[0].message.contains("lvsd does not"));
+        // The owner has no such drop in keepalived either.
+        let owner = load_str(
+            &format!("{base}state = MASTER\npriority = 255\nvirtual_ipaddress = 10.0.0.100\n"),
+            "s.ini",
+        )
+        .unwrap();
+        assert!(owner.warnings.is_empty(), "{:?}", owner.warnings);
+        // IPv6: the first VIP should be link-local.
+        let v6 = load_str(
+            &format!(
+                "{base}state = MASTER\npriority = 255\nversion = 3\nvirtual_ipaddress = fd00::1\n"
+            ),
+            "s.ini",
+        )
+        .unwrap();
+        assert!(
+            v6.warnings.iter().any(|w| w.message.contains("link-local")),
+            "{:?}",
+            v6.warnings
+        );
     }
 
     #[test]

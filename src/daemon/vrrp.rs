@@ -35,14 +35,14 @@ use crate::vrrp::instance::{
     Action, Advert, AdvertOutcome, GarpParams, InitialState, Instance, InstanceParams, NotifyState,
     State, OWN_INTERFACE,
 };
-use crate::vrrp::receive::{receive_check, DropReason, ReceiveMeta};
+use crate::vrrp::receive::{receive_check_ipv4, DropReason, ReceiveMeta};
 use crate::vrrp::sync_group::{GroupAction, SyncGroup};
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::route::RouteRepr;
 use crate::wire::netlink::route::RuleRepr;
 use crate::wire::netlink::rtnl::{IfAddr, IfName};
 use crate::wire::vrrp::{self as wire, Auth, Family, Version};
-use crate::wire::{arp, ndisc};
+use crate::wire::{ah, arp, ndisc};
 use routes::{HeldRoute, HeldRule, Statics, STATIC_TAG};
 use scripts::{Notifier, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript, TRACK_FILE_POLL};
 
@@ -160,6 +160,11 @@ pub struct InstanceIo {
     heard: Option<transition::Cause>,
     /// How late timer-driven adverts left, measured after the send.
     pub send_lateness: Lateness,
+    /// `auth_type AH`: the key; adverts leave as whole IPv4 datagrams.
+    ah_key: Option<[u8; wire::AUTH_DATA_LEN]>,
+    /// IPv4 identification of the next AH advert (covered by the ICV, so
+    /// lvsd writes it; never 0, which the kernel would replace).
+    ip_ident: u16,
 }
 
 /// What an instance's VMAC was made with, to make it again.
@@ -178,6 +183,8 @@ pub struct Receiver {
     pub interface: String,
     /// IPv6 or IPv4.
     pub ipv6: bool,
+    /// IPv4 protocol 51: adverts of `auth_type AH` instances.
+    pub ah: bool,
     /// Indices of the instances on it.
     pub instances: Vec<usize>,
     /// Adverts for VRIDs nobody here has, and other instance-less drops.
@@ -241,12 +248,7 @@ fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
     crate::io::user::require(name).map_err(|e| SetupError::Script(e.to_string()))
 }
 
-fn params_for(
-    cfg: &Config,
-    inst: &InstanceConfig,
-    primary: IpAddr,
-    in_group: bool,
-) -> InstanceParams {
+fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {
     let version = match inst.version {
         VrrpVersion::V2 => Version::V2,
         VrrpVersion::V3 => Version::V3,
@@ -265,11 +267,11 @@ fn params_for(
         master_delay: Some(inst.garp_master_delay).filter(|d| !d.is_zero()),
         master_repeat: inst.garp_master_repeat.min(255) as u8,
         master_refresh: inst.garp_master_refresh,
-        master_refresh_repeat: cfg.global.vrrp_garp_master_refresh_repeat.min(255) as u8,
+        master_refresh_repeat: inst.garp_master_refresh_repeat.min(255) as u8,
     };
     p.auth = match &inst.authentication {
         Some(Authentication::Pass(pw)) => Auth::pass(pw.as_bytes()),
-        Some(Authentication::Ah(_)) => Auth::Ah,
+        Some(Authentication::Ah(pw)) => Auth::ah(pw.as_bytes()),
         None => Auth::None,
     };
     for vip in &inst.virtual_ipaddresses {
@@ -279,7 +281,38 @@ fn params_for(
         let _ = p.unicast_peers.push(*peer);
     }
     p.in_sync_group = in_group;
+    p.lower_prio_no_advert = inst.strict_mode;
     p
+}
+
+/// Writes an AH advert (IPv4 header, AH header, VRRPv2 message) into `buf`.
+#[allow(clippy::too_many_arguments)]
+fn emit_ah(
+    buf: &mut [u8],
+    repr: &wire::Repr<'_>,
+    src: IpAddr,
+    dst: IpAddr,
+    ident: u16,
+    sequence: u32,
+    key: &[u8; wire::AUTH_DATA_LEN],
+    unicast: bool,
+) -> std::io::Result<usize> {
+    let (IpAddr::V4(s), IpAddr::V4(d)) = (src, dst) else {
+        return Err(std::io::Error::other("AH adverts are IPv4 only"));
+    };
+    let message = buf.get_mut(ah::VRRP_OFFSET..).unwrap_or(&mut []);
+    let vrrp_len = repr
+        .emit(message, src, dst)
+        .map_err(|e| std::io::Error::other(format!("{e:?}")))?;
+    let fields = ah::Ipv4Fields {
+        src: s,
+        dst: d,
+        ttl: wire::TTL,
+        tos: wire::TOS,
+        ident,
+    };
+    ah::emit_ipv4_datagram(buf, &fields, sequence, key, unicast, vrrp_len)
+        .map_err(|e| std::io::Error::other(e.to_string()))
 }
 
 /// An address an instance holds while master: a VIP or an excluded one.
@@ -558,7 +591,7 @@ impl Vrrp {
             .sync_groups
             .iter()
             .any(|g| g.member_indices.contains(&index));
-        let mut params = params_for(cfg, inst, source, in_group);
+        let mut params = params_for(inst, source, in_group);
         self.add_tracks(index, inst, interfaces, &mut params)?;
         let label = format!("vrrp_instance {name}");
         let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;
@@ -568,13 +601,19 @@ impl Vrrp {
             instance: name.clone(),
             reason: e.to_string(),
         })?;
-        let receiver = self.receiver(adv_name, adv_index, ipv6, now)?;
+        let ah_key = match instance.params().auth {
+            Auth::Ah(key) => Some(key),
+            _ => None,
+        };
+        let ah = ah_key.is_some();
+        let receiver = self.receiver(adv_name, adv_index, ipv6, ah, now)?;
         self.receivers[receiver].instances.push(index);
-        let sender =
-            VrrpSender::open(adv_name, adv_index, source).map_err(|err| SetupError::Socket {
+        let sender = VrrpSender::open(adv_name, adv_index, source, ah).map_err(|err| {
+            SetupError::Socket {
                 what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
                 err,
-            })?;
+            }
+        })?;
         // The VIPs (of the instance's family, on its interface) live on the VMAC.
         let (vip_index, vip_mac, vip_name) = match &vmac {
             Some(v) => (v.ifindex, v.mac, v.name.as_str()),
@@ -642,50 +681,53 @@ impl Vrrp {
             cause: None,
             heard: None,
             send_lateness: Lateness::new(),
+            ah_key,
+            ip_ident: 0,
         });
         self.instances.push(instance);
         Ok(())
     }
 
-    /// The receive socket for adverts on `adv_name` of the family: shared
+    /// The receive socket for adverts on `adv_name` of the family (and AH
+    /// or not): shared
     /// by the instances there, opened by the first.
     fn receiver(
         &mut self,
         adv_name: &str,
         adv_index: u32,
         ipv6: bool,
+        ah: bool,
         now: Instant,
     ) -> Result<usize, SetupError> {
-        Ok(
-            match self
-                .receivers
-                .iter()
-                .position(|r| r.interface == adv_name && r.ipv6 == ipv6)
-            {
-                Some(r) => r,
-                None => {
-                    let socket =
-                        VrrpReceiver::open(adv_name, adv_index, ipv6, true).map_err(|err| {
-                            SetupError::Socket {
-                                what: format!("VRRP receive socket on {adv_name}"),
-                                err,
-                            }
-                        })?;
-                    self.receivers.push(Receiver {
-                        socket,
-                        interface: adv_name.to_owned(),
-                        ipv6,
-                        instances: Vec::new(),
-                        drops: [0; DropReason::COUNT],
-                        budget: (now, 0),
-                        backlog: false,
-                        timer: None,
-                        budget_reached: 0,
-                    });
-                    self.receivers.len() - 1
-                }
-            },
-        )
+        let shared = self
+            .receivers
+            .iter()
+            .position(|r| r.interface == adv_name && r.ipv6 == ipv6 && r.ah == ah);
+        if let Some(r) = shared {
+            return Ok(r);
+        }
+        let socket = VrrpReceiver::open(adv_name, adv_index, ipv6, true, ah).map_err(|err| {
+            SetupError::Socket {
+                what: format!(
+                    "VRRP receive socket on {adv_name}{}",
+                    if ah { " (AH)" } else { "" }
+                ),
+                err,
+            }
+        })?;
+        self.receivers.push(Receiver {
+            socket,
+            interface: adv_name.to_owned(),
+            ipv6,
+            ah,
+            instances: Vec::new(),
+            drops: [0; DropReason::COUNT],
+            budget: (now, 0),
+            backlog: false,
+            timer: None,
+            budget_reached: 0,
+        });
+        Ok(self.receivers.len() - 1)
     }
 
     /// A link changed: when an interface that routes go out of comes up
@@ -1240,7 +1282,7 @@ impl Vrrp {
 
     fn handle_packet(&mut self, now: Instant, r: usize, got: &Received) {
         let receiver = &self.receivers[r];
-        let (meta, payload) = match got {
+        let (meta, ip_header, payload) = match got {
             Received::Ipv4 { datagram } => {
                 let bytes = self.buf.get(datagram.clone()).unwrap_or(&[]);
                 match wire::split_ipv4(bytes) {
@@ -1251,6 +1293,10 @@ impl Vrrp {
                             ttl: header.ttl,
                             ah: header.protocol == wire::PROTOCOL_AH,
                         },
+                        // split_ipv4 proved the header length.
+                        bytes
+                            .get(..usize::from(bytes.first().copied().unwrap_or(0) & 0x0f) * 4)
+                            .unwrap_or(&[]),
                         payload,
                     ),
                     Err(malformed) => {
@@ -1271,13 +1317,14 @@ impl Vrrp {
                     ttl: *hop_limit,
                     ah: false,
                 },
+                &[][..],
                 self.buf.get(payload.clone()).unwrap_or(&[]),
             ),
         };
         let instances = &self.instances;
         let mut target = None;
         // The instance's configuration decides (group and TTL, or peers).
-        let checked = receive_check(payload, &meta, |vrid| {
+        let checked = receive_check_ipv4(ip_header, payload, &meta, |vrid| {
             let idx = receiver
                 .instances
                 .iter()
@@ -1312,7 +1359,10 @@ impl Vrrp {
                     }
                 }
                 io.received += 1;
-                let advert = Advert::from_repr(&repr, meta.src);
+                let advert = Advert {
+                    ah_sequence: notes.ah_sequence,
+                    ..Advert::from_repr(&repr, meta.src)
+                };
                 let before = self.instances[i].state();
                 let outcome = self.instances[i].handle_advert(now, &advert);
                 self.io[i].heard = match outcome {
@@ -1474,11 +1524,11 @@ impl Vrrp {
             return Ok(());
         }
         let source = io.sender.source();
-        io.sender = VrrpSender::open(&link.name, link.ifindex, source)
+        io.sender = VrrpSender::open(&link.name, link.ifindex, source, io.ah_key.is_some())
             .map_err(|e| format!("send socket on {}: {e}", link.name))?;
         let r = io.receiver;
         let receiver = &mut self.receivers[r];
-        let socket = VrrpReceiver::open(&link.name, link.ifindex, receiver.ipv6, true)
+        let socket = VrrpReceiver::open(&link.name, link.ifindex, receiver.ipv6, true, receiver.ah)
             .map_err(|e| format!("receive socket on {}: {e}", link.name))?;
         if let Some(registry) = &self.registry {
             let token = crate::io::event_loop::Source::Vrrp(r).token();
@@ -2081,6 +2131,10 @@ impl Vrrp {
                 priority,
                 advert_interval_cs,
             } => {
+                let sequence = match io.ah_key {
+                    Some(_) => self.instances[i].next_ah_sequence(),
+                    None => 0,
+                };
                 let inst = &self.instances[i];
                 let repr = inst.advert_repr(priority, advert_interval_cs);
                 let src = io.sender.source();
@@ -2094,10 +2148,27 @@ impl Vrrp {
                 } else {
                     peers
                 };
+                if io.ah_key.is_some() {
+                    // keepalived: one identification per advert, never 0.
+                    io.ip_ident = io.ip_ident.wrapping_add(1).max(1);
+                }
                 for &dst in targets {
-                    let sent = match repr.emit(&mut self.buf[..], src, dst) {
-                        Ok(len) => io.sender.send(dst, &self.buf[..len]),
-                        Err(e) => Err(std::io::Error::other(format!("{e:?}"))),
+                    let sent = match io.ah_key {
+                        Some(key) => emit_ah(
+                            &mut self.buf[..],
+                            &repr,
+                            src,
+                            dst,
+                            io.ip_ident,
+                            sequence,
+                            &key,
+                            !peers.is_empty(),
+                        )
+                        .and_then(|len| io.sender.send(dst, &self.buf[..len])),
+                        None => match repr.emit(&mut self.buf[..], src, dst) {
+                            Ok(len) => io.sender.send(dst, &self.buf[..len]),
+                            Err(e) => Err(std::io::Error::other(format!("{e:?}"))),
+                        },
                     };
                     match sent {
                         Ok(()) => io.sent += 1,

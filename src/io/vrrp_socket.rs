@@ -1,4 +1,4 @@
-//! Raw VRRP sockets (IP protocol 112) for one interface and address family.
+//! Raw VRRP sockets (IP protocol 112, or 51 for VRRPv2 `auth_type AH`) for one interface and address family.
 //!
 //! One receive socket per (interface, family) carries every instance there
 //! (the daemon demultiplexes by VRID); one send socket per source address.
@@ -14,10 +14,14 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
-use crate::wire::vrrp::{MULTICAST_V4 as GROUP_V4, MULTICAST_V6 as GROUP_V6, PROTOCOL};
+use crate::wire::vrrp::{
+    MULTICAST_V4 as GROUP_V4, MULTICAST_V6 as GROUP_V6, PROTOCOL, PROTOCOL_AH,
+};
 
 /// VRRP's IP protocol number as the socket API wants it.
 const IPPROTO_VRRP: i32 = PROTOCOL as i32;
+/// The IPsec AH protocol number: AH adverts arrive (and leave) as protocol 51.
+const IPPROTO_AH: i32 = PROTOCOL_AH as i32;
 
 /// One received datagram. IPv4 raw sockets deliver the IP header too, which
 /// `wire::vrrp::split_ipv4` parses; IPv6 delivers the header fields as
@@ -99,10 +103,22 @@ fn set_multicast_if_index_v4(
 
 impl VrrpReceiver {
     /// Opens the receive socket on `ifname` (index `ifindex`), joined to the
-    /// VRRP group unless the instances there are all unicast.
-    pub fn open(ifname: &str, ifindex: u32, ipv6: bool, join_group: bool) -> io::Result<Self> {
+    /// VRRP group unless the instances there are all unicast. `ah`: IPv4
+    /// protocol 51, where VRRPv2 adverts with `auth_type AH` arrive.
+    pub fn open(
+        ifname: &str,
+        ifindex: u32,
+        ipv6: bool,
+        join_group: bool,
+        ah: bool,
+    ) -> io::Result<Self> {
         let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        let protocol = if ah && !ipv6 {
+            IPPROTO_AH
+        } else {
+            IPPROTO_VRRP
+        };
+        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
         socket.set_nonblocking(true)?;
         socket.set_cloexec(true)?;
         socket.bind_device(Some(ifname.as_bytes()))?;
@@ -214,14 +230,25 @@ pub struct VrrpSender {
 }
 
 impl VrrpSender {
-    /// Opens a send socket on `ifname` with source address `source`.
-    pub fn open(ifname: &str, ifindex: u32, source: IpAddr) -> io::Result<Self> {
+    /// Opens a send socket on `ifname` with source address `source`. `ah`
+    /// (IPv4 only): the caller writes whole datagrams, IPv4 header included
+    /// (IP_HDRINCL), because the AH ICV covers the header's identification,
+    /// addresses and length; the kernel fills in only the header checksum.
+    pub fn open(ifname: &str, ifindex: u32, source: IpAddr, ah: bool) -> io::Result<Self> {
         let ipv6 = source.is_ipv6();
         let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(IPPROTO_VRRP)))?;
+        let protocol = if ah && !ipv6 {
+            IPPROTO_AH
+        } else {
+            IPPROTO_VRRP
+        };
+        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
         socket.set_nonblocking(true)?;
         socket.set_cloexec(true)?;
         socket.bind_device(Some(ifname.as_bytes()))?;
+        if ah && !ipv6 {
+            socket.set_header_included_v4(true)?;
+        }
         match source {
             IpAddr::V4(a) => {
                 socket.set_ttl_v4(255)?;

@@ -143,6 +143,9 @@ pub struct InstanceParams {
     pub tracks: heapless::Vec<TrackSpec, { crate::limits::MAX_TRACKS_PER_INSTANCE * 3 }>,
     /// Member of a sync group: master only when the whole group agrees.
     pub in_sync_group: bool,
+    /// keepalived's `lower_prio_no_advert` (set by strict mode): a MASTER
+    /// hearing a lower priority neither re-advertises nor re-sends GARPs.
+    pub lower_prio_no_advert: bool,
 }
 
 impl InstanceParams {
@@ -165,6 +168,7 @@ impl InstanceParams {
             unicast_peers: heapless::Vec::new(),
             tracks: heapless::Vec::new(),
             in_sync_group: false,
+            lower_prio_no_advert: false,
         }
     }
 
@@ -294,6 +298,8 @@ pub struct Advert {
     pub priority: u8,
     /// Sender's advert interval.
     pub advert_interval: Duration,
+    /// AH: the verified sequence number (`ReceiveNotes::ah_sequence`).
+    pub ah_sequence: Option<u32>,
 }
 
 impl Advert {
@@ -303,6 +309,7 @@ impl Advert {
             src,
             priority: repr.priority,
             advert_interval: Duration::from_millis(u64::from(repr.advert_interval_cs) * 10),
+            ah_sequence: None,
         }
     }
 }
@@ -327,6 +334,9 @@ pub enum AdvertOutcome {
     /// MASTER: a lower or priority-0 advert within one advert interval of the
     /// last answer: not answered again (a flood must not be amplified).
     AnswerRateLimited,
+    /// MASTER with `lower_prio_no_advert` (strict mode): a lower advert is
+    /// not answered at all (RFC 5798 section 6.4.3 discards it).
+    LowerIgnored,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -401,6 +411,13 @@ pub struct Instance {
     /// Notifications merged away because more state changes than
     /// [`VRRP_NOTIFY_BACKLOG`] happened between two drains.
     notify_coalesced: u64,
+    /// AH anti-replay counter: the last sequence number seen or sent
+    /// (keepalived's `ipsecah_counter`, one for both directions, so a new
+    /// master continues above the old one's numbers).
+    ah_sequence: u32,
+    /// The counter reached its end (keepalived's `cycle`): it restarts at 0
+    /// when this instance next becomes master.
+    ah_cycle: bool,
 }
 
 /// Which advert is due.
@@ -463,6 +480,8 @@ impl Instance {
             last_answer: None,
             answers_limited: 0,
             notify_coalesced: 0,
+            ah_sequence: 0,
+            ah_cycle: false,
         })
     }
 
@@ -585,7 +604,26 @@ impl Instance {
             advert_interval_cs: self.params.advert_interval_cs(),
             vips: &self.params.vips,
             peers: &self.params.unicast_peers,
+            ah_sequence: self.ah_sequence,
         }
+    }
+
+    /// AH: the sequence number for the next advert (once per advert, however
+    /// many unicast peers get it). keepalived counts from 1 and stops counting
+    /// at 0xFFFFFFFE (the counter has "cycled"; it restarts at the next
+    /// takeover).
+    pub fn next_ah_sequence(&mut self) -> u32 {
+        if self.ah_sequence > 0xFFFF_FFFD {
+            self.ah_cycle = true;
+        } else {
+            self.ah_sequence += 1;
+        }
+        self.ah_sequence
+    }
+
+    /// AH: the last sequence number seen or sent.
+    pub fn ah_sequence(&self) -> u32 {
+        self.ah_sequence
     }
 
     /// Next action for the daemon, computed from the state and the pending
@@ -733,6 +771,10 @@ impl Instance {
     }
 
     fn enter_master(&mut self, now: Instant) {
+        // keepalived resets a cycled AH counter when it becomes master.
+        if std::mem::take(&mut self.ah_cycle) {
+            self.ah_sequence = 0;
+        }
         self.state = State::Master;
         self.wants_master = false;
         self.preempt_deadline = None;
@@ -826,6 +868,13 @@ impl Instance {
         if advert.src == self.params.primary_address {
             return AdvertOutcome::Ignored;
         }
+        if let Some(sequence) = advert.ah_sequence {
+            // keepalived adopts every verified sequence number, whatever the state.
+            self.ah_sequence = sequence;
+            if self.state == State::Backup {
+                self.ah_cycle = false;
+            }
+        }
         match self.state {
             State::Init | State::Fault => AdvertOutcome::Ignored,
             State::Backup => self.backup_receive(now, advert),
@@ -894,6 +943,7 @@ impl Instance {
             || (advert.priority == own
                 && address_value(advert.src) > address_value(self.params.primary_address));
         if they_win {
+            self.ah_cycle = false;
             self.clear_timers();
             self.cancel_advert();
             self.state = State::Backup;
@@ -905,6 +955,14 @@ impl Instance {
             self.notify(NotifyState::Backup);
             AdvertOutcome::SteppedDown
         } else {
+            if let Some(sequence) = advert.ah_sequence {
+                // keepalived "Syncing seq_num": continue above the lower master.
+                self.ah_sequence = sequence.saturating_add(1);
+                self.ah_cycle = false;
+            }
+            if self.params.lower_prio_no_advert {
+                return AdvertOutcome::LowerIgnored;
+            }
             // "Forcing a new election": assert mastership and re-announce the VIPs.
             if !self.may_answer(now) {
                 return AdvertOutcome::AnswerRateLimited;
@@ -997,6 +1055,7 @@ mod tests {
             src: ip(src),
             priority,
             advert_interval: Duration::from_millis(interval_ms),
+            ah_sequence: None,
         }
     }
 
@@ -1638,5 +1697,71 @@ mod tests {
         b.handle_start(t0);
         assert_eq!(b.step_down(t0), State::Backup);
         assert_eq!(b.poll_at(), None);
+    }
+
+    #[test]
+    fn ah_sequence_is_shared_by_both_directions() {
+        let t0 = Instant::now();
+        let mut p = params(100, Version::V2);
+        p.auth = Auth::ah(b"1111");
+        let mut i = Instance::new(p).unwrap();
+        i.handle_start(t0);
+        // A backup adopts the master's numbers...
+        let mut a = advert(20, 150, 1000);
+        a.ah_sequence = Some(41);
+        i.handle_advert(t0, &a);
+        assert_eq!(i.expectation().ah_sequence, 41);
+        // ...and, once master, continues above them (keepalived: a new
+        // master's adverts must not look like replays to the others).
+        let down = t0 + Duration::from_secs(4);
+        i.handle_timeout(down);
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.next_ah_sequence(), 42);
+        assert_eq!(i.next_ah_sequence(), 43);
+        // A lower master's advert: continue above it ("Syncing seq_num").
+        let mut low = advert(20, 50, 1000);
+        low.ah_sequence = Some(1000);
+        assert_eq!(
+            i.handle_advert(down + Duration::from_secs(1), &low),
+            AdvertOutcome::ForcedElection
+        );
+        assert_eq!(i.next_ah_sequence(), 1002);
+        // The counter stops at its end, then restarts at the next takeover.
+        let mut top = advert(20, 150, 1000);
+        top.ah_sequence = Some(0xFFFF_FFFE);
+        i.handle_advert(down + Duration::from_secs(2), &top);
+        assert_eq!(i.state(), State::Backup);
+        assert_eq!(i.next_ah_sequence(), 0xFFFF_FFFE);
+        i.handle_timeout(down + Duration::from_secs(10));
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.next_ah_sequence(), 1);
+    }
+
+    #[test]
+    fn strict_master_does_not_answer_lower_adverts() {
+        let t0 = Instant::now();
+        let mut p = params(100, Version::V3);
+        p.lower_prio_no_advert = true;
+        let mut i = Instance::new(p).unwrap();
+        i.handle_start(t0);
+        let t1 = t0 + Duration::from_secs(4);
+        i.handle_timeout(t1);
+        assert_eq!(i.state(), State::Master);
+        drain(&mut i);
+        let at = t1 + Duration::from_millis(500);
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 50, 1000)),
+            AdvertOutcome::LowerIgnored
+        );
+        assert_eq!(drain(&mut i), [], "no advert, no GARP burst");
+        // Priority 0 is still answered, and a higher one still wins.
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 0, 1000)),
+            AdvertOutcome::AnsweredStop
+        );
+        assert_eq!(
+            i.handle_advert(at, &advert(20, 150, 1000)),
+            AdvertOutcome::SteppedDown
+        );
     }
 }

@@ -11,9 +11,10 @@
 
 use std::net::IpAddr;
 
+use crate::wire::ah;
 use crate::wire::vrrp::{
     constant_time_eq, Auth, Family, Malformed, Packet, Repr, Version, MULTICAST_V4, MULTICAST_V6,
-    TTL, TYPE_ADVERTISEMENT,
+    PROTOCOL, TTL, TYPE_ADVERTISEMENT,
 };
 
 /// Why a received advert was dropped (or ignored): malformed bytes, or this
@@ -22,7 +23,8 @@ use crate::wire::vrrp::{
 pub enum DropReason {
     /// Shorter than the header, the address list or the v2 auth data.
     Truncated,
-    /// AH present without AH configured, or AH configured but absent (v2).
+    /// AH present without AH configured, or AH configured but absent (v2),
+    /// or an AH header that does not carry VRRP.
     AhMismatch,
     /// TTL / hop limit not 255 on a multicast advert.
     BadTtl,
@@ -30,7 +32,8 @@ pub enum DropReason {
     BadVersion,
     /// v2 authentication type differs from the configured one.
     BadAuthType,
-    /// v2 PASS data differs from the configured password.
+    /// v2 PASS data differs from the configured password, or the AH ICV,
+    /// SPI or sequence number (a replay) is wrong (keepalived's auth_failure).
     BadAuth,
     /// v2 advert interval differs from ours (RFC 3768 section 7.1).
     IntervalMismatch,
@@ -145,6 +148,9 @@ pub struct Expectation<'a> {
     /// Unicast peers: empty means a multicast instance, otherwise the source
     /// must be one of them.
     pub peers: &'a [IpAddr],
+    /// AH: the last sequence number seen or sent; an advert must carry a
+    /// higher one (keepalived's anti-replay counter, shared by both directions).
+    pub ah_sequence: u32,
 }
 
 impl Expectation<'_> {
@@ -161,6 +167,8 @@ pub struct ReceiveNotes {
     pub interval_mismatch: bool,
     /// The address list differs from our VIPs.
     pub vip_mismatch: bool,
+    /// AH: the verified advert's sequence number (the instance adopts it).
+    pub ah_sequence: Option<u32>,
 }
 
 /// The VRRP group of a family (RFC 5798 sections 5.1.1.2 and 5.1.2.2).
@@ -202,13 +210,39 @@ pub fn check_addressing(meta: &ReceiveMeta, expect: &Expectation<'_>) -> Result<
 
 /// The receive checks, in order: family; length; AH presence; addressing
 /// (destination, TTL, peers: [`check_addressing`]); version; v2 auth type and
-/// PASS (constant time); v2 interval; type; v3 interval (noted); checksum;
-/// VRID known; VIP list (noted).
+/// PASS (constant time) or AH (ICV, SPI, sequence); v2 interval; type; v3
+/// interval (noted); checksum; VRID known; VIP list (noted).
 ///
 /// `lookup` maps the advert's VRID to the instance's expectations; `None` means
 /// no instance has it, which ends in [`DropReason::UnknownVrid`] after the
-/// instance-independent checks.
+/// instance-independent checks. Without the IPv4 header an AH advert cannot
+/// be verified: see [`receive_check_ipv4`].
 pub fn receive_check<'a, 'e>(
+    payload: &'a [u8],
+    meta: &ReceiveMeta,
+    lookup: impl FnOnce(u8) -> Option<Expectation<'e>>,
+) -> Result<(Repr<'a>, ReceiveNotes), DropReason> {
+    check(None, payload, meta, lookup)
+}
+
+/// [`receive_check`] for a datagram whose IP header is known: for IPv4
+/// `ip_header` is its header (20-60 bytes; an IPv6 caller passes it empty)
+/// and `payload` what follows it, starting with the AH header when
+/// `meta.ah`. keepalived 2.2.7 `vrrp_in_chk_ipsecah`: the ICV (HMAC-MD5-96
+/// over the header with its mutable fields zeroed, keyed by the 8-byte
+/// `auth_pass`) must verify, the SPI must be the source address, and the
+/// sequence number must be above the last one seen or sent.
+pub fn receive_check_ipv4<'a, 'e>(
+    ip_header: &[u8],
+    payload: &'a [u8],
+    meta: &ReceiveMeta,
+    lookup: impl FnOnce(u8) -> Option<Expectation<'e>>,
+) -> Result<(Repr<'a>, ReceiveNotes), DropReason> {
+    check(Some(ip_header), payload, meta, lookup)
+}
+
+fn check<'a, 'e>(
+    ip_header: Option<&[u8]>,
     payload: &'a [u8],
     meta: &ReceiveMeta,
     lookup: impl FnOnce(u8) -> Option<Expectation<'e>>,
@@ -217,12 +251,23 @@ pub fn receive_check<'a, 'e>(
     if Family::of(meta.dst) != family {
         return Err(DropReason::BadFamily);
     }
-    let packet = Packet::new_checked(payload, family)?;
+    let (ah_packet, message) = if meta.ah {
+        let p = ah::Packet::new_checked(payload).map_err(|_| DropReason::Truncated)?;
+        (Some(p), payload.get(ah::HEADER_LEN..).unwrap_or(&[]))
+    } else {
+        (None, payload)
+    };
+    let packet = Packet::new_checked(message, family)?;
     let expect = lookup(packet.vrid());
     // RFC 3768 section 7.1: AH is used iff configured.
-    let want_ah = matches!(expect, Some(Expectation { auth: Auth::Ah, .. }));
-    if meta.ah != want_ah || meta.ah {
-        // AH itself is not implemented: an AH advert can never be verified.
+    let want_ah = matches!(
+        expect,
+        Some(Expectation {
+            auth: Auth::Ah(_),
+            ..
+        })
+    );
+    if meta.ah != want_ah {
         return Err(DropReason::AhMismatch);
     }
     if let Some(e) = &expect {
@@ -238,16 +283,21 @@ pub fn receive_check<'a, 'e>(
             return Err(DropReason::BadVersion);
         }
     }
-    let repr = Repr::parse_fields(payload, version, family);
+    let repr = Repr::parse_fields(message, version, family);
+    let mut notes = ReceiveNotes::default();
     if let (Version::V2, Some(e)) = (version, &expect) {
         // RFC 3768 section 7.1: auth type must match, then the password.
         if packet.auth_type() != e.auth.type_number() {
             return Err(DropReason::BadAuthType);
         }
-        if let Auth::Pass(want) = e.auth {
-            if !constant_time_eq(&packet.auth_data(family), &want) {
+        match (e.auth, &ah_packet) {
+            (Auth::Pass(want), _) if !constant_time_eq(&packet.auth_data(family), &want) => {
                 return Err(DropReason::BadAuth);
             }
+            (Auth::Ah(key), Some(ah_packet)) => {
+                notes.ah_sequence = Some(check_ah(ip_header, payload, ah_packet, &key, meta, e)?);
+            }
+            _ => {}
         }
         // RFC 3768 section 7.1: the interval must equal ours.
         if repr.advert_interval_cs != e.advert_interval_cs {
@@ -257,7 +307,6 @@ pub fn receive_check<'a, 'e>(
     if packet.kind() != TYPE_ADVERTISEMENT {
         return Err(DropReason::BadType);
     }
-    let mut notes = ReceiveNotes::default();
     if let (Version::V3, Some(e)) = (version, &expect) {
         notes.interval_mismatch = repr.advert_interval_cs != e.advert_interval_cs;
     }
@@ -267,6 +316,39 @@ pub fn receive_check<'a, 'e>(
     let expect = expect.ok_or(DropReason::UnknownVrid)?;
     notes.vip_mismatch = !repr.addresses.same_set(expect.vips);
     Ok((repr, notes))
+}
+
+/// keepalived's AH rules; returns the advert's sequence number.
+fn check_ah(
+    ip_header: Option<&[u8]>,
+    payload: &[u8],
+    ah_packet: &ah::Packet<&[u8]>,
+    key: &[u8; ah::KEY_LEN],
+    meta: &ReceiveMeta,
+    expect: &Expectation<'_>,
+) -> Result<u32, DropReason> {
+    // An AH header for another protocol is not ours to judge (keepalived
+    // ignores it); lvsd counts it with the AH mismatches.
+    if ah_packet.next_header() != PROTOCOL {
+        return Err(DropReason::AhMismatch);
+    }
+    let header = ip_header.ok_or(DropReason::AhMismatch)?;
+    let want = ah::icv(key, header, payload, expect.is_unicast()).ok_or(DropReason::Truncated)?;
+    if !constant_time_eq(&want, &ah_packet.icv()) {
+        return Err(DropReason::BadAuth);
+    }
+    let IpAddr::V4(src) = meta.src else {
+        return Err(DropReason::BadFamily);
+    };
+    if ah_packet.spi() != u32::from(src) {
+        return Err(DropReason::BadAuth);
+    }
+    // Anti-replay: keepalived drops what is not above the counter.
+    let sequence = ah_packet.sequence();
+    if sequence <= expect.ah_sequence {
+        return Err(DropReason::BadAuth);
+    }
+    Ok(sequence)
 }
 
 #[cfg(test)]
@@ -288,6 +370,7 @@ mod tests {
             advert_interval_cs: 100,
             vips,
             peers: &[],
+            ah_sequence: 0,
         }
     }
 
@@ -357,6 +440,7 @@ mod tests {
                 advert_interval_cs: 100,
                 vips: &vips,
                 peers: &[],
+                ah_sequence: 0,
             };
             assert!(receive_check(payload, &meta(src, dst, ttl), |_| Some(expect)).is_ok());
         }
@@ -375,6 +459,7 @@ mod tests {
                 advert_interval_cs: 50,
                 vips: &[vip],
                 peers: &[],
+                ah_sequence: 0,
             };
             let (repr, notes) =
                 receive_check(payload, &meta(src, dst, ttl), |_| Some(expect)).unwrap();
@@ -458,12 +543,16 @@ mod tests {
             receive_check(&good, &meta(src, dst, 255), |_| None).unwrap_err(),
             DropReason::UnknownVrid
         );
+        // A PASS advert inside an AH header (24 zero bytes in front).
+        let mut wrapped = vec![0u8; 24];
+        wrapped[0] = PROTOCOL;
+        wrapped.extend_from_slice(&good);
         let ah = ReceiveMeta {
             ah: true,
             ..meta(src, dst, 255)
         };
         assert_eq!(
-            receive_check(&good, &ah, |_| Some(expect_v2(&[]))).unwrap_err(),
+            receive_check(&wrapped, &ah, |_| Some(expect_v2(&[]))).unwrap_err(),
             DropReason::AhMismatch
         );
     }
@@ -491,6 +580,7 @@ mod tests {
             advert_interval_cs: 100,
             vips,
             peers,
+            ah_sequence: 0,
         }
     }
 
@@ -622,9 +712,137 @@ mod tests {
             advert_interval_cs: 200,
             vips: &vips,
             peers: &[],
+            ah_sequence: 0,
         };
         let (repr, notes) = receive_check(payload, &meta(src, dst, 255), |_| Some(expect)).unwrap();
         assert!(notes.interval_mismatch);
         assert_eq!(repr.advert_interval_cs, 100);
+    }
+
+    /// keepalived 2.2.7's AH adverts (VRID 54, `auth_pass 1111`), whole IPv4 datagrams.
+    fn keepalived_ah() -> Vec<Vec<u8>> {
+        const V2_AH: &[u8] = include_bytes!("../../tests/fixtures/vrrp/v2_ah.pcap");
+        crate::wire::vrrp::pcap_frames(V2_AH)
+            .into_iter()
+            .map(|f| f[14..].to_vec())
+            .filter(|ip| ip[9] == crate::wire::vrrp::PROTOCOL_AH)
+            .collect()
+    }
+
+    fn check_ah(ip: &[u8], e: Expectation<'_>) -> Result<(u8, ReceiveNotes), DropReason> {
+        let (header, payload) = ip.split_at(20);
+        let meta = ReceiveMeta {
+            src: v4(ip[12], ip[13], ip[14], ip[15]),
+            dst: v4(ip[16], ip[17], ip[18], ip[19]),
+            ttl: ip[8],
+            ah: ip[9] == crate::wire::vrrp::PROTOCOL_AH,
+        };
+        receive_check_ipv4(header, payload, &meta, |vrid| {
+            assert_eq!(vrid, 54);
+            Some(e)
+        })
+        .map(|(repr, notes)| (repr.priority, notes))
+    }
+
+    fn expect_ah<'a>(vips: &'a [IpAddr], key: &[u8], last: u32) -> Expectation<'a> {
+        Expectation {
+            auth: Auth::ah(key),
+            ah_sequence: last,
+            ..expect_v2(vips)
+        }
+    }
+
+    #[test]
+    fn keepalived_ah_adverts_verify_with_the_key_only() {
+        let vips = [v4(10, 200, 0, 113)];
+        let all = keepalived_ah();
+        assert!(all.len() >= 3);
+        for (n, ip) in all.iter().enumerate() {
+            let seq = n as u32 + 1;
+            let (_, notes) = check_ah(ip, expect_ah(&vips, b"1111", seq - 1)).unwrap();
+            assert_eq!(notes.ah_sequence, Some(seq));
+            // keepalived cuts the password to 8 bytes: the same key.
+            assert!(check_ah(ip, expect_ah(&vips, b"1111\0\0\0\0", 0)).is_ok());
+            assert_eq!(
+                check_ah(ip, expect_ah(&vips, b"1112", 0)).unwrap_err(),
+                DropReason::BadAuth,
+                "wrong key"
+            );
+            // Anti-replay: not above the last sequence number seen or sent.
+            assert_eq!(
+                check_ah(ip, expect_ah(&vips, b"1111", seq)).unwrap_err(),
+                DropReason::BadAuth,
+                "replay"
+            );
+            // A PASS or unauthenticated instance does not take AH adverts.
+            assert_eq!(
+                check_ah(ip, expect_v2(&vips)).unwrap_err(),
+                DropReason::AhMismatch
+            );
+            // Any change of a covered byte breaks the ICV; the TOS does not.
+            let mut bad = ip.clone();
+            bad[20 + 24 + 2] ^= 1; // VRRP priority
+            assert_eq!(
+                check_ah(&bad, expect_ah(&vips, b"1111", 0)).unwrap_err(),
+                DropReason::BadAuth
+            );
+            let mut tos = ip.clone();
+            tos[1] = 0;
+            assert!(check_ah(&tos, expect_ah(&vips, b"1111", 0)).is_ok());
+            // An AH header for another protocol is not a VRRP advert.
+            let mut next = ip.clone();
+            next[20] = 6;
+            assert_eq!(
+                check_ah(&next, expect_ah(&vips, b"1111", 0)).unwrap_err(),
+                DropReason::AhMismatch
+            );
+            // Truncated anywhere: never a panic, always a drop.
+            for cut in 20..ip.len() {
+                let mut short = ip[..cut].to_vec();
+                short[2..4].copy_from_slice(&(cut as u16).to_be_bytes());
+                assert!(
+                    check_ah(&short, expect_ah(&vips, b"1111", 0)).is_err(),
+                    "cut {cut}"
+                );
+            }
+        }
+        // An AH instance does not take plain adverts.
+        let (src, dst, good) = golden_v2();
+        let e = expect_ah(&vips, b"1111", 0);
+        assert_eq!(
+            receive_check(&good, &meta(src, dst, 255), |_| Some(e)).unwrap_err(),
+            DropReason::AhMismatch
+        );
+        // Without the IPv4 header an AH advert cannot be verified.
+        let ip = &all[0];
+        let m = ReceiveMeta {
+            ah: true,
+            ..meta(v4(10, 200, 0, 1), dst, 255)
+        };
+        assert_eq!(
+            receive_check(&ip[20..], &m, |_| Some(e)).unwrap_err(),
+            DropReason::AhMismatch
+        );
+    }
+
+    #[test]
+    fn ah_spi_must_be_the_source() {
+        let vips = [v4(10, 200, 0, 113)];
+        let ip = keepalived_ah()[0].clone();
+        // The same bytes from another source: the ICV covers the source, so
+        // re-sign them with the right key as a forger who knows it would.
+        let mut forged = ip.clone();
+        forged[15] = 9;
+        let key = match Auth::ah(b"1111") {
+            Auth::Ah(k) => k,
+            _ => unreachable!(),
+        };
+        let (h, a) = forged.split_at_mut(20);
+        let icv = crate::wire::ah::icv(&key, h, a, false).unwrap();
+        a[12..24].copy_from_slice(&icv);
+        assert_eq!(
+            check_ah(&forged, expect_ah(&vips, b"1111", 0)).unwrap_err(),
+            DropReason::BadAuth
+        );
     }
 }

@@ -218,6 +218,7 @@ mod tests {
             src: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
             priority: 200,
             advert_interval: Duration::from_secs(1),
+            ah_sequence: None,
         };
         members[0].handle_advert(t, &better);
         group.reconcile(t, &mut members);

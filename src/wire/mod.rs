@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![deny(clippy::disallowed_methods, clippy::disallowed_types)]
 
+pub mod ah;
 pub mod arp;
 pub mod http;
 pub mod ndisc;

@@ -87,8 +87,10 @@ pub enum Auth {
     None,
     /// Auth type 1: simple text password, zero-padded to 8 bytes.
     Pass([u8; AUTH_DATA_LEN]),
-    /// Auth type 2: IPsec AH (RFC 2402). Recognised, not supported.
-    Ah,
+    /// Auth type 2: IPsec AH (RFC 2402, see `wire::ah`). Configured: the
+    /// 8-byte HMAC key (the zero-padded `auth_pass`); parsed: the message's
+    /// own (unused, zero) auth data bytes. The advert carries zeros there.
+    Ah([u8; AUTH_DATA_LEN]),
 }
 
 impl fmt::Debug for Auth {
@@ -97,7 +99,7 @@ impl fmt::Debug for Auth {
         match self {
             Auth::None => f.write_str("None"),
             Auth::Pass(_) => f.write_str("Pass(..)"),
-            Auth::Ah => f.write_str("Ah"),
+            Auth::Ah(_) => f.write_str("Ah(..)"),
         }
     }
 }
@@ -112,12 +114,20 @@ impl Auth {
         Auth::Pass(data)
     }
 
+    /// An AH authentication keyed by a text password; keepalived keeps the first 8 bytes.
+    pub fn ah(password: &[u8]) -> Auth {
+        match Auth::pass(password) {
+            Auth::Pass(key) => Auth::Ah(key),
+            other => other,
+        }
+    }
+
     /// The v2 auth type number on the wire (0 none, 1 PASS, 2 AH).
     pub fn type_number(&self) -> u8 {
         match self {
             Auth::None => AUTH_TYPE_NONE,
             Auth::Pass(_) => AUTH_TYPE_PASS,
-            Auth::Ah => AUTH_TYPE_AH,
+            Auth::Ah(_) => AUTH_TYPE_AH,
         }
     }
 }
@@ -181,7 +191,7 @@ pub enum EmitError {
     BadInterval,
     /// VRRPv2 is IPv4 only.
     V2OverIpv6,
-    /// v3 with authentication, or v2 with AH (not supported).
+    /// v3 with authentication.
     BadAuth,
 }
 
@@ -529,7 +539,7 @@ impl<'a> Repr<'a> {
                 let auth = match packet.auth_type() {
                     AUTH_TYPE_NONE => Auth::None,
                     AUTH_TYPE_PASS => Auth::Pass(packet.auth_data(family)),
-                    _ => Auth::Ah,
+                    _ => Auth::Ah(packet.auth_data(family)),
                 };
                 (u16::from(packet.advert_interval_v2()) * 100, auth)
             }
@@ -581,9 +591,6 @@ impl<'a> Repr<'a> {
                     || !(100..=25500).contains(&self.advert_interval_cs)
                 {
                     return Err(EmitError::BadInterval);
-                }
-                if self.auth == Auth::Ah {
-                    return Err(EmitError::BadAuth);
                 }
                 out[4] = self.auth.type_number();
                 out[5] = (self.advert_interval_cs / 100) as u8;

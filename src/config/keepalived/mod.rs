@@ -93,6 +93,8 @@ const LIST_BLOCKS: &[&str] = &[
 /// Keywords that start a new statement even on the same line (`TCP_CHECK { retry 3 connect_port 80 }`).
 const KEYWORDS: &[&str] = &[
     "router_id",
+    "vrrp_strict",
+    "strict_mode",
     "script_user",
     "enable_script_security",
     "notify_fifo",
@@ -129,6 +131,7 @@ const KEYWORDS: &[&str] = &[
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
+    "garp_master_refresh_repeat",
     "notify_master",
     "notify_backup",
     "notify_fault",
@@ -439,6 +442,8 @@ struct Writer<'o> {
     /// `vrrp_track_process` names defined so far (keepalived resolves a
     /// reference when it reads it, so only earlier ones count).
     track_processes: Vec<String>,
+    /// `vrrp_strict` in global_defs: every instance's default `strict_mode`.
+    vrrp_strict: bool,
     /// The preference keepalived gives each rule written without one, by
     /// where the rule is: see [`rule_preferences`].
     rule_preferences: Vec<((usize, usize), u32)>,
@@ -859,11 +864,29 @@ impl Writer<'_> {
 
     /// A vrrp_instance, with keepalived's lenient `state` handling.
     fn instance(&mut self, node: &Node) {
+        let node = &self.strict(node);
         let nopreempt = node
             .block
             .iter()
             .flatten()
             .any(|n| n.keyword == "nopreempt");
+        // keepalived 2.2.7 (vrrp_complete_instance): AH with `state MASTER`
+        // and no priority 255 is "incompatible with AH authentication -
+        // clearing": the instance starts as BACKUP.
+        let ah = node
+            .block
+            .iter()
+            .flatten()
+            .filter(|n| n.keyword == "authentication")
+            .flat_map(|n| n.block.iter().flatten())
+            .any(|n| n.keyword == "auth_type" && n.args.first().is_some_and(|t| t == "AH"));
+        let owner = node
+            .block
+            .iter()
+            .flatten()
+            .rfind(|n| n.keyword == "priority")
+            .is_some_and(|n| n.args.first().is_some_and(|p| p == "255"));
+        let ah_clears_master = ah && !owner;
         for item in node.block.iter().flatten() {
             if item.keyword != "state" {
                 continue;
@@ -884,13 +907,20 @@ impl Writer<'_> {
                     "nopreempt with state MASTER: state cleared to BACKUP, as keepalived does"
                         .into(),
                 );
+            } else if state == "MASTER" && ah_clears_master {
+                self.note(
+                    item.at,
+                    NoteKind::Lenient,
+                    "auth_type AH with state MASTER: state cleared to BACKUP, as keepalived does (a new master must first hear the AH sequence number)"
+                        .into(),
+                );
             }
         }
         let mut rest = node.clone();
         if let Some(block) = rest.block.as_mut() {
             for item in block.iter_mut().filter(|n| n.keyword == "state") {
                 let state = item.args.first().map(String::as_str).unwrap_or("");
-                if state != "BACKUP" && (state != "MASTER" || nopreempt) {
+                if state != "BACKUP" && (state != "MASTER" || nopreempt || ah_clears_master) {
                     item.args = vec!["BACKUP".into()];
                 }
             }
@@ -908,6 +938,83 @@ impl Writer<'_> {
                 "track_script",
             ],
         );
+    }
+
+    /// keepalived's strict mode (`vrrp_strict`, or the instance's
+    /// `strict_mode`), as `vrrp_complete_instance()` applies it: the
+    /// authentication is ignored, `preempt_delay` and `down_timer_adverts`
+    /// are reset, and the state follows the priority (MASTER exactly for the
+    /// owner), each with keepalived's warning. lvsd then keeps the rest of
+    /// strict mode (`strict_mode = yes`); keepalived's nftables drop of the
+    /// VIPs' traffic on a non-owner master is dropped with a note.
+    fn strict(&mut self, node: &Node) -> Node {
+        let mut node = node.clone();
+        let Some(block) = node.block.as_mut() else {
+            return node;
+        };
+        let strict = match block.iter().rfind(|n| n.keyword == "strict_mode") {
+            Some(n) => !matches!(
+                n.args.first().map(|a| a.to_ascii_lowercase()).as_deref(),
+                Some("false" | "off" | "no")
+            ),
+            None => self.vrrp_strict,
+        };
+        if !strict {
+            return node;
+        }
+        let owner = block
+            .iter()
+            .rfind(|n| n.keyword == "priority")
+            .is_some_and(|n| n.args.first().is_some_and(|p| p == "255"));
+        let mut kept = Vec::with_capacity(block.len());
+        for mut item in std::mem::take(block) {
+            let why = match item.keyword.as_str() {
+                "authentication" => Some("strict mode does not support authentication: ignored, as keepalived does"),
+                "preempt_delay" => Some("preempt_delay is incompatible with strict mode: reset to 0, as keepalived does"),
+                "down_timer_adverts" if item.args.first().is_some_and(|n| n != "3") => {
+                    Some("down_timer_adverts is incompatible with strict mode: reset to 3, as keepalived does")
+                }
+                "state" => {
+                    let want = if owner { "MASTER" } else { "BACKUP" };
+                    let is = item.args.first().map(|s| s.to_ascii_uppercase());
+                    if is.as_deref() != Some(want) {
+                        self.note(
+                            item.at,
+                            NoteKind::Lenient,
+                            format!("strict mode: state MASTER must match being the address owner (priority 255): state {want}, as keepalived does"),
+                        );
+                        item.args = vec![want.into()];
+                    }
+                    None
+                }
+                "strict_mode" => {
+                    item.args.clear();
+                    None
+                }
+                _ => None,
+            };
+            match why {
+                Some(why) => self.note(item.at, NoteKind::Lenient, why.into()),
+                None => kept.push(item),
+            }
+        }
+        if !kept.iter().any(|n| n.keyword == "strict_mode") {
+            kept.push(Node {
+                keyword: "strict_mode".into(),
+                args: Vec::new(),
+                at: node.at,
+                block: None,
+            });
+        }
+        if !owner {
+            self.note(
+                node.at,
+                NoteKind::Dropped,
+                "strict mode: keepalived drops all traffic to this non-owner instance's VIPs while it is master (nftables rules, no Accept_Mode); lvsd does not, so services on the VIPs keep answering (see docs/operations.md, vrrp_strict)".into(),
+            );
+        }
+        *block = kept;
+        node
     }
 
     /// `use_vmac [NAME] [MAC]`: a MAC (it has `:`) is dropped, lvsd always
@@ -967,6 +1074,7 @@ impl Writer<'_> {
 
 const GLOBAL: &[&str] = &[
     "router_id",
+    "vrrp_strict",
     "script_user",
     "enable_script_security",
     "notify_fifo",
@@ -979,6 +1087,18 @@ const GLOBAL: &[&str] = &[
     "vrrp_garp_master_repeat",
     "vrrp_garp_master_refresh",
     "vrrp_garp_master_refresh_repeat",
+];
+/// GARP keywords keepalived knows only in a vrrp_instance (global_defs has
+/// them with a `vrrp_` prefix).
+const INSTANCE_ONLY_GARP: &[&str] = &[
+    "garp_master_delay",
+    "garp_master_repeat",
+    "garp_master_refresh",
+    "garp_master_refresh_repeat",
+    "garp_lower_prio_delay",
+    "garp_lower_prio_repeat",
+    "garp_interval",
+    "gna_interval",
 ];
 const INSTANCE: &[&str] = &[
     "state",
@@ -1000,12 +1120,14 @@ const INSTANCE: &[&str] = &[
     "garp_master_delay",
     "garp_master_repeat",
     "garp_master_refresh",
+    "garp_master_refresh_repeat",
     "notify_master",
     "notify_backup",
     "notify_fault",
     "notify_stop",
     "notify",
     "native_ipv6",
+    "strict_mode",
 ];
 const SYNC_GROUP: &[&str] = &[
     "notify_master",
@@ -1134,6 +1256,11 @@ pub fn import_with(
             .collect(),
         origins: &read.origins,
         track_files: Vec::new(),
+        vrrp_strict: nodes
+            .iter()
+            .filter(|n| n.keyword == "global_defs")
+            .flat_map(|n| n.block.iter().flatten())
+            .any(|n| n.keyword == "vrrp_strict"),
         track_file_inits: Vec::new(),
         track_processes: Vec::new(),
         rule_preferences: rule_preferences(&nodes),
@@ -1498,6 +1625,23 @@ impl Writer<'_> {
                     );
                 }
             }
+            // keepalived 2.2.7 installs the GARP keywords of global_defs only
+            // with their `vrrp_` prefix: the instance spelling there is an
+            // "Unknown keyword" it skips (seen in real configs).
+            block.retain(|item| {
+                let instance_only = INSTANCE_ONLY_GARP.contains(&item.keyword.as_str());
+                if instance_only {
+                    self.note(
+                        item.at,
+                        NoteKind::Ignored,
+                        format!(
+                            "`{}` inside global_defs: keepalived 2.2.7 does not know it there and ignores it (the global default is `vrrp_{}`)",
+                            item.keyword, item.keyword
+                        ),
+                    );
+                }
+                !instance_only
+            });
         }
         self.simple(&node, GLOBAL, &[]);
     }
@@ -2312,6 +2456,80 @@ vrrp_instance C {\n interface eth1\n virtual_router_id 53\n vmac_xmit_base\n\
         let i = &config.vrrp_instances[0];
         assert_eq!(i.virtual_ipaddresses_excluded.len(), 2);
         assert_eq!(i.virtual_ipaddresses[0].scope, 253);
+    }
+
+    #[test]
+    fn garp_keys_convert_at_their_keepalived_level() {
+        let text = format!(
+            "global_defs {{\n garp_master_delay 3\n vrrp_garp_master_delay 4\n}}\n\
+vrrp_instance VI_1 {{\n state BACKUP\n garp_master_delay 10\n garp_master_refresh 14400\n\
+ garp_master_refresh_repeat 2\n{INSTANCE_TAIL}"
+        );
+        let imported = import(&text, "k.conf").unwrap();
+        assert!(
+            notes_of(&imported, NoteKind::Dropped).is_empty(),
+            "{:?}",
+            imported.notes
+        );
+        let ignored = notes_of(&imported, NoteKind::Ignored);
+        assert_eq!(ignored.len(), 1, "{ignored:?}");
+        assert!(ignored[0].contains("garp_master_delay` inside global_defs"));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert_eq!(
+            config.global.vrrp_garp_master_delay,
+            std::time::Duration::from_secs(4)
+        );
+        let vi = &config.vrrp_instances[0];
+        assert_eq!(vi.garp_master_delay, std::time::Duration::from_secs(10));
+        assert_eq!(
+            vi.garp_master_refresh,
+            Some(std::time::Duration::from_secs(14400))
+        );
+        assert_eq!(vi.garp_master_refresh_repeat, 2);
+    }
+
+    #[test]
+    fn vrrp_strict_converts_as_keepalived_applies_it() {
+        let text = "global_defs {\n vrrp_strict\n}\n\
+vrrp_instance VI_1 {\n state MASTER\n interface eth0\n virtual_router_id 51\n priority 100\n\
+ preempt_delay 5\n down_timer_adverts 5\n authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n\
+ virtual_ipaddress {\n  10.0.0.1\n }\n}\n\
+vrrp_instance VI_2 {\n state BACKUP\n interface eth0\n virtual_router_id 52\n priority 255\n\
+ virtual_ipaddress {\n  10.0.0.2\n }\n}\n\
+vrrp_instance VI_3 {\n strict_mode off\n interface eth0\n virtual_router_id 53\n\
+ authentication {\n  auth_type PASS\n  auth_pass 1111\n }\n virtual_ipaddress {\n  10.0.0.3\n }\n}\n";
+        let imported = import(text, "k.conf").unwrap();
+        // VI_1: auth, preempt_delay, down_timer_adverts and the state change;
+        // VI_2 (owner): its state becomes MASTER.
+        let changed = notes_of(&imported, NoteKind::Lenient);
+        assert_eq!(changed.len(), 5, "{changed:?}");
+        // Only the non-owner's VIP traffic drop is lost.
+        let dropped = notes_of(&imported, NoteKind::Dropped);
+        assert_eq!(dropped.len(), 1, "{dropped:?}");
+        assert!(dropped[0].contains("drops all traffic"));
+        let config = crate::config::load_str(&imported.ini, "i.ini").unwrap();
+        assert!(config.global.vrrp_strict);
+        let [a, b, c] = &config.vrrp_instances[..] else {
+            panic!("{}", imported.ini)
+        };
+        assert!(a.strict_mode && b.strict_mode && !c.strict_mode);
+        assert!(a.authentication.is_none() && c.authentication.is_some());
+        assert_eq!(a.preempt_delay, std::time::Duration::ZERO);
+        assert_eq!(a.down_timer_adverts, 3);
+        assert_eq!(a.state, crate::config::VrrpState::Backup);
+        assert_eq!(b.state, crate::config::VrrpState::Master);
+        // `lvsd check`: every note, plus the loader's own strict-mode warning
+        // for the non-owner.
+        assert_eq!(
+            config.warnings.len(),
+            imported.notes.len() + 1,
+            "{:?}",
+            config.warnings
+        );
+        assert!(config
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("lvsd does not")));
     }
 
     #[test]
