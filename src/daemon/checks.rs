@@ -297,6 +297,258 @@ fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&s
     check
 }
 
+/// A checker's name in logs and status: kind, what it probes, the real
+/// server and the virtual server (with the checker's index).
+fn probe_label(
+    vs: &config::VirtualServer,
+    rs: &config::RealServer,
+    ch: &config::Checker,
+    ci: usize,
+) -> String {
+    let probed = match &ch.kind {
+        CheckKind::File(f) => f.path.as_str().to_owned(),
+        CheckKind::Ping => ch.connect_ip.to_string(),
+        _ => SocketAddr::new(ch.connect_ip, ch.connect_port).to_string(),
+    };
+    format!(
+        "{} {probed} of {} ({}#{ci})",
+        ch.kind.keepalived_name(),
+        rs.address,
+        vs.name
+    )
+}
+
+/// The CA bundle an SSL_GET checker verifies against by default.
+const DEFAULT_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
+
+/// The TLS side of an SSL_GET probe target: client config and server name.
+type TlsClient = (
+    Arc<rustls::ClientConfig>,
+    rustls::pki_types::ServerName<'static>,
+);
+
+/// What building the probes shares between checkers: equal probes, equal
+/// HTTP definitions, TLS client configs (each `ca_file` is read once), the
+/// script user.
+struct ProbeBuild<'c> {
+    cfg: &'c Config,
+    sharing: ProbeSharing<String>,
+    http_defs: Vec<Arc<HttpCheck>>,
+    insecure: Option<Arc<rustls::ClientConfig>>,
+    verifying: Vec<(String, Arc<rustls::ClientConfig>)>,
+    script_user: Option<(u32, u32)>,
+}
+
+impl<'c> ProbeBuild<'c> {
+    fn new(cfg: &'c Config) -> Result<Self, String> {
+        let script_user = match &cfg.global.script_user {
+            Some(u) => Some(lookup_user(u)?),
+            None => None,
+        };
+        Ok(ProbeBuild {
+            cfg,
+            sharing: ProbeSharing::new(),
+            http_defs: Vec::new(),
+            insecure: None,
+            verifying: Vec::new(),
+            script_user,
+        })
+    }
+
+    /// The probe definition of one checker.
+    fn def(
+        &mut self,
+        vs: &config::VirtualServer,
+        ch: &config::Checker,
+        label: &str,
+    ) -> Result<ProbeDef, String> {
+        let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
+        let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
+        let target = ProbeTarget {
+            address,
+            bind,
+            tls: None,
+        };
+        let timeout = ch.timing.connect_timeout;
+        Ok(match &ch.kind {
+            CheckKind::Tcp => ProbeDef::Tcp { target, timeout },
+            CheckKind::Udp(spec) => ProbeDef::Udp {
+                target,
+                timeout,
+                spec: Arc::clone(spec),
+            },
+            CheckKind::Ping => ProbeDef::Ping { target, timeout },
+            CheckKind::Dns(d) => ProbeDef::Dns {
+                target,
+                timeout,
+                query: Box::new(
+                    DnsQuery::new(&d.name, d.qtype)
+                        .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
+                ),
+            },
+            CheckKind::File(f) => ProbeDef::File {
+                path: f.path.as_str().to_owned(),
+                weight: f.weight,
+                reverse: f.reverse,
+            },
+            CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
+                target,
+                timeout,
+                helo: helo_name.as_str().to_owned(),
+            },
+            CheckKind::Http(h) => {
+                let tls = match &h.tls {
+                    None => None,
+                    Some(opts) => Some(self.tls(opts, ch, label)?),
+                };
+                let def = http_check(h, &ch.timing, vs.virtualhost.as_deref());
+                ProbeDef::Http {
+                    target: ProbeTarget { address, bind, tls },
+                    check: share_http(&mut self.http_defs, def),
+                }
+            }
+            CheckKind::Misc(m) => self.misc(m, label)?,
+        })
+    }
+
+    /// The TLS client config and server name of an SSL_GET checker.
+    fn tls(
+        &mut self,
+        opts: &config::TlsOptions,
+        ch: &config::Checker,
+        label: &str,
+    ) -> Result<TlsClient, String> {
+        let config = if opts.verify {
+            let ca = opts.ca_file.as_deref().unwrap_or(DEFAULT_CA_FILE);
+            self.verifying_config(ca, label)?
+        } else {
+            match &self.insecure {
+                Some(c) => Arc::clone(c),
+                None => {
+                    let c = tls::insecure_client_config().map_err(|e| format!("{label}: {e}"))?;
+                    self.insecure = Some(Arc::clone(&c));
+                    c
+                }
+            }
+        };
+        let name = tls::server_name(opts.sni.as_deref(), ch.connect_ip)
+            .map_err(|e| format!("{label}: {e}"))?;
+        Ok((config, name))
+    }
+
+    /// The verifying config for `ca`: the file is read and parsed at its
+    /// first checker only; later checkers naming it share the config.
+    #[allow(clippy::disallowed_methods)] // reads ca_file: not yet moved to io/ (issue 11)
+    fn verifying_config(
+        &mut self,
+        ca: &str,
+        label: &str,
+    ) -> Result<Arc<rustls::ClientConfig>, String> {
+        if let Some((_, c)) = self.verifying.iter().find(|(path, _)| path == ca) {
+            return Ok(Arc::clone(c));
+        }
+        let pem = std::fs::read(ca).map_err(|e| format!("{label}: ca_file {ca}: {e}"))?;
+        let c = tls::verifying_client_config(&pem).map_err(|e| format!("{label}: {e}"))?;
+        self.verifying.push((ca.to_owned(), Arc::clone(&c)));
+        Ok(c)
+    }
+
+    /// A MISC_CHECK: its command line, user and script security.
+    fn misc(&self, m: &config::MiscCheck, label: &str) -> Result<ProbeDef, String> {
+        let argv: Vec<OsString> = split_command_line(&m.path)
+            .map_err(|e| format!("{label}: misc_path {:?}: {e}", m.path.as_str()))?
+            .into_iter()
+            .map(OsString::from)
+            .collect();
+        let user = match &m.user {
+            Some(u) => Some(lookup_user(u)?),
+            None => self.script_user,
+        };
+        if self.cfg.global.enable_script_security {
+            if let Some(why) = super::vrrp::scripts::insecure_reason(&argv, user.map_or(0, |u| u.0))
+            {
+                return Err(format!("{label}: misc_path: enable_script_security: {why}"));
+            }
+        }
+        Ok(ProbeDef::Misc {
+            argv,
+            timeout: m.timeout,
+            dynamic: m.dynamic,
+            user,
+        })
+    }
+}
+
+/// A FILE_CHECK: reads the file now; its verdict is ready at once.
+fn start_file(p: &mut Probe) {
+    let ProbeDef::File {
+        path,
+        weight,
+        reverse,
+    } = &p.def
+    else {
+        return;
+    };
+    let (value, _) = crate::daemon::vrrp::read_track_file(path);
+    let outcome = match file_verdict(value, *weight, *reverse) {
+        Some(delta) => {
+            p.file_delta = delta;
+            Outcome::Up { weight: None }
+        }
+        None => {
+            p.file_delta = 0;
+            Outcome::Down(FailReason::FileValue(value))
+        }
+    };
+    p.running = Running::Done(outcome);
+}
+
+/// The socket driver of a stream-like probe (`None` for FILE and MISC,
+/// which have none). `random` gives a PING_CHECK its echo id and sequence
+/// and a DNS_CHECK its query id.
+fn stream_driver(def: &ProbeDef, random: u32, now: Instant) -> Option<ProbeDriver<AnyProbe>> {
+    let (probe, target) = match def {
+        ProbeDef::File { .. } | ProbeDef::Misc { .. } => return None,
+        ProbeDef::Dns {
+            target,
+            timeout,
+            query,
+        } => (
+            AnyProbe::Dns(DnsProbe::new(query, random as u16, now, *timeout)),
+            target,
+        ),
+        ProbeDef::Udp {
+            target,
+            timeout,
+            spec,
+        } => (
+            AnyProbe::Udp(UdpProbe::new(Arc::clone(spec), now, *timeout)),
+            target,
+        ),
+        ProbeDef::Ping { target, timeout } => (
+            AnyProbe::Ping(PingProbe::new(
+                now,
+                *timeout,
+                target.address.is_ipv6(),
+                (random >> 16) as u16,
+                random as u16,
+            )),
+            target,
+        ),
+        ProbeDef::Tcp { target, timeout } => (AnyProbe::Tcp(TcpProbe::new(now, *timeout)), target),
+        ProbeDef::Smtp {
+            target,
+            timeout,
+            helo,
+        } => (AnyProbe::Smtp(SmtpProbe::new(now, *timeout, helo)), target),
+        ProbeDef::Http { target, check } => (
+            AnyProbe::Http(HttpProbe::new(Arc::clone(check), target.address, now)),
+            target,
+        ),
+    };
+    Some(ProbeDriver::start(probe, target.clone(), now))
+}
+
 impl Checks {
     /// Builds every probe from the configuration (allocation happens here only).
     /// `known` gives the health the IPVS table already holds for a real
@@ -308,8 +560,25 @@ impl Checks {
         now: Instant,
         known: &dyn Fn(&ServiceKey, &DestKey) -> Option<bool>,
     ) -> Result<Checks, String> {
-        let mut sharing: ProbeSharing<String> = ProbeSharing::new();
-        let mut checks = Checks {
+        let mut checks = Checks::empty();
+        let mut build = ProbeBuild::new(cfg)?;
+        for vs in &cfg.virtual_servers {
+            let service = service_key(vs);
+            for rs in &vs.real_servers {
+                let starts_down = match known(&service, &dest_key(rs)) {
+                    Some(alive) => !alive,
+                    None => vs.alpha,
+                };
+                checks.add_server(&mut build, vs, rs, service, starts_down, now)?;
+            }
+        }
+        checks.check_capacity()?;
+        Ok(checks)
+    }
+
+    /// The empty set, with the fixed capacities of the steady state.
+    fn empty() -> Checks {
+        Checks {
             probes: Vec::new(),
             drivers: DriverSlab::with_capacity(MAX_INFLIGHT_CHECKS),
             servers: Vec::new(),
@@ -334,206 +603,81 @@ impl Checks {
             timer_failures: 0,
             timer_log: LogLimit::new(POOL_FULL_LOG_EVERY),
             unscheduled: Vec::with_capacity(16),
-        };
-        let insecure = std::cell::OnceCell::new();
-        let mut http_defs: Vec<Arc<HttpCheck>> = Vec::new();
-        let script_user = match &cfg.global.script_user {
-            Some(u) => Some(lookup_user(u)?),
-            None => None,
-        };
-        for vs in &cfg.virtual_servers {
-            let service = service_key(vs);
-            for rs in &vs.real_servers {
-                let server = checks.servers.len();
-                let mut health = ServerHealth::new();
-                let starts_down = match known(&service, &dest_key(rs)) {
-                    Some(alive) => !alive,
-                    None => vs.alpha,
-                };
-                for (ci, ch) in rs.checkers.iter().enumerate() {
-                    let idx = health.add_checker(!starts_down).map_err(|e| {
-                        format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
-                    })?;
-                    let key = config::probe_key(ch, starts_down);
-                    let slot = checks.probes.len() as u32;
-                    let probe = sharing.subscribe(key, slot) as usize;
-                    if probe < checks.probes.len() {
-                        checks.probes[probe].subscribers.push((server, idx));
-                        continue;
-                    }
-                    let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
-                    let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
-                    let probed = match &ch.kind {
-                        CheckKind::File(f) => f.path.as_str().to_owned(),
-                        CheckKind::Ping => ch.connect_ip.to_string(),
-                        _ => address.to_string(),
-                    };
-                    let label = format!(
-                        "{} {probed} of {} ({}#{ci})",
-                        ch.kind.keepalived_name(),
-                        rs.address,
-                        vs.name
-                    );
-                    let def = match &ch.kind {
-                        CheckKind::Tcp => ProbeDef::Tcp {
-                            target: ProbeTarget {
-                                address,
-                                bind,
-                                tls: None,
-                            },
-                            timeout: ch.timing.connect_timeout,
-                        },
-                        CheckKind::Udp(spec) => ProbeDef::Udp {
-                            target: ProbeTarget {
-                                address,
-                                bind,
-                                tls: None,
-                            },
-                            timeout: ch.timing.connect_timeout,
-                            spec: Arc::clone(spec),
-                        },
-                        CheckKind::Ping => ProbeDef::Ping {
-                            target: ProbeTarget {
-                                address,
-                                bind,
-                                tls: None,
-                            },
-                            timeout: ch.timing.connect_timeout,
-                        },
-                        CheckKind::Dns(d) => ProbeDef::Dns {
-                            target: ProbeTarget {
-                                address,
-                                bind,
-                                tls: None,
-                            },
-                            timeout: ch.timing.connect_timeout,
-                            query: Box::new(
-                                DnsQuery::new(&d.name, d.qtype)
-                                    .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
-                            ),
-                        },
-                        CheckKind::File(f) => ProbeDef::File {
-                            path: f.path.as_str().to_owned(),
-                            weight: f.weight,
-                            reverse: f.reverse,
-                        },
-                        CheckKind::Smtp { helo_name } => ProbeDef::Smtp {
-                            target: ProbeTarget {
-                                address,
-                                bind,
-                                tls: None,
-                            },
-                            timeout: ch.timing.connect_timeout,
-                            helo: helo_name.as_str().to_owned(),
-                        },
-                        CheckKind::Http(h) => {
-                            let tls = match &h.tls {
-                                None => None,
-                                Some(opts) => {
-                                    let config = if opts.verify {
-                                        let ca = opts
-                                            .ca_file
-                                            .as_deref()
-                                            .unwrap_or("/etc/ssl/certs/ca-certificates.crt");
-                                        let pem = std::fs::read(ca)
-                                            .map_err(|e| format!("{label}: ca_file {ca}: {e}"))?;
-                                        tls::verifying_client_config(&pem)
-                                            .map_err(|e| format!("{label}: {e}"))?
-                                    } else {
-                                        match insecure.get() {
-                                            Some(c) => Arc::clone(c),
-                                            None => {
-                                                let c = tls::insecure_client_config()
-                                                    .map_err(|e| format!("{label}: {e}"))?;
-                                                let _ = insecure.set(Arc::clone(&c));
-                                                c
-                                            }
-                                        }
-                                    };
-                                    let name = tls::server_name(opts.sni.as_deref(), ch.connect_ip)
-                                        .map_err(|e| format!("{label}: {e}"))?;
-                                    Some((config, name))
-                                }
-                            };
-                            let def = http_check(h, &ch.timing, vs.virtualhost.as_deref());
-                            ProbeDef::Http {
-                                target: ProbeTarget { address, bind, tls },
-                                check: share_http(&mut http_defs, def),
-                            }
-                        }
-                        CheckKind::Misc(m) => {
-                            let argv: Vec<OsString> = split_command_line(&m.path)
-                                .map_err(|e| {
-                                    format!("{label}: misc_path {:?}: {e}", m.path.as_str())
-                                })?
-                                .into_iter()
-                                .map(OsString::from)
-                                .collect();
-                            let user = match &m.user {
-                                Some(u) => Some(lookup_user(u)?),
-                                None => script_user,
-                            };
-                            if cfg.global.enable_script_security {
-                                if let Some(why) = super::vrrp::scripts::insecure_reason(
-                                    &argv,
-                                    user.map_or(0, |u| u.0),
-                                ) {
-                                    return Err(format!(
-                                        "{label}: misc_path: enable_script_security: {why}"
-                                    ));
-                                }
-                            }
-                            ProbeDef::Misc {
-                                argv,
-                                timeout: m.timeout,
-                                dynamic: m.dynamic,
-                                user,
-                            }
-                        }
-                    };
-                    let random = checks.next_random();
-                    checks.probes.push(Probe {
-                        label,
-                        def,
-                        schedule: CheckerSchedule::new(ch.timing, starts_down, now, random),
-                        running: Running::Idle,
-                        file_delta: 0,
-                        timer: None,
-                        suspended: false,
-                        subscribers: vec![(server, idx)],
-                        last: None,
-                        started: None,
-                    });
-                }
-                checks.servers.push(Server {
-                    service,
-                    dest: dest_key(rs),
-                    label: format!("{} in {}", rs.address, vs.name),
-                    configured_weight: rs.weight,
-                    health,
-                    ha_suspend: vs.ha_suspend,
-                });
-            }
         }
-        if checks.probes.len() > MAX_CHECK_TIMERS {
+    }
+
+    /// One real server and its checkers; a checker equal to an existing
+    /// probe subscribes to it instead of making another.
+    fn add_server(
+        &mut self,
+        build: &mut ProbeBuild,
+        vs: &config::VirtualServer,
+        rs: &config::RealServer,
+        service: ServiceKey,
+        starts_down: bool,
+        now: Instant,
+    ) -> Result<(), String> {
+        let server = self.servers.len();
+        let mut health = ServerHealth::new();
+        for (ci, ch) in rs.checkers.iter().enumerate() {
+            let idx = health.add_checker(!starts_down).map_err(|e| {
+                format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
+            })?;
+            let key = config::probe_key(ch, starts_down);
+            let slot = self.probes.len() as u32;
+            let probe = build.sharing.subscribe(key, slot) as usize;
+            if probe < self.probes.len() {
+                self.probes[probe].subscribers.push((server, idx));
+                continue;
+            }
+            let label = probe_label(vs, rs, ch, ci);
+            let def = build.def(vs, ch, &label)?;
+            let random = self.next_random();
+            self.probes.push(Probe {
+                label,
+                def,
+                schedule: CheckerSchedule::new(ch.timing, starts_down, now, random),
+                running: Running::Idle,
+                file_delta: 0,
+                timer: None,
+                suspended: false,
+                subscribers: vec![(server, idx)],
+                last: None,
+                started: None,
+            });
+        }
+        self.servers.push(Server {
+            service,
+            dest: dest_key(rs),
+            label: format!("{} in {}", rs.address, vs.name),
+            configured_weight: rs.weight,
+            health,
+            ha_suspend: vs.ha_suspend,
+        });
+        Ok(())
+    }
+
+    /// Every distinct probe has its own timer: refuses more than the table
+    /// holds, then logs what was built.
+    fn check_capacity(&self) -> Result<(), String> {
+        if self.probes.len() > MAX_CHECK_TIMERS {
             // `lvsd check` refuses such a file; a reload can still split a
             // shared probe (servers known dead start DOWN), so check again.
             return Err(format!(
                 "health checks need {} distinct probes, each with its own timer: more than limits::MAX_CHECK_TIMERS ({MAX_CHECK_TIMERS})",
-                checks.probes.len()
+                self.probes.len()
             ));
         }
         info!(
             "health checks: {} checker(s) on {} real server(s) share {} distinct probe(s)",
-            checks
-                .probes
+            self.probes
                 .iter()
                 .map(|p| p.subscribers.len())
                 .sum::<usize>(),
-            checks.servers.len(),
-            checks.probes.len()
+            self.servers.len(),
+            self.probes.len()
         );
-        Ok(checks)
+        Ok(())
     }
 
     fn next_random(&mut self) -> u32 {
@@ -738,7 +882,7 @@ impl Checks {
             // schedule the probe really went out, the timer grain and the
             // wait behind other work of this wake-up included.
             self.start_lateness
-                .record(Instant::now().saturating_duration_since(due));
+                .record(crate::io::stopwatch::lateness(due));
         }
     }
 
@@ -966,126 +1110,11 @@ impl Checks {
             return;
         };
         p.started = Some(now);
-        let running = match &p.def {
-            ProbeDef::File {
-                path,
-                weight,
-                reverse,
-            } => {
-                let (value, _) = crate::daemon::vrrp::read_track_file(path);
-                let outcome = match file_verdict(value, *weight, *reverse) {
-                    Some(delta) => {
-                        p.file_delta = delta;
-                        Outcome::Up { weight: None }
-                    }
-                    None => {
-                        p.file_delta = 0;
-                        Outcome::Down(FailReason::FileValue(value))
-                    }
-                };
-                p.running = Running::Done(outcome);
-                None
-            }
-            ProbeDef::Dns {
-                target,
-                timeout,
-                query,
-            } => Some(ProbeDriver::start(
-                AnyProbe::Dns(DnsProbe::new(query, random as u16, now, *timeout)),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Udp {
-                target,
-                timeout,
-                spec,
-            } => Some(ProbeDriver::start(
-                AnyProbe::Udp(UdpProbe::new(Arc::clone(spec), now, *timeout)),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Ping { target, timeout } => Some(ProbeDriver::start(
-                AnyProbe::Ping(PingProbe::new(
-                    now,
-                    *timeout,
-                    target.address.is_ipv6(),
-                    (random >> 16) as u16,
-                    random as u16,
-                )),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Tcp { target, timeout } => Some(ProbeDriver::start(
-                AnyProbe::Tcp(TcpProbe::new(now, *timeout)),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Smtp {
-                target,
-                timeout,
-                helo,
-            } => Some(ProbeDriver::start(
-                AnyProbe::Smtp(SmtpProbe::new(now, *timeout, helo)),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Http { target, check } => Some(ProbeDriver::start(
-                AnyProbe::Http(HttpProbe::new(Arc::clone(check), target.address, now)),
-                target.clone(),
-                now,
-            )),
-            ProbeDef::Misc {
-                argv,
-                timeout,
-                user,
-                ..
-            } => {
-                let args: Vec<&std::ffi::OsStr> = argv.iter().map(OsString::as_os_str).collect();
-                let spec = ScriptSpec {
-                    argv: &args,
-                    user: *user,
-                    timeout: *timeout,
-                };
-                match ChildProcess::spawn(&spec, now) {
-                    Err(e) if crate::io::child::is_full(&e) => {
-                        // It keeps its pool slot and starts after a reap.
-                        self.child_waits += 1;
-                        if self.child_waits.is_power_of_two() {
-                            warn!(
-                                "{}: {e}; the script waits ({} waits so far)",
-                                p.label, self.child_waits
-                            );
-                        }
-                        self.child_queue.push_back(i);
-                    }
-                    Ok(child) => {
-                        if let Some(fd) = child.raw_fd() {
-                            if let Err(e) = registry.register(
-                                &mut SourceFd(&fd),
-                                Source::Probe(i).token(),
-                                Interest::READABLE,
-                            ) {
-                                warn!("{}: registering the script's pidfd: {e}", p.label);
-                            }
-                        }
-                        p.running = Running::Child(child);
-                    }
-                    Err(e) => {
-                        warn!("{}: cannot run the script: {e}", p.label);
-                        let outcome = Outcome::Down(FailReason::Io);
-                        p.last = Some(outcome);
-                        p.started = None;
-                        self.failures[failure_kind(&FailReason::Io)] += 1;
-                        p.schedule.handle_probe_result(now, false);
-                        if let Some(next) = self.pool.finish() {
-                            self.start_queue.push(next as usize);
-                        }
-                    }
-                }
-                None
-            }
-        };
-        if let Some(driver) = running {
+        if matches!(p.def, ProbeDef::File { .. }) {
+            start_file(p);
+        } else if matches!(p.def, ProbeDef::Misc { .. }) {
+            self.start_misc(now, i, registry);
+        } else if let Some(driver) = stream_driver(&p.def, random, now) {
             let slot = self.drivers.insert(driver);
             p.running = Running::Stream {
                 slot,
@@ -1094,6 +1123,63 @@ impl Checks {
             };
         }
         self.progress(now, i, registry);
+    }
+
+    /// A MISC_CHECK: spawns the script; with the child table full it waits
+    /// for a reap (keeping its pool slot); a failed spawn is a failed probe.
+    fn start_misc(&mut self, now: Instant, i: usize, registry: &Registry) {
+        let p = &mut self.probes[i];
+        let ProbeDef::Misc {
+            argv,
+            timeout,
+            user,
+            ..
+        } = &p.def
+        else {
+            return;
+        };
+        let args: Vec<&std::ffi::OsStr> = argv.iter().map(OsString::as_os_str).collect();
+        let spec = ScriptSpec {
+            argv: &args,
+            user: *user,
+            timeout: *timeout,
+        };
+        match ChildProcess::spawn(&spec, now) {
+            Err(e) if crate::io::child::is_full(&e) => {
+                // It keeps its pool slot and starts after a reap.
+                self.child_waits += 1;
+                if self.child_waits.is_power_of_two() {
+                    warn!(
+                        "{}: {e}; the script waits ({} waits so far)",
+                        p.label, self.child_waits
+                    );
+                }
+                self.child_queue.push_back(i);
+            }
+            Ok(child) => {
+                if let Some(fd) = child.raw_fd() {
+                    if let Err(e) = registry.register(
+                        &mut SourceFd(&fd),
+                        Source::Probe(i).token(),
+                        Interest::READABLE,
+                    ) {
+                        warn!("{}: registering the script's pidfd: {e}", p.label);
+                    }
+                }
+                p.running = Running::Child(child);
+            }
+            Err(e) => {
+                warn!("{}: cannot run the script: {e}", p.label);
+                let outcome = Outcome::Down(FailReason::Io);
+                p.last = Some(outcome);
+                p.started = None;
+                self.failures[failure_kind(&FailReason::Io)] += 1;
+                p.schedule.handle_probe_result(now, false);
+                if let Some(next) = self.pool.finish() {
+                    self.start_queue.push(next as usize);
+                }
+            }
+        }
     }
 
     fn verdict(&mut self, i: usize, up: bool) {
@@ -1174,6 +1260,7 @@ impl Checks {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -10,6 +10,7 @@ use log::{error, info, warn};
 
 use crate::config::{self, Config};
 use crate::io::netlink::{Ipvs, IpvsError};
+use crate::io::stopwatch::Stopwatch;
 use crate::limits::IPVS_OPS_PER_TURN;
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
 use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table, Want};
@@ -459,7 +460,7 @@ struct Progress {
     next: usize,
     /// The start's reconcile (logged as one line, then verified).
     first: bool,
-    started: Instant,
+    started: Stopwatch,
     sent: usize,
     failed: usize,
     refused: Vec<String>,
@@ -724,7 +725,7 @@ impl Lvs {
     /// without a new dump).
     pub fn reconcile(&mut self, now: Instant) {
         self.deferred = None;
-        let started = Instant::now();
+        let started = Stopwatch::start();
         if self.progress.is_some() {
             self.apply_turn(now);
         } else {
@@ -737,7 +738,7 @@ impl Lvs {
         self.durations.record(self.last_took);
     }
 
-    fn reconcile_inner(&mut self, now: Instant, started: Instant) {
+    fn reconcile_inner(&mut self, now: Instant, started: Stopwatch) {
         self.dirty = false;
         self.last_reconcile_at = now;
         self.next_reconcile = now + self.interval;
@@ -854,7 +855,7 @@ impl Lvs {
     /// whether it now equals the desired table. Nothing is written here; a
     /// difference is left to the next reconcile.
     fn verify(&mut self, now: Instant) {
-        let started = Instant::now();
+        let started = Stopwatch::start();
         if let Err(e) = self.ipvs.dump(&mut self.kernel) {
             warn!("IPVS verify: second dump failed: {e}");
             return;
@@ -1510,6 +1511,7 @@ fn foreign_text(f: &Foreign) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::wire::netlink::ipvs::Scheduler;

@@ -1,6 +1,12 @@
 //! The running daemon: owns the event loop, routes events between `io` and the
 //! pure state machines, and carries out the actions they return. No protocol
 //! logic lives here.
+//!
+//! The daemon reads time only through the loop's clock (the wake-up's `now`)
+//! and `io::stopwatch` for measurements; clippy's `disallowed_methods`
+//! (clippy.toml) enforces it. The few file calls left here are allowed one
+//! by one where they stand.
+#![deny(clippy::disallowed_methods)]
 
 pub mod announce;
 pub mod checks;
@@ -14,6 +20,8 @@ use std::io;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime};
+
+use crate::io::stopwatch::{wall_now, Stopwatch};
 
 use log::{debug, error, info, warn};
 use mio::unix::SourceFd;
@@ -256,269 +264,22 @@ fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
     move |e| DaemonError::Setup(format!("{what}: {e}"))
 }
 
+/// The event loop of the daemon.
+type Loop = EventLoop<MonotonicClock, TimerKind>;
+
 /// Loads the configuration and runs until SIGTERM/SIGINT.
 pub fn run(opts: &Options) -> Result<(), DaemonError> {
-    let load_started = Instant::now();
+    let load_started = Stopwatch::start();
     let (config, config_md5) = load(&opts.config_path)?;
     let load_cost = load_started.elapsed();
     crate::io::log::configure(log_settings(&config));
-    let mut ev: EventLoop<MonotonicClock, TimerKind> =
+    let mut ev: Loop =
         EventLoop::new(MonotonicClock, MAX_TIMERS, 1024).map_err(setup_err("event loop"))?;
-    let signals = Signals::new().map_err(setup_err("signalfd"))?;
-    ev.registry()
-        .register(
-            &mut SourceFd(&signals.as_raw_fd()),
-            Source::Signal.token(),
-            Interest::READABLE,
-        )
-        .map_err(setup_err("registering signalfd"))?;
-    // Least privilege, before anything reads outside input: the bounding set
-    // and the permitted set shrink now; what only the control socket's
-    // group needs (setfsgid, chown) goes right after it is bound.
-    let keep = needed_caps(&config, opts.dry_run);
-    let setup_only = if config.global.control_socket_group.is_some() {
-        caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
-    } else {
-        0
-    };
-    drop_caps(keep | config.global.script_capabilities, keep | setup_only)?;
-    let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
-    let mut control = control_server(&config, &control_path)?;
-    if setup_only != 0 {
-        drop_caps(keep | config.global.script_capabilities, keep)?;
-    }
-    control
-        .register(ev.registry())
-        .map_err(setup_err("registering control socket"))?;
-    // The VMACs first: the events of their making are not for the loop.
-    let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
-    let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
-    if let Some(bytes) = test_hook("rtnl_rcvbuf") {
-        // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
-        rtnl.set_receive_buffer(bytes as usize)
-            .map_err(setup_err("rtnetlink receive buffer"))?;
-    }
-    ev.registry()
-        .register(
-            &mut SourceFd(&rtnl.as_raw_fd()),
-            Source::Rtnetlink.token(),
-            Interest::READABLE,
-        )
-        .map_err(setup_err("registering rtnetlink"))?;
-    let mut vrrp =
-        vrrp::Vrrp::setup(&config, vmacs).map_err(|e| DaemonError::Setup(e.to_string()))?;
-    for (n, r) in vrrp.receivers.iter().enumerate() {
-        ev.registry()
-            .register(
-                &mut SourceFd(&r.socket.as_raw_fd()),
-                Source::Vrrp(n).token(),
-                Interest::READABLE,
-            )
-            .map_err(setup_err("registering a VRRP socket"))?;
-    }
-    if let Some(fd) = vrrp.proc_events_fd() {
-        ev.registry()
-            .register(
-                &mut SourceFd(&fd),
-                Source::ProcEvents.token(),
-                Interest::READABLE,
-            )
-            .map_err(setup_err("registering the process events socket"))?;
-    }
-    vrrp.attach_registry(
-        ev.registry()
-            .try_clone()
-            .map_err(setup_err("cloning the poll registry"))?,
-    );
+    let mut daemon = Daemon::build(opts, config, config_md5, load_cost, &mut ev)?;
     let now = ev.now();
-    let lvs = lvs::Lvs::setup(&config, now, opts.dry_run).map_err(|e| match e {
-        lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
-        lvs::LvsError::Other(s) => DaemonError::Setup(s),
-    })?;
-    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
-                 d: &crate::wire::netlink::ipvs::DestKey| {
-        lvs.as_ref().and_then(|l| l.known_health(s, d))
-    };
-    let checks = checks::Checks::setup(&config, now, &known).map_err(DaemonError::Setup)?;
-    let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
-        .map_err(DaemonError::Setup)?;
-    let announce = announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
-    let metrics = match config.global.metrics_listen {
-        None => None,
-        Some(addr) => {
-            let mut l = MetricsListener::bind(addr)
-                .map_err(setup_err(&format!("metrics_listen {addr}")))?;
-            ev.registry()
-                .register(
-                    l.source(),
-                    Source::MetricsListener.token(),
-                    Interest::READABLE,
-                )
-                .map_err(setup_err("registering the metrics listener"))?;
-            info!("metrics: serving GET /metrics on {addr}");
-            Some(l)
-        }
-    };
-    let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
-    let mut daemon = Daemon {
-        config_path: opts.config_path.clone(),
-        config,
-        config_md5,
-        signals,
-        control,
-        control_timer: None,
-        rtnl,
-        rtnl_inputs: Vec::with_capacity(RTNL_BUDGET * 2),
-        rtnl_more: false,
-        rtnl_timer: None,
-        resync: Resync::Idle,
-        resync_again: false,
-        rtnl_overflows: 0,
-        rtnl_resyncs: 0,
-        rtnl_bad: 0,
-        local_addrs: Vec::with_capacity(64),
-        vrrp,
-        lvs,
-        lvs_timer: None,
-        announce,
-        checks,
-        hooks,
-        notes: Vec::with_capacity(64),
-        stopping: false,
-        started: now,
-        reloads: 0,
-        failed_reloads: 0,
-        pending: Vec::with_capacity(MAX_CONTROL_CONNS + MAX_METRICS_CONNS),
-        pending_reload: false,
-        metrics,
-        metrics_conns: Vec::new(),
-        metrics_timer: None,
-        metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
-        metrics_renders: Vec::with_capacity(MAX_METRICS_CONNS),
-        metrics_next_slice: None,
-        slice_cost: FIRST_COST,
-        slice_put_off: false,
-        metrics_cost: FIRST_COST,
-        metrics_read_done: false,
-        metrics_spare: Vec::new(),
-        read_slice_cost: FIRST_COST,
-        metrics_model_cost: FIRST_COST,
-        started_wall: SystemTime::now(),
-        last_load_wall: SystemTime::now(),
-        transitions,
-        deferred_at: None,
-        deferred_timer: None,
-        status_cost: FIRST_COST,
-        load_cost,
-        yields: 0,
-        last_reload: "none".to_owned(),
-    };
-    info!(
-        "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
-        env!("CARGO_PKG_VERSION"),
-        daemon.vrrp.instances.len(),
-        daemon.config.virtual_servers.len(),
-        control_path.display()
-    );
-    info!(
-        "capabilities kept: {} (bounding set {})",
-        caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
-        caps::names(caps::bounding())
-    );
-    // Before the loop runs, so a blocking request socket is fine here.
-    let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
-    let local = &mut daemon.local_addrs;
-    setup_rtnl
-        .addrs(None, |a| local.push((a.addr, a.ifindex)))
-        .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
-    daemon.vrrp.start(now, &mut setup_rtnl);
-    drop(setup_rtnl);
-    if daemon.vrrp.has_routes() {
-        daemon
-            .rtnl
-            .watch_routes()
-            .map_err(setup_err("rtnetlink route and rule groups"))?;
-    }
-    daemon.vrrp.start_statics(&mut daemon.rtnl, now);
-    daemon.apply_ha_suspend();
-    if let Some(lvs) = &daemon.lvs {
-        for h in lvs.start_hooks() {
-            info!("{} at start", lvs::hook_text(&h));
-            if let Some(cmd) = daemon.hooks.command(&h) {
-                daemon.vrrp.queue_lvs_command(cmd.clone());
-            }
-        }
-    }
-    daemon.checks.touched.extend(0..daemon.checks.len());
-    daemon.after_events(ev.now(), ev.timers());
-    let mut failure = None;
-    // Test hook: the loop fails this long after start, as a failing
-    // epoll_wait or timerfd would, to prove the way out still cleans up.
-    let fail_at = test_hook("loop_error_after_ms").map(|ms| now + Duration::from_millis(ms));
-    while !daemon.stopping {
-        let turned = match ev.turn(&mut daemon) {
-            Ok(()) if fail_at.is_some_and(|t| ev.now() >= t) => Err(io::Error::other(
-                "test hook loop_error_after_ms: simulated event loop failure",
-            )),
-            other => other,
-        };
-        if let Err(e) = turned {
-            // A fatal loop error still leaves the way a stop does: priority 0
-            // so the backup takes over at once, VIPs removed, nothing held.
-            error!("event loop failed: {e}; stopping");
-            failure = Some(DaemonError::Loop(e));
-            break;
-        }
-        let now = ev.now();
-        daemon.after_events(now, ev.timers());
-    }
-    info!("stopping: sending priority 0 and removing VIPs");
-    let now = ev.now();
-    daemon.vrrp.stop(now);
-    daemon.after_events(now, ev.timers());
-    daemon.vrrp.stop_statics(&mut daemon.rtnl, now);
-    // The VIP removals were applied inside their sends; wait briefly for
-    // their acks so a refusal is logged.
-    let Daemon { rtnl, vrrp, .. } = &mut daemon;
-    rtnl.settle(STOP_ACK_LIMIT, |input| {
-        if let RtnlInput::Done {
-            request,
-            tag,
-            result,
-        } = input
-        {
-            vrrp.vip_request_done(tag, &request, &result);
-        }
-    });
-    // The VMACs go last, with the VIPs on them gone (keepalived's
-    // netlink_link_del_vmac at shutdown), and what they changed is put back.
-    vrrp.vmacs.teardown();
-    // keepalived's omega: the down commands of every alive real server and
-    // of the quorum also run at shutdown, before the notifies are finished.
-    if let Some(lvs) = &daemon.lvs {
-        let hooks = lvs.shutdown_hooks(|k| daemon.hooks.omega(k));
-        for h in &hooks {
-            if let Some(cmd) = daemon.hooks.command(h) {
-                info!("stopping (omega): {}", lvs::hook_text(h));
-                daemon.vrrp.queue_lvs_command(cmd.clone());
-            }
-        }
-    }
-    daemon
-        .vrrp
-        .finish_notifies(daemon.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT));
-    if let Some(announce) = &mut daemon.announce {
-        announce.stop();
-    }
-    daemon.checks.stop();
-    let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
-    if left > 0 {
-        warn!("stopping: {left} child process(es) not reaped after {CHILD_REAP_LIMIT:?}");
-    }
-    if let Some(lvs) = &mut daemon.lvs {
-        lvs.stop();
-        lvs.remove_owned(now);
-    }
+    daemon.start(now, &mut ev)?;
+    let failure = daemon.turn_until_stop(now, &mut ev);
+    daemon.shutdown(&mut ev);
     let result = match failure {
         Some(e) => Err(e),
         None => {
@@ -542,6 +303,331 @@ pub(crate) fn test_hook(name: &str) -> Option<u64> {
         let (k, v) = kv.split_once('=')?;
         (k.trim() == name).then(|| v.trim().parse().ok())?
     })
+}
+
+/// Registers `fd` with the loop for reading, as `source`.
+fn register_fd(ev: &Loop, fd: i32, source: Source, what: &str) -> Result<(), DaemonError> {
+    ev.registry()
+        .register(&mut SourceFd(&fd), source.token(), Interest::READABLE)
+        .map_err(setup_err(what))
+}
+
+/// Least privilege, before anything reads outside input: the bounding set
+/// and the permitted set shrink now; what only the control socket's group
+/// needs (setfsgid, chown) goes right after it is bound.
+fn bind_control(config: &Config, opts: &Options, ev: &Loop) -> Result<ControlServer, DaemonError> {
+    let keep = needed_caps(config, opts.dry_run);
+    let setup_only = if config.global.control_socket_group.is_some() {
+        caps::bit(caps::SETGID) | caps::bit(caps::CHOWN)
+    } else {
+        0
+    };
+    drop_caps(keep | config.global.script_capabilities, keep | setup_only)?;
+    let control_path = Path::new(config.global.control_socket.as_str()).to_owned();
+    let mut control = control_server(config, &control_path)?;
+    if setup_only != 0 {
+        drop_caps(keep | config.global.script_capabilities, keep)?;
+    }
+    control
+        .register(ev.registry())
+        .map_err(setup_err("registering control socket"))?;
+    Ok(control)
+}
+
+/// The IPVS side, and the health checks starting from the health its
+/// table already holds (servers adopted at a restart keep serving).
+fn setup_lvs_checks(
+    config: &Config,
+    now: Instant,
+    dry_run: bool,
+) -> Result<(Option<lvs::Lvs>, checks::Checks), DaemonError> {
+    let lvs = lvs::Lvs::setup(config, now, dry_run).map_err(|e| match e {
+        lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
+        lvs::LvsError::Other(s) => DaemonError::Setup(s),
+    })?;
+    let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                 d: &crate::wire::netlink::ipvs::DestKey| {
+        lvs.as_ref().and_then(|l| l.known_health(s, d))
+    };
+    let checks = checks::Checks::setup(config, now, &known).map_err(DaemonError::Setup)?;
+    Ok((lvs, checks))
+}
+
+/// The rtnetlink event socket, registered with the loop.
+fn open_rtnl(ev: &Loop) -> Result<RtnlEvents, DaemonError> {
+    let rtnl = RtnlEvents::open().map_err(setup_err("rtnetlink socket"))?;
+    if let Some(bytes) = test_hook("rtnl_rcvbuf") {
+        // Test hook: a small receive buffer makes ENOBUFS easy to provoke.
+        rtnl.set_receive_buffer(bytes as usize)
+            .map_err(setup_err("rtnetlink receive buffer"))?;
+    }
+    register_fd(
+        ev,
+        rtnl.as_raw_fd(),
+        Source::Rtnetlink,
+        "registering rtnetlink",
+    )?;
+    Ok(rtnl)
+}
+
+/// The VRRP side, its sockets registered with the loop.
+fn setup_vrrp(
+    config: &Config,
+    vmacs: vrrp::vmac::Vmacs,
+    ev: &Loop,
+) -> Result<vrrp::Vrrp, DaemonError> {
+    let mut vrrp = vrrp::Vrrp::setup(config, vmacs, ev.now())
+        .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    for (n, r) in vrrp.receivers.iter().enumerate() {
+        register_fd(
+            ev,
+            r.socket.as_raw_fd(),
+            Source::Vrrp(n),
+            "registering a VRRP socket",
+        )?;
+    }
+    if let Some(fd) = vrrp.proc_events_fd() {
+        register_fd(
+            ev,
+            fd,
+            Source::ProcEvents,
+            "registering the process events socket",
+        )?;
+    }
+    vrrp.attach_registry(
+        ev.registry()
+            .try_clone()
+            .map_err(setup_err("cloning the poll registry"))?,
+    );
+    Ok(vrrp)
+}
+
+/// The metrics listener, when `metrics_listen` asks for one.
+fn bind_metrics(config: &Config, ev: &Loop) -> Result<Option<MetricsListener>, DaemonError> {
+    let Some(addr) = config.global.metrics_listen else {
+        return Ok(None);
+    };
+    let mut l =
+        MetricsListener::bind(addr).map_err(setup_err(&format!("metrics_listen {addr}")))?;
+    ev.registry()
+        .register(
+            l.source(),
+            Source::MetricsListener.token(),
+            Interest::READABLE,
+        )
+        .map_err(setup_err("registering the metrics listener"))?;
+    info!("metrics: serving GET /metrics on {addr}");
+    Ok(Some(l))
+}
+
+impl Daemon {
+    /// Opens every source and builds every part, in the order privileges
+    /// and dependencies need.
+    fn build(
+        opts: &Options,
+        config: Config,
+        config_md5: [u8; 16],
+        load_cost: Duration,
+        ev: &mut Loop,
+    ) -> Result<Daemon, DaemonError> {
+        let signals = Signals::new().map_err(setup_err("signalfd"))?;
+        register_fd(
+            ev,
+            signals.as_raw_fd(),
+            Source::Signal,
+            "registering signalfd",
+        )?;
+        let control = bind_control(&config, opts, ev)?;
+        // The VMACs first: the events of their making are not for the loop.
+        let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+        let rtnl = open_rtnl(ev)?;
+        let vrrp = setup_vrrp(&config, vmacs, ev)?;
+        let now = ev.now();
+        let (lvs, checks) = setup_lvs_checks(&config, now, opts.dry_run)?;
+        let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
+            .map_err(DaemonError::Setup)?;
+        let announce =
+            announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
+        let metrics = bind_metrics(&config, ev)?;
+        let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
+        let daemon = Daemon {
+            config_path: opts.config_path.clone(),
+            config,
+            config_md5,
+            signals,
+            control,
+            control_timer: None,
+            rtnl,
+            rtnl_inputs: Vec::with_capacity(RTNL_BUDGET * 2),
+            rtnl_more: false,
+            rtnl_timer: None,
+            resync: Resync::Idle,
+            resync_again: false,
+            rtnl_overflows: 0,
+            rtnl_resyncs: 0,
+            rtnl_bad: 0,
+            local_addrs: Vec::with_capacity(64),
+            vrrp,
+            lvs,
+            lvs_timer: None,
+            announce,
+            checks,
+            hooks,
+            notes: Vec::with_capacity(64),
+            stopping: false,
+            started: now,
+            reloads: 0,
+            failed_reloads: 0,
+            pending: Vec::with_capacity(MAX_CONTROL_CONNS + MAX_METRICS_CONNS),
+            pending_reload: false,
+            metrics,
+            metrics_conns: Vec::new(),
+            metrics_timer: None,
+            metrics_more: Vec::with_capacity(MAX_METRICS_CONNS),
+            metrics_renders: Vec::with_capacity(MAX_METRICS_CONNS),
+            metrics_next_slice: None,
+            slice_cost: FIRST_COST,
+            slice_put_off: false,
+            metrics_cost: FIRST_COST,
+            metrics_read_done: false,
+            metrics_spare: Vec::new(),
+            read_slice_cost: FIRST_COST,
+            metrics_model_cost: FIRST_COST,
+            started_wall: wall_now(),
+            last_load_wall: wall_now(),
+            transitions,
+            deferred_at: None,
+            deferred_timer: None,
+            status_cost: FIRST_COST,
+            load_cost,
+            yields: 0,
+            last_reload: "none".to_owned(),
+        };
+        Ok(daemon)
+    }
+
+    /// What runs once before the loop: the start's VRRP state, addresses,
+    /// static routes, ha_suspend, start hooks and the first check starts.
+    fn start(&mut self, now: Instant, ev: &mut Loop) -> Result<(), DaemonError> {
+        info!(
+            "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
+            env!("CARGO_PKG_VERSION"),
+            self.vrrp.instances.len(),
+            self.config.virtual_servers.len(),
+            self.config.global.control_socket
+        );
+        info!(
+            "capabilities kept: {} (bounding set {})",
+            caps::current().map_or_else(|e| e.to_string(), |c| caps::names(c.effective)),
+            caps::names(caps::bounding())
+        );
+        // Before the loop runs, so a blocking request socket is fine here.
+        let mut setup_rtnl = Rtnl::open().map_err(setup_err("rtnetlink socket"))?;
+        let local = &mut self.local_addrs;
+        setup_rtnl
+            .addrs(None, |a| local.push((a.addr, a.ifindex)))
+            .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
+        self.vrrp.start(now, &mut setup_rtnl);
+        drop(setup_rtnl);
+        if self.vrrp.has_routes() {
+            self.rtnl
+                .watch_routes()
+                .map_err(setup_err("rtnetlink route and rule groups"))?;
+        }
+        self.vrrp.start_statics(&mut self.rtnl, now);
+        self.apply_ha_suspend();
+        if let Some(lvs) = &self.lvs {
+            for h in lvs.start_hooks() {
+                info!("{} at start", lvs::hook_text(&h));
+                if let Some(cmd) = self.hooks.command(&h) {
+                    self.vrrp.queue_lvs_command(cmd.clone());
+                }
+            }
+        }
+        self.checks.touched.extend(0..self.checks.len());
+        self.after_events(ev.now(), ev.timers());
+        Ok(())
+    }
+
+    /// Turns the loop until a stop; a fatal loop error is returned (the
+    /// way out is the same as a stop's).
+    fn turn_until_stop(&mut self, now: Instant, ev: &mut Loop) -> Option<DaemonError> {
+        let mut failure = None;
+        // Test hook: the loop fails this long after start, as a failing
+        // epoll_wait or timerfd would, to prove the way out still cleans up.
+        let fail_at = test_hook("loop_error_after_ms").map(|ms| now + Duration::from_millis(ms));
+        while !self.stopping {
+            let turned = match ev.turn(self) {
+                Ok(()) if fail_at.is_some_and(|t| ev.now() >= t) => Err(io::Error::other(
+                    "test hook loop_error_after_ms: simulated event loop failure",
+                )),
+                other => other,
+            };
+            if let Err(e) = turned {
+                // A fatal loop error still leaves the way a stop does: priority 0
+                // so the backup takes over at once, VIPs removed, nothing held.
+                error!("event loop failed: {e}; stopping");
+                failure = Some(DaemonError::Loop(e));
+                break;
+            }
+            let now = ev.now();
+            self.after_events(now, ev.timers());
+        }
+        failure
+    }
+
+    /// The way out: priority 0 and VIPs removed, VMACs torn down, omega
+    /// hooks and the last notifies run, children reaped, IPVS put back.
+    fn shutdown(&mut self, ev: &mut Loop) {
+        info!("stopping: sending priority 0 and removing VIPs");
+        let now = ev.now();
+        self.vrrp.stop(now);
+        self.after_events(now, ev.timers());
+        self.vrrp.stop_statics(&mut self.rtnl, now);
+        // The VIP removals were applied inside their sends; wait briefly for
+        // their acks so a refusal is logged.
+        let Daemon { rtnl, vrrp, .. } = self;
+        rtnl.settle(STOP_ACK_LIMIT, |input| {
+            if let RtnlInput::Done {
+                request,
+                tag,
+                result,
+            } = input
+            {
+                vrrp.vip_request_done(tag, &request, &result);
+            }
+        });
+        // The VMACs go last, with the VIPs on them gone (keepalived's
+        // netlink_link_del_vmac at shutdown), and what they changed is put back.
+        vrrp.vmacs.teardown();
+        // keepalived's omega: the down commands of every alive real server and
+        // of the quorum also run at shutdown, before the notifies are finished.
+        if let Some(lvs) = &self.lvs {
+            let hooks = lvs.shutdown_hooks(|k| self.hooks.omega(k));
+            for h in &hooks {
+                if let Some(cmd) = self.hooks.command(h) {
+                    info!("stopping (omega): {}", lvs::hook_text(h));
+                    self.vrrp.queue_lvs_command(cmd.clone());
+                }
+            }
+        }
+        self.vrrp.finish_notifies(
+            &mut MonotonicClock,
+            self.config.global.notify_timeout.min(STOP_NOTIFY_LIMIT),
+        );
+        if let Some(announce) = &mut self.announce {
+            announce.stop();
+        }
+        self.checks.stop();
+        let left = crate::io::child::kill_all_and_reap(CHILD_REAP_LIMIT);
+        if left > 0 {
+            warn!("stopping: {left} child process(es) not reaped after {CHILD_REAP_LIMIT:?}");
+        }
+        if let Some(lvs) = &mut self.lvs {
+            lvs.stop();
+            lvs.remove_owned(now);
+        }
+    }
 }
 
 /// The capabilities lvsd keeps for what the configuration asks (docs/operations.md):
@@ -818,7 +904,7 @@ impl Daemon {
     }
 
     fn answer_status(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, json: bool) {
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let model = self.model(cx.now);
         let answer = if json {
             crate::status::json::render(&model)
@@ -841,7 +927,7 @@ impl Daemon {
     /// slices (`METRICS_ROWS_PER_SLICE` lines per turn), VRRP timers running
     /// between the slices (`metrics_slices`).
     fn answer_metrics(&mut self, cx: &mut Context<'_, TimerKind>, slot: usize, head_only: bool) {
-        let started = Instant::now();
+        let started = Stopwatch::start();
         let reading = self.metrics_renders.iter().any(|r| r.renderer.is_none());
         if !reading {
             if let Some(lvs) = &mut self.lvs {
@@ -889,7 +975,7 @@ impl Daemon {
                 return;
             }
         }
-        let started = Instant::now();
+        let started = Stopwatch::start();
         if reading && !self.metrics_read_done {
             self.metrics_read_done = self
                 .lvs
@@ -1011,9 +1097,8 @@ impl Daemon {
 
     /// Reloads the configuration file; the answer of `lvsd reload`.
     fn reload(&mut self, cx: &mut Context<'_, TimerKind>) -> Result<String, String> {
-        let now = cx.now;
         // Only for the log line's duration; `now` stays the wake-up's time.
-        let started = Instant::now();
+        let started = Stopwatch::start();
         // Read once; the same bytes as the running configuration need no parse.
         let loaded = read_config(&self.config_path).and_then(|(bytes, digest)| {
             if digest == self.config_md5 {
@@ -1028,144 +1113,171 @@ impl Daemon {
         match loaded {
             Ok(None) => {
                 self.reloads += 1;
-                self.last_reload = "unchanged (same bytes)".to_owned();
-                self.last_load_wall = SystemTime::now();
-                let text = format!(
-                    "reload: {} unchanged (same bytes, {} ms)",
-                    self.config_path.display(),
-                    started.elapsed().as_millis()
-                );
-                info!("{text}");
-                Ok(text)
+                Ok(self.reload_unchanged(true, started))
             }
             Ok(Some((new, digest))) => {
                 self.reloads += 1;
                 if new == self.config {
                     self.config_md5 = digest;
-                    self.last_reload = "unchanged".to_owned();
-                    self.last_load_wall = SystemTime::now();
-                    let text = format!(
-                        "reload: {} unchanged ({} ms)",
-                        self.config_path.display(),
-                        started.elapsed().as_millis()
-                    );
-                    info!("{text}");
-                    return Ok(text);
+                    return Ok(self.reload_unchanged(false, started));
                 }
-                // VRRP and most global keys are built once at start: a file
-                // that changes them is refused whole, naming each key, rather
-                // than half applied and reported as accepted.
-                let restart = config::diff::restart_keys(&self.config, &new);
-                if !restart.is_empty() {
-                    self.failed_reloads += 1;
-                    let keys = restart.join(", ");
-                    let text = format!(
-                        "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
-                    );
-                    error!("{text}");
-                    self.last_reload = format!("refused, needs a restart: {keys}");
-                    return Err(text);
-                }
-                // Commands next: a bad one rejects the file before anything
-                // running is touched.
-                let new_hooks = match lvs::Hooks::build(&new, &|line, what| {
-                    self.vrrp.lvs_command(line, what)
-                }) {
-                    Ok(h) => h,
-                    Err(e) => {
-                        self.failed_reloads += 1;
-                        let text = format!("reload rejected, the running configuration stays: {e}");
-                        error!("{text}");
-                        self.last_reload = format!("rejected: {e}");
-                        return Err(text);
-                    }
-                };
-                // New checks first: a checker that cannot be built rejects
-                // the reload before anything running is touched.
-                let new_checks = if new.virtual_servers != self.config.virtual_servers {
-                    let lvs = &self.lvs;
-                    let known =
-                        |s: &crate::wire::netlink::ipvs::ServiceKey,
-                         d: &crate::wire::netlink::ipvs::DestKey| {
-                            lvs.as_ref().and_then(|l| l.known_health(s, d))
-                        };
-                    match checks::Checks::setup(&new, now, &known) {
-                        Ok(c) => Some(c),
-                        Err(e) => {
-                            self.failed_reloads += 1;
-                            let text =
-                                format!("reload rejected, the running configuration stays: {e}");
-                            error!("{text}");
-                            self.last_reload = format!("rejected: {e}");
-                            return Err(text);
-                        }
-                    }
-                } else {
-                    None
-                };
-                if let Some(lvs) = &mut self.lvs {
-                    if let Err(e) = lvs.load(&new, now) {
-                        self.failed_reloads += 1;
-                        let text = format!("reload rejected, the running configuration stays: {e}");
-                        error!("{text}");
-                        self.last_reload = format!("rejected: {e}");
-                        // Put the running table back exactly as it was.
-                        if let Err(e) = lvs.load(&self.config, now) {
-                            error!("restoring the running IPVS table: {e}");
-                        }
-                        return Err(text);
-                    }
-                }
-                let new_checks_built = new_checks.is_some();
-                if let Some(mut fresh) = new_checks {
-                    for id in self.checks.timers() {
-                        cx.timers.cancel(id);
-                    }
-                    self.checks.stop();
-                    fresh.touched.extend(0..fresh.len());
-                    self.checks = fresh;
-                    if let Some(lvs) = &mut self.lvs {
-                        lvs.clear_dynamic_weights();
-                    }
-                }
-                self.hooks = new_hooks;
-                let applied = if new_checks_built {
-                    "virtual servers, real servers and checks rebuilt; VRRP unchanged"
-                } else {
-                    "global keys only (virtual servers and VRRP unchanged)"
-                };
-                let text = format!(
-                    "reload: {} accepted and applied in {} ms: {applied}",
-                    self.config_path.display(),
-                    started.elapsed().as_millis()
-                );
-                match &mut self.announce {
-                    Some(announce) => announce.load(&new),
-                    None if new.virtual_servers.iter().any(|v| v.announce.is_some()) => warn!(
-                        "reload: announce mode needs a restart to create its device; nothing is announced yet"
-                    ),
-                    None => {}
-                }
-                info!("{text}");
-                crate::io::log::configure(log_settings(&new));
-                self.last_reload = format!("applied: {applied}");
-                self.config = new;
-                self.follow_sync_instance();
-                self.apply_ha_suspend();
-                // Only an accepted file counts as the running one: after a
-                // rejection the same bytes must be parsed (and refused) again.
-                self.config_md5 = digest;
-                self.last_load_wall = SystemTime::now();
-                Ok(text)
+                self.reload_changed(cx, new, digest, started)
             }
-            Err(e) => {
-                self.failed_reloads += 1;
-                let text = format!("reload rejected, the running configuration stays: {e}");
-                error!("{text}");
-                self.last_reload = format!("rejected: {e}");
-                Err(text)
+            Err(e) => self.reload_rejected(e),
+        }
+    }
+
+    /// A reload that found the running configuration: nothing to do.
+    /// `same_bytes`: the file's bytes were the same (no parse).
+    fn reload_unchanged(&mut self, same_bytes: bool, started: Stopwatch) -> String {
+        let (last, note) = if same_bytes {
+            ("unchanged (same bytes)", "same bytes, ")
+        } else {
+            ("unchanged", "")
+        };
+        self.last_reload = last.to_owned();
+        self.last_load_wall = wall_now();
+        let text = format!(
+            "reload: {} unchanged ({note}{} ms)",
+            self.config_path.display(),
+            started.elapsed().as_millis()
+        );
+        info!("{text}");
+        text
+    }
+
+    /// A reload that fails: the running configuration stays.
+    fn reload_rejected(&mut self, e: impl std::fmt::Display) -> Result<String, String> {
+        self.failed_reloads += 1;
+        let text = format!("reload rejected, the running configuration stays: {e}");
+        error!("{text}");
+        self.last_reload = format!("rejected: {e}");
+        Err(text)
+    }
+
+    /// A changed file: refused if it changes what only a restart applies;
+    /// else hooks, checks and the IPVS table are built first (any failure
+    /// leaves everything running as it was), then swapped in.
+    fn reload_changed(
+        &mut self,
+        cx: &mut Context<'_, TimerKind>,
+        new: Config,
+        digest: [u8; 16],
+        started: Stopwatch,
+    ) -> Result<String, String> {
+        let now = cx.now;
+        // VRRP and most global keys are built once at start: a file
+        // that changes them is refused whole, naming each key, rather
+        // than half applied and reported as accepted.
+        let restart = config::diff::restart_keys(&self.config, &new);
+        if !restart.is_empty() {
+            self.failed_reloads += 1;
+            let keys = restart.join(", ");
+            let text = format!(
+                "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
+            );
+            error!("{text}");
+            self.last_reload = format!("refused, needs a restart: {keys}");
+            return Err(text);
+        }
+        // Commands next: a bad one rejects the file before anything
+        // running is touched.
+        let new_hooks =
+            match lvs::Hooks::build(&new, &|line, what| self.vrrp.lvs_command(line, what)) {
+                Ok(h) => h,
+                Err(e) => return self.reload_rejected(e),
+            };
+        // New checks first: a checker that cannot be built rejects
+        // the reload before anything running is touched.
+        let new_checks = if new.virtual_servers != self.config.virtual_servers {
+            match self.reload_checks(&new, now) {
+                Ok(c) => Some(c),
+                Err(e) => return self.reload_rejected(e),
+            }
+        } else {
+            None
+        };
+        if let Some(lvs) = &mut self.lvs {
+            if let Err(e) = lvs.load(&new, now) {
+                let rejected = self.reload_rejected(e);
+                // Put the running table back exactly as it was.
+                if let Some(lvs) = &mut self.lvs {
+                    if let Err(e) = lvs.load(&self.config, now) {
+                        error!("restoring the running IPVS table: {e}");
+                    }
+                }
+                return rejected;
             }
         }
+        let new_checks_built = new_checks.is_some();
+        if let Some(fresh) = new_checks {
+            self.swap_checks(cx, fresh);
+        }
+        self.hooks = new_hooks;
+        Ok(self.reload_applied(new, digest, new_checks_built, started))
+    }
+
+    /// The checks of a changed file, starting from the health the IPVS
+    /// table already holds.
+    fn reload_checks(&self, new: &Config, now: Instant) -> Result<checks::Checks, String> {
+        let lvs = &self.lvs;
+        let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
+                     d: &crate::wire::netlink::ipvs::DestKey| {
+            lvs.as_ref().and_then(|l| l.known_health(s, d))
+        };
+        checks::Checks::setup(new, now, &known)
+    }
+
+    /// Stops the running checks (and their timers) and starts `fresh`.
+    fn swap_checks(&mut self, cx: &mut Context<'_, TimerKind>, mut fresh: checks::Checks) {
+        for id in self.checks.timers() {
+            cx.timers.cancel(id);
+        }
+        self.checks.stop();
+        fresh.touched.extend(0..fresh.len());
+        self.checks = fresh;
+        if let Some(lvs) = &mut self.lvs {
+            lvs.clear_dynamic_weights();
+        }
+    }
+
+    /// The last step of an accepted reload: `new` becomes the running
+    /// configuration.
+    fn reload_applied(
+        &mut self,
+        new: Config,
+        digest: [u8; 16],
+        new_checks_built: bool,
+        started: Stopwatch,
+    ) -> String {
+        let applied = if new_checks_built {
+            "virtual servers, real servers and checks rebuilt; VRRP unchanged"
+        } else {
+            "global keys only (virtual servers and VRRP unchanged)"
+        };
+        let text = format!(
+            "reload: {} accepted and applied in {} ms: {applied}",
+            self.config_path.display(),
+            started.elapsed().as_millis()
+        );
+        match &mut self.announce {
+            Some(announce) => announce.load(&new),
+            None if new.virtual_servers.iter().any(|v| v.announce.is_some()) => warn!(
+                "reload: announce mode needs a restart to create its device; nothing is announced yet"
+            ),
+            None => {}
+        }
+        info!("{text}");
+        crate::io::log::configure(log_settings(&new));
+        self.last_reload = format!("applied: {applied}");
+        self.config = new;
+        self.follow_sync_instance();
+        self.apply_ha_suspend();
+        // Only an accepted file counts as the running one: after a
+        // rejection the same bytes must be parsed (and refused) again.
+        self.config_md5 = digest;
+        self.last_load_wall = wall_now();
+        text
     }
 
     /// After a reload: the sync daemon follows the instance it now names
@@ -1647,6 +1759,7 @@ impl Handler<TimerKind> for Daemon {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
 

@@ -115,6 +115,7 @@ impl Daemon {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
 

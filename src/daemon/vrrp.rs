@@ -24,6 +24,7 @@ use super::lateness::Lateness;
 use crate::config::{
     Authentication, Config, VirtualIp, VrrpInstance as InstanceConfig, VrrpState, VrrpVersion,
 };
+use crate::io::event_loop::Clock;
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents, RtnlRequest};
 use crate::io::packet::PacketSender;
@@ -355,39 +356,69 @@ fn send(
     }
 }
 
+/// The VIPs of an instance (on the VMAC or interface, or on their `dev`)
+/// and a packet socket for each other link they live on.
+#[allow(clippy::type_complexity)]
+fn instance_vips(
+    name: &str,
+    inst: &InstanceConfig,
+    info: &InterfaceInfo,
+    vip_index: u32,
+    interfaces: &[InterfaceInfo],
+) -> Result<(Vec<HeldAddress>, Vec<(u32, [u8; 6], PacketSender)>), SetupError> {
+    let ipv6 = inst.is_ipv6();
+    let ifname = inst.interface.as_str();
+    let mut vips = Vec::new();
+    let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
+    for vip in inst
+        .virtual_ipaddresses
+        .iter()
+        .chain(&inst.virtual_ipaddresses_excluded)
+    {
+        let dev = if vip.dev.is_empty() || vip.dev.as_str() == ifname {
+            // keepalived: an address of the other family stays on the
+            // interface itself, not on the VMAC.
+            if vip.address.is_ipv6() == ipv6 {
+                vip_index
+            } else {
+                info.index
+            }
+        } else {
+            interfaces
+                .iter()
+                .find(|i| i.name == vip.dev.as_str())
+                .map(|i| i.index)
+                .ok_or_else(|| SetupError::NoInterface {
+                    instance: name.to_owned(),
+                    interface: vip.dev.as_str().to_owned(),
+                })?
+        };
+        vips.push(HeldAddress {
+            form: vip_addr(dev, vip),
+            no_track: vip.no_track,
+        });
+        if dev != vip_index && !other_links.iter().any(|l| l.0 == dev) {
+            let mac = interfaces
+                .iter()
+                .find(|i| i.index == dev)
+                .map_or([0; 6], |i| i.mac);
+            match PacketSender::open(dev) {
+                Ok(p) => other_links.push((dev, mac, p)),
+                Err(e) => warn!(
+                    "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
+                    vip.dev
+                ),
+            }
+        }
+    }
+    Ok((vips, other_links))
+}
+
 impl Vrrp {
     /// Builds every instance, its sockets and the sync groups, on the VMACs
     /// made by [`vmac::prepare`].
-    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs) -> Result<Vrrp, SetupError> {
-        let mut vrrp = Vrrp {
-            instances: Vec::with_capacity(cfg.vrrp_instances.len()),
-            io: Vec::with_capacity(cfg.vrrp_instances.len()),
-            receivers: Vec::new(),
-            groups: Vec::new(),
-            buf: Box::new([0u8; VRRP_PACKET_BUF]),
-            frame: [0u8; 128],
-            scripts: Vec::with_capacity(cfg.vrrp_scripts.len()),
-            notifiers: Vec::with_capacity(cfg.vrrp_instances.len() + cfg.sync_groups.len()),
-            files: Vec::new(),
-            files_next: None,
-            files_timer: None,
-            iface_tracks: Vec::new(),
-            procs: procs::ProcessWatch::setup(cfg, Instant::now()).map_err(SetupError::Script)?,
-            fifo: cfg
-                .global
-                .notify_fifo
-                .as_ref()
-                .map(|p| NotifyFifo::new(p.as_str().into())),
-            registry: None,
-            script_user: None,
-            notify_timeout: cfg.global.notify_timeout,
-            script_security: cfg.global.enable_script_security,
-            statics: Statics::default(),
-            route_links: Vec::new(),
-            route_repairs: 0,
-            route_refusals: std::cell::Cell::new(0),
-            vmacs,
-        };
+    pub fn setup(cfg: &Config, vmacs: vmac::Vmacs, now: Instant) -> Result<Vrrp, SetupError> {
+        let mut vrrp = Vrrp::empty(cfg, vmacs, now)?;
         let interfaces = iface::all().map_err(|err| SetupError::Socket {
             what: "listing interfaces".into(),
             err,
@@ -404,13 +435,63 @@ impl Vrrp {
         if let Some(u) = &cfg.global.script_user {
             vrrp.script_user = Some(lookup_user(u)?);
         }
+        vrrp.add_scripts(cfg)?;
+        for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
+            vrrp.add_instance(cfg, index, inst, &interfaces, now)?;
+        }
+        vrrp.add_groups(cfg)?;
+        // Last: the virtual servers' quorum_up/down and notify_up/down, run
+        // one at a time in order, as script_user, like the VRRP notifies.
+        vrrp.notifiers.push(Notifier::new(
+            "virtual_server notify".into(),
+            NotifyCommands::default(),
+        ));
+        vrrp.watch_route_links(&interfaces);
+        Ok(vrrp)
+    }
+
+    /// No instance yet: the capacities, the global settings, the VMACs.
+    fn empty(cfg: &Config, vmacs: vmac::Vmacs, now: Instant) -> Result<Vrrp, SetupError> {
+        Ok(Vrrp {
+            instances: Vec::with_capacity(cfg.vrrp_instances.len()),
+            io: Vec::with_capacity(cfg.vrrp_instances.len()),
+            receivers: Vec::new(),
+            groups: Vec::new(),
+            buf: Box::new([0u8; VRRP_PACKET_BUF]),
+            frame: [0u8; 128],
+            scripts: Vec::with_capacity(cfg.vrrp_scripts.len()),
+            notifiers: Vec::with_capacity(cfg.vrrp_instances.len() + cfg.sync_groups.len()),
+            files: Vec::new(),
+            files_next: None,
+            files_timer: None,
+            iface_tracks: Vec::new(),
+            procs: procs::ProcessWatch::setup(cfg, now).map_err(SetupError::Script)?,
+            fifo: cfg
+                .global
+                .notify_fifo
+                .as_ref()
+                .map(|p| NotifyFifo::new(p.as_str().into())),
+            registry: None,
+            script_user: None,
+            notify_timeout: cfg.global.notify_timeout,
+            script_security: cfg.global.enable_script_security,
+            statics: Statics::default(),
+            route_links: Vec::new(),
+            route_repairs: 0,
+            route_refusals: std::cell::Cell::new(0),
+            vmacs,
+        })
+    }
+
+    /// The `vrrp_script`s, their command lines checked.
+    fn add_scripts(&mut self, cfg: &Config) -> Result<(), SetupError> {
         for s in &cfg.vrrp_scripts {
             let what = format!("vrrp_script {}", s.name);
             let argv = scripts::split(s.script.as_str(), &format!("{what}: script"))
                 .map_err(SetupError::Script)?;
             let user = match &s.user {
                 Some(u) => Some(lookup_user(u)?),
-                None => vrrp.script_user,
+                None => self.script_user,
             };
             if cfg.global.enable_script_security {
                 if let Some(why) = scripts::insecure_reason(&argv, user.map_or(0, |u| u.0)) {
@@ -419,7 +500,7 @@ impl Vrrp {
                     )));
                 }
             }
-            vrrp.scripts.push(TrackedScript::new(
+            self.scripts.push(TrackedScript::new(
                 s.name.as_str().to_owned(),
                 argv,
                 user,
@@ -430,238 +511,223 @@ impl Vrrp {
                 s.init_fail,
             ));
         }
-        for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
-            let name = inst.name.as_str().to_owned();
-            let ifname = inst.interface.as_str();
-            let info: &InterfaceInfo =
-                interfaces
-                    .iter()
-                    .find(|i| i.name == ifname)
-                    .ok_or_else(|| SetupError::NoInterface {
-                        instance: name.clone(),
-                        interface: ifname.to_owned(),
-                    })?;
-            let ipv6 = inst.is_ipv6();
-            let vmac = vrrp.vmacs.of_instance(index).cloned();
-            let source = inst
-                .unicast_src_ip
-                .or(inst.mcast_src_ip)
-                .or_else(|| vmac.as_ref()?.link_local.map(IpAddr::V6))
-                .or_else(|| info.primary(ipv6))
-                .ok_or_else(|| SetupError::NoSource {
-                    instance: name.clone(),
-                    interface: ifname.to_owned(),
-                })?;
-            // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
-            let (adv_name, adv_index) = match &vmac {
-                Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),
-                _ => (ifname, info.index),
-            };
-            let in_group = cfg
-                .sync_groups
-                .iter()
-                .any(|g| g.member_indices.contains(&index));
-            let mut params = params_for(inst, source, in_group);
-            vrrp.add_tracks(index, inst, &interfaces, &mut params)?;
-            let label = format!("vrrp_instance {name}");
-            let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;
-            vrrp.check_security(cfg, &commands, &label)?;
-            vrrp.notifiers.push(Notifier::new(label, commands));
-            let instance = Instance::new(params).map_err(|e| SetupError::Params {
-                instance: name.clone(),
-                reason: e.to_string(),
-            })?;
-            let ah_key = match instance.params().auth {
-                Auth::Ah(key) => Some(key),
-                _ => None,
-            };
-            let ah = ah_key.is_some();
-            let receiver =
-                match vrrp
-                    .receivers
-                    .iter()
-                    .position(|r| r.interface == adv_name && r.ipv6 == ipv6 && r.ah == ah)
-                {
-                    Some(r) => r,
-                    None => {
-                        let socket = VrrpReceiver::open(adv_name, adv_index, ipv6, true, ah)
-                            .map_err(|err| SetupError::Socket {
-                                what: format!(
-                                    "VRRP receive socket on {adv_name}{}",
-                                    if ah { " (AH)" } else { "" }
-                                ),
-                                err,
-                            })?;
-                        vrrp.receivers.push(Receiver {
-                            socket,
-                            interface: adv_name.to_owned(),
-                            ipv6,
-                            ah,
-                            instances: Vec::new(),
-                            drops: [0; DropReason::COUNT],
-                            budget: (Instant::now(), 0),
-                            backlog: false,
-                            timer: None,
-                            budget_reached: 0,
-                        });
-                        vrrp.receivers.len() - 1
-                    }
-                };
-            vrrp.receivers[receiver].instances.push(index);
-            let sender = VrrpSender::open(adv_name, adv_index, source, ah).map_err(|err| {
-                SetupError::Socket {
-                    what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
-                    err,
-                }
-            })?;
-            // The VIPs (of the instance's family, on its interface) live on the VMAC.
-            let (vip_index, vip_mac, vip_name) = match &vmac {
-                Some(v) => (v.ifindex, v.mac, v.name.as_str()),
-                None => (info.index, info.mac, ifname),
-            };
-            let packet = match PacketSender::open(vip_index) {
-                Ok(p) => Some(p),
-                Err(e) => {
-                    warn!("vrrp_instance {name}: no packet socket on {vip_name} ({e}); gratuitous ARP disabled");
-                    None
-                }
-            };
-            let mut vips = Vec::new();
-            let mut other_links: Vec<(u32, [u8; 6], PacketSender)> = Vec::new();
-            for vip in inst
-                .virtual_ipaddresses
-                .iter()
-                .chain(&inst.virtual_ipaddresses_excluded)
-            {
-                let dev = if vip.dev.is_empty() || vip.dev.as_str() == ifname {
-                    // keepalived: an address of the other family stays on the
-                    // interface itself, not on the VMAC.
-                    if vip.address.is_ipv6() == ipv6 {
-                        vip_index
-                    } else {
-                        info.index
-                    }
-                } else {
-                    interfaces
-                        .iter()
-                        .find(|i| i.name == vip.dev.as_str())
-                        .map(|i| i.index)
-                        .ok_or_else(|| SetupError::NoInterface {
-                            instance: name.clone(),
-                            interface: vip.dev.as_str().to_owned(),
-                        })?
-                };
-                vips.push(HeldAddress {
-                    form: vip_addr(dev, vip),
-                    no_track: vip.no_track,
-                });
-                if dev != vip_index && !other_links.iter().any(|l| l.0 == dev) {
-                    let mac = interfaces
-                        .iter()
-                        .find(|i| i.index == dev)
-                        .map_or([0; 6], |i| i.mac);
-                    match PacketSender::open(dev) {
-                        Ok(p) => other_links.push((dev, mac, p)),
-                        Err(e) => warn!(
-                            "vrrp_instance {name}: no packet socket on {} ({e}); gratuitous ARP there disabled",
-                            vip.dev
-                        ),
-                    }
-                }
-            }
-            let vips_seen = vec![false; vips.len()];
-            let routes = inst
-                .virtual_routes
-                .iter()
-                .map(|r| HeldRoute::build(r, &ifindex))
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(|reason| SetupError::Params {
-                    instance: name.clone(),
-                    reason: format!("virtual_routes: {reason}"),
-                })?;
-            let rules = inst.virtual_rules.iter().map(HeldRule::build).collect();
-            // Just set up: a macvlan runs when its lower device does; the
-            // link events say otherwise if it does not.
-            let base = vmac
-                .as_ref()
-                .map(|_| (info.index, info.up && info.running, info.up && info.running));
-            let vmac_spec = vmac.as_ref().map(|_| VmacSpec {
-                xmit_base: inst.vmac_xmit_base,
-                keep_ipv6: ipv6
-                    || inst
-                        .virtual_ipaddresses_excluded
-                        .iter()
-                        .any(|v| v.address.is_ipv6() != ipv6),
-                ipv6,
-            });
-            vrrp.io.push(InstanceIo {
-                name,
-                interface: ifname.to_owned(),
-                ifindex: vip_index,
-                mac: vip_mac,
-                base,
-                vmac_spec,
-                sender,
-                packet,
-                other_links,
-                receiver,
-                vips,
-                routes,
-                rules,
-                timer: None,
-                drops: [0; DropReason::COUNT],
-                received: 0,
-                sent: 0,
-                vip_mismatches: 0,
-                send_errors: 0,
-                vips_held: false,
-                vips_seen,
-                link_up: info.up && info.running,
-                track_primary: !inst.dont_track_primary,
-                fired: None,
-                notified: None,
-                cause: None,
-                heard: None,
-                send_lateness: Lateness::new(),
-                ah_key,
-                ip_ident: 0,
-            });
-            vrrp.instances.push(instance);
-        }
+        Ok(())
+    }
+
+    /// The sync groups and their notifiers.
+    fn add_groups(&mut self, cfg: &Config) -> Result<(), SetupError> {
         for g in &cfg.sync_groups {
             let group = SyncGroup::new(&g.member_indices).map_err(|_| SetupError::Params {
                 instance: g.name.as_str().to_owned(),
                 reason: "sync group has too many members".into(),
             })?;
-            vrrp.groups.push((g.name.as_str().to_owned(), group));
+            self.groups.push((g.name.as_str().to_owned(), group));
             let label = format!("vrrp_sync_group {}", g.name);
             let commands = NotifyCommands::new(&g.notify, &label).map_err(SetupError::Script)?;
-            vrrp.check_security(cfg, &commands, &label)?;
-            vrrp.notifiers.push(Notifier::new(label, commands));
+            self.check_security(cfg, &commands, &label)?;
+            self.notifiers.push(Notifier::new(label, commands));
         }
-        // Last: the virtual servers' quorum_up/down and notify_up/down, run
-        // one at a time in order, as script_user, like the VRRP notifies.
-        vrrp.notifiers.push(Notifier::new(
-            "virtual_server notify".into(),
-            NotifyCommands::default(),
-        ));
-        let oifs = vrrp
+        Ok(())
+    }
+
+    /// The links routes go out of, and whether each is up now.
+    fn watch_route_links(&mut self, interfaces: &[InterfaceInfo]) {
+        let oifs = self
             .statics
             .routes
             .iter()
-            .chain(vrrp.io.iter().flat_map(|io| io.routes.iter()))
+            .chain(self.io.iter().flat_map(|io| io.routes.iter()))
             .filter_map(|r| r.add.oif)
             .collect::<Vec<_>>();
         for oif in oifs {
-            if !vrrp.route_links.iter().any(|l| l.0 == oif) {
+            if !self.route_links.iter().any(|l| l.0 == oif) {
                 let up = interfaces
                     .iter()
                     .find(|i| i.index == oif)
                     .is_some_and(|i| i.up && i.running);
-                vrrp.route_links.push((oif, up));
+                self.route_links.push((oif, up));
             }
         }
-        Ok(vrrp)
+    }
+
+    /// One `vrrp_instance`: its interface and source address, tracks,
+    /// notifier, sockets, VIPs, routes and rules.
+    fn add_instance(
+        &mut self,
+        cfg: &Config,
+        index: usize,
+        inst: &InstanceConfig,
+        interfaces: &[InterfaceInfo],
+        now: Instant,
+    ) -> Result<(), SetupError> {
+        let ifindex = |name: &str| interfaces.iter().find(|i| i.name == name).map(|i| i.index);
+        let name = inst.name.as_str().to_owned();
+        let ifname = inst.interface.as_str();
+        let info: &InterfaceInfo =
+            interfaces
+                .iter()
+                .find(|i| i.name == ifname)
+                .ok_or_else(|| SetupError::NoInterface {
+                    instance: name.clone(),
+                    interface: ifname.to_owned(),
+                })?;
+        let ipv6 = inst.is_ipv6();
+        let vmac = self.vmacs.of_instance(index).cloned();
+        let source = inst
+            .unicast_src_ip
+            .or(inst.mcast_src_ip)
+            .or_else(|| vmac.as_ref()?.link_local.map(IpAddr::V6))
+            .or_else(|| info.primary(ipv6))
+            .ok_or_else(|| SetupError::NoSource {
+                instance: name.clone(),
+                interface: ifname.to_owned(),
+            })?;
+        // Adverts leave from (and are heard on) the VMAC, unless vmac_xmit_base.
+        let (adv_name, adv_index) = match &vmac {
+            Some(v) if !inst.vmac_xmit_base => (v.name.as_str(), v.ifindex),
+            _ => (ifname, info.index),
+        };
+        let in_group = cfg
+            .sync_groups
+            .iter()
+            .any(|g| g.member_indices.contains(&index));
+        let mut params = params_for(inst, source, in_group);
+        self.add_tracks(index, inst, interfaces, &mut params)?;
+        let label = format!("vrrp_instance {name}");
+        let commands = NotifyCommands::new(&inst.notify, &label).map_err(SetupError::Script)?;
+        self.check_security(cfg, &commands, &label)?;
+        self.notifiers.push(Notifier::new(label, commands));
+        let instance = Instance::new(params).map_err(|e| SetupError::Params {
+            instance: name.clone(),
+            reason: e.to_string(),
+        })?;
+        let ah_key = match instance.params().auth {
+            Auth::Ah(key) => Some(key),
+            _ => None,
+        };
+        let ah = ah_key.is_some();
+        let receiver = self.receiver(adv_name, adv_index, ipv6, ah, now)?;
+        self.receivers[receiver].instances.push(index);
+        let sender = VrrpSender::open(adv_name, adv_index, source, ah).map_err(|err| {
+            SetupError::Socket {
+                what: format!("vrrp_instance {name}: send socket from {source} on {adv_name}"),
+                err,
+            }
+        })?;
+        // The VIPs (of the instance's family, on its interface) live on the VMAC.
+        let (vip_index, vip_mac, vip_name) = match &vmac {
+            Some(v) => (v.ifindex, v.mac, v.name.as_str()),
+            None => (info.index, info.mac, ifname),
+        };
+        let packet = match PacketSender::open(vip_index) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                warn!("vrrp_instance {name}: no packet socket on {vip_name} ({e}); gratuitous ARP disabled");
+                None
+            }
+        };
+        let (vips, other_links) = instance_vips(&name, inst, info, vip_index, interfaces)?;
+        let vips_seen = vec![false; vips.len()];
+        let routes = inst
+            .virtual_routes
+            .iter()
+            .map(|r| HeldRoute::build(r, &ifindex))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|reason| SetupError::Params {
+                instance: name.clone(),
+                reason: format!("virtual_routes: {reason}"),
+            })?;
+        let rules = inst.virtual_rules.iter().map(HeldRule::build).collect();
+        // Just set up: a macvlan runs when its lower device does; the
+        // link events say otherwise if it does not.
+        let base = vmac
+            .as_ref()
+            .map(|_| (info.index, info.up && info.running, info.up && info.running));
+        let vmac_spec = vmac.as_ref().map(|_| VmacSpec {
+            xmit_base: inst.vmac_xmit_base,
+            keep_ipv6: ipv6
+                || inst
+                    .virtual_ipaddresses_excluded
+                    .iter()
+                    .any(|v| v.address.is_ipv6() != ipv6),
+            ipv6,
+        });
+        self.io.push(InstanceIo {
+            name,
+            interface: ifname.to_owned(),
+            ifindex: vip_index,
+            mac: vip_mac,
+            base,
+            vmac_spec,
+            sender,
+            packet,
+            other_links,
+            receiver,
+            vips,
+            routes,
+            rules,
+            timer: None,
+            drops: [0; DropReason::COUNT],
+            received: 0,
+            sent: 0,
+            vip_mismatches: 0,
+            send_errors: 0,
+            vips_held: false,
+            vips_seen,
+            link_up: info.up && info.running,
+            track_primary: !inst.dont_track_primary,
+            fired: None,
+            notified: None,
+            cause: None,
+            heard: None,
+            send_lateness: Lateness::new(),
+            ah_key,
+            ip_ident: 0,
+        });
+        self.instances.push(instance);
+        Ok(())
+    }
+
+    /// The receive socket for adverts on `adv_name` of the family (and AH
+    /// or not): shared
+    /// by the instances there, opened by the first.
+    fn receiver(
+        &mut self,
+        adv_name: &str,
+        adv_index: u32,
+        ipv6: bool,
+        ah: bool,
+        now: Instant,
+    ) -> Result<usize, SetupError> {
+        let shared = self
+            .receivers
+            .iter()
+            .position(|r| r.interface == adv_name && r.ipv6 == ipv6 && r.ah == ah);
+        if let Some(r) = shared {
+            return Ok(r);
+        }
+        let socket = VrrpReceiver::open(adv_name, adv_index, ipv6, true, ah).map_err(|err| {
+            SetupError::Socket {
+                what: format!(
+                    "VRRP receive socket on {adv_name}{}",
+                    if ah { " (AH)" } else { "" }
+                ),
+                err,
+            }
+        })?;
+        self.receivers.push(Receiver {
+            socket,
+            interface: adv_name.to_owned(),
+            ipv6,
+            ah,
+            instances: Vec::new(),
+            drops: [0; DropReason::COUNT],
+            budget: (now, 0),
+            backlog: false,
+            timer: None,
+            budget_reached: 0,
+        });
+        Ok(self.receivers.len() - 1)
     }
 
     /// A link changed: when an interface that routes go out of comes up
@@ -1148,11 +1214,11 @@ impl Vrrp {
 
     /// At shutdown: runs what is left of the notify queues (notify_stop and the
     /// STOP lines) to the end, for at most `limit`.
-    pub fn finish_notifies(&mut self, limit: Duration) {
-        let end = Instant::now() + limit;
+    pub fn finish_notifies(&mut self, clock: &mut impl Clock, limit: Duration) {
+        let end = clock.now() + limit;
         let base = self.scripts.len();
         loop {
-            let now = Instant::now();
+            let now = clock.now();
             let mut busy = false;
             for (k, n) in self.notifiers.iter_mut().enumerate() {
                 n.on_event(now, None);
@@ -2043,7 +2109,7 @@ impl Vrrp {
                         // behind check work in the same wake-up shows.
                         self.io[i]
                             .send_lateness
-                            .record(Instant::now().saturating_duration_since(deadline));
+                            .record(crate::io::stopwatch::lateness(deadline));
                     }
                 }
             }

@@ -217,6 +217,7 @@ impl Statics {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::config::route::{parse_route, parse_rule};

@@ -119,6 +119,7 @@ pub fn log(instance: &str, reason: Reason, priority: u8) {
 }
 
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
 
