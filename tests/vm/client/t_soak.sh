@@ -26,7 +26,10 @@
 #     never needs as backup: 2348 -> 2484 kB in a 3-minute CI run, flat after);
 #   - 0 zombies (children of lvsd in state Z, sampled every 3 s);
 #   - 0 drift: every second, each director's kernel table = its config and
-#     health view (lvsd_drift), and exactly one VIP holder outside the
+#     health view (lvsd_drift); a difference counts as drift when the next
+#     sample on that director shows it again (a table that converges within
+#     a second is a transient, printed with what it was), and exactly one
+#     VIP holder outside the
 #     failover windows (every 3 s); at the end both tables = the config;
 #   - 0 failed requests outside the failover windows (10 s after each mark),
 #     not counting timeouts while the probe itself was starved (printed);
@@ -118,7 +121,7 @@ step "soak: $SOAK_MIN minutes"
 T0=$(now_ms); START_dir1=$T0; START_dir2=$T0
 T_END=$((T0 + SOAK_MIN * 60000))
 next_reload=$((T0 + RELOAD_S * 1000)); next_kill=$((T0 + KILL_S * 1000)); next_flap=$((T0 + 5000))
-w2=; kills=0 reloads=0 flaps=0 drift=0 vipbad=0 zmax=0 samples=0 status_fail=0 metrics_fail=0
+w2=; kills=0 reloads=0 flaps=0 drift=0 transient=0 transient_seen= P_dir1= P_dir2= vipbad=0 zmax=0 samples=0 status_fail=0 metrics_fail=0
 window_until=0 down= watch=
 while [ "$(now_ms)" -lt $T_END ]; do
     now=$(now_ms); samples=$((samples + 1))
@@ -127,7 +130,13 @@ while [ "$(now_ms)" -lt $T_END ]; do
         [ "$IMPL" = lvsd ] || continue
         _dr=$(lvsd_drift $d)
         if [ "$_dr" = "no status answer" ]; then status_fail=$((status_fail + 1))
-        elif [ -n "$_dr" ]; then drift=$((drift + 1)); echo "  drift on $d at $(( (now - T0) / 1000 )) s: $(echo "$_dr" | tr '\n' ';')"; fi
+        elif [ -n "$_dr" ]; then
+            _line="$d at $(( (now - T0) / 1000 )) s: $(echo "$_dr" | tr '\n' ';')"
+            eval "_prev=\${P_$d:-}"
+            if [ "$_prev" = "$_dr" ]; then drift=$((drift + 1)); echo "  drift on $_line"
+            else transient=$((transient + 1)); [ $transient -le 5 ] && transient_seen="$transient_seen|$_line"; fi
+        fi
+        [ "$_dr" = "no status answer" ] || eval "P_$d=\"\$_dr\""
         if [ -n "$METRICS" ]; then
             printf 'GET /metrics HTTP/1.0\r\n\r\n' | in_ns $d nc -w 2 127.0.0.1 "9$(echo $d | tr -dc 0-9)00" 2>/dev/null |
                 head -n 1 | grep -q ' 200 ' || metrics_fail=$((metrics_fail + 1))
@@ -213,7 +222,7 @@ printf '%s\n' "$rep" | sed 's/^/  /'
 outside=$(result outside "$rep")
 figure_line() { echo "figure: soak $*"; }
 figure_line "$SOAK_MIN min: $samples samples, $kills master power cuts, $reloads reloads, $flaps health flaps; $(result requests "$rep") requests, failed outside the failover windows: $outside (and $(result flap "$rep") within $FLAP_MS ms of a real server's removal, and $(result starved "$rep") timeouts while the probe was starved), inside: $(result inside "$rep"), worst failover outage $(result worst_outage_ms "$rep") ms"
-figure_line "drift samples $drift, samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: $([ -n "$METRICS" ] && echo "$metrics_fail of $((samples * 2)) reads failed" || echo "not in this lvsd"), zombies max $zmax"
+figure_line "drift samples $drift (and $transient transient: gone by the next sample${transient_seen:+; first: ${transient_seen#|}}), samples with other than one VIP holder (outside windows) $vipbad, status reads failed $status_fail, metrics: $([ -n "$METRICS" ] && echo "$metrics_fail of $((samples * 2)) reads failed" || echo "not in this lvsd"), zombies max $zmax"
 for d in dir1 dir2; do
     [ "$IMPL" = lvsd ] || break # keepalived: the requests only (a witness)
     eval "_f=\${F_$d:-} _l=\${L_$d:-}"
