@@ -4,7 +4,7 @@ BIN     := target/$(TARGET)/release/lvsd
 BOARD   ?= qemu-x86_64
 CARGO   ?= cargo
 
-.PHONY: all build deps test unit-test vm-test lint fmt-check clippy bench soak image demo lab fuzz clean help
+.PHONY: all build deps test unit-test vm-test lint fmt-check clippy bench soak image demo lab clean help
 
 all: build
 
