@@ -28,6 +28,8 @@ impl core::fmt::Display for BadCommandLine {
     }
 }
 
+impl core::error::Error for BadCommandLine {}
+
 /// Splits a command line into words (no shell runs it). The config checks
 /// every command line with it at load, so `lvsd check` refuses a bad one.
 ///

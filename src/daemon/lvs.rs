@@ -33,19 +33,58 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often an operator's drain looks at the connection counters.
 const ADMIN_DRAIN_POLL: Duration = Duration::from_secs(1);
 
-/// Why the IPVS side could not start.
+/// Why the IPVS side could not start, or a configuration could not be loaded
+/// into the desired table.
 #[derive(Debug)]
 pub enum LvsError {
-    /// The kernel has no IPVS.
-    Unavailable(String),
-    /// Something else failed.
-    Other(String),
+    /// The kernel has no IPVS (`lvsd run` exits with the kernel code).
+    Unavailable(IpvsError),
+    /// The IPVS generic-netlink family could not be opened.
+    Open(IpvsError),
+    /// A virtual server does not fit the table.
+    VirtualServer {
+        /// Its name (the INI section).
+        name: String,
+        /// Why.
+        source: crate::lvs::table::TableError,
+    },
+    /// A real server does not fit the table.
+    RealServer {
+        /// The virtual server's name.
+        virtual_server: String,
+        /// The real server's address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: crate::lvs::table::TableError,
+    },
 }
 
 impl std::fmt::Display for LvsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LvsError::Unavailable(s) | LvsError::Other(s) => f.write_str(s),
+            LvsError::Unavailable(e) | LvsError::Open(e) => write!(f, "{e}"),
+            LvsError::VirtualServer { name, source } => {
+                write!(f, "virtual_server {name}: {source}")
+            }
+            LvsError::RealServer {
+                virtual_server,
+                address,
+                source,
+            } => write!(
+                f,
+                "virtual_server {virtual_server} real server {address}: {source}"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for LvsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LvsError::Unavailable(e) | LvsError::Open(e) => Some(e),
+            LvsError::VirtualServer { source, .. } | LvsError::RealServer { source, .. } => {
+                Some(source)
+            }
         }
     }
 }
@@ -147,11 +186,12 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Splits every command of `cfg` with `split(line, "what")`.
-    pub fn build(
+    /// Splits every command of `cfg` with `split(line, "what")`; its error
+    /// (which names `what`) is passed on.
+    pub fn build<E>(
         cfg: &Config,
-        split: &dyn Fn(&str, &str) -> Result<Command, String>,
-    ) -> Result<Hooks, String> {
+        split: &dyn Fn(&str, &str) -> Result<Command, E>,
+    ) -> Result<Hooks, E> {
         let mut hooks = Hooks::default();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
@@ -497,8 +537,8 @@ impl Lvs {
             .map(Some);
         } else {
             let mut ipvs = Ipvs::open().map_err(|e| match e {
-                IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
-                other => LvsError::Other(other.to_string()),
+                IpvsError::Unavailable => LvsError::Unavailable(e),
+                other => LvsError::Open(other),
             })?;
             let info = match ipvs.info() {
                 Ok(i) => (i.version, i.conn_tab_size),
@@ -620,7 +660,10 @@ impl Lvs {
             spec.sorry_server_inhibit = vs.sorry_server_inhibit;
             self.table
                 .put_service(spec)
-                .map_err(|e| LvsError::Other(format!("virtual_server {}: {e}", vs.name)))?;
+                .map_err(|source| LvsError::VirtualServer {
+                    name: vs.name.to_string(),
+                    source,
+                })?;
             for rs in &vs.real_servers {
                 let mut d = dest(rs.forward, rs.address.ip(), rs.address.port(), rs.weight);
                 d.upper_threshold = rs.uthreshold;
@@ -640,11 +683,10 @@ impl Lvs {
                         },
                         alive,
                     )
-                    .map_err(|e| {
-                        LvsError::Other(format!(
-                            "virtual_server {} real server {}: {e}",
-                            vs.name, rs.address
-                        ))
+                    .map_err(|source| LvsError::RealServer {
+                        virtual_server: vs.name.to_string(),
+                        address: rs.address,
+                        source,
                     })?;
             }
         }

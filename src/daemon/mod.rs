@@ -222,7 +222,7 @@ type Loop = EventLoop<MonotonicClock, TimerKind>;
 /// Loads the configuration and runs until SIGTERM/SIGINT.
 pub fn run(opts: &Options) -> Result<(), DaemonError> {
     let load_started = Stopwatch::start();
-    let (config, config_md5) = load(&opts.config_path)?;
+    let (config, config_md5) = load(&opts.config_path).map_err(DaemonError::Config)?;
     let load_cost = load_started.elapsed();
     crate::io::log::configure(log_settings(&config));
     let mut ev: Loop =
@@ -473,7 +473,7 @@ impl Daemon {
         if std::mem::take(&mut self.pending_reload) || !reload_answers.is_empty() {
             let answer = match self.reload(cx) {
                 Ok(text) => command::ok(text),
-                Err(text) => command::error(text),
+                Err(e) => command::error(e),
             };
             for slot in reload_answers {
                 self.answer_control(cx, slot, answer.clone().into_bytes());
@@ -532,7 +532,7 @@ impl Daemon {
             Pending::Reload(slot) => {
                 let answer = match self.reload(cx) {
                     Ok(text) => command::ok(text),
-                    Err(text) => command::error(text),
+                    Err(e) => command::error(e),
                 };
                 self.answer_control(cx, slot, answer.into_bytes());
             }

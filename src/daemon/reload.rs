@@ -5,15 +5,88 @@ use std::time::Instant;
 use log::{error, info, warn};
 
 use super::setup::{log_settings, parse, read_config};
-use super::{checks, lvs, Daemon, TimerKind};
-use crate::config::{self, Config};
+use super::{checks, lvs, vrrp, Daemon, TimerKind};
+use crate::config::{self, Config, ConfigError};
 use crate::io::event_loop::Context;
 use crate::io::stopwatch::{wall_now, Stopwatch};
 use crate::vrrp::instance::NotifyState;
 
+/// Why a reload left the running configuration in place.
+#[derive(Debug)]
+pub(super) enum ReloadError {
+    /// The file changes keys that only a restart applies.
+    NeedsRestart {
+        /// The keys, as `lvsd check` names them.
+        keys: Vec<String>,
+    },
+    /// The file could not be read or is invalid.
+    Config(ConfigError),
+    /// A command (quorum_up/down, notify_up/down) cannot be used.
+    Command(vrrp::SetupError),
+    /// The health checks could not be built.
+    Checks(checks::SetupError),
+    /// The IPVS table refused the file.
+    Lvs(lvs::LvsError),
+}
+
+impl ReloadError {
+    /// The status line's short form (`lvsd status`, "last reload").
+    fn status_line(&self) -> String {
+        match self {
+            ReloadError::NeedsRestart { keys } => {
+                format!("refused, needs a restart: {}", keys.join(", "))
+            }
+            other => format!("rejected: {}", other.cause()),
+        }
+    }
+
+    /// What was wrong, without the "reload rejected" lead.
+    fn cause(&self) -> &dyn std::fmt::Display {
+        match self {
+            ReloadError::NeedsRestart { .. } => &"",
+            ReloadError::Config(e) => e,
+            ReloadError::Command(e) => e,
+            ReloadError::Checks(e) => e,
+            ReloadError::Lvs(e) => e,
+        }
+    }
+}
+
+impl std::fmt::Display for ReloadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReloadError::NeedsRestart { keys } => write!(
+                f,
+                "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {}",
+                keys.join(", ")
+            ),
+            other => write!(
+                f,
+                "reload rejected, the running configuration stays: {}",
+                other.cause()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReloadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReloadError::Config(e) => Some(e),
+            ReloadError::Checks(e) => Some(e),
+            ReloadError::Lvs(e) => Some(e),
+            // vrrp::SetupError is not a std::error::Error yet (daemon/vrrp.rs).
+            ReloadError::Command(_) | ReloadError::NeedsRestart { .. } => None,
+        }
+    }
+}
+
 impl Daemon {
     /// Reloads the configuration file; the answer of `lvsd reload`.
-    pub(super) fn reload(&mut self, cx: &mut Context<'_, TimerKind>) -> Result<String, String> {
+    pub(super) fn reload(
+        &mut self,
+        cx: &mut Context<'_, TimerKind>,
+    ) -> Result<String, ReloadError> {
         // Only for the log line's duration; `now` stays the wake-up's time.
         let started = Stopwatch::start();
         // Read once; the same bytes as the running configuration need no parse.
@@ -40,7 +113,7 @@ impl Daemon {
                 }
                 self.reload_changed(cx, new, digest, started)
             }
-            Err(e) => self.reload_rejected(e),
+            Err(e) => self.reload_rejected(ReloadError::Config(e)),
         }
     }
 
@@ -64,12 +137,11 @@ impl Daemon {
     }
 
     /// A reload that fails: the running configuration stays.
-    pub(super) fn reload_rejected(&mut self, e: impl std::fmt::Display) -> Result<String, String> {
+    pub(super) fn reload_rejected(&mut self, e: ReloadError) -> Result<String, ReloadError> {
         self.failed_reloads += 1;
-        let text = format!("reload rejected, the running configuration stays: {e}");
-        error!("{text}");
-        self.last_reload = format!("rejected: {e}");
-        Err(text)
+        error!("{e}");
+        self.last_reload = e.status_line();
+        Err(e)
     }
 
     /// A changed file: refused if it changes what only a restart applies;
@@ -81,42 +153,35 @@ impl Daemon {
         new: Config,
         digest: [u8; 16],
         started: Stopwatch,
-    ) -> Result<String, String> {
+    ) -> Result<String, ReloadError> {
         let now = cx.now;
         // VRRP and most global keys are built once at start: a file
         // that changes them is refused whole, naming each key, rather
         // than half applied and reported as accepted.
-        let restart = config::diff::restart_keys(&self.config, &new);
-        if !restart.is_empty() {
-            self.failed_reloads += 1;
-            let keys = restart.join(", ");
-            let text = format!(
-                "reload refused, the running configuration stays: these keys need a restart (`lvsd` applies VRRP and global changes only at start): {keys}"
-            );
-            error!("{text}");
-            self.last_reload = format!("refused, needs a restart: {keys}");
-            return Err(text);
+        let keys = config::diff::restart_keys(&self.config, &new);
+        if !keys.is_empty() {
+            return self.reload_rejected(ReloadError::NeedsRestart { keys });
         }
         // Commands next: a bad one rejects the file before anything
         // running is touched.
         let new_hooks =
             match lvs::Hooks::build(&new, &|line, what| self.vrrp.lvs_command(line, what)) {
                 Ok(h) => h,
-                Err(e) => return self.reload_rejected(e),
+                Err(e) => return self.reload_rejected(ReloadError::Command(e)),
             };
         // New checks first: a checker that cannot be built rejects
         // the reload before anything running is touched.
         let new_checks = if new.virtual_servers != self.config.virtual_servers {
             match self.reload_checks(&new, now) {
                 Ok(c) => Some(c),
-                Err(e) => return self.reload_rejected(e),
+                Err(e) => return self.reload_rejected(ReloadError::Checks(e)),
             }
         } else {
             None
         };
         if let Some(lvs) = &mut self.lvs {
             if let Err(e) = lvs.load(&new, now) {
-                let rejected = self.reload_rejected(e);
+                let rejected = self.reload_rejected(ReloadError::Lvs(e));
                 // Put the running table back exactly as it was.
                 if let Some(lvs) = &mut self.lvs {
                     if let Err(e) = lvs.load(&self.config, now) {
@@ -140,7 +205,7 @@ impl Daemon {
         &self,
         new: &Config,
         now: Instant,
-    ) -> Result<checks::Checks, String> {
+    ) -> Result<checks::Checks, checks::SetupError> {
         let lvs = &self.lvs;
         let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
                      d: &crate::wire::netlink::ipvs::DestKey| {

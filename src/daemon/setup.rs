@@ -18,20 +18,46 @@ use crate::io::caps;
 use crate::io::control::{Access, ControlListener, ControlServer};
 use crate::io::event_loop::Source;
 use crate::io::metrics::MetricsListener;
-use crate::io::netlink::{Rtnl, RtnlEvents};
+use crate::io::netlink::{NetlinkError, Rtnl, RtnlEvents};
 use crate::io::signal::Signals;
 use crate::io::stopwatch::wall_now;
 use crate::limits::{MAX_CONTROL_CONNS, MAX_METRICS_CONNS, RTNL_BUDGET};
 
-/// Why the daemon could not run.
+/// Why the daemon could not run. Each names what it was setting up; the
+/// exit code of each is chosen in one place, `cli::Exit::from`.
 #[derive(Debug)]
 pub enum DaemonError {
     /// The configuration is invalid.
     Config(ConfigError),
-    /// Setting something up failed.
-    Setup(String),
-    /// A kernel feature is missing.
-    Kernel(String),
+    /// A system call while setting something up failed.
+    Io {
+        /// What was being set up (a socket, a file, a capability set).
+        what: String,
+        /// Why.
+        source: io::Error,
+    },
+    /// `control_socket_group` names no group.
+    NoSuchGroup {
+        /// The control socket.
+        socket: std::path::PathBuf,
+        /// The group's name.
+        group: String,
+    },
+    /// A netlink request while setting up failed.
+    Netlink {
+        /// What was asked.
+        what: &'static str,
+        /// Why (boxed: a netlink error is large, and errors are rare).
+        source: Box<NetlinkError>,
+    },
+    /// The VRRP side (instances, VMACs, scripts, commands) could not be set up.
+    Vrrp(vrrp::SetupError),
+    /// The IPVS side could not be set up.
+    Lvs(lvs::LvsError),
+    /// The health checks could not be built.
+    Checks(checks::SetupError),
+    /// Announce mode could not start.
+    Announce(announce::SetupError),
     /// The event loop failed.
     Loop(io::Error),
 }
@@ -40,14 +66,43 @@ impl std::fmt::Display for DaemonError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             DaemonError::Config(e) => write!(f, "{e}"),
-            DaemonError::Setup(s) | DaemonError::Kernel(s) => write!(f, "{s}"),
+            DaemonError::Io { what, source } => write!(f, "{what}: {source}"),
+            DaemonError::NoSuchGroup { socket, group } => write!(
+                f,
+                "control socket {}: control_socket_group {group:?}: no such group in /etc/group",
+                socket.display()
+            ),
+            DaemonError::Netlink { what, source } => write!(f, "{what}: {source}"),
+            DaemonError::Vrrp(e) => write!(f, "{e}"),
+            DaemonError::Lvs(e) => write!(f, "{e}"),
+            DaemonError::Checks(e) => write!(f, "{e}"),
+            DaemonError::Announce(e) => write!(f, "{e}"),
             DaemonError::Loop(e) => write!(f, "event loop: {e}"),
         }
     }
 }
 
+impl std::error::Error for DaemonError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DaemonError::Config(e) => Some(e),
+            DaemonError::Io { source, .. } | DaemonError::Loop(source) => Some(source),
+            DaemonError::Netlink { source, .. } => Some(source.as_ref()),
+            DaemonError::Lvs(e) => Some(e),
+            DaemonError::Checks(e) => Some(e),
+            DaemonError::Announce(e) => Some(e),
+            // vrrp::SetupError is not a std::error::Error yet (daemon/vrrp.rs).
+            DaemonError::Vrrp(_) | DaemonError::NoSuchGroup { .. } => None,
+        }
+    }
+}
+
+/// The error of setting up `what` with a failing system call.
 pub(super) fn setup_err(what: &str) -> impl Fn(io::Error) -> DaemonError + '_ {
-    move |e| DaemonError::Setup(format!("{what}: {e}"))
+    move |source| DaemonError::Io {
+        what: what.to_owned(),
+        source,
+    }
 }
 
 /// Registers `fd` with the loop for reading, as `source`.
@@ -95,15 +150,12 @@ pub(super) fn setup_lvs_checks(
     now: Instant,
     dry_run: bool,
 ) -> Result<(Option<lvs::Lvs>, checks::Checks), DaemonError> {
-    let lvs = lvs::Lvs::setup(config, now, dry_run).map_err(|e| match e {
-        lvs::LvsError::Unavailable(s) => DaemonError::Kernel(s),
-        lvs::LvsError::Other(s) => DaemonError::Setup(s),
-    })?;
+    let lvs = lvs::Lvs::setup(config, now, dry_run).map_err(DaemonError::Lvs)?;
     let known = |s: &crate::wire::netlink::ipvs::ServiceKey,
                  d: &crate::wire::netlink::ipvs::DestKey| {
         lvs.as_ref().and_then(|l| l.known_health(s, d))
     };
-    let checks = checks::Checks::setup(config, now, &known).map_err(DaemonError::Setup)?;
+    let checks = checks::Checks::setup(config, now, &known).map_err(DaemonError::Checks)?;
     Ok((lvs, checks))
 }
 
@@ -130,8 +182,7 @@ pub(super) fn setup_vrrp(
     vmacs: vrrp::vmac::Vmacs,
     ev: &Loop,
 ) -> Result<vrrp::Vrrp, DaemonError> {
-    let mut vrrp = vrrp::Vrrp::setup(config, vmacs, ev.now())
-        .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let mut vrrp = vrrp::Vrrp::setup(config, vmacs, ev.now()).map_err(DaemonError::Vrrp)?;
     for (n, r) in vrrp.receivers.iter().enumerate() {
         register_fd(
             ev,
@@ -228,9 +279,7 @@ pub(super) fn drop_caps(bounding: caps::CapSet, keep: caps::CapSet) -> Result<()
     if had & !bounding != 0 {
         if let Err(e) = caps::limit_bounding(bounding) {
             if before.permitted & !keep != 0 {
-                return Err(DaemonError::Setup(format!(
-                    "dropping capabilities from the bounding set: {e}"
-                )));
+                return Err(setup_err("dropping capabilities from the bounding set")(e));
             }
             debug!("bounding set left as it is ({e}): lvsd holds no capability it does not need");
         }
@@ -266,10 +315,9 @@ pub(super) fn control_server(config: &Config, path: &Path) -> Result<ControlServ
         Some(name) => {
             let group = crate::io::user::lookup_group(name)
                 .map_err(setup_err(&what))?
-                .ok_or_else(|| {
-                    DaemonError::Setup(format!(
-                        "{what}: control_socket_group {name:?}: no such group in /etc/group"
-                    ))
+                .ok_or_else(|| DaemonError::NoSuchGroup {
+                    socket: path.to_owned(),
+                    group: name.to_string(),
                 })?;
             access.gid = group.gid;
             access.group_uids =
@@ -288,22 +336,21 @@ const LOGGED_WARNINGS: usize = 20;
 
 /// The configuration file's bytes and their MD5 (a reload of the same bytes
 /// is recognised without parsing them again).
-pub(super) fn read_config(path: &Path) -> Result<(Vec<u8>, [u8; 16]), DaemonError> {
+pub(super) fn read_config(path: &Path) -> Result<(Vec<u8>, [u8; 16]), ConfigError> {
     use md5::{Digest, Md5};
-    let bytes = crate::io::config_file::read_file(path).map_err(DaemonError::Config)?;
+    let bytes = crate::io::config_file::read_file(path)?;
     let digest: [u8; 16] = Md5::digest(&bytes).into();
     Ok((bytes, digest))
 }
 
-pub(super) fn load(path: &Path) -> Result<(Config, [u8; 16]), DaemonError> {
+pub(super) fn load(path: &Path) -> Result<(Config, [u8; 16]), ConfigError> {
     let (bytes, digest) = read_config(path)?;
     Ok((parse(path, &bytes)?, digest))
 }
 
 /// Parses a configuration and logs its warnings.
-pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Config, DaemonError> {
-    let mut config =
-        config::load_bytes(bytes, &path.display().to_string()).map_err(DaemonError::Config)?;
+pub(super) fn parse(path: &Path, bytes: &[u8]) -> Result<Config, ConfigError> {
+    let mut config = config::load_bytes(bytes, &path.display().to_string())?;
     for w in config.warnings.iter().take(LOGGED_WARNINGS) {
         warn!("{w}");
     }
@@ -339,15 +386,15 @@ impl Daemon {
         )?;
         let control = bind_control(&config, opts, ev)?;
         // The VMACs first: the events of their making are not for the loop.
-        let vmacs = vrrp::vmac::prepare(&config).map_err(|e| DaemonError::Setup(e.to_string()))?;
+        let vmacs = vrrp::vmac::prepare(&config).map_err(DaemonError::Vrrp)?;
         let rtnl = open_rtnl(ev)?;
         let vrrp = setup_vrrp(&config, vmacs, ev)?;
         let now = ev.now();
         let (lvs, checks) = setup_lvs_checks(&config, now, opts.dry_run)?;
         let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
-            .map_err(DaemonError::Setup)?;
+            .map_err(DaemonError::Vrrp)?;
         let announce =
-            announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
+            announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Announce)?;
         let metrics = bind_metrics(&config, ev)?;
         let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
         let daemon = Daemon {
@@ -426,7 +473,10 @@ impl Daemon {
         let local = &mut self.local_addrs;
         setup_rtnl
             .addrs(None, |a| local.push((a.addr, a.ifindex)))
-            .map_err(|e| DaemonError::Setup(format!("listing addresses: {e}")))?;
+            .map_err(|source| DaemonError::Netlink {
+                what: "listing addresses",
+                source: Box::new(source),
+            })?;
         self.vrrp.start(now, &mut setup_rtnl);
         drop(setup_rtnl);
         if self.vrrp.has_routes() {

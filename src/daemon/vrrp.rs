@@ -779,12 +779,14 @@ impl Vrrp {
     /// Splits and vets a virtual server's or real server's command
     /// (`quorum_up`, `notify_down`, ...): same user and
     /// `enable_script_security` rules as the VRRP notify commands.
-    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, String> {
-        let argv = scripts::split(line, what)?;
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, SetupError> {
+        let argv = scripts::split(line, what).map_err(SetupError::Script)?;
         if self.script_security {
             if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
             {
-                return Err(format!("{what}: enable_script_security: {why}"));
+                return Err(SetupError::Script(format!(
+                    "{what}: enable_script_security: {why}"
+                )));
             }
         }
         Ok(argv)

@@ -7,6 +7,7 @@ pub mod child;
 pub mod config_file;
 pub mod control;
 pub mod event_loop;
+pub mod files;
 pub mod iface;
 pub mod include;
 pub mod log;
