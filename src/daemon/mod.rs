@@ -4,8 +4,8 @@
 //!
 //! The daemon reads time only through the loop's clock (the wake-up's `now`)
 //! and `io::stopwatch` for measurements; clippy's `disallowed_methods`
-//! (clippy.toml) enforces it. The few file calls left here are allowed one
-//! by one where they stand.
+//! (clippy.toml) enforces it. Files are read and written through `io`
+//! (`io::files`, `io::config_file`); only tests are allowed the clock and files.
 #![deny(clippy::disallowed_methods)]
 
 pub mod announce;
