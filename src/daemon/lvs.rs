@@ -1305,7 +1305,8 @@ mod tests {
     use super::*;
     use crate::wire::netlink::ipvs::Scheduler;
 
-    fn tcp(addr: &str, port: u16) -> ServiceKey {
+    /// A TCP service key (shared with the model's tests).
+    pub(super) fn tcp(addr: &str, port: u16) -> ServiceKey {
         ServiceKey::Addr {
             protocol: Protocol::Tcp,
             addr: addr.parse().unwrap(),

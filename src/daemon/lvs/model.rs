@@ -293,16 +293,9 @@ pub(super) fn foreign_text(f: &Foreign) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::tests::tcp;
     use super::*;
     use crate::wire::netlink::ipvs::Protocol;
-
-    fn tcp(addr: &str, port: u16) -> ServiceKey {
-        ServiceKey::Addr {
-            protocol: Protocol::Tcp,
-            addr: addr.parse().unwrap(),
-            port,
-        }
-    }
 
     #[test]
     fn services_sort_as_ipvsadm_lists_them() {
