@@ -89,6 +89,32 @@ impl std::error::Error for LvsError {
     }
 }
 
+/// The desired IPVS service of a configured virtual server: scheduler,
+/// persistence, quorum and sorry server.
+fn service_spec(vs: &config::VirtualServer, key: ServiceKey) -> ServiceSpec {
+    let mut service = Service::new(key, vs.scheduler.clone());
+    // Announce mode: every director hashes a flow to the same real
+    // server only when the source port is in the hash (docs/scale-out.md).
+    if vs.announce.is_some() && vs.scheduler == crate::wire::netlink::ipvs::Scheduler::Mh {
+        service.flags |= crate::wire::netlink::ipvs::flags::MH_PORT;
+    }
+    if let Some(t) = vs.persistence_timeout {
+        let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
+            AddrFamily::V4 => 32,
+            AddrFamily::V6 => 128,
+        });
+        service = service.persistent(t.as_secs().min(u64::from(u32::MAX)) as u32, prefix);
+    }
+    let mut spec = ServiceSpec::new(service);
+    spec.quorum = vs.quorum;
+    spec.hysteresis = vs.hysteresis;
+    spec.sorry_server = vs
+        .sorry_server
+        .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
+    spec.sorry_server_inhibit = vs.sorry_server_inhibit;
+    spec
+}
+
 /// The kernel key of a configured virtual server.
 pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
     let protocol = match vs.protocol {
@@ -638,26 +664,7 @@ impl Lvs {
             .collect();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
-            let mut service = Service::new(key, vs.scheduler.clone());
-            // Announce mode: every director hashes a flow to the same real
-            // server only when the source port is in the hash (docs/scale-out.md).
-            if vs.announce.is_some() && vs.scheduler == crate::wire::netlink::ipvs::Scheduler::Mh {
-                service.flags |= crate::wire::netlink::ipvs::flags::MH_PORT;
-            }
-            if let Some(t) = vs.persistence_timeout {
-                let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
-                    AddrFamily::V4 => 32,
-                    AddrFamily::V6 => 128,
-                });
-                service = service.persistent(t.as_secs().min(u64::from(u32::MAX)) as u32, prefix);
-            }
-            let mut spec = ServiceSpec::new(service);
-            spec.quorum = vs.quorum;
-            spec.hysteresis = vs.hysteresis;
-            spec.sorry_server = vs
-                .sorry_server
-                .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
-            spec.sorry_server_inhibit = vs.sorry_server_inhibit;
+            let spec = service_spec(vs, key);
             self.table
                 .put_service(spec)
                 .map_err(|source| LvsError::VirtualServer {
