@@ -4,6 +4,8 @@
 use std::fmt::Write;
 
 use crate::status::{Histogram, HISTOGRAM_BOUNDS_US};
+use std::net::IpAddr;
+
 use crate::wire::netlink::ipvs::ServiceKey;
 
 /// Escapes a label value (backslash, double quote, newline).
@@ -166,56 +168,25 @@ impl Labels {
     }
 }
 
-/// node_exporter's backend labels for a destination of `key`.
-pub(super) fn backend_labels(
-    out: &mut String,
-    key: &ServiceKey,
-    addr: std::net::IpAddr,
-    port: u16,
-) {
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr: local,
-            port: local_port,
-        } => {
-            let _ = write!(
-                out,
-                "local_address=\"{local}\",local_port=\"{local_port}\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"{}\",local_mark=\"\"",
-                protocol.name()
-            );
+/// node_exporter's ipvs labels of a service `key`, with the `remote`
+/// address and port of one of its destinations (backend rows) or without.
+pub(super) fn ipvs_labels(out: &mut String, key: &ServiceKey, remote: Option<(IpAddr, u16)>) {
+    let _ = match key {
+        ServiceKey::Addr { addr, port, .. } => {
+            write!(out, "local_address=\"{addr}\",local_port=\"{port}\"")
+        }
+        ServiceKey::Fwmark { .. } => write!(out, "local_address=\"\",local_port=\"0\""),
+    };
+    if let Some((addr, port)) = remote {
+        let _ = write!(out, ",remote_address=\"{addr}\",remote_port=\"{port}\"");
+    }
+    let _ = match key {
+        ServiceKey::Addr { protocol, .. } => {
+            write!(out, ",proto=\"{}\",local_mark=\"\"", protocol.name())
         }
         // As /proc/net/ip_vs prints it ("FWM  %08X"), which node_exporter passes on.
-        ServiceKey::Fwmark { mark, .. } => {
-            let _ = write!(
-                out,
-                "local_address=\"\",local_port=\"0\",remote_address=\"{addr}\",remote_port=\"{port}\",proto=\"FWM\",local_mark=\"{mark:08X}\""
-            );
-        }
-    }
-}
-
-/// node_exporter's labels without the remote side, for a service.
-pub(super) fn service_labels(out: &mut String, key: &ServiceKey) {
-    match key {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => {
-            let _ = write!(
-                out,
-                "local_address=\"{addr}\",local_port=\"{port}\",proto=\"{}\",local_mark=\"\"",
-                protocol.name()
-            );
-        }
-        ServiceKey::Fwmark { mark, .. } => {
-            let _ = write!(
-                out,
-                "local_address=\"\",local_port=\"0\",proto=\"FWM\",local_mark=\"{mark:08X}\""
-            );
-        }
-    }
+        ServiceKey::Fwmark { mark, .. } => write!(out, ",proto=\"FWM\",local_mark=\"{mark:08X}\""),
+    };
 }
 
 #[cfg(test)]

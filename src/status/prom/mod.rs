@@ -18,7 +18,7 @@ use std::fmt::Write;
 use super::{HealthService, RealServer, Status};
 use crate::lvs::table::Admin;
 use crate::wire::netlink::ipvs::{Dest, DestStats, TrafficTotals};
-use encode::{backend_labels, esc, header, kind, sample, service_labels, Family, Labels, Value::*};
+use encode::{esc, header, ipvs_labels, kind, sample, Family, Labels, Value::*};
 
 /// `Content-Type` of the answer.
 pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
@@ -319,18 +319,18 @@ impl Renderer {
             let k = &ipvs.kernel[i];
             let d = &k.dests[j].0;
             self.dest_labels
-                .push(|out| backend_labels(out, &k.service.key, d.key.addr, d.key.port));
+                .push(|out| ipvs_labels(out, &k.service.key, Some((d.key.addr, d.key.port))));
         }
         if (SERVICE_FIRST..QUORUM).contains(&self.section) && self.service_labels.len() == row {
             let key = &ipvs.kernel[row].service.key;
-            self.service_labels.push(|out| service_labels(out, key));
+            self.service_labels.push(|out| ipvs_labels(out, key, None));
         }
         if (RS_FIRST..CHECKS).contains(&self.section) && self.server_labels.len() == row {
             let (i, j) = self.servers[row];
             let svc = &ipvs.services[i];
             let rs = &svc.real_servers[j];
             self.server_labels
-                .push(|out| backend_labels(out, &svc.key, rs.key.addr, rs.key.port));
+                .push(|out| ipvs_labels(out, &svc.key, Some((rs.key.addr, rs.key.port))));
         }
     }
 }
