@@ -333,34 +333,34 @@ pub fn service_line(s: &Service) -> String {
         let _ = write!(line, " ({})", set.join(","));
     }
     if s.flags & f::PERSISTENT != 0 {
-        let _ = write!(line, " persistent {}", s.timeout);
-        let full = match s.key.af() {
-            AddrFamily::V4 => 32,
-            AddrFamily::V6 => 128,
-        };
-        if s.prefix_len != full {
-            match s.key.af() {
-                AddrFamily::V4 => {
-                    let mask = if s.prefix_len == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
-                    };
-                    let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
-                }
-                AddrFamily::V6 => {
-                    let _ = write!(line, " mask {}", s.prefix_len);
-                }
-            }
-        }
-        if let Some(pe) = &s.pe_name {
-            let _ = write!(line, " pe {pe}");
-        }
+        persistence(&mut line, s);
     }
     if s.flags & f::ONEPACKET != 0 {
         line.push_str(" ops");
     }
     line
+}
+
+/// ` persistent T [mask M] [pe P]` of a persistent service.
+fn persistence(line: &mut String, s: &Service) {
+    let _ = write!(line, " persistent {}", s.timeout);
+    match s.key.af() {
+        AddrFamily::V4 if s.prefix_len != 32 => {
+            let mask = if s.prefix_len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
+            };
+            let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
+        }
+        AddrFamily::V6 if s.prefix_len != 128 => {
+            let _ = write!(line, " mask {}", s.prefix_len);
+        }
+        _ => {}
+    }
+    if let Some(pe) = &s.pe_name {
+        let _ = write!(line, " pe {pe}");
+    }
 }
 
 #[cfg(test)]
