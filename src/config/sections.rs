@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::ini::{Entry, Section, Title};
+use super::keys;
 use super::model::*;
 use super::parse::*;
 
@@ -451,7 +452,7 @@ pub(crate) fn read_global<'a>(
         )
         .in_section(section.title()));
     }
-    let reader = Reader::new(origin, section, GLOBAL_KEYS)?;
+    let reader = Reader::new(origin, section, keys::GLOBAL)?;
     let mut global = default_global();
     global.line = section.line;
     let mut sync_daemon = None;
@@ -519,7 +520,7 @@ pub(crate) fn read_global<'a>(
                     _ => return Err(reader.bad(entry, "must be no, full or VS")),
                 }
             }
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     Ok(RawGlobal {
@@ -720,7 +721,7 @@ pub(crate) fn read_script(
     section: &Section<'_, '_>,
 ) -> Result<VrrpScript, ConfigError> {
     let name = simple_name(origin, section)?;
-    let reader = Reader::new(origin, section, SCRIPT_KEYS)?;
+    let reader = Reader::new(origin, section, keys::SCRIPT)?;
     let mut script = None;
     let mut interval = Duration::from_secs(1);
     let mut timeout = None;
@@ -740,7 +741,7 @@ pub(crate) fn read_script(
             "rise" => rise = reader.int(entry, 1..=1000u32)?,
             "fall" => fall = reader.int(entry, 1..=1000u32)?,
             "user" => user = Some(reader.name(entry)?),
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     let script = script.ok_or_else(|| reader.missing("script"))?;
@@ -775,7 +776,7 @@ pub(crate) fn read_instance<'a>(
     section: &Section<'_, 'a>,
 ) -> Result<RawInstance<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
-    let reader = Reader::new(origin, section, INSTANCE_KEYS)?;
+    let reader = Reader::new(origin, section, keys::INSTANCE)?;
     let hour = Duration::from_secs(3600);
     let mut state = VrrpState::Backup;
     let mut interface = None;
@@ -906,7 +907,7 @@ pub(crate) fn read_instance<'a>(
                     crate::limits::MAX_RULES_PER_INSTANCE,
                 )?;
             }
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     let interface = interface.ok_or_else(|| reader.missing("interface"))?;
@@ -1781,7 +1782,7 @@ pub(crate) fn read_track_process_section(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<VrrpTrackProcess, ConfigError> {
     let name = simple_name(origin, section)?;
-    let reader = Reader::new(origin, section, VRRP_TRACK_PROCESS_KEYS)?;
+    let reader = Reader::new(origin, section, keys::TRACK_PROCESS)?;
     let mut process = None;
     let mut params = Vec::new();
     let mut param_match = None;
@@ -1836,7 +1837,7 @@ pub(crate) fn read_track_process_section(
             "delay" => delay = Some(reader.duration(entry, delays.clone())?),
             "fork_delay" => fork_delay = Some(reader.duration(entry, delays.clone())?),
             "terminate_delay" => terminate_delay = Some(reader.duration(entry, delays.clone())?),
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     let (process, process_line) = process
@@ -1893,7 +1894,7 @@ pub(crate) fn read_sync_group<'a>(
     section: &Section<'_, 'a>,
 ) -> Result<RawSyncGroup<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
-    let reader = Reader::new(origin, section, SYNC_GROUP_KEYS)?;
+    let reader = Reader::new(origin, section, keys::SYNC_GROUP)?;
     let mut members = heapless::Vec::new();
     let mut member_lines = Vec::new();
     let mut notify = Notify::default();
@@ -1974,7 +1975,7 @@ pub(crate) fn read_virtual_server<'a>(
         )
         .in_section(section.title()));
     }
-    let reader = Reader::new(origin, section, VIRTUAL_SERVER_KEYS)?;
+    let reader = Reader::new(origin, section, keys::VIRTUAL_SERVER)?;
     let mut timing = TimingOptions::default();
     let mut address = None;
     let mut port = None;
@@ -2042,7 +2043,7 @@ pub(crate) fn read_virtual_server<'a>(
             "virtualhost" => virtualhost = Some(reader.name(entry)?),
             "ha_suspend" => ha_suspend = reader.flag(entry)?,
             "announce" => announce = Some(reader.name(entry)?),
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     let service = service_of(
@@ -2371,7 +2372,7 @@ pub(crate) fn read_real_server<'a>(
     section: &Section<'_, 'a>,
 ) -> Result<RawRealServer<'a>, ConfigError> {
     let (vs, ip, port) = target(origin, section)?;
-    let reader = Reader::new(origin, section, REAL_SERVER_KEYS)?;
+    let reader = Reader::new(origin, section, keys::REAL_SERVER)?;
     let mut raw = RawRealServer {
         virtual_server: vs,
         ip,
@@ -2401,7 +2402,7 @@ pub(crate) fn read_real_server<'a>(
             "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
             "notify_up" => raw.notify_up = Some(Box::new(reader.command(entry)?)),
             "notify_down" => raw.notify_down = Some(Box::new(reader.command(entry)?)),
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
     }
     if kind.is_some() || tunnel.is_some() {
@@ -2533,19 +2534,11 @@ fn url_status_codes<const N: usize>(
     Ok(())
 }
 
-/// The keys a checker section of this kind takes.
-fn checker_keys(kind: &str) -> &'static [KeySpec] {
-    match kind {
-        "tcp_check" => TCP_CHECK_KEYS,
-        "http_get" => HTTP_GET_KEYS,
-        "ssl_get" => SSL_GET_KEYS,
-        "smtp_check" => SMTP_CHECK_KEYS,
-        "udp_check" => UDP_CHECK_KEYS,
-        "ping_check" => PING_CHECK_KEYS,
-        "file_check" => FILE_CHECK_KEYS,
-        "dns_check" => DNS_CHECK_KEYS,
-        _ => MISC_CHECK_KEYS,
-    }
+/// The section bit of a checker kind (lowercase; anything else is misc_check).
+fn checker_keys(kind: &str) -> u32 {
+    keys::section_of_kind(kind)
+        .filter(|bit| bit & keys::CHECKERS != 0)
+        .unwrap_or(keys::MISC_CHECK)
 }
 
 fn require_reply(
@@ -2781,7 +2774,7 @@ impl CheckerKeys {
             "min_reply_length" => self.udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
             "max_reply_length" => self.udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
 
-            _ => {}
+            _ => return Err(reader.unread(entry)),
         }
         Ok(())
     }
