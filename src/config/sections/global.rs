@@ -169,6 +169,7 @@ pub(crate) fn read_global<'a>(
     for (key, entry) in reader.entries() {
         if log_key(&reader, &mut global, key, entry)?
             || static_key(&reader, &mut global, key, entry)?
+            || lvs_key(&reader, &mut global, &mut sync_daemon, key, entry)?
         {
             continue;
         }
@@ -206,28 +207,11 @@ pub(crate) fn read_global<'a>(
             "announce_maintenance" => global.announce_maintenance = reader.flag(entry)?,
             "metrics_listen" => global.metrics_listen = Some(metrics_listen_of(&reader, entry)?),
             "control_socket_mode" => {
-                global.control_socket_mode = socket_mode(reader.text(entry)?).ok_or_else(|| {
-                    reader.bad(
-                        entry,
-                        "must be an octal mode with read/write bits only and 0600 set: 0600, 0660 or 0666",
-                    )
-                })?
+                global.control_socket_mode = control_socket_mode(&reader, entry)?
             }
             "control_socket_group" => global.control_socket_group = Some(reader.name(entry)?),
             "script_capabilities" => {
                 global.script_capabilities = script_capabilities_of(&reader, entry)?
-            }
-            "lvs_sync_daemon" => sync_daemon = Some(read_sync_daemon(&reader, entry)?),
-            "lvs_timeouts" => global.lvs_timeouts = Some(read_lvs_timeouts(&reader, entry)?),
-            "lvs_flush" => global.lvs_flush = reader.flag(entry)?,
-            "lvs_flush_on_stop" => {
-                // A bare key is keepalived's bare `lvs_flush_on_stop`: full.
-                global.lvs_flush_on_stop = match entry.value.unwrap_or("full") {
-                    "no" | "off" => FlushOnStop::No,
-                    "yes" | "full" | "" => FlushOnStop::Full,
-                    "VS" | "vs" => FlushOnStop::VirtualServers,
-                    _ => return Err(reader.bad(entry, "must be no, full or VS")),
-                }
             }
             _ => return Err(reader.unread(entry)),
         }
@@ -236,6 +220,43 @@ pub(crate) fn read_global<'a>(
         global,
         sync_daemon,
         title: reader.title,
+    })
+}
+
+/// The IPVS keys (`lvs_sync_daemon`, `lvs_timeouts`, `lvs_flush`,
+/// `lvs_flush_on_stop`): true when `key` was one of them.
+fn lvs_key(
+    reader: &Reader<'_, '_>,
+    global: &mut Global,
+    sync_daemon: &mut Option<RawSyncDaemon>,
+    key: &str,
+    entry: &Entry<'_>,
+) -> Result<bool, ConfigError> {
+    match key {
+        "lvs_sync_daemon" => *sync_daemon = Some(read_sync_daemon(reader, entry)?),
+        "lvs_timeouts" => global.lvs_timeouts = Some(read_lvs_timeouts(reader, entry)?),
+        "lvs_flush" => global.lvs_flush = reader.flag(entry)?,
+        "lvs_flush_on_stop" => {
+            // A bare key is keepalived's bare `lvs_flush_on_stop`: full.
+            global.lvs_flush_on_stop = match entry.value.unwrap_or("full") {
+                "no" | "off" => FlushOnStop::No,
+                "yes" | "full" | "" => FlushOnStop::Full,
+                "VS" | "vs" => FlushOnStop::VirtualServers,
+                _ => return Err(reader.bad(entry, "must be no, full or VS")),
+            }
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `control_socket_mode`: see [`socket_mode`].
+fn control_socket_mode(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<u32, ConfigError> {
+    socket_mode(reader.text(entry)?).ok_or_else(|| {
+        reader.bad(
+            entry,
+            "must be an octal mode with read/write bits only and 0600 set: 0600, 0660 or 0666",
+        )
     })
 }
 

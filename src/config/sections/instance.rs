@@ -37,239 +37,374 @@ pub(crate) struct RawInstance<'a> {
     pub warnings: Vec<ConfigWarning>,
 }
 
-/// `[vrrp_instance NAME]`.
+/// `[vrrp_instance NAME]`: every key, then the checks that combine them.
 pub(crate) fn read_instance<'a>(
     origin: &str,
     section: &Section<'_, 'a>,
 ) -> Result<RawInstance<'a>, ConfigError> {
     let name = simple_name(origin, section)?;
     let reader = Reader::new(origin, section, keys::INSTANCE)?;
-    let hour = Duration::from_secs(3600);
-    let mut state = VrrpState::Backup;
-    let mut interface = None;
-    let mut sync_iface = None;
-    let mut vrid = None;
-    let mut priority = None;
-    let mut advert_int = None;
-    let mut version = VrrpVersion::V2;
-    let mut auth_type: Option<(&str, &Entry<'_>)> = None;
-    let mut auth_pass: Option<(&str, &Entry<'_>)> = None;
-    let mut vips: Vec<(&str, &Entry<'_>)> = Vec::new();
-    let mut nopreempt = None;
-    let mut dont_track_primary = false;
-    let mut preempt_delay = Duration::ZERO;
-    let mut down_timer_adverts = 3;
-    let mut mcast_src_ip = None;
-    let mut unicast_src_ip = None;
-    let mut unicast_peers = heapless::Vec::new();
-    let mut track_interfaces = heapless::Vec::new();
-    let mut track_scripts = Vec::new();
-    let mut track_files = heapless::Vec::new();
-    let mut track_processes = Vec::new();
-    let mut garp_master_delay = None;
-    let mut garp_master_repeat = None;
-    let mut garp_master_refresh = None;
-    let mut garp_master_refresh_repeat = None;
-    let mut strict_mode = None;
-    let mut notify = Notify::default();
-    let mut native_ipv6 = false;
-    let mut virtual_routes = Vec::new();
-    let mut virtual_rules = Vec::new();
-    let mut use_vmac: Option<(Option<Name>, &Entry<'_>)> = None;
-    let mut vmac_xmit_base: Option<&Entry<'_>> = None;
-    let mut warnings = Vec::new();
+    let mut keys = InstanceKeys::new();
     for (key, entry) in reader.entries() {
-        if notify_key(&reader, &mut notify, key, entry)? {
-            continue;
+        keys.read(&reader, key, entry)?;
+    }
+    keys.finish(&reader, section, name)
+}
+
+/// A `[vrrp_instance]`'s keys as read, before the checks that combine them.
+struct InstanceKeys<'e, 'a> {
+    state: VrrpState,
+    interface: Option<Name>,
+    sync_iface: Option<Name>,
+    vrid: Option<(u8, usize)>,
+    priority: Option<u8>,
+    advert_int: Option<&'e Entry<'a>>,
+    version: VrrpVersion,
+    auth_type: Option<(&'a str, &'e Entry<'a>)>,
+    auth_pass: Option<(&'a str, &'e Entry<'a>)>,
+    vips: Vec<(&'a str, &'e Entry<'a>)>,
+    nopreempt: Option<(bool, &'e Entry<'a>)>,
+    dont_track_primary: bool,
+    preempt_delay: Duration,
+    down_timer_adverts: Option<u8>,
+    mcast_src_ip: Option<IpAddr>,
+    unicast_src_ip: Option<IpAddr>,
+    unicast_peers: heapless::Vec<IpAddr, { crate::limits::MAX_UNICAST_PEERS }>,
+    track_interfaces: heapless::Vec<TrackInterface, { crate::limits::MAX_TRACKS_PER_INSTANCE }>,
+    track_scripts: Vec<(Name, Option<i32>, usize)>,
+    track_files: heapless::Vec<TrackFile, { crate::limits::MAX_TRACKS_PER_INSTANCE }>,
+    track_processes: Vec<RawTrackProcess>,
+    garp_master_delay: Option<Duration>,
+    garp_master_repeat: Option<u32>,
+    garp_master_refresh: Option<Option<Duration>>,
+    garp_master_refresh_repeat: Option<u32>,
+    strict_mode: Option<bool>,
+    notify: Notify,
+    native_ipv6: bool,
+    virtual_routes: Vec<Route>,
+    virtual_rules: Vec<Rule>,
+    use_vmac: Option<(Option<Name>, &'e Entry<'a>)>,
+    vmac_xmit_base: Option<&'e Entry<'a>>,
+}
+
+impl<'e, 'a> InstanceKeys<'e, 'a> {
+    /// Nothing read yet: the keys' defaults.
+    fn new() -> Self {
+        InstanceKeys {
+            state: VrrpState::Backup,
+            interface: None,
+            sync_iface: None,
+            vrid: None,
+            priority: None,
+            advert_int: None,
+            version: VrrpVersion::V2,
+            auth_type: None,
+            auth_pass: None,
+            vips: Vec::new(),
+            nopreempt: None,
+            dont_track_primary: false,
+            preempt_delay: Duration::ZERO,
+            down_timer_adverts: None,
+            mcast_src_ip: None,
+            unicast_src_ip: None,
+            unicast_peers: heapless::Vec::new(),
+            track_interfaces: heapless::Vec::new(),
+            track_scripts: Vec::new(),
+            track_files: heapless::Vec::new(),
+            track_processes: Vec::new(),
+            garp_master_delay: None,
+            garp_master_repeat: None,
+            garp_master_refresh: None,
+            garp_master_refresh_repeat: None,
+            strict_mode: None,
+            notify: Notify::default(),
+            native_ipv6: false,
+            virtual_routes: Vec::new(),
+            virtual_rules: Vec::new(),
+            use_vmac: None,
+            vmac_xmit_base: None,
+        }
+    }
+
+    /// One key: every key `keys.rs` declares for `[vrrp_instance]` has an arm
+    /// here or in the helpers it calls.
+    fn read(
+        &mut self,
+        reader: &Reader<'_, 'a>,
+        key: &str,
+        entry: &'e Entry<'a>,
+    ) -> Result<(), ConfigError> {
+        if notify_key(reader, &mut self.notify, key, entry)?
+            || self.read_list(reader, key, entry)?
+            || self.read_garp(reader, key, entry)?
+        {
+            return Ok(());
         }
         match key {
-            "state" => state = state_of(&reader, entry)?,
-            "interface" => interface = Some(reader.interface(entry, reader.text(entry)?)?),
+            "state" => self.state = state_of(reader, entry)?,
+            "interface" => self.interface = Some(reader.interface(entry, reader.text(entry)?)?),
             "lvs_sync_daemon_interface" => {
-                sync_iface = Some(reader.interface(entry, reader.text(entry)?)?)
+                self.sync_iface = Some(reader.interface(entry, reader.text(entry)?)?)
             }
-            "virtual_router_id" => vrid = Some((reader.int(entry, 1..=255u8)?, entry.line)),
-            "priority" => priority = Some(reader.int(entry, 1..=255u8)?),
-            "advert_int" => advert_int = Some(entry),
-            "version" => version = version_of(&reader, entry)?,
-            "auth_type" => auth_type = Some((reader.text(entry)?, entry)),
-            "auth_pass" => auth_pass = Some((unquote(reader.text(entry)?), entry)),
-            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
-                vips.push((reader.text(entry)?, entry))
-            }
-            "nopreempt" => nopreempt = Some((reader.flag(entry)?, entry)),
-            "dont_track_primary" => dont_track_primary = reader.flag(entry)?,
-            "use_vmac" => use_vmac = use_vmac_of(&reader, entry)?,
-            "vmac_xmit_base" => {
-                vmac_xmit_base = if reader.flag(entry)? {
-                    Some(entry)
-                } else {
-                    None
-                }
-            }
+            "virtual_router_id" => self.vrid = Some((reader.int(entry, 1..=255u8)?, entry.line)),
+            "priority" => self.priority = Some(reader.int(entry, 1..=255u8)?),
+            "advert_int" => self.advert_int = Some(entry),
+            "version" => self.version = version_of(reader, entry)?,
+            "auth_type" => self.auth_type = Some((reader.text(entry)?, entry)),
+            "auth_pass" => self.auth_pass = Some((unquote(reader.text(entry)?), entry)),
+            "nopreempt" => self.nopreempt = Some((reader.flag(entry)?, entry)),
+            "dont_track_primary" => self.dont_track_primary = reader.flag(entry)?,
+            "use_vmac" => self.use_vmac = use_vmac_of(reader, entry)?,
+            "vmac_xmit_base" => self.vmac_xmit_base = reader.flag(entry)?.then_some(entry),
             "preempt_delay" => {
-                preempt_delay =
+                self.preempt_delay =
                     reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
             }
-            "down_timer_adverts" => down_timer_adverts = reader.int(entry, 1..=100u8)?,
-            "mcast_src_ip" => mcast_src_ip = Some(reader.ip(entry)?),
-            "unicast_src_ip" => unicast_src_ip = Some(reader.ip(entry)?),
-            "unicast_peer" => push_unicast_peer(&reader, entry, &mut unicast_peers)?,
-            "track_interface" => {
-                let item = track_interface_of(&reader, entry)?;
-                push_capped(
-                    &reader,
-                    entry,
-                    &mut track_interfaces,
-                    item,
-                    "MAX_TRACKS_PER_INSTANCE",
-                )?;
+            "down_timer_adverts" => self.down_timer_adverts = Some(reader.int(entry, 1..=100u8)?),
+            "mcast_src_ip" => self.mcast_src_ip = Some(reader.ip(entry)?),
+            "unicast_src_ip" => self.unicast_src_ip = Some(reader.ip(entry)?),
+            "native_ipv6" => self.native_ipv6 = reader.flag(entry)?,
+            "strict_mode" => self.strict_mode = Some(reader.flag(entry)?),
+            _ => return Err(reader.unread(entry)),
+        }
+        Ok(())
+    }
+
+    /// The list keys (addresses, peers, tracks, routes); false for others.
+    fn read_list(
+        &mut self,
+        reader: &Reader<'_, 'a>,
+        key: &str,
+        entry: &'e Entry<'a>,
+    ) -> Result<bool, ConfigError> {
+        const TRACKS: &str = "MAX_TRACKS_PER_INSTANCE";
+        match key {
+            "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
+                self.vips.push((reader.text(entry)?, entry))
             }
-            "track_script" => push_track_script(&reader, entry, &mut track_scripts)?,
+            "unicast_peer" => push_unicast_peer(reader, entry, &mut self.unicast_peers)?,
+            "track_interface" => {
+                let item = track_interface_of(reader, entry)?;
+                push_capped(reader, entry, &mut self.track_interfaces, item, TRACKS)?;
+            }
+            "track_script" => push_track_script(reader, entry, &mut self.track_scripts)?,
             "track_file" => {
-                let item = read_track_file(&reader, entry)?;
-                push_capped(
-                    &reader,
-                    entry,
-                    &mut track_files,
-                    item,
-                    "MAX_TRACKS_PER_INSTANCE",
-                )?;
+                let item = read_track_file(reader, entry)?;
+                push_capped(reader, entry, &mut self.track_files, item, TRACKS)?;
             }
             "track_process" => {
-                track_processes.push(read_track_process(&reader, entry, track_processes.len())?)
+                let item = read_track_process(reader, entry, self.track_processes.len())?;
+                self.track_processes.push(item)
             }
+            "virtual_routes" => {
+                let route = read_route(reader, entry)?;
+                let max = crate::limits::MAX_ROUTES_PER_INSTANCE;
+                let routes = &mut self.virtual_routes;
+                push_limited(reader, entry, routes, route, "MAX_ROUTES_PER_INSTANCE", max)?;
+            }
+            "virtual_rules" => {
+                let rule = read_rule(reader, entry)?;
+                let max = crate::limits::MAX_RULES_PER_INSTANCE;
+                let rules = &mut self.virtual_rules;
+                push_limited(reader, entry, rules, rule, "MAX_RULES_PER_INSTANCE", max)?;
+            }
+            _ => return Ok(false),
+        }
+        Ok(true)
+    }
+
+    /// The instance's GARP overrides of the global defaults; false for other keys.
+    fn read_garp(
+        &mut self,
+        reader: &Reader<'_, 'a>,
+        key: &str,
+        entry: &'e Entry<'a>,
+    ) -> Result<bool, ConfigError> {
+        let hour = Duration::from_secs(3600);
+        match key {
             "garp_master_delay" => {
-                garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
+                self.garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
             }
-            "garp_master_repeat" => garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_repeat" => self.garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
             "garp_master_refresh_repeat" => {
-                garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
+                self.garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
             }
             "garp_master_refresh" => {
                 let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
-                garp_master_refresh = Some((!d.is_zero()).then_some(d));
+                self.garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
-            "native_ipv6" => native_ipv6 = reader.flag(entry)?,
-            "strict_mode" => strict_mode = Some(reader.flag(entry)?),
-            "virtual_routes" => {
-                let route = read_route(&reader, entry)?;
-                push_limited(
-                    &reader,
-                    entry,
-                    &mut virtual_routes,
-                    route,
-                    "MAX_ROUTES_PER_INSTANCE",
-                    crate::limits::MAX_ROUTES_PER_INSTANCE,
-                )?;
-            }
-            "virtual_rules" => {
-                let rule = read_rule(&reader, entry)?;
-                push_limited(
-                    &reader,
-                    entry,
-                    &mut virtual_rules,
-                    rule,
-                    "MAX_RULES_PER_INSTANCE",
-                    crate::limits::MAX_RULES_PER_INSTANCE,
-                )?;
-            }
-            _ => return Err(reader.unread(entry)),
+            _ => return Ok(false),
         }
+        Ok(true)
     }
-    let interface = interface.ok_or_else(|| reader.missing("interface"))?;
-    let (virtual_router_id, vrid_line) = vrid.ok_or_else(|| reader.missing("virtual_router_id"))?;
-    check_state(&reader, section.line, state, priority, nopreempt)?;
-    if native_ipv6 {
-        version = VrrpVersion::V3;
-    }
-    let advert_int = advert_int_of(&reader, advert_int, version)?;
-    let authentication = authentication(&reader, auth_type, auth_pass, version, state, priority)?;
-    let (mut virtual_ipaddresses, mut virtual_ipaddresses_excluded) =
-        vips_of(&reader, vips, &interface)?;
-    advert_overflow(
-        &reader,
-        &mut virtual_ipaddresses,
-        &mut virtual_ipaddresses_excluded,
-        version,
-        authentication.as_ref(),
-        &mut warnings,
-    );
-    if virtual_ipaddresses.is_empty() {
-        return Err(reader.missing("virtual_ipaddress"));
-    }
-    let ipv6 = virtual_ipaddresses
-        .first()
-        .is_some_and(|v: &VirtualIp| v.address.is_ipv6());
-    check_source_families(&reader, section, ipv6, mcast_src_ip, unicast_src_ip)?;
-    let strict_conflicts = strict_conflicts_of(
-        &reader,
-        auth_type.map(|(_, entry)| entry.line),
-        preempt_delay,
-        down_timer_adverts,
-        !unicast_peers.is_empty(),
-        state,
-        priority,
-    );
-    let xmit_base = vmac_xmit_base_of(
-        &reader,
-        vmac_xmit_base,
-        &use_vmac,
-        &interface,
-        !unicast_peers.is_empty(),
-        &mut warnings,
-    )?;
-    Ok(RawInstance {
-        instance: VrrpInstance {
+
+    /// The checks that combine keys, in order: required keys, state,
+    /// advert_int, authentication, vips, source families, then
+    /// [`Self::finish_strict_and_vmac`].
+    fn finish(
+        mut self,
+        reader: &Reader<'_, 'a>,
+        section: &Section<'_, 'a>,
+        name: Name,
+    ) -> Result<RawInstance<'a>, ConfigError> {
+        let interface = self
+            .interface
+            .take()
+            .ok_or_else(|| reader.missing("interface"))?;
+        let (virtual_router_id, vrid_line) = self
+            .vrid
+            .ok_or_else(|| reader.missing("virtual_router_id"))?;
+        check_state(
+            reader,
+            section.line,
+            self.state,
+            self.priority,
+            self.nopreempt,
+        )?;
+        if self.native_ipv6 {
+            self.version = VrrpVersion::V3;
+        }
+        let advert_int = advert_int_of(reader, self.advert_int, self.version)?;
+        let authentication = authentication(
+            reader,
+            self.auth_type,
+            self.auth_pass,
+            self.version,
+            self.state,
+            self.priority,
+        )?;
+        let mut warnings = Vec::new();
+        let vips = std::mem::take(&mut self.vips);
+        let (mut vips, mut excluded) = vips_of(reader, vips, &interface)?;
+        let version = self.version;
+        let auth = authentication.as_ref();
+        advert_overflow(
+            reader,
+            &mut vips,
+            &mut excluded,
+            version,
+            auth,
+            &mut warnings,
+        );
+        if vips.is_empty() {
+            return Err(reader.missing("virtual_ipaddress"));
+        }
+        let ipv6 = vips
+            .first()
+            .is_some_and(|v: &VirtualIp| v.address.is_ipv6());
+        let (mcast, unicast) = (self.mcast_src_ip, self.unicast_src_ip);
+        check_source_families(reader, section, ipv6, mcast, unicast)?;
+        let checked = Checked {
             name,
             line: section.line,
-            state,
             interface,
-            lvs_sync_daemon_interface: sync_iface,
             virtual_router_id,
-            priority: priority.unwrap_or(100),
             advert_int,
-            version,
             authentication,
-            virtual_ipaddresses,
-            virtual_ipaddresses_excluded,
-            nopreempt: nopreempt.is_some_and(|(n, _)| n),
-            dont_track_primary,
-            preempt_delay,
-            down_timer_adverts,
-            mcast_src_ip,
-            unicast_src_ip,
-            unicast_peers,
-            track_interfaces,
+            vips,
+            excluded,
+            xmit_base: false,
+        };
+        self.finish_strict_and_vmac(reader, checked, vrid_line, warnings)
+    }
+
+    /// The last checks (strict mode's conflicts, the VMAC's transmit
+    /// interface) and the instance with what validate resolves later.
+    fn finish_strict_and_vmac(
+        mut self,
+        reader: &Reader<'_, 'a>,
+        mut checked: Checked,
+        vrid_line: usize,
+        mut warnings: Vec<ConfigWarning>,
+    ) -> Result<RawInstance<'a>, ConfigError> {
+        let strict_conflicts = strict_conflicts_of(
+            reader,
+            self.auth_type.map(|(_, entry)| entry.line),
+            self.preempt_delay,
+            self.down_timer_adverts.unwrap_or(3),
+            !self.unicast_peers.is_empty(),
+            self.state,
+            self.priority,
+        );
+        checked.xmit_base = vmac_xmit_base_of(
+            reader,
+            self.vmac_xmit_base,
+            &self.use_vmac,
+            &checked.interface,
+            !self.unicast_peers.is_empty(),
+            &mut warnings,
+        )?;
+        Ok(RawInstance {
+            title: reader.title,
+            track_scripts: std::mem::take(&mut self.track_scripts),
+            track_processes: std::mem::take(&mut self.track_processes),
+            garp_master_delay: self.garp_master_delay,
+            garp_master_repeat: self.garp_master_repeat,
+            garp_master_refresh: self.garp_master_refresh,
+            garp_master_refresh_repeat: self.garp_master_refresh_repeat,
+            strict_mode: self.strict_mode,
+            strict_conflicts,
+            vrid_line,
+            sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
+            vmac_line: reader.line_of("use_vmac"),
+            warnings,
+            instance: self.into_instance(checked),
+        })
+    }
+
+    /// The instance from its keys and the values the checks derived.
+    fn into_instance(self, checked: Checked) -> VrrpInstance {
+        VrrpInstance {
+            name: checked.name,
+            line: checked.line,
+            state: self.state,
+            interface: checked.interface,
+            lvs_sync_daemon_interface: self.sync_iface,
+            virtual_router_id: checked.virtual_router_id,
+            priority: self.priority.unwrap_or(100),
+            advert_int: checked.advert_int,
+            version: self.version,
+            authentication: checked.authentication,
+            virtual_ipaddresses: checked.vips,
+            virtual_ipaddresses_excluded: checked.excluded,
+            nopreempt: self.nopreempt.is_some_and(|(n, _)| n),
+            dont_track_primary: self.dont_track_primary,
+            preempt_delay: self.preempt_delay,
+            down_timer_adverts: self.down_timer_adverts.unwrap_or(3),
+            mcast_src_ip: self.mcast_src_ip,
+            unicast_src_ip: self.unicast_src_ip,
+            unicast_peers: self.unicast_peers,
+            track_interfaces: self.track_interfaces,
             track_scripts: heapless::Vec::new(),
-            track_files,
+            track_files: self.track_files,
             track_processes: heapless::Vec::new(),
+            // Filled in from the global defaults and the overrides by validate.
             garp_master_delay: Duration::from_secs(5),
             garp_master_repeat: 5,
             garp_master_refresh: None,
             garp_master_refresh_repeat: 1,
-            notify,
-            native_ipv6,
+            notify: self.notify,
+            native_ipv6: self.native_ipv6,
             strict_mode: false,
-            virtual_routes,
-            virtual_rules,
-            use_vmac: use_vmac.map(|(n, _)| n),
-            vmac_xmit_base: xmit_base,
-        },
-        title: reader.title,
-        track_scripts,
-        track_processes,
-        garp_master_delay,
-        garp_master_repeat,
-        garp_master_refresh,
-        garp_master_refresh_repeat,
-        strict_mode,
-        strict_conflicts,
-        vrid_line,
-        sync_daemon_line: reader.line_of("lvs_sync_daemon_interface"),
-        vmac_line: reader.line_of("use_vmac"),
-        warnings,
-    })
+            virtual_routes: self.virtual_routes,
+            virtual_rules: self.virtual_rules,
+            use_vmac: self.use_vmac.map(|(n, _)| n),
+            vmac_xmit_base: checked.xmit_base,
+        }
+    }
+}
+
+/// What [`InstanceKeys::finish`]'s checks derived from the keys.
+struct Checked {
+    name: Name,
+    line: usize,
+    interface: Name,
+    virtual_router_id: u8,
+    advert_int: Duration,
+    authentication: Option<Authentication>,
+    vips: Vec<VirtualIp>,
+    excluded: Vec<VirtualIp>,
+    xmit_base: bool,
 }
 
 // keepalived's strict mode (vrrp_complete_instance) changes or refuses

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use super::super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
-use super::super::ini::{Section, Title};
+use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
@@ -88,42 +88,15 @@ pub(crate) fn read_track_process_section(
     for (key, entry) in reader.entries() {
         match key {
             "process" => {
-                let text = reader.text(entry)?;
-                let mut words = text.split_whitespace();
-                let mut first = PathText::new();
-                first
-                    .push_str(words.next().unwrap_or(""))
-                    .map_err(|_| reader.bad(entry, "longer than limits::MAX_PATH_LEN"))?;
-                if text.len() > crate::limits::MAX_PATH_LEN {
-                    return Err(reader.bad(entry, "longer than limits::MAX_PATH_LEN"));
-                }
-                params = words.map(str::to_owned).collect();
+                let (first, words) = process_of(&reader, entry)?;
+                params = words;
                 process = Some((first, entry.line));
             }
-            "param_match" => {
-                param_match = Some(match reader.text(entry)? {
-                    "exact" => ParamMatch::Exact,
-                    "partial" => ParamMatch::Partial,
-                    "initial" => ParamMatch::Initial,
-                    _ => return Err(reader.bad(entry, "must be exact, partial or initial")),
-                })
-            }
+            "param_match" => param_match = Some(param_match_of(&reader, entry)?),
             "full_command" => full_command = reader.flag(entry)?,
             "quorum" => quorum = Some(reader.int(entry, 1..=65535u32)?),
             "quorum_max" => quorum_max = Some(reader.int(entry, 0..=65535u32)?),
-            "weight" => {
-                let text = reader.text(entry)?;
-                let mut words = text.split_whitespace();
-                weight = match words.next().map(str::parse::<i32>) {
-                    Some(Ok(w)) if (-254..=254).contains(&w) => w,
-                    _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
-                };
-                reverse = match (words.next(), words.next()) {
-                    (None, _) => false,
-                    (Some("reverse"), None) => true,
-                    _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
-                };
-            }
+            "weight" => (weight, reverse) = process_weight_of(&reader, entry)?,
             "delay" => delay = Some(reader.duration(entry, delays.clone())?),
             "fork_delay" => fork_delay = Some(reader.duration(entry, delays.clone())?),
             "terminate_delay" => terminate_delay = Some(reader.duration(entry, delays.clone())?),
@@ -133,18 +106,7 @@ pub(crate) fn read_track_process_section(
     let (process, process_line) = process
         .filter(|(p, _)| !p.is_empty())
         .ok_or_else(|| reader.missing("process"))?;
-    // keepalived: `quorum_max 0` alone means "no such process" (quorum 0).
-    let (quorum, quorum_max) = match (quorum, quorum_max) {
-        (None, Some(0)) => (0, 0),
-        (q, m) => (q.unwrap_or(1), m.unwrap_or(u32::MAX)),
-    };
-    if quorum > quorum_max {
-        return Err(reader.error_at(
-            reader.line_of("quorum"),
-            Some("quorum"),
-            ConfigErrorKind::Conflict(format!("quorum {quorum} is above quorum_max {quorum_max}")),
-        ));
-    }
+    let (quorum, quorum_max) = quorum_bounds(&reader, quorum, quorum_max)?;
     // Arguments or param_match compare the command line (keepalived).
     let param_match = match param_match {
         Some(m) => m,
@@ -178,6 +140,93 @@ pub(crate) fn read_track_process_section(
     })
 }
 
+/// `process = NAME [ARG...]`: the name and the arguments.
+fn process_of(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<(PathText, Vec<String>), ConfigError> {
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let mut first = PathText::new();
+    first
+        .push_str(words.next().unwrap_or(""))
+        .map_err(|_| reader.bad(entry, "longer than limits::MAX_PATH_LEN"))?;
+    if text.len() > crate::limits::MAX_PATH_LEN {
+        return Err(reader.bad(entry, "longer than limits::MAX_PATH_LEN"));
+    }
+    Ok((first, words.map(str::to_owned).collect()))
+}
+
+/// `param_match = exact | partial | initial`.
+fn param_match_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<ParamMatch, ConfigError> {
+    Ok(match reader.text(entry)? {
+        "exact" => ParamMatch::Exact,
+        "partial" => ParamMatch::Partial,
+        "initial" => ParamMatch::Initial,
+        _ => return Err(reader.bad(entry, "must be exact, partial or initial")),
+    })
+}
+
+/// A `[vrrp_track_process]`'s `weight = N [reverse]`.
+fn process_weight_of(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+) -> Result<(i32, bool), ConfigError> {
+    let text = reader.text(entry)?;
+    let mut words = text.split_whitespace();
+    let weight = match words.next().map(str::parse::<i32>) {
+        Some(Ok(w)) if (-254..=254).contains(&w) => w,
+        _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+    };
+    let reverse = match (words.next(), words.next()) {
+        (None, _) => false,
+        (Some("reverse"), None) => true,
+        _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+    };
+    Ok((weight, reverse))
+}
+
+/// `quorum` and `quorum_max` with keepalived's defaults: `quorum_max 0`
+/// alone means "no such process" (quorum 0); quorum may not exceed the max.
+fn quorum_bounds(
+    reader: &Reader<'_, '_>,
+    quorum: Option<u32>,
+    quorum_max: Option<u32>,
+) -> Result<(u32, u32), ConfigError> {
+    let (quorum, quorum_max) = match (quorum, quorum_max) {
+        (None, Some(0)) => (0, 0),
+        (q, m) => (q.unwrap_or(1), m.unwrap_or(u32::MAX)),
+    };
+    if quorum > quorum_max {
+        return Err(reader.error_at(
+            reader.line_of("quorum"),
+            Some("quorum"),
+            ConfigErrorKind::Conflict(format!("quorum {quorum} is above quorum_max {quorum_max}")),
+        ));
+    }
+    Ok((quorum, quorum_max))
+}
+
+/// One `group = NAME...` line: instance names, none listed twice, at most
+/// MAX_SYNC_GROUP_MEMBERS in all; each member's line goes to `lines`.
+fn push_group_members<const N: usize>(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    members: &mut heapless::Vec<Name, N>,
+    lines: &mut Vec<usize>,
+) -> Result<(), ConfigError> {
+    for word in reader.text(entry)?.split_whitespace() {
+        let member = to_name(word)
+            .ok_or_else(|| reader.bad(entry, "must be instance names separated by spaces"))?;
+        if members.contains(&member) {
+            return Err(reader.bad(entry, format!("{word} listed twice")));
+        }
+        push_capped(reader, entry, members, member, "MAX_SYNC_GROUP_MEMBERS")?;
+        lines.push(entry.line);
+    }
+    Ok(())
+}
+
 /// `[vrrp_sync_group NAME]`.
 pub(crate) fn read_sync_group<'a>(
     origin: &str,
@@ -192,42 +241,26 @@ pub(crate) fn read_sync_group<'a>(
     let mut track_file_lines = Vec::new();
     let mut track_processes = Vec::new();
     for (key, entry) in reader.entries() {
-        if key == "track_process" {
-            track_processes.push(read_track_process(&reader, entry, track_processes.len())?);
-            continue;
-        }
         if notify_key(&reader, &mut notify, key, entry)? {
             continue;
         }
-        if key == "track_file" {
-            let item = read_track_file(&reader, entry)?;
-            push_capped(
-                &reader,
-                entry,
-                &mut track_files,
-                item,
-                "MAX_TRACKS_PER_INSTANCE",
-            )?;
-            track_file_lines.push(entry.line);
-            continue;
-        }
-        if key == "group" {
-            for word in reader.text(entry)?.split_whitespace() {
-                let member = to_name(word).ok_or_else(|| {
-                    reader.bad(entry, "must be instance names separated by spaces")
-                })?;
-                if members.contains(&member) {
-                    return Err(reader.bad(entry, format!("{word} listed twice")));
-                }
+        match key {
+            "track_process" => {
+                track_processes.push(read_track_process(&reader, entry, track_processes.len())?)
+            }
+            "track_file" => {
+                let item = read_track_file(&reader, entry)?;
                 push_capped(
                     &reader,
                     entry,
-                    &mut members,
-                    member,
-                    "MAX_SYNC_GROUP_MEMBERS",
+                    &mut track_files,
+                    item,
+                    "MAX_TRACKS_PER_INSTANCE",
                 )?;
-                member_lines.push(entry.line);
+                track_file_lines.push(entry.line);
             }
+            "group" => push_group_members(&reader, entry, &mut members, &mut member_lines)?,
+            _ => return Err(reader.unread(entry)),
         }
     }
     if members.is_empty() {

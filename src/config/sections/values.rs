@@ -272,11 +272,7 @@ pub(crate) fn read_vip(
                 if ip.is_ipv6() {
                     return Err(v4_only("label"));
                 }
-                // The kernel's ifa_label is IFNAMSIZ bytes with the NUL.
-                if l.len() > 15 {
-                    return Err(reader.bad(entry, "label must be at most 15 bytes"));
-                }
-                label = Some(to_name(l).ok_or_else(|| reader.bad(entry, form))?)
+                label = Some(vip_label(reader, entry, l, form)?)
             }
             ("brd" | "broadcast", Some(b)) if broadcast.is_none() => {
                 let IpAddr::V4(v4) = ip else {
@@ -288,12 +284,7 @@ pub(crate) fn read_vip(
                 if ip.is_ipv6() {
                     return Err(v4_only("scope"));
                 }
-                scope = Some(read_scope(sc).ok_or_else(|| {
-                    reader.bad(
-                        entry,
-                        "scope must be global, site, link, host, nowhere or 0..=255",
-                    )
-                })?);
+                scope = Some(vip_scope(reader, entry, sc)?);
             }
             ("preferred_lft", Some(p)) if preferred_lft.is_none() => {
                 if !ip.is_ipv6() {
@@ -324,6 +315,29 @@ pub(crate) fn read_vip(
         no_track,
         preferred_lft,
         line: entry.line,
+    })
+}
+
+/// A VIP's `label NAME`: the kernel's ifa_label is IFNAMSIZ bytes with the NUL.
+fn vip_label(
+    reader: &Reader<'_, '_>,
+    entry: &Entry<'_>,
+    label: &str,
+    form: &str,
+) -> Result<Name, ConfigError> {
+    if label.len() > 15 {
+        return Err(reader.bad(entry, "label must be at most 15 bytes"));
+    }
+    to_name(label).ok_or_else(|| reader.bad(entry, form))
+}
+
+/// A VIP's `scope SCOPE`.
+fn vip_scope(reader: &Reader<'_, '_>, entry: &Entry<'_>, scope: &str) -> Result<u8, ConfigError> {
+    read_scope(scope).ok_or_else(|| {
+        reader.bad(
+            entry,
+            "scope must be global, site, link, host, nowhere or 0..=255",
+        )
     })
 }
 

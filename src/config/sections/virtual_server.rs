@@ -18,7 +18,7 @@ pub(crate) struct RawVirtualServer<'a> {
     pub timing: TimingOptions,
 }
 
-/// `[virtual_server NAME]`.
+/// `[virtual_server NAME]`: every key, then the checks that combine them.
 pub(crate) fn read_virtual_server<'a>(
     origin: &str,
     section: &Section<'_, 'a>,
@@ -34,140 +34,229 @@ pub(crate) fn read_virtual_server<'a>(
         .in_section(section.title()));
     }
     let reader = Reader::new(origin, section, keys::VIRTUAL_SERVER)?;
-    let mut timing = TimingOptions::default();
-    let mut address = None;
-    let mut port = None;
-    let mut fwmark = None;
-    let mut group: Option<(Name, &Entry<'_>)> = None;
-    let mut family_v6 = None;
-    let mut protocol = None;
-    let mut scheduler = None;
-    let mut kind = None;
-    let mut tunnel = None;
-    let mut persistence_timeout = None;
-    let mut persistence_granularity = None;
-    let mut alpha = false;
-    let mut omega = false;
-    let mut quorum = 1;
-    let mut hysteresis = 0;
-    let mut quorum_up = None;
-    let mut quorum_down = None;
-    let mut sorry_server = None;
-    let mut sorry_inhibit: Option<(bool, &Entry<'_>)> = None;
-    let mut sorry_forward = None;
-    let mut inhibit_on_failure = false;
-    let mut virtualhost = None;
-    let mut ha_suspend = false;
-    let mut announce = None;
+    let mut keys = VsKeys::new();
     for (key, entry) in reader.entries() {
-        if timing.read(&reader, key, entry)? {
-            continue;
+        keys.read(&reader, key, entry)?;
+    }
+    keys.finish(&reader, section, name, warnings)
+}
+
+/// A `[virtual_server]`'s keys as read, before the checks that combine them.
+struct VsKeys<'e, 'a> {
+    timing: TimingOptions,
+    address: Option<(IpAddr, &'e Entry<'a>)>,
+    port: Option<(u16, &'e Entry<'a>)>,
+    fwmark: Option<u32>,
+    group: Option<(Name, &'e Entry<'a>)>,
+    family_v6: Option<bool>,
+    protocol: Option<Protocol>,
+    scheduler: Option<Scheduler>,
+    kind: Option<ForwardEntry<'e, 'a>>,
+    tunnel: Option<(TunnelType, &'e Entry<'a>)>,
+    persistence_timeout: Option<Duration>,
+    persistence_granularity: Option<&'e Entry<'a>>,
+    alpha: bool,
+    omega: bool,
+    quorum: u32,
+    hysteresis: u32,
+    quorum_up: Option<PathText>,
+    quorum_down: Option<PathText>,
+    sorry_server: Option<SocketAddr>,
+    sorry_inhibit: Option<(bool, &'e Entry<'a>)>,
+    sorry_forward: Option<ForwardEntry<'e, 'a>>,
+    inhibit_on_failure: bool,
+    virtualhost: Option<Name>,
+    ha_suspend: bool,
+    announce: Option<Name>,
+}
+
+impl<'e, 'a> VsKeys<'e, 'a> {
+    /// Nothing read yet: the keys' defaults.
+    fn new() -> Self {
+        VsKeys {
+            timing: TimingOptions::default(),
+            address: None,
+            port: None,
+            fwmark: None,
+            group: None,
+            family_v6: None,
+            protocol: None,
+            scheduler: None,
+            kind: None,
+            tunnel: None,
+            persistence_timeout: None,
+            persistence_granularity: None,
+            alpha: false,
+            omega: false,
+            quorum: 1,
+            hysteresis: 0,
+            quorum_up: None,
+            quorum_down: None,
+            sorry_server: None,
+            sorry_inhibit: None,
+            sorry_forward: None,
+            inhibit_on_failure: false,
+            virtualhost: None,
+            ha_suspend: false,
+            announce: None,
+        }
+    }
+
+    /// One key: every key `keys.rs` declares for `[virtual_server]` has an
+    /// arm here or in the timing keys.
+    fn read(
+        &mut self,
+        reader: &Reader<'_, 'a>,
+        key: &str,
+        entry: &'e Entry<'a>,
+    ) -> Result<(), ConfigError> {
+        if self.timing.read(reader, key, entry)? || self.read_service(reader, key, entry)? {
+            return Ok(());
         }
         match key {
-            "address" => address = Some((reader.ip(entry)?, entry)),
-            "port" => port = Some((reader.int(entry, 0..=65535u16)?, entry)),
-            "fwmark" => fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
-            "group" => group = Some((reader.name(entry)?, entry)),
+            "protocol" => self.protocol = Some(protocol_of(reader, entry)?),
+            "lb_algo" => self.scheduler = Some(scheduler_of(reader, entry)?),
+            "lb_kind" => self.kind = Some((read_forward(reader, entry)?, entry)),
+            "tun_type" => self.tunnel = Some((read_tun_type(reader, entry)?, entry)),
+            "persistence_timeout" => {
+                self.persistence_timeout = Some(reader.duration(
+                    entry,
+                    Duration::from_secs(1)..=Duration::from_secs(2_678_400),
+                )?)
+            }
+            "persistence_granularity" => self.persistence_granularity = Some(entry),
+            "alpha" => self.alpha = reader.flag(entry)?,
+            "omega" => self.omega = reader.flag(entry)?,
+            "quorum" => self.quorum = reader.int(entry, 1..=u32::MAX)?,
+            "hysteresis" => self.hysteresis = reader.int(entry, 0..=u32::MAX)?,
+            "quorum_up" => self.quorum_up = Some(reader.command(entry)?),
+            "quorum_down" => self.quorum_down = Some(reader.command(entry)?),
+            "sorry_server" => self.sorry_server = Some(sorry_server_of(reader, entry)?),
+            "inhibit_on_failure" => self.inhibit_on_failure = reader.flag(entry)?,
+            "sorry_server_inhibit" => self.sorry_inhibit = Some((reader.flag(entry)?, entry)),
+            "sorry_server_lvs_method" => {
+                self.sorry_forward = Some((read_forward(reader, entry)?, entry))
+            }
+            "virtualhost" => self.virtualhost = Some(reader.name(entry)?),
+            "ha_suspend" => self.ha_suspend = reader.flag(entry)?,
+            "announce" => self.announce = Some(reader.name(entry)?),
+            _ => return Err(reader.unread(entry)),
+        }
+        Ok(())
+    }
+
+    /// The keys that name the service; false for others.
+    fn read_service(
+        &mut self,
+        reader: &Reader<'_, 'a>,
+        key: &str,
+        entry: &'e Entry<'a>,
+    ) -> Result<bool, ConfigError> {
+        match key {
+            "address" => self.address = Some((reader.ip(entry)?, entry)),
+            "port" => self.port = Some((reader.int(entry, 0..=65535u16)?, entry)),
+            "fwmark" => self.fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
+            "group" => self.group = Some((reader.name(entry)?, entry)),
             "ip_family" => {
-                family_v6 = Some(match reader.text(entry)? {
+                self.family_v6 = Some(match reader.text(entry)? {
                     "inet" => false,
                     "inet6" => true,
                     _ => return Err(reader.bad(entry, "must be inet or inet6")),
                 })
             }
-            "protocol" => protocol = Some(protocol_of(&reader, entry)?),
-            "lb_algo" => scheduler = Some(scheduler_of(&reader, entry)?),
-            "lb_kind" => kind = Some((read_forward(&reader, entry)?, entry)),
-            "tun_type" => tunnel = Some((read_tun_type(&reader, entry)?, entry)),
-            "persistence_timeout" => {
-                persistence_timeout = Some(reader.duration(
-                    entry,
-                    Duration::from_secs(1)..=Duration::from_secs(2_678_400),
-                )?)
-            }
-            "persistence_granularity" => persistence_granularity = Some(entry),
-            "alpha" => alpha = reader.flag(entry)?,
-            "omega" => omega = reader.flag(entry)?,
-            "quorum" => quorum = reader.int(entry, 1..=u32::MAX)?,
-            "hysteresis" => hysteresis = reader.int(entry, 0..=u32::MAX)?,
-            "quorum_up" => quorum_up = Some(reader.command(entry)?),
-            "quorum_down" => quorum_down = Some(reader.command(entry)?),
-            "sorry_server" => sorry_server = Some(sorry_server_of(&reader, entry)?),
-            "inhibit_on_failure" => inhibit_on_failure = reader.flag(entry)?,
-            "sorry_server_inhibit" => sorry_inhibit = Some((reader.flag(entry)?, entry)),
-            "sorry_server_lvs_method" => {
-                sorry_forward = Some((read_forward(&reader, entry)?, entry))
-            }
-            "virtualhost" => virtualhost = Some(reader.name(entry)?),
-            "ha_suspend" => ha_suspend = reader.flag(entry)?,
-            "announce" => announce = Some(reader.name(entry)?),
-            _ => return Err(reader.unread(entry)),
+            _ => return Ok(false),
         }
+        Ok(true)
     }
-    let service = service_of(
-        &reader,
-        group.as_ref().map(|(_, entry)| *entry),
-        fwmark,
-        address,
-        port,
-        family_v6,
-        persistence_timeout.is_some(),
-    )?;
-    let protocol = protocol_or_default(&reader, protocol, service, group.is_some())?;
-    let scheduler = scheduler.unwrap_or_else(|| {
-        warnings.push(reader.warning(section.line, Some("lb_algo"), "not set: using wlc".into()));
-        Scheduler::Wlc
-    });
-    let forward = forward_or_nat(&reader, section.line, kind, tunnel, warnings)?;
-    let ipv6 = match service {
+
+    /// The checks that combine keys, in order: service, protocol,
+    /// scheduler, forwarding, persistence, quorum and suspend, sorry server.
+    fn finish(
+        self,
+        reader: &Reader<'_, 'a>,
+        section: &Section<'_, 'a>,
+        name: Name,
+        warnings: &mut Vec<ConfigWarning>,
+    ) -> Result<RawVirtualServer<'a>, ConfigError> {
+        let service = service_of(
+            reader,
+            self.group.as_ref().map(|(_, entry)| *entry),
+            self.fwmark,
+            self.address,
+            self.port,
+            self.family_v6,
+            self.persistence_timeout.is_some(),
+        )?;
+        let protocol = protocol_or_default(reader, self.protocol, service, self.group.is_some())?;
+        let scheduler = self.scheduler.unwrap_or_else(|| {
+            warnings.push(reader.warning(
+                section.line,
+                Some("lb_algo"),
+                "not set: using wlc".into(),
+            ));
+            Scheduler::Wlc
+        });
+        let forward = forward_or_nat(reader, section.line, self.kind, self.tunnel, warnings)?;
+        let ipv6 = service_is_ipv6(service);
+        let persistent = self.persistence_timeout.is_some();
+        let granularity = self.persistence_granularity;
+        let persistence_granularity =
+            persistence_granularity_of(reader, granularity, ipv6, persistent)?;
+        check_quorum_and_suspend(
+            reader,
+            self.quorum,
+            self.hysteresis,
+            self.ha_suspend,
+            service,
+        )?;
+        let sorry_server_forward = sorry_server_forward_of(
+            reader,
+            self.sorry_server,
+            self.sorry_inhibit,
+            self.sorry_forward,
+            forward,
+            ipv6,
+        )?;
+        let timing = self.timing;
+        Ok(RawVirtualServer {
+            server: VirtualServer {
+                name,
+                line: section.line,
+                service,
+                protocol,
+                scheduler,
+                forward,
+                persistence_timeout: self.persistence_timeout,
+                persistence_granularity,
+                timing: timing.resolve(1, Duration::from_secs(1)),
+                alpha: self.alpha,
+                omega: self.omega,
+                quorum: self.quorum,
+                hysteresis: self.hysteresis,
+                quorum_up: self.quorum_up,
+                quorum_down: self.quorum_down,
+                sorry_server: self.sorry_server,
+                sorry_server_inhibit: self.sorry_inhibit.is_some_and(|(on, _)| on),
+                sorry_server_forward,
+                inhibit_on_failure: self.inhibit_on_failure,
+                virtualhost: self.virtualhost,
+                ha_suspend: self.ha_suspend,
+                announce: self.announce,
+                real_servers: Vec::new(),
+                group: self.group.map(|(g, _)| g),
+            },
+            title: reader.title,
+            timing,
+        })
+    }
+}
+
+/// Whether the service is IPv6.
+fn service_is_ipv6(service: Service) -> bool {
+    match service {
         Service::Address(a) => a.is_ipv6(),
         Service::Fwmark { ipv6, .. } => ipv6,
-    };
-    let persistence_granularity = persistence_granularity_of(
-        &reader,
-        persistence_granularity,
-        ipv6,
-        persistence_timeout.is_some(),
-    )?;
-    check_quorum_and_suspend(&reader, quorum, hysteresis, ha_suspend, service)?;
-    let sorry_server_forward = sorry_server_forward_of(
-        &reader,
-        sorry_server,
-        sorry_inhibit,
-        sorry_forward,
-        forward,
-        ipv6,
-    )?;
-    Ok(RawVirtualServer {
-        server: VirtualServer {
-            name,
-            line: section.line,
-            service,
-            protocol,
-            scheduler,
-            forward,
-            persistence_timeout,
-            persistence_granularity,
-            timing: timing.resolve(1, Duration::from_secs(1)),
-            alpha,
-            omega,
-            quorum,
-            hysteresis,
-            quorum_up,
-            quorum_down,
-            sorry_server,
-            sorry_server_inhibit: sorry_inhibit.is_some_and(|(on, _)| on),
-            sorry_server_forward,
-            inhibit_on_failure,
-            virtualhost,
-            ha_suspend,
-            announce,
-            real_servers: Vec::new(),
-            group: group.map(|(g, _)| g),
-        },
-        title: reader.title,
-        timing,
-    })
+    }
 }
 
 /// The service: an address and port, a fwmark, or a group's (filled in later).
