@@ -32,8 +32,10 @@ FRONTIER_MIN minutes (default 10) count:
   interval the backup waits (36.5 ms: such a gap alone makes a failover);
 - lvsd's own loop figures (`lvsd status --json`): advert lateness and check
   start lateness since start, work put off behind VRRP timers;
-- CPU of each director's daemon processes (utime+stime), checks/s served by
-  the real servers.
+- CPU of each director's daemon processes (utime+stime), and from
+  /proc/PID/schedstat the share of the window they ran and the share they
+  were runnable but waiting for a CPU; checks/s served by the real servers;
+  the machine's CPU by kind (/proc/stat) and load average.
 
 Then the traffic probe (examples/traffic.rs) starts in the client
 (FRONTIER_RATE new HTTP requests/s to the VIP, default 1,000, 200 ms deadline
@@ -352,6 +354,18 @@ class Director:
             total += int(fields[11]) + int(fields[12])  # utime, stime
         return total
 
+    def schedstat(self):
+        """(ns on a CPU, ns runnable but waiting for one) of its processes."""
+        run = wait = 0
+        for pid in self.pids():
+            try:
+                with open(f"/proc/{pid}/schedstat") as f:
+                    v = f.read().split()
+            except OSError:
+                continue
+            run, wait = run + int(v[0]), wait + int(v[1])
+        return run, wait
+
     def status(self):
         if self.impl != "lvsd":
             return None
@@ -571,6 +585,7 @@ def run_impl(impl, rs_farm):
         hz = os.sysconf("SC_CLK_TCK")
         logs0 = [d.log_size() for d in dirs]
         cpu0 = [d.cpu_ticks() for d in dirs]
+        ss0 = [d.schedstat() for d in dirs]
         st0 = [d.status() for d in dirs]
         acc0 = farm_stats(rs_farm)
         farm0 = proc_ticks(rs_farm.pid)
@@ -582,6 +597,7 @@ def run_impl(impl, rs_farm):
         el = time.monotonic() - m0
         t1 = time.time()
         cpu1 = [d.cpu_ticks() for d in dirs]
+        ss1 = [d.schedstat() for d in dirs]
         st1 = [d.status() for d in dirs]
         acc1 = farm_stats(rs_farm)
         farm1 = proc_ticks(rs_farm.pid)
@@ -632,6 +648,7 @@ def run_impl(impl, rs_farm):
             "impl": impl, "minutes": el / 60, "load": f"{load0} -> {load1}", "w": w, "probe": pf,
             "report": res, "notify": notif, "logtr": logtr, "cpu": cpu, "checks": checks,
             "took": took, "vip_after": t_vip - t_fault,
+            "sched": [(100.0 * (b[0] - a[0]) / 1e9 / el, 100.0 * (b[1] - a[1]) / 1e9 / el) for a, b in zip(ss0, ss1)],
             "farm_cpu": 100.0 * (farm1 - farm0) / hz / el,
             "machine": {k: 100.0 * (mach1[k] - mach0[k]) / hz / el for k in mach0},
         }
@@ -680,6 +697,9 @@ def print_row(r):
               f"checks run/s dir1 {r['lvsd_run'][0]:.0f} dir2 {r['lvsd_run'][1]:.0f}")
     print(f"  CPU (utime+stime, % of one core): dir1 {r['cpu'][0]:.1f} dir2 {r['cpu'][1]:.1f}; "
           f"checks served/s per director {r['checks']:.0f}; real servers' farm {r['farm_cpu']:.1f}")
+    (r1, w1), (r2, w2) = r["sched"]
+    print(f"  scheduler (/proc/PID/schedstat, % of the window): on a CPU dir1 {r1:.1f} dir2 {r2:.1f}; "
+          f"runnable but waiting for a CPU dir1 {w1:.2f} dir2 {w2:.2f}")
     mc = r["machine"]
     print("  machine over the window (% of one core, " + f"{os.cpu_count()} cores): "
           + ", ".join(f"{k} {mc[k]:.0f}" for k in ("user", "nice", "system", "softirq", "steal", "idle")))
