@@ -1,7 +1,6 @@
 #!/bin/bash
 # tests/vm/run-traffic.sh [run.sh options] SUITE...: run the client-side
-# suites (tests/vm/client/t_*.sh: the fault matrix, the soak, the 10 ms
-# frontier) in one boot of the VM lab, with the traffic probe
+# suites (tests/vm/client/t_*.sh: the fault matrix, the soak) in one boot of the VM lab, with the traffic probe
 # (examples/traffic.rs, built static for musl), the farm as the real
 # servers' HTTP service (examples/farm.rs) and keepalived (Debian's, a
 # witness beside lvsd, never in the image) added to the overlay with --tool.
