@@ -27,8 +27,14 @@ pub fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
 /// Pushes `[section] key` when `a != b`.
 fn key<T: PartialEq>(out: &mut Vec<String>, section: &str, name: &str, a: &T, b: &T) {
     if a != b {
-        out.push(format!("[{section}] {name}"));
+        differs(out, section, name);
     }
+}
+
+/// Pushes `[section] key` (one copy of the formatting for every key).
+#[inline(never)]
+fn differs(out: &mut Vec<String>, section: &str, name: &str) {
+    out.push(format!("[{section}] {name}"));
 }
 
 /// One object's old and new version, and the keys found to differ.
