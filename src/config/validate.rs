@@ -1078,18 +1078,25 @@ fn warn_unused_tracks(
     vrrp_instances: &[VrrpInstance],
     warnings: &mut Vec<ConfigWarning>,
 ) {
+    let mut unused = |line, section, message: &str| {
+        warnings.push(ConfigWarning {
+            origin: origin.to_string(),
+            line,
+            section,
+            key: None,
+            message: message.into(),
+        });
+    };
     for (index, script) in scripts.iter().enumerate() {
         let used = vrrp_instances
             .iter()
             .any(|i| i.track_scripts.iter().any(|t| t.script == index));
         if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: script.line,
-                section: format!("vrrp_script {}", script.name),
-                key: None,
-                message: "no instance tracks this script: it never runs".into(),
-            });
+            unused(
+                script.line,
+                format!("vrrp_script {}", script.name),
+                "no instance tracks this script: it never runs",
+            );
         }
     }
     for (index, p) in track_processes.iter().enumerate() {
@@ -1097,13 +1104,11 @@ fn warn_unused_tracks(
             .iter()
             .any(|i| i.track_processes.iter().any(|t| t.process == index));
         if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: p.line,
-                section: format!("vrrp_track_process {}", p.name),
-                key: None,
-                message: "no instance or sync group tracks this process: it is not watched".into(),
-            });
+            unused(
+                p.line,
+                format!("vrrp_track_process {}", p.name),
+                "no instance or sync group tracks this process: it is not watched",
+            );
         }
     }
 }

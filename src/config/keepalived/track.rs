@@ -119,9 +119,8 @@ impl Writer<'_> {
         for item in node.block.iter().flatten() {
             let name = item.keyword.as_str();
             if seen.contains(&name) {
-                self.note(
-                    item.at,
-                    NoteKind::Ignored,
+                self.ignored_track(
+                    item,
                     format!("track_file {name} listed twice: keepalived ignores the second"),
                 );
                 continue;
@@ -191,9 +190,8 @@ impl Writer<'_> {
                 continue;
             }
             if seen.contains(&name) {
-                self.note(
-                    item.at,
-                    NoteKind::Ignored,
+                self.ignored_track(
+                    item,
                     format!("track_process {name} listed twice: keepalived ignores the second"),
                 );
                 continue;
