@@ -27,104 +27,73 @@ pub fn restart_keys(old: &Config, new: &Config) -> Vec<String> {
 /// Pushes `[section] key` when `a != b`.
 fn key<T: PartialEq>(out: &mut Vec<String>, section: &str, name: &str, a: &T, b: &T) {
     if a != b {
-        out.push(format!("[{section}] {name}"));
+        differs(out, section, name);
     }
 }
 
+/// Pushes `[section] key` (one copy of the formatting for every key).
+#[inline(never)]
+fn differs(out: &mut Vec<String>, section: &str, name: &str) {
+    out.push(format!("[{section}] {name}"));
+}
+
+/// One object's old and new version, and the keys found to differ.
+struct Compare<'a, 'o, T> {
+    section: &'a str,
+    old: &'a T,
+    new: &'a T,
+    out: &'o mut Vec<String>,
+}
+
+impl<'a, T> Compare<'a, '_, T> {
+    /// Pushes `[section] name` when the part `get` picks differs.
+    fn key<V: PartialEq>(&mut self, name: &str, get: impl Fn(&'a T) -> V) {
+        key(self.out, self.section, name, &get(self.old), &get(self.new));
+    }
+}
+
+/// Routes and rules compare by their text (their lines may move).
+fn route_texts(v: &[super::model::Route]) -> Vec<&str> {
+    v.iter().map(|r| r.text.as_str()).collect()
+}
+
+fn rule_texts(v: &[super::model::Rule]) -> Vec<&str> {
+    v.iter().map(|r| r.text.as_str()).collect()
+}
+
 fn global(old: &Global, new: &Global, out: &mut Vec<String>) {
-    let s = "global";
-    key(out, s, "script_user", &old.script_user, &new.script_user);
-    key(
+    let mut c = Compare {
+        section: "global",
+        old,
+        new,
         out,
-        s,
-        "enable_script_security",
-        &old.enable_script_security,
-        &new.enable_script_security,
-    );
-    key(out, s, "notify_fifo", &old.notify_fifo, &new.notify_fifo);
-    key(out, s, "vrrp_strict", &old.vrrp_strict, &new.vrrp_strict);
-    key(
-        out,
-        s,
-        "notify_timeout",
-        &old.notify_timeout,
-        &new.notify_timeout,
-    );
-    key(
-        out,
-        s,
-        "vrrp_garp_master_refresh_repeat",
-        &old.vrrp_garp_master_refresh_repeat,
-        &new.vrrp_garp_master_refresh_repeat,
-    );
-    key(
-        out,
-        s,
-        "control_socket",
-        &old.control_socket,
-        &new.control_socket,
-    );
-    key(
-        out,
-        s,
-        "control_socket_mode",
-        &old.control_socket_mode,
-        &new.control_socket_mode,
-    );
-    key(
-        out,
-        s,
-        "control_socket_group",
-        &old.control_socket_group,
-        &new.control_socket_group,
-    );
+    };
+    c.key("script_user", |g| &g.script_user);
+    c.key("enable_script_security", |g| g.enable_script_security);
+    c.key("notify_fifo", |g| &g.notify_fifo);
+    c.key("vrrp_strict", |g| g.vrrp_strict);
+    c.key("notify_timeout", |g| g.notify_timeout);
+    c.key("vrrp_garp_master_refresh_repeat", |g| {
+        g.vrrp_garp_master_refresh_repeat
+    });
+    c.key("control_socket", |g| &g.control_socket);
+    c.key("control_socket_mode", |g| g.control_socket_mode);
+    c.key("control_socket_group", |g| &g.control_socket_group);
     // Capabilities dropped at start cannot be taken back by a reload.
-    key(
-        out,
-        s,
-        "script_capabilities",
-        &old.script_capabilities,
-        &new.script_capabilities,
-    );
-    key(
-        out,
-        s,
-        "metrics_listen",
-        &old.metrics_listen,
-        &new.metrics_listen,
-    );
-    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
-    key(
-        out,
-        s,
-        "static_routes",
-        &texts(&old.static_routes),
-        &texts(&new.static_routes),
-    );
-    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
-    key(
-        out,
-        s,
-        "static_rules",
-        &texts(&old.static_rules),
-        &texts(&new.static_rules),
-    );
-    let addresses = |v: &[super::model::VirtualIp]| {
-        v.iter()
+    c.key("script_capabilities", |g| &g.script_capabilities);
+    c.key("metrics_listen", |g| g.metrics_listen);
+    c.key("static_routes", |g| route_texts(&g.static_routes));
+    c.key("static_rules", |g| rule_texts(&g.static_rules));
+    c.key("static_ipaddress", |g| {
+        g.static_ipaddress
+            .iter()
             .map(|a| {
                 let mut a = a.clone();
                 a.line = 0;
                 a
             })
             .collect::<Vec<_>>()
-    };
-    key(
-        out,
-        s,
-        "static_ipaddress",
-        &addresses(&old.static_ipaddress),
-        &addresses(&new.static_ipaddress),
-    );
+    });
     // log_target, log_facility and log_format are applied on reload.
     // vrrp_garp_master_delay/repeat/refresh are defaults resolved into each
     // instance: a change shows there, on the instances it reaches.
@@ -199,131 +168,61 @@ fn instances(old: &Config, new: &Config, out: &mut Vec<String>) {
 }
 
 fn instance(o: &VrrpInstance, n: &VrrpInstance, s: &str, out: &mut Vec<String>) {
-    key(out, s, "state", &o.state, &n.state);
-    key(out, s, "interface", &o.interface, &n.interface);
+    let mut c = Compare {
+        section: s,
+        old: o,
+        new: n,
+        out,
+    };
+    c.key("state", |i| i.state);
+    c.key("interface", |i| &i.interface);
     // lvs_sync_daemon_interface is applied (it resolves into [global]
     // lvs_sync_daemon, which the IPVS side follows by instance name).
-    key(
-        out,
-        s,
-        "virtual_router_id",
-        &o.virtual_router_id,
-        &n.virtual_router_id,
-    );
-    key(out, s, "priority", &o.priority, &n.priority);
-    key(out, s, "advert_int", &o.advert_int, &n.advert_int);
-    key(out, s, "version", &o.version, &n.version);
-    key(
-        out,
-        s,
-        "auth_type/auth_pass",
-        &o.authentication,
-        &n.authentication,
-    );
-    let vips = |i: &VrrpInstance| {
+    c.key("virtual_router_id", |i| i.virtual_router_id);
+    c.key("priority", |i| i.priority);
+    c.key("advert_int", |i| i.advert_int);
+    c.key("version", |i| i.version);
+    c.key("auth_type/auth_pass", |i| &i.authentication);
+    c.key("virtual_ipaddress", |i| {
         i.virtual_ipaddresses
             .iter()
-            .map(|v| (v.address, v.prefix_len, v.dev.clone(), v.label.clone()))
+            .map(|v| (v.address, v.prefix_len, &v.dev, &v.label))
             .collect::<Vec<_>>()
-    };
-    key(out, s, "virtual_ipaddress", &vips(o), &vips(n));
-    // Routes and rules compare by their text (their lines may move).
-    let texts = |v: &[super::model::Route]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
-    key(
-        out,
-        s,
-        "virtual_routes",
-        &texts(&o.virtual_routes),
-        &texts(&n.virtual_routes),
-    );
-    let texts = |v: &[super::model::Rule]| v.iter().map(|r| r.text.clone()).collect::<Vec<_>>();
-    key(
-        out,
-        s,
-        "virtual_rules",
-        &texts(&o.virtual_rules),
-        &texts(&n.virtual_rules),
-    );
-    key(out, s, "nopreempt", &o.nopreempt, &n.nopreempt);
-    key(out, s, "preempt_delay", &o.preempt_delay, &n.preempt_delay);
-    key(
-        out,
-        s,
-        "down_timer_adverts",
-        &o.down_timer_adverts,
-        &n.down_timer_adverts,
-    );
-    key(out, s, "mcast_src_ip", &o.mcast_src_ip, &n.mcast_src_ip);
-    key(
-        out,
-        s,
-        "unicast_src_ip",
-        &o.unicast_src_ip,
-        &n.unicast_src_ip,
-    );
-    key(out, s, "unicast_peer", &o.unicast_peers, &n.unicast_peers);
-    key(
-        out,
-        s,
-        "track_interface",
-        &o.track_interfaces,
-        &n.track_interfaces,
-    );
+    });
+    c.key("virtual_routes", |i| route_texts(&i.virtual_routes));
+    c.key("virtual_rules", |i| rule_texts(&i.virtual_rules));
+    c.key("nopreempt", |i| i.nopreempt);
+    c.key("preempt_delay", |i| i.preempt_delay);
+    c.key("down_timer_adverts", |i| i.down_timer_adverts);
+    c.key("mcast_src_ip", |i| i.mcast_src_ip);
+    c.key("unicast_src_ip", |i| i.unicast_src_ip);
+    c.key("unicast_peer", |i| &i.unicast_peers);
+    c.key("track_interface", |i| &i.track_interfaces);
     // By script name and weight: the index moves when scripts are reordered.
-    let tracks = |i: &VrrpInstance| {
+    c.key("track_script", |i| {
         i.track_scripts
             .iter()
-            .map(|t| (t.name.clone(), t.weight))
+            .map(|t| (&t.name, t.weight))
             .collect::<Vec<_>>()
-    };
-    key(out, s, "track_script", &tracks(o), &tracks(n));
-    key(out, s, "track_file", &o.track_files, &n.track_files);
-    let processes = |i: &VrrpInstance| {
+    });
+    c.key("track_file", |i| &i.track_files);
+    c.key("track_process", |i| {
         i.track_processes
             .iter()
-            .map(|t| (t.name.clone(), t.weight, t.reverse))
+            .map(|t| (&t.name, t.weight, t.reverse))
             .collect::<Vec<_>>()
-    };
-    key(out, s, "track_process", &processes(o), &processes(n));
-    key(
-        out,
-        s,
-        "garp_master_delay",
-        &o.garp_master_delay,
-        &n.garp_master_delay,
-    );
-    key(
-        out,
-        s,
-        "garp_master_repeat",
-        &o.garp_master_repeat,
-        &n.garp_master_repeat,
-    );
-    key(
-        out,
-        s,
-        "garp_master_refresh",
-        &o.garp_master_refresh,
-        &n.garp_master_refresh,
-    );
-    key(
-        out,
-        s,
-        "garp_master_refresh_repeat",
-        &o.garp_master_refresh_repeat,
-        &n.garp_master_refresh_repeat,
-    );
-    notify(out, s, &o.notify, &n.notify);
-    key(out, s, "native_ipv6", &o.native_ipv6, &n.native_ipv6);
-    key(out, s, "strict_mode", &o.strict_mode, &n.strict_mode);
-    key(out, s, "use_vmac", &o.use_vmac, &n.use_vmac);
-    key(
-        out,
-        s,
-        "vmac_xmit_base",
-        &o.vmac_xmit_base,
-        &n.vmac_xmit_base,
-    );
+    });
+    c.key("garp_master_delay", |i| i.garp_master_delay);
+    c.key("garp_master_repeat", |i| i.garp_master_repeat);
+    c.key("garp_master_refresh", |i| i.garp_master_refresh);
+    c.key("garp_master_refresh_repeat", |i| {
+        i.garp_master_refresh_repeat
+    });
+    notify(c.out, s, &o.notify, &n.notify);
+    c.key("native_ipv6", |i| i.native_ipv6);
+    c.key("strict_mode", |i| i.strict_mode);
+    c.key("use_vmac", |i| &i.use_vmac);
+    c.key("vmac_xmit_base", |i| i.vmac_xmit_base);
 }
 
 fn groups(old: &Config, new: &Config, out: &mut Vec<String>) {

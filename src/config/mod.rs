@@ -115,45 +115,12 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
         ));
     }
     let document = ini::tokenize(text, origin)?;
-    let count = |kinds: &[&str]| {
-        document
-            .sections()
-            .filter(|s| kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)))
-            .count()
-    };
-    let mut raw = RawConfig {
-        global: None,
-        scripts: Vec::new(),
-        track_processes: Vec::new(),
-        instances: Vec::new(),
-        groups: Vec::new(),
-        virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
-        real_servers: Vec::with_capacity(count(&["real_server"])),
-        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..11])),
-        vs_groups: Vec::new(),
-        warnings: Vec::new(),
-    };
+    let mut raw = sized_raw_config(&document);
     import_notes(text, origin, &mut raw.warnings);
     let duplicate = first_duplicate(&document);
     for (index, section) in document.sections().enumerate() {
         let section = &section;
-        let Some(kind) = known_kind(section.kind) else {
-            let suggestion = suggest(section.kind, SECTION_KINDS.iter().copied());
-            return Err(ConfigError::new(
-                origin,
-                section.line,
-                ConfigErrorKind::UnknownSection { suggestion },
-            )
-            .in_section(section.title()));
-        };
-        if let Some((_, first_line)) = duplicate.filter(|(d, _)| *d == index) {
-            return Err(ConfigError::new(
-                origin,
-                section.line,
-                ConfigErrorKind::DuplicateSection { first_line },
-            )
-            .in_section(section.title()));
-        }
+        let kind = section_kind(origin, section, duplicate.filter(|(d, _)| *d == index))?;
         match kind {
             "global" => raw.global = Some(sections::read_global(origin, section)?),
             "vrrp_script" => raw.scripts.push(sections::read_script(origin, section)?),
@@ -191,6 +158,56 @@ pub fn load_str(text: &str, origin: &str) -> Result<Config, ConfigError> {
     // The raw sections borrow only the text: free the tables before building.
     drop(document);
     validate::build(origin, raw)
+}
+
+/// An empty [`RawConfig`] with room for the document's virtual servers, real
+/// servers and checkers (the tables that grow large).
+fn sized_raw_config<'a>(document: &ini::Document<'a>) -> RawConfig<'a> {
+    let count = |kinds: &[&str]| {
+        document
+            .sections()
+            .filter(|s| kinds.iter().any(|k| s.kind.eq_ignore_ascii_case(k)))
+            .count()
+    };
+    RawConfig {
+        global: None,
+        scripts: Vec::new(),
+        track_processes: Vec::new(),
+        instances: Vec::new(),
+        groups: Vec::new(),
+        virtual_servers: Vec::with_capacity(count(&["virtual_server"])),
+        real_servers: Vec::with_capacity(count(&["real_server"])),
+        checkers: Vec::with_capacity(count(&SECTION_KINDS[6..11])),
+        vs_groups: Vec::new(),
+        warnings: Vec::new(),
+    }
+}
+
+/// The known kind of `section`; an error when the kind is unknown or when
+/// `duplicate` says an earlier section had its kind and name (its line).
+fn section_kind(
+    origin: &str,
+    section: &ini::Section<'_, '_>,
+    duplicate: Option<(usize, usize)>,
+) -> Result<&'static str, ConfigError> {
+    let Some(kind) = known_kind(section.kind) else {
+        let suggestion = suggest(section.kind, SECTION_KINDS.iter().copied());
+        return Err(ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::UnknownSection { suggestion },
+        )
+        .in_section(section.title()));
+    };
+    if let Some((_, first_line)) = duplicate {
+        return Err(ConfigError::new(
+            origin,
+            section.line,
+            ConfigErrorKind::DuplicateSection { first_line },
+        )
+        .in_section(section.title()));
+    }
+    Ok(kind)
 }
 
 /// `lvsd import-keepalived` writes what it dropped or changed as `#! import ...`

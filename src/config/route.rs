@@ -360,204 +360,284 @@ fn with_family_hint<T>(text: &str, r: Result<T, LineError>) -> Result<T, LineErr
     }
 }
 
+/// The words of one route or rule line, where the reader stands in them,
+/// and the address family they agree on so far.
+struct Words<'t> {
+    words: Vec<&'t str>,
+    i: usize,
+    fam: Family,
+}
+
+impl<'t> Words<'t> {
+    fn new(text: &'t str) -> Self {
+        Words {
+            words: text.split_whitespace().collect(),
+            i: 0,
+            fam: Family(None),
+        }
+    }
+
+    /// The line as written, single-spaced.
+    fn text(&self) -> String {
+        self.words.join(" ")
+    }
+
+    /// The word the reader stands on, unless the line has ended.
+    fn current(&self) -> Option<&'t str> {
+        self.words.get(self.i).copied()
+    }
+
+    /// The word the reader stands on, as the value `what` needs.
+    fn here(&self, what: &str) -> Result<&'t str, LineError> {
+        self.current()
+            .map_or_else(|| invalid(format!("`{what}` needs a value")), Ok)
+    }
+
+    /// Steps to the next word: keyword `what`'s value.
+    fn value(&mut self, what: &str) -> Result<&'t str, LineError> {
+        self.i += 1;
+        self.here(what)
+    }
+
+    /// `inet` / `inet6` sets the family. keepalived 2.2.7 steps over the next
+    /// word as well (its parser advances twice): `inet6 from X` loses the `from`.
+    fn family_word(&mut self, word: &str) -> Result<(), LineError> {
+        self.fam.take(word == "inet6")?;
+        self.i += 1;
+        Ok(())
+    }
+
+    /// An address of the line: its family must agree with the others'.
+    fn address(&mut self, address: IpAddr) -> Result<IpAddr, LineError> {
+        self.fam.take(address.is_ipv6())?;
+        Ok(address)
+    }
+
+    /// The family the line's words gave (IPv4 when none did).
+    fn ipv6(&self) -> bool {
+        self.fam.0.unwrap_or(false)
+    }
+}
+
+/// `tos` / `dsfield` value.
+fn tos_value(v: &str) -> Result<u8, LineError> {
+    number(v)
+        .and_then(|n| u8::try_from(n).ok())
+        .map_or_else(|| invalid(format!("TOS value {v} is invalid")), Ok)
+}
+
+/// `table` value: a number or a standard name.
+fn table_value(v: &str) -> Result<u32, LineError> {
+    table(v).map_or_else(|| named(v, "routing table", "rt_tables"), Ok)
+}
+
+/// `protocol` value: a number or a standard name.
+fn protocol_value(v: &str) -> Result<u8, LineError> {
+    protocol(v).map_or_else(|| named(v, "protocol", "rt_protos"), Ok)
+}
+
+/// A prefix with its family fixed: `default` takes the line's.
+fn fixed(p: (Option<IpAddr>, u8), ipv6: bool) -> Prefix {
+    Prefix {
+        address: p.0.unwrap_or(unspecified(ipv6)),
+        len: p.1,
+    }
+}
+
 /// Reads a route line (the words after the block's indentation).
 pub fn parse_route(text: &str, line: usize) -> Result<Route, LineError> {
     with_family_hint(text, route_words(text, line))
 }
 
 fn route_words(text: &str, line: usize) -> Result<Route, LineError> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut fam = Family(None);
-    let mut r = Route {
-        text: words.join(" "),
-        line,
-        ipv6: false,
-        kind: RouteType::Unicast,
-        dst: Prefix {
-            address: unspecified(false),
-            len: 0,
-        },
-        from: None,
-        src: None,
-        via: None,
-        dev: None,
-        scope: None,
-        table: 254,
-        metric: None,
-        protocol: PROTOCOL_KEEPALIVED,
-        tos: 0,
-        onlink: false,
-        nexthops: Vec::new(),
-        create: RouteCreate::Prepend,
-        no_track: false,
+    let mut reader = RouteReader {
+        words: Words::new(text),
+        route: Route::new(line),
+        dst: None,
+        given_protocol: None,
     };
-    let mut dst: Option<(Option<IpAddr>, u8)> = None;
-    let mut given_protocol = None;
-    let mut i = 0;
-    let arg = |i: usize, what: &str| -> Result<&str, LineError> {
-        words.get(i).copied().map_or_else(
-            || invalid(format!("`{what}` needs a value")),
-            Ok::<&str, LineError>,
-        )
-    };
-    while i < words.len() {
-        let w = words[i];
+    reader.route.text = reader.words.text();
+    while let Some(w) = reader.words.current() {
+        if w == "nexthop" {
+            if !reader.route.nexthops.is_empty() {
+                return invalid("cannot specify nexthops with an \"or\" route");
+            }
+            let words = &mut reader.words;
+            words.i = parse_nexthops(&words.words, words.i, &mut reader.route, &mut words.fam)?;
+            continue;
+        }
+        reader.word(w)?;
+        reader.words.i += 1;
+    }
+    reader.finish()
+}
+
+impl Route {
+    /// A unicast route in the main table with nothing set yet.
+    fn new(line: usize) -> Self {
+        Route {
+            text: String::new(),
+            line,
+            ipv6: false,
+            kind: RouteType::Unicast,
+            dst: Prefix {
+                address: unspecified(false),
+                len: 0,
+            },
+            from: None,
+            src: None,
+            via: None,
+            dev: None,
+            scope: None,
+            table: 254,
+            metric: None,
+            protocol: PROTOCOL_KEEPALIVED,
+            tos: 0,
+            onlink: false,
+            nexthops: Vec::new(),
+            create: RouteCreate::Prepend,
+            no_track: false,
+        }
+    }
+}
+
+/// A route line while its words are read.
+struct RouteReader<'t> {
+    words: Words<'t>,
+    route: Route,
+    dst: Option<(Option<IpAddr>, u8)>,
+    given_protocol: Option<u8>,
+}
+
+impl RouteReader<'_> {
+    /// One keyword (with its value) of the line, `nexthop` aside.
+    fn word(&mut self, w: &str) -> Result<(), LineError> {
+        let r = &mut self.route;
         match w {
-            "inet" | "inet6" => {
-                fam.take(w == "inet6")?;
-                // keepalived 2.2.7 steps over the next word as well (its
-                // parser advances twice): `inet6 from X` loses the `from`.
-                i += 1;
-            }
+            "inet" | "inet6" => self.words.family_word(w)?,
             "src" => {
-                i += 1;
-                let a = address(arg(i, w)?).map_or_else(
-                    || invalid(format!("invalid route src address {}", words[i])),
-                    Ok,
-                )?;
-                fam.take(a.is_ipv6())?;
-                r.src = Some(a);
-            }
-            "via" | "gw" => {
-                i += 1;
-                let mut v = arg(i, w)?;
-                if v == "inet" || v == "inet6" {
-                    i += 1;
-                    v = arg(i, w)?;
-                }
+                let v = self.words.value(w)?;
                 let a = address(v)
-                    .map_or_else(|| invalid(format!("invalid route via address {v}")), Ok)?;
-                fam.take(a.is_ipv6())?;
-                r.via = Some(a);
+                    .map_or_else(|| invalid(format!("invalid route src address {v}")), Ok)?;
+                r.src = Some(self.words.address(a)?);
             }
-            "from" => {
-                i += 1;
-                let v = arg(i, w)?;
-                let (a, len) = prefix(v)
-                    .map_or_else(|| invalid(format!("invalid route from address {v}")), Ok)?;
-                let a = a.unwrap_or(unspecified(true));
-                if a.is_ipv4() {
-                    return invalid(format!("route from address only supported with IPv6 ({v})"));
-                }
-                fam.take(true)?;
-                r.from = Some(Prefix { address: a, len });
-            }
-            "tos" | "dsfield" => {
-                i += 1;
-                let v = arg(i, w)?;
-                r.tos = number(v)
-                    .and_then(|n| u8::try_from(n).ok())
-                    .map_or_else(|| invalid(format!("TOS value {v} is invalid")), Ok)?;
-            }
-            "table" => {
-                i += 1;
-                let v = arg(i, w)?;
-                r.table = table(v).map_or_else(|| named(v, "routing table", "rt_tables"), Ok)?;
-            }
-            "protocol" => {
-                i += 1;
-                let v = arg(i, w)?;
-                given_protocol =
-                    Some(protocol(v).map_or_else(|| named(v, "protocol", "rt_protos"), Ok)?);
-            }
+            "via" | "gw" => self.via(w)?,
+            "from" => self.from(w)?,
+            "tos" | "dsfield" => r.tos = tos_value(self.words.value(w)?)?,
+            "table" => r.table = table_value(self.words.value(w)?)?,
+            "protocol" => self.given_protocol = Some(protocol_value(self.words.value(w)?)?),
             "scope" => {
-                i += 1;
-                let v = arg(i, w)?;
+                let v = self.words.value(w)?;
                 r.scope = Some(scope(v).map_or_else(|| named(v, "scope", "rt_scopes"), Ok)?);
             }
             "metric" | "priority" | "preference" => {
-                i += 1;
-                let v = arg(i, w)?;
+                let v = self.words.value(w)?;
                 r.metric =
                     Some(number(v).map_or_else(|| invalid(format!("invalid metric {v}")), Ok)?);
             }
-            "dev" | "oif" => {
-                i += 1;
-                r.dev = Some(interface(arg(i, w)?)?);
-            }
+            "dev" | "oif" => r.dev = Some(interface(self.words.value(w)?)?),
             "onlink" => r.onlink = true,
             "add" => r.create = RouteCreate::Add,
             "prepend" => r.create = RouteCreate::Prepend,
             "append" => r.create = RouteCreate::Append,
-            "or" => {
-                i += 1;
-                let v = arg(i, w)?;
-                if r.nexthops.is_empty() {
-                    let a = address(v)
-                        .map_or_else(|| invalid(format!("invalid \"or\" address {v}")), Ok)?;
-                    fam.take(a.is_ipv6())?;
-                    // The `via` moves to the first hop, as keepalived does.
-                    let first = NextHop {
-                        via: r.via.take(),
-                        dev: None,
-                        weight: 1,
-                        onlink: false,
-                    };
-                    let second = NextHop {
-                        via: Some(a),
-                        dev: None,
-                        weight: 1,
-                        onlink: false,
-                    };
-                    r.nexthops.push(first);
-                    r.nexthops.push(second);
-                }
-                // keepalived ignores a second `or` ("already specified").
-            }
-            "nexthop" => {
-                if !r.nexthops.is_empty() {
-                    return invalid("cannot specify nexthops with an \"or\" route");
-                }
-                i = parse_nexthops(&words, i, &mut r, &mut fam)?;
-                continue;
-            }
+            "or" => self.or(w)?,
             "no_track" => r.no_track = true,
             _ if ROUTE_METRICS.contains(&w) => {
                 return unsupported(format!("route option `{w}`"));
             }
-            _ => {
-                if w == "to" {
-                    i += 1;
-                }
-                let mut v = arg(i, "to")?;
-                if let Some(kind) = route_type(v) {
-                    r.kind = kind?;
-                    i += 1;
-                    v = arg(i, "route type")?;
-                }
-                let p =
-                    prefix(v).map_or_else(|| invalid(format!("unknown route keyword {v}")), Ok)?;
-                if let Some(a) = p.0 {
-                    fam.take(a.is_ipv6())?;
-                }
-                dst = Some(p);
-            }
+            _ => self.destination(w)?,
         }
-        i += 1;
+        Ok(())
     }
-    let Some((dst_address, dst_len)) = dst else {
-        return invalid("route must have a destination");
-    };
-    r.ipv6 = fam.0.unwrap_or(false);
-    r.dst = Prefix {
-        address: dst_address.unwrap_or(unspecified(r.ipv6)),
-        len: dst_len,
-    };
-    if r.nexthops.len() > MAX_ROUTE_NEXTHOPS {
-        return unsupported(format!(
-            "more than MAX_ROUTE_NEXTHOPS ({MAX_ROUTE_NEXTHOPS}) nexthops"
-        ));
+
+    /// `via [inet|inet6] ADDRESS` (or `gw`).
+    fn via(&mut self, w: &str) -> Result<(), LineError> {
+        let mut v = self.words.value(w)?;
+        if v == "inet" || v == "inet6" {
+            v = self.words.value(w)?;
+        }
+        let a = address(v).map_or_else(|| invalid(format!("invalid route via address {v}")), Ok)?;
+        self.route.via = Some(self.words.address(a)?);
+        Ok(())
     }
-    // keepalived: a tracked route is always RTPROT_KEEPALIVED (a route with no
-    // interface cannot be tracked, but keeps the protocol).
-    match (r.no_track, given_protocol) {
-        (true, Some(p)) => r.protocol = p,
-        _ => r.protocol = PROTOCOL_KEEPALIVED,
+
+    /// `from PREFIX`: a source prefix, IPv6 only.
+    fn from(&mut self, w: &str) -> Result<(), LineError> {
+        let v = self.words.value(w)?;
+        let (a, len) =
+            prefix(v).map_or_else(|| invalid(format!("invalid route from address {v}")), Ok)?;
+        let a = a.unwrap_or(unspecified(true));
+        if a.is_ipv4() {
+            return invalid(format!("route from address only supported with IPv6 ({v})"));
+        }
+        self.words.fam.take(true)?;
+        self.route.from = Some(Prefix { address: a, len });
+        Ok(())
     }
-    if r.dev.is_none() {
-        r.no_track = true;
+
+    /// `via A or B`: two hops; keepalived ignores a second `or` ("already specified").
+    fn or(&mut self, w: &str) -> Result<(), LineError> {
+        let v = self.words.value(w)?;
+        if !self.route.nexthops.is_empty() {
+            return Ok(());
+        }
+        let a = address(v).map_or_else(|| invalid(format!("invalid \"or\" address {v}")), Ok)?;
+        let a = self.words.address(a)?;
+        // The `via` moves to the first hop, as keepalived does.
+        let hop = |via| NextHop {
+            via,
+            dev: None,
+            weight: 1,
+            onlink: false,
+        };
+        let first = hop(self.route.via.take());
+        self.route.nexthops.push(first);
+        self.route.nexthops.push(hop(Some(a)));
+        Ok(())
     }
-    Ok(r)
+
+    /// `[to] [TYPE] PREFIX`: the destination, with the route type before it.
+    fn destination(&mut self, w: &str) -> Result<(), LineError> {
+        if w == "to" {
+            self.words.i += 1;
+        }
+        let mut v = self.words.here("to")?;
+        if let Some(kind) = route_type(v) {
+            self.route.kind = kind?;
+            v = self.words.value("route type")?;
+        }
+        let p = prefix(v).map_or_else(|| invalid(format!("unknown route keyword {v}")), Ok)?;
+        if let Some(a) = p.0 {
+            self.words.address(a)?;
+        }
+        self.dst = Some(p);
+        Ok(())
+    }
+
+    /// The route once every word is read.
+    fn finish(self) -> Result<Route, LineError> {
+        let mut r = self.route;
+        let Some(dst) = self.dst else {
+            return invalid("route must have a destination");
+        };
+        r.ipv6 = self.words.ipv6();
+        r.dst = fixed(dst, r.ipv6);
+        if r.nexthops.len() > MAX_ROUTE_NEXTHOPS {
+            return unsupported(format!(
+                "more than MAX_ROUTE_NEXTHOPS ({MAX_ROUTE_NEXTHOPS}) nexthops"
+            ));
+        }
+        // keepalived: a tracked route is always RTPROT_KEEPALIVED (a route with no
+        // interface cannot be tracked, but keeps the protocol).
+        match (r.no_track, self.given_protocol) {
+            (true, Some(p)) => r.protocol = p,
+            _ => r.protocol = PROTOCOL_KEEPALIVED,
+        }
+        if r.dev.is_none() {
+            r.no_track = true;
+        }
+        Ok(r)
+    }
 }
 
 fn parse_nexthops(
@@ -641,196 +721,199 @@ pub fn parse_rule(text: &str, line: usize) -> Result<Rule, LineError> {
 }
 
 fn rule_words(text: &str, line: usize) -> Result<Rule, LineError> {
-    let words: Vec<&str> = text.split_whitespace().collect();
-    let mut fam = Family(None);
-    let mut r = Rule {
-        text: words.join(" "),
-        line,
-        ipv6: false,
+    let mut reader = RuleReader {
+        words: Words::new(text),
+        rule: Rule::new(line),
+        action: None,
+        given_protocol: None,
         from: None,
         to: None,
-        invert: false,
-        preference: None,
-        tos: 0,
-        fwmark: None,
-        iif: None,
-        oif: None,
-        suppress_prefixlength: None,
-        action: RuleAction::Nop,
-        protocol: None,
-        no_track: false,
     };
-    let mut action = None;
-    let mut given_protocol = None;
-    let mut from = None;
-    let mut to = None;
-    let mut i = 0;
-    let arg = |i: usize, what: &str| -> Result<&str, LineError> {
-        words.get(i).copied().map_or_else(
-            || invalid(format!("`{what}` needs a value")),
-            Ok::<&str, LineError>,
-        )
-    };
-    let mut set_action = |a: RuleAction| -> Result<(), LineError> {
-        if action.replace(a).is_some() {
-            return invalid(
-                "cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule",
-            );
+    reader.rule.text = reader.words.text();
+    while let Some(w) = reader.words.current() {
+        reader.word(w)?;
+        reader.words.i += 1;
+    }
+    reader.finish()
+}
+
+impl Rule {
+    /// A rule with nothing set yet.
+    fn new(line: usize) -> Self {
+        Rule {
+            text: String::new(),
+            line,
+            ipv6: false,
+            from: None,
+            to: None,
+            invert: false,
+            preference: None,
+            tos: 0,
+            fwmark: None,
+            iif: None,
+            oif: None,
+            suppress_prefixlength: None,
+            action: RuleAction::Nop,
+            protocol: None,
+            no_track: false,
         }
-        Ok(())
-    };
-    while i < words.len() {
-        let w = words[i];
+    }
+}
+
+/// A rule line while its words are read.
+struct RuleReader<'t> {
+    words: Words<'t>,
+    rule: Rule,
+    action: Option<RuleAction>,
+    given_protocol: Option<u8>,
+    from: Option<(Option<IpAddr>, u8)>,
+    to: Option<(Option<IpAddr>, u8)>,
+}
+
+impl RuleReader<'_> {
+    /// One keyword (with its value) of the line.
+    fn word(&mut self, w: &str) -> Result<(), LineError> {
+        let r = &mut self.rule;
         match w {
-            "inet" | "inet6" => {
-                fam.take(w == "inet6")?;
-                // keepalived 2.2.7 steps over the next word as well (its
-                // parser advances twice): `inet6 from X` loses the `from`.
-                i += 1;
-            }
-            "from" | "to" => {
-                i += 1;
-                let v = arg(i, w)?;
-                let p = prefix(v)
-                    .map_or_else(|| invalid(format!("invalid rule {w} address {v}")), Ok)?;
-                if let Some(a) = p.0 {
-                    fam.take(a.is_ipv6())?;
-                }
-                if w == "from" {
-                    from = Some(p);
-                } else {
-                    to = Some(p);
-                }
-            }
+            "inet" | "inet6" => self.words.family_word(w)?,
+            "from" | "to" => self.address(w)?,
             "table" | "lookup" => {
-                i += 1;
-                let v = arg(i, w)?;
-                let t = table(v).map_or_else(|| named(v, "routing table", "rt_tables"), Ok)?;
+                let t = table_value(self.words.value(w)?)?;
                 if t == 0 {
                     return invalid("table 0 is not valid");
                 }
-                set_action(RuleAction::Table(t))?;
+                self.set_action(RuleAction::Table(t))?;
             }
             "not" => r.invert = true,
             "preference" | "order" | "priority" => {
-                i += 1;
-                let v = arg(i, w)?;
+                let v = self.words.value(w)?;
                 r.preference = Some(
                     number(v)
                         .map_or_else(|| invalid(format!("invalid rule preference {v}")), Ok)?,
                 );
             }
-            "tos" | "dsfield" => {
-                i += 1;
-                let v = arg(i, w)?;
-                r.tos = number(v)
-                    .and_then(|n| u8::try_from(n).ok())
-                    .map_or_else(|| invalid(format!("TOS value {v} is invalid")), Ok)?;
-            }
-            "fwmark" => {
-                i += 1;
-                let v = arg(i, w)?;
-                let bad = || LineError::Invalid(format!("invalid rule fwmark {v}"));
-                let (mark, mask) = match v.split_once('/') {
-                    Some((m, k)) => (m, Some(k)),
-                    None => (v, None),
-                };
-                let mark = number(mark).ok_or_else(bad)?;
-                let mask = match mask {
-                    Some(k) => Some(number(k).ok_or_else(bad)?),
-                    None => None,
-                };
-                r.fwmark = Some((mark, mask));
-            }
+            "tos" | "dsfield" => r.tos = tos_value(self.words.value(w)?)?,
+            "fwmark" => self.fwmark(w)?,
             "suppress_prefixlength" | "sup_pl" => {
-                i += 1;
-                let v = arg(i, w)?;
+                let v = self.words.value(w)?;
                 r.suppress_prefixlength =
                     Some(number(v).map_or_else(
                         || invalid(format!("invalid suppress_prefixlength {v}")),
                         Ok,
                     )?);
             }
-            "dev" | "iif" => {
-                i += 1;
-                r.iif = Some(interface(arg(i, w)?)?);
-            }
-            "oif" => {
-                i += 1;
-                r.oif = Some(interface(arg(i, w)?)?);
-            }
-            "protocol" => {
-                i += 1;
-                let v = arg(i, w)?;
-                given_protocol =
-                    Some(protocol(v).map_or_else(|| named(v, "protocol", "rt_protos"), Ok)?);
-            }
+            "dev" | "iif" => r.iif = Some(interface(self.words.value(w)?)?),
+            "oif" => r.oif = Some(interface(self.words.value(w)?)?),
+            "protocol" => self.given_protocol = Some(protocol_value(self.words.value(w)?)?),
             "no_track" => r.no_track = true,
             _ if RULE_UNSUPPORTED.contains(&w) => {
                 return unsupported(format!("rule option `{w}`"));
             }
-            _ => {
-                let mut v = w;
-                if v == "type" {
-                    i += 1;
-                    v = arg(i, "type")?;
+            _ => self.action_word(w)?,
+        }
+        Ok(())
+    }
+
+    /// `from PREFIX` / `to PREFIX`.
+    fn address(&mut self, w: &str) -> Result<(), LineError> {
+        let v = self.words.value(w)?;
+        let p = prefix(v).map_or_else(|| invalid(format!("invalid rule {w} address {v}")), Ok)?;
+        if let Some(a) = p.0 {
+            self.words.address(a)?;
+        }
+        if w == "from" {
+            self.from = Some(p);
+        } else {
+            self.to = Some(p);
+        }
+        Ok(())
+    }
+
+    /// `fwmark MARK[/MASK]`.
+    fn fwmark(&mut self, w: &str) -> Result<(), LineError> {
+        let v = self.words.value(w)?;
+        let bad = || LineError::Invalid(format!("invalid rule fwmark {v}"));
+        let (mark, mask) = match v.split_once('/') {
+            Some((m, k)) => (m, Some(k)),
+            None => (v, None),
+        };
+        let mark = number(mark).ok_or_else(bad)?;
+        let mask = match mask {
+            Some(k) => Some(number(k).ok_or_else(bad)?),
+            None => None,
+        };
+        self.rule.fwmark = Some((mark, mask));
+        Ok(())
+    }
+
+    /// `[type] ACTION`: `goto N`, `nop`, `blackhole`, `unreachable`, `prohibit`.
+    fn action_word(&mut self, w: &str) -> Result<(), LineError> {
+        let mut v = w;
+        if v == "type" {
+            v = self.words.value("type")?;
+        }
+        let a = match v {
+            "goto" => {
+                let t = self.words.value("goto")?;
+                RuleAction::Goto(
+                    number(t).map_or_else(|| invalid(format!("invalid target {t}")), Ok)?,
+                )
+            }
+            "nop" => RuleAction::Nop,
+            "blackhole" => RuleAction::Blackhole,
+            "unreachable" => RuleAction::Unreachable,
+            "prohibit" => RuleAction::Prohibit,
+            "unicast" | "local" | "broadcast" | "anycast" | "multicast" | "throw" | "nat"
+            | "xresolve" => return invalid(format!("invalid rule action {v}")),
+            _ => return invalid(format!("unknown rule option {v}")),
+        };
+        self.set_action(a)
+    }
+
+    fn set_action(&mut self, a: RuleAction) -> Result<(), LineError> {
+        if self.action.replace(a).is_some() {
+            return invalid(
+                "cannot specify more than one of table/nop/goto/blackhole/prohibit/unreachable for rule",
+            );
+        }
+        Ok(())
+    }
+
+    /// The rule once every word is read.
+    fn finish(self) -> Result<Rule, LineError> {
+        let mut r = self.rule;
+        let Some(action) = self.action else {
+            return invalid("no action specified for rule");
+        };
+        if let RuleAction::Goto(target) = action {
+            match r.preference {
+                Some(p) if p >= target => {
+                    return invalid(format!(
+                        "invalid rule - preference {p} >= goto target {target}"
+                    ))
                 }
-                let a = match v {
-                    "goto" => {
-                        i += 1;
-                        let t = arg(i, "goto")?;
-                        RuleAction::Goto(
-                            number(t).map_or_else(|| invalid(format!("invalid target {t}")), Ok)?,
-                        )
-                    }
-                    "nop" => RuleAction::Nop,
-                    "blackhole" => RuleAction::Blackhole,
-                    "unreachable" => RuleAction::Unreachable,
-                    "prohibit" => RuleAction::Prohibit,
-                    "unicast" | "local" | "broadcast" | "anycast" | "multicast" | "throw"
-                    | "nat" | "xresolve" => return invalid(format!("invalid rule action {v}")),
-                    _ => return invalid(format!("unknown rule option {v}")),
-                };
-                set_action(a)?;
+                None => {
+                    return invalid(format!(
+                        "invalid rule - goto target {target} specified without preference"
+                    ))
+                }
+                _ => {}
             }
         }
-        i += 1;
-    }
-    let Some(action) = action else {
-        return invalid("no action specified for rule");
-    };
-    if let RuleAction::Goto(target) = action {
-        match r.preference {
-            Some(p) if p >= target => {
-                return invalid(format!(
-                    "invalid rule - preference {p} >= goto target {target}"
-                ))
-            }
-            None => {
-                return invalid(format!(
-                    "invalid rule - goto target {target} specified without preference"
-                ))
-            }
-            _ => {}
+        if r.suppress_prefixlength.is_some() && !matches!(action, RuleAction::Table(_)) {
+            return invalid("suppressor specified for non table action");
         }
+        r.action = action;
+        r.ipv6 = self.words.ipv6();
+        r.from = self.from.map(|p| fixed(p, r.ipv6));
+        r.to = self.to.map(|p| fixed(p, r.ipv6));
+        r.protocol = if r.no_track {
+            self.given_protocol
+        } else {
+            Some(PROTOCOL_KEEPALIVED)
+        };
+        Ok(r)
     }
-    if r.suppress_prefixlength.is_some() && !matches!(action, RuleAction::Table(_)) {
-        return invalid("suppressor specified for non table action");
-    }
-    r.action = action;
-    r.ipv6 = fam.0.unwrap_or(false);
-    let fix = |p: (Option<IpAddr>, u8)| Prefix {
-        address: p.0.unwrap_or(unspecified(r.ipv6)),
-        len: p.1,
-    };
-    r.from = from.map(fix);
-    r.to = to.map(fix);
-    r.protocol = if r.no_track {
-        given_protocol
-    } else {
-        Some(PROTOCOL_KEEPALIVED)
-    };
-    Ok(r)
 }
 
 #[cfg(test)]

@@ -37,77 +37,18 @@ impl Config {
             real_servers,
             self.warnings.len()
         );
-        if real_servers > SUMMARY_LIST_REAL_SERVERS {
+        let list_real_servers = real_servers <= SUMMARY_LIST_REAL_SERVERS;
+        if !list_real_servers {
             let _ = writeln!(
                 out,
                 "(over {SUMMARY_LIST_REAL_SERVERS} real servers: counted per virtual server, not listed)"
             );
         }
         for i in &self.vrrp_instances {
-            let state = match i.state {
-                VrrpState::Master => "MASTER",
-                VrrpState::Backup => "BACKUP",
-            };
-            let version = match i.version {
-                VrrpVersion::V2 => 2,
-                VrrpVersion::V3 => 3,
-            };
-            let _ = write!(
-                out,
-                "vrrp_instance {} on {}: vrid {} {} priority {} v{} advert {:?}",
-                i.name, i.interface, i.virtual_router_id, state, i.priority, version, i.advert_int
-            );
-            for vip in &i.virtual_ipaddresses {
-                let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
-            }
-            if let Some(name) = &i.use_vmac {
-                let name = match name {
-                    Some(n) => n.to_string(),
-                    None => format!("vrrp.{} (or the next free name)", i.virtual_router_id),
-                };
-                let _ = write!(out, "; on VMAC {name}");
-                if i.vmac_xmit_base {
-                    let _ = write!(out, ", adverts on {}", i.interface);
-                }
-            }
-            if !i.virtual_ipaddresses_excluded.is_empty() {
-                let _ = write!(out, "; excluded (not advertised):");
-                for vip in &i.virtual_ipaddresses_excluded {
-                    let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
-                }
-            }
-            let _ = writeln!(out);
+            instance(&mut out, i);
         }
         if let Some(d) = &self.global.lvs_sync_daemon {
-            match &d.instance {
-                Some(i) => {
-                    let _ = write!(
-                        out,
-                        "lvs sync daemon on {} following {i} (syncid {})",
-                        d.interface, d.sync_id
-                    );
-                }
-                None => {
-                    let _ = write!(
-                        out,
-                        "lvs sync daemon on {}, master and backup (syncid {})",
-                        d.interface, d.sync_id
-                    );
-                }
-            }
-            for (what, v) in [
-                ("maxlen", d.max_len.map(u32::from)),
-                ("port", d.port.map(u32::from)),
-                ("ttl", d.ttl.map(u32::from)),
-            ] {
-                if let Some(v) = v {
-                    let _ = write!(out, " {what} {v}");
-                }
-            }
-            if let Some(g) = d.group {
-                let _ = write!(out, " group {g}");
-            }
-            let _ = writeln!(out);
+            sync_daemon(&mut out, d);
         }
         if let Some(t) = &self.global.lvs_timeouts {
             let _ = writeln!(
@@ -117,45 +58,123 @@ impl Config {
             );
         }
         for v in &self.virtual_servers {
-            let service = match v.service {
-                Service::Address(a) => a.to_string(),
-                Service::Fwmark { mark, .. } => format!("fwmark {mark}"),
-            };
-            let protocol = match v.protocol {
-                Protocol::Tcp => "TCP",
-                Protocol::Udp => "UDP",
-                Protocol::Sctp => "SCTP",
-            };
-            let forward = match v.forward {
-                ForwardMethod::Nat => "NAT",
-                ForwardMethod::Dr => "DR",
-                ForwardMethod::Tun(_) => "TUN",
-            };
-            let _ = writeln!(
-                out,
-                "virtual_server {}: {} {} {} {}",
-                v.name,
-                protocol,
-                service,
-                v.scheduler.name(),
-                forward
-            );
-            if real_servers > SUMMARY_LIST_REAL_SERVERS {
-                counts(&mut out, v);
-                continue;
-            }
-            for r in &v.real_servers {
-                let _ = write!(out, "  -> {} weight {}", r.address, r.weight);
-                for c in &r.checkers {
-                    let _ = write!(out, " {}", c.kind.keepalived_name());
-                }
-                let _ = writeln!(out);
-            }
+            virtual_server(&mut out, v, list_real_servers);
         }
         for w in &self.warnings {
             let _ = writeln!(out, "{w}");
         }
         out
+    }
+}
+
+/// ` ADDRESS/LEN` for each address.
+fn addresses(out: &mut String, vips: &[VirtualIp]) {
+    for vip in vips {
+        let _ = write!(out, " {}/{}", vip.address, vip.prefix_len);
+    }
+}
+
+/// One line for a VRRP instance: where it runs, how it starts, its addresses.
+fn instance(out: &mut String, i: &VrrpInstance) {
+    let state = match i.state {
+        VrrpState::Master => "MASTER",
+        VrrpState::Backup => "BACKUP",
+    };
+    let version = match i.version {
+        VrrpVersion::V2 => 2,
+        VrrpVersion::V3 => 3,
+    };
+    let _ = write!(
+        out,
+        "vrrp_instance {} on {}: vrid {} {} priority {} v{} advert {:?}",
+        i.name, i.interface, i.virtual_router_id, state, i.priority, version, i.advert_int
+    );
+    addresses(out, &i.virtual_ipaddresses);
+    if let Some(name) = &i.use_vmac {
+        let name = match name {
+            Some(n) => n.to_string(),
+            None => format!("vrrp.{} (or the next free name)", i.virtual_router_id),
+        };
+        let _ = write!(out, "; on VMAC {name}");
+        if i.vmac_xmit_base {
+            let _ = write!(out, ", adverts on {}", i.interface);
+        }
+    }
+    if !i.virtual_ipaddresses_excluded.is_empty() {
+        let _ = write!(out, "; excluded (not advertised):");
+        addresses(out, &i.virtual_ipaddresses_excluded);
+    }
+    let _ = writeln!(out);
+}
+
+/// One line for the IPVS sync daemon.
+fn sync_daemon(out: &mut String, d: &LvsSyncDaemon) {
+    match &d.instance {
+        Some(i) => {
+            let _ = write!(
+                out,
+                "lvs sync daemon on {} following {i} (syncid {})",
+                d.interface, d.sync_id
+            );
+        }
+        None => {
+            let _ = write!(
+                out,
+                "lvs sync daemon on {}, master and backup (syncid {})",
+                d.interface, d.sync_id
+            );
+        }
+    }
+    for (what, v) in [
+        ("maxlen", d.max_len.map(u32::from)),
+        ("port", d.port.map(u32::from)),
+        ("ttl", d.ttl.map(u32::from)),
+    ] {
+        if let Some(v) = v {
+            let _ = write!(out, " {what} {v}");
+        }
+    }
+    if let Some(g) = d.group {
+        let _ = write!(out, " group {g}");
+    }
+    let _ = writeln!(out);
+}
+
+/// A virtual server's line, then one line per real server (`list`) or
+/// one line of counts.
+fn virtual_server(out: &mut String, v: &VirtualServer, list: bool) {
+    let service = match v.service {
+        Service::Address(a) => a.to_string(),
+        Service::Fwmark { mark, .. } => format!("fwmark {mark}"),
+    };
+    let protocol = match v.protocol {
+        Protocol::Tcp => "TCP",
+        Protocol::Udp => "UDP",
+        Protocol::Sctp => "SCTP",
+    };
+    let forward = match v.forward {
+        ForwardMethod::Nat => "NAT",
+        ForwardMethod::Dr => "DR",
+        ForwardMethod::Tun(_) => "TUN",
+    };
+    let _ = writeln!(
+        out,
+        "virtual_server {}: {} {} {} {}",
+        v.name,
+        protocol,
+        service,
+        v.scheduler.name(),
+        forward
+    );
+    if !list {
+        return counts(out, v);
+    }
+    for r in &v.real_servers {
+        let _ = write!(out, "  -> {} weight {}", r.address, r.weight);
+        for c in &r.checkers {
+            let _ = write!(out, " {}", c.kind.keepalived_name());
+        }
+        let _ = writeln!(out);
     }
 }
 

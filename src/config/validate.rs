@@ -24,12 +24,19 @@ pub(crate) struct RawConfig<'a> {
     pub vs_groups: Vec<super::vs_group::RawVsGroup<'a>>,
 }
 
+/// A capacity of limits.rs with its name: `limit!(MAX_X)` is `("MAX_X", limits::MAX_X)`.
+macro_rules! limit {
+    ($name:ident) => {
+        (stringify!($name), limits::$name)
+    };
+}
+
+/// The error for one entry too many: `limit` is the capacity's name and value.
 fn capacity(
     origin: &str,
     line: usize,
     section: impl Into<String>,
-    limit: &'static str,
-    max: usize,
+    (limit, max): (&'static str, usize),
 ) -> ConfigError {
     ConfigError::new(origin, line, ConfigErrorKind::OverCapacity { limit, max }).in_section(section)
 }
@@ -74,72 +81,49 @@ fn push_interface(interfaces: &mut Vec<Name>, name: &Name) {
     }
 }
 
+/// The entry of `list` past the capacity `limit` (the first one too many),
+/// if any, as an over-capacity error at its line and section (`at` gives both).
+fn within<T, S: Into<String>>(
+    origin: &str,
+    list: &[T],
+    limit: (&'static str, usize),
+    at: impl Fn(&T) -> (usize, S),
+) -> Result<(), ConfigError> {
+    match list.get(limit.1) {
+        Some(entry) => {
+            let (line, section) = at(entry);
+            Err(capacity(origin, line, section, limit))
+        }
+        None => Ok(()),
+    }
+}
+
 /// Capacities of the top-level tables, reported at the first section too many.
 fn check_capacities(origin: &str, raw: &RawConfig<'_>) -> Result<(), ConfigError> {
-    let RawConfig {
-        scripts,
-        track_processes,
-        instances,
-        groups,
-        virtual_servers,
-        real_servers,
-        ..
-    } = raw;
-    if let Some(s) = scripts.get(limits::MAX_VRRP_SCRIPTS) {
-        return Err(capacity(
-            origin,
-            s.line,
-            format!("vrrp_script {}", s.name),
-            "MAX_VRRP_SCRIPTS",
-            limits::MAX_VRRP_SCRIPTS,
-        ));
-    }
-    if let Some(p) = track_processes.get(limits::MAX_TRACK_PROCESSES) {
-        return Err(capacity(
-            origin,
-            p.line,
-            format!("vrrp_track_process {}", p.name),
-            "MAX_TRACK_PROCESSES",
-            limits::MAX_TRACK_PROCESSES,
-        ));
-    }
-    if let Some(i) = instances.get(limits::MAX_VRRP_INSTANCES) {
-        return Err(capacity(
-            origin,
-            i.instance.line,
-            i.title,
-            "MAX_VRRP_INSTANCES",
-            limits::MAX_VRRP_INSTANCES,
-        ));
-    }
-    if let Some(g) = groups.get(limits::MAX_SYNC_GROUPS) {
-        return Err(capacity(
-            origin,
-            g.group.line,
-            g.title,
-            "MAX_SYNC_GROUPS",
-            limits::MAX_SYNC_GROUPS,
-        ));
-    }
-    if let Some(v) = virtual_servers.get(limits::MAX_VIRTUAL_SERVERS) {
-        return Err(capacity(
-            origin,
-            v.server.line,
-            v.title,
-            "MAX_VIRTUAL_SERVERS",
-            limits::MAX_VIRTUAL_SERVERS,
-        ));
-    }
-    if let Some(r) = real_servers.get(limits::MAX_REAL_SERVERS) {
-        return Err(capacity(
-            origin,
-            r.line,
-            r.title,
-            "MAX_REAL_SERVERS",
-            limits::MAX_REAL_SERVERS,
-        ));
-    }
-    Ok(())
+    within(origin, &raw.scripts, limit!(MAX_VRRP_SCRIPTS), |s| {
+        (s.line, format!("vrrp_script {}", s.name))
+    })?;
+    within(
+        origin,
+        &raw.track_processes,
+        limit!(MAX_TRACK_PROCESSES),
+        |p| (p.line, format!("vrrp_track_process {}", p.name)),
+    )?;
+    within(origin, &raw.instances, limit!(MAX_VRRP_INSTANCES), |i| {
+        (i.instance.line, i.title)
+    })?;
+    within(origin, &raw.groups, limit!(MAX_SYNC_GROUPS), |g| {
+        (g.group.line, g.title)
+    })?;
+    within(
+        origin,
+        &raw.virtual_servers,
+        limit!(MAX_VIRTUAL_SERVERS),
+        |v| (v.server.line, v.title),
+    )?;
+    within(origin, &raw.real_servers, limit!(MAX_REAL_SERVERS), |r| {
+        (r.line, r.title)
+    })
 }
 
 /// VRRP instances: inherit global GARP defaults, resolve track_script and
@@ -789,8 +773,7 @@ fn attach_real_server(
             origin,
             raw.line,
             raw.title,
-            "MAX_REAL_SERVERS_PER_VS",
-            limits::MAX_REAL_SERVERS_PER_VS,
+            limit!(MAX_REAL_SERVERS_PER_VS),
         ));
     }
     if matches!(forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
@@ -852,8 +835,7 @@ fn attach_checker(
             origin,
             raw.line,
             raw.title,
-            "MAX_CHECKERS_PER_RS",
-            limits::MAX_CHECKERS_PER_RS,
+            limit!(MAX_CHECKERS_PER_RS),
         ));
     }
     let timing = checker_timing(&raw.kind, raw.timing.over(rs_timing));
@@ -864,26 +846,8 @@ fn attach_checker(
     };
     let mut kind = raw.kind;
     complete_kind(&mut kind, &timing, global, vs_virtualhost);
-    if main
-        && connect_port == 0
-        && !matches!(
-            kind,
-            CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
-        )
-    {
-        // A fwmark or all-ports service gives its real servers port 0:
-        // keepalived would probe port 0, which never answers.
-        return Err(ConfigError::new(
-            origin,
-            raw.line,
-            ConfigErrorKind::Conflict(
-                "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
-            ),
-        )
-        .in_section(raw.title)
-        .at_key("connect_port"));
-    }
     if main {
+        refuse_port_zero(origin, raw.line, raw.title, &kind, connect_port)?;
         // Grow one at a time: a first push would reserve room for four 200-byte
         // checkers, and nearly every real server has exactly one.
         real.checkers.reserve_exact(1);
@@ -910,6 +874,33 @@ fn attach_checker(
         timing,
         rs_connect_timeout,
     )
+}
+
+/// A fwmark or all-ports service gives its real servers port 0: keepalived
+/// would probe port 0, which never answers. Checks without a port are fine.
+fn refuse_port_zero(
+    origin: &str,
+    line: usize,
+    title: Title<'_>,
+    kind: &CheckKind,
+    connect_port: u16,
+) -> Result<(), ConfigError> {
+    let portless = matches!(
+        kind,
+        CheckKind::Misc(_) | CheckKind::Ping | CheckKind::File(_)
+    );
+    if connect_port != 0 || portless {
+        return Ok(());
+    }
+    Err(ConfigError::new(
+        origin,
+        line,
+        ConfigErrorKind::Conflict(
+            "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
+        ),
+    )
+    .in_section(title)
+    .at_key("connect_port"))
 }
 
 /// An SMTP_CHECK's `host` lines, each one more checker of the real server.
@@ -1087,18 +1078,25 @@ fn warn_unused_tracks(
     vrrp_instances: &[VrrpInstance],
     warnings: &mut Vec<ConfigWarning>,
 ) {
+    let mut unused = |line, section, message: &str| {
+        warnings.push(ConfigWarning {
+            origin: origin.to_string(),
+            line,
+            section,
+            key: None,
+            message: message.into(),
+        });
+    };
     for (index, script) in scripts.iter().enumerate() {
         let used = vrrp_instances
             .iter()
             .any(|i| i.track_scripts.iter().any(|t| t.script == index));
         if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: script.line,
-                section: format!("vrrp_script {}", script.name),
-                key: None,
-                message: "no instance tracks this script: it never runs".into(),
-            });
+            unused(
+                script.line,
+                format!("vrrp_script {}", script.name),
+                "no instance tracks this script: it never runs",
+            );
         }
     }
     for (index, p) in track_processes.iter().enumerate() {
@@ -1106,13 +1104,11 @@ fn warn_unused_tracks(
             .iter()
             .any(|i| i.track_processes.iter().any(|t| t.process == index));
         if !used {
-            warnings.push(ConfigWarning {
-                origin: origin.to_string(),
-                line: p.line,
-                section: format!("vrrp_track_process {}", p.name),
-                key: None,
-                message: "no instance or sync group tracks this process: it is not watched".into(),
-            });
+            unused(
+                p.line,
+                format!("vrrp_track_process {}", p.name),
+                "no instance or sync group tracks this process: it is not watched",
+            );
         }
     }
 }
@@ -1150,8 +1146,7 @@ fn expand_groups(
             origin,
             vs_groups.first().map_or(0, |g| g.line),
             "virtual_server_group",
-            "MAX_VIRTUAL_SERVERS",
-            limits::MAX_VIRTUAL_SERVERS,
+            limit!(MAX_VIRTUAL_SERVERS),
         ));
     }
     for (i, a) in servers.iter().enumerate().filter(|_| !vs_groups.is_empty()) {
@@ -1171,7 +1166,6 @@ fn expand_groups(
         }
     }
     check_timer_capacity(origin, &servers)?;
-    check_timer_capacity(origin, &servers)?;
     Ok(servers)
 }
 
@@ -1190,91 +1184,128 @@ fn split_global(global: Option<RawGlobal<'_>>) -> (Global, Option<RawSyncDaemon>
     }
 }
 
-/// Resolve references, inherit defaults and run every cross-check.
-pub(crate) fn build(origin: &str, raw: RawConfig<'_>) -> Result<Config, ConfigError> {
+/// Resolve references, inherit defaults and run every cross-check: the
+/// capacities, the VRRP side, the virtual and real servers with their
+/// checkers, the warnings, then the virtual_server_group expansion.
+pub(crate) fn build(origin: &str, mut raw: RawConfig<'_>) -> Result<Config, ConfigError> {
     check_capacities(origin, &raw)?;
-    let RawConfig {
-        global,
-        scripts,
-        track_processes,
-        instances,
-        groups,
-        virtual_servers,
-        real_servers,
-        checkers,
-        mut warnings,
-        vs_groups,
-    } = raw;
-    let (mut global, sync_daemon, global_title) = split_global(global);
-
+    let (mut global, sync_daemon, global_title) = split_global(raw.global.take());
     let mut interfaces: Vec<Name> = Vec::new();
-    let instance_names: Vec<&str> = instances.iter().map(|i| i.instance.name.as_str()).collect();
-    let mut vrrp_instances = resolve_instances(
+    let (vrrp_instances, sync_groups) = build_vrrp(
         origin,
-        &global,
-        &instances,
-        &scripts,
-        &track_processes,
-        &mut interfaces,
-        &mut warnings,
-    )?;
-    global_interfaces(&mut interfaces, &global);
-    check_unique_vrids(origin, &instances, &vrrp_instances)?;
-    check_unique_vmacs(origin, &instances, &vrrp_instances)?;
-
-    let sync_groups = resolve_sync_groups(
-        origin,
-        &groups,
-        &mut vrrp_instances,
-        &instance_names,
-        &track_processes,
-        &mut warnings,
-    )?;
-    check_init_files(origin, &instances, &vrrp_instances)?;
-    global.lvs_sync_daemon = resolve_sync_daemon(
-        origin,
-        sync_daemon,
-        global_title,
-        &instances,
-        &vrrp_instances,
-        &instance_names,
+        &mut raw,
+        &mut global,
+        (sync_daemon, global_title),
         &mut interfaces,
     )?;
-
-    // Virtual servers, then their real servers, then the checkers.
-    let servers = unique_virtual_servers(origin, &virtual_servers)?;
-    let mut table = ServerTable::new(servers, &virtual_servers, &real_servers);
-    for raw in real_servers {
-        attach_real_server(origin, raw, &mut table, &virtual_servers, &mut warnings)?;
-    }
-    for raw in checkers {
-        attach_checker(origin, raw, &mut table, &global)?;
-    }
-    let servers = table.servers;
-    warn_servers(origin, &servers, &vrrp_instances, &mut warnings);
-    warn_unused_tracks(
-        origin,
-        &scripts,
-        &track_processes,
-        &vrrp_instances,
-        &mut warnings,
-    );
-    warn_owner_backup(origin, &instances, &vrrp_instances, &mut warnings);
-    super::announce::check(origin, &servers, &vrrp_instances, &mut warnings)?;
-    warnings.sort_by_key(|w| w.line);
-    let servers = expand_groups(origin, servers, &vs_groups)?;
-
+    let servers = build_servers(origin, &mut raw, &global)?;
+    warn(origin, &mut raw, &servers, &vrrp_instances)?;
+    let servers = expand_groups(origin, servers, &raw.vs_groups)?;
     Ok(Config {
         origin: origin.to_string(),
         global,
-        vrrp_scripts: scripts,
-        vrrp_track_processes: track_processes,
+        vrrp_scripts: raw.scripts,
+        vrrp_track_processes: raw.track_processes,
         vrrp_instances,
         sync_groups,
         virtual_servers: servers,
         interfaces,
-        warnings,
+        warnings: raw.warnings,
     })
+}
+
+/// VRRP instances (with the interfaces they need) and sync groups, with
+/// their uniqueness and init_file checks, then [global]'s lvs_sync_daemon
+/// (`sync_daemon`, as read, and [global]'s title).
+fn build_vrrp(
+    origin: &str,
+    raw: &mut RawConfig<'_>,
+    global: &mut Global,
+    (sync_daemon, global_title): (Option<RawSyncDaemon>, Title<'_>),
+    interfaces: &mut Vec<Name>,
+) -> Result<(Vec<VrrpInstance>, Vec<SyncGroup>), ConfigError> {
+    let instance_names: Vec<&str> = raw
+        .instances
+        .iter()
+        .map(|i| i.instance.name.as_str())
+        .collect();
+    let mut vrrp_instances = resolve_instances(
+        origin,
+        global,
+        &raw.instances,
+        &raw.scripts,
+        &raw.track_processes,
+        interfaces,
+        &mut raw.warnings,
+    )?;
+    global_interfaces(interfaces, global);
+    check_unique_vrids(origin, &raw.instances, &vrrp_instances)?;
+    check_unique_vmacs(origin, &raw.instances, &vrrp_instances)?;
+    let sync_groups = resolve_sync_groups(
+        origin,
+        &raw.groups,
+        &mut vrrp_instances,
+        &instance_names,
+        &raw.track_processes,
+        &mut raw.warnings,
+    )?;
+    check_init_files(origin, &raw.instances, &vrrp_instances)?;
+    global.lvs_sync_daemon = resolve_sync_daemon(
+        origin,
+        sync_daemon,
+        global_title,
+        &raw.instances,
+        &vrrp_instances,
+        &instance_names,
+        interfaces,
+    )?;
+    Ok((vrrp_instances, sync_groups))
+}
+
+/// Virtual servers, then their real servers, then the checkers.
+fn build_servers(
+    origin: &str,
+    raw: &mut RawConfig<'_>,
+    global: &Global,
+) -> Result<Vec<VirtualServer>, ConfigError> {
+    let servers = unique_virtual_servers(origin, &raw.virtual_servers)?;
+    let mut table = ServerTable::new(servers, &raw.virtual_servers, &raw.real_servers);
+    for real in std::mem::take(&mut raw.real_servers) {
+        attach_real_server(
+            origin,
+            real,
+            &mut table,
+            &raw.virtual_servers,
+            &mut raw.warnings,
+        )?;
+    }
+    for checker in std::mem::take(&mut raw.checkers) {
+        attach_checker(origin, checker, &mut table, global)?;
+    }
+    Ok(table.servers)
+}
+
+/// Every warning of the whole configuration (and the announce checks),
+/// sorted by line.
+fn warn(
+    origin: &str,
+    raw: &mut RawConfig<'_>,
+    servers: &[VirtualServer],
+    vrrp_instances: &[VrrpInstance],
+) -> Result<(), ConfigError> {
+    let warnings = &mut raw.warnings;
+    warn_servers(origin, servers, vrrp_instances, warnings);
+    warn_unused_tracks(
+        origin,
+        &raw.scripts,
+        &raw.track_processes,
+        vrrp_instances,
+        warnings,
+    );
+    warn_owner_backup(origin, &raw.instances, vrrp_instances, warnings);
+    super::announce::check(origin, servers, vrrp_instances, warnings)?;
+    warnings.sort_by_key(|w| w.line);
+    Ok(())
 }
 
 /// A `track_process` line resolved to its definition: the line's weight and
