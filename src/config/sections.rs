@@ -159,15 +159,15 @@ pub(crate) fn read_forward(
         return Err(reader.bad(entry, form));
     };
     let method = match kind.to_ascii_uppercase().as_str() {
-        "NAT" => ForwardMethod::Nat,
-        "DR" => ForwardMethod::Dr,
-        "TUN" => ForwardMethod::Tun(TunnelType::Ipip),
+        "NAT" => ForwardMethod::Masq,
+        "DR" => ForwardMethod::Route,
+        "TUN" => ForwardMethod::Tunnel(TunnelType::Ipip),
         _ => return Err(reader.bad(entry, form)),
     };
     if rest.is_empty() {
         return Ok((method, None));
     }
-    if method != ForwardMethod::Tun(TunnelType::Ipip) || rest.len() % 2 != 0 {
+    if method != ForwardMethod::Tunnel(TunnelType::Ipip) || rest.len() % 2 != 0 {
         return Err(reader.bad(entry, form));
     }
     let (mut kind, mut port) = ("ipip", None);
@@ -192,7 +192,7 @@ pub(crate) fn read_forward(
         ("gue", Some(port)) => TunnelType::Gue { port },
         _ => return Err(reader.bad(entry, form)),
     };
-    Ok((ForwardMethod::Tun(tunnel), Some(tunnel)))
+    Ok((ForwardMethod::Tunnel(tunnel), Some(tunnel)))
 }
 
 /// `tun_type = ipip | gre | gue port N` (lvsd's key; keepalived writes the
@@ -223,13 +223,13 @@ fn forward_with_tunnel(
     tunnel: Option<(TunnelType, &Entry<'_>)>,
 ) -> Result<ForwardMethod, ConfigError> {
     match (kind, tunnel) {
-        (Some(((ForwardMethod::Tun(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
+        (Some(((ForwardMethod::Tunnel(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
             entry,
             ConfigErrorKind::Conflict(
                 "the tunnel is given twice: in lb_kind and in tun_type".into(),
             ),
         )),
-        (Some(((ForwardMethod::Tun(_), inline), _)), tunnel) => Ok(ForwardMethod::Tun(
+        (Some(((ForwardMethod::Tunnel(_), inline), _)), tunnel) => Ok(ForwardMethod::Tunnel(
             inline
                 .or(tunnel.map(|(t, _)| t))
                 .unwrap_or(TunnelType::Ipip),
@@ -239,7 +239,7 @@ fn forward_with_tunnel(
             ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
         )),
         (Some(((method, _), _)), None) => Ok(method),
-        (None, None) => Ok(ForwardMethod::Nat),
+        (None, None) => Ok(ForwardMethod::Masq),
     }
 }
 
@@ -2267,7 +2267,7 @@ fn sorry_server_forward_of(
     if let Some(sorry) = sorry_server {
         // A tunnelled sorry server may be of the other family (keepalived's
         // vs_end_handler), as a tunnelled real server may.
-        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tun(_)) {
+        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tunnel(_)) {
             let line = reader.line_of("sorry_server");
             return Err(reader.error_at(
                 line,
@@ -2342,7 +2342,7 @@ fn forward_or_nat(
                 Some("lb_kind"),
                 "not set: using NAT".into(),
             ));
-            ForwardMethod::Nat
+            ForwardMethod::Masq
         }
         (kind, tunnel) => forward_with_tunnel(reader, kind, tunnel)?,
     })

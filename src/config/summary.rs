@@ -127,9 +127,10 @@ impl Config {
                 Protocol::Sctp => "SCTP",
             };
             let forward = match v.forward {
-                ForwardMethod::Nat => "NAT",
-                ForwardMethod::Dr => "DR",
-                ForwardMethod::Tun(_) => "TUN",
+                ForwardMethod::Masq => "NAT",
+                ForwardMethod::Route => "DR",
+                ForwardMethod::Tunnel(_) => "TUN",
+                ForwardMethod::Local | ForwardMethod::Bypass => v.forward.name(),
             };
             let _ = writeln!(
                 out,

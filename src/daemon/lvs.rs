@@ -17,8 +17,8 @@ use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table, Want};
 use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
-    AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, Timeouts, TrafficStats, TunnelType,
+    AddrFamily, Dest, DestKey, DestStats, IpvsOp, Service, ServiceKey, ShortName, SyncDaemon,
+    SyncState, Timeouts, TrafficStats,
 };
 
 /// How soon a reconcile checks writes whose ack was not there.
@@ -48,14 +48,9 @@ impl std::fmt::Display for LvsError {
 
 /// The kernel key of a configured virtual server.
 pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
-    let protocol = match vs.protocol {
-        config::Protocol::Tcp => Protocol::Tcp,
-        config::Protocol::Udp => Protocol::Udp,
-        config::Protocol::Sctp => Protocol::Sctp,
-    };
     match vs.service {
         config::Service::Address(sa) => ServiceKey::Addr {
-            protocol,
+            protocol: vs.protocol,
             addr: sa.ip(),
             port: sa.port(),
         },
@@ -64,28 +59,6 @@ pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
             mark,
         },
     }
-}
-
-/// A kernel destination forwarding with `method` (the real server's own
-/// `lb_kind`, or the sorry server's `sorry_server_lvs_method`).
-fn dest(method: config::ForwardMethod, addr: IpAddr, port: u16, weight: u32) -> Dest {
-    let forward = match method {
-        config::ForwardMethod::Nat => ForwardMethod::Masq,
-        config::ForwardMethod::Dr => ForwardMethod::Route,
-        config::ForwardMethod::Tun(_) => ForwardMethod::Tunnel,
-    };
-    let mut d = Dest::new(addr, port, forward, weight);
-    if let config::ForwardMethod::Tun(t) = method {
-        match t {
-            config::TunnelType::Ipip => d.tunnel_type = TunnelType::Ipip,
-            config::TunnelType::Gue { port } => {
-                d.tunnel_type = TunnelType::Gue;
-                d.tunnel_port = port;
-            }
-            config::TunnelType::Gre => d.tunnel_type = TunnelType::Gre,
-        }
-    }
-    d
 }
 
 /// The kernel key of real server `rs` of `vs`.
@@ -612,13 +585,13 @@ impl Lvs {
             spec.hysteresis = vs.hysteresis;
             spec.sorry_server = vs
                 .sorry_server
-                .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
+                .map(|sa| Dest::new(sa.ip(), sa.port(), vs.sorry_server_forward, 1));
             spec.sorry_server_inhibit = vs.sorry_server_inhibit;
             self.table
                 .put_service(spec)
                 .map_err(|e| LvsError::Other(format!("virtual_server {}: {e}", vs.name)))?;
             for rs in &vs.real_servers {
-                let mut d = dest(rs.forward, rs.address.ip(), rs.address.port(), rs.weight);
+                let mut d = Dest::new(rs.address.ip(), rs.address.port(), rs.forward, rs.weight);
                 d.upper_threshold = rs.uthreshold;
                 d.lower_threshold = rs.lthreshold;
                 // Without alpha a server is in the table from the start and
@@ -1514,7 +1487,7 @@ fn foreign_text(f: &Foreign) -> String {
 #[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
-    use crate::wire::netlink::ipvs::Scheduler;
+    use crate::wire::netlink::ipvs::{ForwardMethod, Protocol, Scheduler, TunnelType};
 
     fn tcp(addr: &str, port: u16) -> ServiceKey {
         ServiceKey::Addr {
@@ -1882,19 +1855,14 @@ mod tests {
             table(&lvs),
             [
                 ("10.0.1.1".into(), ForwardMethod::Route, 1),
-                ("10.0.1.2".into(), ForwardMethod::Tunnel, 1),
+                (
+                    "10.0.1.2".into(),
+                    ForwardMethod::Tunnel(TunnelType::Gue { port: 6080 }),
+                    1,
+                ),
                 ("10.0.2.1".into(), ForwardMethod::Masq, 0),
             ],
             "the inhibited sorry server waits with weight 0"
-        );
-        let gue = simulated(&lvs)
-            .0
-            .dests
-            .iter()
-            .find(|(_, d, _)| d.forward == ForwardMethod::Tunnel);
-        assert_eq!(
-            gue.map(|(_, d, _)| (d.tunnel_type, d.tunnel_port)),
-            Some((TunnelType::Gue, 6080))
         );
         let key = tcp("10.0.0.1", 80);
         for last in [1, 2] {
