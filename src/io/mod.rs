@@ -19,6 +19,7 @@ pub mod probe;
 pub mod proc_events;
 pub mod procstat;
 pub mod signal;
+mod sockopt;
 pub mod stopwatch;
 pub mod sysctl;
 pub mod timerfd;

@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
+use super::sockopt::set_int;
 use crate::limits::PROC_EVENTS_RCVBUF;
 use crate::wire::netlink::connector::{self, ProcEvent, CN_IDX_PROC};
 
@@ -42,23 +43,6 @@ impl AsRawFd for ProcEvents {
     fn as_raw_fd(&self) -> RawFd {
         self.fd.as_raw_fd()
     }
-}
-
-fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` lives across the call and its size is passed; fd is an open socket.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            core::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// A NETLINK_CONNECTOR socket bound to CN_IDX_PROC, nonblocking, with

@@ -14,6 +14,7 @@ use std::os::fd::{AsRawFd, RawFd};
 
 use socket2::{Domain, InterfaceIndexOrAddress, Protocol, SockAddr, Socket, Type};
 
+use super::sockopt::set_int;
 use crate::wire::vrrp::{
     MULTICAST_V4 as GROUP_V4, MULTICAST_V6 as GROUP_V6, PROTOCOL, PROTOCOL_AH,
 };
@@ -50,23 +51,6 @@ pub enum Received {
 pub struct VrrpReceiver {
     socket: Socket,
     ipv6: bool,
-}
-
-fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: `value` is a live c_int and its size is passed with it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
 }
 
 /// IP_MULTICAST_IF by interface index (`struct ip_mreqn`): the group traffic
@@ -124,8 +108,8 @@ impl VrrpReceiver {
         socket.bind_device(Some(ifname.as_bytes()))?;
         if ipv6 {
             let fd = socket.as_raw_fd();
-            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
             if join_group {
                 socket.join_multicast_v6(&GROUP_V6, ifindex)?;
             }

@@ -1,0 +1,28 @@
+//! `setsockopt(2)` with an int value, shared by the netlink, proc-connector and VRRP sockets.
+
+use std::io;
+use std::os::fd::RawFd;
+
+/// Sets the int socket option `name` at `level` on `fd` to `value`.
+pub(crate) fn set_int(
+    fd: RawFd,
+    level: libc::c_int,
+    name: libc::c_int,
+    value: libc::c_int,
+) -> io::Result<()> {
+    // SAFETY: `value` lives across the call and its size is passed; fd is an open socket.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd,
+            level,
+            name,
+            (&value as *const libc::c_int).cast(),
+            core::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
