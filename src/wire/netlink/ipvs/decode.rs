@@ -439,58 +439,67 @@ pub(super) fn parse_daemon(payload: &[u8]) -> Result<SyncDaemon, DecodeError> {
 /// family of the service whose destinations are being dumped (used for old kernels).
 pub fn parse_reply(payload: &[u8], service_af: AddrFamily) -> Result<IpvsReply, DecodeError> {
     let (hdr, attrs) = GenlHeader::parse(payload)?;
-    let nested = |kind: u16, what: &'static str| -> Result<&[u8], DecodeError> {
-        for a in Attrs::new(attrs) {
-            let a = a?;
-            if a.kind == kind {
-                return Ok(a.payload);
-            }
-        }
-        Err(DecodeError::Missing(what))
-    };
     match hdr.cmd {
         cmd::NEW_SERVICE => {
-            let (s, st) =
-                parse_service_with_stats(nested(cmd_attr::SERVICE, "IPVS_CMD_ATTR_SERVICE")?)?;
+            let nest = nested(attrs, cmd_attr::SERVICE, "IPVS_CMD_ATTR_SERVICE")?;
+            let (s, st) = parse_service_with_stats(nest)?;
             Ok(IpvsReply::Service(s, st))
         }
         cmd::NEW_DEST => {
-            let (d, s) = parse_dest(nested(cmd_attr::DEST, "IPVS_CMD_ATTR_DEST")?, service_af)?;
+            let nest = nested(attrs, cmd_attr::DEST, "IPVS_CMD_ATTR_DEST")?;
+            let (d, s) = parse_dest(nest, service_af)?;
             Ok(IpvsReply::Dest(d, s))
         }
-        cmd::NEW_DAEMON => Ok(IpvsReply::Daemon(parse_daemon(nested(
-            cmd_attr::DAEMON,
-            "IPVS_CMD_ATTR_DAEMON",
-        )?)?)),
-        cmd::SET_CONFIG => {
-            let mut t = Timeouts::default();
-            for a in Attrs::new(attrs) {
-                let a = a?;
-                match a.kind {
-                    cmd_attr::TIMEOUT_TCP => t.tcp = a.u32()?,
-                    cmd_attr::TIMEOUT_TCP_FIN => t.tcp_fin = a.u32()?,
-                    cmd_attr::TIMEOUT_UDP => t.udp = a.u32()?,
-                    _ => {}
-                }
-            }
-            Ok(IpvsReply::Timeouts(t))
+        cmd::NEW_DAEMON => {
+            let nest = nested(attrs, cmd_attr::DAEMON, "IPVS_CMD_ATTR_DAEMON")?;
+            Ok(IpvsReply::Daemon(parse_daemon(nest)?))
         }
-        cmd::SET_INFO => {
-            let mut version = None;
-            let mut conn_tab_size = 0;
-            for a in Attrs::new(attrs) {
-                let a = a?;
-                match a.kind {
-                    info_attr::VERSION => version = Some(a.u32()?),
-                    info_attr::CONN_TAB_SIZE => conn_tab_size = a.u32()?,
-                    _ => {}
-                }
-            }
-            Ok(IpvsReply::Info(Info {
-                version: version.ok_or(DecodeError::Missing("IPVS_INFO_ATTR_VERSION"))?,
-                conn_tab_size,
-            }))
-        }
+        cmd::SET_CONFIG => Ok(IpvsReply::Timeouts(parse_timeouts(attrs)?)),
+        cmd::SET_INFO => Ok(IpvsReply::Info(parse_info(attrs)?)),
         other => Ok(IpvsReply::Other(other)),
     }
+}
+
+/// The payload of the first attribute of type `kind` in `attrs`.
+fn nested<'a>(attrs: &'a [u8], kind: u16, what: &'static str) -> Result<&'a [u8], DecodeError> {
+    for a in Attrs::new(attrs) {
+        let a = a?;
+        if a.kind == kind {
+            return Ok(a.payload);
+        }
+    }
+    Err(DecodeError::Missing(what))
+}
+
+/// The attributes of a GET_CONFIG reply: the connection timeouts.
+fn parse_timeouts(attrs: &[u8]) -> Result<Timeouts, DecodeError> {
+    let mut t = Timeouts::default();
+    for a in Attrs::new(attrs) {
+        let a = a?;
+        match a.kind {
+            cmd_attr::TIMEOUT_TCP => t.tcp = a.u32()?,
+            cmd_attr::TIMEOUT_TCP_FIN => t.tcp_fin = a.u32()?,
+            cmd_attr::TIMEOUT_UDP => t.udp = a.u32()?,
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+/// The attributes of a GET_INFO reply: version and connection table size.
+fn parse_info(attrs: &[u8]) -> Result<Info, DecodeError> {
+    let mut version = None;
+    let mut conn_tab_size = 0;
+    for a in Attrs::new(attrs) {
+        let a = a?;
+        match a.kind {
+            info_attr::VERSION => version = Some(a.u32()?),
+            info_attr::CONN_TAB_SIZE => conn_tab_size = a.u32()?,
+            _ => {}
+        }
+    }
+    Ok(Info {
+        version: version.ok_or(DecodeError::Missing("IPVS_INFO_ATTR_VERSION"))?,
+        conn_tab_size,
+    })
 }
