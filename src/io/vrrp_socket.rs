@@ -53,6 +53,22 @@ pub struct VrrpReceiver {
     ipv6: bool,
 }
 
+/// A nonblocking, close-on-exec raw socket bound to `ifname` for VRRP (IP protocol
+/// 112), or for IPv4 AH (51) when `ah`.
+fn raw_socket(ifname: &str, ipv6: bool, ah: bool) -> io::Result<Socket> {
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let protocol = if ah && !ipv6 {
+        IPPROTO_AH
+    } else {
+        IPPROTO_VRRP
+    };
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    socket.bind_device(Some(ifname.as_bytes()))?;
+    Ok(socket)
+}
+
 /// IP_MULTICAST_IF by interface index (`struct ip_mreqn`): the group traffic
 /// leaves `ifindex` with `source`, also when `source` belongs to another
 /// interface (a VMAC sends with the address of its lower device, and the
@@ -96,16 +112,7 @@ impl VrrpReceiver {
         join_group: bool,
         ah: bool,
     ) -> io::Result<Self> {
-        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let protocol = if ah && !ipv6 {
-            IPPROTO_AH
-        } else {
-            IPPROTO_VRRP
-        };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
-        socket.set_nonblocking(true)?;
-        socket.set_cloexec(true)?;
-        socket.bind_device(Some(ifname.as_bytes()))?;
+        let socket = raw_socket(ifname, ipv6, ah)?;
         if ipv6 {
             let fd = socket.as_raw_fd();
             set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
@@ -220,16 +227,7 @@ impl VrrpSender {
     /// addresses and length; the kernel fills in only the header checksum.
     pub fn open(ifname: &str, ifindex: u32, source: IpAddr, ah: bool) -> io::Result<Self> {
         let ipv6 = source.is_ipv6();
-        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let protocol = if ah && !ipv6 {
-            IPPROTO_AH
-        } else {
-            IPPROTO_VRRP
-        };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
-        socket.set_nonblocking(true)?;
-        socket.set_cloexec(true)?;
-        socket.bind_device(Some(ifname.as_bytes()))?;
+        let socket = raw_socket(ifname, ipv6, ah)?;
         if ah && !ipv6 {
             socket.set_header_included_v4(true)?;
         }
