@@ -307,7 +307,7 @@ fn virtual_server_and_inheritance() {
     assert_eq!(mail.scheduler, Scheduler::Sh);
     assert_eq!(
         mail.forward,
-        ForwardMethod::Tun(TunnelType::Gue { port: 6080 })
+        ForwardMethod::Tunnel(TunnelType::Gue { port: 6080 })
     );
     let rs = &mail.real_servers[0];
     assert_eq!(rs.address, SocketAddr::new(ip("10.0.0.5"), 0));
@@ -331,7 +331,7 @@ fn defaults_when_keys_are_absent() {
     assert_eq!(i.garp_master_refresh, Some(Duration::from_secs(60)));
     let vs = &c.virtual_servers[0];
     assert_eq!(vs.scheduler, Scheduler::Wlc);
-    assert_eq!(vs.forward, ForwardMethod::Nat);
+    assert_eq!(vs.forward, ForwardMethod::Masq);
     let rs = &vs.real_servers[0];
     assert_eq!(rs.address.port(), 80, "port defaults to the service's");
     assert_eq!(rs.weight, 1);

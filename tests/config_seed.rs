@@ -63,7 +63,7 @@ fn seed_master_values() {
     );
     assert_eq!(vs.protocol, Protocol::Tcp);
     assert_eq!(vs.scheduler, Scheduler::Rr);
-    assert_eq!(vs.forward, ForwardMethod::Dr);
+    assert_eq!(vs.forward, ForwardMethod::Route);
     assert_eq!(vs.persistence_timeout, None);
     assert_eq!(vs.timing.delay_loop, Duration::from_secs(6));
     assert_eq!(vs.real_servers.len(), 2);

@@ -121,7 +121,7 @@ mod captured {
     use lvsd::wire::netlink::genl::{self, GenlHeader};
     use lvsd::wire::netlink::ipvs::{
         self, cmd, flags, parse_reply, AddrFamily, Dest, ForwardMethod, Info, IpvsOp, IpvsReply,
-        Protocol, Scheduler, Service, ServiceKey, SyncDaemon, SyncState,
+        Protocol, Scheduler, Service, ServiceKey, SyncDaemon, SyncState, TunnelType,
     };
     use lvsd::wire::netlink::msg::{Message, Messages, Reply};
 
@@ -339,7 +339,12 @@ mod captured {
         check_request(f, &op(IpvsOp::NewDest(tcp80(), d), fam_of(f)), &[2], &TUN);
 
         let f = fixture!("new_dest_tunnel");
-        let d = Dest::new(a("10.0.0.12"), 0, ForwardMethod::Tunnel, 2);
+        let d = Dest::new(
+            a("10.0.0.12"),
+            0,
+            ForwardMethod::Tunnel(TunnelType::Ipip),
+            2,
+        );
         check_request(f, &op(IpvsOp::NewDest(MARK, d), fam_of(f)), &[2], &[]);
 
         let f = fixture!("new_dest_v6");
@@ -449,7 +454,12 @@ mod captured {
         for want in [
             Dest::new(a("10.0.0.11"), 80, ForwardMethod::Route, 5),
             nat,
-            Dest::new(a("10.0.0.12"), 0, ForwardMethod::Tunnel, 2),
+            Dest::new(
+                a("10.0.0.12"),
+                0,
+                ForwardMethod::Tunnel(TunnelType::Ipip),
+                2,
+            ),
             // ADDR_FAMILY decides: decoded as IPv6 although we passed V4 as the fallback.
             Dest::new(a("fd00::11"), 80, ForwardMethod::Route, 1),
         ] {

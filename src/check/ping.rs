@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use super::datagram::{DatagramProbe, Exchange};
 use super::probe::{Outcome, Transport, Verdict};
+use crate::wire::checksum::checksum;
 
 /// Bytes of echo payload, as keepalived (`ICMP_BUFSIZE`).
 pub const PING_PAYLOAD: usize = 128;
@@ -29,19 +30,6 @@ pub struct PingProbe {
     exchange: Exchange,
 }
 
-fn checksum(data: &[u8]) -> u16 {
-    let mut sum: u32 = 0;
-    for pair in data.chunks(2) {
-        let hi = u32::from(pair.first().copied().unwrap_or(0));
-        let lo = u32::from(pair.get(1).copied().unwrap_or(0));
-        sum += (hi << 8) | lo;
-    }
-    while sum > 0xffff {
-        sum = (sum & 0xffff) + (sum >> 16);
-    }
-    !(sum as u16)
-}
-
 impl PingProbe {
     /// A probe started at `now` with echo `ident` and `seq`; `ipv6` picks ICMPv6.
     pub fn new(now: Instant, connect_timeout: Duration, ipv6: bool, ident: u16, seq: u16) -> Self {
@@ -55,7 +43,7 @@ impl PingProbe {
         request[6..8].copy_from_slice(&seq.to_be_bytes());
         if !ipv6 {
             // ICMPv6 checksums cover a pseudo-header: the kernel fills them in.
-            let sum = checksum(&request);
+            let sum = checksum(0, &request);
             request[2..4].copy_from_slice(&sum.to_be_bytes());
         }
         PingProbe {
@@ -120,7 +108,7 @@ mod tests {
         assert_eq!(&req[4..8], &[0x12, 0x34, 0, 7]);
         assert_eq!(&req[8..27], b"keepalived check - ");
         // A correct checksum sums to zero over the message.
-        assert_eq!(checksum(req), 0);
+        assert_eq!(checksum(0, req), 0);
         let p6 = PingProbe::new(t0, Duration::from_secs(1), true, 1, 1);
         assert_eq!(p6.pending_write()[0], 128);
         assert_eq!(p6.transport(), Transport::Icmp { ident: 1 });

@@ -69,7 +69,7 @@ fn announceable(
     address: std::net::IpAddr,
     instances: &[VrrpInstance],
 ) -> Result<(), String> {
-    if vs.forward == ForwardMethod::Nat {
+    if vs.forward == ForwardMethod::Masq {
         return Err("lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN".into());
     }
     match instances

@@ -544,44 +544,10 @@ pub struct SyncGroup {
     pub notify: Notify,
 }
 
-/// Transport protocol of a virtual server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Protocol {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-    /// SCTP.
-    Sctp,
-}
-
-/// IPVS scheduler (`lb_algo`): the kernel's own list, shared with the IPVS codec.
-pub use crate::wire::netlink::ipvs::Scheduler;
-
-/// IPVS tunnel encapsulation for TUN.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TunnelType {
-    /// IP in IP (default).
-    Ipip,
-    /// Generic UDP encapsulation to the given port.
-    Gue {
-        /// Destination UDP port.
-        port: u16,
-    },
-    /// GRE.
-    Gre,
-}
-
-/// IPVS forwarding method (`lb_kind`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ForwardMethod {
-    /// Masquerading.
-    Nat,
-    /// Direct routing.
-    Dr,
-    /// Tunnelling.
-    Tun(TunnelType),
-}
+/// Transport protocol of a virtual server, IPVS forwarding method (`lb_kind`: NAT is
+/// `Masq`, DR is `Route`, TUN is `Tunnel`) with its tunnel encapsulation, and scheduler
+/// (`lb_algo`): the kernel's own types, shared with the IPVS codec.
+pub use crate::wire::netlink::ipvs::{ForwardMethod, Protocol, Scheduler, TunnelType};
 
 /// What a virtual server listens on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -612,14 +578,8 @@ pub struct CheckTiming {
     pub warmup: Duration,
 }
 
-/// HTTP version for HTTP_GET / SSL_GET.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HttpVersion {
-    /// HTTP/1.0 (default, as keepalived).
-    Http10,
-    /// HTTP/1.1 (sends `Connection: close`).
-    Http11,
-}
+/// HTTP version for HTTP_GET / SSL_GET: the request codec's own type.
+pub use crate::wire::http::HttpVersion;
 
 /// One `url` line of HTTP_GET / SSL_GET.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -153,9 +153,10 @@ fn virtual_server(out: &mut String, v: &VirtualServer, list: bool) {
         Protocol::Sctp => "SCTP",
     };
     let forward = match v.forward {
-        ForwardMethod::Nat => "NAT",
-        ForwardMethod::Dr => "DR",
-        ForwardMethod::Tun(_) => "TUN",
+        ForwardMethod::Masq => "NAT",
+        ForwardMethod::Route => "DR",
+        ForwardMethod::Tunnel(_) => "TUN",
+        ForwardMethod::Local | ForwardMethod::Bypass => v.forward.name(),
     };
     let _ = writeln!(
         out,

@@ -748,7 +748,7 @@ fn attach_real_server(
     // keepalived's alloc_rs: a real server forwards as its virtual server
     // unless it has its own lvs_method.
     let forward = raw.forward.unwrap_or(vs.forward);
-    let tunnel = matches!(forward, ForwardMethod::Tun(_));
+    let tunnel = matches!(forward, ForwardMethod::Tunnel(_));
     if raw.ip.is_ipv6() != vs_ipv6 && !tunnel {
         return Err(ConfigError::new(
             origin,
@@ -776,7 +776,7 @@ fn attach_real_server(
             limit!(MAX_REAL_SERVERS_PER_VS),
         ));
     }
-    if matches!(forward, ForwardMethod::Dr | ForwardMethod::Tun(_))
+    if matches!(forward, ForwardMethod::Route | ForwardMethod::Tunnel(_))
         && vs_port != 0
         && port != vs_port
     {

@@ -34,7 +34,7 @@ use crate::io::probe::{ProbeDriver, ProbeTarget};
 use crate::io::timers::{TimerId, Timers};
 use crate::limits::{CHECKS_READ_BUDGET, MAX_CHECK_TIMERS, MAX_INFLIGHT_CHECKS, PROBE_READ_BUDGET};
 use crate::script::split_command_line;
-use crate::wire::http::{HttpVersion, StatusCodes};
+use crate::wire::http::StatusCodes;
 use crate::wire::netlink::ipvs::{DestKey, ServiceKey};
 
 use super::lateness::Lateness;
@@ -268,10 +268,7 @@ fn share_http(defs: &mut Vec<Arc<HttpCheck>>, def: HttpCheck) -> Arc<HttpCheck> 
 fn http_check(h: &config::HttpCheck, t: &config::CheckTiming, vs_host: Option<&str>) -> HttpCheck {
     let mut check = HttpCheck {
         virtual_host: h.virtualhost.as_deref().or(vs_host).map(short),
-        version: match h.http_protocol {
-            config::HttpVersion::Http10 => HttpVersion::Http10,
-            config::HttpVersion::Http11 => HttpVersion::Http11,
-        },
+        version: h.http_protocol,
         connect_timeout: t.connect_timeout,
         max_duration: t.connect_timeout * (h.urls.len().max(1) as u32) * 2,
         ..Default::default()

@@ -3,7 +3,6 @@
 //! after every health change), the connection-sync daemon that follows its
 //! VRRP instance, and the `ipvsadm -Ln` view for `lvsd status`.
 
-use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use log::{error, info, warn};
@@ -17,8 +16,8 @@ use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table};
 use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
-    AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, Timeouts, TunnelType,
+    AddrFamily, Dest, DestKey, DestStats, IpvsOp, Service, ServiceKey, ShortName, SyncDaemon,
+    SyncState, Timeouts,
 };
 
 mod model;
@@ -110,21 +109,16 @@ fn service_spec(vs: &config::VirtualServer, key: ServiceKey) -> ServiceSpec {
     spec.hysteresis = vs.hysteresis;
     spec.sorry_server = vs
         .sorry_server
-        .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
+        .map(|sa| Dest::new(sa.ip(), sa.port(), vs.sorry_server_forward, 1));
     spec.sorry_server_inhibit = vs.sorry_server_inhibit;
     spec
 }
 
 /// The kernel key of a configured virtual server.
 pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
-    let protocol = match vs.protocol {
-        config::Protocol::Tcp => Protocol::Tcp,
-        config::Protocol::Udp => Protocol::Udp,
-        config::Protocol::Sctp => Protocol::Sctp,
-    };
     match vs.service {
         config::Service::Address(sa) => ServiceKey::Addr {
-            protocol,
+            protocol: vs.protocol,
             addr: sa.ip(),
             port: sa.port(),
         },
@@ -133,28 +127,6 @@ pub fn service_key(vs: &config::VirtualServer) -> ServiceKey {
             mark,
         },
     }
-}
-
-/// A kernel destination forwarding with `method` (the real server's own
-/// `lb_kind`, or the sorry server's `sorry_server_lvs_method`).
-fn dest(method: config::ForwardMethod, addr: IpAddr, port: u16, weight: u32) -> Dest {
-    let forward = match method {
-        config::ForwardMethod::Nat => ForwardMethod::Masq,
-        config::ForwardMethod::Dr => ForwardMethod::Route,
-        config::ForwardMethod::Tun(_) => ForwardMethod::Tunnel,
-    };
-    let mut d = Dest::new(addr, port, forward, weight);
-    if let config::ForwardMethod::Tun(t) = method {
-        match t {
-            config::TunnelType::Ipip => d.tunnel_type = TunnelType::Ipip,
-            config::TunnelType::Gue { port } => {
-                d.tunnel_type = TunnelType::Gue;
-                d.tunnel_port = port;
-            }
-            config::TunnelType::Gre => d.tunnel_type = TunnelType::Gre,
-        }
-    }
-    d
 }
 
 /// The kernel key of real server `rs` of `vs`.
@@ -672,7 +644,7 @@ impl Lvs {
                     source,
                 })?;
             for rs in &vs.real_servers {
-                let mut d = dest(rs.forward, rs.address.ip(), rs.address.port(), rs.weight);
+                let mut d = Dest::new(rs.address.ip(), rs.address.port(), rs.forward, rs.weight);
                 d.upper_threshold = rs.uthreshold;
                 d.lower_threshold = rs.lthreshold;
                 // Without alpha a server is in the table from the start and
@@ -1310,7 +1282,8 @@ impl Lvs {
 #[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
-    use crate::wire::netlink::ipvs::Scheduler;
+    use crate::wire::netlink::ipvs::{ForwardMethod, Protocol, Scheduler, TunnelType};
+    use std::net::IpAddr;
 
     /// A TCP service key (shared with the model's tests).
     pub(super) fn tcp(addr: &str, port: u16) -> ServiceKey {
@@ -1679,19 +1652,14 @@ mod tests {
             table(&lvs),
             [
                 ("10.0.1.1".into(), ForwardMethod::Route, 1),
-                ("10.0.1.2".into(), ForwardMethod::Tunnel, 1),
+                (
+                    "10.0.1.2".into(),
+                    ForwardMethod::Tunnel(TunnelType::Gue { port: 6080 }),
+                    1,
+                ),
                 ("10.0.2.1".into(), ForwardMethod::Masq, 0),
             ],
             "the inhibited sorry server waits with weight 0"
-        );
-        let gue = simulated(&lvs)
-            .0
-            .dests
-            .iter()
-            .find(|(_, d, _)| d.forward == ForwardMethod::Tunnel);
-        assert_eq!(
-            gue.map(|(_, d, _)| (d.tunnel_type, d.tunnel_port)),
-            Some((TunnelType::Gue, 6080))
         );
         let key = tcp("10.0.0.1", 80);
         for last in [1, 2] {

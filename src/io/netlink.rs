@@ -122,6 +122,20 @@ fn kernel_error(errno: i32, message: Option<&str>) -> NetlinkError {
     NetlinkError::Kernel { errno, message }
 }
 
+/// How a request ended, from the reply that ends it: an ack, an error, or the
+/// NLMSG_DONE of a dump (`interrupted`: an entry carried NLM_F_DUMP_INTR). `None` for
+/// a data message or a NOOP/OVERRUN.
+fn request_end(reply: &Reply<'_>, interrupted: bool) -> Option<Result<(), NetlinkError>> {
+    match reply {
+        Reply::Ack { .. } => Some(Ok(())),
+        Reply::Error(e) => Some(Err(kernel_error(e.errno, e.message))),
+        Reply::Done { error, .. } if *error != 0 => Some(Err(kernel_error(*error, None))),
+        Reply::Done { .. } if interrupted => Some(Err(NetlinkError::DumpInterrupted)),
+        Reply::Done { .. } => Some(Ok(())),
+        Reply::Data(_) | Reply::Other(_) => None,
+    }
+}
+
 /// Waits until `fd` is readable or `timeout` passes; true when readable.
 fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + timeout;
@@ -261,11 +275,16 @@ impl NetlinkSocket {
 
     /// Receives one datagram into the socket's buffer; `WouldBlock` when none is queued.
     pub fn recv(&mut self) -> io::Result<&[u8]> {
+        let n = self.read_datagram()?;
+        Ok(self.rx.get(..n).unwrap_or(&[]))
+    }
+
+    /// Reads one datagram into `rx`, retrying EINTR; returns its length.
+    fn read_datagram(&mut self) -> io::Result<usize> {
         loop {
             match (&self.socket).read(&mut self.rx) {
-                Ok(n) => return Ok(self.rx.get(..n).unwrap_or(&[])),
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                other => return other,
             }
         }
     }
@@ -273,9 +292,8 @@ impl NetlinkSocket {
     /// Receives one datagram, waiting up to the socket's timeout (REQUEST_TIMEOUT).
     fn recv_wait(&mut self) -> Result<usize, NetlinkError> {
         loop {
-            match (&self.socket).read(&mut self.rx) {
+            match self.read_datagram() {
                 Ok(n) => return Ok(n),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !wait_readable(self.as_raw_fd(), self.timeout)
                         .map_err(|e| NetlinkError::Io("poll", e))?
@@ -309,18 +327,11 @@ impl NetlinkSocket {
                 interrupted |= m.header.flags & NLM_F_DUMP_INTR != 0;
                 match m.reply()? {
                     Reply::Data(d) => on_data(d)?,
-                    Reply::Ack { .. } => return Ok(()),
-                    Reply::Done { error, .. } => {
-                        if error != 0 {
-                            return Err(kernel_error(error, None));
+                    reply => {
+                        if let Some(end) = request_end(&reply, interrupted) {
+                            return end;
                         }
-                        if interrupted {
-                            return Err(NetlinkError::DumpInterrupted);
-                        }
-                        return Ok(());
                     }
-                    Reply::Error(e) => return Err(kernel_error(e.errno, e.message)),
-                    Reply::Other(_) => {}
                 }
             }
         }
@@ -484,32 +495,39 @@ impl Ipvs {
             .map_err(|e| IpvsError::Request(what, e))
     }
 
-    /// GET_INFO: version and connection table size.
-    pub fn info(&mut self) -> Result<Info, IpvsError> {
-        let mut info = None;
-        self.simple("GET_INFO", ipvs::encode_get_info, AddrFamily::V4, |r| {
-            if let IpvsReply::Info(i) = r {
-                info = Some(i);
+    /// Sends a GET request and returns the reply `pick` takes (the last, if several).
+    fn get_one<T>(
+        &mut self,
+        what: &'static str,
+        encode: impl FnOnce(&mut [u8], u16, u32) -> Result<usize, EncodeError>,
+        pick: impl Fn(IpvsReply) -> Option<T>,
+    ) -> Result<T, IpvsError> {
+        let mut found = None;
+        self.simple(what, encode, AddrFamily::V4, |r| {
+            if let Some(x) = pick(r) {
+                found = Some(x);
             }
         })?;
-        info.ok_or(IpvsError::Request(
-            "GET_INFO",
+        found.ok_or(IpvsError::Request(
+            what,
             NetlinkError::Decode(DecodeError::Missing("reply")),
         ))
     }
 
+    /// GET_INFO: version and connection table size.
+    pub fn info(&mut self) -> Result<Info, IpvsError> {
+        self.get_one("GET_INFO", ipvs::encode_get_info, |r| match r {
+            IpvsReply::Info(i) => Some(i),
+            _ => None,
+        })
+    }
+
     /// GET_CONFIG: connection timeouts.
     pub fn timeouts(&mut self) -> Result<Timeouts, IpvsError> {
-        let mut t = None;
-        self.simple("GET_CONFIG", ipvs::encode_get_config, AddrFamily::V4, |r| {
-            if let IpvsReply::Timeouts(x) = r {
-                t = Some(x);
-            }
-        })?;
-        t.ok_or(IpvsError::Request(
-            "GET_CONFIG",
-            NetlinkError::Decode(DecodeError::Missing("reply")),
-        ))
+        self.get_one("GET_CONFIG", ipvs::encode_get_config, |r| match r {
+            IpvsReply::Timeouts(t) => Some(t),
+            _ => None,
+        })
     }
 
     /// SET_CONFIG: connection timeouts (zero fields unchanged).
@@ -789,13 +807,7 @@ impl Rtnl {
 
     /// The index of the interface called `name`, if it exists.
     pub fn ifindex(&mut self, name: &str) -> Result<Option<u32>, NetlinkError> {
-        let mut found = None;
-        self.links(|l| {
-            if l.name == name {
-                found = Some(l.ifindex);
-            }
-        })?;
-        Ok(found)
+        Ok(self.link(name)?.map(|l| l.ifindex))
     }
 
     /// The interface called `name`, with its details, if it exists.
@@ -1111,18 +1123,9 @@ impl RtnlEvents {
                         }
                         None
                     }
-                    (Reply::Ack { .. }, Some(i)) => Some((i, Ok(()))),
-                    (Reply::Error(e), Some(i)) => Some((i, Err(kernel_error(e.errno, e.message)))),
-                    (Reply::Done { error, .. }, Some(i)) => Some((
-                        i,
-                        if error != 0 {
-                            Err(kernel_error(error, None))
-                        } else if self.pending[i].interrupted {
-                            Err(NetlinkError::DumpInterrupted)
-                        } else {
-                            Ok(())
-                        },
-                    )),
+                    (reply, Some(i)) => {
+                        request_end(&reply, self.pending[i].interrupted).map(|end| (i, end))
+                    }
                     // An answer to a request that already timed out, or noise.
                     _ => None,
                 };

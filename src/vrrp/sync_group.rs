@@ -71,87 +71,81 @@ impl SyncGroup {
     /// Apply the group rules to the members after any event. Indices outside
     /// `instances` and members in INIT are left alone.
     pub fn reconcile(&mut self, now: Instant, instances: &mut [Instance]) {
-        let members = self.members.clone();
-        let mut running = members
-            .iter()
-            .filter_map(|&i| instances.get(i))
-            .filter(|m| m.state() != State::Init)
-            .peekable();
-        if running.peek().is_none() {
+        if self.started(instances).next().is_none() {
             self.state = State::Init;
             return;
         }
-        let faulty = members
+        if self.started(instances).any(|m| m.is_faulty()) {
+            self.each_member(instances, |m| {
+                if m.state() != State::Init {
+                    m.enter_fault(now);
+                }
+            });
+        } else {
+            self.each_member(instances, |m| m.leave_fault(now));
+            self.move_together(now, instances);
+        }
+        self.note_state(instances);
+    }
+
+    /// The members that have started (not INIT); indices outside `instances` are skipped.
+    fn started<'a>(&'a self, instances: &'a [Instance]) -> impl Iterator<Item = &'a Instance> {
+        self.members
             .iter()
             .filter_map(|&i| instances.get(i))
-            .any(|m| m.state() != State::Init && m.is_faulty());
-        if faulty {
-            for &i in members.iter() {
-                if let Some(m) = instances.get_mut(i) {
-                    if m.state() != State::Init {
-                        m.enter_fault(now);
-                    }
-                }
-            }
-        } else {
-            for &i in members.iter() {
-                if let Some(m) = instances.get_mut(i) {
-                    m.leave_fault(now);
-                }
-            }
-            let started = || {
-                members
-                    .iter()
-                    .filter_map(|&i| instances.get(i))
-                    .filter(|m| m.state() != State::Init)
-            };
-            let any_master = started().any(|m| m.state() == State::Master);
-            let any_declines = started().any(|m| !m.wants_master());
-            let all_want = started().all(|m| m.wants_master());
-            let all_master = started().all(|m| m.state() == State::Master);
-            if any_master && any_declines {
-                for &i in members.iter() {
-                    if let Some(m) = instances.get_mut(i) {
-                        m.become_backup(now);
-                    }
-                }
-            } else if all_want && !all_master {
-                for &i in members.iter() {
-                    if let Some(m) = instances.get_mut(i) {
-                        if m.state() != State::Init {
-                            m.become_master(now);
-                        }
-                    }
-                }
+            .filter(|m| m.state() != State::Init)
+    }
+
+    /// Runs `f` on every member, INIT ones too.
+    fn each_member(&self, instances: &mut [Instance], mut f: impl FnMut(&mut Instance)) {
+        for &i in &self.members {
+            if let Some(m) = instances.get_mut(i) {
+                f(m);
             }
         }
-        let started = || {
-            members
-                .iter()
-                .filter_map(|&i| instances.get(i))
-                .filter(|m| m.state() != State::Init)
-        };
-        let new_state = if started().any(|m| m.state() == State::Fault) {
+    }
+
+    /// With no member faulty: a MASTER that another member declines to share sends
+    /// every member to BACKUP; when every started member wants MASTER, all become it.
+    fn move_together(&self, now: Instant, instances: &mut [Instance]) {
+        let any_master = self.started(instances).any(|m| m.state() == State::Master);
+        let any_declines = self.started(instances).any(|m| !m.wants_master());
+        let all_master = self.started(instances).all(|m| m.state() == State::Master);
+        if any_master && any_declines {
+            self.each_member(instances, |m| m.become_backup(now));
+        } else if !any_declines && !all_master {
+            self.each_member(instances, |m| {
+                if m.state() != State::Init {
+                    m.become_master(now);
+                }
+            });
+        }
+    }
+
+    /// The group's state from its started members; a change queues the group notify.
+    fn note_state(&mut self, instances: &[Instance]) {
+        let new_state = if self.started(instances).any(|m| m.state() == State::Fault) {
             State::Fault
-        } else if started().all(|m| m.state() == State::Master) {
+        } else if self.started(instances).all(|m| m.state() == State::Master) {
             State::Master
         } else {
             State::Backup
         };
-        if new_state != self.state {
-            self.state = new_state;
-            let state = match new_state {
-                State::Master => NotifyState::Master,
-                State::Fault => NotifyState::Fault,
-                _ => NotifyState::Backup,
-            };
-            // The daemon drains after every reconcile; should it not, the
-            // oldest change gives way: the latest is always notified.
-            if self.actions.is_full() {
-                self.actions.pop_front();
-            }
-            let _ = self.actions.push_back(GroupAction::Notify { state });
+        if new_state == self.state {
+            return;
         }
+        self.state = new_state;
+        let state = match new_state {
+            State::Master => NotifyState::Master,
+            State::Fault => NotifyState::Fault,
+            _ => NotifyState::Backup,
+        };
+        // The daemon drains after every reconcile; should it not, the
+        // oldest change gives way: the latest is always notified.
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(GroupAction::Notify { state });
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod ah;
 pub mod arp;
+pub mod checksum;
 pub mod http;
 pub mod ndisc;
 pub mod netlink;

@@ -7,7 +7,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use crate::wire::vrrp::{checksum_finish, pseudo_header_sum};
+use crate::wire::checksum::{checksum, pseudo_header_sum};
 
 /// Length of the ICMPv6 NA message with one target link-layer address option.
 pub const ICMP_LEN: usize = 32;
@@ -63,7 +63,7 @@ pub fn emit_unsolicited_na(
         NEXT_HEADER_ICMPV6,
         ICMP_LEN,
     );
-    let sum = checksum_finish(acc, out);
+    let sum = checksum(acc, out);
     out[2..4].copy_from_slice(&sum.to_be_bytes());
     Ok(ICMP_LEN)
 }

@@ -9,6 +9,8 @@
 use core::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use super::checksum;
+
 /// IP protocol number of VRRP (RFC 5798 section 5.1.1.4).
 pub const PROTOCOL: u8 = 112;
 /// IP protocol number of the IPsec Authentication Header (RFC 2402), used by v2 auth type AH.
@@ -342,67 +344,15 @@ impl<T: AsRef<[u8]> + AsMut<[u8]>> Packet<T> {
     }
 }
 
-/// Ones'-complement sum of `data` folded into `acc` (RFC 1071).
-fn sum_bytes(mut acc: u32, data: &[u8]) -> u32 {
-    let mut chunks = data.chunks_exact(2);
-    for pair in &mut chunks {
-        acc += u32::from(u16::from_be_bytes([pair[0], pair[1]]));
-    }
-    if let [last] = chunks.remainder() {
-        acc += u32::from(*last) << 8;
-    }
-    acc
-}
-
-fn fold(mut acc: u32) -> u16 {
-    while acc > 0xffff {
-        acc = (acc & 0xffff) + (acc >> 16);
-    }
-    !(acc as u16)
-}
-
 /// The Internet checksum of a VRRP message. v2: over the message only (RFC 3768
 /// section 5.3.8); v3: with the IPv4 or IPv6 pseudo-header (RFC 5798 section 5.2.8).
 /// Returns 0 when run over a message whose checksum field is already correct.
 pub fn compute_checksum(version: Version, src: IpAddr, dst: IpAddr, message: &[u8]) -> u16 {
     let mut acc = 0u32;
     if version == Version::V3 {
-        acc = pseudo_header_sum(src, dst, PROTOCOL, message.len());
+        acc = checksum::pseudo_header_sum(src, dst, PROTOCOL, message.len());
     }
-    fold(sum_bytes(acc, message))
-}
-
-/// Sum of an IPv4 or IPv6 pseudo-header (shared with ICMPv6 in `ndisc`).
-pub(crate) fn pseudo_header_sum(src: IpAddr, dst: IpAddr, protocol: u8, len: usize) -> u32 {
-    let mut acc = 0u32;
-    match (src, dst) {
-        (IpAddr::V4(s), IpAddr::V4(d)) => {
-            acc = sum_bytes(acc, &s.octets());
-            acc = sum_bytes(acc, &d.octets());
-            acc += u32::from(protocol);
-            acc += (len as u32) & 0xffff;
-        }
-        _ => {
-            acc = sum_bytes(acc, &v6_of(src).octets());
-            acc = sum_bytes(acc, &v6_of(dst).octets());
-            let len = len as u32;
-            acc += len >> 16;
-            acc += len & 0xffff;
-            acc += u32::from(protocol);
-        }
-    }
-    acc
-}
-
-pub(crate) fn checksum_finish(acc: u32, data: &[u8]) -> u16 {
-    fold(sum_bytes(acc, data))
-}
-
-fn v6_of(addr: IpAddr) -> Ipv6Addr {
-    match addr {
-        IpAddr::V6(a) => a,
-        IpAddr::V4(a) => a.to_ipv6_mapped(),
-    }
+    checksum::checksum(acc, message)
 }
 
 /// The address list of an advert: borrowed from received bytes or from a caller's list.

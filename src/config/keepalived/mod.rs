@@ -834,13 +834,13 @@ virtual_server 10.0.0.1 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n persistence
             "no port: keepalived's port 0"
         );
         assert!(vs.sorry_server_inhibit);
-        assert_eq!(vs.sorry_server_forward, crate::config::ForwardMethod::Nat);
+        assert_eq!(vs.sorry_server_forward, crate::config::ForwardMethod::Masq);
         use crate::config::{ForwardMethod, TunnelType};
         assert_eq!(
             vs.real_servers[0].forward,
-            ForwardMethod::Tun(TunnelType::Gue { port: 6080 })
+            ForwardMethod::Tunnel(TunnelType::Gue { port: 6080 })
         );
-        assert_eq!(vs.real_servers[1].forward, ForwardMethod::Dr, "the VS's");
+        assert_eq!(vs.real_servers[1].forward, ForwardMethod::Route, "the VS's");
         assert!(vs.real_servers[1].checkers.is_empty());
     }
 

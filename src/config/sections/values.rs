@@ -24,15 +24,15 @@ pub(crate) fn read_forward(
         return Err(reader.bad(entry, form));
     };
     let method = match kind.to_ascii_uppercase().as_str() {
-        "NAT" => ForwardMethod::Nat,
-        "DR" => ForwardMethod::Dr,
-        "TUN" => ForwardMethod::Tun(TunnelType::Ipip),
+        "NAT" => ForwardMethod::Masq,
+        "DR" => ForwardMethod::Route,
+        "TUN" => ForwardMethod::Tunnel(TunnelType::Ipip),
         _ => return Err(reader.bad(entry, form)),
     };
     if rest.is_empty() {
         return Ok((method, None));
     }
-    if method != ForwardMethod::Tun(TunnelType::Ipip) || rest.len() % 2 != 0 {
+    if method != ForwardMethod::Tunnel(TunnelType::Ipip) || rest.len() % 2 != 0 {
         return Err(reader.bad(entry, form));
     }
     let (mut kind, mut port) = ("ipip", None);
@@ -57,7 +57,7 @@ pub(crate) fn read_forward(
         ("gue", Some(port)) => TunnelType::Gue { port },
         _ => return Err(reader.bad(entry, form)),
     };
-    Ok((ForwardMethod::Tun(tunnel), Some(tunnel)))
+    Ok((ForwardMethod::Tunnel(tunnel), Some(tunnel)))
 }
 
 /// `tun_type = ipip | gre | gue port N` (lvsd's key; keepalived writes the
@@ -92,13 +92,13 @@ pub(crate) fn forward_with_tunnel(
     tunnel: Option<(TunnelType, &Entry<'_>)>,
 ) -> Result<ForwardMethod, ConfigError> {
     match (kind, tunnel) {
-        (Some(((ForwardMethod::Tun(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
+        (Some(((ForwardMethod::Tunnel(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
             entry,
             ConfigErrorKind::Conflict(
                 "the tunnel is given twice: in lb_kind and in tun_type".into(),
             ),
         )),
-        (Some(((ForwardMethod::Tun(_), inline), _)), tunnel) => Ok(ForwardMethod::Tun(
+        (Some(((ForwardMethod::Tunnel(_), inline), _)), tunnel) => Ok(ForwardMethod::Tunnel(
             inline
                 .or(tunnel.map(|(t, _)| t))
                 .unwrap_or(TunnelType::Ipip),
@@ -108,7 +108,7 @@ pub(crate) fn forward_with_tunnel(
             ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
         )),
         (Some(((method, _), _)), None) => Ok(method),
-        (None, None) => Ok(ForwardMethod::Nat),
+        (None, None) => Ok(ForwardMethod::Masq),
     }
 }
 

@@ -415,7 +415,7 @@ pub(crate) fn sorry_server_forward_of(
     if let Some(sorry) = sorry_server {
         // A tunnelled sorry server may be of the other family (keepalived's
         // vs_end_handler), as a tunnelled real server may.
-        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tun(_)) {
+        if sorry.is_ipv6() != ipv6 && !matches!(sorry_server_forward, ForwardMethod::Tunnel(_)) {
             let line = reader.line_of("sorry_server");
             return Err(reader.error_at(
                 line,
@@ -499,7 +499,7 @@ pub(crate) fn forward_or_nat(
                 Some("lb_kind"),
                 "not set: using NAT".into(),
             ));
-            ForwardMethod::Nat
+            ForwardMethod::Masq
         }
         (kind, tunnel) => forward_with_tunnel(reader, kind, tunnel)?,
     })

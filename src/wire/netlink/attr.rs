@@ -95,39 +95,84 @@ impl<'a> Iterator for Attrs<'a> {
     type Item = Result<Attr<'a>, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let Some(head) = self.rest.get(..NLA_HDRLEN) else {
-            let have = self.rest.len();
-            self.rest = &[];
-            return Some(Err(DecodeError::Truncated {
-                what: "nlattr",
-                need: NLA_HDRLEN,
-                have,
-            }));
-        };
-        let len = u16::from_ne_bytes([head[0], head[1]]) as usize;
-        let kind = u16::from_ne_bytes([head[2], head[3]]) & NLA_TYPE_MASK;
-        if len < NLA_HDRLEN {
-            self.rest = &[];
-            return Some(Err(DecodeError::BadLength {
-                what: "nlattr",
-                len,
-            }));
-        }
-        let Some(payload) = self.rest.get(NLA_HDRLEN..len) else {
-            let have = self.rest.len();
-            self.rest = &[];
-            return Some(Err(DecodeError::Truncated {
-                what: "nlattr payload",
-                need: len,
-                have,
-            }));
-        };
-        self.rest = self.rest.get(align(len)..).unwrap_or(&[]);
-        Some(Ok(Attr { kind, payload }))
+        let record = next_record(&mut self.rest, &NLATTR)?;
+        Some(record.map(|r| Attr {
+            kind: u16::from_ne_bytes([r.head[2], r.head[3]]) & NLA_TYPE_MASK,
+            payload: r.payload,
+        }))
     }
+}
+
+/// The layout of one kind of netlink record: a header that starts with the record's
+/// own length, then the payload, padded to 4 bytes.
+#[derive(Debug)]
+pub(crate) struct RecordShape {
+    /// Bytes of the header.
+    pub header_len: usize,
+    /// Reads the record's declared length (header included) from its header.
+    pub length: fn(&[u8]) -> usize,
+    /// The header's name in errors (`nlattr`).
+    pub header: &'static str,
+    /// The whole record's name in errors (`nlattr payload`).
+    pub record: &'static str,
+}
+
+/// `struct nlattr`: a u16 length and a u16 type.
+const NLATTR: RecordShape = RecordShape {
+    header_len: NLA_HDRLEN,
+    length: length_u16,
+    header: "nlattr",
+    record: "nlattr payload",
+};
+
+/// A record length in a u16 at the header's start (nlattr, rtnexthop).
+pub(crate) fn length_u16(head: &[u8]) -> usize {
+    usize::from(u16::from_ne_bytes([head[0], head[1]]))
+}
+
+/// One record of a walk: its header (exactly `header_len` bytes) and its payload.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Record<'a> {
+    /// The header, length field included.
+    pub head: &'a [u8],
+    /// What follows the header, without padding.
+    pub payload: &'a [u8],
+}
+
+/// The netlink TLV walk, shared by messages, attributes and multipath hops: splits the
+/// next record off `rest` as header and payload and moves `rest` past its padding. `None`
+/// when `rest` is empty; on an error `rest` is emptied, so a walk yields at most one.
+pub(crate) fn next_record<'a>(
+    rest: &mut &'a [u8],
+    shape: &RecordShape,
+) -> Option<Result<Record<'a>, DecodeError>> {
+    if rest.is_empty() {
+        return None;
+    }
+    let bytes = core::mem::take(rest);
+    let Some(head) = bytes.get(..shape.header_len) else {
+        return Some(Err(DecodeError::Truncated {
+            what: shape.header,
+            need: shape.header_len,
+            have: bytes.len(),
+        }));
+    };
+    let len = (shape.length)(head);
+    if len < shape.header_len {
+        return Some(Err(DecodeError::BadLength {
+            what: shape.header,
+            len,
+        }));
+    }
+    let Some(payload) = bytes.get(shape.header_len..len) else {
+        return Some(Err(DecodeError::Truncated {
+            what: shape.record,
+            need: len,
+            have: bytes.len(),
+        }));
+    };
+    *rest = bytes.get(align(len)..).unwrap_or(&[]);
+    Some(Ok(Record { head, payload }))
 }
 
 #[cfg(test)]

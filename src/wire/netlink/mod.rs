@@ -65,13 +65,12 @@ mod robustness {
             addr: IpAddr::V4(Ipv4Addr::new(10, 0, 0, 1)),
             port: 80,
         };
-        let mut d = ipvs::Dest::new(
+        let d = ipvs::Dest::new(
             IpAddr::V4(Ipv4Addr::new(10, 0, 0, 2)),
             80,
-            ipvs::ForwardMethod::Tunnel,
+            ipvs::ForwardMethod::Tunnel(ipvs::TunnelType::Gre),
             1,
         );
-        d.tunnel_type = ipvs::TunnelType::Gre;
         for op in [
             ipvs::IpvsOp::SetService(
                 ipvs::Service::new(key, ipvs::Scheduler::Mh).persistent(60, 24),

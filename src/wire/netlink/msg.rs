@@ -6,7 +6,7 @@
 
 use core::fmt;
 
-use super::attr::{align, Attrs};
+use super::attr::{align, next_record, Attrs, RecordShape};
 
 /// Length of `struct nlmsghdr`.
 pub const NLMSG_HDRLEN: usize = 16;
@@ -433,37 +433,23 @@ impl<'a> Iterator for Messages<'a> {
     type Item = Result<Message<'a>, DecodeError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.rest.is_empty() {
-            return None;
-        }
-        let header = match Header::parse(self.rest) {
-            Ok(h) => h,
-            Err(e) => {
-                self.rest = &[];
-                return Some(Err(e));
-            }
-        };
-        let len = header.len as usize;
-        if len < NLMSG_HDRLEN {
-            self.rest = &[];
-            return Some(Err(DecodeError::BadLength {
-                what: "nlmsghdr",
-                len,
-            }));
-        }
-        let Some(payload) = self.rest.get(NLMSG_HDRLEN..len) else {
-            let have = self.rest.len();
-            self.rest = &[];
-            return Some(Err(DecodeError::Truncated {
-                what: "netlink message",
-                need: len,
-                have,
-            }));
-        };
-        self.rest = self.rest.get(align(len)..).unwrap_or(&[]);
-        Some(Ok(Message { header, payload }))
+        let record = next_record(&mut self.rest, &NLMSGHDR)?;
+        Some(record.and_then(|r| {
+            Ok(Message {
+                header: Header::parse(r.head)?,
+                payload: r.payload,
+            })
+        }))
     }
 }
+
+/// `struct nlmsghdr`: a u32 length, then type, flags, sequence and port id.
+const NLMSGHDR: RecordShape = RecordShape {
+    header_len: NLMSG_HDRLEN,
+    length: |head| u32::from_ne_bytes([head[0], head[1], head[2], head[3]]) as usize,
+    header: "nlmsghdr",
+    record: "netlink message",
+};
 
 /// Renders a positive errno as `Name (ENAME)` for error messages, e.g. `File exists (EEXIST)`.
 pub fn errno_name(errno: i32) -> (&'static str, &'static str) {

@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use super::attr::Attrs;
+use super::attr::{length_u16, next_record, Attrs, RecordShape};
 use super::msg::{
     DecodeError, EncodeError, MessageBuilder, NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_EXCL,
     NLM_F_REQUEST,
@@ -337,28 +337,29 @@ impl RouteRepr {
     }
 }
 
+/// `struct rtnexthop`: a u16 length, flags, hops and ifindex, then its attributes.
+const RTNEXTHOP: RecordShape = RecordShape {
+    header_len: RTNEXTHOP_LEN,
+    length: length_u16,
+    header: "rtnexthop",
+    record: "rtnexthop",
+};
+
 fn parse_nexthops(
     v6: bool,
     mut rest: &[u8],
 ) -> Result<heapless::Vec<NextHopRepr, MAX_ROUTE_NEXTHOPS>, DecodeError> {
     let mut out = heapless::Vec::new();
-    while !rest.is_empty() {
-        let h: [u8; RTNEXTHOP_LEN] = header(rest, "rtnexthop")?;
-        let len = usize::from(u16::from_ne_bytes([h[0], h[1]]));
-        let body = rest
-            .get(RTNEXTHOP_LEN..len.max(RTNEXTHOP_LEN))
-            .filter(|_| len >= RTNEXTHOP_LEN)
-            .ok_or(DecodeError::BadLength {
-                what: "rtnexthop",
-                len,
-            })?;
+    while let Some(record) = next_record(&mut rest, &RTNEXTHOP) {
+        let record = record?;
+        let h: [u8; RTNEXTHOP_LEN] = header(record.head, "rtnexthop")?;
         let mut nh = NextHopRepr {
             ifindex: u32::from_ne_bytes([h[4], h[5], h[6], h[7]]),
             gateway: None,
             hops: h[3],
             flags: h[2],
         };
-        for a in Attrs::new(body) {
+        for a in Attrs::new(record.payload) {
             let a = a?;
             if a.kind == RTA_GATEWAY {
                 nh.gateway = Some(read_addr(v6, a.payload, "RTA_GATEWAY")?);
@@ -366,7 +367,6 @@ fn parse_nexthops(
         }
         out.push(nh)
             .map_err(|_| DecodeError::BadValue("RTA_MULTIPATH: too many hops"))?;
-        rest = rest.get(super::attr::align(len)..).unwrap_or(&[]);
     }
     Ok(out)
 }

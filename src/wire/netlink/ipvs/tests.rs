@@ -4,8 +4,11 @@
 //! (struct layouts and enum values), not captured. Bytes captured from ipvsadm and the
 //! kernel in the VM lab are to be added beside them, marked "captured".
 
+use super::decode::parse_daemon;
 use super::*;
-use crate::wire::netlink::msg::{Header, MessageBuilder, NLMSG_HDRLEN};
+use crate::wire::netlink::attr::Attrs;
+use crate::wire::netlink::genl::GenlHeader;
+use crate::wire::netlink::msg::{DecodeError, EncodeError, Header, MessageBuilder, NLMSG_HDRLEN};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 const FAM: u16 = 0x24;
@@ -182,11 +185,9 @@ fn dest_round_trips_including_tunnel_and_stats() {
     let mut d = Dest::new(
         IpAddr::V6(Ipv6Addr::LOCALHOST),
         8080,
-        ForwardMethod::Tunnel,
+        ForwardMethod::Tunnel(TunnelType::Gue { port: 6080 }),
         5,
     );
-    d.tunnel_type = TunnelType::Gue;
-    d.tunnel_port = 6080;
     d.tunnel_flags = TUN_FLAG_CSUM;
     d.upper_threshold = 100;
     d.lower_threshold = 10;
