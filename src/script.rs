@@ -22,6 +22,8 @@ pub enum ChildEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadCommandLine;
 
+impl std::error::Error for BadCommandLine {}
+
 impl core::fmt::Display for BadCommandLine {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("empty command, unterminated quote or trailing backslash")

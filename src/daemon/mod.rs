@@ -378,13 +378,8 @@ fn setup_vrrp(
 ) -> Result<vrrp::Vrrp, DaemonError> {
     let mut vrrp = vrrp::Vrrp::setup(config, vmacs, ev.now())
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
-    for (n, r) in vrrp.receivers.iter().enumerate() {
-        register_fd(
-            ev,
-            r.socket.as_raw_fd(),
-            Source::Vrrp(n),
-            "registering a VRRP socket",
-        )?;
+    for (n, fd) in vrrp.receiver_fds() {
+        register_fd(ev, fd, Source::Vrrp(n), "registering a VRRP socket")?;
     }
     if let Some(fd) = vrrp.proc_events_fd() {
         register_fd(
@@ -444,12 +439,14 @@ impl Daemon {
         let vrrp = setup_vrrp(&config, vmacs, ev)?;
         let now = ev.now();
         let (lvs, checks) = setup_lvs_checks(&config, now, opts.dry_run)?;
-        let hooks = lvs::Hooks::build(&config, &|line, what| vrrp.lvs_command(line, what))
-            .map_err(DaemonError::Setup)?;
+        let hooks = lvs::Hooks::build(&config, &|line, what| {
+            vrrp.lvs_command(line, what).map_err(|e| e.to_string())
+        })
+        .map_err(DaemonError::Setup)?;
         let announce =
             announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Setup)?;
         let metrics = bind_metrics(&config, ev)?;
-        let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
+        let transitions = vec![observe::Transitions::default(); vrrp.len()];
         let daemon = Daemon {
             config_path: opts.config_path.clone(),
             config,
@@ -512,7 +509,7 @@ impl Daemon {
         info!(
             "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
             env!("CARGO_PKG_VERSION"),
-            self.vrrp.instances.len(),
+            self.vrrp.len(),
             self.config.virtual_servers.len(),
             self.config.global.control_socket
         );
@@ -599,7 +596,7 @@ impl Daemon {
         });
         // The VMACs go last, with the VIPs on them gone (keepalived's
         // netlink_link_del_vmac at shutdown), and what they changed is put back.
-        vrrp.vmacs.teardown();
+        vrrp.teardown_vmacs();
         // keepalived's omega: the down commands of every alive real server and
         // of the quorum also run at shutdown, before the notifies are finished.
         if let Some(lvs) = &self.lvs {
@@ -809,8 +806,8 @@ impl Daemon {
                 // STOP (shutdown) changes nothing there: `Lvs::stop` ends
                 // the sync daemon. By name: the file's order may change on
                 // reload, the running instances' does not.
-                if let Some(io) = self.vrrp.io.get(i) {
-                    lvs.on_vrrp_state(&io.name, state);
+                if let Some(name) = self.vrrp.name(i) {
+                    lvs.on_vrrp_state(name, state);
                 }
             }
             sync_timer(
@@ -1182,11 +1179,12 @@ impl Daemon {
         }
         // Commands next: a bad one rejects the file before anything
         // running is touched.
-        let new_hooks =
-            match lvs::Hooks::build(&new, &|line, what| self.vrrp.lvs_command(line, what)) {
-                Ok(h) => h,
-                Err(e) => return self.reload_rejected(e),
-            };
+        let new_hooks = match lvs::Hooks::build(&new, &|line, what| {
+            self.vrrp.lvs_command(line, what).map_err(|e| e.to_string())
+        }) {
+            Ok(h) => h,
+            Err(e) => return self.reload_rejected(e),
+        };
         // New checks first: a checker that cannot be built rejects
         // the reload before anything running is touched.
         let new_checks = if new.virtual_servers != self.config.virtual_servers {
@@ -1284,14 +1282,14 @@ impl Daemon {
     /// (by name), in that instance's present state.
     fn follow_sync_instance(&mut self) {
         let Some(lvs) = &mut self.lvs else { return };
-        for (inst, io) in self.vrrp.instances.iter().zip(&self.vrrp.io) {
-            let state = match inst.state() {
+        for (name, state) in self.vrrp.states() {
+            let state = match state {
                 crate::vrrp::instance::State::Master => NotifyState::Master,
                 crate::vrrp::instance::State::Backup => NotifyState::Backup,
                 crate::vrrp::instance::State::Fault => NotifyState::Fault,
                 _ => continue,
             };
-            lvs.on_vrrp_state(&io.name, state);
+            lvs.on_vrrp_state(name, state);
         }
     }
 
@@ -1695,9 +1693,6 @@ impl Handler<TimerKind> for Daemon {
     fn on_timer(&mut self, cx: &mut Context<'_, TimerKind>, _id: TimerId, payload: TimerKind) {
         match payload {
             TimerKind::Vrrp(i) => {
-                if let Some(io) = self.vrrp.io.get_mut(i) {
-                    io.timer = None;
-                }
                 self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.

@@ -6,6 +6,7 @@
 //! transitions. The daemon calls [`SyncGroup::reconcile`] after feeding any event
 //! to a member.
 
+use std::borrow::{Borrow, BorrowMut};
 use std::time::Instant;
 
 use crate::limits::{MAX_SYNC_GROUP_MEMBERS, VRRP_NOTIFY_BACKLOG};
@@ -70,24 +71,16 @@ impl SyncGroup {
 
     /// Apply the group rules to the members after any event. Indices outside
     /// `instances` and members in INIT are left alone.
-    pub fn reconcile(&mut self, now: Instant, instances: &mut [Instance]) {
+    pub fn reconcile<M: BorrowMut<Instance>>(&mut self, now: Instant, instances: &mut [M]) {
         let members = self.members.clone();
-        let mut running = members
-            .iter()
-            .filter_map(|&i| instances.get(i))
-            .filter(|m| m.state() != State::Init)
-            .peekable();
-        if running.peek().is_none() {
+        if started(&members, instances).next().is_none() {
             self.state = State::Init;
             return;
         }
-        let faulty = members
-            .iter()
-            .filter_map(|&i| instances.get(i))
-            .any(|m| m.state() != State::Init && m.is_faulty());
+        let faulty = started(&members, instances).any(|m| m.is_faulty());
         if faulty {
             for &i in members.iter() {
-                if let Some(m) = instances.get_mut(i) {
+                if let Some(m) = member_mut(instances, i) {
                     if m.state() != State::Init {
                         m.enter_fault(now);
                     }
@@ -95,29 +88,23 @@ impl SyncGroup {
             }
         } else {
             for &i in members.iter() {
-                if let Some(m) = instances.get_mut(i) {
+                if let Some(m) = member_mut(instances, i) {
                     m.leave_fault(now);
                 }
             }
-            let started = || {
-                members
-                    .iter()
-                    .filter_map(|&i| instances.get(i))
-                    .filter(|m| m.state() != State::Init)
-            };
-            let any_master = started().any(|m| m.state() == State::Master);
-            let any_declines = started().any(|m| !m.wants_master());
-            let all_want = started().all(|m| m.wants_master());
-            let all_master = started().all(|m| m.state() == State::Master);
+            let any_master = started(&members, instances).any(|m| m.state() == State::Master);
+            let any_declines = started(&members, instances).any(|m| !m.wants_master());
+            let all_want = started(&members, instances).all(|m| m.wants_master());
+            let all_master = started(&members, instances).all(|m| m.state() == State::Master);
             if any_master && any_declines {
                 for &i in members.iter() {
-                    if let Some(m) = instances.get_mut(i) {
+                    if let Some(m) = member_mut(instances, i) {
                         m.become_backup(now);
                     }
                 }
             } else if all_want && !all_master {
                 for &i in members.iter() {
-                    if let Some(m) = instances.get_mut(i) {
+                    if let Some(m) = member_mut(instances, i) {
                         if m.state() != State::Init {
                             m.become_master(now);
                         }
@@ -125,34 +112,55 @@ impl SyncGroup {
                 }
             }
         }
-        let started = || {
-            members
-                .iter()
-                .filter_map(|&i| instances.get(i))
-                .filter(|m| m.state() != State::Init)
-        };
-        let new_state = if started().any(|m| m.state() == State::Fault) {
+        let new_state = if started(&members, instances).any(|m| m.state() == State::Fault) {
             State::Fault
-        } else if started().all(|m| m.state() == State::Master) {
+        } else if started(&members, instances).all(|m| m.state() == State::Master) {
             State::Master
         } else {
             State::Backup
         };
-        if new_state != self.state {
-            self.state = new_state;
-            let state = match new_state {
-                State::Master => NotifyState::Master,
-                State::Fault => NotifyState::Fault,
-                _ => NotifyState::Backup,
-            };
-            // The daemon drains after every reconcile; should it not, the
-            // oldest change gives way: the latest is always notified.
-            if self.actions.is_full() {
-                self.actions.pop_front();
-            }
-            let _ = self.actions.push_back(GroupAction::Notify { state });
-        }
+        self.enter(new_state);
     }
+
+    /// The group's state is now `new_state`: a change is notified.
+    fn enter(&mut self, new_state: State) {
+        if new_state == self.state {
+            return;
+        }
+        self.state = new_state;
+        let state = match new_state {
+            State::Master => NotifyState::Master,
+            State::Fault => NotifyState::Fault,
+            _ => NotifyState::Backup,
+        };
+        // The daemon drains after every reconcile; should it not, the
+        // oldest change gives way: the latest is always notified.
+        if self.actions.is_full() {
+            self.actions.pop_front();
+        }
+        let _ = self.actions.push_back(GroupAction::Notify { state });
+    }
+}
+
+/// The members that have started (are not in INIT).
+fn started<'a, M: Borrow<Instance>>(
+    members: &'a [usize],
+    instances: &'a [M],
+) -> impl Iterator<Item = &'a Instance> + 'a {
+    members
+        .iter()
+        .filter_map(|&i| member(instances, i))
+        .filter(|m| m.state() != State::Init)
+}
+
+/// Member `i` of `instances`, if any.
+fn member<M: Borrow<Instance>>(instances: &[M], i: usize) -> Option<&Instance> {
+    instances.get(i).map(|m| m.borrow())
+}
+
+/// Member `i` of `instances`, if any, to change.
+fn member_mut<M: BorrowMut<Instance>>(instances: &mut [M], i: usize) -> Option<&mut Instance> {
+    instances.get_mut(i).map(|m| m.borrow_mut())
 }
 
 #[cfg(test)]

@@ -16,8 +16,9 @@ use mio::{Interest, Registry};
 use crate::config::Notify;
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
+use crate::io::user::UserError;
 use crate::limits::MAX_NOTIFY_QUEUE;
-use crate::script::{split_command_line, ChildEnd};
+use crate::script::{split_command_line, BadCommandLine, ChildEnd};
 use crate::vrrp::instance::NotifyState;
 use crate::vrrp::track::{ScriptFilter, TrackStatus};
 
@@ -32,11 +33,57 @@ pub const CHILD_SLOT_RETRY: Duration = Duration::from_millis(50);
 /// A command line split into words at setup.
 pub type Argv = Vec<OsString>;
 
+/// Why a script, a notify command or the script user cannot be used.
+#[derive(Debug)]
+pub enum ScriptError {
+    /// The command line does not split into words.
+    Syntax {
+        /// The key it came from (`vrrp_instance NAME: notify_master`).
+        what: String,
+        /// Why.
+        source: BadCommandLine,
+    },
+    /// `enable_script_security` refuses it.
+    Insecure {
+        /// The owner (`vrrp_script NAME`, `vrrp_instance NAME`).
+        what: String,
+        /// Why: the file or directory at fault.
+        why: String,
+    },
+    /// The script user (`script_user`, `user`) cannot be found.
+    User(UserError),
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptError::Syntax { what, source } => write!(f, "{what}: {source}"),
+            ScriptError::Insecure { what, why } => {
+                write!(f, "{what}: enable_script_security: {why}")
+            }
+            ScriptError::User(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScriptError::Syntax { source, .. } => Some(source),
+            ScriptError::Insecure { .. } => None,
+            ScriptError::User(e) => Some(e),
+        }
+    }
+}
+
 /// Splits a configured command line; the error names the key.
-pub fn split(line: &str, what: &str) -> Result<Argv, String> {
+pub fn split(line: &str, what: &str) -> Result<Argv, ScriptError> {
     split_command_line(line)
         .map(|w| w.into_iter().map(OsString::from).collect())
-        .map_err(|e| format!("{what}: {e}"))
+        .map_err(|source| ScriptError::Syntax {
+            what: what.to_owned(),
+            source,
+        })
 }
 
 /// Finds the program of a command line: as given when it has a `/`, else in `PATH`.
@@ -109,7 +156,7 @@ pub struct NotifyCommands {
 
 impl NotifyCommands {
     /// Splits the configured lines; `owner` names the section in errors.
-    pub fn new(notify: &Notify, owner: &str) -> Result<NotifyCommands, String> {
+    pub fn new(notify: &Notify, owner: &str) -> Result<NotifyCommands, ScriptError> {
         let one = |line: &Option<crate::config::PathText>, key: &str| {
             line.as_ref()
                 .map(|l| split(l.as_str(), &format!("{owner}: {key}")))
@@ -249,6 +296,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// Drops what is queued and kills what runs (at the end of a stop that
+    /// waited long enough).
+    pub fn abandon(&mut self) {
+        self.queue.clear();
+        self.running = None;
+    }
+
     /// A notifier with nothing queued.
     pub fn new(label: String, commands: NotifyCommands) -> Notifier {
         Notifier {
@@ -739,6 +793,7 @@ mod tests {
         assert_eq!(got, vec![os(&["/bin/g", "x", "GROUP", "G", "FAULT", "0"])]);
         n.stop = Some("/bin/x 'unterminated".try_into().unwrap());
         let err = NotifyCommands::new(&n, "vrrp_instance VI_1").unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("vrrp_instance VI_1: notify_stop"), "{err}");
     }
 
@@ -892,19 +947,24 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn script_runs_and_filters_with_fall() {
-        let argv = os(&["/bin/sh", "-c", "exit 1"]);
-        let mut s = TrackedScript::new(
+    /// A `vrrp_script` run every 10 ms, 5 s timeout.
+    fn fast_script(argv: Argv, rise: u32, fall: u32, init_fail: bool) -> TrackedScript {
+        TrackedScript::new(
             "chk".into(),
             argv,
             None,
             Duration::from_millis(10),
             Duration::from_secs(5),
-            1,
-            2,
-            false,
-        );
+            rise,
+            fall,
+            init_fail,
+        )
+    }
+
+    #[test]
+    fn script_runs_and_filters_with_fall() {
+        let argv = os(&["/bin/sh", "-c", "exit 1"]);
+        let mut s = fast_script(argv, 1, 2, false);
         s.subscribers.push((0, 0));
         let t0 = Instant::now();
         s.start(t0);
@@ -924,16 +984,7 @@ mod tests {
     #[test]
     fn init_fail_starts_down_and_needs_rise_successes() {
         let argv = os(&["/bin/sh", "-c", "exit 0"]);
-        let mut s = TrackedScript::new(
-            "chk".into(),
-            argv,
-            None,
-            Duration::from_millis(10),
-            Duration::from_secs(5),
-            2,
-            1,
-            true,
-        );
+        let mut s = fast_script(argv, 2, 1, true);
         assert_eq!(s.status(), TrackStatus::Down);
         s.subscribers.push((0, 0));
         s.start(Instant::now());
