@@ -47,8 +47,10 @@ pub enum ScriptError {
     Insecure {
         /// The owner (`vrrp_script NAME`, `vrrp_instance NAME`).
         what: String,
+        /// The notify key (`notify_master`), for a notify command.
+        key: Option<&'static str>,
         /// Why: the file or directory at fault.
-        why: String,
+        why: Insecure,
     },
     /// The script user (`script_user`, `user`) cannot be found.
     User(UserError),
@@ -58,8 +60,12 @@ impl std::fmt::Display for ScriptError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ScriptError::Syntax { what, source } => write!(f, "{what}: {source}"),
-            ScriptError::Insecure { what, why } => {
-                write!(f, "{what}: enable_script_security: {why}")
+            ScriptError::Insecure { what, key, why } => {
+                write!(f, "{what}: enable_script_security: ")?;
+                if let Some(key) = key {
+                    write!(f, "{key}: ")?;
+                }
+                write!(f, "{why}")
             }
             ScriptError::User(e) => write!(f, "{e}"),
         }
@@ -70,7 +76,7 @@ impl std::error::Error for ScriptError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             ScriptError::Syntax { source, .. } => Some(source),
-            ScriptError::Insecure { .. } => None,
+            ScriptError::Insecure { why, .. } => Some(why),
             ScriptError::User(e) => Some(e),
         }
     }
@@ -99,45 +105,96 @@ fn resolve_program(program: &OsStr) -> Option<PathBuf> {
         .find(|c| c.is_file())
 }
 
+/// Why `enable_script_security` refuses a program.
+#[derive(Debug)]
+pub enum Insecure {
+    /// Not found (in `PATH`).
+    NotFound(OsString),
+    /// The program or a directory above it cannot be examined.
+    Unreadable {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        err: io::Error,
+    },
+    /// It belongs to another user than root or the script user.
+    Owner {
+        /// What.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
+    /// Group or others may write it.
+    Writable {
+        /// What.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+impl std::fmt::Display for Insecure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Insecure::NotFound(p) => write!(f, "{} not found", p.to_string_lossy()),
+            Insecure::Unreadable { path, err } => write!(f, "{}: {err}", path.display()),
+            Insecure::Owner { path, uid } => {
+                write!(f, "{} belongs to uid {uid}, not root", path.display())
+            }
+            Insecure::Writable { path, mode } => write!(
+                f,
+                "{} is writable by group or others (mode {mode:o})",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Insecure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Insecure::Unreadable { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
 /// `enable_script_security`: why running `argv[0]` as uid `runs_as` is unsafe,
 /// or `None` when it is safe. The program and every directory above it must
 /// belong to root (or to the script user) and must not be writable by group or
 /// others; a sticky directory (like /tmp) is allowed when what is in it
 /// belongs to root or the script user, since nobody else can replace it.
 #[allow(clippy::disallowed_methods)] // file calls not yet moved to io/ (issue 11)
-pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<String> {
+pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<Insecure> {
     use std::os::unix::fs::MetadataExt;
     let program = argv.first()?;
     let Some(found) = resolve_program(program) else {
-        return Some(format!("{} not found", program.to_string_lossy()));
+        return Some(Insecure::NotFound(program.clone()));
     };
     let path = match std::fs::canonicalize(&found) {
         Ok(p) => p,
-        Err(e) => return Some(format!("{}: {e}", found.display())),
+        Err(err) => return Some(Insecure::Unreadable { path: found, err }),
     };
     let trusted = |uid: u32| uid == 0 || uid == runs_as;
     let mut child_uid: Option<u32> = None;
     for part in path.ancestors() {
         let meta = match std::fs::metadata(part) {
             Ok(m) => m,
-            Err(e) => return Some(format!("{}: {e}", part.display())),
+            Err(err) => {
+                let path = part.to_path_buf();
+                return Some(Insecure::Unreadable { path, err });
+            }
         };
         if !trusted(meta.uid()) {
-            return Some(format!(
-                "{} belongs to uid {}, not root",
-                part.display(),
-                meta.uid()
-            ));
+            let (path, uid) = (part.to_path_buf(), meta.uid());
+            return Some(Insecure::Owner { path, uid });
         }
         let writable = meta.mode() & 0o022 != 0;
         let sticky_ok =
             meta.is_dir() && meta.mode() & 0o1000 != 0 && child_uid.is_some_and(trusted);
         if writable && !sticky_ok {
-            return Some(format!(
-                "{} is writable by group or others (mode {:o})",
-                part.display(),
-                meta.mode() & 0o7777
-            ));
+            let (path, mode) = (part.to_path_buf(), meta.mode() & 0o7777);
+            return Some(Insecure::Writable { path, mode });
         }
         child_uid = Some(meta.uid());
     }
@@ -171,8 +228,8 @@ impl NotifyCommands {
         })
     }
 
-    /// `enable_script_security`: the first unsafe command, with the reason.
-    pub fn insecure(&self, runs_as: u32) -> Option<String> {
+    /// `enable_script_security`: the first unsafe command (its key), with the reason.
+    pub fn insecure(&self, runs_as: u32) -> Option<(&'static str, Insecure)> {
         [
             (&self.master, "notify_master"),
             (&self.backup, "notify_backup"),
@@ -184,7 +241,7 @@ impl NotifyCommands {
         .find_map(|(argv, key)| {
             argv.as_ref()
                 .and_then(|a| insecure_reason(a, runs_as))
-                .map(|why| format!("{key}: {why}"))
+                .map(|why| (key, why))
         })
     }
 
@@ -865,21 +922,22 @@ mod tests {
             m.uid()
         });
         if me.ok() == Some(0) {
-            assert_eq!(insecure_reason(&argv, 0), None);
-            assert_eq!(insecure_reason(&[OsString::from("sh")], 0), None);
+            assert!(insecure_reason(&argv, 0).is_none());
+            assert!(insecure_reason(&[OsString::from("sh")], 0).is_none());
         }
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let why = insecure_reason(&argv, 0).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap().to_string();
         assert!(why.contains("writable by group or others"), "{why}");
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let why = insecure_reason(&argv, 0).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap().to_string();
         assert!(
             why.contains(&format!("{} is writable", dir.display())),
             "{why}"
         );
         assert!(insecure_reason(&[OsString::from("no-such-program-x")], 0)
             .unwrap()
+            .to_string()
             .contains("not found"));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -961,13 +1019,9 @@ mod tests {
         )
     }
 
-    #[test]
-    fn script_runs_and_filters_with_fall() {
-        let argv = os(&["/bin/sh", "-c", "exit 1"]);
-        let mut s = fast_script(argv, 1, 2, false);
-        s.subscribers.push((0, 0));
-        let t0 = Instant::now();
-        s.start(t0);
+    /// Runs `s` three times (10 s at most); the status changes, with the run
+    /// count at each.
+    fn three_runs(s: &mut TrackedScript) -> Vec<(u64, TrackStatus)> {
         let mut changes = Vec::new();
         let limit = Instant::now() + Duration::from_secs(10);
         while s.runs < 3 && Instant::now() < limit {
@@ -976,6 +1030,17 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        changes
+    }
+
+    #[test]
+    fn script_runs_and_filters_with_fall() {
+        let argv = os(&["/bin/sh", "-c", "exit 1"]);
+        let mut s = fast_script(argv, 1, 2, false);
+        s.subscribers.push((0, 0));
+        let t0 = Instant::now();
+        s.start(t0);
+        let changes = three_runs(&mut s);
         // Down only after the second failure (fall 2).
         assert_eq!(changes, vec![(2, TrackStatus::Down)]);
         assert_eq!(s.last, Some(ChildEnd::Exited(1)));
@@ -988,14 +1053,7 @@ mod tests {
         assert_eq!(s.status(), TrackStatus::Down);
         s.subscribers.push((0, 0));
         s.start(Instant::now());
-        let mut changes = Vec::new();
-        let limit = Instant::now() + Duration::from_secs(10);
-        while s.runs < 3 && Instant::now() < limit {
-            if let Some(c) = s.on_event(Instant::now(), None, 0) {
-                changes.push((s.runs, c));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let changes = three_runs(&mut s);
         // Up only after the second success (rise 2), as keepalived's result 0.
         assert_eq!(changes, vec![(2, TrackStatus::Up)]);
     }

@@ -329,7 +329,8 @@ impl Vrrp {
             };
             if cfg.global.enable_script_security {
                 if let Some(why) = scripts::insecure_reason(&argv, user.map_or(0, |u| u.0)) {
-                    return Err(ScriptError::Insecure { what, why }.into());
+                    let key = None;
+                    return Err(ScriptError::Insecure { what, key, why }.into());
                 }
             }
             self.scripts.push(TrackedScript::new(
@@ -373,8 +374,9 @@ impl Vrrp {
     ) -> Result<Notifier, SetupError> {
         let commands = NotifyCommands::new(notify, &label)?;
         if cfg.global.enable_script_security {
-            if let Some(why) = commands.insecure(self.script_user.map_or(0, |u| u.0)) {
-                return Err(ScriptError::Insecure { what: label, why }.into());
+            if let Some((key, why)) = commands.insecure(self.script_user.map_or(0, |u| u.0)) {
+                let (what, key) = (label, Some(key));
+                return Err(ScriptError::Insecure { what, key, why }.into());
             }
         }
         Ok(Notifier::new(label, commands))
@@ -547,6 +549,7 @@ impl Vrrp {
             {
                 return Err(ScriptError::Insecure {
                     what: what.to_owned(),
+                    key: None,
                     why,
                 });
             }

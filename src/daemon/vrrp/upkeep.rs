@@ -32,6 +32,11 @@ pub(super) fn send(
     }
 }
 
+/// Sends one static address, route or rule request (`text` names it).
+fn send_static(rtnl: &mut RtnlEvents, request: RtnlRequest, now: Instant, text: &str) {
+    send(rtnl, request, STATIC_TAG, now, "static", text);
+}
+
 /// A route or rule the kernel said was deleted.
 #[derive(Clone, Copy)]
 enum Deleted<'a> {
@@ -98,7 +103,7 @@ impl Vrrp {
         }
         for r in &self.statics.routes {
             if r.add.oif == Some(ifindex) && (r.track || !tracked_only) {
-                send(rtnl, r.add_request(), STATIC_TAG, now, "static", &r.text);
+                send_static(rtnl, r.add_request(), now, &r.text);
             }
         }
     }
@@ -192,21 +197,18 @@ impl Vrrp {
         self.statics.installed = true;
         let s = &self.statics;
         for (a, _) in &s.addresses {
-            let text = a.addr.to_string();
-            send(
+            send_static(
                 rtnl,
                 RtnlRequest::AddAddr(a.clone()),
-                STATIC_TAG,
                 now,
-                "static",
-                &text,
+                &a.addr.to_string(),
             );
         }
         for r in &s.routes {
-            send(rtnl, r.add_request(), STATIC_TAG, now, "static", &r.text);
+            send_static(rtnl, r.add_request(), now, &r.text);
         }
         for r in &s.rules {
-            send(rtnl, r.add_request(), STATIC_TAG, now, "static", &r.text);
+            send_static(rtnl, r.add_request(), now, &r.text);
         }
         info!(
             "static: {} address(es), {} route(s), {} rule(s) installed",
@@ -224,20 +226,17 @@ impl Vrrp {
         self.statics.installed = false;
         let s = &self.statics;
         for r in &s.rules {
-            send(rtnl, r.del_request(), STATIC_TAG, now, "static", &r.text);
+            send_static(rtnl, r.del_request(), now, &r.text);
         }
         for r in &s.routes {
-            send(rtnl, r.del_request(), STATIC_TAG, now, "static", &r.text);
+            send_static(rtnl, r.del_request(), now, &r.text);
         }
         for (a, _) in &s.addresses {
-            let text = a.addr.to_string();
-            send(
+            send_static(
                 rtnl,
                 RtnlRequest::DelAddr(a.clone()),
-                STATIC_TAG,
                 now,
-                "static",
-                &text,
+                &a.addr.to_string(),
             );
         }
     }
@@ -251,20 +250,17 @@ impl Vrrp {
             for (a, no_track) in &s.addresses {
                 if !no_track {
                     sent += 1;
-                    let text = a.addr.to_string();
-                    send(
+                    send_static(
                         rtnl,
                         RtnlRequest::AddAddr(a.clone()),
-                        STATIC_TAG,
                         now,
-                        "static",
-                        &text,
+                        &a.addr.to_string(),
                     );
                 }
             }
             for (text, request) in tracked(&s.routes, &s.rules, None) {
                 sent += 1;
-                send(rtnl, request, STATIC_TAG, now, "static", text);
+                send_static(rtnl, request, now, text);
             }
         }
         for (tag, io) in self.holding() {
@@ -298,7 +294,7 @@ impl Vrrp {
             for (text, request) in tracked(&s.routes, &s.rules, Some(gone)) {
                 repaired += 1;
                 warn!("static {what} `{text}` was deleted; adding it back, as keepalived does");
-                send(rtnl, request, STATIC_TAG, now, "static", text);
+                send_static(rtnl, request, now, text);
             }
         }
         for (tag, io) in self.holding() {
