@@ -710,6 +710,39 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_failed_step_names_instance_interface_step_and_cause() {
+        use std::error::Error;
+        let kernel = NetlinkError::Kernel {
+            errno: libc::EOPNOTSUPP,
+            message: None,
+        };
+        let e = failed(
+            "VI_1",
+            "eth0",
+            "creating VMAC vrrp.51",
+            VmacFailure::NoMacvlan(kernel),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("vrrp_instance VI_1: use_vmac: creating VMAC vrrp.51 on eth0: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(" (the kernel has no macvlan support: module macvlan)"),
+            "{text}"
+        );
+        // The chain reaches the kernel's answer: SetupError -> VmacError ->
+        // VmacFailure -> NetlinkError.
+        let failure = e.source().and_then(Error::source).expect("a VmacFailure");
+        assert!(failure.source().is_some_and(|k| k.is::<NetlinkError>()));
+        let named = failed("VI_2", "eth1", "naming the VMAC", VmacFailure::NoFreeName);
+        assert_eq!(
+            named.to_string(),
+            "vrrp_instance VI_2: use_vmac: naming the VMAC on eth1: no free name"
+        );
+    }
+
+    #[test]
     fn default_names_follow_keepalived() {
         assert_eq!(default_name(51, false, |_| true).unwrap(), "vrrp.51");
         let taken = ["vrrp.51", "vrrp1.51"];
