@@ -182,6 +182,14 @@ pub struct Ipvs {
     pub totals: Option<TrafficStats>,
 }
 
+impl Ipvs {
+    /// The IPVS version as `1.2.1`.
+    pub fn version_text(&self) -> String {
+        let v = self.version;
+        format!("{}.{}.{}", (v >> 16) & 0xff, (v >> 8) & 0xff, v & 0xff)
+    }
+}
+
 /// One kernel service with its destinations and their counters.
 #[derive(Debug, Clone)]
 pub struct KernelService {

@@ -3,7 +3,9 @@
 
 use std::fmt::Write;
 
-use super::{addr_port, key_text, Histogram, Status};
+use super::{
+    addr_port, key_text, Checks, HealthService, Histogram, Ipvs, Receiver, Status, VrrpInstance,
+};
 use crate::lvs::table::Admin;
 use crate::wire::netlink::ipvs::{flags as f, AddrFamily, Scheduler, Service, ServiceKey};
 
@@ -15,7 +17,7 @@ pub fn histogram(h: &Histogram) -> String {
     )
 }
 
-/// Renders the whole status.
+/// Renders the whole status: the IPVS table, then lvsd's own lines.
 pub fn render(s: &Status) -> String {
     let mut out = String::new();
     if let Some(ipvs) = &s.ipvs {
@@ -34,48 +36,84 @@ pub fn render(s: &Status) -> String {
         s.version, s.uptime_s, s.config_path, s.reload.count, s.reload.rejected, s.yields
     );
     for v in &s.vrrp {
-        let _ = writeln!(
-            out,
-            "vrrp_instance {} vrid {} on {}: {} priority {} (configured {}) adverts sent {} received {}{}",
-            v.name,
-            v.vrid,
-            v.interface,
-            v.state,
-            v.priority,
-            v.configured_priority,
-            v.adverts_sent,
-            v.adverts_received,
-            if v.held {
-                " (held by stepdown until 'lvsd vrrp resume')"
-            } else {
-                ""
+        instance(&mut out, v);
+    }
+    tracking(&mut out, s);
+    for r in &s.receivers {
+        receiver(&mut out, r);
+    }
+    if let Some(c) = &s.checks {
+        checks(&mut out, c);
+    }
+    for a in &s.announce {
+        match &a.reason {
+            None => {
+                let _ = writeln!(out, "announce {} group {}: announced", a.address, a.group);
             }
-        );
-        if v.advert_lateness.count > 0 {
-            let _ = writeln!(out, "  advert lateness: {}", histogram(&v.advert_lateness));
-        }
-        if v.answers_limited > 0 || v.notify_coalesced > 0 {
-            let _ = writeln!(
-                out,
-                "  answers rate-limited {} notifications coalesced {}",
-                v.answers_limited, v.notify_coalesced
-            );
-        }
-        if v.drops.iter().any(|(_, n)| *n > 0) || v.vip_mismatches > 0 {
-            let drops: Vec<String> = v
-                .drops
-                .iter()
-                .filter(|(_, n)| *n > 0)
-                .map(|(r, n)| format!("{r}={n}"))
-                .collect();
-            let _ = writeln!(
-                out,
-                "  dropped: {} vip_mismatch={}",
-                drops.join(" "),
-                v.vip_mismatches
-            );
+            Some(why) => {
+                let _ = writeln!(
+                    out,
+                    "announce {} group {}: withdrawn ({why})",
+                    a.address, a.group
+                );
+            }
         }
     }
+    plumbing(&mut out, s);
+    out
+}
+
+/// `reason=n …` for the counts that are not zero.
+fn nonzero(counts: &[(&str, u64)]) -> String {
+    let parts: Vec<String> = counts
+        .iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(r, n)| format!("{r}={n}"))
+        .collect();
+    parts.join(" ")
+}
+
+/// A VRRP instance's line, and its lateness and drops where there are any.
+fn instance(out: &mut String, v: &VrrpInstance) {
+    let _ = writeln!(
+        out,
+        "vrrp_instance {} vrid {} on {}: {} priority {} (configured {}) adverts sent {} received {}{}",
+        v.name,
+        v.vrid,
+        v.interface,
+        v.state,
+        v.priority,
+        v.configured_priority,
+        v.adverts_sent,
+        v.adverts_received,
+        if v.held {
+            " (held by stepdown until 'lvsd vrrp resume')"
+        } else {
+            ""
+        }
+    );
+    if v.advert_lateness.count > 0 {
+        let _ = writeln!(out, "  advert lateness: {}", histogram(&v.advert_lateness));
+    }
+    if v.answers_limited > 0 || v.notify_coalesced > 0 {
+        let _ = writeln!(
+            out,
+            "  answers rate-limited {} notifications coalesced {}",
+            v.answers_limited, v.notify_coalesced
+        );
+    }
+    if v.drops.iter().any(|(_, n)| *n > 0) || v.vip_mismatches > 0 {
+        let _ = writeln!(
+            out,
+            "  dropped: {} vip_mismatch={}",
+            nonzero(&v.drops),
+            v.vip_mismatches
+        );
+    }
+}
+
+/// Notify runners, `vrrp_script`s, track files and processes, the notify FIFO.
+fn tracking(out: &mut String, s: &Status) {
     for n in &s.notifiers {
         let _ = writeln!(
             out,
@@ -117,61 +155,45 @@ pub fn render(s: &Status) -> String {
     if let Some((written, dropped)) = s.notify_fifo {
         let _ = writeln!(out, "notify_fifo: written {written} dropped {dropped}");
     }
-    for r in &s.receivers {
-        if r.budget_reached > 0 {
-            let _ = writeln!(
-                out,
-                "vrrp receiver {} ({}): read budget of {} reached {} times",
-                r.interface,
-                if r.ipv6 { "IPv6" } else { "IPv4" },
-                r.read_budget,
-                r.budget_reached
-            );
-        }
-        if !r.drops.iter().any(|(_, n)| *n > 0) {
-            continue;
-        }
-        let drops: Vec<String> = r
-            .drops
-            .iter()
-            .filter(|(_, n)| *n > 0)
-            .map(|(d, n)| format!("{d}={n}"))
-            .collect();
+}
+
+/// A receive socket's budget and drops, where there are any.
+fn receiver(out: &mut String, r: &Receiver) {
+    let family = if r.ipv6 { "IPv6" } else { "IPv4" };
+    if r.budget_reached > 0 {
         let _ = writeln!(
             out,
-            "vrrp receiver {} ({}): dropped {}",
+            "vrrp receiver {} ({family}): read budget of {} reached {} times",
+            r.interface, r.read_budget, r.budget_reached
+        );
+    }
+    if r.drops.iter().any(|(_, n)| *n > 0) {
+        let _ = writeln!(
+            out,
+            "vrrp receiver {} ({family}): dropped {}",
             r.interface,
-            if r.ipv6 { "IPv6" } else { "IPv4" },
-            drops.join(" ")
+            nonzero(&r.drops)
         );
     }
-    if let Some(c) = &s.checks {
-        let _ = writeln!(
-            out,
-            "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
-            c.probes, c.run, c.in_flight, c.pool_waits, c.pool_rejected
-        );
-        let _ = writeln!(
-            out,
-            "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
-            c.pool_full_skips, c.read_budget_yields, c.timer_failures
-        );
-        let _ = writeln!(out, "  start lateness: {}", histogram(&c.start_lateness));
-    }
-    for a in &s.announce {
-        match &a.reason {
-            None => {
-                let _ = writeln!(out, "announce {} group {}: announced", a.address, a.group);
-            }
-            Some(why) => {
-                let _ = writeln!(
-                    out,
-                    "announce {} group {}: withdrawn ({why})",
-                    a.address, a.group
-                );
-            }
-        }
-    }
+}
+
+fn checks(out: &mut String, c: &Checks) {
+    let _ = writeln!(
+        out,
+        "health checks: {} probe(s), run {}, in flight {}, pool waits {} rejected {}",
+        c.probes, c.run, c.in_flight, c.pool_waits, c.pool_rejected
+    );
+    let _ = writeln!(
+        out,
+        "  pool full (verdict kept) {}, read budget yields {}, timer failures {}",
+        c.pool_full_skips, c.read_budget_yields, c.timer_failures
+    );
+    let _ = writeln!(out, "  start lateness: {}", histogram(&c.start_lateness));
+}
+
+/// The daemon's own plumbing: control socket, log, child slots, reload,
+/// rtnetlink, IPVS acks.
+fn plumbing(out: &mut String, s: &Status) {
     let c = &s.control;
     let _ = writeln!(
         out,
@@ -199,21 +221,39 @@ pub fn render(s: &Status) -> String {
             ipvs.unacknowledged_writes
         );
     }
-    out
 }
 
-fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
+/// The kernel table as `ipvsadm -Ln` shows it, then lvsd's view of it.
+fn ipvs_part(out: &mut String, ipvs: &Ipvs) {
     if let Some(e) = &ipvs.dump_error {
         let _ = writeln!(out, "IPVS dump failed: {e}");
         return;
     }
-    let version = ipvs.version;
+    ipvsadm(out, ipvs);
+    out.push_str("\nlvsd health:\n");
+    for svc in &ipvs.services {
+        health(out, svc);
+    }
+    for f in &ipvs.foreign {
+        let _ = writeln!(out, "not owned by lvsd (left alone): {f}");
+    }
     let _ = writeln!(
         out,
-        "IP Virtual Server version {}.{}.{} (size={})",
-        (version >> 16) & 0xff,
-        (version >> 8) & 0xff,
-        version & 0xff,
+        "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
+        ipvs.reconciles,
+        ipvs.writes,
+        ipvs.refused,
+        ipvs.sync_daemon,
+        ipvs.last_reconcile_us / 1000
+    );
+}
+
+/// `ipvsadm -Ln`'s output.
+fn ipvsadm(out: &mut String, ipvs: &Ipvs) {
+    let _ = writeln!(
+        out,
+        "IP Virtual Server version {} (size={})",
+        ipvs.version_text(),
         ipvs.conn_tab_size
     );
     out.push_str("Prot LocalAddress:Port Scheduler Flags\n");
@@ -232,43 +272,32 @@ fn ipvs_part(out: &mut String, ipvs: &super::Ipvs) {
             );
         }
     }
-    out.push_str("\nlvsd health:\n");
-    for svc in &ipvs.services {
-        let _ = writeln!(
-            out,
-            "virtual server {} quorum {}",
-            key_text(&svc.key),
-            if svc.quorum_up { "up" } else { "LOST" }
-        );
-        for rs in &svc.real_servers {
-            let weight = rs.weight.map_or_else(|| "-".to_owned(), |w| w.to_string());
-            let admin = match rs.admin {
-                Admin::None => String::new(),
-                Admin::Weight(w) => format!(" [operator: weight {w}]"),
-                other => format!(" [operator: {}]", other.as_str()),
-            };
-            let _ = writeln!(
-                out,
-                "  {:<28} {:<12} weight {:<5} last change: {}{admin}",
-                addr_port(rs.key.addr, rs.key.port),
-                rs.state,
-                weight,
-                rs.reason
-            );
-        }
-    }
-    for f in &ipvs.foreign {
-        let _ = writeln!(out, "not owned by lvsd (left alone): {f}");
-    }
+}
+
+/// A virtual server's quorum and its real servers' health.
+fn health(out: &mut String, svc: &HealthService) {
     let _ = writeln!(
         out,
-        "reconciles {} writes {} refused {} sync daemon {} last reconcile {} ms",
-        ipvs.reconciles,
-        ipvs.writes,
-        ipvs.refused,
-        ipvs.sync_daemon,
-        ipvs.last_reconcile_us / 1000
+        "virtual server {} quorum {}",
+        key_text(&svc.key),
+        if svc.quorum_up { "up" } else { "LOST" }
     );
+    for rs in &svc.real_servers {
+        let weight = rs.weight.map_or_else(|| "-".to_owned(), |w| w.to_string());
+        let admin = match rs.admin {
+            Admin::None => String::new(),
+            Admin::Weight(w) => format!(" [operator: weight {w}]"),
+            other => format!(" [operator: {}]", other.as_str()),
+        };
+        let _ = writeln!(
+            out,
+            "  {:<28} {:<12} weight {:<5} last change: {}{admin}",
+            addr_port(rs.key.addr, rs.key.port),
+            rs.state,
+            weight,
+            rs.reason
+        );
+    }
 }
 
 /// One service line as `ipvsadm -Ln` prints it.
@@ -304,34 +333,34 @@ pub fn service_line(s: &Service) -> String {
         let _ = write!(line, " ({})", set.join(","));
     }
     if s.flags & f::PERSISTENT != 0 {
-        let _ = write!(line, " persistent {}", s.timeout);
-        let full = match s.key.af() {
-            AddrFamily::V4 => 32,
-            AddrFamily::V6 => 128,
-        };
-        if s.prefix_len != full {
-            match s.key.af() {
-                AddrFamily::V4 => {
-                    let mask = if s.prefix_len == 0 {
-                        0
-                    } else {
-                        u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
-                    };
-                    let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
-                }
-                AddrFamily::V6 => {
-                    let _ = write!(line, " mask {}", s.prefix_len);
-                }
-            }
-        }
-        if let Some(pe) = &s.pe_name {
-            let _ = write!(line, " pe {pe}");
-        }
+        persistence(&mut line, s);
     }
     if s.flags & f::ONEPACKET != 0 {
         line.push_str(" ops");
     }
     line
+}
+
+/// ` persistent T [mask M] [pe P]` of a persistent service.
+fn persistence(line: &mut String, s: &Service) {
+    let _ = write!(line, " persistent {}", s.timeout);
+    match s.key.af() {
+        AddrFamily::V4 if s.prefix_len != 32 => {
+            let mask = if s.prefix_len == 0 {
+                0
+            } else {
+                u32::MAX << (32 - u32::from(s.prefix_len.min(32)))
+            };
+            let _ = write!(line, " mask {}", std::net::Ipv4Addr::from(mask));
+        }
+        AddrFamily::V6 if s.prefix_len != 128 => {
+            let _ = write!(line, " mask {}", s.prefix_len);
+        }
+        _ => {}
+    }
+    if let Some(pe) = &s.pe_name {
+        let _ = write!(line, " pe {pe}");
+    }
 }
 
 #[cfg(test)]
