@@ -4,7 +4,7 @@ BIN     := target/$(TARGET)/release/lvsd
 BOARD   ?= qemu-x86_64
 CARGO   ?= cargo
 
-.PHONY: all build deps test unit-test vm-test lint fmt-check clippy bench soak image demo lab clean help
+.PHONY: all build deps test unit-test vm-test lint fmt-check clippy docs bench soak image demo lab clean help
 
 all: build
 
@@ -34,6 +34,10 @@ fmt-check:
 	$(CARGO) fmt --check
 clippy:
 	$(CARGO) clippy --all-targets -- -D warnings
+
+## docs: regenerate the key tables of docs/config.md from src/config/keys.rs
+docs:
+	LVSD_WRITE_DOCS=1 $(CARGO) test --test config_docs
 
 ## bench: print the benchmark figures (binary size, config load, ...)
 bench: build

@@ -1,15 +1,18 @@
 //! Every key the config parser accepts takes effect (issue 10 item 8), and
 //! every key is documented in docs/config.md and the other way round.
 //!
-//! The keys come from the parser itself: the `*_KEYS` tables and `ALIASES` of
-//! src/config/parse.rs, read as text (they are private to the crate). For each
-//! key, [`PROBES`] gives a non-default valid value; a key without a probe fails
-//! the test. Each probe loads a valid base configuration twice, without and
-//! with the key (same line numbers, so only the key can make a difference),
-//! and classifies the key:
+//! The keys come from their one declaration, `lvsd::config::keys::KEY_DOCS`
+//! (src/config/keys.rs): each row names its sections, aliases and an example
+//! value that differs from the default, so a new key is probed as soon as it
+//! is declared. [`CONTEXT`] adds what a key needs beside it to be valid. Each
+//! probe loads a valid base configuration twice, without and with the key
+//! (same line numbers, so only the key can make a difference), and
+//! classifies the key:
 //!
 //! - *refused*: the loader rejects the value (allowed only when listed in
-//!   [`EXPECT_REFUSED`], so a typo in a probe cannot pass as "refused");
+//!   [`EXPECT_REFUSED`], so a typo in an example cannot pass as "refused");
+//!   a declared key that its section's reader has no arm for is refused
+//!   ("not read by this section's reader") and fails here;
 //! - *inert, not stored*: the loaded `Config` is equal to the base (warnings
 //!   aside): the section's reader swallowed the key;
 //! - *inert, never read*: the `Config` differs, but none of the fields that
@@ -25,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use lvsd::config::keys::{KEY_DOCS, SECTION_KINDS};
 use lvsd::config::{load_str, Config};
 
 /// Known defects: (section, key, value or "" for any value, why). Each entry
@@ -254,358 +258,112 @@ struct Probe {
     also: &'static [Edit],
 }
 
-const fn p(kind: &'static str, key: &'static str, value: &'static str) -> Probe {
-    Probe {
-        kind,
-        key,
-        value,
-        ctx: &[],
-        also: &[],
-    }
-}
-
-const fn pc(
-    kind: &'static str,
-    key: &'static str,
-    value: &'static str,
-    ctx: &'static [Edit],
-) -> Probe {
-    Probe {
-        kind,
-        key,
-        value,
-        ctx,
-        also: &[],
-    }
-}
-
 const TLS_CTX: &[Edit] = &[("", "verify", Some("yes"))];
+const AUTH_CTX: &[Edit] = &[
+    ("", "auth_type", Some("PASS")),
+    ("", "auth_pass", Some("1111")),
+];
+const NO_ADDRESS: &[Edit] = &[("", "address", None), ("", "port", None)];
+const REPLY_CTX: &[Edit] = &[("", "require_reply", Some("0a"))];
+const SORRY_CTX: &[Edit] = &[("", "sorry_server", Some("192.168.118.200 80"))];
+const TUN_CTX: &[Edit] = &[("", "lb_kind", Some("TUN"))];
 
-/// Checker keys shared by tcp_check, http_get, ssl_get and smtp_check.
-macro_rules! connect_probes {
-    ($kind:literal) => {
-        [
-            p($kind, "delay_loop", "7"),
-            p($kind, "connect_timeout", "4"),
-            p($kind, "retry", "2"),
-            p($kind, "delay_before_retry", "2"),
-            p($kind, "warmup", "3"),
-            p($kind, "connect_ip", "192.168.118.140"),
-            p($kind, "connect_port", "8080"),
-            p($kind, "bindto", "192.168.118.128"),
-        ]
-    };
-}
+/// What a key needs beside it in [`BASE`] to be valid: (section kind, key,
+/// `ctx` edits, `also` edits), see [`Probe`].
+const CONTEXT: &[(&str, &str, &[Edit], &[Edit])] = &[
+    ("vrrp_instance", "auth_type", AUTH_CTX, &[]),
+    ("vrrp_instance", "auth_pass", AUTH_CTX, &[]),
+    (
+        "vrrp_instance",
+        "vmac_xmit_base",
+        &[("", "use_vmac", Some("yes"))],
+        &[],
+    ),
+    (
+        "vrrp_instance",
+        "native_ipv6",
+        &[("", "virtual_ipaddress", Some("2001:db8::10"))],
+        &[],
+    ),
+    ("virtual_server", "group", &[], NO_ADDRESS),
+    ("virtual_server", "fwmark", &[], NO_ADDRESS),
+    (
+        "virtual_server_group",
+        "member",
+        &[
+            ("virtual_server web", "group", Some("G1")),
+            ("virtual_server web", "address", None),
+            ("virtual_server web", "port", None),
+        ],
+        &[],
+    ),
+    (
+        "virtual_server",
+        "ip_family",
+        &[
+            ("", "address", None),
+            ("", "port", None),
+            ("", "fwmark", Some("1")),
+            ("", "lb_kind", Some("TUN")),
+        ],
+        &[],
+    ),
+    ("virtual_server", "tun_type", TUN_CTX, &[]),
+    (
+        "virtual_server",
+        "persistence_granularity",
+        &[("", "persistence_timeout", Some("50"))],
+        &[],
+    ),
+    (
+        "virtual_server",
+        "hysteresis",
+        &[("", "quorum", Some("2"))],
+        &[],
+    ),
+    ("virtual_server", "sorry_server_inhibit", SORRY_CTX, &[]),
+    ("virtual_server", "sorry_server_lvs_method", SORRY_CTX, &[]),
+    // An announced address may not also be a VRRP virtual_ipaddress.
+    (
+        "virtual_server",
+        "announce",
+        &[("", "address", Some("192.168.118.130"))],
+        &[],
+    ),
+    ("real_server", "tun_type", TUN_CTX, &[]),
+    (
+        "real_server",
+        "lthreshold",
+        &[("", "uthreshold", Some("100"))],
+        &[],
+    ),
+    ("ssl_get", "ca_file", TLS_CTX, &[]),
+    ("udp_check", "min_reply_length", REPLY_CTX, &[]),
+    ("udp_check", "max_reply_length", REPLY_CTX, &[]),
+];
 
+/// One probe per declared key and section that takes it, with the
+/// declaration's example value.
 fn probes() -> Vec<Probe> {
-    let mut v = vec![
-        p("global", "router_id", "LVS_X"),
-        p(
-            "global",
-            "lvs_sync_daemon",
-            "eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82",
-        ),
-        p("global", "lvs_timeouts", "tcp 900 tcpfin 60 udp 120"),
-        p("global", "lvs_flush", "yes"),
-        p("global", "lvs_flush_on_stop", "VS"),
-        p("global", "script_user", "nobody"),
-        p("global", "enable_script_security", "yes"),
-        p("global", "notify_fifo", "/run/lvsd-test.fifo"),
-        p("global", "notify_timeout", "7"),
-        p("global", "vrrp_garp_master_delay", "2"),
-        p("global", "vrrp_garp_master_repeat", "3"),
-        p("global", "vrrp_strict", "yes"),
-        p("global", "vrrp_garp_master_refresh", "0"),
-        p("global", "vrrp_garp_master_refresh_repeat", "2"),
-        p("global", "reconcile_interval", "2"),
-        p("global", "control_socket", "/tmp/lvsd-test.sock"),
-        p("global", "log_target", "syslog"),
-        p("global", "metrics_listen", "127.0.0.1:9100"),
-        p("global", "control_socket_mode", "0660"),
-        p("global", "control_socket_group", "root"),
-        p("global", "script_capabilities", "sys_admin"),
-        p("global", "log_facility", "local3"),
-        p("global", "log_format", "logfmt"),
-        p("global", "announce_device", "lvsd-any2"),
-        p("global", "announce_maintenance", "yes"),
-        p("global", "static_ipaddress", "10.9.9.9/32 dev eth0"),
-        p(
-            "global",
-            "static_routes",
-            "10.8.0.0/16 via 192.168.118.1 dev eth0",
-        ),
-        p(
-            "global",
-            "static_rules",
-            "from 10.8.0.0/16 table 100 preference 100",
-        ),
-        p("vrrp_instance", "virtual_routes", "10.7.0.0/16 dev eth0"),
-        p(
-            "vrrp_instance",
-            "virtual_rules",
-            "to 10.7.0.0/16 table 100 preference 101",
-        ),
-        p("vrrp_script", "script", "/bin/false"),
-        p("vrrp_script", "interval", "2"),
-        p("vrrp_script", "timeout", "3"),
-        p("vrrp_script", "weight", "10"),
-        p("vrrp_script", "rise", "2"),
-        p("vrrp_script", "fall", "2"),
-        p("vrrp_script", "user", "nobody"),
-        p("vrrp_script", "init_fail", "yes"),
-        p("vrrp_instance", "state", "MASTER"),
-        p("vrrp_instance", "interface", "eth2"),
-        p("vrrp_instance", "lvs_sync_daemon_interface", "eth1"),
-        p("vrrp_instance", "virtual_router_id", "53"),
-        p("vrrp_instance", "priority", "150"),
-        p("vrrp_instance", "advert_int", "2"),
-        p("vrrp_instance", "version", "3"),
-        pc(
-            "vrrp_instance",
-            "auth_type",
-            "AH",
-            &[
-                ("", "auth_type", Some("PASS")),
-                ("", "auth_pass", Some("1111")),
-            ],
-        ),
-        pc(
-            "vrrp_instance",
-            "auth_pass",
-            "2222",
-            &[
-                ("", "auth_type", Some("PASS")),
-                ("", "auth_pass", Some("1111")),
-            ],
-        ),
-        p("vrrp_instance", "virtual_ipaddress", "192.168.118.112"),
-        p("vrrp_instance", "nopreempt", "yes"),
-        p("vrrp_instance", "preempt_delay", "5"),
-        p("vrrp_instance", "down_timer_adverts", "4"),
-        p("vrrp_instance", "mcast_src_ip", "192.168.118.128"),
-        p("vrrp_instance", "unicast_src_ip", "192.168.118.128"),
-        p("vrrp_instance", "unicast_peer", "192.168.118.129"),
-        p("vrrp_instance", "track_interface", "eth1 weight 10"),
-        p(
-            "vrrp_instance",
-            "virtual_ipaddress_excluded",
-            "192.168.118.121",
-        ),
-        p("vrrp_instance", "dont_track_primary", "yes"),
-        p("vrrp_instance", "use_vmac", "vrrp.51"),
-        pc(
-            "vrrp_instance",
-            "vmac_xmit_base",
-            "yes",
-            &[("", "use_vmac", Some("yes"))],
-        ),
-        p("vrrp_instance", "track_script", "chk"),
-        p("vrrp_instance", "track_file", "/run/lvsd-test.track"),
-        p("vrrp_instance", "track_process", "tp weight -10 reverse"),
-        p("vrrp_track_process", "process", "/usr/sbin/nginx -g daemon"),
-        p("vrrp_track_process", "param_match", "partial"),
-        p("vrrp_track_process", "full_command", "yes"),
-        p("vrrp_track_process", "quorum", "2"),
-        p("vrrp_track_process", "quorum_max", "5"),
-        p("vrrp_track_process", "weight", "-10 reverse"),
-        p("vrrp_track_process", "delay", "2"),
-        p("vrrp_track_process", "fork_delay", "1.5"),
-        p("vrrp_track_process", "terminate_delay", "3"),
-        p("vrrp_instance", "garp_master_delay", "2"),
-        p("vrrp_instance", "garp_master_repeat", "3"),
-        p("vrrp_instance", "garp_master_refresh", "0"),
-        p("vrrp_instance", "garp_master_refresh_repeat", "3"),
-        p("vrrp_instance", "strict_mode", "yes"),
-        p("vrrp_instance", "notify_master", "/bin/true master"),
-        p("vrrp_instance", "notify_backup", "/bin/true backup"),
-        p("vrrp_instance", "notify_fault", "/bin/true fault"),
-        p("vrrp_instance", "notify_stop", "/bin/true stop"),
-        p("vrrp_instance", "notify", "/bin/true any"),
-        pc(
-            "vrrp_instance",
-            "native_ipv6",
-            "yes",
-            &[("", "virtual_ipaddress", Some("2001:db8::10"))],
-        ),
-        p("vrrp_sync_group", "group", "VI_1 VI_2"),
-        p("vrrp_sync_group", "track_file", "/run/lvsd-test.track"),
-        p("vrrp_sync_group", "track_process", "tp weight 5"),
-        p("vrrp_sync_group", "notify_master", "/bin/true master"),
-        p("vrrp_sync_group", "notify_backup", "/bin/true backup"),
-        p("vrrp_sync_group", "notify_fault", "/bin/true fault"),
-        p("vrrp_sync_group", "notify_stop", "/bin/true stop"),
-        p("vrrp_sync_group", "notify", "/bin/true any"),
-        Probe {
-            kind: "virtual_server",
-            key: "group",
-            value: "G1",
-            ctx: &[],
-            also: &[("", "address", None), ("", "port", None)],
-        },
-        pc(
-            "virtual_server_group",
-            "member",
-            "192.168.118.151-152 80",
-            &[
-                ("virtual_server web", "group", Some("G1")),
-                ("virtual_server web", "address", None),
-                ("virtual_server web", "port", None),
-            ],
-        ),
-        p("virtual_server", "address", "192.168.118.112"),
-        p("virtual_server", "port", "8080"),
-        Probe {
-            kind: "virtual_server",
-            key: "fwmark",
-            value: "1",
-            ctx: &[],
-            also: &[("", "address", None), ("", "port", None)],
-        },
-        pc(
-            "virtual_server",
-            "ip_family",
-            "inet6",
-            &[
-                ("", "address", None),
-                ("", "port", None),
-                ("", "fwmark", Some("1")),
-                ("", "lb_kind", Some("TUN")),
-            ],
-        ),
-        p("virtual_server", "protocol", "UDP"),
-        p("virtual_server", "lb_algo", "wrr"),
-        p("virtual_server", "lb_kind", "NAT"),
-        pc(
-            "virtual_server",
-            "tun_type",
-            "gre",
-            &[("", "lb_kind", Some("TUN"))],
-        ),
-        p("virtual_server", "persistence_timeout", "50"),
-        pc(
-            "virtual_server",
-            "persistence_granularity",
-            "24",
-            &[("", "persistence_timeout", Some("50"))],
-        ),
-        p("virtual_server", "delay_loop", "7"),
-        p("virtual_server", "connect_timeout", "4"),
-        p("virtual_server", "retry", "2"),
-        p("virtual_server", "delay_before_retry", "2"),
-        p("virtual_server", "warmup", "3"),
-        p("virtual_server", "alpha", "yes"),
-        p("virtual_server", "omega", "yes"),
-        p("virtual_server", "quorum", "2"),
-        pc(
-            "virtual_server",
-            "hysteresis",
-            "1",
-            &[("", "quorum", Some("2"))],
-        ),
-        p("virtual_server", "quorum_up", "/bin/true up"),
-        p("virtual_server", "quorum_down", "/bin/true down"),
-        p("virtual_server", "sorry_server", "192.168.118.200 80"),
-        pc(
-            "virtual_server",
-            "sorry_server_inhibit",
-            "yes",
-            &[("", "sorry_server", Some("192.168.118.200 80"))],
-        ),
-        pc(
-            "virtual_server",
-            "sorry_server_lvs_method",
-            "NAT",
-            &[("", "sorry_server", Some("192.168.118.200 80"))],
-        ),
-        p("virtual_server", "inhibit_on_failure", "yes"),
-        p("virtual_server", "virtualhost", "www.example.test"),
-        p("virtual_server", "ha_suspend", "yes"),
-        // An announced address may not also be a VRRP virtual_ipaddress.
-        pc(
-            "virtual_server",
-            "announce",
-            "edge",
-            &[("", "address", Some("192.168.118.130"))],
-        ),
-        p("real_server", "weight", "2"),
-        p("real_server", "lb_kind", "DR"),
-        pc(
-            "real_server",
-            "tun_type",
-            "gre",
-            &[("", "lb_kind", Some("TUN"))],
-        ),
-        p("real_server", "inhibit_on_failure", "yes"),
-        p("real_server", "uthreshold", "100"),
-        pc(
-            "real_server",
-            "lthreshold",
-            "10",
-            &[("", "uthreshold", Some("100"))],
-        ),
-        p("real_server", "notify_up", "/bin/true up"),
-        p("real_server", "notify_down", "/bin/true down"),
-        p("real_server", "delay_loop", "7"),
-        p("real_server", "connect_timeout", "4"),
-        p("real_server", "retry", "2"),
-        p("real_server", "delay_before_retry", "2"),
-        p("real_server", "warmup", "3"),
-        p("http_get", "url", "path=/x status_code=200-399"),
-        p("http_get", "virtualhost", "www.example.test"),
-        p("http_get", "http_protocol", "1.1"),
-        p("ssl_get", "url", "path=/x status_code=200-399"),
-        p("ssl_get", "virtualhost", "www.example.test"),
-        p("ssl_get", "http_protocol", "1.1"),
-        p("ssl_get", "verify", "yes"),
-        pc("ssl_get", "ca_file", "/etc/ssl/certs/ca.pem", TLS_CTX),
-        p("ssl_get", "sni", "www.example.test"),
-        p("smtp_check", "helo_name", "mail.example.test"),
-        p(
-            "smtp_check",
-            "host",
-            "connect_ip 192.168.118.141 connect_port 587 bindto 192.168.118.128 connect_timeout 3",
-        ),
-        p("misc_check", "delay_loop", "7"),
-        p("misc_check", "retry", "2"),
-        p("misc_check", "delay_before_retry", "2"),
-        p("misc_check", "warmup", "3"),
-        p("misc_check", "misc_path", "/bin/false"),
-        p("misc_check", "misc_timeout", "3"),
-        p("misc_check", "misc_dynamic", "yes"),
-        p("misc_check", "user", "nobody"),
-    ];
-    v.extend(connect_probes!("udp_check"));
-    v.extend(connect_probes!("dns_check"));
-    // ping_check: ICMP has no port.
-    v.extend(
-        connect_probes!("ping_check")
-            .into_iter()
-            .filter(|p| p.key != "connect_port"),
-    );
-    v.extend([
-        p("udp_check", "payload", "01 02 0a"),
-        p("udp_check", "require_reply", "yes"),
-        pc(
-            "udp_check",
-            "min_reply_length",
-            "2",
-            &[("", "require_reply", Some("0a"))],
-        ),
-        pc(
-            "udp_check",
-            "max_reply_length",
-            "100",
-            &[("", "require_reply", Some("0a"))],
-        ),
-        p("dns_check", "type", "A"),
-        p("dns_check", "name", "example.test"),
-        p("file_check", "file", "/run/lvsd-test.other"),
-        p("file_check", "weight", "2 reverse"),
-    ]);
-    v.extend(connect_probes!("tcp_check"));
-    v.extend(connect_probes!("http_get"));
-    v.extend(connect_probes!("ssl_get"));
-    v.extend(connect_probes!("smtp_check"));
+    let mut v = Vec::new();
+    for doc in KEY_DOCS {
+        for (bit, kind) in SECTION_KINDS {
+            if doc.key.sections & bit == 0 {
+                continue;
+            }
+            let (ctx, also) = CONTEXT
+                .iter()
+                .find(|(k, key, _, _)| k == kind && *key == doc.key.name)
+                .map_or((&[][..], &[][..]), |(_, _, c, a)| (*c, *a));
+            v.push(Probe {
+                kind,
+                key: doc.key.name,
+                value: doc.example,
+                ctx,
+                also,
+            });
+        }
+    }
     v
 }
 
@@ -617,86 +375,22 @@ fn read(rel: &str) -> String {
     std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
-/// Text inside double quotes in `s`, in order.
-fn quoted(s: &str) -> Vec<String> {
-    s.split('"').skip(1).step_by(2).map(str::to_owned).collect()
-}
-
-/// The parser's key tables: section kind -> keys, and the aliases
-/// (alias -> canonical). The tables are the `*_KEYS` consts of KeySpecs in
-/// src/config/ (parse.rs first, as other files may use its arrays); the
-/// aliases are parse.rs's `ALIASES`.
+/// The declared keys: section kind -> keys, and the aliases (alias -> canonical).
 fn parser_keys() -> (BTreeMap<String, BTreeSet<String>>, BTreeMap<String, String>) {
-    let src = read("src/config/parse.rs");
-    let mut files = Vec::new();
-    rust_files(&root().join("src/config"), &mut files);
-    files.sort();
-    let mut all = src.clone();
-    for f in files.iter().filter(|f| !f.ends_with("parse.rs")) {
-        all.push('\n');
-        all.push_str(&code(&std::fs::read_to_string(f).unwrap()));
-    }
-    let mut arrays: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut tables = BTreeMap::new();
-    let mut rest = all.as_str();
-    while let Some(at) = rest.find("const ") {
-        rest = &rest[at + 6..];
-        let name: String = rest
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
-            .collect();
-        let Some(eq) = rest.find('=') else { break };
-        let head = &rest[..eq];
-        if !head.contains("KeySpec") {
-            continue;
-        }
-        let body_end = rest[eq..].find("];").map(|e| eq + e).unwrap_or(rest.len());
-        let body = &rest[eq..body_end];
-        let mut keys = Vec::new();
-        for item in body.split([',', '\n']) {
-            let item = item
-                .trim()
-                .trim_start_matches("= &[")
-                .trim_start_matches("= [");
-            if let Some(k) = quoted(item).first() {
-                keys.push(k.clone());
-            } else if let Some((array, index)) = item.split_once('[') {
-                let index: usize = index.trim_end_matches(']').parse().unwrap_or(usize::MAX);
-                let from = arrays.get(array.trim()).unwrap_or_else(|| {
-                    panic!("parse.rs: {name} refers to {array}, not read before it")
-                });
-                keys.push(from[index].clone());
+    let mut keys: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut aliases = BTreeMap::new();
+    for doc in KEY_DOCS {
+        for (bit, kind) in SECTION_KINDS {
+            if doc.key.sections & bit != 0 {
+                keys.entry(kind.to_string())
+                    .or_default()
+                    .insert(doc.key.name.to_string());
             }
         }
-        if let Some(kind) = name.strip_suffix("_KEYS") {
-            tables.insert(kind.to_ascii_lowercase(), keys.clone());
+        for alias in doc.key.aliases {
+            aliases.insert(alias.to_string(), doc.key.name.to_string());
         }
-        arrays.insert(name, keys);
     }
-    let kind_of = |table: &str| -> String {
-        match table {
-            "global" => "global".into(),
-            "instance" => "vrrp_instance".into(),
-            "sync_group" => "vrrp_sync_group".into(),
-            "script" => "vrrp_script".into(),
-            "vs_group" => "virtual_server_group".into(),
-            other => other.into(),
-        }
-    };
-    let keys: BTreeMap<String, BTreeSet<String>> = tables
-        .into_iter()
-        .map(|(t, k)| (kind_of(&t), k.into_iter().collect()))
-        .collect();
-    let aliases_src = src
-        .split("const ALIASES")
-        .nth(1)
-        .and_then(|s| s.split("];").next())
-        .expect("parse.rs has an ALIASES table");
-    let words = quoted(aliases_src);
-    let aliases = words
-        .chunks(2)
-        .map(|w| (w[0].clone(), w[1].clone()))
-        .collect();
     (keys, aliases)
 }
 
@@ -961,7 +655,7 @@ fn every_accepted_key_takes_effect() {
     let (keys, aliases) = parser_keys();
     assert!(
         keys.len() >= 11 && keys.values().all(|k| !k.is_empty()),
-        "reading the parser's key tables went wrong: {keys:?}"
+        "reading the key declaration went wrong: {keys:?}"
     );
     let probes = probes();
     let mut problems = Vec::new();
@@ -970,9 +664,7 @@ fn every_accepted_key_takes_effect() {
     for (kind, ks) in &keys {
         for k in ks {
             if !probes.iter().any(|p| p.kind == kind && p.key == k) {
-                problems.push(format!(
-                    "[{kind}] {k}: accepted by the parser but has no probe in PROBES (add one)"
-                ));
+                problems.push(format!("[{kind}] {k}: declared but has no probe"));
             }
         }
     }
@@ -1229,7 +921,7 @@ fn every_key_is_documented_and_every_documented_key_exists() {
     }
     assert!(
         problems.is_empty(),
-        "{} mismatch(es) between src/config/parse.rs and docs/config.md:\n  {}",
+        "{} mismatch(es) between src/config/keys.rs and docs/config.md:\n  {}",
         problems.len(),
         problems.join("\n  ")
     );

@@ -20,6 +20,9 @@ pub mod generate;
 pub mod ini;
 /// keepalived.conf -> INI import.
 pub mod keepalived;
+/// One declaration per config key: sections, aliases, import, documentation.
+#[doc(hidden)]
+pub mod keys;
 /// The validated configuration types.
 pub mod model;
 mod parse;

@@ -129,19 +129,13 @@ fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), String> {
     Ok((first, last))
 }
 
-/// Keys of `[virtual_server_group NAME]`.
-pub(crate) const VS_GROUP_KEYS: &[super::parse::KeySpec] = &[super::parse::KeySpec {
-    name: "member",
-    list: true,
-}];
-
 /// `[virtual_server_group NAME]`.
 pub(crate) fn read_vs_group<'a>(
     origin: &str,
     section: &Section<'_, 'a>,
 ) -> Result<RawVsGroup<'a>, ConfigError> {
     let name = section_name(origin, section)?;
-    let reader = Reader::new(origin, section, VS_GROUP_KEYS)?;
+    let reader = Reader::new(origin, section, super::keys::VS_GROUP)?;
     let mut members = Vec::new();
     let mut services: u128 = 0;
     for (_, entry) in reader.entries() {

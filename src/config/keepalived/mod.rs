@@ -12,6 +12,8 @@ pub mod text;
 
 use keywords::KEEPALIVED_KEYWORDS;
 
+use crate::config::keys::{self, keepalived_words};
+
 pub use text::{IncludeSource, NoIncludes};
 
 /// A problem in keepalived.conf that stops the import.
@@ -1072,22 +1074,8 @@ impl Writer<'_> {
     }
 }
 
-const GLOBAL: &[&str] = &[
-    "router_id",
-    "vrrp_strict",
-    "script_user",
-    "enable_script_security",
-    "notify_fifo",
-    "lvs_sync_daemon",
-    "lvs_timeouts",
-    "lvs_flush",
-    "lvs_flush_on_stop",
-    "lvs_flush_onstop",
-    "vrrp_garp_master_delay",
-    "vrrp_garp_master_repeat",
-    "vrrp_garp_master_refresh",
-    "vrrp_garp_master_refresh_repeat",
-];
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const GLOBAL: &[&str] = keepalived_words!(keys::GLOBAL, false);
 /// GARP keywords keepalived knows only in a vrrp_instance (global_defs has
 /// them with a `vrrp_` prefix).
 const INSTANCE_ONLY_GARP: &[&str] = &[
@@ -1100,122 +1088,23 @@ const INSTANCE_ONLY_GARP: &[&str] = &[
     "garp_interval",
     "gna_interval",
 ];
-const INSTANCE: &[&str] = &[
-    "state",
-    "interface",
-    "lvs_sync_daemon_interface",
-    "virtual_router_id",
-    "priority",
-    "advert_int",
-    "version",
-    "vrrp_version",
-    "nopreempt",
-    "dont_track_primary",
-    "use_vmac",
-    "vmac_xmit_base",
-    "preempt_delay",
-    "down_timer_adverts",
-    "mcast_src_ip",
-    "unicast_src_ip",
-    "garp_master_delay",
-    "garp_master_repeat",
-    "garp_master_refresh",
-    "garp_master_refresh_repeat",
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify",
-    "native_ipv6",
-    "strict_mode",
-];
-const SYNC_GROUP: &[&str] = &[
-    "notify_master",
-    "notify_backup",
-    "notify_fault",
-    "notify_stop",
-    "notify",
-];
-const SCRIPT: &[&str] = &[
-    "script",
-    "interval",
-    "timeout",
-    "weight",
-    "rise",
-    "fall",
-    "user",
-    "init_fail",
-];
-const VIRTUAL_SERVER: &[&str] = &[
-    "delay_loop",
-    "lb_algo",
-    "lvs_sched",
-    "lb_kind",
-    "lvs_method",
-    "protocol",
-    "persistence_timeout",
-    "persistence_granularity",
-    "alpha",
-    "omega",
-    "quorum",
-    "hysteresis",
-    "quorum_up",
-    "quorum_down",
-    "sorry_server",
-    "sorry_server_inhibit",
-    "sorry_server_lvs_method",
-    "inhibit_on_failure",
-    "virtualhost",
-    "ha_suspend",
-    "connect_timeout",
-    "retry",
-    "nb_get_retry",
-    "delay_before_retry",
-    "warmup",
-    "tun_type",
-    "ip_family",
-];
-const REAL_SERVER: &[&str] = &[
-    "weight",
-    "lvs_method",
-    "inhibit_on_failure",
-    "uthreshold",
-    "lthreshold",
-    "notify_up",
-    "notify_down",
-    "delay_loop",
-    "connect_timeout",
-    "retry",
-    "nb_get_retry",
-    "delay_before_retry",
-    "warmup",
-];
-const CHECKER: &[&str] = &[
-    "connect_ip",
-    "connect_port",
-    "bindto",
-    "connect_timeout",
-    "retry",
-    "nb_get_retry",
-    "delay_before_retry",
-    "warmup",
-    "delay_loop",
-    "virtualhost",
-    "http_protocol",
-    "helo_name",
-    "misc_path",
-    "misc_timeout",
-    "misc_dynamic",
-    "user",
-];
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const INSTANCE: &[&str] = keepalived_words!(keys::INSTANCE, false);
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const SYNC_GROUP: &[&str] = keepalived_words!(keys::SYNC_GROUP, false);
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const SCRIPT: &[&str] = keepalived_words!(keys::SCRIPT, false);
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const VIRTUAL_SERVER: &[&str] = keepalived_words!(keys::VIRTUAL_SERVER, false);
+/// keepalived keywords copied as they are (src/config/keys.rs `Import::Same`).
+const REAL_SERVER: &[&str] = keepalived_words!(keys::REAL_SERVER, false);
+/// keepalived keywords copied as they are from any checker (src/config/keys.rs `Import::Same`).
+const CHECKER: &[&str] = keepalived_words!(keys::CHECKERS, false);
 
-/// UDP_CHECK's own keywords (keepalived 2.2.7 check_udp.c).
-const UDP_CHECK: &[&str] = &[
-    "payload",
-    "require_reply",
-    "min_reply_length",
-    "max_reply_length",
-];
+/// UDP_CHECK's own keywords (keepalived 2.2.7 check_udp.c; keys.rs `Import::Kind`).
+const UDP_CHECK: &[&str] = keepalived_words!(keys::UDP_CHECK, true);
+/// DNS_CHECK's own keywords (keys.rs `Import::Kind`).
+const DNS_CHECK: &[&str] = keepalived_words!(keys::DNS_CHECK, true);
 
 /// How to read a keepalived.conf.
 #[derive(Debug, Clone, Copy, Default)]
@@ -1881,7 +1770,7 @@ fn virtual_server(w: &mut Writer<'_>, node: &Node) -> Result<(), ImportError> {
                             .into(),
                     ),
                     k if UDP_CHECK.contains(&k) && check.keyword == "UDP_CHECK" => w.key(k, item),
-                    "type" | "name" if check.keyword == "DNS_CHECK" => w.key(&item.keyword, item),
+                    k if DNS_CHECK.contains(&k) && check.keyword == "DNS_CHECK" => w.key(k, item),
                     k if CHECKER.contains(&k) => w.key(k, item),
                     _ => w.drop_node(item, "is not supported by lvsd"),
                 }
