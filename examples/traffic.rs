@@ -34,7 +34,8 @@
 //!                                   PHASE: `syn` (not connected yet) or `req` (connected,
 //!                                   the request sent or being sent); PORT: the local port
 //!                                   (PHASE and PORT are absent in older files)
-//! L T_US ID open LAT_US             a long-lived connection is established
+//! L T_US ID open LAT_US PORT        a long-lived connection is established from
+//!                                   local PORT (absent in older files)
 //! L T_US ID gap GAP_US              an echo came GAP_US after the previous one (> 3 intervals)
 //! L T_US ID broken REASON           it failed (reset, eof, refused, timeout, ...)
 //! L T_US ID final LAST_ECHO_US      at the end: still open, its last echo
@@ -1057,12 +1058,18 @@ fn run_main(args: &[String]) -> Result<(), String> {
                         None => continue,
                         Some(Err(e)) => broken = Some(reason(&e)),
                         Some(Ok(())) => {
+                            let port = l
+                                .stream
+                                .as_ref()
+                                .and_then(|s| s.local_addr().ok())
+                                .map_or(0, |a| a.port());
                             let _ = writeln!(
                                 out,
-                                "L {} {} open {}",
+                                "L {} {} open {} {}",
                                 us(now),
                                 tok,
-                                now.duration_since(t).as_micros()
+                                now.duration_since(t).as_micros(),
+                                port
                             );
                             l.state = LongState::Idle(now);
                             l.last_echo = Some(now);

@@ -32,8 +32,15 @@ impl From<&crate::daemon::DaemonError> for Exit {
         use crate::daemon::DaemonError;
         match e {
             DaemonError::Config(_) => Exit::Config,
-            DaemonError::Kernel(_) => Exit::Kernel,
-            DaemonError::Setup(_) | DaemonError::Loop(_) => Exit::Runtime,
+            DaemonError::Lvs(crate::daemon::lvs::LvsError::Unavailable(_)) => Exit::Kernel,
+            DaemonError::Io { .. }
+            | DaemonError::NoSuchGroup { .. }
+            | DaemonError::Netlink { .. }
+            | DaemonError::Vrrp(_)
+            | DaemonError::Lvs(_)
+            | DaemonError::Checks(_)
+            | DaemonError::Announce(_)
+            | DaemonError::Loop(_) => Exit::Runtime,
         }
     }
 }

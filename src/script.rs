@@ -22,13 +22,13 @@ pub enum ChildEnd {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BadCommandLine;
 
-impl std::error::Error for BadCommandLine {}
-
 impl core::fmt::Display for BadCommandLine {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str("empty command, unterminated quote or trailing backslash")
     }
 }
+
+impl core::error::Error for BadCommandLine {}
 
 /// Splits a command line into words (no shell runs it). The config checks
 /// every command line with it at load, so `lvsd check` refuses a bad one.

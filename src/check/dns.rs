@@ -49,6 +49,8 @@ impl fmt::Display for BadName {
     }
 }
 
+impl core::error::Error for BadName {}
+
 /// A DNS_CHECK query, built once at load: its bytes with a zero id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DnsQuery {

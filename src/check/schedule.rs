@@ -211,6 +211,8 @@ impl core::fmt::Display for TooManyCheckers {
     }
 }
 
+impl core::error::Error for TooManyCheckers {}
+
 /// The verdict of one real server: alive only when all its checkers are UP.
 #[derive(Debug, Clone, Default)]
 pub struct ServerHealth {

@@ -37,6 +37,8 @@ impl fmt::Display for TlsError {
     }
 }
 
+impl core::error::Error for TlsError {}
+
 impl From<rustls::Error> for TlsError {
     fn from(e: rustls::Error) -> Self {
         TlsError::Rustls(e)

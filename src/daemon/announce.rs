@@ -4,7 +4,7 @@
 use log::{error, info, warn};
 
 use crate::config::Config;
-use crate::io::anycast::AnycastDevice;
+use crate::io::anycast::{AnycastDevice, AnycastError};
 use crate::io::netlink::Rtnl;
 use crate::lvs::announce::{AnnounceAction, Announcer};
 
@@ -27,10 +27,37 @@ fn services(cfg: &Config) -> impl Iterator<Item = (&str, crate::wire::netlink::i
         .filter_map(|vs| vs.announce.as_ref().map(|g| (g.as_str(), service_key(vs))))
 }
 
+/// Why announce mode could not start.
+#[derive(Debug)]
+pub enum SetupError {
+    /// Its rtnetlink socket could not be opened.
+    Rtnetlink(std::io::Error),
+    /// The device or an address on lo could not be set up (the error names it).
+    Device(AnycastError),
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::Rtnetlink(e) => write!(f, "announce: rtnetlink socket: {e}"),
+            SetupError::Device(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SetupError::Rtnetlink(e) => Some(e),
+            SetupError::Device(e) => Some(e),
+        }
+    }
+}
+
 impl Announce {
     /// Creates the device when any virtual server is announced (`None` otherwise).
     /// With `dry_run` nothing touches the system and nothing is announced.
-    pub fn setup(cfg: &Config, dry_run: bool) -> Result<Option<Announce>, String> {
+    pub fn setup(cfg: &Config, dry_run: bool) -> Result<Option<Announce>, SetupError> {
         let mut announcer = Announcer::new();
         announcer.load(services(cfg), cfg.global.announce_maintenance);
         if announcer.is_empty() {
@@ -44,11 +71,11 @@ impl Announce {
                 rtnl: None,
             }));
         }
-        let mut rtnl = Rtnl::open().map_err(|e| format!("announce: rtnetlink socket: {e}"))?;
+        let mut rtnl = Rtnl::open().map_err(SetupError::Rtnetlink)?;
         let mut device = AnycastDevice::create(&cfg.global.announce_device, &mut rtnl)
-            .map_err(|e| e.to_string())?;
+            .map_err(SetupError::Device)?;
         for vip in announcer.addresses() {
-            device.hold(&mut rtnl, vip).map_err(|e| e.to_string())?;
+            device.hold(&mut rtnl, vip).map_err(SetupError::Device)?;
         }
         match crate::io::sysctl::write(SLOPPY_TCP, "1") {
             Ok(()) => info!("announce: {SLOPPY_TCP} = 1 (flows that change director keep going)"),

@@ -318,6 +318,119 @@ fn probe_label(
     )
 }
 
+/// Why the health checks could not be built (at start or on reload).
+/// Each names the checker (`label`) or server it is about.
+#[derive(Debug)]
+pub enum SetupError {
+    /// `script_user` or a MISC_CHECK's `user` is not usable.
+    User(crate::io::user::UserError),
+    /// A DNS_CHECK's `name` is not a valid DNS name.
+    DnsName {
+        /// The checker.
+        checker: String,
+        /// The name.
+        name: String,
+        /// Why.
+        source: crate::check::dns::BadName,
+    },
+    /// An SSL_GET checker's TLS client could not be made.
+    Tls {
+        /// The checker.
+        checker: String,
+        /// Why.
+        source: tls::TlsError,
+    },
+    /// An SSL_GET checker's `ca_file` could not be read.
+    CaFile {
+        /// The checker.
+        checker: String,
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A MISC_CHECK's `misc_path` is not a command line.
+    MiscPath {
+        /// The checker.
+        checker: String,
+        /// The command line.
+        path: String,
+        /// Why.
+        source: crate::script::BadCommandLine,
+    },
+    /// `enable_script_security` refuses a MISC_CHECK's program.
+    ScriptSecurity {
+        /// The checker.
+        checker: String,
+        /// What is unsafe about the program (the path named in it).
+        reason: String,
+    },
+    /// A real server has more checkers than its health record holds.
+    Checkers {
+        /// The virtual server's name.
+        virtual_server: String,
+        /// The real server.
+        address: SocketAddr,
+        /// Why.
+        source: crate::check::schedule::TooManyCheckers,
+    },
+    /// More distinct probes than there are check timers.
+    Probes {
+        /// How many the configuration needs.
+        needed: usize,
+    },
+}
+
+impl std::fmt::Display for SetupError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupError::User(e) => write!(f, "{e}"),
+            SetupError::DnsName {
+                checker,
+                name,
+                source,
+            } => write!(f, "{checker}: name {name:?}: {source}"),
+            SetupError::Tls { checker, source } => write!(f, "{checker}: {source}"),
+            SetupError::CaFile {
+                checker,
+                path,
+                source,
+            } => write!(f, "{checker}: ca_file {path}: {source}"),
+            SetupError::MiscPath {
+                checker,
+                path,
+                source,
+            } => write!(f, "{checker}: misc_path {path:?}: {source}"),
+            SetupError::ScriptSecurity { checker, reason } => {
+                write!(f, "{checker}: misc_path: enable_script_security: {reason}")
+            }
+            SetupError::Checkers {
+                virtual_server,
+                address,
+                source,
+            } => write!(f, "virtual_server {virtual_server} real server {address}: {source}"),
+            SetupError::Probes { needed } => write!(
+                f,
+                "health checks need {needed} distinct probes, each with its own timer: more than limits::MAX_CHECK_TIMERS ({MAX_CHECK_TIMERS})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for SetupError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            SetupError::User(e) => Some(e),
+            SetupError::DnsName { source, .. } => Some(source),
+            SetupError::Tls { source, .. } => Some(source),
+            SetupError::CaFile { source, .. } => Some(source),
+            SetupError::MiscPath { source, .. } => Some(source),
+            SetupError::Checkers { source, .. } => Some(source),
+            SetupError::ScriptSecurity { .. } | SetupError::Probes { .. } => None,
+        }
+    }
+}
+
 /// The CA bundle an SSL_GET checker verifies against by default.
 const DEFAULT_CA_FILE: &str = "/etc/ssl/certs/ca-certificates.crt";
 
@@ -340,7 +453,7 @@ struct ProbeBuild<'c> {
 }
 
 impl<'c> ProbeBuild<'c> {
-    fn new(cfg: &'c Config) -> Result<Self, String> {
+    fn new(cfg: &'c Config) -> Result<Self, SetupError> {
         let script_user = match &cfg.global.script_user {
             Some(u) => Some(lookup_user(u)?),
             None => None,
@@ -361,7 +474,7 @@ impl<'c> ProbeBuild<'c> {
         vs: &config::VirtualServer,
         ch: &config::Checker,
         label: &str,
-    ) -> Result<ProbeDef, String> {
+    ) -> Result<ProbeDef, SetupError> {
         let address = SocketAddr::new(ch.connect_ip, ch.connect_port);
         let bind = ch.bindto.map(|ip| SocketAddr::new(ip, 0));
         let target = ProbeTarget {
@@ -381,10 +494,13 @@ impl<'c> ProbeBuild<'c> {
             CheckKind::Dns(d) => ProbeDef::Dns {
                 target,
                 timeout,
-                query: Box::new(
-                    DnsQuery::new(&d.name, d.qtype)
-                        .map_err(|e| format!("{label}: name {:?}: {e}", d.name))?,
-                ),
+                query: Box::new(DnsQuery::new(&d.name, d.qtype).map_err(|source| {
+                    SetupError::DnsName {
+                        checker: label.to_owned(),
+                        name: d.name.to_string(),
+                        source,
+                    }
+                })?),
             },
             CheckKind::File(f) => ProbeDef::File {
                 path: f.path.as_str().to_owned(),
@@ -417,7 +533,7 @@ impl<'c> ProbeBuild<'c> {
         opts: &config::TlsOptions,
         ch: &config::Checker,
         label: &str,
-    ) -> Result<TlsClient, String> {
+    ) -> Result<TlsClient, SetupError> {
         let config = if opts.verify {
             let ca = opts.ca_file.as_deref().unwrap_or(DEFAULT_CA_FILE);
             self.verifying_config(ca, label)?
@@ -425,38 +541,45 @@ impl<'c> ProbeBuild<'c> {
             match &self.insecure {
                 Some(c) => Arc::clone(c),
                 None => {
-                    let c = tls::insecure_client_config().map_err(|e| format!("{label}: {e}"))?;
+                    let c = tls::insecure_client_config().map_err(tls_error(label))?;
                     self.insecure = Some(Arc::clone(&c));
                     c
                 }
             }
         };
-        let name = tls::server_name(opts.sni.as_deref(), ch.connect_ip)
-            .map_err(|e| format!("{label}: {e}"))?;
+        let name =
+            tls::server_name(opts.sni.as_deref(), ch.connect_ip).map_err(tls_error(label))?;
         Ok((config, name))
     }
 
     /// The verifying config for `ca`: the file is read and parsed at its
     /// first checker only; later checkers naming it share the config.
-    #[allow(clippy::disallowed_methods)] // reads ca_file: not yet moved to io/ (issue 11)
     fn verifying_config(
         &mut self,
         ca: &str,
         label: &str,
-    ) -> Result<Arc<rustls::ClientConfig>, String> {
+    ) -> Result<Arc<rustls::ClientConfig>, SetupError> {
         if let Some((_, c)) = self.verifying.iter().find(|(path, _)| path == ca) {
             return Ok(Arc::clone(c));
         }
-        let pem = std::fs::read(ca).map_err(|e| format!("{label}: ca_file {ca}: {e}"))?;
-        let c = tls::verifying_client_config(&pem).map_err(|e| format!("{label}: {e}"))?;
+        let pem = crate::io::files::read(ca).map_err(|source| SetupError::CaFile {
+            checker: label.to_owned(),
+            path: ca.to_owned(),
+            source,
+        })?;
+        let c = tls::verifying_client_config(&pem).map_err(tls_error(label))?;
         self.verifying.push((ca.to_owned(), Arc::clone(&c)));
         Ok(c)
     }
 
     /// A MISC_CHECK: its command line, user and script security.
-    fn misc(&self, m: &config::MiscCheck, label: &str) -> Result<ProbeDef, String> {
+    fn misc(&self, m: &config::MiscCheck, label: &str) -> Result<ProbeDef, SetupError> {
         let argv: Vec<OsString> = split_command_line(&m.path)
-            .map_err(|e| format!("{label}: misc_path {:?}: {e}", m.path.as_str()))?
+            .map_err(|source| SetupError::MiscPath {
+                checker: label.to_owned(),
+                path: m.path.as_str().to_owned(),
+                source,
+            })?
             .into_iter()
             .map(OsString::from)
             .collect();
@@ -467,7 +590,10 @@ impl<'c> ProbeBuild<'c> {
         if self.cfg.global.enable_script_security {
             if let Some(why) = super::vrrp::scripts::insecure_reason(&argv, user.map_or(0, |u| u.0))
             {
-                return Err(format!("{label}: misc_path: enable_script_security: {why}"));
+                return Err(SetupError::ScriptSecurity {
+                    checker: label.to_owned(),
+                    reason: why.to_string(),
+                });
             }
         }
         Ok(ProbeDef::Misc {
@@ -559,7 +685,7 @@ impl Checks {
         cfg: &Config,
         now: Instant,
         known: &dyn Fn(&ServiceKey, &DestKey) -> Option<bool>,
-    ) -> Result<Checks, String> {
+    ) -> Result<Checks, SetupError> {
         let mut checks = Checks::empty();
         let mut build = ProbeBuild::new(cfg)?;
         for vs in &cfg.virtual_servers {
@@ -616,13 +742,17 @@ impl Checks {
         service: ServiceKey,
         starts_down: bool,
         now: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), SetupError> {
         let server = self.servers.len();
         let mut health = ServerHealth::new();
         for (ci, ch) in rs.checkers.iter().enumerate() {
-            let idx = health.add_checker(!starts_down).map_err(|e| {
-                format!("virtual_server {} real server {}: {e}", vs.name, rs.address)
-            })?;
+            let idx = health
+                .add_checker(!starts_down)
+                .map_err(|source| SetupError::Checkers {
+                    virtual_server: vs.name.to_string(),
+                    address: rs.address,
+                    source,
+                })?;
             let key = config::probe_key(ch, starts_down);
             let slot = self.probes.len() as u32;
             let probe = build.sharing.subscribe(key, slot) as usize;
@@ -659,14 +789,13 @@ impl Checks {
 
     /// Every distinct probe has its own timer: refuses more than the table
     /// holds, then logs what was built.
-    fn check_capacity(&self) -> Result<(), String> {
+    fn check_capacity(&self) -> Result<(), SetupError> {
         if self.probes.len() > MAX_CHECK_TIMERS {
             // `lvsd check` refuses such a file; a reload can still split a
             // shared probe (servers known dead start DOWN), so check again.
-            return Err(format!(
-                "health checks need {} distinct probes, each with its own timer: more than limits::MAX_CHECK_TIMERS ({MAX_CHECK_TIMERS})",
-                self.probes.len()
-            ));
+            return Err(SetupError::Probes {
+                needed: self.probes.len(),
+            });
         }
         info!(
             "health checks: {} checker(s) on {} real server(s) share {} distinct probe(s)",
@@ -850,8 +979,16 @@ fn failure_kind(r: &FailReason) -> usize {
     }
 }
 
-fn lookup_user(name: &str) -> Result<(u32, u32), String> {
-    crate::io::user::require(name).map_err(|e| e.to_string())
+fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
+    crate::io::user::require(name).map_err(SetupError::User)
+}
+
+/// A TLS client error of checker `label`.
+fn tls_error(label: &str) -> impl Fn(tls::TlsError) -> SetupError + '_ {
+    move |source| SetupError::Tls {
+        checker: label.to_owned(),
+        source,
+    }
 }
 
 impl Checks {
@@ -1302,7 +1439,7 @@ mod tests {
         let cfg = config::load_bytes(text(true).as_bytes(), "t.ini").unwrap();
         let err = match Checks::setup(&cfg, now, &|_, _| None) {
             Ok(_) => panic!("a world-writable MISC_CHECK script was accepted"),
-            Err(e) => e,
+            Err(e) => e.to_string(),
         };
         assert!(
             err.contains("misc_path: enable_script_security:") && err.contains("writable"),

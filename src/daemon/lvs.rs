@@ -13,13 +13,17 @@ use crate::io::netlink::{Ipvs, IpvsError};
 use crate::io::stopwatch::Stopwatch;
 use crate::limits::IPVS_OPS_PER_TURN;
 use crate::lvs::reconcile::{reconcile, Foreign, KernelTable, Plan};
-use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table, Want};
+use crate::lvs::table::{Admin, DestSpec, QuorumEvent, ServiceSpec, Table};
 use crate::status::{addr_port, key_text};
 use crate::vrrp::instance::NotifyState;
 use crate::wire::netlink::ipvs::{
     AddrFamily, Dest, DestKey, DestStats, ForwardMethod, IpvsOp, Protocol, Service, ServiceKey,
-    ShortName, SyncDaemon, SyncState, Timeouts, TrafficStats, TunnelType,
+    ShortName, SyncDaemon, SyncState, Timeouts, TunnelType,
 };
+
+mod model;
+
+use model::foreign_text;
 
 /// How soon a reconcile checks writes whose ack was not there.
 const UNANSWERED_RECHECK: Duration = Duration::from_secs(1);
@@ -29,21 +33,86 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often an operator's drain looks at the connection counters.
 const ADMIN_DRAIN_POLL: Duration = Duration::from_secs(1);
 
-/// Why the IPVS side could not start.
+/// Why the IPVS side could not start, or a configuration could not be loaded
+/// into the desired table.
 #[derive(Debug)]
 pub enum LvsError {
-    /// The kernel has no IPVS.
-    Unavailable(String),
-    /// Something else failed.
-    Other(String),
+    /// The kernel has no IPVS (`lvsd run` exits with the kernel code).
+    Unavailable(IpvsError),
+    /// The IPVS generic-netlink family could not be opened.
+    Open(IpvsError),
+    /// A virtual server does not fit the table.
+    VirtualServer {
+        /// Its name (the INI section).
+        name: String,
+        /// Why.
+        source: crate::lvs::table::TableError,
+    },
+    /// A real server does not fit the table.
+    RealServer {
+        /// The virtual server's name.
+        virtual_server: String,
+        /// The real server's address.
+        address: std::net::SocketAddr,
+        /// Why.
+        source: crate::lvs::table::TableError,
+    },
 }
 
 impl std::fmt::Display for LvsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            LvsError::Unavailable(s) | LvsError::Other(s) => f.write_str(s),
+            LvsError::Unavailable(e) | LvsError::Open(e) => write!(f, "{e}"),
+            LvsError::VirtualServer { name, source } => {
+                write!(f, "virtual_server {name}: {source}")
+            }
+            LvsError::RealServer {
+                virtual_server,
+                address,
+                source,
+            } => write!(
+                f,
+                "virtual_server {virtual_server} real server {address}: {source}"
+            ),
         }
     }
+}
+
+impl std::error::Error for LvsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            LvsError::Unavailable(e) | LvsError::Open(e) => Some(e),
+            LvsError::VirtualServer { source, .. } | LvsError::RealServer { source, .. } => {
+                Some(source)
+            }
+        }
+    }
+}
+
+/// The desired IPVS service of a configured virtual server: scheduler,
+/// persistence, quorum and sorry server.
+fn service_spec(vs: &config::VirtualServer, key: ServiceKey) -> ServiceSpec {
+    let mut service = Service::new(key, vs.scheduler.clone());
+    // Announce mode: every director hashes a flow to the same real
+    // server only when the source port is in the hash (docs/scale-out.md).
+    if vs.announce.is_some() && vs.scheduler == crate::wire::netlink::ipvs::Scheduler::Mh {
+        service.flags |= crate::wire::netlink::ipvs::flags::MH_PORT;
+    }
+    if let Some(t) = vs.persistence_timeout {
+        let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
+            AddrFamily::V4 => 32,
+            AddrFamily::V6 => 128,
+        });
+        service = service.persistent(t.as_secs().min(u64::from(u32::MAX)) as u32, prefix);
+    }
+    let mut spec = ServiceSpec::new(service);
+    spec.quorum = vs.quorum;
+    spec.hysteresis = vs.hysteresis;
+    spec.sorry_server = vs
+        .sorry_server
+        .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
+    spec.sorry_server_inhibit = vs.sorry_server_inhibit;
+    spec
 }
 
 /// The kernel key of a configured virtual server.
@@ -143,11 +212,12 @@ pub struct Hooks {
 }
 
 impl Hooks {
-    /// Splits every command of `cfg` with `split(line, "what")`.
-    pub fn build(
+    /// Splits every command of `cfg` with `split(line, "what")`; its error
+    /// (which names `what`) is passed on.
+    pub fn build<E>(
         cfg: &Config,
-        split: &dyn Fn(&str, &str) -> Result<Command, String>,
-    ) -> Result<Hooks, String> {
+        split: &dyn Fn(&str, &str) -> Result<Command, E>,
+    ) -> Result<Hooks, E> {
         let mut hooks = Hooks::default();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
@@ -493,8 +563,8 @@ impl Lvs {
             .map(Some);
         } else {
             let mut ipvs = Ipvs::open().map_err(|e| match e {
-                IpvsError::Unavailable => LvsError::Unavailable(e.to_string()),
-                other => LvsError::Other(other.to_string()),
+                IpvsError::Unavailable => LvsError::Unavailable(e),
+                other => LvsError::Open(other),
             })?;
             let info = match ipvs.info() {
                 Ok(i) => (i.version, i.conn_tab_size),
@@ -594,29 +664,13 @@ impl Lvs {
             .collect();
         for vs in &cfg.virtual_servers {
             let key = service_key(vs);
-            let mut service = Service::new(key, vs.scheduler.clone());
-            // Announce mode: every director hashes a flow to the same real
-            // server only when the source port is in the hash (docs/scale-out.md).
-            if vs.announce.is_some() && vs.scheduler == crate::wire::netlink::ipvs::Scheduler::Mh {
-                service.flags |= crate::wire::netlink::ipvs::flags::MH_PORT;
-            }
-            if let Some(t) = vs.persistence_timeout {
-                let prefix = vs.persistence_granularity.unwrap_or(match key.af() {
-                    AddrFamily::V4 => 32,
-                    AddrFamily::V6 => 128,
-                });
-                service = service.persistent(t.as_secs().min(u64::from(u32::MAX)) as u32, prefix);
-            }
-            let mut spec = ServiceSpec::new(service);
-            spec.quorum = vs.quorum;
-            spec.hysteresis = vs.hysteresis;
-            spec.sorry_server = vs
-                .sorry_server
-                .map(|sa| dest(vs.sorry_server_forward, sa.ip(), sa.port(), 1));
-            spec.sorry_server_inhibit = vs.sorry_server_inhibit;
+            let spec = service_spec(vs, key);
             self.table
                 .put_service(spec)
-                .map_err(|e| LvsError::Other(format!("virtual_server {}: {e}", vs.name)))?;
+                .map_err(|source| LvsError::VirtualServer {
+                    name: vs.name.to_string(),
+                    source,
+                })?;
             for rs in &vs.real_servers {
                 let mut d = dest(rs.forward, rs.address.ip(), rs.address.port(), rs.weight);
                 d.upper_threshold = rs.uthreshold;
@@ -636,11 +690,10 @@ impl Lvs {
                         },
                         alive,
                     )
-                    .map_err(|e| {
-                        LvsError::Other(format!(
-                            "virtual_server {} real server {}: {e}",
-                            vs.name, rs.address
-                        ))
+                    .map_err(|source| LvsError::RealServer {
+                        virtual_server: vs.name.to_string(),
+                        address: rs.address,
+                        source,
                     })?;
             }
         }
@@ -1203,191 +1256,6 @@ impl Lvs {
         }
     }
 
-    /// The kernel's IPVS totals (/proc/net/ip_vs_stats); none in a dry run.
-    fn global_totals(&mut self) -> Option<TrafficStats> {
-        if !matches!(self.ipvs, Backend::Kernel(_)) {
-            return None;
-        }
-        let parsed = crate::io::procstat::ipvs_stats_text()
-            .map_err(|e| e.to_string())
-            .and_then(|t| crate::wire::netlink::ipvs::parse_proc_stats(&t));
-        match parsed {
-            Ok(t) => Some(t),
-            Err(e) => {
-                // Once per run: a kernel without the file keeps failing.
-                if !self.totals_warned {
-                    self.totals_warned = true;
-                    warn!("status: /proc/net/ip_vs_stats: {e}; node_ipvs_* totals left out");
-                }
-                None
-            }
-        }
-    }
-
-    /// Starts reading the kernel table for the status model: the services
-    /// now (one GET_SERVICE dump), their destinations in [`Lvs::read_step`].
-    pub fn read_begin(&mut self) {
-        self.read_error = None;
-        self.read_next = Some(0);
-        if let Err(e) = self.ipvs.dump_services(&mut self.read) {
-            self.read_error = Some(e.to_string());
-            self.read_next = None;
-        }
-    }
-
-    /// Reads the destinations of the next services, until at least
-    /// `dests` destinations are read (one GET_DEST dump per service, at most
-    /// `MAX_REAL_SERVERS_PER_VS` each for lvsd's own services); true when the
-    /// read is complete (or failed, or none is running).
-    pub fn read_step(&mut self, dests: usize) -> bool {
-        let Some(mut next) = self.read_next else {
-            return true;
-        };
-        let before = self.read.dests.len();
-        while next < self.read.services.len() && self.read.dests.len() - before < dests {
-            let key = self.read.services[next].key;
-            next += 1;
-            if let Err(e) = self.ipvs.dump_dests(&key, &mut self.read) {
-                self.read_error = Some(e.to_string());
-                self.read_next = None;
-                return true;
-            }
-        }
-        let done = next >= self.read.services.len();
-        self.read_next = (!done).then_some(next);
-        done
-    }
-
-    /// The IPVS part of the status model, the kernel table read now in one
-    /// piece (`lvsd status`).
-    pub fn model(&mut self) -> crate::status::Ipvs {
-        self.read_begin();
-        while !self.read_step(usize::MAX) {}
-        self.model_from_read()
-    }
-
-    /// The IPVS part of the status model from the last completed read
-    /// ([`Lvs::read_begin`] .. [`Lvs::read_step`]): the kernel table in
-    /// `ipvsadm -Ln` order with its counters, then lvsd's view of every
-    /// configured real server.
-    pub fn model_from_read(&mut self) -> crate::status::Ipvs {
-        use crate::status::{HealthService, KernelService, RealServer};
-        let (version, conn_tab_size) = self.info;
-        let mut m = crate::status::Ipvs {
-            version,
-            conn_tab_size,
-            reconciles: self.reconciles,
-            writes: self.writes,
-            refused: self.failures,
-            sync_daemon: match self.sync_state {
-                _ if self.sync_both => "master+backup",
-                Some(SyncState::Master) => "master",
-                Some(SyncState::Backup) => "backup",
-                None => "off",
-            },
-            last_reconcile_us: u64::try_from(self.last_took.as_micros()).unwrap_or(u64::MAX),
-            reconcile_duration: self.durations.to_histogram(),
-            foreign: self.foreign.iter().map(foreign_text).collect(),
-            unacknowledged_writes: self.unanswered,
-            totals: self.global_totals(),
-            ..Default::default()
-        };
-        if let Some(e) = &self.read_error {
-            m.dump_error = Some(e.clone());
-            return m;
-        }
-        let kernel = &mut self.read;
-        kernel
-            .services
-            .sort_by(|a, b| ipvsadm_service_cmp(&a.key, &b.key));
-        // Destinations in the same service order, then ipvsadm's: each
-        // service's run is found by walking once (not a filter per service).
-        kernel.dests.sort_by(|(ka, a, _), (kb, b, _)| {
-            ipvsadm_service_cmp(ka, kb).then_with(|| ipvsadm_dest_cmp(&a.key, &b.key))
-        });
-        // The same order as the services (the keys are unique).
-        kernel
-            .service_stats
-            .sort_by(|(a, _), (b, _)| ipvsadm_service_cmp(a, b));
-        m.kernel.reserve(kernel.services.len());
-        let mut next = 0;
-        for (i, s) in kernel.services.iter().enumerate() {
-            let stats = match kernel.service_stats.get(i) {
-                Some((k, st)) if *k == s.key => *st,
-                _ => Default::default(),
-            };
-            let rest = &kernel.dests[next.min(kernel.dests.len())..];
-            let skip = rest
-                .iter()
-                .take_while(|(k, _, _)| ipvsadm_service_cmp(k, &s.key).is_lt())
-                .count();
-            let run = rest[skip..]
-                .iter()
-                .take_while(|(k, _, _)| *k == s.key)
-                .count();
-            next += skip + run;
-            m.kernel.push(KernelService {
-                service: s.clone(),
-                stats,
-                dests: rest[skip..skip + run]
-                    .iter()
-                    .map(|(_, d, st)| (*d, *st))
-                    .collect(),
-            });
-        }
-        // One sort, then a binary search per real server (a find per real
-        // server was quadratic: 10,000 servers with checks, 50 M compares).
-        self.reasons.sort_unstable_by_key(|r| (r.0, r.1));
-        let configured: std::rc::Rc<str> = "configured".into();
-        for (spec, quorum_up) in self.table.services() {
-            let key = spec.service.key;
-            let name = self
-                .names
-                .iter()
-                .find(|(k, _)| *k == key)
-                .map_or_else(String::new, |(_, n)| n.clone());
-            let real_servers = self
-                .table
-                .dests(&key)
-                .map(|d| {
-                    let state = if d.sorry {
-                        "sorry-server"
-                    } else if d.draining_until.is_some() {
-                        "draining"
-                    } else if d.alive {
-                        "alive"
-                    } else {
-                        "DEAD"
-                    };
-                    let weight = match d.want {
-                        Want::Present(x) | Want::Draining(x, _) => Some(x.weight),
-                        Want::Absent => None,
-                    };
-                    let reason = self
-                        .reasons
-                        .binary_search_by(|(s, k, _)| (*s, *k).cmp(&(key, d.dest.key)))
-                        .map_or_else(|_| configured.clone(), |i| self.reasons[i].2.clone());
-                    RealServer {
-                        key: d.dest.key,
-                        state,
-                        alive: d.alive,
-                        weight,
-                        configured_weight: d.dest.weight,
-                        admin: d.admin,
-                        reason,
-                    }
-                })
-                .collect();
-            m.services.push(HealthService {
-                key,
-                name,
-                quorum_up,
-                real_servers,
-            });
-        }
-        m
-    }
-
     /// Sets an operator's override (`lvsd rs ...`) on a configured real
     /// server; a change is written by the next reconcile, at once.
     pub fn set_admin(
@@ -1438,85 +1306,14 @@ impl Lvs {
     }
 }
 
-/// C's `int r = a - b` on two 32-bit values, as ipvsadm's comparators compute it.
-fn c_diff(a: u32, b: u32) -> std::cmp::Ordering {
-    (a.wrapping_sub(b) as i32).cmp(&0)
-}
-
-/// ipvsadm's address comparison: 32-bit words in host order, C subtraction.
-fn c_addr_cmp(a: &IpAddr, b: &IpAddr) -> std::cmp::Ordering {
-    let words = |x: &IpAddr| -> [u32; 4] {
-        match x {
-            IpAddr::V4(v) => [u32::from(*v), 0, 0, 0],
-            IpAddr::V6(v) => {
-                let s = v.segments();
-                [
-                    u32::from(s[0]) << 16 | u32::from(s[1]),
-                    u32::from(s[2]) << 16 | u32::from(s[3]),
-                    u32::from(s[4]) << 16 | u32::from(s[5]),
-                    u32::from(s[6]) << 16 | u32::from(s[7]),
-                ]
-            }
-        }
-    };
-    let (wa, wb) = (words(a), words(b));
-    wa.iter()
-        .zip(wb.iter())
-        .map(|(x, y)| c_diff(*x, *y))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
-}
-
-/// The order `ipvsadm -L` lists services in (libipvs `ipvs_cmp_services`):
-/// fwmark, family, protocol, address, port.
-fn ipvsadm_service_cmp(a: &ServiceKey, b: &ServiceKey) -> std::cmp::Ordering {
-    let parts = |k: &ServiceKey| match *k {
-        ServiceKey::Addr {
-            protocol,
-            addr,
-            port,
-        } => (0u32, protocol.raw(), Some(addr), port),
-        ServiceKey::Fwmark { mark, .. } => (mark, 0, None, 0),
-    };
-    let (ma, pa, aa, porta) = parts(a);
-    let (mb, pb, ab, portb) = parts(b);
-    c_diff(ma, mb)
-        .then(a.af().raw().cmp(&b.af().raw()))
-        .then(pa.cmp(&pb))
-        .then(match (aa, ab) {
-            (Some(x), Some(y)) => c_addr_cmp(&x, &y),
-            _ => std::cmp::Ordering::Equal,
-        })
-        .then(porta.cmp(&portb))
-}
-
-/// The order `ipvsadm -L` lists a service's destinations in (`ipvs_cmp_dests`).
-fn ipvsadm_dest_cmp(a: &DestKey, b: &DestKey) -> std::cmp::Ordering {
-    AddrFamily::of(&a.addr)
-        .raw()
-        .cmp(&AddrFamily::of(&b.addr).raw())
-        .then(c_addr_cmp(&a.addr, &b.addr))
-        .then(a.port.cmp(&b.port))
-}
-
-fn foreign_text(f: &Foreign) -> String {
-    match f {
-        Foreign::Service(k) => format!("service {}", key_text(k)),
-        Foreign::Dest(k, d) => format!(
-            "real server {} in {}",
-            addr_port(d.addr, d.port),
-            key_text(k)
-        ),
-    }
-}
-
 #[cfg(test)]
 #[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
     use crate::wire::netlink::ipvs::Scheduler;
 
-    fn tcp(addr: &str, port: u16) -> ServiceKey {
+    /// A TCP service key (shared with the model's tests).
+    pub(super) fn tcp(addr: &str, port: u16) -> ServiceKey {
         ServiceKey::Addr {
             protocol: Protocol::Tcp,
             addr: addr.parse().unwrap(),
@@ -1910,46 +1707,5 @@ mod tests {
             [("10.0.2.1".into(), ForwardMethod::Masq, 1)],
             "quorum lost: the sorry server takes the traffic"
         );
-    }
-
-    #[test]
-    fn services_sort_as_ipvsadm_lists_them() {
-        let udp = ServiceKey::Addr {
-            protocol: Protocol::Udp,
-            addr: "10.0.0.1".parse().unwrap(),
-            port: 53,
-        };
-        let fwm = ServiceKey::Fwmark {
-            af: AddrFamily::V4,
-            mark: 1,
-        };
-        let mut keys = vec![
-            fwm,
-            tcp("fd00::1", 80),
-            udp,
-            tcp("10.0.0.100", 443),
-            tcp("10.0.0.100", 80),
-        ];
-        keys.sort_by(ipvsadm_service_cmp);
-        // fwmark 0 first; then family, protocol, address, port.
-        assert_eq!(
-            keys,
-            [
-                tcp("10.0.0.100", 80),
-                tcp("10.0.0.100", 443),
-                udp,
-                tcp("fd00::1", 80),
-                fwm
-            ]
-        );
-        let a = DestKey {
-            addr: "fd00::9".parse().unwrap(),
-            port: 80,
-        };
-        let b = DestKey {
-            addr: "fd00::11".parse().unwrap(),
-            port: 80,
-        };
-        assert_eq!(ipvsadm_dest_cmp(&a, &b), std::cmp::Ordering::Less);
     }
 }

@@ -201,12 +201,13 @@ impl ControlListener {
         let meta = std::fs::metadata(path)?;
         if meta.mode() & 0o777 != mode || gid.is_some_and(|g| meta.gid() != g) {
             let _ = std::fs::remove_file(path);
-            return Err(io::Error::other(format!(
-                "{}: created with mode {:o} group {} instead of {mode:o} {gid:?}",
-                path.display(),
-                meta.mode() & 0o777,
-                meta.gid()
-            )));
+            return Err(io::Error::other(WrongOwnership {
+                path: path.to_owned(),
+                mode: meta.mode() & 0o777,
+                gid: meta.gid(),
+                want_mode: mode,
+                want_gid: gid,
+            }));
         }
         Ok(ControlListener {
             listener,
@@ -234,6 +235,38 @@ impl Drop for ControlListener {
         let _ = std::fs::remove_file(&self.path);
     }
 }
+
+/// The control socket came out with another mode or group than asked (the
+/// umask or a filesystem that ignores fchmod); it is removed again.
+#[derive(Debug)]
+pub struct WrongOwnership {
+    /// The socket's path.
+    pub path: std::path::PathBuf,
+    /// Its mode and group as created.
+    pub mode: u32,
+    /// Its group as created.
+    pub gid: u32,
+    /// What was asked.
+    pub want_mode: u32,
+    /// The group asked for, if any.
+    pub want_gid: Option<u32>,
+}
+
+impl std::fmt::Display for WrongOwnership {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: created with mode {:o} group {} instead of {:o} {:?}",
+            self.path.display(),
+            self.mode,
+            self.gid,
+            self.want_mode,
+            self.want_gid
+        )
+    }
+}
+
+impl std::error::Error for WrongOwnership {}
 
 /// One control connection: collects the request line, then drains the answer.
 pub struct ControlConn {

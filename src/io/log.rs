@@ -224,8 +224,23 @@ fn open_syslog() -> Option<UnixDatagram> {
     Some(s)
 }
 
+/// The syslog target was asked for and /dev/log does not answer.
+#[derive(Debug)]
+struct NoSyslogSocket;
+
+impl std::fmt::Display for NoSyslogSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no syslog socket at {DEV_LOG}; lines wait and are dropped when the buffer fills"
+        )
+    }
+}
+
+impl std::error::Error for NoSyslogSocket {}
+
 impl State {
-    fn open(&mut self, settings: Settings) -> Result<(), String> {
+    fn open(&mut self, settings: Settings) -> Result<(), NoSyslogSocket> {
         self.settings = settings;
         match settings.target {
             Target::Stderr => {
@@ -239,7 +254,7 @@ impl State {
                 if ok {
                     Ok(())
                 } else {
-                    Err(format!("no syslog socket at {DEV_LOG}; lines wait and are dropped when the buffer fills"))
+                    Err(NoSyslogSocket)
                 }
             }
         }
@@ -334,7 +349,7 @@ pub fn init(settings: Settings, verbose: bool) {
         log::set_max_level(logger.level);
     }
     if let Some(e) = err {
-        stderr_now(&e);
+        stderr_now(&e.to_string());
     }
 }
 
@@ -352,7 +367,7 @@ pub fn configure(mut settings: Settings) {
         s.open(settings).err()
     };
     if let Some(e) = err {
-        stderr_now(&e);
+        stderr_now(&e.to_string());
     }
 }
 

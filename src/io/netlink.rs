@@ -122,29 +122,6 @@ fn kernel_error(errno: i32, message: Option<&str>) -> NetlinkError {
     NetlinkError::Kernel { errno, message }
 }
 
-fn setsockopt_int(
-    fd: RawFd,
-    level: libc::c_int,
-    name: libc::c_int,
-    value: libc::c_int,
-) -> io::Result<()> {
-    // SAFETY: `value` lives across the call and its size is passed; fd is an open socket.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            core::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
 /// Waits until `fd` is readable or `timeout` passes; true when readable.
 fn wait_readable(fd: RawFd, timeout: Duration) -> io::Result<bool> {
     let deadline = Instant::now() + timeout;
@@ -224,8 +201,8 @@ impl NetlinkSocket {
             return Err(io::Error::last_os_error());
         }
         // Best effort: older kernels lack these and still work.
-        let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
-        let _ = setsockopt_int(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
+        let _ = crate::io::sockopt::set_int(fd, SOL_NETLINK, NETLINK_CAP_ACK, 1);
+        let _ = crate::io::sockopt::set_int(fd, SOL_NETLINK, NETLINK_EXT_ACK, 1);
         Ok(NetlinkSocket {
             socket,
             port_id: addr.nl_pid,
@@ -237,7 +214,7 @@ impl NetlinkSocket {
 
     /// Joins the multicast group with id `group` (generic netlink group ids, or RTNLGRP_*).
     pub fn add_membership(&self, group: u32) -> io::Result<()> {
-        setsockopt_int(
+        crate::io::sockopt::set_int(
             self.as_raw_fd(),
             SOL_NETLINK,
             NETLINK_ADD_MEMBERSHIP,

@@ -44,23 +44,6 @@ impl AsRawFd for ProcEvents {
     }
 }
 
-fn set_int(fd: RawFd, level: libc::c_int, name: libc::c_int, value: libc::c_int) -> io::Result<()> {
-    // SAFETY: `value` lives across the call and its size is passed; fd is an open socket.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const libc::c_int).cast(),
-            core::mem::size_of::<libc::c_int>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// A NETLINK_CONNECTOR socket bound to CN_IDX_PROC, nonblocking, with
 /// the receive buffer set; `flags` adds SOCK_CLOEXEC or not.
 fn bound_socket(flags: libc::c_int) -> io::Result<OwnedFd> {
@@ -89,8 +72,8 @@ fn bound_socket(flags: libc::c_int) -> io::Result<OwnedFd> {
     // A fork bomb must overflow into ENOBUFS (then a rescan), not into
     // a queue that takes seconds to read: a bounded, generous buffer.
     let bytes = PROC_EVENTS_RCVBUF as libc::c_int;
-    if set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
-        let _ = set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
+    if crate::io::sockopt::set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUFFORCE, bytes).is_err() {
+        let _ = crate::io::sockopt::set_int(raw, libc::SOL_SOCKET, libc::SO_RCVBUF, bytes);
     }
     Ok(fd)
 }
@@ -164,14 +147,14 @@ impl ProcEvents {
     /// Sets the receive buffer (tests provoke ENOBUFS with a small one).
     pub fn set_receive_buffer(&self, bytes: usize) -> io::Result<()> {
         let bytes = libc::c_int::try_from(bytes).unwrap_or(libc::c_int::MAX);
-        set_int(
+        crate::io::sockopt::set_int(
             self.fd.as_raw_fd(),
             libc::SOL_SOCKET,
             libc::SO_RCVBUFFORCE,
             bytes,
         )
         .or_else(|_| {
-            set_int(
+            crate::io::sockopt::set_int(
                 self.fd.as_raw_fd(),
                 libc::SOL_SOCKET,
                 libc::SO_RCVBUF,

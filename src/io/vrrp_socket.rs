@@ -52,23 +52,6 @@ pub struct VrrpReceiver {
     ipv6: bool,
 }
 
-fn set_int_opt(fd: RawFd, level: i32, name: i32, value: i32) -> io::Result<()> {
-    // SAFETY: `value` is a live c_int and its size is passed with it.
-    let rc = unsafe {
-        libc::setsockopt(
-            fd,
-            level,
-            name,
-            (&value as *const i32).cast(),
-            std::mem::size_of::<i32>() as libc::socklen_t,
-        )
-    };
-    if rc < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(())
-}
-
 /// IP_MULTICAST_IF by interface index (`struct ip_mreqn`): the group traffic
 /// leaves `ifindex` with `source`, also when `source` belongs to another
 /// interface (a VMAC sends with the address of its lower device, and the
@@ -101,6 +84,22 @@ fn set_multicast_if_index_v4(
     Ok(())
 }
 
+/// A nonblocking raw socket for VRRP (or, IPv4 with `ah`, for AH, protocol
+/// 51) bound to `ifname`.
+fn raw_socket(ifname: &str, ipv6: bool, ah: bool) -> io::Result<Socket> {
+    let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
+    let protocol = if ah && !ipv6 {
+        IPPROTO_AH
+    } else {
+        IPPROTO_VRRP
+    };
+    let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
+    socket.set_nonblocking(true)?;
+    socket.set_cloexec(true)?;
+    socket.bind_device(Some(ifname.as_bytes()))?;
+    Ok(socket)
+}
+
 impl VrrpReceiver {
     /// Opens the receive socket on `ifname` (index `ifindex`), joined to the
     /// VRRP group unless the instances there are all unicast. `ah`: IPv4
@@ -112,20 +111,11 @@ impl VrrpReceiver {
         join_group: bool,
         ah: bool,
     ) -> io::Result<Self> {
-        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let protocol = if ah && !ipv6 {
-            IPPROTO_AH
-        } else {
-            IPPROTO_VRRP
-        };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
-        socket.set_nonblocking(true)?;
-        socket.set_cloexec(true)?;
-        socket.bind_device(Some(ifname.as_bytes()))?;
+        let socket = raw_socket(ifname, ipv6, ah)?;
         if ipv6 {
             let fd = socket.as_raw_fd();
-            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
-            set_int_opt(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
+            crate::io::sockopt::set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, 1)?;
+            crate::io::sockopt::set_int(fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, 1)?;
             if join_group {
                 socket.join_multicast_v6(&GROUP_V6, ifindex)?;
             }
@@ -236,16 +226,7 @@ impl VrrpSender {
     /// addresses and length; the kernel fills in only the header checksum.
     pub fn open(ifname: &str, ifindex: u32, source: IpAddr, ah: bool) -> io::Result<Self> {
         let ipv6 = source.is_ipv6();
-        let domain = if ipv6 { Domain::IPV6 } else { Domain::IPV4 };
-        let protocol = if ah && !ipv6 {
-            IPPROTO_AH
-        } else {
-            IPPROTO_VRRP
-        };
-        let socket = Socket::new(domain, Type::RAW, Some(Protocol::from(protocol)))?;
-        socket.set_nonblocking(true)?;
-        socket.set_cloexec(true)?;
-        socket.bind_device(Some(ifname.as_bytes()))?;
+        let socket = raw_socket(ifname, ipv6, ah)?;
         if ah && !ipv6 {
             socket.set_header_included_v4(true)?;
         }

@@ -77,6 +77,8 @@ impl fmt::Display for TableError {
     }
 }
 
+impl core::error::Error for TableError {}
+
 /// A quorum transition of one service (for notify_up / notify_down style hooks).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuorumEvent {

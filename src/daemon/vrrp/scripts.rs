@@ -5,7 +5,6 @@ use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::RawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -164,21 +163,20 @@ impl std::error::Error for Insecure {
 /// belong to root (or to the script user) and must not be writable by group or
 /// others; a sticky directory (like /tmp) is allowed when what is in it
 /// belongs to root or the script user, since nobody else can replace it.
-#[allow(clippy::disallowed_methods)] // file calls not yet moved to io/ (issue 11)
 pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<Insecure> {
     use std::os::unix::fs::MetadataExt;
     let program = argv.first()?;
     let Some(found) = resolve_program(program) else {
         return Some(Insecure::NotFound(program.clone()));
     };
-    let path = match std::fs::canonicalize(&found) {
+    let path = match crate::io::files::canonicalize(&found) {
         Ok(p) => p,
         Err(err) => return Some(Insecure::Unreadable { path: found, err }),
     };
     let trusted = |uid: u32| uid == 0 || uid == runs_as;
     let mut child_uid: Option<u32> = None;
     for part in path.ancestors() {
-        let meta = match std::fs::metadata(part) {
+        let meta = match crate::io::files::metadata(part) {
             Ok(m) => m,
             Err(err) => {
                 let path = part.to_path_buf();
@@ -507,15 +505,11 @@ impl NotifyFifo {
         }
     }
 
-    #[allow(clippy::disallowed_methods)] // file calls not yet moved to io/ (issue 11)
     fn open(&mut self) -> io::Result<()> {
         if self.file.is_none() {
             // O_NONBLOCK: opening a FIFO without a reader fails (ENXIO) at once
             // instead of waiting, and a full pipe gives EAGAIN instead of blocking.
-            let f = std::fs::OpenOptions::new()
-                .write(true)
-                .custom_flags(libc::O_NONBLOCK)
-                .open(&self.path)?;
+            let f = crate::io::files::open_nonblocking_writer(&self.path)?;
             self.file = Some(f);
         }
         Ok(())
@@ -720,17 +714,10 @@ impl std::fmt::Display for FileProblem {
 /// Reads a track file's number: the first word as an integer; a missing file or
 /// a word that is not a number reads as 0 (keepalived does the same). Reads at
 /// most 64 bytes into a stack buffer: no allocation on the once-a-second path.
-#[allow(clippy::disallowed_methods)] // file calls not yet moved to io/ (issue 11)
 pub fn read_track_file(path: &str) -> (i32, Option<FileProblem>) {
-    use std::io::Read;
     let mut buf = [0u8; 64];
     // O_NONBLOCK: a FIFO named as the file must not stall the loop in open().
-    use std::os::unix::fs::OpenOptionsExt;
-    let read = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .and_then(|mut f| f.read(&mut buf));
+    let read = crate::io::files::read_start_nonblocking(path, &mut buf);
     let len = match read {
         Ok(n) => n,
         Err(e) => return (0, Some(FileProblem::Unreadable(e.kind()))),
@@ -750,9 +737,8 @@ pub fn read_track_file(path: &str) -> (i32, Option<FileProblem>) {
 /// track_file_end_handler): write VALUE when the file does not exist, or
 /// with `overwrite` also over an existing regular file. Problems are logged:
 /// the file is then read as it is.
-#[allow(clippy::disallowed_methods)] // file calls not yet moved to io/ (issue 11)
 pub fn init_track_file(path: &str, value: i32, overwrite: bool) {
-    match std::fs::symlink_metadata(path) {
+    match crate::io::files::symlink_metadata(path) {
         Ok(_) if !overwrite => return,
         Ok(m) if !m.file_type().is_file() => {
             warn!("track_file {path}: init_file: not a regular file, left alone");
@@ -761,14 +747,7 @@ pub fn init_track_file(path: &str, value: i32, overwrite: bool) {
         _ => {}
     }
     // No symlink followed at the last step (keepalived's fopen_safe).
-    let written = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .and_then(|mut f| writeln!(f, "{value}"));
+    let written = crate::io::files::write_line_nofollow(path, value);
     match written {
         Ok(()) => info!("track_file {path}: init_file wrote {value}"),
         Err(e) => warn!("track_file {path}: init_file: {e}"),
@@ -969,6 +948,7 @@ mod tests {
         fifo.write_line("INSTANCE \"A\" MASTER 1\n");
         assert_eq!((fifo.written, fifo.dropped), (0, 1));
         // A reader that never reads: the pipe fills, then lines are dropped.
+        use std::os::unix::fs::OpenOptionsExt;
         let reader = std::fs::OpenOptions::new()
             .read(true)
             .custom_flags(libc::O_NONBLOCK)

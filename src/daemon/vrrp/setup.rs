@@ -542,7 +542,7 @@ impl Vrrp {
     /// Splits and vets a virtual server's or real server's command
     /// (`quorum_up`, `notify_down`, ...): same user and
     /// `enable_script_security` rules as the VRRP notify commands.
-    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, ScriptError> {
+    pub fn lvs_command(&self, line: &str, what: &str) -> Result<scripts::Argv, SetupError> {
         let argv = scripts::split(line, what)?;
         if self.script_security {
             if let Some(why) = scripts::insecure_reason(&argv, self.script_user.map_or(0, |u| u.0))
@@ -551,7 +551,8 @@ impl Vrrp {
                     what: what.to_owned(),
                     key: None,
                     why,
-                });
+                }
+                .into());
             }
         }
         Ok(argv)

@@ -253,7 +253,7 @@ cl_up() {
 # ---- the traffic probe (client netns) -----------------------------------------
 PROBE_PID=
 probe_start() { # NAME [extra run args]
-    _n=$1; shift
+    _n=$1; shift; PROBE_NAME=$_n
     rm -f $W/probe.in $W/$_n.ev $W/$_n.out; mkfifo $W/probe.in
     nsenter --net=/run/netns/client -- $TRAFFIC run --vip "$LAB_VIP" --echo-port $ECHO_PORT \
         --rate "$RATE" --long "$LONG" --interval-ms "$INTERVAL" --out "$W/$_n.ev" "$@" < $W/probe.in > $W/$_n.out 2>&1 &
@@ -270,5 +270,23 @@ probe_stop() {
 probe_report() { _n=$1; shift; $TRAFFIC report "$W/$_n.ev" --stall-ms $STALL "$@"; }
 # result KEY TEXT: the value of KEY=... in the RESULT line of TEXT
 result() { printf '%s\n' "$2" | sed -n "s/^RESULT.* $1=\([^ ]*\).*/\1/p" | tail -n 1; }
-# synced NS PORT: connection entries for PORT in NS's table (connection sync)
-synced() { in_ns "$1" ipvsadm -Lnc 2>/dev/null | grep -c "ESTABLISHED .* $LAB_VIP:$2 "; }
+# probe_ports: the client ports of the long-lived connections the running
+# probe opened (from its event file, written out every second)
+probe_ports() { awk '$1 == "L" && $4 == "open" && $6 != "" { print $6 }' "$W/$PROBE_NAME.ev" 2>/dev/null; }
+# synced NS PORT: how many of the running probe's long-lived connections
+# (to PORT) NS's table holds as ESTABLISHED entries to the real server dir1
+# scheduled them to (connection sync). Only this probe's ports count: the
+# connection table outlives `ipvsadm -C` and a daemon's stop (ESTABLISHED
+# entries of earlier rows stay 15 minutes), so a bare count of entries can
+# reach LONG before this probe's last sync message arrived.
+synced() {
+    probe_ports > $W/ports.cur
+    in_ns dir1 ipvsadm -Lnc > $W/conns.dir1 2>/dev/null; in_ns "$1" ipvsadm -Lnc > $W/conns.ns 2>/dev/null
+    awk -v p=":$2" '
+        FILENAME == ARGV[1] { want[$1] = 1; next }
+        $3 != "ESTABLISHED" || $5 !~ p"$" { next }
+        { split($4, c, ":"); if (!(c[2] in want)) next }
+        FILENAME == ARGV[2] { rs[c[2]] = $6; next }
+        rs[c[2]] == $6 { n++ }
+        END { print n + 0 }' $W/ports.cur $W/conns.dir1 $W/conns.ns
+}

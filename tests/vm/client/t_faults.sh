@@ -8,7 +8,10 @@
 # Settings (kernel command line, --append): FAULT_ROWS (default all),
 # FAULT_IMPLS ("lvsd keepalived"), FAULT_FLAPS (flaps of rs1, 1 s down / 1 s
 # up; default 10, the bench runs 100), FAULT_TOL_MS (default 500),
-# TRAFFIC_RATE, TRAFFIC_LONG.
+# TRAFFIC_RATE, TRAFFIC_LONG, FAULT_DIAG=1 (per row: both connection tables,
+# sync daemons, the client's VIP neighbour, the broken and stalled
+# connections with their ports, the daemons' log; rows may repeat, e.g.
+# FAULT_ROWS="partition partition partition" FAULT_IMPLS=lvsd).
 #
 # Asserted for lvsd only (keepalived's rows are reported):
 #   outage window <= protocol bound + 100 ms + FAULT_TOL_MS. The bound:
@@ -39,6 +42,48 @@ step "prepare the real servers (DR, line echo on :$ECHO_PORT)"
 rs_prepare
 echo "  keepalived: $($KA --version 2>&1 | head -n 1); lvsd: $(lvsd --version 2>&1 | head -n 1)"
 echo "  traffic: $RATE requests/s (200 ms deadline), $LONG long-lived connections; flaps $FLAPS; tolerance $TOL ms"
+
+# FAULT_DIAG=1: what each row did to the long-lived connections, for a
+# broken one to be explained: both directors' sync daemons and connection
+# entries of the echo service (client port -> real server, state, expiry),
+# the MAC the client sends the VIP to, at each diag point; after the row the
+# broken connections (time since the mark, client port, reason) and both
+# daemons' log lines of the row, stamped with the uptime (LOG_TS).
+DIAG=${FAULT_DIAG:-}
+[ -n "$DIAG" ] && LOG_TS=1
+diag() { # LABEL
+    [ -n "$DIAG" ] || return 0
+    _mac=$(in_ns client busybox ip neigh show "$LAB_VIP" 2>/dev/null | awk '{ print $5, $NF }')
+    echo "  diag $1 @$(now_ms): client's VIP neighbour: ${_mac:-none}; dir1 eth0 $(mac_of dir1) dir2 eth0 $(mac_of dir2); VIP on: $(vip_holder | tr '\n' ' ')"
+    for _d in dir1 dir2; do
+        echo "  diag $1 $_d sync daemons: $(in_ns $_d ipvsadm -L --daemon 2>&1 | tr '\n' ';')"
+        in_ns $_d ipvsadm -Lnc 2>/dev/null | awk -v d=$_d -v l="$1" -v p=":$ECHO_PORT" '
+            $5 ~ p"$" { split($4, c, ":"); split($6, r, ":"); n++; st[$3]++; e = e " " c[2] ">" r[1] "/" $3 "/" $2 }
+            END { printf "  diag %s %s echo entries %d:", l, d, n; for (k in st) printf " %s=%d", k, st[k]; print ""; print "  diag " l " " d " entries:" e }'
+    done
+}
+mac_of() { in_ns "$1" busybox ip link show eth0 | awk '$1 == "link/ether" { print $2 }'; }
+diag_row_begin() {
+    [ -n "$DIAG" ] || return 0
+    for _d in dir1 dir2; do for _f in $W/$_d.lvsd.log $W/$_d.ka.log; do
+        eval "_lines_${_d}_$(basename $_f | cut -d. -f2)=\$(cat $_f 2>/dev/null | wc -l)"
+    done; done
+}
+diag_row_end() { # NAME: broken connections with their ports, the daemons' log of the row
+    [ -n "$DIAG" ] || return 0
+    awk '/^# traffic/ { for (i = 1; i <= NF; i++) if ($i ~ /^uptime_ms=/) { split($i, u, "="); up = u[2] } }
+         $1 == "M" && $3 == "fault" { m = $2 }
+         $1 == "L" && $4 == "open" { port[$3] = $6 }
+         $1 == "L" && $4 == "broken" { printf "  diag broken: id %s port %s %s at mark%+d ms (uptime %.3f)\n", $3, port[$3], $5, ($2 - m) / 1000, (up * 1000 + $2) / 1e6 }
+         $1 == "M" { printf "  diag mark %s at uptime %.3f\n", $3, (up * 1000 + $2) / 1e6 }
+         $1 == "L" && $4 == "final" { fin[$3] = $5; ft = $2 }
+         END { for (i in fin) if ((ft - fin[i]) / 1000 > stall) printf "  diag stalled: id %s port %s last echo at mark%+d ms\n", i, port[i], (fin[i] - m) / 1000 }' stall=$STALL "$W/$1.ev"
+    for _d in dir1 dir2; do
+        _k=$([ "$IMPL" = lvsd ] && echo lvsd || echo ka)
+        eval "_from=\${_lines_${_d}_$_k:-0}"
+        tail -n +$((_from + 1)) $W/$_d.$_k.log 2>/dev/null | sed "s/^/  diag log $_d: /" | head -n 80
+    done
+}
 
 weight_of() { table_of "$1" | awk -v k="$LAB_VIP:80 $2:80" '$1 " " $2 == k { print $3 }'; }
 has_entry() { table_of "$1" | grep -q "^$LAB_VIP:80 $LAB_RS1:80 "; }
@@ -89,10 +134,12 @@ row_partition() {
         tl="$tl $((_t - T0)):$_n"
         prev=$_t; sleep 0.25
     done
+    diag partitioned
     echo "  VIP holders over the partition (ms:count):$tl"
     ip link set v-dir1 type bridge_slave isolated off; ip link set v-dir2 type bridge_slave isolated off
     T1=$(now_ms)
     if wait_poll 10 0.1 eval '[ "$(vip_count)" = 1 ]'; then HEAL=$(elapsed_ms "$T1"); else HEAL=never; fi
+    diag healed; sleep 1; diag healed+1s
     EXTRA="second master ${first2:-never} ms into the partition, two masters for $two ms until the heal at 8 s; one master $HEAL ms after the heal ($(vip_holder | tr '\n' ' '))"
     BOUND=
     if [ "$HEAL" = never ] || [ "$HEAL" -gt $((1000 + TOL)) ]; then CHECKS="heal-within-1-advert bad"; else CHECKS="heal-within-1-advert ok"; fi
@@ -177,18 +224,22 @@ for row in $ROWS; do
     for IMPL in $IMPLS; do
         step "$row on $IMPL"
         BOUND= EXTRA= CHECKS=
+        diag_row_begin
         cl_up "$variant" || { echo "$row $IMPL setup-failed" >> $MATRIX; cl_down; continue; }
         probe_start "$IMPL-$row" || { cl_down; continue; }
         sleep 2
         case $row in power|kill|reload-failover)
-            wait_poll 10 1 eval '[ "$(synced dir2 $ECHO_PORT)" -ge "$LONG" ]' ||
-                echo "  only $(synced dir2 $ECHO_PORT) of $LONG connections synced to dir2";;
+            wait_poll 10 1 eval '[ "$(synced dir2 $ECHO_PORT)" -ge "$(probe_ports | wc -l)" ]' ||
+                echo "  only $(synced dir2 $ECHO_PORT) of the $(probe_ports | wc -l) open long-lived connections synced to dir2";;
         esac
+        diag before-fault
         $fn
+        diag row-end
         echo "  VM load: $(cat /proc/loadavg)"; [ -n "${FAULT_TOP:-}" ] && top -b -n 1 | head -n 16 | sed "s/^/figure: top /"
         probe_stop
         rep=$(probe_report "$IMPL-$row" --fault fault 2>&1)
         printf '%s\n' "$rep" | sed 's/^/  /'
+        diag_row_end "$IMPL-$row"
         out=$(result outage_ms "$rep") span=$(result span_ms "$rep") failed=$(result failed "$rep") reqs=$(result requests "$rep")
         unexc=$(result unexcused "$rep")
         surv=$(result survived "$rep") broke=$(result broke "$rep") stall=$(result stalled "$rep")
