@@ -589,7 +589,7 @@ impl<'c> ProbeBuild<'c> {
             {
                 return Err(SetupError::ScriptSecurity {
                     checker: label.to_owned(),
-                    reason: why,
+                    reason: why.to_string(),
                 });
             }
         }

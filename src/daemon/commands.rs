@@ -70,7 +70,7 @@ impl Daemon {
     }
 
     fn no_instance(&self, name: &str) -> String {
-        let names: Vec<&str> = self.vrrp.io.iter().map(|io| io.name.as_str()).collect();
+        let names: Vec<&str> = self.vrrp.names().collect();
         command::error(format!(
             "no vrrp_instance {name:?}; configured: {}",
             if names.is_empty() {

@@ -308,7 +308,7 @@ impl Daemon {
         });
         // The VMACs go last, with the VIPs on them gone (keepalived's
         // netlink_link_del_vmac at shutdown), and what they changed is put back.
-        vrrp.vmacs.teardown();
+        vrrp.teardown_vmacs();
         // keepalived's omega: the down commands of every alive real server and
         // of the quorum also run at shutdown, before the notifies are finished.
         if let Some(lvs) = &self.lvs {
@@ -387,8 +387,8 @@ impl Daemon {
                 // STOP (shutdown) changes nothing there: `Lvs::stop` ends
                 // the sync daemon. By name: the file's order may change on
                 // reload, the running instances' does not.
-                if let Some(io) = self.vrrp.io.get(i) {
-                    lvs.on_vrrp_state(&io.name, state);
+                if let Some(name) = self.vrrp.name(i) {
+                    lvs.on_vrrp_state(name, state);
                 }
             }
             sync_timer(
@@ -664,9 +664,6 @@ impl Handler<TimerKind> for Daemon {
     fn on_timer(&mut self, cx: &mut Context<'_, TimerKind>, _id: TimerId, payload: TimerKind) {
         match payload {
             TimerKind::Vrrp(i) => {
-                if let Some(io) = self.vrrp.io.get_mut(i) {
-                    io.timer = None;
-                }
                 self.vrrp.on_timer(cx.now, i);
                 // Adverts leave now, not after the check timers that expired
                 // in the same wake-up.

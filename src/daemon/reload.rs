@@ -274,14 +274,14 @@ impl Daemon {
     /// (by name), in that instance's present state.
     pub(super) fn follow_sync_instance(&mut self) {
         let Some(lvs) = &mut self.lvs else { return };
-        for (inst, io) in self.vrrp.instances.iter().zip(&self.vrrp.io) {
-            let state = match inst.state() {
+        for (name, state) in self.vrrp.states() {
+            let state = match state {
                 crate::vrrp::instance::State::Master => NotifyState::Master,
                 crate::vrrp::instance::State::Backup => NotifyState::Backup,
                 crate::vrrp::instance::State::Fault => NotifyState::Fault,
                 _ => continue,
             };
-            lvs.on_vrrp_state(&io.name, state);
+            lvs.on_vrrp_state(name, state);
         }
     }
 }

@@ -183,13 +183,8 @@ pub(super) fn setup_vrrp(
     ev: &Loop,
 ) -> Result<vrrp::Vrrp, DaemonError> {
     let mut vrrp = vrrp::Vrrp::setup(config, vmacs, ev.now()).map_err(DaemonError::Vrrp)?;
-    for (n, r) in vrrp.receivers.iter().enumerate() {
-        register_fd(
-            ev,
-            r.socket.as_raw_fd(),
-            Source::Vrrp(n),
-            "registering a VRRP socket",
-        )?;
+    for (n, fd) in vrrp.receiver_fds() {
+        register_fd(ev, fd, Source::Vrrp(n), "registering a VRRP socket")?;
     }
     if let Some(fd) = vrrp.proc_events_fd() {
         register_fd(
@@ -396,7 +391,7 @@ impl Daemon {
         let announce =
             announce::Announce::setup(&config, opts.dry_run).map_err(DaemonError::Announce)?;
         let metrics = bind_metrics(&config, ev)?;
-        let transitions = vec![observe::Transitions::default(); vrrp.instances.len()];
+        let transitions = vec![observe::Transitions::default(); vrrp.len()];
         let daemon = Daemon {
             config_path: opts.config_path.clone(),
             config,
@@ -459,7 +454,7 @@ impl Daemon {
         info!(
             "lvsd {} started: {} VRRP instance(s), {} virtual server(s), control socket {}",
             env!("CARGO_PKG_VERSION"),
-            self.vrrp.instances.len(),
+            self.vrrp.len(),
             self.config.virtual_servers.len(),
             self.config.global.control_socket
         );

@@ -237,6 +237,8 @@ pub enum ParamError {
     Tracks,
 }
 
+impl std::error::Error for ParamError {}
+
 impl fmt::Display for ParamError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let what = match self {

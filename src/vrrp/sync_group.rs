@@ -6,6 +6,7 @@
 //! transitions. The daemon calls [`SyncGroup::reconcile`] after feeding any event
 //! to a member.
 
+use std::borrow::{Borrow, BorrowMut};
 use std::time::Instant;
 
 use crate::limits::{MAX_SYNC_GROUP_MEMBERS, VRRP_NOTIFY_BACKLOG};
@@ -70,7 +71,7 @@ impl SyncGroup {
 
     /// Apply the group rules to the members after any event. Indices outside
     /// `instances` and members in INIT are left alone.
-    pub fn reconcile(&mut self, now: Instant, instances: &mut [Instance]) {
+    pub fn reconcile<M: BorrowMut<Instance>>(&mut self, now: Instant, instances: &mut [M]) {
         if self.started(instances).next().is_none() {
             self.state = State::Init;
             return;
@@ -89,17 +90,24 @@ impl SyncGroup {
     }
 
     /// The members that have started (not INIT); indices outside `instances` are skipped.
-    fn started<'a>(&'a self, instances: &'a [Instance]) -> impl Iterator<Item = &'a Instance> {
+    fn started<'a, M: Borrow<Instance>>(
+        &'a self,
+        instances: &'a [M],
+    ) -> impl Iterator<Item = &'a Instance> + 'a {
         self.members
             .iter()
-            .filter_map(|&i| instances.get(i))
+            .filter_map(|&i| member(instances, i))
             .filter(|m| m.state() != State::Init)
     }
 
     /// Runs `f` on every member, INIT ones too.
-    fn each_member(&self, instances: &mut [Instance], mut f: impl FnMut(&mut Instance)) {
+    fn each_member<M: BorrowMut<Instance>>(
+        &self,
+        instances: &mut [M],
+        mut f: impl FnMut(&mut Instance),
+    ) {
         for &i in &self.members {
-            if let Some(m) = instances.get_mut(i) {
+            if let Some(m) = member_mut(instances, i) {
                 f(m);
             }
         }
@@ -107,7 +115,7 @@ impl SyncGroup {
 
     /// With no member faulty: a MASTER that another member declines to share sends
     /// every member to BACKUP; when every started member wants MASTER, all become it.
-    fn move_together(&self, now: Instant, instances: &mut [Instance]) {
+    fn move_together<M: BorrowMut<Instance>>(&self, now: Instant, instances: &mut [M]) {
         let any_master = self.started(instances).any(|m| m.state() == State::Master);
         let any_declines = self.started(instances).any(|m| !m.wants_master());
         let all_master = self.started(instances).all(|m| m.state() == State::Master);
@@ -123,7 +131,7 @@ impl SyncGroup {
     }
 
     /// The group's state from its started members; a change queues the group notify.
-    fn note_state(&mut self, instances: &[Instance]) {
+    fn note_state<M: Borrow<Instance>>(&mut self, instances: &[M]) {
         let new_state = if self.started(instances).any(|m| m.state() == State::Fault) {
             State::Fault
         } else if self.started(instances).all(|m| m.state() == State::Master) {
@@ -131,6 +139,11 @@ impl SyncGroup {
         } else {
             State::Backup
         };
+        self.enter(new_state);
+    }
+
+    /// The group's state is now `new_state`: a change is notified.
+    fn enter(&mut self, new_state: State) {
         if new_state == self.state {
             return;
         }
@@ -147,6 +160,16 @@ impl SyncGroup {
         }
         let _ = self.actions.push_back(GroupAction::Notify { state });
     }
+}
+
+/// Member `i` of `instances`, if any.
+fn member<M: Borrow<Instance>>(instances: &[M], i: usize) -> Option<&Instance> {
+    instances.get(i).map(|m| m.borrow())
+}
+
+/// Member `i` of `instances`, if any, to change.
+fn member_mut<M: BorrowMut<Instance>>(instances: &mut [M], i: usize) -> Option<&mut Instance> {
+    instances.get_mut(i).map(|m| m.borrow_mut())
 }
 
 #[cfg(test)]

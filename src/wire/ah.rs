@@ -141,6 +141,8 @@ pub enum EmitError {
     TooLong,
 }
 
+impl std::error::Error for EmitError {}
+
 impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

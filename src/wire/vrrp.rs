@@ -1,4 +1,4 @@
-//! VRRP advertisements (RFC 3768 v2, RFC 5798/9568 v3) over IPv4 and IPv6: a checked view, a `Repr`, checksums and receive checks.
+//! VRRP advertisements (RFC 3768 v2, RFC 5798/9568 v3) over IPv4 and IPv6: a checked view, a `Repr` and checksums.
 //!
 //! Nothing in this file panics on any input: every accessor of [`Packet`] is
 //! only reachable after [`Packet::new_checked`] has proven the length, and
@@ -196,6 +196,8 @@ pub enum EmitError {
     /// v3 with authentication.
     BadAuth,
 }
+
+impl std::error::Error for EmitError {}
 
 impl fmt::Display for EmitError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -81,11 +81,73 @@ fn spec_of(p: &crate::config::VrrpTrackProcess) -> ProcessSpec {
     }
 }
 
+/// Why `vrrp_track_process` cannot be watched.
+#[derive(Debug)]
+pub enum ProcsError {
+    /// More definitions than `limits::MAX_TRACK_PROCESSES`.
+    TooMany,
+    /// The process-events socket refused its receive buffer (test hook).
+    ReceiveBuffer(std::io::Error),
+    /// /proc cannot be opened.
+    Open(std::io::Error),
+    /// /proc cannot be read.
+    Read(std::io::Error),
+}
+
+impl std::fmt::Display for ProcsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcsError::TooMany => f.write_str("vrrp_track_process: more than MAX_TRACK_PROCESSES"),
+            ProcsError::ReceiveBuffer(e) => write!(f, "vrrp_track_process: receive buffer: {e}"),
+            ProcsError::Open(e) => write!(f, "vrrp_track_process: /proc: {e}"),
+            ProcsError::Read(e) => write!(f, "vrrp_track_process: reading /proc: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ProcsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ProcsError::TooMany => None,
+            ProcsError::ReceiveBuffer(e) | ProcsError::Open(e) | ProcsError::Read(e) => Some(e),
+        }
+    }
+}
+
+/// The kernel's process events, or None (then /proc is read every
+/// [`PROC_POLL`]).
+fn open_events() -> Result<Option<ProcEvents>, ProcsError> {
+    let opened = match crate::daemon::test_hook("proc_events_fd") {
+        // Test hook: a connector socket the test opened in the initial
+        // network namespace, inherited across `ip netns exec`.
+        Some(fd) => ProcEvents::from_inherited(fd as i32),
+        None => ProcEvents::open(),
+    };
+    match opened {
+        Ok(s) => {
+            if let Some(bytes) = crate::daemon::test_hook("proc_events_rcvbuf") {
+                // Test hook: a small queue makes lost events easy to provoke.
+                s.set_receive_buffer(bytes as usize)
+                    .map_err(ProcsError::ReceiveBuffer)?;
+            }
+            Ok(Some(s))
+        }
+        Err(e) => {
+            warn!(
+                "vrrp_track_process: no process events from the kernel ({e}); \
+                 reading /proc every {}s instead",
+                PROC_POLL.as_secs()
+            );
+            Ok(None)
+        }
+    }
+}
+
 impl ProcessWatch {
     /// Subscribes to process events and reads /proc once (at start, before
     /// the loop runs), so that the instances start from the real counts.
     /// `None` when no instance tracks a process.
-    pub fn setup(cfg: &Config, now: Instant) -> Result<Option<ProcessWatch>, String> {
+    pub fn setup(cfg: &Config, now: Instant) -> Result<Option<ProcessWatch>, ProcsError> {
         let used = cfg
             .vrrp_instances
             .iter()
@@ -94,32 +156,8 @@ impl ProcessWatch {
             return Ok(None);
         }
         let specs = cfg.vrrp_track_processes.iter().map(spec_of).collect();
-        let tracker = ProcessTracker::new(specs)
-            .map_err(|_| "vrrp_track_process: more than MAX_TRACK_PROCESSES".to_owned())?;
-        let opened = match crate::daemon::test_hook("proc_events_fd") {
-            // Test hook: a connector socket the test opened in the initial
-            // network namespace, inherited across `ip netns exec`.
-            Some(fd) => ProcEvents::from_inherited(fd as i32),
-            None => ProcEvents::open(),
-        };
-        let socket = match opened {
-            Ok(s) => {
-                if let Some(bytes) = crate::daemon::test_hook("proc_events_rcvbuf") {
-                    // Test hook: a small queue makes lost events easy to provoke.
-                    s.set_receive_buffer(bytes as usize)
-                        .map_err(|e| format!("vrrp_track_process: receive buffer: {e}"))?;
-                }
-                Some(s)
-            }
-            Err(e) => {
-                warn!(
-                    "vrrp_track_process: no process events from the kernel ({e}); \
-                     reading /proc every {}s instead",
-                    PROC_POLL.as_secs()
-                );
-                None
-            }
-        };
+        let tracker = ProcessTracker::new(specs).map_err(|_| ProcsError::TooMany)?;
+        let socket = open_events()?;
         let mut watch = ProcessWatch {
             wants_cmdline: tracker.wants_cmdline(),
             tracker,
@@ -144,32 +182,34 @@ impl ProcessWatch {
             overruns: 0,
             rescans: 0,
         };
-        // The first scan runs whole: nothing waits on the loop yet.
-        let mut dir = ProcDir::open().map_err(|e| format!("vrrp_track_process: /proc: {e}"))?;
-        watch.tracker.begin_scan();
-        while let Some(pid) = dir
-            .next_pid()
-            .map_err(|e| format!("vrrp_track_process: reading /proc: {e}"))?
-        {
-            watch.scan_one(now, pid);
+        watch.first_scan(now)?;
+        if watch.socket.is_none() {
+            watch.rescan_at = Some(now + PROC_POLL);
         }
-        watch.tracker.end_scan(now, true);
-        watch.rescans += 1;
-        for (d, name) in watch.names.iter().enumerate() {
+        Ok(Some(watch))
+    }
+
+    /// The first scan runs whole: nothing waits on the loop yet.
+    fn first_scan(&mut self, now: Instant) -> Result<(), ProcsError> {
+        let mut dir = ProcDir::open().map_err(ProcsError::Open)?;
+        self.tracker.begin_scan();
+        while let Some(pid) = dir.next_pid().map_err(ProcsError::Read)? {
+            self.scan_one(now, pid);
+        }
+        self.tracker.end_scan(now, true);
+        self.rescans += 1;
+        for (d, name) in self.names.iter().enumerate() {
             info!(
                 "vrrp_track_process {name}: {} matching process(es) at start, quorum {}",
-                watch.tracker.count(d),
-                if watch.tracker.is_up(d) {
+                self.tracker.count(d),
+                if self.tracker.is_up(d) {
                     "met"
                 } else {
                     "not met"
                 }
             );
         }
-        if watch.socket.is_none() {
-            watch.rescan_at = Some(now + PROC_POLL);
-        }
-        Ok(Some(watch))
+        Ok(())
     }
 
     /// Whether the kernel's process events are used (not /proc rescans).

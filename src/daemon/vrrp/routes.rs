@@ -4,6 +4,7 @@
 //! deletion seen on rtnetlink is matched back to them.
 
 use crate::config::{Route, RouteCreate, RouteType, Rule, RuleAction, VirtualIp};
+use crate::io::netlink::RtnlRequest;
 use crate::wire::netlink::route::{
     self as wire, NextHopRepr, RouteRepr, RuleRepr, RTNH_F_ONLINK, RT_SCOPE_NOWHERE,
 };
@@ -12,6 +13,28 @@ use crate::wire::netlink::rtnl::{IfAddr, IfName};
 /// The tag of static route, rule and address requests (instance requests
 /// carry the instance's index).
 pub const STATIC_TAG: u32 = u32::MAX;
+
+/// A static address or route, or a virtual route, names an interface that
+/// does not exist.
+#[derive(Debug)]
+pub struct NoInterface {
+    /// The object, as configured (`route `...``, `static_ipaddress ADDR`).
+    pub what: String,
+    /// The interface it names.
+    pub interface: String,
+}
+
+impl std::fmt::Display for NoInterface {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: interface {} does not exist",
+            self.what, self.interface
+        )
+    }
+}
+
+impl std::error::Error for NoInterface {}
 
 /// A route in its rtnetlink form.
 #[derive(Debug, Clone)]
@@ -35,10 +58,12 @@ impl HeldRoute {
     pub fn build(
         route: &Route,
         ifindex: &dyn Fn(&str) -> Option<u32>,
-    ) -> Result<HeldRoute, String> {
+    ) -> Result<HeldRoute, NoInterface> {
         let index = |name: &str| {
-            ifindex(name)
-                .ok_or_else(|| format!("route `{}`: interface {name} does not exist", route.text))
+            ifindex(name).ok_or_else(|| NoInterface {
+                what: format!("route `{}`", route.text),
+                interface: name.to_owned(),
+            })
         };
         let mut r = RouteRepr::new(route.dst.address, route.dst.len);
         r.ipv6 = route.ipv6;
@@ -80,6 +105,16 @@ impl HeldRoute {
         })
     }
 
+    /// The request that adds it.
+    pub fn add_request(&self) -> RtnlRequest {
+        RtnlRequest::AddRoute(self.add.clone(), self.create)
+    }
+
+    /// The request that removes it.
+    pub fn del_request(&self) -> RtnlRequest {
+        RtnlRequest::DelRoute(self.del())
+    }
+
     /// RTM_DELROUTE's form: any scope and type unless the line gave them (as
     /// keepalived's `netlink_route(.., IPROUTE_DEL)`).
     pub fn del(&self) -> RouteRepr {
@@ -119,6 +154,16 @@ pub struct HeldRule {
 }
 
 impl HeldRule {
+    /// The request that adds it.
+    pub fn add_request(&self) -> RtnlRequest {
+        RtnlRequest::AddRule(self.repr.clone())
+    }
+
+    /// The request that removes it.
+    pub fn del_request(&self) -> RtnlRequest {
+        RtnlRequest::DelRule(self.repr.clone())
+    }
+
     /// The rtnetlink form of `rule`.
     pub fn build(rule: &Rule) -> HeldRule {
         let action = match rule.action {
@@ -191,20 +236,21 @@ impl Statics {
         rules: &[Rule],
         ifindex: &dyn Fn(&str) -> Option<u32>,
         form: impl Fn(u32, &VirtualIp) -> IfAddr,
-    ) -> Result<Statics, String> {
+    ) -> Result<Statics, NoInterface> {
         let mut s = Statics::default();
         for a in addresses {
-            let index = ifindex(&a.dev).ok_or_else(|| {
-                format!(
-                    "static_ipaddress {}: interface {} does not exist",
-                    a.address, a.dev
-                )
+            let index = ifindex(&a.dev).ok_or_else(|| NoInterface {
+                what: format!("static_ipaddress {}", a.address),
+                interface: a.dev.to_string(),
             })?;
             s.addresses.push((form(index, a), a.no_track));
         }
         for r in routes {
-            s.routes
-                .push(HeldRoute::build(r, ifindex).map_err(|e| format!("static_routes: {e}"))?);
+            let held = HeldRoute::build(r, ifindex).map_err(|e| NoInterface {
+                what: format!("static_routes: {}", e.what),
+                interface: e.interface,
+            })?;
+            s.routes.push(held);
         }
         s.rules.extend(rules.iter().map(HeldRule::build));
         Ok(s)
@@ -246,7 +292,9 @@ mod tests {
         gone.metric = Some(8);
         assert!(!held.matches(&gone));
         let bad = parse_route("10.0.0.0/8 dev eth9", 1).unwrap();
-        assert!(HeldRoute::build(&bad, &index).unwrap_err().contains("eth9"));
+        let err = HeldRoute::build(&bad, &index).unwrap_err();
+        assert_eq!(err.interface, "eth9");
+        assert!(err.to_string().contains("interface eth9 does not exist"));
         let b = parse_route("blackhole 10.1.0.0/16 scope host", 1).unwrap();
         let held = HeldRoute::build(&b, &index).unwrap();
         assert!(!held.track, "no dev: not tracked");

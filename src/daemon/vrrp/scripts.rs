@@ -15,8 +15,9 @@ use mio::{Interest, Registry};
 use crate::config::Notify;
 use crate::io::child::{ChildProcess, ScriptSpec};
 use crate::io::event_loop::Source;
+use crate::io::user::UserError;
 use crate::limits::MAX_NOTIFY_QUEUE;
-use crate::script::{split_command_line, ChildEnd};
+use crate::script::{split_command_line, BadCommandLine, ChildEnd};
 use crate::vrrp::instance::NotifyState;
 use crate::vrrp::track::{ScriptFilter, TrackStatus};
 
@@ -31,11 +32,63 @@ pub const CHILD_SLOT_RETRY: Duration = Duration::from_millis(50);
 /// A command line split into words at setup.
 pub type Argv = Vec<OsString>;
 
+/// Why a script, a notify command or the script user cannot be used.
+#[derive(Debug)]
+pub enum ScriptError {
+    /// The command line does not split into words.
+    Syntax {
+        /// The key it came from (`vrrp_instance NAME: notify_master`).
+        what: String,
+        /// Why.
+        source: BadCommandLine,
+    },
+    /// `enable_script_security` refuses it.
+    Insecure {
+        /// The owner (`vrrp_script NAME`, `vrrp_instance NAME`).
+        what: String,
+        /// The notify key (`notify_master`), for a notify command.
+        key: Option<&'static str>,
+        /// Why: the file or directory at fault.
+        why: Insecure,
+    },
+    /// The script user (`script_user`, `user`) cannot be found.
+    User(UserError),
+}
+
+impl std::fmt::Display for ScriptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ScriptError::Syntax { what, source } => write!(f, "{what}: {source}"),
+            ScriptError::Insecure { what, key, why } => {
+                write!(f, "{what}: enable_script_security: ")?;
+                if let Some(key) = key {
+                    write!(f, "{key}: ")?;
+                }
+                write!(f, "{why}")
+            }
+            ScriptError::User(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ScriptError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ScriptError::Syntax { source, .. } => Some(source),
+            ScriptError::Insecure { why, .. } => Some(why),
+            ScriptError::User(e) => Some(e),
+        }
+    }
+}
+
 /// Splits a configured command line; the error names the key.
-pub fn split(line: &str, what: &str) -> Result<Argv, String> {
+pub fn split(line: &str, what: &str) -> Result<Argv, ScriptError> {
     split_command_line(line)
         .map(|w| w.into_iter().map(OsString::from).collect())
-        .map_err(|e| format!("{what}: {e}"))
+        .map_err(|source| ScriptError::Syntax {
+            what: what.to_owned(),
+            source,
+        })
 }
 
 /// Finds the program of a command line: as given when it has a `/`, else in `PATH`.
@@ -51,44 +104,95 @@ fn resolve_program(program: &OsStr) -> Option<PathBuf> {
         .find(|c| c.is_file())
 }
 
+/// Why `enable_script_security` refuses a program.
+#[derive(Debug)]
+pub enum Insecure {
+    /// Not found (in `PATH`).
+    NotFound(OsString),
+    /// The program or a directory above it cannot be examined.
+    Unreadable {
+        /// What.
+        path: PathBuf,
+        /// Why.
+        err: io::Error,
+    },
+    /// It belongs to another user than root or the script user.
+    Owner {
+        /// What.
+        path: PathBuf,
+        /// Its owner.
+        uid: u32,
+    },
+    /// Group or others may write it.
+    Writable {
+        /// What.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+}
+
+impl std::fmt::Display for Insecure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Insecure::NotFound(p) => write!(f, "{} not found", p.to_string_lossy()),
+            Insecure::Unreadable { path, err } => write!(f, "{}: {err}", path.display()),
+            Insecure::Owner { path, uid } => {
+                write!(f, "{} belongs to uid {uid}, not root", path.display())
+            }
+            Insecure::Writable { path, mode } => write!(
+                f,
+                "{} is writable by group or others (mode {mode:o})",
+                path.display()
+            ),
+        }
+    }
+}
+
+impl std::error::Error for Insecure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Insecure::Unreadable { err, .. } => Some(err),
+            _ => None,
+        }
+    }
+}
+
 /// `enable_script_security`: why running `argv[0]` as uid `runs_as` is unsafe,
 /// or `None` when it is safe. The program and every directory above it must
 /// belong to root (or to the script user) and must not be writable by group or
 /// others; a sticky directory (like /tmp) is allowed when what is in it
 /// belongs to root or the script user, since nobody else can replace it.
-pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<String> {
+pub fn insecure_reason(argv: &[OsString], runs_as: u32) -> Option<Insecure> {
     use std::os::unix::fs::MetadataExt;
     let program = argv.first()?;
     let Some(found) = resolve_program(program) else {
-        return Some(format!("{} not found", program.to_string_lossy()));
+        return Some(Insecure::NotFound(program.clone()));
     };
     let path = match crate::io::files::canonicalize(&found) {
         Ok(p) => p,
-        Err(e) => return Some(format!("{}: {e}", found.display())),
+        Err(err) => return Some(Insecure::Unreadable { path: found, err }),
     };
     let trusted = |uid: u32| uid == 0 || uid == runs_as;
     let mut child_uid: Option<u32> = None;
     for part in path.ancestors() {
         let meta = match crate::io::files::metadata(part) {
             Ok(m) => m,
-            Err(e) => return Some(format!("{}: {e}", part.display())),
+            Err(err) => {
+                let path = part.to_path_buf();
+                return Some(Insecure::Unreadable { path, err });
+            }
         };
         if !trusted(meta.uid()) {
-            return Some(format!(
-                "{} belongs to uid {}, not root",
-                part.display(),
-                meta.uid()
-            ));
+            let (path, uid) = (part.to_path_buf(), meta.uid());
+            return Some(Insecure::Owner { path, uid });
         }
         let writable = meta.mode() & 0o022 != 0;
         let sticky_ok =
             meta.is_dir() && meta.mode() & 0o1000 != 0 && child_uid.is_some_and(trusted);
         if writable && !sticky_ok {
-            return Some(format!(
-                "{} is writable by group or others (mode {:o})",
-                part.display(),
-                meta.mode() & 0o7777
-            ));
+            let (path, mode) = (part.to_path_buf(), meta.mode() & 0o7777);
+            return Some(Insecure::Writable { path, mode });
         }
         child_uid = Some(meta.uid());
     }
@@ -107,7 +211,7 @@ pub struct NotifyCommands {
 
 impl NotifyCommands {
     /// Splits the configured lines; `owner` names the section in errors.
-    pub fn new(notify: &Notify, owner: &str) -> Result<NotifyCommands, String> {
+    pub fn new(notify: &Notify, owner: &str) -> Result<NotifyCommands, ScriptError> {
         let one = |line: &Option<crate::config::PathText>, key: &str| {
             line.as_ref()
                 .map(|l| split(l.as_str(), &format!("{owner}: {key}")))
@@ -122,8 +226,8 @@ impl NotifyCommands {
         })
     }
 
-    /// `enable_script_security`: the first unsafe command, with the reason.
-    pub fn insecure(&self, runs_as: u32) -> Option<String> {
+    /// `enable_script_security`: the first unsafe command (its key), with the reason.
+    pub fn insecure(&self, runs_as: u32) -> Option<(&'static str, Insecure)> {
         [
             (&self.master, "notify_master"),
             (&self.backup, "notify_backup"),
@@ -135,7 +239,7 @@ impl NotifyCommands {
         .find_map(|(argv, key)| {
             argv.as_ref()
                 .and_then(|a| insecure_reason(a, runs_as))
-                .map(|why| format!("{key}: {why}"))
+                .map(|why| (key, why))
         })
     }
 
@@ -247,6 +351,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// Drops what is queued and kills what runs (at the end of a stop that
+    /// waited long enough).
+    pub fn abandon(&mut self) {
+        self.queue.clear();
+        self.running = None;
+    }
+
     /// A notifier with nothing queued.
     pub fn new(label: String, commands: NotifyCommands) -> Notifier {
         Notifier {
@@ -718,6 +829,7 @@ mod tests {
         assert_eq!(got, vec![os(&["/bin/g", "x", "GROUP", "G", "FAULT", "0"])]);
         n.stop = Some("/bin/x 'unterminated".try_into().unwrap());
         let err = NotifyCommands::new(&n, "vrrp_instance VI_1").unwrap_err();
+        let err = err.to_string();
         assert!(err.contains("vrrp_instance VI_1: notify_stop"), "{err}");
     }
 
@@ -789,21 +901,22 @@ mod tests {
             m.uid()
         });
         if me.ok() == Some(0) {
-            assert_eq!(insecure_reason(&argv, 0), None);
-            assert_eq!(insecure_reason(&[OsString::from("sh")], 0), None);
+            assert!(insecure_reason(&argv, 0).is_none());
+            assert!(insecure_reason(&[OsString::from("sh")], 0).is_none());
         }
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let why = insecure_reason(&argv, 0).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap().to_string();
         assert!(why.contains("writable by group or others"), "{why}");
         std::fs::set_permissions(&prog, std::fs::Permissions::from_mode(0o755)).unwrap();
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let why = insecure_reason(&argv, 0).unwrap();
+        let why = insecure_reason(&argv, 0).unwrap().to_string();
         assert!(
             why.contains(&format!("{} is writable", dir.display())),
             "{why}"
         );
         assert!(insecure_reason(&[OsString::from("no-such-program-x")], 0)
             .unwrap()
+            .to_string()
             .contains("not found"));
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -872,22 +985,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
-    #[test]
-    fn script_runs_and_filters_with_fall() {
-        let argv = os(&["/bin/sh", "-c", "exit 1"]);
-        let mut s = TrackedScript::new(
+    /// A `vrrp_script` run every 10 ms, 5 s timeout.
+    fn fast_script(argv: Argv, rise: u32, fall: u32, init_fail: bool) -> TrackedScript {
+        TrackedScript::new(
             "chk".into(),
             argv,
             None,
             Duration::from_millis(10),
             Duration::from_secs(5),
-            1,
-            2,
-            false,
-        );
-        s.subscribers.push((0, 0));
-        let t0 = Instant::now();
-        s.start(t0);
+            rise,
+            fall,
+            init_fail,
+        )
+    }
+
+    /// Runs `s` three times (10 s at most); the status changes, with the run
+    /// count at each.
+    fn three_runs(s: &mut TrackedScript) -> Vec<(u64, TrackStatus)> {
         let mut changes = Vec::new();
         let limit = Instant::now() + Duration::from_secs(10);
         while s.runs < 3 && Instant::now() < limit {
@@ -896,6 +1010,17 @@ mod tests {
             }
             std::thread::sleep(Duration::from_millis(5));
         }
+        changes
+    }
+
+    #[test]
+    fn script_runs_and_filters_with_fall() {
+        let argv = os(&["/bin/sh", "-c", "exit 1"]);
+        let mut s = fast_script(argv, 1, 2, false);
+        s.subscribers.push((0, 0));
+        let t0 = Instant::now();
+        s.start(t0);
+        let changes = three_runs(&mut s);
         // Down only after the second failure (fall 2).
         assert_eq!(changes, vec![(2, TrackStatus::Down)]);
         assert_eq!(s.last, Some(ChildEnd::Exited(1)));
@@ -904,27 +1029,11 @@ mod tests {
     #[test]
     fn init_fail_starts_down_and_needs_rise_successes() {
         let argv = os(&["/bin/sh", "-c", "exit 0"]);
-        let mut s = TrackedScript::new(
-            "chk".into(),
-            argv,
-            None,
-            Duration::from_millis(10),
-            Duration::from_secs(5),
-            2,
-            1,
-            true,
-        );
+        let mut s = fast_script(argv, 2, 1, true);
         assert_eq!(s.status(), TrackStatus::Down);
         s.subscribers.push((0, 0));
         s.start(Instant::now());
-        let mut changes = Vec::new();
-        let limit = Instant::now() + Duration::from_secs(10);
-        while s.runs < 3 && Instant::now() < limit {
-            if let Some(c) = s.on_event(Instant::now(), None, 0) {
-                changes.push((s.runs, c));
-            }
-            std::thread::sleep(Duration::from_millis(5));
-        }
+        let changes = three_runs(&mut s);
         // Up only after the second success (rise 2), as keepalived's result 0.
         assert_eq!(changes, vec![(2, TrackStatus::Up)]);
     }

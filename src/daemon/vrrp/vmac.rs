@@ -116,11 +116,88 @@ pub struct Vmacs {
     rp_filter_checked: bool,
 }
 
-fn failed(instance: &str, interface: &str, what: &str, e: impl std::fmt::Display) -> SetupError {
-    SetupError::Params {
-        instance: instance.to_owned(),
-        reason: format!("use_vmac: {what} on {interface}: {e}"),
+/// Why a step of making a VMAC failed.
+#[derive(Debug)]
+pub enum VmacFailure {
+    /// The kernel refused a request.
+    Netlink(NetlinkError),
+    /// The kernel cannot make a macvlan.
+    NoMacvlan(NetlinkError),
+    /// Every default name is taken.
+    NoFreeName,
+    /// The link was gone right after it was made.
+    Vanished,
+}
+
+impl std::fmt::Display for VmacFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            VmacFailure::Netlink(e) => write!(f, "{e}"),
+            VmacFailure::NoMacvlan(e) => {
+                write!(f, "{e} (the kernel has no macvlan support: module macvlan)")
+            }
+            VmacFailure::NoFreeName => f.write_str("no free name"),
+            VmacFailure::Vanished => f.write_str("gone right after it was made"),
+        }
     }
+}
+
+impl std::error::Error for VmacFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            VmacFailure::Netlink(e) | VmacFailure::NoMacvlan(e) => Some(e),
+            VmacFailure::NoFreeName | VmacFailure::Vanished => None,
+        }
+    }
+}
+
+impl From<NetlinkError> for VmacFailure {
+    fn from(e: NetlinkError) -> VmacFailure {
+        VmacFailure::Netlink(e)
+    }
+}
+
+/// A step of making the VMAC of an instance failed.
+#[derive(Debug)]
+pub struct VmacError {
+    /// Instance name.
+    pub instance: String,
+    /// The instance's interface.
+    pub interface: String,
+    /// The step (`creating VMAC vrrp.51`).
+    pub step: String,
+    /// Why.
+    pub source: VmacFailure,
+}
+
+impl std::fmt::Display for VmacError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "vrrp_instance {}: use_vmac: {} on {}: {}",
+            self.instance, self.step, self.interface, self.source
+        )
+    }
+}
+
+impl std::error::Error for VmacError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.source)
+    }
+}
+
+fn failed(
+    instance: &str,
+    interface: &str,
+    step: &str,
+    source: impl Into<VmacFailure>,
+) -> SetupError {
+    SetupError::Vmac(Box::new(VmacError {
+        instance: instance.to_owned(),
+        interface: interface.to_owned(),
+        step: step.to_owned(),
+        source: source.into(),
+    }))
 }
 
 /// `00:00:5e:00:01:33`.
@@ -240,95 +317,146 @@ impl Vmacs {
         let mut links: Vec<Link> = Vec::new();
         rtnl.links(|l| links.push(l))
             .map_err(|e| failed(instance, base, "listing links", e))?;
-        let taken = |name: &str| self.links.iter().any(|l| l.name == name);
-        // A private macvlan on the same interface with the right MAC is reused.
-        let found = links.iter().find(|l| {
+        let link = match self.reusable(want, mac, &links) {
+            Some(link) => link,
+            None => self.make(rtnl, want, mac, &links)?,
+        };
+        self.links.push(link.clone());
+        self.configure(rtnl, want, link, &links)
+    }
+
+    /// A private macvlan on the same interface with the right MAC, reused.
+    fn reusable(&self, want: &VmacRequest<'_>, mac: [u8; 6], links: &[Link]) -> Option<VmacLink> {
+        let (instance, base) = (want.instance, want.base.name.as_str());
+        let l = links.iter().find(|l| {
             l.lower == Some(want.base.index)
                 && l.macvlan_mode == Some(MACVLAN_MODE_PRIVATE)
                 && l.mac == Some(mac)
-                && !taken(&l.name)
-        });
-        let link = if let Some(l) = found {
-            if want.name.is_some_and(|n| n != l.name.as_str()) {
-                info!(
-                    "vrrp_instance {instance}: vmac name mismatch {} <=> {}; using {}, as keepalived does",
-                    want.name.unwrap_or_default(),
-                    l.name,
-                    l.name
-                );
-            }
+                && !self.taken(&l.name)
+        })?;
+        if want.name.is_some_and(|n| n != l.name.as_str()) {
             info!(
-                "vrrp_instance {instance}: reusing VMAC {} on {base}",
+                "vrrp_instance {instance}: vmac name mismatch {} <=> {}; using {}, as keepalived does",
+                want.name.unwrap_or_default(),
+                l.name,
                 l.name
             );
-            VmacLink {
-                name: l.name.to_string(),
-                ifindex: l.ifindex,
-                mac,
-                link_local: None,
-            }
-        } else {
-            let mut name = want.name.map(str::to_owned);
-            if let Some(n) = &name {
-                match links.iter().find(|l| l.name == n.as_str()) {
-                    Some(l) if l.macvlan_mode.is_some() && l.lower == Some(want.base.index) => {
-                        info!("vrrp_instance {instance}: VMAC {n} exists with another MAC or mode; updating it");
-                        rtnl.update_macvlan(l.ifindex, mac).map_err(|e| {
-                            failed(instance, base, &format!("updating VMAC {n}"), e)
-                        })?;
-                    }
-                    Some(l) if l.macvlan_mode.is_some() => {
-                        info!("vrrp_instance {instance}: removing old VMAC {n}: it is on another interface");
-                        rtnl.del_link(l.ifindex).map_err(|e| {
-                            failed(instance, base, &format!("removing VMAC {n}"), e)
-                        })?;
-                        Self::create(rtnl, instance, want.base, n, mac)?;
-                    }
-                    Some(_) => {
-                        warn!("vrrp_instance {instance}: use_vmac {n}: an interface of that name exists and is no macvlan; using the default name, as keepalived does");
-                        name = None;
-                    }
-                    None => Self::create(rtnl, instance, want.base, n, mac)?,
-                }
-            }
-            let name = match name {
-                Some(n) => n,
-                None => {
-                    let n = default_name(want.vrid, want.ipv6, |candidate| {
-                        !taken(candidate)
-                            && !want.reserved.contains(&candidate)
-                            && !links.iter().any(|l| l.name == candidate)
-                    })
-                    .ok_or_else(|| failed(instance, base, "naming the VMAC", "no free name"))?;
-                    Self::create(rtnl, instance, want.base, &n, mac)?;
-                    n
-                }
-            };
-            let ifindex = rtnl
-                .link(&name)
-                .map_err(|e| failed(instance, base, &format!("looking up VMAC {name}"), e))?
-                .map(|l| l.ifindex)
+        }
+        info!(
+            "vrrp_instance {instance}: reusing VMAC {} on {base}",
+            l.name
+        );
+        Some(VmacLink {
+            name: l.name.to_string(),
+            ifindex: l.ifindex,
+            mac,
+            link_local: None,
+        })
+    }
+
+    /// Whether lvsd already uses a VMAC of that name.
+    fn taken(&self, name: &str) -> bool {
+        self.links.iter().any(|l| l.name == name)
+    }
+
+    /// Makes the VMAC: under its configured name (updating or replacing a
+    /// macvlan of that name), else under the first free default name.
+    fn make(
+        &self,
+        rtnl: &mut Rtnl,
+        want: &VmacRequest<'_>,
+        mac: [u8; 6],
+        links: &[Link],
+    ) -> Result<VmacLink, SetupError> {
+        let (instance, base) = (want.instance, want.base.name.as_str());
+        let name = match self.make_named(rtnl, want, mac, links)? {
+            Some(n) => n,
+            None => {
+                let n = default_name(want.vrid, want.ipv6, |candidate| {
+                    !self.taken(candidate)
+                        && !want.reserved.contains(&candidate)
+                        && !links.iter().any(|l| l.name == candidate)
+                })
                 .ok_or_else(|| {
-                    failed(
-                        instance,
-                        base,
-                        &format!("VMAC {name}"),
-                        "gone right after it was made",
-                    )
+                    failed(instance, base, "naming the VMAC", VmacFailure::NoFreeName)
                 })?;
-            VmacLink {
-                name,
-                ifindex,
-                mac,
-                link_local: None,
+                Self::create(rtnl, instance, want.base, &n, mac)?;
+                n
             }
         };
-        self.links.push(link.clone());
-        // keepalived sets these only on a VMAC it creates or updates; lvsd
-        // also on one it reuses (one made by hand has none of them).
+        let ifindex = rtnl
+            .link(&name)
+            .map_err(|e| failed(instance, base, &format!("looking up VMAC {name}"), e))?
+            .map(|l| l.ifindex)
+            .ok_or_else(|| {
+                failed(
+                    instance,
+                    base,
+                    &format!("VMAC {name}"),
+                    VmacFailure::Vanished,
+                )
+            })?;
+        Ok(VmacLink {
+            name,
+            ifindex,
+            mac,
+            link_local: None,
+        })
+    }
+
+    /// `use_vmac NAME`: the link of that name made or brought to the VRRP
+    /// MAC; None when there is no name, or an interface that is no macvlan
+    /// has it (then the default name is used, as keepalived does).
+    fn make_named(
+        &self,
+        rtnl: &mut Rtnl,
+        want: &VmacRequest<'_>,
+        mac: [u8; 6],
+        links: &[Link],
+    ) -> Result<Option<String>, SetupError> {
+        let (instance, base) = (want.instance, want.base.name.as_str());
+        let Some(n) = want.name else {
+            return Ok(None);
+        };
+        match links.iter().find(|l| l.name == n) {
+            Some(l) if l.macvlan_mode.is_some() && l.lower == Some(want.base.index) => {
+                info!("vrrp_instance {instance}: VMAC {n} exists with another MAC or mode; updating it");
+                rtnl.update_macvlan(l.ifindex, mac)
+                    .map_err(|e| failed(instance, base, &format!("updating VMAC {n}"), e))?;
+            }
+            Some(l) if l.macvlan_mode.is_some() => {
+                info!(
+                    "vrrp_instance {instance}: removing old VMAC {n}: it is on another interface"
+                );
+                rtnl.del_link(l.ifindex)
+                    .map_err(|e| failed(instance, base, &format!("removing VMAC {n}"), e))?;
+                Self::create(rtnl, instance, want.base, n, mac)?;
+            }
+            Some(_) => {
+                warn!("vrrp_instance {instance}: use_vmac {n}: an interface of that name exists and is no macvlan; using the default name, as keepalived does");
+                return Ok(None);
+            }
+            None => Self::create(rtnl, instance, want.base, n, mac)?,
+        }
+        Ok(Some(n.to_owned()))
+    }
+
+    /// keepalived's settings on the VMAC (IPv4), IPv6 on or off, no
+    /// generated link-local address; then up, with the link-local address
+    /// IPv6 adverts leave from. keepalived sets these only on a VMAC it
+    /// creates or updates; lvsd also on one it reuses (one made by hand has
+    /// none of them).
+    fn configure(
+        &mut self,
+        rtnl: &mut Rtnl,
+        want: &VmacRequest<'_>,
+        mut link: VmacLink,
+        links: &[Link],
+    ) -> Result<VmacLink, SetupError> {
+        let (instance, base) = (want.instance, want.base.name.as_str());
         if !want.ipv6 {
-            self.clear_rp_filter(rtnl, &links);
-            self.set_parameters(rtnl, instance, want.base, &link, &links)?;
+            self.clear_rp_filter(rtnl, links);
+            self.set_parameters(rtnl, instance, want.base, &link, links)?;
         }
         if let Err(e) = sysctl::write_conf(
             "ipv6",
@@ -349,7 +477,6 @@ impl Vmacs {
         }
         rtnl.set_link_up(link.ifindex, true)
             .map_err(|e| failed(instance, base, &format!("setting VMAC {} up", link.name), e))?;
-        let mut link = link;
         if let Some(addr) = want.link_local {
             let mut a = IfAddr::host(link.ifindex, IpAddr::V6(addr));
             a.prefix_len = 64;
@@ -377,18 +504,13 @@ impl Vmacs {
         mac: [u8; 6],
     ) -> Result<(), SetupError> {
         rtnl.new_macvlan(name, base.index, mac).map_err(|e| {
-            let hint = match &e {
+            let why = match &e {
                 NetlinkError::Kernel { errno, .. } if *errno == libc::EOPNOTSUPP => {
-                    " (the kernel has no macvlan support: module macvlan)"
+                    VmacFailure::NoMacvlan(e)
                 }
-                _ => "",
+                _ => VmacFailure::Netlink(e),
             };
-            failed(
-                instance,
-                &base.name,
-                &format!("creating VMAC {name}"),
-                format!("{e}{hint}"),
-            )
+            failed(instance, &base.name, &format!("creating VMAC {name}"), why)
         })?;
         info!(
             "vrrp_instance {instance}: created VMAC {name} on {} with MAC {}",
@@ -586,6 +708,39 @@ impl Drop for Vmacs {
 #[allow(clippy::disallowed_methods)] // tests may read the clock and files
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_step_names_instance_interface_step_and_cause() {
+        use std::error::Error;
+        let kernel = NetlinkError::Kernel {
+            errno: libc::EOPNOTSUPP,
+            message: None,
+        };
+        let e = failed(
+            "VI_1",
+            "eth0",
+            "creating VMAC vrrp.51",
+            VmacFailure::NoMacvlan(kernel),
+        );
+        let text = e.to_string();
+        assert!(
+            text.starts_with("vrrp_instance VI_1: use_vmac: creating VMAC vrrp.51 on eth0: "),
+            "{text}"
+        );
+        assert!(
+            text.ends_with(" (the kernel has no macvlan support: module macvlan)"),
+            "{text}"
+        );
+        // The chain reaches the kernel's answer: SetupError -> VmacError ->
+        // VmacFailure -> NetlinkError.
+        let failure = e.source().and_then(Error::source).expect("a VmacFailure");
+        assert!(failure.source().is_some_and(|k| k.is::<NetlinkError>()));
+        let named = failed("VI_2", "eth1", "naming the VMAC", VmacFailure::NoFreeName);
+        assert_eq!(
+            named.to_string(),
+            "vrrp_instance VI_2: use_vmac: naming the VMAC on eth1: no free name"
+        );
+    }
 
     #[test]
     fn default_names_follow_keepalived() {
