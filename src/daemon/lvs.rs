@@ -1,7 +1,8 @@
 //! IPVS wiring: the desired table from the configuration and health, the
 //! reconcile against the kernel (at start, every `reconcile_interval`, and
 //! after every health change), the connection-sync daemon that follows its
-//! VRRP instance, and the `ipvsadm -Ln` view for `lvsd status`.
+//! VRRP instance: keeping the kernel's IPVS state true to config and health.
+//! The status view of the table (`ipvsadm -Ln` order) is in `lvs/model.rs`.
 
 use std::time::{Duration, Instant};
 
