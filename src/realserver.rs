@@ -26,20 +26,70 @@ const LABEL: &str = "lo:lvsd";
 pub enum RealserverError {
     /// The outward device does not exist.
     NoDevice(String),
-    /// A netlink request failed.
-    Netlink(String),
-    /// A sysctl or the state file could not be read or written.
-    Io(String),
+    /// A netlink request failed: what was asked, and the kernel's answer.
+    Netlink {
+        what: String,
+        source: crate::io::netlink::NetlinkError,
+    },
+    /// The state file could not be read or written.
+    File {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The state file is not what `up` writes.
+    BadState { path: PathBuf, source: StateError },
+    /// A sysctl could not be read or written (the error names its /proc/sys path).
+    Sysctl(std::io::Error),
 }
 
 impl fmt::Display for RealserverError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RealserverError::NoDevice(d) => write!(f, "--dev {d}: no such interface"),
-            RealserverError::Netlink(s) | RealserverError::Io(s) => f.write_str(s),
+            RealserverError::Netlink { what, source } => write!(f, "{what}: {source}"),
+            RealserverError::File { path, source } => write!(f, "{}: {source}", path.display()),
+            RealserverError::BadState { path, source } => {
+                write!(f, "{}: {source}", path.display())
+            }
+            RealserverError::Sysctl(e) => write!(f, "{e}"),
         }
     }
 }
+
+impl std::error::Error for RealserverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            RealserverError::NoDevice(_) => None,
+            RealserverError::Netlink { source, .. } => Some(source),
+            RealserverError::File { source, .. } => Some(source),
+            RealserverError::BadState { source, .. } => Some(source),
+            RealserverError::Sysctl(e) => Some(e),
+        }
+    }
+}
+
+/// A line of the state file that `up` would not have written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateError {
+    /// Line number, from 1.
+    pub line: usize,
+    /// The line's text.
+    pub text: String,
+    /// True when the line is an `addr` line whose address does not parse.
+    pub bad_address: bool,
+}
+
+impl fmt::Display for StateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.bad_address {
+            write!(f, "line {}: bad address {:?}", self.line, self.text)
+        } else {
+            write!(f, "line {}: unrecognised {:?}", self.line, self.text)
+        }
+    }
+}
+
+impl std::error::Error for StateError {}
 
 /// What `up` changed, as recorded in the state file.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,19 +102,28 @@ pub struct State {
 
 impl State {
     /// Parses the state file; unknown or malformed lines are reported.
-    pub fn parse(text: &str) -> Result<State, String> {
+    pub fn parse(text: &str) -> Result<State, StateError> {
         let mut st = State::default();
         for (n, line) in text.lines().enumerate() {
             let mut words = line.split_whitespace();
             match (words.next(), words.next(), words.next(), words.next()) {
                 (None, ..) => {}
                 (Some(w), ..) if w.starts_with('#') => {}
-                (Some("addr"), Some(a), None, None) => st.added.push(
-                    a.parse()
-                        .map_err(|_| format!("line {}: bad address {a:?}", n + 1))?,
-                ),
+                (Some("addr"), Some(a), None, None) => {
+                    st.added.push(a.parse().map_err(|_| StateError {
+                        line: n + 1,
+                        text: a.to_owned(),
+                        bad_address: true,
+                    })?)
+                }
                 (Some("sysctl"), Some(k), Some(v), None) => st.sysctls.push((k.into(), v.into())),
-                _ => return Err(format!("line {}: unrecognised {line:?}", n + 1)),
+                _ => {
+                    return Err(StateError {
+                        line: n + 1,
+                        text: line.to_owned(),
+                        bad_address: false,
+                    })
+                }
             }
         }
         Ok(st)
@@ -111,7 +170,10 @@ fn vip_on_lo(lo: u32, vip: IpAddr) -> IfAddr {
 }
 
 fn netlink_err(what: &str) -> impl Fn(crate::io::netlink::NetlinkError) -> RealserverError + '_ {
-    move |e| RealserverError::Netlink(format!("{what}: {e}"))
+    move |source| RealserverError::Netlink {
+        what: what.to_owned(),
+        source,
+    }
 }
 
 fn lo_addresses(rtnl: &mut Rtnl, lo: u32) -> Result<Vec<IpAddr>, RealserverError> {
@@ -127,7 +189,10 @@ fn lo_addresses(rtnl: &mut Rtnl, lo: u32) -> Result<Vec<IpAddr>, RealserverError
 
 /// Runs `lvsd realserver`; returns the report to print.
 pub fn run(args: &RealserverArgs) -> Result<String, RealserverError> {
-    let mut rtnl = Rtnl::open().map_err(|e| RealserverError::Netlink(format!("rtnetlink: {e}")))?;
+    let mut rtnl = Rtnl::open().map_err(|e| RealserverError::Netlink {
+        what: "rtnetlink".to_owned(),
+        source: crate::io::netlink::NetlinkError::Io("socket", e),
+    })?;
     let lo = rtnl
         .ifindex("lo")
         .map_err(netlink_err("looking up lo"))?
@@ -159,15 +224,19 @@ pub fn run(args: &RealserverArgs) -> Result<String, RealserverError> {
 }
 
 fn io_err(path: &std::path::Path, e: std::io::Error) -> RealserverError {
-    RealserverError::Io(format!("{}: {e}", path.display()))
+    RealserverError::File {
+        path: path.to_owned(),
+        source: e,
+    }
 }
 
 /// What an earlier `up` changed; none when it never ran.
 fn load_state(path: &std::path::Path) -> Result<State, RealserverError> {
     match std::fs::read_to_string(path) {
-        Ok(text) => {
-            State::parse(&text).map_err(|e| RealserverError::Io(format!("{}: {e}", path.display())))
-        }
+        Ok(text) => State::parse(&text).map_err(|source| RealserverError::BadState {
+            path: path.to_owned(),
+            source,
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
         Err(e) => Err(io_err(path, e)),
     }
@@ -214,11 +283,11 @@ fn up(
         return Ok(());
     }
     for (name, want) in wanted_sysctls(args.dev.as_deref()) {
-        let had = sysctl::read(&name).map_err(|e| RealserverError::Io(e.to_string()))?;
+        let had = sysctl::read(&name).map_err(RealserverError::Sysctl)?;
         if had == want {
             continue;
         }
-        sysctl::write(&name, want).map_err(|e| RealserverError::Io(e.to_string()))?;
+        sysctl::write(&name, want).map_err(RealserverError::Sysctl)?;
         if !state.sysctls.iter().any(|(k, _)| *k == name) {
             state.sysctls.push((name.clone(), had.clone()));
         }
@@ -248,7 +317,7 @@ fn down(
     }
     if state.added.is_empty() {
         for (name, had) in &state.sysctls {
-            sysctl::write(name, had).map_err(|e| RealserverError::Io(e.to_string()))?;
+            sysctl::write(name, had).map_err(RealserverError::Sysctl)?;
             let _ = writeln!(report, "{name} = {had} (restored)");
         }
         state.sysctls.clear();
@@ -294,12 +363,14 @@ mod tests {
             sysctls: vec![("net.ipv4.conf.lo.arp_ignore".into(), "0".into())],
         };
         assert_eq!(State::parse(&st.render()).unwrap(), st);
-        assert!(State::parse("addr notanip\n")
-            .unwrap_err()
-            .contains("line 1"));
-        assert!(State::parse("\n\nfrobnicate x\n")
-            .unwrap_err()
-            .contains("line 3"));
+        assert_eq!(
+            State::parse("addr notanip\n").unwrap_err().to_string(),
+            "line 1: bad address \"notanip\""
+        );
+        assert_eq!(
+            State::parse("\n\nfrobnicate x\n").unwrap_err().to_string(),
+            "line 3: unrecognised \"frobnicate x\""
+        );
     }
 
     #[test]
