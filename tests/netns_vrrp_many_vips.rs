@@ -145,6 +145,15 @@ fn interop(prefix: &str, net: u8, lvsd_is_master: bool) {
         || held(master, net) == (VIPS, 2),
         &ctx,
     );
+    // Under load the backup, started first, may become master before the
+    // master's first advert and give way to it: it must let go of everything,
+    // then stay empty.
+    wait_for(
+        "the backup lets go of everything",
+        10 * S,
+        || held(backup, net) == (0, 0),
+        &ctx,
+    );
     holds_for(
         "the backup holds nothing",
         3 * S,
