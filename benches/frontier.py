@@ -71,6 +71,8 @@ import tempfile
 import threading
 import time
 
+from benchlib import proc_stat, tcpdump_records
+
 TAG = os.environ.get("FRONTIER_TAG", f"lvfr{os.getpid()}")
 NS_LAN, NS_D1, NS_D2, NS_C, NS_RS = (f"{TAG}{s}" for s in ("lan", "d1", "d2", "c", "rs"))
 NAMESPACES = [NS_LAN, NS_D1, NS_D2, NS_C, NS_RS]
@@ -332,27 +334,16 @@ class Director:
             for pid in os.listdir("/proc"):
                 if not pid.isdigit():
                     continue
-                try:
-                    with open(f"/proc/{pid}/stat") as f:
-                        st = f.read()
-                except OSError:
+                stat = proc_stat(pid)
+                if stat is None:
                     continue
-                fields = st[st.rindex(")") + 2:].split()
-                if int(fields[1]) == self.proc.pid and "keepalived" in st[: st.rindex(")")]:
+                name, fields = stat
+                if int(fields[1]) == self.proc.pid and "keepalived" in name:
                     out.append(int(pid))
         return out
 
     def cpu_ticks(self):
-        total = 0
-        for pid in self.pids():
-            try:
-                with open(f"/proc/{pid}/stat") as f:
-                    st = f.read()
-            except OSError:
-                continue
-            fields = st[st.rindex(")") + 2:].split()
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-        return total
+        return sum(proc_ticks(pid) for pid in self.pids())
 
     def schedstat(self):
         """(ns on a CPU, ns runnable but waiting for one) of its processes."""
@@ -432,20 +423,12 @@ def parse_capture(path, t0, t1, t_fault):
     Returns the figures of the window [t0, t1) and of the takeover."""
     adverts = {ADDR[NS_D1]: [], ADDR[NS_D2]: []}
     garps = []
-    with open(path, errors="replace") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) < 3:
-                continue
-            try:
-                t = float(fields[0])
-            except ValueError:
-                continue
-            if "VRRP" in line and fields[2] in adverts:
-                m = re.search(r"prio (\d+)", line)
-                adverts[fields[2]].append((t, int(m.group(1)) if m else -1))
-            elif "ARP" in line and (f"tell {VIP}," in line or f"Reply {VIP} is-at" in line):
-                garps.append(t)
+    for t, src, line in tcpdump_records(path):
+        if "VRRP" in line and src in adverts:
+            m = re.search(r"prio (\d+)", line)
+            adverts[src].append((t, int(m.group(1)) if m else -1))
+        elif "ARP" in line and (f"tell {VIP}," in line or f"Reply {VIP} is-at" in line):
+            garps.append(t)
     m = [t for t, _ in adverts[ADDR[NS_D1]] if t0 <= t < t1]
     gaps = sorted((b - a) - ADVERT for a, b in zip(m, m[1:]))
     backup_in_window = [t for t, _ in adverts[ADDR[NS_D2]] if t0 <= t < t1]
@@ -534,12 +517,11 @@ def probe_report(ev_path):
 
 
 def proc_ticks(pid):
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            st = f.read()
-    except OSError:
+    """utime + stime of one process, in ticks (0 when it is gone)."""
+    stat = proc_stat(pid)
+    if stat is None:
         return 0
-    fields = st[st.rindex(")") + 2:].split()
+    fields = stat[1]
     return int(fields[11]) + int(fields[12])
 
 

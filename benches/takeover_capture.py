@@ -13,26 +13,20 @@ master's last advert to the new master's first; the bound is the protocol's
 """
 import sys
 
+from benchlib import tcpdump_records
+
 
 def measure(path, old, new, vip, ver, adv, prio, sig):
     last_old = first_new = garp = None
-    with open(path, errors="replace") as f:
-        for line in f:
-            fields = line.split()
-            if len(fields) < 3:
-                continue
-            try:
-                t = float(fields[0])
-            except ValueError:
-                continue
-            if "VRRP" in line and first_new is None:
-                if fields[2] == old:
-                    last_old = t
-                elif fields[2] == new:
-                    first_new = t
-            elif "ARP" in line and first_new is not None and garp is None:
-                if f"tell {vip}," in line:
-                    garp = t
+    for t, src, line in tcpdump_records(path):
+        if "VRRP" in line and first_new is None:
+            if src == old:
+                last_old = t
+            elif src == new:
+                first_new = t
+        elif "ARP" in line and first_new is not None and garp is None:
+            if f"tell {vip}," in line:
+                garp = t
     if first_new is None or last_old is None:
         return "fail"
     skew = (256 - prio) * adv / 256 if ver == 3 else (256 - prio) / 256
