@@ -75,8 +75,8 @@ impl std::error::Error for ReloadError {
             ReloadError::Config(e) => Some(e),
             ReloadError::Checks(e) => Some(e),
             ReloadError::Lvs(e) => Some(e),
-            // vrrp::SetupError is not a std::error::Error yet (daemon/vrrp.rs).
-            ReloadError::Command(_) | ReloadError::NeedsRestart { .. } => None,
+            ReloadError::Command(e) => Some(e),
+            ReloadError::NeedsRestart { .. } => None,
         }
     }
 }

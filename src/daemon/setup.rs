@@ -91,8 +91,8 @@ impl std::error::Error for DaemonError {
             DaemonError::Lvs(e) => Some(e),
             DaemonError::Checks(e) => Some(e),
             DaemonError::Announce(e) => Some(e),
-            // vrrp::SetupError is not a std::error::Error yet (daemon/vrrp.rs).
-            DaemonError::Vrrp(_) | DaemonError::NoSuchGroup { .. } => None,
+            DaemonError::Vrrp(e) => Some(e),
+            DaemonError::NoSuchGroup { .. } => None,
         }
     }
 }
