@@ -1,8 +1,55 @@
 //! Cross-checks of announce mode (`announce` in `[virtual_server]`,
 //! `announce_device` and `announce_maintenance` in `[global]`; docs/scale-out.md).
 
+use std::net::IpAddr;
+
 use super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::model::*;
+
+/// Announce settings that cannot work (on `announce` of a `[virtual_server]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnnounceError {
+    /// A fwmark service has no address to announce.
+    Fwmark,
+    /// Another virtual server on the same address has another announce group.
+    MixedGroups {
+        /// The other virtual server.
+        other: String,
+        /// The address.
+        address: IpAddr,
+        /// The other server's group (none when it is not announced).
+        group: Option<String>,
+    },
+    /// NAT needs the replies back through the same director.
+    Nat,
+    /// The address is also a VRRP address.
+    VrrpAddress {
+        /// The address.
+        address: IpAddr,
+        /// The instance holding it.
+        instance: String,
+    },
+}
+
+impl std::fmt::Display for AnnounceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AnnounceError::Fwmark => write!(f, "a fwmark service has no address to announce; announce the address services instead"),
+            AnnounceError::MixedGroups { other, address, group } => write!(
+                f,
+                "virtual_server {other} has the same address {address} with announce {}; every virtual server on an address must have the same announce group",
+                group.as_deref().unwrap_or("(none)")
+            ),
+            AnnounceError::Nat => write!(f, "lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN"),
+            AnnounceError::VrrpAddress { address, instance } => write!(
+                f,
+                "{address} is also a virtual_ipaddress of vrrp_instance {instance}; an address is either held by VRRP or announced"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for AnnounceError {}
 
 /// The TUN device lvsd creates when `announce_device` is not set.
 pub const DEFAULT_DEVICE: &str = "lvsd-anycast";
@@ -16,17 +63,15 @@ pub(crate) fn check(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     for (index, vs) in servers.iter().enumerate() {
-        let conflict = |message: String| {
-            ConfigError::new(origin, vs.line, ConfigErrorKind::Conflict(message))
+        let conflict = |error: AnnounceError| {
+            ConfigError::new(origin, vs.line, ConfigErrorKind::Announce(error))
                 .in_section(format!("virtual_server {}", vs.name))
                 .at_key("announce")
         };
         let address = match vs.service {
             Service::Address(a) => a.ip(),
             Service::Fwmark { .. } if vs.announce.is_some() => {
-                return Err(conflict(
-                    "a fwmark service has no address to announce; announce the address services instead".into(),
-                ));
+                return Err(conflict(AnnounceError::Fwmark));
             }
             Service::Fwmark { .. } => continue,
         };
@@ -45,19 +90,19 @@ pub(crate) fn check(
 fn same_group_per_address(
     servers: &[VirtualServer],
     index: usize,
-    address: std::net::IpAddr,
-) -> Result<(), String> {
+    address: IpAddr,
+) -> Result<(), AnnounceError> {
     let Some(vs) = servers.get(index) else {
         return Ok(());
     };
     match servers.iter().take(index).find(|o| {
         matches!(o.service, Service::Address(a) if a.ip() == address) && o.announce != vs.announce
     }) {
-        Some(other) => Err(format!(
-            "virtual_server {} has the same address {address} with announce {}; every virtual server on an address must have the same announce group",
-            other.name,
-            other.announce.as_deref().unwrap_or("(none)")
-        )),
+        Some(other) => Err(AnnounceError::MixedGroups {
+            other: other.name.to_string(),
+            address,
+            group: other.announce.as_ref().map(|g| g.to_string()),
+        }),
         None => Ok(()),
     }
 }
@@ -66,20 +111,20 @@ fn same_group_per_address(
 /// also be a VRRP address.
 fn announceable(
     vs: &VirtualServer,
-    address: std::net::IpAddr,
+    address: IpAddr,
     instances: &[VrrpInstance],
-) -> Result<(), String> {
+) -> Result<(), AnnounceError> {
     if vs.forward == ForwardMethod::Masq {
-        return Err("lb_kind NAT needs the replies back through the director that saw the request, which ECMP does not promise; use DR or TUN".into());
+        return Err(AnnounceError::Nat);
     }
     match instances
         .iter()
         .find(|i| i.virtual_ipaddresses.iter().any(|v| v.address == address))
     {
-        Some(instance) => Err(format!(
-            "{address} is also a virtual_ipaddress of vrrp_instance {}; an address is either held by VRRP or announced",
-            instance.name
-        )),
+        Some(instance) => Err(AnnounceError::VrrpAddress {
+            address,
+            instance: instance.name.to_string(),
+        }),
         None => Ok(()),
     }
 }

@@ -2,6 +2,10 @@
 
 use std::fmt;
 
+use super::announce::AnnounceError;
+use super::conflict::Conflict;
+use super::vs_group::MemberError;
+
 /// What went wrong, without the location (which [`ConfigError`] carries).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigErrorKind {
@@ -61,8 +65,29 @@ pub enum ConfigErrorKind {
         /// The closest known name, if any is close.
         suggestion: Option<String>,
     },
+    /// A `[virtual_server_group]` member that does not parse.
+    BadMember {
+        /// The value as written.
+        value: String,
+        /// Why it does not parse.
+        source: MemberError,
+    },
     /// Two settings that cannot hold together.
-    Conflict(String),
+    Conflict(Conflict),
+    /// Announce settings that cannot work.
+    Announce(AnnounceError),
+}
+
+impl ConfigErrorKind {
+    /// The value as written, for kinds that show it after the key.
+    fn value(&self) -> Option<&str> {
+        match self {
+            ConfigErrorKind::BadValue { value, .. } | ConfigErrorKind::BadMember { value, .. } => {
+                Some(value)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// A configuration error, located in the file.
@@ -117,7 +142,7 @@ impl fmt::Display for ConfigError {
         }
         if let Some(key) = &self.key {
             write!(f, " {key}")?;
-            if let ConfigErrorKind::BadValue { value, .. } = &*self.kind {
+            if let Some(value) = self.kind.value() {
                 write!(f, " = {value}")?;
             }
         }
@@ -175,12 +200,23 @@ impl fmt::Display for ConfigError {
                 }
                 Ok(())
             }
-            ConfigErrorKind::Conflict(message) => write!(f, "{message}"),
+            ConfigErrorKind::BadMember { source, .. } => write!(f, "{source}"),
+            ConfigErrorKind::Conflict(conflict) => write!(f, "{conflict}"),
+            ConfigErrorKind::Announce(error) => write!(f, "{error}"),
         }
     }
 }
 
-impl std::error::Error for ConfigError {}
+impl std::error::Error for ConfigError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match &*self.kind {
+            ConfigErrorKind::BadMember { source, .. } => Some(source),
+            ConfigErrorKind::Conflict(conflict) => Some(conflict),
+            ConfigErrorKind::Announce(error) => Some(error),
+            _ => None,
+        }
+    }
+}
 
 /// Something legal but probably unintended; returned with the [`Config`](super::Config).
 #[derive(Debug, Clone, PartialEq, Eq)]

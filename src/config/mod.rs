@@ -10,6 +10,8 @@
 
 /// Announce mode cross-checks (docs/scale-out.md).
 pub mod announce;
+/// Settings that cannot hold together.
+pub mod conflict;
 /// What a reload may change in place, and what needs a restart.
 pub mod diff;
 /// Errors and warnings with file:line.
@@ -33,6 +35,7 @@ mod summary;
 mod validate;
 pub mod vs_group;
 
+pub use conflict::{Conflict, StrictConflict};
 pub use error::{ConfigError, ConfigErrorKind, ConfigWarning};
 pub use model::*;
 pub use validate::probe_key;

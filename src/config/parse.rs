@@ -91,10 +91,7 @@ impl<'s, 'a> Reader<'s, 'a> {
     pub fn unread(&self, entry: &Entry<'_>) -> ConfigError {
         self.error(
             entry,
-            ConfigErrorKind::Conflict(
-                "declared in src/config/keys.rs but not read by this section's reader (an lvsd bug)"
-                    .into(),
-            ),
+            ConfigErrorKind::Conflict(super::conflict::Conflict::Unread),
         )
     }
 

@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use super::conflict::Conflict;
 use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
 use super::ini::Title;
 use super::model::*;
@@ -170,12 +171,14 @@ fn strict_mode(
     warnings: &mut Vec<ConfigWarning>,
 ) -> Result<(), ConfigError> {
     if instance.strict_mode {
-        if let Some((key, line, why)) = raw.strict_conflicts.first() {
-            return Err(
-                ConfigError::new(origin, *line, ConfigErrorKind::Conflict((*why).into()))
-                    .in_section(raw.title)
-                    .at_key(*key),
-            );
+        if let Some(&(line, why)) = raw.strict_conflicts.first() {
+            return Err(ConfigError::new(
+                origin,
+                line,
+                ConfigErrorKind::Conflict(Conflict::Strict(why)),
+            )
+            .in_section(raw.title)
+            .at_key(why.key()));
         }
         if let Some(std::net::IpAddr::V6(first)) =
             instance.virtual_ipaddresses.first().map(|v| v.address)
@@ -246,10 +249,9 @@ fn resolve_tracks(
             return Err(ConfigError::new(
                 origin,
                 t.line,
-                ConfigErrorKind::Conflict(format!(
-                    "track_process {} is listed twice (keepalived ignores the second)",
-                    t.name
-                )),
+                ConfigErrorKind::Conflict(Conflict::TrackProcessTwice {
+                    name: t.name.to_string(),
+                }),
             )
             .in_section(raw.title)
             .at_key("track_process"));
@@ -308,10 +310,12 @@ fn check_unique_vrids(
             return Err(ConfigError::new(
                 origin,
                 raw.vrid_line,
-                ConfigErrorKind::Conflict(format!(
-                    "virtual_router_id {} is already used on {} by [vrrp_instance {}] (line {})",
-                    a.virtual_router_id, a.interface, b.name, b.line
-                )),
+                ConfigErrorKind::Conflict(Conflict::VridInUse {
+                    vrid: a.virtual_router_id,
+                    interface: a.interface.to_string(),
+                    other: b.name.to_string(),
+                    line: b.line,
+                }),
             )
             .in_section(raw.title)
             .at_key("virtual_router_id"));
@@ -338,10 +342,11 @@ fn check_unique_vmacs(
             return Err(ConfigError::new(
                 origin,
                 raw.vmac_line,
-                ConfigErrorKind::Conflict(format!(
-                    "use_vmac {name} is already used by [vrrp_instance {}] (line {})",
-                    b.name, b.line
-                )),
+                ConfigErrorKind::Conflict(Conflict::VmacInUse {
+                    name: name.to_string(),
+                    other: b.name.to_string(),
+                    line: b.line,
+                }),
             )
             .in_section(raw.title)
             .at_key("use_vmac"));
@@ -412,10 +417,10 @@ fn group_members(
             return Err(ConfigError::new(
                 origin,
                 *line,
-                ConfigErrorKind::Conflict(format!(
-                    "{member} is already in [vrrp_sync_group {}]",
-                    other.group.name
-                )),
+                ConfigErrorKind::Conflict(Conflict::SyncGroupMember {
+                    member: member.to_string(),
+                    group: other.group.name.to_string(),
+                }),
             )
             .in_section(raw.title)
             .at_key("group"));
@@ -533,10 +538,10 @@ fn check_init_files(
                     return Err(ConfigError::new(
                         origin,
                         instance.line,
-                        ConfigErrorKind::Conflict(format!(
-                            "track_file {}: init_file differs from the one in [vrrp_instance {owner}]",
-                            t.path
-                        )),
+                        ConfigErrorKind::Conflict(Conflict::InitFileDiffers {
+                            path: t.path.to_string(),
+                            owner: owner.to_string(),
+                        }),
                     )
                     .in_section(raw.title)
                     .at_key("track_file"));
@@ -596,9 +601,8 @@ fn resolve_sync_daemon(
                 return Err(ConfigError::new(
                     origin,
                     raw.sync_daemon_line,
-                    ConfigErrorKind::Conflict(match &existing.instance {
-                        Some(i) => format!("the IPVS sync daemon already follows [vrrp_instance {i}]; only one is allowed"),
-                        None => "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed".into(),
+                    ConfigErrorKind::Conflict(Conflict::SyncDaemonTwice {
+                        instance: existing.instance.as_ref().map(|i| i.to_string()),
                     }),
                 )
                 .in_section(raw.title)
@@ -632,10 +636,10 @@ fn unique_virtual_servers(
             return Err(ConfigError::new(
                 origin,
                 raw.server.line,
-                ConfigErrorKind::Conflict(format!(
-                    "same service as [virtual_server {}] (line {})",
-                    other.name, other.line
-                )),
+                ConfigErrorKind::Conflict(Conflict::SameService {
+                    other: other.name.to_string(),
+                    line: other.line,
+                }),
             )
             .in_section(raw.title));
         }
@@ -753,7 +757,7 @@ fn attach_real_server(
         return Err(ConfigError::new(
             origin,
             raw.line,
-            ConfigErrorKind::BadSectionName("real server address family differs from the virtual server's (only TUN may mix families)"),
+            ConfigErrorKind::Conflict(Conflict::RealServerFamily),
         )
         .in_section(raw.title));
     }
@@ -761,10 +765,10 @@ fn attach_real_server(
         return Err(ConfigError::new(
             origin,
             raw.line,
-            ConfigErrorKind::Conflict(format!(
-                "{address} is already a real server of [virtual_server {}]",
-                vs.name
-            )),
+            ConfigErrorKind::Conflict(Conflict::RealServerTwice {
+                address,
+                server: vs.name.to_string(),
+            }),
         )
         .in_section(raw.title));
     }
@@ -895,9 +899,7 @@ fn refuse_port_zero(
     Err(ConfigError::new(
         origin,
         line,
-        ConfigErrorKind::Conflict(
-            "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed".into(),
-        ),
+        ConfigErrorKind::Conflict(Conflict::PortZeroCheck),
     )
     .in_section(title)
     .at_key("connect_port"))
@@ -1157,10 +1159,10 @@ fn expand_groups(
             return Err(ConfigError::new(
                 origin,
                 a.line,
-                ConfigErrorKind::Conflict(format!(
-                    "a group gives the same service as [virtual_server {}] (line {})",
-                    b.name, b.line
-                )),
+                ConfigErrorKind::Conflict(Conflict::GroupSameService {
+                    other: b.name.to_string(),
+                    line: b.line,
+                }),
             )
             .in_section(format!("virtual_server {}", a.name)));
         }
@@ -1377,15 +1379,14 @@ fn check_timer_capacity(origin: &str, servers: &[VirtualServer]) -> Result<(), C
                     return Err(ConfigError::new(
                         origin,
                         ch.line,
-                        ConfigErrorKind::Conflict(format!(
-                            "this checker is distinct probe number {} (each needs a timer): more than limits::MAX_CHECK_TIMERS ({} = limits::MAX_TIMERS {} less limits::RESERVED_TIMERS {} kept for VRRP); share checks between real servers or split the farm",
-                            seen.len(),
-                            limits::MAX_CHECK_TIMERS,
-                            limits::MAX_TIMERS,
-                            limits::RESERVED_TIMERS
-                        )),
+                        ConfigErrorKind::Conflict(Conflict::TooManyProbes { number: seen.len() }),
                     )
-                    .in_section(format!("{} {}/{}", ch.kind.keepalived_name().to_ascii_lowercase(), vs.name, rs.address)));
+                    .in_section(format!(
+                        "{} {}/{}",
+                        ch.kind.keepalived_name().to_ascii_lowercase(),
+                        vs.name,
+                        rs.address
+                    )));
                 }
             }
         }

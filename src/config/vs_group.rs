@@ -6,6 +6,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 
+use super::conflict::Conflict;
 use super::error::{ConfigError, ConfigErrorKind};
 use super::ini::{Section, Title};
 use super::model::{Service, VirtualServer};
@@ -75,34 +76,77 @@ pub(crate) struct RawVsGroup<'a> {
     pub members: Vec<(Member, usize)>,
 }
 
+/// Why a `[virtual_server_group]` member does not parse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberError {
+    /// Neither `IP[-LAST] PORT` nor `fwmark N`.
+    Shape,
+    /// `fwmark N` with N not in 1..=u32::MAX.
+    Fwmark(String),
+    /// A port that is not 0..=65535.
+    Port(String),
+    /// An address that is neither IPv4 nor IPv6.
+    Address(String),
+    /// An IPv4 range end that is not an octet.
+    V4End(String),
+    /// An IPv6 range end that is not a hex group.
+    V6End(String),
+    /// A range whose end is below its start.
+    Backwards(String),
+}
+
+impl std::fmt::Display for MemberError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            MemberError::Shape => write!(f, "must be `IP[-LAST] PORT` or `fwmark N`"),
+            MemberError::Fwmark(mark) => write!(f, "fwmark {mark}: must be 1..={}", u32::MAX),
+            MemberError::Port(port) => write!(f, "port {port}: must be 0..=65535"),
+            MemberError::Address(address) => {
+                write!(f, "{address}: not an IPv4 or IPv6 address")
+            }
+            MemberError::V4End(end) => {
+                write!(f, "range end {end}: must be the last octet, 0..=255")
+            }
+            MemberError::V6End(end) => {
+                write!(f, "range end {end}: must be the last group, hex 0..=ffff")
+            }
+            MemberError::Backwards(range) => {
+                write!(f, "range {range}: the end is below the start")
+            }
+        }
+    }
+}
+
+impl std::error::Error for MemberError {}
+
 /// Parses `IP[-LAST] PORT` or `fwmark N`.
-pub fn parse_member(text: &str) -> Result<Member, String> {
+pub fn parse_member(text: &str) -> Result<Member, MemberError> {
     let words: Vec<&str> = text.split_whitespace().collect();
     match words.as_slice() {
         ["fwmark", mark] => match mark.parse::<u32>() {
             Ok(m) if m >= 1 => Ok(Member::Fwmark(m)),
-            _ => Err(format!("fwmark {mark}: must be 1..={}", u32::MAX)),
+            _ => Err(MemberError::Fwmark(mark.to_string())),
         },
         [range, port] => {
             let port: u16 = port
                 .parse()
-                .map_err(|_| format!("port {port}: must be 0..=65535"))?;
+                .map_err(|_| MemberError::Port(port.to_string()))?;
             let (first, last) = parse_range(range)?;
             Ok(Member::Range { first, last, port })
         }
-        _ => Err("must be `IP[-LAST] PORT` or `fwmark N`".into()),
+        _ => Err(MemberError::Shape),
     }
 }
 
 /// `10.0.0.1-10` (last octet) or `2001:db8::1-ff` (last 16-bit group, hex).
-fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), String> {
+fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), MemberError> {
     let (address, end) = match text.rsplit_once('-') {
         Some((a, e)) => (a, Some(e)),
         None => (text, None),
     };
     let first: IpAddr = address
         .parse()
-        .map_err(|_| format!("{address}: not an IPv4 or IPv6 address"))?;
+        .map_err(|_| MemberError::Address(address.to_string()))?;
     let Some(end) = end else {
         return Ok((first, first));
     };
@@ -110,21 +154,21 @@ fn parse_range(text: &str) -> Result<(IpAddr, IpAddr), String> {
         IpAddr::V4(a) => {
             let n: u8 = end
                 .parse()
-                .map_err(|_| format!("range end {end}: must be the last octet, 0..=255"))?;
+                .map_err(|_| MemberError::V4End(end.to_string()))?;
             let mut o = a.octets();
             o[3] = n;
             IpAddr::V4(Ipv4Addr::from(o))
         }
         IpAddr::V6(a) => {
-            let n = u16::from_str_radix(end, 16)
-                .map_err(|_| format!("range end {end}: must be the last group, hex 0..=ffff"))?;
+            let n =
+                u16::from_str_radix(end, 16).map_err(|_| MemberError::V6End(end.to_string()))?;
             let mut s = a.segments();
             s[7] = n;
             IpAddr::V6(Ipv6Addr::from(s))
         }
     };
     if last < first {
-        return Err(format!("range {text}: the end is below the start"));
+        return Err(MemberError::Backwards(text.to_string()));
     }
     Ok((first, last))
 }
@@ -139,7 +183,15 @@ pub(crate) fn read_vs_group<'a>(
     let mut members = Vec::new();
     let mut services: u128 = 0;
     for (_, entry) in reader.entries() {
-        let member = parse_member(reader.text(entry)?).map_err(|e| reader.bad(entry, e))?;
+        let member = parse_member(reader.text(entry)?).map_err(|source| {
+            reader.error(
+                entry,
+                ConfigErrorKind::BadMember {
+                    value: entry.value.unwrap_or("").to_string(),
+                    source,
+                },
+            )
+        })?;
         services += member.count();
         if services > MAX_GROUP_SERVICES as u128 {
             return Err(reader.error(
@@ -167,7 +219,7 @@ pub(crate) fn read_vs_group<'a>(
         return Err(reader.error_at(
             line,
             Some("member"),
-            ConfigErrorKind::Conflict("all addresses of a group must be of one family".into()),
+            ConfigErrorKind::Conflict(Conflict::GroupFamilies),
         ));
     }
     Ok(RawVsGroup {
@@ -212,11 +264,10 @@ pub(crate) fn expand(
                     return Err(ConfigError::new(
                         origin,
                         *line,
-                        ConfigErrorKind::Conflict(format!(
-                            "[virtual_server {}] is {}: set its ip_family to the group's",
-                            server.name,
-                            if ipv6 { "inet6" } else { "inet" }
-                        )),
+                        ConfigErrorKind::Conflict(Conflict::GroupMemberFamily {
+                            server: server.name.to_string(),
+                            ipv6,
+                        }),
                     )
                     .in_section(group.title)
                     .at_key("member"));

@@ -359,8 +359,8 @@ pub enum SetupError {
     ScriptSecurity {
         /// The checker.
         checker: String,
-        /// What is unsafe about the program (the path named in it).
-        reason: String,
+        /// What is unsafe about the program (it names the path).
+        source: super::vrrp::scripts::Insecure,
     },
     /// A real server has more checkers than its health record holds.
     Checkers {
@@ -398,8 +398,8 @@ impl std::fmt::Display for SetupError {
                 path,
                 source,
             } => write!(f, "{checker}: misc_path {path:?}: {source}"),
-            SetupError::ScriptSecurity { checker, reason } => {
-                write!(f, "{checker}: misc_path: enable_script_security: {reason}")
+            SetupError::ScriptSecurity { checker, source } => {
+                write!(f, "{checker}: misc_path: enable_script_security: {source}")
             }
             SetupError::Checkers {
                 virtual_server,
@@ -423,7 +423,8 @@ impl std::error::Error for SetupError {
             SetupError::CaFile { source, .. } => Some(source),
             SetupError::MiscPath { source, .. } => Some(source),
             SetupError::Checkers { source, .. } => Some(source),
-            SetupError::ScriptSecurity { .. } | SetupError::Probes { .. } => None,
+            SetupError::ScriptSecurity { source, .. } => Some(source),
+            SetupError::Probes { .. } => None,
         }
     }
 }
@@ -589,7 +590,7 @@ impl<'c> ProbeBuild<'c> {
             {
                 return Err(SetupError::ScriptSecurity {
                     checker: label.to_owned(),
-                    reason: why.to_string(),
+                    source: why,
                 });
             }
         }

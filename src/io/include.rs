@@ -2,7 +2,7 @@
 //! file system here; the importer (config/) only asks.
 
 use crate::config::keepalived::text::glob_match;
-use crate::config::keepalived::IncludeSource;
+use crate::config::keepalived::{IncludeError, IncludeSource};
 
 /// Include source backed by the file system.
 pub struct Files;
@@ -13,7 +13,7 @@ const MAX_FILES: usize = 256;
 const MAX_BYTES: u64 = 4 << 20;
 
 impl IncludeSource for Files {
-    fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, String> {
+    fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, IncludeError> {
         let mut paths = vec![String::new()];
         let absolute = pattern.starts_with('/');
         for part in pattern.split('/').filter(|p| !p.is_empty()) {
@@ -46,7 +46,7 @@ impl IncludeSource for Files {
             }
             paths = next;
             if paths.len() > MAX_FILES {
-                return Err(format!("matches more than {MAX_FILES} paths"));
+                return Err(IncludeError::TooManyPaths { max: MAX_FILES });
             }
         }
         let mut files = Vec::new();
@@ -58,9 +58,15 @@ impl IncludeSource for Files {
                 continue;
             }
             if meta.len() > MAX_BYTES {
-                return Err(format!("{path} is larger than {MAX_BYTES} bytes"));
+                return Err(IncludeError::TooLarge {
+                    path,
+                    max: MAX_BYTES,
+                });
             }
-            let text = std::fs::read_to_string(&path).map_err(|e| format!("{path}: {e}"))?;
+            let text = match std::fs::read_to_string(&path) {
+                Ok(text) => text,
+                Err(source) => return Err(IncludeError::Read { path, source }),
+            };
             files.push((path, text));
         }
         Ok(files)

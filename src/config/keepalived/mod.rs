@@ -28,7 +28,7 @@ use writer::Writer;
 
 use crate::config::keys::{self, keepalived_words};
 
-pub use text::{IncludeSource, NoIncludes};
+pub use text::{IncludeError, IncludeSource, NoIncludes};
 
 /// A problem in keepalived.conf that stops the import.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -48,19 +48,67 @@ pub struct Text {
     pub notes: Vec<TextNote>,
 }
 
+/// Why an `include` pattern gave no files (reported as a note on its line).
+#[derive(Debug)]
+pub enum IncludeError {
+    /// This reader follows no includes ([`NoIncludes`]).
+    NotRead,
+    /// The pattern matches more paths than the source accepts.
+    TooManyPaths {
+        /// The most paths one include may match.
+        max: usize,
+    },
+    /// A matched file is larger than the source accepts.
+    TooLarge {
+        /// The file.
+        path: String,
+        /// The largest file accepted, in bytes.
+        max: u64,
+    },
+    /// A matched file could not be read.
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+impl std::fmt::Display for IncludeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IncludeError::NotRead => write!(f, "includes are not read here"),
+            IncludeError::TooManyPaths { max } => write!(f, "matches more than {max} paths"),
+            IncludeError::TooLarge { path, max } => {
+                write!(f, "{path} is larger than {max} bytes")
+            }
+            IncludeError::Read { path, source } => write!(f, "{path}: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for IncludeError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            IncludeError::Read { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
 /// Where `include` finds its files.
 pub trait IncludeSource {
     /// The files matching `pattern` (already made absolute against the including
     /// file's folder when relative), as (name, text) in name order.
-    fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, String>;
+    fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, IncludeError>;
 }
 
 /// An include source that has no files: every `include` is an error note.
 pub struct NoIncludes;
 
 impl IncludeSource for NoIncludes {
-    fn expand(&self, _pattern: &str) -> Result<Vec<(String, String)>, String> {
-        Err("includes are not read here".into())
+    fn expand(&self, _pattern: &str) -> Result<Vec<(String, String)>, IncludeError> {
+        Err(IncludeError::NotRead)
     }
 }
 
@@ -456,7 +504,7 @@ mod tests {
 
     struct Files;
     impl IncludeSource for Files {
-        fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, String> {
+        fn expand(&self, pattern: &str) -> Result<Vec<(String, String)>, IncludeError> {
             match pattern {
                 "/etc/keepalived/conf.d/*.conf" => Ok(vec![
                     (

@@ -4,6 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
@@ -262,7 +263,7 @@ pub(crate) fn check_bindto_family(
             return Err(reader.error_at(
                 line,
                 Some("bindto"),
-                ConfigErrorKind::Conflict("must be the same address family as connect_ip".into()),
+                ConfigErrorKind::Conflict(Conflict::BindtoFamily),
             ));
         }
     }
@@ -286,7 +287,7 @@ pub(crate) fn http_check(
         return Err(reader.error_at(
             line,
             Some("ca_file"),
-            ConfigErrorKind::Conflict("ca_file needs verify = yes".into()),
+            ConfigErrorKind::Conflict(Conflict::CaFileWithoutVerify),
         ));
     }
     // Exactly as many as there are: 10,000 checkers keep their urls
@@ -310,9 +311,7 @@ pub(crate) fn udp_check(
         return Err(reader.error_at(
             line,
             Some("min_reply_length"),
-            ConfigErrorKind::Conflict(
-                "min_reply_length is above max_reply_length: the check could never pass".into(),
-            ),
+            ConfigErrorKind::Conflict(Conflict::ReplyLengths),
         ));
     }
     Ok(CheckKind::Udp(std::sync::Arc::new(udp)))

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::limits::{MAX_ADVERT_VIPS, MAX_VIPS_PER_INSTANCE};
 
+use super::super::conflict::{Conflict, StrictConflict};
 use super::super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
@@ -27,8 +28,8 @@ pub(crate) struct RawInstance<'a> {
     pub garp_master_refresh_repeat: Option<u32>,
     /// `strict_mode` when written (else the global `vrrp_strict` decides).
     pub strict_mode: Option<bool>,
-    /// What strict mode forbids and this section has: (key, line, why).
-    pub strict_conflicts: Vec<(&'static str, usize, &'static str)>,
+    /// What strict mode forbids and this section has, with its line.
+    pub strict_conflicts: Vec<(usize, StrictConflict)>,
     pub vrid_line: usize,
     pub sync_daemon_line: usize,
     /// Line of `use_vmac` (0 when absent).
@@ -418,41 +419,30 @@ pub(crate) fn strict_conflicts_of(
     unicast: bool,
     state: VrrpState,
     priority: Option<u8>,
-) -> Vec<(&'static str, usize, &'static str)> {
+) -> Vec<(usize, StrictConflict)> {
     let mut strict_conflicts = Vec::new();
     if let Some(line) = auth_line {
-        strict_conflicts.push((
-            "auth_type",
-            line,
-            "strict mode has no authentication (keepalived ignores auth_type there): remove auth_type and auth_pass",
-        ));
+        strict_conflicts.push((line, StrictConflict::Authentication));
     }
     if !preempt_delay.is_zero() {
         strict_conflicts.push((
-            "preempt_delay",
             reader.line_of("preempt_delay"),
-            "strict mode has no preempt_delay (keepalived resets it to 0)",
+            StrictConflict::PreemptDelay,
         ));
     }
     if down_timer_adverts != 3 {
         strict_conflicts.push((
-            "down_timer_adverts",
             reader.line_of("down_timer_adverts"),
-            "strict mode needs down_timer_adverts = 3 (keepalived resets it)",
+            StrictConflict::DownTimerAdverts,
         ));
     }
     if unicast {
-        strict_conflicts.push((
-            "unicast_peer",
-            reader.line_of("unicast_peer"),
-            "strict mode has no unicast peers (keepalived does not run such an instance)",
-        ));
+        strict_conflicts.push((reader.line_of("unicast_peer"), StrictConflict::UnicastPeers));
     }
     if (state == VrrpState::Master) != (priority == Some(255)) {
         strict_conflicts.push((
-            "state",
             reader.line_of("state").max(reader.line_of("priority")),
-            "strict mode needs state = MASTER exactly when priority = 255 (keepalived derives the state from the priority)",
+            StrictConflict::StateAndPriority,
         ));
     }
     strict_conflicts
@@ -471,21 +461,12 @@ pub(crate) fn check_state(
         return Err(reader.error_at(
             section_line,
             Some("priority"),
-            ConfigErrorKind::Conflict(
-                "state MASTER needs an explicit priority (keepalived would silently use 255): \
-                 write `priority = 255` to own the addresses, or 1..=254"
-                    .into(),
-            ),
+            ConfigErrorKind::Conflict(Conflict::MasterWithoutPriority),
         ));
     }
     if let Some((true, entry)) = nopreempt {
         if state == VrrpState::Master {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::Conflict(
-                    "nopreempt needs state BACKUP (with state MASTER the instance would preempt at start)".into(),
-                ),
-            ));
+            return Err(reader.error(entry, ConfigErrorKind::Conflict(Conflict::NopreemptMaster)));
         }
     }
     Ok(())
@@ -544,7 +525,7 @@ pub(crate) fn authentication(
             return Err(reader.error_at(
                 entry.line,
                 Some("auth_type"),
-                ConfigErrorKind::Conflict("auth_pass needs auth_type = PASS".into()),
+                ConfigErrorKind::Conflict(Conflict::PassWithoutType),
             ))
         }
         (Some(_), None) => return Err(reader.missing("auth_pass")),
@@ -552,7 +533,7 @@ pub(crate) fn authentication(
             if version == VrrpVersion::V3 {
                 return Err(reader.error(
                     type_entry,
-                    ConfigErrorKind::Conflict("VRRPv3 has no authentication (RFC 5798 section 9); remove auth_type/auth_pass".into()),
+                    ConfigErrorKind::Conflict(Conflict::V3Authentication),
                 ));
             }
             let mut secret = heapless::String::<8>::new();
@@ -567,15 +548,9 @@ pub(crate) fn authentication(
                     // AH: it must hear the current sequence number before it
                     // takes over, or its adverts look like replays. lvsd says so.
                     if state == VrrpState::Master && priority != Some(255) {
-                        return Err(reader.error(
-                            type_entry,
-                            ConfigErrorKind::Conflict(
-                                "auth_type = AH needs state = BACKUP unless priority = 255: \
-                             a new master must first hear the AH sequence number \
-                             (keepalived clears state MASTER the same way)"
-                                    .into(),
-                            ),
-                        ));
+                        return Err(
+                            reader.error(type_entry, ConfigErrorKind::Conflict(Conflict::AhMaster))
+                        );
                     }
                     Some(Authentication::Ah(secret))
                 }
@@ -690,9 +665,7 @@ pub(crate) fn check_source_families(
             return Err(reader.error_at(
                 line,
                 Some(key),
-                ConfigErrorKind::Conflict(
-                    "must be the same address family as virtual_ipaddress".into(),
-                ),
+                ConfigErrorKind::Conflict(Conflict::VipFamily),
             ));
         }
     }

@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Section, Title};
 use super::super::keys;
@@ -74,7 +75,9 @@ pub(crate) fn read_real_server<'a>(
         return Err(reader.error_at(
             line,
             Some("lthreshold"),
-            ConfigErrorKind::Conflict(format!("must not exceed uthreshold ({})", raw.uthreshold)),
+            ConfigErrorKind::Conflict(Conflict::Thresholds {
+                uthreshold: raw.uthreshold,
+            }),
         ));
     }
     Ok(raw)

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
@@ -201,7 +202,7 @@ fn quorum_bounds(
         return Err(reader.error_at(
             reader.line_of("quorum"),
             Some("quorum"),
-            ConfigErrorKind::Conflict(format!("quorum {quorum} is above quorum_max {quorum_max}")),
+            ConfigErrorKind::Conflict(Conflict::QuorumAboveMax { quorum, quorum_max }),
         ));
     }
     Ok((quorum, quorum_max))

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
+use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Entry, Section};
 use super::super::model::*;
@@ -92,12 +93,9 @@ pub(crate) fn forward_with_tunnel(
     tunnel: Option<(TunnelType, &Entry<'_>)>,
 ) -> Result<ForwardMethod, ConfigError> {
     match (kind, tunnel) {
-        (Some(((ForwardMethod::Tunnel(_), Some(_)), _)), Some((_, entry))) => Err(reader.error(
-            entry,
-            ConfigErrorKind::Conflict(
-                "the tunnel is given twice: in lb_kind and in tun_type".into(),
-            ),
-        )),
+        (Some(((ForwardMethod::Tunnel(_), Some(_)), _)), Some((_, entry))) => {
+            Err(reader.error(entry, ConfigErrorKind::Conflict(Conflict::TunnelTwice)))
+        }
         (Some(((ForwardMethod::Tunnel(_), inline), _)), tunnel) => Ok(ForwardMethod::Tunnel(
             inline
                 .or(tunnel.map(|(t, _)| t))
@@ -105,7 +103,7 @@ pub(crate) fn forward_with_tunnel(
         )),
         (_, Some((_, entry))) => Err(reader.error(
             entry,
-            ConfigErrorKind::Conflict("tun_type needs lb_kind = TUN".into()),
+            ConfigErrorKind::Conflict(Conflict::TunTypeWithoutTun),
         )),
         (Some(((method, _), _)), None) => Ok(method),
         (None, None) => Ok(ForwardMethod::Masq),

@@ -4,6 +4,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind, ConfigWarning};
 use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
@@ -272,9 +273,7 @@ pub(crate) fn service_of(
     if let Some(entry) = group.filter(|_| fwmark.is_some() || address.is_some() || port.is_some()) {
         return Err(reader.error(
             entry,
-            ConfigErrorKind::Conflict(
-                "a group service takes its addresses and fwmarks from the group: no address, port or fwmark".into(),
-            ),
+            ConfigErrorKind::Conflict(Conflict::GroupServiceAddress),
         ));
     }
     Ok(match (fwmark, address, port) {
@@ -284,10 +283,7 @@ pub(crate) fn service_of(
             ipv6: family_v6.unwrap_or(false),
         },
         (Some(_), Some((_, entry)), _) | (Some(_), None, Some((_, entry))) => {
-            return Err(reader.error(
-                entry,
-                ConfigErrorKind::Conflict("a fwmark service takes no address or port".into()),
-            ))
+            return Err(reader.error(entry, ConfigErrorKind::Conflict(Conflict::FwmarkAddress)))
         }
         (Some(mark), None, None) => Service::Fwmark {
             mark,
@@ -307,10 +303,7 @@ pub(crate) fn service_of(
                 return Err(reader.error_at(
                     line,
                     Some("ip_family"),
-                    ConfigErrorKind::Conflict(
-                        "ip_family is only for fwmark services; the address gives the family"
-                            .into(),
-                    ),
+                    ConfigErrorKind::Conflict(Conflict::IpFamilyWithAddress),
                 ));
             }
             Service::Address(SocketAddr::new(ip, port))
@@ -342,9 +335,7 @@ pub(crate) fn persistence_granularity_of(
             if !persistent {
                 return Err(reader.error(
                     entry,
-                    ConfigErrorKind::Conflict(
-                        "persistence_granularity needs persistence_timeout".into(),
-                    ),
+                    ConfigErrorKind::Conflict(Conflict::GranularityWithoutPersistence),
                 ));
             }
             Some(prefix.ok_or_else(|| {
@@ -370,7 +361,7 @@ pub(crate) fn check_quorum_and_suspend(
         return Err(reader.error_at(
             line,
             Some("hysteresis"),
-            ConfigErrorKind::Conflict(format!("must be less than quorum ({quorum})")),
+            ConfigErrorKind::Conflict(Conflict::Hysteresis { quorum }),
         ));
     }
     if ha_suspend && matches!(service, Service::Fwmark { .. }) {
@@ -380,10 +371,7 @@ pub(crate) fn check_quorum_and_suspend(
         return Err(reader.error_at(
             line,
             Some("ha_suspend"),
-            ConfigErrorKind::Conflict(
-                "needs an address service: a fwmark service has no address whose presence could suspend its checks"
-                    .into(),
-            ),
+            ConfigErrorKind::Conflict(Conflict::HaSuspendFwmark),
         ));
     }
     Ok(())
@@ -402,13 +390,13 @@ pub(crate) fn sorry_server_forward_of(
     if let Some((_, entry)) = sorry_inhibit.filter(|_| sorry_server.is_none()) {
         return Err(reader.error(
             entry,
-            ConfigErrorKind::Conflict("sorry_server_inhibit needs a sorry_server".into()),
+            ConfigErrorKind::Conflict(Conflict::SorryInhibitWithoutServer),
         ));
     }
     if let Some((_, entry)) = sorry_forward.as_ref().filter(|_| sorry_server.is_none()) {
         return Err(reader.error(
             entry,
-            ConfigErrorKind::Conflict("sorry_server_lvs_method needs a sorry_server".into()),
+            ConfigErrorKind::Conflict(Conflict::SorryMethodWithoutServer),
         ));
     }
     let sorry_server_forward = sorry_forward.map_or(forward, |((m, _), _)| m);
@@ -420,7 +408,7 @@ pub(crate) fn sorry_server_forward_of(
             return Err(reader.error_at(
                 line,
                 Some("sorry_server"),
-                ConfigErrorKind::Conflict("must be the same address family as the service".into()),
+                ConfigErrorKind::Conflict(Conflict::SorryFamily),
             ));
         }
     }

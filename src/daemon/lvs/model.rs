@@ -10,7 +10,36 @@ use super::{Backend, Lvs};
 use crate::lvs::reconcile::{Foreign, KernelTable};
 use crate::lvs::table::Want;
 use crate::status::{addr_port, key_text};
-use crate::wire::netlink::ipvs::{AddrFamily, DestKey, ServiceKey, SyncState, TrafficStats};
+use crate::wire::netlink::ipvs::{
+    parse_proc_stats, AddrFamily, DestKey, ProcStatsError, ServiceKey, SyncState, TrafficStats,
+};
+
+/// Why the kernel's IPVS totals are left out of the status.
+#[derive(Debug)]
+enum TotalsError {
+    /// /proc/net/ip_vs_stats could not be read.
+    Read(std::io::Error),
+    /// Its text is not what the kernel writes.
+    Parse(ProcStatsError),
+}
+
+impl std::fmt::Display for TotalsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TotalsError::Read(e) => write!(f, "{e}"),
+            TotalsError::Parse(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for TotalsError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            TotalsError::Read(e) => Some(e),
+            TotalsError::Parse(e) => Some(e),
+        }
+    }
+}
 
 impl Lvs {
     /// The kernel's IPVS totals (/proc/net/ip_vs_stats); none in a dry run.
@@ -19,8 +48,8 @@ impl Lvs {
             return None;
         }
         let parsed = crate::io::procstat::ipvs_stats_text()
-            .map_err(|e| e.to_string())
-            .and_then(|t| crate::wire::netlink::ipvs::parse_proc_stats(&t));
+            .map_err(TotalsError::Read)
+            .and_then(|t| parse_proc_stats(&t).map_err(TotalsError::Parse));
         match parsed {
             Ok(t) => Some(t),
             Err(e) => {

@@ -77,27 +77,90 @@ pub fn parse_totals(payload: &[u8], wide: bool) -> Result<TrafficTotals, DecodeE
     Ok(parse_stats(payload, wide, "IPVS_STATS_ATTR")?.totals)
 }
 
+/// A `/proc/net/ip_vs_stats` text that is not what ip_vs_stats_show writes;
+/// `what` is `totals` or `rates`, `line` is 1-based.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcStatsError {
+    /// The file ends before the line.
+    Missing {
+        /// Which line: `totals` or `rates`.
+        what: &'static str,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The line has fewer than five fields.
+    TooFew {
+        /// Which line: `totals` or `rates`.
+        what: &'static str,
+        /// 1-based line number.
+        line: usize,
+        /// How many fields it has.
+        fields: usize,
+    },
+    /// The line has more than five fields.
+    TooMany {
+        /// Which line: `totals` or `rates`.
+        what: &'static str,
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A field is not a hex number.
+    NotHex {
+        /// Which line: `totals` or `rates`.
+        what: &'static str,
+        /// 1-based line number.
+        line: usize,
+        /// The field as written.
+        field: String,
+    },
+}
+
+impl std::fmt::Display for ProcStatsError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ProcStatsError::Missing { what, line } => write!(f, "{what}: line {line} missing"),
+            ProcStatsError::TooFew { what, line, fields } => {
+                write!(f, "{what}: line {line} has {fields} fields, not 5")
+            }
+            ProcStatsError::TooMany { what, line } => {
+                write!(f, "{what}: line {line} has more than 5 fields")
+            }
+            ProcStatsError::NotHex { what, line, field } => {
+                write!(f, "{what}: line {line}: {field:?} is not a hex number")
+            }
+        }
+    }
+}
+
+impl std::error::Error for ProcStatsError {}
+
 /// Decodes `/proc/net/ip_vs_stats`: the kernel's totals over every service
 /// since IPVS was loaded (what node_exporter's ipvs collector reads). Two
 /// header lines, one line of five hex totals, a blank line, one header line,
 /// one line of five hex rates (ip_vs_stats_show).
-pub fn parse_proc_stats(text: &str) -> Result<TrafficStats, String> {
+pub fn parse_proc_stats(text: &str) -> Result<TrafficStats, ProcStatsError> {
     let lines: Vec<&str> = text.lines().collect();
-    let five = |index: usize, what: &str| -> Result<[u64; 5], String> {
-        let line = lines
+    let five = |index: usize, what: &'static str| -> Result<[u64; 5], ProcStatsError> {
+        let line = index + 1;
+        let text = lines
             .get(index)
-            .ok_or_else(|| format!("{what}: line {} missing", index + 1))?;
+            .ok_or(ProcStatsError::Missing { what, line })?;
         let mut out = [0u64; 5];
-        let mut fields = line.split_whitespace();
+        let mut fields = text.split_whitespace();
         for (i, slot) in out.iter_mut().enumerate() {
-            let f = fields
-                .next()
-                .ok_or_else(|| format!("{what}: line {} has {i} fields, not 5", index + 1))?;
-            *slot = u64::from_str_radix(f, 16)
-                .map_err(|_| format!("{what}: line {}: {f:?} is not a hex number", index + 1))?;
+            let f = fields.next().ok_or(ProcStatsError::TooFew {
+                what,
+                line,
+                fields: i,
+            })?;
+            *slot = u64::from_str_radix(f, 16).map_err(|_| ProcStatsError::NotHex {
+                what,
+                line,
+                field: f.to_string(),
+            })?;
         }
         if fields.next().is_some() {
-            return Err(format!("{what}: line {} has more than 5 fields", index + 1));
+            return Err(ProcStatsError::TooMany { what, line });
         }
         Ok(out)
     };
