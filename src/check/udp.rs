@@ -84,6 +84,8 @@ impl fmt::Display for BadHex {
     }
 }
 
+impl core::error::Error for BadHex {}
+
 /// Reads a hex string as keepalived does: blanks separate octets, two digits
 /// make an octet, a lone digit before a blank or the end is an octet of its own.
 /// With `wildcards`, `X` (upper case) is a nibble that matches anything; the

@@ -10,7 +10,7 @@ use super::vs_group::MemberError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ConfigErrorKind {
     /// The file could not be read.
-    Io(String),
+    Io(ReadError),
     /// The file is larger than `limits::MAX_CONFIG_BYTES`.
     TooLarge {
         /// Size of the file in bytes.
@@ -65,12 +65,12 @@ pub enum ConfigErrorKind {
         /// The closest known name, if any is close.
         suggestion: Option<String>,
     },
-    /// A `[virtual_server_group]` member that does not parse.
-    BadMember {
+    /// A value a typed parser refused.
+    Invalid {
         /// The value as written.
         value: String,
-        /// Why it does not parse.
-        source: MemberError,
+        /// Why it was refused.
+        source: ValueError,
     },
     /// Two settings that cannot hold together.
     Conflict(Conflict),
@@ -82,10 +82,104 @@ impl ConfigErrorKind {
     /// The value as written, for kinds that show it after the key.
     fn value(&self) -> Option<&str> {
         match self {
-            ConfigErrorKind::BadValue { value, .. } | ConfigErrorKind::BadMember { value, .. } => {
+            ConfigErrorKind::BadValue { value, .. } | ConfigErrorKind::Invalid { value, .. } => {
                 Some(value)
             }
             _ => None,
+        }
+    }
+}
+
+/// Why a value was refused, from the parser that refused it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ValueError {
+    /// A `[virtual_server_group]` member.
+    Member(MemberError),
+    /// UDP_CHECK hex bytes (`payload`, `require_reply`).
+    Hex(crate::check::udp::BadHex),
+    /// A DNS_CHECK `name`.
+    DnsName(crate::check::dns::BadName),
+}
+
+impl From<MemberError> for ValueError {
+    fn from(e: MemberError) -> Self {
+        ValueError::Member(e)
+    }
+}
+
+impl From<crate::check::udp::BadHex> for ValueError {
+    fn from(e: crate::check::udp::BadHex) -> Self {
+        ValueError::Hex(e)
+    }
+}
+
+impl From<crate::check::dns::BadName> for ValueError {
+    fn from(e: crate::check::dns::BadName) -> Self {
+        ValueError::DnsName(e)
+    }
+}
+
+impl fmt::Display for ValueError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ValueError::Member(e) => write!(f, "{e}"),
+            ValueError::Hex(e) => write!(f, "{e}"),
+            ValueError::DnsName(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for ValueError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ValueError::Member(e) => Some(e),
+            ValueError::Hex(e) => Some(e),
+            ValueError::DnsName(e) => Some(e),
+        }
+    }
+}
+
+/// Why the configuration file could not be read.
+#[derive(Debug, Clone)]
+pub enum ReadError {
+    /// The system refused (shared, so that errors stay `Clone`).
+    Os(std::sync::Arc<std::io::Error>),
+    /// The path is not a regular file; the text names what it is.
+    NotRegular(&'static str),
+}
+
+impl PartialEq for ReadError {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            // Same kind and same text: io::Error has no equality of its own.
+            (ReadError::Os(a), ReadError::Os(b)) => {
+                a.kind() == b.kind() && a.to_string() == b.to_string()
+            }
+            (ReadError::NotRegular(a), ReadError::NotRegular(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+impl Eq for ReadError {}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Os(e) => write!(f, "{e}"),
+            ReadError::NotRegular(kind) => write!(
+                f,
+                "not a regular file ({kind}); the configuration must be a regular file"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            ReadError::Os(e) => Some(&**e),
+            ReadError::NotRegular(_) => None,
         }
     }
 }
@@ -153,7 +247,7 @@ impl fmt::Display for ConfigError {
         };
         write!(f, "{sep}")?;
         match &*self.kind {
-            ConfigErrorKind::Io(message) => write!(f, "cannot read: {message}"),
+            ConfigErrorKind::Io(error) => write!(f, "cannot read: {error}"),
             ConfigErrorKind::TooLarge { size } => write!(
                 f,
                 "file is {size} bytes, more than MAX_CONFIG_BYTES ({})",
@@ -200,7 +294,7 @@ impl fmt::Display for ConfigError {
                 }
                 Ok(())
             }
-            ConfigErrorKind::BadMember { source, .. } => write!(f, "{source}"),
+            ConfigErrorKind::Invalid { source, .. } => write!(f, "{source}"),
             ConfigErrorKind::Conflict(conflict) => write!(f, "{conflict}"),
             ConfigErrorKind::Announce(error) => write!(f, "{error}"),
         }
@@ -210,7 +304,8 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match &*self.kind {
-            ConfigErrorKind::BadMember { source, .. } => Some(source),
+            ConfigErrorKind::Invalid { source, .. } => Some(source),
+            ConfigErrorKind::Io(error) => Some(error),
             ConfigErrorKind::Conflict(conflict) => Some(conflict),
             ConfigErrorKind::Announce(error) => Some(error),
             _ => None,

@@ -8,7 +8,7 @@ use std::ops::RangeInclusive;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
+use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning, ValueError};
 use super::ini::{Entry, Section, Title};
 use super::keys::{canonical, keys_of};
 use super::model::*;
@@ -123,6 +123,17 @@ impl<'s, 'a> Reader<'s, 'a> {
             ConfigErrorKind::BadValue {
                 value: entry.value.unwrap_or("").to_string(),
                 allowed: allowed.into(),
+            },
+        )
+    }
+
+    /// A value at `entry` that a typed parser refused.
+    pub fn invalid(&self, entry: &Entry<'_>, source: impl Into<ValueError>) -> ConfigError {
+        self.error(
+            entry,
+            ConfigErrorKind::Invalid {
+                value: entry.value.unwrap_or("").to_string(),
+                source: source.into(),
             },
         )
     }

@@ -183,15 +183,8 @@ pub(crate) fn read_vs_group<'a>(
     let mut members = Vec::new();
     let mut services: u128 = 0;
     for (_, entry) in reader.entries() {
-        let member = parse_member(reader.text(entry)?).map_err(|source| {
-            reader.error(
-                entry,
-                ConfigErrorKind::BadMember {
-                    value: entry.value.unwrap_or("").to_string(),
-                    source,
-                },
-            )
-        })?;
+        let member =
+            parse_member(reader.text(entry)?).map_err(|source| reader.invalid(entry, source))?;
         services += member.count();
         if services > MAX_GROUP_SERVICES as u128 {
             return Err(reader.error(

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::config::error::ReadError;
 use crate::config::{self, Config, ConfigError, ConfigErrorKind};
 use crate::limits::MAX_CONFIG_BYTES;
 
@@ -22,18 +23,18 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
     use std::io::Read;
     use std::os::unix::fs::OpenOptionsExt;
     let origin = path.display().to_string();
-    let io_error = |message: String| ConfigError::new(&origin, 0, ConfigErrorKind::Io(message));
+    let io_error = |error: ReadError| ConfigError::new(&origin, 0, ConfigErrorKind::Io(error));
+    let os = |e: std::io::Error| io_error(ReadError::Os(std::sync::Arc::new(e)));
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| io_error(e.to_string()))?;
-    let meta = file.metadata().map_err(|e| io_error(e.to_string()))?;
+        .map_err(os)?;
+    let meta = file.metadata().map_err(os)?;
     if !meta.is_file() {
-        return Err(io_error(format!(
-            "not a regular file ({}); the configuration must be a regular file",
-            file_kind(&meta.file_type())
-        )));
+        return Err(io_error(ReadError::NotRegular(file_kind(
+            &meta.file_type(),
+        ))));
     }
     let size = usize::try_from(meta.len()).unwrap_or(usize::MAX);
     if size > MAX_CONFIG_BYTES {
@@ -46,7 +47,7 @@ pub fn read_file(path: &Path) -> Result<Vec<u8>, ConfigError> {
     let mut bytes = Vec::with_capacity(size);
     file.take(MAX_CONFIG_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
-        .map_err(|e| io_error(e.to_string()))?;
+        .map_err(os)?;
     Ok(bytes)
 }
 

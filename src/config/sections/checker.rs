@@ -221,8 +221,8 @@ pub(crate) fn require_reply(
         None | Some("" | "yes") => udp.require_reply = true,
         Some("no") => udp.require_reply = false,
         Some(text) => {
-            let (data, mask) = crate::check::udp::parse_hex(text, true)
-                .map_err(|e| reader.bad(entry, e.to_string()))?;
+            let (data, mask) =
+                crate::check::udp::parse_hex(text, true).map_err(|e| reader.invalid(entry, e))?;
             udp.require_reply = true;
             udp.reply = data;
             udp.mask = mask;
@@ -418,7 +418,7 @@ impl CheckerKeys {
             "payload" => {
                 let text = reader.text(entry)?;
                 self.udp.payload = crate::check::udp::parse_hex(text, false)
-                    .map_err(|e| reader.bad(entry, e.to_string()))?
+                    .map_err(|e| reader.invalid(entry, e))?
                     .0;
             }
             "require_reply" => {
@@ -436,8 +436,7 @@ impl CheckerKeys {
             }
             "name" => {
                 let text = unquote(reader.text(entry)?);
-                crate::check::dns::DnsQuery::new(text, 1)
-                    .map_err(|e| reader.bad(entry, e.to_string()))?;
+                crate::check::dns::DnsQuery::new(text, 1).map_err(|e| reader.invalid(entry, e))?;
                 self.dns.name = text.to_owned();
             }
             "weight" if kind == "file_check" => {
