@@ -67,31 +67,116 @@ pub enum Request {
     Reload,
 }
 
-/// Why a request line was refused.
+/// Why a request line was refused; each names the words it refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RequestError(pub String);
+pub enum RequestError {
+    /// No words at all.
+    Empty,
+    /// A first word (or `rs` alone) no request starts with; the line's
+    /// first 64 characters.
+    Unknown(String),
+    /// `vrrp VERB` with a verb other than stepdown or resume.
+    VrrpVerb(String),
+    /// `vrrp stepdown|resume` without exactly one instance name.
+    VrrpInstances(String),
+    /// An instance name that cannot be one.
+    Instance(String),
+    /// `rs VERB` with the wrong number of words after it.
+    RsArguments(String),
+    /// `rs VERB` with a verb that is not one.
+    RsVerb(String),
+    /// `rs enable|disable` with a word after the real server.
+    Unexpected {
+        /// The verb.
+        verb: String,
+        /// The extra word.
+        word: String,
+    },
+    /// A drain timeout that is not whole seconds.
+    DrainTimeout(String),
+    /// A drain timeout outside 1..=MAX_DRAIN_TIMEOUT.
+    DrainRange(u64),
+    /// A weight that is not a whole number.
+    Weight(String),
+    /// A weight above MAX_WEIGHT.
+    WeightRange(u32),
+    /// `rs weight VS RS` without the weight.
+    WeightMissing,
+    /// A virtual server that cannot be a section name, ADDR:PORT or fwmark:N.
+    VirtualServer(String),
+    /// A real server that is not ADDR:PORT.
+    RealServer(String),
+    /// A real server of port 0.
+    PortZero(String),
+}
 
 impl fmt::Display for RequestError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            RequestError::Empty => write!(f, "empty request; {USAGE}"),
+            RequestError::Unknown(start) => write!(f, "unknown request {start:?}; {USAGE}"),
+            RequestError::VrrpVerb(verb) => write!(f, "vrrp {verb:?}: must be stepdown or resume"),
+            RequestError::VrrpInstances(verb) => {
+                write!(f, "vrrp {verb}: say which instance (one name)")
+            }
+            RequestError::Instance(text) => {
+                write!(f, "vrrp instance {text:?}: not an instance name")
+            }
+            RequestError::RsArguments(verb) => write!(
+                f,
+                "rs {verb}: expected VS RS{}",
+                match verb.as_str() {
+                    "weight" => " N",
+                    "drain" => " [SECONDS]",
+                    _ => "",
+                }
+            ),
+            RequestError::RsVerb(verb) => {
+                write!(f, "rs {verb:?}: must be drain, enable, disable or weight")
+            }
+            RequestError::Unexpected { verb, word } => write!(f, "rs {verb}: unexpected {word:?}"),
+            RequestError::DrainTimeout(text) => {
+                write!(f, "rs drain: timeout {text:?} must be whole seconds")
+            }
+            RequestError::DrainRange(secs) => write!(
+                f,
+                "rs drain: timeout {secs} must be 1..={} seconds",
+                MAX_DRAIN_TIMEOUT.as_secs()
+            ),
+            RequestError::Weight(text) => {
+                write!(
+                    f,
+                    "rs weight: {text:?} must be a whole number 0..={MAX_WEIGHT}"
+                )
+            }
+            RequestError::WeightRange(weight) => {
+                write!(f, "rs weight: {weight} must be 0..={MAX_WEIGHT}")
+            }
+            RequestError::WeightMissing => write!(f, "rs weight: say the weight N"),
+            RequestError::VirtualServer(text) => write!(
+                f,
+                "virtual server {text:?}: must be its section name, ADDR:PORT or fwmark:N"
+            ),
+            RequestError::RealServer(text) => write!(
+                f,
+                "real server {text:?}: must be ADDR:PORT (IPv6 as [ADDR]:PORT)"
+            ),
+            RequestError::PortZero(text) => write!(f, "real server {text:?}: port 0 is not a port"),
+        }
     }
 }
 
-const USAGE: &str = "requests: status | status json | rs drain VS RS [SECONDS] | rs enable VS RS | rs disable VS RS | rs weight VS RS N | vrrp stepdown INSTANCE | vrrp resume INSTANCE | reload";
+impl std::error::Error for RequestError {}
 
-fn err(msg: String) -> RequestError {
-    RequestError(msg)
-}
+const USAGE: &str = "requests: status | status json | rs drain VS RS [SECONDS] | rs enable VS RS | rs disable VS RS | rs weight VS RS N | vrrp stepdown INSTANCE | vrrp resume INSTANCE | reload";
 
 /// Parses `ADDR:PORT` or `[V6]:PORT` (a bare IPv6 address needs brackets).
 pub fn parse_rs(text: &str) -> Result<RsAddr, RequestError> {
-    let sa: SocketAddr = text.parse().map_err(|_| {
-        err(format!(
-            "real server {text:?}: must be ADDR:PORT (IPv6 as [ADDR]:PORT)"
-        ))
-    })?;
+    let sa: SocketAddr = text
+        .parse()
+        .map_err(|_| RequestError::RealServer(text.to_owned()))?;
     if sa.port() == 0 {
-        return Err(err(format!("real server {text:?}: port 0 is not a port")));
+        return Err(RequestError::PortZero(text.to_owned()));
     }
     Ok(RsAddr {
         addr: sa.ip(),
@@ -101,9 +186,7 @@ pub fn parse_rs(text: &str) -> Result<RsAddr, RequestError> {
 
 fn check_vs(text: &str) -> Result<String, RequestError> {
     if text.is_empty() || text.len() > 128 || text.contains(char::is_control) {
-        return Err(err(format!(
-            "virtual server {text:?}: must be its section name, ADDR:PORT or fwmark:N"
-        )));
+        return Err(RequestError::VirtualServer(text.to_owned()));
     }
     Ok(text.to_owned())
 }
@@ -113,7 +196,7 @@ fn check_instance(text: &str) -> Result<String, RequestError> {
         || text.len() > crate::limits::MAX_NAME_LEN
         || text.contains(char::is_control)
     {
-        return Err(err(format!("vrrp instance {text:?}: not an instance name")));
+        return Err(RequestError::Instance(text.to_owned()));
     }
     Ok(text.to_owned())
 }
@@ -129,63 +212,46 @@ impl Request {
             ["vrrp", "stepdown", name] => Ok(Request::StepDown(check_instance(name)?)),
             ["vrrp", "resume", name] => Ok(Request::Resume(check_instance(name)?)),
             ["vrrp", other, ..] if !["stepdown", "resume"].contains(other) => {
-                Err(err(format!("vrrp {other:?}: must be stepdown or resume")))
+                Err(RequestError::VrrpVerb((*other).to_owned()))
             }
-            ["vrrp", verb, ..] => Err(err(format!("vrrp {verb}: say which instance (one name)"))),
+            ["vrrp", verb, ..] => Err(RequestError::VrrpInstances((*verb).to_owned())),
             ["rs", verb, rest @ ..] => {
                 let (vs, rs, extra) = match rest {
                     [vs, rs] => (*vs, *rs, None),
                     [vs, rs, n] => (*vs, *rs, Some(*n)),
-                    _ => {
-                        return Err(err(format!(
-                            "rs {verb}: expected VS RS{}",
-                            match *verb {
-                                "weight" => " N",
-                                "drain" => " [SECONDS]",
-                                _ => "",
-                            }
-                        )))
-                    }
+                    _ => return Err(RequestError::RsArguments((*verb).to_owned())),
                 };
                 let action = match (*verb, extra) {
                     ("drain", None) => RsAction::Drain {
                         timeout: DEFAULT_DRAIN_TIMEOUT,
                     },
                     ("drain", Some(n)) => {
-                        let secs: u64 = n.parse().map_err(|_| {
-                            err(format!("rs drain: timeout {n:?} must be whole seconds"))
-                        })?;
+                        let secs: u64 = n
+                            .parse()
+                            .map_err(|_| RequestError::DrainTimeout(n.to_string()))?;
                         let timeout = Duration::from_secs(secs);
                         if secs == 0 || timeout > MAX_DRAIN_TIMEOUT {
-                            return Err(err(format!(
-                                "rs drain: timeout {secs} must be 1..={} seconds",
-                                MAX_DRAIN_TIMEOUT.as_secs()
-                            )));
+                            return Err(RequestError::DrainRange(secs));
                         }
                         RsAction::Drain { timeout }
                     }
                     ("enable", None) => RsAction::Enable,
                     ("disable", None) => RsAction::Disable,
                     ("weight", Some(n)) => {
-                        let w: u32 = n.parse().map_err(|_| {
-                            err(format!(
-                                "rs weight: {n:?} must be a whole number 0..={MAX_WEIGHT}"
-                            ))
-                        })?;
+                        let w: u32 = n.parse().map_err(|_| RequestError::Weight(n.to_string()))?;
                         if w > MAX_WEIGHT {
-                            return Err(err(format!("rs weight: {w} must be 0..={MAX_WEIGHT}")));
+                            return Err(RequestError::WeightRange(w));
                         }
                         RsAction::Weight(w)
                     }
-                    ("weight", None) => return Err(err("rs weight: say the weight N".into())),
+                    ("weight", None) => return Err(RequestError::WeightMissing),
                     ("enable" | "disable", Some(x)) => {
-                        return Err(err(format!("rs {verb}: unexpected {x:?}")))
+                        return Err(RequestError::Unexpected {
+                            verb: (*verb).to_owned(),
+                            word: x.to_owned(),
+                        })
                     }
-                    (other, _) => {
-                        return Err(err(format!(
-                            "rs {other:?}: must be drain, enable, disable or weight"
-                        )))
-                    }
+                    (other, _) => return Err(RequestError::RsVerb(other.to_owned())),
                 };
                 Ok(Request::Rs {
                     action,
@@ -193,11 +259,8 @@ impl Request {
                     real_server: parse_rs(rs)?,
                 })
             }
-            [] => Err(err(format!("empty request; {USAGE}"))),
-            _ => Err(err(format!(
-                "unknown request {:?}; {USAGE}",
-                line.chars().take(64).collect::<String>()
-            ))),
+            [] => Err(RequestError::Empty),
+            _ => Err(RequestError::Unknown(line.chars().take(64).collect())),
         }
     }
 
@@ -308,7 +371,10 @@ mod tests {
             ("vrrp sleep VI_1", "must be stepdown or resume"),
         ] {
             let e = Request::parse(line).expect_err(line);
-            assert!(e.0.contains(needle), "{line:?}: {e} lacks {needle:?}");
+            assert!(
+                e.to_string().contains(needle),
+                "{line:?}: {e} lacks {needle:?}"
+            );
         }
     }
 
