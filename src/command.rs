@@ -69,48 +69,48 @@ pub enum Request {
 
 /// Why a request line was refused; each names the words it refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RequestError {
+pub enum RequestError<'a> {
     /// No words at all.
     Empty,
     /// A first word (or `rs` alone) no request starts with; the line's
     /// first 64 characters.
-    Unknown(String),
+    Unknown(&'a str),
     /// `vrrp VERB` with a verb other than stepdown or resume.
-    VrrpVerb(String),
+    VrrpVerb(&'a str),
     /// `vrrp stepdown|resume` without exactly one instance name.
-    VrrpInstances(String),
+    VrrpInstances(&'a str),
     /// An instance name that cannot be one.
-    Instance(String),
+    Instance(&'a str),
     /// `rs VERB` with the wrong number of words after it.
-    RsArguments(String),
+    RsArguments(&'a str),
     /// `rs VERB` with a verb that is not one.
-    RsVerb(String),
+    RsVerb(&'a str),
     /// `rs enable|disable` with a word after the real server.
     Unexpected {
         /// The verb.
-        verb: String,
+        verb: &'a str,
         /// The extra word.
-        word: String,
+        word: &'a str,
     },
     /// A drain timeout that is not whole seconds.
-    DrainTimeout(String),
+    DrainTimeout(&'a str),
     /// A drain timeout outside 1..=MAX_DRAIN_TIMEOUT.
     DrainRange(u64),
     /// A weight that is not a whole number.
-    Weight(String),
+    Weight(&'a str),
     /// A weight above MAX_WEIGHT.
     WeightRange(u32),
     /// `rs weight VS RS` without the weight.
     WeightMissing,
     /// A virtual server that cannot be a section name, ADDR:PORT or fwmark:N.
-    VirtualServer(String),
+    VirtualServer(&'a str),
     /// A real server that is not ADDR:PORT.
-    RealServer(String),
+    RealServer(&'a str),
     /// A real server of port 0.
-    PortZero(String),
+    PortZero(&'a str),
 }
 
-impl fmt::Display for RequestError {
+impl fmt::Display for RequestError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             RequestError::Empty => write!(f, "empty request; {USAGE}"),
@@ -125,7 +125,7 @@ impl fmt::Display for RequestError {
             RequestError::RsArguments(verb) => write!(
                 f,
                 "rs {verb}: expected VS RS{}",
-                match verb.as_str() {
+                match *verb {
                     "weight" => " N",
                     "drain" => " [SECONDS]",
                     _ => "",
@@ -166,17 +166,15 @@ impl fmt::Display for RequestError {
     }
 }
 
-impl std::error::Error for RequestError {}
+impl std::error::Error for RequestError<'_> {}
 
 const USAGE: &str = "requests: status | status json | rs drain VS RS [SECONDS] | rs enable VS RS | rs disable VS RS | rs weight VS RS N | vrrp stepdown INSTANCE | vrrp resume INSTANCE | reload";
 
 /// Parses `ADDR:PORT` or `[V6]:PORT` (a bare IPv6 address needs brackets).
-pub fn parse_rs(text: &str) -> Result<RsAddr, RequestError> {
-    let sa: SocketAddr = text
-        .parse()
-        .map_err(|_| RequestError::RealServer(text.to_owned()))?;
+pub fn parse_rs(text: &str) -> Result<RsAddr, RequestError<'_>> {
+    let sa: SocketAddr = text.parse().map_err(|_| RequestError::RealServer(text))?;
     if sa.port() == 0 {
-        return Err(RequestError::PortZero(text.to_owned()));
+        return Err(RequestError::PortZero(text));
     }
     Ok(RsAddr {
         addr: sa.ip(),
@@ -184,26 +182,26 @@ pub fn parse_rs(text: &str) -> Result<RsAddr, RequestError> {
     })
 }
 
-fn check_vs(text: &str) -> Result<String, RequestError> {
+fn check_vs(text: &str) -> Result<String, RequestError<'_>> {
     if text.is_empty() || text.len() > 128 || text.contains(char::is_control) {
-        return Err(RequestError::VirtualServer(text.to_owned()));
+        return Err(RequestError::VirtualServer(text));
     }
     Ok(text.to_owned())
 }
 
-fn check_instance(text: &str) -> Result<String, RequestError> {
+fn check_instance(text: &str) -> Result<String, RequestError<'_>> {
     if text.is_empty()
         || text.len() > crate::limits::MAX_NAME_LEN
         || text.contains(char::is_control)
     {
-        return Err(RequestError::Instance(text.to_owned()));
+        return Err(RequestError::Instance(text));
     }
     Ok(text.to_owned())
 }
 
 impl Request {
     /// Parses one request line (already without its newline).
-    pub fn parse(line: &str) -> Result<Request, RequestError> {
+    pub fn parse(line: &str) -> Result<Request, RequestError<'_>> {
         let words: Vec<&str> = line.split_whitespace().collect();
         match words.as_slice() {
             ["status"] => Ok(Request::Status),
@@ -212,23 +210,21 @@ impl Request {
             ["vrrp", "stepdown", name] => Ok(Request::StepDown(check_instance(name)?)),
             ["vrrp", "resume", name] => Ok(Request::Resume(check_instance(name)?)),
             ["vrrp", other, ..] if !["stepdown", "resume"].contains(other) => {
-                Err(RequestError::VrrpVerb((*other).to_owned()))
+                Err(RequestError::VrrpVerb(other))
             }
-            ["vrrp", verb, ..] => Err(RequestError::VrrpInstances((*verb).to_owned())),
+            ["vrrp", verb, ..] => Err(RequestError::VrrpInstances(verb)),
             ["rs", verb, rest @ ..] => {
                 let (vs, rs, extra) = match rest {
                     [vs, rs] => (*vs, *rs, None),
                     [vs, rs, n] => (*vs, *rs, Some(*n)),
-                    _ => return Err(RequestError::RsArguments((*verb).to_owned())),
+                    _ => return Err(RequestError::RsArguments(verb)),
                 };
                 let action = match (*verb, extra) {
                     ("drain", None) => RsAction::Drain {
                         timeout: DEFAULT_DRAIN_TIMEOUT,
                     },
                     ("drain", Some(n)) => {
-                        let secs: u64 = n
-                            .parse()
-                            .map_err(|_| RequestError::DrainTimeout(n.to_string()))?;
+                        let secs: u64 = n.parse().map_err(|_| RequestError::DrainTimeout(n))?;
                         let timeout = Duration::from_secs(secs);
                         if secs == 0 || timeout > MAX_DRAIN_TIMEOUT {
                             return Err(RequestError::DrainRange(secs));
@@ -238,7 +234,7 @@ impl Request {
                     ("enable", None) => RsAction::Enable,
                     ("disable", None) => RsAction::Disable,
                     ("weight", Some(n)) => {
-                        let w: u32 = n.parse().map_err(|_| RequestError::Weight(n.to_string()))?;
+                        let w: u32 = n.parse().map_err(|_| RequestError::Weight(n))?;
                         if w > MAX_WEIGHT {
                             return Err(RequestError::WeightRange(w));
                         }
@@ -246,12 +242,9 @@ impl Request {
                     }
                     ("weight", None) => return Err(RequestError::WeightMissing),
                     ("enable" | "disable", Some(x)) => {
-                        return Err(RequestError::Unexpected {
-                            verb: (*verb).to_owned(),
-                            word: x.to_owned(),
-                        })
+                        return Err(RequestError::Unexpected { verb, word: x })
                     }
-                    (other, _) => return Err(RequestError::RsVerb(other.to_owned())),
+                    (other, _) => return Err(RequestError::RsVerb(other)),
                 };
                 Ok(Request::Rs {
                     action,
@@ -260,7 +253,12 @@ impl Request {
                 })
             }
             [] => Err(RequestError::Empty),
-            _ => Err(RequestError::Unknown(line.chars().take(64).collect())),
+            _ => Err(RequestError::Unknown(
+                // The first 64 characters.
+                line.char_indices()
+                    .nth(64)
+                    .map_or(line, |(end, _)| &line[..end]),
+            )),
         }
     }
 
@@ -376,6 +374,19 @@ mod tests {
                 "{line:?}: {e} lacks {needle:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_unknown_request_is_quoted_to_64_characters() {
+        let line = "ü".repeat(70);
+        let e = Request::parse(&line).unwrap_err();
+        assert_eq!(e, RequestError::Unknown(&line[..128]));
+        assert!(e.to_string().starts_with(&format!(
+            "unknown request \"{}\"; requests:",
+            "ü".repeat(64)
+        )));
+        let short = "ü".repeat(64);
+        assert_eq!(Request::parse(&short), Err(RequestError::Unknown(&short)));
     }
 
     #[test]
