@@ -244,7 +244,7 @@ impl fmt::Display for Conflict {
                              a new master must first hear the AH sequence number \
                              (keepalived clears state MASTER the same way)",
             Conflict::VipFamily => "must be the same address family as virtual_ipaddress",
-            Conflict::Strict(strict) => return write!(f, "{strict}"),
+            Conflict::Strict(strict) => return fmt::Display::fmt(strict, f),
             Conflict::TrackProcessTwice { name } => {
                 return write!(
                     f,

@@ -122,9 +122,9 @@ impl From<crate::check::dns::BadName> for ValueError {
 impl fmt::Display for ValueError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ValueError::Member(e) => write!(f, "{e}"),
-            ValueError::Hex(e) => write!(f, "{e}"),
-            ValueError::DnsName(e) => write!(f, "{e}"),
+            ValueError::Member(e) => fmt::Display::fmt(e, f),
+            ValueError::Hex(e) => fmt::Display::fmt(e, f),
+            ValueError::DnsName(e) => fmt::Display::fmt(e, f),
         }
     }
 }
@@ -166,7 +166,7 @@ impl Eq for ReadError {}
 impl fmt::Display for ReadError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ReadError::Os(e) => write!(f, "{e}"),
+            ReadError::Os(e) => fmt::Display::fmt(e, f),
             ReadError::NotRegular(kind) => write!(
                 f,
                 "not a regular file ({kind}); the configuration must be a regular file"
@@ -294,9 +294,9 @@ impl fmt::Display for ConfigError {
                 }
                 Ok(())
             }
-            ConfigErrorKind::Invalid { source, .. } => write!(f, "{source}"),
-            ConfigErrorKind::Conflict(conflict) => write!(f, "{conflict}"),
-            ConfigErrorKind::Announce(error) => write!(f, "{error}"),
+            ConfigErrorKind::Invalid { source, .. } => fmt::Display::fmt(source, f),
+            ConfigErrorKind::Conflict(conflict) => fmt::Display::fmt(conflict, f),
+            ConfigErrorKind::Announce(error) => fmt::Display::fmt(error, f),
         }
     }
 }

@@ -26,8 +26,8 @@ enum TotalsError {
 impl std::fmt::Display for TotalsError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            TotalsError::Read(e) => write!(f, "{e}"),
-            TotalsError::Parse(e) => write!(f, "{e}"),
+            TotalsError::Read(e) => std::fmt::Display::fmt(e, f),
+            TotalsError::Parse(e) => std::fmt::Display::fmt(e, f),
         }
     }
 }
