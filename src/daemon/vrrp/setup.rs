@@ -8,10 +8,13 @@ use std::time::Instant;
 use log::warn;
 use mio::Registry;
 
+use super::notify::{Notifier, NotifyCommands};
+use super::notify_fifo::NotifyFifo;
 use super::procs::{self, ProcsError};
 use super::routes::{HeldRoute, HeldRule, NoInterface, Statics};
-use super::scripts::{self, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript};
-use super::scripts::{Notifier, ScriptError};
+use super::scripts::{self, ScriptError};
+use super::track_file::{self, TrackedFile};
+use super::track_script::TrackedScript;
 use super::vmac::{self, VmacError, VmacLink};
 use super::{Group, HeldAddress, InstanceIo, Receiver, Router, VmacSpec, Vrrp};
 use crate::config::{
@@ -581,7 +584,7 @@ impl Vrrp {
                 Some(f) => f,
                 None => {
                     if let Some(init) = t.init {
-                        scripts::init_track_file(t.path.as_str(), init.value, init.overwrite);
+                        track_file::init_track_file(t.path.as_str(), init.value, init.overwrite);
                     }
                     self.files
                         .push(TrackedFile::new(t.path.as_str().to_owned()));
