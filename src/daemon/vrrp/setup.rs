@@ -24,6 +24,7 @@ use crate::config::{
 use crate::daemon::lateness::Lateness;
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::packet::PacketSender;
+use crate::io::user;
 use crate::io::vrrp_socket::{VrrpReceiver, VrrpSender};
 use crate::limits::VRRP_PACKET_BUF;
 use crate::vrrp::instance::{GarpParams, InitialState, Instance, InstanceParams, ParamError};
@@ -144,10 +145,6 @@ impl From<ScriptError> for SetupError {
     fn from(e: ScriptError) -> SetupError {
         SetupError::Script(e)
     }
-}
-
-fn lookup_user(name: &str) -> Result<(u32, u32), ScriptError> {
-    crate::io::user::require(name).map_err(ScriptError::User)
 }
 
 fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {
@@ -278,7 +275,7 @@ impl Vrrp {
         )
         .map_err(SetupError::Static)?;
         if let Some(u) = &cfg.global.script_user {
-            vrrp.script_user = Some(lookup_user(u)?);
+            vrrp.script_user = Some(user::require(u).map_err(ScriptError::User)?);
         }
         vrrp.add_scripts(cfg)?;
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
@@ -327,7 +324,7 @@ impl Vrrp {
             let what = format!("vrrp_script {}", s.name);
             let argv = scripts::split(s.script.as_str(), &format!("{what}: script"))?;
             let user = match &s.user {
-                Some(u) => Some(lookup_user(u)?),
+                Some(u) => Some(user::require(u).map_err(ScriptError::User)?),
                 None => self.script_user,
             };
             if cfg.global.enable_script_security {
