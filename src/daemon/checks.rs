@@ -453,7 +453,7 @@ struct ProbeBuild<'c> {
 impl<'c> ProbeBuild<'c> {
     fn new(cfg: &'c Config) -> Result<Self, SetupError> {
         let script_user = match &cfg.global.script_user {
-            Some(u) => Some(lookup_user(u)?),
+            Some(u) => Some(crate::io::user::require(u).map_err(SetupError::User)?),
             None => None,
         };
         Ok(ProbeBuild {
@@ -582,7 +582,7 @@ impl<'c> ProbeBuild<'c> {
             .map(OsString::from)
             .collect();
         let user = match &m.user {
-            Some(u) => Some(lookup_user(u)?),
+            Some(u) => Some(crate::io::user::require(u).map_err(SetupError::User)?),
             None => self.script_user,
         };
         if self.cfg.global.enable_script_security {
@@ -975,10 +975,6 @@ fn failure_kind(r: &FailReason) -> usize {
         FailReason::FileValue(_) => 16,
         FailReason::Regex(_) => 17,
     }
-}
-
-fn lookup_user(name: &str) -> Result<(u32, u32), SetupError> {
-    crate::io::user::require(name).map_err(SetupError::User)
 }
 
 /// A TLS client error of checker `label`.

@@ -1,5 +1,5 @@
-//! Running code inside a named network namespace (`ip netns` style), for the
-//! real-server helper's tests and the root-only integration tests.
+//! Network namespaces for tests and lab tools: running code inside a named one (`ip netns`
+//! style) or moving the calling thread into a new, empty one.
 
 use std::fs::File;
 use std::io;
@@ -29,4 +29,14 @@ where
             .join()
             .map_err(|_| io::Error::other("thread in network namespace panicked"))?
     })
+}
+
+/// Moves the calling thread into a new, empty network namespace (only `lo`, down). For
+/// tests and lab tools; needs CAP_SYS_ADMIN. The namespace goes away with its last user.
+pub fn unshare_network_namespace() -> io::Result<()> {
+    // SAFETY: unshare takes flags only; CLONE_NEWNET affects just the calling thread.
+    if unsafe { libc::unshare(libc::CLONE_NEWNET) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -1,8 +1,9 @@
-//! Looking up the script user in /etc/passwd (no NSS: the static binary reads the file).
+//! Looking up users and groups in /etc/passwd and /etc/group (no NSS: the static binary
+//! reads the files). [`require`] is the one script-user lookup of VRRP scripts and
+//! checkers alike; each caller wraps its [`UserError`].
 
 use std::io;
 
-/// The uid and gid of `name`, or `Ok(None)` when /etc/passwd has no such user.
 /// Why a script user could not be resolved; names the user.
 #[derive(Debug)]
 pub enum UserError {
@@ -42,6 +43,7 @@ pub fn require(name: &str) -> Result<(u32, u32), UserError> {
     }
 }
 
+/// The uid and gid of `name`, or `Ok(None)` when /etc/passwd has no such user.
 pub fn lookup(name: &str) -> io::Result<Option<(u32, u32)>> {
     lookup_in(&std::fs::read_to_string("/etc/passwd")?, name)
 }

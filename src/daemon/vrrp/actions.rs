@@ -7,8 +7,10 @@ use std::time::{Duration, Instant};
 
 use log::{debug, info, warn};
 
+use super::notify::Notifier;
+use super::track_file::TRACK_FILE_POLL;
 use super::upkeep::send;
-use super::{all_notifiers, scripts, transition, Group, InstanceIo, Router, Vrrp};
+use super::{all_notifiers, notify_fifo, scripts, transition, Group, InstanceIo, Router, Vrrp};
 use crate::io::event_loop::Clock;
 use crate::io::netlink::{Rtnl, RtnlEvents, RtnlRequest};
 use crate::vrrp::instance::{Action, NotifyState, State, OWN_INTERFACE};
@@ -17,7 +19,7 @@ use crate::vrrp::track::TrackStatus;
 use crate::wire::netlink::rtnl::IfAddr;
 use crate::wire::vrrp::{self as wire, Family};
 use crate::wire::{ah, arp, ndisc};
-use scripts::{Notifier, NotifyFifo, TRACK_FILE_POLL};
+use notify_fifo::NotifyFifo;
 
 impl Vrrp {
     /// Removes VIPs a crashed earlier run left behind, then starts every instance.
@@ -239,7 +241,9 @@ impl Vrrp {
                 };
                 transition::log(&io.name, reason, priority);
                 if let Some(fifo) = &mut self.fifo {
-                    fifo.write_line(&scripts::fifo_line("INSTANCE", &io.name, state, priority));
+                    fifo.write_line(&notify_fifo::fifo_line(
+                        "INSTANCE", &io.name, state, priority,
+                    ));
                 }
                 notifier.transition("INSTANCE", &io.name, state, priority);
                 notes.push((i, state, priority));
@@ -430,7 +434,7 @@ impl InstanceIo {
 /// A sync group's state change: a FIFO line and its notify command.
 fn notify_group(fifo: &mut Option<NotifyFifo>, g: &mut Group, state: NotifyState) {
     if let Some(fifo) = fifo {
-        fifo.write_line(&scripts::fifo_line("GROUP", &g.name, state, 0));
+        fifo.write_line(&notify_fifo::fifo_line("GROUP", &g.name, state, 0));
     }
     g.notifier.transition("GROUP", &g.name, state, 0);
 }

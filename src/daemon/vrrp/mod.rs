@@ -2,24 +2,30 @@
 //! configuration, [`receive`] routes adverts, timers, link and track events
 //! into them, [`actions`] carries out what they ask (adverts, VIPs,
 //! gratuitous ARP / NA, notifications), [`upkeep`] puts back VIPs, routes
-//! and rules removed by hand, and [`status`] reports. Around them: notify
-//! commands and `vrrp_script`s ([`scripts`]), track processes, VMACs.
+//! and rules removed by hand, and [`status`] reports. Around them: child
+//! command lines ([`scripts`]), the notify queue ([`notify`]) and FIFO
+//! ([`notify_fifo`]), `vrrp_script` runs ([`track_script`]), track files
+//! ([`track_file`]), track processes, VMACs.
 
 mod actions;
+mod notify;
+mod notify_fifo;
 mod procs;
 mod receive;
 mod routes;
 pub(super) mod scripts;
 mod setup;
 mod status;
+mod track_file;
+mod track_script;
 mod transition;
 mod upkeep;
 pub(super) mod vmac;
 
-/// FILE_CHECK reads its file as `track_file` does.
-pub(crate) use scripts::read_track_file;
 pub use scripts::ScriptError;
 pub use setup::SetupError;
+/// FILE_CHECK reads its file as `track_file` does.
+pub(crate) use track_file::read_track_file;
 
 use std::borrow::{Borrow, BorrowMut};
 use std::time::{Duration, Instant};
@@ -36,8 +42,11 @@ use crate::vrrp::receive::DropReason;
 use crate::vrrp::sync_group::SyncGroup;
 use crate::wire::netlink::rtnl::IfAddr;
 use crate::wire::vrrp as wire;
+use notify::Notifier;
+use notify_fifo::NotifyFifo;
 use routes::{HeldRoute, HeldRule, Statics};
-use scripts::{Notifier, NotifyFifo, TrackedFile, TrackedScript};
+use track_file::TrackedFile;
+use track_script::TrackedScript;
 
 /// One `vrrp_instance`: its state machine and its I/O side.
 struct Router {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use log::{debug, info, warn};
 
-use super::scripts::TRACK_FILE_POLL;
+use super::track_file::TRACK_FILE_POLL;
 use super::{all_notifiers, transition, vmac, Router, Vrrp};
 use crate::io::iface;
 use crate::io::netlink::Rtnl;

@@ -8,10 +8,13 @@ use std::time::Instant;
 use log::warn;
 use mio::Registry;
 
+use super::notify::{Notifier, NotifyCommands};
+use super::notify_fifo::NotifyFifo;
 use super::procs::{self, ProcsError};
 use super::routes::{HeldRoute, HeldRule, NoInterface, Statics};
-use super::scripts::{self, NotifyCommands, NotifyFifo, TrackedFile, TrackedScript};
-use super::scripts::{Notifier, ScriptError};
+use super::scripts::{self, ScriptError};
+use super::track_file::{self, TrackedFile};
+use super::track_script::TrackedScript;
 use super::vmac::{self, VmacError, VmacLink};
 use super::{Group, HeldAddress, InstanceIo, Receiver, Router, VmacSpec, Vrrp};
 use crate::config::{
@@ -21,6 +24,7 @@ use crate::config::{
 use crate::daemon::lateness::Lateness;
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::packet::PacketSender;
+use crate::io::user;
 use crate::io::vrrp_socket::{VrrpReceiver, VrrpSender};
 use crate::limits::VRRP_PACKET_BUF;
 use crate::vrrp::instance::{GarpParams, InitialState, Instance, InstanceParams, ParamError};
@@ -141,10 +145,6 @@ impl From<ScriptError> for SetupError {
     fn from(e: ScriptError) -> SetupError {
         SetupError::Script(e)
     }
-}
-
-fn lookup_user(name: &str) -> Result<(u32, u32), ScriptError> {
-    crate::io::user::require(name).map_err(ScriptError::User)
 }
 
 fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {
@@ -275,7 +275,7 @@ impl Vrrp {
         )
         .map_err(SetupError::Static)?;
         if let Some(u) = &cfg.global.script_user {
-            vrrp.script_user = Some(lookup_user(u)?);
+            vrrp.script_user = Some(user::require(u).map_err(ScriptError::User)?);
         }
         vrrp.add_scripts(cfg)?;
         for (index, inst) in cfg.vrrp_instances.iter().enumerate() {
@@ -324,7 +324,7 @@ impl Vrrp {
             let what = format!("vrrp_script {}", s.name);
             let argv = scripts::split(s.script.as_str(), &format!("{what}: script"))?;
             let user = match &s.user {
-                Some(u) => Some(lookup_user(u)?),
+                Some(u) => Some(user::require(u).map_err(ScriptError::User)?),
                 None => self.script_user,
             };
             if cfg.global.enable_script_security {
@@ -581,7 +581,7 @@ impl Vrrp {
                 Some(f) => f,
                 None => {
                     if let Some(init) = t.init {
-                        scripts::init_track_file(t.path.as_str(), init.value, init.overwrite);
+                        track_file::init_track_file(t.path.as_str(), init.value, init.overwrite);
                     }
                     self.files
                         .push(TrackedFile::new(t.path.as_str().to_owned()));
