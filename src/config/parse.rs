@@ -158,6 +158,41 @@ impl<'s, 'a> Reader<'s, 'a> {
         }
     }
 
+    /// One of `words` as written, as its value; the error lists the words.
+    pub fn word<T: Copy>(&self, entry: &Entry<'a>, words: &[(&str, T)]) -> Result<T, ConfigError> {
+        self.word_in(entry, words, str::eq)
+    }
+
+    /// As [`Reader::word`], ignoring ASCII case.
+    pub fn word_any_case<T: Copy>(
+        &self,
+        entry: &Entry<'a>,
+        words: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        self.word_in(entry, words, str::eq_ignore_ascii_case)
+    }
+
+    fn word_in<T: Copy>(
+        &self,
+        entry: &Entry<'a>,
+        words: &[(&str, T)],
+        same: fn(&str, &str) -> bool,
+    ) -> Result<T, ConfigError> {
+        let text = self.text(entry)?;
+        if let Some((_, value)) = words.iter().find(|(word, _)| same(word, text)) {
+            return Ok(*value);
+        }
+        // "must be A, B or C"
+        let mut allowed = String::from("must be ");
+        for (i, (word, _)) in words.iter().enumerate() {
+            if i > 0 {
+                allowed.push_str(if i + 1 == words.len() { " or " } else { ", " });
+            }
+            allowed.push_str(word);
+        }
+        Err(self.bad(entry, allowed))
+    }
+
     /// An integer in `range`.
     pub fn int<T>(&self, entry: &Entry<'a>, range: RangeInclusive<T>) -> Result<T, ConfigError>
     where

@@ -285,11 +285,10 @@ pub(crate) fn log_key(
 ) -> Result<bool, ConfigError> {
     match key {
         "log_target" => {
-            global.log_target = match reader.text(entry)? {
-                "stderr" => LogTarget::Stderr,
-                "syslog" => LogTarget::Syslog,
-                _ => return Err(reader.bad(entry, "must be stderr or syslog")),
-            }
+            global.log_target = reader.word(
+                entry,
+                &[("stderr", LogTarget::Stderr), ("syslog", LogTarget::Syslog)],
+            )?
         }
         "log_facility" => {
             global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
@@ -297,11 +296,10 @@ pub(crate) fn log_key(
             })?
         }
         "log_format" => {
-            global.log_format = match reader.text(entry)? {
-                "text" => LogFormat::Text,
-                "logfmt" => LogFormat::Logfmt,
-                _ => return Err(reader.bad(entry, "must be text or logfmt")),
-            }
+            global.log_format = reader.word(
+                entry,
+                &[("text", LogFormat::Text), ("logfmt", LogFormat::Logfmt)],
+            )?
         }
         _ => return Ok(false),
     }

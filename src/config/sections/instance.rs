@@ -745,22 +745,17 @@ pub(crate) fn state_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<VrrpState, ConfigError> {
-    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
-        "MASTER" => VrrpState::Master,
-        "BACKUP" => VrrpState::Backup,
-        _ => return Err(reader.bad(entry, "must be MASTER or BACKUP")),
-    })
+    reader.word_any_case(
+        entry,
+        &[("MASTER", VrrpState::Master), ("BACKUP", VrrpState::Backup)],
+    )
 }
 
 pub(crate) fn version_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<VrrpVersion, ConfigError> {
-    Ok(match reader.text(entry)? {
-        "2" => VrrpVersion::V2,
-        "3" => VrrpVersion::V3,
-        _ => return Err(reader.bad(entry, "must be 2 or 3")),
-    })
+    reader.word(entry, &[("2", VrrpVersion::V2), ("3", VrrpVersion::V3)])
 }
 
 /// `use_vmac [NAME]` (`no` turns it off).

@@ -159,12 +159,14 @@ fn process_of(
 
 /// `param_match = exact | partial | initial`.
 fn param_match_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<ParamMatch, ConfigError> {
-    Ok(match reader.text(entry)? {
-        "exact" => ParamMatch::Exact,
-        "partial" => ParamMatch::Partial,
-        "initial" => ParamMatch::Initial,
-        _ => return Err(reader.bad(entry, "must be exact, partial or initial")),
-    })
+    reader.word(
+        entry,
+        &[
+            ("exact", ParamMatch::Exact),
+            ("partial", ParamMatch::Partial),
+            ("initial", ParamMatch::Initial),
+        ],
+    )
 }
 
 /// A `[vrrp_track_process]`'s `weight = N [reverse]`.

@@ -431,12 +431,14 @@ pub(crate) fn protocol_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<Protocol, ConfigError> {
-    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
-        "TCP" => Protocol::Tcp,
-        "UDP" => Protocol::Udp,
-        "SCTP" => Protocol::Sctp,
-        _ => return Err(reader.bad(entry, "must be TCP, UDP or SCTP")),
-    })
+    reader.word_any_case(
+        entry,
+        &[
+            ("TCP", Protocol::Tcp),
+            ("UDP", Protocol::Udp),
+            ("SCTP", Protocol::Sctp),
+        ],
+    )
 }
 
 /// `lb_algo`: one of the IPVS schedulers.
