@@ -12,6 +12,7 @@ use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning};
 use super::ini::{Entry, Section, Title};
 use super::keys::{canonical, keys_of};
 use super::model::*;
+use super::ranges::{self, RangeText};
 
 /// One section being read: its location and helpers that turn values into types.
 pub(crate) struct Reader<'s, 'a> {
@@ -216,9 +217,8 @@ impl<'s, 'a> Reader<'s, 'a> {
         let text = self.text(entry)?;
         let allowed = || {
             format!(
-                "must be a duration in seconds, {}..={} (e.g. `3`, `0.5`, `500ms`)",
-                show_duration(*range.start()),
-                show_duration(*range.end())
+                "must be a duration in seconds, {} (e.g. `3`, `0.5`, `500ms`)",
+                range.text()
             )
         };
         let value = parse_duration(text).ok_or_else(|| self.bad(entry, allowed()))?;
@@ -327,14 +327,6 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-fn show_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}", d.as_secs())
-    } else {
-        format!("{}", d.as_secs_f64())
-    }
-}
-
 /// Strip one pair of surrounding double quotes.
 pub(crate) fn unquote(text: &str) -> &str {
     text.strip_prefix('"')
@@ -420,17 +412,17 @@ impl TimingOptions {
         key: &str,
         entry: &Entry<'_>,
     ) -> Result<bool, ConfigError> {
-        let hour = Duration::from_secs(3600);
-        let ms = Duration::from_millis(1);
         let set = MaybeDuration::set;
         match key {
-            "delay_loop" => self.delay_loop = set(reader.duration(entry, ms..=hour)?),
-            "connect_timeout" => self.connect_timeout = set(reader.duration(entry, ms..=hour)?),
-            "retry" => self.retry = Some(reader.int(entry, 0..=1000u32)?),
-            "delay_before_retry" => {
-                self.delay_before_retry = set(reader.duration(entry, Duration::ZERO..=hour)?)
+            "delay_loop" => self.delay_loop = set(reader.duration(entry, ranges::CHECK_TIME)?),
+            "connect_timeout" => {
+                self.connect_timeout = set(reader.duration(entry, ranges::CHECK_TIME)?)
             }
-            "warmup" => self.warmup = set(reader.duration(entry, Duration::ZERO..=hour)?),
+            "retry" => self.retry = Some(reader.int(entry, ranges::RETRY)?),
+            "delay_before_retry" => {
+                self.delay_before_retry = set(reader.duration(entry, ranges::CHECK_DELAY)?)
+            }
+            "warmup" => self.warmup = set(reader.duration(entry, ranges::CHECK_DELAY)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -477,8 +469,13 @@ pub(crate) fn with_weight<'a>(
     let weight = match (words.next(), words.next(), words.next()) {
         (None, _, _) => None,
         (Some("weight"), Some(n), None) => match n.parse::<i32>() {
-            Ok(w) if (-254..=254).contains(&w) => Some(w),
-            _ => return Err(reader.bad(entry, format!("{form}: weight must be -254..=254"))),
+            Ok(w) if ranges::TRACK_WEIGHT.contains(&w) => Some(w),
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    format!("{form}: weight must be {}", ranges::TRACK_WEIGHT.text()),
+                ))
+            }
         },
         _ => return Err(reader.bad(entry, format!("must be `{form}`"))),
     };

@@ -2,12 +2,12 @@
 //! notify commands, VIPs, routes and rules, track lines, section names.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
 
 use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Entry, Section};
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges::{self, RangeText};
 
 /// A forwarding method in keepalived's syntax: `NAT`, `DR`, `TUN [type
 /// ipip|gre|gue] [port N]` (check_parser.c `svr_forwarding_handler`); the
@@ -75,8 +75,10 @@ pub(crate) fn read_tun_type(
             port: p
                 .parse::<u16>()
                 .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| reader.bad(entry, "gue port must be 1..=65535"))?,
+                .filter(|p| ranges::PORT.contains(p))
+                .ok_or_else(|| {
+                    reader.bad(entry, format!("gue port must be {}", ranges::PORT.text()))
+                })?,
         },
         _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
     })
@@ -168,9 +170,6 @@ pub(crate) fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Nam
         .in_section(section.title())
     })
 }
-
-/// keepalived takes any 32-bit number of seconds for the GARP refresh interval.
-pub(crate) const GARP_REFRESH_MAX: Duration = Duration::from_secs(u32::MAX as u64);
 
 pub(crate) fn push_capped<T, const N: usize>(
     reader: &Reader<'_, '_>,
@@ -353,12 +352,16 @@ pub(crate) fn vip_address(
         None => (address, None),
     };
     let ip: IpAddr = ip_text.parse().map_err(|_| reader.bad(entry, form))?;
-    let max = if ip.is_ipv6() { 128 } else { 32 };
+    let range = if ip.is_ipv6() {
+        ranges::PREFIX_V6
+    } else {
+        ranges::PREFIX_V4
+    };
     let prefix_len = match prefix {
-        None => max,
+        None => *range.end(),
         Some(p) => match p.parse::<u8>() {
-            Ok(n) if n <= max => n,
-            _ => return Err(reader.bad(entry, format!("prefix must be 0..={max}"))),
+            Ok(n) if range.contains(&n) => n,
+            _ => return Err(reader.bad(entry, format!("prefix must be {}", range.text()))),
         },
     };
     if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
@@ -429,8 +432,13 @@ pub(crate) fn read_track_file(
     if words.peek() == Some(&"weight") {
         words.next();
         weight = match words.next().map(str::parse::<i32>) {
-            Some(Ok(w)) if (-254..=254).contains(&w) => w,
-            _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+            Some(Ok(w)) if ranges::TRACK_WEIGHT.contains(&w) => w,
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    format!("weight must be {}", ranges::TRACK_WEIGHT.text()),
+                ))
+            }
         };
         if let Some(&direction @ ("reverse" | "noreverse")) = words.peek() {
             reverse = direction == "reverse";
@@ -445,11 +453,14 @@ pub(crate) fn read_track_file(
             match word {
                 "overwrite" if !overwrite => overwrite = true,
                 n => match n.parse::<i32>() {
-                    Ok(v) if (-254..=254).contains(&v) => value = v,
+                    Ok(v) if ranges::TRACK_WEIGHT.contains(&v) => value = v,
                     _ => {
                         return Err(reader.bad(
                             entry,
-                            "init_file: VALUE must be -254..=254, then optionally `overwrite`",
+                            format!(
+                                "init_file: VALUE must be {}, then optionally `overwrite`",
+                                ranges::TRACK_WEIGHT.text()
+                            ),
                         ))
                     }
                 },
@@ -497,8 +508,13 @@ pub(crate) fn read_track_process(
         (None, ..) => (None, None),
         (Some("weight"), Some(n), direction, None) => {
             let w = match n.parse::<i32>() {
-                Ok(w) if (-254..=254).contains(&w) => w,
-                _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+                Ok(w) if ranges::TRACK_WEIGHT.contains(&w) => w,
+                _ => {
+                    return Err(reader.bad(
+                        entry,
+                        format!("weight must be {}", ranges::TRACK_WEIGHT.text()),
+                    ))
+                }
             };
             let reverse = match direction {
                 None => None,
