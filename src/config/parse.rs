@@ -180,18 +180,10 @@ impl<'s, 'a> Reader<'s, 'a> {
         same: fn(&str, &str) -> bool,
     ) -> Result<T, ConfigError> {
         let text = self.text(entry)?;
-        if let Some((_, value)) = words.iter().find(|(word, _)| same(word, text)) {
-            return Ok(*value);
+        match words.iter().find(|(word, _)| same(word, text)) {
+            Some((_, value)) => Ok(*value),
+            None => Err(self.bad(entry, must_be(&mut words.iter().map(|(word, _)| *word)))),
         }
-        // "must be A, B or C"
-        let mut allowed = String::from("must be ");
-        for (i, (word, _)) in words.iter().enumerate() {
-            if i > 0 {
-                allowed.push_str(if i + 1 == words.len() { " or " } else { ", " });
-            }
-            allowed.push_str(word);
-        }
-        Err(self.bad(entry, allowed))
     }
 
     /// An integer in `range`.
@@ -325,6 +317,19 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     } else {
         Some(total)
     }
+}
+
+/// "must be A, B or C".
+fn must_be(words: &mut dyn ExactSizeIterator<Item = &str>) -> String {
+    let mut text = String::from("must be ");
+    let count = words.len();
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            text.push_str(if i + 1 == count { " or " } else { ", " });
+        }
+        text.push_str(word);
+    }
+    text
 }
 
 /// Strip one pair of surrounding double quotes.
