@@ -161,7 +161,7 @@ impl<'s, 'a> Reader<'s, 'a> {
 
     /// One of `words` as written, as its value; the error lists the words.
     pub fn word<T: Copy>(&self, entry: &Entry<'a>, words: &[(&str, T)]) -> Result<T, ConfigError> {
-        self.word_in(entry, words, str::eq)
+        self.word_in(entry, words, false)
     }
 
     /// As [`Reader::word`], ignoring ASCII case.
@@ -170,20 +170,45 @@ impl<'s, 'a> Reader<'s, 'a> {
         entry: &Entry<'a>,
         words: &[(&str, T)],
     ) -> Result<T, ConfigError> {
-        self.word_in(entry, words, str::eq_ignore_ascii_case)
+        self.word_in(entry, words, true)
     }
 
     fn word_in<T: Copy>(
         &self,
         entry: &Entry<'a>,
         words: &[(&str, T)],
-        same: fn(&str, &str) -> bool,
+        any_case: bool,
     ) -> Result<T, ConfigError> {
+        let i = self.word_index(entry, &|i| words.get(i).map(|(word, _)| *word), any_case)?;
+        Ok(words[i].1)
+    }
+
+    /// The index of the entry's value among the words `word(0)`, `word(1)`...
+    /// (one body for every word list, whatever its values' type).
+    #[inline(never)]
+    fn word_index<'w>(
+        &self,
+        entry: &Entry<'a>,
+        word: &dyn Fn(usize) -> Option<&'w str>,
+        any_case: bool,
+    ) -> Result<usize, ConfigError> {
         let text = self.text(entry)?;
-        match words.iter().find(|(word, _)| same(word, text)) {
-            Some((_, value)) => Ok(*value),
-            None => Err(self.bad(entry, must_be(&mut words.iter().map(|(word, _)| *word)))),
+        let mut count = 0;
+        while let Some(w) = word(count) {
+            if w == text || (any_case && w.eq_ignore_ascii_case(text)) {
+                return Ok(count);
+            }
+            count += 1;
         }
+        // "must be A, B or C"
+        let mut allowed = String::from("must be ");
+        for (i, w) in (0..count).filter_map(word).enumerate() {
+            if i > 0 {
+                allowed.push_str(if i + 1 == count { " or " } else { ", " });
+            }
+            allowed.push_str(w);
+        }
+        Err(self.bad(entry, allowed))
     }
 
     /// An integer in `range`.
@@ -208,9 +233,10 @@ impl<'s, 'a> Reader<'s, 'a> {
     ) -> Result<Duration, ConfigError> {
         let text = self.text(entry)?;
         let allowed = || {
-            format!(
-                "must be a duration in seconds, {} (e.g. `3`, `0.5`, `500ms`)",
-                range.text()
+            ranges::around(
+                "must be a duration in seconds, ",
+                &range,
+                " (e.g. `3`, `0.5`, `500ms`)",
             )
         };
         let value = parse_duration(text).ok_or_else(|| self.bad(entry, allowed()))?;
@@ -317,19 +343,6 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     } else {
         Some(total)
     }
-}
-
-/// "must be A, B or C".
-fn must_be(words: &mut dyn ExactSizeIterator<Item = &str>) -> String {
-    let mut text = String::from("must be ");
-    let count = words.len();
-    for (i, word) in words.enumerate() {
-        if i > 0 {
-            text.push_str(if i + 1 == count { " or " } else { ", " });
-        }
-        text.push_str(word);
-    }
-    text
 }
 
 /// Strip one pair of surrounding double quotes.

@@ -133,3 +133,10 @@ fn seconds(d: Duration) -> String {
         format!("{}", d.as_secs_f64())
     }
 }
+
+/// `before`, `range` as [`RangeText::text`] writes it, then `after`: a
+/// message that names a range (one body for every such message).
+#[inline(never)]
+pub fn around(before: &str, range: &dyn RangeText, after: &str) -> String {
+    format!("{before}{}{after}", range.text())
+}

@@ -9,7 +9,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
-use super::super::ranges::{self, RangeText};
+use super::super::ranges;
 use super::values::*;
 
 /// A checker section before it is attached to its real server.
@@ -44,9 +44,10 @@ pub(crate) fn read_smtp_host(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<SmtpHost, ConfigError> {
-    let form = format!(
-        "must be `[connect_ip IP] [connect_port {}] [bindto IP] [connect_timeout SECONDS]`",
-        ranges::PORT.text()
+    let form = ranges::around(
+        "must be `[connect_ip IP] [connect_port ",
+        &ranges::PORT,
+        "] [bindto IP] [connect_timeout SECONDS]`",
     );
     let mut host = SmtpHost {
         connect_ip: None,
@@ -207,9 +208,10 @@ pub(crate) fn url_status_codes<const N: usize>(
             _ => {
                 return Err(reader.bad(
                     entry,
-                    format!(
-                        "status_code must be codes or ranges in {}, comma separated (200-299,301)",
-                        ranges::HTTP_STATUS.text()
+                    ranges::around(
+                        "status_code must be codes or ranges in ",
+                        &ranges::HTTP_STATUS,
+                        ", comma separated (200-299,301)",
                     ),
                 ))
             }
@@ -250,7 +252,7 @@ pub(crate) fn file_weight_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<(i32, bool), ConfigError> {
-    let form = format!("weight = N [reverse], N in {}", ranges::FILE_WEIGHT.text());
+    let form = ranges::around("weight = N [reverse], N in ", &ranges::FILE_WEIGHT, "");
     let text = reader.text(entry)?;
     let mut words = text.split_whitespace();
     let n = words

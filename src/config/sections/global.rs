@@ -122,9 +122,10 @@ pub(crate) fn read_lvs_timeouts(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<Timeouts, ConfigError> {
-    let form = format!(
-        "must be `[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one, each {}",
-        ranges::LVS_TIMEOUT.text()
+    let form = ranges::around(
+        "must be `[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one, each ",
+        &ranges::LVS_TIMEOUT,
+        "",
     );
     let text = reader.text(entry)?;
     let words: Vec<&str> = text.split_whitespace().collect();

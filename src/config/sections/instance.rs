@@ -11,7 +11,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
-use super::super::ranges::{self, RangeText};
+use super::super::ranges;
 use super::values::*;
 
 /// `[vrrp_instance]` before references are resolved.
@@ -510,9 +510,10 @@ pub(crate) fn advert_int_of(
                 if d.subsec_nanos() != 0 || !range.contains(&d) {
                     return Err(reader.bad(
                         entry,
-                        format!(
-                            "VRRPv2 needs whole seconds {} (fractions need version = 3)",
-                            range.text()
+                        ranges::around(
+                            "VRRPv2 needs whole seconds ",
+                            &range,
+                            " (fractions need version = 3)",
                         ),
                     ));
                 }
@@ -525,7 +526,7 @@ pub(crate) fn advert_int_of(
                 if d.subsec_nanos() % 10_000_000 != 0 {
                     return Err(reader.bad(
                         entry,
-                        format!("VRRPv3 advert_int is in centiseconds, {}", range.text()),
+                        ranges::around("VRRPv3 advert_int is in centiseconds, ", &range, ""),
                     ));
                 }
                 d
@@ -565,9 +566,10 @@ pub(crate) fn authentication(
                 // keepalived truncates silently; we refuse.
                 return Err(reader.bad(
                     pass_entry,
-                    format!(
-                        "must be {} bytes (RFC 3768 section 5.3.10)",
-                        ranges::AUTH_PASS_BYTES.text()
+                    ranges::around(
+                        "must be ",
+                        &ranges::AUTH_PASS_BYTES,
+                        " bytes (RFC 3768 section 5.3.10)",
                     ),
                 ));
             }
@@ -846,10 +848,11 @@ pub(crate) fn vmac_name(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Na
     if bad || name.push_str(text).is_err() {
         return Err(reader.bad(
             entry,
-            format!(
-                "a VMAC name must be {} bytes, not `.` or `..`, without `/`, `:` or spaces \
+            ranges::around(
+                "a VMAC name must be ",
+                &ranges::VMAC_NAME_BYTES,
+                " bytes, not `.` or `..`, without `/`, `:` or spaces \
                  (a MAC address is not supported: lvsd uses the RFC 5798 virtual MAC)",
-                ranges::VMAC_NAME_BYTES.text()
             ),
         ));
     }

@@ -8,7 +8,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
-use super::super::ranges::{self, RangeText};
+use super::super::ranges;
 use super::values::*;
 
 /// `[vrrp_sync_group]` before references are resolved.
@@ -175,12 +175,7 @@ fn process_weight_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<(i32, bool), ConfigError> {
-    let form = || {
-        format!(
-            "must be `N [reverse]`, N in {}",
-            ranges::TRACK_WEIGHT.text()
-        )
-    };
+    let form = || ranges::around("must be `N [reverse]`, N in ", &ranges::TRACK_WEIGHT, "");
     let text = reader.text(entry)?;
     let mut words = text.split_whitespace();
     let weight = match words.next().map(str::parse::<i32>) {

@@ -7,7 +7,7 @@ use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Entry, Section};
 use super::super::model::*;
 use super::super::parse::*;
-use super::super::ranges::{self, RangeText};
+use super::super::ranges;
 
 /// A forwarding method in keepalived's syntax: `NAT`, `DR`, `TUN [type
 /// ipip|gre|gue] [port N]` (check_parser.c `svr_forwarding_handler`); the
@@ -77,7 +77,10 @@ pub(crate) fn read_tun_type(
                 .ok()
                 .filter(|p| ranges::PORT.contains(p))
                 .ok_or_else(|| {
-                    reader.bad(entry, format!("gue port must be {}", ranges::PORT.text()))
+                    reader.bad(
+                        entry,
+                        ranges::around("gue port must be ", &ranges::PORT, ""),
+                    )
                 })?,
         },
         _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
@@ -361,7 +364,7 @@ pub(crate) fn vip_address(
         None => *range.end(),
         Some(p) => match p.parse::<u8>() {
             Ok(n) if range.contains(&n) => n,
-            _ => return Err(reader.bad(entry, format!("prefix must be {}", range.text()))),
+            _ => return Err(reader.bad(entry, ranges::around("prefix must be ", &range, ""))),
         },
     };
     if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
@@ -436,7 +439,7 @@ pub(crate) fn read_track_file(
             _ => {
                 return Err(reader.bad(
                     entry,
-                    format!("weight must be {}", ranges::TRACK_WEIGHT.text()),
+                    ranges::around("weight must be ", &ranges::TRACK_WEIGHT, ""),
                 ))
             }
         };
@@ -457,9 +460,10 @@ pub(crate) fn read_track_file(
                     _ => {
                         return Err(reader.bad(
                             entry,
-                            format!(
-                                "init_file: VALUE must be {}, then optionally `overwrite`",
-                                ranges::TRACK_WEIGHT.text()
+                            ranges::around(
+                                "init_file: VALUE must be ",
+                                &ranges::TRACK_WEIGHT,
+                                ", then optionally `overwrite`",
                             ),
                         ))
                     }
@@ -512,7 +516,7 @@ pub(crate) fn read_track_process(
                 _ => {
                     return Err(reader.bad(
                         entry,
-                        format!("weight must be {}", ranges::TRACK_WEIGHT.text()),
+                        ranges::around("weight must be ", &ranges::TRACK_WEIGHT, ""),
                     ))
                 }
             };

@@ -9,7 +9,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
-use super::super::ranges::{self, RangeText};
+use super::super::ranges;
 use super::values::*;
 
 /// `[virtual_server]` before its real servers are attached.
@@ -298,9 +298,10 @@ pub(crate) fn service_of(
             if port == 0 && !persistent {
                 return Err(reader.bad(
                     port_entry,
-                    format!(
-                        "must be {} (0 = all ports, only with persistence_timeout)",
-                        ranges::PORT.text()
+                    ranges::around(
+                        "must be ",
+                        &ranges::PORT,
+                        " (0 = all ports, only with persistence_timeout)",
                     ),
                 ));
             }
