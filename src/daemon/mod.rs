@@ -620,6 +620,14 @@ fn sync_timer(
 }
 
 impl Handler<TimerKind> for Daemon {
+    fn on_wake(&mut self, cx: &mut Context<'_, TimerKind>) {
+        // Adverts leave before this wake-up's check I/O and check timers.
+        if self.vrrp.on_wake(cx.now, cx.timers) {
+            self.vrrp
+                .run_actions(&mut self.rtnl, cx.now, &mut self.notes);
+        }
+    }
+
     fn on_ready(&mut self, cx: &mut Context<'_, TimerKind>, source: Source, _r: Readiness) {
         match source {
             Source::Signal => loop {

@@ -22,7 +22,12 @@
 //! # Time
 //!
 //! The loop reads its [`Clock`] once per wake-up and hands that `now` to every
-//! event and timer of the wake-up. Deadlines are met by arming a timerfd at
+//! event and timer of the wake-up, and to [`Handler::on_wake`] before them.
+//! A long wake-up (a burst of health-check I/O, a backlog of check timers
+//! after the process was not scheduled) reads the clock again after every
+//! [`RECHECK_EVERY`] dispatched events and timers and calls `on_wake` with the
+//! new `now`, so a VRRP advert that falls due in the middle leaves within
+//! that many dispatches instead of after the whole wake-up. Deadlines are met by arming a timerfd at
 //! the earliest deadline with nanosecond precision (epoll's millisecond
 //! timeout would add up to 1 ms of lateness to VRRP timers). I/O events of a
 //! wake-up are dispatched before the timers that expired in it, so an advert
@@ -38,7 +43,11 @@ use mio::{Events, Interest, Poll, Registry, Token};
 use super::timerfd::TimerFd;
 use super::timers::{TimerError, TimerId, Timers};
 
-/// The clock the loop reads once per wake-up. Tests inject a fake one.
+/// Events and timers dispatched between two `on_wake` calls of one wake-up.
+pub const RECHECK_EVERY: u32 = 64;
+
+/// The clock the loop reads once per wake-up (and once per
+/// [`RECHECK_EVERY`] dispatches of a long one). Tests inject a fake one.
 pub trait Clock {
     /// The current monotonic time.
     fn now(&mut self) -> Instant;
@@ -164,6 +173,13 @@ pub trait Handler<P: Copy> {
     fn on_ready(&mut self, cx: &mut Context<'_, P>, source: Source, readiness: Readiness);
     /// A timer expired; its payload says what it was for.
     fn on_timer(&mut self, cx: &mut Context<'_, P>, id: TimerId, payload: P);
+    /// Once per wake-up, after the clock is read and before any I/O or timer
+    /// of the wake-up is dispatched, and again with a fresh `now` after every
+    /// [`RECHECK_EVERY`] dispatches of a long wake-up: the place for work
+    /// that must not queue behind the rest (VRRP adverts behind a burst of
+    /// health-check I/O). Timers it handles it cancels itself. It must be
+    /// cheap when nothing is due. Default: nothing.
+    fn on_wake(&mut self, _cx: &mut Context<'_, P>) {}
 }
 
 /// The event loop: poll, timers, timerfd and the clock.
@@ -253,7 +269,16 @@ impl<C: Clock, P: Copy> EventLoop<C, P> {
             timers: &mut self.timers,
             registry: self.poll.registry(),
         };
+        handler.on_wake(&mut cx);
+        let mut since_wake = 0u32;
         for event in self.events.iter() {
+            since_wake += 1;
+            if since_wake == RECHECK_EVERY {
+                since_wake = 0;
+                cx.now = self.clock.now();
+                self.last_now = cx.now;
+                handler.on_wake(&mut cx);
+            }
             match Source::from_token(event.token()) {
                 Some(Source::Timer) => {
                     self.timerfd.drain();
@@ -275,6 +300,14 @@ impl<C: Clock, P: Copy> EventLoop<C, P> {
         // once and run next turn without sleeping.
         let mut budget = cx.timers.len();
         while budget > 0 {
+            // Before the pop: a timer `on_wake` cancels is never dispatched.
+            since_wake += 1;
+            if since_wake == RECHECK_EVERY {
+                since_wake = 0;
+                cx.now = self.clock.now();
+                self.last_now = cx.now;
+                handler.on_wake(&mut cx);
+            }
             let Some((id, payload)) = cx.timers.pop_expired(now) else {
                 break;
             };
@@ -312,6 +345,10 @@ mod tests {
         log: Vec<String>,
         nows: Vec<Instant>,
         rearm_forever: bool,
+        /// A timer `on_wake` takes over (cancels and runs) when it is due.
+        urgent: Option<(TimerId, Instant)>,
+        /// Moved by 1 ms in every `on_timer`: a slow dispatch.
+        slow: Option<FakeClock>,
     }
 
     impl Handler<u32> for Recorder {
@@ -322,8 +359,20 @@ mod tests {
         fn on_timer(&mut self, cx: &mut Context<'_, u32>, _id: TimerId, payload: u32) {
             self.log.push(format!("timer {payload}"));
             self.nows.push(cx.now);
+            if let Some(clock) = &self.slow {
+                clock.now.set(clock.now.get() + Duration::from_millis(1));
+            }
             if self.rearm_forever && payload == 1 {
                 cx.arm(cx.now, 1).unwrap();
+            }
+        }
+        fn on_wake(&mut self, cx: &mut Context<'_, u32>) {
+            if let Some((id, at)) = self.urgent {
+                if at <= cx.now {
+                    let payload = cx.timers.cancel(id).unwrap();
+                    self.urgent = None;
+                    self.log.push(format!("urgent {payload}"));
+                }
             }
         }
     }
@@ -433,6 +482,64 @@ mod tests {
         ev.turn(&mut h).unwrap();
         assert_eq!(h.log, vec!["ready Probe(42) r=true", "timer 3"]);
         assert_eq!(h.nows, vec![base + Duration::from_millis(10); 2]);
+    }
+
+    #[test]
+    fn a_long_wakeup_lets_on_wake_through_every_recheck_every_dispatches() {
+        let (clock, base) = fake();
+        let n = 2 * RECHECK_EVERY;
+        let mut ev: EventLoop<FakeClock, u32> =
+            EventLoop::new(clock.clone(), n as usize + 1, 16).unwrap();
+        for i in 0..n {
+            ev.timers().insert(base, i).unwrap();
+        }
+        // Not due when the wake-up begins; due after 10 slow dispatches.
+        let at = base + Duration::from_millis(10);
+        let id = ev.timers().insert(at, 999).unwrap();
+        let mut h = Recorder {
+            urgent: Some((id, at)),
+            slow: Some(clock.clone()),
+            ..Recorder::default()
+        };
+        let reads_before = clock.reads.get();
+        ev.turn(&mut h).unwrap();
+        let urgent = h.log.iter().position(|l| l == "urgent 999");
+        // The first recheck comes before the pop of the 64th timer (63 ran).
+        assert_eq!(urgent, Some(RECHECK_EVERY as usize - 1), "{:?}", h.log);
+        assert_eq!(h.log.len(), n as usize + 1, "every ordinary timer ran once");
+        // One read at the wake-up and one per recheck; later timers see the
+        // fresh clock.
+        assert_eq!(clock.reads.get() - reads_before, 3);
+        assert_eq!(h.nows[0], base);
+        assert_eq!(
+            *h.nows.last().unwrap(),
+            base + Duration::from_millis(2 * RECHECK_EVERY as u64 - 1)
+        );
+        assert_eq!(ev.timers().next_deadline(), None);
+    }
+
+    #[test]
+    fn on_wake_runs_before_the_io_and_timers_of_its_wakeup() {
+        let (clock, base) = fake();
+        let mut ev: EventLoop<FakeClock, u32> = EventLoop::new(clock.clone(), 16, 16).unwrap();
+        let (mut a, mut b) = mio::net::UnixStream::pair().unwrap();
+        ev.registry()
+            .register(&mut b, Source::Probe(42).token(), Interest::READABLE)
+            .unwrap();
+        a.write_all(b"x").unwrap();
+        // An ordinary timer due before the urgent one still runs after it.
+        ev.timers().insert(base, 3).unwrap();
+        let at = base + Duration::from_millis(5);
+        let id = ev.timers().insert(at, 9).unwrap();
+        clock.now.set(base + Duration::from_millis(10));
+        let mut h = Recorder {
+            urgent: Some((id, at)),
+            ..Recorder::default()
+        };
+        ev.turn(&mut h).unwrap();
+        assert_eq!(h.log, vec!["urgent 9", "ready Probe(42) r=true", "timer 3"]);
+        // Taken over by on_wake: nothing is left to fire a second time.
+        assert_eq!(ev.timers().next_deadline(), None);
     }
 
     #[test]

@@ -193,6 +193,38 @@ impl Vrrp {
         }
     }
 
+    /// VRRP first in a wake-up: the adverts waiting in every receive socket
+    /// (a backup must hear the master before its master-down timer is
+    /// judged), then every instance whose deadline has come, with its loop
+    /// timer cancelled. The check I/O and check timers of the same wake-up
+    /// run after. Nothing happens unless an instance is due. True when any
+    /// instance ran.
+    pub fn on_wake(
+        &mut self,
+        now: Instant,
+        timers: &mut crate::io::timers::Timers<crate::daemon::TimerKind>,
+    ) -> bool {
+        let due = |r: &Router| r.machine.poll_at().is_some_and(|at| at <= now);
+        if !self.routers.iter().any(due) {
+            return false;
+        }
+        for r in 0..self.receivers.len() {
+            self.on_readable(now, r);
+        }
+        let mut fired = false;
+        for i in 0..self.routers.len() {
+            if !due(&self.routers[i]) {
+                continue;
+            }
+            if let Some(id) = self.routers[i].io.timer.take() {
+                timers.cancel(id);
+            }
+            self.on_timer(now, i);
+            fired = true;
+        }
+        fired
+    }
+
     /// Runs expired timers of instance `i`.
     pub fn on_timer(&mut self, now: Instant, i: usize) {
         if let Some(Router { machine, io, .. }) = self.routers.get_mut(i) {
