@@ -86,6 +86,9 @@ impl fmt::Display for BadHex {
 
 impl core::error::Error for BadHex {}
 
+/// How many octets a payload read by [`parse_hex`] has.
+pub const PAYLOAD_BYTES: std::ops::RangeInclusive<usize> = 1..=u16::MAX as usize;
+
 /// Reads a hex string as keepalived does: blanks separate octets, two digits
 /// make an octet, a lone digit before a blank or the end is an octet of its own.
 /// With `wildcards`, `X` (upper case) is a nibble that matches anything; the
@@ -123,7 +126,7 @@ pub fn parse_hex(text: &str, wildcards: bool) -> Result<(Vec<u8>, Vec<u8>), BadH
         data.push(v);
         mask.push(m);
     }
-    if data.is_empty() || data.len() > usize::from(u16::MAX) {
+    if !PAYLOAD_BYTES.contains(&data.len()) {
         return Err(BadHex);
     }
     if mask.iter().all(|&m| m == 0) {

@@ -16,6 +16,8 @@
 //! not read is an error at load (`Reader::unread`) and fails
 //! tests/config_keys_effect.rs.
 
+use super::ranges::{self, RangeText};
+
 /// `[global]`.
 pub const GLOBAL: u32 = 1 << 0;
 /// `[vrrp_instance NAME]`.
@@ -127,6 +129,8 @@ pub struct KeyDoc {
     pub default: &'static str,
     /// What values are allowed beyond the type.
     pub limits: &'static str,
+    /// The ranges `limits` writes (`A..=B`), as the readers hold them.
+    pub ranges: &'static [&'static dyn RangeText],
     /// keepalived's keyword, as markdown ("" = lvsd's own key).
     pub keepalived: &'static str,
     /// What the key does, beyond its name.
@@ -143,6 +147,7 @@ macro_rules! declare_keys {
         ty: $ty:literal,
         default: $default:literal,
         limits: $limits:literal,
+        $(ranges: [$($range:expr),*],)?
         keepalived: $keepalived:literal,
         doc: $doc:literal,
         example: $example:literal,
@@ -168,6 +173,7 @@ macro_rules! declare_keys {
             ty: $ty,
             default: $default,
             limits: $limits,
+            ranges: &[$($(&$range as &dyn RangeText),*)?],
             keepalived: $keepalived,
             doc: $doc,
             example: $example,
@@ -275,6 +281,7 @@ declare_keys! {
         ty: "`IFACE [[inst] INSTANCE] [id N] [maxlen N] [port N] [ttl N] [group ADDR]` (options in any order; keepalived's old `IFACE INSTANCE SYNCID` too)",
         default: "none",
         limits: "id 0..=255 (default the instance's VRID, 0 without one); maxlen 1..=65507; port 1..=65535 (kernel default 8848); ttl 1..=255 (kernel default 1); group a multicast address, IPv4 or IPv6 (kernel default 224.0.0.81)",
+        ranges: [ranges::SYNC_ID, ranges::SYNC_MAX_LEN, ranges::SYNC_PORT, ranges::SYNC_TTL],
         keepalived: "`lvs_sync_daemon`",
         doc: "the kernel's IPVS sync daemon. With an instance it follows that instance: MASTER runs the master daemon, any other state the backup one. Without an instance the master and the backup daemon both run for as long as lvsd runs, as keepalived does. `ipvsadm -Ln --daemon` shows them",
         example: "eth1 VI_1 id 7 maxlen 1400 port 8849 ttl 2 group 224.0.0.82",
@@ -284,6 +291,7 @@ declare_keys! {
         ty: "`[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one",
         default: "none (the kernel's timeouts are left alone)",
         limits: "each 0..=2678400 (31 days); 0 = the kernel's value when lvsd started",
+        ranges: [ranges::LVS_TIMEOUT],
         keepalived: "`lvs_timeouts`",
         doc: "IPVS connection timeouts (`ipvsadm --set`, shown by `ipvsadm -Ln --timeout`), written at start and on reload. As keepalived, lvsd reads the kernel's values at start, writes them back at a clean stop, and on a reload that removes the key. lvsd applies it (and `lvs_flush`, `lvs_flush_on_stop`) also in a file without a virtual server, where keepalived's checker process does not run",
         example: "tcp 900 tcpfin 60 udp 120",
@@ -347,6 +355,7 @@ declare_keys! {
         ty: "duration",
         default: "30",
         limits: "1..=3600",
+        ranges: [ranges::NOTIFY_TIMEOUT],
         keepalived: "",
         doc: "each notify command runs in order, one at a time per instance or group; after this long its process group gets SIGTERM, SIGKILL 1 s later; at shutdown the remaining `notify_stop` commands get at most min(notify_timeout, 10 s) in all",
         example: "7",
@@ -356,6 +365,7 @@ declare_keys! {
         ty: "duration",
         default: "5",
         limits: "0..=3600",
+        ranges: [ranges::GARP_MASTER_DELAY],
         keepalived: "`vrrp_garp_master_delay`",
         doc: "",
         example: "2",
@@ -365,6 +375,7 @@ declare_keys! {
         ty: "integer",
         default: "5",
         limits: "1..=100",
+        ranges: [ranges::GARP_REPEAT],
         keepalived: "`vrrp_garp_master_repeat`",
         doc: "",
         example: "3",
@@ -374,6 +385,7 @@ declare_keys! {
         ty: "duration, 0 = off",
         default: "60",
         limits: "0..=4294967295 s (keepalived's range)",
+        ranges: [ranges::GARP_MASTER_REFRESH],
         keepalived: "`vrrp_garp_master_refresh` (keepalived: off)",
         doc: "",
         example: "0",
@@ -383,6 +395,7 @@ declare_keys! {
         ty: "integer",
         default: "1",
         limits: "1..=100",
+        ranges: [ranges::GARP_REPEAT],
         keepalived: "`vrrp_garp_master_refresh_repeat`",
         doc: "",
         example: "2",
@@ -392,6 +405,7 @@ declare_keys! {
         ty: "duration",
         default: "5",
         limits: "0.1..=3600",
+        ranges: [ranges::RECONCILE_INTERVAL],
         keepalived: "",
         doc: "compare the IPVS table with the kernel",
         example: "2",
@@ -482,6 +496,7 @@ declare_keys! {
         ty: "`ADDR:PORT` (IPv6 as `[ADDR]:PORT`)",
         default: "none (off)",
         limits: "port 1..=65535",
+        ranges: [ranges::PORT],
         keepalived: "",
         doc: "serves `GET /metrics`, Prometheus text, from the daemon's loop; keepalived needs a separate exporter; docs/operations.md \"Watching a pair with Prometheus\"",
         example: "127.0.0.1:9100",
@@ -545,6 +560,7 @@ declare_keys! {
         ty: "integer",
         default: "**required**",
         limits: "1..=255",
+        ranges: [ranges::VRID],
         keepalived: "`virtual_router_id`",
         doc: "",
         example: "53",
@@ -554,6 +570,7 @@ declare_keys! {
         ty: "integer",
         default: "100 (**required** with `state = MASTER`)",
         limits: "1..=255, 255 = owner",
+        ranges: [ranges::PRIORITY],
         keepalived: "`priority`",
         doc: "",
         example: "150",
@@ -563,6 +580,7 @@ declare_keys! {
         ty: "duration",
         default: "1",
         limits: "v2: whole 1..=255; v3: 0.01..=40.95 in centiseconds",
+        ranges: [ranges::ADVERT_INT_V2, ranges::ADVERT_INT_V3],
         keepalived: "`advert_int`",
         doc: "",
         example: "2",
@@ -590,6 +608,7 @@ declare_keys! {
         ty: "text",
         default: "none (**required** with `auth_type`)",
         limits: "1..=8 bytes",
+        ranges: [ranges::AUTH_PASS_BYTES],
         keepalived: "`authentication { auth_pass }`",
         doc: "",
         example: "2222",
@@ -598,7 +617,8 @@ declare_keys! {
         name: "virtual_ipaddress", sections: INSTANCE, list: true, aliases: [], import: Other,
         ty: "list: `ADDR[/PREFIX] [dev IFACE] [brd ADDR\\|+\\|-] [scope SCOPE] [label NAME] [no_track] [preferred_lft N\\|forever]` (options in any order)",
         default: "**at least one**",
-        limits: "prefix 0..=32/128, default host; one family; with the excluded ones at most `MAX_VIPS_PER_INSTANCE` (1024)",
+        limits: "prefix 0..=32 (IPv4) or 0..=128 (IPv6), default host; one family; with the excluded ones at most `MAX_VIPS_PER_INSTANCE` (1024)",
+        ranges: [ranges::PREFIX_V4, ranges::PREFIX_V6],
         keepalived: "`virtual_ipaddress { }`",
         doc: "added while MASTER, removed otherwise, listed in adverts. An advert lists at most 255 IPv4 or 89 IPv6 addresses (what fits at MTU 1500, keepalived's rule): the rest are held like `virtual_ipaddress_excluded`, with a warning, as keepalived moves them to its eVIPs",
         example: "192.168.118.112",
@@ -635,6 +655,7 @@ declare_keys! {
         ty: "duration",
         default: "0",
         limits: "0..=1000",
+        ranges: [ranges::PREEMPT_DELAY],
         keepalived: "`preempt_delay`",
         doc: "",
         example: "5",
@@ -644,6 +665,7 @@ declare_keys! {
         ty: "integer",
         default: "3",
         limits: "1..=100",
+        ranges: [ranges::DOWN_TIMER_ADVERTS],
         keepalived: "`down_timer_adverts`",
         doc: "",
         example: "4",
@@ -680,6 +702,7 @@ declare_keys! {
         ty: "list: `IFACE [weight N]`",
         default: "weight 0 (FAULT while down)",
         limits: "-254..=254",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_interface { }`",
         doc: "up = IFF_UP and IFF_RUNNING (carrier), followed by rtnetlink link events; a missing interface counts as down",
         example: "eth1 weight 10",
@@ -689,6 +712,7 @@ declare_keys! {
         ty: "list: `SCRIPT [weight N]`",
         default: "the script's weight",
         limits: "-254..=254",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_script { }`",
         doc: "",
         example: "chk",
@@ -698,6 +722,7 @@ declare_keys! {
         ty: "list: `PATH [weight N [reverse\\|noreverse]] [init_file [VALUE] [overwrite]]`",
         default: "weight 1",
         limits: "weight and VALUE -254..=254",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_file` (lvsd names the file directly, no `vrrp_track_file` block); read every second, the first word as an integer times the weight (times -1 with `reverse`), clamped to -254..=253; -254 or less means FAULT, as in keepalived; with weight 0 a non-zero number means FAULT (`reverse`: zero means FAULT). A missing file or a non-number reads as 0 (logged). `init_file`: at start (never on `lvsd check` or a reload) write VALUE (default 0) when the file does not exist, or with `overwrite` also over an existing regular file (keepalived's `init_file` of the `track_file` block)",
         doc: "",
         example: "/run/lvsd-test.track",
@@ -707,6 +732,7 @@ declare_keys! {
         ty: "list: `NAME [weight N [reverse\\|noreverse]]`",
         default: "the `[vrrp_track_process]`'s weight and direction",
         limits: "-254..=254, `MAX_TRACKS_PER_INSTANCE`",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_process { }`",
         doc: "weight 0 = FAULT while the process's quorum is not met (`reverse`: while it is); a positive weight is added while it is met, a negative one subtracted while not (`reverse` negates)",
         example: "tp weight -10 reverse",
@@ -716,6 +742,7 @@ declare_keys! {
         ty: "duration",
         default: "global `vrrp_garp_master_delay`",
         limits: "0..=3600",
+        ranges: [ranges::GARP_MASTER_DELAY],
         keepalived: "`garp_master_delay`",
         doc: "",
         example: "2",
@@ -725,6 +752,7 @@ declare_keys! {
         ty: "integer",
         default: "global `vrrp_garp_master_repeat`",
         limits: "1..=100",
+        ranges: [ranges::GARP_REPEAT],
         keepalived: "`garp_master_repeat`",
         doc: "",
         example: "3",
@@ -734,6 +762,7 @@ declare_keys! {
         ty: "duration, 0 = off",
         default: "global `vrrp_garp_master_refresh`",
         limits: "0..=4294967295 s (keepalived's range)",
+        ranges: [ranges::GARP_MASTER_REFRESH],
         keepalived: "`garp_master_refresh`",
         doc: "",
         example: "0",
@@ -743,6 +772,7 @@ declare_keys! {
         ty: "integer",
         default: "global `vrrp_garp_master_refresh_repeat`",
         limits: "1..=100",
+        ranges: [ranges::GARP_REPEAT],
         keepalived: "`garp_master_refresh_repeat`",
         doc: "gratuitous ARPs / NAs per VIP at each refresh",
         example: "3",
@@ -833,6 +863,7 @@ declare_keys! {
         ty: "flag, or `NAME`",
         default: "no; bare or `yes` = keepalived's name `vrrp.VRID` (`vrrp1.VRID`, ... when taken)",
         limits: "NAME: 1..=15 bytes, not `.`/`..`, no `/`, `:` or spaces; one instance per name",
+        ranges: [ranges::VMAC_NAME_BYTES],
         keepalived: "`use_vmac [NAME]`",
         doc: "a private-mode macvlan on `interface` with the VRRP virtual MAC 00:00:5e:00:01:VRID (IPv6: 00:00:5e:00:02:VRID, with the interface's link-local address for the adverts), made over rtnetlink at start (an existing private macvlan there with that MAC is reused, whatever its name) and deleted at stop. The VIPs (and excluded addresses of the instance's family) live on it, adverts leave from it with that source MAC. lvsd sets what keepalived sets when it makes one: on the VMAC arp_ignore=1, accept_local=1, rp_filter=0, promote_secondaries=1, IPv6 off (unless IPv6 excluded addresses); on `interface` arp_ignore=1 and arp_filter=1 (restored at stop); a non-zero `net.ipv4.conf.all.rp_filter` is moved onto `default` and every interface and cleared (restored at stop). keepalived's optional MAC argument is not supported. With `unicast_peer`, `vmac_xmit_base` is set with a warning, as keepalived does. See operations.md \"VMAC\"",
         example: "vrrp.51",
@@ -860,6 +891,7 @@ declare_keys! {
         ty: "list: as in `[vrrp_instance]` (`reverse`, `init_file`)",
         default: "weight 1",
         limits: "-254..=254; counts against each member's `MAX_TRACKS_PER_INSTANCE`",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_file { }` of a `vrrp_sync_group`: every member tracks the file as if it listed it itself (keepalived adds the group's files to each member); weight 0 = FAULT while the number is non-zero, which takes the whole group out of MASTER",
         doc: "",
         example: "/run/lvsd-test.track",
@@ -869,6 +901,7 @@ declare_keys! {
         ty: "list: `NAME [weight N [reverse\\|noreverse]]`",
         default: "the definition's",
         limits: "-254..=254; counts against each member's `MAX_TRACKS_PER_INSTANCE`",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`track_process { }` of a `vrrp_sync_group`: added to every member; a member that lists the same process itself takes the group's weight unless its own is 0 (a warning says so), and with a priority-255 member the weight becomes 0 (warning), as keepalived does",
         doc: "",
         example: "tp weight 5",
@@ -932,6 +965,7 @@ declare_keys! {
         ty: "duration",
         default: "1",
         limits: "0.01..=3600",
+        ranges: [ranges::SCRIPT_TIME],
         keepalived: "`interval`",
         doc: "",
         example: "2",
@@ -941,6 +975,7 @@ declare_keys! {
         ty: "duration",
         default: "= interval",
         limits: "0.01..=3600",
+        ranges: [ranges::SCRIPT_TIME],
         keepalived: "`timeout`",
         doc: "",
         example: "3",
@@ -950,6 +985,7 @@ declare_keys! {
         ty: "integer",
         default: "0 (FAULT while failing)",
         limits: "-254..=254",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`weight`",
         doc: "",
         example: "10",
@@ -959,6 +995,7 @@ declare_keys! {
         ty: "integer",
         default: "1",
         limits: "1..=1000 (values above 255 act as 255)",
+        ranges: [ranges::SCRIPT_RISE_FALL],
         keepalived: "`rise`",
         doc: "",
         example: "2",
@@ -968,6 +1005,7 @@ declare_keys! {
         ty: "integer",
         default: "1",
         limits: "1..=1000 (values above 255 act as 255)",
+        ranges: [ranges::SCRIPT_RISE_FALL],
         keepalived: "`fall`",
         doc: "",
         example: "2",
@@ -1022,6 +1060,7 @@ declare_keys! {
         ty: "integer",
         default: "1",
         limits: "1..=65535, at most `quorum_max`",
+        ranges: [ranges::PROCESS_QUORUM],
         keepalived: "`quorum`",
         doc: "fewest matching processes that count as up",
         example: "2",
@@ -1031,6 +1070,7 @@ declare_keys! {
         ty: "integer",
         default: "no limit (`quorum_max = 0` alone: up while no such process runs)",
         limits: "0..=65535",
+        ranges: [ranges::PROCESS_QUORUM_MAX],
         keepalived: "`quorum_max`",
         doc: "",
         example: "5",
@@ -1040,6 +1080,7 @@ declare_keys! {
         ty: "`N [reverse]`",
         default: "0 (FAULT without quorum)",
         limits: "-254..=254",
+        ranges: [ranges::TRACK_WEIGHT],
         keepalived: "`weight`",
         doc: "",
         example: "-10 reverse",
@@ -1049,6 +1090,7 @@ declare_keys! {
         ty: "duration",
         default: "0",
         limits: "0.000001..=3600",
+        ranges: [ranges::PROCESS_DELAY],
         keepalived: "`delay`",
         doc: "both delays below",
         example: "2",
@@ -1058,6 +1100,7 @@ declare_keys! {
         ty: "duration",
         default: "`delay`",
         limits: "0.000001..=3600",
+        ranges: [ranges::PROCESS_DELAY],
         keepalived: "`fork_delay`",
         doc: "a fork of a tracked process that reaches (or passes) a quorum bound changes the status only after this; a crossing back meanwhile cancels it",
         example: "1.5",
@@ -1067,6 +1110,7 @@ declare_keys! {
         ty: "duration",
         default: "`delay`",
         limits: "0.000001..=3600",
+        ranges: [ranges::PROCESS_DELAY],
         keepalived: "`terminate_delay`",
         doc: "the same for an exit",
         example: "3",
@@ -1094,6 +1138,7 @@ declare_keys! {
         ty: "integer",
         default: "**required** with address",
         limits: "1..=65535; 0 (all ports) only with `persistence_timeout`",
+        ranges: [ranges::PORT],
         keepalived: "second word",
         doc: "",
         example: "8080",
@@ -1103,6 +1148,7 @@ declare_keys! {
         ty: "integer",
         default: "none",
         limits: "1..=4294967295, no address/port",
+        ranges: [ranges::FWMARK],
         keepalived: "`virtual_server fwmark N`",
         doc: "",
         example: "1",
@@ -1148,6 +1194,7 @@ declare_keys! {
         ty: "`ipip` / `gre` / `gue port N`",
         default: "ipip",
         limits: "only with TUN; port 1..=65535",
+        ranges: [ranges::PORT],
         keepalived: "`tun_type`",
         doc: "",
         example: "gre",
@@ -1157,6 +1204,7 @@ declare_keys! {
         ty: "duration",
         default: "none (not persistent)",
         limits: "1..=2678400",
+        ranges: [ranges::PERSISTENCE_TIMEOUT],
         keepalived: "`persistence_timeout`",
         doc: "",
         example: "50",
@@ -1175,6 +1223,7 @@ declare_keys! {
         ty: "duration",
         default: "60",
         limits: "0.001..=3600",
+        ranges: [ranges::CHECK_TIME],
         keepalived: "`delay_loop`",
         doc: "",
         example: "7",
@@ -1184,6 +1233,7 @@ declare_keys! {
         ty: "duration",
         default: "5",
         limits: "0.001..=3600",
+        ranges: [ranges::CHECK_TIME],
         keepalived: "`connect_timeout` (inherited)",
         doc: "",
         example: "4",
@@ -1193,6 +1243,7 @@ declare_keys! {
         ty: "integer",
         default: "1 (MISC_CHECK 0)",
         limits: "0..=1000",
+        ranges: [ranges::RETRY],
         keepalived: "`retry` (inherited)",
         doc: "",
         example: "2",
@@ -1202,6 +1253,7 @@ declare_keys! {
         ty: "duration",
         default: "1 (HTTP_GET/SSL_GET 3)",
         limits: "0..=3600",
+        ranges: [ranges::CHECK_DELAY],
         keepalived: "`delay_before_retry` (inherited)",
         doc: "",
         example: "2",
@@ -1211,6 +1263,7 @@ declare_keys! {
         ty: "duration",
         default: "= delay_loop",
         limits: "0..=3600",
+        ranges: [ranges::CHECK_DELAY],
         keepalived: "`warmup` (inherited)",
         doc: "",
         example: "3",
@@ -1346,6 +1399,7 @@ declare_keys! {
         ty: "integer",
         default: "1",
         limits: "0..=65535",
+        ranges: [ranges::REAL_SERVER_WEIGHT],
         keepalived: "`weight`",
         doc: "",
         example: "2",
@@ -1382,6 +1436,7 @@ declare_keys! {
         ty: "integer",
         default: "0 (none)",
         limits: "0..=4294967295",
+        ranges: [ranges::THRESHOLD],
         keepalived: "`uthreshold`",
         doc: "",
         example: "100",
@@ -1463,6 +1518,7 @@ declare_keys! {
         ty: "duration",
         default: "inherited, 60",
         limits: "0.001..=3600",
+        ranges: [ranges::CHECK_TIME],
         keepalived: "`delay_loop`",
         doc: "",
         example: "7",
@@ -1472,6 +1528,7 @@ declare_keys! {
         ty: "duration",
         default: "inherited, 5",
         limits: "0.001..=3600",
+        ranges: [ranges::CHECK_TIME],
         keepalived: "`connect_timeout`",
         doc: "",
         example: "4",
@@ -1481,6 +1538,7 @@ declare_keys! {
         ty: "integer",
         default: "inherited, 1",
         limits: "0..=1000",
+        ranges: [ranges::RETRY],
         keepalived: "`retry` / `nb_get_retry`",
         doc: "",
         example: "2",
@@ -1490,6 +1548,7 @@ declare_keys! {
         ty: "duration",
         default: "inherited, 1 (HTTP/SSL 3)",
         limits: "0..=3600",
+        ranges: [ranges::CHECK_DELAY],
         keepalived: "`delay_before_retry`",
         doc: "",
         example: "2",
@@ -1499,6 +1558,7 @@ declare_keys! {
         ty: "duration",
         default: "inherited, = delay_loop",
         limits: "0..=3600",
+        ranges: [ranges::CHECK_DELAY],
         keepalived: "`warmup`",
         doc: "",
         example: "3",
@@ -1517,6 +1577,7 @@ declare_keys! {
         ty: "integer",
         default: "the real server's port (required when that is 0)",
         limits: "1..=65535",
+        ranges: [ranges::PORT],
         keepalived: "`connect_port`",
         doc: "",
         example: "8080",
@@ -1535,6 +1596,7 @@ declare_keys! {
         ty: "list: `path=/P [digest=HEX] [status_code=LIST] [virtualhost=H] [regex=TEXT] [regex_no_match]`",
         default: "**at least one**",
         limits: "`MAX_URLS_PER_CHECK`; digest 32 hex digits (MD5 as `lvsd genhash` prints); status codes `200-299,301` in 100..=599, default 200-299, `MAX_STATUS_RANGES`; regex see below",
+        ranges: [ranges::HTTP_STATUS],
         keepalived: "`url { path digest status_code virtualhost regex regex_no_match }` (the word-pair form `path / digest HEX` is accepted too)",
         doc: "",
         example: "path=/x status_code=200-399",
@@ -1607,6 +1669,7 @@ declare_keys! {
         ty: "hex octets (`01 02 0a`, or `01020a`)",
         default: "keepalived's 32 bytes `keepalived check - keepalived ch`",
         limits: "1..=65535 octets",
+        ranges: [ranges::UDP_PAYLOAD_BYTES],
         keepalived: "`payload`",
         doc: "",
         example: "01 02 0a",
@@ -1625,6 +1688,7 @@ declare_keys! {
         ty: "integer",
         default: "0",
         limits: "0..=65535, <= max_reply_length",
+        ranges: [ranges::REPLY_LENGTH],
         keepalived: "`min_reply_length`",
         doc: "",
         example: "2",
@@ -1634,6 +1698,7 @@ declare_keys! {
         ty: "integer",
         default: "255",
         limits: "0..=65535",
+        ranges: [ranges::REPLY_LENGTH],
         keepalived: "`max_reply_length`",
         doc: "",
         example: "100",
@@ -1670,6 +1735,7 @@ declare_keys! {
         ty: "`N [reverse]`",
         default: "1",
         limits: "N in -2147483647..=2147483647",
+        ranges: [ranges::FILE_WEIGHT],
         keepalived: "`weight N [reverse]` in FILE_CHECK, else the track_file's `weight`",
         doc: "",
         example: "2 reverse",
@@ -1688,6 +1754,7 @@ declare_keys! {
         ty: "duration",
         default: "= delay_loop",
         limits: "0.01..=3600",
+        ranges: [ranges::SCRIPT_TIME],
         keepalived: "`misc_timeout`",
         doc: "",
         example: "3",
@@ -1696,7 +1763,7 @@ declare_keys! {
         name: "misc_dynamic", sections: MISC_CHECK, list: false, aliases: [], import: Same,
         ty: "flag",
         default: "no",
-        limits: "exit 2..=255 sets weight = code - 2",
+        limits: "exit codes 2 to 255 set weight = code - 2",
         keepalived: "`misc_dynamic`",
         doc: "",
         example: "yes",
@@ -1783,6 +1850,48 @@ mod tests {
                 "min_reply_length",
                 "max_reply_length"
             ]
+        );
+    }
+
+    /// Every `A..=B` a text writes (A and B: digits, `.`, a leading `-`).
+    fn written_ranges(text: &str) -> Vec<String> {
+        let number = |c: char| c.is_ascii_digit() || c == '.' || c == '-';
+        let mut out = Vec::new();
+        for (at, _) in text.match_indices("..=") {
+            let before = &text[..at];
+            let start = before.trim_end_matches(number);
+            let after = &text[at + 3..];
+            let end = after.trim_start_matches(number);
+            let low = &before[start.len()..];
+            let high = &after[..after.len() - end.len()];
+            out.push(format!("{low}..={high}"));
+        }
+        out
+    }
+
+    #[test]
+    fn limits_write_the_ranges_the_readers_hold() {
+        for doc in KEY_DOCS {
+            let mut written = written_ranges(doc.limits);
+            let mut held: Vec<String> = doc.ranges.iter().map(|r| r.text()).collect();
+            written.sort();
+            written.dedup();
+            held.sort();
+            held.dedup();
+            assert_eq!(
+                written, held,
+                "{}: its `limits` text writes other ranges than its declared `ranges` hold",
+                doc.key.name
+            );
+        }
+        assert!(KEY_DOCS.iter().filter(|d| !d.ranges.is_empty()).count() > 50);
+    }
+
+    #[test]
+    fn written_ranges_are_found() {
+        assert_eq!(
+            written_ranges("id 0..=255; v3: 0.01..=40.95, -254..=254"),
+            ["0..=255", "0.01..=40.95", "-254..=254"]
         );
     }
 }

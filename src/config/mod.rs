@@ -29,6 +29,7 @@ pub mod keys;
 pub mod model;
 mod parse;
 /// `virtual_routes` / `virtual_rules` / static route and rule lines.
+pub mod ranges;
 pub mod route;
 mod sections;
 mod summary;

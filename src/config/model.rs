@@ -250,23 +250,10 @@ pub struct VrrpScript {
     pub init_fail: bool,
 }
 
-/// Initial VRRP state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VrrpState {
-    /// Start as master (after 1 advert + skew, at once for the owner).
-    Master,
-    /// Start as backup.
-    Backup,
-}
-
-/// VRRP protocol version.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum VrrpVersion {
-    /// RFC 3768.
-    V2,
-    /// RFC 5798 / RFC 9568.
-    V3,
-}
+/// `state` (the state an instance starts towards) and `version`: the VRRP
+/// state machine's and the advert codec's own types.
+pub use crate::vrrp::instance::InitialState as VrrpState;
+pub use crate::wire::vrrp::Version as VrrpVersion;
 
 /// VRRPv2 authentication (RFC 3768 section 5.3.6; removed in v3).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -368,18 +355,9 @@ pub struct TrackProcess {
     pub reverse: bool,
 }
 
-/// How `vrrp_track_process` compares a process's arguments (`param_match`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ParamMatch {
-    /// Not at all (no arguments given, no `param_match`).
-    None,
-    /// Exactly the given arguments.
-    Exact,
-    /// The given arguments first; more may follow.
-    Partial,
-    /// As partial; the last given one may be a prefix.
-    Initial,
-}
+/// How `vrrp_track_process` compares a process's arguments (`param_match`):
+/// the process tracker's own type.
+pub use crate::vrrp::process::ParamMatch;
 
 /// `[vrrp_track_process NAME]`: a quorum of running processes.
 #[derive(Debug, Clone, PartialEq, Eq)]

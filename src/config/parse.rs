@@ -12,6 +12,7 @@ use super::error::{suggest, ConfigError, ConfigErrorKind, ConfigWarning, ValueEr
 use super::ini::{Entry, Section, Title};
 use super::keys::{canonical, keys_of};
 use super::model::*;
+use super::ranges::{self, RangeText};
 
 /// One section being read: its location and helpers that turn values into types.
 pub(crate) struct Reader<'s, 'a> {
@@ -166,6 +167,58 @@ impl<'s, 'a> Reader<'s, 'a> {
         }
     }
 
+    /// One of `words` as written, as its value; the error lists the words.
+    pub fn word<T: Copy>(&self, entry: &Entry<'a>, words: &[(&str, T)]) -> Result<T, ConfigError> {
+        self.word_in(entry, words, false)
+    }
+
+    /// As [`Reader::word`], ignoring ASCII case.
+    pub fn word_any_case<T: Copy>(
+        &self,
+        entry: &Entry<'a>,
+        words: &[(&str, T)],
+    ) -> Result<T, ConfigError> {
+        self.word_in(entry, words, true)
+    }
+
+    fn word_in<T: Copy>(
+        &self,
+        entry: &Entry<'a>,
+        words: &[(&str, T)],
+        any_case: bool,
+    ) -> Result<T, ConfigError> {
+        let i = self.word_index(entry, &|i| words.get(i).map(|(word, _)| *word), any_case)?;
+        Ok(words[i].1)
+    }
+
+    /// The index of the entry's value among the words `word(0)`, `word(1)`...
+    /// (one body for every word list, whatever its values' type).
+    #[inline(never)]
+    fn word_index<'w>(
+        &self,
+        entry: &Entry<'a>,
+        word: &dyn Fn(usize) -> Option<&'w str>,
+        any_case: bool,
+    ) -> Result<usize, ConfigError> {
+        let text = self.text(entry)?;
+        let mut count = 0;
+        while let Some(w) = word(count) {
+            if w == text || (any_case && w.eq_ignore_ascii_case(text)) {
+                return Ok(count);
+            }
+            count += 1;
+        }
+        // "must be A, B or C"
+        let mut allowed = String::from("must be ");
+        for (i, w) in (0..count).filter_map(word).enumerate() {
+            if i > 0 {
+                allowed.push_str(if i + 1 == count { " or " } else { ", " });
+            }
+            allowed.push_str(w);
+        }
+        Err(self.bad(entry, allowed))
+    }
+
     /// An integer in `range`.
     pub fn int<T>(&self, entry: &Entry<'a>, range: RangeInclusive<T>) -> Result<T, ConfigError>
     where
@@ -188,10 +241,10 @@ impl<'s, 'a> Reader<'s, 'a> {
     ) -> Result<Duration, ConfigError> {
         let text = self.text(entry)?;
         let allowed = || {
-            format!(
-                "must be a duration in seconds, {}..={} (e.g. `3`, `0.5`, `500ms`)",
-                show_duration(*range.start()),
-                show_duration(*range.end())
+            ranges::around(
+                "must be a duration in seconds, ",
+                &range,
+                " (e.g. `3`, `0.5`, `500ms`)",
             )
         };
         let value = parse_duration(text).ok_or_else(|| self.bad(entry, allowed()))?;
@@ -300,14 +353,6 @@ pub(crate) fn parse_duration(text: &str) -> Option<Duration> {
     }
 }
 
-fn show_duration(d: Duration) -> String {
-    if d.subsec_nanos() == 0 {
-        format!("{}", d.as_secs())
-    } else {
-        format!("{}", d.as_secs_f64())
-    }
-}
-
 /// Strip one pair of surrounding double quotes.
 pub(crate) fn unquote(text: &str) -> &str {
     text.strip_prefix('"')
@@ -393,17 +438,17 @@ impl TimingOptions {
         key: &str,
         entry: &Entry<'_>,
     ) -> Result<bool, ConfigError> {
-        let hour = Duration::from_secs(3600);
-        let ms = Duration::from_millis(1);
         let set = MaybeDuration::set;
         match key {
-            "delay_loop" => self.delay_loop = set(reader.duration(entry, ms..=hour)?),
-            "connect_timeout" => self.connect_timeout = set(reader.duration(entry, ms..=hour)?),
-            "retry" => self.retry = Some(reader.int(entry, 0..=1000u32)?),
-            "delay_before_retry" => {
-                self.delay_before_retry = set(reader.duration(entry, Duration::ZERO..=hour)?)
+            "delay_loop" => self.delay_loop = set(reader.duration(entry, ranges::CHECK_TIME)?),
+            "connect_timeout" => {
+                self.connect_timeout = set(reader.duration(entry, ranges::CHECK_TIME)?)
             }
-            "warmup" => self.warmup = set(reader.duration(entry, Duration::ZERO..=hour)?),
+            "retry" => self.retry = Some(reader.int(entry, ranges::RETRY)?),
+            "delay_before_retry" => {
+                self.delay_before_retry = set(reader.duration(entry, ranges::CHECK_DELAY)?)
+            }
+            "warmup" => self.warmup = set(reader.duration(entry, ranges::CHECK_DELAY)?),
             _ => return Ok(false),
         }
         Ok(true)
@@ -450,8 +495,13 @@ pub(crate) fn with_weight<'a>(
     let weight = match (words.next(), words.next(), words.next()) {
         (None, _, _) => None,
         (Some("weight"), Some(n), None) => match n.parse::<i32>() {
-            Ok(w) if (-254..=254).contains(&w) => Some(w),
-            _ => return Err(reader.bad(entry, format!("{form}: weight must be -254..=254"))),
+            Ok(w) if ranges::TRACK_WEIGHT.contains(&w) => Some(w),
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    format!("{form}: weight must be {}", ranges::TRACK_WEIGHT.text()),
+                ))
+            }
         },
         _ => return Err(reader.bad(entry, format!("must be `{form}`"))),
     };

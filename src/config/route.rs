@@ -78,16 +78,10 @@ pub enum RouteType {
     Throw = 9,
 }
 
-/// How RTM_NEWROUTE treats an existing route to the same destination.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RouteCreate {
-    /// `prepend`: keepalived's default (NLM_F_CREATE only).
-    Prepend,
-    /// `add`: fail when it exists.
-    Add,
-    /// `append`.
-    Append,
-}
+/// How RTM_NEWROUTE treats an existing route to the same destination
+/// (`prepend`, keepalived's default; `add` is `Exclusive`; `append`), and what
+/// a rule does: the rtnetlink codec's own types.
+pub use crate::wire::netlink::route::{RouteCreate, RuleAction};
 
 /// One hop of a multipath route (`nexthop ...`, or the old `or ADDRESS`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -142,23 +136,6 @@ pub struct Route {
     /// `no_track`, or no `dev` (keepalived cannot track a route without
     /// an interface): a deletion by hand is not acted on.
     pub no_track: bool,
-}
-
-/// What a rule does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RuleAction {
-    /// `table N` / `lookup N`.
-    Table(u32),
-    /// `goto N`.
-    Goto(u32),
-    /// `nop`.
-    Nop,
-    /// `blackhole`.
-    Blackhole,
-    /// `unreachable`.
-    Unreachable,
-    /// `prohibit`.
-    Prohibit,
 }
 
 /// One `virtual_rules` / `static_rules` line.
@@ -537,7 +514,7 @@ impl RouteReader<'_> {
             }
             "dev" | "oif" => r.dev = Some(interface(self.words.value(w)?)?),
             "onlink" => r.onlink = true,
-            "add" => r.create = RouteCreate::Add,
+            "add" => r.create = RouteCreate::Exclusive,
             "prepend" => r.create = RouteCreate::Prepend,
             "append" => r.create = RouteCreate::Append,
             "or" => self.or(w)?,

@@ -80,10 +80,7 @@ fn instance(out: &mut String, i: &VrrpInstance) {
         VrrpState::Master => "MASTER",
         VrrpState::Backup => "BACKUP",
     };
-    let version = match i.version {
-        VrrpVersion::V2 => 2,
-        VrrpVersion::V3 => 3,
-    };
+    let version = i.version.number();
     let _ = write!(
         out,
         "vrrp_instance {} on {}: vrid {} {} priority {} v{} advert {:?}",

@@ -293,63 +293,58 @@ fn global_interfaces(interfaces: &mut Vec<Name>, global: &Global) {
     }
 }
 
-fn check_unique_vrids(
-    origin: &str,
-    instances: &[RawInstance<'_>],
-    vrrp_instances: &[VrrpInstance],
-) -> Result<(), ConfigError> {
-    // A VRID is unique per interface and address family (RFC 5798 section 7.3: the
-    // virtual MAC 00-00-5E-00-01-{VRID} / 00-00-5E-00-02-{VRID} is per link and family).
-    for (i, raw) in instances.iter().enumerate() {
-        let a = &vrrp_instances[i];
-        if let Some(b) = vrrp_instances[..i].iter().find(|b| {
-            b.virtual_router_id == a.virtual_router_id
-                && b.interface == a.interface
-                && b.is_ipv6() == a.is_ipv6()
-        }) {
-            return Err(ConfigError::new(
-                origin,
-                raw.vrid_line,
-                ConfigErrorKind::Conflict(Conflict::VridInUse {
-                    vrid: a.virtual_router_id,
-                    interface: a.interface.to_string(),
-                    other: b.name.to_string(),
-                    line: b.line,
-                }),
-            )
-            .in_section(raw.title)
-            .at_key("virtual_router_id"));
-        }
-    }
-    Ok(())
+/// How `a` repeats `b`'s VRID: a VRID is unique per interface and address
+/// family (RFC 5798 section 7.3: the virtual MAC 00-00-5E-00-01-{VRID} /
+/// 00-00-5E-00-02-{VRID} is per link and family).
+fn same_vrid(a: &VrrpInstance, b: &VrrpInstance) -> Option<Conflict> {
+    (b.virtual_router_id == a.virtual_router_id
+        && b.interface == a.interface
+        && b.is_ipv6() == a.is_ipv6())
+    .then(|| Conflict::VridInUse {
+        vrid: a.virtual_router_id,
+        interface: a.interface.to_string(),
+        other: b.name.to_string(),
+        line: b.line,
+    })
 }
 
-fn check_unique_vmacs(
+/// How `a` repeats `b`'s VMAC name: it belongs to one instance (vrrp_parser.c
+/// refuses the second).
+fn same_vmac(a: &VrrpInstance, b: &VrrpInstance) -> Option<Conflict> {
+    match (&a.use_vmac, &b.use_vmac) {
+        (Some(Some(name)), Some(Some(n))) if n == name => Some(Conflict::VmacInUse {
+            name: name.to_string(),
+            other: b.name.to_string(),
+            line: b.line,
+        }),
+        _ => None,
+    }
+}
+
+/// How instance `a` repeats what must be unique in an earlier `b`, if it does.
+type Clash = fn(&VrrpInstance, &VrrpInstance) -> Option<Conflict>;
+
+/// The line of an instance's key.
+type LineOf = fn(&RawInstance<'_>) -> usize;
+
+/// The first instance `a` for which `clash(a, b)` says how it repeats an
+/// earlier instance `b`: a conflict at `key`, on the line `line` gives.
+fn check_unique(
     origin: &str,
     instances: &[RawInstance<'_>],
     vrrp_instances: &[VrrpInstance],
+    key: &str,
+    line: LineOf,
+    clash: Clash,
 ) -> Result<(), ConfigError> {
-    // A VMAC name belongs to one instance (vrrp_parser.c refuses the second).
     for (i, raw) in instances.iter().enumerate() {
         let a = &vrrp_instances[i];
-        let Some(Some(name)) = &a.use_vmac else {
-            continue;
-        };
-        if let Some(b) = vrrp_instances[..i]
-            .iter()
-            .find(|b| matches!(&b.use_vmac, Some(Some(n)) if n == name))
-        {
-            return Err(ConfigError::new(
-                origin,
-                raw.vmac_line,
-                ConfigErrorKind::Conflict(Conflict::VmacInUse {
-                    name: name.to_string(),
-                    other: b.name.to_string(),
-                    line: b.line,
-                }),
-            )
-            .in_section(raw.title)
-            .at_key("use_vmac"));
+        if let Some(conflict) = vrrp_instances[..i].iter().find_map(|b| clash(a, b)) {
+            return Err(
+                ConfigError::new(origin, line(raw), ConfigErrorKind::Conflict(conflict))
+                    .in_section(raw.title)
+                    .at_key(key),
+            );
         }
     }
     Ok(())
@@ -1241,8 +1236,13 @@ fn build_vrrp(
         &mut raw.warnings,
     )?;
     global_interfaces(interfaces, global);
-    check_unique_vrids(origin, &raw.instances, &vrrp_instances)?;
-    check_unique_vmacs(origin, &raw.instances, &vrrp_instances)?;
+    let unique: [(&str, LineOf, Clash); 2] = [
+        ("virtual_router_id", |raw| raw.vrid_line, same_vrid),
+        ("use_vmac", |raw| raw.vmac_line, same_vmac),
+    ];
+    for (key, line, clash) in unique {
+        check_unique(origin, &raw.instances, &vrrp_instances, key, line, clash)?;
+    }
     let sync_groups = resolve_sync_groups(
         origin,
         &raw.groups,

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::super::ranges::{self, RangeText};
 use super::tree::Node;
 use super::writer::Writer;
 use super::NoteKind;
@@ -83,13 +84,17 @@ impl Writer<'_> {
                 );
             }
         }
-        if !(-254..=254).contains(&value) {
+        if !ranges::TRACK_WEIGHT.contains(&value) {
             self.note(
                 item.at,
                 NoteKind::Lenient,
-                format!("track_file {name}: init_file value {value} is outside -254..=254: {} written instead", value.clamp(-254, 254)),
+                format!(
+                    "track_file {name}: init_file value {value} is outside {}: {} written instead",
+                    ranges::TRACK_WEIGHT.text(),
+                    clamp(value)
+                ),
             );
-            value = value.clamp(-254, 254);
+            value = clamp(value);
         }
         format!(
             " init_file {value}{}",
@@ -214,13 +219,13 @@ impl Writer<'_> {
             _ => return self.unknown_track_option("track_process", item),
         };
         let weight = match n.parse::<i32>() {
-            Ok(v) if (-254..=254).contains(&v) => format!(" weight {v}"),
+            Ok(v) if ranges::TRACK_WEIGHT.contains(&v) => format!(" weight {v}"),
             // keepalived: the definition's weight stays.
             _ => {
                 self.note(
                     item.at,
                     NoteKind::Lenient,
-                    format!("track_process {name}: weight `{n}` is not in -254..=254; the vrrp_track_process's weight applies, as in keepalived"),
+                    format!("track_process {name}: weight `{n}` is not in {}; the vrrp_track_process's weight applies, as in keepalived", ranges::TRACK_WEIGHT.text()),
                 );
                 String::new()
             }
@@ -318,4 +323,9 @@ impl Writer<'_> {
         }
         self.track_processes.push(name);
     }
+}
+
+/// `value` brought into [`ranges::TRACK_WEIGHT`].
+fn clamp(value: i32) -> i32 {
+    value.clamp(*ranges::TRACK_WEIGHT.start(), *ranges::TRACK_WEIGHT.end())
 }

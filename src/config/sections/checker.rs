@@ -10,6 +10,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 use super::values::*;
 
 /// A checker section before it is attached to its real server.
@@ -44,8 +45,11 @@ pub(crate) fn read_smtp_host(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<SmtpHost, ConfigError> {
-    let form =
-        "must be `[connect_ip IP] [connect_port 1..=65535] [bindto IP] [connect_timeout SECONDS]`";
+    let form = ranges::around(
+        "must be `[connect_ip IP] [connect_port ",
+        &ranges::PORT,
+        "] [bindto IP] [connect_timeout SECONDS]`",
+    );
     let mut host = SmtpHost {
         connect_ip: None,
         connect_port: None,
@@ -68,13 +72,14 @@ pub(crate) fn read_smtp_host(
                     pair[1]
                         .parse::<u16>()
                         .ok()
-                        .filter(|p| *p > 0)
+                        .filter(|p| ranges::PORT.contains(p))
                         .ok_or_else(bad)?,
                 )
             }
             "connect_timeout" => {
                 let secs: f64 = pair[1].parse().map_err(|_| bad())?;
-                if !(0.001..=3600.0).contains(&secs) {
+                let (low, high) = (ranges::CHECK_TIME.start(), ranges::CHECK_TIME.end());
+                if !(low.as_secs_f64()..=high.as_secs_f64()).contains(&secs) {
                     return Err(bad());
                 }
                 host.connect_timeout = Some(Duration::from_secs_f64(secs));
@@ -194,11 +199,23 @@ pub(crate) fn url_status_codes<const N: usize>(
     for part in value.split(',') {
         let (low, high) = part.split_once('-').unwrap_or((part, part));
         let range = match (low.parse::<u16>(), high.parse::<u16>()) {
-            (Ok(l), Ok(h)) if (100..=599).contains(&l) && (l..=599).contains(&h) => l..=h,
-            _ => return Err(reader.bad(
-                entry,
-                "status_code must be codes or ranges in 100..=599, comma separated (200-299,301)",
-            )),
+            (Ok(l), Ok(h))
+                if ranges::HTTP_STATUS.contains(&l)
+                    && ranges::HTTP_STATUS.contains(&h)
+                    && l <= h =>
+            {
+                l..=h
+            }
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    ranges::around(
+                        "status_code must be codes or ranges in ",
+                        &ranges::HTTP_STATUS,
+                        ", comma separated (200-299,301)",
+                    ),
+                ))
+            }
         };
         push_capped(reader, entry, status_codes, range, "MAX_STATUS_RANGES")?;
     }
@@ -236,14 +253,14 @@ pub(crate) fn file_weight_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<(i32, bool), ConfigError> {
-    let form = "weight = N [reverse], N in -2147483647..=2147483647";
+    let form = ranges::around("weight = N [reverse], N in ", &ranges::FILE_WEIGHT, "");
     let text = reader.text(entry)?;
     let mut words = text.split_whitespace();
     let n = words
         .next()
         .and_then(|w| w.parse::<i32>().ok())
-        .filter(|&w| w != i32::MIN)
-        .ok_or_else(|| reader.bad(entry, form))?;
+        .filter(|w| ranges::FILE_WEIGHT.contains(w))
+        .ok_or_else(|| reader.bad(entry, &form))?;
     let reverse = match (words.next(), words.next()) {
         (None, _) | (Some("noreverse"), None) => false,
         (Some("reverse"), None) => true,
@@ -408,10 +425,7 @@ impl CheckerKeys {
             "helo_name" => self.helo_name = Some(reader.name(entry)?),
             "misc_path" => self.misc_path = Some(reader.command(entry)?),
             "misc_timeout" => {
-                self.misc_timeout = Some(
-                    reader
-                        .duration(entry, Duration::from_millis(10)..=Duration::from_secs(3600))?,
-                )
+                self.misc_timeout = Some(reader.duration(entry, ranges::SCRIPT_TIME)?)
             }
             "misc_dynamic" => self.misc_dynamic = reader.flag(entry)?,
             "user" => self.user = Some(reader.name(entry)?),
@@ -442,8 +456,12 @@ impl CheckerKeys {
             "weight" if kind == "file_check" => {
                 self.file_weight = file_weight_of(reader, entry)?;
             }
-            "min_reply_length" => self.udp.min_reply_len = reader.int(entry, 0..=u16::MAX)?,
-            "max_reply_length" => self.udp.max_reply_len = reader.int(entry, 0..=u16::MAX)?,
+            "min_reply_length" => {
+                self.udp.min_reply_len = reader.int(entry, ranges::REPLY_LENGTH)?
+            }
+            "max_reply_length" => {
+                self.udp.max_reply_len = reader.int(entry, ranges::REPLY_LENGTH)?
+            }
 
             _ => return Err(reader.unread(entry)),
         }
@@ -514,7 +532,7 @@ pub(crate) fn read_checker<'a>(
         }
         match key {
             "connect_ip" => raw.connect_ip = Some(reader.ip(entry)?),
-            "connect_port" => raw.connect_port = Some(reader.int(entry, 1..=65535u16)?),
+            "connect_port" => raw.connect_port = Some(reader.int(entry, ranges::PORT)?),
             "bindto" => raw.bindto = Some(reader.ip(entry)?),
             "host" => raw.hosts.push(read_smtp_host(&reader, entry)?),
             _ => kind_keys.read(&reader, kind, key, entry)?,

@@ -10,6 +10,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges::{self, RangeText};
 use super::values::*;
 
 /// `[global]` before references are resolved.
@@ -62,8 +63,9 @@ pub(crate) fn read_sync_daemon(
         let need = |what: &str| {
             value.ok_or_else(|| reader.bad(entry, format!("`{word}` needs a value ({what})")))
         };
-        let number = |what: &str, range: RangeInclusive<u32>| -> Result<u32, ConfigError> {
-            let v = need(what)?;
+        let number = |range: RangeInclusive<u32>| -> Result<u32, ConfigError> {
+            let what = range.text();
+            let v = need(&what)?;
             v.parse::<u32>()
                 .ok()
                 .filter(|n| range.contains(n))
@@ -76,11 +78,10 @@ pub(crate) fn read_sync_daemon(
                     to_name(v).ok_or_else(|| reader.bad(entry, format!("inst {v}: not a name")))?,
                 );
             }
-            "id" => d.sync_id = Some(number("0..=255", 0..=255)? as u8),
-            // 65535 less the IP and UDP headers, keepalived's bound.
-            "maxlen" => d.max_len = Some(number("1..=65507", 1..=65507)? as u16),
-            "port" => d.port = Some(number("1..=65535", 1..=65535)? as u16),
-            "ttl" => d.ttl = Some(number("1..=255", 1..=255)? as u8),
+            "id" => d.sync_id = Some(number(ranges::SYNC_ID)? as u8),
+            "maxlen" => d.max_len = Some(number(ranges::SYNC_MAX_LEN)? as u16),
+            "port" => d.port = Some(number(ranges::SYNC_PORT)? as u16),
+            "ttl" => d.ttl = Some(number(ranges::SYNC_TTL)? as u8),
             "group" => {
                 let v = need("a multicast address")?;
                 let addr: IpAddr = v
@@ -121,8 +122,11 @@ pub(crate) fn read_lvs_timeouts(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<Timeouts, ConfigError> {
-    let form =
-        "must be `[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one, each 0..=2678400";
+    let form = ranges::around(
+        "must be `[tcp SECONDS] [tcpfin SECONDS] [udp SECONDS]`, at least one, each ",
+        &ranges::LVS_TIMEOUT,
+        "",
+    );
     let text = reader.text(entry)?;
     let words: Vec<&str> = text.split_whitespace().collect();
     if words.is_empty() || words.len() % 2 != 0 {
@@ -133,7 +137,7 @@ pub(crate) fn read_lvs_timeouts(
         let v = pair[1]
             .parse::<u32>()
             .ok()
-            .filter(|v| *v <= LVS_MAX_TIMEOUT)
+            .filter(|v| ranges::LVS_TIMEOUT.contains(v))
             .ok_or_else(|| reader.bad(entry, format!("{} {}: {form}", pair[0], pair[1])))?;
         match pair[0] {
             "tcp" => t.tcp = v,
@@ -144,9 +148,6 @@ pub(crate) fn read_lvs_timeouts(
     }
     Ok(t)
 }
-
-/// keepalived's LVS_MAX_TIMEOUT: 31 days.
-pub(crate) const LVS_MAX_TIMEOUT: u32 = 86_400 * 31;
 
 /// `[global]`.
 pub(crate) fn read_global<'a>(
@@ -165,7 +166,6 @@ pub(crate) fn read_global<'a>(
     let mut global = default_global();
     global.line = section.line;
     let mut sync_daemon = None;
-    let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         if log_key(&reader, &mut global, key, entry)?
             || static_key(&reader, &mut global, key, entry)?
@@ -180,24 +180,23 @@ pub(crate) fn read_global<'a>(
             "vrrp_strict" => global.vrrp_strict = reader.flag(entry)?,
             "notify_fifo" => global.notify_fifo = Some(reader.path(entry)?),
             "notify_timeout" => {
-                global.notify_timeout = reader.duration(entry, Duration::from_secs(1)..=hour)?
+                global.notify_timeout = reader.duration(entry, ranges::NOTIFY_TIMEOUT)?
             }
             "vrrp_garp_master_delay" => {
-                global.vrrp_garp_master_delay = reader.duration(entry, Duration::ZERO..=hour)?
+                global.vrrp_garp_master_delay = reader.duration(entry, ranges::GARP_MASTER_DELAY)?
             }
             "vrrp_garp_master_repeat" => {
-                global.vrrp_garp_master_repeat = reader.int(entry, 1..=100u32)?
+                global.vrrp_garp_master_repeat = reader.int(entry, ranges::GARP_REPEAT)?
             }
             "vrrp_garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
+                let d = reader.duration(entry, ranges::GARP_MASTER_REFRESH)?;
                 global.vrrp_garp_master_refresh = (!d.is_zero()).then_some(d);
             }
             "vrrp_garp_master_refresh_repeat" => {
-                global.vrrp_garp_master_refresh_repeat = reader.int(entry, 1..=100u32)?
+                global.vrrp_garp_master_refresh_repeat = reader.int(entry, ranges::GARP_REPEAT)?
             }
             "reconcile_interval" => {
-                global.reconcile_interval =
-                    reader.duration(entry, Duration::from_millis(100)..=hour)?
+                global.reconcile_interval = reader.duration(entry, ranges::RECONCILE_INTERVAL)?
             }
             "control_socket" => global.control_socket = reader.path(entry)?,
             "announce_device" => {
@@ -270,7 +269,7 @@ pub(crate) fn metrics_listen_of(
         .trim()
         .parse()
         .map_err(|_| reader.bad(entry, "must be ADDR:PORT (IPv6 as [ADDR]:PORT)"))?;
-    if addr.port() == 0 {
+    if !ranges::PORT.contains(&addr.port()) {
         return Err(reader.bad(entry, "port 0 is not a port to scrape"));
     }
     Ok(addr)
@@ -285,11 +284,10 @@ pub(crate) fn log_key(
 ) -> Result<bool, ConfigError> {
     match key {
         "log_target" => {
-            global.log_target = match reader.text(entry)? {
-                "stderr" => LogTarget::Stderr,
-                "syslog" => LogTarget::Syslog,
-                _ => return Err(reader.bad(entry, "must be stderr or syslog")),
-            }
+            global.log_target = reader.word(
+                entry,
+                &[("stderr", LogTarget::Stderr), ("syslog", LogTarget::Syslog)],
+            )?
         }
         "log_facility" => {
             global.log_facility = syslog_facility(reader.text(entry)?).ok_or_else(|| {
@@ -297,11 +295,10 @@ pub(crate) fn log_key(
             })?
         }
         "log_format" => {
-            global.log_format = match reader.text(entry)? {
-                "text" => LogFormat::Text,
-                "logfmt" => LogFormat::Logfmt,
-                _ => return Err(reader.bad(entry, "must be text or logfmt")),
-            }
+            global.log_format = reader.word(
+                entry,
+                &[("text", LogFormat::Text), ("logfmt", LogFormat::Logfmt)],
+            )?
         }
         _ => return Ok(false),
     }

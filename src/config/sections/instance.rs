@@ -12,6 +12,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 use super::values::*;
 
 /// `[vrrp_instance]` before references are resolved.
@@ -147,8 +148,8 @@ impl<'e, 'a> InstanceKeys<'e, 'a> {
             "lvs_sync_daemon_interface" => {
                 self.sync_iface = Some(reader.interface(entry, reader.text(entry)?)?)
             }
-            "virtual_router_id" => self.vrid = Some((reader.int(entry, 1..=255u8)?, entry.line)),
-            "priority" => self.priority = Some(reader.int(entry, 1..=255u8)?),
+            "virtual_router_id" => self.vrid = Some((reader.int(entry, ranges::VRID)?, entry.line)),
+            "priority" => self.priority = Some(reader.int(entry, ranges::PRIORITY)?),
             "advert_int" => self.advert_int = Some(entry),
             "version" => self.version = version_of(reader, entry)?,
             "auth_type" => self.auth_type = Some((reader.text(entry)?, entry)),
@@ -158,10 +159,11 @@ impl<'e, 'a> InstanceKeys<'e, 'a> {
             "use_vmac" => self.use_vmac = use_vmac_of(reader, entry)?,
             "vmac_xmit_base" => self.vmac_xmit_base = reader.flag(entry)?.then_some(entry),
             "preempt_delay" => {
-                self.preempt_delay =
-                    reader.duration(entry, Duration::ZERO..=Duration::from_secs(1000))?
+                self.preempt_delay = reader.duration(entry, ranges::PREEMPT_DELAY)?
             }
-            "down_timer_adverts" => self.down_timer_adverts = Some(reader.int(entry, 1..=100u8)?),
+            "down_timer_adverts" => {
+                self.down_timer_adverts = Some(reader.int(entry, ranges::DOWN_TIMER_ADVERTS)?)
+            }
             "mcast_src_ip" => self.mcast_src_ip = Some(reader.ip(entry)?),
             "unicast_src_ip" => self.unicast_src_ip = Some(reader.ip(entry)?),
             "native_ipv6" => self.native_ipv6 = reader.flag(entry)?,
@@ -221,17 +223,18 @@ impl<'e, 'a> InstanceKeys<'e, 'a> {
         key: &str,
         entry: &'e Entry<'a>,
     ) -> Result<bool, ConfigError> {
-        let hour = Duration::from_secs(3600);
         match key {
             "garp_master_delay" => {
-                self.garp_master_delay = Some(reader.duration(entry, Duration::ZERO..=hour)?)
+                self.garp_master_delay = Some(reader.duration(entry, ranges::GARP_MASTER_DELAY)?)
             }
-            "garp_master_repeat" => self.garp_master_repeat = Some(reader.int(entry, 1..=100u32)?),
+            "garp_master_repeat" => {
+                self.garp_master_repeat = Some(reader.int(entry, ranges::GARP_REPEAT)?)
+            }
             "garp_master_refresh_repeat" => {
-                self.garp_master_refresh_repeat = Some(reader.int(entry, 1..=100u32)?)
+                self.garp_master_refresh_repeat = Some(reader.int(entry, ranges::GARP_REPEAT)?)
             }
             "garp_master_refresh" => {
-                let d = reader.duration(entry, Duration::ZERO..=GARP_REFRESH_MAX)?;
+                let d = reader.duration(entry, ranges::GARP_MASTER_REFRESH)?;
                 self.garp_master_refresh = Some((!d.is_zero()).then_some(d));
             }
             _ => return Ok(false),
@@ -483,26 +486,29 @@ pub(crate) fn advert_int_of(
         Some(entry) => match version {
             // RFC 3768 section 5.3.7: whole seconds in one byte.
             VrrpVersion::V2 => {
-                let d =
-                    reader.duration(entry, Duration::from_millis(1)..=Duration::from_secs(255))?;
-                if d.subsec_nanos() != 0 || d < Duration::from_secs(1) {
+                let range = ranges::ADVERT_INT_V2;
+                let d = reader.duration(entry, Duration::from_millis(1)..=*range.end())?;
+                if d.subsec_nanos() != 0 || !range.contains(&d) {
                     return Err(reader.bad(
                         entry,
-                        "VRRPv2 needs whole seconds 1..=255 (fractions need version = 3)",
+                        ranges::around(
+                            "VRRPv2 needs whole seconds ",
+                            &range,
+                            " (fractions need version = 3)",
+                        ),
                     ));
                 }
                 d
             }
             // RFC 5798 section 5.2.7: centiseconds in 12 bits.
             VrrpVersion::V3 => {
-                let d = reader.duration(
-                    entry,
-                    Duration::from_millis(10)..=Duration::from_millis(40950),
-                )?;
+                let range = ranges::ADVERT_INT_V3;
+                let d = reader.duration(entry, range.clone())?;
                 if d.subsec_nanos() % 10_000_000 != 0 {
-                    return Err(
-                        reader.bad(entry, "VRRPv3 advert_int is in centiseconds, 0.01..=40.95")
-                    );
+                    return Err(reader.bad(
+                        entry,
+                        ranges::around("VRRPv3 advert_int is in centiseconds, ", &range, ""),
+                    ));
                 }
                 d
             }
@@ -537,9 +543,16 @@ pub(crate) fn authentication(
                 ));
             }
             let mut secret = heapless::String::<8>::new();
-            if pass.is_empty() || secret.push_str(pass).is_err() {
+            if !ranges::AUTH_PASS_BYTES.contains(&pass.len()) || secret.push_str(pass).is_err() {
                 // keepalived truncates silently; we refuse.
-                return Err(reader.bad(pass_entry, "must be 1..=8 bytes (RFC 3768 section 5.3.10)"));
+                return Err(reader.bad(
+                    pass_entry,
+                    ranges::around(
+                        "must be ",
+                        &ranges::AUTH_PASS_BYTES,
+                        " bytes (RFC 3768 section 5.3.10)",
+                    ),
+                ));
             }
             match kind.to_ascii_uppercase().as_str() {
                 "PASS" => Some(Authentication::Pass(secret)),
@@ -718,22 +731,17 @@ pub(crate) fn state_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<VrrpState, ConfigError> {
-    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
-        "MASTER" => VrrpState::Master,
-        "BACKUP" => VrrpState::Backup,
-        _ => return Err(reader.bad(entry, "must be MASTER or BACKUP")),
-    })
+    reader.word_any_case(
+        entry,
+        &[("MASTER", VrrpState::Master), ("BACKUP", VrrpState::Backup)],
+    )
 }
 
 pub(crate) fn version_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<VrrpVersion, ConfigError> {
-    Ok(match reader.text(entry)? {
-        "2" => VrrpVersion::V2,
-        "3" => VrrpVersion::V3,
-        _ => return Err(reader.bad(entry, "must be 2 or 3")),
-    })
+    reader.word(entry, &[("2", VrrpVersion::V2), ("3", VrrpVersion::V3)])
 }
 
 /// `use_vmac [NAME]` (`no` turns it off).
@@ -804,7 +812,7 @@ pub(crate) const ADVERT_MTU: usize = 1500;
 /// or `..`, without `/`, `:` or white space (a `:` makes keepalived read a MAC).
 pub(crate) fn vmac_name(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Name, ConfigError> {
     let text = reader.text(entry)?;
-    let bad = text.len() > crate::wire::netlink::rtnl::IFNAME_MAX
+    let bad = !ranges::VMAC_NAME_BYTES.contains(&text.len())
         || text == "."
         || text == ".."
         || text.contains(['/', ':'])
@@ -813,8 +821,12 @@ pub(crate) fn vmac_name(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<Na
     if bad || name.push_str(text).is_err() {
         return Err(reader.bad(
             entry,
-            "a VMAC name must be 1..=15 bytes, not `.` or `..`, without `/`, `:` or spaces \
-             (a MAC address is not supported: lvsd uses the RFC 5798 virtual MAC)",
+            ranges::around(
+                "a VMAC name must be ",
+                &ranges::VMAC_NAME_BYTES,
+                " bytes, not `.` or `..`, without `/`, `:` or spaces \
+                 (a MAC address is not supported: lvsd uses the RFC 5798 virtual MAC)",
+            ),
         ));
     }
     Ok(name)

@@ -8,6 +8,7 @@ use super::super::ini::{Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 use super::values::*;
 
 /// `[real_server]` before it is attached to its virtual server.
@@ -56,12 +57,12 @@ pub(crate) fn read_real_server<'a>(
             continue;
         }
         match key {
-            "weight" => raw.weight = reader.int(entry, 0..=65535u32)?,
+            "weight" => raw.weight = reader.int(entry, ranges::REAL_SERVER_WEIGHT)?,
             "lb_kind" => kind = Some((read_forward(&reader, entry)?, entry)),
             "tun_type" => tunnel = Some((read_tun_type(&reader, entry)?, entry)),
             "inhibit_on_failure" => raw.inhibit_on_failure = Some(reader.flag(entry)?),
-            "uthreshold" => raw.uthreshold = reader.int(entry, 0..=u32::MAX)?,
-            "lthreshold" => raw.lthreshold = reader.int(entry, 0..=u32::MAX)?,
+            "uthreshold" => raw.uthreshold = reader.int(entry, ranges::THRESHOLD)?,
+            "lthreshold" => raw.lthreshold = reader.int(entry, ranges::THRESHOLD)?,
             "notify_up" => raw.notify_up = Some(Box::new(reader.command(entry)?)),
             "notify_down" => raw.notify_down = Some(Box::new(reader.command(entry)?)),
             _ => return Err(reader.unread(entry)),

@@ -9,6 +9,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 use super::values::*;
 
 /// `[vrrp_sync_group]` before references are resolved.
@@ -37,16 +38,15 @@ pub(crate) fn read_script(
     let mut fall = 1;
     let mut user = None;
     let mut init_fail = false;
-    let hour = Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         match key {
             "script" => script = Some(reader.command(entry)?),
             "init_fail" => init_fail = reader.flag(entry)?,
-            "interval" => interval = reader.duration(entry, Duration::from_millis(10)..=hour)?,
-            "timeout" => timeout = Some(reader.duration(entry, Duration::from_millis(10)..=hour)?),
-            "weight" => weight = reader.int(entry, -254..=254i32)?,
-            "rise" => rise = reader.int(entry, 1..=1000u32)?,
-            "fall" => fall = reader.int(entry, 1..=1000u32)?,
+            "interval" => interval = reader.duration(entry, ranges::SCRIPT_TIME)?,
+            "timeout" => timeout = Some(reader.duration(entry, ranges::SCRIPT_TIME)?),
+            "weight" => weight = reader.int(entry, ranges::TRACK_WEIGHT)?,
+            "rise" => rise = reader.int(entry, ranges::SCRIPT_RISE_FALL)?,
+            "fall" => fall = reader.int(entry, ranges::SCRIPT_RISE_FALL)?,
             "user" => user = Some(reader.name(entry)?),
             _ => return Err(reader.unread(entry)),
         }
@@ -85,7 +85,6 @@ pub(crate) fn read_track_process_section(
     let mut fork_delay = None;
     let mut terminate_delay = None;
     let mut delay = None;
-    let delays = Duration::from_micros(1)..=Duration::from_secs(3600);
     for (key, entry) in reader.entries() {
         match key {
             "process" => {
@@ -95,12 +94,14 @@ pub(crate) fn read_track_process_section(
             }
             "param_match" => param_match = Some(param_match_of(&reader, entry)?),
             "full_command" => full_command = reader.flag(entry)?,
-            "quorum" => quorum = Some(reader.int(entry, 1..=65535u32)?),
-            "quorum_max" => quorum_max = Some(reader.int(entry, 0..=65535u32)?),
+            "quorum" => quorum = Some(reader.int(entry, ranges::PROCESS_QUORUM)?),
+            "quorum_max" => quorum_max = Some(reader.int(entry, ranges::PROCESS_QUORUM_MAX)?),
             "weight" => (weight, reverse) = process_weight_of(&reader, entry)?,
-            "delay" => delay = Some(reader.duration(entry, delays.clone())?),
-            "fork_delay" => fork_delay = Some(reader.duration(entry, delays.clone())?),
-            "terminate_delay" => terminate_delay = Some(reader.duration(entry, delays.clone())?),
+            "delay" => delay = Some(reader.duration(entry, ranges::PROCESS_DELAY)?),
+            "fork_delay" => fork_delay = Some(reader.duration(entry, ranges::PROCESS_DELAY)?),
+            "terminate_delay" => {
+                terminate_delay = Some(reader.duration(entry, ranges::PROCESS_DELAY)?)
+            }
             _ => return Err(reader.unread(entry)),
         }
     }
@@ -160,12 +161,14 @@ fn process_of(
 
 /// `param_match = exact | partial | initial`.
 fn param_match_of(reader: &Reader<'_, '_>, entry: &Entry<'_>) -> Result<ParamMatch, ConfigError> {
-    Ok(match reader.text(entry)? {
-        "exact" => ParamMatch::Exact,
-        "partial" => ParamMatch::Partial,
-        "initial" => ParamMatch::Initial,
-        _ => return Err(reader.bad(entry, "must be exact, partial or initial")),
-    })
+    reader.word(
+        entry,
+        &[
+            ("exact", ParamMatch::Exact),
+            ("partial", ParamMatch::Partial),
+            ("initial", ParamMatch::Initial),
+        ],
+    )
 }
 
 /// A `[vrrp_track_process]`'s `weight = N [reverse]`.
@@ -173,16 +176,17 @@ fn process_weight_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<(i32, bool), ConfigError> {
+    let form = || ranges::around("must be `N [reverse]`, N in ", &ranges::TRACK_WEIGHT, "");
     let text = reader.text(entry)?;
     let mut words = text.split_whitespace();
     let weight = match words.next().map(str::parse::<i32>) {
-        Some(Ok(w)) if (-254..=254).contains(&w) => w,
-        _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+        Some(Ok(w)) if ranges::TRACK_WEIGHT.contains(&w) => w,
+        _ => return Err(reader.bad(entry, form())),
     };
     let reverse = match (words.next(), words.next()) {
         (None, _) => false,
         (Some("reverse"), None) => true,
-        _ => return Err(reader.bad(entry, "must be `N [reverse]`, N in -254..=254")),
+        _ => return Err(reader.bad(entry, form())),
     };
     Ok((weight, reverse))
 }

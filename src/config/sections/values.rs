@@ -2,13 +2,13 @@
 //! notify commands, VIPs, routes and rules, track lines, section names.
 
 use std::net::{IpAddr, Ipv4Addr};
-use std::time::Duration;
 
 use super::super::conflict::Conflict;
 use super::super::error::{ConfigError, ConfigErrorKind};
 use super::super::ini::{Entry, Section};
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 
 /// A forwarding method in keepalived's syntax: `NAT`, `DR`, `TUN [type
 /// ipip|gre|gue] [port N]` (check_parser.c `svr_forwarding_handler`); the
@@ -76,8 +76,13 @@ pub(crate) fn read_tun_type(
             port: p
                 .parse::<u16>()
                 .ok()
-                .filter(|p| *p > 0)
-                .ok_or_else(|| reader.bad(entry, "gue port must be 1..=65535"))?,
+                .filter(|p| ranges::PORT.contains(p))
+                .ok_or_else(|| {
+                    reader.bad(
+                        entry,
+                        ranges::around("gue port must be ", &ranges::PORT, ""),
+                    )
+                })?,
         },
         _ => return Err(reader.bad(entry, "must be ipip, gre or `gue port N`")),
     })
@@ -166,9 +171,6 @@ pub(crate) fn simple_name(origin: &str, section: &Section<'_, '_>) -> Result<Nam
         .in_section(section.title())
     })
 }
-
-/// keepalived takes any 32-bit number of seconds for the GARP refresh interval.
-pub(crate) const GARP_REFRESH_MAX: Duration = Duration::from_secs(u32::MAX as u64);
 
 pub(crate) fn push_capped<T, const N: usize>(
     reader: &Reader<'_, '_>,
@@ -351,12 +353,16 @@ pub(crate) fn vip_address(
         None => (address, None),
     };
     let ip: IpAddr = ip_text.parse().map_err(|_| reader.bad(entry, form))?;
-    let max = if ip.is_ipv6() { 128 } else { 32 };
+    let range = if ip.is_ipv6() {
+        ranges::PREFIX_V6
+    } else {
+        ranges::PREFIX_V4
+    };
     let prefix_len = match prefix {
-        None => max,
+        None => *range.end(),
         Some(p) => match p.parse::<u8>() {
-            Ok(n) if n <= max => n,
-            _ => return Err(reader.bad(entry, format!("prefix must be 0..={max}"))),
+            Ok(n) if range.contains(&n) => n,
+            _ => return Err(reader.bad(entry, ranges::around("prefix must be ", &range, ""))),
         },
     };
     if ip.is_unspecified() || ip.is_multicast() || ip.is_loopback() {
@@ -427,8 +433,13 @@ pub(crate) fn read_track_file(
     if words.peek() == Some(&"weight") {
         words.next();
         weight = match words.next().map(str::parse::<i32>) {
-            Some(Ok(w)) if (-254..=254).contains(&w) => w,
-            _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+            Some(Ok(w)) if ranges::TRACK_WEIGHT.contains(&w) => w,
+            _ => {
+                return Err(reader.bad(
+                    entry,
+                    ranges::around("weight must be ", &ranges::TRACK_WEIGHT, ""),
+                ))
+            }
         };
         if let Some(&direction @ ("reverse" | "noreverse")) = words.peek() {
             reverse = direction == "reverse";
@@ -443,11 +454,15 @@ pub(crate) fn read_track_file(
             match word {
                 "overwrite" if !overwrite => overwrite = true,
                 n => match n.parse::<i32>() {
-                    Ok(v) if (-254..=254).contains(&v) => value = v,
+                    Ok(v) if ranges::TRACK_WEIGHT.contains(&v) => value = v,
                     _ => {
                         return Err(reader.bad(
                             entry,
-                            "init_file: VALUE must be -254..=254, then optionally `overwrite`",
+                            ranges::around(
+                                "init_file: VALUE must be ",
+                                &ranges::TRACK_WEIGHT,
+                                ", then optionally `overwrite`",
+                            ),
                         ))
                     }
                 },
@@ -495,8 +510,13 @@ pub(crate) fn read_track_process(
         (None, ..) => (None, None),
         (Some("weight"), Some(n), direction, None) => {
             let w = match n.parse::<i32>() {
-                Ok(w) if (-254..=254).contains(&w) => w,
-                _ => return Err(reader.bad(entry, "weight must be -254..=254")),
+                Ok(w) if ranges::TRACK_WEIGHT.contains(&w) => w,
+                _ => {
+                    return Err(reader.bad(
+                        entry,
+                        ranges::around("weight must be ", &ranges::TRACK_WEIGHT, ""),
+                    ))
+                }
             };
             let reverse = match direction {
                 None => None,

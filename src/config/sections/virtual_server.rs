@@ -10,6 +10,7 @@ use super::super::ini::{Entry, Section, Title};
 use super::super::keys;
 use super::super::model::*;
 use super::super::parse::*;
+use super::super::ranges;
 use super::values::*;
 
 /// `[virtual_server]` before its real servers are attached.
@@ -120,10 +121,8 @@ impl<'e, 'a> VsKeys<'e, 'a> {
             "lb_kind" => self.kind = Some((read_forward(reader, entry)?, entry)),
             "tun_type" => self.tunnel = Some((read_tun_type(reader, entry)?, entry)),
             "persistence_timeout" => {
-                self.persistence_timeout = Some(reader.duration(
-                    entry,
-                    Duration::from_secs(1)..=Duration::from_secs(2_678_400),
-                )?)
+                self.persistence_timeout =
+                    Some(reader.duration(entry, ranges::PERSISTENCE_TIMEOUT)?)
             }
             "persistence_granularity" => self.persistence_granularity = Some(entry),
             "alpha" => self.alpha = reader.flag(entry)?,
@@ -155,8 +154,8 @@ impl<'e, 'a> VsKeys<'e, 'a> {
     ) -> Result<bool, ConfigError> {
         match key {
             "address" => self.address = Some((reader.ip(entry)?, entry)),
-            "port" => self.port = Some((reader.int(entry, 0..=65535u16)?, entry)),
-            "fwmark" => self.fwmark = Some(reader.int(entry, 1..=u32::MAX)?),
+            "port" => self.port = Some((reader.int(entry, 0..=*ranges::PORT.end())?, entry)),
+            "fwmark" => self.fwmark = Some(reader.int(entry, ranges::FWMARK)?),
             "group" => self.group = Some((reader.name(entry)?, entry)),
             "ip_family" => {
                 self.family_v6 = Some(match reader.text(entry)? {
@@ -295,7 +294,11 @@ pub(crate) fn service_of(
             if port == 0 && !persistent {
                 return Err(reader.bad(
                     port_entry,
-                    "must be 1..=65535 (0 = all ports, only with persistence_timeout)",
+                    ranges::around(
+                        "must be ",
+                        &ranges::PORT,
+                        " (0 = all ports, only with persistence_timeout)",
+                    ),
                 ));
             }
             if family_v6.is_some() {
@@ -419,12 +422,14 @@ pub(crate) fn protocol_of(
     reader: &Reader<'_, '_>,
     entry: &Entry<'_>,
 ) -> Result<Protocol, ConfigError> {
-    Ok(match reader.text(entry)?.to_ascii_uppercase().as_str() {
-        "TCP" => Protocol::Tcp,
-        "UDP" => Protocol::Udp,
-        "SCTP" => Protocol::Sctp,
-        _ => return Err(reader.bad(entry, "must be TCP, UDP or SCTP")),
-    })
+    reader.word_any_case(
+        entry,
+        &[
+            ("TCP", Protocol::Tcp),
+            ("UDP", Protocol::Udp),
+            ("SCTP", Protocol::Sctp),
+        ],
+    )
 }
 
 /// `lb_algo`: one of the IPVS schedulers.

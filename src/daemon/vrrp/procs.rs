@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use log::{info, warn};
 
-use crate::config::{Config, ParamMatch as ConfigParamMatch};
+use crate::config::Config;
 use crate::io::proc_events::{read_process, ProcDir, ProcEvents, Received};
 use crate::io::timers::TimerId;
 use crate::limits::{PROC_CMDLINE_BUF, PROC_EVENTS_PER_WAKEUP, PROC_SCAN_PER_WAKEUP};
-use crate::vrrp::process::{ParamMatch, ProcInfo, ProcessSpec, ProcessTracker};
+use crate::vrrp::process::{ProcInfo, ProcessSpec, ProcessTracker};
 use crate::wire::netlink::connector::ProcEvent;
 
 /// How soon after lost events /proc is read again (keepalived: 1 s).
@@ -67,12 +67,7 @@ fn spec_of(p: &crate::config::VrrpTrackProcess) -> ProcessSpec {
     ProcessSpec {
         name: p.process.as_bytes().to_vec(),
         params,
-        param_match: match p.param_match {
-            ConfigParamMatch::None => ParamMatch::None,
-            ConfigParamMatch::Exact => ParamMatch::Exact,
-            ConfigParamMatch::Partial => ParamMatch::Partial,
-            ConfigParamMatch::Initial => ParamMatch::Initial,
-        },
+        param_match: p.param_match,
         full_command: p.full_command,
         quorum: p.quorum,
         quorum_max: p.quorum_max,

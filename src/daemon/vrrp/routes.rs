@@ -3,7 +3,7 @@
 //! `static_rules` and `static_ipaddress`, in their rtnetlink form, and how a
 //! deletion seen on rtnetlink is matched back to them.
 
-use crate::config::{Route, RouteCreate, RouteType, Rule, RuleAction, VirtualIp};
+use crate::config::{Route, RouteType, Rule, VirtualIp};
 use crate::io::netlink::RtnlRequest;
 use crate::wire::netlink::route::{
     self as wire, NextHopRepr, RouteRepr, RuleRepr, RTNH_F_ONLINK, RT_SCOPE_NOWHERE,
@@ -93,11 +93,7 @@ impl HeldRoute {
         }
         Ok(HeldRoute {
             add: r,
-            create: match route.create {
-                RouteCreate::Prepend => wire::RouteCreate::Prepend,
-                RouteCreate::Add => wire::RouteCreate::Exclusive,
-                RouteCreate::Append => wire::RouteCreate::Append,
-            },
+            create: route.create,
             typed: route.kind != RouteType::Unicast,
             scoped: route.scope.is_some(),
             track: !route.no_track,
@@ -166,15 +162,7 @@ impl HeldRule {
 
     /// The rtnetlink form of `rule`.
     pub fn build(rule: &Rule) -> HeldRule {
-        let action = match rule.action {
-            RuleAction::Table(t) => wire::RuleAction::Table(t),
-            RuleAction::Goto(t) => wire::RuleAction::Goto(t),
-            RuleAction::Nop => wire::RuleAction::Nop,
-            RuleAction::Blackhole => wire::RuleAction::Blackhole,
-            RuleAction::Unreachable => wire::RuleAction::Unreachable,
-            RuleAction::Prohibit => wire::RuleAction::Prohibit,
-        };
-        let mut r = RuleRepr::new(rule.ipv6, action);
+        let mut r = RuleRepr::new(rule.ipv6, rule.action);
         r.src = rule.from.map(|p| (p.address, p.len));
         r.dst = rule.to.map(|p| (p.address, p.len));
         r.tos = rule.tos;

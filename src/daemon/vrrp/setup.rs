@@ -17,22 +17,19 @@ use super::track_file::{self, TrackedFile};
 use super::track_script::TrackedScript;
 use super::vmac::{self, VmacError, VmacLink};
 use super::{Group, HeldAddress, InstanceIo, Receiver, Router, VmacSpec, Vrrp};
-use crate::config::{
-    Authentication, Config, Notify, VirtualIp, VrrpInstance as InstanceConfig, VrrpState,
-    VrrpVersion,
-};
+use crate::config::{Authentication, Config, Notify, VirtualIp, VrrpInstance as InstanceConfig};
 use crate::daemon::lateness::Lateness;
 use crate::io::iface::{self, InterfaceInfo};
 use crate::io::packet::PacketSender;
 use crate::io::user;
 use crate::io::vrrp_socket::{VrrpReceiver, VrrpSender};
 use crate::limits::VRRP_PACKET_BUF;
-use crate::vrrp::instance::{GarpParams, InitialState, Instance, InstanceParams, ParamError};
+use crate::vrrp::instance::{GarpParams, Instance, InstanceParams, ParamError};
 use crate::vrrp::receive::DropReason;
 use crate::vrrp::sync_group::SyncGroup;
 use crate::vrrp::track::{TrackKind, TrackSpec, TrackStatus};
 use crate::wire::netlink::rtnl::{IfAddr, IfName};
-use crate::wire::vrrp::{Auth, Version};
+use crate::wire::vrrp::Auth;
 
 /// Why VRRP could not be set up.
 #[derive(Debug)]
@@ -148,17 +145,10 @@ impl From<ScriptError> for SetupError {
 }
 
 fn params_for(inst: &InstanceConfig, primary: IpAddr, in_group: bool) -> InstanceParams {
-    let version = match inst.version {
-        VrrpVersion::V2 => Version::V2,
-        VrrpVersion::V3 => Version::V3,
-    };
-    let mut p = InstanceParams::new(inst.virtual_router_id, version, primary);
+    let mut p = InstanceParams::new(inst.virtual_router_id, inst.version, primary);
     p.priority = inst.priority;
     p.advert_interval = inst.advert_int;
-    p.initial_state = match inst.state {
-        VrrpState::Master => InitialState::Master,
-        VrrpState::Backup => InitialState::Backup,
-    };
+    p.initial_state = inst.state;
     p.preempt = !inst.nopreempt;
     p.preempt_delay = inst.preempt_delay;
     p.down_timer_adverts = inst.down_timer_adverts;

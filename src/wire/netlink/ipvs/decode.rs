@@ -167,20 +167,8 @@ pub fn parse_proc_stats(text: &str) -> Result<TrafficStats, ProcStatsError> {
     let t = five(2, "totals")?;
     let r = five(5, "rates")?;
     Ok(TrafficStats {
-        totals: TrafficTotals {
-            connections: t[0],
-            packets_in: t[1],
-            packets_out: t[2],
-            bytes_in: t[3],
-            bytes_out: t[4],
-        },
-        rates: TrafficRates {
-            connections: r[0],
-            packets_in: r[1],
-            packets_out: r[2],
-            bytes_in: r[3],
-            bytes_out: r[4],
-        },
+        totals: t.into(),
+        rates: r.into(),
     })
 }
 

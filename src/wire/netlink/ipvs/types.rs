@@ -457,9 +457,11 @@ pub struct DestStats {
     pub rates: TrafficRates,
 }
 
-/// The kernel's running totals for a service or destination (`IPVS_STATS_ATTR_*`).
+/// The kernel's five traffic counters of a service or destination
+/// (`IPVS_STATS_ATTR_*`): as [`TrafficTotals`] since it was created, or as
+/// [`TrafficRates`] per second.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct TrafficTotals {
+pub struct Traffic {
     /// Connections scheduled.
     pub connections: u64,
     /// Packets in (client to real server).
@@ -472,21 +474,26 @@ pub struct TrafficTotals {
     pub bytes_out: u64,
 }
 
+impl From<[u64; 5]> for Traffic {
+    /// The counters in the kernel's order (connections, packets in and out,
+    /// bytes in and out).
+    fn from([connections, packets_in, packets_out, bytes_in, bytes_out]: [u64; 5]) -> Traffic {
+        Traffic {
+            connections,
+            packets_in,
+            packets_out,
+            bytes_in,
+            bytes_out,
+        }
+    }
+}
+
+/// The kernel's running totals.
+pub type TrafficTotals = Traffic;
+
 /// The kernel's per-second estimates (its 2-second estimator, as
 /// `ipvsadm -Ln --rate` shows them).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
-pub struct TrafficRates {
-    /// Connections per second.
-    pub connections: u64,
-    /// Packets in per second.
-    pub packets_in: u64,
-    /// Packets out per second.
-    pub packets_out: u64,
-    /// Bytes in per second.
-    pub bytes_in: u64,
-    /// Bytes out per second.
-    pub bytes_out: u64,
-}
+pub type TrafficRates = Traffic;
 
 /// Totals and rates of one service or destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
