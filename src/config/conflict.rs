@@ -198,20 +198,14 @@ impl fmt::Display for StrictConflict {
 
 impl std::error::Error for StrictConflict {}
 
-impl fmt::Display for Conflict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let text = match self {
+impl Conflict {
+    /// The message of a conflict that carries no values.
+    fn fixed_text(&self) -> Option<&'static str> {
+        Some(match self {
             Conflict::Unread => "declared in src/config/keys.rs but not read by this section's reader (an lvsd bug)",
             Conflict::GroupFamilies => "all addresses of a group must be of one family",
-            Conflict::GroupMemberFamily { server, ipv6 } => {
-                let family = if *ipv6 { "inet6" } else { "inet" };
-                return write!(f, "[virtual_server {server}] is {family}: set its ip_family to the group's");
-            }
             Conflict::TunnelTwice => "the tunnel is given twice: in lb_kind and in tun_type",
             Conflict::TunTypeWithoutTun => "tun_type needs lb_kind = TUN",
-            Conflict::Thresholds { uthreshold } => {
-                return write!(f, "must not exceed uthreshold ({uthreshold})")
-            }
             Conflict::BindtoFamily => "must be the same address family as connect_ip",
             Conflict::CaFileWithoutVerify => "ca_file needs verify = yes",
             Conflict::ReplyLengths => {
@@ -225,16 +219,10 @@ impl fmt::Display for Conflict {
             Conflict::GranularityWithoutPersistence => {
                 "persistence_granularity needs persistence_timeout"
             }
-            Conflict::Hysteresis { quorum } => {
-                return write!(f, "must be less than quorum ({quorum})")
-            }
             Conflict::HaSuspendFwmark => "needs an address service: a fwmark service has no address whose presence could suspend its checks",
             Conflict::SorryInhibitWithoutServer => "sorry_server_inhibit needs a sorry_server",
             Conflict::SorryMethodWithoutServer => "sorry_server_lvs_method needs a sorry_server",
             Conflict::SorryFamily => "must be the same address family as the service",
-            Conflict::QuorumAboveMax { quorum, quorum_max } => {
-                return write!(f, "quorum {quorum} is above quorum_max {quorum_max}")
-            }
             Conflict::MasterWithoutPriority => "state MASTER needs an explicit priority (keepalived would silently use 255): \
                  write `priority = 255` to own the addresses, or 1..=254",
             Conflict::NopreemptMaster => "nopreempt needs state BACKUP (with state MASTER the instance would preempt at start)",
@@ -244,9 +232,92 @@ impl fmt::Display for Conflict {
                              a new master must first hear the AH sequence number \
                              (keepalived clears state MASTER the same way)",
             Conflict::VipFamily => "must be the same address family as virtual_ipaddress",
-            Conflict::Strict(strict) => return fmt::Display::fmt(strict, f),
+            Conflict::SyncDaemonTwice { instance: None } => {
+                "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed"
+            }
+            Conflict::RealServerFamily => "real server address family differs from the virtual server's (only TUN may mix families)",
+            Conflict::PortZeroCheck => "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed",
+            Conflict::GroupMemberFamily { .. }
+            | Conflict::Thresholds { .. }
+            | Conflict::Hysteresis { .. }
+            | Conflict::QuorumAboveMax { .. }
+            | Conflict::Strict(_)
+            | Conflict::TrackProcessTwice { .. }
+            | Conflict::VridInUse { .. }
+            | Conflict::VmacInUse { .. }
+            | Conflict::SyncGroupMember { .. }
+            | Conflict::InitFileDiffers { .. }
+            | Conflict::SyncDaemonTwice { instance: Some(_) }
+            | Conflict::SameService { .. }
+            | Conflict::GroupSameService { .. }
+            | Conflict::RealServerTwice { .. }
+            | Conflict::TooManyProbes { .. } => return None,
+        })
+    }
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(text) = self.fixed_text() {
+            return f.write_str(text);
+        }
+        if let Some(done) = self.fmt_vrrp(f) {
+            return done;
+        }
+        match self {
+            Conflict::GroupMemberFamily { server, ipv6 } => {
+                let family = if *ipv6 { "inet6" } else { "inet" };
+                write!(
+                    f,
+                    "[virtual_server {server}] is {family}: set its ip_family to the group's"
+                )
+            }
+            Conflict::Thresholds { uthreshold } => {
+                write!(f, "must not exceed uthreshold ({uthreshold})")
+            }
+            Conflict::Hysteresis { quorum } => {
+                write!(f, "must be less than quorum ({quorum})")
+            }
+            Conflict::QuorumAboveMax { quorum, quorum_max } => {
+                write!(f, "quorum {quorum} is above quorum_max {quorum_max}")
+            }
+            Conflict::SameService { other, line } => {
+                write!(f, "same service as [virtual_server {other}] (line {line})")
+            }
+            Conflict::GroupSameService { other, line } => {
+                write!(
+                    f,
+                    "a group gives the same service as [virtual_server {other}] (line {line})"
+                )
+            }
+            Conflict::RealServerTwice { address, server } => {
+                write!(
+                    f,
+                    "{address} is already a real server of [virtual_server {server}]"
+                )
+            }
+            Conflict::TooManyProbes { number } => {
+                write!(
+                    f,
+                    "this checker is distinct probe number {number} (each needs a timer): more than limits::MAX_CHECK_TIMERS ({} = limits::MAX_TIMERS {} less limits::RESERVED_TIMERS {} kept for VRRP); share checks between real servers or split the farm",
+                    crate::limits::MAX_CHECK_TIMERS,
+                    crate::limits::MAX_TIMERS,
+                    crate::limits::RESERVED_TIMERS
+                )
+            }
+            // fixed_text and fmt_vrrp wrote the others.
+            _ => Ok(()),
+        }
+    }
+}
+
+impl Conflict {
+    /// The VRRP side's conflicts that carry values; None for the others.
+    fn fmt_vrrp(&self, f: &mut fmt::Formatter<'_>) -> Option<fmt::Result> {
+        Some(match self {
+            Conflict::Strict(strict) => fmt::Display::fmt(strict, f),
             Conflict::TrackProcessTwice { name } => {
-                return write!(
+                write!(
                     f,
                     "track_process {name} is listed twice (keepalived ignores the second)"
                 )
@@ -257,22 +328,22 @@ impl fmt::Display for Conflict {
                 other,
                 line,
             } => {
-                return write!(
+                write!(
                     f,
                     "virtual_router_id {vrid} is already used on {interface} by [vrrp_instance {other}] (line {line})"
                 )
             }
             Conflict::VmacInUse { name, other, line } => {
-                return write!(
+                write!(
                     f,
                     "use_vmac {name} is already used by [vrrp_instance {other}] (line {line})"
                 )
             }
             Conflict::SyncGroupMember { member, group } => {
-                return write!(f, "{member} is already in [vrrp_sync_group {group}]")
+                write!(f, "{member} is already in [vrrp_sync_group {group}]")
             }
             Conflict::InitFileDiffers { path, owner } => {
-                return write!(
+                write!(
                     f,
                     "track_file {path}: init_file differs from the one in [vrrp_instance {owner}]"
                 )
@@ -280,39 +351,13 @@ impl fmt::Display for Conflict {
             Conflict::SyncDaemonTwice {
                 instance: Some(instance),
             } => {
-                return write!(
+                write!(
                     f,
                     "the IPVS sync daemon already follows [vrrp_instance {instance}]; only one is allowed"
                 )
             }
-            Conflict::SyncDaemonTwice { instance: None } => {
-                "[global] lvs_sync_daemon already runs the IPVS sync daemon; only one is allowed"
-            }
-            Conflict::SameService { other, line } => {
-                return write!(f, "same service as [virtual_server {other}] (line {line})")
-            }
-            Conflict::GroupSameService { other, line } => {
-                return write!(
-                    f,
-                    "a group gives the same service as [virtual_server {other}] (line {line})"
-                )
-            }
-            Conflict::RealServerTwice { address, server } => {
-                return write!(f, "{address} is already a real server of [virtual_server {server}]")
-            }
-            Conflict::RealServerFamily => "real server address family differs from the virtual server's (only TUN may mix families)",
-            Conflict::PortZeroCheck => "required: the real server has port 0 (a fwmark or all-ports service), and a check of port 0 could never succeed",
-            Conflict::TooManyProbes { number } => {
-                return write!(
-                    f,
-                    "this checker is distinct probe number {number} (each needs a timer): more than limits::MAX_CHECK_TIMERS ({} = limits::MAX_TIMERS {} less limits::RESERVED_TIMERS {} kept for VRRP); share checks between real servers or split the farm",
-                    crate::limits::MAX_CHECK_TIMERS,
-                    crate::limits::MAX_TIMERS,
-                    crate::limits::RESERVED_TIMERS
-                )
-            }
-        };
-        f.write_str(text)
+            _ => return None,
+        })
     }
 }
 
