@@ -182,6 +182,31 @@ pub trait Handler<P: Copy> {
     fn on_wake(&mut self, _cx: &mut Context<'_, P>) {}
 }
 
+/// Counts a wake-up's dispatches and, every [`RECHECK_EVERY`], reads the
+/// clock again and lets [`Handler::on_wake`] run with the new `now`.
+#[derive(Default)]
+struct Recheck {
+    since: u32,
+}
+
+impl Recheck {
+    fn tick<C: Clock, P: Copy>(
+        &mut self,
+        clock: &mut C,
+        last_now: &mut Instant,
+        cx: &mut Context<'_, P>,
+        handler: &mut impl Handler<P>,
+    ) {
+        self.since += 1;
+        if self.since == RECHECK_EVERY {
+            self.since = 0;
+            cx.now = clock.now();
+            *last_now = cx.now;
+            handler.on_wake(cx);
+        }
+    }
+}
+
 /// The event loop: poll, timers, timerfd and the clock.
 pub struct EventLoop<C: Clock, P: Copy> {
     poll: Poll,
@@ -270,15 +295,9 @@ impl<C: Clock, P: Copy> EventLoop<C, P> {
             registry: self.poll.registry(),
         };
         handler.on_wake(&mut cx);
-        let mut since_wake = 0u32;
+        let mut recheck = Recheck::default();
         for event in self.events.iter() {
-            since_wake += 1;
-            if since_wake == RECHECK_EVERY {
-                since_wake = 0;
-                cx.now = self.clock.now();
-                self.last_now = cx.now;
-                handler.on_wake(&mut cx);
-            }
+            recheck.tick(&mut self.clock, &mut self.last_now, &mut cx, handler);
             match Source::from_token(event.token()) {
                 Some(Source::Timer) => {
                     self.timerfd.drain();
@@ -301,13 +320,7 @@ impl<C: Clock, P: Copy> EventLoop<C, P> {
         let mut budget = cx.timers.len();
         while budget > 0 {
             // Before the pop: a timer `on_wake` cancels is never dispatched.
-            since_wake += 1;
-            if since_wake == RECHECK_EVERY {
-                since_wake = 0;
-                cx.now = self.clock.now();
-                self.last_now = cx.now;
-                handler.on_wake(&mut cx);
-            }
+            recheck.tick(&mut self.clock, &mut self.last_now, &mut cx, handler);
             let Some((id, payload)) = cx.timers.pop_expired(now) else {
                 break;
             };
